@@ -1,0 +1,83 @@
+/**
+ * The event-log mapping and taxonomy (`cohortlab.config.json`). The JSON schema users validate
+ * against is generated from `EVENT_CONFIG_SCHEMA` in config.ts; keep the two in step.
+ */
+export type EventFormat = 'auto' | 'csv' | 'ndjson' | 'parquet' | 'whitespace';
+export type TimestampFormat = 'auto' | 'iso' | 'epoch_s' | 'epoch_ms' | 'yyyymmdd';
+/** Playbook §3.4: product usage cadence, which sets the dormant / churn inactivity threshold. */
+export type Cadence = 'daily' | 'weekly' | 'monthly';
+
+export interface ColumnMapping {
+  user_id: string;
+  timestamp: string;
+  /** Event-name column; null for logs with one kind of event (CDNOW purchases), see `default_event`. */
+  event: string | null;
+  session_id?: string | null;
+  plan?: string | null;
+  /** Monetary amount of an event (CDNOW `dollar_value`). */
+  value?: string | null;
+  /** Signup time per user (epoch or ISO); when absent tenure starts at the first event. */
+  signup?: string | null;
+  /** Extra columns kept as properties (not used by features, carried for users). */
+  properties?: string[];
+}
+
+/** Which event names mean what. Every list may be empty; names not listed are still counted as activity. */
+export interface Taxonomy {
+  core_features: string[];
+  session_start: string[];
+  invite: string[];
+  share: string[];
+  pricing_view: string[];
+  locked_feature_click: string[];
+  support_ticket: string[];
+  negative_support: string[];
+  failed_payment: string[];
+  downgrade: string[];
+  cancel_page_view: string[];
+  churn: string[];
+}
+
+export interface ActivationMilestone {
+  /** Feature column becomes `milestone_<name>`. */
+  name: string;
+  event: string;
+  points: number;
+}
+
+export interface PlanConfig {
+  /** Monthly value of each plan (playbook §2.5 plan segments, §6.3 monetary). */
+  values: Record<string, number>;
+  /** Plans that count as paying. */
+  paid: string[];
+  /** Playbook §6.3 monetary score per plan (5=Enterprise ... 2=Active free); inactive free users get 1. */
+  rfm_monetary?: Record<string, number>;
+}
+
+export interface UsageLimit {
+  event: string;
+  window_days: number;
+  /** Allowance per plan in the window; a plan without an entry has no limit. */
+  limits: Record<string, number>;
+}
+
+export interface EventConfig {
+  name: string;
+  format: EventFormat;
+  timestamp_format: TimestampFormat;
+  columns: ColumnMapping;
+  /** Event name used when `columns.event` is null. */
+  default_event?: string;
+  /** Rows whose `column` value is in `values` are skipped and counted (e.g. Sparkify logged-out events). */
+  exclude?: { column: string; values: string[] }[];
+  session_gap_minutes: number;
+  cadence: Cadence;
+  /** Overrides the §3.4 threshold of the cadence (7 / 21 / 60 days). */
+  inactivity_days?: number;
+  taxonomy: Taxonomy;
+  activation: { milestones: ActivationMilestone[] };
+  plans: PlanConfig;
+  /** `plan`: monetary value = value of the latest plan; `sum_value`: sum of the value column before the cutoff. */
+  monetary: 'plan' | 'sum_value';
+  usage_limit?: UsageLimit | null;
+}
