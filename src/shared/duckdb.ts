@@ -1,0 +1,104 @@
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBValue } from '@duckdb/node-api';
+
+/**
+ * DuckDB access shared by ingest, features and table I/O. Every database is a fresh in-memory
+ * instance pinned to UTC; numbers leave DuckDB column-wise into typed arrays (5-10x faster than
+ * row objects), and BIGINTs are cast to DOUBLE in SQL so no `bigint` reaches the numeric code.
+ */
+export interface DuckDB {
+  conn: DuckDBConnection;
+  close(): void;
+}
+
+export async function openDuckDB(): Promise<DuckDB> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  await conn.run("SET TimeZone = 'UTC'");
+  return {
+    conn,
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+export async function withDuckDB<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const db = await openDuckDB();
+  try {
+    return await fn(db.conn);
+  } finally {
+    db.close();
+  }
+}
+
+export type SqlParams = Record<string, DuckDBValue>;
+
+export interface ColumnResult {
+  names: string[];
+  /** DOUBLE/FLOAT/INTEGER/BOOLEAN columns as Float64Array (NULL -> NaN); everything else as string[] (NULL -> ''). */
+  columns: (Float64Array | string[])[];
+  rows: number;
+}
+
+const NUMERIC_TYPES = new Set<DuckDBTypeId>([
+  DuckDBTypeId.DOUBLE, DuckDBTypeId.FLOAT, DuckDBTypeId.INTEGER, DuckDBTypeId.SMALLINT, DuckDBTypeId.TINYINT,
+  DuckDBTypeId.UINTEGER, DuckDBTypeId.USMALLINT, DuckDBTypeId.UTINYINT, DuckDBTypeId.BOOLEAN,
+]);
+
+/** Runs a query and returns its columns; cast BIGINT/DECIMAL/TIMESTAMP to DOUBLE or VARCHAR in the SQL. */
+export async function queryColumns(conn: DuckDBConnection, sql: string, params?: SqlParams): Promise<ColumnResult> {
+  const result = await conn.run(sql, params);
+  const names = result.columnNames();
+  const types = result.columnTypes().map((t) => t.typeId);
+  const chunks: DuckDBDataChunk[] = [];
+  let rows = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    chunks.push(chunk);
+    rows += chunk.rowCount;
+  }
+  const columns = names.map((_, c) => {
+    const numeric = NUMERIC_TYPES.has(types[c]);
+    const isBool = types[c] === DuckDBTypeId.BOOLEAN;
+    const out: Float64Array | string[] = numeric ? new Float64Array(rows) : new Array<string>(rows);
+    let at = 0;
+    for (const chunk of chunks) {
+      const vec = chunk.getColumnVector(c);
+      const n = chunk.rowCount;
+      if (numeric) {
+        const arr = out as Float64Array;
+        for (let i = 0; i < n; i++) {
+          const v = vec.getItem(i) as number | boolean | null;
+          arr[at + i] = v === null ? NaN : isBool ? (v ? 1 : 0) : (v as number);
+        }
+      } else {
+        const arr = out as string[];
+        for (let i = 0; i < n; i++) {
+          const v = vec.getItem(i);
+          arr[at + i] = v === null ? '' : String(v);
+        }
+      }
+      at += n;
+    }
+    return out;
+  });
+  return { names, columns, rows };
+}
+
+/** Rows as plain objects, for small results only (reports, examples). */
+export async function queryRows(conn: DuckDBConnection, sql: string, params?: SqlParams): Promise<Record<string, unknown>[]> {
+  const reader = await conn.runAndReadAll(sql, params);
+  return reader.getRowObjectsJson() as Record<string, unknown>[];
+}
+
+/** Quotes an identifier that cannot be bound (a mapped column name). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Quotes a string literal for the few places DuckDB takes no parameter (table-function file paths in COPY). */
+export function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,133 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import { CohortlabError } from './errors.js';
+import { queryColumns, quoteIdent, quoteLiteral, withDuckDB } from './duckdb.js';
+
+/**
+ * Column tables on disk: `.csv` (header row, RFC 4180 quoting) or `.parquet`, by the extension.
+ * Parquet goes through a temporary CSV and DuckDB's COPY with explicit types, so ids stay text.
+ */
+export type Column = Float64Array | Int32Array | Uint8Array | string[];
+export interface ColumnTable {
+  rows: number;
+  names: string[];
+  columns: Record<string, Column>;
+}
+
+export type TableFormat = 'csv' | 'parquet';
+
+export function tableFormat(path: string): TableFormat {
+  const ext = extname(path.replace(/\.gz$/, '')).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.parquet') return 'parquet';
+  throw new CohortlabError('UNKNOWN_FORMAT', `cannot tell the format of "${path}" from its extension "${ext || '(none)'}"; use .csv or .parquet.`, { path });
+}
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function cell(col: Column, i: number): string {
+  if (Array.isArray(col)) return csvCell(col[i]);
+  const v = col[i];
+  return Number.isNaN(v) ? '' : String(v);
+}
+
+async function writeCsv(path: string, table: ColumnTable): Promise<void> {
+  const cols = table.names.map((n) => {
+    const c = table.columns[n];
+    if (!c) throw new Error(`table has no column "${n}"`);
+    if (c.length !== table.rows) throw new Error(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
+    return c;
+  });
+  const out = createWriteStream(path);
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+  });
+  let buf = `${table.names.map(csvCell).join(',')}\n`;
+  for (let i = 0; i < table.rows; i++) {
+    let line = cell(cols[0], i);
+    for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i)}`;
+    buf += `${line}\n`;
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await done;
+}
+
+function duckType(col: Column): string {
+  if (Array.isArray(col)) return 'VARCHAR';
+  if (col instanceof Int32Array) return 'INTEGER';
+  if (col instanceof Uint8Array) return 'UTINYINT';
+  return 'DOUBLE';
+}
+
+/** Writes atomically: a temporary file is renamed into place, so readers never see half a table. */
+export async function writeTable(path: string, table: ColumnTable): Promise<void> {
+  const format = tableFormat(path);
+  await mkdir(dirname(path) || '.', { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    if (format === 'csv') {
+      await writeCsv(tmp, table);
+    } else {
+      const csv = `${tmp}.csv`;
+      await writeCsv(csv, table);
+      const types = table.names.map((n) => `${quoteLiteral(n)}: ${quoteLiteral(duckType(table.columns[n]))}`).join(', ');
+      try {
+        await withDuckDB(async (conn) => {
+          await conn.run(
+            `COPY (SELECT * FROM read_csv(${quoteLiteral(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types}})) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+        });
+      } finally {
+        await rm(csv, { force: true });
+      }
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Reads a table; numeric columns come back as Float64Array (empty -> NaN), text as string[].
+ * `textColumns` (default: user_id and any *_id column) are always text, so ids such as "00001" keep their zeros.
+ */
+export async function readTable(path: string, opts: { textColumns?: string[] } = {}): Promise<ColumnTable> {
+  const format = tableFormat(path);
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new CohortlabError('FILE_NOT_FOUND', `file "${path}" does not exist.`, { path });
+  if (info.size === 0) throw new CohortlabError('EMPTY_INPUT', `file "${path}" is empty.`, { path });
+  return withDuckDB(async (conn) => {
+    let source: string;
+    if (format === 'csv') {
+      const head = await queryColumns(conn, `SELECT * FROM read_csv(${quoteLiteral(path)}, header = true, all_varchar = true) LIMIT 0`);
+      const text = new Set(opts.textColumns ?? head.names.filter((n) => n === 'user_id' || /(^|_)id$/i.test(n)));
+      const types = head.names.filter((n) => text.has(n)).map((n) => `${quoteLiteral(n)}: 'VARCHAR'`);
+      source = `read_csv(${quoteLiteral(path)}, header = true${types.length ? `, types = {${types.join(', ')}}` : ''})`;
+    } else {
+      source = `read_parquet(${quoteLiteral(path)})`;
+    }
+    const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${source})`);
+    const names = desc.columns[0] as string[];
+    const kinds = desc.columns[1] as string[];
+    const select = names
+      .map((n, i) => {
+        const t = kinds[i].toUpperCase();
+        const numeric = /^(DOUBLE|FLOAT|REAL|INTEGER|BIGINT|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|DECIMAL.*|BOOLEAN)$/.test(t);
+        return numeric ? `CAST(${quoteIdent(n)} AS DOUBLE) AS ${quoteIdent(n)}` : `CAST(${quoteIdent(n)} AS VARCHAR) AS ${quoteIdent(n)}`;
+      })
+      .join(', ');
+    const res = await queryColumns(conn, `SELECT ${select} FROM ${source}`);
+    const columns: Record<string, Column> = {};
+    res.names.forEach((n, i) => (columns[n] = res.columns[i]));
+    return { rows: res.rows, names: res.names, columns };
+  });
+}
