@@ -1,0 +1,178 @@
+/**
+ * Seeded, paired bootstrap of every metric for several scorers on the same users.
+ *
+ * One resample = n draws with replacement of test users, kept as a count per user. Every scorer is
+ * measured on the same counts, so the interval of "model AUC - rule AUC" is a paired interval (the
+ * users that make one score look good are the same for the other). Percentile intervals (2.5%, 97.5%).
+ */
+import { CohortlabError } from '../shared/errors.js';
+import { createRng } from '../shared/rng.js';
+import {
+  averagePrecisionFromCounts,
+  brierScore,
+  checkScores,
+  groupCounts,
+  logLoss,
+  rankScores,
+  rocAucFromCounts,
+  topShareFromCounts,
+  type Labels,
+  type RankedScores,
+} from './metrics.js';
+
+export interface Interval {
+  value: number;
+  /** 2.5% percentile of the bootstrap distribution. */
+  lo: number;
+  /** 97.5% percentile. */
+  hi: number;
+}
+
+export interface ScorerInput {
+  name: string;
+  scores: ArrayLike<number>;
+  /** True when scores are probabilities (then log loss and Brier are measured too). */
+  isProbability: boolean;
+}
+
+export const METRIC_NAMES = [
+  'rocAuc',
+  'prAuc',
+  'logLoss',
+  'brier',
+  'liftTop10',
+  'captureTop10',
+  'liftTop20',
+  'captureTop20',
+  'precisionAtHighRiskShare',
+  'recallAtHighRiskShare',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** null when not defined for the scorer (log loss of a 0-100 rule score) or not computable (no churner). */
+export type ScorerMetrics = Record<MetricName, Interval | null>;
+
+export interface MetricDifference {
+  a: string;
+  b: string;
+  metric: 'rocAuc' | 'prAuc';
+  /** metric(a) - metric(b) on the full test set, with its paired interval. */
+  value: number;
+  lo: number;
+  hi: number;
+}
+
+export interface BootstrapResult {
+  scorers: Record<string, ScorerMetrics>;
+  differences: MetricDifference[];
+  resamples: number;
+  /** Resamples left out because they drew no churner or no non-churner. */
+  skipped: number;
+  seed: number;
+  highRiskShare: number;
+}
+
+export interface BootstrapOptions {
+  seed: number;
+  /** Default 1000. */
+  resamples?: number;
+  /** Share of test users in the rule's "high risk" tier (playbook §4.4: churn_risk_score >= 70). */
+  highRiskShare: number;
+  /** Pairs [a, b] whose ROC-AUC and PR-AUC difference a - b gets a paired interval. */
+  differences?: [string, string][];
+}
+
+function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare: number, w?: Float64Array): Record<MetricName, number> {
+  const c = groupCounts(r, y, w);
+  const t10 = topShareFromCounts(c, 0.1);
+  const t20 = topShareFromCounts(c, 0.2);
+  const hr = topShareFromCounts(c, highRiskShare);
+  return {
+    rocAuc: rocAucFromCounts(c),
+    prAuc: averagePrecisionFromCounts(c),
+    logLoss: s.isProbability ? logLoss(s.scores, y, w) : NaN,
+    brier: s.isProbability ? brierScore(s.scores, y, w) : NaN,
+    liftTop10: t10.lift,
+    captureTop10: t10.recall,
+    liftTop20: t20.lift,
+    captureTop20: t20.recall,
+    precisionAtHighRiskShare: highRiskShare > 0 ? hr.precision : NaN,
+    recallAtHighRiskShare: highRiskShare > 0 ? hr.recall : NaN,
+  };
+}
+
+/** Linear-interpolated quantile of a sorted array. */
+function quantileSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function interval(value: number, draws: number[]): Interval | null {
+  if (!Number.isFinite(value)) return null;
+  const finite = Float64Array.from(draws.filter(Number.isFinite)).sort();
+  return { value, lo: quantileSorted(finite, 0.025), hi: quantileSorted(finite, 0.975) };
+}
+
+export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: BootstrapOptions): BootstrapResult {
+  const n = y.length;
+  if (n === 0) throw new CohortlabError('EMPTY_INPUT', 'bootstrapMetrics: no test users; the test cutoff has no eligible (not yet churned) users.');
+  const names = new Set<string>();
+  for (const s of scorers) {
+    if (names.has(s.name)) throw new CohortlabError('BAD_ARGUMENT', `bootstrapMetrics: scorer name "${s.name}" is used twice; give each scorer its own name.`);
+    names.add(s.name);
+    checkScores(s.scores, y, `scorer "${s.name}"`);
+  }
+  const diffs = opts.differences ?? [];
+  for (const [a, b] of diffs) {
+    if (!names.has(a) || !names.has(b)) throw new CohortlabError('BAD_ARGUMENT', `bootstrapMetrics: difference "${a}" - "${b}" names a scorer that was not passed (have: ${[...names].join(', ')}).`);
+  }
+  const resamples = opts.resamples ?? 1000;
+  if (!Number.isInteger(resamples) || resamples < 0) throw new CohortlabError('BAD_ARGUMENT', `bootstrapMetrics: resamples must be a non-negative integer, got ${resamples}.`);
+  const ranked = scorers.map((s) => rankScores(s.scores));
+  const point = scorers.map((s, k) => pointMetrics(ranked[k], s, y, opts.highRiskShare));
+  const draws = scorers.map(() => Object.fromEntries(METRIC_NAMES.map((m) => [m, [] as number[]])) as Record<MetricName, number[]>);
+  const diffDraws = diffs.map(() => ({ rocAuc: [] as number[], prAuc: [] as number[] }));
+  const rng = createRng(opts.seed);
+  const w = new Float64Array(n);
+  let skipped = 0;
+  for (let b = 0; b < resamples; b++) {
+    w.fill(0);
+    let pos = 0;
+    for (let i = 0; i < n; i++) {
+      const j = rng.int(n);
+      w[j] += 1;
+      pos += y[j];
+    }
+    if (pos === 0 || pos === n) {
+      skipped++;
+      continue;
+    }
+    const ms = scorers.map((s, k) => pointMetrics(ranked[k], s, y, opts.highRiskShare, w));
+    ms.forEach((m, k) => {
+      for (const name of METRIC_NAMES) draws[k][name].push(m[name]);
+    });
+    diffs.forEach(([a, bName], d) => {
+      const ia = scorers.findIndex((s) => s.name === a);
+      const ib = scorers.findIndex((s) => s.name === bName);
+      diffDraws[d].rocAuc.push(ms[ia].rocAuc - ms[ib].rocAuc);
+      diffDraws[d].prAuc.push(ms[ia].prAuc - ms[ib].prAuc);
+    });
+  }
+  const out: Record<string, ScorerMetrics> = {};
+  scorers.forEach((s, k) => {
+    out[s.name] = Object.fromEntries(METRIC_NAMES.map((m) => [m, interval(point[k][m], draws[k][m])])) as ScorerMetrics;
+  });
+  const differences: MetricDifference[] = [];
+  diffs.forEach(([a, b], d) => {
+    const ia = scorers.findIndex((s) => s.name === a);
+    const ib = scorers.findIndex((s) => s.name === b);
+    for (const metric of ['rocAuc', 'prAuc'] as const) {
+      const iv = interval(point[ia][metric] - point[ib][metric], diffDraws[d][metric]);
+      differences.push({ a, b, metric, value: iv?.value ?? NaN, lo: iv?.lo ?? NaN, hi: iv?.hi ?? NaN });
+    }
+  });
+  return { scorers: out, differences, resamples, skipped, seed: opts.seed, highRiskShare: opts.highRiskShare };
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { averagePrecision, brierScore, logLoss, rocAuc, scoreCurve, topShare } from '../../src/evaluate/metrics.js';
+import { bootstrapMetrics } from '../../src/evaluate/bootstrap.js';
+import { createRng } from '../../src/shared/rng.js';
+
+// Hand-computed: positives score 0.9 and 0.8, negatives 0.8 and 0.3.
+// Pairs: 0.9>0.8, 0.9>0.3, 0.8=0.8 (half), 0.8>0.3 -> 3.5 / 4.
+const s = [0.9, 0.8, 0.8, 0.3];
+const y = Uint8Array.from([1, 0, 1, 0]);
+
+function bruteAuc(sc: number[], lab: number[]): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < sc.length; i++) for (let j = 0; j < sc.length; j++) {
+    if (lab[i] === 1 && lab[j] === 0) { den++; num += sc[i] > sc[j] ? 1 : sc[i] === sc[j] ? 0.5 : 0; }
+  }
+  return num / den;
+}
+
+describe('rocAuc', () => {
+  it('rocAuc(ties) counts a tied pair as one half', () => expect(rocAuc(s, y)).toBeCloseTo(0.875, 12));
+  it('rocAuc equals the pairwise definition on random scores with many ties', () => {
+    const rng = createRng(3);
+    const sc = Array.from({ length: 300 }, () => rng.int(12));
+    const lab = Array.from({ length: 300 }, (_, i) => (rng.next() < 0.2 + sc[i] / 30 ? 1 : 0));
+    expect(rocAuc(sc, lab)).toBeCloseTo(bruteAuc(sc, lab), 12);
+  });
+  it('rocAuc of a constant score is 0.5 and of a reversed score is 1 - auc', () => {
+    expect(rocAuc([1, 1, 1, 1], y)).toBe(0.5);
+    expect(rocAuc(s.map((v) => -v), y)).toBeCloseTo(0.125, 12);
+  });
+  it('rocAuc rejects a NaN score and names the row', () => {
+    expect(() => rocAuc([0.1, NaN, 0.2, 0.3], y)).toThrow(/row 1 is NaN/);
+  });
+});
+
+describe('averagePrecision / topShare / logLoss / brier', () => {
+  // AP: after 0.9: recall .5 at precision 1; after the 0.8 tie: recall 1 at precision 2/3 -> .5 + 1/3 (sklearn gives 0.8333).
+  it('averagePrecision treats a tie group as one threshold', () => expect(averagePrecision(s, y)).toBeCloseTo(0.5 + 1 / 3, 12));
+  it('topShare(0.5) takes half of the straddling tie group', () => {
+    const t = topShare(s, y, 0.5);
+    expect(t.precision).toBeCloseTo(0.75, 12);
+    expect(t.recall).toBeCloseTo(0.75, 12);
+    expect(t.lift).toBeCloseTo(1.5, 12);
+  });
+  it('logLoss and brierScore match hand sums', () => {
+    expect(logLoss(s, y)).toBeCloseTo((-Math.log(0.9) - Math.log(0.2) - Math.log(0.8) - Math.log(0.7)) / 4, 12);
+    expect(brierScore(s, y)).toBeCloseTo((0.01 + 0.64 + 0.04 + 0.09) / 4, 12);
+  });
+  it('scoreCurve ends at (1,1) and passes through the tie group', () => {
+    const c = scoreCurve(s, y);
+    expect(c.map((p) => [p.fpr, p.tpr])).toEqual([[0, 0], [0, 0.5], [0.5, 1], [1, 1]]);
+  });
+});
+
+describe('bootstrapMetrics', () => {
+  const rng = createRng(11);
+  const n = 400;
+  const lab = new Uint8Array(n);
+  const good = new Float64Array(n);
+  const weak = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    lab[i] = rng.next() < 0.3 ? 1 : 0;
+    good[i] = 1 / (1 + Math.exp(-(lab[i] * 2 + rng.normal() - 1)));
+    weak[i] = Math.round(10 * (lab[i] * 0.4 + rng.next()));
+  }
+  const run = (seed: number) => bootstrapMetrics(lab, [
+    { name: 'model', scores: good, isProbability: true },
+    { name: 'rule', scores: weak, isProbability: false },
+  ], { seed, resamples: 300, highRiskShare: 0.15, differences: [['model', 'rule']] });
+
+  it('bootstrapMetrics(seed) is reproducible and the point value lies in its interval', () => {
+    const a = run(5);
+    const b = run(5);
+    expect(a).toEqual(b);
+    const auc = a.scorers.model.rocAuc!;
+    expect(auc.value).toBeCloseTo(rocAuc(good, lab), 12);
+    expect(auc.lo).toBeLessThan(auc.value);
+    expect(auc.hi).toBeGreaterThan(auc.value);
+    expect(a.scorers.rule.logLoss).toBeNull();
+  });
+  it('bootstrapMetrics gives a paired AUC difference interval above 0 for a clearly better score', () => {
+    const d = run(5).differences.find((x) => x.metric === 'rocAuc')!;
+    expect(d.value).toBeCloseTo(rocAuc(good, lab) - rocAuc(weak, lab), 12);
+    expect(d.lo).toBeGreaterThan(0);
+  });
+  it('bootstrapMetrics of a score against itself gives a zero-width difference', () => {
+    const r = bootstrapMetrics(lab, [
+      { name: 'a', scores: weak, isProbability: false },
+      { name: 'b', scores: weak, isProbability: false },
+    ], { seed: 1, resamples: 50, highRiskShare: 0.1, differences: [['a', 'b']] });
+    expect(r.differences[0]).toMatchObject({ value: 0, lo: 0, hi: 0 });
+  });
+});
