@@ -1,0 +1,69 @@
+/**
+ * Types of the synthetic product generator (`cohortlab generate`). The generator is a latent-type
+ * model of a project-management SaaS: every user has a hidden type, hidden rates and hazards that
+ * are piecewise constant per UTC day, and the ground truth is computed from those rates.
+ */
+
+/** The latent user types; the order is the code stored in `SynthTruth.typeCode`. */
+export const LATENT_TYPES = ['power', 'regular', 'casual', 'declining', 'dormant', 'evaluator', 'team_champion'] as const;
+export type LatentType = (typeof LATENT_TYPES)[number];
+
+export interface SynthParams {
+  /** Number of users (ids u000001 ...). */
+  users: number;
+  /** Days of data: events lie in [start, start + days). */
+  days: number;
+  seed: number;
+  /** First day of data, YYYY-MM-DD (UTC). Default 2026-01-01. */
+  start: string;
+  /** Horizon of the truth window; the cutoff is placed so that the window ends with the data. Default 30. */
+  horizonDays: number;
+  /** Inactivity threshold of the label (playbook §3.4, weekly cadence: 21 days). */
+  inactivityDays: number;
+}
+
+export const DEFAULT_SYNTH_PARAMS: Omit<SynthParams, 'users' | 'days' | 'seed'> = {
+  start: '2026-01-01',
+  horizonDays: 30,
+  inactivityDays: 21,
+};
+
+/** Ground truth per user, columns in user order (index i = user `userId(i)`). */
+export interface SynthTruth {
+  userIds: string[];
+  /** Index into LATENT_TYPES. */
+  typeCode: Uint8Array;
+  /**
+   * True probability of the cohortlab label for the default window (cutoff `asOf` + 1 day, `horizonDays`),
+   * conditional on everything before the cutoff. 1 for users who cancelled before the cutoff.
+   */
+  churnProbability: Float64Array;
+  /** Realized label by the same definition (1 for users who cancelled before the cutoff). */
+  churned: Uint8Array;
+  /** Epoch ms of the `cancelled_subscription` event; NaN when the user never cancels in the data. */
+  churnMs: Float64Array;
+  /** Epoch ms of signup (may be before the data window: tenure carries). */
+  signupMs: Float64Array;
+  /** Plan at signup (a declining user may downgrade later; the event rows carry the current plan). */
+  plan: string[];
+  role: string[];
+  companySize: string[];
+  /** 1 when the user had signed up and not cancelled before the cutoff (the users cohortlab can train on). */
+  aliveAtCutoff: Uint8Array;
+}
+
+export interface SynthResult {
+  truth: SynthTruth;
+  events: number;
+  /** The as-of date (inclusive) the truth refers to: last day of data minus the horizon. */
+  asOf: string;
+  horizonDays: number;
+  cutoffMs: number;
+  /** Users per latent type. */
+  typeCounts: Record<LatentType, number>;
+  /** Realized churn rate in the truth window among users alive at the cutoff. */
+  churnRate: number;
+  /** Mean true churn probability among users alive at the cutoff. */
+  meanChurnProbability: number;
+  aliveAtCutoff: number;
+}
