@@ -1,0 +1,174 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { CohortlabError } from '../shared/errors.js';
+import { queryColumns } from '../shared/duckdb.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import { readTable, writeTable, type Column } from '../shared/table-io.js';
+import { inactivityDays, validateConfig, type EventStore } from '../ingest/index.js';
+import type { EventConfig } from '../ingest/types.js';
+import { deriveFeatures, deriveLabel } from './compute.js';
+import { BASE_FEATURES, featureDictionary, featureNames } from './dictionary.js';
+import { featuresSql, flagsTableSql, LABEL_SQL } from './sql.js';
+import type { FeatureDefinition, FeatureTable } from './types.js';
+
+export type { FeatureTable, FeatureDefinition } from './types.js';
+export { BASE_FEATURES, featureDictionary, featureNames, MILESTONE_PREFIX } from './dictionary.js';
+
+const DAY_MS = 86_400_000;
+
+/** The cutoff instant of an inclusive as-of date: 00:00 UTC of the next day. */
+export function cutoffOf(asOf: string): number {
+  const ms = Date.parse(`${asOf}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(ms)) throw new CohortlabError('BAD_ARGUMENT', `as-of date must be YYYY-MM-DD, got "${asOf}".`);
+  return ms + DAY_MS;
+}
+
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export interface FeatureOptions {
+  asOf: string;
+  /** Label horizon in days after the cutoff; the data must cover it. */
+  horizonDays?: number;
+  logger?: Logger;
+}
+
+/**
+ * features: one row per user with activity before the cutoff, every feature of the dictionary,
+ * plus the churn label when a horizon is asked for.
+ */
+export async function computeFeatures(store: EventStore, opts: FeatureOptions): Promise<FeatureTable> {
+  const logger = opts.logger ?? silentLogger;
+  const started = performance.now();
+  const { conn, config } = store;
+  const cutoffMs = cutoffOf(opts.asOf);
+  const inactivity = inactivityDays(config);
+  if (opts.horizonDays !== undefined) {
+    if (!Number.isInteger(opts.horizonDays) || opts.horizonDays < 1) throw new CohortlabError('BAD_ARGUMENT', `--horizon-days must be a positive integer, got ${opts.horizonDays}.`);
+    const endMs = cutoffMs + opts.horizonDays * DAY_MS;
+    // The data must reach the last day of the horizon, else "no activity" would only mean "no data".
+    if (store.report.lastEventMs < endMs - DAY_MS) {
+      throw new CohortlabError(
+        'HORIZON_NOT_COVERED',
+        `a ${opts.horizonDays}-day horizon after ${opts.asOf} needs events up to ${isoDate(endMs - DAY_MS)}, but the events end on ${isoDate(store.report.lastEventMs)}; pick an earlier --as-of or a shorter --horizon-days.`,
+      );
+    }
+  }
+  await conn.run(flagsTableSql(config));
+  const res = await queryColumns(conn, featuresSql(config), { cutoff: new Date(cutoffMs).toISOString().replace('T', ' ').replace('Z', ''), t: cutoffMs / 1000 });
+  if (res.rows === 0) {
+    throw new CohortlabError('EMPTY_INPUT', `no events before the cutoff ${opts.asOf} (events span ${isoDate(store.report.firstEventMs)} .. ${isoDate(store.report.lastEventMs)}); pick a later --as-of.`);
+  }
+  const num: Record<string, Float64Array> = {};
+  let userIds: string[] = [];
+  let plan: string[] = [];
+  res.names.forEach((name, i) => {
+    if (name === 'user_id') userIds = res.columns[i] as string[];
+    else if (name === 'plan') plan = res.columns[i] as string[];
+    else num[name] = res.columns[i] as Float64Array;
+  });
+  const { columns, alreadyChurned } = deriveFeatures({ rows: res.rows, num, plan }, config, inactivity);
+  const table: FeatureTable = { asOf: opts.asOf, cutoffMs, userIds, columns, plan, alreadyChurned, config };
+  if (opts.horizonDays !== undefined) {
+    const endMs = cutoffMs + opts.horizonDays * DAY_MS;
+    const quietFrom = endMs - Math.min(inactivity, opts.horizonDays) * DAY_MS;
+    const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+    const lab = await queryColumns(conn, LABEL_SQL, { cutoff: ts(cutoffMs), end: ts(endMs), quiet_from: ts(quietFrom) });
+    const labelUsers = lab.columns[0] as string[];
+    if (labelUsers.length !== userIds.length || labelUsers.some((u, i) => u !== userIds[i])) throw new Error('label users do not line up with feature users');
+    table.label = deriveLabel(lab.columns[1] as Float64Array, lab.columns[2] as Float64Array);
+    table.horizonDays = opts.horizonDays;
+  }
+  const secs = (performance.now() - started) / 1000;
+  const churnedBefore = alreadyChurned.reduce((s, v) => s + v, 0);
+  const labelled = table.label ? `; churned within ${table.horizonDays} days: ${table.label.reduce((s, v) => s + v, 0).toLocaleString('en-US')}` : '';
+  logger.info(`features: ${userIds.length.toLocaleString('en-US')} users as of ${opts.asOf} (events before ${new Date(cutoffMs).toISOString()}), ${Object.keys(columns).length} features; already churned at the cutoff: ${churnedBefore.toLocaleString('en-US')}${labelled}; ${secs.toFixed(2)} s`);
+  return table;
+}
+
+export interface FeatureFileMeta {
+  asOf: string;
+  cutoffMs: number;
+  horizonDays?: number;
+  config?: EventConfig;
+  dictionary: FeatureDefinition[];
+  generatedBy: string;
+}
+
+/** Writes `user_id`, the features, `plan`, `already_churned` and `churned` (when labelled), plus `<path>.meta.json`. */
+export async function writeFeatureTable(path: string, table: FeatureTable): Promise<void> {
+  const names = ['user_id', ...Object.keys(table.columns), 'plan', 'already_churned'];
+  const columns: Record<string, Column> = { user_id: table.userIds, ...table.columns, plan: table.plan, already_churned: table.alreadyChurned };
+  if (table.label) {
+    names.push('churned');
+    columns.churned = table.label;
+  }
+  await writeTable(path, { rows: table.userIds.length, names, columns });
+  const meta: FeatureFileMeta = {
+    asOf: table.asOf,
+    cutoffMs: table.cutoffMs,
+    horizonDays: table.horizonDays,
+    config: table.config,
+    dictionary: table.config ? featureDictionary(table.config) : [...BASE_FEATURES],
+    generatedBy: 'cohortlab features',
+  };
+  await writeFile(`${path}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
+}
+
+/**
+ * Reads a features file (ours, or any per-user table with a `user_id` column and numeric features).
+ * The `.meta.json` beside it, when present, restores the as-of date, horizon and config.
+ */
+export async function readFeatureTable(path: string): Promise<FeatureTable> {
+  const t = await readTable(path);
+  if (!t.columns.user_id) throw new CohortlabError('MISSING_COLUMN', `features file "${path}" has no user_id column; its columns are: ${t.names.join(', ')}.`, { path });
+  let meta: FeatureFileMeta | undefined;
+  try {
+    meta = JSON.parse(await readFile(`${path}.meta.json`, 'utf8')) as FeatureFileMeta;
+  } catch {
+    meta = undefined;
+  }
+  const columns: Record<string, Float64Array> = {};
+  for (const name of t.names) {
+    if (['user_id', 'plan', 'already_churned', 'churned'].includes(name)) continue;
+    const c = t.columns[name];
+    if (Array.isArray(c)) continue;
+    const f = c as Float64Array;
+    for (let i = 0; i < f.length; i++) {
+      if (Number.isNaN(f[i])) throw new CohortlabError('BAD_FEATURE', `features file "${path}": column "${name}" is empty or not a number at data row ${i + 1} (user ${(t.columns.user_id as string[])[i]}).`, { path });
+    }
+    columns[name] = f;
+  }
+  const toFlags = (c: Column | undefined) => (c ? Uint8Array.from(c as Float64Array, (v) => (v > 0 ? 1 : 0)) : undefined);
+  const userIds = t.columns.user_id as string[];
+  const table: FeatureTable = {
+    asOf: meta?.asOf ?? '',
+    cutoffMs: meta?.cutoffMs ?? NaN,
+    userIds,
+    columns,
+    plan: (t.columns.plan as string[] | undefined) ?? userIds.map(() => ''),
+    alreadyChurned: toFlags(t.columns.already_churned) ?? new Uint8Array(userIds.length),
+    config: meta?.config ? validateConfig(meta.config, `"${path}.meta.json"`) : undefined,
+  };
+  const label = toFlags(t.columns.churned);
+  if (label) {
+    table.label = label;
+    table.horizonDays = meta?.horizonDays;
+  }
+  return table;
+}
+
+/** Markdown of the feature dictionary (docs/features.md is this text for the synthetic preset). */
+export function dictionaryMarkdown(config: EventConfig): string {
+  const rows = featureDictionary(config).map((f) => `| \`${f.name}\` | ${f.definition} | ${f.window} | ${f.unit} | ${f.playbook} |`);
+  return [
+    `# Feature dictionary (${config.name})`,
+    '',
+    'Generated by `cohortlab features --dictionary`; every window counts whole UTC days before the cutoff (00:00 UTC after the as-of date).',
+    '',
+    '| feature | definition | window | unit | playbook |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,192 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { CohortlabError } from '../shared/errors.js';
+import { openDuckDB, queryColumns, queryRows } from '../shared/duckdb.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import { csvLineOfRow, createRawTable, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
+import { eventsSql, parsedSql } from './sql.js';
+import type { EventConfig } from './types.js';
+
+export type { EventConfig } from './types.js';
+export { resolveConfig, validateConfig, inactivityDays, EVENT_CONFIG_SCHEMA, INACTIVITY_DAYS_BY_CADENCE } from './config.js';
+export { PRESETS, SYNTHETIC_PRESET, SPARKIFY_PRESET, CDNOW_PRESET } from './presets.js';
+
+/**
+ * ingest: event files (CSV, NDJSON, Parquet, whitespace text; gzip; globs) -> the typed DuckDB
+ * table `events(user_id, ts, event, session_id, plan, value, signup_ts)`, with a report that
+ * accounts for every record read: used, or rejected with a reason and examples.
+ */
+export interface RejectExample {
+  file: string;
+  /** "line 12" for text formats, "row 12" for Parquet. */
+  where: string;
+  value: string;
+}
+
+export interface IngestReport {
+  files: { path: string; bytes: number; format: string; records: number }[];
+  rowsRead: number;
+  rowsUsed: number;
+  rejected: Record<string, number>;
+  examples: Record<string, RejectExample[]>;
+  users: number;
+  /** Epoch ms of the first and last used event (NaN when none). */
+  firstEventMs: number;
+  lastEventMs: number;
+  sessions: number;
+  sessionsInferred: boolean;
+  signupsUnparsable: number;
+  seconds: number;
+}
+
+export interface EventStore {
+  conn: DuckDBConnection;
+  config: EventConfig;
+  report: IngestReport;
+  close(): void;
+}
+
+export interface LoadOptions {
+  /** Any rejected record (other than config exclusions) is fatal. */
+  strict?: boolean;
+  logger?: Logger;
+  /** Examples shown per reason (default 3). */
+  examples?: number;
+}
+
+export async function loadEvents(patterns: string[], config: EventConfig, opts: LoadOptions = {}): Promise<EventStore> {
+  const logger = opts.logger ?? silentLogger;
+  const files = await resolveInputFiles(patterns, config);
+  const db = await openDuckDB();
+  try {
+    const report = await ingestFiles(db.conn, files, config, opts, logger);
+    return { conn: db.conn, config, report, close: db.close };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/**
+ * Events given as JSON records (the server's `POST /v1/predict` with raw events, notebooks): they
+ * are written as NDJSON and read by exactly the same path as files, so features are identical.
+ */
+export async function loadEventRecords(records: Record<string, unknown>[], config: EventConfig, opts: LoadOptions = {}): Promise<EventStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'cohortlab-events-'));
+  try {
+    const path = join(dir, 'events.ndjson');
+    await writeFile(path, records.map((r) => JSON.stringify(r)).join('\n'));
+    return await loadEvents([path], { ...config, format: 'ndjson' }, opts);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: EventConfig, opts: LoadOptions, logger: Logger): Promise<IngestReport> {
+  const started = performance.now();
+  await createRawTable(conn);
+  const malformed: MalformedRecord[] = [];
+  const fileReports: IngestReport['files'] = [];
+  const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
+  let doneBytes = 0;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    const r = await readFileIntoRaw(conn, f, i, config);
+    malformed.push(...r.malformed);
+    fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
+    doneBytes += f.bytes;
+    logger.progress('reading events', doneBytes, totalBytes);
+  }
+  const rowsRead = fileReports.reduce((s, f) => s + f.records, 0);
+  if (rowsRead === 0) throw new CohortlabError('EMPTY_INPUT', `no records in ${files.map((f) => `"${f.path}"`).join(', ')}.`);
+
+  await conn.run(parsedSql(config));
+  const reasons = await queryRows(conn, `SELECT reason, CAST(count(*) AS DOUBLE) AS n FROM parsed WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason`);
+  const rejected: Record<string, number> = {};
+  for (const r of reasons) rejected[String(r.reason)] = Number(r.n);
+  if (malformed.length) rejected['malformed row'] = malformed.length;
+
+  const nExamples = opts.examples ?? 3;
+  const examples: Record<string, RejectExample[]> = {};
+  const badLinesByFile = new Map<number, number[]>();
+  for (const m of malformed) {
+    (examples[m.reason] ??= []).length < nExamples && examples[m.reason].push({ file: m.file, where: `line ${m.line}`, value: m.text });
+    const idx = files.findIndex((f) => f.path === m.file);
+    if (!badLinesByFile.has(idx)) badLinesByFile.set(idx, []);
+    badLinesByFile.get(idx)!.push(m.line);
+  }
+  const exRows = await queryRows(
+    conn,
+    `SELECT reason, file_idx, CAST(rn AS DOUBLE) AS rn, CAST(line AS DOUBLE) AS line, uid, ts_text, event, value_text FROM (
+       SELECT *, row_number() OVER (PARTITION BY reason ORDER BY file_idx, rn) AS k FROM parsed WHERE reason IS NOT NULL) WHERE k <= ${nExamples} ORDER BY reason, file_idx, rn`,
+  );
+  for (const r of exRows) {
+    const f = files[Number(r.file_idx)];
+    const reason = String(r.reason);
+    const where =
+      r.line !== null ? `line ${r.line}` : f.format === 'csv' ? `line ${csvLineOfRow(Number(r.rn), badLinesByFile.get(Number(r.file_idx)) ?? [])}` : `row ${r.rn}`;
+    const value =
+      reason === 'unparsable timestamp' ? `timestamp ${JSON.stringify(r.ts_text)}` :
+      reason === 'non-numeric value' || reason.startsWith('non-finite') ? `value ${JSON.stringify(r.value_text)}` :
+      reason === 'empty user id' ? `user id ${JSON.stringify(r.uid ?? '')}` :
+      reason === 'empty event name' ? `event ${JSON.stringify(r.event ?? '')}` : '';
+    (examples[reason] ??= []).push({ file: f.path, where, value });
+  }
+
+  const fatal = Object.entries(rejected).filter(([k]) => !k.startsWith('excluded by config'));
+  if (opts.strict && fatal.length) {
+    const [reason, n] = fatal[0];
+    const ex = examples[reason]?.[0];
+    throw new CohortlabError(
+      'BAD_ROWS',
+      `--strict: ${fatal.map(([k, v]) => `${v} ${k}`).join(', ')}; first: ${ex ? `${ex.file} ${ex.where}${ex.value ? ` (${ex.value})` : ''}` : reason} (${n} rows). Fix the rows or run without --strict to skip and count them.`,
+      ex ? { path: `${ex.file}:${ex.where}` } : {},
+    );
+  }
+
+  await conn.run(eventsSql(config));
+  await conn.run('DROP TABLE raw');
+  const stats = await queryColumns(
+    conn,
+    `SELECT CAST(count(*) AS DOUBLE), CAST(count(DISTINCT user_id) AS DOUBLE), epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, CAST(count(DISTINCT session_id) AS DOUBLE) FROM events`,
+  );
+  const [used, users, first, last, sessions] = stats.columns.map((c) => (c as Float64Array)[0]);
+  const signups = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM parsed WHERE reason IS NULL AND signup_text IS NOT NULL AND trim(signup_text) <> '' AND signup_ts IS NULL`);
+  await conn.run('DROP TABLE parsed');
+  if (used === 0) {
+    throw new CohortlabError('EMPTY_INPUT', `none of the ${rowsRead} records could be used: ${Object.entries(rejected).map(([k, v]) => `${v} ${k}`).join(', ')}.`);
+  }
+  const report: IngestReport = {
+    files: fileReports,
+    rowsRead,
+    rowsUsed: used,
+    rejected,
+    examples,
+    users,
+    firstEventMs: first,
+    lastEventMs: last,
+    sessions,
+    sessionsInferred: !config.columns.session_id,
+    signupsUnparsable: (signups.columns[0] as Float64Array)[0],
+    seconds: (performance.now() - started) / 1000,
+  };
+  for (const line of formatIngestReport(report)) logger.info(line);
+  return report;
+}
+
+const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-');
+
+/** The lines every run prints: rows read, used, rejected by reason (with examples), users, time span. */
+export function formatIngestReport(r: IngestReport): string[] {
+  const lines = [
+    `ingest: ${r.files.length} file(s), ${r.rowsRead.toLocaleString('en-US')} rows read, ${r.rowsUsed.toLocaleString('en-US')} used, ${(r.rowsRead - r.rowsUsed).toLocaleString('en-US')} rejected; ${r.users.toLocaleString('en-US')} users, ${r.sessions.toLocaleString('en-US')} sessions${r.sessionsInferred ? ' (30-minute gap rule)' : ''}; events ${iso(r.firstEventMs)} .. ${iso(r.lastEventMs)}; ${r.seconds.toFixed(2)} s`,
+  ];
+  for (const [reason, n] of Object.entries(r.rejected)) {
+    lines.push(`  rejected ${n.toLocaleString('en-US')} rows: ${reason}`);
+    for (const ex of r.examples[reason] ?? []) lines.push(`    e.g. ${ex.file} ${ex.where}${ex.value ? `: ${ex.value}` : ''}`);
+  }
+  if (r.signupsUnparsable > 0) lines.push(`  ${r.signupsUnparsable} rows had an unparsable signup time (kept; tenure falls back to the first event)`);
+  return lines;
+}

@@ -1,0 +1,205 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { CohortlabError } from '../shared/errors.js';
+import { queryColumns, queryRows, quoteIdent, quoteLiteral } from '../shared/duckdb.js';
+import type { EventConfig, EventFormat } from './types.js';
+
+/**
+ * Reading event files into the `raw` staging table: every mapped field as text, one row per
+ * parsed record with its file and line (or row) number. Malformed records never reach `raw`;
+ * they are returned with their line numbers so the ingest report counts and shows them.
+ */
+export interface InputFile {
+  path: string;
+  bytes: number;
+  format: Exclude<EventFormat, 'auto'>;
+}
+
+export interface MalformedRecord {
+  file: string;
+  line: number;
+  reason: string;
+  text: string;
+}
+
+const RAW_COLUMNS = 'file_idx INTEGER, rn BIGINT, line BIGINT, uid VARCHAR, ts_text VARCHAR, event VARCHAR, session VARCHAR, plan VARCHAR, value_text VARCHAR, signup_text VARCHAR, excluded VARCHAR';
+
+export async function createRawTable(conn: DuckDBConnection): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TABLE raw (${RAW_COLUMNS})`);
+}
+
+function globToRegExp(glob: string): RegExp {
+  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`);
+}
+
+/** Expands `dir/*.json.gz`-style patterns (wildcards in the file name only) and checks every file exists and is not empty. */
+export async function resolveInputFiles(patterns: string[], config: EventConfig): Promise<InputFile[]> {
+  if (patterns.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'no event files given: pass --events FILE... (a glob such as "logs/*.json.gz" works when quoted).');
+  const paths: string[] = [];
+  for (const p of patterns) {
+    if (/[*?]/.test(basename(p))) {
+      const dir = dirname(p);
+      const entries = await readdir(dir).catch(() => {
+        throw new CohortlabError('FILE_NOT_FOUND', `folder "${dir}" of the pattern "${p}" does not exist.`, { path: p });
+      });
+      const re = globToRegExp(basename(p));
+      const hits = entries.filter((e) => re.test(e)).sort();
+      if (hits.length === 0) throw new CohortlabError('FILE_NOT_FOUND', `no file matches "${p}".`, { path: p });
+      paths.push(...hits.map((h) => join(dir, h)));
+    } else paths.push(p);
+  }
+  const files: InputFile[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (!info || !info.isFile()) throw new CohortlabError('FILE_NOT_FOUND', `event file "${path}" does not exist.`, { path });
+    if (info.size === 0) throw new CohortlabError('EMPTY_INPUT', `event file "${path}" is empty (0 bytes).`, { path });
+    files.push({ path: resolve(path), bytes: info.size, format: detectFormat(path, config) });
+  }
+  return files;
+}
+
+export function detectFormat(path: string, config: EventConfig): InputFile['format'] {
+  if (config.format !== 'auto') return config.format;
+  const ext = extname(path.replace(/\.(gz|gzip|zst)$/i, '')).toLowerCase();
+  if (ext === '.csv' || ext === '.tsv') return 'csv';
+  if (ext === '.json' || ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
+  if (ext === '.parquet') return 'parquet';
+  throw new CohortlabError(
+    'UNKNOWN_FORMAT',
+    `cannot tell the format of "${path}" from its extension "${ext || '(none)'}": use .csv, .json/.ndjson/.jsonl, .parquet (optionally .gz), or set "format" in the config (csv, ndjson, parquet, whitespace).`,
+    { path },
+  );
+}
+
+/** Mapped source columns by their config key (the key names appear in error messages). */
+interface Mapped {
+  user_id: string;
+  timestamp: string;
+  event: string | null;
+  session_id: string | null;
+  plan: string | null;
+  value: string | null;
+  signup: string | null;
+}
+
+function mappedColumns(config: EventConfig): Mapped {
+  const c = config.columns;
+  return { user_id: c.user_id, timestamp: c.timestamp, event: c.event ?? null, session_id: c.session_id ?? null, plan: c.plan ?? null, value: c.value ?? null, signup: c.signup ?? null };
+}
+
+function requireColumns(file: string, available: string[], config: EventConfig): void {
+  const m = mappedColumns(config);
+  const wanted = [...Object.entries(m).map(([k, v]) => [`columns.${k}`, v] as const), ...(config.exclude ?? []).map((e) => ['exclude', e.column] as const)].filter(([, v]) => v !== null) as [string, string][];
+  const have = new Set(available);
+  for (const [role, col] of wanted) {
+    if (!have.has(col)) {
+      throw new CohortlabError(
+        'MISSING_COLUMN',
+        `column "${col}" (mapped as ${role}) is not in "${file}"; its columns are: ${available.join(', ') || '(none)'}. Fix the mapping in the config's "columns".`,
+        { path: file },
+      );
+    }
+  }
+}
+
+/** SQL for one text expression per mapped role, given a function that turns a source column name into an expression. */
+function selectList(config: EventConfig, expr: (col: string) => string): string {
+  const m = mappedColumns(config);
+  const opt = (c: string | null) => (c === null ? 'NULL' : expr(c));
+  const event = m.event === null ? quoteLiteral(config.default_event ?? 'event') : expr(m.event);
+  const excl = (config.exclude ?? []).map((e) => `CASE WHEN ${expr(e.column)} IN (${e.values.map(quoteLiteral).join(', ')}) THEN ${quoteLiteral(`${e.column} in excluded values`)} END`);
+  const excluded = excl.length ? `coalesce(${excl.join(', ')})` : 'NULL';
+  return `${expr(m.user_id)}, ${expr(m.timestamp)}, ${event}, ${opt(m.session_id)}, ${opt(m.plan)}, ${opt(m.value)}, ${opt(m.signup)}, ${excluded}`;
+}
+
+/** Reads one file into `raw`; returns its malformed records and the number of records seen. */
+export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig): Promise<{ records: number; malformed: MalformedRecord[] }> {
+  const path = quoteLiteral(file.path);
+  switch (file.format) {
+    case 'csv': {
+      // The delimiter comes from the header line (the sniffer can be thrown off by the very malformed rows we must count).
+      const first = await queryRows(conn, `SELECT l FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false) LIMIT 1`);
+      const headerLine = String(first[0]?.l ?? '');
+      const delim = [',', ';', '\t', '|'].map((d) => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
+      const names = headerLine.split(delim === '\\t' ? '\t' : delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1').replace(/""/g, '"'));
+      const columns = names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ');
+      const opts = `header = true, auto_detect = false, columns = {${columns}}, delim = ${quoteLiteral(delim)}, quote = '"', escape = '"'`;
+      const head = { names };
+      requireColumns(file.path, head.names, config);
+      const rej = `rejects_${idx}`;
+      await conn.run(
+        `INSERT INTO raw SELECT ${idx}, row_number() OVER (), NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
+         FROM read_csv(${path}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
+      );
+      const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type, min(csv_line) AS csv_line FROM ${rej} GROUP BY line ORDER BY line`);
+      const malformed = rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `${String(r.error_type).toLowerCase()}: ${String(r.csv_line).slice(0, 120)}` }));
+      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw WHERE file_idx = ${idx}`);
+      return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed };
+    }
+    case 'parquet': {
+      const desc = await queryColumns(conn, `SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${path}))`);
+      requireColumns(file.path, desc.columns[0] as string[], config);
+      await conn.run(`INSERT INTO raw SELECT ${idx}, row_number() OVER (), NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)} FROM read_parquet(${path})`);
+      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw WHERE file_idx = ${idx}`);
+      return { records: (n.columns[0] as Float64Array)[0], malformed: [] };
+    }
+    case 'ndjson':
+    case 'whitespace': {
+      // Line-oriented formats are read as text lines so that every record keeps its line number
+      // (and files without a final newline, like Sparkify's, are read one by one, never glued).
+      await conn.run(
+        `CREATE OR REPLACE TEMP TABLE lines AS SELECT row_number() OVER () AS line, l AS text FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false)`,
+      );
+      return file.format === 'ndjson' ? readNdjsonLines(conn, file, idx, config) : readWhitespaceLines(conn, file, idx, config);
+    }
+  }
+}
+
+async function readNdjsonLines(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig) {
+  const keys = await queryRows(conn, `SELECT json_keys(text) AS k FROM lines WHERE json_valid(text) AND trim(text) <> '' LIMIT 1`);
+  if (keys.length === 0) throw new CohortlabError('EMPTY_INPUT', `event file "${file.path}" has no valid JSON record.`, { path: file.path });
+  const seen = await queryRows(conn, `SELECT DISTINCT unnest(json_keys(text)) AS k FROM (SELECT text FROM lines WHERE json_valid(text) AND trim(text) <> '' LIMIT 1000)`);
+  requireColumns(file.path, seen.map((r) => String(r.k)), config);
+  const expr = (c: string) => `json_extract_string(text, ${quoteLiteral(`$."${c.replace(/"/g, '\\"')}"`)})`;
+  await conn.run(`INSERT INTO raw SELECT ${idx}, line, line, ${selectList(config, expr)} FROM lines WHERE trim(text) <> '' AND json_valid(text)`);
+  const bad = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, text FROM lines WHERE trim(text) <> '' AND NOT json_valid(text) ORDER BY line`);
+  const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM lines WHERE trim(text) <> ''`);
+  return {
+    records: (n.columns[0] as Float64Array)[0],
+    malformed: bad.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `invalid JSON: ${String(r.text).slice(0, 120)}` })),
+  };
+}
+
+async function readWhitespaceLines(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig) {
+  const head = await queryRows(conn, `SELECT regexp_split_to_array(trim(text), '\\s+') AS h FROM lines WHERE line = 1`);
+  if (head.length === 0) throw new CohortlabError('EMPTY_INPUT', `event file "${file.path}" has no header line.`, { path: file.path });
+  const names = (head[0].h as string[]).map(String);
+  requireColumns(file.path, names, config);
+  const pos = new Map(names.map((n, i) => [n, i + 1]));
+  const expr = (c: string) => `f[${pos.get(c)}]`;
+  await conn.run(
+    `INSERT INTO raw SELECT ${idx}, line - 1, line, ${selectList(config, expr)}
+     FROM (SELECT line, regexp_split_to_array(trim(text), '\\s+') AS f FROM lines WHERE line > 1 AND trim(text) <> '') WHERE len(f) = ${names.length}`,
+  );
+  const bad = await queryRows(
+    conn,
+    `SELECT CAST(line AS DOUBLE) AS line, text FROM lines WHERE line > 1 AND trim(text) <> '' AND len(regexp_split_to_array(trim(text), '\\s+')) <> ${names.length} ORDER BY line`,
+  );
+  const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM lines WHERE line > 1 AND trim(text) <> ''`);
+  return {
+    records: (n.columns[0] as Float64Array)[0],
+    malformed: bad.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `expected ${names.length} fields: ${String(r.text).trim().slice(0, 120)}` })),
+  };
+}
+
+/** The CSV line of the k-th parsed row (1-based), given the sorted malformed lines of that file: rows skipped by the parser shift line numbers. */
+export function csvLineOfRow(k: number, malformedLines: number[]): number {
+  let line = k + 1;
+  for (const bad of malformedLines) {
+    if (bad <= line) line++;
+    else break;
+  }
+  return line;
+}
