@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { featuresCommand } from './features.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [featuresCommand];
