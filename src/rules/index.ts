@@ -1,0 +1,20 @@
+/**
+ * The rule stage: every model of the segmentation playbook (scores, tiers, segments), the §6.1
+ * segment-rule language, and the §8-§10 analyses. Other stages and the server import from here only.
+ */
+export type { RuleOutput, RuleColumn, SegmentRule, Expr, Band, BandTable, Tier, SourcePos, Refresh } from './types.js';
+export { applyRules, explainUser, CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX } from './engine.js';
+export { loadSegmentRules, defaultRulesDir, RULE_FILE_EXTENSION } from './load.js';
+export { parseSegmentRules, slugify, REFRESH_VALUES } from './dsl/parse.js';
+export { evaluateCondition, evaluateSegment, formatExpr } from './dsl/evaluate.js';
+export { FUNCTIONS as RULE_FUNCTIONS, NAMES as RULE_NAMES, type EvalContext } from './dsl/functions.js';
+export { engagementScore, activationScore, expansionReadinessScore, churnRiskScore, type ScoreResult } from './scores.js';
+export {
+  atRiskSignals, behavioralSegments, lifecycleStages, dormantSubsegments, champions, intentSegments, planSegments,
+  salesTiers, campaigns, rfm, inactivityThreshold,
+} from './segments.js';
+export { bandIndex, bandValue, bandPoints, bandLabels, bandInterval } from './bands.js';
+export * from './tables/scores.js';
+export * from './tables/rfm.js';
+export * from './tables/segments.js';
+export * from './tables/actions.js';

@@ -1,0 +1,264 @@
+import type { FeatureTable } from '../features/types.js';
+import type { EventConfig } from '../ingest/types.js';
+import { bandPoints } from './bands.js';
+import { featureColumn } from './columns.js';
+import { ACTIVATED_MIN_SCORE } from './tables/scores.js';
+import { RFM_FREQUENCY, RFM_MONETARY_FALLBACK, RFM_RECENCY, rfmSegmentTables } from './tables/rfm.js';
+import {
+  AT_RISK_SIGNALS, BEHAVIORAL, CHAMPION, DORMANT_DAYS, DORMANT_SUBSEGMENTS, INTENT, LIFECYCLE, PLAN_SEGMENTS, SALES_TIERS,
+} from './tables/segments.js';
+import { CAMPAIGNS } from './tables/actions.js';
+
+/** The §2, §3, §6.3 and §7 segment rules, vectorised over the feature columns (one loop per rule, string labels shared). */
+
+/** playbook §3.4: the inactivity threshold of the product's cadence, or the config's `inactivity_days`. */
+export function inactivityThreshold(config: EventConfig): number {
+  return config.inactivity_days ?? DORMANT_DAYS[config.cadence];
+}
+
+/** playbook §3.3: the four at-risk signals (0/1 each) and their count. */
+export function atRiskSignals(table: FeatureTable): { count: Float64Array; components: Record<string, Float64Array> } {
+  const n = table.userIds.length;
+  const need = 'the §3.3 at-risk signals';
+  const s7 = featureColumn(table, 'sessions_7d', need);
+  const avg = featureColumn(table, 'avg_weekly_sessions_28d', need);
+  const f7 = featureColumn(table, 'features_used_7d', need);
+  const peak = featureColumn(table, 'peak_week_features', need);
+  const days = featureColumn(table, 'days_since_last_activity', need);
+  const gap = featureColumn(table, 'typical_gap_days', need);
+  const t7 = featureColumn(table, 'support_tickets_7d', need);
+  const neg = featureColumn(table, 'negative_support_30d', need);
+  const a = AT_RISK_SIGNALS;
+  const usage_decline = new Float64Array(n);
+  const breadth_contraction = new Float64Array(n);
+  const login_gap = new Float64Array(n);
+  const support_escalation = new Float64Array(n);
+  const count = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = s7[i] < a.usageDecline.ratio * avg[i] ? 1 : 0; // §3.3 "Current week sessions < 50% of 4-week trailing average"
+    const b = f7[i] < a.breadthContraction.ratio * peak[i] ? 1 : 0; // §3.3 "Features used this week < 50% of peak week"
+    const g = days[i] > a.loginGap.ratio * gap[i] ? 1 : 0; // §3.3 "Days since last login > 2x typical inter-session gap"
+    const e = t7[i] >= a.supportEscalation.minTickets7d || neg[i] >= a.supportEscalation.minNegative30d ? 1 : 0; // §3.3 support escalation
+    usage_decline[i] = u;
+    breadth_contraction[i] = b;
+    login_gap[i] = g;
+    support_escalation[i] = e;
+    count[i] = u + b + g + e;
+  }
+  return { count, components: { usage_decline, breadth_contraction, login_gap, support_escalation } };
+}
+
+/** playbook §2.1 behavioral segments, as the ladder of tables/segments.ts. */
+export function behavioralSegments(table: FeatureTable): string[] {
+  const n = table.userIds.length;
+  const need = 'the §2.1 behavioral segments';
+  const days = featureColumn(table, 'days_since_last_activity', need);
+  const total = featureColumn(table, 'total_sessions', need);
+  const wow = featureColumn(table, 'wow_trend', need);
+  const weekly = featureColumn(table, 'avg_weekly_sessions_28d', need);
+  const breadth = featureColumn(table, 'feature_breadth_30d', need);
+  const tenure = featureColumn(table, 'tenure_days', need);
+  const b = BEHAVIORAL;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    let s: string;
+    if (days[i] >= b.dormant.minDaysInactive && total[i] >= b.dormant.minTotalSessions) s = 'Dormant';
+    else if (wow[i] <= b.atRisk.maxWowTrend || days[i] >= b.atRisk.minDaysInactive) s = 'At-Risk';
+    else if (weekly[i] >= b.power.minWeeklySessions && breadth[i] >= b.power.minBreadth && tenure[i] >= b.power.minTenureDays) s = 'Power';
+    else if (weekly[i] >= b.regular.minWeeklySessions && breadth[i] >= b.regular.minBreadth && tenure[i] >= b.regular.minTenureDays) s = 'Regular';
+    else if (weekly[i] >= b.casual.minWeeklySessions && tenure[i] >= b.casual.minTenureDays) s = 'Casual';
+    else s = 'Unsegmented';
+    out[i] = s;
+  }
+  return out;
+}
+
+/** The value at the top `share` of a column (the smallest value among the top ceil(share*n)); +inf for an empty column. */
+export function topShareThreshold(x: Float64Array, share: number): number {
+  if (x.length === 0) return Infinity;
+  const sorted = Float64Array.from(x).sort();
+  const k = Math.max(1, Math.ceil(share * x.length));
+  return sorted[x.length - k];
+}
+
+/** playbook §2.3 lifecycle stages. */
+export function lifecycleStages(table: FeatureTable, config: EventConfig, atRiskCount: Float64Array, activation: Float64Array): string[] {
+  const n = table.userIds.length;
+  const need = 'the §2.3 lifecycle stages';
+  const days = featureColumn(table, 'days_since_last_activity', need);
+  const weekly = featureColumn(table, 'avg_weekly_sessions_28d', need);
+  const breadth = featureColumn(table, 'feature_breadth_30d', need);
+  const tenure = featureColumn(table, 'tenure_days', need);
+  const churned = table.alreadyChurned;
+  const threshold = inactivityThreshold(config);
+  const L = LIFECYCLE;
+  // §2.3 "Top 10% usage": the weekly-session value at the top 10% of this table's users (ties included); zero usage never counts.
+  const top = topShareThreshold(weekly, L.powerUser.topShare);
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    let s: string;
+    if (churned[i] === 1 || days[i] >= threshold) s = 'Churned';
+    else if (atRiskCount[i] >= L.atRisk.minSignals) s = 'At-Risk';
+    else if (tenure[i] >= L.powerUser.minTenureDays && weekly[i] >= top && weekly[i] > 0 && breadth[i] >= L.powerUser.minBreadth) s = 'Power User';
+    else if (tenure[i] >= L.engaged.minTenureDays && weekly[i] >= L.engaged.minWeeklySessions) s = 'Engaged';
+    else if (activation[i] >= L.activated.minActivationScore) s = 'Activated';
+    else s = 'New User';
+    out[i] = s;
+  }
+  return out;
+}
+
+/** playbook §3.4 dormant users (idle past the cadence threshold) and their sub-segment ('' when not dormant). */
+export function dormantSubsegments(table: FeatureTable, config: EventConfig, activation: Float64Array): { dormant: Float64Array; subsegment: string[] } {
+  const n = table.userIds.length;
+  const need = 'the §3.4 dormant sub-segments';
+  const days = featureColumn(table, 'days_since_last_activity', need);
+  const everPaid = featureColumn(table, 'ever_paid', need);
+  const threshold = inactivityThreshold(config);
+  const [paid, lapsed, never] = DORMANT_SUBSEGMENTS;
+  const dormant = new Float64Array(n);
+  const subsegment = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    if (days[i] >= threshold) {
+      dormant[i] = 1;
+      subsegment[i] = everPaid[i] >= 1 ? paid : activation[i] >= ACTIVATED_MIN_SCORE ? lapsed : never;
+    } else subsegment[i] = '';
+  }
+  return { dormant, subsegment };
+}
+
+/** playbook §3.2 champions: §2.1 Power users with 2+ invites and an external share. */
+export function champions(table: FeatureTable, behavioral: string[]): Float64Array {
+  const n = table.userIds.length;
+  const need = 'the §3.2 champions';
+  const invites = featureColumn(table, 'invites_total', need);
+  const shares = featureColumn(table, 'shares_14d', need);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = behavioral[i] === 'Power' && invites[i] >= CHAMPION.minInvitesTotal && shares[i] >= CHAMPION.minShares14d ? 1 : 0;
+  return out;
+}
+
+/** playbook §2.4 intent segments (ladder Buyer, Team Champion, Evaluator, Individual User). */
+export function intentSegments(table: FeatureTable): string[] {
+  const n = table.userIds.length;
+  const need = 'the §2.4 intent segments';
+  const p7 = featureColumn(table, 'pricing_views_7d', need);
+  const p14 = featureColumn(table, 'pricing_views_14d', need);
+  const inv = featureColumn(table, 'invites_14d', need);
+  const sh = featureColumn(table, 'shares_14d', need);
+  const mins = featureColumn(table, 'avg_session_minutes_30d', need);
+  const paid = featureColumn(table, 'is_paid', need);
+  const I = INTENT;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    if (p7[i] >= I.buyer.minPricingViews7d) out[i] = 'Buyer';
+    else if (inv[i] >= I.teamChampion.minInvites14d || sh[i] >= I.teamChampion.minShares14d) out[i] = 'Team Champion';
+    else if (paid[i] < 1 && p14[i] >= I.evaluator.minPricingViews14d && mins[i] < I.evaluator.maxSessionMinutes) out[i] = 'Evaluator';
+    else out[i] = 'Individual User';
+  }
+  return out;
+}
+
+/** playbook §2.5 plan segments from the plan name (see PLAN_SEGMENTS for the fallbacks). */
+export function planSegments(table: FeatureTable): string[] {
+  const n = table.userIds.length;
+  const paid = featureColumn(table, 'is_paid', 'the §2.5 plan segments');
+  const byPlan = new Map<string, string>();
+  for (const row of PLAN_SEGMENTS) for (const p of row.plans) byPlan.set(p, row.segment);
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const plan = (table.plan[i] ?? '').trim().toLowerCase();
+    out[i] = byPlan.get(plan) ?? (paid[i] >= 1 ? 'Paid (other)' : plan === '' ? 'Unknown plan' : 'Free plan');
+  }
+  return out;
+}
+
+/** playbook §7.2 sales tiers (ladder, readiness bands as minimums). */
+export function salesTiers(table: FeatureTable, readiness: Float64Array): string[] {
+  const n = table.userIds.length;
+  const need = 'the §7.2 sales tiers';
+  const team = featureColumn(table, 'team_size', need);
+  const p7 = featureColumn(table, 'pricing_views_7d', need);
+  const inv = featureColumn(table, 'invites_14d', need);
+  const sh = featureColumn(table, 'shares_14d', need);
+  const [t1, t2, t3, t4] = SALES_TIERS;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const r = readiness[i];
+    if (r > t1.minReadinessExclusive && team[i] >= t1.minTeamSize && p7[i] >= t1.minPricingViews7d) out[i] = t1.tier;
+    else if (r >= t2.minReadiness && team[i] >= t2.minTeamSize && (inv[i] >= 1 || sh[i] >= 1)) out[i] = t2.tier;
+    else if (r >= t3.minReadiness) out[i] = t3.tier;
+    else out[i] = t4.tier;
+  }
+  return out;
+}
+
+/** playbook §7.1: the campaign key of each user from lifecycle stage and plan ('' for paying engaged users: no §7.1 campaign). */
+export function campaigns(lifecycle: string[], isPaid: Float64Array): string[] {
+  const key = (segment: string) => CAMPAIGNS.find((c) => c.segment === segment)!.key;
+  const onboarding = key('New (not activated)');
+  const discovery = key('Activated (not engaged)');
+  const nurture = key('Engaged (free)');
+  const reengage = key('At-risk (any plan)');
+  const winback = key('Churned');
+  const out = new Array<string>(lifecycle.length);
+  for (let i = 0; i < lifecycle.length; i++) {
+    const s = lifecycle[i];
+    out[i] = s === 'New User' ? onboarding
+      : s === 'Activated' ? discovery
+      : s === 'At-Risk' ? reengage
+      : s === 'Churned' ? winback
+      : (s === 'Engaged' || s === 'Power User') && isPaid[i] < 1 ? nurture : '';
+  }
+  return out;
+}
+
+/** playbook §6.3 RFM: R, F, M scores (1-5), the code and the named segment (exact, and nearest listed code). */
+export function rfm(table: FeatureTable, config: EventConfig): {
+  recency: Float64Array; frequency: Float64Array; monetary: Float64Array; code: string[]; segment: string[]; nearest: string[];
+} {
+  const n = table.userIds.length;
+  const need = 'the §6.3 RFM scores';
+  const days = featureColumn(table, 'days_since_last_activity', need);
+  const recency = bandPoints(RFM_RECENCY, days);
+  const frequency = bandPoints(RFM_FREQUENCY, featureColumn(table, 'avg_weekly_sessions_28d', need));
+  const paid = featureColumn(table, 'is_paid', need);
+  const value = featureColumn(table, 'monetary_value', need);
+  const threshold = inactivityThreshold(config);
+  const byPlan = config.plans.rfm_monetary ?? {};
+  const F = RFM_MONETARY_FALLBACK;
+  // Quintile cut points of spend among spenders, for logs valued by spend (CDNOW).
+  let cuts: number[] = [];
+  if (config.monetary === 'sum_value') {
+    const pos = Float64Array.from(value.filter((v) => v > 0)).sort();
+    if (pos.length > 0) cuts = [1, 2, 3, 4].map((k) => pos[Math.floor((k * pos.length) / 5)]);
+  }
+  const monetary = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const planScore = byPlan[table.plan[i]];
+    const isPaid = paid[i] >= 1;
+    if (!isPaid && days[i] >= threshold) monetary[i] = F.inactiveFree; // §6.3 "1=Inactive free"
+    else if (planScore !== undefined) monetary[i] = planScore; // §6.3 plan value from the config
+    else if (config.monetary === 'sum_value') {
+      if (value[i] <= 0) monetary[i] = F.noSpend;
+      else {
+        let m = 1;
+        for (const c of cuts) if (value[i] >= c) m++;
+        monetary[i] = m;
+      }
+    } else monetary[i] = isPaid ? F.paid : F.activeFree;
+  }
+  const tables = rfmSegmentTables();
+  const code = new Array<string>(n);
+  const segment = new Array<string>(n);
+  const nearest = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const m = Math.min(5, Math.max(1, Math.round(monetary[i])));
+    monetary[i] = m;
+    const k = (recency[i] - 1) * 25 + (frequency[i] - 1) * 5 + (m - 1);
+    code[i] = tables.codes[k];
+    segment[i] = tables.exact[k];
+    nearest[i] = tables.nearest[k];
+  }
+  return { recency, frequency, monetary, code, segment, nearest };
+}

@@ -1,0 +1,87 @@
+import type { BandTable } from '../types.js';
+
+/** Playbook §6.3 RFM analysis: three 1-5 scores, a three-digit code, and the named segments. */
+
+export const RFM_RECENCY: BandTable<number> = {
+  name: 'rfm.recency',
+  input: 'days_since_last_activity (whole days)',
+  section: '6.3',
+  choice: 'Bands [0, 1) = 5, [1, 4) = 4, [4, 8) = 3, [8, 15) = 2, [15, inf) = 1; fractional days fall in the band below the next bound.',
+  bands: [
+    { min: 15, value: 1, playbook: '1=15+ days', section: '6.3' }, // playbook §6.3
+    { min: 8, value: 2, playbook: '2=8-14 days', section: '6.3' }, // playbook §6.3
+    { min: 4, value: 3, playbook: '3=4-7 days', section: '6.3' }, // playbook §6.3
+    { min: 1, value: 4, playbook: '4=1-3 days', section: '6.3' }, // playbook §6.3
+    { min: -Infinity, value: 5, playbook: '5=Today', section: '6.3' }, // playbook §6.3
+  ],
+};
+
+export const RFM_FREQUENCY: BandTable<number> = {
+  name: 'rfm.frequency',
+  input: 'avg_weekly_sessions_28d (sessions/week)',
+  section: '6.3',
+  choice: '"Daily" = 7+ sessions/week, "Weekly" = 1 session/week; the same half-open bands as §4.1 frequency: [0, 1) = 1, [1, 2) = 2, [2, 4) = 3, [4, 7) = 4, [7, inf) = 5.',
+  bands: [
+    { min: 7, value: 5, playbook: '5=Daily', section: '6.3' }, // playbook §6.3
+    { min: 4, value: 4, playbook: '4=4-6x/week', section: '6.3' }, // playbook §6.3
+    { min: 2, value: 3, playbook: '3=2-3x/week', section: '6.3' }, // playbook §6.3
+    { min: 1, value: 2, playbook: '2=Weekly', section: '6.3' }, // playbook §6.3
+    { min: -Infinity, value: 1, playbook: '1=<Weekly', section: '6.3' }, // playbook §6.3
+  ],
+};
+
+/**
+ * Monetary (playbook §6.3 "plan value, seat count, or usage volume"), in this order:
+ * 1. a free (unpaid) user inactive past the §3.4 cadence threshold scores 1 ("1=Inactive free");
+ * 2. the plan's score in config `plans.rfm_monetary` ("5=Enterprise/highest, 4=Pro, 3=Basic paid, 2=Active free");
+ * 3. logs valued by spend (`monetary: sum_value`, e.g. CDNOW): quintiles of monetary_value among spenders (1-5), 1 without spend;
+ * 4. otherwise paid = 3 (Basic paid), free = 2 (Active free).
+ */
+export const RFM_MONETARY_FALLBACK = { inactiveFree: 1, paid: 3, activeFree: 2, noSpend: 1 } as const; // playbook §6.3
+
+export interface RfmSegment {
+  name: string;
+  codes: string[];
+  action: string;
+}
+
+/**
+ * Playbook §6.3 named segments. The playbook names 15 of the 125 codes; every other code gets
+ * `RFM_OTHER` in `rfm_segment` (exact). The extra column `rfm_segment_nearest` gives the segment of the
+ * nearest listed code (L1 distance over R, F, M; ties go to the segment listed first) for teams that want every user named.
+ */
+export const RFM_SEGMENTS: readonly RfmSegment[] = [
+  { name: 'Champions', codes: ['555', '554', '545'], action: 'nurture, upsell, advocacy' }, // playbook §6.3
+  { name: 'Loyal', codes: ['444', '445', '455'], action: 'deepen engagement, expand' }, // playbook §6.3
+  { name: 'Promising', codes: ['334', '343', '344'], action: 'increase frequency, feature adoption' }, // playbook §6.3
+  { name: 'Need attention', codes: ['233', '234', '244'], action: 're-engage, show value' }, // playbook §6.3
+  { name: 'Lost', codes: ['111', '112', '121'], action: 'win-back campaign or sunset' }, // playbook §6.3
+];
+export const RFM_OTHER = 'Other';
+
+/** Segment of every code 111..555 (index r*25 + f*5 + m with 0-based scores), exact and nearest. */
+export function rfmSegmentTables(): { exact: string[]; nearest: string[]; codes: string[] } {
+  const exact: string[] = [];
+  const nearest: string[] = [];
+  const codes: string[] = [];
+  const listed = RFM_SEGMENTS.flatMap((s) => s.codes.map((c) => ({ name: s.name, r: +c[0], f: +c[1], m: +c[2], code: c })));
+  for (let r = 1; r <= 5; r++)
+    for (let f = 1; f <= 5; f++)
+      for (let m = 1; m <= 5; m++) {
+        const code = `${r}${f}${m}`;
+        codes.push(code);
+        const hit = listed.find((l) => l.code === code);
+        exact.push(hit ? hit.name : RFM_OTHER);
+        let best = listed[0];
+        let bestD = Infinity;
+        for (const l of listed) {
+          const d = Math.abs(l.r - r) + Math.abs(l.f - f) + Math.abs(l.m - m);
+          if (d < bestD) {
+            bestD = d;
+            best = l;
+          }
+        }
+        nearest.push(best.name);
+      }
+  return { exact, nearest, codes };
+}
