@@ -1,0 +1,203 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CohortlabError } from '../shared/errors.js';
+import { formatRef, parseRef, validateName } from './names.js';
+
+/**
+ * The registry on disk: `<modelsDir>/<name>/<version>/` folders with a manifest, and
+ * `<name>/production` holding the promoted version. Crash safety: a version is written into
+ * `<name>/.tmp-*` and renamed into place only when complete (manifest last, with the sha256 of
+ * every file); the production pointer is replaced by rename. A killed run leaves only a .tmp
+ * folder, which is never listed or loaded, and is cleaned up by the next write.
+ */
+export const MANIFEST_FILE = 'manifest.json';
+const PRODUCTION_FILE = 'production';
+const HIGHEST_FILE = '.highest';
+
+export function resolveModelsDir(cwd: string, env: NodeJS.ProcessEnv, flag?: string): string {
+  return resolve(cwd, flag ?? env.COHORTLAB_MODELS_DIR ?? 'models');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await new Promise<void>((res, rej) => {
+    createReadStream(path).on('data', (d) => h.update(d)).on('end', () => res()).on('error', rej);
+  });
+  return h.digest('hex');
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function listVersions(modelsDir: string, name: string): Promise<number[]> {
+  validateName(name);
+  const entries = await readdir(join(modelsDir, name)).catch(() => [] as string[]);
+  const versions: number[] = [];
+  for (const e of entries) {
+    if (!/^[1-9]\d*$/.test(e)) continue;
+    const ok = await stat(join(modelsDir, name, e, MANIFEST_FILE)).then(() => true, () => false);
+    if (ok) versions.push(Number(e));
+  }
+  return versions.sort((a, b) => a - b);
+}
+
+export async function listNames(modelsDir: string): Promise<string[]> {
+  const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
+export async function productionVersion(modelsDir: string, name: string): Promise<number | undefined> {
+  const text = await readFile(join(modelsDir, validateName(name), PRODUCTION_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const v = Number(text.trim());
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+/** Resolves a reference to an existing version, with a sentence naming what is missing. */
+export async function resolveVersion(modelsDir: string, ref: string | undefined): Promise<{ name: string; version: number; dir: string }> {
+  const r = parseRef(ref);
+  const versions = await listVersions(modelsDir, r.name);
+  if (versions.length === 0) {
+    throw new CohortlabError('MODEL_NOT_FOUND', `no model "${r.name}" in ${modelsDir}: train one with "cohortlab train --name ${r.name} ..." or pass --models-dir.`);
+  }
+  const prod = await productionVersion(modelsDir, r.name);
+  let version: number;
+  if (r.version === 'production') {
+    if (prod === undefined) throw new CohortlabError('MODEL_NOT_FOUND', `model "${r.name}" has no production version; promote one with "cohortlab models promote ${r.name}@${versions[versions.length - 1]}".`);
+    version = prod;
+  } else if (r.version === undefined) {
+    version = prod ?? versions[versions.length - 1];
+  } else {
+    version = r.version;
+  }
+  if (!versions.includes(version)) {
+    throw new CohortlabError('MODEL_NOT_FOUND', `model ${formatRef(r.name, version)} does not exist in ${modelsDir}; versions of "${r.name}": ${versions.join(', ')}.`);
+  }
+  return { name: r.name, version, dir: join(modelsDir, r.name, String(version)) };
+}
+
+export interface WrittenVersion {
+  name: string;
+  version: number;
+  dir: string;
+}
+
+/**
+ * Writes a new version: `write(tmpDir)` puts the artefacts in a temporary folder and returns the
+ * manifest fields; the manifest (with the version, the file hashes) is written last, everything
+ * is fsynced, then the folder is renamed to the next version number. Versions only ever grow,
+ * also after `rm` (the highest number handed out is kept in `.highest`).
+ */
+export async function writeVersion(
+  modelsDir: string,
+  name: string,
+  write: (tmpDir: string) => Promise<Record<string, unknown>>,
+): Promise<WrittenVersion> {
+  validateName(name);
+  const base = join(modelsDir, name);
+  await mkdir(base, { recursive: true });
+  for (const e of await readdir(base)) if (e.startsWith('.tmp-')) await rm(join(base, e), { recursive: true, force: true }).catch(() => {});
+  const tmp = join(base, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp);
+  try {
+    const fields = await write(tmp);
+    const files: Record<string, { bytes: number; sha256: string }> = {};
+    for (const f of (await readdir(tmp, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())) {
+      const rel = join(f.parentPath ?? (f as unknown as { path: string }).path, f.name).slice(tmp.length + 1);
+      const p = join(tmp, rel);
+      await fsyncFile(p);
+      files[rel] = { bytes: (await stat(p)).size, sha256: await sha256File(p) };
+    }
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const existing = await listVersions(modelsDir, name);
+      const highest = Number((await readFile(join(base, HIGHEST_FILE), 'utf8').catch(() => '0')).trim()) || 0;
+      const version = Math.max(highest, existing[existing.length - 1] ?? 0) + 1 + attempt;
+      const manifest = { ...fields, name, version, files };
+      await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      await fsyncFile(join(tmp, MANIFEST_FILE));
+      const dir = join(base, String(version));
+      try {
+        await rename(tmp, dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') continue;
+        throw e;
+      }
+      await atomicWrite(join(base, HIGHEST_FILE), `${version}\n`);
+      return { name, version, dir };
+    }
+    throw new CohortlabError('REGISTRY_CONFLICT', `could not allocate a version for "${name}" after 100 attempts (other writers?).`);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw e;
+  }
+}
+
+async function atomicWrite(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  await writeFile(tmp, text);
+  await fsyncFile(tmp);
+  await rename(tmp, path);
+}
+
+export async function readManifest(dir: string, label: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+  } catch {
+    throw new CohortlabError('MODEL_CORRUPT', `model ${label} has no ${MANIFEST_FILE}; it was not written completely. Remove it with "cohortlab models rm ${label}".`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: ${MANIFEST_FILE} is not valid JSON (${(e as Error).message}).`);
+  }
+}
+
+/** Checks every file against the sha256 in the manifest; names the first that differs. */
+export async function verifyFiles(dir: string, manifest: Record<string, unknown>, label: string): Promise<void> {
+  const files = (manifest.files ?? {}) as Record<string, { bytes: number; sha256: string }>;
+  for (const [rel, want] of Object.entries(files)) {
+    const p = join(dir, rel);
+    const info = await stat(p).catch(() => null);
+    if (!info) throw new CohortlabError('MODEL_CORRUPT', `model ${label}: file ${rel} listed in the manifest is missing.`);
+    if (info.size !== want.bytes || (await sha256File(p)) !== want.sha256) {
+      throw new CohortlabError('MODEL_CORRUPT', `model ${label}: file ${rel} does not match its sha256 in the manifest (changed or truncated after training).`);
+    }
+  }
+}
+
+export async function promote(modelsDir: string, ref: string): Promise<{ name: string; version: number; previous: number | undefined }> {
+  const r = parseRef(ref);
+  if (r.version === undefined || r.version === 'production') {
+    throw new CohortlabError('BAD_ARGUMENT', `promote needs an explicit version, e.g. "${r.name}@3".`);
+  }
+  const v = await resolveVersion(modelsDir, ref);
+  await readManifest(v.dir, formatRef(v.name, v.version));
+  const previous = await productionVersion(modelsDir, v.name);
+  await atomicWrite(join(modelsDir, v.name, PRODUCTION_FILE), `${v.version}\n`);
+  return { name: v.name, version: v.version, previous };
+}
+
+export async function removeVersion(modelsDir: string, ref: string): Promise<{ name: string; version: number }> {
+  const r = parseRef(ref);
+  if (r.version === undefined || r.version === 'production') throw new CohortlabError('BAD_ARGUMENT', `rm needs an explicit version, e.g. "${r.name}@2".`);
+  const v = await resolveVersion(modelsDir, ref);
+  const prod = await productionVersion(modelsDir, v.name);
+  if (prod === v.version) {
+    throw new CohortlabError('BAD_ARGUMENT', `${formatRef(v.name, v.version)} is the production version; promote another version first.`);
+  }
+  // Rename first so a half-deleted folder is never visible under a version number.
+  const trash = join(modelsDir, v.name, `.tmp-rm-${v.version}-${randomBytes(3).toString('hex')}`);
+  await rename(v.dir, trash);
+  await rm(trash, { recursive: true, force: true });
+  return { name: v.name, version: v.version };
+}
