@@ -241,3 +241,34 @@ export function scoreCurve(scores: ArrayLike<number>, y: Labels, maxPoints = 200
   }
   return pts;
 }
+
+export interface ReliabilityBin {
+  /** Bin edges on the predicted probability, [lo, hi). The last bin includes 1. */
+  lo: number;
+  hi: number;
+  count: number;
+  /** Mean predicted probability in the bin (NaN when empty). */
+  meanPredicted: number;
+  /** Observed churn rate in the bin (NaN when empty). */
+  observedRate: number;
+}
+
+/** Reliability (calibration) curve: equal-width bins of predicted probability. */
+export function reliabilityCurve(p: ArrayLike<number>, y: ArrayLike<number>, bins = 10): ReliabilityBin[] {
+  const count = new Float64Array(bins);
+  const sp = new Float64Array(bins);
+  const sy = new Float64Array(bins);
+  for (let i = 0; i < p.length; i++) {
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(p[i] * bins)));
+    count[b] += 1;
+    sp[b] += p[i];
+    sy[b] += y[i];
+  }
+  return Array.from({ length: bins }, (_, b) => ({
+    lo: b / bins,
+    hi: (b + 1) / bins,
+    count: count[b],
+    meanPredicted: count[b] > 0 ? sp[b] / count[b] : NaN,
+    observedRate: count[b] > 0 ? sy[b] / count[b] : NaN,
+  }));
+}

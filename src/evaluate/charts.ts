@@ -1,0 +1,210 @@
+/**
+ * vega-lite spec builders for the evaluation report. Pure: data in, spec out (values inlined), so
+ * the HTML report renders them to SVG and the explorer embeds the same specs live.
+ */
+import type { ChartSpec } from '../shared/charts.js';
+import type { FeatureImportance } from './importance.js';
+import type { CurvePoint, ReliabilityBin } from './metrics.js';
+
+const WIDTH = 320;
+const HEIGHT = 280;
+
+/** Display names of the report's scorers. */
+export const SCORER_LABELS: Record<string, string> = {
+  model: 'model',
+  rule: 'rule churn-risk score (§4.4)',
+  recency: 'recency baseline',
+  truth: 'true probability (ceiling)',
+  majority: 'majority class',
+};
+
+const label = (k: string) => SCORER_LABELS[k] ?? k;
+
+function curveRows(curves: Record<string, CurvePoint[]>, pick: (p: CurvePoint) => Record<string, number>): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const [name, pts] of Object.entries(curves)) {
+    pts.forEach((p, order) => rows.push({ scorer: label(name), order, ...pick(p) }));
+  }
+  return rows;
+}
+
+export function rocChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'ROC curve (test users)',
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: curveRows(curves, (p) => ({ fpr: p.fpr, tpr: p.tpr })) },
+        mark: { type: 'line', interpolate: 'linear' },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
+          y: { field: 'tpr', type: 'quantitative', title: 'true positive rate (recall)', scale: { domain: [0, 1] } },
+          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+          order: { field: 'order', type: 'quantitative' },
+        },
+      },
+    ],
+  } as ChartSpec;
+}
+
+export function prChartSpec(curves: Record<string, CurvePoint[]>, baseRate: number): ChartSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Precision-recall curve (test users)',
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: [{ y: baseRate }] },
+        mark: { type: 'rule', strokeDash: [4, 4], color: '#999' },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: curveRows(curves, (p) => ({ recall: p.recall, precision: p.precision })).filter((r) => (r.order as number) > 0) },
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 'recall', type: 'quantitative', title: 'recall (churners caught)', scale: { domain: [0, 1] } },
+          y: { field: 'precision', type: 'quantitative', title: 'precision', scale: { domain: [0, 1] } },
+          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'top-right' } },
+          order: { field: 'order', type: 'quantitative' },
+        },
+      },
+    ],
+  } as ChartSpec;
+}
+
+/** Cumulative gain: share of churners caught when contacting the top x% of users. */
+export function gainChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Cumulative gain (capture rate)',
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: curveRows(curves, (p) => ({ share: p.share, capture: p.recall })) },
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 'share', type: 'quantitative', title: 'share of users targeted (highest score first)', axis: { format: '%' } },
+          y: { field: 'capture', type: 'quantitative', title: 'share of churners captured', axis: { format: '%' } },
+          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+          order: { field: 'order', type: 'quantitative' },
+        },
+      },
+    ],
+  } as ChartSpec;
+}
+
+/** Lift: churn rate among the targeted top x% / overall churn rate. */
+export function liftChartSpec(curves: Record<string, CurvePoint[]>, baseRate: number): ChartSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Lift by share targeted',
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: [{ y: 1 }] },
+        mark: { type: 'rule', strokeDash: [4, 4], color: '#999' },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: curveRows(curves, (p) => ({ share: p.share, lift: baseRate > 0 ? p.precision / baseRate : 0 })).filter((r) => (r.share as number) >= 0.01) },
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 'share', type: 'quantitative', title: 'share of users targeted', axis: { format: '%' } },
+          y: { field: 'lift', type: 'quantitative', title: 'lift' },
+          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'top-right' } },
+          order: { field: 'order', type: 'quantitative' },
+        },
+      },
+    ],
+  } as ChartSpec;
+}
+
+/** Reliability curve: mean predicted probability vs observed churn rate per bin, before and after calibration. */
+export function reliabilityChartSpec(before: ReliabilityBin[], after: ReliabilityBin[]): ChartSpec {
+  const rows = [
+    ...before.filter((b) => b.count > 0).map((b) => ({ version: 'raw (class-weighted)', predicted: b.meanPredicted, observed: b.observedRate, users: b.count })),
+    ...after.filter((b) => b.count > 0).map((b) => ({ version: 'calibrated', predicted: b.meanPredicted, observed: b.observedRate, users: b.count })),
+  ];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Reliability (test users, 10 bins)',
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: rows },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'predicted', type: 'quantitative', title: 'mean predicted churn probability', scale: { domain: [0, 1] } },
+          y: { field: 'observed', type: 'quantitative', title: 'observed churn rate', scale: { domain: [0, 1] } },
+          color: { field: 'version', type: 'nominal', title: null, legend: { orient: 'top-left' } },
+          tooltip: [{ field: 'users', type: 'quantitative' }],
+        },
+      },
+    ],
+  } as ChartSpec;
+}
+
+export function importanceChartSpec(importances: FeatureImportance[], top = 20): ChartSpec {
+  const rows = importances.slice(0, top).map((f) => ({ feature: f.feature, drop: f.aucDrop, lo: f.aucDrop - f.std, hi: f.aucDrop + f.std }));
+  const order = rows.map((r) => r.feature);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Permutation importance (ROC-AUC drop on test users)',
+    width: WIDTH + 120,
+    data: { values: rows },
+    layer: [
+      {
+        mark: { type: 'bar', color: '#4c78a8' },
+        encoding: {
+          y: { field: 'feature', type: 'nominal', sort: order, title: null },
+          x: { field: 'drop', type: 'quantitative', title: 'ROC-AUC drop when shuffled' },
+        },
+      },
+      {
+        mark: { type: 'rule', color: '#333' },
+        encoding: { y: { field: 'feature', type: 'nominal', sort: order }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } },
+      },
+    ],
+  } as ChartSpec;
+}
+
+export function trainingChartSpec(history: { epoch: number; trainLoss: number; validLoss: number }[]): ChartSpec {
+  const rows = history.flatMap((h) => [
+    { epoch: h.epoch, set: 'training', loss: h.trainLoss },
+    { epoch: h.epoch, set: 'validation', loss: h.validLoss },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Weighted log loss by epoch',
+    width: WIDTH,
+    height: 200,
+    data: { values: rows },
+    mark: { type: 'line' },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative' },
+      y: { field: 'loss', type: 'quantitative', scale: { zero: false } },
+      color: { field: 'set', type: 'nominal', title: null },
+    },
+  } as ChartSpec;
+}

@@ -1,0 +1,83 @@
+/** The evaluation report as one self-contained HTML page (charts inlined as SVG by shared/charts). */
+import { escapeHtml, htmlTable, renderHtmlReport, type ReportSection } from '../shared/charts.js';
+import { METRIC_NAMES, type MetricName } from './bootstrap.js';
+import { SCORER_LABELS, gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, trainingChartSpec } from './charts.js';
+import type { EvaluationReport } from './report.js';
+
+export const METRIC_LABELS: Record<MetricName, string> = {
+  rocAuc: 'ROC-AUC',
+  prAuc: 'PR-AUC (avg precision)',
+  logLoss: 'log loss',
+  brier: 'Brier',
+  liftTop10: 'lift, top 10%',
+  captureTop10: 'capture, top 10%',
+  liftTop20: 'lift, top 20%',
+  captureTop20: 'capture, top 20%',
+  precisionAtHighRiskShare: 'precision at high-risk share',
+  recallAtHighRiskShare: 'recall at high-risk share',
+};
+
+function cell(iv: { value: number; lo: number; hi: number } | null): string {
+  if (!iv) return '—';
+  return `${iv.value.toFixed(3)} [${iv.lo.toFixed(3)}, ${iv.hi.toFixed(3)}]`;
+}
+
+export function metricsTable(report: EvaluationReport): string {
+  const names = Object.keys(report.metrics);
+  const header = ['metric (95% bootstrap CI)', ...names.map((n) => SCORER_LABELS[n] ?? n)];
+  const rows = METRIC_NAMES.map((m) => [METRIC_LABELS[m], ...names.map((n) => cell(report.metrics[n][m]))]);
+  for (const d of report.differences) rows.push([`${d.metric === 'rocAuc' ? 'ROC-AUC' : 'PR-AUC'} difference ${d.a} - ${d.b}`, cell(d), ...names.slice(1).map(() => '')]);
+  return htmlTable(header, rows);
+}
+
+export async function renderEvaluationHtml(report: EvaluationReport): Promise<string> {
+  const base = report.testChurnRate;
+  const sections: ReportSection[] = [];
+  const cls = report.verdict.modelBeatsRule === false ? 'warn' : '';
+  const hr = report.highRisk ? ` The rule's high-risk tier (churn_risk_score ≥ ${report.highRisk.threshold}) holds ${(100 * report.highRisk.share).toFixed(1)}% of test users; both scores are compared at that share.` : '';
+  sections.push({
+    title: 'Verdict',
+    html: `<p class="${cls}">${escapeHtml(report.verdict.sentence)}</p><p class="note">${report.testUsers} test users, ${report.testChurners} churned (${(100 * base).toFixed(1)}%).${escapeHtml(hr)} Intervals: ${report.bootstrap.resamples} paired bootstrap resamples, seed ${report.bootstrap.seed}.</p>`,
+  });
+  sections.push({ title: 'Metrics on the same test users', html: metricsTable(report) });
+  const data = report.context.data;
+  const model = report.context.model;
+  if (data || model) {
+    const rows: (string | number)[][] = [];
+    if (model) rows.push(['model', `${model.kind} on ${model.backend}, seed ${model.seed}, calibration ${model.calibration}`], ['features', model.features.join(', ')]);
+    if (data) {
+      rows.push(['source', data.source]);
+      if (data.trainCutoffs) rows.push(['train cutoffs', data.trainCutoffs.join(', ')]);
+      if (data.validCutoff) rows.push(['validation cutoff', data.validCutoff]);
+      if (data.testCutoff) rows.push(['test cutoff', data.testCutoff]);
+      if (data.horizonDays) rows.push(['horizon', `${data.horizonDays} days`]);
+      rows.push(['users (train / validation / test)', `${data.trainUsers} / ${data.validUsers} / ${data.testUsers}`]);
+      if (data.excludedAlreadyChurned) rows.push(['already churned at the cutoff (excluded)', Object.entries(data.excludedAlreadyChurned).map(([k, v]) => `${k}: ${v}`).join(', ')]);
+      for (const note of data.notes) rows.push(['note', note]);
+    }
+    sections.push({ title: 'Data and model', html: htmlTable(['', ''], rows) });
+  }
+  if (Object.keys(report.curves).length > 0) {
+    sections.push({ title: 'Ranking: ROC and precision-recall', charts: [rocChartSpec(report.curves), prChartSpec(report.curves, base)] });
+    sections.push({ title: 'Targeting: gain and lift', charts: [gainChartSpec(report.curves), liftChartSpec(report.curves, base)] });
+  }
+  if (report.calibration) {
+    const c = report.calibration;
+    sections.push({
+      title: `Calibration (${c.kind}, fitted on validation users)`,
+      html: htmlTable(['', 'Brier', 'log loss'], [
+        ['before', c.before.brier.toFixed(4), c.before.logLoss.toFixed(4)],
+        ['after', c.after.brier.toFixed(4), c.after.logLoss.toFixed(4)],
+      ]),
+      charts: [reliabilityChartSpec(c.before.reliability, c.after.reliability)],
+    });
+  }
+  if (report.importance) {
+    sections.push({ title: 'What the model relies on', html: `<p class="note">Base ROC-AUC ${report.importance.baseAuc.toFixed(3)}; bars show the mean drop over seeded shuffles (line: ±1 sd).</p>`, charts: [importanceChartSpec(report.importance.importances)] });
+  }
+  if (report.context.training) {
+    const t = report.context.training;
+    sections.push({ title: 'Training', html: `<p>${t.epochs} epochs in ${t.seconds.toFixed(1)} s; weights of epoch ${t.bestEpoch} kept${t.stoppedEarly ? ' (early stopping on the validation loss)' : ''}.</p>`, charts: [trainingChartSpec(t.history)] });
+  }
+  return renderHtmlReport(report.title, sections);
+}
