@@ -10,7 +10,7 @@ export function featureColumn(table: FeatureTable, name: string, neededBy: strin
     const hint = closest(name, known);
     throw new CohortlabError(
       'MISSING_COLUMN',
-      `the feature table has no column "${name}", which ${neededBy} needs${hint ? `; did you mean "${hint}"?` : ''} Recompute the features with "cohortlab features" (columns present: ${known.join(', ') || '(none)'}).`,
+      `the feature table has no column "${name}", which ${neededBy} needs${hint ? `; did you mean "${hint}"?` : '.'} Recompute the features with "cohortlab features" (columns present: ${known.join(', ') || '(none)'}).`,
     );
   }
   if (c.length !== n) {
