@@ -1,0 +1,152 @@
+import { CohortlabError } from '../shared/errors.js';
+import type { Rng } from '../shared/rng.js';
+import type { DenseMatrix } from './types.js';
+
+/**
+ * Cluster quality and agreement measures. Pure; labels are small non-negative integer codes.
+ */
+
+/** Codes 0..m-1 for any label array (strings or numbers), in order of first appearance. */
+export function encodeLabels(labels: ArrayLike<number> | readonly string[]): { codes: Int32Array; values: (string | number)[] } {
+  const map = new Map<string | number, number>();
+  const codes = new Int32Array(labels.length);
+  const values: (string | number)[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i];
+    let c = map.get(v);
+    if (c === undefined) {
+      c = values.length;
+      map.set(v, c);
+      values.push(v);
+    }
+    codes[i] = c;
+  }
+  return { codes, values };
+}
+
+/** Contingency counts: table[a * nb + b] = rows with code a in `x` and code b in `y`. */
+export function contingency(x: Int32Array, y: Int32Array): { table: Float64Array; na: number; nb: number } {
+  if (x.length !== y.length) throw new CohortlabError('BAD_ARGUMENT', `cannot compare labelings of ${x.length} and ${y.length} rows; they must label the same users.`);
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] + 1 > na) na = x[i] + 1;
+    if (y[i] + 1 > nb) nb = y[i] + 1;
+  }
+  const table = new Float64Array(na * nb);
+  for (let i = 0; i < x.length; i++) table[x[i] * nb + y[i]] += 1;
+  return { table, na, nb };
+}
+
+const comb2 = (v: number): number => (v * (v - 1)) / 2;
+
+/**
+ * Adjusted Rand index (Hubert & Arabie 1985): 1 for identical partitions (up to renaming), about 0 for
+ * independent ones. Accepts numeric or string labels.
+ */
+export function adjustedRandIndex(a: ArrayLike<number> | readonly string[], b: ArrayLike<number> | readonly string[]): number {
+  const x = encodeLabels(a).codes;
+  const y = encodeLabels(b).codes;
+  const { table, na, nb } = contingency(x, y);
+  const n = x.length;
+  let sumCells = 0;
+  for (let i = 0; i < table.length; i++) sumCells += comb2(table[i]);
+  let sumA = 0;
+  for (let r = 0; r < na; r++) {
+    let s = 0;
+    for (let c = 0; c < nb; c++) s += table[r * nb + c];
+    sumA += comb2(s);
+  }
+  let sumB = 0;
+  for (let c = 0; c < nb; c++) {
+    let s = 0;
+    for (let r = 0; r < na; r++) s += table[r * nb + c];
+    sumB += comb2(s);
+  }
+  const expected = (sumA * sumB) / comb2(n);
+  const max = (sumA + sumB) / 2;
+  if (max === expected) return 1; // both partitions trivial (one cluster, or all singletons)
+  return (sumCells - expected) / (max - expected);
+}
+
+/**
+ * Mean silhouette (Rousseeuw 1987) over the rows of `x` (pass a seeded sample for large data: the cost
+ * is quadratic). Each row: a = mean distance to its own cluster, b = smallest mean distance to another
+ * cluster, s = (b - a) / max(a, b); 0 for a row alone in its cluster (sklearn's convention).
+ */
+export function silhouetteScore(x: DenseMatrix, labels: Int32Array, k: number): number {
+  const { data, n, d } = x;
+  if (labels.length !== n) throw new CohortlabError('BAD_ARGUMENT', `silhouette: ${labels.length} labels for ${n} rows.`);
+  const size = new Float64Array(k);
+  for (let i = 0; i < n; i++) size[labels[i]] += 1;
+  let used = 0;
+  for (let c = 0; c < k; c++) if (size[c] > 0) used++;
+  if (used < 2) return 0;
+  const sums = new Float64Array(k);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    sums.fill(0);
+    const io = i * d;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const jo = j * d;
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const v = data[io + t] - data[jo + t];
+        s += v * v;
+      }
+      sums[labels[j]] += Math.sqrt(s);
+    }
+    const own = labels[i];
+    if (size[own] <= 1) continue;
+    const a = sums[own] / (size[own] - 1);
+    let b = Infinity;
+    for (let c = 0; c < k; c++) {
+      if (c === own || size[c] === 0) continue;
+      const m = sums[c] / size[c];
+      if (m < b) b = m;
+    }
+    const den = a > b ? a : b;
+    total += den > 0 ? (b - a) / den : 0;
+  }
+  return total / n;
+}
+
+/** Indices of a seeded sample of `size` rows out of `n` (all rows when n <= size), ascending. */
+export function sampleIndices(n: number, size: number, rng: Rng): Uint32Array {
+  if (n <= size) return Uint32Array.from({ length: n }, (_, i) => i);
+  const perm = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let i = 0; i < size; i++) {
+    const j = i + rng.int(n - i);
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  return perm.slice(0, size).sort();
+}
+
+/** Rows `idx` of `x` as a new matrix (and the matching labels when given). */
+export function takeRows(x: DenseMatrix, idx: Uint32Array): DenseMatrix {
+  const { data, d } = x;
+  const out = new Float64Array(idx.length * d);
+  for (let r = 0; r < idx.length; r++) out.set(data.subarray(idx[r] * d, idx[r] * d + d), r * d);
+  return { data: out, n: idx.length, d };
+}
+
+export function takeLabels(labels: Int32Array, idx: Uint32Array): Int32Array {
+  const out = new Int32Array(idx.length);
+  for (let r = 0; r < idx.length; r++) out[r] = labels[idx[r]];
+  return out;
+}
+
+/** Jaccard index of two sets of row indices given as 0/1 membership over the same rows. */
+export function jaccard(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] || b[i]) union++;
+    if (a[i] && b[i]) inter++;
+  }
+  return union === 0 ? 1 : inter / union;
+}
