@@ -18,3 +18,9 @@ export * from './tables/scores.js';
 export * from './tables/rfm.js';
 export * from './tables/segments.js';
 export * from './tables/actions.js';
+export {
+  segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, icpRefinement, formatIcp,
+  featureAffinity, percentileRanks, GONE, NEW, ANTI_PATTERN, AFFINITY_MIN_LIFT,
+  type Dashboard, type DashboardRow, type TransitionMatrix, type AntiPatternWarning, type AntiPatternCode, type IcpReport,
+  type IcpAttribute, type AffinityReport,
+} from './analysis.js';

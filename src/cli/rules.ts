@@ -1,0 +1,79 @@
+import { readFeatureTable } from '../features/index.js';
+import { resolveConfig } from '../ingest/index.js';
+import { SYNTHETIC_PRESET } from '../ingest/presets.js';
+import {
+  CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX, antiPatternWarnings, applyRules, defaultRulesDir, featureAffinity,
+  formatDashboard, formatIcp, icpRefinement, loadSegmentRules, segmentDashboard,
+} from '../rules/index.js';
+import { CohortlabError } from '../shared/errors.js';
+import { writeTable, type Column } from '../shared/table-io.js';
+import { bool, str } from './args.js';
+import type { Command } from './command.js';
+
+export const rulesCommand: Command = {
+  name: 'rules',
+  summary: 'playbook scores, tiers and segments (and the §6.1 rule-file segments) for every user of a features file',
+  usage: 'rules --features FILE [--rules DIR] [--config F | --preset NAME] --out FILE',
+  options: [
+    { name: 'features', type: 'string', description: 'features file written by "cohortlab features" (.parquet or .csv)', placeholder: 'FILE', required: true },
+    { name: 'rules', type: 'string', description: 'folder of *.segment rule files (playbook §6.1 language)', placeholder: 'DIR', default: 'the shipped rules/ folder' },
+    { name: 'config', type: 'string', description: 'mapping + taxonomy JSON (activation milestones, plans, cadence)', placeholder: 'FILE' },
+    { name: 'preset', type: 'string', description: 'built-in config: synthetic, sparkify, cdnow', placeholder: 'NAME', default: "the features file's config, else synthetic" },
+    { name: 'out', type: 'string', description: 'output .parquet or .csv, one row per user', placeholder: 'FILE', required: true },
+    { name: 'icp', type: 'boolean', description: 'also print the §8 ICP refinement (best 20% vs worst 20%)' },
+  ],
+  help: [
+    'Output columns: user_id, engagement_score, engagement_tier, activation_score, activation_tier, expansion_readiness_score,',
+    'expansion_readiness_tier, churn_risk_score, churn_risk_tier, behavioral_segment, lifecycle_stage, rfm_code, rfm_segment,',
+    'at_risk_signals, segment_<slug> (0/1) per rule-file segment, then the extras: at_risk, intent_segment, plan_segment, champion,',
+    'dormant, dormant_subsegment, rfm_recency, rfm_frequency, rfm_monetary, rfm_segment_nearest, sales_tier, campaign,',
+    'recommendation_1, recommendation_2, and the points of every score component (<score>__<component>).',
+    'Prints the §9.1 dashboard by behavioral segment and the §10 anti-pattern warnings. Thresholds and choices: docs/rules.md.',
+    'Example: cohortlab rules --features data/sample/features.parquet --out data/sample/rules.csv',
+  ].join('\n'),
+  async run(args, ctx) {
+    const featuresPath = str(args, 'features')!;
+    const out = str(args, 'out')!;
+    const table = await readFeatureTable(featuresPath);
+    const configPath = str(args, 'config');
+    const preset = str(args, 'preset');
+    if (configPath && preset) throw new CohortlabError('BAD_ARGUMENT', 'give --config or --preset, not both.');
+    let config = configPath || preset ? await resolveConfig({ config: configPath, preset }) : table.config;
+    if (!config) {
+      ctx.logger.warn(`features file ${featuresPath} carries no config (no .meta.json); using the synthetic preset (the §4.2 project-management milestones). Give --config or --preset to choose.`);
+      config = SYNTHETIC_PRESET;
+    }
+    const rulesDir = str(args, 'rules') ?? defaultRulesDir();
+    const segments = await loadSegmentRules(rulesDir);
+    if (segments.length === 0) ctx.logger.warn(`no *.segment files in ${rulesDir}; only the built-in playbook models are applied.`);
+    const started = performance.now();
+    const result = applyRules(table, config, { segments });
+    const affinity = featureAffinity(table, result, config);
+    const secs = (performance.now() - started) / 1000;
+
+    const names = ['user_id', ...CONTRACT_RULE_COLUMNS, ...segments.map((s) => SEGMENT_COLUMN_PREFIX + s.slug)];
+    const extras = Object.keys(result.columns).filter((c) => !names.includes(c));
+    const columns: Record<string, Column> = { user_id: result.userIds, ...result.columns };
+    names.push(...extras);
+    columns.recommendation_1 = affinity.recommendations.map((r) => r[0] ?? '');
+    columns.recommendation_2 = affinity.recommendations.map((r) => r[1] ?? '');
+    names.push('recommendation_1', 'recommendation_2');
+    for (const [model, comps] of Object.entries(result.components)) {
+      for (const [comp, values] of Object.entries(comps)) {
+        const name = `${model}__${comp}`;
+        columns[name] = values;
+        names.push(name);
+      }
+    }
+    await writeTable(out, { rows: result.userIds.length, names, columns });
+
+    const dashboard = segmentDashboard(table, result, { segments });
+    ctx.out(formatDashboard(dashboard));
+    if (bool(args, 'icp')) ctx.out(`\n${formatIcp(icpRefinement(table, result))}`);
+    for (const w of antiPatternWarnings(dashboard, segments)) ctx.logger.warn(w.message);
+    ctx.logger.info(
+      `rules: ${result.userIds.length.toLocaleString('en-US')} users, ${segments.length} rule-file segments from ${rulesDir}, config "${config.name}" -> ${out} (${secs.toFixed(2)} s of rule compute)`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,435 @@
+import type { FeatureTable } from '../features/types.js';
+import { MILESTONE_PREFIX } from '../features/dictionary.js';
+import type { EventConfig } from '../ingest/types.js';
+import { CohortlabError } from '../shared/errors.js';
+import { SEGMENT_COLUMN_PREFIX } from './engine.js';
+import { BEHAVIORAL_ACTIONS } from './tables/actions.js';
+import { BEHAVIORAL_SEGMENTS } from './tables/segments.js';
+import type { RuleOutput, SegmentRule } from './types.js';
+
+/**
+ * The analyses of playbook §5.2 (feature affinity), §8 (ICP refinement), §9 (dashboard, transitions)
+ * and §10 (anti-pattern warnings). Pure functions over the feature table and the rule output.
+ */
+
+// ------------------------------------------------------------------ §9.1 cross-segment dashboard
+
+export interface DashboardRow {
+  segment: string;
+  users: number;
+  /** users / all users (0-1). */
+  share: number;
+  /** Share not churned within the label horizon (0-1); null without a label. */
+  retention: number | null;
+  /** Share on a paid plan (is_paid). */
+  paidConversion: number;
+  /** Mean monetary_value (plan value, or spend for spend logs). */
+  avgRevenue: number;
+  /** §2.1 action of a behavioral segment, or the rule file's action. */
+  action: string;
+}
+
+export interface Dashboard {
+  by: string;
+  users: number;
+  rows: DashboardRow[];
+  /** Horizon (days) of the label retention is measured on; null when the features carry no label. */
+  retentionHorizonDays: number | null;
+  /** Overlapping segments of the rule files: users and share each. */
+  ruleSegments: { column: string; name: string; users: number; share: number; action: string }[];
+}
+
+function labelsOf(out: RuleOutput, by: string): string[] {
+  const c = out.columns[by];
+  if (!c) throw new CohortlabError('BAD_ARGUMENT', `the rules output has no column "${by}"; columns: ${Object.keys(out.columns).join(', ')}.`);
+  return Array.isArray(c) ? c : Array.from(c, (v) => String(v));
+}
+
+/** Rows in the playbook's order for behavioral segments (all five always shown), by size otherwise. */
+function orderLabels(labels: string[], by: string): string[] {
+  const counts = new Map<string, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  if (by === 'behavioral_segment') {
+    const known = BEHAVIORAL_SEGMENTS.filter((s) => s !== 'Unsegmented' || counts.has(s));
+    const extra = [...counts.keys()].filter((l) => !(BEHAVIORAL_SEGMENTS as readonly string[]).includes(l)).sort();
+    return [...known, ...extra];
+  }
+  return [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : 1));
+}
+
+export function segmentDashboard(table: FeatureTable, out: RuleOutput, opts: { by?: string; segments?: SegmentRule[] } = {}): Dashboard {
+  const by = opts.by ?? 'behavioral_segment';
+  const labels = labelsOf(out, by);
+  const n = labels.length;
+  const order = orderLabels(labels, by);
+  const index = new Map(order.map((l, k) => [l, k]));
+  const k = order.length;
+  const users = new Float64Array(k);
+  const retained = new Float64Array(k);
+  const paid = new Float64Array(k);
+  const revenue = new Float64Array(k);
+  const isPaid = table.columns.is_paid;
+  const money = table.columns.monetary_value;
+  const label = table.label;
+  for (let i = 0; i < n; i++) {
+    const s = index.get(labels[i])!;
+    users[s]++;
+    if (label) retained[s] += label[i] === 0 ? 1 : 0;
+    if (isPaid) paid[s] += isPaid[i] >= 1 ? 1 : 0;
+    if (money) revenue[s] += money[i];
+  }
+  const rows: DashboardRow[] = order.map((segment, s) => ({
+    segment,
+    users: users[s],
+    share: n > 0 ? users[s] / n : 0,
+    retention: label && users[s] > 0 ? retained[s] / users[s] : null,
+    paidConversion: users[s] > 0 ? paid[s] / users[s] : 0,
+    avgRevenue: users[s] > 0 ? revenue[s] / users[s] : 0,
+    action: by === 'behavioral_segment' ? (BEHAVIORAL_ACTIONS as Record<string, { action: string }>)[segment]?.action ?? '' : '',
+  }));
+  const ruleSegments = (opts.segments ?? []).map((r) => {
+    const c = out.columns[SEGMENT_COLUMN_PREFIX + r.slug] as Float64Array | undefined;
+    let m = 0;
+    if (c) for (let i = 0; i < c.length; i++) m += c[i];
+    return { column: SEGMENT_COLUMN_PREFIX + r.slug, name: r.name, users: m, share: n > 0 ? m / n : 0, action: r.action ?? '' };
+  });
+  return { by, users: n, rows, retentionHorizonDays: label ? table.horizonDays ?? null : null, ruleSegments };
+}
+
+const pct = (x: number | null, digits = 1) => (x === null ? 'n/a' : `${(100 * x).toFixed(digits)}%`);
+const pad = (s: string, w: number, right = false) => (right ? s.padStart(w) : s.padEnd(w));
+
+function textTable(header: string[], rows: string[][], rightFrom = 1): string {
+  const w = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((v, c) => pad(v, w[c], c >= rightFrom)).join('  ').trimEnd();
+  return [line(header), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function formatDashboard(d: Dashboard): string {
+  const retention = d.retentionHorizonDays === null ? 'retention' : `${d.retentionHorizonDays}-day retention`;
+  const rows = d.rows.map((r) => [r.segment, String(r.users), pct(r.share), pct(r.retention), pct(r.paidConversion), r.avgRevenue.toFixed(2)]);
+  const total = d.rows.reduce((a, r) => a + r.users, 0);
+  rows.push(['Total', String(total), pct(d.users > 0 ? total / d.users : 0), '', '', '']);
+  const parts = [`Cross-segment dashboard (playbook §9.1) by ${d.by}, ${d.users} users`, textTable(['segment', 'users', 'share', retention, 'paid conversion', 'avg revenue'], rows)];
+  if (d.retentionHorizonDays === null) parts.push('(retention: n/a, the features carry no churn label; compute them with --horizon-days over data that covers the horizon)');
+  if (d.ruleSegments.length > 0) {
+    parts.push('', 'Rule-file segments (playbook §6.1; they may overlap)');
+    parts.push(textTable(['segment', 'users', 'share'], d.ruleSegments.map((s) => [s.name, String(s.users), pct(s.share)])));
+  }
+  return parts.join('\n');
+}
+
+// ------------------------------------------------------------------ §9.2 transition matrix
+
+export const GONE = '(gone)';
+export const NEW = '(new)';
+
+export interface TransitionMatrix {
+  by: string;
+  /** Row labels: segments of the `from` snapshot, then NEW when users appear only in `to`. */
+  from: string[];
+  /** Column labels: segments of the `to` snapshot, then GONE when users of `from` are missing in `to`. */
+  to: string[];
+  counts: number[][];
+  /** Row shares (0-1); every row with users sums to 1. */
+  shares: number[][];
+  matched: number;
+  /** Users in `from` only (counted in the GONE column). */
+  onlyInFrom: number;
+  /** Users in `to` only (counted in the NEW row). */
+  onlyInTo: number;
+}
+
+function labelOrder(labels: Iterable<string>): string[] {
+  const set = new Set(labels);
+  const known = (BEHAVIORAL_SEGMENTS as readonly string[]).filter((s) => set.has(s));
+  return [...known, ...[...set].filter((s) => !known.includes(s)).sort()];
+}
+
+/**
+ * playbook §9.2: how users moved between two snapshots. Users are matched by id; a user missing from
+ * `to` goes to the "(gone)" column, a user only in `to` comes from the "(new)" row.
+ */
+export function transitionMatrix(
+  from: { userIds: string[]; labels: string[] },
+  to: { userIds: string[]; labels: string[] },
+  by = 'behavioral_segment',
+): TransitionMatrix {
+  const toIndex = new Map<string, number>();
+  to.userIds.forEach((id, i) => toIndex.set(id, i));
+  const fromIds = new Set(from.userIds);
+  const rows = labelOrder(from.labels);
+  const cols = labelOrder(to.labels);
+  let onlyInFrom = 0;
+  let onlyInTo = 0;
+  for (const id of from.userIds) if (!toIndex.has(id)) onlyInFrom++;
+  for (const id of to.userIds) if (!fromIds.has(id)) onlyInTo++;
+  if (onlyInFrom > 0) cols.push(GONE);
+  if (onlyInTo > 0) rows.push(NEW);
+  const r = new Map(rows.map((l, k) => [l, k]));
+  const c = new Map(cols.map((l, k) => [l, k]));
+  const counts = rows.map(() => cols.map(() => 0));
+  let matched = 0;
+  from.userIds.forEach((id, i) => {
+    const j = toIndex.get(id);
+    const row = r.get(from.labels[i])!;
+    if (j === undefined) counts[row][c.get(GONE)!]++;
+    else {
+      counts[row][c.get(to.labels[j])!]++;
+      matched++;
+    }
+  });
+  to.userIds.forEach((id, j) => {
+    if (!fromIds.has(id)) counts[r.get(NEW)!][c.get(to.labels[j])!]++;
+  });
+  const shares = counts.map((row) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return row.map((v) => (total > 0 ? v / total : 0));
+  });
+  return { by, from: rows, to: cols, counts, shares, matched, onlyInFrom, onlyInTo };
+}
+
+export function formatTransitions(m: TransitionMatrix): string {
+  const header = ['From \\ To', ...m.to, 'users'];
+  const rows = m.from.map((f, i) => [f, ...m.shares[i].map((s) => pct(s, 0)), String(m.counts[i].reduce((a, b) => a + b, 0))]);
+  const notes = [
+    `Segment transitions (playbook §9.2) by ${m.by}: ${m.matched} users in both snapshots; each row sums to 100%.`,
+    textTable(header, rows),
+  ];
+  notes.push(`${m.onlyInFrom} users only in the first snapshot (column ${GONE}); ${m.onlyInTo} users only in the second (row ${NEW}).`);
+  return notes.join('\n');
+}
+
+// ------------------------------------------------------------------ §10 anti-pattern warnings
+
+export type AntiPatternCode = 'small_segment' | 'too_many_segments' | 'no_action' | 'static_segment';
+export interface AntiPatternWarning {
+  code: AntiPatternCode;
+  segment?: string;
+  message: string;
+}
+
+/** playbook §10 thresholds. */
+export const ANTI_PATTERN = {
+  minSegmentUsers: 100, // §10 "Small sample segments (<100 users)"
+  maxSegments: 6, // §10 "Start with 4-6 segments"
+  refreshed: ['hourly', 'daily', 'weekly'] as readonly string[], // §10 "Recalculate daily or weekly"
+} as const;
+
+export function antiPatternWarnings(dashboard: Dashboard, segments: SegmentRule[] = []): AntiPatternWarning[] {
+  const w: AntiPatternWarning[] = [];
+  const A = ANTI_PATTERN;
+  for (const r of dashboard.rows) {
+    if (r.users < A.minSegmentUsers) {
+      w.push({ code: 'small_segment', segment: r.segment, message: `segment "${r.segment}" (${dashboard.by}) has ${r.users} users, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or merge it.` });
+    }
+    if (!r.action && dashboard.by === 'behavioral_segment') {
+      w.push({ code: 'no_action', segment: r.segment, message: `segment "${r.segment}" has no action plan (playbook §10: every segment must have one).` });
+    }
+  }
+  const used = dashboard.rows.filter((r) => r.users > 0).length;
+  if (used > A.maxSegments) {
+    w.push({ code: 'too_many_segments', message: `${used} ${dashboard.by} segments hold users, more than the ${A.maxSegments} playbook §10 suggests starting with; merge some.` });
+  }
+  if (segments.length > A.maxSegments) {
+    w.push({ code: 'too_many_segments', message: `${segments.length} rule-file segments, more than the ${A.maxSegments} playbook §10 suggests starting with; remove or merge some.` });
+  }
+  for (const s of dashboard.ruleSegments) {
+    if (s.users < A.minSegmentUsers) {
+      w.push({ code: 'small_segment', segment: s.name, message: `rule-file segment "${s.name}" has ${s.users} users, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or widen the rule.` });
+    }
+  }
+  for (const r of segments) {
+    const where = `${r.pos.file}:${r.pos.line}`;
+    if (!r.action) w.push({ code: 'no_action', segment: r.name, message: `rule-file segment "${r.name}" (${where}) has no action; add action: "..." (playbook §10: no vanity segments).` });
+    if (!r.refresh || !A.refreshed.includes(r.refresh)) {
+      w.push({ code: 'static_segment', segment: r.name, message: `rule-file segment "${r.name}" (${where}) refreshes ${r.refresh ?? '(never: no refresh line)'}; playbook §10 says recalculate daily or weekly.` });
+    }
+  }
+  return w;
+}
+
+// ------------------------------------------------------------------ §8 ICP refinement
+
+/** Mid-ranks in [0, 1] (ties share the mean rank), so composites of different units can be added. */
+export function percentileRanks(x: Float64Array): Float64Array {
+  const n = x.length;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
+  const out = new Float64Array(n);
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && x[idx[j + 1]] === x[idx[i]]) j++;
+    const r = n > 1 ? (i + j) / 2 / (n - 1) : 0.5;
+    for (let k = i; k <= j; k++) out[idx[k]] = r;
+    i = j + 1;
+  }
+  return out;
+}
+
+export interface IcpAttribute {
+  feature: string;
+  best: number;
+  worst: number;
+  /** (best - worst) / pooled standard deviation of the two groups. */
+  effect: number;
+}
+
+export interface IcpReport {
+  users: number;
+  bestUsers: number;
+  worstUsers: number;
+  /** What retention was measured from. */
+  retentionSource: 'label' | 'churn_risk_score';
+  attributes: IcpAttribute[];
+  plans: { plan: string; best: number; worst: number }[];
+}
+
+/**
+ * playbook §8: best customers = top 20% by retention + revenue + engagement (mean of the three percentile
+ * ranks), worst = bottom 20% by retention (ties broken by the same composite); the attributes that differ
+ * most between them (standardised mean difference). Retention is the label when present, else 100 - churn risk.
+ */
+export function icpRefinement(table: FeatureTable, out: RuleOutput, opts: { share?: number; top?: number } = {}): IcpReport {
+  const n = table.userIds.length;
+  const share = opts.share ?? 0.2;
+  const retention = new Float64Array(n);
+  const risk = out.columns.churn_risk_score as Float64Array;
+  for (let i = 0; i < n; i++) retention[i] = table.label ? 1 - table.label[i] : 100 - risk[i];
+  const money = table.columns.monetary_value ?? new Float64Array(n);
+  const rr = percentileRanks(retention);
+  const mr = percentileRanks(money);
+  const er = percentileRanks(out.columns.engagement_score as Float64Array);
+  const composite = new Float64Array(n);
+  for (let i = 0; i < n; i++) composite[i] = (rr[i] + mr[i] + er[i]) / 3;
+  const m = Math.max(1, Math.floor(share * n));
+  const ids = Array.from({ length: n }, (_, i) => i);
+  const best = [...ids].sort((a, b) => composite[b] - composite[a] || a - b).slice(0, m);
+  const worst = [...ids].sort((a, b) => retention[a] - retention[b] || composite[a] - composite[b] || a - b).slice(0, m);
+  const attributes: IcpAttribute[] = [];
+  for (const [feature, col] of Object.entries(table.columns)) {
+    const mb = mean(col, best);
+    const mw = mean(col, worst);
+    const sd = Math.sqrt((variance(col, best, mb) + variance(col, worst, mw)) / 2);
+    if (!(sd > 0)) continue;
+    attributes.push({ feature, best: mb, worst: mw, effect: (mb - mw) / sd });
+  }
+  attributes.sort((a, b) => Math.abs(b.effect) - Math.abs(a.effect) || (a.feature < b.feature ? -1 : 1));
+  const planNames = [...new Set(table.plan)].sort();
+  const plans = planNames.map((p) => ({
+    plan: p,
+    best: best.filter((i) => table.plan[i] === p).length / best.length,
+    worst: worst.filter((i) => table.plan[i] === p).length / worst.length,
+  }));
+  return { users: n, bestUsers: best.length, worstUsers: worst.length, retentionSource: table.label ? 'label' : 'churn_risk_score', attributes: attributes.slice(0, opts.top ?? 10), plans };
+}
+
+function mean(x: Float64Array, idx: number[]): number {
+  let s = 0;
+  for (const i of idx) s += x[i];
+  return idx.length > 0 ? s / idx.length : 0;
+}
+function variance(x: Float64Array, idx: number[], mu: number): number {
+  let s = 0;
+  for (const i of idx) s += (x[i] - mu) ** 2;
+  return idx.length > 1 ? s / (idx.length - 1) : 0;
+}
+
+export function formatIcp(r: IcpReport): string {
+  const rows = r.attributes.map((a) => [a.feature, a.best.toFixed(2), a.worst.toFixed(2), a.effect.toFixed(2)]);
+  return [
+    `ICP refinement (playbook §8): best ${r.bestUsers} users (top 20% by retention + revenue + engagement) vs worst ${r.worstUsers} (bottom 20% by retention, from ${r.retentionSource === 'label' ? 'the churn label' : '100 - churn_risk_score'})`,
+    textTable(['attribute', 'best mean', 'worst mean', 'effect (sd)'], rows),
+  ].join('\n');
+}
+
+// ------------------------------------------------------------------ §5.2 feature affinity
+
+export interface AffinityReport {
+  /** Features (activation milestones, the per-feature 0/1 columns the feature table keeps). */
+  features: string[];
+  powerUsers: number;
+  /** cooccurrence[a][b] = share of power users using a who also use b. */
+  cooccurrence: number[][];
+  /** lift[a][b] = retention of a-users with b / retention of a-users without b - 1; null without a label or users. */
+  retentionLift: (number | null)[][];
+  /** Per user, up to `top` features to recommend (milestone names). */
+  recommendations: string[][];
+}
+
+/** playbook §5.2 "feature A users who also use B have 30% higher retention". */
+export const AFFINITY_MIN_LIFT = 0.3;
+
+/**
+ * playbook §5.2: 1. which features power users combine (co-occurrence among §2.1 Power users); 2. for each
+ * user, the features they lack that power users using the same features also use; 3. the top 1-2. With a
+ * churn label, a pair (A, B) counts only when A-users with B retain 30%+ better than A-users without B.
+ */
+export function featureAffinity(table: FeatureTable, out: RuleOutput, config: EventConfig, opts: { top?: number; powerSegment?: string } = {}): AffinityReport {
+  const n = table.userIds.length;
+  const top = opts.top ?? 2;
+  const features = config.activation.milestones.map((m) => m.name).filter((f) => table.columns[MILESTONE_PREFIX + f]);
+  const cols = features.map((f) => table.columns[MILESTONE_PREFIX + f]);
+  const seg = out.columns.behavioral_segment as string[];
+  const power = opts.powerSegment ?? 'Power';
+  const k = features.length;
+  const both = features.map(() => new Float64Array(k));
+  const has = new Float64Array(k);
+  let powerUsers = 0;
+  for (let i = 0; i < n; i++) {
+    if (seg[i] !== power) continue;
+    powerUsers++;
+    for (let a = 0; a < k; a++) {
+      if (cols[a][i] < 0.5) continue;
+      has[a]++;
+      for (let b = 0; b < k; b++) if (cols[b][i] >= 0.5) both[a][b]++;
+    }
+  }
+  const cooccurrence = both.map((row, a) => Array.from(row, (v) => (has[a] > 0 ? v / has[a] : 0)));
+  const label = table.label;
+  const retentionLift = features.map((_, a) =>
+    features.map((__, b) => {
+      if (!label || a === b) return null;
+      let withB = 0, withBRet = 0, without = 0, withoutRet = 0;
+      for (let i = 0; i < n; i++) {
+        if (cols[a][i] < 0.5) continue;
+        if (cols[b][i] >= 0.5) {
+          withB++;
+          withBRet += label[i] === 0 ? 1 : 0;
+        } else {
+          without++;
+          withoutRet += label[i] === 0 ? 1 : 0;
+        }
+      }
+      if (withB === 0 || without === 0 || withoutRet === 0) return null;
+      return withBRet / withB / (withoutRet / without) - 1;
+    }),
+  );
+  const base = has.map((h) => (powerUsers > 0 ? h / powerUsers : 0));
+  const recommendations: string[][] = new Array(n);
+  const score = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    score.fill(0);
+    let used = 0;
+    for (let a = 0; a < k; a++) {
+      if (cols[a][i] < 0.5) continue;
+      used++;
+      for (let b = 0; b < k; b++) {
+        if (cols[b][i] >= 0.5) continue;
+        const lift = retentionLift[a][b];
+        if (label && (lift === null || lift < AFFINITY_MIN_LIFT)) continue;
+        score[b] += cooccurrence[a][b];
+      }
+    }
+    const cand: number[] = [];
+    for (let b = 0; b < k; b++) {
+      if (cols[b][i] >= 0.5) continue;
+      if (used > 0) score[b] /= used;
+      else score[b] = base[b]; // a user with no feature yet: what most power users use
+      if (score[b] > 0) cand.push(b);
+    }
+    cand.sort((x, y) => score[y] - score[x] || base[y] - base[x] || x - y);
+    recommendations[i] = cand.slice(0, top).map((b) => features[b]);
+  }
+  return { features, powerUsers, cooccurrence, retentionLift, recommendations };
+}
