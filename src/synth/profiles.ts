@@ -2,7 +2,7 @@ import { SYNTHETIC_CORE_FEATURES } from '../ingest/presets.js';
 import type { LatentType } from './types.js';
 
 /**
- * The behaviour of each latent type, in the units of the feature dictionary so the types land in
+ * The behaviour of each latent type, close to the units of the feature dictionary so the types land in
  * separate places of feature space (sessions/week, breadth, session minutes, actions/session,
  * invites/shares, pricing views, recency, tenure). Per-user values scatter around these means
  * (log-normal noise), so clusters are realistic blobs, not points. The numbers follow playbook §2.1
@@ -13,7 +13,16 @@ import type { LatentType } from './types.js';
 export interface TypeProfile {
   /** Mixing share in the user population. */
   share: number;
-  sessionsPerWeek: number;
+  /**
+   * Weekly habit: the user is active on `habitDays` fixed weekdays with probability `habitP`, on other
+   * weekdays with `offP`, on weekends with `weekendP`; an active day has 1 + Poisson(sessionsPerActiveDay - 1)
+   * sessions. Habits keep weekly counts steadier than a Poisson process would (real users have routines).
+   */
+  habitDays: number;
+  habitP: number;
+  offP: number;
+  weekendP: number;
+  sessionsPerActiveDay: number;
   /** Core features in the user's repertoire (of 10). */
   breadth: number;
   sessionMinutes: number;
@@ -30,6 +39,8 @@ export interface TypeProfile {
   cancelViewP: number;
   /** Multiplier of the baseline cancellation hazard. */
   hazardMult: number;
+  /** Range of tenure at the default cutoff (days); evaluators sign up in the 4 weeks before it or later. */
+  tenureDays: [number, number];
   /** Plan mix at signup. */
   plans: Record<string, number>;
   roles: Record<string, number>;
@@ -39,7 +50,7 @@ export const CORE_FEATURES: readonly string[] = SYNTHETIC_CORE_FEATURES;
 
 /** Base popularity of each core feature (same order as CORE_FEATURES). */
 export const FEATURE_WEIGHTS: readonly number[] = [
-  0.06, // created_project
+  0.1, // created_project
   0.27, // added_task
   0.21, // completed_task
   0.02, // invited_member
@@ -57,45 +68,59 @@ const ROLES_DEFAULT = { member: 0.5, manager: 0.25, admin: 0.1, viewer: 0.15 };
 
 export const TYPE_PROFILES: Record<LatentType, TypeProfile> = {
   power: {
-    share: 0.08, sessionsPerWeek: 9, breadth: 9, sessionMinutes: 42, actionsPerSession: 16,
-    inviteWeight: 0.02, shareWeight: 0.04, pricingP: 0.06, lockedP: 0.25, ticketP: 0.01, cancelViewP: 0.002, hazardMult: 0.3,
-    plans: { free: 0.1, basic: 0.25, pro: 0.45, enterprise: 0.2 },
+    share: 0.08, habitDays: 5, habitP: 0.95, offP: 0.95, weekendP: 0.35, sessionsPerActiveDay: 2.2,
+    breadth: 9.5, sessionMinutes: 45, actionsPerSession: 18,
+    inviteWeight: -0.015, shareWeight: 0, pricingP: 0.06, lockedP: 0.25, ticketP: 0.003, cancelViewP: 0.001, hazardMult: 0.3,
+    tenureDays: [200, 320],
+    plans: { pro: 0.85, enterprise: 0.15 },
     roles: { member: 0.35, manager: 0.35, admin: 0.2, viewer: 0.1 },
   },
   regular: {
-    share: 0.26, sessionsPerWeek: 3, breadth: 5, sessionMinutes: 15, actionsPerSession: 7,
-    inviteWeight: 0, shareWeight: 0, pricingP: 0.02, lockedP: 0.04, ticketP: 0.01, cancelViewP: 0.003, hazardMult: 0.8,
-    plans: { free: 0.3, basic: 0.35, pro: 0.3, enterprise: 0.05 },
+    share: 0.26, habitDays: 3, habitP: 0.85, offP: 0.08, weekendP: 0.03, sessionsPerActiveDay: 1.1,
+    breadth: 5, sessionMinutes: 15, actionsPerSession: 7,
+    inviteWeight: 0, shareWeight: 0, pricingP: 0.02, lockedP: 0.04, ticketP: 0.003, cancelViewP: 0.001, hazardMult: 0.8,
+    tenureDays: [90, 210],
+    plans: { basic: 0.9, pro: 0.1 },
     roles: ROLES_DEFAULT,
   },
   casual: {
-    share: 0.24, sessionsPerWeek: 0.8, breadth: 2.5, sessionMinutes: 6, actionsPerSession: 3.5,
-    inviteWeight: -0.02, shareWeight: -0.04, pricingP: 0.02, lockedP: 0.02, ticketP: 0.008, cancelViewP: 0.004, hazardMult: 1.6,
-    plans: { free: 0.6, basic: 0.3, pro: 0.1 },
+    share: 0.24, habitDays: 1, habitP: 0.9, offP: 0.04, weekendP: 0.02, sessionsPerActiveDay: 1,
+    breadth: 3, sessionMinutes: 8, actionsPerSession: 4,
+    inviteWeight: -0.02, shareWeight: -0.04, pricingP: 0.02, lockedP: 0.02, ticketP: 0.003, cancelViewP: 0.002, hazardMult: 1.6,
+    tenureDays: [60, 160],
+    plans: { free: 0.95, basic: 0.05 },
     roles: { member: 0.45, manager: 0.1, admin: 0.05, viewer: 0.4 },
   },
   declining: {
-    share: 0.1, sessionsPerWeek: 4, breadth: 6, sessionMinutes: 17, actionsPerSession: 8,
+    share: 0.1, habitDays: 3, habitP: 0.9, offP: 0.15, weekendP: 0.05, sessionsPerActiveDay: 1.3,
+    breadth: 6, sessionMinutes: 17, actionsPerSession: 8,
     inviteWeight: 0, shareWeight: 0, pricingP: 0.03, lockedP: 0.03, ticketP: 0.02, cancelViewP: 0.01, hazardMult: 1,
-    plans: { free: 0.15, basic: 0.4, pro: 0.35, enterprise: 0.1 },
+    tenureDays: [120, 240],
+    plans: { basic: 0.25, pro: 0.75 },
     roles: ROLES_DEFAULT,
   },
   dormant: {
-    share: 0.1, sessionsPerWeek: 0.3, breadth: 1.5, sessionMinutes: 3, actionsPerSession: 2.5,
-    inviteWeight: -0.02, shareWeight: -0.05, pricingP: 0.01, lockedP: 0.01, ticketP: 0.005, cancelViewP: 0.002, hazardMult: 1,
-    plans: { free: 0.75, basic: 0.2, pro: 0.05 },
+    share: 0.1, habitDays: 0, habitP: 0, offP: 0.03, weekendP: 0.03, sessionsPerActiveDay: 1,
+    breadth: 3, sessionMinutes: 2, actionsPerSession: 3,
+    inviteWeight: -0.02, shareWeight: -0.05, pricingP: 0.01, lockedP: 0.01, ticketP: 0.003, cancelViewP: 0.002, hazardMult: 1,
+    tenureDays: [150, 300],
+    plans: { free: 0.95, basic: 0.05 },
     roles: { member: 0.5, manager: 0.1, admin: 0.05, viewer: 0.35 },
   },
   evaluator: {
-    share: 0.12, sessionsPerWeek: 4.5, breadth: 5, sessionMinutes: 4, actionsPerSession: 4,
+    share: 0.12, habitDays: 5, habitP: 0.7, offP: 0.7, weekendP: 0.15, sessionsPerActiveDay: 1.3,
+    breadth: 5, sessionMinutes: 4, actionsPerSession: 4,
     inviteWeight: 0, shareWeight: -0.03, pricingP: 0.55, lockedP: 0.35, ticketP: 0.02, cancelViewP: 0.02, hazardMult: 1,
+    tenureDays: [0, 21],
     plans: { trial: 1 },
     roles: { manager: 0.4, admin: 0.3, member: 0.2, viewer: 0.1 },
   },
   team_champion: {
-    share: 0.1, sessionsPerWeek: 5, breadth: 7, sessionMinutes: 20, actionsPerSession: 11,
-    inviteWeight: 0.12, shareWeight: 0.18, pricingP: 0.07, lockedP: 0.1, ticketP: 0.01, cancelViewP: 0.002, hazardMult: 0.25,
-    plans: { free: 0.1, basic: 0.2, pro: 0.45, enterprise: 0.25 },
+    share: 0.1, habitDays: 4, habitP: 0.9, offP: 0.2, weekendP: 0.05, sessionsPerActiveDay: 1.3,
+    breadth: 7, sessionMinutes: 20, actionsPerSession: 10,
+    inviteWeight: 0.15, shareWeight: 0.22, pricingP: 0.07, lockedP: 0.1, ticketP: 0.003, cancelViewP: 0.001, hazardMult: 0.25,
+    tenureDays: [150, 270],
+    plans: { pro: 0.3, enterprise: 0.7 },
     roles: { admin: 0.45, manager: 0.4, member: 0.15 },
   },
 };
@@ -117,16 +142,13 @@ export const COMPANY_SIZE_BY_PLAN: Record<string, readonly number[]> = {
   enterprise: [0, 0.03, 0.17, 0.4, 0.4],
 };
 
-/** Weekday multipliers of the session rate (a work tool: quiet weekends); the mean over a week is 1. */
-export const WEEKEND_FACTOR = 0.4;
-export const WEEKDAY_FACTOR = (7 - 2 * WEEKEND_FACTOR) / 5;
 
 /** Evaluators: trial length and hazards during and after the trial. */
-export const TRIAL_DAYS = 14;
+export const TRIAL_DAYS = 21;
 export const EVALUATOR_TRIAL_HAZARD = 0.01;
 export const EVALUATOR_EXPIRED_HAZARD = 0.1;
 /** Declining users: the extra hazard at full decline (per day), scaled by progress squared. */
 export const DECLINE_MAX_HAZARD = 0.06;
 /** Paid users: chance of a card problem in the data window and its extra hazard (involuntary churn). */
-export const CARD_PROBLEM_P = 0.06;
+export const CARD_PROBLEM_P = 0.04;
 export const CARD_PROBLEM_HAZARD = 0.025;

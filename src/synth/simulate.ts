@@ -5,7 +5,7 @@ import { dayState, newDayState, type DayState, type UserSpec } from './user.js';
 /**
  * Turns one user's hidden parameters into event rows (CSV lines), day by day, without building
  * event objects. On each UTC day: the cancellation is drawn with probability 1 - exp(-h_d), the
- * number of sessions is Poisson(r_d) (at least 1 on the signup day), sessions are placed around the
+ * day is active with probability a_d (always on the signup day) and then has 1 + Poisson(m - 1) sessions, sessions are placed around the
  * user's working hours at least 30 minutes apart within the day, and each session is `app_opened`
  * followed by core-feature actions and the occasional pricing view, locked-feature click, support
  * ticket, cancel-page view, failed payment or downgrade. A cancelling user ends with a session
@@ -112,8 +112,7 @@ export function simulateUser(
       cancelSec = Math.round(Math.min(LAST_START_SEC, Math.max(3600, u.peakSec + 7200 * rng.normal())));
     }
     const signupToday = d === u.signupDay;
-    let k = poisson(s.rate, rng);
-    if (signupToday && k === 0) k = 1;
+    let k = signupToday || rng.next() < s.activeP ? 1 + poisson(s.sessionsPerActiveDay - 1, rng) : 0;
     if (k > starts.length) starts = scratch.starts = new Float64Array(k * 2);
     for (let i = 0; i < k; i++) starts[i] = Math.min(LAST_START_SEC, Math.max(300, u.peakSec + 8000 * rng.normal()));
     // Insertion sort: k is small.
@@ -142,7 +141,6 @@ export function simulateUser(
       if (signupToday && i === 0) {
         // Onboarding: the first session walks through the first activation milestones (playbook §4.2).
         names.unshift('created_project', 'added_task');
-        if (rng.next() < 0.5) names.push('used_template');
       }
       if (rng.next() < s.pricingP) {
         insertAt(names, 'viewed_pricing', rng, false);

@@ -2,13 +2,13 @@ import type { Rng } from '../shared/rng.js';
 import {
   BASE_HAZARD_PER_DAY, CARD_PROBLEM_HAZARD, CARD_PROBLEM_P, COMPANY_SIZES, COMPANY_SIZE_BY_PLAN, CORE_FEATURES,
   DECLINE_MAX_HAZARD, DOWNGRADE_TO, EVALUATOR_EXPIRED_HAZARD, EVALUATOR_TRIAL_HAZARD, FEATURE_WEIGHTS, INVITE_INDEX,
-  PLAN_HAZARD, SHARE_INDEX, TRIAL_DAYS, TYPE_PROFILES, WEEKDAY_FACTOR, WEEKEND_FACTOR,
+  PLAN_HAZARD, SHARE_INDEX, TRIAL_DAYS, TYPE_PROFILES,
 } from './profiles.js';
 import { LATENT_TYPES, type LatentType } from './types.js';
 
 /**
  * One user's hidden parameters, drawn once. Everything the simulation does on day d follows from
- * `dayState(user, d)`: rates and hazards are deterministic, piecewise constant per UTC day, so the
+ * `dayState(user, d)`: activity probabilities and hazards are deterministic, piecewise constant per UTC day, so the
  * truth (truth.ts) can be computed exactly from the same function the simulation uses.
  */
 export interface UserSpec {
@@ -27,8 +27,10 @@ export interface UserSpec {
   downgrades: boolean;
   role: string;
   companySize: string;
-  /** Sessions per day averaged over a week. */
-  rate: number;
+  /** Probability of being active (>= 1 session) on each weekday, 0 = Sunday. */
+  activeByDow: Float64Array;
+  /** Mean sessions on an active day (>= 1). */
+  sessionsPerActiveDay: number;
   minutes: number;
   actions: number;
   breadth: number;
@@ -55,8 +57,10 @@ export interface UserSpec {
 
 /** What the user does on one day; filled in place (no allocation per day). */
 export interface DayState {
-  /** Expected sessions this day (weekday factor included). 0 before signup. */
-  rate: number;
+  /** Probability of at least one session this day. 0 before signup. */
+  activeP: number;
+  /** Mean sessions on an active day (>= 1). */
+  sessionsPerActiveDay: number;
   /** Cancellation hazard this day (0 before and on the signup day). */
   hazard: number;
   breadth: number;
@@ -72,9 +76,11 @@ export interface DayState {
 }
 
 export function newDayState(): DayState {
-  return { rate: 0, hazard: 0, breadth: 1, minutes: 1, actions: 1, pricingP: 0, lockedP: 0, ticketP: 0, negativeP: 0, cancelViewP: 0, paymentFailedP: 0, plan: '' };
+  return { activeP: 0, sessionsPerActiveDay: 1, hazard: 0, breadth: 1, minutes: 1, actions: 1, pricingP: 0, lockedP: 0, ticketP: 0, negativeP: 0, cancelViewP: 0, paymentFailedP: 0, plan: '' };
 }
 
+/** added_task, completed_task, created_project: every user's repertoire starts with these. */
+const BASICS = ['added_task', 'completed_task', 'created_project'].map((f) => CORE_FEATURES.indexOf(f));
 const TYPE_SHARES = LATENT_TYPES.map((t) => TYPE_PROFILES[t].share);
 
 function pick(weights: readonly number[], rng: Rng): number {
@@ -108,9 +114,9 @@ export interface World {
 /**
  * Draws user `index`. Signup dates are placed so that at the default cutoff every type shows its
  * characteristic behaviour: evaluators are recent signups (the last 4 weeks before the cutoff and the
- * truth window), declining users are in their decline (started 0-7 weeks before the cutoff), dormant
- * users went quiet at least 5 weeks before it, and the steady types signed up at least 6 weeks before
- * (half of them before the data window: tenure carries through `signup_at`).
+ * truth window), declining users are 40-100% through their decline, dormant users went quiet at least
+ * 5 weeks before it, and the other types have a tenure in their profile's range (many signed up before
+ * the data window: tenure carries through `signup_at`).
  */
 export function drawUser(index: number, world: World, rng: Rng): UserSpec {
   const typeCode = pick(TYPE_SHARES, rng);
@@ -123,22 +129,22 @@ export function drawUser(index: number, world: World, rng: Rng): UserSpec {
   let phaseDays = 1;
   switch (type) {
     case 'evaluator':
-      signupDay = Math.floor(uniform(rng, Math.max(0, cutDay - 28), days - 1));
+      signupDay = Math.floor(uniform(rng, Math.max(0, cutDay - TRIAL_DAYS), days - 1));
       phaseStart = signupDay + TRIAL_DAYS;
       break;
     case 'declining':
-      signupDay = Math.floor(uniform(rng, -365, Math.max(-30, cutDay - 90)));
-      phaseStart = cutDay - uniform(rng, 0, 49);
-      phaseDays = uniform(rng, 28, 70);
+      signupDay = cutDay - Math.floor(uniform(rng, p.tenureDays[0], p.tenureDays[1]));
+      // The decline is 40-100% through at the cutoff: visible in the features, not yet finished.
+      phaseDays = uniform(rng, 28, 56);
+      phaseStart = cutDay - phaseDays * uniform(rng, 0.4, 1);
       break;
     case 'dormant':
-      signupDay = Math.floor(uniform(rng, -365, Math.max(-30, cutDay - 90)));
+      signupDay = cutDay - Math.floor(uniform(rng, p.tenureDays[0], p.tenureDays[1]));
       phaseStart = Math.floor(Math.min(signupDay + uniform(rng, 14, 60), cutDay - 35 - uniform(rng, 0, 20)));
       break;
-    default: {
-      const lastSignup = cutDay - 42;
-      signupDay = lastSignup > 0 && rng.next() < 0.5 ? Math.floor(uniform(rng, 0, lastSignup)) : Math.floor(uniform(rng, -365, 0));
-    }
+    default:
+      // Tenure at the cutoff in the type's range: signups fall inside the window and before it.
+      signupDay = cutDay - Math.floor(uniform(rng, p.tenureDays[0], p.tenureDays[1]));
   }
   const signupSec = Math.floor(uniform(rng, 7 * 3600, 17 * 3600));
 
@@ -147,23 +153,24 @@ export function drawUser(index: number, world: World, rng: Rng): UserSpec {
   let planAfter = plan0;
   let downgrades = false;
   if (type === 'evaluator') {
-    planChangeDay = signupDay + TRIAL_DAYS;
-    planAfter = 'free';
-  } else if (type === 'declining' && DOWNGRADE_TO[plan0] !== undefined && rng.next() < 0.5) {
-    // Playbook §4.4 billing signals: half of the paying decliners downgrade mid-decline.
-    planChangeDay = Math.floor(phaseStart + phaseDays * uniform(rng, 0.3, 0.8));
+  } else if (type === 'declining' && DOWNGRADE_TO[plan0] !== undefined && rng.next() < 0.85) {
+    // Playbook §4.4 billing signals: most paying decliners downgrade early in the decline.
+    planChangeDay = Math.floor(phaseStart + phaseDays * uniform(rng, 0.25, 0.6));
     planAfter = DOWNGRADE_TO[plan0];
     downgrades = true;
   }
   const role = pickKey(p.roles, rng);
   const companySize = COMPANY_SIZES[pick(COMPANY_SIZE_BY_PLAN[plan0], rng)];
 
-  const breadth = Math.max(1, Math.min(CORE_FEATURES.length, Math.round(p.breadth + 0.8 * rng.normal())));
+  // Repertoire: the three basics of a project tool always, then the type's favourites (little personal
+  // noise, so the activation milestones a user reaches follow the type, playbook §4.2).
+  const breadth = Math.max(BASICS.length, Math.min(CORE_FEATURES.length, Math.round(p.breadth + 0.6 * rng.normal())));
   const w = FEATURE_WEIGHTS.map((x, f) => {
     const base = x + (f === INVITE_INDEX ? p.inviteWeight : 0) + (f === SHARE_INDEX ? p.shareWeight : 0);
-    return Math.max(0.003, base) * lognormal(rng, 0.5);
+    return Math.max(0.003, base) * lognormal(rng, 0.2);
   });
-  const order = w.map((_, f) => f).sort((a, b) => (a === 1 ? -1 : b === 1 ? 1 : w[b] - w[a] || a - b)); // added_task first
+  const rank = (f: number): number => (BASICS.includes(f) ? BASICS.indexOf(f) - BASICS.length : 0);
+  const order = w.map((_, f) => f).sort((a, b) => rank(a) - rank(b) || w[b] - w[a] || a - b);
   const featureOrder = Uint8Array.from(order);
   const featureCum = new Float64Array(order.length);
   let acc = 0;
@@ -177,11 +184,22 @@ export function drawUser(index: number, world: World, rng: Rng): UserSpec {
     cardTo = cardFrom + 3 + rng.int(10);
   }
 
+  // Weekly habit: `habitDays` distinct weekdays (Mon-Fri) get the habit probability.
+  const habitScale = uniform(rng, 0.9, 1.04);
+  const activeByDow = new Float64Array(7);
+  for (let dow = 0; dow < 7; dow++) activeByDow[dow] = dow === 0 || dow === 6 ? p.weekendP : p.offP;
+  const weekdays = [1, 2, 3, 4, 5];
+  for (let h = 0; h < p.habitDays; h++) {
+    const k = h + rng.int(weekdays.length - h);
+    [weekdays[h], weekdays[k]] = [weekdays[k], weekdays[h]];
+    activeByDow[weekdays[h]] = Math.min(0.99, p.habitP * habitScale);
+  }
+
   // Expansion signals (§4.3) only make sense below the top plan.
   const planInterest = plan0 === 'enterprise' ? 0 : plan0 === 'pro' ? 0.4 : 1;
   return {
     index, typeCode, type, signupDay, signupSec, plan0, planChangeDay, planAfter, downgrades, role, companySize,
-    rate: (p.sessionsPerWeek / 7) * lognormal(rng, 0.25),
+    activeByDow, sessionsPerActiveDay: 1 + (p.sessionsPerActiveDay - 1) * lognormal(rng, 0.2),
     minutes: p.sessionMinutes * lognormal(rng, 0.25),
     actions: Math.max(1.2, p.actionsPerSession * lognormal(rng, 0.2)),
     breadth, featureOrder, featureCum,
@@ -204,15 +222,14 @@ export function drawUser(index: number, world: World, rng: Rng): UserSpec {
  */
 export function dayState(u: UserSpec, d: number, s: DayState): DayState {
   if (d < u.signupDay) {
-    s.rate = 0;
+    s.activeP = 0;
     s.hazard = 0;
     s.plan = u.plan0;
     return s;
   }
   const dow = (u.startDow + (((d % 7) + 7) % 7)) % 7;
-  const weekday = dow === 0 || dow === 6 ? WEEKEND_FACTOR : WEEKDAY_FACTOR;
   const plan = d >= u.planChangeDay ? u.planAfter : u.plan0;
-  let rate = u.rate;
+  let activeP = u.activeByDow[dow];
   let breadth = u.breadth;
   let minutes = u.minutes;
   let actions = u.actions;
@@ -227,12 +244,12 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
       // Playbook §2.1 decline signals and §3.3: fewer sessions, fewer features, shorter sessions,
       // more support tickets and cancel-page views as the decline progresses.
       const p = Math.min(1, Math.max(0, (d + 0.5 - u.phaseStart) / u.phaseDays));
-      rate *= 1 - 0.85 * p;
-      breadth = Math.max(1, Math.round(breadth * (1 - 0.7 * p)));
+      activeP *= 1 - 0.85 * p;
+      breadth = Math.max(2, Math.round(breadth * (1 - 0.7 * p)));
       minutes *= 1 - 0.6 * p;
       actions = Math.max(1.2, actions * (1 - 0.5 * p));
-      ticketP += 0.25 * p;
-      cancelViewP += 0.3 * p;
+      ticketP += 0.35 * p;
+      cancelViewP += 0.35 * p;
       negativeP += 0.5 * p;
       extraHazard = DECLINE_MAX_HAZARD * p * p * Math.sqrt(PLAN_HAZARD[plan] ?? 1);
       break;
@@ -240,18 +257,18 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
     case 'dormant':
       if (d < u.phaseStart) {
         // Before going quiet, a light casual user (playbook §2.1 dormant: previously had 3+ sessions).
-        rate = 1.5 / 7;
+        activeP = 0.2;
         breadth = 3;
         minutes = 8;
         actions = 4;
       }
       break;
     case 'evaluator':
-      if (d >= u.phaseStart) rate = 1 / 7; // trial over: lingering visits until they cancel
+      if (d >= u.phaseStart) activeP = 0.14; // trial over: lingering visits until they cancel
       break;
     default:
       // Onboarding ramp for the steady types signing up inside the window.
-      if (tenure < 14) rate *= 0.6 + (0.4 * tenure) / 14;
+      if (tenure < 14) activeP *= 0.6 + (0.4 * tenure) / 14;
   }
   let hazard: number;
   if (u.type === 'evaluator') {
@@ -265,7 +282,8 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
   const card = d >= u.cardFrom && d < u.cardTo;
   if (card) hazard += CARD_PROBLEM_HAZARD;
   if (d === u.signupDay) hazard = 0; // the signup day always has its onboarding session
-  s.rate = rate * weekday;
+  s.activeP = activeP;
+  s.sessionsPerActiveDay = u.sessionsPerActiveDay;
   s.hazard = hazard;
   s.breadth = breadth;
   s.minutes = minutes;
