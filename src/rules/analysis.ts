@@ -271,7 +271,7 @@ export interface IcpAttribute {
   feature: string;
   best: number;
   worst: number;
-  /** (best - worst) / pooled standard deviation of the two groups. */
+  /** (best - worst) / standard deviation of the two groups taken together. */
   effect: number;
 }
 
@@ -288,7 +288,7 @@ export interface IcpReport {
 /**
  * playbook §8: best customers = top 20% by retention + revenue + engagement (mean of the three percentile
  * ranks), worst = bottom 20% by retention (ties broken by the same composite); the attributes that differ
- * most between them (standardised mean difference). Retention is the label when present, else 100 - churn risk.
+ * most between them (mean difference over the standard deviation of both groups together). Retention is the label when present, else 100 - churn risk.
  */
 export function icpRefinement(table: FeatureTable, out: RuleOutput, opts: { share?: number; top?: number } = {}): IcpReport {
   const n = table.userIds.length;
@@ -310,7 +310,8 @@ export function icpRefinement(table: FeatureTable, out: RuleOutput, opts: { shar
   for (const [feature, col] of Object.entries(table.columns)) {
     const mb = mean(col, best);
     const mw = mean(col, worst);
-    const sd = Math.sqrt((variance(col, best, mb) + variance(col, worst, mw)) / 2);
+    const all = [...best, ...worst];
+    const sd = Math.sqrt(variance(col, all, mean(col, all)));
     if (!(sd > 0)) continue;
     attributes.push({ feature, best: mb, worst: mw, effect: (mb - mw) / sd });
   }
