@@ -1,7 +1,8 @@
 import type { Command } from './command.js';
+import { generateCommand } from './generate.js';
 import { featuresCommand } from './features.js';
 import { rulesCommand } from './rules.js';
 import { transitionsCommand } from './transitions.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [featuresCommand, rulesCommand, transitionsCommand];
+export const COMMANDS: Command[] = [generateCommand, featuresCommand, rulesCommand, transitionsCommand];
