@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { trainChurn } from '../../src/churn/index.js';
+import { computeFeatures } from '../../src/features/index.js';
+import { featureNames } from '../../src/features/dictionary.js';
+import { resolveConfig } from '../../src/ingest/config.js';
+import { loadEvents } from '../../src/ingest/index.js';
+import { applyRules } from '../../src/rules/index.js';
+import { readTable } from '../../src/shared/table-io.js';
+import { writeSynthetic } from '../../src/synth/index.js';
+
+// End to end on a small seeded synthetic product (3,000 users, 180 days, seed 7): features at four
+// cutoffs 30 days apart (the last = truth.json's as_of), train on the two oldest, validate on the
+// third, test on the last; rule churn_risk_score from the rule engine on the same test users.
+// Measured when written: model (logistic) ROC-AUC 0.778 vs rule 0.670, difference +0.108 (95% CI
+// +0.066 to +0.151); true-probability ceiling 0.953 (gap 0.175, see docs/churn.md).
+const dir = mkdtempSync(join(tmpdir(), 'cohortlab-churn-synth-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('trainChurn on the synthetic product', () => {
+  it('trainChurn(logistic) beats the rule churn-risk score on the same test users (floor)', async () => {
+    await writeSynthetic(dir, { users: 3000, days: 180, seed: 7 }, { parquet: false });
+    const truthJson = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { as_of: string; horizon_days: number };
+    const config = await resolveConfig({ config: join(dir, 'cohortlab.config.json') });
+    const store = await loadEvents([join(dir, 'events.csv')], config);
+    const H = truthJson.horizon_days;
+    const back = (k: number) => new Date(Date.parse(`${truthJson.as_of}T00:00:00Z`) - k * H * 86_400_000).toISOString().slice(0, 10);
+    const tables = [];
+    try {
+      for (const d of [back(3), back(2), back(1), truthJson.as_of]) tables.push(await computeFeatures(store, { asOf: d, horizonDays: H }));
+    } finally {
+      store.close();
+    }
+    const test = tables[3];
+    const truthCsv = await readTable(join(dir, 'truth.csv'));
+    const p = new Map((truthCsv.columns.user_id as string[]).map((u, i) => [u, (truthCsv.columns.churn_probability as Float64Array)[i]]));
+    const r = await trainChurn({
+      train: tables.slice(0, 2), valid: tables[2], test,
+      features: featureNames(config).filter((f) => f in test.columns),
+      params: { kind: 'logistic', seed: 7 },
+      ruleScoreTest: applyRules(test, config).columns.churn_risk_score as Float64Array,
+      truthTest: Float64Array.from(test.userIds, (u) => p.get(u) ?? NaN),
+      resamples: 300, importanceRepeats: 1,
+    });
+    expect(r.report.context.data!.excludedAlreadyChurned![truthJson.as_of]).toBeGreaterThan(0);
+    expect(r.report.metrics.model.rocAuc!.value).toBeGreaterThan(0.74);
+    const diff = r.report.differences.find((d) => d.metric === 'rocAuc')!;
+    expect(diff.lo).toBeGreaterThan(0);
+    expect(r.report.verdict.modelBeatsRule).toBe(true);
+    expect(r.report.ceiling!.truthAuc).toBeGreaterThan(r.report.metrics.model.rocAuc!.value);
+  }, 180_000);
+});
