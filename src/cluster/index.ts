@@ -1,0 +1,386 @@
+import type { FeatureTable } from '../features/types.js';
+import type { RuleOutput } from '../rules/types.js';
+import { CohortlabError } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import { createRng, DEFAULT_SEED } from '../shared/rng.js';
+import { crosstab, profileClusters, type ClusterProfile, type Crosstab } from './explain.js';
+import { KMeans, MiniBatchKMeans, assignNearest, fromRows, type KMeansParams, type KMeansState, type MiniBatchKMeansParams } from './kmeans.js';
+import { adjustedRandIndex } from './metrics.js';
+import { fitPca, projectPca, type PcaState } from './pca.js';
+import { FeatureScaler, scaleColumns, selectFeatures } from './scale.js';
+import { evaluateKRange, type KCandidate } from './select-k.js';
+import { clusterStability, type StabilityReport } from './stability.js';
+import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
+
+/**
+ * fitClusters: feature table -> discovered segments, in this order:
+ *
+ *   1. select     default behavioural features (scale.ts) or the given list
+ *   2. prepare    fit the scaler on the users alive at the cutoff: impute, log1p, standardise
+ *   3. choose k   every k of the range: inertia, sampled silhouette, §10 size rule -> k (or the override)
+ *   4. fit        k-means (k-means++ restarts, Hamerly-bounded Lloyd) or mini-batch k-means
+ *   5. assign     every user of the table (also those churned before the cutoff) with scaler + centroids
+ *   6. explain    profiles, labels in words, churn, rule churn risk, crosstabs with rule segments
+ *   7. display    PCA to 2 components (fitted on a seeded sample when large)
+ *   8. stability  ARI across seeds and bootstrap resamples, per-cluster Jaccard
+ *
+ * Pure apart from the logger. The returned `model` is plain JSON: `assignClusters(model, columns)` puts
+ * new users into clusters the same way in the CLI, the server and notebooks.
+ */
+export interface ClusterParams {
+  /** A number, or 'auto' to choose by the rule of select-k.ts. */
+  k: number | 'auto';
+  kMin: number;
+  kMax: number;
+  seed: number;
+  /** k-means++ restarts per k. */
+  nInit: number;
+  maxIter: number;
+  /** Relative tolerance (x mean feature variance), as sklearn. */
+  tol: number;
+  scaler: ScalerKind;
+  /** Features to cluster on; default DEFAULT_CLUSTER_FEATURES present in the table. */
+  features?: string[];
+  algorithm: 'kmeans' | 'minibatch';
+  batchSize: number;
+  /** Playbook §10: no segment under 100 users. */
+  minClusterSize: number;
+  silhouetteSample: number;
+  stabilitySeeds: number;
+  stabilityBootstraps: number;
+  stabilitySample: number;
+  /** Fit on users not already churned at the cutoff (they would form an "inactive" cluster of their own). */
+  excludeAlreadyChurned: boolean;
+  pcaSample: number;
+}
+
+export const DEFAULT_CLUSTER_PARAMS: ClusterParams = {
+  k: 'auto',
+  kMin: 3,
+  kMax: 10,
+  seed: DEFAULT_SEED,
+  nInit: 4,
+  maxIter: 300,
+  tol: 1e-4,
+  scaler: 'standard',
+  algorithm: 'kmeans',
+  batchSize: 1024,
+  minClusterSize: 100,
+  silhouetteSample: 2000,
+  stabilitySeeds: 3,
+  stabilityBootstraps: 5,
+  stabilitySample: 20000,
+  excludeAlreadyChurned: true,
+  pcaSample: 100_000,
+};
+
+export interface ClusterModel {
+  kind: 'cohortlab-clusters';
+  version: 1;
+  params: ClusterParams;
+  features: string[];
+  scaler: { kind: ScalerKind; state: ScalerState };
+  kmeans: { kind: 'kmeans' | 'minibatch-kmeans'; params: KMeansParams | MiniBatchKMeansParams; state: KMeansState };
+  /** Plain-language label per cluster (index = cluster id). */
+  clusterLabels: string[];
+  /** Users and share per cluster on the training table. */
+  sizes: number[];
+  pca: PcaState;
+  asOf: string;
+}
+
+export interface ClusterReport {
+  asOf: string;
+  users: number;
+  fittedUsers: number;
+  features: string[];
+  skippedFeatures: string[];
+  scaler: ScalerKind;
+  log1pFeatures: string[];
+  /** NaN raw values replaced by the training median, per feature. */
+  imputed: Record<string, number>;
+  kSelection: { candidates: KCandidate[]; chosen: number; reason: string; override: number | null; silhouetteSample: number };
+  k: number;
+  fit: { algorithm: ClusterParams['algorithm']; inertia: number; iterations: number; converged: boolean; tol: number; tolAbs: number; maxIter: number; restarts: number; restartInertias: number[]; seconds: number };
+  profiles: ClusterProfile[];
+  crosstabs: Crosstab[];
+  pca: { explainedVariance: number[]; loadings: Record<string, number[]>; fittedRows: number };
+  stability: StabilityReport;
+  warnings: string[];
+  truth?: TruthAgreement;
+}
+
+export interface FitClustersResult {
+  model: ClusterModel;
+  /** Cluster of every user of the table, in `table.userIds` order. */
+  assignments: Int32Array;
+  /** Label of every user's cluster, in `table.userIds` order. */
+  labels: string[];
+  pc1: Float64Array;
+  pc2: Float64Array;
+  report: ClusterReport;
+}
+
+function checkClusterParams(p: ClusterParams): void {
+  if (p.k !== 'auto' && (!Number.isInteger(p.k) || p.k < 2 || p.k > 100)) throw new CohortlabError('BAD_ARGUMENT', `k must be "auto" or an integer from 2 to 100, got ${JSON.stringify(p.k)}.`);
+  if (p.scaler !== 'standard' && p.scaler !== 'robust') throw new CohortlabError('BAD_ARGUMENT', `scaler must be "standard" or "robust", got "${String(p.scaler)}".`);
+  if (p.algorithm !== 'kmeans' && p.algorithm !== 'minibatch') throw new CohortlabError('BAD_ARGUMENT', `algorithm must be "kmeans" or "minibatch", got "${String(p.algorithm)}".`);
+}
+
+export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> = {}, opts: { rules?: RuleOutput; logger?: Logger } = {}): FitClustersResult {
+  const p: ClusterParams = { ...DEFAULT_CLUSTER_PARAMS, ...params };
+  checkClusterParams(p);
+  const log = opts.logger ?? silentLogger;
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    log.warn(m);
+  };
+  const n = table.userIds.length;
+  if (n === 0) throw new CohortlabError('EMPTY_INPUT', 'the feature table has no users to cluster.');
+
+  // 1-2. features and scaler, fitted on the users still there at the cutoff
+  const { features, skipped } = selectFeatures(Object.keys(table.columns), p.features);
+  if (skipped.length) log.info(`cluster: default features not in this table, skipped: ${skipped.join(', ')}`);
+  let fitRows: Uint32Array | undefined;
+  if (p.excludeAlreadyChurned) {
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) if (!table.alreadyChurned[i]) keep.push(i);
+    if (keep.length < n && keep.length >= 2 * p.minClusterSize) fitRows = Uint32Array.from(keep);
+    else if (keep.length < n) warn(`only ${keep.length} users are not already churned; clustering all ${n} users.`);
+  }
+  const fitColumns: Record<string, Float64Array> = {};
+  for (const f of features) fitColumns[f] = fitRows ? Float64Array.from(fitRows, (i) => table.columns[f][i]) : table.columns[f];
+  const scaler = new FeatureScaler({ kind: p.scaler, features }).fit(fitColumns);
+  const x = scaler.transform(fitColumns);
+  const scalerState = scaler.state as ScalerState;
+  log.info(`cluster: ${x.n.toLocaleString('en-US')} users${fitRows ? ` (not churned before the cutoff; ${n - x.n} more are assigned afterwards)` : ''} x ${features.length} features, ${p.scaler} scaling, log1p on ${scalerState.log1p.filter((v) => v).length}`);
+  for (const [f, c] of Object.entries(x.imputed)) warn(`feature "${f}": ${c} missing values replaced by the training median ${scalerState.impute[features.indexOf(f)]}.`);
+
+  // 3. choose k
+  const started = performance.now();
+  const sel = evaluateKRange(x, {
+    kMin: p.kMin,
+    kMax: p.kMax,
+    nInit: p.nInit,
+    maxIter: p.maxIter,
+    tol: p.tol,
+    seed: p.seed,
+    minClusterSize: p.minClusterSize,
+    silhouetteSample: p.silhouetteSample,
+    onProgress: (done, total) => log.progress('cluster: k range', done, total),
+  });
+  const k = p.k === 'auto' ? sel.chosen : p.k;
+  if (p.k !== 'auto') log.info(`cluster: k = ${k} (override; the rule would pick ${sel.chosen})`);
+  else log.info(`cluster: ${sel.reason}`);
+
+  // 4. fit
+  let kmeansJson: ClusterModel['kmeans'];
+  let trainLabels: Int32Array;
+  let restarts = p.nInit;
+  if (p.algorithm === 'minibatch') {
+    const mb = new MiniBatchKMeans({ k, batchSize: p.batchSize, seed: p.seed, nInit: p.nInit }).fit(x);
+    kmeansJson = mb.toJSON();
+    trainLabels = mb.labels as Int32Array;
+  } else {
+    const m = sel.models.get(k) ?? new KMeans({ k, nInit: p.nInit, maxIter: p.maxIter, tol: p.tol, seed: p.seed }).fit(x);
+    kmeansJson = m.toJSON();
+    trainLabels = m.labels as Int32Array;
+    restarts = m.params.nInit;
+  }
+
+  // 5. assign every user of the table
+  const all: DenseMatrix = fitRows ? scaleColumns(scalerState, table.columns) : x;
+  const assignments = new Int32Array(n);
+  assignNearest(all, fromRows(kmeansJson.state.centroids), k, assignments);
+  if (!fitRows) assignments.set(trainLabels);
+
+  // 6. explain
+  const risk = opts.rules ? ruleColumnFor(opts.rules, table.userIds, 'churn_risk_score') : undefined;
+  const profiles = profileClusters({
+    labels: assignments,
+    k,
+    columns: table.columns,
+    clustered: features,
+    churnLabel: table.label,
+    alreadyChurned: table.alreadyChurned,
+    churnRisk: risk instanceof Float64Array ? risk : undefined,
+  });
+  for (const pr of profiles) {
+    if (pr.size < p.minClusterSize) warn(`cluster ${pr.cluster} ("${pr.label}") has ${pr.size} users, under the playbook §10 minimum of ${p.minClusterSize}; choose a smaller k.`);
+  }
+  const crosstabs: Crosstab[] = [];
+  if (opts.rules) {
+    for (const name of ruleSegmentColumns(opts.rules)) {
+      const col = ruleColumnFor(opts.rules, table.userIds, name);
+      if (col) crosstabs.push(crosstab(name, assignments, k, col));
+    }
+  }
+
+  // 7. PCA for display
+  const pcaState = fitPca(x, 2, createRng(p.seed ^ 0x7ca), p.pcaSample);
+  const [pc1, pc2] = projectPca(pcaState, all);
+
+  // 8. stability
+  log.info('cluster: stability (seeds and bootstrap resamples)');
+  const stability = clusterStability(x, trainLabels, {
+    k,
+    seed: p.seed,
+    nInit: Math.min(p.nInit, 2),
+    maxIter: p.maxIter,
+    tol: p.tol,
+    seeds: p.stabilitySeeds,
+    bootstraps: p.stabilityBootstraps,
+    sampleSize: p.stabilitySample,
+  });
+  for (const c of stability.unstable) {
+    warn(`cluster ${c} ("${profiles[c].label}") is unstable: mean best-match Jaccard ${stability.clusterJaccard[c].toFixed(2)} over ${p.stabilityBootstraps} bootstrap refits (< ${stability.threshold}); treat it as a pattern, not a segment.`);
+  }
+
+  const kst = kmeansJson.state;
+  const model: ClusterModel = {
+    kind: 'cohortlab-clusters',
+    version: 1,
+    params: p,
+    features,
+    scaler: { kind: p.scaler, state: scalerState },
+    kmeans: kmeansJson,
+    clusterLabels: profiles.map((pr) => pr.label),
+    sizes: profiles.map((pr) => pr.size),
+    pca: pcaState,
+    asOf: table.asOf,
+  };
+  const loadings: Record<string, number[]> = {};
+  features.forEach((f, j) => (loadings[f] = pcaState.components.map((c) => c[j])));
+  const report: ClusterReport = {
+    asOf: table.asOf,
+    users: n,
+    fittedUsers: x.n,
+    features,
+    skippedFeatures: skipped,
+    scaler: p.scaler,
+    log1pFeatures: features.filter((_, j) => scalerState.log1p[j] === 1),
+    imputed: x.imputed,
+    kSelection: { candidates: sel.candidates, chosen: sel.chosen, reason: sel.reason, override: p.k === 'auto' ? null : p.k, silhouetteSample: sel.silhouetteSample },
+    k,
+    fit: {
+      algorithm: p.algorithm,
+      inertia: kst.inertia,
+      iterations: kst.iterations,
+      converged: kst.converged,
+      tol: p.tol,
+      tolAbs: kst.tolAbs,
+      maxIter: p.maxIter,
+      restarts,
+      restartInertias: kst.restartInertias,
+      seconds: (performance.now() - started) / 1000,
+    },
+    profiles,
+    crosstabs,
+    pca: { explainedVariance: pcaState.explainedVariance, loadings, fittedRows: pcaState.fittedRows },
+    stability,
+    warnings,
+  };
+  if (!kst.converged) warn(`k-means stopped at the iteration cap (${p.maxIter}) before converging (tol ${p.tol}); raise maxIter.`);
+  return { model, assignments, labels: Array.from(assignments, (c) => profiles[c].label), pc1, pc2, report };
+}
+
+/** Rule columns to crosstab: every text column with at most 30 values (segments, stages, tiers) and every 0/1 segment_* column. */
+export function ruleSegmentColumns(rules: RuleOutput): string[] {
+  const out: string[] = [];
+  for (const [name, col] of Object.entries(rules.columns)) {
+    if (Array.isArray(col)) {
+      if (new Set(col).size <= 30) out.push(name);
+    } else if (name.startsWith('segment_')) out.push(name);
+  }
+  return out;
+}
+
+/** A rule column in the order of `userIds` (rules may list users in another order). */
+export function ruleColumnFor(rules: RuleOutput, userIds: string[], name: string): Float64Array | string[] | undefined {
+  const col = rules.columns[name];
+  if (!col) return undefined;
+  const same = rules.userIds.length === userIds.length && rules.userIds.every((u, i) => u === userIds[i]);
+  if (same) return col;
+  const at = new Map(rules.userIds.map((u, i) => [u, i]));
+  const idx = userIds.map((u) => {
+    const i = at.get(u);
+    if (i === undefined) throw new CohortlabError('MISSING_COLUMN', `the rule output has no row for user "${u}"; compute the rules from the same features file.`);
+    return i;
+  });
+  return Array.isArray(col) ? idx.map((i) => col[i]) : Float64Array.from(idx, (i) => col[i]);
+}
+
+export interface AssignResult {
+  cluster: Int32Array;
+  label: string[];
+  pc1: Float64Array;
+  pc2: Float64Array;
+  /** Missing values replaced by the training median, per feature. */
+  imputed: Record<string, number>;
+}
+
+/** New users into the saved clusters: same scaler, same centroids (the CLI, server and notebooks call this). */
+export function assignClusters(model: ClusterModel, featureColumns: Record<string, Float64Array>): AssignResult {
+  checkModel(model);
+  const x = scaleColumns(model.scaler.state, featureColumns);
+  const cluster = new Int32Array(x.n);
+  assignNearest(x, fromRows(model.kmeans.state.centroids), model.kmeans.state.centroids.length, cluster);
+  const [pc1, pc2] = projectPca(model.pca, x);
+  return { cluster, label: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.n), imputed: x.imputed };
+}
+
+/** Refuses a model of another kind or major version (registry contract). */
+export function checkModel(model: ClusterModel): void {
+  if (!model || model.kind !== 'cohortlab-clusters') throw new CohortlabError('MODEL_INCOMPATIBLE', `not a cohortlab cluster model (kind "${String(model?.kind)}"); load the cluster model JSON written by cohortlab cluster or train.`);
+  if (model.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `cluster model version ${model.version} is not supported by this cohortlab (version 1); refit with cohortlab cluster.`);
+  const k = model.kmeans?.state?.centroids?.length ?? 0;
+  if (k === 0 || model.clusterLabels.length !== k || model.scaler.state.features.length !== model.kmeans.state.d) {
+    throw new CohortlabError('MODEL_CORRUPT', `cluster model is inconsistent: ${k} centroids, ${model.clusterLabels?.length} labels, ${model.scaler?.state?.features?.length} scaled features for d = ${model.kmeans?.state?.d}.`);
+  }
+}
+
+export interface TruthAgreement {
+  /** ARI of the clusters with the latent types over all matched users. */
+  ari: number;
+  /** ARI over users not already churned at the cutoff (the users k-means was fitted on). */
+  ariFitted: number;
+  matched: number;
+  types: string[];
+  /** counts[type][cluster] */
+  counts: number[][];
+}
+
+/** Agreement with known latent types (the synthetic generator's truth.csv). Users without truth are skipped. */
+export function truthAgreement(userIds: string[], assignments: Int32Array, k: number, truth: Map<string, string>, alreadyChurned?: Uint8Array): TruthAgreement {
+  const a: number[] = [];
+  const t: string[] = [];
+  const af: number[] = [];
+  const tf: string[] = [];
+  for (let i = 0; i < userIds.length; i++) {
+    const type = truth.get(userIds[i]);
+    if (type === undefined) continue;
+    a.push(assignments[i]);
+    t.push(type);
+    if (!alreadyChurned?.[i]) {
+      af.push(assignments[i]);
+      tf.push(type);
+    }
+  }
+  if (a.length === 0) throw new CohortlabError('MISSING_COLUMN', 'no user of the features file appears in the truth file; pass the truth.csv generated with these events.');
+  const types = [...new Set(t)].sort();
+  const counts = types.map(() => new Array<number>(k).fill(0));
+  const at = new Map(types.map((x, i) => [x, i]));
+  for (let i = 0; i < a.length; i++) counts[at.get(t[i]) as number][a[i]]++;
+  return { ari: adjustedRandIndex(a, t), ariFitted: af.length ? adjustedRandIndex(af, tf) : NaN, matched: a.length, types, counts };
+}
+
+export { KMeans, MiniBatchKMeans, kmeansPlusPlus, lloyd, assignNearest } from './kmeans.js';
+export type { KMeansParams, MiniBatchKMeansParams, KMeansState } from './kmeans.js';
+export { FeatureScaler, DEFAULT_CLUSTER_FEATURES, selectFeatures, scaleColumns } from './scale.js';
+export { adjustedRandIndex, silhouetteScore } from './metrics.js';
+export { fitPca, projectPca, type PcaState } from './pca.js';
+export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
+export { clusterStability, type StabilityReport } from './stability.js';
+export { profileClusters, crosstab, featureWord, FEATURE_WORDS, type ClusterProfile, type Crosstab } from './explain.js';
+export type { DenseMatrix, ScalerKind, ScalerState } from './types.js';

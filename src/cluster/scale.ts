@@ -1,0 +1,247 @@
+import { BASE_FEATURES } from '../features/dictionary.js';
+import { CohortlabError } from '../shared/errors.js';
+import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
+
+/**
+ * Preparation of the feature table for k-means (playbook §6.2: clustering on behavioural data).
+ *
+ *   raw column -> impute NaN with the training median -> log1p (heavy-tailed counts) -> (x - center) / scale
+ *
+ * Default features: one or two per behavioural dimension of playbook §2.1 (frequency, breadth, depth,
+ * collaboration, intent §2.4, recency and decline §4.4), chosen so that no dimension is counted twice:
+ * exact rescalings are left out (dau_mau = active_days_30d / 30, dau_wau, features_used_30d =
+ * breadth x core features, team_size = 1 + invites_total), as are plan and billing columns (is_paid,
+ * ever_paid, monetary_value: segments by plan are rules, §2.5), activation milestone flags (0/1 flags of
+ * lifecycle, §4.2) and sparse alarm counts (tickets, failed payments, downgrades, cancel-page views:
+ * mostly zero, they make tiny clusters of "had one ticket"). k-means weighs every standardised column
+ * equally, so each extra column of the same dimension gives that dimension more say.
+ */
+export const DEFAULT_CLUSTER_FEATURES: readonly string[] = [
+  'sessions_7d', // frequency, this week (§2.1)
+  'avg_weekly_sessions_28d', // frequency, 4-week baseline (§2.1, §4.1)
+  'active_days_30d', // stickiness (§2.1 DAU/MAU)
+  'feature_breadth_30d', // breadth (§2.1, §4.1)
+  'avg_session_minutes_30d', // depth: time (§2.1)
+  'actions_per_session_30d', // depth: actions (§2.1)
+  'invites_14d', // collaboration (§2.1, §3.2)
+  'shares_14d', // collaboration (§2.1, §3.2)
+  'pricing_views_14d', // intent (§2.4)
+  'locked_clicks_14d', // intent, hitting the plan's limits (§2.4, §4.3)
+  'days_since_last_activity', // recency (§3.4, §6.3)
+  'usage_decline', // decline signal (§4.4)
+];
+
+const HEAVY_TAILED = new Set(BASE_FEATURES.filter((f) => f.heavyTailed).map((f) => f.name));
+
+/** Whether the dictionary marks a feature heavy-tailed (log1p before scaling). Unknown names: no. */
+export function isHeavyTailed(name: string): boolean {
+  return HEAVY_TAILED.has(name);
+}
+
+/** Closest name by edit distance, for "did you mean" in error messages. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(name, c);
+    if (dist < bestD) {
+      bestD = dist;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const t = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = t;
+    }
+  }
+  return prev[b.length];
+}
+
+/**
+ * The features to cluster on: `requested` (every name must exist) or the defaults present in the table
+ * (a default the table lacks, e.g. invites in a CDNOW purchase log, is skipped and reported).
+ */
+export function selectFeatures(available: readonly string[], requested?: readonly string[]): { features: string[]; skipped: string[] } {
+  const have = new Set(available);
+  if (requested && requested.length > 0) {
+    const seen = new Set<string>();
+    for (const name of requested) {
+      if (!have.has(name)) {
+        const guess = closestName(name, available);
+        throw new CohortlabError('MISSING_COLUMN', `cluster feature "${name}" is not a column of the feature table${guess ? `; did you mean "${guess}"?` : ''} Available: ${available.join(', ')}.`);
+      }
+      if (seen.has(name)) throw new CohortlabError('BAD_ARGUMENT', `cluster feature "${name}" is listed twice in the feature list; list each feature once.`);
+      seen.add(name);
+    }
+    return { features: [...requested], skipped: [] };
+  }
+  const features = DEFAULT_CLUSTER_FEATURES.filter((f) => have.has(f));
+  const skipped = DEFAULT_CLUSTER_FEATURES.filter((f) => !have.has(f));
+  if (features.length < 2) {
+    throw new CohortlabError('MISSING_COLUMN', `the feature table has ${features.length} of the default cluster features (${DEFAULT_CLUSTER_FEATURES.join(', ')}); choose at least 2 numeric columns with --features-list a,b,c. Available: ${available.join(', ')}.`);
+  }
+  return { features, skipped };
+}
+
+/** Median of the finite values (NaN skipped); NaN when there are none. Copies, does not reorder the input. */
+function quantiles(values: Float64Array, qs: number[]): number[] {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) m++;
+  if (m === 0) return qs.map(() => NaN);
+  const sorted = new Float64Array(m);
+  let w = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) sorted[w++] = values[i];
+  sorted.sort();
+  // linear interpolation between order statistics (numpy's default)
+  return qs.map((q) => {
+    const pos = q * (m - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(m - 1, lo + 1);
+    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+  });
+}
+
+export interface ScalerParams {
+  kind: ScalerKind;
+  features: string[];
+  /** Features to log1p; default: those the dictionary marks heavy-tailed. */
+  log1p?: string[];
+}
+
+export interface ScaleReport {
+  /** Missing (NaN) raw values replaced by the training median, per feature (only features with any). */
+  imputed: Record<string, number>;
+}
+
+/**
+ * Fits and applies the preparation. Estimator contract: params as given, fit validates and replaces
+ * state, toJSON/fromJSON round-trip (the cluster model embeds it, so the server and notebooks scale new
+ * users exactly like the training users).
+ */
+export class FeatureScaler {
+  readonly params: ScalerParams;
+  state: ScalerState | undefined;
+
+  constructor(params: ScalerParams) {
+    this.params = params;
+  }
+
+  fit(columns: Record<string, Float64Array>): this {
+    const { kind, features } = this.params;
+    if (kind !== 'standard' && kind !== 'robust') throw new CohortlabError('BAD_ARGUMENT', `scaler must be "standard" or "robust", got "${String(kind)}".`);
+    if (features.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'no features to scale; give at least one feature.');
+    const logSet = new Set(this.params.log1p ?? features.filter(isHeavyTailed));
+    const state: ScalerState = { features: [...features], log1p: [], impute: [], center: [], scale: [] };
+    for (const name of features) {
+      const col = columns[name];
+      if (!col) throw new CohortlabError('MISSING_COLUMN', `feature "${name}" is not in the table to scale; available: ${Object.keys(columns).join(', ')}.`);
+      const [median] = quantiles(col, [0.5]);
+      if (Number.isNaN(median)) throw new CohortlabError('BAD_FEATURE', `feature "${name}" is missing (empty/NaN) for all ${col.length} users; drop it from --features-list or fix the features file.`);
+      const useLog = logSet.has(name);
+      // transformed column (imputed, logged) for the centre and scale
+      const t = new Float64Array(col.length);
+      for (let i = 0; i < col.length; i++) {
+        const v = Number.isNaN(col[i]) ? median : col[i];
+        if (useLog && !(v > -1)) throw new CohortlabError('BAD_FEATURE', `feature "${name}" is marked heavy-tailed (log1p) but has value ${v} at row ${i + 1}; log1p needs values > -1. Remove it from the log1p list or fix the data.`);
+        t[i] = useLog ? Math.log1p(v) : v;
+      }
+      let mean = 0;
+      for (let i = 0; i < t.length; i++) mean += t[i];
+      mean /= t.length;
+      let ss = 0;
+      for (let i = 0; i < t.length; i++) ss += (t[i] - mean) * (t[i] - mean);
+      const std = Math.sqrt(ss / t.length);
+      if (!(std > 1e-12 * Math.max(1, Math.abs(mean)))) {
+        throw new CohortlabError('BAD_FEATURE', `feature "${name}" is constant (${median}) over all ${col.length} users, so it cannot separate clusters and cannot be standardised; drop it with --features-list (e.g. the default list without "${name}").`);
+      }
+      let center = mean;
+      let scale = std;
+      if (kind === 'robust') {
+        const [q1, q2, q3] = quantiles(t, [0.25, 0.5, 0.75]);
+        center = q2;
+        // IQR / 1.349 equals the std for normal data; a sparse count (IQR 0) falls back to the std.
+        const iqr = q3 - q1;
+        scale = iqr > 0 ? iqr / 1.349 : std;
+      }
+      state.log1p.push(useLog ? 1 : 0);
+      state.impute.push(median);
+      state.center.push(center);
+      state.scale.push(scale);
+    }
+    this.state = state;
+    return this;
+  }
+
+  /** Row-major matrix of the scaled features (n x d), and how many NaNs were imputed per feature. */
+  transform(columns: Record<string, Float64Array>): DenseMatrix & ScaleReport {
+    const s = this.state;
+    if (!s) throw new CohortlabError('NOT_FITTED', 'the feature scaler was used before fit; fit it on the training table or load it from a cluster model.');
+    return scaleColumns(s, columns);
+  }
+
+  toJSON(): { kind: 'feature-scaler'; version: 1; params: ScalerParams; state: ScalerState } {
+    if (!this.state) throw new CohortlabError('NOT_FITTED', 'the feature scaler has no state to save; fit it first.');
+    return { kind: 'feature-scaler', version: 1, params: this.params, state: this.state };
+  }
+
+  static fromJSON(json: { kind: string; version: number; params: ScalerParams; state: ScalerState }): FeatureScaler {
+    if (json.kind !== 'feature-scaler' || json.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `expected a feature-scaler of version 1, got kind "${json.kind}" version ${json.version}.`);
+    const f = new FeatureScaler(json.params);
+    f.state = json.state;
+    return f;
+  }
+}
+
+/** Applies a fitted scaler state to columns (pure; also used by assignClusters on new users). */
+export function scaleColumns(s: ScalerState, columns: Record<string, Float64Array>): DenseMatrix & ScaleReport {
+  const d = s.features.length;
+  let n = -1;
+  const cols: Float64Array[] = [];
+  for (const name of s.features) {
+    const c = columns[name];
+    if (!c) {
+      const guess = closestName(name, Object.keys(columns));
+      throw new CohortlabError('MISSING_COLUMN', `the cluster model needs feature "${name}", which the input lacks${guess ? ` (did you mean "${guess}"?)` : ''}; it was fitted on: ${s.features.join(', ')}.`);
+    }
+    if (n >= 0 && c.length !== n) throw new CohortlabError('BAD_FEATURE', `feature "${name}" has ${c.length} values but "${s.features[0]}" has ${n}; every column needs one value per user.`);
+    n = c.length;
+    cols.push(c);
+  }
+  const data = new Float64Array(n * d);
+  const imputed: Record<string, number> = {};
+  for (let j = 0; j < d; j++) {
+    const c = cols[j];
+    const log = s.log1p[j] === 1;
+    const center = s.center[j];
+    const scale = s.scale[j];
+    const fill = s.impute[j];
+    let missing = 0;
+    for (let i = 0; i < n; i++) {
+      let v = c[i];
+      if (Number.isNaN(v)) {
+        v = fill;
+        missing++;
+      }
+      if (log) v = Math.log1p(v > -1 ? v : 0); // a new user's impossible negative count is read as 0
+      data[i * d + j] = (v - center) / scale;
+    }
+    if (missing > 0) imputed[s.features[j]] = missing;
+  }
+  return { data, n, d, imputed };
+}
+
+/** Back from standard units to the raw feature (inverse of scaleColumns for one value). */
+export function unscaleValue(s: ScalerState, j: number, z: number): number {
+  const t = z * s.scale[j] + s.center[j];
+  return s.log1p[j] === 1 ? Math.expm1(t) : t;
+}
