@@ -24,3 +24,4 @@ export {
   type Dashboard, type DashboardRow, type TransitionMatrix, type AntiPatternWarning, type AntiPatternCode, type IcpReport,
   type IcpAttribute, type AffinityReport,
 } from './analysis.js';
+export { renderRulesDoc } from './docs.js';
