@@ -81,6 +81,8 @@ export interface ClusterModel {
   features: string[];
   scaler: { kind: ScalerKind; state: ScalerState };
   kmeans: { kind: 'kmeans' | 'minibatch-kmeans'; params: KMeansParams | MiniBatchKMeansParams; state: KMeansState };
+  /** Number of clusters (= centroids). */
+  k: number;
   /** Plain-language label per cluster (index = cluster id). */
   clusterLabels: string[];
   /** Users and share per cluster on the training table. */
@@ -109,6 +111,9 @@ export interface ClusterReport {
   warnings: string[];
   truth?: TruthAgreement;
 }
+
+/** What fitClusters returns (`cohortlab train` keeps `model` in the registry and `report` in report.json). */
+export type ClusterFit = FitClustersResult;
 
 export interface FitClustersResult {
   model: ClusterModel;
@@ -245,6 +250,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     features,
     scaler: { kind: p.scaler, state: scalerState },
     kmeans: kmeansJson,
+    k,
     clusterLabels: profiles.map((pr) => pr.label),
     sizes: profiles.map((pr) => pr.size),
     pca: pcaState,
@@ -313,21 +319,30 @@ export function ruleColumnFor(rules: RuleOutput, userIds: string[], name: string
 
 export interface AssignResult {
   cluster: Int32Array;
-  label: string[];
+  /** Label of each user's cluster. */
+  labels: string[];
   pc1: Float64Array;
   pc2: Float64Array;
   /** Missing values replaced by the training median, per feature. */
   imputed: Record<string, number>;
 }
 
-/** New users into the saved clusters: same scaler, same centroids (the CLI, server and notebooks call this). */
-export function assignClusters(model: ClusterModel, featureColumns: Record<string, Float64Array>): AssignResult {
+/**
+ * New users into the saved clusters: same scaler, same centroids (the CLI, server and notebooks call this).
+ * Takes feature columns by name, or a whole FeatureTable (its `columns` are used).
+ */
+export function assignClusters(model: ClusterModel, features: Record<string, Float64Array> | FeatureTable): AssignResult {
   checkModel(model);
-  const x = scaleColumns(model.scaler.state, featureColumns);
+  const columns = isFeatureTable(features) ? features.columns : features;
+  const x = scaleColumns(model.scaler.state, columns);
   const cluster = new Int32Array(x.n);
   assignNearest(x, fromRows(model.kmeans.state.centroids), model.kmeans.state.centroids.length, cluster);
   const [pc1, pc2] = projectPca(model.pca, x);
-  return { cluster, label: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.n), imputed: x.imputed };
+  return { cluster, labels: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.n), imputed: x.imputed };
+}
+
+function isFeatureTable(x: Record<string, Float64Array> | FeatureTable): x is FeatureTable {
+  return Array.isArray((x as FeatureTable).userIds) && typeof (x as FeatureTable).columns === 'object' && !((x as FeatureTable).columns instanceof Float64Array);
 }
 
 /** Refuses a model of another kind or major version (registry contract). */

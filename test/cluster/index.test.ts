@@ -60,7 +60,9 @@ describe('fitClusters', () => {
     const model = JSON.parse(JSON.stringify(r.model)) as ClusterModel;
     const again = assignClusters(model, table.columns);
     expect(Array.from(again.cluster)).toEqual(Array.from(r.assignments));
-    expect(again.label).toEqual(r.labels);
+    expect(again.labels).toEqual(r.labels);
+    expect(Array.from(assignClusters(model, table).cluster)).toEqual(Array.from(r.assignments));
+    expect(model.k).toBe(4);
     for (let i = 0; i < 10; i++) expect(again.pc1[i]).toBeCloseTo(r.pc1[i], 9);
     // a new user with a missing feature: imputed with the training median and reported
     const one = assignClusters(model, { feature_breadth_30d: Float64Array.from([0.8]), active_days_30d: Float64Array.from([25]), tenure_days: Float64Array.from([NaN]) });
