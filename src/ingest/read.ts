@@ -23,7 +23,10 @@ export interface MalformedRecord {
   text: string;
 }
 
-const RAW_COLUMNS = 'file_idx INTEGER, rn BIGINT, line BIGINT, uid VARCHAR, ts_text VARCHAR, event VARCHAR, session VARCHAR, plan VARCHAR, value_text VARCHAR, signup_text VARCHAR, excluded VARCHAR';
+// ts_native / signup_native carry timestamps that are already typed (Parquet TIMESTAMP columns), so they
+// are not printed to text and parsed back.
+const RAW_COLUMNS =
+  'file_idx INTEGER, rn BIGINT, line BIGINT, uid VARCHAR, ts_text VARCHAR, event VARCHAR, session VARCHAR, plan VARCHAR, value_text VARCHAR, signup_text VARCHAR, excluded VARCHAR, ts_native TIMESTAMP, signup_native TIMESTAMP';
 
 export async function createRawTable(conn: DuckDBConnection): Promise<void> {
   await conn.run(`CREATE OR REPLACE TABLE raw (${RAW_COLUMNS})`);
@@ -105,13 +108,15 @@ function requireColumns(file: string, available: string[], config: EventConfig):
 }
 
 /** SQL for one text expression per mapped role, given a function that turns a source column name into an expression. */
-function selectList(config: EventConfig, expr: (col: string) => string): string {
+function selectList(config: EventConfig, expr: (col: string) => string, nativeTime: Set<string> = new Set()): string {
   const m = mappedColumns(config);
+  const native = (c: string | null) => (c !== null && nativeTime.has(c) ? `CAST(${quoteIdent(c)} AS TIMESTAMP)` : 'NULL');
+  const text = (c: string | null) => (c === null ? 'NULL' : nativeTime.has(c) ? 'NULL' : expr(c));
   const opt = (c: string | null) => (c === null ? 'NULL' : expr(c));
   const event = m.event === null ? quoteLiteral(config.default_event ?? 'event') : expr(m.event);
   const excl = (config.exclude ?? []).map((e) => `CASE WHEN ${expr(e.column)} IN (${e.values.map(quoteLiteral).join(', ')}) THEN ${quoteLiteral(`${e.column} in excluded values`)} END`);
   const excluded = excl.length ? `coalesce(${excl.join(', ')})` : 'NULL';
-  return `${expr(m.user_id)}, ${expr(m.timestamp)}, ${event}, ${opt(m.session_id)}, ${opt(m.plan)}, ${opt(m.value)}, ${opt(m.signup)}, ${excluded}`;
+  return `${expr(m.user_id)}, ${text(m.timestamp)}, ${event}, ${opt(m.session_id)}, ${opt(m.plan)}, ${opt(m.value)}, ${text(m.signup)}, ${excluded}, ${native(m.timestamp)}, ${native(m.signup)}`;
 }
 
 /** Reads one file into `raw`; returns its malformed records and the number of records seen. */
@@ -139,9 +144,12 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
       return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed };
     }
     case 'parquet': {
-      const desc = await queryColumns(conn, `SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${path}))`);
-      requireColumns(file.path, desc.columns[0] as string[], config);
-      await conn.run(`INSERT INTO raw SELECT ${idx}, row_number() OVER (), NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)} FROM read_parquet(${path})`);
+      const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${path}))`);
+      const names = desc.columns[0] as string[];
+      requireColumns(file.path, names, config);
+      const types = desc.columns[1] as string[];
+      const nativeTime = new Set(names.filter((_, i) => /^(TIMESTAMP|DATE)/i.test(types[i])));
+      await conn.run(`INSERT INTO raw SELECT ${idx}, row_number() OVER (), NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path})`);
       const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw WHERE file_idx = ${idx}`);
       return { records: (n.columns[0] as Float64Array)[0], malformed: [] };
     }

@@ -42,8 +42,8 @@ export function parsedSql(config: EventConfig): string {
   return `CREATE OR REPLACE TABLE parsed AS
     SELECT *, ${rejectReasonExpr(config)} AS reason FROM (
       SELECT file_idx, rn, line, uid, ts_text, event, session, plan, value_text, signup_text, excluded,
-             ${timestampExpr('ts_text', config.timestamp_format)} AS ts,
-             ${timestampExpr('signup_text', config.timestamp_format === 'yyyymmdd' ? 'yyyymmdd' : 'auto')} AS signup_ts
+             coalesce(ts_native, ${timestampExpr('ts_text', config.timestamp_format)}) AS ts,
+             coalesce(signup_native, ${timestampExpr('signup_text', config.timestamp_format === 'yyyymmdd' ? 'yyyymmdd' : 'auto')}) AS signup_ts
       FROM raw)`;
 }
 
@@ -57,13 +57,12 @@ export function eventsSql(config: EventConfig): string {
                 FROM parsed WHERE reason IS NULL`;
   if (config.columns.session_id) {
     return `CREATE OR REPLACE TABLE events AS
-      SELECT user_id, ts, event, user_id || '#' || coalesce(session, '') AS session_id, plan, value, signup_ts FROM (${base}) ORDER BY user_id, ts`;
+      SELECT user_id, ts, event, user_id || '#' || coalesce(session, '') AS session_id, plan, value, signup_ts FROM (${base})`;
   }
   const gapSeconds = Math.round(config.session_gap_minutes * 60);
   return `CREATE OR REPLACE TABLE events AS
     SELECT user_id, ts, event, user_id || '#' || CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts, event ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_id,
            plan, value, signup_ts
     FROM (SELECT *, CASE WHEN prev_ts IS NULL OR epoch(ts) - epoch(prev_ts) > ${gapSeconds} THEN 1 ELSE 0 END AS new_session
-          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event) AS prev_ts FROM (${base})))
-    ORDER BY user_id, ts`;
+          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event) AS prev_ts FROM (${base})))`;
 }
