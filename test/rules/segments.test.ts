@@ -219,3 +219,11 @@ describe('applyRules', () => {
     expect(() => applyRules(t, SYNTHETIC_PRESET)).toThrow(/^the feature table has no column "usage_decline", which the §4\.4 churn risk score needs. Recompute the features with "cohortlab features" \(columns present: actions_per_session_30d, /);
   });
 });
+
+describe('applyRules on an empty table', () => {
+  it('returns empty columns and a dashboard of zeros', () => {
+    const out = applyRules(makeTable([]), SYNTHETIC_PRESET);
+    expect(out.columns.engagement_score).toEqual(new Float64Array(0));
+    expect(out.columns.behavioral_segment).toEqual([]);
+  });
+});
