@@ -20,6 +20,7 @@ export const rulesCommand: Command = {
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON (activation milestones, plans, cadence)', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in config: synthetic, sparkify, cdnow', placeholder: 'NAME', default: "the features file's config, else synthetic" },
     { name: 'out', type: 'string', description: 'output .parquet or .csv, one row per user', placeholder: 'FILE', required: true },
+    { name: 'by', type: 'string', description: 'column the §9.1 dashboard groups by (e.g. lifecycle_stage, rfm_segment, segment_power_users)', placeholder: 'COLUMN', default: 'behavioral_segment' },
     { name: 'icp', type: 'boolean', description: 'also print the §8 ICP refinement (best 20% vs worst 20%)' },
   ],
   help: [
@@ -67,7 +68,7 @@ export const rulesCommand: Command = {
     }
     await writeTable(out, { rows: result.userIds.length, names, columns });
 
-    const dashboard = segmentDashboard(table, result, { segments });
+    const dashboard = segmentDashboard(table, result, { segments, by: str(args, 'by') ?? 'behavioral_segment' });
     ctx.out(formatDashboard(dashboard));
     if (bool(args, 'icp')) ctx.out(`\n${formatIcp(icpRefinement(table, result))}`);
     for (const w of antiPatternWarnings(dashboard, segments)) ctx.logger.warn(w.message);

@@ -64,6 +64,14 @@ describe('cohortlab rules', () => {
     expect(r.log).toContain('warning: segment "Power" (behavioral_segment) has 1 users, under the 100 minimum of playbook §10; treat its figures as noise or merge it.');
   });
 
+  it('--by groups the dashboard by another column', async () => {
+    const r = await run(['rules', '--features', join(dir, 'may.csv'), '--out', join(dir, 'may-rules.parquet'), '--by', 'lifecycle_stage']);
+    expect(r.out).toContain('Cross-segment dashboard (playbook §9.1) by lifecycle_stage, 4 users');
+    expect(r.out).toMatch(/Total\s+4\s+100\.0%/);
+    const t = await readTable(join(dir, 'may-rules.parquet'));
+    expect(t.columns.lifecycle_stage).toEqual(['Power User', 'Engaged', 'Engaged', 'Churned']);
+  });
+
   it('a rule file with a syntax error is a RULE_SYNTAX error (exit 2) naming file, line and column', async () => {
     const bad = join(dir, 'bad');
     await mkdir(bad, { recursive: true });
