@@ -103,7 +103,6 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   if (k < 1 || k > n) throw new CohortlabError('BAD_ARGUMENT', `k-means: k = ${k} must be between 1 and the number of rows (${n}).`);
   const tolAbs = opts.tol > 0 ? opts.tol * meanColumnVariance(x) : 0;
   const cent = Float64Array.from(initCentroids);
-  const newCent = new Float64Array(k * d);
   const sums = new Float64Array(k * d);
   const counts = new Float64Array(k);
   const labels = new Int32Array(n);
@@ -111,6 +110,7 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   const lower = new Float64Array(n);
   const shift = new Float64Array(k);
   const half = new Float64Array(k);
+  const halfCC = new Float64Array(k * k);
   let emptyClusters = 0;
 
   // Iteration 1, assignment: full scan, sets both bounds exactly.
@@ -142,9 +142,6 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     iterations++;
     // Update step: centres to the means of their points; an empty cluster keeps its centre.
     let shiftTotal = 0;
-    let maxShift = 0;
-    let maxShiftAt = -1;
-    let secondShift = 0;
     for (let c = 0; c < k; c++) {
       const co = c * d;
       const m = counts[c];
@@ -154,96 +151,122 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
           const v = sums[co + t] / m;
           const diff = v - cent[co + t];
           s += diff * diff;
-          newCent[co + t] = v;
+          cent[co + t] = v;
         }
-      } else {
-        emptyClusters++;
-        for (let t = 0; t < d; t++) newCent[co + t] = cent[co + t];
-      }
+      } else emptyClusters++;
       shiftTotal += s;
-      const p = Math.sqrt(s);
-      shift[c] = p;
-      if (p > maxShift) {
-        secondShift = maxShift;
-        maxShift = p;
-        maxShiftAt = c;
-      } else if (p > secondShift) secondShift = p;
+      shift[c] = Math.sqrt(s);
     }
-    cent.set(newCent);
-    if (changed === 0 || shiftTotal <= tolAbs) {
-      converged = true;
+    if (changed === 0) {
+      converged = true; // a fixed point: the centres did not move, labels agree with them
       break;
     }
-    if (iterations >= opts.maxIter) break;
+    const last = shiftTotal <= tolAbs || iterations >= opts.maxIter;
+    if (shiftTotal <= tolAbs) converged = true;
+    // Next assignment (or, after the last update, sklearn's final E-step without a centre update).
+    changed = boundedAssign(data, n, d, k, cent, labels, upper, lower, shift, half, halfCC, sums, counts, !last);
+    if (last) break;
+  }
+  const inertia = inertiaOf(x, cent, labels);
+  return { labels, centroids: cent, inertia, iterations, converged, tolAbs, emptyClusters };
+}
 
-    // Bounds follow the centres: the own centre moved at most shift[a], any other at most maxShift.
-    for (let c = 0; c < k; c++) {
-      let m = Infinity;
-      for (let c2 = 0; c2 < k; c2++) {
-        if (c2 === c) continue;
-        const dist = sqDist(cent, c, cent, c2, d);
-        if (dist < m) m = dist;
-      }
-      half[c] = 0.5 * Math.sqrt(m);
+/**
+ * One assignment pass with Hamerly bounds after the centres moved by `shift`. A point is skipped when its
+ * upper bound is below max(half distance from its centre to the nearest other, its lower bound); else
+ * the upper bound is tightened, and only then are the other centres scanned, skipping (Elkan's
+ * inter-centre test) every centre c with d(a, c) / 2 >= d(x, a), which cannot be nearer. Distances that
+ * are computed are the same sums as plain Lloyd's, in the same centre order, so the labels are Lloyd's.
+ * With `updateSums`, cluster sums and counts follow the points that move. Returns how many moved.
+ */
+function boundedAssign(
+  data: Float64Array, n: number, d: number, k: number, cent: Float64Array, labels: Int32Array, upper: Float64Array,
+  lower: Float64Array, shift: Float64Array, half: Float64Array, halfCC: Float64Array, sums: Float64Array,
+  counts: Float64Array, updateSums: boolean,
+): number {
+  let maxShift = 0;
+  let maxShiftAt = -1;
+  let secondShift = 0;
+  for (let c = 0; c < k; c++) {
+    const p = shift[c];
+    if (p > maxShift) {
+      secondShift = maxShift;
+      maxShift = p;
+      maxShiftAt = c;
+    } else if (p > secondShift) secondShift = p;
+  }
+  for (let c = 0; c < k; c++) {
+    let m = Infinity;
+    for (let c2 = 0; c2 < k; c2++) {
+      if (c2 === c) continue;
+      const h = 0.5 * Math.sqrt(sqDist(cent, c, cent, c2, d));
+      halfCC[c * k + c2] = h;
+      if (h < m) m = h;
     }
-    changed = 0;
-    for (let i = 0; i < n; i++) {
-      const a = labels[i];
-      const u = upper[i] + shift[a];
-      const l = lower[i] - (a === maxShiftAt ? secondShift : maxShift);
-      const bound = half[a] > l ? half[a] : l;
-      if (u <= bound) {
-        upper[i] = u;
-        lower[i] = l;
+    half[c] = m;
+  }
+  let changed = 0;
+  for (let i = 0; i < n; i++) {
+    const a = labels[i];
+    const u = upper[i] + shift[a];
+    const l = lower[i] - (a === maxShiftAt ? secondShift : maxShift);
+    const bound = half[a] > l ? half[a] : l;
+    if (u <= bound) {
+      upper[i] = u;
+      lower[i] = l;
+      continue;
+    }
+    const dA = sqDist(data, i, cent, a, d);
+    const uTight = Math.sqrt(dA);
+    if (uTight <= bound) {
+      upper[i] = uTight;
+      lower[i] = l;
+      continue;
+    }
+    // Scan the others in centre order; ties go to the lower index, as in plain Lloyd.
+    let best = a;
+    let b1 = dA;
+    let l2 = Infinity; // squared lower bound on the distance to every centre but `best`
+    const ao = a * k;
+    for (let c = 0; c < k; c++) {
+      if (c === a) continue;
+      const h = halfCC[ao + c];
+      if (h >= uTight) {
+        const lb = 2 * h - uTight; // d(x, c) >= d(a, c) - d(x, a) >= uTight
+        if (lb * lb < l2) l2 = lb * lb;
         continue;
       }
-      const uTight = Math.sqrt(sqDist(data, i, cent, a, d));
-      if (uTight <= bound) {
-        upper[i] = uTight;
-        lower[i] = l;
-        continue;
-      }
-      // Full scan, same order and tie rule as plain Lloyd (first centre wins).
-      let b1 = Infinity;
-      let b2 = Infinity;
-      let best = 0;
-      for (let c = 0; c < k; c++) {
-        const dist = sqDist(data, i, cent, c, d);
-        if (dist < b1) {
-          b2 = b1;
-          b1 = dist;
-          best = c;
-        } else if (dist < b2) b2 = dist;
-      }
-      upper[i] = Math.sqrt(b1);
-      lower[i] = Math.sqrt(b2);
-      if (best !== a) {
-        changed++;
-        labels[i] = best;
+      const dist = sqDist(data, i, cent, c, d);
+      if (dist < b1 || (dist === b1 && c < best)) {
+        if (b1 < l2) l2 = b1;
+        b1 = dist;
+        best = c;
+      } else if (dist < l2) l2 = dist;
+    }
+    upper[i] = Math.sqrt(b1);
+    lower[i] = Math.sqrt(l2);
+    if (best !== a) {
+      changed++;
+      labels[i] = best;
+      if (updateSums) {
         counts[a] -= 1;
         counts[best] += 1;
         const xo = i * d;
-        const ao = a * d;
+        const so = a * d;
         const bo = best * d;
         for (let t = 0; t < d; t++) {
           const v = data[xo + t];
-          sums[ao + t] -= v;
+          sums[so + t] -= v;
           sums[bo + t] += v;
         }
       }
     }
-    // Incremental sums drift by rounding; recompute a cluster's sum exactly when it changed a lot is not
-    // needed at these sizes (drift ~1e-16 x iterations), but an emptied cluster must read exactly 0.
-    for (let c = 0; c < k; c++) {
-      if (counts[c] === 0) {
-        const co = c * d;
-        for (let t = 0; t < d; t++) sums[co + t] = 0;
-      }
-    }
   }
-  // Final E-step against the final centres (a no-op after a fixed point).
-  const inertia = changed === 0 && converged ? inertiaOf(x, cent, labels) : assignNearest(x, cent, k, labels);
-  return { labels, centroids: cent, inertia, iterations, converged, tolAbs, emptyClusters };
+  if (updateSums) {
+    // an emptied cluster must read exactly 0, not the rounding left by the incremental updates
+    for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
+  }
+  return changed;
 }
 
 /**
