@@ -156,3 +156,14 @@ export function writeTruthCsv(truth: SynthTruth, write: (text: string) => void):
   }
   write(buf);
 }
+
+/**
+ * Users needed for about `targetEvents` events with these days and horizon: a 400-user pilot run of
+ * the same generator (the event volume per user depends on the type mix and the window), scaled.
+ * For sizing benches: `generate` itself takes users, not events.
+ */
+export function usersForEvents(targetEvents: number, params: { days: number; seed?: number; start?: string; horizonDays?: number }): number {
+  const pilotUsers = 400;
+  const pilot = generateSynthetic({ ...params, users: pilotUsers, seed: params.seed ?? 1 }, () => {});
+  return Math.max(1, Math.round((targetEvents * pilotUsers) / Math.max(1, pilot.events)));
+}
