@@ -172,3 +172,17 @@ export function dictionaryMarkdown(config: EventConfig): string {
     '',
   ].join('\n');
 }
+
+/** Rows [start, end) of a feature table, sharing memory with it (batch scoring in chunks). */
+export function sliceFeatureTable(t: FeatureTable, start: number, end: number): FeatureTable {
+  const columns: Record<string, Float64Array> = {};
+  for (const [k, v] of Object.entries(t.columns)) columns[k] = v.subarray(start, end);
+  return {
+    ...t,
+    userIds: t.userIds.slice(start, end),
+    columns,
+    plan: t.plan.slice(start, end),
+    alreadyChurned: t.alreadyChurned.subarray(start, end),
+    label: t.label?.subarray(start, end),
+  };
+}

@@ -1,17 +1,13 @@
 import type { EventConfig } from '../ingest/types.js';
 import type { FeatureTable } from '../features/types.js';
+import type { ReasonCode } from '../churn/explain.js';
 
 /**
  * What scoring a set of users produces: the CONTRACT `score` columns. Numeric columns are
  * Float64Array, text columns string[]; `reasons` holds each user's top contributing features.
  */
-export interface Reason {
-  feature: string;
-  /** 'raises' or 'lowers' the churn probability. */
-  direction: 'raises' | 'lowers';
-  contribution: number;
-  value: number;
-}
+/** A feature pushing a user's churn probability up or down (log-odds against the training mean). */
+export type Reason = ReasonCode;
 
 export interface ScoreResult {
   userIds: string[];

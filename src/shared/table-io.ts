@@ -131,3 +131,67 @@ export async function readTable(path: string, opts: { textColumns?: string[] } =
     return { rows: res.rows, names: res.names, columns };
   });
 }
+
+/**
+ * Appends tables chunk by chunk (batch scoring of millions of users with bounded memory). CSV is
+ * streamed to a temporary file; Parquet is converted from it on close; the result is renamed into place.
+ */
+export interface TableWriter {
+  append(chunk: ColumnTable): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export async function openTableWriter(path: string, names: string[]): Promise<TableWriter> {
+  const format = tableFormat(path);
+  await mkdir(dirname(path) || '.', { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const csv = format === 'csv' ? tmp : `${tmp}.csv`;
+  const out = createWriteStream(csv);
+  const failed = new Promise<never>((_, reject) => out.on('error', reject));
+  failed.catch(() => {});
+  out.write(`${names.map(csvCell).join(',')}\n`);
+  let types: string[] | null = null;
+  return {
+    async append(chunk) {
+      const cols = names.map((n) => {
+        const c = chunk.columns[n];
+        if (!c) throw new Error(`chunk has no column "${n}"`);
+        return c;
+      });
+      types ??= cols.map(duckType);
+      let buf = '';
+      for (let i = 0; i < chunk.rows; i++) {
+        let line = cell(cols[0], i);
+        for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i)}`;
+        buf += `${line}\n`;
+        if (buf.length > 1 << 20) {
+          if (!out.write(buf)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
+          buf = '';
+        }
+      }
+      if (buf && !out.write(buf)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
+    },
+    async close() {
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      if (format === 'parquet') {
+        const t = names.map((n, i) => `${quoteLiteral(n)}: ${quoteLiteral(types?.[i] ?? 'VARCHAR')}`).join(', ');
+        try {
+          await withDuckDB(async (conn) => {
+            await conn.run(
+              `COPY (SELECT * FROM read_csv(${quoteLiteral(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${t}})) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+            );
+          });
+        } finally {
+          await rm(csv, { force: true });
+        }
+      }
+      await rename(tmp, path);
+    },
+    async abort() {
+      out.destroy();
+      await rm(tmp, { force: true });
+      await rm(csv, { force: true });
+    },
+  };
+}

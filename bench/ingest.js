@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Ingest + features bench (issue 3): synthetic events at 1M and 10M rows, ingest + point-in-time features
+// from Parquet and from CSV, against pandas doing the same per-user aggregation on the same CSV in the same run.
+// Usage: node bench/ingest.js [--events 10000000] [--keep DIR]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSynthetic } from '../dist/synth/index.js';
+import { loadEvents, SYNTHETIC_PRESET } from '../dist/ingest/index.js';
+import { computeFeatures } from '../dist/features/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const big = Number(arg('events', '10000000'));
+const python = '/usr/bin/python3';
+const havePandas = existsSync(python) && spawnSync(python, ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0;
+const mb = (kb) => (kb / 1024).toFixed(0);
+
+async function ours(files, asOf) {
+  const t0 = performance.now();
+  const store = await loadEvents(files, SYNTHETIC_PRESET);
+  const t1 = performance.now();
+  const table = await computeFeatures(store, { asOf });
+  const t2 = performance.now();
+  const rows = store.report.rowsUsed;
+  store.close();
+  return { ingest: (t1 - t0) / 1000, features: (t2 - t1) / 1000, total: (t2 - t0) / 1000, rows, users: table.userIds.length };
+}
+
+const root = arg('keep', mkdtempSync(join(tmpdir(), 'cohortlab-bench-ingest-')));
+try {
+  for (const target of [1_000_000, big]) {
+    // The generator makes about 55 events per user over 180 days at its default mix; sized to the target.
+    const dir = join(root, `e${target}`);
+    let gen = null;
+    let users = Math.max(1000, Math.round(target / 55));
+    if (!existsSync(join(dir, 'events.csv'))) {
+      gen = await writeSynthetic(dir, { users, days: 180, seed: 11 });
+    }
+    const truth = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'truth.json'), 'utf8')));
+    const asOf = truth.as_of;
+    const fromParquet = await ours([join(dir, 'events.parquet')], asOf);
+    const fromCsv = await ours([join(dir, 'events.csv')], asOf);
+    const csvMb = statSync(join(dir, 'events.csv')).size / 1e6;
+    console.log(
+      `${fromParquet.rows.toLocaleString('en-US')} events, ${fromParquet.users.toLocaleString('en-US')} users${gen ? ` (generated in ${(gen.timingsMs.total / 1000).toFixed(1)} s)` : ''}; CSV ${csvMb.toFixed(0)} MB`,
+    );
+    console.log(`  cohortlab parquet: ingest ${fromParquet.ingest.toFixed(2)} s + features ${fromParquet.features.toFixed(2)} s = ${fromParquet.total.toFixed(2)} s (${Math.round(fromParquet.rows / fromParquet.total).toLocaleString('en-US')} events/s)`);
+    console.log(`  cohortlab csv:     ingest ${fromCsv.ingest.toFixed(2)} s + features ${fromCsv.features.toFixed(2)} s = ${fromCsv.total.toFixed(2)} s (${Math.round(fromCsv.rows / fromCsv.total).toLocaleString('en-US')} events/s)`);
+    if (havePandas) {
+      const r = spawnSync(python, [join(here, 'peers', 'features_pandas.py'), join(dir, 'events.csv'), asOf], { encoding: 'utf8' });
+      if (r.status !== 0) console.log(`  pandas failed: ${r.stderr.trim().split('\n').pop()}`);
+      else {
+        const p = JSON.parse(r.stdout.trim().split('\n').pop());
+        console.log(`  pandas csv:        read ${p.read.toFixed(2)} s + aggregate ${p.aggregate.toFixed(2)} s = ${p.total.toFixed(2)} s, ${p.users.toLocaleString('en-US')} users, peak RSS ${mb(p.maxrss_kb)} MB`);
+        console.log(`  ratio pandas/cohortlab (csv): ${(p.total / fromCsv.total).toFixed(1)}x; (cohortlab parquet vs pandas csv): ${(p.total / fromParquet.total).toFixed(1)}x  [target >= 5x]`);
+      }
+    } else console.log('  pandas peer skipped: /usr/bin/python3 with pandas not found (apt-get install python3-pandas)');
+  }
+  console.log(`peak RSS cohortlab process: ${mb(process.resourceUsage().maxRSS)} MB`);
+} finally {
+  if (!process.argv.includes('--keep')) rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,58 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { computeFeatures, type FeatureTable } from '../features/index.js';
+import { loadEvents, resolveConfig } from '../ingest/index.js';
+import { applyRules } from '../rules/index.js';
+import { renderEvaluationHtml } from '../evaluate/index.js';
+import { evaluateChurn } from '../churn/index.js';
+import { loadModel, resolveModelsDir } from '../registry/index.js';
+import { CohortlabError } from '../shared/errors.js';
+import { bool, date, int, list, str } from './args.js';
+import type { Command } from './command.js';
+
+export const evaluateCommand: Command = {
+  name: 'evaluate',
+  summary: 're-run the model-vs-rule evaluation of a saved model on new events (no refitting)',
+  usage: 'evaluate --model REF --events FILE... --as-of DATE [--horizon-days H] [--out DIR]',
+  options: [
+    { name: 'model', type: 'string', description: 'NAME, NAME@VERSION or NAME@production', default: 'default', placeholder: 'REF' },
+    { name: 'events', type: 'list', description: 'event files covering the cutoff and the horizon after it', required: true, placeholder: 'FILE...' },
+    { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
+    { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
+    { name: 'as-of', type: 'string', description: 'cutoff of the evaluation', required: true, placeholder: 'YYYY-MM-DD' },
+    { name: 'horizon-days', type: 'string', description: 'label horizon', default: "the model's", placeholder: 'H' },
+    { name: 'out', type: 'string', description: 'folder for report.json and report.html', default: './evaluations/NAME@VERSION-ASOF', placeholder: 'DIR' },
+    { name: 'seed', type: 'string', description: 'bootstrap seed', default: "the model's", placeholder: 'S' },
+    { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' },
+    { name: 'strict', type: 'boolean', description: 'fail on any rejected event row' },
+  ],
+  async run(args, ctx) {
+    const model = await loadModel(str(args, 'model'), { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')), logger: ctx.logger });
+    const asOf = date(args, 'as-of') as string;
+    const params = model.manifest.params as { horizonDays?: number };
+    const horizon = int(args, 'horizon-days', params.horizonDays ?? 30, 1, 3650);
+    const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
+    const store = await loadEvents(list(args, 'events'), config, { strict: bool(args, 'strict'), logger: ctx.logger });
+    let table: FeatureTable;
+    try {
+      table = await computeFeatures(store, { asOf, horizonDays: horizon, logger: ctx.logger });
+    } finally {
+      store.close();
+    }
+    const missing = model.featureNames.filter((f) => !table.columns[f]);
+    if (missing.length) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} needs features these events do not give: ${missing.join(', ')}.`);
+    const rules = applyRules(table, model.config, { segments: model.parts.segments });
+    const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
+    const report = evaluateChurn(model.parts.churn, table, { ruleScore: rules.columns.churn_risk_score as Float64Array, seed, logger: ctx.logger, title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)` });
+    const out = str(args, 'out') ?? join(ctx.cwd, 'evaluations', `${model.name}@${model.version}-${asOf}`);
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, 'report.json'), `${JSON.stringify(report)}\n`);
+    await writeFile(join(out, 'report.html'), await renderEvaluationHtml(report));
+    const m = report.metrics.model?.rocAuc;
+    const r = report.metrics.rule?.rocAuc;
+    ctx.out(`ROC-AUC model ${m ? `${m.value.toFixed(3)} [${m.lo.toFixed(3)}, ${m.hi.toFixed(3)}]` : '-'} vs rule ${r ? `${r.value.toFixed(3)} [${r.lo.toFixed(3)}, ${r.hi.toFixed(3)}]` : '-'} on ${report.testUsers.toLocaleString('en-US')} users`);
+    ctx.out(report.verdict.sentence);
+    ctx.out(`report: ${join(out, 'report.html')}`);
+    return 0;
+  },
+};

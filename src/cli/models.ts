@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  clusterMovement, compareMetrics, formatRef, listNames, listVersions, productionVersion, promote, readManifest, removeVersion,
+  resolveModelsDir, resolveVersion, type Interval,
+} from '../registry/index.js';
+import { CohortlabError } from '../shared/errors.js';
+import { readTable } from '../shared/table-io.js';
+import { str } from './args.js';
+import type { Command, CommandContext } from './command.js';
+
+function table(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(header), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const f3 = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '-');
+const iv = (x: Interval | null) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
+
+async function list(modelsDir: string, only: string | undefined, ctx: CommandContext): Promise<void> {
+  const names = only ? [only] : await listNames(modelsDir);
+  const rows: string[][] = [];
+  for (const name of names) {
+    const prod = await productionVersion(modelsDir, name);
+    for (const v of await listVersions(modelsDir, name)) {
+      const m = await readManifest(join(modelsDir, name, String(v)), formatRef(name, v)).catch(() => null);
+      const metrics = (m?.metrics ?? {}) as Record<string, unknown>;
+      rows.push([
+        `${formatRef(name, v)}${prod === v ? ' *' : ''}`,
+        String(m?.createdAt ?? '?').replace('T', ' ').slice(0, 19),
+        f3(metrics.aucModel),
+        f3(metrics.aucRule),
+        metrics.k === null || metrics.k === undefined ? '-' : String(metrics.k),
+        typeof metrics.users === 'number' ? metrics.users.toLocaleString('en-US') : '-',
+        String((m?.params as Record<string, unknown> | undefined)?.source ?? '?'),
+      ]);
+    }
+  }
+  if (rows.length === 0) {
+    ctx.out(`no models in ${modelsDir}; train one with "cohortlab train".`);
+    return;
+  }
+  ctx.out(table(['version', 'created (UTC)', 'AUC model', 'AUC rule', 'k', 'users', 'source'], rows));
+  ctx.out('* = production');
+}
+
+async function evaluationMetrics(dir: string): Promise<{ metrics: Record<string, Interval | null>; report: Record<string, unknown> }> {
+  const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Record<string, unknown>;
+  const ev = report.evaluation as { metrics: Record<string, Record<string, Interval | null>> } | undefined;
+  const out: Record<string, Interval | null> = {};
+  for (const [scorer, ms] of Object.entries(ev?.metrics ?? {})) {
+    if (scorer !== 'model' && scorer !== 'rule') continue;
+    for (const [k, v] of Object.entries(ms)) out[`${scorer} ${k}`] = v;
+  }
+  return { metrics: out, report };
+}
+
+export const modelsCommand: Command = {
+  name: 'models',
+  summary: 'the registry: list, show, promote, compare and remove versions',
+  usage: 'models (list [NAME] | show REF | promote REF | compare REF REF | rm REF) [--models-dir DIR]',
+  options: [{ name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' }],
+  help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, ROC-AUC of model and rule, k, users (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side (difference, whether the 95% intervals overlap) and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
+  async run(args, ctx) {
+    const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
+    const [sub, ...refs] = args.positionals;
+    const need = (n: number) => {
+      if (refs.length !== n) throw new CohortlabError('BAD_ARGUMENT', `"cohortlab models ${sub}" takes ${n} model reference${n > 1 ? 's' : ''} (NAME, NAME@VERSION or NAME@production), got ${refs.length}.`);
+    };
+    switch (sub) {
+      case undefined:
+      case 'list':
+        await list(modelsDir, refs[0], ctx);
+        return 0;
+      case 'show': {
+        need(1);
+        const v = await resolveVersion(modelsDir, refs[0]);
+        const m = await readManifest(v.dir, formatRef(v.name, v.version));
+        const { files, ...rest } = m as Record<string, unknown> & { files?: Record<string, unknown> };
+        ctx.out(JSON.stringify({ ...rest, dir: v.dir, production: (await productionVersion(modelsDir, v.name)) === v.version, files: Object.keys(files ?? {}) }, null, 2));
+        return 0;
+      }
+      case 'promote': {
+        need(1);
+        const p = await promote(modelsDir, refs[0]);
+        ctx.out(`${formatRef(p.name, p.version)} is now production${p.previous ? ` (was ${formatRef(p.name, p.previous)})` : ''}`);
+        return 0;
+      }
+      case 'rm': {
+        need(1);
+        const r = await removeVersion(modelsDir, refs[0]);
+        ctx.out(`removed ${formatRef(r.name, r.version)}`);
+        return 0;
+      }
+      case 'compare': {
+        need(2);
+        const [a, b] = await Promise.all(refs.map((r) => resolveVersion(modelsDir, r)));
+        const la = formatRef(a.name, a.version);
+        const lb = formatRef(b.name, b.version);
+        const [ma, mb] = await Promise.all([evaluationMetrics(a.dir), evaluationMetrics(b.dir)]);
+        const cmp = compareMetrics(ma.metrics, mb.metrics);
+        ctx.out(table(['metric', la, lb, 'difference', 'intervals overlap'], cmp.map((c) => [c.metric, iv(c.a), iv(c.b), c.difference === null ? '-' : (c.difference >= 0 ? '+' : '') + c.difference.toFixed(3), c.overlap === null ? '-' : c.overlap ? 'yes' : 'NO'])));
+        const [sa, sb] = await Promise.all([a, b].map((v) => readTable(join(v.dir, 'scores.parquet')).catch(() => null)));
+        if (sa?.columns.cluster && sb?.columns.cluster) {
+          const mv = clusterMovement(sa.columns.user_id as string[], Array.from(sa.columns.cluster as Float64Array, String), sb.columns.user_id as string[], Array.from(sb.columns.cluster as Float64Array, String));
+          ctx.out(`\nclusters: ${mv.common.toLocaleString('en-US')} users scored by both; ${(100 * mv.movedShare).toFixed(1)}% moved to a cluster other than the match of their old one`);
+          ctx.out(table([`${la} \\ ${lb}`, ...mv.toClusters.map((c) => `c${c}`), 'matched to', 'kept'], mv.fromClusters.map((c, i) => [`c${c}`, ...mv.counts[i].map((x) => x.toLocaleString('en-US')), `c${mv.matches[i].to}`, `${(100 * mv.matches[i].share).toFixed(1)}%`])));
+        } else ctx.out('\nclusters: one of the versions has no clusters (a per-user table model).');
+        return 0;
+      }
+      default:
+        throw new CohortlabError('BAD_ARGUMENT', `unknown models subcommand "${sub}"; use list, show, promote, compare or rm.`);
+    }
+  },
+};

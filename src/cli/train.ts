@@ -1,0 +1,69 @@
+import { resolveConfig } from '../ingest/index.js';
+import { trainPipeline } from '../pipeline/train.js';
+import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/index.js';
+import { CohortlabError } from '../shared/errors.js';
+import { bool, date, int, list, str } from './args.js';
+import type { Command } from './command.js';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'the whole pipeline (features, rules, clusters, churn model vs rule score) into a new registry version',
+  usage: 'train (--events FILE... (--config F | --preset NAME) | --table FILE --label COLUMN) [--as-of DATE] --seed S [--name NAME]',
+  options: [
+    { name: 'events', type: 'list', description: 'event files (CSV, NDJSON, Parquet; gzip; quoted globs)', placeholder: 'FILE...' },
+    { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', placeholder: 'FILE' },
+    { name: 'preset', type: 'string', description: 'built-in mapping: synthetic, sparkify, cdnow', placeholder: 'NAME' },
+    { name: 'table', type: 'string', description: 'a per-user table (CSV/Parquet) instead of events, e.g. a warehouse export', placeholder: 'FILE' },
+    { name: 'label', type: 'string', description: 'with --table: the churn column (Yes/No, 1/0, true/false)', placeholder: 'COLUMN' },
+    { name: 'as-of', type: 'string', description: 'test cutoff (its label must be observable)', default: 'last event day - horizon', placeholder: 'YYYY-MM-DD' },
+    { name: 'horizon-days', type: 'string', description: 'churn horizon after each cutoff', default: '30', placeholder: 'H' },
+    { name: 'train-cutoffs', type: 'string', description: 'training cutoffs before the validation cutoff', default: '2', placeholder: 'N' },
+    { name: 'seed', type: 'string', description: 'seed of every random choice (same seed + data = same model)', required: true, placeholder: 'S' },
+    { name: 'name', type: 'string', description: 'model name in the registry', default: DEFAULT_MODEL_NAME, placeholder: 'NAME' },
+    { name: 'model', type: 'string', description: 'churn model: mlp or logistic', default: 'mlp (events), logistic (table)', placeholder: 'KIND' },
+    { name: 'k', type: 'string', description: 'number of clusters, or auto (chosen by evidence)', default: 'auto', placeholder: 'N|auto' },
+    { name: 'rules', type: 'string', description: 'folder of segment rule files (playbook 6.1 language)', default: 'the shipped rules/', placeholder: 'DIR' },
+    { name: 'truth', type: 'string', description: 'truth.csv of the synthetic generator (default: beside the events when present)', placeholder: 'FILE' },
+    { name: 'resamples', type: 'string', description: 'bootstrap resamples of the evaluation intervals', default: '1000', placeholder: 'N' },
+    { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' },
+    { name: 'strict', type: 'boolean', description: 'fail on any rejected event row' },
+  ],
+  help: 'Writes models/NAME/VERSION/ (manifest.json, report.json, report.html, scores.parquet, the model files) and prints the version.\nExamples:\n  cohortlab train --events data/sample/events.parquet --preset synthetic --seed 7\n  cohortlab train --table ../shared/datasets/telco-customer-churn/Telco-Customer-Churn.csv.gz --label Churn --seed 7 --name telco',
+  async run(args, ctx) {
+    const table = str(args, 'table');
+    const events = list(args, 'events');
+    if (table && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
+    const kindText = str(args, 'model');
+    if (kindText !== undefined && kindText !== 'mlp' && kindText !== 'logistic') throw new CohortlabError('BAD_ARGUMENT', `--model must be mlp or logistic, got "${kindText}".`);
+    const kText = str(args, 'k') ?? 'auto';
+    const k = kText === 'auto' ? 'auto' : int(args, 'k', 0, 2, 50);
+    const name = validateName(str(args, 'name') ?? DEFAULT_MODEL_NAME);
+    const result = await trainPipeline({
+      events: table ? undefined : events,
+      config: table ? undefined : await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') ?? (str(args, 'config') ? undefined : 'synthetic') }),
+      table,
+      label: str(args, 'label'),
+      asOf: date(args, 'as-of'),
+      horizonDays: int(args, 'horizon-days', 30, 1, 3650),
+      trainCutoffs: int(args, 'train-cutoffs', 2, 1, 24),
+      seed: int(args, 'seed', 0, 0, 2 ** 31 - 1),
+      name,
+      modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')),
+      kind: kindText as 'mlp' | 'logistic' | undefined,
+      k,
+      rulesDir: str(args, 'rules'),
+      truth: str(args, 'truth'),
+      resamples: int(args, 'resamples', 1000, 0, 100000),
+      strict: bool(args, 'strict'),
+      logger: ctx.logger,
+    });
+    const e = result.evaluation;
+    const m = e.metrics.model?.rocAuc;
+    const r = e.metrics.rule?.rocAuc;
+    const fmt = (x: { value: number; lo: number; hi: number } | null | undefined) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : 'n/a');
+    ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC model ${fmt(m)} vs rule ${fmt(r)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);
+    ctx.logger.info(e.verdict.sentence);
+    ctx.out(`${result.version.name}@${result.version.version}`);
+    return 0;
+  },
+};

@@ -1,0 +1,279 @@
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
+import { loadEvents, type EventConfig, type EventStore, type IngestReport } from '../ingest/index.js';
+import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
+import { fitClusters, type ClusterFit } from '../cluster/index.js';
+import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';
+import { renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
+import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
+import { CohortlabError } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import { readTable, writeTable } from '../shared/table-io.js';
+import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
+
+/**
+ * The whole pipeline, into the registry (`cohortlab train`):
+ *
+ *   ingest ──> features at each backtest cutoff (train < valid < test, labelled) + the latest snapshot
+ *          ──> rules (playbook scores and segments, incl. the §4.4 churn-risk score)
+ *          ──> cluster (fit on the test cutoff's users, assign the snapshot)
+ *          ──> churn (fit on train cutoffs, early-stop + calibrate on valid, evaluate on test vs the rule score)
+ *          ──> score the snapshot ──> registry version (written to a temp folder, renamed into place)
+ *
+ * A per-user table (`--table FILE --label COLUMN`) skips the event stages: stratified split, churn, evaluate.
+ */
+export interface TrainOptions {
+  events?: string[];
+  config?: EventConfig;
+  table?: string;
+  label?: string;
+  /** The test cutoff (its label must be observable); default: the last event day minus the horizon. */
+  asOf?: string;
+  horizonDays?: number;
+  /** Training cutoffs before the validation one (default 2). */
+  trainCutoffs?: number;
+  seed: number;
+  name: string;
+  modelsDir: string;
+  kind?: ChurnModelKind;
+  k?: number | 'auto';
+  rulesDir?: string;
+  truth?: string;
+  strict?: boolean;
+  /** Bootstrap resamples of the evaluation (default 1000). */
+  resamples?: number;
+  logger?: Logger;
+}
+
+export interface TrainResult {
+  version: WrittenVersion;
+  evaluation: EvaluationReport;
+  clusters: ClusterFit['report'] | null;
+  seconds: number;
+}
+
+const DAY_MS = 86_400_000;
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function codeVersion(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function fingerprint(files: string[], report?: IngestReport): Promise<Record<string, unknown>> {
+  const out = [];
+  for (const f of files) out.push({ path: f, bytes: (await stat(f)).size, sha256: await sha256File(f) });
+  return {
+    files: out,
+    rows: report ? { read: report.rowsRead, used: report.rowsUsed, rejected: report.rejected } : undefined,
+    users: report?.users,
+    timeSpan: report ? { first: new Date(report.firstEventMs).toISOString(), last: new Date(report.lastEventMs).toISOString() } : undefined,
+  };
+}
+
+/** Truth of the synthetic generator beside the events (truth.csv + truth.json), when it matches the test cutoff. */
+async function readTruth(path: string | undefined, test: FeatureTable, logger: Logger): Promise<Float64Array | null> {
+  if (!path) return null;
+  const meta = JSON.parse(await readFile(join(dirname(path), 'truth.json'), 'utf8').catch(() => '{}')) as { as_of?: string; horizon_days?: number };
+  if (meta.as_of !== test.asOf || meta.horizon_days !== test.horizonDays) {
+    logger.info(`truth: ${path} is for as-of ${meta.as_of} + ${meta.horizon_days} days, the test cutoff is ${test.asOf} + ${test.horizonDays}; the ceiling is not reported.`);
+    return null;
+  }
+  const t = await readTable(path);
+  const ids = t.columns.user_id as string[];
+  const p = t.columns.churn_probability as Float64Array;
+  const byId = new Map(ids.map((id, i) => [id, p[i]]));
+  const out = new Float64Array(test.userIds.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = byId.get(test.userIds[i]);
+    if (v === undefined) throw new CohortlabError('BAD_ARGUMENT', `truth file ${path} has no row for user ${test.userIds[i]}.`, { path });
+    out[i] = v;
+  }
+  return out;
+}
+
+function churnFeatureList(table: FeatureTable): string[] {
+  return Object.keys(table.columns);
+}
+
+export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
+  const logger = opts.logger ?? silentLogger;
+  const started = performance.now();
+  if (opts.table) return trainFromTable(opts, logger, started);
+  if (!opts.events?.length || !opts.config) throw new CohortlabError('BAD_ARGUMENT', 'train needs --events FILE... with --config/--preset, or --table FILE --label COLUMN.');
+  const config = opts.config;
+  const horizon = opts.horizonDays ?? 30;
+  const store = await loadEvents(opts.events, config, { strict: opts.strict, logger });
+  try {
+    const firstDay = isoDate(store.report.firstEventMs);
+    const lastDay = isoDate(store.report.lastEventMs);
+    // The test cutoff: its horizon must end by the last event day (labels observable).
+    const testAsOf = opts.asOf ?? isoDate(store.report.lastEventMs - horizon * DAY_MS);
+    const nTrain = opts.trainCutoffs ?? 2;
+    let cutoffs: string[];
+    let overlapNote: string | null = null;
+    try {
+      cutoffs = suggestCutoffs({ firstEventDay: firstDay, lastEventDay: isoDate(Date.parse(`${testAsOf}T00:00:00Z`) + horizon * DAY_MS), horizonDays: horizon, count: nTrain + 2 });
+    } catch {
+      // Too little history for cutoffs a whole horizon apart (e.g. CDNOW's 39-week horizon): space them
+      // evenly between 28 days of history and the test cutoff, and say that training labels overlap later periods.
+      const span = (Date.parse(`${testAsOf}T00:00:00Z`) - Date.parse(`${firstDay}T00:00:00Z`)) / DAY_MS - 28;
+      const step = Math.floor(span / (nTrain + 1));
+      if (step < 7) throw new CohortlabError('BAD_ARGUMENT', `events span ${firstDay} .. ${lastDay}: too short for a backtest with a ${horizon}-day horizon before ${testAsOf}; give a later --as-of or a shorter --horizon-days.`);
+      cutoffs = Array.from({ length: nTrain + 2 }, (_, i) => isoDate(Date.parse(`${testAsOf}T00:00:00Z`) - (nTrain + 1 - i) * step * DAY_MS));
+      overlapNote = `history too short for cutoffs ${horizon} days apart: cutoffs are ${step} days apart, so training and validation labels reach into later periods (known only after the test cutoff).`;
+      logger.warn(overlapNote);
+    }
+    const plan = planBacktest(cutoffs, horizon, { allowLabelOverlap: overlapNote !== null });
+    logger.info(`backtest: train ${plan.train.join(', ')} | valid ${plan.valid} | test ${plan.test} (horizon ${horizon} days); snapshot as of ${lastDay}`);
+
+    const tables: FeatureTable[] = [];
+    for (const asOf of [...plan.train, plan.valid, plan.test]) tables.push(await computeFeatures(store, { asOf, horizonDays: horizon, logger }));
+    const snapshot = await computeFeatures(store, { asOf: lastDay, logger });
+    const [train, valid, test] = [tables.slice(0, -2), tables[tables.length - 2], tables[tables.length - 1]];
+
+    const rulesDir = opts.rulesDir ?? defaultRulesDir();
+    const segments = await loadSegmentRules(rulesDir);
+    const testRules = applyRules(test, config, { segments });
+    const features = churnFeatureList(test);
+
+    logger.info('clusters: fitting on the test cutoff users');
+    const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed }, { rules: testRules, logger });
+
+    const truthPath = opts.truth ?? (await stat(join(dirname(opts.events[0]), 'truth.csv')).then(() => join(dirname(opts.events![0]), 'truth.csv'), () => undefined));
+    const truthTest = await readTruth(truthPath, test, logger);
+    const churn = await trainChurn({
+      train, valid, test, features,
+      params: { kind: opts.kind ?? 'mlp', seed: opts.seed },
+      ruleScoreTest: testRules.columns.churn_risk_score as Float64Array,
+      truthTest,
+      allowLabelOverlap: overlapNote !== null,
+      notes: overlapNote ? [overlapNote] : [],
+      resamples: opts.resamples,
+      title: `Churn model vs the playbook churn-risk score (test cutoff ${plan.test}, ${horizon}-day horizon)`,
+      logger,
+    });
+
+    const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model };
+    const scored = await scoreWithParts(parts, snapshot);
+    const previous = await scoreWithParts(parts, test);
+    const transitions = {
+      from: test.asOf,
+      to: snapshot.asOf,
+      segments: transitionMatrix(
+        { userIds: previous.userIds, labels: previous.columns.behavioral_segment as string[] },
+        { userIds: scored.userIds, labels: scored.columns.behavioral_segment as string[] },
+      ),
+      clusters: transitionMatrix(
+        { userIds: previous.userIds, labels: previous.columns.cluster_label as string[] },
+        { userIds: scored.userIds, labels: scored.columns.cluster_label as string[] },
+        'cluster_label',
+      ),
+    };
+    // playbook §9.1 on the test cutoff's users (their retention over the horizon is known), §10 warnings.
+    const dashboard = segmentDashboard(test, testRules, { segments });
+    const report = {
+      evaluation: churn.report,
+      dashboard,
+      warnings: antiPatternWarnings(dashboard, segments),
+      clusters: clusters.report,
+      transitions,
+      ingest: store.report,
+      backtest: plan,
+    };
+    const seconds = (performance.now() - started) / 1000;
+    const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
+      await writeChurn(dir, churn);
+      await writeFile(join(dir, 'clusters.json'), `${JSON.stringify(clusters.model)}\n`);
+      await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      await mkdir(join(dir, 'rules'));
+      for (const f of new Set(segments.map((x) => x.pos.file))) await copyFile(f, join(dir, 'rules', basename(f)));
+      await writeFile(join(dir, 'features.json'), `${JSON.stringify(featureDictionary(config), null, 2)}\n`);
+      await writeFile(join(dir, 'report.json'), `${JSON.stringify(report)}\n`);
+      await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
+      await writeTable(join(dir, 'scores.parquet'), scoreResultTable(scored));
+      await writeTable(join(dir, 'scores-previous.parquet'), scoreResultTable(previous));
+      return {
+        kind: 'cohortlab-model',
+        formatVersion: 1,
+        createdAt: new Date().toISOString(),
+        seed: opts.seed,
+        params: { source: 'events', asOf: plan.test, horizonDays: horizon, cutoffs: plan, snapshotAsOf: snapshot.asOf, churnKind: churn.model.kind, k: clusters.model.k, rulesDir },
+        features,
+        codeVersion: codeVersion(),
+        packageVersion: await packageVersion(),
+        input: await fingerprint(store.report.files.map((f) => f.path), store.report),
+        backend: churn.model.backend,
+        trainingSeconds: seconds,
+        metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length),
+      };
+    });
+    logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
+    return { version, evaluation: churn.report, clusters: clusters.report, seconds };
+  } finally {
+    store.close();
+  }
+}
+
+function summaryMetrics(r: EvaluationReport, k: number | null, users: number) {
+  return {
+    aucModel: r.metrics.model?.rocAuc?.value ?? null,
+    aucRule: r.metrics.rule?.rocAuc?.value ?? null,
+    modelBeatsRule: r.verdict.modelBeatsRule,
+    testUsers: r.testUsers,
+    k,
+    users,
+  };
+}
+
+async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
+  const s = await serializeModel(churn.model);
+  await writeFile(join(dir, 'churn-model.json'), `${JSON.stringify(s.json)}\n`);
+  await writeFile(join(dir, 'churn-weights.bin'), Buffer.from(s.weights));
+}
+
+async function trainFromTable(opts: TrainOptions, logger: Logger, started: number): Promise<TrainResult> {
+  if (!opts.label) throw new CohortlabError('BAD_ARGUMENT', 'train --table FILE needs --label COLUMN (the churn column, e.g. Churn).');
+  const split = await readChurnTable(opts.table as string, { label: opts.label, seed: opts.seed, logger });
+  const churn = await trainChurn({
+    train: [split.train], valid: split.valid, test: split.test, features: split.features,
+    params: { kind: opts.kind ?? 'logistic', seed: opts.seed },
+    source: 'table', encoding: split.encoding, notes: split.notes, resamples: opts.resamples,
+    title: `Churn model on ${opts.table} (stratified held-out 20%)`,
+    logger,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
+    await writeChurn(dir, churn);
+    await writeFile(join(dir, 'report.json'), `${JSON.stringify({ evaluation: churn.report, clusters: null, table: { path: opts.table, label: opts.label, notes: split.notes } })}\n`);
+    await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
+    return {
+      kind: 'cohortlab-model',
+      formatVersion: 1,
+      createdAt: new Date().toISOString(),
+      seed: opts.seed,
+      params: { source: 'table', table: opts.table, label: opts.label, churnKind: churn.model.kind },
+      features: split.features,
+      codeVersion: codeVersion(),
+      packageVersion: await packageVersion(),
+      input: await fingerprint([opts.table as string]),
+      backend: churn.model.backend,
+      trainingSeconds: seconds,
+      metrics: summaryMetrics(churn.report, null, split.train.userIds.length + split.valid.userIds.length + split.test.userIds.length),
+    };
+  });
+  logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
+  return { version, evaluation: churn.report, clusters: null, seconds };
+}
+

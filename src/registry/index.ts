@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadSegmentRules } from '../rules/index.js';
+import { loadModel as loadChurnModel, type ChurnModelJson } from '../churn/index.js';
+import { validateConfig } from '../ingest/index.js';
+import type { FeatureTable } from '../features/index.js';
+import { CohortlabError } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import { scoreWithParts, type ModelParts, type ScoreOptions } from '../pipeline/score.js';
+import type { LoadedModel, ScoreResult } from '../pipeline/types.js';
+import { formatRef } from './names.js';
+import { readManifest, resolveVersion, verifyFiles } from './store.js';
+
+export * from './names.js';
+export * from './store.js';
+export * from './compare.js';
+
+/**
+ * registry: load a version for scoring. Every file is checked against the manifest's sha256
+ * before use, so a corrupt or hand-edited version fails with a sentence naming the file.
+ */
+export const SUPPORTED_FORMAT_VERSION = 1;
+
+export interface LoadedRegistryModel extends LoadedModel {
+  parts: ModelParts;
+  score(table: FeatureTable, opts?: ScoreOptions): Promise<ScoreResult>;
+}
+
+async function readJson<T>(dir: string, file: string, label: string): Promise<T> {
+  try {
+    return JSON.parse(await readFile(join(dir, file), 'utf8')) as T;
+  } catch (e) {
+    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: ${file} cannot be read (${(e as Error).message}).`, { cause: e });
+  }
+}
+
+export async function loadModel(ref: string | undefined, opts: { modelsDir: string; logger?: Logger; verify?: boolean }): Promise<LoadedRegistryModel> {
+  const v = await resolveVersion(opts.modelsDir, ref);
+  const label = formatRef(v.name, v.version);
+  const manifest = await readManifest(v.dir, label);
+  if (manifest.kind !== 'cohortlab-model' || manifest.formatVersion !== SUPPORTED_FORMAT_VERSION) {
+    throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} has kind ${JSON.stringify(manifest.kind)} format ${JSON.stringify(manifest.formatVersion)}; this cohortlab reads cohortlab-model format ${SUPPORTED_FORMAT_VERSION}. Re-train it.`);
+  }
+  if (opts.verify !== false) await verifyFiles(v.dir, manifest, label);
+  const params = manifest.params as { source: string };
+  if (params.source !== 'events') {
+    throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} was trained on a per-user table (${JSON.stringify(manifest.params)}); score it with "cohortlab score --table FILE", not from events.`);
+  }
+  const json = await readJson<ChurnModelJson>(v.dir, 'churn-model.json', label);
+  const weights = await readFile(join(v.dir, 'churn-weights.bin'));
+  const churn = await loadChurnModel({ json, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }, { logger: opts.logger ?? silentLogger, path: join(v.dir, 'churn-model.json') });
+  const config = validateConfig(await readJson(v.dir, 'config.json', label), `of model ${label}`);
+  const clusters = await readJson<ModelParts['clusters']>(v.dir, 'clusters.json', label);
+  const segments = await loadSegmentRules(join(v.dir, 'rules'));
+  const report = await readJson<Record<string, unknown>>(v.dir, 'report.json', label);
+  const parts: ModelParts = { config, segments, churn, clusters };
+  const featureNames = [...new Set([...churn.features, ...(clusters ? clusters.features : [])])];
+  return {
+    name: v.name,
+    version: v.version,
+    dir: v.dir,
+    manifest,
+    config,
+    featureNames,
+    report,
+    parts,
+    score: (table, o) => scoreWithParts(parts, table, { label, ...o }),
+  };
+}
