@@ -1,0 +1,93 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeSynthetic } from '../../src/synth/index.js';
+import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { trainPipeline } from '../../src/pipeline/train.js';
+import { loadModel } from '../../src/registry/index.js';
+import { readTable } from '../../src/shared/table-io.js';
+import { main } from '../../src/cli/index.js';
+import { collectingLogger } from '../../src/shared/log.js';
+
+/**
+ * The data scientist's workflow end to end on a small seeded product: train twice with the same
+ * seed (identical metrics and assignments), load, score, compare, and the load errors.
+ */
+let dir: string;
+let modelsDir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cl-train-'));
+  modelsDir = join(dir, 'models');
+  await writeSynthetic(join(dir, 'data'), { users: 500, days: 150, seed: 3 });
+}, 120_000);
+
+const train = (seed: number) =>
+  trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50 });
+
+describe('train -> registry -> score', () => {
+  it('same data + config + seed gives a new version with identical metrics and assignments', async () => {
+    const a = await train(5);
+    const b = await train(5);
+    expect(a.version.version).toBe(1);
+    expect(b.version.version).toBe(2);
+    expect(b.evaluation.metrics).toEqual(a.evaluation.metrics);
+    const sa = await readTable(join(a.version.dir, 'scores.parquet'));
+    const sb = await readTable(join(b.version.dir, 'scores.parquet'));
+    expect(sb.columns.user_id).toEqual(sa.columns.user_id);
+    expect(Array.from(sb.columns.cluster as Float64Array)).toEqual(Array.from(sa.columns.cluster as Float64Array));
+    expect(Array.from(sb.columns.churn_probability as Float64Array)).toEqual(Array.from(sa.columns.churn_probability as Float64Array));
+    const manifest = JSON.parse(await readFile(join(a.version.dir, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ name: 'default', version: 1, seed: 5, kind: 'cohortlab-model', backend: expect.any(String) });
+    expect(manifest.input.files[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.metrics.k).toBe(4);
+  }, 180_000);
+
+  it('a loaded version scores users exactly as the training run did', async () => {
+    const model = await loadModel('default@1', { modelsDir });
+    const snap = await readTable(join(model.dir, 'scores.parquet'));
+    const out = join(dir, 'scored.csv');
+    const logger = collectingLogger();
+    const code = await main(['score', '--model', 'default@1', '--models-dir', modelsDir, '--events', join(dir, 'data', 'events.parquet'), '--as-of', String((model.manifest.params as { snapshotAsOf: string }).snapshotAsOf), '--out', out, '--chunk', '137'], { logger, out: () => {} });
+    expect(code).toBe(0);
+    const scored = await readTable(out);
+    expect(scored.columns.user_id).toEqual(snap.columns.user_id);
+    const p1 = scored.columns.churn_probability as Float64Array;
+    const p0 = snap.columns.churn_probability as Float64Array;
+    for (let i = 0; i < p0.length; i++) expect(p1[i]).toBeCloseTo(p0[i], 12);
+    expect(scored.columns.cluster_label).toEqual(snap.columns.cluster_label);
+    expect(scored.names).toEqual(expect.arrayContaining(['engagement_score', 'churn_risk_tier', 'behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'cluster', 'reasons']));
+    expect(logger.lines.some((l) => /scored \d+ users with default@1 .* users\/s/.test(l))).toBe(true);
+  }, 120_000);
+
+  it('names the version and the file when a model is corrupt or missing', async () => {
+    const v2 = join(modelsDir, 'default', '2');
+    const weights = join(v2, 'churn-weights.bin');
+    const bytes = await readFile(weights);
+    await writeFile(weights, bytes.subarray(0, bytes.length - 8));
+    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2: file churn-weights\.bin does not match its sha256/);
+    await rm(join(v2, 'manifest.json'));
+    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2 does not exist .* versions of "default": 1/);
+    await expect(loadModel('nope', { modelsDir })).rejects.toThrow(/no model "nope"/);
+  });
+
+  it('models list, promote, compare and rm through the CLI', async () => {
+    const lines: string[] = [];
+    const run = (...argv: string[]) => main([...argv, '--models-dir', modelsDir], { logger: collectingLogger(), out: (t) => lines.push(t) });
+    await train(6);
+    expect(await run('models', 'promote', 'default@1')).toBe(0);
+    expect(lines.pop()).toBe('default@1 is now production');
+    expect(await run('models', 'list')).toBe(0);
+    const listing = lines.join('\n');
+    expect(listing).toMatch(/default@1 \*/);
+    expect(listing).toMatch(/default@3/);
+    lines.length = 0;
+    expect(await run('models', 'compare', 'default@1', 'default@3')).toBe(0);
+    const cmp = lines.join('\n');
+    expect(cmp).toMatch(/model rocAuc/);
+    expect(cmp).toMatch(/users scored by both; \d+\.\d% moved/);
+    expect(await run('models', 'rm', 'default@1')).toBe(2);
+    expect(await run('models', 'rm', 'default@3')).toBe(0);
+  }, 180_000);
+});
