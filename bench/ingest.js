@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSynthetic } from '../dist/synth/index.js';
+import { usersForEvents, writeSynthetic } from '../dist/synth/index.js';
 import { loadEvents, SYNTHETIC_PRESET } from '../dist/ingest/index.js';
 import { computeFeatures } from '../dist/features/index.js';
 
@@ -35,10 +35,10 @@ async function ours(files, asOf) {
 const root = arg('keep', mkdtempSync(join(tmpdir(), 'cohortlab-bench-ingest-')));
 try {
   for (const target of [1_000_000, big]) {
-    // The generator makes about 55 events per user over 180 days at its default mix; sized to the target.
+    // Users sized by a pilot run of the generator so the log has about `target` events.
     const dir = join(root, `e${target}`);
     let gen = null;
-    let users = Math.max(1000, Math.round(target / 55));
+    const users = usersForEvents(target, { days: 180, seed: 11 });
     if (!existsSync(join(dir, 'events.csv'))) {
       gen = await writeSynthetic(dir, { users, days: 180, seed: 11 });
     }
