@@ -3,10 +3,11 @@ import { generateCommand } from './generate.js';
 import { featuresCommand } from './features.js';
 import { rulesCommand } from './rules.js';
 import { transitionsCommand } from './transitions.js';
+import { clusterCommand } from './cluster.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { scoreCommand } from './score.js';
 import { modelsCommand } from './models.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [generateCommand, featuresCommand, rulesCommand, transitionsCommand, trainCommand, evaluateCommand, scoreCommand, modelsCommand];
+export const COMMANDS: Command[] = [generateCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, modelsCommand];

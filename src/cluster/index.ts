@@ -399,3 +399,4 @@ export { evaluateKRange, pickK, type KCandidate, type KSelection } from './selec
 export { clusterStability, type StabilityReport } from './stability.js';
 export { profileClusters, crosstab, featureWord, FEATURE_WORDS, type ClusterProfile, type Crosstab } from './explain.js';
 export type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
+export { kTableText, clusterSummaryText, clusterCharts, clusterReportHtml, type ReportPoints } from './report.js';

@@ -1,0 +1,169 @@
+import { escapeHtml, htmlTable, renderHtmlReport, type ChartSpec, type ReportSection } from '../shared/charts.js';
+import { createRng } from '../shared/rng.js';
+import type { ClusterReport } from './index.js';
+import { sampleIndices } from './metrics.js';
+
+/**
+ * Text tables for the terminal and the self-contained HTML page of `cohortlab cluster` (vega-lite specs
+ * rendered to inline SVG by shared/charts.ts): k selection, PCA map, sizes, profile heatmap, churn by
+ * cluster, crosstabs with rule segments, stability, truth. Pure: report in, strings out.
+ */
+
+const pct = (v: number | null): string => (v === null || Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)}%`);
+const num = (v: number | null, digits = 1): string => (v === null || Number.isNaN(v) ? '-' : v.toFixed(digits));
+
+function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+  const line = (r: string[]) => r.map((c, j) => (j === r.length - 1 ? c : c.padStart(widths[j]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function kTableText(r: ClusterReport): string {
+  const rows = r.kSelection.candidates.map((c) => [
+    String(c.k),
+    c.inertia.toFixed(1),
+    c.silhouette.toFixed(3),
+    String(c.minSize),
+    c.admissible ? 'yes' : 'no',
+    c.k === r.k ? (r.kSelection.override !== null ? '<- chosen (--k)' : '<- chosen') : c.k === r.kSelection.chosen ? '<- rule' : '',
+  ]);
+  return `${textTable(['k', 'inertia', 'silhouette', 'smallest', '>=min size', ''], rows)}\n${r.kSelection.reason}`;
+}
+
+export function clusterSummaryText(r: ClusterReport): string {
+  const rows = r.profiles.map((p) => [
+    String(p.cluster),
+    String(p.size),
+    pct(p.share),
+    pct(p.churnRate),
+    num(p.meanChurnRisk),
+    num(r.stability.clusterJaccard[p.cluster], 2),
+    p.label,
+  ]);
+  return textTable(['cluster', 'users', 'share', 'churn', 'rule risk', 'stability', 'label'], rows);
+}
+
+export interface ReportPoints {
+  userIds: string[];
+  assignments: Int32Array;
+  labels: string[];
+  pc1: Float64Array;
+  pc2: Float64Array;
+}
+
+const name = (r: ClusterReport, c: number): string => `${c}: ${r.profiles[c].label}`;
+
+export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number): Record<string, ChartSpec[]> {
+  const kData = r.kSelection.candidates.map((c) => ({ k: c.k, inertia: c.inertia, silhouette: c.silhouette, admissible: c.admissible ? 'yes' : 'no' }));
+  const kCharts: ChartSpec[] = [
+    { width: 300, height: 180, title: 'Inertia by k (elbow)', data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'inertia', type: 'quantitative', scale: { zero: false } } } },
+    { width: 300, height: 180, title: `Silhouette by k (${r.kSelection.silhouetteSample} sampled users)`, data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'silhouette', type: 'quantitative', scale: { zero: false } }, color: { value: '#4c78a8' } } },
+  ];
+  // PCA map: at most 3000 users drawn with the seed, so the SVG stays small
+  const idx = sampleIndices(pts.assignments.length, 3000, createRng(seed ^ 0x9a));
+  const map = Array.from(idx, (i) => ({ pc1: pts.pc1[i], pc2: pts.pc2[i], cluster: name(r, pts.assignments[i]) }));
+  const ev = r.pca.explainedVariance.map((v) => `${(100 * v).toFixed(1)}%`);
+  const pcaChart: ChartSpec = {
+    width: 560,
+    height: 380,
+    title: `PCA of the scaled features (${map.length} of ${pts.assignments.length} users)`,
+    data: { values: map },
+    mark: { type: 'circle', size: 14, opacity: 0.6 },
+    encoding: {
+      x: { field: 'pc1', type: 'quantitative', title: `PC1 (${ev[0]} of variance)` },
+      y: { field: 'pc2', type: 'quantitative', title: `PC2 (${ev[1] ?? '-'} of variance)` },
+      color: { field: 'cluster', type: 'nominal', legend: { orient: 'bottom', columns: 2, labelLimit: 400 } },
+    },
+  };
+  const sizes = r.profiles.map((p) => ({ cluster: name(r, p.cluster), users: p.size, share: p.share }));
+  const sizeChart: ChartSpec = { width: 420, height: { step: 22 }, title: 'Users per cluster', data: { values: sizes }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'users', type: 'quantitative' } } };
+  const heat = r.profiles.flatMap((p) => r.features.map((f) => ({ cluster: name(r, p.cluster), feature: f, z: Math.max(-2.5, Math.min(2.5, p.z[f])), zText: p.z[f].toFixed(1) })));
+  const heatChart: ChartSpec = {
+    title: 'Profile: difference from the average user, in standard deviations (clipped at +-2.5)',
+    data: { values: heat },
+    width: { step: 34 },
+    height: { step: 24 },
+    layer: [
+      { mark: 'rect', encoding: { x: { field: 'feature', type: 'nominal', sort: null, axis: { labelAngle: -40 } }, y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, color: { field: 'z', type: 'quantitative', scale: { scheme: 'redblue', domain: [2.5, -2.5] } } } },
+      { mark: { type: 'text', fontSize: 9 }, encoding: { x: { field: 'feature', type: 'nominal', sort: null }, y: { field: 'cluster', type: 'nominal', sort: null }, text: { field: 'zText' } } },
+    ],
+  };
+  const churnCharts: ChartSpec[] = [];
+  if (r.profiles.some((p) => p.churnRate !== null)) {
+    churnCharts.push({ width: 420, height: { step: 22 }, title: 'Churn rate within the horizon (label)', data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), churn: p.churnRate })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'churn', type: 'quantitative', axis: { format: '%' } }, color: { value: '#e45756' } } });
+  }
+  if (r.profiles.some((p) => p.meanChurnRisk !== null)) {
+    churnCharts.push({ width: 420, height: { step: 22 }, title: 'Mean rule churn-risk score (playbook §4.4)', data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), risk: p.meanChurnRisk })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'risk', type: 'quantitative' }, color: { value: '#f58518' } } });
+  }
+  const crossCharts: ChartSpec[] = r.crosstabs.map((t) => {
+    const values = t.counts.flatMap((row, c) => {
+      const total = row.reduce((a, b) => a + b, 0);
+      return row.map((v, j) => ({ cluster: name(r, c), value: t.values[j], share: total > 0 ? v / total : 0, users: v }));
+    });
+    return {
+      title: `${t.column}: share of each cluster (ARI with the clusters ${t.ari.toFixed(2)})`,
+      data: { values },
+      width: { step: 30 },
+      height: { step: 22 },
+      mark: 'rect',
+      encoding: {
+        x: { field: 'value', type: 'nominal', sort: null, axis: { labelAngle: -40, labelLimit: 200 } },
+        y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } },
+        color: { field: 'share', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] } },
+        tooltip: [{ field: 'users', type: 'quantitative' }],
+      },
+    } as ChartSpec;
+  });
+  const truthCharts: ChartSpec[] = [];
+  if (r.truth) {
+    const t = r.truth;
+    const values = t.types.flatMap((type, a) => {
+      const total = t.counts[a].reduce((x, y) => x + y, 0);
+      return t.counts[a].map((v, c) => ({ latent_type: type, cluster: name(r, c), share: total > 0 ? v / total : 0 }));
+    });
+    truthCharts.push({ title: `Latent types across clusters (ARI ${t.ari.toFixed(3)})`, data: { values }, width: { step: 30 }, height: { step: 22 }, mark: 'rect', encoding: { x: { field: 'cluster', type: 'nominal', sort: null, axis: { labelAngle: -40, labelLimit: 200 } }, y: { field: 'latent_type', type: 'nominal' }, color: { field: 'share', type: 'quantitative', scale: { scheme: 'greens', domain: [0, 1] } } } } as ChartSpec);
+  }
+  return { k: kCharts, pca: [pcaChart], sizes: [sizeChart], heat: [heatChart], churn: churnCharts, cross: crossCharts, truth: truthCharts };
+}
+
+export async function clusterReportHtml(r: ClusterReport, pts: ReportPoints, seed: number): Promise<string> {
+  const charts = clusterCharts(r, pts, seed);
+  const warn = r.warnings.length ? `<ul>${r.warnings.map((w) => `<li class="warn">${escapeHtml(w)}</li>`).join('')}</ul>` : '<p class="note">No warnings.</p>';
+  const sections: ReportSection[] = [
+    {
+      title: 'Summary',
+      html: `<p>${r.users.toLocaleString('en-US')} users (k-means fitted on ${r.fittedUsers.toLocaleString('en-US')} not churned before the cutoff ${escapeHtml(r.asOf || '')}), ${r.features.length} features, ${escapeHtml(r.scaler)} scaling; <b>k = ${r.k}</b>. ${escapeHtml(r.kSelection.reason)}</p>
+<p>k-means: ${r.fit.restarts} k-means++ restarts, ${r.fit.iterations} iterations, ${r.fit.converged ? 'converged' : '<span class="warn">not converged</span>'} (tol ${r.fit.tol} x mean feature variance = ${r.fit.tolAbs.toPrecision(3)}, cap ${r.fit.maxIter}), inertia ${r.fit.inertia.toFixed(1)}.</p>${warn}`
+        + htmlTable(
+          ['cluster', 'label', 'users', 'share', 'churn', 'rule churn risk', 'stability (Jaccard)', 'top features (z)'],
+          r.profiles.map((p) => [p.cluster, p.label, p.size, pct(p.share), pct(p.churnRate), num(p.meanChurnRisk), num(r.stability.clusterJaccard[p.cluster], 2), p.top.map((e) => `${e.feature} ${e.z >= 0 ? '+' : ''}${e.z.toFixed(2)}`).join('; ')]),
+        ),
+    },
+    {
+      title: 'Choosing k',
+      html: htmlTable(['k', 'inertia', 'silhouette', 'smallest cluster', `>= ${r.kSelection.candidates.length ? 'min' : ''} size (§10)`], r.kSelection.candidates.map((c) => [c.k === r.k ? `${c.k} (chosen)` : c.k, c.inertia.toFixed(1), c.silhouette.toFixed(3), c.minSize, c.admissible ? 'yes' : 'no'])),
+      charts: charts.k,
+    },
+    { title: 'PCA map', html: `<p class="note">For display only; k-means uses all ${r.features.length} features. PC1 and PC2 explain ${r.pca.explainedVariance.map((v) => `${(100 * v).toFixed(1)}%`).join(' and ')} of the variance.</p>`, charts: charts.pca },
+    { title: 'Cluster sizes', charts: charts.sizes },
+    { title: 'Profiles', html: '<p class="note">Red: above the average user; blue: below. Heavy-tailed counts compared on the log1p scale.</p>', charts: charts.heat },
+    { title: 'Churn by cluster', html: charts.churn.length ? '' : '<p class="note">The features file has no churn label and no rule output was given.</p>', charts: charts.churn },
+    {
+      title: 'Clusters against the rule segments',
+      html: r.crosstabs.length
+        ? htmlTable(['rule column', 'ARI with clusters', 'segments each cluster spans (>= 10% of its users)'], r.crosstabs.map((t) => [t.column, t.ari.toFixed(3), t.spans.map((s, c) => `${c}: ${s.join(' / ')}`).join('; ')]))
+        : '<p class="note">No rule output (run with the rules available, or --rules-file).</p>',
+      charts: charts.cross,
+    },
+    {
+      title: 'Stability',
+      html: `<p>ARI with refits from other seeds: ${r.stability.seedAri.map((v) => v.toFixed(3)).join(', ') || '-'}; with bootstrap refits: ${r.stability.bootstrapAri.map((v) => v.toFixed(3)).join(', ') || '-'}. A cluster whose mean best-match Jaccard is under ${r.stability.threshold} is flagged unstable.</p>`,
+    },
+    {
+      title: 'Features and preparation',
+      html: htmlTable(['feature', 'log1p', 'imputed values'], r.features.map((f) => [f, r.log1pFeatures.includes(f) ? 'yes' : 'no', r.imputed[f] ?? 0])),
+    },
+  ];
+  if (r.truth) sections.push({ title: 'Ground truth', html: `<p>ARI against the latent types: ${r.truth.ari.toFixed(3)} over ${r.truth.matched} users (${r.truth.ariFitted.toFixed(3)} over users not churned before the cutoff).</p>`, charts: charts.truth });
+  return renderHtmlReport(`cohortlab clusters (k = ${r.k})`, sections, 'cohortlab cluster');
+}
