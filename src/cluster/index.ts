@@ -145,7 +145,8 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   if (n === 0) throw new CohortlabError('EMPTY_INPUT', 'the feature table has no users to cluster.');
 
   // 1-2. features and scaler, fitted on the users still there at the cutoff
-  const { features, skipped } = selectFeatures(Object.keys(table.columns), p.features);
+  const selected = selectFeatures(Object.keys(table.columns), p.features);
+  const skipped = [...selected.skipped];
   if (skipped.length) log.info(`cluster: default features not in this table, skipped: ${skipped.join(', ')}`);
   let fitRows: Uint32Array | undefined;
   if (p.excludeAlreadyChurned) {
@@ -155,7 +156,18 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     else if (keep.length < n) warn(`only ${keep.length} users are not already churned; clustering all ${n} users.`);
   }
   const fitColumns: Record<string, Float64Array> = {};
-  for (const f of features) fitColumns[f] = fitRows ? Float64Array.from(fitRows, (i) => table.columns[f][i]) : table.columns[f];
+  for (const f of selected.features) fitColumns[f] = fitRows ? Float64Array.from(fitRows, (i) => table.columns[f][i]) : table.columns[f];
+  let features = selected.features;
+  if (!p.features) {
+    // a default that cannot separate anyone here (constant, or all missing) is dropped with a note
+    const unusable = features.filter((f) => isConstantOrMissing(fitColumns[f]));
+    if (unusable.length) {
+      log.info(`cluster: default features constant or missing in this table, skipped: ${unusable.join(', ')}`);
+      skipped.push(...unusable);
+      features = features.filter((f) => !unusable.includes(f));
+      if (features.length < 2) throw new CohortlabError('BAD_FEATURE', `fewer than 2 usable default features in this table (constant or missing: ${unusable.join(', ')}); choose features with --features-list a,b,c.`);
+    }
+  }
   const scaler = new FeatureScaler({ kind: p.scaler, features }).fit(fitColumns);
   const x = scaler.transform(fitColumns);
   const scalerState = scaler.state as ScalerState;
@@ -289,6 +301,17 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   };
   if (!kst.converged) warn(`k-means stopped at the iteration cap (${p.maxIter}) before converging (tol ${p.tol}); raise maxIter.`);
   return { model, assignments, labels: Array.from(assignments, (c) => profiles[c].label), pc1, pc2, report };
+}
+
+function isConstantOrMissing(col: Float64Array): boolean {
+  let first = NaN;
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    if (Number.isNaN(v)) continue;
+    if (Number.isNaN(first)) first = v;
+    else if (v !== first) return false;
+  }
+  return true;
 }
 
 /** Rule columns to crosstab: every text column with at most 30 values (segments, stages, tiers) and every 0/1 segment_* column. */
