@@ -57,6 +57,8 @@ export interface TrainChurnInput {
   ruleScoreTest?: Float64Array | null;
   /** True churn probability for every row of `test` (synthetic data: the ceiling). */
   truthTest?: Float64Array | null;
+  /** Other rule scores for every row of `test` (higher = riskier), compared with the model like the §4.4 score. */
+  otherRulesTest?: Record<string, Float64Array>;
   /** Default 'platt'. */
   calibration?: CalibrationKind;
   /** 'events' (default) checks that cutoffs are ordered in time; 'table' is one snapshot split at random (stratified). */
@@ -144,6 +146,7 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
   const probTest = applyCalibrator(calibrator, rawTest);
   const rule = rowsOf(input.ruleScoreTest, testEligible.rows, 'ruleScoreTest', input.test);
   const truth = rowsOf(input.truthTest, testEligible.rows, 'truthTest', input.test);
+  const otherRules = Object.fromEntries(Object.entries(input.otherRulesTest ?? {}).map(([k, v]) => [k, rowsOf(v, testEligible.rows, `otherRulesTest.${k}`, input.test) as number[]]));
   const recencyCol = input.test.columns.days_since_last_activity;
   const recency = recencyCol ? Array.from(testEligible.rows, (i) => recencyCol[i]) : null;
   let trainPos = 0;
@@ -174,6 +177,7 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     ruleScore: rule,
     recency,
     truth,
+    otherRules,
     trainChurnRate: trainPos / tr.y.length,
     seed: params.seed,
     resamples: input.resamples,

@@ -61,7 +61,10 @@ export const trainCommand: Command = {
     const m = e.metrics.model?.rocAuc;
     const r = e.metrics.rule?.rocAuc;
     const fmt = (x: { value: number; lo: number; hi: number } | null | undefined) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : 'n/a');
-    ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC model ${fmt(m)} vs rule ${fmt(r)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);
+    const rfm = e.metrics.rfm?.rocAuc;
+    ctx.logger.info(
+      `test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC model ${fmt(m)} vs rule churn-risk (4.4) ${fmt(r)}${rfm ? `, RFM (6.3) ${fmt(rfm)}` : ''}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`,
+    );
     ctx.logger.info(e.verdict.sentence);
     ctx.out(`${result.version.name}@${result.version.version}`);
     return 0;

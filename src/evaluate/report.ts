@@ -77,6 +77,8 @@ export interface EvaluationInput {
   recency?: ArrayLike<number> | null;
   /** True churn probabilities (synthetic data only): the ceiling. */
   truth?: ArrayLike<number> | null;
+  /** Further rule scores to compare with, higher = riskier (e.g. "rfm": 15 - R - F - M of playbook §6.3), with model - score differences. */
+  otherRules?: Record<string, ArrayLike<number>>;
   /** Churn rate of the training users: the majority-class baseline predicts it for everyone. */
   trainChurnRate: number;
   seed: number;
@@ -119,6 +121,7 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
   check('ruleScore', input.ruleScore);
   check('recency', input.recency);
   check('truth', input.truth);
+  for (const [name, scores] of Object.entries(input.otherRules ?? {})) check(`otherRules.${name}`, scores);
   let churners = 0;
   for (let i = 0; i < n; i++) churners += y[i];
   const threshold = input.highRiskThreshold ?? HIGH_RISK_THRESHOLD;
@@ -133,11 +136,13 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
   scorers.push({ name: 'majority', scores: new Float64Array(n).fill(input.trainChurnRate), isProbability: true });
   if (input.recency) scorers.push({ name: 'recency', scores: input.recency, isProbability: false });
   if (input.truth) scorers.push({ name: 'truth', scores: input.truth, isProbability: true });
+  const others = Object.entries(input.otherRules ?? {});
+  for (const [name, scores] of others) scorers.push({ name, scores, isProbability: false });
   const boot: BootstrapResult = bootstrapMetrics(y, scorers, {
     seed: input.seed,
     resamples: input.resamples,
     highRiskShare,
-    differences: input.ruleScore ? [['model', 'rule']] : [],
+    differences: [...(input.ruleScore ? [['model', 'rule'] as [string, string]] : []), ...others.map(([name]) => ['model', name] as [string, string])],
   });
   const diff = boot.differences.find((d) => d.a === 'model' && d.b === 'rule' && d.metric === 'rocAuc') ?? null;
   const baselines = Object.fromEntries(Object.entries(boot.scorers).filter(([k]) => k === 'majority' || k === 'recency'));

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
 import { loadEvents, type EventConfig, type EventStore, type IngestReport } from '../ingest/index.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
-import { fitClusters, type ClusterFit } from '../cluster/index.js';
+import { DEFAULT_CLUSTER_FEATURES, fitClusters, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';
 import { renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
 import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
@@ -103,6 +103,26 @@ async function readTruth(path: string | undefined, test: FeatureTable, logger: L
   return out;
 }
 
+/** Playbook §6.3 RFM as a churn score: 15 - R - F - M (each 1-5), so the "Lost" 111 scores highest. */
+function rfmRisk(rules: ReturnType<typeof applyRules>): Float64Array {
+  const [r, f, m] = ['rfm_recency', 'rfm_frequency', 'rfm_monetary'].map((c) => rules.columns[c] as Float64Array);
+  return Float64Array.from(r, (_, i) => 15 - r[i] - f[i] - m[i]);
+}
+
+/** The features of `names` that take more than one value among users not already churned. */
+function varyingFeatures(table: FeatureTable, names: readonly string[]): string[] {
+  return names.filter((f) => {
+    const c = table.columns[f];
+    let first: number | undefined;
+    for (let i = 0; i < c.length; i++) {
+      if (table.alreadyChurned[i]) continue;
+      if (first === undefined) first = c[i];
+      else if (c[i] !== first) return true;
+    }
+    return false;
+  });
+}
+
 function churnFeatureList(table: FeatureTable): string[] {
   return Object.keys(table.columns);
 }
@@ -149,7 +169,12 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const features = churnFeatureList(test);
 
     logger.info('clusters: fitting on the test cutoff users');
-    const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed }, { rules: testRules, logger });
+    const clusterFeatures = varyingFeatures(test, DEFAULT_CLUSTER_FEATURES.filter((f) => test.columns[f]));
+    const constant = DEFAULT_CLUSTER_FEATURES.filter((f) => test.columns[f] && !clusterFeatures.includes(f));
+    // A feature the log cannot produce (e.g. session minutes of a purchase log) is constant: the
+    // cluster stage refuses it, so the end-to-end run leaves it out and says so.
+    if (constant.length) logger.warn(`clusters: leaving out ${constant.join(', ')}: constant over the users of ${test.asOf}`);
+    const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed, features: clusterFeatures }, { rules: testRules, logger });
 
     const truthPath = opts.truth ?? (await stat(join(dirname(opts.events[0]), 'truth.csv')).then(() => join(dirname(opts.events![0]), 'truth.csv'), () => undefined));
     const truthTest = await readTruth(truthPath, test, logger);
@@ -157,6 +182,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       train, valid, test, features,
       params: { kind: opts.kind ?? 'mlp', seed: opts.seed },
       ruleScoreTest: testRules.columns.churn_risk_score as Float64Array,
+      otherRulesTest: { rfm: rfmRisk(testRules) },
       truthTest,
       allowLabelOverlap: overlapNote !== null,
       notes: overlapNote ? [overlapNote] : [],

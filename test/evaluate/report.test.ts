@@ -48,3 +48,18 @@ describe('evaluatePredictions', () => {
     expect(html).not.toMatch(/<script src=/);
   });
 });
+
+describe('evaluatePredictions with further rule scores', () => {
+  it('scores an extra rule (e.g. RFM) on the same users with a paired model - rule difference', () => {
+    const y = Uint8Array.from([0, 0, 0, 1, 1, 1, 0, 1]);
+    const model = Float64Array.from([0.1, 0.2, 0.3, 0.8, 0.7, 0.9, 0.4, 0.6]);
+    // A perfectly inverted extra score: AUC 0, so the model beats it by 1.
+    const rfm = Float64Array.from([9, 8, 7, 1, 2, 0, 6, 3]);
+    const r = evaluatePredictions({ y, modelProbability: model, trainChurnRate: 0.5, seed: 1, resamples: 50, otherRules: { rfm } });
+    expect(r.metrics.rfm.rocAuc?.value).toBe(0);
+    expect(r.metrics.model.rocAuc?.value).toBe(1);
+    const d = r.differences.find((x) => x.a === 'model' && x.b === 'rfm' && x.metric === 'rocAuc');
+    expect(d?.value).toBe(1);
+    expect(() => evaluatePredictions({ y, modelProbability: model, trainChurnRate: 0.5, seed: 1, otherRules: { rfm: rfm.subarray(1) } })).toThrow(/otherRules\.rfm has 7 values for 8 test users/);
+  });
+});
