@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// Batch scoring bench (issue 7): `cohortlab score` on 1M users from a features file, in chunks, with and
+// without reason codes. Prints users/second, wall time against the 60 s target, and the peak RSS of the
+// scoring process. The model is trained here on a small seeded synthetic product; the 1M users are
+// rows of its latest snapshot resampled with a seeded generator.
+// Usage: node bench/score.js [--users 1000000]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSynthetic } from '../dist/synth/index.js';
+import { SYNTHETIC_PRESET, loadEvents } from '../dist/ingest/index.js';
+import { computeFeatures, writeFeatureTable } from '../dist/features/index.js';
+import { trainPipeline } from '../dist/pipeline/train.js';
+import { createRng } from '../dist/shared/rng.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const users = Number(arg('users', '1000000'));
+const root = mkdtempSync(join(tmpdir(), 'cohortlab-bench-score-'));
+try {
+  const data = join(root, 'data');
+  const gen = await writeSynthetic(data, { users: 2000, days: 150, seed: 21 }, { parquet: true });
+  const modelsDir = join(root, 'models');
+  const t = await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 21, name: 'bench', modelsDir, resamples: 100 });
+  console.log(`model bench@${t.version.version} trained on ${gen.truth.userIds.length} users in ${t.seconds.toFixed(1)} s`);
+
+  const store = await loadEvents([join(data, 'events.parquet')], SYNTHETIC_PRESET);
+  const snap = await computeFeatures(store, { asOf: gen.asOf });
+  store.close();
+  const rng = createRng(5);
+  const pick = Uint32Array.from({ length: users }, () => rng.int(snap.userIds.length));
+  const columns = {};
+  for (const [k, v] of Object.entries(snap.columns)) columns[k] = Float64Array.from(pick, (i) => v[i]);
+  const big = {
+    ...snap,
+    userIds: Array.from(pick, (_, j) => `b${String(j).padStart(7, '0')}`),
+    columns,
+    plan: Array.from(pick, (i) => snap.plan[i]),
+    alreadyChurned: Uint8Array.from(pick, (i) => snap.alreadyChurned[i]),
+    label: undefined,
+  };
+  const features = join(root, 'features-1m.parquet');
+  await writeFeatureTable(features, big);
+  console.log(`${users.toLocaleString('en-US')} users x ${Object.keys(columns).length} features written`);
+
+  for (const reasons of ['0', '3']) {
+    const out = join(root, `scores-${reasons}.parquet`);
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'cohortlab.js'), 'score', '--model', 'bench', '--models-dir', modelsDir, '--table', features, '--out', out, '--reasons', reasons], { encoding: 'utf8' });
+    const secs = (performance.now() - t0) / 1000;
+    if (r.status !== 0) {
+      console.log(`score failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      process.exitCode = 1;
+      continue;
+    }
+    const line = r.stderr.split('\n').find((l) => l.startsWith('scored ')) ?? '';
+    console.log(`reasons=${reasons}: ${secs.toFixed(1)} s wall (target < 60 s: ${secs < 60 ? 'met' : 'NOT met'}) | ${line}`);
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
