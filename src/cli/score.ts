@@ -1,4 +1,4 @@
-import { computeFeatures, readFeatureTable, sliceFeatureTable, type FeatureTable } from '../features/index.js';
+import { computeFeatureBlocks, readFeatureTableBlocks } from '../features/index.js';
 import { loadEvents, resolveConfig } from '../ingest/index.js';
 import { loadModel, resolveModelsDir } from '../registry/index.js';
 import { scoreResultTable } from '../pipeline/score.js';
@@ -31,42 +31,37 @@ export const scoreCommand: Command = {
     const tablePath = str(args, 'table');
     const events = list(args, 'events');
     if (!tablePath && events.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, or --table FILE (see "cohortlab score --help").');
-    const started = performance.now();
-    let table: FeatureTable;
-    if (tablePath) table = await readFeatureTable(tablePath);
-    else {
-      const asOf = date(args, 'as-of');
-      if (!asOf) throw new CohortlabError('BAD_ARGUMENT', 'give --as-of YYYY-MM-DD with --events.');
-      const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
-      const store = await loadEvents(events, config, { strict: bool(args, 'strict'), logger: ctx.logger });
-      try {
-        table = await computeFeatures(store, { asOf, logger: ctx.logger });
-      } finally {
-        store.close();
-      }
-    }
-    const featuresSeconds = (performance.now() - started) / 1000;
+    const asOf = date(args, 'as-of');
+    if (!tablePath && !asOf) throw new CohortlabError('BAD_ARGUMENT', 'give --as-of YYYY-MM-DD with --events.');
     const chunk = int(args, 'chunk', 50_000, 100, 10_000_000);
     const reasons = int(args, 'reasons', 3, 0, 20);
-    const n = table.userIds.length;
+    const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
+    const store = tablePath ? null : await loadEvents(events, config, { strict: bool(args, 'strict'), logger: ctx.logger });
+    // Users stream through in blocks: features (from the file, or from DuckDB), rules, model, write.
+    const blocks = store ? computeFeatureBlocks(store, { asOf: asOf as string, blockRows: chunk }) : readFeatureTableBlocks(tablePath as string, chunk);
+    const total = store ? store.report.users : 0;
     let writer: TableWriter | null = null;
+    let n = 0;
     const t0 = performance.now();
     try {
-      for (let start = 0; start < n; start += chunk) {
-        const part = sliceFeatureTable(table, start, Math.min(n, start + chunk));
+      for await (const part of blocks) {
         const scored = scoreResultTable(await model.score(part, { reasons }));
         writer ??= await openTableWriter(out, scored.names);
         await writer.append(scored);
-        ctx.logger.progress('scoring', Math.min(n, start + chunk), n);
+        n += part.userIds.length;
+        ctx.logger.progress('scoring users', n, total);
       }
-      await writer?.close();
+      if (!writer) throw new CohortlabError('EMPTY_INPUT', `no users to score in ${tablePath ?? events.join(', ')}.`);
+      await writer.close();
     } catch (e) {
       await writer?.abort();
       throw e;
+    } finally {
+      store?.close();
     }
     const secs = (performance.now() - t0) / 1000;
     ctx.logger.info(
-      `scored ${n.toLocaleString('en-US')} users with ${model.name}@${model.version} in ${secs.toFixed(2)} s (${Math.round(n / Math.max(secs, 1e-9)).toLocaleString('en-US')} users/s; features ${featuresSeconds.toFixed(2)} s); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB -> ${out}`,
+      `scored ${n.toLocaleString('en-US')} users with ${model.name}@${model.version} in ${secs.toFixed(2)} s (${Math.round(n / Math.max(secs, 1e-9)).toLocaleString('en-US')} users/s, features included); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB -> ${out}`,
     );
     return 0;
   },

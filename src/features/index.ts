@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { CohortlabError } from '../shared/errors.js';
-import { queryColumns } from '../shared/duckdb.js';
+import { queryColumns, streamColumns, type ColumnResult } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { readTable, writeTable, type Column } from '../shared/table-io.js';
+import { readTable, readTableBlocks, writeTable, type Column, type ColumnTable } from '../shared/table-io.js';
 import { inactivityDays, validateConfig, type EventStore } from '../ingest/index.js';
 import type { EventConfig } from '../ingest/types.js';
 import { deriveFeatures, deriveLabel } from './compute.js';
@@ -55,20 +55,12 @@ export async function computeFeatures(store: EventStore, opts: FeatureOptions): 
     }
   }
   await conn.run(flagsTableSql(config));
-  const res = await queryColumns(conn, featuresSql(config), { cutoff: new Date(cutoffMs).toISOString().replace('T', ' ').replace('Z', ''), t: cutoffMs / 1000 });
+  const res = await queryColumns(conn, featuresSql(config), featureParams(cutoffMs));
   if (res.rows === 0) {
     throw new CohortlabError('EMPTY_INPUT', `no events before the cutoff ${opts.asOf} (events span ${isoDate(store.report.firstEventMs)} .. ${isoDate(store.report.lastEventMs)}); pick a later --as-of.`);
   }
-  const num: Record<string, Float64Array> = {};
-  let userIds: string[] = [];
-  let plan: string[] = [];
-  res.names.forEach((name, i) => {
-    if (name === 'user_id') userIds = res.columns[i] as string[];
-    else if (name === 'plan') plan = res.columns[i] as string[];
-    else num[name] = res.columns[i] as Float64Array;
-  });
-  const { columns, alreadyChurned } = deriveFeatures({ rows: res.rows, num, plan }, config, inactivity);
-  const table: FeatureTable = { asOf: opts.asOf, cutoffMs, userIds, columns, plan, alreadyChurned, config };
+  const table = tableFromAggregates(res, config, opts.asOf, cutoffMs);
+  const { userIds, columns, alreadyChurned } = table;
   if (opts.horizonDays !== undefined) {
     const endMs = cutoffMs + opts.horizonDays * DAY_MS;
     const quietFrom = endMs - Math.min(inactivity, opts.horizonDays) * DAY_MS;
@@ -84,6 +76,38 @@ export async function computeFeatures(store: EventStore, opts: FeatureOptions): 
   const labelled = table.label ? `; churned within ${table.horizonDays} days: ${table.label.reduce((s, v) => s + v, 0).toLocaleString('en-US')}` : '';
   logger.info(`features: ${userIds.length.toLocaleString('en-US')} users as of ${opts.asOf} (events before ${new Date(cutoffMs).toISOString()}), ${Object.keys(columns).length} features; already churned at the cutoff: ${churnedBefore.toLocaleString('en-US')}${labelled}; ${secs.toFixed(2)} s`);
   return table;
+}
+
+function featureParams(cutoffMs: number) {
+  return { cutoff: new Date(cutoffMs).toISOString().replace('T', ' ').replace('Z', ''), t: cutoffMs / 1000 };
+}
+
+function tableFromAggregates(res: ColumnResult, config: EventConfig, asOf: string, cutoffMs: number): FeatureTable {
+  const num: Record<string, Float64Array> = {};
+  let userIds: string[] = [];
+  let plan: string[] = [];
+  res.names.forEach((name, i) => {
+    if (name === 'user_id') userIds = res.columns[i] as string[];
+    else if (name === 'plan') plan = res.columns[i] as string[];
+    else num[name] = res.columns[i] as Float64Array;
+  });
+  const { columns, alreadyChurned } = deriveFeatures({ rows: res.rows, num, plan }, config, inactivityDays(config));
+  return { asOf, cutoffMs, userIds, columns, plan, alreadyChurned, config };
+}
+
+/**
+ * The same features as computeFeatures, without the label, yielded in blocks of about `blockRows`
+ * users (batch scoring of millions of users with bounded memory).
+ */
+export async function* computeFeatureBlocks(store: EventStore, opts: { asOf: string; blockRows: number }): AsyncGenerator<FeatureTable> {
+  const cutoffMs = cutoffOf(opts.asOf);
+  await store.conn.run(flagsTableSql(store.config));
+  let any = false;
+  for await (const block of streamColumns(store.conn, featuresSql(store.config), featureParams(cutoffMs), opts.blockRows)) {
+    any = true;
+    yield tableFromAggregates(block, store.config, opts.asOf, cutoffMs);
+  }
+  if (!any) throw new CohortlabError('EMPTY_INPUT', `no events before the cutoff ${opts.asOf}; pick a later --as-of.`);
 }
 
 export interface FeatureFileMeta {
@@ -115,19 +139,17 @@ export async function writeFeatureTable(path: string, table: FeatureTable): Prom
   await writeFile(`${path}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
 }
 
-/**
- * Reads a features file (ours, or any per-user table with a `user_id` column and numeric features).
- * The `.meta.json` beside it, when present, restores the as-of date, horizon and config.
- */
-export async function readFeatureTable(path: string): Promise<FeatureTable> {
-  const t = await readTable(path);
-  if (!t.columns.user_id) throw new CohortlabError('MISSING_COLUMN', `features file "${path}" has no user_id column; its columns are: ${t.names.join(', ')}.`, { path });
-  let meta: FeatureFileMeta | undefined;
+async function readMeta(path: string): Promise<FeatureFileMeta | undefined> {
   try {
-    meta = JSON.parse(await readFile(`${path}.meta.json`, 'utf8')) as FeatureFileMeta;
+    return JSON.parse(await readFile(`${path}.meta.json`, 'utf8')) as FeatureFileMeta;
   } catch {
-    meta = undefined;
+    return undefined;
   }
+}
+
+/** Rows `offset`.. of a features file as a FeatureTable; names the column and row of any empty or non-numeric feature. */
+function featureTableFromColumns(t: ColumnTable, meta: FeatureFileMeta | undefined, path: string, offset = 0): FeatureTable {
+  if (!t.columns.user_id) throw new CohortlabError('MISSING_COLUMN', `features file "${path}" has no user_id column; its columns are: ${t.names.join(', ')}.`, { path });
   const columns: Record<string, Float64Array> = {};
   for (const name of t.names) {
     if (['user_id', 'plan', 'already_churned', 'churned'].includes(name)) continue;
@@ -135,7 +157,7 @@ export async function readFeatureTable(path: string): Promise<FeatureTable> {
     if (Array.isArray(c)) continue;
     const f = c as Float64Array;
     for (let i = 0; i < f.length; i++) {
-      if (Number.isNaN(f[i])) throw new CohortlabError('BAD_FEATURE', `features file "${path}": column "${name}" is empty or not a number at data row ${i + 1} (user ${(t.columns.user_id as string[])[i]}).`, { path });
+      if (Number.isNaN(f[i])) throw new CohortlabError('BAD_FEATURE', `features file "${path}": column "${name}" is empty or not a number at data row ${offset + i + 1} (user ${(t.columns.user_id as string[])[i]}).`, { path });
     }
     columns[name] = f;
   }
@@ -158,6 +180,24 @@ export async function readFeatureTable(path: string): Promise<FeatureTable> {
   return table;
 }
 
+/**
+ * Reads a features file (ours, or any per-user table with a `user_id` column and numeric features).
+ * The `.meta.json` beside it, when present, restores the as-of date, horizon and config.
+ */
+export async function readFeatureTable(path: string): Promise<FeatureTable> {
+  return featureTableFromColumns(await readTable(path), await readMeta(path), path);
+}
+
+/** A features file in blocks of about `blockRows` users, in file order. */
+export async function* readFeatureTableBlocks(path: string, blockRows: number): AsyncGenerator<FeatureTable> {
+  const meta = await readMeta(path);
+  let offset = 0;
+  for await (const block of readTableBlocks(path, blockRows)) {
+    yield featureTableFromColumns(block, meta, path, offset);
+    offset += block.rows;
+  }
+}
+
 /** Markdown of the feature dictionary (docs/features.md is this text for the synthetic preset). */
 export function dictionaryMarkdown(config: EventConfig): string {
   const rows = featureDictionary(config).map((f) => `| \`${f.name}\` | ${f.definition} | ${f.window} | ${f.unit} | ${f.playbook} |`);
@@ -173,16 +213,3 @@ export function dictionaryMarkdown(config: EventConfig): string {
   ].join('\n');
 }
 
-/** Rows [start, end) of a feature table, sharing memory with it (batch scoring in chunks). */
-export function sliceFeatureTable(t: FeatureTable, start: number, end: number): FeatureTable {
-  const columns: Record<string, Float64Array> = {};
-  for (const [k, v] of Object.entries(t.columns)) columns[k] = v.subarray(start, end);
-  return {
-    ...t,
-    userIds: t.userIds.slice(start, end),
-    columns,
-    plan: t.plan.slice(start, end),
-    alreadyChurned: t.alreadyChurned.subarray(start, end),
-    label: t.label?.subarray(start, end),
-  };
-}

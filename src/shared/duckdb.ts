@@ -46,19 +46,7 @@ const NUMERIC_TYPES = new Set<DuckDBTypeId>([
   DuckDBTypeId.UINTEGER, DuckDBTypeId.USMALLINT, DuckDBTypeId.UTINYINT, DuckDBTypeId.BOOLEAN,
 ]);
 
-/** Runs a query and returns its columns; cast BIGINT/DECIMAL/TIMESTAMP to DOUBLE or VARCHAR in the SQL. */
-export async function queryColumns(conn: DuckDBConnection, sql: string, params?: SqlParams): Promise<ColumnResult> {
-  const result = await conn.run(sql, params);
-  const names = result.columnNames();
-  const types = result.columnTypes().map((t) => t.typeId);
-  const chunks: DuckDBDataChunk[] = [];
-  let rows = 0;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    chunks.push(chunk);
-    rows += chunk.rowCount;
-  }
+function toColumns(names: string[], types: DuckDBTypeId[], chunks: DuckDBDataChunk[], rows: number): ColumnResult {
   const columns = names.map((_, c) => {
     const numeric = NUMERIC_TYPES.has(types[c]);
     const isBool = types[c] === DuckDBTypeId.BOOLEAN;
@@ -85,6 +73,44 @@ export async function queryColumns(conn: DuckDBConnection, sql: string, params?:
     return out;
   });
   return { names, columns, rows };
+}
+
+/** Runs a query and returns its columns; cast BIGINT/DECIMAL/TIMESTAMP to DOUBLE or VARCHAR in the SQL. */
+export async function queryColumns(conn: DuckDBConnection, sql: string, params?: SqlParams): Promise<ColumnResult> {
+  const result = await conn.run(sql, params);
+  const chunks: DuckDBDataChunk[] = [];
+  let rows = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    chunks.push(chunk);
+    rows += chunk.rowCount;
+  }
+  return toColumns(result.columnNames(), result.columnTypes().map((t) => t.typeId), chunks, rows);
+}
+
+/**
+ * Streams a query's result in blocks of about `blockRows` rows (whole DuckDB vectors), so a caller
+ * can process millions of rows with bounded memory.
+ */
+export async function* streamColumns(conn: DuckDBConnection, sql: string, params: SqlParams | undefined, blockRows: number): AsyncGenerator<ColumnResult> {
+  const result = await conn.stream(sql, params);
+  const names = result.columnNames();
+  const types = result.columnTypes().map((t) => t.typeId);
+  let chunks: DuckDBDataChunk[] = [];
+  let rows = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    chunks.push(chunk);
+    rows += chunk.rowCount;
+    if (rows >= blockRows) {
+      yield toColumns(names, types, chunks, rows);
+      chunks = [];
+      rows = 0;
+    }
+  }
+  if (rows > 0) yield toColumns(names, types, chunks, rows);
 }
 
 /** Rows as plain objects, for small results only (reports, examples). */

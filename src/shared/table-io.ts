@@ -2,7 +2,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { CohortlabError } from './errors.js';
-import { queryColumns, quoteIdent, quoteLiteral, withDuckDB } from './duckdb.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
 
 /**
  * Column tables on disk: `.csv` (header row, RFC 4180 quoting) or `.parquet`, by the extension.
@@ -96,40 +97,56 @@ export async function writeTable(path: string, table: ColumnTable): Promise<void
   }
 }
 
+/** The SELECT that reads a table file with numeric columns as DOUBLE and everything else as text (ids stay text). */
+async function selectSql(conn: DuckDBConnection, path: string, opts: { textColumns?: string[] }): Promise<string> {
+  const format = tableFormat(path);
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new CohortlabError('FILE_NOT_FOUND', `file "${path}" does not exist.`, { path });
+  if (info.size === 0) throw new CohortlabError('EMPTY_INPUT', `file "${path}" is empty.`, { path });
+  let source: string;
+  if (format === 'csv') {
+    const head = await queryColumns(conn, `SELECT * FROM read_csv(${quoteLiteral(path)}, header = true, all_varchar = true) LIMIT 0`);
+    const text = new Set(opts.textColumns ?? head.names.filter((n) => n === 'user_id' || /(^|_)id$/i.test(n)));
+    const types = head.names.filter((n) => text.has(n)).map((n) => `${quoteLiteral(n)}: 'VARCHAR'`);
+    source = `read_csv(${quoteLiteral(path)}, header = true${types.length ? `, types = {${types.join(', ')}}` : ''})`;
+  } else {
+    source = `read_parquet(${quoteLiteral(path)})`;
+  }
+  const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${source})`);
+  const names = desc.columns[0] as string[];
+  const kinds = desc.columns[1] as string[];
+  const select = names
+    .map((n, i) => {
+      const t = kinds[i].toUpperCase();
+      const numeric = /^(DOUBLE|FLOAT|REAL|INTEGER|BIGINT|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|DECIMAL.*|BOOLEAN)$/.test(t);
+      return numeric ? `CAST(${quoteIdent(n)} AS DOUBLE) AS ${quoteIdent(n)}` : `CAST(${quoteIdent(n)} AS VARCHAR) AS ${quoteIdent(n)}`;
+    })
+    .join(', ');
+  return `SELECT ${select} FROM ${source}`;
+}
+
+function toTable(res: ColumnResult): ColumnTable {
+  const columns: Record<string, Column> = {};
+  res.names.forEach((n, i) => (columns[n] = res.columns[i]));
+  return { rows: res.rows, names: res.names, columns };
+}
+
 /**
  * Reads a table; numeric columns come back as Float64Array (empty -> NaN), text as string[].
  * `textColumns` (default: user_id and any *_id column) are always text, so ids such as "00001" keep their zeros.
  */
 export async function readTable(path: string, opts: { textColumns?: string[] } = {}): Promise<ColumnTable> {
-  const format = tableFormat(path);
-  const info = await stat(path).catch(() => null);
-  if (!info) throw new CohortlabError('FILE_NOT_FOUND', `file "${path}" does not exist.`, { path });
-  if (info.size === 0) throw new CohortlabError('EMPTY_INPUT', `file "${path}" is empty.`, { path });
-  return withDuckDB(async (conn) => {
-    let source: string;
-    if (format === 'csv') {
-      const head = await queryColumns(conn, `SELECT * FROM read_csv(${quoteLiteral(path)}, header = true, all_varchar = true) LIMIT 0`);
-      const text = new Set(opts.textColumns ?? head.names.filter((n) => n === 'user_id' || /(^|_)id$/i.test(n)));
-      const types = head.names.filter((n) => text.has(n)).map((n) => `${quoteLiteral(n)}: 'VARCHAR'`);
-      source = `read_csv(${quoteLiteral(path)}, header = true${types.length ? `, types = {${types.join(', ')}}` : ''})`;
-    } else {
-      source = `read_parquet(${quoteLiteral(path)})`;
-    }
-    const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${source})`);
-    const names = desc.columns[0] as string[];
-    const kinds = desc.columns[1] as string[];
-    const select = names
-      .map((n, i) => {
-        const t = kinds[i].toUpperCase();
-        const numeric = /^(DOUBLE|FLOAT|REAL|INTEGER|BIGINT|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|DECIMAL.*|BOOLEAN)$/.test(t);
-        return numeric ? `CAST(${quoteIdent(n)} AS DOUBLE) AS ${quoteIdent(n)}` : `CAST(${quoteIdent(n)} AS VARCHAR) AS ${quoteIdent(n)}`;
-      })
-      .join(', ');
-    const res = await queryColumns(conn, `SELECT ${select} FROM ${source}`);
-    const columns: Record<string, Column> = {};
-    res.names.forEach((n, i) => (columns[n] = res.columns[i]));
-    return { rows: res.rows, names: res.names, columns };
-  });
+  return withDuckDB(async (conn) => toTable(await queryColumns(conn, await selectSql(conn, path, opts))));
+}
+
+/** Reads a table in blocks of about `blockRows` rows, in file order (bounded memory for millions of rows). */
+export async function* readTableBlocks(path: string, blockRows: number, opts: { textColumns?: string[] } = {}): AsyncGenerator<ColumnTable> {
+  const db = await openDuckDB();
+  try {
+    for await (const block of streamColumns(db.conn, await selectSql(db.conn, path, opts), undefined, blockRows)) yield toTable(block);
+  } finally {
+    db.close();
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEvents, resolveConfig, type EventConfig } from '../../src/ingest/index.js';
-import { computeFeatures, dictionaryMarkdown, readFeatureTable, writeFeatureTable, type FeatureTable } from '../../src/features/index.js';
+import { computeFeatureBlocks, computeFeatures, dictionaryMarkdown, readFeatureTable, readFeatureTableBlocks, writeFeatureTable, type FeatureTable } from '../../src/features/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 
 const fx = (f: string) => join(import.meta.dirname, '..', 'fixtures', f);
@@ -113,6 +113,25 @@ describe('computeFeatures on a hand-computed log (as of 2026-03-14, cutoff 2026-
       expect(back.config?.taxonomy.core_features).toEqual(config.taxonomy.core_features);
       for (const [name, col] of Object.entries(t.columns)) expect(Array.from(back.columns[name]), name).toEqual(Array.from(col));
     }
+  });
+
+  it('streams the same users and features in blocks, from events and from a features file', async () => {
+    const store = await loadEvents([fx('pm-events.csv')], config);
+    const fromEvents: FeatureTable[] = [];
+    try {
+      for await (const b of computeFeatureBlocks(store, { asOf: '2026-03-14', blockRows: 1 })) fromEvents.push(b);
+    } finally {
+      store.close();
+    }
+    expect(fromEvents.flatMap((b) => b.userIds)).toEqual(t.userIds);
+    expect(fromEvents.flatMap((b) => Array.from(b.columns.sessions_7d))).toEqual(Array.from(t.columns.sessions_7d));
+    const dir = await mkdtemp(join(tmpdir(), 'cl-blocks-'));
+    await writeFeatureTable(join(dir, 'f.parquet'), t);
+    const fromFile: FeatureTable[] = [];
+    for await (const b of readFeatureTableBlocks(join(dir, 'f.parquet'), 1)) fromFile.push(b);
+    expect(fromFile.flatMap((b) => b.userIds)).toEqual(t.userIds);
+    expect(fromFile.flatMap((b) => Array.from(b.columns.typical_gap_days))).toEqual(Array.from(t.columns.typical_gap_days));
+    expect(fromFile[0].config?.name).toBe('pm-fixture');
   });
 
   it('refuses a horizon the data does not cover, naming the dates', async () => {
