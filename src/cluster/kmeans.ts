@@ -23,6 +23,12 @@ export interface LloydOptions {
   maxIter: number;
   /** Relative tolerance (sklearn): stop when the summed squared centre shift <= tol x mean column variance. */
   tol: number;
+  /**
+   * Which bounds skip distance computations: 'elkan' keeps one lower bound per point and centre (n x k
+   * doubles; best when clusters overlap), 'hamerly' one per point. 'auto' (default): elkan while the
+   * n x k bounds take at most 512 MB. Both give the same labels.
+   */
+  bounds?: 'auto' | 'elkan' | 'hamerly';
 }
 
 function checkMatrix(x: DenseMatrix, where: string): void {
@@ -107,8 +113,14 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   const counts = new Float64Array(k);
   const labels = new Int32Array(n);
   const upper = new Float64Array(n);
-  const lower = new Float64Array(n);
+  const mode = opts.bounds ?? 'auto';
+  const elkan = mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20);
+  // Hamerly: lower[i] bounds the distance to the second-closest centre; Elkan: lower[i * k + c] to centre c
+  const lower = new Float64Array(elkan ? n * k : n);
   const shift = new Float64Array(k);
+  const cum = new Float64Array(k); // Elkan: every centre's total shift so far (bounds are stored against it)
+  const second = new Float64Array(elkan ? n : 0); // Elkan: bound on the second-closest centre + cumMax
+  let cumMax = 0; // running sum of the largest shift of each iteration
   const half = new Float64Array(k);
   const halfCC = new Float64Array(k * k);
   let emptyClusters = 0;
@@ -120,6 +132,7 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     let a = 0;
     for (let c = 0; c < k; c++) {
       const dist = sqDist(data, i, cent, c, d);
+      if (elkan) lower[i * k + c] = Math.sqrt(dist);
       if (dist < b1) {
         b2 = b1;
         b1 = dist;
@@ -128,7 +141,8 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     }
     labels[i] = a;
     upper[i] = Math.sqrt(b1);
-    lower[i] = Math.sqrt(b2);
+    if (elkan) second[i] = Math.sqrt(b2);
+    else lower[i] = Math.sqrt(b2);
     counts[a] += 1;
     const xo = i * d;
     const so = a * d;
@@ -142,6 +156,7 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     iterations++;
     // Update step: centres to the means of their points; an empty cluster keeps its centre.
     let shiftTotal = 0;
+    let iterMax = 0;
     for (let c = 0; c < k; c++) {
       const co = c * d;
       const m = counts[c];
@@ -156,7 +171,10 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
       } else emptyClusters++;
       shiftTotal += s;
       shift[c] = Math.sqrt(s);
+      cum[c] += shift[c];
+      if (shift[c] > iterMax) iterMax = shift[c];
     }
+    cumMax += iterMax;
     if (changed === 0) {
       converged = true; // a fixed point: the centres did not move, labels agree with them
       break;
@@ -164,7 +182,9 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     const last = shiftTotal <= tolAbs || iterations >= opts.maxIter;
     if (shiftTotal <= tolAbs) converged = true;
     // Next assignment (or, after the last update, sklearn's final E-step without a centre update).
-    changed = boundedAssign(data, n, d, k, cent, labels, upper, lower, shift, half, halfCC, sums, counts, !last);
+    changed = elkan
+      ? elkanAssign(data, n, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last)
+      : boundedAssign(data, n, d, k, cent, labels, upper, lower, shift, half, halfCC, sums, counts, !last);
     if (last) break;
   }
   const inertia = inertiaOf(x, cent, labels);
@@ -195,16 +215,7 @@ function boundedAssign(
       maxShiftAt = c;
     } else if (p > secondShift) secondShift = p;
   }
-  for (let c = 0; c < k; c++) {
-    let m = Infinity;
-    for (let c2 = 0; c2 < k; c2++) {
-      if (c2 === c) continue;
-      const h = 0.5 * Math.sqrt(sqDist(cent, c, cent, c2, d));
-      halfCC[c * k + c2] = h;
-      if (h < m) m = h;
-    }
-    half[c] = m;
-  }
+  centreHalfDistances(cent, k, d, half, halfCC);
   let changed = 0;
   for (let i = 0; i < n; i++) {
     const a = labels[i];
@@ -264,6 +275,113 @@ function boundedAssign(
   }
   if (updateSums) {
     // an emptied cluster must read exactly 0, not the rounding left by the incremental updates
+    for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
+  }
+  return changed;
+}
+
+/** halfCC[c * k + c2] = d(c, c2) / 2; half[c] = the smallest of them (the nearest other centre). */
+function centreHalfDistances(cent: Float64Array, k: number, d: number, half: Float64Array, halfCC: Float64Array): void {
+  for (let c = 0; c < k; c++) {
+    let m = Infinity;
+    for (let c2 = 0; c2 < k; c2++) {
+      if (c2 === c) continue;
+      const h = 0.5 * Math.sqrt(sqDist(cent, c, cent, c2, d));
+      halfCC[c * k + c2] = h;
+      if (h < m) m = h;
+    }
+    half[c] = m;
+  }
+}
+
+/**
+ * One assignment pass with Elkan's bounds (C. Elkan, "Using the triangle inequality to accelerate
+ * k-means", ICML 2003): per point an upper bound u on the distance to its centre and a lower bound per
+ * centre. Centre c is examined only when u exceeds both its lower bound and half the distance between
+ * the current centre and c; the upper bound is made exact at most once per point. Selection compares
+ * the same squared sums as plain Lloyd (ties to the lower index), so the labels are Lloyd's.
+ *
+ * The bounds are stored lazily against `cum`, the running sum of every centre's shifts: `upper[i]` holds
+ * u - cum[a] and `lower[i * k + c]` holds l + cum[c], so moving the centres costs nothing per point and a
+ * point that passes the first test (u <= half the distance to the nearest other centre) reads two
+ * numbers and writes none. This is what makes a pass over a million users memory-cheap.
+ */
+function elkanAssign(
+  data: Float64Array, n: number, d: number, k: number, cent: Float64Array, labels: Int32Array, upper: Float64Array,
+  lower: Float64Array, cum: Float64Array, second: Float64Array, cumMax: number, half: Float64Array, halfCC: Float64Array,
+  sums: Float64Array, counts: Float64Array, updateSums: boolean,
+): number {
+  centreHalfDistances(cent, k, d, half, halfCC);
+  let changed = 0;
+  for (let i = 0; i < n; i++) {
+    const a0 = labels[i];
+    let a = a0;
+    let u = upper[i] + cum[a];
+    // Hamerly's test first: no other centre is nearer than half the gap to the nearest one, nor than the
+    // point's bound on its second-closest centre (which every centre moved away from by at most cumMax)
+    if (u <= half[a] || u <= second[i] - cumMax) continue;
+    const lo = i * k;
+    let tight = false;
+    let uSq = 0;
+    for (let c = 0; c < k; c++) {
+      if (c === a) continue;
+      const lc = lower[lo + c] - cum[c];
+      if (u <= lc) continue;
+      let h = halfCC[a * k + c];
+      if (u <= h) {
+        // pruned by the centres' gap: d(x, c) >= 2h - d(x, a) >= 2h - u also tightens c's lower bound
+        const nb = 2 * h - u;
+        if (nb > lc) lower[lo + c] = nb + cum[c];
+        continue;
+      }
+      if (!tight) {
+        uSq = sqDist(data, i, cent, a, d);
+        u = Math.sqrt(uSq);
+        lower[lo + a] = u + cum[a];
+        tight = true;
+        if (u <= lc) continue;
+        h = halfCC[a * k + c];
+        if (u <= h) {
+          const nb = 2 * h - u;
+          if (nb > lc) lower[lo + c] = nb + cum[c];
+          continue;
+        }
+      }
+      const dist = sqDist(data, i, cent, c, d);
+      const dc = Math.sqrt(dist);
+      lower[lo + c] = dc + cum[c];
+      if (dist < uSq || (dist === uSq && c < a)) {
+        a = c;
+        u = dc;
+        uSq = dist;
+      }
+    }
+    if (tight) upper[i] = u - cum[a];
+    let l2 = Infinity;
+    for (let c = 0; c < k; c++) {
+      if (c === a) continue;
+      const l = lower[lo + c] - cum[c];
+      if (l < l2) l2 = l;
+    }
+    second[i] = l2 + cumMax;
+    if (a !== a0) {
+      changed++;
+      labels[i] = a;
+      if (updateSums) {
+        counts[a0] -= 1;
+        counts[a] += 1;
+        const xo = i * d;
+        const so = a0 * d;
+        const bo = a * d;
+        for (let t = 0; t < d; t++) {
+          const v = data[xo + t];
+          sums[so + t] -= v;
+          sums[bo + t] += v;
+        }
+      }
+    }
+  }
+  if (updateSums) {
     for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
   }
   return changed;

@@ -12,7 +12,7 @@ const CENTERS = [
   [5, 5, 5],
 ];
 
-describe('lloyd (Hamerly bounds)', () => {
+describe('lloyd (Elkan and Hamerly bounds)', () => {
   it('lloyd(four points, two clusters) gives the hand-computed centres and inertia', () => {
     // points (0,0),(0,1) and (10,0),(10,2): centres (0,0.5) and (10,1); inertia 0.25*2 + 1*2 = 2.5
     const x = { data: Float64Array.from([0, 0, 10, 0, 0, 1, 10, 2]), n: 4, d: 2 };
@@ -24,25 +24,25 @@ describe('lloyd (Hamerly bounds)', () => {
     expect(run.iterations).toBe(2);
   });
 
-  it('matches ml-kmeans (the reference) from the same initial centroids: identical assignments, centroids within 1e-9', () => {
+  it.each(['elkan', 'hamerly'] as const)('matches ml-kmeans (the reference) from the same initial centroids (%s bounds): identical assignments, centroids within 1e-9', (bounds) => {
     // overlapping blobs so that many points change cluster over many iterations
     const { x } = plantedBlobs(CENTERS, 300, 2.5, 7);
     const init = kmeansPlusPlus(x, 4, createRng(3));
     const initRows = [0, 1, 2, 3].map((c) => Array.from(init.subarray(c * 3, c * 3 + 3)));
     const ref = mlKmeans(rowsOf(x), 4, { initialization: initRows, tolerance: 0, maxIterations: 1000 });
-    const ours = lloyd(x, init, 4, { maxIter: 1000, tol: 0 });
+    const ours = lloyd(x, init, 4, { maxIter: 1000, tol: 0, bounds });
     expect(ref.iterations).toBeGreaterThan(3);
     expect(ours.iterations).toBe(ref.iterations);
     expect(Array.from(ours.labels)).toEqual(ref.clusters);
     for (let c = 0; c < 4; c++) for (let j = 0; j < 3; j++) expect(Math.abs(ours.centroids[c * 3 + j] - ref.centroids[c][j])).toBeLessThan(1e-9);
   });
 
-  it('matches ml-kmeans under an iteration cap: same centroids, labels = the reference nearest centre', () => {
+  it.each(['elkan', 'hamerly'] as const)('matches ml-kmeans under an iteration cap (%s bounds): same centroids, labels = the reference nearest centre', (bounds) => {
     const { x } = plantedBlobs(CENTERS, 200, 3, 11);
     const init = kmeansPlusPlus(x, 4, createRng(5));
     const initRows = [0, 1, 2, 3].map((c) => Array.from(init.subarray(c * 3, c * 3 + 3)));
     const ref = mlKmeans(rowsOf(x), 4, { initialization: initRows, tolerance: 0, maxIterations: 3 });
-    const ours = lloyd(x, init, 4, { maxIter: 3, tol: 0 });
+    const ours = lloyd(x, init, 4, { maxIter: 3, tol: 0, bounds });
     expect(ours.converged).toBe(false);
     expect(ours.iterations).toBe(3);
     for (let c = 0; c < 4; c++) for (let j = 0; j < 3; j++) expect(Math.abs(ours.centroids[c * 3 + j] - ref.centroids[c][j])).toBeLessThan(1e-9);
