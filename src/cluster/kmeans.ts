@@ -1,5 +1,6 @@
 import { CohortlabError } from '../shared/errors.js';
 import { createRng, DEFAULT_SEED, type Rng } from '../shared/rng.js';
+import { parallelRunner, wantsThreads } from './parallel.js';
 import type { DenseMatrix, JsonObject, KMeansRun } from './types.js';
 
 /**
@@ -29,6 +30,11 @@ export interface LloydOptions {
    * n x k bounds take at most 512 MB. Both give the same labels.
    */
   bounds?: 'auto' | 'elkan' | 'hamerly';
+  /**
+   * Threads for the Elkan passes: 1 = this thread only; 2+ = rows split with worker threads (parallel.ts).
+   * Default: 2 from 200,000 rows when the machine has 2+ cores. Labels and inertia do not depend on it.
+   */
+  threads?: number;
 }
 
 function checkMatrix(x: DenseMatrix, where: string): void {
@@ -108,45 +114,54 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   }
   if (k < 1 || k > n) throw new CohortlabError('BAD_ARGUMENT', `k-means: k = ${k} must be between 1 and the number of rows (${n}).`);
   const tolAbs = opts.tol > 0 ? opts.tol * meanColumnVariance(x) : 0;
-  const cent = Float64Array.from(initCentroids);
-  const sums = new Float64Array(k * d);
-  const counts = new Float64Array(k);
-  const labels = new Int32Array(n);
-  const upper = new Float64Array(n);
   const mode = opts.bounds ?? 'auto';
   const elkan = mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20);
+  // arrays a worker thread also writes live in shared memory when the pass is split (parallel.ts)
+  const shared = elkan && wantsThreads(n, opts.threads);
+  const f64 = (len: number) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
+  const cent = f64(k * d);
+  cent.set(initCentroids);
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  const labels = shared ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n);
+  const upper = f64(n);
   // Hamerly: lower[i] bounds the distance to the second-closest centre; Elkan: lower[i * k + c] to centre c
-  const lower = new Float64Array(elkan ? n * k : n);
+  const lower = f64(elkan ? n * k : n);
   const shift = new Float64Array(k);
-  const cum = new Float64Array(k); // Elkan: every centre's total shift so far (bounds are stored against it)
-  const second = new Float64Array(elkan ? n : 0); // Elkan: bound on the second-closest centre + cumMax
+  const cum = f64(k); // Elkan: every centre's total shift so far (bounds are stored against it)
+  const second = f64(elkan ? n : 0); // Elkan: bound on the second-closest centre + cumMax
   let cumMax = 0; // running sum of the largest shift of each iteration
-  const half = new Float64Array(k);
-  const halfCC = new Float64Array(k * k);
+  const half = f64(k);
+  const halfCC = f64(k * k);
   let emptyClusters = 0;
 
-  // Iteration 1, assignment: full scan, sets both bounds exactly.
-  for (let i = 0; i < n; i++) {
-    let b1 = Infinity;
-    let b2 = Infinity;
-    let a = 0;
-    for (let c = 0; c < k; c++) {
-      const dist = sqDist(data, i, cent, c, d);
-      if (elkan) lower[i * k + c] = Math.sqrt(dist);
-      if (dist < b1) {
-        b2 = b1;
-        b1 = dist;
-        a = c;
-      } else if (dist < b2) b2 = dist;
+  // Iteration 1, assignment. Hamerly: full scan, both bounds exact. Elkan: see elkanFirstPass.
+  const pool = elkan ? parallelRunner(x, k, opts.threads, { labels, upper, lower, second, cent, cum, half, halfCC }) : undefined;
+  if (elkan) {
+    centreHalfDistances(cent, k, d, half, halfCC);
+    if (pool) pool.run(1, 0, (r0, r1) => (elkanFirstPass(data, d, k, cent, labels, upper, lower, second, halfCC, sums, counts, r0, r1), 0), sums, counts);
+    else elkanFirstPass(data, d, k, cent, labels, upper, lower, second, halfCC, sums, counts, 0, n);
+  } else {
+    for (let i = 0; i < n; i++) {
+      let a = 0;
+      let b1 = Infinity;
+      let b2 = Infinity;
+      for (let c = 0; c < k; c++) {
+        const dist = sqDist(data, i, cent, c, d);
+        if (dist < b1) {
+          b2 = b1;
+          b1 = dist;
+          a = c;
+        } else if (dist < b2) b2 = dist;
+      }
+      upper[i] = Math.sqrt(b1);
+      lower[i] = Math.sqrt(b2);
+      labels[i] = a;
+      counts[a] += 1;
+      const xo = i * d;
+      const so = a * d;
+      for (let t = 0; t < d; t++) sums[so + t] += data[xo + t];
     }
-    labels[i] = a;
-    upper[i] = Math.sqrt(b1);
-    if (elkan) second[i] = Math.sqrt(b2);
-    else lower[i] = Math.sqrt(b2);
-    counts[a] += 1;
-    const xo = i * d;
-    const so = a * d;
-    for (let t = 0; t < d; t++) sums[so + t] += data[xo + t];
   }
 
   let iterations = 0;
@@ -182,13 +197,19 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     const last = shiftTotal <= tolAbs || iterations >= opts.maxIter;
     if (shiftTotal <= tolAbs) converged = true;
     // Next assignment (or, after the last update, sklearn's final E-step without a centre update).
-    changed = elkan
-      ? elkanAssign(data, n, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last)
-      : boundedAssign(data, n, d, k, cent, labels, upper, lower, shift, half, halfCC, sums, counts, !last);
+    if (elkan) {
+      centreHalfDistances(cent, k, d, half, halfCC);
+      changed = pool
+        ? pool.run(last ? 3 : 2, cumMax, (r0, r1) => elkanAssign(data, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last, r0, r1), sums, counts)
+        : elkanAssign(data, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last, 0, n);
+    } else changed = boundedAssign(data, n, d, k, cent, labels, upper, lower, shift, half, halfCC, sums, counts, !last);
+    // an emptied cluster must read exactly 0, not the rounding left by the incremental updates
+    if (!last) for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
     if (last) break;
   }
+  pool?.release();
   const inertia = inertiaOf(x, cent, labels);
-  return { labels, centroids: cent, inertia, iterations, converged, tolAbs, emptyClusters };
+  return { labels: shared ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters };
 }
 
 /**
@@ -273,15 +294,11 @@ function boundedAssign(
       }
     }
   }
-  if (updateSums) {
-    // an emptied cluster must read exactly 0, not the rounding left by the incremental updates
-    for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
-  }
   return changed;
 }
 
 /** halfCC[c * k + c2] = d(c, c2) / 2; half[c] = the smallest of them (the nearest other centre). */
-function centreHalfDistances(cent: Float64Array, k: number, d: number, half: Float64Array, halfCC: Float64Array): void {
+export function centreHalfDistances(cent: Float64Array, k: number, d: number, half: Float64Array, halfCC: Float64Array): void {
   for (let c = 0; c < k; c++) {
     let m = Infinity;
     for (let c2 = 0; c2 < k; c2++) {
@@ -291,6 +308,48 @@ function centreHalfDistances(cent: Float64Array, k: number, d: number, half: Flo
       if (h < m) m = h;
     }
     half[c] = m;
+  }
+}
+
+/**
+ * First assignment with Elkan's initialisation over rows [r0, r1): centres are visited in order and c is
+ * skipped when half the gap between the best so far and c is >= the best distance; its lower bound is
+ * then 2h - u (d(x, c) >= d(best, c) - d(x, best)). Adds each row to `sums`/`counts` of its cluster.
+ */
+export function elkanFirstPass(
+  data: Float64Array, d: number, k: number, cent: Float64Array, labels: Int32Array, upper: Float64Array,
+  lower: Float64Array, second: Float64Array, halfCC: Float64Array, sums: Float64Array, counts: Float64Array, r0: number, r1: number,
+): void {
+  for (let i = r0; i < r1; i++) {
+    const lo = i * k;
+    let a = 0;
+    let b1 = sqDist(data, i, cent, 0, d);
+    let u = Math.sqrt(b1);
+    lower[lo] = u;
+    for (let c = 1; c < k; c++) {
+      const h = halfCC[a * k + c];
+      if (h >= u) {
+        lower[lo + c] = 2 * h - u;
+        continue;
+      }
+      const dist = sqDist(data, i, cent, c, d);
+      const dc = Math.sqrt(dist);
+      lower[lo + c] = dc;
+      if (dist < b1) {
+        a = c;
+        b1 = dist;
+        u = dc;
+      }
+    }
+    let l2 = Infinity;
+    for (let c = 0; c < k; c++) if (c !== a && lower[lo + c] < l2) l2 = lower[lo + c];
+    upper[i] = u;
+    second[i] = l2;
+    labels[i] = a;
+    counts[a] += 1;
+    const xo = i * d;
+    const so = a * d;
+    for (let t = 0; t < d; t++) sums[so + t] += data[xo + t];
   }
 }
 
@@ -306,14 +365,13 @@ function centreHalfDistances(cent: Float64Array, k: number, d: number, half: Flo
  * point that passes the first test (u <= half the distance to the nearest other centre) reads two
  * numbers and writes none. This is what makes a pass over a million users memory-cheap.
  */
-function elkanAssign(
-  data: Float64Array, n: number, d: number, k: number, cent: Float64Array, labels: Int32Array, upper: Float64Array,
+export function elkanAssign(
+  data: Float64Array, d: number, k: number, cent: Float64Array, labels: Int32Array, upper: Float64Array,
   lower: Float64Array, cum: Float64Array, second: Float64Array, cumMax: number, half: Float64Array, halfCC: Float64Array,
-  sums: Float64Array, counts: Float64Array, updateSums: boolean,
+  sums: Float64Array, counts: Float64Array, updateSums: boolean, r0: number, r1: number,
 ): number {
-  centreHalfDistances(cent, k, d, half, halfCC);
   let changed = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = r0; i < r1; i++) {
     const a0 = labels[i];
     let a = a0;
     let u = upper[i] + cum[a];
@@ -380,9 +438,6 @@ function elkanAssign(
         }
       }
     }
-  }
-  if (updateSums) {
-    for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
   }
   return changed;
 }

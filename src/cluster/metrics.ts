@@ -82,28 +82,32 @@ export function silhouetteScore(x: DenseMatrix, labels: Int32Array, k: number): 
   let used = 0;
   for (let c = 0; c < k; c++) if (size[c] > 0) used++;
   if (used < 2) return 0;
-  const sums = new Float64Array(k);
-  let total = 0;
+  // sums[i * k + c]: total distance from row i to the rows of cluster c; each pair is computed once
+  const sums = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
-    sums.fill(0);
     const io = i * d;
-    for (let j = 0; j < n; j++) {
-      if (j === i) continue;
+    const li = labels[i];
+    for (let j = i + 1; j < n; j++) {
       const jo = j * d;
       let s = 0;
       for (let t = 0; t < d; t++) {
         const v = data[io + t] - data[jo + t];
         s += v * v;
       }
-      sums[labels[j]] += Math.sqrt(s);
+      const dist = Math.sqrt(s);
+      sums[i * k + labels[j]] += dist;
+      sums[j * k + li] += dist;
     }
+  }
+  let total = 0;
+  for (let i = 0; i < n; i++) {
     const own = labels[i];
     if (size[own] <= 1) continue;
-    const a = sums[own] / (size[own] - 1);
+    const a = sums[i * k + own] / (size[own] - 1);
     let b = Infinity;
     for (let c = 0; c < k; c++) {
       if (c === own || size[c] === 0) continue;
-      const m = sums[c] / size[c];
+      const m = sums[i * k + c] / size[c];
       if (m < b) b = m;
     }
     const den = a > b ? a : b;

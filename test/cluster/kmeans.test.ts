@@ -49,6 +49,22 @@ describe('lloyd (Elkan and Hamerly bounds)', () => {
     expect(Array.from(ours.labels)).toEqual(ref.nearest(rowsOf(x)));
   });
 
+  it('splits the Elkan passes over 2 threads with the same labels, iterations and centroids (within 1e-9)', () => {
+    const { x } = plantedBlobs(CENTERS, 400, 2.5, 13);
+    const init = kmeansPlusPlus(x, 4, createRng(8));
+    const one = lloyd(x, init, 4, { maxIter: 1000, tol: 0, threads: 1 });
+    const two = lloyd(x, init, 4, { maxIter: 1000, tol: 0, threads: 2 });
+    expect(one.iterations).toBeGreaterThan(3);
+    expect(two.iterations).toBe(one.iterations);
+    expect(Array.from(two.labels)).toEqual(Array.from(one.labels));
+    for (let i = 0; i < one.centroids.length; i++) expect(Math.abs(two.centroids[i] - one.centroids[i])).toBeLessThan(1e-9);
+    // and again with the tolerance stop and the final E-step, reusing the kept worker
+    const a = lloyd(x, init, 4, { maxIter: 300, tol: 1e-3, threads: 1 });
+    const b = lloyd(x, init, 4, { maxIter: 300, tol: 1e-3, threads: 2 });
+    expect(Array.from(b.labels)).toEqual(Array.from(a.labels));
+    expect(b.inertia).toBeCloseTo(a.inertia, 8);
+  }, 60_000);
+
   it('gives the plain-Lloyd inertia of its own labels and centroids', () => {
     const { x } = plantedBlobs(CENTERS, 100, 1.5, 2);
     const run = lloyd(x, kmeansPlusPlus(x, 4, createRng(1)), 4, { maxIter: 300, tol: 1e-4 });
