@@ -48,7 +48,8 @@ const best = (f) => {
 function makeData(n) {
   const rng = createRng(seed + n);
   const centres = Array.from({ length: k }, () => Array.from({ length: d }, () => rng.normal() * 2.2));
-  const data = new Float64Array(n * d);
+  // shared memory, as fitClusters' scaled matrix is from 200k rows: the threaded passes use it as is
+  const data = new Float64Array(new SharedArrayBuffer(n * d * 8));
   for (let i = 0; i < n; i++) {
     const background = rng.next() < 0.2;
     const c = centres[rng.int(k)];

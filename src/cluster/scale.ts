@@ -1,5 +1,6 @@
 import { BASE_FEATURES } from '../features/dictionary.js';
 import { CohortlabError } from '../shared/errors.js';
+import { MIN_ROWS_FOR_THREADS } from './parallel.js';
 import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
 
 /**
@@ -225,7 +226,8 @@ export function scaleColumns(s: ScalerState, columns: Record<string, Float64Arra
     n = c.length;
     cols.push(c);
   }
-  const data = new Float64Array(n * d);
+  // large matrices go to shared memory so k-means can split its passes over threads without a copy
+  const data = n >= MIN_ROWS_FOR_THREADS ? new Float64Array(new SharedArrayBuffer(n * d * 8)) : new Float64Array(n * d);
   const imputed: Record<string, number> = {};
   for (let j = 0; j < d; j++) {
     const c = cols[j];
