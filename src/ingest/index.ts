@@ -108,6 +108,14 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   for (const r of reasons) rejected[String(r.reason)] = Number(r.n);
   if (malformed.length) rejected['malformed row'] = malformed.length;
 
+  // CSV rows were read without numbers (in parallel); files with rejected rows are read again, numbered.
+  const filesWithRejects = await queryRows(conn, `SELECT DISTINCT file_idx FROM parsed WHERE reason IS NOT NULL AND rn IS NULL`);
+  for (const r of filesWithRejects) {
+    const idx = Number(r.file_idx);
+    await conn.run(`DELETE FROM raw WHERE file_idx = ${idx}`);
+    await readFileIntoRaw(conn, files[idx], idx, config, true);
+  }
+
   const nExamples = opts.examples ?? 3;
   const examples: Record<string, RejectExample[]> = {};
   const badLinesByFile = new Map<number, number[]>();
@@ -147,14 +155,14 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   }
 
   await conn.run(eventsSql(config));
+  const signups = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM parsed WHERE reason IS NULL AND signup_text IS NOT NULL AND trim(signup_text) <> '' AND signup_ts IS NULL`);
+  await conn.run('DROP VIEW parsed');
   await conn.run('DROP TABLE raw');
   const stats = await queryColumns(
     conn,
-    `SELECT CAST(count(*) AS DOUBLE), CAST(count(DISTINCT user_id) AS DOUBLE), epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, CAST(count(DISTINCT session_id) AS DOUBLE) FROM events`,
+    `SELECT CAST(count(*) AS DOUBLE), CAST(count(DISTINCT user_id) AS DOUBLE), epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, CAST(count(DISTINCT (user_id, session_id)) AS DOUBLE) FROM events`,
   );
   const [used, users, first, last, sessions] = stats.columns.map((c) => (c as Float64Array)[0]);
-  const signups = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM parsed WHERE reason IS NULL AND signup_text IS NOT NULL AND trim(signup_text) <> '' AND signup_ts IS NULL`);
-  await conn.run('DROP TABLE parsed');
   if (used === 0) {
     throw new CohortlabError('EMPTY_INPUT', `none of the ${rowsRead} records could be used: ${Object.entries(rejected).map(([k, v]) => `${v} ${k}`).join(', ')}.`);
   }

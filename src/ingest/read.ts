@@ -3,7 +3,8 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
 import { queryColumns, queryRows, quoteIdent, quoteLiteral } from '../shared/duckdb.js';
-import type { EventConfig, EventFormat } from './types.js';
+import { timestampExpr } from './sql.js';
+import type { EventConfig, EventFormat, TimestampFormat } from './types.js';
 
 /**
  * Reading event files into the `raw` staging table: every mapped field as text, one row per
@@ -23,10 +24,10 @@ export interface MalformedRecord {
   text: string;
 }
 
-// ts_native / signup_native carry timestamps that are already typed (Parquet TIMESTAMP columns), so they
-// are not printed to text and parsed back.
+// ts / signup_ts are parsed once, while reading; timestamps that are already typed (Parquet TIMESTAMP
+// columns) are kept as they are, never printed to text and parsed back. The text stays for the report.
 const RAW_COLUMNS =
-  'file_idx INTEGER, rn BIGINT, line BIGINT, uid VARCHAR, ts_text VARCHAR, event VARCHAR, session VARCHAR, plan VARCHAR, value_text VARCHAR, signup_text VARCHAR, excluded VARCHAR, ts_native TIMESTAMP, signup_native TIMESTAMP';
+  'file_idx INTEGER, rn BIGINT, line BIGINT, uid VARCHAR, ts_text VARCHAR, event VARCHAR, session VARCHAR, plan VARCHAR, value_text VARCHAR, signup_text VARCHAR, excluded VARCHAR, ts TIMESTAMP, signup_ts TIMESTAMP';
 
 export async function createRawTable(conn: DuckDBConnection): Promise<void> {
   await conn.run(`CREATE OR REPLACE TABLE raw (${RAW_COLUMNS})`);
@@ -110,17 +111,23 @@ function requireColumns(file: string, available: string[], config: EventConfig):
 /** SQL for one text expression per mapped role, given a function that turns a source column name into an expression. */
 function selectList(config: EventConfig, expr: (col: string) => string, nativeTime: Set<string> = new Set()): string {
   const m = mappedColumns(config);
-  const native = (c: string | null) => (c !== null && nativeTime.has(c) ? `CAST(${quoteIdent(c)} AS TIMESTAMP)` : 'NULL');
   const text = (c: string | null) => (c === null ? 'NULL' : nativeTime.has(c) ? 'NULL' : expr(c));
+  const time = (c: string | null, format: TimestampFormat) =>
+    c === null ? 'NULL' : nativeTime.has(c) ? `CAST(${quoteIdent(c)} AS TIMESTAMP)` : timestampExpr(expr(c), format);
   const opt = (c: string | null) => (c === null ? 'NULL' : expr(c));
   const event = m.event === null ? quoteLiteral(config.default_event ?? 'event') : expr(m.event);
   const excl = (config.exclude ?? []).map((e) => `CASE WHEN ${expr(e.column)} IN (${e.values.map(quoteLiteral).join(', ')}) THEN ${quoteLiteral(`${e.column} in excluded values`)} END`);
   const excluded = excl.length ? `coalesce(${excl.join(', ')})` : 'NULL';
-  return `${expr(m.user_id)}, ${text(m.timestamp)}, ${event}, ${opt(m.session_id)}, ${opt(m.plan)}, ${opt(m.value)}, ${text(m.signup)}, ${excluded}, ${native(m.timestamp)}, ${native(m.signup)}`;
+  return `${expr(m.user_id)}, ${text(m.timestamp)}, ${event}, ${opt(m.session_id)}, ${opt(m.plan)}, ${opt(m.value)}, ${text(m.signup)}, ${excluded}, ${time(m.timestamp, config.timestamp_format)}, ${time(m.signup, config.timestamp_format === 'yyyymmdd' ? 'yyyymmdd' : 'auto')}`;
 }
 
-/** Reads one file into `raw`; returns its malformed records and the number of records seen. */
-export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig): Promise<{ records: number; malformed: MalformedRecord[] }> {
+/**
+ * Reads one file into `raw`; returns its malformed records and the number of records seen.
+ * CSV rows are numbered only when `numbered` is set: numbering forces DuckDB to read the file in
+ * one thread, so the first pass reads in parallel and a file with rejected rows is read again,
+ * numbered, to show their line numbers.
+ */
+export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig, numbered = false): Promise<{ records: number; malformed: MalformedRecord[] }> {
   const path = quoteLiteral(file.path);
   switch (file.format) {
     case 'csv': {
@@ -133,9 +140,9 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
       const opts = `header = true, auto_detect = false, columns = {${columns}}, delim = ${quoteLiteral(delim)}, quote = '"', escape = '"'`;
       const head = { names };
       requireColumns(file.path, head.names, config);
-      const rej = `rejects_${idx}`;
+      const rej = `rejects_${idx}${numbered ? '_numbered' : ''}`;
       await conn.run(
-        `INSERT INTO raw SELECT ${idx}, row_number() OVER (), NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
+        `INSERT INTO raw SELECT ${idx}, ${numbered ? 'row_number() OVER ()' : 'NULL'}, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
          FROM read_csv(${path}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
       );
       const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type, min(csv_line) AS csv_line FROM ${rej} GROUP BY line ORDER BY line`);
@@ -149,7 +156,7 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
       requireColumns(file.path, names, config);
       const types = desc.columns[1] as string[];
       const nativeTime = new Set(names.filter((_, i) => /^(TIMESTAMP|DATE)/i.test(types[i])));
-      await conn.run(`INSERT INTO raw SELECT ${idx}, row_number() OVER (), NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path})`);
+      await conn.run(`INSERT INTO raw SELECT ${idx}, file_row_number + 1, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path}, file_row_number = true)`);
       const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw WHERE file_idx = ${idx}`);
       return { records: (n.columns[0] as Float64Array)[0], malformed: [] };
     }

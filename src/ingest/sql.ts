@@ -6,7 +6,9 @@ import type { EventConfig, TimestampFormat } from './types.js';
  */
 export function timestampExpr(col: string, format: TimestampFormat): string {
   const num = `TRY_CAST(${col} AS DOUBLE)`;
-  const iso = `TRY_CAST(TRY_CAST(${col} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+  // Text without a UTC offset (or with "Z") takes the fast TIMESTAMP cast; an offset such as +02:00
+  // needs TIMESTAMPTZ, which converts to UTC (a TIMESTAMP cast would silently drop the offset).
+  const iso = `CASE WHEN suffix(${col}, 'Z') OR length(${col}) <= 19 THEN TRY_CAST(${col} AS TIMESTAMP) ELSE TRY_CAST(TRY_CAST(${col} AS TIMESTAMPTZ) AS TIMESTAMP) END`;
   const ms = `CASE WHEN ${num} BETWEEN -1e13 AND 1e14 THEN epoch_ms(CAST(${num} AS BIGINT)) END`;
   const s = `CASE WHEN ${num} BETWEEN -1e10 AND 1e11 THEN epoch_ms(CAST(${num} * 1000 AS BIGINT)) END`;
   switch (format) {
@@ -37,18 +39,13 @@ export function rejectReasonExpr(config: EventConfig): string {
   return `CASE ${checks.join(' ')} END`;
 }
 
-/** Builds `parsed` (every raw row with its typed fields and reject reason) from `raw`. */
+/** `parsed`: every raw row with its reject reason (a view: the reason is cheap, the timestamps are already parsed). */
 export function parsedSql(config: EventConfig): string {
-  return `CREATE OR REPLACE TABLE parsed AS
-    SELECT *, ${rejectReasonExpr(config)} AS reason FROM (
-      SELECT file_idx, rn, line, uid, ts_text, event, session, plan, value_text, signup_text, excluded,
-             coalesce(ts_native, ${timestampExpr('ts_text', config.timestamp_format)}) AS ts,
-             coalesce(signup_native, ${timestampExpr('signup_text', config.timestamp_format === 'yyyymmdd' ? 'yyyymmdd' : 'auto')}) AS signup_ts
-      FROM raw)`;
+  return `CREATE OR REPLACE VIEW parsed AS SELECT *, ${rejectReasonExpr(config)} AS reason FROM raw`;
 }
 
 /**
- * The typed `events` table. Sessions: the mapped session id (scoped by user), or a new session after
+ * The typed `events` table. Sessions (identified by user_id + session_id): the mapped session id, or a new session after
  * `session_gap_minutes` of inactivity (default 30) when the log has none.
  */
 export function eventsSql(config: EventConfig): string {
@@ -57,11 +54,11 @@ export function eventsSql(config: EventConfig): string {
                 FROM parsed WHERE reason IS NULL`;
   if (config.columns.session_id) {
     return `CREATE OR REPLACE TABLE events AS
-      SELECT user_id, ts, event, user_id || '#' || coalesce(session, '') AS session_id, plan, value, signup_ts FROM (${base})`;
+      SELECT user_id, ts, event, coalesce(session, '') AS session_id, plan, value, signup_ts FROM (${base})`;
   }
   const gapSeconds = Math.round(config.session_gap_minutes * 60);
   return `CREATE OR REPLACE TABLE events AS
-    SELECT user_id, ts, event, user_id || '#' || CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts, event ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_id,
+    SELECT user_id, ts, event, CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts, event ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_id,
            plan, value, signup_ts
     FROM (SELECT *, CASE WHEN prev_ts IS NULL OR epoch(ts) - epoch(prev_ts) > ${gapSeconds} THEN 1 ELSE 0 END AS new_session
           FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event) AS prev_ts FROM (${base})))`;
