@@ -96,6 +96,24 @@ describe('ingest', () => {
     }
   });
 
+  it('tells ISO text (with or without offset), epoch seconds and epoch milliseconds apart', async () => {
+    const config = await resolveConfig({ config: fx('pm-config.json') });
+    const rows = [
+      ['a', '2026-03-01T10:00:00Z'],
+      ['b', '2026-03-01T12:00:00+02:00'],
+      ['c', '1772359200'],
+      ['d', '1772359200000'],
+      ['e', '2026-03-01 10:00:00'],
+    ];
+    const store = await loadEventRecords(rows.map(([user, time]) => ({ user, time, name: 'added_task', plan: 'free' })), { ...config, timestamp_format: 'auto' });
+    try {
+      const r = await queryRows(store.conn, `SELECT user_id, ts::VARCHAR AS t FROM events ORDER BY user_id`);
+      expect(r.map((x) => x.t)).toEqual(Array(5).fill('2026-03-01 10:00:00'));
+    } finally {
+      store.close();
+    }
+  });
+
   it('reads JSON records (the server path) exactly like a file', async () => {
     const config = await resolveConfig({ config: fx('pm-config.json') });
     const store = await loadEventRecords(
