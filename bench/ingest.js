@@ -34,7 +34,7 @@ async function ours(files, asOf) {
 
 const root = arg('keep', mkdtempSync(join(tmpdir(), 'cohortlab-bench-ingest-')));
 try {
-  for (const target of [1_000_000, big]) {
+  for (const target of [...new Set([1_000_000, big])]) {
     // Users sized by a pilot run of the generator so the log has about `target` events.
     const dir = join(root, `e${target}`);
     let gen = null;

@@ -8,8 +8,8 @@ import pandas as pd
 path, as_of = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 df = pd.read_csv(path, dtype={"user_id": str, "event": str, "session_id": str, "plan": str}, usecols=["user_id", "timestamp", "event", "session_id", "plan", "signup_at"])
-df["ts"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")
-df["signup"] = pd.to_datetime(df["signup_at"], utc=True, format="ISO8601")
+df["ts"] = pd.to_datetime(df["timestamp"], utc=True)
+df["signup"] = pd.to_datetime(df["signup_at"], utc=True)
 t1 = time.perf_counter()
 cutoff = pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1)
 ev = df[df["ts"] < cutoff].copy()
