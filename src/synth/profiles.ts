@@ -11,8 +11,15 @@ import type { LatentType } from './types.js';
  * views; team champion: invites and sharing).
  */
 export interface TypeProfile {
-  /** Mixing share in the user population. */
+  /** Mixing share among the users of a run (the users with a row in truth.csv). */
   share: number;
+  /**
+   * Signups of this type arrive at a steady rate from `lookbackDays` before the first day of data to its
+   * last day; a user drawn with a signup before the window is kept only if it survived to the window
+   * (redrawn otherwise). So the population is the same at every cutoff (stationary): a model trained at
+   * an earlier cutoff meets the same mix of types and stages later. Short-lived types need a short lookback.
+   */
+  lookbackDays: number;
   /**
    * Weekly habit: the user is active on `habitDays` fixed weekdays with probability `habitP`, on other
    * weekdays with `offP`, on weekends with `weekendP`; an active day has 1 + Poisson(sessionsPerActiveDay - 1)
@@ -39,8 +46,6 @@ export interface TypeProfile {
   cancelViewP: number;
   /** Multiplier of the baseline cancellation hazard. */
   hazardMult: number;
-  /** Range of tenure at the default cutoff (days); evaluators sign up in the 4 weeks before it or later. */
-  tenureDays: [number, number];
   /** Plan mix at signup. */
   plans: Record<string, number>;
   roles: Record<string, number>;
@@ -66,60 +71,57 @@ export const SHARE_INDEX = CORE_FEATURES.indexOf('shared_item');
 
 const ROLES_DEFAULT = { member: 0.5, manager: 0.25, admin: 0.1, viewer: 0.15 };
 
+// Volumes (playbook §2.1): power about 6-7 sessions/week of 6-7 events, team champions 4-5 of 6, regulars
+// about 3 of 4-5, casual users about 1 of 3; a 180-day run averages roughly 200 events per user.
+// Shares are of the users in a run; at a cutoff the short-lived types (evaluator, declining) make up
+// less of the living population (about 5% and 9%).
 export const TYPE_PROFILES: Record<LatentType, TypeProfile> = {
   power: {
-    share: 0.08, habitDays: 5, habitP: 0.95, offP: 0.95, weekendP: 0.35, sessionsPerActiveDay: 2.2,
-    breadth: 9.5, sessionMinutes: 45, actionsPerSession: 18,
+    share: 0.08, lookbackDays: 730, habitDays: 5, habitP: 0.92, offP: 0.92, weekendP: 0.3, sessionsPerActiveDay: 1.35,
+    breadth: 9.5, sessionMinutes: 45, actionsPerSession: 6,
     inviteWeight: -0.015, shareWeight: 0, pricingP: 0.06, lockedP: 0.25, ticketP: 0.003, cancelViewP: 0.001, hazardMult: 0.3,
-    tenureDays: [200, 320],
     plans: { pro: 0.85, enterprise: 0.15 },
     roles: { member: 0.35, manager: 0.35, admin: 0.2, viewer: 0.1 },
   },
   regular: {
-    share: 0.26, habitDays: 3, habitP: 0.85, offP: 0.08, weekendP: 0.03, sessionsPerActiveDay: 1.1,
-    breadth: 5, sessionMinutes: 15, actionsPerSession: 7,
+    share: 0.16, lookbackDays: 730, habitDays: 3, habitP: 0.85, offP: 0.08, weekendP: 0.03, sessionsPerActiveDay: 1.05,
+    breadth: 5, sessionMinutes: 15, actionsPerSession: 3.5,
     inviteWeight: 0, shareWeight: 0, pricingP: 0.02, lockedP: 0.04, ticketP: 0.003, cancelViewP: 0.001, hazardMult: 0.8,
-    tenureDays: [90, 210],
     plans: { basic: 0.9, pro: 0.1 },
     roles: ROLES_DEFAULT,
   },
   casual: {
-    share: 0.24, habitDays: 1, habitP: 0.9, offP: 0.04, weekendP: 0.02, sessionsPerActiveDay: 1,
-    breadth: 3, sessionMinutes: 8, actionsPerSession: 4,
+    share: 0.13, lookbackDays: 730, habitDays: 1, habitP: 0.9, offP: 0.08, weekendP: 0.02, sessionsPerActiveDay: 1,
+    breadth: 3, sessionMinutes: 7, actionsPerSession: 2.2,
     inviteWeight: -0.02, shareWeight: -0.04, pricingP: 0.02, lockedP: 0.02, ticketP: 0.003, cancelViewP: 0.002, hazardMult: 1.6,
-    tenureDays: [60, 160],
     plans: { free: 0.95, basic: 0.05 },
     roles: { member: 0.45, manager: 0.1, admin: 0.05, viewer: 0.4 },
   },
   declining: {
-    share: 0.1, habitDays: 3, habitP: 0.9, offP: 0.15, weekendP: 0.05, sessionsPerActiveDay: 1.3,
-    breadth: 6, sessionMinutes: 17, actionsPerSession: 8,
-    inviteWeight: 0, shareWeight: 0, pricingP: 0.03, lockedP: 0.03, ticketP: 0.02, cancelViewP: 0.01, hazardMult: 1,
-    tenureDays: [120, 240],
+    share: 0.2, lookbackDays: 150, habitDays: 3, habitP: 0.9, offP: 0.15, weekendP: 0.05, sessionsPerActiveDay: 1.2,
+    breadth: 5, sessionMinutes: 13, actionsPerSession: 4,
+    inviteWeight: 0, shareWeight: 0, pricingP: 0.03, lockedP: 0.03, ticketP: 0.15, cancelViewP: 0.08, hazardMult: 1,
     plans: { basic: 0.25, pro: 0.75 },
     roles: ROLES_DEFAULT,
   },
   dormant: {
-    share: 0.1, habitDays: 0, habitP: 0, offP: 0.03, weekendP: 0.03, sessionsPerActiveDay: 1,
-    breadth: 3, sessionMinutes: 2, actionsPerSession: 3,
+    share: 0.12, lookbackDays: 730, habitDays: 0, habitP: 0, offP: 0.03, weekendP: 0.03, sessionsPerActiveDay: 1,
+    breadth: 3, sessionMinutes: 2, actionsPerSession: 2,
     inviteWeight: -0.02, shareWeight: -0.05, pricingP: 0.01, lockedP: 0.01, ticketP: 0.003, cancelViewP: 0.002, hazardMult: 1,
-    tenureDays: [150, 300],
     plans: { free: 0.95, basic: 0.05 },
     roles: { member: 0.5, manager: 0.1, admin: 0.05, viewer: 0.35 },
   },
   evaluator: {
-    share: 0.12, habitDays: 5, habitP: 0.7, offP: 0.7, weekendP: 0.15, sessionsPerActiveDay: 1.3,
-    breadth: 5, sessionMinutes: 4, actionsPerSession: 4,
+    share: 0.23, lookbackDays: 60, habitDays: 5, habitP: 0.7, offP: 0.7, weekendP: 0.15, sessionsPerActiveDay: 1.2,
+    breadth: 5, sessionMinutes: 4, actionsPerSession: 2.5,
     inviteWeight: 0, shareWeight: -0.03, pricingP: 0.55, lockedP: 0.35, ticketP: 0.02, cancelViewP: 0.02, hazardMult: 1,
-    tenureDays: [0, 21],
     plans: { trial: 1 },
     roles: { manager: 0.4, admin: 0.3, member: 0.2, viewer: 0.1 },
   },
   team_champion: {
-    share: 0.1, habitDays: 4, habitP: 0.9, offP: 0.2, weekendP: 0.05, sessionsPerActiveDay: 1.3,
-    breadth: 7, sessionMinutes: 20, actionsPerSession: 10,
+    share: 0.08, lookbackDays: 730, habitDays: 4, habitP: 0.9, offP: 0.2, weekendP: 0.05, sessionsPerActiveDay: 1.15,
+    breadth: 7, sessionMinutes: 20, actionsPerSession: 5,
     inviteWeight: 0.15, shareWeight: 0.22, pricingP: 0.07, lockedP: 0.1, ticketP: 0.003, cancelViewP: 0.001, hazardMult: 0.25,
-    tenureDays: [150, 270],
     plans: { pro: 0.3, enterprise: 0.7 },
     roles: { admin: 0.45, manager: 0.4, member: 0.15 },
   },
@@ -144,11 +146,25 @@ export const COMPANY_SIZE_BY_PLAN: Record<string, readonly number[]> = {
 
 
 /** Evaluators: trial length and hazards during and after the trial. */
-export const TRIAL_DAYS = 21;
+export const TRIAL_DAYS = 30;
 export const EVALUATOR_TRIAL_HAZARD = 0.01;
-export const EVALUATOR_EXPIRED_HAZARD = 0.1;
-/** Declining users: the extra hazard at full decline (per day), scaled by progress squared. */
+export const EVALUATOR_EXPIRED_HAZARD = 0.07;
+/** Declining users: days after signup the decline starts, its length, the extra hazard at full decline (per day, x progress squared). */
+export const DECLINE_ONSET_DAYS: [number, number] = [7, 28];
+export const DECLINE_LENGTH_DAYS: [number, number] = [35, 63];
 export const DECLINE_MAX_HAZARD = 0.06;
-/** Paid users: chance of a card problem in the data window and its extra hazard (involuntary churn). */
-export const CARD_PROBLEM_P = 0.04;
+/** Dormant users: days of light use after signup before going quiet, activity and extra hazard once quiet. */
+export const DORMANT_LIGHT_DAYS: [number, number] = [14, 45];
+export const DORMANT_ACTIVE_P = 0.03;
+export const DORMANT_HAZARD = 0.002;
+/**
+ * Paid users: chance of a card problem within the first CARD_SPAN_DAYS of the subscription; payments fail for
+ * CARD_FAIL_DAYS (shown as `payment_failed` in most sessions), and only after CARD_GRACE_DAYS of retries
+ * does the extra hazard start (involuntary churn follows visible failures, playbook §4.4).
+ */
+export const CARD_PROBLEM_P = 0.08;
+export const CARD_SPAN_DAYS = 365;
+export const CARD_FAIL_DAYS: [number, number] = [10, 20];
+export const CARD_GRACE_DAYS = 7;
 export const CARD_PROBLEM_HAZARD = 0.025;
+export const CARD_FAILED_SESSION_P = 0.8;

@@ -1,8 +1,9 @@
 import type { Rng } from '../shared/rng.js';
 import {
-  BASE_HAZARD_PER_DAY, CARD_PROBLEM_HAZARD, CARD_PROBLEM_P, COMPANY_SIZES, COMPANY_SIZE_BY_PLAN, CORE_FEATURES,
-  DECLINE_MAX_HAZARD, DOWNGRADE_TO, EVALUATOR_EXPIRED_HAZARD, EVALUATOR_TRIAL_HAZARD, FEATURE_WEIGHTS, INVITE_INDEX,
-  PLAN_HAZARD, SHARE_INDEX, TRIAL_DAYS, TYPE_PROFILES,
+  BASE_HAZARD_PER_DAY, CARD_FAILED_SESSION_P, CARD_FAIL_DAYS, CARD_GRACE_DAYS, CARD_PROBLEM_HAZARD, CARD_PROBLEM_P,
+  CARD_SPAN_DAYS, COMPANY_SIZES, COMPANY_SIZE_BY_PLAN, CORE_FEATURES, DECLINE_LENGTH_DAYS, DECLINE_MAX_HAZARD,
+  DECLINE_ONSET_DAYS, DORMANT_ACTIVE_P, DORMANT_HAZARD, DORMANT_LIGHT_DAYS, DOWNGRADE_TO, EVALUATOR_EXPIRED_HAZARD,
+  EVALUATOR_TRIAL_HAZARD, FEATURE_WEIGHTS, INVITE_INDEX, PLAN_HAZARD, SHARE_INDEX, TRIAL_DAYS, TYPE_PROFILES,
 } from './profiles.js';
 import { LATENT_TYPES, type LatentType } from './types.js';
 
@@ -41,14 +42,16 @@ export interface UserSpec {
   lockedP: number;
   ticketP: number;
   cancelViewP: number;
-  /** Hazard per day before plan, tenure and breadth multipliers (type x personal satisfaction). */
+  /** Share of support tickets rated negatively. */
+  negativeP: number;
+  /** Hazard per day before plan, tenure and breadth multipliers (the type's). */
   hazardBase: number;
   /** Centre of the user's working day (seconds after midnight UTC). */
   peakSec: number;
   /** declining: decline start (fractional day) and length; dormant: day the user goes quiet; evaluator: trial end. */
   phaseStart: number;
   phaseDays: number;
-  /** Card problem (paid users): days [cardFrom, cardTo); NaN when none. */
+  /** Card problem (paid users): payments fail on days [cardFrom, cardTo), the extra hazard runs from cardFrom + grace; NaN when none. */
   cardFrom: number;
   cardTo: number;
   /** First day of data this user's weekday pattern starts from (0 = Sunday) is global; kept here for speed. */
@@ -105,46 +108,56 @@ const uniform = (rng: Rng, a: number, b: number): number => a + (b - a) * rng.ne
 /** The window geometry every user is drawn against. */
 export interface World {
   days: number;
-  /** Day index of the cutoff (first day of the truth window). */
+  /**
+   * Day index of the default cutoff (first day of the truth window). Not used to draw users: the process is
+   * stationary, so any cutoff sees the same mix of types and stages.
+   */
   cutDay: number;
   /** Day of week of day 0 (0 = Sunday). */
   startDow: number;
 }
 
+const PAID = new Set(['basic', 'pro', 'enterprise']);
+
 /**
- * Draws user `index`. Signup dates are placed so that at the default cutoff every type shows its
- * characteristic behaviour: evaluators are recent signups (the last 4 weeks before the cutoff and the
- * truth window), declining users are 40-100% through their decline, dormant users went quiet at least
- * 5 weeks before it, and the other types have a tenure in their profile's range (many signed up before
- * the data window: tenure carries through `signup_at`).
+ * Draws user `index`: the type (profile share), then everything else. Signups arrive at a steady rate from
+ * the type's `lookbackDays` before the window to its end, and every stage is timed from the signup (a
+ * declining user starts declining 1-5 weeks after signup, a dormant user goes quiet 2-6 weeks after it, an
+ * evaluator's trial ends 3 weeks after it), never from the cutoff: what a cohortlab cutoff sees is the same
+ * at every cutoff, so models trained on earlier cutoffs transfer. A user who signed up before the window is
+ * kept with its probability of having survived to day 0 (exp of minus the summed hazard), else the type's
+ * other parameters are drawn again: users in the data are the ones alive at its start or arriving later.
  */
 export function drawUser(index: number, world: World, rng: Rng): UserSpec {
   const typeCode = pick(TYPE_SHARES, rng);
+  const s = newDayState();
+  for (;;) {
+    const u = drawParams(index, typeCode, world, rng);
+    if (u.signupDay >= 0) return u;
+    let cum = 0;
+    for (let d = u.signupDay; d < 0; d++) cum += dayState(u, d, s).hazard;
+    if (rng.next() < Math.exp(-cum)) return u;
+  }
+}
+
+function drawParams(index: number, typeCode: number, world: World, rng: Rng): UserSpec {
   const type = LATENT_TYPES[typeCode];
   const p = TYPE_PROFILES[type];
-  const { cutDay, days } = world;
-
-  let signupDay: number;
+  const signupDay = Math.floor(uniform(rng, -p.lookbackDays, world.days));
   let phaseStart = Infinity;
   let phaseDays = 1;
   switch (type) {
     case 'evaluator':
-      signupDay = Math.floor(uniform(rng, Math.max(0, cutDay - TRIAL_DAYS), days - 1));
       phaseStart = signupDay + TRIAL_DAYS;
       break;
     case 'declining':
-      signupDay = cutDay - Math.floor(uniform(rng, p.tenureDays[0], p.tenureDays[1]));
-      // The decline is 40-100% through at the cutoff: visible in the features, not yet finished.
-      phaseDays = uniform(rng, 28, 56);
-      phaseStart = cutDay - phaseDays * uniform(rng, 0.4, 1);
+      phaseStart = signupDay + uniform(rng, DECLINE_ONSET_DAYS[0], DECLINE_ONSET_DAYS[1]);
+      phaseDays = uniform(rng, DECLINE_LENGTH_DAYS[0], DECLINE_LENGTH_DAYS[1]);
       break;
     case 'dormant':
-      signupDay = cutDay - Math.floor(uniform(rng, p.tenureDays[0], p.tenureDays[1]));
-      phaseStart = Math.floor(Math.min(signupDay + uniform(rng, 14, 60), cutDay - 35 - uniform(rng, 0, 20)));
+      phaseStart = Math.floor(signupDay + uniform(rng, DORMANT_LIGHT_DAYS[0], DORMANT_LIGHT_DAYS[1]));
       break;
     default:
-      // Tenure at the cutoff in the type's range: signups fall inside the window and before it.
-      signupDay = cutDay - Math.floor(uniform(rng, p.tenureDays[0], p.tenureDays[1]));
   }
   const signupSec = Math.floor(uniform(rng, 7 * 3600, 17 * 3600));
 
@@ -152,8 +165,7 @@ export function drawUser(index: number, world: World, rng: Rng): UserSpec {
   let planChangeDay = Infinity;
   let planAfter = plan0;
   let downgrades = false;
-  if (type === 'evaluator') {
-  } else if (type === 'declining' && DOWNGRADE_TO[plan0] !== undefined && rng.next() < 0.85) {
+  if (type === 'declining' && DOWNGRADE_TO[plan0] !== undefined && rng.next() < 0.85) {
     // Playbook §4.4 billing signals: most paying decliners downgrade early in the decline.
     planChangeDay = Math.floor(phaseStart + phaseDays * uniform(rng, 0.25, 0.6));
     planAfter = DOWNGRADE_TO[plan0];
@@ -176,12 +188,12 @@ export function drawUser(index: number, world: World, rng: Rng): UserSpec {
   let acc = 0;
   for (let k = 0; k < order.length; k++) featureCum[k] = acc += w[order[k]];
 
-  const paidAtStart = plan0 === 'basic' || plan0 === 'pro' || plan0 === 'enterprise';
+  // A card problem some time in the first year of a paid subscription.
   let cardFrom = NaN;
   let cardTo = NaN;
-  if (paidAtStart && rng.next() < CARD_PROBLEM_P) {
-    cardFrom = Math.floor(uniform(rng, 0, days));
-    cardTo = cardFrom + 3 + rng.int(10);
+  if (PAID.has(plan0) && rng.next() < CARD_PROBLEM_P) {
+    cardFrom = signupDay + 1 + Math.floor(uniform(rng, 0, CARD_SPAN_DAYS));
+    cardTo = cardFrom + CARD_FAIL_DAYS[0] + rng.int(CARD_FAIL_DAYS[1] - CARD_FAIL_DAYS[0] + 1);
   }
 
   // Weekly habit: `habitDays` distinct weekdays (Mon-Fri) get the habit probability.
@@ -207,7 +219,9 @@ export function drawUser(index: number, world: World, rng: Rng): UserSpec {
     lockedP: Math.min(0.95, p.lockedP * planInterest * lognormal(rng, 0.3)),
     ticketP: p.ticketP,
     cancelViewP: p.cancelViewP,
-    hazardBase: BASE_HAZARD_PER_DAY * p.hazardMult * lognormal(rng, 0.4),
+    // Declining users are unhappy from the start: their tickets are often rated negatively.
+    negativeP: type === 'declining' ? 0.4 : 0.1,
+    hazardBase: BASE_HAZARD_PER_DAY * p.hazardMult,
     peakSec: uniform(rng, 8 * 3600, 16 * 3600),
     phaseStart, phaseDays, cardFrom, cardTo,
     startDow: world.startDow,
@@ -235,7 +249,7 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
   let actions = u.actions;
   let ticketP = u.ticketP;
   let cancelViewP = u.cancelViewP;
-  let negativeP = 0.1;
+  let negativeP = u.negativeP;
   let pricingP = u.pricingP;
   let extraHazard = 0;
   const tenure = d - u.signupDay;
@@ -244,13 +258,14 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
       // Playbook §2.1 decline signals and §3.3: fewer sessions, fewer features, shorter sessions,
       // more support tickets and cancel-page views as the decline progresses.
       const p = Math.min(1, Math.max(0, (d + 0.5 - u.phaseStart) / u.phaseDays));
-      activeP *= 1 - 0.85 * p;
-      breadth = Math.max(2, Math.round(breadth * (1 - 0.7 * p)));
+      // Unhappy from the start (profile: a ticket in one session of ten, cancel-page views), more so as it goes.
+      activeP *= 1 - 0.7 * p;
+      breadth = Math.max(2, Math.round(breadth * (1 - 0.6 * p)));
       minutes *= 1 - 0.6 * p;
       actions = Math.max(1.2, actions * (1 - 0.5 * p));
-      ticketP += 0.35 * p;
-      cancelViewP += 0.35 * p;
-      negativeP += 0.5 * p;
+      ticketP += 0.25 * p;
+      cancelViewP += 0.3 * p;
+      negativeP += 0.4 * p;
       extraHazard = DECLINE_MAX_HAZARD * p * p * Math.sqrt(PLAN_HAZARD[plan] ?? 1);
       break;
     }
@@ -260,7 +275,14 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
         activeP = 0.2;
         breadth = 3;
         minutes = 8;
-        actions = 4;
+        actions = 2.5;
+      } else {
+        // Quiet: a rare short look-in.
+        activeP = DORMANT_ACTIVE_P;
+        breadth = 2;
+        minutes = 1.5;
+        actions = 1.3;
+        extraHazard = DORMANT_HAZARD;
       }
       break;
     case 'evaluator':
@@ -279,8 +301,9 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
     const breadthMult = Math.exp(-1.2 * (breadth / CORE_FEATURES.length - 0.5));
     hazard = u.hazardBase * planMult * tenureMult * breadthMult + extraHazard;
   }
-  const card = d >= u.cardFrom && d < u.cardTo;
-  if (card) hazard += CARD_PROBLEM_HAZARD;
+  // Card problem: payments fail from cardFrom; the hazard starts only after the grace period of retries.
+  const card = d >= u.cardFrom && d < u.cardTo && PAID.has(plan);
+  if (card && d >= u.cardFrom + CARD_GRACE_DAYS) hazard += CARD_PROBLEM_HAZARD;
   if (d === u.signupDay) hazard = 0; // the signup day always has its onboarding session
   s.activeP = activeP;
   s.sessionsPerActiveDay = u.sessionsPerActiveDay;
@@ -293,7 +316,7 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
   s.ticketP = ticketP;
   s.negativeP = negativeP;
   s.cancelViewP = cancelViewP;
-  s.paymentFailedP = card ? 0.6 : 0;
+  s.paymentFailedP = card ? CARD_FAILED_SESSION_P : 0;
   s.plan = plan;
   return s;
 }
