@@ -1,11 +1,26 @@
 import { computeFeatureBlocks, readFeatureTableBlocks } from '../features/index.js';
 import { loadEvents, resolveConfig } from '../ingest/index.js';
-import { loadModel, resolveModelsDir } from '../registry/index.js';
-import { scoreResultTable } from '../pipeline/score.js';
+import { loadModel, loadTableModel, modelSource, resolveModelsDir } from '../registry/index.js';
+import { encodeTableForScoring, predictChurn, reasonCodes } from '../churn/index.js';
+import { formatReasons, scoreResultTable } from '../pipeline/score.js';
 import { CohortlabError } from '../shared/errors.js';
-import { openTableWriter, type TableWriter } from '../shared/table-io.js';
+import { openTableWriter, readTable, writeTable, type TableWriter } from '../shared/table-io.js';
 import { bool, date, int, list, str } from './args.js';
-import type { Command } from './command.js';
+import type { Command, CommandContext } from './command.js';
+
+/** A model of `train --table`: encode the raw columns as at training, then probability and reasons (no rules or clusters: no events). */
+async function scoreRawTable(ref: string | undefined, modelsDir: string, path: string, out: string, reasons: number, ctx: CommandContext): Promise<number> {
+  const model = await loadTableModel(ref, { modelsDir, logger: ctx.logger });
+  if (!model.churn.encoding) throw new CohortlabError('MODEL_CORRUPT', `model ${model.name}@${model.version} was trained on a table but has no column encoding; re-train it.`);
+  const t0 = performance.now();
+  const { userIds, columns } = encodeTableForScoring(model.churn.encoding, await readTable(path), path);
+  const probability = predictChurn(model.churn, columns);
+  const codes = reasons > 0 ? reasonCodes(model.churn, columns, { top: reasons }) : userIds.map(() => []);
+  await writeTable(out, { rows: userIds.length, names: ['user_id', 'churn_probability', 'reasons'], columns: { user_id: userIds, churn_probability: probability, reasons: codes.map(formatReasons) } });
+  const secs = (performance.now() - t0) / 1000;
+  ctx.logger.info(`scored ${userIds.length.toLocaleString('en-US')} users with ${model.name}@${model.version} (a per-user table model: churn probability and reasons only, no rule or cluster columns) in ${secs.toFixed(2)} s -> ${out}`);
+  return 0;
+}
 
 export const scoreCommand: Command = {
   name: 'score',
@@ -26,9 +41,14 @@ export const scoreCommand: Command = {
   ],
   help: 'Output columns: user_id, churn_probability, the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}).',
   async run(args, ctx) {
-    const model = await loadModel(str(args, 'model'), { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')), logger: ctx.logger });
+    const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
     const out = str(args, 'out') as string;
     const tablePath = str(args, 'table');
+    if ((await modelSource(str(args, 'model'), { modelsDir })) === 'table') {
+      if (!tablePath) throw new CohortlabError('BAD_ARGUMENT', `model ${str(args, 'model') ?? 'default'} was trained on a per-user table: score it with --table FILE (the same columns it was trained on).`);
+      return scoreRawTable(str(args, 'model'), modelsDir, tablePath, out, int(args, 'reasons', 3, 0, 20), ctx);
+    }
+    const model = await loadModel(str(args, 'model'), { modelsDir, logger: ctx.logger });
     const events = list(args, 'events');
     if (!tablePath && events.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, or --table FILE (see "cohortlab score --help").');
     const asOf = date(args, 'as-of');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSegmentRules } from '../rules/index.js';
-import { loadModel as loadChurnModel, type ChurnModelJson } from '../churn/index.js';
+import { loadModel as loadChurnModel, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
 import { validateConfig } from '../ingest/index.js';
 import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -34,7 +34,7 @@ async function readJson<T>(dir: string, file: string, label: string): Promise<T>
   }
 }
 
-export async function loadModel(ref: string | undefined, opts: { modelsDir: string; logger?: Logger; verify?: boolean }): Promise<LoadedRegistryModel> {
+async function openVersion(ref: string | undefined, opts: { modelsDir: string; verify?: boolean }) {
   const v = await resolveVersion(opts.modelsDir, ref);
   const label = formatRef(v.name, v.version);
   const manifest = await readManifest(v.dir, label);
@@ -42,13 +42,42 @@ export async function loadModel(ref: string | undefined, opts: { modelsDir: stri
     throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} has kind ${JSON.stringify(manifest.kind)} format ${JSON.stringify(manifest.formatVersion)}; this cohortlab reads cohortlab-model format ${SUPPORTED_FORMAT_VERSION}. Re-train it.`);
   }
   if (opts.verify !== false) await verifyFiles(v.dir, manifest, label);
-  const params = manifest.params as { source: string };
-  if (params.source !== 'events') {
-    throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} was trained on a per-user table (${JSON.stringify(manifest.params)}); score it with "cohortlab score --table FILE", not from events.`);
+  return { ...v, label, manifest, source: (manifest.params as { source: string }).source };
+}
+
+async function readChurn(dir: string, label: string, logger: Logger): Promise<ChurnModel> {
+  const json = await readJson<ChurnModelJson>(dir, 'churn-model.json', label);
+  const weights = await readFile(join(dir, 'churn-weights.bin'));
+  return loadChurnModel({ json, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }, { logger, path: join(dir, 'churn-model.json') });
+}
+
+/** What `train --table` saved: the churn model alone, with the encoding of the table's raw columns. */
+export interface LoadedTableModel {
+  name: string;
+  version: number;
+  dir: string;
+  manifest: Record<string, unknown>;
+  churn: ChurnModel;
+}
+
+/** The source a version was trained on: 'events' (the full pipeline) or 'table' (a per-user table). */
+export async function modelSource(ref: string | undefined, opts: { modelsDir: string }): Promise<string> {
+  return (await openVersion(ref, { ...opts, verify: false })).source;
+}
+
+export async function loadTableModel(ref: string | undefined, opts: { modelsDir: string; logger?: Logger }): Promise<LoadedTableModel> {
+  const v = await openVersion(ref, opts);
+  if (v.source !== 'table') throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${v.label} was trained on events, not on a per-user table; score it with --events or a features file.`);
+  return { name: v.name, version: v.version, dir: v.dir, manifest: v.manifest, churn: await readChurn(v.dir, v.label, opts.logger ?? silentLogger) };
+}
+
+export async function loadModel(ref: string | undefined, opts: { modelsDir: string; logger?: Logger; verify?: boolean }): Promise<LoadedRegistryModel> {
+  const v = await openVersion(ref, opts);
+  const { label, manifest } = v;
+  if (v.source !== 'events') {
+    throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} was trained on a per-user table (${JSON.stringify(manifest.params)}); it has no rules or clusters: score it with "cohortlab score --table FILE".`);
   }
-  const json = await readJson<ChurnModelJson>(v.dir, 'churn-model.json', label);
-  const weights = await readFile(join(v.dir, 'churn-weights.bin'));
-  const churn = await loadChurnModel({ json, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }, { logger: opts.logger ?? silentLogger, path: join(v.dir, 'churn-model.json') });
+  const churn = await readChurn(v.dir, label, opts.logger ?? silentLogger);
   const config = validateConfig(await readJson(v.dir, 'config.json', label), `of model ${label}`);
   const clusters = await readJson<ModelParts['clusters']>(v.dir, 'clusters.json', label);
   const segments = await loadSegmentRules(join(v.dir, 'rules'));
