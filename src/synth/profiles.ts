@@ -71,10 +71,11 @@ export const SHARE_INDEX = CORE_FEATURES.indexOf('shared_item');
 
 const ROLES_DEFAULT = { member: 0.5, manager: 0.25, admin: 0.1, viewer: 0.15 };
 
-// Volumes (playbook §2.1): power about 6-7 sessions/week of 6-7 events, team champions 4-5 of 6, regulars
-// about 3 of 4-5, casual users about 1 of 3; a 180-day run averages roughly 200 events per user.
-// Shares are of the users in a run; at a cutoff the short-lived types (evaluator, declining) make up
-// less of the living population (about 5% and 9%).
+// Volumes (playbook §2.1): power about 6-7 sessions/week of about 7 events, team champions 4-5 of 6, regulars
+// about 3 of 4-5, casual users about 1 of 3; a 180-day run averages about 230 events per user (power ~1,100,
+// casual ~70). Shares are of the users in a run; among the users cohortlab sees at a cutoff (not cancelled,
+// active in the last 21 days) the short-lived types are fewer: evaluators ~8%, declining ~11%, dormant ~3%
+// (most dormant users are past the §3.4 inactivity threshold, as playbook §2.1 defines them).
 export const TYPE_PROFILES: Record<LatentType, TypeProfile> = {
   power: {
     share: 0.08, lookbackDays: 730, habitDays: 5, habitP: 0.92, offP: 0.92, weekendP: 0.3, sessionsPerActiveDay: 1.35,
@@ -84,14 +85,14 @@ export const TYPE_PROFILES: Record<LatentType, TypeProfile> = {
     roles: { member: 0.35, manager: 0.35, admin: 0.2, viewer: 0.1 },
   },
   regular: {
-    share: 0.16, lookbackDays: 730, habitDays: 3, habitP: 0.85, offP: 0.08, weekendP: 0.03, sessionsPerActiveDay: 1.05,
+    share: 0.17, lookbackDays: 730, habitDays: 3, habitP: 0.85, offP: 0.08, weekendP: 0.03, sessionsPerActiveDay: 1.05,
     breadth: 5, sessionMinutes: 15, actionsPerSession: 3.5,
     inviteWeight: 0, shareWeight: 0, pricingP: 0.02, lockedP: 0.04, ticketP: 0.003, cancelViewP: 0.001, hazardMult: 0.8,
     plans: { basic: 0.9, pro: 0.1 },
     roles: ROLES_DEFAULT,
   },
   casual: {
-    share: 0.13, lookbackDays: 730, habitDays: 1, habitP: 0.9, offP: 0.08, weekendP: 0.02, sessionsPerActiveDay: 1,
+    share: 0.15, lookbackDays: 730, habitDays: 1, habitP: 0.9, offP: 0.08, weekendP: 0.02, sessionsPerActiveDay: 1,
     breadth: 3, sessionMinutes: 7, actionsPerSession: 2.2,
     inviteWeight: -0.02, shareWeight: -0.04, pricingP: 0.02, lockedP: 0.02, ticketP: 0.003, cancelViewP: 0.002, hazardMult: 1.6,
     plans: { free: 0.95, basic: 0.05 },
@@ -105,14 +106,14 @@ export const TYPE_PROFILES: Record<LatentType, TypeProfile> = {
     roles: ROLES_DEFAULT,
   },
   dormant: {
-    share: 0.12, lookbackDays: 730, habitDays: 0, habitP: 0, offP: 0.03, weekendP: 0.03, sessionsPerActiveDay: 1,
+    share: 0.08, lookbackDays: 730, habitDays: 0, habitP: 0, offP: 0.03, weekendP: 0.03, sessionsPerActiveDay: 1,
     breadth: 3, sessionMinutes: 2, actionsPerSession: 2,
     inviteWeight: -0.02, shareWeight: -0.05, pricingP: 0.01, lockedP: 0.01, ticketP: 0.003, cancelViewP: 0.002, hazardMult: 1,
     plans: { free: 0.95, basic: 0.05 },
     roles: { member: 0.5, manager: 0.1, admin: 0.05, viewer: 0.35 },
   },
   evaluator: {
-    share: 0.23, lookbackDays: 60, habitDays: 5, habitP: 0.7, offP: 0.7, weekendP: 0.15, sessionsPerActiveDay: 1.2,
+    share: 0.24, lookbackDays: 60, habitDays: 5, habitP: 0.7, offP: 0.7, weekendP: 0.15, sessionsPerActiveDay: 1.2,
     breadth: 5, sessionMinutes: 4, actionsPerSession: 2.5,
     inviteWeight: 0, shareWeight: -0.03, pricingP: 0.55, lockedP: 0.35, ticketP: 0.02, cancelViewP: 0.02, hazardMult: 1,
     plans: { trial: 1 },
@@ -153,9 +154,11 @@ export const EVALUATOR_EXPIRED_HAZARD = 0.07;
 export const DECLINE_ONSET_DAYS: [number, number] = [7, 28];
 export const DECLINE_LENGTH_DAYS: [number, number] = [35, 63];
 export const DECLINE_MAX_HAZARD = 0.06;
+/** Share of paying declining users who downgrade early in the decline. */
+export const DECLINE_DOWNGRADE_P = 0.3;
 /** Dormant users: days of light use after signup before going quiet, activity and extra hazard once quiet. */
 export const DORMANT_LIGHT_DAYS: [number, number] = [14, 45];
-export const DORMANT_ACTIVE_P = 0.03;
+export const DORMANT_ACTIVE_P = 0.01;
 export const DORMANT_HAZARD = 0.002;
 /**
  * Paid users: chance of a card problem within the first CARD_SPAN_DAYS of the subscription; payments fail for

@@ -1,7 +1,7 @@
 import type { Rng } from '../shared/rng.js';
 import {
   BASE_HAZARD_PER_DAY, CARD_FAILED_SESSION_P, CARD_FAIL_DAYS, CARD_GRACE_DAYS, CARD_PROBLEM_HAZARD, CARD_PROBLEM_P,
-  CARD_SPAN_DAYS, COMPANY_SIZES, COMPANY_SIZE_BY_PLAN, CORE_FEATURES, DECLINE_LENGTH_DAYS, DECLINE_MAX_HAZARD,
+  CARD_SPAN_DAYS, COMPANY_SIZES, DECLINE_DOWNGRADE_P, COMPANY_SIZE_BY_PLAN, CORE_FEATURES, DECLINE_LENGTH_DAYS, DECLINE_MAX_HAZARD,
   DECLINE_ONSET_DAYS, DORMANT_ACTIVE_P, DORMANT_HAZARD, DORMANT_LIGHT_DAYS, DOWNGRADE_TO, EVALUATOR_EXPIRED_HAZARD,
   EVALUATOR_TRIAL_HAZARD, FEATURE_WEIGHTS, INVITE_INDEX, PLAN_HAZARD, SHARE_INDEX, TRIAL_DAYS, TYPE_PROFILES,
 } from './profiles.js';
@@ -104,6 +104,8 @@ function pickKey(weights: Record<string, number>, rng: Rng): string {
 
 const lognormal = (rng: Rng, sigma: number): number => Math.exp(sigma * rng.normal() - (sigma * sigma) / 2);
 const uniform = (rng: Rng, a: number, b: number): number => a + (b - a) * rng.next();
+/** Log-normal spread of a user's session rate, length and actions around the type's (types stay apart: blobs, not points). */
+const PERSONAL_SIGMA = 0.12;
 
 /** The window geometry every user is drawn against. */
 export interface World {
@@ -165,8 +167,8 @@ function drawParams(index: number, typeCode: number, world: World, rng: Rng): Us
   let planChangeDay = Infinity;
   let planAfter = plan0;
   let downgrades = false;
-  if (type === 'declining' && DOWNGRADE_TO[plan0] !== undefined && rng.next() < 0.85) {
-    // Playbook §4.4 billing signals: most paying decliners downgrade early in the decline.
+  if (type === 'declining' && DOWNGRADE_TO[plan0] !== undefined && rng.next() < DECLINE_DOWNGRADE_P) {
+    // Playbook §4.4 billing signals: some paying decliners downgrade early in the decline.
     planChangeDay = Math.floor(phaseStart + phaseDays * uniform(rng, 0.25, 0.6));
     planAfter = DOWNGRADE_TO[plan0];
     downgrades = true;
@@ -211,9 +213,9 @@ function drawParams(index: number, typeCode: number, world: World, rng: Rng): Us
   const planInterest = plan0 === 'enterprise' ? 0 : plan0 === 'pro' ? 0.4 : 1;
   return {
     index, typeCode, type, signupDay, signupSec, plan0, planChangeDay, planAfter, downgrades, role, companySize,
-    activeByDow, sessionsPerActiveDay: 1 + (p.sessionsPerActiveDay - 1) * lognormal(rng, 0.2),
-    minutes: p.sessionMinutes * lognormal(rng, 0.25),
-    actions: Math.max(1.2, p.actionsPerSession * lognormal(rng, 0.2)),
+    activeByDow, sessionsPerActiveDay: 1 + (p.sessionsPerActiveDay - 1) * lognormal(rng, PERSONAL_SIGMA),
+    minutes: p.sessionMinutes * lognormal(rng, PERSONAL_SIGMA),
+    actions: Math.max(1.2, p.actionsPerSession * lognormal(rng, PERSONAL_SIGMA)),
     breadth, featureOrder, featureCum,
     pricingP: Math.min(0.95, p.pricingP * (type === 'evaluator' ? 1 : planInterest) * lognormal(rng, 0.3)),
     lockedP: Math.min(0.95, p.lockedP * planInterest * lognormal(rng, 0.3)),

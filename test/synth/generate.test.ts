@@ -136,7 +136,8 @@ describe('generateSynthetic against its known truth', () => {
       }
       return s / n;
     };
-    expect(mean('declining')).toBeGreaterThan(0.5);
+    expect(mean('declining')).toBeGreaterThan(0.35); // some are not declining yet at the cutoff
+    expect(mean('evaluator')).toBeGreaterThan(0.5);
     expect(mean('power')).toBeLessThan(0.05);
     expect(mean('team_champion')).toBeLessThan(0.05);
   });
