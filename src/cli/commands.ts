@@ -8,6 +8,7 @@ import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { scoreCommand } from './score.js';
 import { modelsCommand } from './models.js';
+import { serveCommand } from './serve.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [generateCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, modelsCommand];
+export const COMMANDS: Command[] = [generateCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, modelsCommand, serveCommand];

@@ -1,0 +1,199 @@
+// The cohortlab explorer: every chart is a vega-lite spec built by the server (GET /v1/charts, the
+// same builders as the HTML reports) and embedded with vega-embed served from node_modules.
+const state = { key: sessionStorage.getItem('cohortlab-key') || '', cluster: null, by: 'behavioral_segment', segment: null, page: 1, pages: 1 };
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const pct = (x) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+const num = (x, d = 1) => (x === null || x === undefined ? '-' : Number(x).toFixed(d));
+window.cohortlab = { views: [], errors: [] };
+
+async function api(path, opts = {}) {
+  const headers = { ...(opts.headers || {}) };
+  if (state.key) headers.authorization = `Bearer ${state.key}`;
+  const res = await fetch(path, { ...opts, headers });
+  if (res.status === 401) {
+    $('keyform').hidden = false;
+    throw new Error('an API key is required');
+  }
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    throw new Error(body.message || `${res.status} on ${path}`);
+  }
+  return res;
+}
+const json = async (path) => (await api(path)).json();
+
+function showError(e) {
+  $('error').hidden = false;
+  $('error').textContent = e.message || String(e);
+  window.cohortlab.errors.push(String(e.message || e));
+}
+
+async function embed(id, spec, onPick) {
+  const el = $(id);
+  if (!spec) {
+    el.innerHTML = '<p class="note">Not available for this model.</p>';
+    return;
+  }
+  const result = await vegaEmbed(el, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: 'svg' });
+  window.cohortlab.views.push({ id, view: result.view });
+  if (onPick) {
+    result.view.addEventListener('click', (_event, item) => {
+      const d = item && item.datum;
+      if (d && typeof d.cluster === 'string') {
+        const k = parseInt(d.cluster, 10);
+        if (!Number.isNaN(k)) onPick(k);
+      }
+    });
+  }
+}
+
+function table(header, rows, opts = {}) {
+  const th = header.map((h) => `<th scope="col">${esc(h)}</th>`).join('');
+  const tr = rows
+    .map((r, i) => `<tr${opts.pick ? ` class="pickable" data-pick="${esc(opts.pick[i])}" tabindex="0"` : ''}>${r.map((c, j) => `<td${j === 0 || typeof c === 'string' ? ' class="text"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
+    .join('');
+  return `<table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
+}
+
+function pickCluster(k) {
+  state.cluster = k;
+  state.segment = null;
+  state.page = 1;
+  $('pick-cluster').value = String(k);
+  $('pick-segment').value = '';
+  loadMembers().catch(showError);
+  $('members').scrollIntoView({ behavior: 'instant', block: 'start' });
+}
+
+function pickSegment(by, segment) {
+  state.cluster = null;
+  state.by = by;
+  state.segment = segment;
+  state.page = 1;
+  $('pick-cluster').value = '';
+  loadMembers().catch(showError);
+}
+
+function selectionQuery() {
+  if (state.cluster !== null) return `cluster=${state.cluster}`;
+  if (state.segment) return `segment=${encodeURIComponent(state.segment)}&by=${encodeURIComponent(state.by)}`;
+  return null;
+}
+
+async function loadMembers() {
+  const q = selectionQuery();
+  if (!q) return;
+  const r = await json(`/v1/members?${q}&page=${state.page}&page_size=50`);
+  state.pages = r.pages;
+  const what = state.cluster !== null ? `cluster ${state.cluster}` : `${state.by} = ${state.segment}`;
+  $('members-summary').textContent = `${r.total.toLocaleString('en-US')} users in ${what}`;
+  const cols = ['user_id', 'churn_probability', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'behavioral_segment', 'lifecycle_stage', 'cluster', 'cluster_label'];
+  $('members-table').innerHTML = table(
+    cols,
+    r.rows.map((row) => cols.map((c) => (typeof row[c] === 'number' && c !== 'cluster' ? Number(row[c].toFixed(3)) : row[c]))),
+  );
+  $('page').textContent = `page ${r.page} of ${r.pages}`;
+  $('prev').disabled = r.page <= 1;
+  $('next').disabled = r.page >= r.pages;
+}
+
+async function exportCsv() {
+  const q = selectionQuery();
+  if (!q) return;
+  // fetch + blob so the API key header goes along when one is set.
+  const res = await api(`/v1/export?${q}`);
+  const blob = await res.blob();
+  const name = (res.headers.get('content-disposition') || '').match(/filename="([^"]+)"/)?.[1] || 'members.csv';
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+async function main() {
+  const [report, charts, segments, clusters] = await Promise.all([json('/v1/report'), json('/v1/charts'), json('/v1/segments'), json('/v1/clusters').catch(() => null)]);
+  $('model').textContent = `model ${report.model.name}@${report.model.version}; ${segments.users.toLocaleString('en-US')} users in the scored snapshot`;
+
+  const c = charts.clusters || {};
+  if (clusters) {
+    await embed('chart-pca', c.pca && c.pca[0], pickCluster);
+    await embed('chart-sizes', c.sizes && c.sizes[0], pickCluster);
+    await embed('chart-churn', c.churn && c.churn[0], pickCluster);
+    await embed('chart-heat', c.heat && c.heat[0], pickCluster);
+    const cross = $('chart-cross');
+    for (const [i, spec] of (c.cross || []).entries()) {
+      const div = document.createElement('div');
+      div.id = `chart-cross-${i}`;
+      cross.appendChild(div);
+      await embed(div.id, spec, pickCluster);
+    }
+    $('cluster-table').innerHTML = table(
+      ['cluster', 'label', 'users', 'share', 'churn rate', 'mean rule churn risk', 'sets it apart (z)'],
+      clusters.profiles.map((p) => [p.cluster, p.label, p.size, pct(p.share), pct(p.churnRate), num(p.meanChurnRisk), p.top.map((t) => `${t.feature} ${t.z >= 0 ? '+' : ''}${t.z.toFixed(2)}`).join('; ')]),
+      { pick: clusters.profiles.map((p) => p.cluster) },
+    );
+    for (const p of clusters.profiles) $('pick-cluster').insertAdjacentHTML('beforeend', `<option value="${p.cluster}">${p.cluster}: ${esc(p.label)}</option>`);
+  } else {
+    for (const id of ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat']) await embed(id, null);
+  }
+
+  const d = segments.dashboard;
+  if (d) {
+    $('dashboard-table').innerHTML = table(
+      ['segment', 'users', 'share', `retention${d.retentionHorizonDays ? ` (${d.retentionHorizonDays} d)` : ''}`, 'paid conversion', 'avg revenue', 'action'],
+      d.rows.map((r) => [r.segment, r.users, pct(r.share), pct(r.retention), pct(r.paidConversion), num(r.avgRevenue, 2), r.action]),
+      { pick: d.rows.map((r) => r.segment) },
+    );
+    for (const row of $('dashboard-table').querySelectorAll('tr.pickable')) row.addEventListener('click', () => pickSegment('behavioral_segment', row.dataset.pick));
+  }
+  $('warnings').innerHTML = (segments.warnings || []).map((w) => `<li class="warn">${esc(w.message || w)}</li>`).join('');
+
+  const t = charts.transitions || {};
+  await embed('chart-trans-seg', t.segments);
+  await embed('chart-trans-cl', t.clusters);
+
+  const ev = report.evaluation;
+  if (ev) {
+    $('verdict').textContent = ev.verdict.sentence;
+    const names = Object.keys(ev.metrics);
+    const m = ['rocAuc', 'prAuc', 'liftTop10', 'captureTop10', 'liftTop20', 'captureTop20', 'precisionAtHighRiskShare', 'recallAtHighRiskShare', 'logLoss', 'brier'];
+    const fmt = (x) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
+    $('metrics-table').innerHTML = table(['metric (95% CI)', ...names], m.filter((k) => names.some((n) => ev.metrics[n][k])).map((k) => [k, ...names.map((n) => fmt(ev.metrics[n][k]))]));
+  }
+  const e = charts.evaluation || {};
+  await embed('chart-roc', e.roc);
+  await embed('chart-pr', e.pr);
+  await embed('chart-rel', e.reliability);
+  await embed('chart-lift', e.lift);
+  await embed('chart-gain', e.gain);
+  await embed('chart-imp', e.importance);
+
+  for (const row of $('cluster-table').querySelectorAll('tr.pickable')) {
+    row.addEventListener('click', () => pickCluster(Number(row.dataset.pick)));
+    row.addEventListener('keydown', (ev2) => ev2.key === 'Enter' && pickCluster(Number(row.dataset.pick)));
+  }
+  const refreshSegments = () => {
+    const by = $('pick-by').value;
+    const values = Object.keys((segments.sizes || {})[by] || {}).sort();
+    $('pick-segment').innerHTML = '<option value="">-</option>' + values.map((v) => `<option>${esc(v)}</option>`).join('');
+  };
+  refreshSegments();
+  $('pick-cluster').addEventListener('change', () => $('pick-cluster').value !== '' && pickCluster(Number($('pick-cluster').value)));
+  $('pick-by').addEventListener('change', refreshSegments);
+  $('pick-segment').addEventListener('change', () => $('pick-segment').value && pickSegment($('pick-by').value, $('pick-segment').value));
+  $('prev').addEventListener('click', () => { state.page = Math.max(1, state.page - 1); loadMembers().catch(showError); });
+  $('next').addEventListener('click', () => { state.page = Math.min(state.pages, state.page + 1); loadMembers().catch(showError); });
+  $('export').addEventListener('click', () => exportCsv().catch(showError));
+  window.cohortlab.ready = true;
+}
+
+$('keyform').addEventListener('submit', (e) => {
+  e.preventDefault();
+  state.key = $('apikey').value;
+  sessionStorage.setItem('cohortlab-key', state.key);
+  location.reload();
+});
+main().catch(showError);

@@ -1,0 +1,365 @@
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { timingSafeEqual } from 'node:crypto';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { clusterCharts } from '../cluster/report.js';
+import type { ClusterReport } from '../cluster/index.js';
+import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
+import type { TransitionMatrix } from '../rules/index.js';
+import { CohortlabError, isCohortlabError, type ErrorCode } from '../shared/errors.js';
+import type { ChartSpec } from '../shared/charts.js';
+import { openApiDocument, type RouteDoc } from './openapi.js';
+import { predictUsers, type PredictUser } from './predict.js';
+import type { Loaded, ModelProvider } from './provider.js';
+import {
+  anyObject, BODY_LIMIT_BYTES, errorSchema, MAX_USERS_PER_REQUEST, membersQuerySchema, modelRefSchema, predictBodySchema, predictResponseSchema, selectionQuerySchema,
+} from './schemas.js';
+
+/**
+ * serve: one fastify app with the /v1 prediction API for services and the explorer for analysts.
+ * The app is built here and only listened to in server.ts, so tests drive it over a real port or
+ * with inject. Logs carry the route pattern, status and time, never user ids or feature values.
+ */
+export interface AppOptions {
+  provider: ModelProvider;
+  /** When set, every /v1 route but health needs `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Log one line per request (method, route pattern, status, ms) through this function. */
+  log?: (line: string) => void;
+}
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+
+/** The folder of an installed package (works whether it is hoisted or not). */
+function packageDir(name: string): string {
+  const main = require.resolve(name);
+  const marker = `${join('node_modules', name)}`;
+  return main.slice(0, main.lastIndexOf(marker) + marker.length);
+}
+
+const STATIC: Record<string, () => { file: string; type: string }> = {
+  '/': () => ({ file: join(PACKAGE_ROOT, 'explorer', 'index.html'), type: 'text/html; charset=utf-8' }),
+  '/explorer/app.js': () => ({ file: join(PACKAGE_ROOT, 'explorer', 'app.js'), type: 'text/javascript; charset=utf-8' }),
+  '/explorer/style.css': () => ({ file: join(PACKAGE_ROOT, 'explorer', 'style.css'), type: 'text/css; charset=utf-8' }),
+  '/vendor/vega.min.js': () => ({ file: join(packageDir('vega'), 'build', 'vega.min.js'), type: 'text/javascript; charset=utf-8' }),
+  '/vendor/vega-lite.min.js': () => ({ file: join(packageDir('vega-lite'), 'build', 'vega-lite.min.js'), type: 'text/javascript; charset=utf-8' }),
+  '/vendor/vega-embed.min.js': () => ({ file: join(packageDir('vega-embed'), 'build', 'vega-embed.min.js'), type: 'text/javascript; charset=utf-8' }),
+};
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = { UNKNOWN_USER: 404, MODEL_NOT_FOUND: 404, MODEL_INCOMPATIBLE: 422, MODEL_CORRUPT: 500 };
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly path?: string) {
+    super(message);
+  }
+}
+
+function ajvPath(e: { instancePath?: string; keyword?: string; params?: Record<string, unknown> }): string {
+  const base = e.instancePath ?? '';
+  if (e.keyword === 'required' && typeof e.params?.missingProperty === 'string') return `${base}/${e.params.missingProperty}`;
+  if (e.keyword === 'additionalProperties' && typeof e.params?.additionalProperty === 'string') return `${base}/${e.params.additionalProperty}`;
+  return base || '/';
+}
+
+function validationMessage(err: FastifyError): { message: string; path: string } {
+  type AjvError = { instancePath?: string; keyword?: string; message?: string; params?: Record<string, unknown> };
+  const all = (err.validation ?? []) as AjvError[];
+  // A oneOf failure comes after the errors of its branches; it is the one that explains the problem.
+  const v = all.find((e) => e.keyword === 'oneOf') ?? all[0];
+  const where = err.validationContext ?? 'body';
+  if (!v) return { message: err.message, path: where };
+  const path = ajvPath(v);
+  const isFeature = /\/features(\/|$)/.test(path);
+  let message: string;
+  if (v.keyword === 'required') message = isFeature ? `missing feature "${v.params?.missingProperty}" at ${where}${v.instancePath}` : `${where}${path} is required`;
+  else if (v.keyword === 'additionalProperties') message = isFeature ? `unknown feature "${v.params?.additionalProperty}" at ${where}${v.instancePath}; GET /v1/models lists the model's features` : `${where}${path} is not allowed here`;
+  else if (v.keyword === 'maxItems' && path === '/users') message = `too many users: at most ${MAX_USERS_PER_REQUEST} per request; split the batch`;
+  else if (v.keyword === 'oneOf') message = `${where}${path} must have either "features" or "events", not both or neither`;
+  else message = `${where}${path} ${v.message ?? 'is invalid'}`;
+  return { message, path: `${where === 'body' ? '' : `${where}:`}${path}` };
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string, path?: string) {
+  return reply.status(status).type('application/json').send({ code, message, ...(path ? { path } : {}) });
+}
+
+function rowObject(l: Loaded, row: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of l.snapshot.names) {
+    const c = l.snapshot.columns[name];
+    const v = c[row];
+    if (name === 'reasons') out[name] = JSON.parse(String(v || '[]'));
+    else if (typeof v === 'number') out[name] = Number.isFinite(v) ? v : null;
+    else out[name] = v;
+  }
+  return out;
+}
+
+function selectRows(l: Loaded, q: { cluster?: number; segment?: string; by?: string }): number[] {
+  if ((q.cluster === undefined) === (q.segment === undefined)) throw new HttpError(400, 'BAD_QUERY', 'give exactly one of cluster=K or segment=NAME', 'querystring');
+  const n = l.snapshot.rows;
+  const rows: number[] = [];
+  if (q.cluster !== undefined) {
+    const c = l.snapshot.columns.cluster as Float64Array | undefined;
+    if (!c) throw new HttpError(404, 'NO_CLUSTERS', 'this model has no clusters', 'querystring:cluster');
+    const k = Number((l.model.manifest.metrics as { k?: number } | undefined)?.k ?? 0);
+    if (q.cluster >= k) throw new HttpError(404, 'UNKNOWN_CLUSTER', `cluster ${q.cluster} does not exist; clusters are 0..${k - 1}`, 'querystring:cluster');
+    for (let i = 0; i < n; i++) if (c[i] === q.cluster) rows.push(i);
+    return rows;
+  }
+  const by = q.by ?? 'behavioral_segment';
+  const col = l.snapshot.columns[by];
+  if (!col || !Array.isArray(col)) {
+    const text = l.snapshot.names.filter((x) => Array.isArray(l.snapshot.columns[x]) && x !== 'user_id' && x !== 'reasons');
+    throw new HttpError(400, 'UNKNOWN_COLUMN', `by=${by} is not a segment column; use one of ${text.join(', ')}`, 'querystring:by');
+  }
+  for (let i = 0; i < n; i++) if (col[i] === q.segment) rows.push(i);
+  if (rows.length === 0) {
+    const values = [...new Set(col)].sort();
+    throw new HttpError(404, 'UNKNOWN_SEGMENT', `no users in ${by} = "${q.segment}"; values: ${values.join(', ')}`, 'querystring:segment');
+  }
+  return rows;
+}
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function transitionSpec(title: string, m: TransitionMatrix): ChartSpec {
+  const values = m.from.flatMap((f, i) => m.to.map((t, j) => ({ from: f, to: t, share: m.shares[i][j], users: m.counts[i][j], pct: `${(100 * m.shares[i][j]).toFixed(0)}%` })));
+  return {
+    title,
+    data: { values },
+    width: { step: 58 },
+    height: { step: 26 },
+    encoding: { x: { field: 'to', type: 'nominal', sort: null, axis: { labelAngle: -30, labelLimit: 160 } }, y: { field: 'from', type: 'nominal', sort: null, axis: { labelLimit: 220 } } },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'share', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, title: 'row share' }, tooltip: [{ field: 'users', type: 'quantitative' }] } },
+      { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'pct' } } },
+    ],
+  } as ChartSpec;
+}
+
+const chartCache = new WeakMap<Loaded, Record<string, unknown>>();
+
+/** Every chart of the explorer, built on the server from the same spec builders as the HTML reports. */
+function charts(l: Loaded): Record<string, unknown> {
+  const hit = chartCache.get(l);
+  if (hit) return hit;
+  const report = l.model.report as { evaluation?: EvaluationReport; clusters?: ClusterReport; transitions?: { from: string; to: string; segments: TransitionMatrix; clusters: TransitionMatrix } };
+  const out: Record<string, unknown> = {};
+  if (report.clusters) {
+    const s = l.snapshot.columns;
+    const c = clusterCharts(
+      report.clusters,
+      { userIds: s.user_id as string[], assignments: Int32Array.from(s.cluster as Float64Array), labels: s.cluster_label as string[], pc1: s.pc1 as Float64Array, pc2: s.pc2 as Float64Array },
+      Number(l.model.manifest.seed ?? 0),
+    );
+    out.clusters = c;
+  }
+  const ev = report.evaluation;
+  if (ev) {
+    const base = ev.testChurnRate;
+    const e: Record<string, ChartSpec> = { roc: rocChartSpec(ev.curves), pr: prChartSpec(ev.curves, base), lift: liftChartSpec(ev.curves, base), gain: gainChartSpec(ev.curves) };
+    if (ev.calibration) e.reliability = reliabilityChartSpec(ev.calibration.before.reliability, ev.calibration.after.reliability);
+    if (ev.importance) e.importance = importanceChartSpec(ev.importance.importances);
+    out.evaluation = e;
+  }
+  if (report.transitions) {
+    const t = report.transitions;
+    out.transitions = {
+      segments: transitionSpec(`Behavioral segments ${t.from} -> ${t.to} (playbook 9.2, row shares)`, t.segments),
+      clusters: transitionSpec(`Clusters ${t.from} -> ${t.to} (row shares)`, t.clusters),
+    };
+  }
+  chartCache.set(l, out);
+  return out;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+  // Bodies: no coercion ("12" stays a string and is rejected), nothing removed silently (a misspelled
+  // feature is an error). Query strings and path parameters are text by nature: numbers are coerced.
+  const bodyAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allowUnionTypes: true, allErrors: false });
+  const queryAjv = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allowUnionTypes: true, allErrors: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  const provider = opts.provider;
+  const routes: RouteDoc[] = [];
+  app.addHook('onRoute', (r) => {
+    if (r.schema && r.url.startsWith('/v1')) {
+      for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, schema: r.schema as RouteDoc['schema'], summary: (r.schema as { summary?: string }).summary, produces: (r.config as { produces?: string } | undefined)?.produces });
+    }
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    (req as FastifyRequest & { startedAt?: number }).startedAt = performance.now();
+    if (!opts.apiKey || !req.url.startsWith('/v1') || req.url.startsWith('/v1/health')) return;
+    const header = req.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    const want = Buffer.from(opts.apiKey);
+    if (given.length !== want.length || !timingSafeEqual(given, want)) {
+      return sendError(reply, 401, 'UNAUTHORIZED', 'this server requires "Authorization: Bearer <key>" (COHORTLAB_API_KEY)', 'header:authorization');
+    }
+  });
+  if (opts.log) {
+    const log = opts.log;
+    app.addHook('onResponse', async (req, reply) => {
+      const ms = performance.now() - ((req as FastifyRequest & { startedAt?: number }).startedAt ?? performance.now());
+      log(`${req.method} ${req.routeOptions.url ?? '(no route)'} ${reply.statusCode} ${ms.toFixed(1)} ms`);
+    });
+  }
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof HttpError) return sendError(reply, err.status, err.code, err.message, err.path);
+    if (err.validation) {
+      const { message, path } = validationMessage(err);
+      return sendError(reply, 400, 'INVALID_REQUEST', message, path);
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err instanceof SyntaxError && err.statusCode === 400)) return sendError(reply, 400, 'MALFORMED_JSON', `the body is not valid JSON: ${err.message}`, 'body');
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return sendError(reply, 400, 'MALFORMED_JSON', 'the body is empty; send a JSON object', 'body');
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'BODY_TOO_LARGE', `the body is larger than ${BODY_LIMIT_BYTES / 1024 / 1024} MB; send at most ${MAX_USERS_PER_REQUEST} users per request`, 'body');
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', 'header:content-type');
+    if (isCohortlabError(err)) return sendError(reply, STATUS_OF[err.code] ?? 400, err.code, err.message, err.path);
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, err.code ?? 'BAD_REQUEST', err.message);
+    // Internal: details to the server log only (they may quote SQL or paths), a generic sentence to the client.
+    opts.log?.(`internal error on ${req.method} ${req.routeOptions.url}: ${err.stack ?? err.message}`);
+    return sendError(reply, 500, 'INTERNAL', 'internal error; the server log has the details');
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; GET /v1/openapi.json lists the routes`));
+
+  const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema };
+  const modelInfo = (l: Loaded) => ({ name: l.model.name, version: l.model.version });
+
+  app.get('/v1/health', { schema: { summary: 'liveness and the loaded model', response: { 200: { type: 'object', required: ['status', 'model'], properties: { status: { type: 'string', enum: ['ok'] }, model: modelRefSchema } } } } }, async () => ({
+    status: 'ok',
+    model: modelInfo(provider.current()),
+  }));
+
+  app.post('/v1/predict', {
+    schema: { summary: `churn probability, rule scores, segment and cluster for up to ${MAX_USERS_PER_REQUEST} users given as features or raw events`, body: predictBodySchema(provider.current().model.featureNames), response: { 200: predictResponseSchema, ...errors, 413: errorSchema, 422: errorSchema } },
+  }, async (req) => {
+    const l = provider.current();
+    const body = req.body as { users: PredictUser[]; as_of?: string };
+    return { model: modelInfo(l), predictions: await predictUsers(l, body.users, body.as_of) };
+  });
+
+  app.get('/v1/users/:id', {
+    schema: { summary: "a user's row of the scored snapshot", params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } }, response: { 200: anyObject, ...errors } },
+  }, async (req) => {
+    const l = provider.current();
+    const { id } = req.params as { id: string };
+    const row = l.rowOf.get(id);
+    if (row === undefined) throw new CohortlabError('UNKNOWN_USER', `user "${id}" is not in the scored snapshot of ${l.model.name}@${l.model.version} (as of ${String((l.model.manifest.params as { snapshotAsOf?: string }).snapshotAsOf)}); score new users with POST /v1/predict`, { path: 'params:id' });
+    return rowObject(l, row);
+  });
+
+  app.get('/v1/models', {
+    schema: { summary: 'the loaded and the promoted version, and the features the model needs', response: { 200: anyObject, ...errors } },
+  }, async () => {
+    const l = provider.current();
+    return {
+      loaded: { ...modelInfo(l), createdAt: l.model.manifest.createdAt, loadedAt: l.loadedAt, metrics: l.model.manifest.metrics, params: l.model.manifest.params },
+      production: (await provider.production()) ?? null,
+      reference: provider.ref,
+      features: l.model.featureNames,
+    };
+  });
+
+  app.post('/v1/models/reload', {
+    schema: { summary: 'load the reference again (e.g. a newly promoted version) and switch atomically', response: { 200: anyObject, ...errors } },
+  }, async () => provider.reload());
+
+  app.get('/v1/clusters', { schema: { summary: 'cluster profiles, sizes, labels and churn', response: { 200: anyObject, ...errors } } }, async () => {
+    const r = provider.current().model.report as { clusters?: ClusterReport };
+    if (!r.clusters) throw new HttpError(404, 'NO_CLUSTERS', 'this model has no clusters');
+    const { profiles, k, features, kSelection, stability, warnings, pca, crosstabs, asOf } = r.clusters;
+    return { asOf, k, features, kSelection, profiles, stability, warnings, pca: { explainedVariance: pca.explainedVariance }, crosstabs };
+  });
+
+  app.get('/v1/segments', { schema: { summary: 'rule segment sizes of the snapshot, the 9.1 dashboard and section 10 warnings', response: { 200: anyObject, ...errors } } }, async () => {
+    const l = provider.current();
+    const sizes: Record<string, Record<string, number>> = {};
+    for (const col of ['behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'churn_risk_tier', 'engagement_tier', 'intent_segment', 'plan_segment', 'sales_tier']) {
+      const c = l.snapshot.columns[col];
+      if (!Array.isArray(c)) continue;
+      const m: Record<string, number> = {};
+      for (const v of c) m[v] = (m[v] ?? 0) + 1;
+      sizes[col] = m;
+    }
+    const report = l.model.report as { dashboard?: unknown; warnings?: unknown };
+    return { users: l.snapshot.rows, sizes, dashboard: report.dashboard ?? null, warnings: report.warnings ?? [] };
+  });
+
+  app.get('/v1/members', {
+    schema: { summary: 'members of a cluster or segment, paged', querystring: membersQuerySchema, response: { 200: anyObject, ...errors } },
+  }, async (req) => {
+    const l = provider.current();
+    const q = req.query as { cluster?: number; segment?: string; by?: string; page: number; page_size: number };
+    const rows = selectRows(l, q);
+    const start = (q.page - 1) * q.page_size;
+    return { total: rows.length, page: q.page, page_size: q.page_size, pages: Math.max(1, Math.ceil(rows.length / q.page_size)), rows: rows.slice(start, start + q.page_size).map((r) => rowObject(l, r)) };
+  });
+
+  app.get('/v1/export', {
+    schema: { summary: 'all members of a cluster or segment and their scores, as CSV', querystring: selectionQuerySchema, response: { 200: { type: 'string' }, ...errors } },
+    config: { produces: 'text/csv' },
+  }, async (req, reply) => {
+    const l = provider.current();
+    const q = req.query as { cluster?: number; segment?: string; by?: string };
+    const rows = selectRows(l, q);
+    const names = l.snapshot.names;
+    const cols = names.map((n) => l.snapshot.columns[n]);
+    const lines = [names.join(',')];
+    for (const r of rows) lines.push(cols.map((c) => csvCell(c[r])).join(','));
+    const what = q.cluster !== undefined ? `cluster-${q.cluster}` : `${q.by ?? 'behavioral_segment'}-${String(q.segment).replace(/[^A-Za-z0-9]+/g, '-')}`;
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${l.model.name}-${l.model.version}-${what}.csv"`)
+      .send(`${lines.join('\n')}\n`);
+  });
+
+  app.get('/v1/points', {
+    schema: { summary: 'a seeded sample of users on the PCA map', querystring: { type: 'object', additionalProperties: false, properties: { sample: { type: 'integer', minimum: 1, maximum: 20000, default: 5000 } } }, response: { 200: anyObject, ...errors } },
+  }, async (req) => {
+    const l = provider.current();
+    const { sample } = req.query as { sample: number };
+    const n = l.snapshot.rows;
+    const step = Math.max(1, n / sample);
+    const s = l.snapshot.columns;
+    const pts = [];
+    for (let x = 0; x < n && pts.length < sample; x += step) {
+      const i = Math.floor(x);
+      pts.push({ user_id: (s.user_id as string[])[i], pc1: (s.pc1 as Float64Array)[i], pc2: (s.pc2 as Float64Array)[i], cluster: (s.cluster as Float64Array)[i], cluster_label: (s.cluster_label as string[])[i] });
+    }
+    return { users: n, points: pts };
+  });
+
+  app.get('/v1/charts', { schema: { summary: 'the vega-lite specs of the explorer', response: { 200: anyObject, ...errors } } }, async () => charts(provider.current()));
+
+  app.get('/v1/report', { schema: { summary: 'the evaluation (model vs rule), backtest and ingest summary of the loaded version', response: { 200: anyObject, ...errors } } }, async () => {
+    const l = provider.current();
+    const r = l.model.report as { evaluation?: EvaluationReport; backtest?: unknown; ingest?: unknown };
+    const ev = r.evaluation;
+    return {
+      model: modelInfo(l),
+      evaluation: ev ? { title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, ceiling: ev.ceiling, highRisk: ev.highRisk } : null,
+      backtest: r.backtest ?? null,
+    };
+  });
+
+  app.get('/v1/openapi.json', { schema: { summary: 'this document', response: { 200: anyObject } } }, async () =>
+    openApiDocument(routes, { title: 'cohortlab API', version: '1', description: 'Churn probability, playbook rule scores and segments, and discovered clusters for users; the explorer is served at /.' }),
+  );
+
+  for (const [url, where] of Object.entries(STATIC)) {
+    app.get(url, async (_req, reply) => {
+      const { file, type } = where();
+      return reply.type(type).header('cache-control', 'no-cache').send(await readFile(file));
+    });
+  }
+  await app.ready();
+  return app;
+}

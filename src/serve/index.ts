@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { createProvider } from './provider.js';
+import type { Logger } from '../shared/log.js';
+
+export { buildApp, type AppOptions } from './app.js';
+export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
+export { MAX_USERS_PER_REQUEST, BODY_LIMIT_BYTES } from './schemas.js';
+
+export interface ServeOptions {
+  ref: string;
+  modelsDir: string;
+  port: number;
+  host: string;
+  apiKey?: string;
+  logger: Logger;
+  /** Log one line per request (route pattern, status, ms; never ids or values). */
+  logRequests?: boolean;
+}
+
+/** Loads the model and listens; returns the app and the explorer URL. */
+export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string }> {
+  const provider = await createProvider(opts.ref, opts.modelsDir, opts.logger);
+  const app = await buildApp({ provider, apiKey: opts.apiKey, log: opts.logRequests ? (l) => opts.logger.info(l) : undefined });
+  await app.listen({ port: opts.port, host: opts.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  return { app, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/` };
+}

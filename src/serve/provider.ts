@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { loadModel, productionVersion, type LoadedRegistryModel } from '../registry/index.js';
+import type { Logger } from '../shared/log.js';
+import { readTable, type ColumnTable } from '../shared/table-io.js';
+
+/**
+ * The model the server answers with, and the scored snapshot behind /v1/users, member tables and
+ * exports. `reload()` loads the new version completely, then swaps one reference: a request holds
+ * the `Loaded` object it started with, so in-flight requests finish on the old model.
+ */
+export interface Loaded {
+  model: LoadedRegistryModel;
+  snapshot: ColumnTable;
+  /** user_id -> row of the snapshot. */
+  rowOf: Map<string, number>;
+  loadedAt: string;
+}
+
+export interface ModelProvider {
+  current(): Loaded;
+  reload(): Promise<{ previous: { name: string; version: number }; loaded: { name: string; version: number } }>;
+  production(): Promise<number | undefined>;
+  readonly ref: string;
+  readonly modelsDir: string;
+}
+
+export async function loadServing(ref: string, modelsDir: string, logger?: Logger): Promise<Loaded> {
+  const model = await loadModel(ref, { modelsDir, logger });
+  const snapshot = await readTable(join(model.dir, 'scores.parquet'));
+  const ids = snapshot.columns.user_id as string[];
+  const rowOf = new Map<string, number>();
+  ids.forEach((id, i) => rowOf.set(id, i));
+  return { model, snapshot, rowOf, loadedAt: new Date().toISOString() };
+}
+
+export async function createProvider(ref: string, modelsDir: string, logger?: Logger): Promise<ModelProvider> {
+  let loaded = await loadServing(ref, modelsDir, logger);
+  return {
+    ref,
+    modelsDir,
+    current: () => loaded,
+    production: () => productionVersion(modelsDir, loaded.model.name),
+    async reload() {
+      const next = await loadServing(ref, modelsDir, logger);
+      const previous = { name: loaded.model.name, version: loaded.model.version };
+      loaded = next;
+      return { previous, loaded: { name: next.model.name, version: next.model.version } };
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSynthetic } from '../../src/synth/index.js';
+import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { trainPipeline } from '../../src/pipeline/train.js';
+
+/** A small real registry for the server tests: a seeded synthetic product and one trained version. */
+export interface Fixture {
+  dir: string;
+  modelsDir: string;
+  events: string;
+}
+
+let cached: Promise<Fixture> | null = null;
+
+export function trainedFixture(): Promise<Fixture> {
+  cached ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cl-serve-'));
+    await writeSynthetic(join(dir, 'data'), { users: 600, days: 150, seed: 4 });
+    const modelsDir = join(dir, 'models');
+    const events = join(dir, 'data', 'events.parquet');
+    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50 });
+    return { dir, modelsDir, events };
+  })();
+  return cached;
+}
