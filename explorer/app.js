@@ -35,6 +35,8 @@ async function embed(id, spec, onPick) {
     el.innerHTML = '<p class="note">Not available for this model.</p>';
     return;
   }
+  // Charts with a fixed width stretch to their column; grids (heatmaps sized per cell) scroll inside it.
+  if (typeof spec.width === 'number' && !spec.layer && !spec.hconcat && !spec.vconcat) spec = { ...spec, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } };
   const result = await vegaEmbed(el, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: 'svg' });
   window.cohortlab.views.push({ id, view: result.view });
   if (onPick) {

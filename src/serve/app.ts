@@ -354,6 +354,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     openApiDocument(routes, { title: 'cohortlab API', version: '1', description: 'Churn probability, playbook rule scores and segments, and discovered clusters for users; the explorer is served at /.' }),
   );
 
+  app.get('/favicon.ico', async (_req, reply) => reply.status(204).send());
   for (const [url, where] of Object.entries(STATIC)) {
     app.get(url, async (_req, reply) => {
       const { file, type } = where();

@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, createProvider } from '../../src/serve/index.js';
+import { trainedFixture } from './helper.js';
+
+/**
+ * The explorer as an analyst uses it, in a real headless Chromium (Debian's /usr/bin/chromium,
+ * installed by .ci/run): every chart renders marks, nothing is logged as an error, picking a
+ * cluster lists its members, and the CSV download matches the API.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const OUT = join(import.meta.dirname, '..', '..', 'test-output');
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`explorer browser test skipped: ${CHROMIUM} is missing (apt-get install --no-install-recommends chromium)`);
+
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  const fx = await trainedFixture();
+  app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-quic', '--no-first-run'],
+  });
+  await mkdir(OUT, { recursive: true });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
+  it('renders every chart, lists a cluster\'s members and exports them as CSV', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
+    const chartIds = ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat', 'chart-cross-0', 'chart-trans-seg', 'chart-trans-cl', 'chart-roc', 'chart-pr', 'chart-rel', 'chart-lift', 'chart-gain', 'chart-imp'];
+    for (const id of chartIds) {
+      const marks = await page.locator(`#${id} svg .mark-symbol path, #${id} svg .mark-rect path, #${id} svg .mark-line path, #${id} svg .mark-area path, #${id} svg .mark-text text`).count();
+      expect(marks, `marks drawn in #${id}`).toBeGreaterThan(0);
+    }
+    // Fits a laptop screen: the page itself does not scroll sideways.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.screenshot({ path: join(OUT, 'explorer-overview.png'), fullPage: true });
+
+    // Pick the first cluster in the table.
+    const row = page.locator('#cluster-table tr.pickable').first();
+    const cluster = Number(await row.getAttribute('data-pick'));
+    const size = Number(await row.locator('td').nth(2).innerText());
+    await row.click();
+    await page.waitForFunction((k) => document.getElementById('members-summary')?.textContent?.includes(`cluster ${k}`), cluster);
+    const summary = await page.locator('#members-summary').innerText();
+    expect(summary).toBe(`${size.toLocaleString('en-US')} users in cluster ${cluster}`);
+    const shown = await page.locator('#members-table tbody tr').count();
+    expect(shown).toBe(Math.min(50, size));
+    const firstId = await page.locator('#members-table tbody tr').first().locator('td').first().innerText();
+    const api = await (await fetch(`${base}/v1/members?cluster=${cluster}&page=1&page_size=50`)).json();
+    expect(firstId).toBe(api.rows[0].user_id);
+    await page.screenshot({ path: join(OUT, 'explorer-members.png') });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()]);
+    const csv = await readFile(await download.path(), 'utf8');
+    const expected = await (await fetch(`${base}/v1/export?cluster=${cluster}`)).text();
+    expect(csv).toBe(expected);
+    expect(csv.trim().split('\n').length - 1).toBe(size);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
+});
