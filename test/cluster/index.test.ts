@@ -99,12 +99,12 @@ describe('fitClusters', () => {
   it('skips a constant default feature with a note, but stops on a constant feature asked for by name', () => {
     const { table } = plantedTable(6);
     const n = table.userIds.length;
-    const columns = { feature_breadth_30d: table.columns.feature_breadth_30d, active_days_30d: table.columns.active_days_30d, downgrades_30d: new Float64Array(n) };
+    const columns = { feature_breadth_30d: table.columns.feature_breadth_30d, active_days_30d: table.columns.active_days_30d, cancel_page_views_30d: new Float64Array(n) };
     const t2 = { ...table, columns };
     const r = fitClusters(t2, { k: 4, kMin: 3, kMax: 4, stabilityBootstraps: 1, stabilitySeeds: 1 });
     expect(r.report.features).toEqual(['active_days_30d', 'feature_breadth_30d']);
-    expect(r.report.skippedFeatures).toContain('downgrades_30d');
-    expect(() => fitClusters(t2, { features: ['active_days_30d', 'downgrades_30d'], k: 4, kMin: 3, kMax: 4 })).toThrow(/feature "downgrades_30d" is constant \(0\)/);
+    expect(r.report.skippedFeatures).toContain('cancel_page_views_30d');
+    expect(() => fitClusters(t2, { features: ['active_days_30d', 'cancel_page_views_30d'], k: 4, kMin: 3, kMax: 4 })).toThrow(/feature "cancel_page_views_30d" is constant \(0\)/);
   });
 
   it('truthAgreement gives ARI against latent types', () => {
