@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
 import { loadEvents, type EventConfig, type EventStore, type IngestReport } from '../ingest/index.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
-import { DEFAULT_CLUSTER_FEATURES, fitClusters, type ClusterFit } from '../cluster/index.js';
+import { DEFAULT_CLUSTER_FEATURES, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';
 import { renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
 import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
@@ -82,25 +82,29 @@ async function fingerprint(files: string[], report?: IngestReport): Promise<Reco
   };
 }
 
-/** Truth of the synthetic generator beside the events (truth.csv + truth.json), when it matches the test cutoff. */
-async function readTruth(path: string | undefined, test: FeatureTable, logger: Logger): Promise<Float64Array | null> {
+/**
+ * Truth of the synthetic generator beside the events (truth.csv + truth.json): the latent type of
+ * every user (cluster recovery) and, when it refers to the test cutoff, the true churn probability (the ceiling).
+ */
+async function readTruth(path: string | undefined, test: FeatureTable, logger: Logger): Promise<{ probability: Float64Array | null; types: Map<string, string> } | null> {
   if (!path) return null;
+  const t = await readTable(path);
+  const ids = t.columns.user_id as string[];
+  const types = new Map(ids.map((id, i) => [id, (t.columns.latent_type as string[])[i]]));
   const meta = JSON.parse(await readFile(join(dirname(path), 'truth.json'), 'utf8').catch(() => '{}')) as { as_of?: string; horizon_days?: number };
   if (meta.as_of !== test.asOf || meta.horizon_days !== test.horizonDays) {
     logger.info(`truth: ${path} is for as-of ${meta.as_of} + ${meta.horizon_days} days, the test cutoff is ${test.asOf} + ${test.horizonDays}; the ceiling is not reported.`);
-    return null;
+    return { probability: null, types };
   }
-  const t = await readTable(path);
-  const ids = t.columns.user_id as string[];
   const p = t.columns.churn_probability as Float64Array;
   const byId = new Map(ids.map((id, i) => [id, p[i]]));
-  const out = new Float64Array(test.userIds.length);
-  for (let i = 0; i < out.length; i++) {
+  const probability = new Float64Array(test.userIds.length);
+  for (let i = 0; i < probability.length; i++) {
     const v = byId.get(test.userIds[i]);
     if (v === undefined) throw new CohortlabError('BAD_ARGUMENT', `truth file ${path} has no row for user ${test.userIds[i]}.`, { path });
-    out[i] = v;
+    probability[i] = v;
   }
-  return out;
+  return { probability, types };
 }
 
 /** Playbook §6.3 RFM as a churn score: 15 - R - F - M (each 1-5), so the "Lost" 111 scores highest. */
@@ -177,7 +181,12 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed, features: clusterFeatures }, { rules: testRules, logger });
 
     const truthPath = opts.truth ?? (await stat(join(dirname(opts.events[0]), 'truth.csv')).then(() => join(dirname(opts.events![0]), 'truth.csv'), () => undefined));
-    const truthTest = await readTruth(truthPath, test, logger);
+    const truth = await readTruth(truthPath, test, logger);
+    if (truth) {
+      clusters.report.truth = truthAgreement(test.userIds, clusters.assignments, clusters.model.k, truth.types, test.alreadyChurned);
+      logger.info(`clusters vs the latent types of ${truthPath}: ARI ${clusters.report.truth.ariFitted.toFixed(3)} over the users clustered (not churned before ${test.asOf}), ${clusters.report.truth.ari.toFixed(3)} over all`);
+    }
+    const truthTest = truth?.probability ?? null;
     const churn = await trainChurn({
       train, valid, test, features,
       params: { kind: opts.kind ?? 'mlp', seed: opts.seed },
