@@ -133,8 +133,8 @@ async function main() {
       await embed(div.id, spec, pickCluster);
     }
     $('cluster-table').innerHTML = table(
-      ['cluster', 'label', 'users', 'share', 'churn rate', 'mean rule churn risk', 'sets it apart (z)'],
-      clusters.profiles.map((p) => [p.cluster, p.label, p.size, pct(p.share), pct(p.churnRate), num(p.meanChurnRisk), p.top.map((t) => `${t.feature} ${t.z >= 0 ? '+' : ''}${t.z.toFixed(2)}`).join('; ')]),
+      ['cluster', 'label', `users now (${clusters.snapshotAsOf})`, `users at fit (${clusters.asOf})`, 'share at fit', 'churn rate', 'mean rule churn risk', 'sets it apart (z)'],
+      clusters.profiles.map((p) => [p.cluster, p.label, clusters.members[p.cluster], p.size, pct(p.share), pct(p.churnRate), num(p.meanChurnRisk), p.top.map((t) => `${t.feature} ${t.z >= 0 ? '+' : ''}${t.z.toFixed(2)}`).join('; ')]),
       { pick: clusters.profiles.map((p) => p.cluster) },
     );
     for (const p of clusters.profiles) $('pick-cluster').insertAdjacentHTML('beforeend', `<option value="${p.cluster}">${p.cluster}: ${esc(p.label)}</option>`);

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Matrix } from './dataset.js';
 import { predictLogits } from './model.js';
+import { jsStack, occlusionJs, SMALL_BATCH_ROWS } from './dense-js.js';
 
 export interface ReasonCode {
   feature: string;
@@ -45,6 +46,8 @@ function denseStack(net: tf.LayersModel): { kernel: tf.Tensor2D; bias: tf.Tensor
  * occluded row (tested) about 3x faster; other networks are re-scored row by row.
  */
 export function occlusionContributions(net: tf.LayersModel, scaled: Matrix, batchSize = 8192, chunkRows = 2048): Float64Array {
+  const small = scaled.rows <= SMALL_BATCH_ROWS ? jsStack(net) : null;
+  if (small) return occlusionJs(small, scaled);
   const stack = denseStack(net);
   if (stack) return denseOcclusion(stack, scaled, chunkRows);
   return rescoredOcclusion(net, scaled, batchSize, chunkRows);

@@ -12,6 +12,7 @@
  * Prediction always uses a large explicit batch: tfjs' default (32) costs one kernel launch per 32
  * rows, which on wasm is ~30x slower than 8192-row batches (bench/churn.js measures it).
  */
+import { jsStack, logitsJs, SMALL_BATCH_ROWS } from './dense-js.js';
 import * as tf from '@tensorflow/tfjs';
 import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -222,6 +223,8 @@ export function fitNetwork(
 
 /** Raw logits for every row, `batchSize` rows per call. */
 export function predictLogits(net: tf.LayersModel, x: Matrix, batchSize = DEFAULT_CHURN_PARAMS.predictBatchSize): Float64Array {
+  const stack = x.rows <= SMALL_BATCH_ROWS ? jsStack(net) : null;
+  if (stack) return logitsJs(stack, x);
   const out = new Float64Array(x.rows);
   for (let s = 0; s < x.rows; s += batchSize) {
     const e = Math.min(x.rows, s + batchSize);

@@ -242,8 +242,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     schema: { summary: `churn probability, rule scores, segment and cluster for up to ${MAX_USERS_PER_REQUEST} users given as features or raw events`, body: predictBodySchema(provider.current().model.featureNames), response: { 200: predictResponseSchema, ...errors, 413: errorSchema, 422: errorSchema } },
   }, async (req) => {
     const l = provider.current();
-    const body = req.body as { users: PredictUser[]; as_of?: string };
-    return { model: modelInfo(l), predictions: await predictUsers(l, body.users, body.as_of) };
+    const body = req.body as { users: PredictUser[]; as_of?: string; top_reasons: number };
+    return { model: modelInfo(l), predictions: await predictUsers(l, body.users, body.as_of, body.top_reasons) };
   });
 
   app.get('/v1/users/:id', {
@@ -276,7 +276,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const r = provider.current().model.report as { clusters?: ClusterReport };
     if (!r.clusters) throw new HttpError(404, 'NO_CLUSTERS', 'this model has no clusters');
     const { profiles, k, features, kSelection, stability, warnings, pca, crosstabs, asOf } = r.clusters;
-    return { asOf, k, features, kSelection, profiles, stability, warnings, pca: { explainedVariance: pca.explainedVariance }, crosstabs };
+    // Profiles describe the users the clusters were fitted on (the test cutoff); members are the scored snapshot's.
+    const l = provider.current();
+    const members = new Array<number>(k).fill(0);
+    for (const c of l.snapshot.columns.cluster as Float64Array) members[c]++;
+    const snapshotAsOf = (l.model.manifest.params as { snapshotAsOf?: string }).snapshotAsOf ?? null;
+    return { asOf, snapshotAsOf, k, features, kSelection, profiles, members, stability, warnings, pca: { explainedVariance: pca.explainedVariance }, crosstabs };
   });
 
   app.get('/v1/segments', { schema: { summary: 'rule segment sizes of the snapshot, the 9.1 dashboard and section 10 warnings', response: { 200: anyObject, ...errors } } }, async () => {

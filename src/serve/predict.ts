@@ -94,7 +94,7 @@ function predictionsOf(r: ScoreResult, asOf?: string): Prediction[] {
   }));
 }
 
-async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: number[], asOf: string | undefined): Promise<Map<number, Prediction>> {
+async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: number[], asOf: string | undefined, reasons: number): Promise<Map<number, Prediction>> {
   const base = loaded.model.config;
   // Sessions come from session_id when every event has one, else from the inactivity gap, as in training.
   const allSessions = indices.every((u) => users[u].events!.every((e) => e.session_id !== undefined));
@@ -132,7 +132,7 @@ async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: 
   try {
     const day = asOf ?? new Date(store.report.lastEventMs - (store.report.lastEventMs % DAY_MS)).toISOString().slice(0, 10);
     const table = await computeFeatures(store, { asOf: day });
-    const result = await loaded.model.score(table);
+    const result = await loaded.model.score(table, { reasons });
     const byId = new Map(predictionsOf(result, day).map((p) => [p.user_id, p]));
     const out = new Map<number, Prediction>();
     for (const u of indices) {
@@ -146,14 +146,14 @@ async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: 
   }
 }
 
-export async function predictUsers(loaded: Loaded, users: PredictUser[], asOf?: string): Promise<Prediction[]> {
+export async function predictUsers(loaded: Loaded, users: PredictUser[], asOf?: string, reasons = 3): Promise<Prediction[]> {
   const byFeatures: number[] = [];
   const byEvents: number[] = [];
   users.forEach((u, i) => (u.features ? byFeatures : byEvents).push(i));
   const out: Prediction[] = new Array(users.length);
   if (byFeatures.length) {
     const table = featureTableFromJson(users, byFeatures, loaded.model.featureNames);
-    predictionsOf(await loaded.model.score(table)).forEach((p, i) => (out[byFeatures[i]] = p));
+    predictionsOf(await loaded.model.score(table, { reasons })).forEach((p, i) => (out[byFeatures[i]] = p));
   }
   if (byEvents.length) {
     const ids = new Set<string>();
@@ -161,7 +161,7 @@ export async function predictUsers(loaded: Loaded, users: PredictUser[], asOf?: 
       if (ids.has(users[u].user_id)) throw new CohortlabError('BAD_ARGUMENT', `user_id "${users[u].user_id}" appears twice among users given as events; send all of a user's events together.`, { path: `/users/${u}/user_id` });
       ids.add(users[u].user_id);
     }
-    for (const [u, p] of await predictFromEvents(loaded, users, byEvents, asOf)) out[u] = p;
+    for (const [u, p] of await predictFromEvents(loaded, users, byEvents, asOf, reasons)) out[u] = p;
   }
   return out;
 }

@@ -85,6 +85,7 @@ export function predictBodySchema(featureNames: string[]) {
     additionalProperties: false,
     properties: {
       as_of: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'cutoff date for users given as events (default: the day of the latest event)' },
+      top_reasons: { type: 'integer', minimum: 0, maximum: 20, default: 3, description: 'reason codes per user (0 skips them: faster for large batches)' },
       users: {
         type: 'array',
         minItems: 1,

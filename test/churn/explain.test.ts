@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { buildNetwork, initBackend, occlusionContributions, rescoredOcclusion, resolveChurnParams } from '../../src/churn/index.js';
+import { buildNetwork, initBackend, occlusionContributions, predictLogits, rescoredOcclusion, resolveChurnParams } from '../../src/churn/index.js';
+import { jsStack, logitsJs, occlusionJs } from '../../src/churn/dense-js.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { createRng } from '../../src/shared/rng.js';
 
@@ -9,7 +10,7 @@ describe('occlusion reason codes', () => {
     await initBackend(silentLogger);
     const rng = createRng(9);
     const d = 7;
-    const rows = 53;
+    const rows = 130; // above SMALL_BATCH_ROWS: the tfjs paths
     const data = Float32Array.from({ length: rows * d }, () => rng.normal());
     for (const kind of ['mlp', 'logistic'] as const) {
       const net = buildNetwork(resolveChurnParams({ kind, seed: 3 }), d);
@@ -26,6 +27,14 @@ describe('occlusion reason codes', () => {
         maxAbs = Math.max(maxAbs, Math.abs(slow[i]));
       }
       expect(maxAbs).toBeGreaterThan(0.01);
+      // The plain-JS path of small requests gives the same contributions and logits.
+      const stack = jsStack(net)!;
+      const few = { data: data.subarray(0, 20 * d), rows: 20, cols: d };
+      const js = occlusionJs(stack, few);
+      for (let i = 0; i < js.length; i++) expect(js[i]).toBeCloseTo(slow[i], 4);
+      const zJs = logitsJs(stack, few);
+      const zTf = predictLogits(net, { data, rows, cols: d });
+      for (let i = 0; i < 20; i++) expect(zJs[i]).toBeCloseTo(zTf[i], 5);
     }
   });
 });
