@@ -1,5 +1,3 @@
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 
 /**
@@ -8,7 +6,13 @@ import type { TopLevelSpec } from 'vega-lite';
  */
 export type ChartSpec = TopLevelSpec;
 
+/**
+ * vega and vega-lite are loaded on first use: vega's ES module has a top-level await, so a static
+ * import would stop CommonJS hosts (the tslab notebook kernel) from loading any module that merely
+ * builds chart specs, and every CLI command would pay for loading it.
+ */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vegaLite.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
