@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { readTable } from '../../src/shared/table-io.js';
 
 const TELCO = join(import.meta.dirname, '..', '..', '..', 'shared', 'datasets', 'telco-customer-churn', 'Telco-Customer-Churn.csv.gz');
 
-describe('train --table / score --table (a per-user warehouse table)', () => {
+describe.skipIf(!existsSync(TELCO))('train --table / score --table (a per-user warehouse table; needs ../shared/datasets)', () => {
   it('trains on the Telco table, scores every customer from the raw columns, and refuses events', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cl-table-'));
     const models = join(dir, 'models');
