@@ -1,4 +1,4 @@
-import { EVENT_CONFIG_SCHEMA, loadEvents, resolveConfig } from '../ingest/index.js';
+import { EVENT_CONFIG_SCHEMA, loadEvents, resolveConfig, resolveConfigFor } from '../ingest/index.js';
 import { computeFeatures, dictionaryMarkdown, writeFeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str } from './args.js';
@@ -10,7 +10,7 @@ export const featuresCommand: Command = {
   usage: 'features --events FILE... (--config F | --preset NAME) --as-of DATE [--horizon-days H] --out FILE',
   options: [
     { name: 'events', type: 'list', description: 'event files: CSV, NDJSON, Parquet, gzip ok; quote globs ("logs/*.json.gz")', placeholder: 'FILE...' },
-    { name: 'config', type: 'string', description: 'mapping + taxonomy JSON (cohortlab.config.json; schema: --config-schema)', placeholder: 'FILE' },
+    { name: 'config', type: 'string', description: 'mapping + taxonomy JSON (schema: --config-schema)', default: 'cohortlab.config.json next to the events', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping: synthetic, sparkify, cdnow', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'cutoff date, inclusive: features use events before the next midnight UTC', placeholder: 'YYYY-MM-DD' },
     { name: 'horizon-days', type: 'string', description: 'label: churned within H days after the cutoff (explicit churn event or inactive past the playbook 3.4 threshold)', placeholder: 'H' },
@@ -27,12 +27,13 @@ export const featuresCommand: Command = {
     }
     const preset = str(args, 'preset');
     const configPath = str(args, 'config');
-    const config = await resolveConfig({ config: configPath, preset: preset ?? (configPath ? undefined : 'synthetic') });
     if (bool(args, 'dictionary')) {
+      const config = await resolveConfig({ config: configPath, preset: preset ?? (configPath ? undefined : 'synthetic') });
       ctx.out(dictionaryMarkdown(config));
       return 0;
     }
     const events = list(args, 'events');
+    const config = await resolveConfigFor(events, { config: configPath, preset }, ctx.logger);
     const asOf = date(args, 'as-of');
     const out = str(args, 'out');
     if (events.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... (see "cohortlab features --help").');

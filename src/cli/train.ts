@@ -1,4 +1,4 @@
-import { resolveConfig } from '../ingest/index.js';
+import { resolveConfigFor } from '../ingest/index.js';
 import { trainPipeline } from '../pipeline/train.js';
 import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -11,7 +11,7 @@ export const trainCommand: Command = {
   usage: 'train (--events FILE... (--config F | --preset NAME) | --table FILE --label COLUMN) [--as-of DATE] --seed S [--name NAME]',
   options: [
     { name: 'events', type: 'list', description: 'event files (CSV, NDJSON, Parquet; gzip; quoted globs)', placeholder: 'FILE...' },
-    { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', placeholder: 'FILE' },
+    { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: 'cohortlab.config.json next to the events', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping: synthetic, sparkify, cdnow', placeholder: 'NAME' },
     { name: 'table', type: 'string', description: 'a per-user table (CSV/Parquet) instead of events, e.g. a warehouse export', placeholder: 'FILE' },
     { name: 'label', type: 'string', description: 'with --table: the churn column (Yes/No, 1/0, true/false)', placeholder: 'COLUMN' },
@@ -40,7 +40,7 @@ export const trainCommand: Command = {
     const name = validateName(str(args, 'name') ?? DEFAULT_MODEL_NAME);
     const result = await trainPipeline({
       events: table ? undefined : events,
-      config: table ? undefined : await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') ?? (str(args, 'config') ? undefined : 'synthetic') }),
+      config: table ? undefined : await resolveConfigFor(events, { config: str(args, 'config'), preset: str(args, 'preset') }, ctx.logger),
       table,
       label: str(args, 'label'),
       asOf: date(args, 'as-of'),

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CohortlabError } from '../shared/errors.js';
 import { PRESETS } from './presets.js';
 import type { EventConfig } from './types.js';
@@ -182,6 +183,21 @@ export const INACTIVITY_DAYS_BY_CADENCE = { daily: 7, weekly: 21, monthly: 60 } 
 
 export function inactivityDays(config: EventConfig): number {
   return config.inactivity_days ?? INACTIVITY_DAYS_BY_CADENCE[config.cadence];
+}
+
+/**
+ * The config for a set of event files: --config or --preset when given, else the
+ * `cohortlab.config.json` next to the first file (what `cohortlab generate` writes).
+ */
+export async function resolveConfigFor(events: string[], opts: { config?: string; preset?: string }, logger?: { info(m: string): void }): Promise<EventConfig> {
+  if (opts.config || opts.preset || events.length === 0) return resolveConfig(opts);
+  const beside = join(dirname(events[0]), 'cohortlab.config.json');
+  const found = await stat(beside).then((s) => s.isFile(), () => false);
+  if (!found) {
+    throw new CohortlabError('BAD_ARGUMENT', `give --config FILE (a cohortlab.config.json) or --preset NAME (${Object.keys(PRESETS).join(', ')}); there is no cohortlab.config.json next to ${events[0]}.`);
+  }
+  logger?.info(`config: ${beside}`);
+  return resolveConfig({ config: beside });
 }
 
 export async function resolveConfig(opts: { config?: string; preset?: string }): Promise<EventConfig> {

@@ -10,7 +10,7 @@ import { eventsSql, parsedSql } from './sql.js';
 import type { EventConfig } from './types.js';
 
 export type { EventConfig } from './types.js';
-export { resolveConfig, validateConfig, inactivityDays, EVENT_CONFIG_SCHEMA, INACTIVITY_DAYS_BY_CADENCE } from './config.js';
+export { resolveConfig, resolveConfigFor, validateConfig, inactivityDays, EVENT_CONFIG_SCHEMA, INACTIVITY_DAYS_BY_CADENCE } from './config.js';
 export { PRESETS, SYNTHETIC_PRESET, SPARKIFY_PRESET, CDNOW_PRESET } from './presets.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadEvents, loadEventRecords, resolveConfig, validateConfig, CDNOW_PRESET, SPARKIFY_PRESET } from '../../src/ingest/index.js';
+import { loadEvents, loadEventRecords, resolveConfig, resolveConfigFor, validateConfig, CDNOW_PRESET, SPARKIFY_PRESET } from '../../src/ingest/index.js';
 import { queryRows } from '../../src/shared/duckdb.js';
 import { csvLineOfRow } from '../../src/ingest/read.js';
 
@@ -62,6 +62,15 @@ describe('ingest', () => {
     await writeFile(join(dir, 'x.xlsx'), 'abc');
     await expect(loadEvents([join(dir, 'x.xlsx')], { ...config, format: 'auto' })).rejects.toThrow(/cannot tell the format of .*x\.xlsx/);
     await expect(loadEvents([join(dir, '*.none')], config)).rejects.toThrow(/no file matches/);
+  });
+
+  it('uses the cohortlab.config.json next to the events when no --config or --preset is given', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cl-cfg-'));
+    await writeFile(join(dir, 'events.csv'), 'user,time,name,plan\na,2026-01-01T00:00:00Z,x,free\n');
+    await expect(resolveConfigFor([join(dir, 'events.csv')], {})).rejects.toThrow(/give --config FILE .* or --preset NAME \(synthetic, sparkify, cdnow\); there is no cohortlab.config.json next to/);
+    await writeFile(join(dir, 'cohortlab.config.json'), await (await import('node:fs/promises')).readFile(fx('pm-config.json'), 'utf8'));
+    expect((await resolveConfigFor([join(dir, 'events.csv')], {})).name).toBe('pm-fixture');
+    expect((await resolveConfigFor([join(dir, 'events.csv')], { preset: 'cdnow' })).name).toBe('cdnow');
   });
 
   it('validates configs and names the JSON path', () => {
