@@ -6,7 +6,7 @@ import { readTable, readTableBlocks, writeTable, type Column, type ColumnTable }
 import { inactivityDays, validateConfig, type EventStore } from '../ingest/index.js';
 import type { EventConfig } from '../ingest/types.js';
 import { deriveFeatures, deriveLabel } from './compute.js';
-import { BASE_FEATURES, featureDictionary, featureNames } from './dictionary.js';
+import { BASE_FEATURES, featureDictionary } from './dictionary.js';
 import { featuresSql, flagsTableSql, LABEL_SQL } from './sql.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
 

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
-import { loadEvents, type EventConfig, type EventStore, type IngestReport } from '../ingest/index.js';
+import { loadEvents, type EventConfig, type IngestReport } from '../ingest/index.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
 import { DEFAULT_CLUSTER_FEATURES, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';

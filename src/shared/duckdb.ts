@@ -1,4 +1,4 @@
-import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
 
 /**
  * DuckDB access shared by ingest, features and table I/O. Every database is a fresh in-memory
@@ -75,30 +75,13 @@ function toColumns(names: string[], types: DuckDBTypeId[], chunks: DuckDBDataChu
   return { names, columns, rows };
 }
 
-/** Runs a query and returns its columns; cast BIGINT/DECIMAL/TIMESTAMP to DOUBLE or VARCHAR in the SQL. */
-export async function queryColumns(conn: DuckDBConnection, sql: string, params?: SqlParams): Promise<ColumnResult> {
-  const result = await conn.run(sql, params);
-  const chunks: DuckDBDataChunk[] = [];
-  let rows = 0;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    chunks.push(chunk);
-    rows += chunk.rowCount;
-  }
-  return toColumns(result.columnNames(), result.columnTypes().map((t) => t.typeId), chunks, rows);
-}
-
-/**
- * Streams a query's result in blocks of about `blockRows` rows (whole DuckDB vectors), so a caller
- * can process millions of rows with bounded memory.
- */
-export async function* streamColumns(conn: DuckDBConnection, sql: string, params: SqlParams | undefined, blockRows: number): AsyncGenerator<ColumnResult> {
-  const result = await conn.stream(sql, params);
+/** Blocks of at least `blockRows` rows (whole DuckDB vectors) from a result; an empty result gives one empty block when `emitEmpty`. */
+async function* blocksOf(result: DuckDBResult, blockRows: number, emitEmpty: boolean): AsyncGenerator<ColumnResult> {
   const names = result.columnNames();
   const types = result.columnTypes().map((t) => t.typeId);
   let chunks: DuckDBDataChunk[] = [];
   let rows = 0;
+  let yielded = false;
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -106,11 +89,28 @@ export async function* streamColumns(conn: DuckDBConnection, sql: string, params
     rows += chunk.rowCount;
     if (rows >= blockRows) {
       yield toColumns(names, types, chunks, rows);
+      yielded = true;
       chunks = [];
       rows = 0;
     }
   }
-  if (rows > 0) yield toColumns(names, types, chunks, rows);
+  if (rows > 0 || (emitEmpty && !yielded)) yield toColumns(names, types, chunks, rows);
+}
+
+/** Runs a query and returns its columns; cast BIGINT/DECIMAL/TIMESTAMP to DOUBLE or VARCHAR in the SQL. */
+export async function queryColumns(conn: DuckDBConnection, sql: string, params?: SqlParams): Promise<ColumnResult> {
+  for await (const all of blocksOf(await conn.run(sql, params), Infinity, true)) return all;
+  throw new Error('unreachable: blocksOf yields at least one block');
+}
+
+/**
+ * Streams a query's result in blocks of about `blockRows` rows (whole DuckDB vectors), so a caller
+ * can process millions of rows with bounded memory.
+ */
+export function streamColumns(conn: DuckDBConnection, sql: string, params: SqlParams | undefined, blockRows: number): AsyncGenerator<ColumnResult> {
+  return (async function* () {
+    yield* blocksOf(await conn.stream(sql, params), blockRows, false);
+  })();
 }
 
 /** Rows as plain objects, for small results only (reports, examples). */

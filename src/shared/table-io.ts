@@ -35,32 +35,6 @@ function cell(col: Column, i: number): string {
   return Number.isNaN(v) ? '' : String(v);
 }
 
-async function writeCsv(path: string, table: ColumnTable): Promise<void> {
-  const cols = table.names.map((n) => {
-    const c = table.columns[n];
-    if (!c) throw new Error(`table has no column "${n}"`);
-    if (c.length !== table.rows) throw new Error(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
-    return c;
-  });
-  const out = createWriteStream(path);
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('finish', resolve);
-    out.on('error', reject);
-  });
-  let buf = `${table.names.map(csvCell).join(',')}\n`;
-  for (let i = 0; i < table.rows; i++) {
-    let line = cell(cols[0], i);
-    for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i)}`;
-    buf += `${line}\n`;
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await done;
-}
-
 function duckType(col: Column): string {
   if (Array.isArray(col)) return 'VARCHAR';
   if (col instanceof Int32Array) return 'INTEGER';
@@ -70,29 +44,17 @@ function duckType(col: Column): string {
 
 /** Writes atomically: a temporary file is renamed into place, so readers never see half a table. */
 export async function writeTable(path: string, table: ColumnTable): Promise<void> {
-  const format = tableFormat(path);
-  await mkdir(dirname(path) || '.', { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
+  for (const n of table.names) {
+    const c = table.columns[n];
+    if (!c) throw new Error(`table has no column "${n}"`);
+    if (c.length !== table.rows) throw new Error(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
+  }
+  const writer = await openTableWriter(path, table.names);
   try {
-    if (format === 'csv') {
-      await writeCsv(tmp, table);
-    } else {
-      const csv = `${tmp}.csv`;
-      await writeCsv(csv, table);
-      const types = table.names.map((n) => `${quoteLiteral(n)}: ${quoteLiteral(duckType(table.columns[n]))}`).join(', ');
-      try {
-        await withDuckDB(async (conn) => {
-          await conn.run(
-            `COPY (SELECT * FROM read_csv(${quoteLiteral(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types}})) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-          );
-        });
-      } finally {
-        await rm(csv, { force: true });
-      }
-    }
-    await rename(tmp, path);
+    await writer.append(table);
+    await writer.close();
   } catch (e) {
-    await rm(tmp, { force: true });
+    await writer.abort();
     throw e;
   }
 }
@@ -178,6 +140,7 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
       });
       types ??= cols.map(duckType);
       let buf = '';
+      // Lines are batched into ~1 MB writes; the stream's back-pressure is honoured.
       for (let i = 0; i < chunk.rows; i++) {
         let line = cell(cols[0], i);
         for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i)}`;
