@@ -54,17 +54,35 @@ function activate(v: number, act: JsLayer['act']): number {
   }
 }
 
+/** Scratch buffers per network: the hot loops below allocate nothing. */
+const scratch = new WeakMap<JsLayer[], Float64Array[]>();
+
+function buffersOf(stack: JsLayer[]): Float64Array[] {
+  let b = scratch.get(stack);
+  if (!b) {
+    b = stack.map((l) => new Float64Array(l.units));
+    scratch.set(stack, b);
+  }
+  return b;
+}
+
 /** Logit of the rest of the network given the first layer's pre-activations `h`. */
 function restFrom(stack: JsLayer[], h: Float64Array): number {
-  let a = Float64Array.from(h, (v) => activate(v, stack[0].act));
+  const bufs = buffersOf(stack);
+  let a = bufs[0];
+  const act0 = stack[0].act;
+  for (let j = 0; j < h.length; j++) a[j] = activate(h[j], act0);
   for (let l = 1; l < stack.length; l++) {
     const { w, b, inputs, units, act } = stack[l];
-    const next = new Float64Array(units);
-    for (let j = 0; j < units; j++) {
-      let s = b[j];
-      for (let i = 0; i < inputs; i++) s += a[i] * w[i * units + j];
-      next[j] = activate(s, act);
+    const next = bufs[l];
+    for (let j = 0; j < units; j++) next[j] = b[j];
+    for (let i = 0; i < inputs; i++) {
+      const ai = a[i];
+      if (ai === 0) continue;
+      const row = i * units;
+      for (let j = 0; j < units; j++) next[j] += ai * w[row + j];
     }
+    for (let j = 0; j < units; j++) next[j] = activate(next[j], act);
     a = next;
   }
   return a[0];
