@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
 import { loadEvents, type EventConfig, type IngestReport } from '../ingest/index.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
-import { DEFAULT_CLUSTER_FEATURES, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
+import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';
 import { renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
 import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
@@ -113,20 +113,6 @@ function rfmRisk(rules: ReturnType<typeof applyRules>): Float64Array {
   return Float64Array.from(r, (_, i) => 15 - r[i] - f[i] - m[i]);
 }
 
-/** The features of `names` that take more than one value among users not already churned. */
-function varyingFeatures(table: FeatureTable, names: readonly string[]): string[] {
-  return names.filter((f) => {
-    const c = table.columns[f];
-    let first: number | undefined;
-    for (let i = 0; i < c.length; i++) {
-      if (table.alreadyChurned[i]) continue;
-      if (first === undefined) first = c[i];
-      else if (c[i] !== first) return true;
-    }
-    return false;
-  });
-}
-
 function churnFeatureList(table: FeatureTable): string[] {
   return Object.keys(table.columns);
 }
@@ -173,12 +159,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const features = churnFeatureList(test);
 
     logger.info('clusters: fitting on the test cutoff users');
-    const clusterFeatures = varyingFeatures(test, DEFAULT_CLUSTER_FEATURES.filter((f) => test.columns[f]));
-    const constant = DEFAULT_CLUSTER_FEATURES.filter((f) => test.columns[f] && !clusterFeatures.includes(f));
-    // A feature the log cannot produce (e.g. session minutes of a purchase log) is constant: the
-    // cluster stage refuses it, so the end-to-end run leaves it out and says so.
-    if (constant.length) logger.warn(`clusters: leaving out ${constant.join(', ')}: constant over the users of ${test.asOf}`);
-    const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed, features: clusterFeatures }, { rules: testRules, logger });
+    const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed }, { rules: testRules, logger });
 
     const truthPath = opts.truth ?? (await stat(join(dirname(opts.events[0]), 'truth.csv')).then(() => join(dirname(opts.events![0]), 'truth.csv'), () => undefined));
     const truth = await readTruth(truthPath, test, logger);
