@@ -112,3 +112,8 @@ export function formatHelp(command: string, summary: string, usage: string, spec
   });
   return `cohortlab ${command}: ${summary}\n\nUsage: cohortlab ${usage}\n\nOptions:\n${rows.join('\n')}\n  ${'--help'.padEnd(28)} show this help\n${extra ? `\n${extra}\n` : ''}`;
 }
+
+/** Options several commands share, declared once. */
+export const MODEL_REF_OPTION: OptionSpec = { name: 'model', type: 'string', description: 'NAME, NAME@VERSION or NAME@production', default: 'default', placeholder: 'REF' };
+export const MODELS_DIR_OPTION: OptionSpec = { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' };
+export const STRICT_OPTION: OptionSpec = { name: 'strict', type: 'boolean', description: 'fail on any rejected event row instead of skipping and counting it' };

@@ -7,7 +7,7 @@ import { renderEvaluationHtml } from '../evaluate/index.js';
 import { evaluateChurn } from '../churn/index.js';
 import { loadModel, resolveModelsDir } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
-import { bool, date, int, list, str } from './args.js';
+import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
 
 export const evaluateCommand: Command = {
@@ -15,7 +15,7 @@ export const evaluateCommand: Command = {
   summary: 're-run the model-vs-rule evaluation of a saved model on new events (no refitting)',
   usage: 'evaluate --model REF --events FILE... --as-of DATE [--horizon-days H] [--out DIR]',
   options: [
-    { name: 'model', type: 'string', description: 'NAME, NAME@VERSION or NAME@production', default: 'default', placeholder: 'REF' },
+    MODEL_REF_OPTION,
     { name: 'events', type: 'list', description: 'event files covering the cutoff and the horizon after it', required: true, placeholder: 'FILE...' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
@@ -23,8 +23,8 @@ export const evaluateCommand: Command = {
     { name: 'horizon-days', type: 'string', description: 'label horizon', default: "the model's", placeholder: 'H' },
     { name: 'out', type: 'string', description: 'folder for report.json and report.html', default: './evaluations/NAME@VERSION-ASOF', placeholder: 'DIR' },
     { name: 'seed', type: 'string', description: 'bootstrap seed', default: "the model's", placeholder: 'S' },
-    { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' },
-    { name: 'strict', type: 'boolean', description: 'fail on any rejected event row' },
+    MODELS_DIR_OPTION,
+    STRICT_OPTION,
   ],
   async run(args, ctx) {
     const model = await loadModel(str(args, 'model'), { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')), logger: ctx.logger });

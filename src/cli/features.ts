@@ -1,7 +1,7 @@
 import { EVENT_CONFIG_SCHEMA, loadEvents, resolveConfig, resolveConfigFor } from '../ingest/index.js';
 import { computeFeatures, dictionaryMarkdown, writeFeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
-import { bool, date, int, list, str } from './args.js';
+import { bool, date, int, list, str, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
 
 export const featuresCommand: Command = {
@@ -15,7 +15,7 @@ export const featuresCommand: Command = {
     { name: 'as-of', type: 'string', description: 'cutoff date, inclusive: features use events before the next midnight UTC', placeholder: 'YYYY-MM-DD' },
     { name: 'horizon-days', type: 'string', description: 'label: churned within H days after the cutoff (explicit churn event or inactive past the playbook 3.4 threshold)', placeholder: 'H' },
     { name: 'out', type: 'string', description: 'output .parquet or .csv (one row per user); a .meta.json is written beside it', placeholder: 'FILE' },
-    { name: 'strict', type: 'boolean', description: 'fail on any rejected row instead of skipping and counting it' },
+    STRICT_OPTION,
     { name: 'dictionary', type: 'boolean', description: 'print the feature dictionary (markdown) for the config and exit' },
     { name: 'config-schema', type: 'boolean', description: 'print the JSON schema of the config file and exit' },
   ],

@@ -6,7 +6,7 @@ import {
 } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTable } from '../shared/table-io.js';
-import { str } from './args.js';
+import { str, MODELS_DIR_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -60,7 +60,7 @@ export const modelsCommand: Command = {
   name: 'models',
   summary: 'the registry: list, show, promote, compare and remove versions',
   usage: 'models (list [NAME] | show REF | promote REF | compare REF REF | rm REF) [--models-dir DIR]',
-  options: [{ name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' }],
+  options: [MODELS_DIR_OPTION],
   help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, ROC-AUC of model and rule, k, users (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side (difference, whether the 95% intervals overlap) and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
   async run(args, ctx) {
     const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));

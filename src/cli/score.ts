@@ -5,7 +5,7 @@ import { encodeTableForScoring, predictChurn, reasonCodes } from '../churn/index
 import { formatReasons, scoreResultTable } from '../pipeline/score.js';
 import { CohortlabError } from '../shared/errors.js';
 import { openTableWriter, readTable, writeTable, type TableWriter } from '../shared/table-io.js';
-import { bool, date, int, list, str } from './args.js';
+import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
 /** A model of `train --table`: encode the raw columns as at training, then probability and reasons (no rules or clusters: no events). */
@@ -27,7 +27,7 @@ export const scoreCommand: Command = {
   summary: 'batch scoring: churn probability, rule scores and segments, cluster and reason codes per user',
   usage: 'score --model REF (--events FILE... [--config F | --preset NAME] --as-of DATE | --table FILE) --out FILE',
   options: [
-    { name: 'model', type: 'string', description: 'NAME, NAME@VERSION or NAME@production', default: 'default', placeholder: 'REF' },
+    MODEL_REF_OPTION,
     { name: 'events', type: 'list', description: 'event files to compute features from', placeholder: 'FILE...' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
@@ -36,8 +36,8 @@ export const scoreCommand: Command = {
     { name: 'out', type: 'string', description: 'output .csv or .parquet', required: true, placeholder: 'FILE' },
     { name: 'chunk', type: 'string', description: 'users scored per chunk (bounds memory)', default: '50000', placeholder: 'N' },
     { name: 'reasons', type: 'string', description: 'reason codes per user (0 = none, faster)', default: '3', placeholder: 'N' },
-    { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' },
-    { name: 'strict', type: 'boolean', description: 'fail on any rejected event row' },
+    MODELS_DIR_OPTION,
+    STRICT_OPTION,
   ],
   help: 'Output columns: user_id, churn_probability, the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}).',
   async run(args, ctx) {

@@ -1,6 +1,6 @@
 import { resolveModelsDir } from '../registry/index.js';
 import { startServer } from '../serve/index.js';
-import { bool, int, str } from './args.js';
+import { bool, int, str, MODEL_REF_OPTION, MODELS_DIR_OPTION } from './args.js';
 import type { Command } from './command.js';
 
 export const serveCommand: Command = {
@@ -8,10 +8,10 @@ export const serveCommand: Command = {
   summary: 'the prediction API for services and the explorer for analysts',
   usage: 'serve --model REF [--port P] [--host H] [--models-dir DIR]',
   options: [
-    { name: 'model', type: 'string', description: 'NAME, NAME@VERSION or NAME@production', default: 'default', placeholder: 'REF' },
+    MODEL_REF_OPTION,
     { name: 'port', type: 'string', description: 'TCP port (0 = any free port)', default: '8080', placeholder: 'P' },
     { name: 'host', type: 'string', description: 'interface to listen on', default: '127.0.0.1', placeholder: 'H' },
-    { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' },
+    MODELS_DIR_OPTION,
     { name: 'log-requests', type: 'boolean', description: 'log one line per request (route pattern, status, time; never user ids or feature values)' },
   ],
   help: 'Set COHORTLAB_API_KEY=<secret> to require "Authorization: Bearer <secret>" on every /v1 route but /v1/health.\nRoutes: GET / (explorer), GET /v1/health, POST /v1/predict, GET /v1/users/:id, GET /v1/models, POST /v1/models/reload, GET /v1/clusters, GET /v1/segments, GET /v1/members, GET /v1/export, GET /v1/openapi.json.',

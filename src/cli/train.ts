@@ -2,7 +2,7 @@ import { resolveConfigFor } from '../ingest/index.js';
 import { trainPipeline } from '../pipeline/train.js';
 import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
-import { bool, date, int, list, str } from './args.js';
+import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
 
 export const trainCommand: Command = {
@@ -25,8 +25,8 @@ export const trainCommand: Command = {
     { name: 'rules', type: 'string', description: 'folder of segment rule files (playbook 6.1 language)', default: 'the shipped rules/', placeholder: 'DIR' },
     { name: 'truth', type: 'string', description: 'truth.csv of the synthetic generator (default: beside the events when present)', placeholder: 'FILE' },
     { name: 'resamples', type: 'string', description: 'bootstrap resamples of the evaluation intervals', default: '1000', placeholder: 'N' },
-    { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' },
-    { name: 'strict', type: 'boolean', description: 'fail on any rejected event row' },
+    MODELS_DIR_OPTION,
+    STRICT_OPTION,
   ],
   help: 'Writes models/NAME/VERSION/ (manifest.json, report.json, report.html, scores.parquet, the model files) and prints the version.\nExamples:\n  cohortlab train --events data/sample/events.parquet --preset synthetic --seed 7\n  cohortlab train --table ../shared/datasets/telco-customer-churn/Telco-Customer-Churn.csv.gz --label Churn --seed 7 --name telco',
   async run(args, ctx) {
