@@ -28,25 +28,32 @@ function curveRows(curves: Record<string, CurvePoint[]>, pick: (p: CurvePoint) =
   return rows;
 }
 
-export function rocChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
+type Axis = { field: string; title: string; domain01?: boolean; percent?: boolean };
+
+/**
+ * One chart of scorer curves over a dashed reference (the diagonal, or a horizontal line at `y`):
+ * ROC, precision-recall, gain and lift differ only in their data, axes and reference.
+ */
+function curvesChart(opts: { title: string; reference: 'diagonal' | { y: number }; rows: Record<string, unknown>[]; x: Axis; y: Axis; legend: 'top-right' | 'bottom-right' }): ChartSpec {
+  const axis = (a: Axis) => ({ field: a.field, type: 'quantitative', title: a.title, ...(a.domain01 ? { scale: { domain: [0, 1] } } : {}), ...(a.percent ? { axis: { format: '%' } } : {}) });
+  const reference =
+    opts.reference === 'diagonal'
+      ? { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#999' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } }
+      : { data: { values: [{ y: opts.reference.y }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#999' }, encoding: { y: { field: 'y', type: 'quantitative' } } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'ROC curve (test users)',
+    title: opts.title,
     width: WIDTH,
     height: HEIGHT,
     layer: [
+      reference,
       {
-        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
-        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
-      },
-      {
-        data: { values: curveRows(curves, (p) => ({ fpr: p.fpr, tpr: p.tpr })) },
-        mark: { type: 'line', interpolate: 'linear' },
+        data: { values: opts.rows },
+        mark: { type: 'line' },
         encoding: {
-          x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
-          y: { field: 'tpr', type: 'quantitative', title: 'true positive rate (recall)', scale: { domain: [0, 1] } },
-          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+          x: axis(opts.x),
+          y: axis(opts.y),
+          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: opts.legend } },
           order: { field: 'order', type: 'quantitative' },
         },
       },
@@ -54,84 +61,50 @@ export function rocChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
   } as ChartSpec;
 }
 
+export function rocChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
+  return curvesChart({
+    title: 'ROC curve (test users)',
+    reference: 'diagonal',
+    rows: curveRows(curves, (p) => ({ fpr: p.fpr, tpr: p.tpr })),
+    x: { field: 'fpr', title: 'false positive rate', domain01: true },
+    y: { field: 'tpr', title: 'true positive rate (recall)', domain01: true },
+    legend: 'bottom-right',
+  });
+}
+
 export function prChartSpec(curves: Record<string, CurvePoint[]>, baseRate: number): ChartSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return curvesChart({
     title: 'Precision-recall curve (test users)',
-    width: WIDTH,
-    height: HEIGHT,
-    layer: [
-      {
-        data: { values: [{ y: baseRate }] },
-        mark: { type: 'rule', strokeDash: [4, 4], color: '#999' },
-        encoding: { y: { field: 'y', type: 'quantitative' } },
-      },
-      {
-        data: { values: curveRows(curves, (p) => ({ recall: p.recall, precision: p.precision })).filter((r) => (r.order as number) > 0) },
-        mark: { type: 'line' },
-        encoding: {
-          x: { field: 'recall', type: 'quantitative', title: 'recall (churners caught)', scale: { domain: [0, 1] } },
-          y: { field: 'precision', type: 'quantitative', title: 'precision', scale: { domain: [0, 1] } },
-          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'top-right' } },
-          order: { field: 'order', type: 'quantitative' },
-        },
-      },
-    ],
-  } as ChartSpec;
+    reference: { y: baseRate },
+    rows: curveRows(curves, (p) => ({ recall: p.recall, precision: p.precision })).filter((r) => (r.order as number) > 0),
+    x: { field: 'recall', title: 'recall (churners caught)', domain01: true },
+    y: { field: 'precision', title: 'precision', domain01: true },
+    legend: 'top-right',
+  });
 }
 
 /** Cumulative gain: share of churners caught when contacting the top x% of users. */
 export function gainChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return curvesChart({
     title: 'Cumulative gain (capture rate)',
-    width: WIDTH,
-    height: HEIGHT,
-    layer: [
-      {
-        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
-        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
-      },
-      {
-        data: { values: curveRows(curves, (p) => ({ share: p.share, capture: p.recall })) },
-        mark: { type: 'line' },
-        encoding: {
-          x: { field: 'share', type: 'quantitative', title: 'share of users targeted (highest score first)', axis: { format: '%' } },
-          y: { field: 'capture', type: 'quantitative', title: 'share of churners captured', axis: { format: '%' } },
-          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
-          order: { field: 'order', type: 'quantitative' },
-        },
-      },
-    ],
-  } as ChartSpec;
+    reference: 'diagonal',
+    rows: curveRows(curves, (p) => ({ share: p.share, capture: p.recall })),
+    x: { field: 'share', title: 'share of users targeted (highest score first)', percent: true },
+    y: { field: 'capture', title: 'share of churners captured', percent: true },
+    legend: 'bottom-right',
+  });
 }
 
 /** Lift: churn rate among the targeted top x% / overall churn rate. */
 export function liftChartSpec(curves: Record<string, CurvePoint[]>, baseRate: number): ChartSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return curvesChart({
     title: 'Lift by share targeted',
-    width: WIDTH,
-    height: HEIGHT,
-    layer: [
-      {
-        data: { values: [{ y: 1 }] },
-        mark: { type: 'rule', strokeDash: [4, 4], color: '#999' },
-        encoding: { y: { field: 'y', type: 'quantitative' } },
-      },
-      {
-        data: { values: curveRows(curves, (p) => ({ share: p.share, lift: baseRate > 0 ? p.precision / baseRate : 0 })).filter((r) => (r.share as number) >= 0.01) },
-        mark: { type: 'line' },
-        encoding: {
-          x: { field: 'share', type: 'quantitative', title: 'share of users targeted', axis: { format: '%' } },
-          y: { field: 'lift', type: 'quantitative', title: 'lift' },
-          color: { field: 'scorer', type: 'nominal', title: null, legend: { orient: 'top-right' } },
-          order: { field: 'order', type: 'quantitative' },
-        },
-      },
-    ],
-  } as ChartSpec;
+    reference: { y: 1 },
+    rows: curveRows(curves, (p) => ({ share: p.share, lift: baseRate > 0 ? p.precision / baseRate : 0 })).filter((r) => (r.share as number) >= 0.01),
+    x: { field: 'share', title: 'share of users targeted', percent: true },
+    y: { field: 'lift', title: 'lift' },
+    legend: 'top-right',
+  });
 }
 
 /** Reliability curve: mean predicted probability vs observed churn rate per bin, before and after calibration. */
