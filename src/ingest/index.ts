@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
 import { openDuckDB, queryColumns, queryRows } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { csvLineOfRow, createRawTable, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
+import { csvLineOfRow, createRawTable, dropRaw, finishRawView, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
 import { eventsSql, parsedSql } from './sql.js';
 import type { EventConfig } from './types.js';
 
@@ -88,6 +88,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const started = performance.now();
   await createRawTable(conn);
   const malformed: MalformedRecord[] = [];
+  const parquetViews: string[] = [];
   const fileReports: IngestReport['files'] = [];
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
@@ -95,10 +96,12 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     const f = files[i];
     const r = await readFileIntoRaw(conn, f, i, config);
     malformed.push(...r.malformed);
+    if (r.view) parquetViews.push(r.view);
     fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
     doneBytes += f.bytes;
     logger.progress('reading events', doneBytes, totalBytes);
   }
+  await finishRawView(conn, parquetViews);
   const rowsRead = fileReports.reduce((s, f) => s + f.records, 0);
   if (rowsRead === 0) throw new CohortlabError('EMPTY_INPUT', `no records in ${files.map((f) => `"${f.path}"`).join(', ')}.`);
 
@@ -112,7 +115,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const filesWithRejects = await queryRows(conn, `SELECT DISTINCT file_idx FROM parsed WHERE reason IS NOT NULL AND rn IS NULL`);
   for (const r of filesWithRejects) {
     const idx = Number(r.file_idx);
-    await conn.run(`DELETE FROM raw WHERE file_idx = ${idx}`);
+    await conn.run(`DELETE FROM raw_rows WHERE file_idx = ${idx}`);
     await readFileIntoRaw(conn, files[idx], idx, config, true);
   }
 
@@ -157,7 +160,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   await conn.run(eventsSql(config));
   const signups = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM parsed WHERE reason IS NULL AND signup_text IS NOT NULL AND trim(signup_text) <> '' AND signup_ts IS NULL`);
   await conn.run('DROP VIEW parsed');
-  await conn.run('DROP TABLE raw');
+  await dropRaw(conn, parquetViews);
   const stats = await queryColumns(
     conn,
     `SELECT CAST(count(*) AS DOUBLE), CAST(count(DISTINCT user_id) AS DOUBLE), epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, CAST(count(DISTINCT (user_id, session_id)) AS DOUBLE) FROM events`,

@@ -29,8 +29,25 @@ export interface MalformedRecord {
 const RAW_COLUMNS =
   'file_idx INTEGER, rn BIGINT, line BIGINT, uid VARCHAR, ts_text VARCHAR, event VARCHAR, session VARCHAR, plan VARCHAR, value_text VARCHAR, signup_text VARCHAR, excluded VARCHAR, ts TIMESTAMP, signup_ts TIMESTAMP';
 
+/**
+ * `raw` is a view: rows of text files are copied into `raw_rows` (their parser reports malformed
+ * lines while scanning), Parquet files are read in place through one view each (typed, columnar:
+ * scanning them again for the report is cheaper than copying millions of rows).
+ */
 export async function createRawTable(conn: DuckDBConnection): Promise<void> {
-  await conn.run(`CREATE OR REPLACE TABLE raw (${RAW_COLUMNS})`);
+  await conn.run(`CREATE OR REPLACE TABLE raw_rows (${RAW_COLUMNS})`);
+  await conn.run('CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_rows');
+}
+
+/** Redefines `raw` over the copied rows and the Parquet views once every file is read. */
+export async function finishRawView(conn: DuckDBConnection, parquetViews: string[]): Promise<void> {
+  await conn.run(`CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_rows${parquetViews.map((v) => ` UNION ALL SELECT * FROM ${v}`).join('')}`);
+}
+
+export async function dropRaw(conn: DuckDBConnection, parquetViews: string[]): Promise<void> {
+  await conn.run('DROP VIEW raw');
+  for (const v of parquetViews) await conn.run(`DROP VIEW ${v}`);
+  await conn.run('DROP TABLE raw_rows');
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -127,7 +144,7 @@ function selectList(config: EventConfig, expr: (col: string) => string, nativeTi
  * one thread, so the first pass reads in parallel and a file with rejected rows is read again,
  * numbered, to show their line numbers.
  */
-export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig, numbered = false): Promise<{ records: number; malformed: MalformedRecord[] }> {
+export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig, numbered = false): Promise<{ records: number; malformed: MalformedRecord[]; view?: string }> {
   const path = quoteLiteral(file.path);
   switch (file.format) {
     case 'csv': {
@@ -142,12 +159,12 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
       requireColumns(file.path, head.names, config);
       const rej = `rejects_${idx}${numbered ? '_numbered' : ''}`;
       await conn.run(
-        `INSERT INTO raw SELECT ${idx}, ${numbered ? 'row_number() OVER ()' : 'NULL'}, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
+        `INSERT INTO raw_rows SELECT ${idx}, ${numbered ? 'row_number() OVER ()' : 'NULL'}, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
          FROM read_csv(${path}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
       );
       const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type, min(csv_line) AS csv_line FROM ${rej} GROUP BY line ORDER BY line`);
       const malformed = rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `${String(r.error_type).toLowerCase()}: ${String(r.csv_line).slice(0, 120)}` }));
-      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw WHERE file_idx = ${idx}`);
+      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw_rows WHERE file_idx = ${idx}`);
       return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed };
     }
     case 'parquet': {
@@ -156,9 +173,12 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
       requireColumns(file.path, names, config);
       const types = desc.columns[1] as string[];
       const nativeTime = new Set(names.filter((_, i) => /^(TIMESTAMP|DATE)/i.test(types[i])));
-      await conn.run(`INSERT INTO raw SELECT ${idx}, file_row_number + 1, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path}, file_row_number = true)`);
-      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw WHERE file_idx = ${idx}`);
-      return { records: (n.columns[0] as Float64Array)[0], malformed: [] };
+      const view = `raw_file_${idx}`;
+      await conn.run(
+        `CREATE OR REPLACE VIEW ${view} AS SELECT CAST(${idx} AS INTEGER), CAST(file_row_number + 1 AS BIGINT), CAST(NULL AS BIGINT), ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path}, file_row_number = true)`,
+      );
+      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM read_parquet(${path})`);
+      return { records: (n.columns[0] as Float64Array)[0], malformed: [], view };
     }
     case 'ndjson':
     case 'whitespace': {
@@ -178,7 +198,7 @@ async function readNdjsonLines(conn: DuckDBConnection, file: InputFile, idx: num
   const seen = await queryRows(conn, `SELECT DISTINCT unnest(json_keys(text)) AS k FROM (SELECT text FROM lines WHERE json_valid(text) AND trim(text) <> '' LIMIT 1000)`);
   requireColumns(file.path, seen.map((r) => String(r.k)), config);
   const expr = (c: string) => `json_extract_string(text, ${quoteLiteral(`$."${c.replace(/"/g, '\\"')}"`)})`;
-  await conn.run(`INSERT INTO raw SELECT ${idx}, line, line, ${selectList(config, expr)} FROM lines WHERE trim(text) <> '' AND json_valid(text)`);
+  await conn.run(`INSERT INTO raw_rows SELECT ${idx}, line, line, ${selectList(config, expr)} FROM lines WHERE trim(text) <> '' AND json_valid(text)`);
   const bad = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, text FROM lines WHERE trim(text) <> '' AND NOT json_valid(text) ORDER BY line`);
   const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM lines WHERE trim(text) <> ''`);
   return {
@@ -195,7 +215,7 @@ async function readWhitespaceLines(conn: DuckDBConnection, file: InputFile, idx:
   const pos = new Map(names.map((n, i) => [n, i + 1]));
   const expr = (c: string) => `f[${pos.get(c)}]`;
   await conn.run(
-    `INSERT INTO raw SELECT ${idx}, line - 1, line, ${selectList(config, expr)}
+    `INSERT INTO raw_rows SELECT ${idx}, line - 1, line, ${selectList(config, expr)}
      FROM (SELECT line, regexp_split_to_array(trim(text), '\\s+') AS f FROM lines WHERE line > 1 AND trim(text) <> '') WHERE len(f) = ${names.length}`,
   );
   const bad = await queryRows(

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadEvents, loadEventRecords, resolveConfig, resolveConfigFor, validateConfig, CDNOW_PRESET, SPARKIFY_PRESET } from '../../src/ingest/index.js';
 import { queryRows } from '../../src/shared/duckdb.js';
 import { csvLineOfRow } from '../../src/ingest/read.js';
+import { writeTable } from '../../src/shared/table-io.js';
 
 const fx = (f: string) => join(import.meta.dirname, '..', 'fixtures', f);
 
@@ -42,6 +43,27 @@ describe('ingest', () => {
       store.close();
     }
     await expect(loadEvents([fx('pm-bad.csv')], config, { strict: true })).rejects.toThrow(/--strict: .*unparsable timestamp.*pm-bad\.csv line/);
+  });
+
+  it('reads Parquet in place and reports a bad row by its row number', async () => {
+    const config = await resolveConfig({ config: fx('pm-config.json') });
+    const dir = await mkdtemp(join(tmpdir(), 'cl-pq-'));
+    const path = join(dir, 'events.parquet');
+    await writeTable(path, {
+      rows: 3,
+      names: ['user', 'time', 'name', 'plan'],
+      columns: { user: ['a', 'b', 'c'], time: ['2026-03-01T10:00:00Z', 'later', '2026-03-02T10:00:00Z'], name: ['x', 'y', 'z'], plan: ['free', 'free', 'pro'] },
+    });
+    const store = await loadEvents([path], { ...config, format: 'auto' });
+    try {
+      expect(store.report.rowsRead).toBe(3);
+      expect(store.report.rowsUsed).toBe(2);
+      expect(store.report.examples['unparsable timestamp'][0]).toMatchObject({ where: 'row 2', value: 'timestamp "later"' });
+      const r = await queryRows(store.conn, `SELECT string_agg(user_id, ',' ORDER BY user_id) AS u FROM events`);
+      expect(r[0].u).toBe('a,c');
+    } finally {
+      store.close();
+    }
   });
 
   it('maps CSV line numbers around rows the parser skipped', () => {
