@@ -43,7 +43,7 @@ export const evaluateCommand: Command = {
     if (missing.length) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} needs features these events do not give: ${missing.join(', ')}.`);
     const rules = applyRules(table, model.config, { segments: model.parts.segments });
     const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
-    const report = evaluateChurn(model.parts.churn, table, { ruleScore: rules.columns.churn_risk_score as Float64Array, seed, logger: ctx.logger, title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)` });
+    const report = evaluateChurn(model.parts.churn, table, { ruleScore: rules.columns.churn_risk_score as Float64Array, seed, title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)` });
     const out = str(args, 'out') ?? join(ctx.cwd, 'evaluations', `${model.name}@${model.version}-${asOf}`);
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'report.json'), `${JSON.stringify(report)}\n`);

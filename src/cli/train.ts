@@ -65,7 +65,6 @@ export const trainCommand: Command = {
     ctx.logger.info(
       `test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC model ${fmt(m)} vs rule churn-risk (4.4) ${fmt(r)}${rfm ? `, RFM (6.3) ${fmt(rfm)}` : ''}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`,
     );
-    ctx.logger.info(e.verdict.sentence);
     ctx.out(`${result.version.name}@${result.version.version}`);
     return 0;
   },
