@@ -210,6 +210,14 @@ export function reasonCodes(model: ChurnModel, columns: Record<string, Float64Ar
   return topReasons(contrib, raw, model.features, opts.top ?? 3);
 }
 
+/** Probabilities and reason codes from one design matrix (what scoring needs: the matrix is built and scaled once). */
+export function predictWithReasons(model: ChurnModel, columns: Record<string, Float64Array>, top: number): { probability: Float64Array; reasons: ReasonCode[][] } {
+  const { raw, scaled } = matrixFromColumns(model, columns);
+  const probability = applyCalibrator(model.calibrator, predictRaw(model.net, scaled, model.params.predictBatchSize));
+  const reasons = top > 0 ? topReasons(occlusionContributions(model.net, scaled, model.params.predictBatchSize), raw, model.features, top) : Array.from({ length: raw.rows }, () => []);
+  return { probability, reasons };
+}
+
 /**
  * Re-evaluates a saved model on a new labelled feature table (`cohortlab evaluate`): no refitting;
  * calibration is the saved one, measured before/after on these users.

@@ -2,7 +2,7 @@ import type { FeatureTable } from '../features/index.js';
 import type { EventConfig } from '../ingest/index.js';
 import { applyRules, type SegmentRule } from '../rules/index.js';
 import { assignClusters, type ClusterModel } from '../cluster/index.js';
-import { predictChurn, reasonCodes, type ChurnModel } from '../churn/index.js';
+import { predictWithReasons, type ChurnModel } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { ColumnTable } from '../shared/table-io.js';
 import type { Reason, ScoreResult } from './types.js';
@@ -41,7 +41,8 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
     );
   }
   const rules = applyRules(table, parts.config, { segments: parts.segments });
-  const columns: Record<string, Float64Array | string[]> = { churn_probability: predictChurn(parts.churn, table.columns) };
+  const churn = predictWithReasons(parts.churn, table.columns, opts.reasons ?? 3);
+  const columns: Record<string, Float64Array | string[]> = { churn_probability: churn.probability };
   for (const [k, v] of Object.entries(rules.columns)) columns[k] = v as Float64Array | string[];
   if (parts.clusters) {
     const a = assignClusters(parts.clusters, table);
@@ -50,9 +51,7 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
     columns.pc1 = a.pc1;
     columns.pc2 = a.pc2;
   }
-  const top = opts.reasons ?? 3;
-  const reasons: Reason[][] = top > 0 ? reasonCodes(parts.churn, table.columns, { top }) : table.userIds.map(() => []);
-  return { userIds: table.userIds, columns, reasons };
+  return { userIds: table.userIds, columns, reasons: churn.reasons };
 }
 
 export function formatReasons(r: Reason[]): string {
