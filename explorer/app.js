@@ -125,6 +125,13 @@ async function main() {
     await embed('chart-sizes', c.sizes && c.sizes[0], pickCluster);
     await embed('chart-churn', c.churn && c.churn[0], pickCluster);
     await embed('chart-heat', c.heat && c.heat[0], pickCluster);
+    $('k-reason').textContent = clusters.kSelection.reason;
+    await embed('chart-k-inertia', c.k && c.k[0]);
+    await embed('chart-k-silhouette', c.k && c.k[1]);
+    if (c.truth && c.truth.length) {
+      $('truth-block').hidden = false;
+      await embed('chart-truth', c.truth[0], pickCluster);
+    }
     const cross = $('chart-cross');
     for (const [i, spec] of (c.cross || []).entries()) {
       const div = document.createElement('div');

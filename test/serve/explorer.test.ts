@@ -52,7 +52,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     await page.goto(`${base}/`);
     await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
-    const chartIds = ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat', 'chart-cross-0', 'chart-trans-seg', 'chart-trans-cl', 'chart-roc', 'chart-pr', 'chart-rel', 'chart-lift', 'chart-gain', 'chart-imp'];
+    const chartIds = ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat', 'chart-k-inertia', 'chart-k-silhouette', 'chart-truth', 'chart-cross-0', 'chart-trans-seg', 'chart-trans-cl', 'chart-roc', 'chart-pr', 'chart-rel', 'chart-lift', 'chart-gain', 'chart-imp'];
     for (const id of chartIds) {
       const marks = await page.locator(`#${id} svg .mark-symbol path, #${id} svg .mark-rect path, #${id} svg .mark-line path, #${id} svg .mark-area path, #${id} svg .mark-text text`).count();
       expect(marks, `marks drawn in #${id}`).toBeGreaterThan(0);
