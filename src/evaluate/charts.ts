@@ -13,6 +13,7 @@ const HEIGHT = 280;
 export const SCORER_LABELS: Record<string, string> = {
   model: 'model',
   rule: 'rule churn-risk score (§4.4)',
+  rfm: 'RFM score (§6.3, 15 - R - F - M)',
   recency: 'recency baseline',
   truth: 'true probability (ceiling)',
   majority: 'majority class',
