@@ -1,20 +1,116 @@
 #!/usr/bin/env bash
-# Executes every notebook headless on the tslab TypeScript kernel; any cell error fails the run.
-# Committed notebooks carry no outputs (checked first); the executed copies go to test-output/notebooks/.
+# The TypeScript notebooks (notebooks/*.ipynb) on the tslab kernel.
+#
+#   bash scripts/notebooks.sh [NOTEBOOK...]   execute them headless (all by default), as CI does (`npm run notebooks`);
+#                                             fails on any cell error or if a committed notebook carries outputs
+#   bash scripts/notebooks.sh open            start Jupyter Notebook on notebooks/ with the kernel (`npm run jupyter`)
+#
+# The notebooks import ../dist, so run `npm run build` first (the npm scripts do). The tslab kernel spec is
+# installed into test-output/jupyter (found through JUPYTER_PATH), pointing at this checkout's
+# node_modules/.bin/tslab: nothing is written to the user's or the system's Jupyter folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/node_modules/.bin:$PATH"
-/usr/bin/python3 - notebooks/*.ipynb <<'PY'
+ROOT="$PWD"
+export PATH="$ROOT/node_modules/.bin:$PATH"
+
+# The python with Jupyter's nbconvert, nbclient and ipykernel: $PYTHON, else Debian's /usr/bin/python3, else python3 on PATH.
+PYTHON="${PYTHON:-}"
+if [ -z "$PYTHON" ]; then
+  for candidate in /usr/bin/python3 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import nbconvert, nbclient, ipykernel' 2>/dev/null; then PYTHON="$(command -v "$candidate")"; break; fi
+  done
+fi
+if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import nbconvert, nbclient, ipykernel' 2>/dev/null; then
+  echo "notebooks: no python3 with Jupyter's nbconvert, nbclient and ipykernel${PYTHON:+ (tried PYTHON=$PYTHON)}; install them with" >&2
+  echo "  sudo apt-get install --no-install-recommends jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel" >&2
+  echo "or point PYTHON at a python that has them." >&2
+  exit 1
+fi
+if [ ! -f dist/shared/charts.js ]; then
+  echo "notebooks: dist/ is missing; run \`npm run build\` first (the notebooks import the compiled modules)." >&2
+  exit 1
+fi
+if [ ! -x node_modules/.bin/tslab ]; then
+  echo "notebooks: node_modules/.bin/tslab is missing; run \`npm ci\` (tslab is a devDependency)." >&2
+  exit 1
+fi
+
+# The kernel spec, private to this checkout.
+KERNEL_PREFIX="$ROOT/test-output/jupyter"
+tslab install --python="$PYTHON" --binary="$ROOT/node_modules/.bin/tslab" --prefix="$KERNEL_PREFIX" >/dev/null
+export JUPYTER_PATH="$KERNEL_PREFIX/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+# Quiet the debugger notice every python3.11+ Jupyter process prints.
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+
+if [ "${1:-}" = "open" ]; then
+  shift
+  if ! "$PYTHON" -c 'import notebook' 2>/dev/null; then
+    echo "notebooks: Jupyter Notebook is missing for $PYTHON; install it with" >&2
+    echo "  sudo apt-get install --no-install-recommends jupyter-notebook" >&2
+    exit 1
+  fi
+  root_flag=()
+  [ "$(id -u)" -ne 0 ] || root_flag=(--allow-root)  # containers often run as root; Jupyter refuses without this
+  exec "$PYTHON" -m notebook --notebook-dir="$ROOT/notebooks" "${root_flag[@]}" "$@"
+fi
+
+notebooks=("$@")
+[ ${#notebooks[@]} -gt 0 ] || notebooks=(notebooks/*.ipynb)
+
+# Committed notebooks must carry no outputs (an output in git would go stale the moment the code changes).
+"$PYTHON" - "${notebooks[@]}" <<'PY'
 import json, sys
-stale = [p for p in sys.argv[1:] for c in json.load(open(p))['cells'] if c.get('outputs') or c.get('execution_count')]
-if stale:
-    sys.exit(f"notebooks committed with outputs (clear them): {sorted(set(stale))}")
+bad = []
+for path in sys.argv[1:]:
+    nb = json.load(open(path))
+    if nb.get('metadata', {}).get('kernelspec', {}).get('name') != 'tslab':
+        bad.append(f"{path}: kernelspec is not tslab (set metadata.kernelspec.name to \"tslab\")")
+    for i, cell in enumerate(nb['cells']):
+        if cell.get('outputs') or cell.get('execution_count') is not None:
+            bad.append(f"{path}: cell {i + 1} has outputs or an execution count; clear them before committing "
+                       f"(Jupyter: Edit > Clear All Outputs, or `python3 -m nbconvert --clear-output --inplace {path}`)")
+if bad:
+    sys.exit("notebooks:\n  " + "\n  ".join(bad))
 PY
-if [ "$(id -u)" -eq 0 ]; then tslab install --python=/usr/bin/python3 >/dev/null; else tslab install --python=/usr/bin/python3 --user >/dev/null; fi
-mkdir -p test-output/notebooks
-for nb in notebooks/*.ipynb; do
-  start=$(date +%s)
-  jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=900 --output-dir test-output/notebooks "$nb" 2>&1 | grep -v -E 'Debugger|frozen modules|PYDEVD|^0\.00s' || true
-  [ -f "test-output/notebooks/$(basename "$nb")" ] || { echo "notebook $nb failed"; exit 1; }
-  echo "executed $nb in $(( $(date +%s) - start )) s"
-done
+
+OUT=test-output/notebooks
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# nbconvert's ExecutePreprocessor (what `jupyter nbconvert --to notebook --execute` runs), driven from python so that a
+# failing notebook is still written with its outputs so far and the failing cell's stderr is printed: tslab reports a
+# thrown error as a stderr stream plus a bare "error" status, which nbconvert's own message shows only as "<Error>:".
+"$PYTHON" - "$OUT" "${notebooks[@]}" <<'PY'
+import os, sys, time, warnings
+import nbformat
+from nbconvert.preprocessors import CellExecutionError, ExecutePreprocessor
+
+warnings.filterwarnings('ignore')
+out_dir, paths = sys.argv[1], sys.argv[2:]
+failed = []
+started_all = time.time()
+for path in paths:
+    nb = nbformat.read(path, as_version=4)
+    target = os.path.join(out_dir, os.path.basename(path))
+    started = time.time()
+    current = {'index': None}
+    ep = ExecutePreprocessor(kernel_name='tslab', timeout=600)
+    ep.on_cell_start = lambda cell, cell_index: current.update(index=cell_index)
+    try:
+        ep.preprocess(nb, {'metadata': {'path': os.path.dirname(os.path.abspath(path))}})
+        print(f"notebooks: {path} executed in {time.time() - started:.1f} s -> {target}", flush=True)
+    except Exception as e:
+        failed.append(path)
+        print(f"notebooks: {path} FAILED after {time.time() - started:.1f} s", file=sys.stderr)
+        if isinstance(e, CellExecutionError):
+            i = current['index']
+            print(f"in cell {i + 1 if i is not None else '?'}:\n{str(e).strip()}", file=sys.stderr)
+            for o in nb.cells[i].outputs if i is not None else []:
+                if o.get('name') == 'stderr':
+                    print(''.join(o.get('text', '')), file=sys.stderr)
+        else:  # the kernel died, a timeout, ...
+            print(f"{type(e).__name__}: {e}", file=sys.stderr)
+    nbformat.write(nb, target)
+if failed:
+    sys.exit(f"notebooks: {len(failed)} of {len(paths)} failed: {' '.join(failed)} (partial outputs in {out_dir}/)")
+print(f"notebooks: all {len(paths)} executed in {time.time() - started_all:.1f} s")
+PY
