@@ -1,0 +1,112 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Structure of the committed notebooks, checked in `npm test` (executing them is `npm run notebooks`, which CI runs
+ * after the tests): the tslab kernel, no stale outputs, imports of cohortlab's own modules that exist, and only the
+ * paths a notebook may touch (data/ or ../shared/datasets, never a machine's absolute path).
+ */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NOTEBOOKS = join(ROOT, 'notebooks');
+const REQUIRED = ['01-quickstart.ipynb', '02-real-data.ipynb', '03-model-comparison.ipynb'];
+
+interface Cell {
+  cell_type: string;
+  id?: string;
+  source: string | string[];
+  outputs?: unknown[];
+  execution_count?: number | null;
+}
+interface Notebook {
+  nbformat: number;
+  nbformat_minor: number;
+  metadata: { kernelspec?: { name?: string } };
+  cells: Cell[];
+}
+
+const files = readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
+const read = (f: string) => JSON.parse(readFileSync(join(NOTEBOOKS, f), 'utf8')) as Notebook;
+const code = (nb: Notebook) => nb.cells.filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source));
+
+/** Names a src/ module exports, following `export * from` and `export { ... } from`. */
+function exportsOf(tsPath: string, seen = new Set<string>()): Set<string> {
+  const names = new Set<string>();
+  if (seen.has(tsPath)) return names;
+  seen.add(tsPath);
+  const text = readFileSync(tsPath, 'utf8');
+  for (const m of text.matchAll(/^export\s+(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|class|interface|type|enum|abstract\s+class)\s+([A-Za-z_$][\w$]*)/gm)) names.add(m[1]);
+  for (const m of text.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}/gm)) {
+    for (const part of m[1].split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()?.trim();
+      if (name) names.add(name);
+    }
+  }
+  for (const m of text.matchAll(/^export\s+\*\s+from\s+'(\.[^']+)\.js'/gm)) {
+    for (const n of exportsOf(join(dirname(tsPath), `${m[1]}.ts`), seen)) names.add(n);
+  }
+  return names;
+}
+
+/** `import { a, b as c, type D } from '../dist/x.js'` in a cell: the module path and the imported names. */
+function distImports(source: string): { module: string; names: string[] }[] {
+  const out: { module: string; names: string[] }[] = [];
+  for (const m of source.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'\.\.\/dist\/([^']+)\.js'/g)) {
+    const names = m[1].split(',').map((p) => p.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0].trim()).filter(Boolean);
+    out.push({ module: m[2], names });
+  }
+  return out;
+}
+
+describe('notebooks/', () => {
+  it('holds the three notebooks of issue 9', () => {
+    expect(REQUIRED.filter((f) => !files.includes(f))).toEqual([]);
+  });
+
+  for (const f of files) {
+    describe(f, () => {
+      const nb = read(f);
+
+      it('runs on the tslab TypeScript kernel, nbformat 4.5 with unique cell ids', () => {
+        expect(nb.nbformat).toBe(4);
+        expect(nb.metadata.kernelspec?.name).toBe('tslab');
+        const ids = nb.cells.map((c) => c.id);
+        expect(ids.filter((id) => typeof id !== 'string' || id === '')).toEqual([]);
+        expect(new Set(ids).size).toBe(ids.length);
+      });
+
+      it('is committed with its outputs cleared', () => {
+        const withOutputs = nb.cells.flatMap((c, i) => ((c.outputs?.length ?? 0) > 0 || (c.execution_count ?? null) !== null ? [i + 1] : []));
+        expect(withOutputs, `cells with outputs (clear them: python3 -m nbconvert --clear-output --inplace notebooks/${f})`).toEqual([]);
+      });
+
+      it('imports cohortlab from ../dist (built from src/), names that src/ exports', () => {
+        const imports = code(nb).flatMap(distImports);
+        expect(imports.length).toBeGreaterThan(2);
+        const missing: string[] = [];
+        for (const { module, names } of imports) {
+          const src = join(ROOT, 'src', `${module}.ts`);
+          if (!existsSync(src)) {
+            missing.push(`../dist/${module}.js (no src/${module}.ts)`);
+            continue;
+          }
+          const exported = exportsOf(src);
+          for (const n of names) if (!exported.has(n)) missing.push(`${n} from ../dist/${module}.js`);
+        }
+        expect(missing).toEqual([]);
+        // Never a copy of the library or its sources next to the notebook.
+        expect(code(nb).join('\n')).not.toMatch(/from\s+'\.\.\/src\//);
+      });
+
+      it('touches only data/, ../shared/datasets and module paths, never an absolute path', () => {
+        const text = code(nb).join('\n');
+        const literals = [...text.matchAll(/(['"`])((?:\.\.?\/|\/|[A-Za-z]:\\)[^'"`$]*)/g)].map((m) => m[2]);
+        const absolute = literals.filter((p) => p.startsWith('/') || /^[A-Za-z]:\\/.test(p));
+        expect(absolute).toEqual([]);
+        const allowed = (p: string) => p.startsWith('../dist/') || p.startsWith('../data/') || p.startsWith('../../shared/datasets/');
+        expect(literals.filter((p) => !allowed(p))).toEqual([]);
+      });
+    });
+  }
+});
