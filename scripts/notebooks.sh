@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The TypeScript notebooks (notebooks/*.ipynb) on the tslab kernel.
 #
-#   bash scripts/notebooks.sh [NOTEBOOK...]   execute them headless (all by default), as CI does (`npm run notebooks`);
-#                                             fails on any cell error or if a committed notebook carries outputs
-#   bash scripts/notebooks.sh open            start Jupyter Notebook on notebooks/ with the kernel (`npm run jupyter`)
+#   bash scripts/notebooks.sh [NOTEBOOK...]         execute them headless (all by default), as CI does (`npm run notebooks`);
+#                                                   fails on any cell error or if a committed notebook carries outputs
+#   bash scripts/notebooks.sh open [JUPYTER-ARG...]  start Jupyter Notebook on notebooks/ with the kernel (`npm run jupyter`)
+#   bash scripts/notebooks.sh clear [NOTEBOOK...]   clear outputs, execution counts and timings in place (before committing)
 #
 # The notebooks import ../dist, so run `npm run build` first (the npm scripts do). The tslab kernel spec is
 # installed into test-output/jupyter (found through JUPYTER_PATH), pointing at this checkout's
@@ -12,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 export PATH="$ROOT/node_modules/.bin:$PATH"
+mode=run
+case "${1:-}" in open | clear) mode="$1"; shift ;; esac
 
 # The python with Jupyter's nbconvert, nbclient and ipykernel: $PYTHON, else Debian's /usr/bin/python3, else python3 on PATH.
 PYTHON="${PYTHON:-}"
@@ -26,24 +29,25 @@ if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import nbconvert, nbclient, ipykernel' 2>
   echo "or point PYTHON at a python that has them." >&2
   exit 1
 fi
-if [ ! -f dist/shared/charts.js ]; then
-  echo "notebooks: dist/ is missing; run \`npm run build\` first (the notebooks import the compiled modules)." >&2
-  exit 1
-fi
-if [ ! -x node_modules/.bin/tslab ]; then
-  echo "notebooks: node_modules/.bin/tslab is missing; run \`npm ci\` (tslab is a devDependency)." >&2
-  exit 1
+
+if [ "$mode" != clear ]; then
+  if [ ! -f dist/shared/charts.js ]; then
+    echo "notebooks: dist/ is missing; run \`npm run build\` first (the notebooks import the compiled modules)." >&2
+    exit 1
+  fi
+  if [ ! -x node_modules/.bin/tslab ]; then
+    echo "notebooks: node_modules/.bin/tslab is missing; run \`npm ci\` (tslab is a devDependency)." >&2
+    exit 1
+  fi
+  # The kernel spec, private to this checkout.
+  KERNEL_PREFIX="$ROOT/test-output/jupyter"
+  tslab install --python="$PYTHON" --binary="$ROOT/node_modules/.bin/tslab" --prefix="$KERNEL_PREFIX" >/dev/null
+  export JUPYTER_PATH="$KERNEL_PREFIX/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+  # Quiet the debugger notice every python3.11+ Jupyter process prints.
+  export PYDEVD_DISABLE_FILE_VALIDATION=1
 fi
 
-# The kernel spec, private to this checkout.
-KERNEL_PREFIX="$ROOT/test-output/jupyter"
-tslab install --python="$PYTHON" --binary="$ROOT/node_modules/.bin/tslab" --prefix="$KERNEL_PREFIX" >/dev/null
-export JUPYTER_PATH="$KERNEL_PREFIX/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
-# Quiet the debugger notice every python3.11+ Jupyter process prints.
-export PYDEVD_DISABLE_FILE_VALIDATION=1
-
-if [ "${1:-}" = "open" ]; then
-  shift
+if [ "$mode" = open ]; then
   if ! "$PYTHON" -c 'import notebook' 2>/dev/null; then
     echo "notebooks: Jupyter Notebook is missing for $PYTHON; install it with" >&2
     echo "  sudo apt-get install --no-install-recommends jupyter-notebook" >&2
@@ -56,23 +60,37 @@ fi
 
 notebooks=("$@")
 [ ${#notebooks[@]} -gt 0 ] || notebooks=(notebooks/*.ipynb)
+clear=0
+[ "$mode" != clear ] || clear=1
 
 # Committed notebooks must carry no outputs (an output in git would go stale the moment the code changes).
-"$PYTHON" - "${notebooks[@]}" <<'PY'
+"$PYTHON" - "$clear" "${notebooks[@]}" <<'PY'
 import json, sys
+clear, paths = sys.argv[1] == '1', sys.argv[2:]
 bad = []
-for path in sys.argv[1:]:
-    nb = json.load(open(path))
+for path in paths:
+    with open(path) as f:
+        nb = json.load(f)
     if nb.get('metadata', {}).get('kernelspec', {}).get('name') != 'tslab':
         bad.append(f"{path}: kernelspec is not tslab (set metadata.kernelspec.name to \"tslab\")")
     for i, cell in enumerate(nb['cells']):
-        if cell.get('outputs') or cell.get('execution_count') is not None:
-            bad.append(f"{path}: cell {i + 1} has outputs or an execution count; clear them before committing "
-                       f"(Jupyter: Edit > Clear All Outputs, or `python3 -m nbconvert --clear-output --inplace {path}`)")
+        if cell.get('outputs') or cell.get('execution_count') is not None or 'execution' in cell.get('metadata', {}):
+            if clear:
+                if cell['cell_type'] == 'code':
+                    cell['outputs'], cell['execution_count'] = [], None
+                cell.get('metadata', {}).pop('execution', None)
+            else:
+                bad.append(f"{path}: cell {i + 1} has outputs, an execution count or timings; clear them before committing "
+                           f"(bash scripts/notebooks.sh clear {path})")
+    if clear:
+        with open(path, 'w') as f:
+            json.dump(nb, f, indent=1, ensure_ascii=False)
+            f.write('\n')
+        print(f"notebooks: cleared {path}")
 if bad:
     sys.exit("notebooks:\n  " + "\n  ".join(bad))
 PY
-
+[ "$clear" -eq 0 ] || exit 0
 OUT=test-output/notebooks
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -16,6 +16,7 @@ interface Cell {
   cell_type: string;
   id?: string;
   source: string | string[];
+  metadata?: { execution?: unknown };
   outputs?: unknown[];
   execution_count?: number | null;
 }
@@ -76,9 +77,9 @@ describe('notebooks/', () => {
         expect(new Set(ids).size).toBe(ids.length);
       });
 
-      it('is committed with its outputs cleared', () => {
-        const withOutputs = nb.cells.flatMap((c, i) => ((c.outputs?.length ?? 0) > 0 || (c.execution_count ?? null) !== null ? [i + 1] : []));
-        expect(withOutputs, `cells with outputs (clear them: python3 -m nbconvert --clear-output --inplace notebooks/${f})`).toEqual([]);
+      it('is committed with its outputs, execution counts and timings cleared', () => {
+        const withOutputs = nb.cells.flatMap((c, i) => ((c.outputs?.length ?? 0) > 0 || (c.execution_count ?? null) !== null || c.metadata?.execution !== undefined ? [i + 1] : []));
+        expect(withOutputs, `cells with outputs (clear them: bash scripts/notebooks.sh clear notebooks/${f})`).toEqual([]);
       });
 
       it('imports cohortlab from ../dist (built from src/), names that src/ exports', () => {
