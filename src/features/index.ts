@@ -7,7 +7,8 @@ import { inactivityDays, validateConfig, type EventStore } from '../ingest/index
 import type { EventConfig } from '../ingest/types.js';
 import { deriveFeatures, deriveLabel } from './compute.js';
 import { BASE_FEATURES, featureDictionary } from './dictionary.js';
-import { featuresSql, flagsTableSql, LABEL_SQL } from './sql.js';
+import { featureQuery, labelQuery } from './sql.js';
+import { DUCKDB } from '../engine/dialect.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
 
 export type { FeatureTable, FeatureDefinition } from './types.js';
@@ -54,8 +55,7 @@ export async function computeFeatures(store: EventStore, opts: FeatureOptions): 
       );
     }
   }
-  await conn.run(flagsTableSql(config));
-  const res = await queryColumns(conn, featuresSql(config), featureParams(cutoffMs));
+  const res = await queryColumns(conn, featureQuery(config, DUCKDB, { cutoffMs, source: 'events' }));
   if (res.rows === 0) {
     throw new CohortlabError('EMPTY_INPUT', `no events before the cutoff ${opts.asOf} (events span ${isoDate(store.report.firstEventMs)} .. ${isoDate(store.report.lastEventMs)}); pick a later --as-of.`);
   }
@@ -64,8 +64,7 @@ export async function computeFeatures(store: EventStore, opts: FeatureOptions): 
   if (opts.horizonDays !== undefined) {
     const endMs = cutoffMs + opts.horizonDays * DAY_MS;
     const quietFrom = endMs - Math.min(inactivity, opts.horizonDays) * DAY_MS;
-    const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-    const lab = await queryColumns(conn, LABEL_SQL, { cutoff: ts(cutoffMs), end: ts(endMs), quiet_from: ts(quietFrom) });
+    const lab = await queryColumns(conn, labelQuery(config, DUCKDB, { cutoffMs, endMs, quietFromMs: quietFrom, source: 'events' }));
     const labelUsers = lab.columns[0] as string[];
     if (labelUsers.length !== userIds.length || labelUsers.some((u, i) => u !== userIds[i])) throw new Error('label users do not line up with feature users');
     table.label = deriveLabel(lab.columns[1] as Float64Array, lab.columns[2] as Float64Array);
@@ -76,10 +75,6 @@ export async function computeFeatures(store: EventStore, opts: FeatureOptions): 
   const labelled = table.label ? `; churned within ${table.horizonDays} days: ${table.label.reduce((s, v) => s + v, 0).toLocaleString('en-US')}` : '';
   logger.info(`features: ${userIds.length.toLocaleString('en-US')} users as of ${opts.asOf} (events before ${new Date(cutoffMs).toISOString()}), ${Object.keys(columns).length} features; already churned at the cutoff: ${churnedBefore.toLocaleString('en-US')}${labelled}; ${secs.toFixed(2)} s`);
   return table;
-}
-
-function featureParams(cutoffMs: number) {
-  return { cutoff: new Date(cutoffMs).toISOString().replace('T', ' ').replace('Z', ''), t: cutoffMs / 1000 };
 }
 
 function tableFromAggregates(res: ColumnResult, config: EventConfig, asOf: string, cutoffMs: number): FeatureTable {
@@ -101,9 +96,8 @@ function tableFromAggregates(res: ColumnResult, config: EventConfig, asOf: strin
  */
 export async function* computeFeatureBlocks(store: EventStore, opts: { asOf: string; blockRows: number }): AsyncGenerator<FeatureTable> {
   const cutoffMs = cutoffOf(opts.asOf);
-  await store.conn.run(flagsTableSql(store.config));
   let any = false;
-  for await (const block of streamColumns(store.conn, featuresSql(store.config), featureParams(cutoffMs), opts.blockRows)) {
+  for await (const block of streamColumns(store.conn, featureQuery(store.config, DUCKDB, { cutoffMs, source: 'events' }), {}, opts.blockRows)) {
     any = true;
     yield tableFromAggregates(block, store.config, opts.asOf, cutoffMs);
   }

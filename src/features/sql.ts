@@ -1,11 +1,13 @@
-import { quoteLiteral } from '../shared/duckdb.js';
+import type { Dialect } from '../engine/dialect.js';
 import type { EventConfig, Taxonomy } from '../ingest/types.js';
 
 /**
- * Point-in-time feature SQL over the `events` table. Every window is counted in whole UTC days
- * before the cutoff: `di` = floor((cutoff - ts) / 1 day), so "last 7 days" is di < 7, the as-of
- * day included. Only rows with ts < cutoff are read (the leakage test adds future events and
- * checks nothing changes).
+ * Point-in-time feature SQL, defined once and compiled to each engine's dialect (src/engine/dialect.ts).
+ * It reads a relation of normalized events (`user_id, ts, event, session_id, plan, value, signup_ts`):
+ * DuckDB's `events` table, or a warehouse table mapped by `sourceRelation`.
+ * Every window is counted in whole UTC days before the cutoff: `di` = floor((cutoff - ts) / 1 day),
+ * so "last 7 days" is di < 7, the as-of day included. Only rows with ts < cutoff are read (the
+ * leakage test adds future events and checks nothing changes).
  */
 export const FLAG_COLUMNS: Record<keyof Taxonomy, string> = {
   core_features: 'is_core',
@@ -22,136 +24,160 @@ export const FLAG_COLUMNS: Record<keyof Taxonomy, string> = {
   churn: 'is_churn',
 };
 
-/** One row per event name of the taxonomy with a boolean per category (an event may be in several). */
-export function flagsTableSql(config: EventConfig): string {
-  const keys = Object.keys(FLAG_COLUMNS) as (keyof Taxonomy)[];
-  const names = new Set<string>();
-  for (const k of keys) for (const e of config.taxonomy[k]) names.add(e);
-  const rows = [...names].sort().map((e) => `(${quoteLiteral(e)}, ${keys.map((k) => (config.taxonomy[k].includes(e) ? 'true' : 'false')).join(', ')})`);
-  rows.push(`(NULL, ${keys.map(() => 'false').join(', ')})`);
-  return `CREATE OR REPLACE TEMP TABLE event_flags AS SELECT * FROM (VALUES ${rows.join(', ')}) AS t(event, ${keys.map((k) => FLAG_COLUMNS[k]).join(', ')})`;
+/** A per-user aggregate: a count (or distinct count, mean, sum) over the rows where `where` holds. */
+interface Aggregate {
+  name: string;
+  fn: 'count' | 'countDistinct' | 'avg';
+  /** The counted expression (countDistinct, avg). */
+  of?: string;
+  /** A condition in the portable subset both engines read (columns, comparisons, AND, flags). */
+  where: string;
+}
+
+/** Over sessions (`di` of the session's first event): the session aggregates of the dictionary. */
+const SESSION_AGGREGATES: Aggregate[] = [
+  { name: 'sessions_7d', fn: 'count', where: 'di < 7' },
+  { name: 'sessions_prev_7d', fn: 'count', where: 'di >= 7 AND di < 14' },
+  { name: 'sessions_28d', fn: 'count', where: 'di < 28' },
+  { name: 'total_sessions', fn: 'count', where: 'di >= 0' },
+  { name: 'session_seconds_30d', fn: 'avg', of: 's_seconds', where: 'di < 30' },
+  { name: 'actions_per_session_30d', fn: 'avg', of: 'n_events', where: 'di < 30' },
+];
+
+/** Over events. */
+const EVENT_AGGREGATES: Aggregate[] = [
+  { name: 'events_30d', fn: 'count', where: 'di < 30' },
+  { name: 'active_days_7d', fn: 'countDistinct', of: 'di', where: 'di < 7' },
+  { name: 'active_days_30d', fn: 'countDistinct', of: 'di', where: 'di < 30' },
+  { name: 'active_weeks_4', fn: 'countDistinct', of: 'wb', where: 'di < 28' },
+  { name: 'features_used_30d', fn: 'countDistinct', of: 'event', where: 'is_core AND di < 30' },
+  { name: 'features_used_7d', fn: 'countDistinct', of: 'event', where: 'is_core AND di < 7' },
+  { name: 'invites_14d', fn: 'count', where: 'is_invite AND di < 14' },
+  { name: 'invites_total', fn: 'count', where: 'is_invite' },
+  { name: 'shares_14d', fn: 'count', where: 'is_share AND di < 14' },
+  { name: 'pricing_views_14d', fn: 'count', where: 'is_pricing AND di < 14' },
+  { name: 'pricing_views_7d', fn: 'count', where: 'is_pricing AND di < 7' },
+  { name: 'locked_clicks_14d', fn: 'count', where: 'is_locked AND di < 14' },
+  { name: 'support_tickets_7d', fn: 'count', where: 'is_ticket AND di < 7' },
+  { name: 'support_tickets_30d', fn: 'count', where: 'is_ticket AND di < 30' },
+  { name: 'negative_support_30d', fn: 'count', where: 'is_negative AND di < 30' },
+  { name: 'failed_payments_30d', fn: 'count', where: 'is_failed_payment AND di < 30' },
+  { name: 'downgrades_30d', fn: 'count', where: 'is_downgrade AND di < 30' },
+  { name: 'cancel_page_views_30d', fn: 'count', where: 'is_cancel_view AND di < 30' },
+];
+
+function aggregate(d: Dialect, a: Aggregate): string {
+  switch (a.fn) {
+    case 'count':
+      return `${d.countIf(a.where)} AS ${a.name}`;
+    case 'countDistinct':
+      return `${d.countDistinctIf(a.of!, a.where)} AS ${a.name}`;
+    case 'avg':
+      return `${d.avgIfOrZero(a.of!, a.where)} AS ${a.name}`;
+  }
+}
+
+const SOURCE_COLUMNS = ['user_id', 'ts', 'event', 'session_id', 'plan', 'value', 'signup_ts'] as const;
+
+/**
+ * A warehouse table as the normalized events relation, through the config's column mapping and
+ * exclusions. The timestamp and signup columns must be DateTime (UTC); the table needs a session
+ * column (sessions are not cut by inactivity in the warehouse).
+ */
+export function sourceRelation(config: EventConfig, d: Dialect, table: string): string {
+  const m = config.columns;
+  const col = (c: string) => d.quoteIdent(c);
+  if (!m.session_id) throw new Error('sourceRelation: the config maps no session column');
+  const exprs: Record<(typeof SOURCE_COLUMNS)[number], string> = {
+    user_id: `toString(${col(m.user_id)})`,
+    ts: col(m.timestamp),
+    event: m.event ? `toString(${col(m.event)})` : d.quoteString(config.default_event ?? 'event'),
+    session_id: `toString(${col(m.session_id)})`,
+    plan: m.plan ? `nullIf(toString(${col(m.plan)}), '')` : 'NULL',
+    value: m.value ? d.double(col(m.value)) : d.double('0'),
+    signup_ts: m.signup ? col(m.signup) : col(m.timestamp),
+  };
+  const where = (config.exclude ?? []).map((e) => `NOT ${d.inList(`toString(${col(e.column)})`, e.values)}`);
+  const table_ = table.split('.').map(col).join('.');
+  return `(SELECT ${SOURCE_COLUMNS.map((c) => `${exprs[c]} AS ${c}`).join(', ')} FROM ${table_}${where.length ? ` WHERE ${where.join(' AND ')}` : ''})`;
 }
 
 /**
- * The per-user aggregation. Parameters: $cutoff (TIMESTAMP), $t (cutoff epoch seconds).
- * `ev` is materialized once: three aggregations read it (measured ~15% faster than inlining it).
+ * The per-user aggregation: one row per user with an event before the cutoff, ordered by user_id,
+ * with the columns `deriveFeatures` (compute.ts) reads. `source` is a relation of normalized events.
  */
-export function featuresSql(config: EventConfig): string {
-  const flags = Object.values(FLAG_COLUMNS).map((f) => `coalesce(f.${f}, false) AS ${f}`).join(', ');
-  const paid = config.plans.paid.length ? `bool_or(plan IN (${config.plans.paid.map(quoteLiteral).join(', ')}))` : 'false';
+export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: number; source: string }): string {
+  const t = String(opts.cutoffMs / 1000);
+  const daysBefore = (ts: string) => d.int(`floor((${t} - ${d.epoch(ts)}) / 86400)`);
+  const flags = (Object.keys(FLAG_COLUMNS) as (keyof Taxonomy)[]).map((k) => `${d.inList('event', config.taxonomy[k])} AS ${FLAG_COLUMNS[k]}`);
+  const paid = d.anyIf(d.inList('plan', config.plans.paid));
   const limit = config.usage_limit
-    ? `count(*) FILTER (WHERE event = ${quoteLiteral(config.usage_limit.event)} AND di < ${Math.floor(config.usage_limit.window_days)})`
+    ? d.countIf(`event = ${d.quoteString(config.usage_limit.event)} AND di < ${Math.floor(config.usage_limit.window_days)}`)
     : '0';
-  const milestones = config.activation.milestones.map((m, i) => `count(*) FILTER (WHERE event = ${quoteLiteral(m.event)}) > 0 AS m${i}`);
-  return `
-WITH ev AS MATERIALIZED (
-  SELECT e.user_id, e.ts, e.event, e.session_id, e.plan, e.value, e.signup_ts,
-         CAST(floor(($t - epoch(e.ts)) / 86400.0) AS INTEGER) AS di, ${flags}
-  FROM events e LEFT JOIN event_flags f ON e.event = f.event
-  WHERE e.ts < $cutoff
-),
-sess AS (
-  SELECT user_id, session_id, min(ts) AS s_start, max(ts) AS s_end, count(*) AS n_events,
-         CAST(floor(($t - epoch(min(ts))) / 86400.0) AS INTEGER) AS di
-  FROM ev GROUP BY user_id, session_id
-),
-sess_agg AS (
-  SELECT user_id,
-    count(*) FILTER (WHERE di < 7) AS sessions_7d,
-    count(*) FILTER (WHERE di >= 7 AND di < 14) AS sessions_prev_7d,
-    count(*) FILTER (WHERE di < 28) / 4.0 AS avg_weekly_sessions_28d,
-    count(*) AS total_sessions,
-    coalesce(avg(epoch(s_end) - epoch(s_start)) FILTER (WHERE di < 30) / 60.0, 0) AS avg_session_minutes_30d,
-    coalesce(avg(n_events) FILTER (WHERE di < 30), 0) AS actions_per_session_30d
-  FROM sess GROUP BY user_id
-),
-gaps AS (
-  SELECT user_id, median(gap) AS typical_gap
-  FROM (SELECT user_id, di, (epoch(s_start) - epoch(lag(s_start) OVER (PARTITION BY user_id ORDER BY s_start))) / 86400.0 AS gap FROM sess)
-  WHERE gap IS NOT NULL AND di < 90 GROUP BY user_id
-),
-weeks AS (
-  SELECT user_id, max(nf) AS peak_week_features
-  FROM (SELECT user_id, di // 7 AS wb, count(DISTINCT event) FILTER (WHERE is_core) AS nf FROM ev WHERE di < 84 GROUP BY user_id, wb)
-  GROUP BY user_id
-),
-ev_agg AS (
-  SELECT user_id,
-    count(*) FILTER (WHERE di < 30) AS events_30d,
-    count(DISTINCT di) FILTER (WHERE di < 7) AS active_days_7d,
-    count(DISTINCT di) FILTER (WHERE di < 30) AS active_days_30d,
-    count(DISTINCT di // 7) FILTER (WHERE di < 28) AS active_weeks_4,
-    count(DISTINCT event) FILTER (WHERE is_core AND di < 30) AS features_used_30d,
-    count(DISTINCT event) FILTER (WHERE is_core AND di < 7) AS features_used_7d,
-    count(*) FILTER (WHERE is_invite AND di < 14) AS invites_14d,
-    count(*) FILTER (WHERE is_invite) AS invites_total,
-    count(*) FILTER (WHERE is_share AND di < 14) AS shares_14d,
-    count(*) FILTER (WHERE is_pricing AND di < 14) AS pricing_views_14d,
-    count(*) FILTER (WHERE is_pricing AND di < 7) AS pricing_views_7d,
-    count(*) FILTER (WHERE is_locked AND di < 14) AS locked_clicks_14d,
-    count(*) FILTER (WHERE is_ticket AND di < 7) AS support_tickets_7d,
-    count(*) FILTER (WHERE is_ticket AND di < 30) AS support_tickets_30d,
-    count(*) FILTER (WHERE is_negative AND di < 30) AS negative_support_30d,
-    count(*) FILTER (WHERE is_failed_payment AND di < 30) AS failed_payments_30d,
-    count(*) FILTER (WHERE is_downgrade AND di < 30) AS downgrades_30d,
-    count(*) FILTER (WHERE is_cancel_view AND di < 30) AS cancel_page_views_30d,
-    CAST(floor(($t - epoch(max(ts))) / 86400.0) AS DOUBLE) AS days_since_last_activity,
-    CAST(floor(($t - epoch(least(min(ts), coalesce(min(signup_ts), min(ts))))) / 86400.0) AS DOUBLE) AS tenure_days,
-    coalesce(arg_max(plan, ts) FILTER (WHERE plan IS NOT NULL), '') AS plan,
-    coalesce(sum(value), 0) AS total_value,
-    ${paid} AS ever_paid_plan,
-    coalesce(max(ts) FILTER (WHERE is_churn) >= max(ts) FILTER (WHERE NOT is_churn), false) AS ended_by_churn_event,
-    ${limit} AS limit_uses
-    ${milestones.length ? `, ${milestones.join(', ')}` : ''}
-  FROM ev GROUP BY user_id
-)
-SELECT a.user_id, a.plan,
-  CAST(coalesce(s.sessions_7d, 0) AS DOUBLE) AS sessions_7d,
-  CAST(coalesce(s.sessions_prev_7d, 0) AS DOUBLE) AS sessions_prev_7d,
-  CAST(coalesce(s.avg_weekly_sessions_28d, 0) AS DOUBLE) AS avg_weekly_sessions_28d,
-  CAST(coalesce(s.total_sessions, 0) AS DOUBLE) AS total_sessions,
-  CAST(a.events_30d AS DOUBLE) AS events_30d,
-  CAST(a.active_days_7d AS DOUBLE) AS active_days_7d,
-  CAST(a.active_days_30d AS DOUBLE) AS active_days_30d,
-  CAST(a.active_weeks_4 AS DOUBLE) AS active_weeks_4,
-  CAST(a.features_used_30d AS DOUBLE) AS features_used_30d,
-  CAST(a.features_used_7d AS DOUBLE) AS features_used_7d,
-  CAST(coalesce(w.peak_week_features, 0) AS DOUBLE) AS peak_week_features,
-  CAST(coalesce(s.avg_session_minutes_30d, 0) AS DOUBLE) AS avg_session_minutes_30d,
-  CAST(coalesce(s.actions_per_session_30d, 0) AS DOUBLE) AS actions_per_session_30d,
-  a.days_since_last_activity,
-  CAST(g.typical_gap AS DOUBLE) AS typical_gap,
-  a.tenure_days,
-  CAST(a.invites_14d AS DOUBLE) AS invites_14d,
-  CAST(a.invites_total AS DOUBLE) AS invites_total,
-  CAST(a.shares_14d AS DOUBLE) AS shares_14d,
-  CAST(a.pricing_views_14d AS DOUBLE) AS pricing_views_14d,
-  CAST(a.pricing_views_7d AS DOUBLE) AS pricing_views_7d,
-  CAST(a.locked_clicks_14d AS DOUBLE) AS locked_clicks_14d,
-  CAST(a.support_tickets_7d AS DOUBLE) AS support_tickets_7d,
-  CAST(a.support_tickets_30d AS DOUBLE) AS support_tickets_30d,
-  CAST(a.negative_support_30d AS DOUBLE) AS negative_support_30d,
-  CAST(a.failed_payments_30d AS DOUBLE) AS failed_payments_30d,
-  CAST(a.downgrades_30d AS DOUBLE) AS downgrades_30d,
-  CAST(a.cancel_page_views_30d AS DOUBLE) AS cancel_page_views_30d,
-  CAST(a.total_value AS DOUBLE) AS total_value,
-  a.ever_paid_plan, a.ended_by_churn_event,
-  CAST(a.limit_uses AS DOUBLE) AS limit_uses
-  ${config.activation.milestones.map((_, i) => `, a.m${i}`).join('')}
-FROM ev_agg a LEFT JOIN sess_agg s USING (user_id) LEFT JOIN gaps g USING (user_id) LEFT JOIN weeks w USING (user_id)
-ORDER BY a.user_id`;
+  const milestones = config.activation.milestones.map((m, i) => `${d.anyIf(`event = ${d.quoteString(m.event)}`)} AS m${i}`);
+  const since90 = String(opts.cutoffMs / 1000 - 90 * 86400);
+  return d.withQueries(
+    [
+      {
+        name: 'ev',
+        materialize: true,
+        sql: () => `SELECT user_id, ts, event, session_id, plan, value, signup_ts, di, ${d.intDiv('di', '7')} AS wb, ${flags.join(', ')}
+          FROM (SELECT *, ${daysBefore('ts')} AS di FROM ${opts.source} AS src WHERE ts < ${d.timestamp(opts.cutoffMs)}) AS e`,
+      },
+      {
+        name: 'sess',
+        sql: (ref) => `SELECT user_id, s_epoch, s_seconds, n_events, ${d.int(`floor((${t} - s_epoch) / 86400)`)} AS di
+          FROM (SELECT user_id, session_id, ${d.epoch('min(ts)')} AS s_epoch, ${d.epoch('max(ts)')} - ${d.epoch('min(ts)')} AS s_seconds, count(*) AS n_events
+                FROM ${ref('ev')} AS e1 GROUP BY user_id, session_id) AS s0`,
+      },
+    ],
+    (ref) => {
+      const sessAgg = `SELECT user_id, ${SESSION_AGGREGATES.map((a) => aggregate(d, a)).join(', ')}, ${d.sortedList('s_epoch')} AS starts
+        FROM ${ref('sess')} AS s1 GROUP BY user_id`;
+      const sessions = `SELECT user_id, ${SESSION_AGGREGATES.map((a) => a.name).join(', ')}, ${d.sortedGapDaysSince('starts', since90)} AS gaps FROM (${sessAgg}) AS s2`;
+      const weeks = `SELECT user_id, max(nf) AS peak_week_features
+        FROM (SELECT user_id, wb, ${d.countDistinctIf('event', 'is_core')} AS nf FROM ${ref('ev')} AS e2 WHERE di < 84 GROUP BY user_id, wb) AS w0
+        GROUP BY user_id`;
+      const events = `SELECT user_id,
+        ${EVENT_AGGREGATES.map((a) => aggregate(d, a)).join(',\n        ')},
+        ${d.double(`floor((${t} - ${d.epoch('max(ts)')}) / 86400)`)} AS days_since_last_activity,
+        ${d.double(`floor((${t} - least(${d.epoch('min(ts)')}, coalesce(${d.epoch('min(signup_ts)')}, ${d.epoch('min(ts)')}))) / 86400)`)} AS tenure_days,
+        ${d.argMaxTextIf('plan', 'ts', 'plan IS NOT NULL')} AS plan,
+        ${d.sumIf('value', 'value IS NOT NULL')} AS total_value,
+        ${paid} AS ever_paid_plan,
+        ${d.latestOfFirstSetNotBefore('ts', 'is_churn', 'NOT is_churn')} AS ended_by_churn_event,
+        ${limit} AS limit_uses${milestones.map((m) => `,\n        ${m}`).join('')}
+        FROM ${ref('ev')} AS e3 GROUP BY user_id`;
+      const num = (c: string) => `${d.double(c)} AS ${c}`;
+      const select = [
+        'user_id', 'plan',
+        num('sessions_7d'), num('sessions_prev_7d'), `${d.double('sessions_28d')} / 4 AS avg_weekly_sessions_28d`, num('total_sessions'),
+        ...EVENT_AGGREGATES.slice(0, 6).map((a) => num(a.name)),
+        `${d.double('ifNull(peak_week_features, 0)')} AS peak_week_features`,
+        `${d.double('session_seconds_30d')} / 60 AS avg_session_minutes_30d`, num('actions_per_session_30d'),
+        'days_since_last_activity', `${d.medianOfSorted('gaps')} AS typical_gap`, 'tenure_days',
+        ...EVENT_AGGREGATES.slice(6).map((a) => num(a.name)),
+        num('total_value'), 'ever_paid_plan', 'ended_by_churn_event', num('limit_uses'),
+        ...config.activation.milestones.map((_, i) => `m${i}`),
+      ];
+      return `SELECT ${select.join(', ')}
+FROM ${d.leftJoinAll(events, [sessions, weeks], 'user_id')}
+ORDER BY user_id`;
+    },
+  );
 }
 
 /**
- * The label query: per user with activity before the cutoff, an explicit churn event in
- * [cutoff, end) and the count of events in the last `inactivity` days of the horizon.
- * Parameters: $cutoff, $end, $quiet_from (TIMESTAMPs).
+ * The label query: per user with an event before the cutoff, whether an explicit churn event falls in
+ * [cutoff, end) and the count of events in [quietFrom, end), ordered by user_id.
  */
-export const LABEL_SQL = `
-SELECT u.user_id,
-  coalesce(bool_or(f.is_churn) FILTER (WHERE e.ts >= $cutoff AND e.ts < $end), false) AS explicit_churn,
-  CAST(count(e.ts) FILTER (WHERE e.ts >= $quiet_from AND e.ts < $end) AS DOUBLE) AS recent_events
-FROM (SELECT DISTINCT user_id FROM events WHERE ts < $cutoff) u
-LEFT JOIN events e ON e.user_id = u.user_id AND e.ts >= $cutoff AND e.ts < $end
-LEFT JOIN event_flags f ON e.event = f.event
-GROUP BY u.user_id ORDER BY u.user_id`;
+export function labelQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: number; endMs: number; quietFromMs: number; source: string }): string {
+  const isChurn = d.inList('event', config.taxonomy.churn);
+  const cutoff = d.timestamp(opts.cutoffMs);
+  const end = d.timestamp(opts.endMs);
+  return `SELECT user_id, ${d.double(d.anyIf(`${isChurn} AND ts >= ${cutoff}`))} AS explicit_churn,
+  ${d.double(d.countIf(`ts >= ${d.timestamp(opts.quietFromMs)}`))} AS recent_events
+FROM ${opts.source} AS src WHERE ts < ${end}
+GROUP BY user_id HAVING min(ts) < ${cutoff}
+ORDER BY user_id`;
+}

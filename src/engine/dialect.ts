@@ -1,0 +1,140 @@
+/**
+ * The SQL dialects cohortlab compiles its feature, label and scoring queries to. Every difference
+ * between the engines lives here; the queries themselves (src/features/sql.ts, score-sql.ts) are
+ * written once against this interface.
+ *
+ * - DuckDB: the embedded default engine.
+ * - ClickHouse, floor 18.16 (what Debian ships): no window functions, no `WITH name AS (SELECT ...)`,
+ *   no `FILTER (WHERE ...)`, one JOIN per SELECT (with ANY/ALL strictness), `least`/`greatest` of two
+ *   arguments, no bound query parameters (literals are inlined, quoted here), UInt8 for booleans.
+ */
+export type EngineName = 'duckdb' | 'clickhouse';
+
+export interface NamedQuery {
+  name: string;
+  /** The query's text; `ref(name)` reads an earlier named query. */
+  sql: (ref: (name: string) => string) => string;
+  /** DuckDB: compute once (several later queries read it). */
+  materialize?: boolean;
+}
+
+export interface Dialect {
+  readonly name: EngineName;
+  quoteString(s: string): string;
+  quoteIdent(s: string): string;
+  /** A UTC instant as a timestamp literal. */
+  timestamp(ms: number): string;
+  /** Seconds since the epoch of a timestamp expression, as a double. */
+  epoch(ts: string): string;
+  double(x: string): string;
+  int(x: string): string;
+  /** floor(a / b) for non-negative integers. */
+  intDiv(a: string, b: string): string;
+  readonly true: string;
+  readonly false: string;
+  /** `x IN (values)`, or false for an empty list. */
+  inList(x: string, values: readonly string[]): string;
+  countIf(cond: string): string;
+  countDistinctIf(x: string, cond: string): string;
+  sumIf(x: string, cond: string): string;
+  /** Mean of x over the rows where cond holds; 0 when there are none. */
+  avgIfOrZero(x: string, cond: string): string;
+  /** 1 when cond holds on any row of the group, else 0. */
+  anyIf(cond: string): string;
+  /** The value of `x` at the largest `by` among rows where `cond` holds; '' when none. */
+  argMaxTextIf(x: string, by: string, cond: string): string;
+  /** 1 when max(ts) over `a` rows >= max(ts) over `b` rows, 0 when either set is empty. */
+  latestOfFirstSetNotBefore(ts: string, a: string, b: string): string;
+  /** Aggregate: the sorted list of x in the group. */
+  sortedList(x: string): string;
+  /**
+   * Over a sorted list of session-start epoch seconds: the gaps (days) between consecutive starts
+   * whose later start is after `since` (epoch seconds), sorted.
+   */
+  sortedGapDaysSince(starts: string, since: string): string;
+  /** Median of a sorted list (mean of the middle two for an even length), NULL when empty. */
+  medianOfSorted(list: string): string;
+  /** The query `main` reading the named subqueries (each may read the ones before it). */
+  withQueries(queries: NamedQuery[], main: (ref: (name: string) => string) => string): string;
+  /** `base` left-joined to each of `others` on `key` (their other columns must not collide). */
+  leftJoinAll(base: string, others: string[], key: string): string;
+}
+
+const sqlString = (s: string, escapeBackslash: boolean) => `'${(escapeBackslash ? s.replace(/\\/g, '\\\\') : s).replace(/'/g, "''")}'`;
+
+function isoSeconds(ms: number): string {
+  if (!Number.isFinite(ms)) throw new Error(`timestamp literal of a non-finite instant (${ms})`);
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export const DUCKDB: Dialect = {
+  name: 'duckdb',
+  quoteString: (s) => sqlString(s, false),
+  quoteIdent: (s) => `"${s.replace(/"/g, '""')}"`,
+  timestamp: (ms) => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`,
+  epoch: (ts) => `epoch(${ts})`,
+  double: (x) => `CAST(${x} AS DOUBLE)`,
+  int: (x) => `CAST(${x} AS INTEGER)`,
+  intDiv: (a, b) => `(${a} // ${b})`,
+  true: 'true',
+  false: 'false',
+  inList: (x, values) => (values.length ? `(${x} IN (${values.map((v) => sqlString(v, false)).join(', ')}))` : 'false'),
+  countIf: (c) => `count(*) FILTER (WHERE ${c})`,
+  countDistinctIf: (x, c) => `count(DISTINCT ${x}) FILTER (WHERE ${c})`,
+  sumIf: (x, c) => `coalesce(sum(${x}) FILTER (WHERE ${c}), 0)`,
+  avgIfOrZero: (x, c) => `coalesce(avg(${x}) FILTER (WHERE ${c}), 0)`,
+  anyIf: (c) => `CAST(coalesce(bool_or(${c}), false) AS INTEGER)`,
+  argMaxTextIf: (x, by, c) => `coalesce(arg_max(${x}, ${by}) FILTER (WHERE ${c}), '')`,
+  latestOfFirstSetNotBefore: (ts, a, b) => `CAST(coalesce(max(${ts}) FILTER (WHERE ${a}) >= max(${ts}) FILTER (WHERE ${b}), false) AS INTEGER)`,
+  sortedList: (x) => `list_sort(list(${x}))`,
+  sortedGapDaysSince: (s, since) =>
+    `list_sort(list_filter(list_transform(list_slice(${s}, 2, len(${s})), (x, i) -> CASE WHEN x > ${since} THEN (x - ${s}[i]) / 86400.0 END), g -> g IS NOT NULL))`,
+  medianOfSorted: (l) => `list_aggregate(${l}, 'median')`,
+  withQueries: (queries, main) => {
+    const ref = (name: string) => name;
+    return `WITH ${queries.map((q) => `${q.name} AS ${q.materialize ? 'MATERIALIZED ' : ''}(${q.sql(ref)})`).join(',\n')}\n${main(ref)}`;
+  },
+  leftJoinAll: (base, others, key) => `(${base}) AS j0 ${others.map((o, i) => `LEFT JOIN (${o}) AS j${i + 1} USING (${key})`).join(' ')}`,
+};
+
+export const CLICKHOUSE: Dialect = {
+  name: 'clickhouse',
+  // ClickHouse string literals take backslash escapes: escape backslashes first, then quotes.
+  quoteString: (s) => sqlString(s, true),
+  quoteIdent: (s) => `\`${s.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``,
+  timestamp: (ms) => `toDateTime('${isoSeconds(ms)}', 'UTC')`,
+  epoch: (ts) => `toFloat64(toUnixTimestamp(${ts}))`,
+  double: (x) => `toFloat64(${x})`,
+  int: (x) => `toInt32(${x})`,
+  intDiv: (a, b) => `intDiv(${a}, ${b})`,
+  true: '1',
+  false: '0',
+  inList: (x, values) => (values.length ? `(${x} IN (${values.map((v) => sqlString(v, true)).join(', ')}))` : '0'),
+  countIf: (c) => `countIf(${c})`,
+  countDistinctIf: (x, c) => `uniqExactIf(${x}, ${c})`,
+  sumIf: (x, c) => `ifNull(sumIf(${x}, ${c}), 0)`,
+  avgIfOrZero: (x, c) => `if(countIf(${c}) = 0, 0, sumIf(${x}, ${c}) / countIf(${c}))`,
+  anyIf: (c) => `toInt32(countIf(ifNull(${c}, 0)) > 0)`,
+  argMaxTextIf: (x, by, c) => `ifNull(argMaxIf(${x}, ${by}, ${c}), '')`,
+  latestOfFirstSetNotBefore: (ts, a, b) => `toInt32(countIf(${a}) > 0 AND countIf(${b}) > 0 AND maxIf(${ts}, ${a}) >= maxIf(${ts}, ${b}))`,
+  sortedList: (x) => `arraySort(groupArray(${x}))`,
+  sortedGapDaysSince: (s, since) =>
+    `arraySort(arrayFilter((g, x) -> x > ${since}, arrayMap((x, p) -> (x - p) / 86400, arraySlice(${s}, 2), arraySlice(${s}, 1, length(${s}) - 1)), arraySlice(${s}, 2)))`,
+  medianOfSorted: (l) =>
+    `if(length(${l}) = 0, NULL, if(length(${l}) % 2 = 1, arrayElement(${l}, intDiv(length(${l}) + 1, 2)), (arrayElement(${l}, intDiv(length(${l}), 2)) + arrayElement(${l}, intDiv(length(${l}), 2) + 1)) / 2))`,
+  // No CTEs: each reference inlines the named query's text (each is then read by its own subquery).
+  withQueries: (queries, main) => {
+    const text = new Map<string, string>();
+    const ref = (name: string) => {
+      const q = text.get(name);
+      if (q === undefined) throw new Error(`unknown named query ${name}`);
+      return `(${q})`;
+    };
+    for (const q of queries) text.set(q.name, q.sql(ref));
+    return main(ref);
+  },
+  // One JOIN per SELECT: nest them. ANY LEFT JOIN: every right side has one row per key.
+  leftJoinAll: (base, others, key) => others.reduce((acc, o) => `(SELECT * FROM ${acc} ANY LEFT JOIN (${o}) USING ${key})`, `(${base})`),
+};
+
+export const DIALECTS: Record<EngineName, Dialect> = { duckdb: DUCKDB, clickhouse: CLICKHOUSE };
