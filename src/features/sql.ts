@@ -66,14 +66,15 @@ const EVENT_AGGREGATES: Aggregate[] = [
   { name: 'cancel_page_views_30d', fn: 'count', where: 'is_cancel_view AND di < 30' },
 ];
 
+/** Aggregates are named `a_<name>` inside the subqueries: ClickHouse aliases are visible in the whole SELECT, so an alias equal to a column name would shadow it. */
 function aggregate(d: Dialect, a: Aggregate): string {
   switch (a.fn) {
     case 'count':
-      return `${d.countIf(a.where)} AS ${a.name}`;
+      return `${d.countIf(a.where)} AS a_${a.name}`;
     case 'countDistinct':
-      return `${d.countDistinctIf(a.of!, a.where)} AS ${a.name}`;
+      return `${d.countDistinctIf(a.of!, a.where)} AS a_${a.name}`;
     case 'avg':
-      return `${d.avgIfOrZero(a.of!, a.where)} AS ${a.name}`;
+      return `${d.avgIfOrZero(a.of!, a.where)} AS a_${a.name}`;
   }
 }
 
@@ -114,7 +115,7 @@ export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: 
   const limit = config.usage_limit
     ? d.countIf(`event = ${d.quoteString(config.usage_limit.event)} AND di < ${Math.floor(config.usage_limit.window_days)}`)
     : '0';
-  const milestones = config.activation.milestones.map((m, i) => `${d.anyIf(`event = ${d.quoteString(m.event)}`)} AS m${i}`);
+  const milestones = config.activation.milestones.map((m, i) => `${d.anyIf(`event = ${d.quoteString(m.event)}`)} AS a_m${i}`);
   const since90 = String(opts.cutoffMs / 1000 - 90 * 86400);
   return d.withQueries(
     [
@@ -134,31 +135,31 @@ export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: 
     (ref) => {
       const sessAgg = `SELECT user_id, ${SESSION_AGGREGATES.map((a) => aggregate(d, a)).join(', ')}, ${d.sortedList('s_epoch')} AS starts
         FROM ${ref('sess')} AS s1 GROUP BY user_id`;
-      const sessions = `SELECT user_id, ${SESSION_AGGREGATES.map((a) => a.name).join(', ')}, ${d.sortedGapDaysSince('starts', since90)} AS gaps FROM (${sessAgg}) AS s2`;
-      const weeks = `SELECT user_id, max(nf) AS peak_week_features
+      const sessions = `SELECT user_id, ${SESSION_AGGREGATES.map((a) => `a_${a.name}`).join(', ')}, ${d.sortedGapDaysSince('starts', since90)} AS a_gaps FROM (${sessAgg}) AS s2`;
+      const weeks = `SELECT user_id, max(nf) AS a_peak_week_features
         FROM (SELECT user_id, wb, ${d.countDistinctIf('event', 'is_core')} AS nf FROM ${ref('ev')} AS e2 WHERE di < 84 GROUP BY user_id, wb) AS w0
         GROUP BY user_id`;
       const events = `SELECT user_id,
         ${EVENT_AGGREGATES.map((a) => aggregate(d, a)).join(',\n        ')},
-        ${d.double(`floor((${t} - ${d.epoch('max(ts)')}) / 86400)`)} AS days_since_last_activity,
-        ${d.double(`floor((${t} - least(${d.epoch('min(ts)')}, coalesce(${d.epoch('min(signup_ts)')}, ${d.epoch('min(ts)')}))) / 86400)`)} AS tenure_days,
-        ${d.argMaxTextIf('plan', 'ts', 'plan IS NOT NULL')} AS plan,
-        ${d.sumIf('value', 'value IS NOT NULL')} AS total_value,
-        ${paid} AS ever_paid_plan,
-        ${d.latestOfFirstSetNotBefore('ts', 'is_churn', 'NOT is_churn')} AS ended_by_churn_event,
-        ${limit} AS limit_uses${milestones.map((m) => `,\n        ${m}`).join('')}
+        ${d.double(`floor((${t} - ${d.epoch('max(ts)')}) / 86400)`)} AS a_days_since_last_activity,
+        ${d.double(`floor((${t} - least(${d.epoch('min(ts)')}, coalesce(${d.epoch('min(signup_ts)')}, ${d.epoch('min(ts)')}))) / 86400)`)} AS a_tenure_days,
+        ${d.argMaxTextIf('plan', 'ts', 'plan IS NOT NULL')} AS a_plan,
+        ${d.sumIf('value', 'value IS NOT NULL')} AS a_total_value,
+        ${paid} AS a_ever_paid_plan,
+        ${d.latestOfFirstSetNotBefore('ts', 'is_churn', 'NOT is_churn')} AS a_ended_by_churn_event,
+        ${limit} AS a_limit_uses${milestones.map((m) => `,\n        ${m}`).join('')}
         FROM ${ref('ev')} AS e3 GROUP BY user_id`;
-      const num = (c: string) => `${d.double(c)} AS ${c}`;
+      const num = (c: string) => `${d.double(`a_${c}`)} AS ${c}`;
       const select = [
-        'user_id', 'plan',
-        num('sessions_7d'), num('sessions_prev_7d'), `${d.double('sessions_28d')} / 4 AS avg_weekly_sessions_28d`, num('total_sessions'),
+        'user_id', 'a_plan AS plan',
+        num('sessions_7d'), num('sessions_prev_7d'), `${d.double('a_sessions_28d')} / 4 AS avg_weekly_sessions_28d`, num('total_sessions'),
         ...EVENT_AGGREGATES.slice(0, 6).map((a) => num(a.name)),
-        `${d.double('ifNull(peak_week_features, 0)')} AS peak_week_features`,
-        `${d.double('session_seconds_30d')} / 60 AS avg_session_minutes_30d`, num('actions_per_session_30d'),
-        'days_since_last_activity', `${d.medianOfSorted('gaps')} AS typical_gap`, 'tenure_days',
+        `${d.double('ifNull(a_peak_week_features, 0)')} AS peak_week_features`,
+        `${d.double('a_session_seconds_30d')} / 60 AS avg_session_minutes_30d`, num('actions_per_session_30d'),
+        num('days_since_last_activity'), `${d.medianOfSorted('a_gaps')} AS typical_gap`, num('tenure_days'),
         ...EVENT_AGGREGATES.slice(6).map((a) => num(a.name)),
-        num('total_value'), 'ever_paid_plan', 'ended_by_churn_event', num('limit_uses'),
-        ...config.activation.milestones.map((_, i) => `m${i}`),
+        num('total_value'), num('ever_paid_plan'), num('ended_by_churn_event'), num('limit_uses'),
+        ...config.activation.milestones.map((_, i) => num(`m${i}`)),
       ];
       return `SELECT ${select.join(', ')}
 FROM ${d.leftJoinAll(events, [sessions, weeks], 'user_id')}
