@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeFeatures, type FeatureTable } from '../features/index.js';
-import { loadEvents, resolveConfig } from '../ingest/index.js';
+import { resolveConfig } from '../ingest/index.js';
+import { openEventSource } from '../engine/source.js';
 import { applyRules } from '../rules/index.js';
 import { renderEvaluationHtml } from '../evaluate/index.js';
 import { evaluateChurn } from '../churn/index.js';
@@ -9,14 +10,15 @@ import { loadModel, resolveModelsDir } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
+import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 're-run the model-vs-rule evaluation of a saved model on new events (no refitting)',
-  usage: 'evaluate --model REF --events FILE... --as-of DATE [--horizon-days H] [--out DIR]',
+  usage: 'evaluate --model REF (--events FILE... | --engine clickhouse --table NAME) --as-of DATE [--horizon-days H] [--out DIR]',
   options: [
     MODEL_REF_OPTION,
-    { name: 'events', type: 'list', description: 'event files covering the cutoff and the horizon after it', required: true, placeholder: 'FILE...' },
+    { name: 'events', type: 'list', description: 'event files covering the cutoff and the horizon after it', placeholder: 'FILE...' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'cutoff of the evaluation', required: true, placeholder: 'YYYY-MM-DD' },
@@ -25,6 +27,8 @@ export const evaluateCommand: Command = {
     { name: 'seed', type: 'string', description: 'bootstrap seed', default: "the model's", placeholder: 'S' },
     MODELS_DIR_OPTION,
     STRICT_OPTION,
+    ...ENGINE_OPTIONS,
+    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table', placeholder: 'NAME' },
   ],
   async run(args, ctx) {
     const model = await loadModel(str(args, 'model'), { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')), logger: ctx.logger });
@@ -32,12 +36,14 @@ export const evaluateCommand: Command = {
     const params = model.manifest.params as { horizonDays?: number };
     const horizon = int(args, 'horizon-days', params.horizonDays ?? 30, 1, 3650);
     const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
-    const store = await loadEvents(list(args, 'events'), config, { strict: bool(args, 'strict'), logger: ctx.logger });
+    const spec = eventSourceSpec(args, ctx.env, config, list(args, 'events'), str(args, 'table'));
+    if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE..., or --engine clickhouse --table NAME (see "cohortlab evaluate --help").');
+    const store = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });
     let table: FeatureTable;
     try {
       table = await computeFeatures(store, { asOf, horizonDays: horizon, logger: ctx.logger });
     } finally {
-      store.close();
+      await store.close();
     }
     const missing = model.featureNames.filter((f) => !table.columns[f]);
     if (missing.length) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} needs features these events do not give: ${missing.join(', ')}.`);

@@ -1,13 +1,15 @@
-import { EVENT_CONFIG_SCHEMA, loadEvents, resolveConfig, resolveConfigFor } from '../ingest/index.js';
+import { EVENT_CONFIG_SCHEMA, resolveConfig, resolveConfigFor } from '../ingest/index.js';
+import { openEventSource } from '../engine/source.js';
 import { computeFeatures, dictionaryMarkdown, writeFeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
+import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 export const featuresCommand: Command = {
   name: 'features',
   summary: 'point-in-time user features (and the churn label when the horizon is covered) from an event log',
-  usage: 'features --events FILE... (--config F | --preset NAME) --as-of DATE [--horizon-days H] --out FILE',
+  usage: 'features (--events FILE... | --engine clickhouse --table NAME) (--config F | --preset NAME) --as-of DATE [--horizon-days H] --out FILE',
   options: [
     { name: 'events', type: 'list', description: 'event files: CSV, NDJSON, Parquet, gzip ok; quote globs ("logs/*.json.gz")', placeholder: 'FILE...' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON (schema: --config-schema)', default: 'cohortlab.config.json next to the events', placeholder: 'FILE' },
@@ -16,6 +18,8 @@ export const featuresCommand: Command = {
     { name: 'horizon-days', type: 'string', description: 'label: churned within H days after the cutoff (explicit churn event or inactive past the playbook 3.4 threshold)', placeholder: 'H' },
     { name: 'out', type: 'string', description: 'output .parquet or .csv (one row per user); a .meta.json is written beside it', placeholder: 'FILE' },
     STRICT_OPTION,
+    ...ENGINE_OPTIONS,
+    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table (name or database.name)', placeholder: 'NAME' },
     { name: 'dictionary', type: 'boolean', description: 'print the feature dictionary (markdown) for the config and exit' },
     { name: 'config-schema', type: 'boolean', description: 'print the JSON schema of the config file and exit' },
   ],
@@ -36,12 +40,13 @@ export const featuresCommand: Command = {
     const config = await resolveConfigFor(events, { config: configPath, preset }, ctx.logger);
     const asOf = date(args, 'as-of');
     const out = str(args, 'out');
-    if (events.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... (see "cohortlab features --help").');
+    const spec = eventSourceSpec(args, ctx.env, config, events, str(args, 'table'));
+    if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE..., or --engine clickhouse --table NAME (see "cohortlab features --help").');
     if (!asOf) throw new CohortlabError('BAD_ARGUMENT', 'give --as-of YYYY-MM-DD, the cutoff date of the features.');
     if (!out) throw new CohortlabError('BAD_ARGUMENT', 'give --out FILE (.parquet or .csv).');
     const horizon = str(args, 'horizon-days') === undefined ? undefined : int(args, 'horizon-days', 0, 1, 3650);
     const started = performance.now();
-    const store = await loadEvents(events, config, { strict: bool(args, 'strict'), logger: ctx.logger });
+    const store = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });
     try {
       const table = await computeFeatures(store, { asOf, horizonDays: horizon, logger: ctx.logger });
       await writeFeatureTable(out, table);
@@ -50,7 +55,7 @@ export const featuresCommand: Command = {
         `done: ${table.userIds.length.toLocaleString('en-US')} users x ${Object.keys(table.columns).length} features -> ${out} in ${secs.toFixed(2)} s (${Math.round(store.report.rowsUsed / secs).toLocaleString('en-US')} events/s)`,
       );
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   },

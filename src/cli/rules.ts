@@ -1,4 +1,5 @@
-import { readFeatureTable } from '../features/index.js';
+import { computeFeatures, readFeatureTable, type FeatureTable } from '../features/index.js';
+import { openEventSource } from '../engine/source.js';
 import { resolveConfig } from '../ingest/index.js';
 import { SYNTHETIC_PRESET } from '../ingest/presets.js';
 import {
@@ -7,21 +8,25 @@ import {
 } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { writeTable, type Column } from '../shared/table-io.js';
-import { bool, str } from './args.js';
+import { bool, date, str } from './args.js';
 import type { Command } from './command.js';
+import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 export const rulesCommand: Command = {
   name: 'rules',
   summary: 'playbook scores, tiers and segments (and the §6.1 rule-file segments) for every user of a features file',
-  usage: 'rules --features FILE [--rules DIR] [--config F | --preset NAME] --out FILE',
+  usage: 'rules (--features FILE | --engine clickhouse --table NAME --as-of DATE) [--rules DIR] [--config F | --preset NAME] --out FILE',
   options: [
-    { name: 'features', type: 'string', description: 'features file written by "cohortlab features" (.parquet or .csv)', placeholder: 'FILE', required: true },
+    { name: 'features', type: 'string', description: 'features file written by "cohortlab features" (.parquet or .csv)', placeholder: 'FILE' },
     { name: 'rules', type: 'string', description: 'folder of *.segment rule files (playbook §6.1 language)', placeholder: 'DIR', default: 'the shipped rules/ folder' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON (activation milestones, plans, cadence)', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in config: synthetic, sparkify, cdnow', placeholder: 'NAME', default: "the features file's config, else synthetic" },
     { name: 'out', type: 'string', description: 'output .parquet or .csv, one row per user', placeholder: 'FILE', required: true },
     { name: 'by', type: 'string', description: 'column the §9.1 dashboard groups by (e.g. lifecycle_stage, rfm_segment, segment_power_users)', placeholder: 'COLUMN', default: 'behavioral_segment' },
     { name: 'icp', type: 'boolean', description: 'also print the §8 ICP refinement (best 20% vs worst 20%)' },
+    ...ENGINE_OPTIONS,
+    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table; features are computed there as of --as-of', placeholder: 'NAME' },
+    { name: 'as-of', type: 'string', description: 'with --engine clickhouse: the cutoff date of the features', placeholder: 'YYYY-MM-DD' },
   ],
   help: [
     'Output columns: user_id, engagement_score, engagement_tier, activation_score, activation_tier, expansion_readiness_score,',
@@ -33,13 +38,30 @@ export const rulesCommand: Command = {
     'Example: cohortlab rules --features data/sample/features.parquet --out data/sample/rules.csv',
   ].join('\n'),
   async run(args, ctx) {
-    const featuresPath = str(args, 'features')!;
+    const featuresPath = str(args, 'features');
     const out = str(args, 'out')!;
-    const table = await readFeatureTable(featuresPath);
     const configPath = str(args, 'config');
     const preset = str(args, 'preset');
     if (configPath && preset) throw new CohortlabError('BAD_ARGUMENT', 'give --config or --preset, not both.');
-    let config = configPath || preset ? await resolveConfig({ config: configPath, preset }) : table.config;
+    let config = configPath || preset ? await resolveConfig({ config: configPath, preset }) : undefined;
+    let table: FeatureTable;
+    if (featuresPath) {
+      table = await readFeatureTable(featuresPath);
+      config ??= table.config;
+    } else {
+      // Features computed where the events are (a ClickHouse table): only per-user rows come back.
+      if (!config) throw new CohortlabError('BAD_ARGUMENT', 'give --features FILE, or --engine clickhouse --table NAME --as-of DATE with --config F or --preset NAME.');
+      const spec = eventSourceSpec(args, ctx.env, config, [], str(args, 'table'));
+      const asOf = date(args, 'as-of');
+      if (!spec || spec.engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', 'give --features FILE, or --engine clickhouse --table NAME --as-of DATE (see "cohortlab rules --help").');
+      if (!asOf) throw new CohortlabError('BAD_ARGUMENT', 'give --as-of YYYY-MM-DD with --engine clickhouse.');
+      const source = await openEventSource(spec, config, { logger: ctx.logger });
+      try {
+        table = await computeFeatures(source, { asOf, logger: ctx.logger });
+      } finally {
+        await source.close();
+      }
+    }
     if (!config) {
       ctx.logger.warn(`features file ${featuresPath} carries no config (no .meta.json); using the synthetic preset (the §4.2 project-management milestones). Give --config or --preset to choose.`);
       config = SYNTHETIC_PRESET;

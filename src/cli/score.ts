@@ -1,5 +1,6 @@
 import { computeFeatureBlocks, readFeatureTableBlocks } from '../features/index.js';
-import { loadEvents, resolveConfig } from '../ingest/index.js';
+import { resolveConfig } from '../ingest/index.js';
+import { openEventSource } from '../engine/source.js';
 import { loadModel, loadTableModel, modelSource, resolveModelsDir } from '../registry/index.js';
 import { encodeTableForScoring, predictChurn, reasonCodes } from '../churn/index.js';
 import { formatReasons, scoreResultTable } from '../pipeline/score.js';
@@ -7,6 +8,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { openTableWriter, readTable, writeTable, type TableWriter } from '../shared/table-io.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
+import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 /** A model of `train --table`: encode the raw columns as at training, then probability and reasons (no rules or clusters: no events). */
 async function scoreRawTable(ref: string | undefined, modelsDir: string, path: string, out: string, reasons: number, ctx: CommandContext): Promise<number> {
@@ -32,12 +34,13 @@ export const scoreCommand: Command = {
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'cutoff date of the features', placeholder: 'YYYY-MM-DD' },
-    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events', placeholder: 'FILE' },
+    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
     { name: 'out', type: 'string', description: 'output .csv or .parquet', required: true, placeholder: 'FILE' },
     { name: 'chunk', type: 'string', description: 'users scored per chunk (bounds memory)', default: '50000', placeholder: 'N' },
     { name: 'reasons', type: 'string', description: 'reason codes per user (0 = none, faster)', default: '3', placeholder: 'N' },
     MODELS_DIR_OPTION,
     STRICT_OPTION,
+    ...ENGINE_OPTIONS,
   ],
   help: 'Output columns: user_id, churn_probability, the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}).',
   async run(args, ctx) {
@@ -50,15 +53,20 @@ export const scoreCommand: Command = {
     }
     const model = await loadModel(str(args, 'model'), { modelsDir, logger: ctx.logger });
     const events = list(args, 'events');
-    if (!tablePath && events.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, or --table FILE (see "cohortlab score --help").');
+    const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
+    // --table names the warehouse's events table with the ClickHouse engine (flag or config), else a per-user features file.
+    const warehouse = str(args, 'engine') === 'clickhouse' || (str(args, 'engine') === undefined && !events.length && config.engine?.name === 'clickhouse');
+    const spec = warehouse || events.length ? eventSourceSpec(args, ctx.env, config, events, warehouse ? tablePath : undefined) : undefined;
+    const featureFile = warehouse ? undefined : tablePath;
+    if (featureFile && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
+    if (!spec && !featureFile) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, --table FILE, or --engine clickhouse --table NAME (see "cohortlab score --help").');
     const asOf = date(args, 'as-of');
-    if (!tablePath && !asOf) throw new CohortlabError('BAD_ARGUMENT', 'give --as-of YYYY-MM-DD with --events.');
+    if (spec && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec.engine === 'clickhouse' ? '--engine clickhouse' : '--events'}.`);
     const chunk = int(args, 'chunk', 50_000, 100, 10_000_000);
     const reasons = int(args, 'reasons', 3, 0, 20);
-    const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
-    const store = tablePath ? null : await loadEvents(events, config, { strict: bool(args, 'strict'), logger: ctx.logger });
-    // Users stream through in blocks: features (from the file, or from DuckDB), rules, model, write.
-    const blocks = store ? computeFeatureBlocks(store, { asOf: asOf as string, blockRows: chunk }) : readFeatureTableBlocks(tablePath as string, chunk);
+    const store = spec ? await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger }) : null;
+    // Users stream through in blocks: features (from the file, or computed where the events are), rules, model, write.
+    const blocks = store ? computeFeatureBlocks(store, { asOf: asOf as string, blockRows: chunk }) : readFeatureTableBlocks(featureFile as string, chunk);
     const total = store ? store.report.users : 0;
     let writer: TableWriter | null = null;
     let n = 0;
@@ -71,13 +79,13 @@ export const scoreCommand: Command = {
         n += part.userIds.length;
         ctx.logger.progress('scoring users', n, total);
       }
-      if (!writer) throw new CohortlabError('EMPTY_INPUT', `no users to score in ${tablePath ?? events.join(', ')}.`);
+      if (!writer) throw new CohortlabError('EMPTY_INPUT', `no users to score in ${store?.location ?? featureFile}.`);
       await writer.close();
     } catch (e) {
       await writer?.abort();
       throw e;
     } finally {
-      store?.close();
+      await store?.close();
     }
     const secs = (performance.now() - t0) / 1000;
     ctx.logger.info(

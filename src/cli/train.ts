@@ -4,6 +4,7 @@ import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
+import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -13,7 +14,7 @@ export const trainCommand: Command = {
     { name: 'events', type: 'list', description: 'event files (CSV, NDJSON, Parquet; gzip; quoted globs)', placeholder: 'FILE...' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: 'cohortlab.config.json next to the events', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping: synthetic, sparkify, cdnow', placeholder: 'NAME' },
-    { name: 'table', type: 'string', description: 'a per-user table (CSV/Parquet) instead of events, e.g. a warehouse export', placeholder: 'FILE' },
+    { name: 'table', type: 'string', description: 'a per-user table (CSV/Parquet) instead of events, e.g. a warehouse export; with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
     { name: 'label', type: 'string', description: 'with --table: the churn column (Yes/No, 1/0, true/false)', placeholder: 'COLUMN' },
     { name: 'as-of', type: 'string', description: 'test cutoff (its label must be observable)', default: 'last event day - horizon', placeholder: 'YYYY-MM-DD' },
     { name: 'horizon-days', type: 'string', description: 'churn horizon after each cutoff', default: '30', placeholder: 'H' },
@@ -27,20 +28,27 @@ export const trainCommand: Command = {
     { name: 'resamples', type: 'string', description: 'bootstrap resamples of the evaluation intervals', default: '1000', placeholder: 'N' },
     MODELS_DIR_OPTION,
     STRICT_OPTION,
+    ...ENGINE_OPTIONS,
   ],
   help: 'Writes models/NAME/VERSION/ (manifest.json, report.json, report.html, scores.parquet, the model files) and prints the version.\nExamples:\n  cohortlab train --events data/sample/events.parquet --preset synthetic --seed 7\n  cohortlab train --table ../shared/datasets/telco-customer-churn/Telco-Customer-Churn.csv.gz --label Churn --seed 7 --name telco',
   async run(args, ctx) {
-    const table = str(args, 'table');
     const events = list(args, 'events');
-    if (table && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
+    const engine = str(args, 'engine');
     const kindText = str(args, 'model');
     if (kindText !== undefined && kindText !== 'mlp' && kindText !== 'logistic') throw new CohortlabError('BAD_ARGUMENT', `--model must be mlp or logistic, got "${kindText}".`);
     const kText = str(args, 'k') ?? 'auto';
     const k = kText === 'auto' ? 'auto' : int(args, 'k', 0, 2, 50);
     const name = validateName(str(args, 'name') ?? DEFAULT_MODEL_NAME);
+    // --table is a per-user file, unless the events are in a warehouse table (--engine clickhouse or the config's engine).
+    const perUser = str(args, 'label') !== undefined || (engine !== 'clickhouse' && str(args, 'config') === undefined && str(args, 'preset') === undefined);
+    const table = perUser ? str(args, 'table') : undefined;
+    if (table && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
+    const config = table ? undefined : await resolveConfigFor(events, { config: str(args, 'config'), preset: str(args, 'preset') }, ctx.logger);
+    const spec = config ? eventSourceSpec(args, ctx.env, config, events, str(args, 'table')) : undefined;
     const result = await trainPipeline({
-      events: table ? undefined : events,
-      config: table ? undefined : await resolveConfigFor(events, { config: str(args, 'config'), preset: str(args, 'preset') }, ctx.logger),
+      events: spec?.engine === 'duckdb' ? spec.events : undefined,
+      source: spec?.engine === 'clickhouse' ? spec : undefined,
+      config,
       table,
       label: str(args, 'label'),
       asOf: date(args, 'as-of'),

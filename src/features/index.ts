@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { CohortlabError } from '../shared/errors.js';
-import { queryColumns, streamColumns, type ColumnResult } from '../shared/duckdb.js';
+import type { ColumnResult } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { readTable, readTableBlocks, writeTable, type Column, type ColumnTable } from '../shared/table-io.js';
 import { inactivityDays, validateConfig, type EventStore } from '../ingest/index.js';
@@ -8,7 +8,7 @@ import type { EventConfig } from '../ingest/types.js';
 import { deriveFeatures, deriveLabel } from './compute.js';
 import { BASE_FEATURES, featureDictionary } from './dictionary.js';
 import { featureQuery, labelQuery } from './sql.js';
-import { DUCKDB } from '../engine/dialect.js';
+import { asSource, type EventSource } from '../engine/source.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
 
 export type { FeatureTable, FeatureDefinition } from './types.js';
@@ -38,10 +38,11 @@ export interface FeatureOptions {
  * features: one row per user with activity before the cutoff, every feature of the dictionary,
  * plus the churn label when a horizon is asked for.
  */
-export async function computeFeatures(store: EventStore, opts: FeatureOptions): Promise<FeatureTable> {
+export async function computeFeatures(events: EventStore | EventSource, opts: FeatureOptions): Promise<FeatureTable> {
   const logger = opts.logger ?? silentLogger;
   const started = performance.now();
-  const { conn, config } = store;
+  const store = asSource(events);
+  const { config } = store;
   const cutoffMs = cutoffOf(opts.asOf);
   const inactivity = inactivityDays(config);
   if (opts.horizonDays !== undefined) {
@@ -55,7 +56,7 @@ export async function computeFeatures(store: EventStore, opts: FeatureOptions): 
       );
     }
   }
-  const res = await queryColumns(conn, featureQuery(config, DUCKDB, { cutoffMs, source: 'events' }));
+  const res = await store.query(featureQuery(config, store.dialect, { cutoffMs, source: store.relation }));
   if (res.rows === 0) {
     throw new CohortlabError('EMPTY_INPUT', `no events before the cutoff ${opts.asOf} (events span ${isoDate(store.report.firstEventMs)} .. ${isoDate(store.report.lastEventMs)}); pick a later --as-of.`);
   }
@@ -64,7 +65,7 @@ export async function computeFeatures(store: EventStore, opts: FeatureOptions): 
   if (opts.horizonDays !== undefined) {
     const endMs = cutoffMs + opts.horizonDays * DAY_MS;
     const quietFrom = endMs - Math.min(inactivity, opts.horizonDays) * DAY_MS;
-    const lab = await queryColumns(conn, labelQuery(config, DUCKDB, { cutoffMs, endMs, quietFromMs: quietFrom, source: 'events' }));
+    const lab = await store.query(labelQuery(config, store.dialect, { cutoffMs, endMs, quietFromMs: quietFrom, source: store.relation }));
     const labelUsers = lab.columns[0] as string[];
     if (labelUsers.length !== userIds.length || labelUsers.some((u, i) => u !== userIds[i])) throw new Error('label users do not line up with feature users');
     table.label = deriveLabel(lab.columns[1] as Float64Array, lab.columns[2] as Float64Array);
@@ -94,10 +95,11 @@ function tableFromAggregates(res: ColumnResult, config: EventConfig, asOf: strin
  * The same features as computeFeatures, without the label, yielded in blocks of about `blockRows`
  * users (batch scoring of millions of users with bounded memory).
  */
-export async function* computeFeatureBlocks(store: EventStore, opts: { asOf: string; blockRows: number }): AsyncGenerator<FeatureTable> {
+export async function* computeFeatureBlocks(events: EventStore | EventSource, opts: { asOf: string; blockRows: number }): AsyncGenerator<FeatureTable> {
   const cutoffMs = cutoffOf(opts.asOf);
+  const store = asSource(events);
   let any = false;
-  for await (const block of streamColumns(store.conn, featureQuery(store.config, DUCKDB, { cutoffMs, source: 'events' }), {}, opts.blockRows)) {
+  for await (const block of store.stream(featureQuery(store.config, store.dialect, { cutoffMs, source: store.relation }), opts.blockRows)) {
     any = true;
     yield tableFromAggregates(block, store.config, opts.asOf, cutoffMs);
   }

@@ -85,6 +85,18 @@ export const EVENT_CONFIG_SCHEMA: Schema & { $schema: string; title: string } = 
       },
     },
     monetary: { enum: ['plan', 'sum_value'] },
+    engine: {
+      type: 'object',
+      description: 'where the events live (command-line flags override it): duckdb (event files, the default) or a ClickHouse table',
+      required: ['name'],
+      additionalProperties: false,
+      properties: {
+        name: { enum: ['duckdb', 'clickhouse'] },
+        clickhouse_url: { type: 'string', description: 'e.g. http://127.0.0.1:8123' },
+        table: { type: 'string', description: 'the events table, name or database.name' },
+        user: { type: 'string' },
+      },
+    },
     usage_limit: {
       type: 'object',
       description: 'an object, or null for no limit',

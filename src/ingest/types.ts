@@ -77,6 +77,8 @@ export interface EventConfig {
   taxonomy: Taxonomy;
   activation: { milestones: ActivationMilestone[] };
   plans: PlanConfig;
+  /** Where the events live when no event files are given (issue: ClickHouse engine); flags override it. */
+  engine?: { name: 'duckdb' | 'clickhouse'; clickhouse_url?: string; table?: string; user?: string };
   /** `plan`: monetary value = value of the latest plan; `sum_value`: sum of the value column before the cutoff. */
   monetary: 'plan' | 'sum_value';
   usage_limit?: UsageLimit | null;

@@ -3,7 +3,8 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
-import { loadEvents, type EventConfig, type IngestReport } from '../ingest/index.js';
+import type { EventConfig, IngestReport } from '../ingest/index.js';
+import { openEventSource, type ClickHouseEventSpec } from '../engine/source.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';
@@ -27,6 +28,8 @@ import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
  */
 export interface TrainOptions {
   events?: string[];
+  /** Events in a warehouse table instead of files (`--engine clickhouse`). */
+  source?: ClickHouseEventSpec;
   config?: EventConfig;
   table?: string;
   label?: string;
@@ -71,11 +74,12 @@ async function packageVersion(): Promise<string> {
   return pkg.version;
 }
 
-async function fingerprint(files: string[], report?: IngestReport): Promise<Record<string, unknown>> {
+async function fingerprint(files: string[], report?: IngestReport, location?: string): Promise<Record<string, unknown>> {
   const out = [];
   for (const f of files) out.push({ path: f, bytes: (await stat(f)).size, sha256: await sha256File(f) });
   return {
     files: out,
+    location,
     rows: report ? { read: report.rowsRead, used: report.rowsUsed, rejected: report.rejected } : undefined,
     users: report?.users,
     timeSpan: report ? { first: new Date(report.firstEventMs).toISOString(), last: new Date(report.lastEventMs).toISOString() } : undefined,
@@ -121,10 +125,10 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   const logger = opts.logger ?? silentLogger;
   const started = performance.now();
   if (opts.table) return trainFromTable(opts, logger, started);
-  if (!opts.events?.length || !opts.config) throw new CohortlabError('BAD_ARGUMENT', 'train needs --events FILE... with --config/--preset, or --table FILE --label COLUMN.');
+  if ((!opts.events?.length && !opts.source) || !opts.config) throw new CohortlabError('BAD_ARGUMENT', 'train needs --events FILE... with --config/--preset, or --table FILE --label COLUMN.');
   const config = opts.config;
   const horizon = opts.horizonDays ?? 30;
-  const store = await loadEvents(opts.events, config, { strict: opts.strict, logger });
+  const store = await openEventSource(opts.source ?? { engine: 'duckdb', events: opts.events ?? [] }, config, { strict: opts.strict, logger });
   try {
     const firstDay = isoDate(store.report.firstEventMs);
     const lastDay = isoDate(store.report.lastEventMs);
@@ -161,7 +165,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     logger.info('clusters: fitting on the test cutoff users');
     const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed }, { rules: testRules, logger });
 
-    const truthPath = opts.truth ?? (await stat(join(dirname(opts.events[0]), 'truth.csv')).then(() => join(dirname(opts.events![0]), 'truth.csv'), () => undefined));
+    const besideEvents = opts.events?.length ? join(dirname(opts.events[0]), 'truth.csv') : undefined;
+    const truthPath = opts.truth ?? (besideEvents && (await stat(besideEvents).then(() => besideEvents, () => undefined)));
     const truth = await readTruth(truthPath, test, logger);
     if (truth) {
       clusters.report.truth = truthAgreement(test.userIds, clusters.assignments, clusters.model.k, truth.types, test.alreadyChurned);
@@ -229,7 +234,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
         features,
         codeVersion: codeVersion(),
         packageVersion: await packageVersion(),
-        input: await fingerprint(store.report.files.map((f) => f.path), store.report),
+        input: await fingerprint(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : [], store.report, store.location),
         backend: churn.model.backend,
         trainingSeconds: seconds,
         metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length),
@@ -238,7 +243,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
     return { version, evaluation: churn.report, clusters: clusters.report, seconds };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

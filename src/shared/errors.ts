@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'BAD_MODEL_NAME'
   | 'REGISTRY_CONFLICT'
   | 'UNKNOWN_USER'
-  | 'HORIZON_NOT_COVERED';
+  | 'HORIZON_NOT_COVERED'
+  | 'TABLE_NOT_FOUND';
 
 export class CohortlabError extends Error {
   readonly code: ErrorCode;

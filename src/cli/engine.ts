@@ -1,0 +1,35 @@
+import type { EngineName } from '../engine/dialect.js';
+import type { EventSourceSpec } from '../engine/source.js';
+import type { EventConfig } from '../ingest/types.js';
+import { CohortlabError } from '../shared/errors.js';
+import { str, type OptionSpec, type ParsedArgs } from './args.js';
+
+/** Where the events are read from: the options shared by features, rules, train, evaluate and score. */
+export const ENGINE_OPTIONS: OptionSpec[] = [
+  { name: 'engine', type: 'string', description: 'where the events are: duckdb (the --events files) or clickhouse (a table in a ClickHouse server or cluster)', default: "the config's engine.name, else duckdb", placeholder: 'NAME' },
+  { name: 'clickhouse-url', type: 'string', description: 'ClickHouse HTTP endpoint (password from $COHORTLAB_CLICKHOUSE_PASSWORD)', default: "$COHORTLAB_CLICKHOUSE_URL or the config's engine.clickhouse_url", placeholder: 'URL' },
+  { name: 'clickhouse-user', type: 'string', description: 'ClickHouse user', default: "the config's engine.user, else default", placeholder: 'USER' },
+];
+
+/**
+ * The event source a command reads: event files through DuckDB, or a ClickHouse table
+ * (`--engine clickhouse --clickhouse-url URL --table NAME`, or the config's `engine` section).
+ * `tableFlag` is the command's `--table` value, which names the warehouse table with the ClickHouse engine.
+ */
+export function eventSourceSpec(args: ParsedArgs, env: NodeJS.ProcessEnv, config: EventConfig, events: string[], tableFlag: string | undefined): EventSourceSpec | undefined {
+  const engine = (str(args, 'engine') ?? (events.length ? 'duckdb' : config.engine?.name) ?? 'duckdb') as EngineName;
+  if (engine !== 'duckdb' && engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', `--engine must be duckdb or clickhouse, got "${engine}".`);
+  if (engine === 'duckdb') return events.length ? { engine, events } : undefined;
+  if (events.length) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse reads a table (--table NAME), not --events files; drop --events or use --engine duckdb.');
+  const url = str(args, 'clickhouse-url') ?? env.COHORTLAB_CLICKHOUSE_URL ?? config.engine?.clickhouse_url;
+  const table = tableFlag ?? config.engine?.table;
+  if (!url) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --clickhouse-url URL (or $COHORTLAB_CLICKHOUSE_URL, or engine.clickhouse_url in the config).');
+  if (!table) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --table NAME, the events table (or engine.table in the config).');
+  return {
+    engine,
+    url,
+    table,
+    username: str(args, 'clickhouse-user') ?? config.engine?.user,
+    password: env.COHORTLAB_CLICKHOUSE_PASSWORD,
+  };
+}

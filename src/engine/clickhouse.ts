@@ -1,0 +1,144 @@
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ColumnResult } from '../shared/duckdb.js';
+import { CohortlabError } from '../shared/errors.js';
+
+/**
+ * A small ClickHouse client over HTTP (@clickhouse/client), for the warehouse engine. Checked against
+ * ClickHouse 18.16 (Debian's): results come back as TabSeparatedWithNamesAndTypes (the JSON*EachRow
+ * formats with names and types are newer), numbers column-wise into Float64Array (NULL and nan -> NaN),
+ * text into string[] (NULL -> ''). Query parameters cannot be bound on 18.16: queries inline their
+ * literals through the dialect's quoting (src/engine/dialect.ts).
+ */
+export interface ClickHouseOptions {
+  /** HTTP endpoint, e.g. http://127.0.0.1:8123 */
+  url: string;
+  username?: string;
+  password?: string;
+  database?: string;
+}
+
+export interface ClickHouse {
+  query(sql: string): Promise<ColumnResult>;
+  /** The result in blocks of about `blockRows` rows, read from the HTTP stream as it arrives. */
+  stream(sql: string, blockRows: number): AsyncGenerator<ColumnResult>;
+  command(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const NUMERIC = /^(Nullable\()?(U?Int(8|16|32|64)|Float(32|64)|Decimal.*)\)?$/;
+
+/** Unescapes a TabSeparated field (backslash escapes). */
+function unescapeTsv(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(/\\(.)/g, (_, c: string) => ({ t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', '0': '\0', "'": "'", '\\': '\\' })[c] ?? c);
+}
+
+function parseNumber(s: string): number {
+  if (s === '\\N' || s === 'nan' || s === '-nan') return NaN;
+  if (s === 'inf' || s === '+inf') return Infinity;
+  if (s === '-inf') return -Infinity;
+  return Number(s);
+}
+
+class Block {
+  readonly names: string[];
+  readonly numeric: boolean[];
+  private cols: (number[] | string[])[];
+  constructor(names: string[], types: string[]) {
+    this.names = names;
+    this.numeric = types.map((t) => NUMERIC.test(t));
+    this.cols = names.map(() => []);
+  }
+  get rows(): number {
+    return this.cols[0]?.length ?? 0;
+  }
+  add(line: string): void {
+    const fields = line.split('\t');
+    if (fields.length !== this.names.length) throw new Error(`ClickHouse returned a row of ${fields.length} fields for ${this.names.length} columns`);
+    for (let c = 0; c < fields.length; c++) {
+      if (this.numeric[c]) (this.cols[c] as number[]).push(parseNumber(fields[c]));
+      else (this.cols[c] as string[]).push(fields[c] === '\\N' ? '' : unescapeTsv(fields[c]));
+    }
+  }
+  take(): ColumnResult {
+    const out: ColumnResult = { names: this.names, columns: this.cols.map((c, i) => (this.numeric[i] ? Float64Array.from(c as number[]) : (c as string[]))), rows: this.rows };
+    this.cols = this.names.map(() => []);
+    return out;
+  }
+}
+
+function wrapError(e: unknown, url: string, sql: string): never {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|socket hang up|Timeout/i.test(msg)) {
+    throw new CohortlabError('BAD_ARGUMENT', `cannot reach ClickHouse at ${url} (${msg.split('\n')[0]}); check --clickhouse-url and that the server is running.`, { cause: e });
+  }
+  const first = msg.split('\n')[0].replace(/, e\.what\(\) = DB::Exception$/, '');
+  if (/Code: (60|81)\b/.test(msg)) throw new CohortlabError('TABLE_NOT_FOUND', `ClickHouse at ${url}: ${first}`, { cause: e });
+  if (/Code: (516|192|193|194|195|497)\b|Authentication|password/i.test(msg)) throw new CohortlabError('BAD_ARGUMENT', `ClickHouse at ${url} refused the credentials: ${first}; check --clickhouse-user and $COHORTLAB_CLICKHOUSE_PASSWORD.`, { cause: e });
+  throw new Error(`ClickHouse at ${url} failed: ${first}\nquery: ${sql.slice(0, 2000)}`, { cause: e });
+}
+
+export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHouse> {
+  let parsed: URL;
+  try {
+    parsed = new URL(opts.url);
+  } catch {
+    throw new CohortlabError('BAD_ARGUMENT', `--clickhouse-url "${opts.url}" is not a URL; give e.g. http://127.0.0.1:8123.`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CohortlabError('BAD_ARGUMENT', `--clickhouse-url must be http:// or https://, got "${opts.url}".`);
+  const client: ClickHouseClient = createClient({
+    url: opts.url,
+    username: opts.username ?? 'default',
+    password: opts.password ?? '',
+    database: opts.database,
+    request_timeout: 600_000,
+    // Errors are turned into one sentence here; the client's own logger would print them again.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  const url = `${parsed.protocol}//${parsed.host}`;
+
+  /** Blocks of the result; with `always`, one (empty) block even when there are no rows, so the columns are known. */
+  async function* read(sql: string, blockRows: number, always: boolean): AsyncGenerator<ColumnResult> {
+    let rs;
+    try {
+      rs = await client.query({ query: sql, format: 'TabSeparatedWithNamesAndTypes' });
+    } catch (e) {
+      wrapError(e, url, sql);
+    }
+    let names: string[] | null = null;
+    let block: Block | null = null;
+    let yielded = false;
+    for await (const rows of rs.stream() as AsyncIterable<{ text: string }[]>) {
+      for (const row of rows) {
+        const line = row.text;
+        if (names === null) names = line.split('\t').map(unescapeTsv);
+        else if (block === null) block = new Block(names, line.split('\t'));
+        else {
+          block.add(line);
+          if (block.rows >= blockRows) {
+            yielded = true;
+            yield block.take();
+          }
+        }
+      }
+    }
+    if (!block) throw new Error(`ClickHouse at ${url} answered without column names and types`);
+    if (block.rows > 0 || (always && !yielded)) yield block.take();
+  }
+
+  return {
+    stream: (sql, blockRows) => read(sql, blockRows, false),
+    async query(sql) {
+      for await (const b of read(sql, Number.MAX_SAFE_INTEGER, true)) return b;
+      throw new Error('unreachable: read() yields one block');
+    },
+    async command(sql) {
+      try {
+        await client.command({ query: sql });
+      } catch (e) {
+        wrapError(e, url, sql);
+      }
+    },
+    close: () => client.close(),
+  };
+}
