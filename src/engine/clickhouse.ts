@@ -1,4 +1,5 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { Readable } from 'node:stream';
 import type { ColumnResult } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
 
@@ -22,6 +23,8 @@ export interface ClickHouse {
   /** The result in blocks of about `blockRows` rows, read from the HTTP stream as it arrives. */
   stream(sql: string, blockRows: number): AsyncGenerator<ColumnResult>;
   command(sql: string): Promise<void>;
+  /** Inserts TabSeparated text (a stream of lines) into a table; settings such as insert_distributed_sync apply to this insert. */
+  insertTsv(table: string, data: Readable, settings?: Record<string, string | number>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,6 +140,13 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
         await client.command({ query: sql });
       } catch (e) {
         wrapError(e, url, sql);
+      }
+    },
+    async insertTsv(table, data, settings = {}) {
+      try {
+        await client.insert({ table, values: data, format: 'TabSeparated', clickhouse_settings: settings as never });
+      } catch (e) {
+        wrapError(e, url, `INSERT INTO ${table}`);
       }
     },
     close: () => client.close(),

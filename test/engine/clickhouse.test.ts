@@ -1,0 +1,133 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/index.js';
+import { CLICKHOUSE } from '../../src/engine/dialect.js';
+import { openClickHouse } from '../../src/engine/clickhouse.js';
+import { warehouseConfig } from '../../src/engine/load.js';
+import { openEventSource } from '../../src/engine/source.js';
+import { computeFeatures, readFeatureTable, type FeatureTable } from '../../src/features/index.js';
+import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { collectingLogger } from '../../src/shared/log.js';
+import { clickhouseUrls, loadSyntheticIntoClickHouse, type LoadedSynthetic } from './clickhouse-helper.js';
+
+/**
+ * The warehouse engine against real ClickHouse 18.16 servers (scripts/clickhouse.sh: a single node and a
+ * Distributed table over two shards sharded by user_id): the same features as DuckDB, to 1e-9.
+ */
+const urls = await clickhouseUrls();
+const TABLE = 'cl_test_events';
+let fx: LoadedSynthetic;
+
+function expectSameFeatures(a: FeatureTable, b: FeatureTable): void {
+  expect(b.userIds).toEqual(a.userIds);
+  expect(b.plan).toEqual(a.plan);
+  expect(Object.keys(b.columns)).toEqual(Object.keys(a.columns));
+  let worst = 0;
+  for (const k of Object.keys(a.columns)) {
+    for (let i = 0; i < a.userIds.length; i++) {
+      const d = Math.abs(a.columns[k][i] - b.columns[k][i]);
+      if (!(d <= 1e-9)) throw new Error(`feature ${k} of user ${a.userIds[i]}: DuckDB ${a.columns[k][i]} vs ClickHouse ${b.columns[k][i]}`);
+      worst = Math.max(worst, d);
+    }
+  }
+  expect(worst).toBeLessThanOrEqual(1e-9);
+  expect(Array.from(b.alreadyChurned)).toEqual(Array.from(a.alreadyChurned));
+  expect(b.label && Array.from(b.label)).toEqual(a.label && Array.from(a.label));
+}
+
+async function cli(argv: string[]): Promise<{ code: number; err: string }> {
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await main(argv, { logger: collectingLogger(), out: () => {} });
+    return { code, err: spy.mock.calls.map((c) => String(c[0])).join('') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
+  beforeAll(async () => {
+    fx = await loadSyntheticIntoClickHouse(urls!, TABLE, { users: 400, days: 120, seed: 3 });
+  }, 120_000);
+  afterAll(() => fx?.store.close());
+
+  it('splits the Distributed table across both shards by user, every user on one shard', async () => {
+    let total = 0;
+    const users = new Set<string>();
+    for (const url of urls!.shards) {
+      const ch = await openClickHouse({ url });
+      const r = await ch.query(`SELECT toFloat64(count()) AS n, groupUniqArray(user_id) AS u FROM ${TABLE}_local`);
+      await ch.close();
+      const n = (r.columns[0] as Float64Array)[0];
+      expect(n).toBeGreaterThan(0);
+      total += n;
+      const ids = JSON.parse((r.columns[1] as string[])[0].replace(/'/g, '"')) as string[];
+      for (const id of ids) {
+        expect(users.has(id)).toBe(false);
+        users.add(id);
+      }
+    }
+    expect(total).toBe(fx.store.report.rowsUsed);
+    expect(users.size).toBe(fx.store.report.users);
+  });
+
+  for (const asOf of ['2026-03-15', '2026-04-01']) {
+    it(`features and labels as of ${asOf}: DuckDB = ClickHouse single table = Distributed table (1e-9)`, async () => {
+      const duck = await computeFeatures(fx.store, { asOf, horizonDays: 21 });
+      expect(duck.userIds.length).toBeGreaterThan(100);
+      for (const url of [urls!.single, urls!.shards[0]]) {
+        const source = await openEventSource({ engine: 'clickhouse', url, table: TABLE }, warehouseConfig(SYNTHETIC_PRESET));
+        try {
+          expect(source.report.rowsUsed).toBe(fx.store.report.rowsUsed);
+          expectSameFeatures(duck, await computeFeatures(source, { asOf, horizonDays: 21 }));
+        } finally {
+          await source.close();
+        }
+      }
+    }, 60_000);
+  }
+
+  it('cohortlab features --engine clickhouse writes the same file as from the events', async () => {
+    const config = join(fx.dir, 'warehouse.config.json');
+    await writeFile(config, JSON.stringify(warehouseConfig(SYNTHETIC_PRESET)));
+    const fromWarehouse = join(fx.dir, 'ch.csv');
+    const fromFiles = join(fx.dir, 'duck.csv');
+    const ch = await cli(['features', '--engine', 'clickhouse', '--clickhouse-url', urls!.shards[0], '--table', TABLE, '--config', config, '--as-of', '2026-04-01', '--out', fromWarehouse]);
+    expect(ch).toEqual({ code: 0, err: '' });
+    expect(await cli(['features', '--events', join(fx.dir, 'data', 'events.parquet'), '--preset', 'synthetic', '--as-of', '2026-04-01', '--out', fromFiles])).toEqual({ code: 0, err: '' });
+    expectSameFeatures(await readFeatureTable(fromFiles), await readFeatureTable(fromWarehouse));
+  }, 60_000);
+
+  it('names a missing table, a missing column, an unreachable server and a bad URL in one sentence (exit 2)', async () => {
+    const base = ['features', '--engine', 'clickhouse', '--preset', 'synthetic', '--as-of', '2026-04-01', '--out', join(fx.dir, 'x.csv')];
+    const missing = await cli([...base, '--clickhouse-url', urls!.single, '--table', 'no_such_events']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/no table "no_such_events"/);
+    // the synthetic preset maps `timestamp`, the warehouse table has `ts`
+    const column = await cli([...base, '--clickhouse-url', urls!.single, '--table', TABLE]);
+    expect(column.code).toBe(2);
+    expect(column.err).toMatch(/has no column "timestamp" \(config columns\.timestamp\)/);
+    const down = await cli([...base, '--clickhouse-url', 'http://127.0.0.1:1', '--table', TABLE]);
+    expect(down.code).toBe(2);
+    expect(down.err).toMatch(/cannot reach ClickHouse at http:\/\/127\.0\.0\.1:1/);
+    const bad = await cli([...base, '--clickhouse-url', 'not a url', '--table', TABLE]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/is not a URL/);
+    const injection = await cli([...base, '--clickhouse-url', urls!.single, '--table', 'events; DROP TABLE x']);
+    expect(injection.code).toBe(2);
+    expect(injection.err).toMatch(/is not a ClickHouse table name/);
+  }, 30_000);
+
+  it('inlined literals round-trip hostile text through the server', async () => {
+    const hostile = ["it's", "a\\'; DROP TABLE x; --", 'tab\tnew\nline', 'ünï©ødé 🚀', '\\', "\\'"];
+    const ch = await openClickHouse({ url: urls!.single });
+    try {
+      const r = await ch.query(`SELECT ${hostile.map((h, i) => `${CLICKHOUSE.quoteString(h)} AS ${CLICKHOUSE.quoteIdent(`c ${i}`)}`).join(', ')}`);
+      expect(r.columns.map((c) => (c as string[])[0])).toEqual(hostile);
+      expect(r.names).toEqual(hostile.map((_, i) => `c ${i}`));
+    } finally {
+      await ch.close();
+    }
+  });
+});
