@@ -1,6 +1,12 @@
 import { computeFeatureBlocks, readFeatureTableBlocks } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
-import { openEventSource } from '../engine/source.js';
+import { openEventSource, type EventSourceSpec } from '../engine/source.js';
+import { DIALECTS } from '../engine/dialect.js';
+import { logisticWeights, scoreSql } from '../engine/score-sql.js';
+import { cutoffOf } from '../features/index.js';
+import { sourceRelation } from '../features/sql.js';
+import type { EventConfig } from '../ingest/types.js';
+import type { LoadedRegistryModel } from '../registry/index.js';
 import { loadModel, loadTableModel, modelSource, resolveModelsDir } from '../registry/index.js';
 import { encodeTableForScoring, predictChurn, reasonCodes } from '../churn/index.js';
 import { formatReasons, scoreResultTable } from '../pipeline/score.js';
@@ -24,6 +30,38 @@ async function scoreRawTable(ref: string | undefined, modelsDir: string, path: s
   return 0;
 }
 
+/**
+ * --emit-sql: print the statement (DuckDB: over cohortlab's normalized `events` table; ClickHouse: over the
+ * mapped warehouse table). --into TABLE (ClickHouse): run it as INSERT ... SELECT, creating the table when missing.
+ */
+async function scoreInEngine(model: LoadedRegistryModel, config: EventConfig, spec: EventSourceSpec, asOf: string, into: string | undefined, ctx: CommandContext): Promise<number> {
+  const weights = logisticWeights(model.parts.churn);
+  const d = DIALECTS[spec.engine];
+  const cutoffMs = cutoffOf(asOf);
+  if (into === undefined) {
+    const source = spec.engine === 'clickhouse' ? sourceRelation(config, d, spec.table) : 'events';
+    ctx.out(`${scoreSql(config, model.parts.churn, d, { cutoffMs, source, weights })};`);
+    return 0;
+  }
+  if (spec.engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', '--into TABLE writes into the warehouse: use it with --engine clickhouse (with DuckDB, use --out FILE).');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(into)) throw new CohortlabError('BAD_ARGUMENT', `--into "${into}" is not a ClickHouse table name: use letters, digits and "_", optionally "database.table".`);
+  const source = await openEventSource(spec, config, { logger: ctx.logger });
+  try {
+    const t0 = performance.now();
+    const select = scoreSql(config, model.parts.churn, d, { cutoffMs, source: source.relation, weights });
+    const target = into.split('.').map(d.quoteIdent).join('.');
+    const [db, name] = into.includes('.') ? into.split('.') : [null, into];
+    const exists = await source.query(`SELECT toFloat64(count()) AS n FROM system.tables WHERE database = ${db ? d.quoteString(db) : 'currentDatabase()'} AND name = ${d.quoteString(name)}`);
+    const existed = (exists.columns[0] as Float64Array)[0] > 0;
+    await source.command(existed ? `INSERT INTO ${target} ${select}` : `CREATE TABLE ${target} ENGINE = MergeTree ORDER BY user_id AS ${select}`);
+    const n = await source.query(`SELECT toFloat64(count()) AS n FROM ${target}`);
+    ctx.logger.info(`scored inside ClickHouse with ${model.name}@${model.version} as of ${asOf}: ${existed ? 'inserted into' : 'created'} ${into} (${(n.columns[0] as Float64Array)[0].toLocaleString('en-US')} rows now) in ${((performance.now() - t0) / 1000).toFixed(2)} s; no user rows came back to Node`);
+    return 0;
+  } finally {
+    await source.close();
+  }
+}
+
 export const scoreCommand: Command = {
   name: 'score',
   summary: 'batch scoring: churn probability, rule scores and segments, cluster and reason codes per user',
@@ -35,7 +73,9 @@ export const scoreCommand: Command = {
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'cutoff date of the features', placeholder: 'YYYY-MM-DD' },
     { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
-    { name: 'out', type: 'string', description: 'output .csv or .parquet', required: true, placeholder: 'FILE' },
+    { name: 'out', type: 'string', description: 'output .csv or .parquet (not with --emit-sql or --into)', placeholder: 'FILE' },
+    { name: 'emit-sql', type: 'boolean', description: 'print the one SQL statement that scores every user inside the engine (features, playbook 4.1-4.4 scores and tiers, the logistic model\'s probability) and exit' },
+    { name: 'into', type: 'string', description: 'with --engine clickhouse: run that statement as INSERT INTO TABLE SELECT ... (the table is created when missing)', placeholder: 'TABLE' },
     { name: 'chunk', type: 'string', description: 'users scored per chunk (bounds memory)', default: '50000', placeholder: 'N' },
     { name: 'reasons', type: 'string', description: 'reason codes per user (0 = none, faster)', default: '3', placeholder: 'N' },
     MODELS_DIR_OPTION,
@@ -45,11 +85,14 @@ export const scoreCommand: Command = {
   help: 'Output columns: user_id, churn_probability, the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}).',
   async run(args, ctx) {
     const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
-    const out = str(args, 'out') as string;
+    const out = str(args, 'out');
     const tablePath = str(args, 'table');
+    const inEngine = bool(args, 'emit-sql') || str(args, 'into') !== undefined;
+    if (!out && !inEngine) throw new CohortlabError('BAD_ARGUMENT', '"cohortlab score" needs --out FILE (or --emit-sql / --into TABLE to score inside the engine). See "cohortlab score --help".');
     if ((await modelSource(str(args, 'model'), { modelsDir })) === 'table') {
       if (!tablePath) throw new CohortlabError('BAD_ARGUMENT', `model ${str(args, 'model') ?? 'default'} was trained on a per-user table: score it with --table FILE (the same columns it was trained on).`);
-      return scoreRawTable(str(args, 'model'), modelsDir, tablePath, out, int(args, 'reasons', 3, 0, 20), ctx);
+      if (inEngine) throw new CohortlabError('BAD_ARGUMENT', `model ${str(args, 'model') ?? 'default'} was trained on a per-user table; --emit-sql and --into score events inside the engine.`);
+      return scoreRawTable(str(args, 'model'), modelsDir, tablePath, out as string, int(args, 'reasons', 3, 0, 20), ctx);
     }
     const model = await loadModel(str(args, 'model'), { modelsDir, logger: ctx.logger });
     const events = list(args, 'events');
@@ -61,7 +104,11 @@ export const scoreCommand: Command = {
     if (featureFile && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
     if (!spec && !featureFile) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, --table FILE, or --engine clickhouse --table NAME (see "cohortlab score --help").');
     const asOf = date(args, 'as-of');
-    if (spec && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec.engine === 'clickhouse' ? '--engine clickhouse' : '--events'}.`);
+    if ((spec || inEngine) && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec?.engine === 'clickhouse' ? '--engine clickhouse' : inEngine ? '--emit-sql/--into' : '--events'}.`);
+    if (inEngine) {
+      if (!spec) throw new CohortlabError('BAD_ARGUMENT', '--emit-sql and --into score events inside the engine: give --engine clickhouse --table NAME (or --engine duckdb).');
+      return scoreInEngine(model, config, spec, asOf as string, str(args, 'into'), ctx);
+    }
     const chunk = int(args, 'chunk', 50_000, 100, 10_000_000);
     const reasons = int(args, 'reasons', 3, 0, 20);
     const store = spec ? await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger }) : null;
@@ -74,7 +121,7 @@ export const scoreCommand: Command = {
     try {
       for await (const part of blocks) {
         const scored = scoreResultTable(await model.score(part, { reasons }));
-        writer ??= await openTableWriter(out, scored.names);
+        writer ??= await openTableWriter(out as string, scored.names);
         await writer.append(scored);
         n += part.userIds.length;
         ctx.logger.progress('scoring users', n, total);

@@ -28,6 +28,10 @@ export interface Dialect {
   epoch(ts: string): string;
   double(x: string): string;
   int(x: string): string;
+  /** Natural logarithm. */
+  ln(x: string): string;
+  /** +infinity as a double. */
+  readonly infinity: string;
   /** floor(a / b) for non-negative integers. */
   intDiv(a: string, b: string): string;
   readonly true: string;
@@ -75,6 +79,8 @@ export const DUCKDB: Dialect = {
   epoch: (ts) => `epoch(${ts})`,
   double: (x) => `CAST(${x} AS DOUBLE)`,
   int: (x) => `CAST(${x} AS INTEGER)`,
+  ln: (x) => `ln(${x})`,
+  infinity: "CAST('infinity' AS DOUBLE)",
   intDiv: (a, b) => `(${a} // ${b})`,
   true: 'true',
   false: 'false',
@@ -106,6 +112,8 @@ export const CLICKHOUSE: Dialect = {
   epoch: (ts) => `toFloat64(toUnixTimestamp(${ts}))`,
   double: (x) => `toFloat64(${x})`,
   int: (x) => `toInt32(${x})`,
+  ln: (x) => `log(${x})`,
+  infinity: 'inf',
   intDiv: (a, b) => `intDiv(${a}, ${b})`,
   true: '1',
   false: '0',

@@ -25,6 +25,8 @@ export interface EventSource {
   readonly location: string;
   query(sql: string): Promise<ColumnResult>;
   stream(sql: string, blockRows: number): AsyncGenerator<ColumnResult>;
+  /** A statement without a result (INSERT ... SELECT, CREATE TABLE ... AS). */
+  command(sql: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,9 @@ export function duckdbSource(store: EventStore): EventSource {
     location: store.report.files.map((f) => f.path).join(', '),
     query: (sql) => queryColumns(store.conn, sql),
     stream: (sql, blockRows) => streamColumns(store.conn, sql, undefined, blockRows),
+    command: async (sql) => {
+      await store.conn.run(sql);
+    },
     close: async () => store.close(),
   };
 }
@@ -124,6 +129,7 @@ async function openClickHouseSource(spec: ClickHouseSourceOptions, config: Event
       location,
       query: (sql) => ch.query(sql),
       stream: (sql, blockRows) => ch.stream(sql, blockRows),
+      command: (sql) => ch.command(sql),
       close: () => ch.close(),
     };
   } catch (e) {

@@ -27,18 +27,25 @@ export async function clickhouseUrls(): Promise<ClickHouseUrls | null> {
   return null;
 }
 
-export interface LoadedSynthetic {
+export interface LoadedEvents {
   dir: string;
+  events: string;
   store: EventStore;
   urls: ClickHouseUrls;
 }
 
-/** A small seeded synthetic product, in DuckDB and in ClickHouse as `table` (single node) and as a Distributed `table` on the 2-shard cluster. */
-export async function loadSyntheticIntoClickHouse(urls: ClickHouseUrls, table: string, opts: { users: number; days: number; seed: number }): Promise<LoadedSynthetic> {
+/**
+ * An events file (default: a small seeded synthetic product) in DuckDB and in ClickHouse as `table`
+ * (single node) and as a Distributed `table` on the 2-shard cluster.
+ */
+export async function loadEventsIntoClickHouse(urls: ClickHouseUrls, table: string, events?: string): Promise<LoadedEvents> {
   const dir = await mkdtemp(join(tmpdir(), 'cl-ch-'));
-  await writeSynthetic(join(dir, 'data'), opts);
-  const store = await loadEvents([join(dir, 'data', 'events.parquet')], SYNTHETIC_PRESET);
+  if (!events) {
+    await writeSynthetic(join(dir, 'data'), { users: 400, days: 120, seed: 3 });
+    events = join(dir, 'data', 'events.parquet');
+  }
+  const store = await loadEvents([events], SYNTHETIC_PRESET);
   await loadEventsToClickHouse(store, { url: urls.single, table });
   await loadEventsToClickHouse(store, { url: urls.shards[0], table, cluster: { name: 'cohortlab_2shards', shardUrls: urls.shards } });
-  return { dir, store, urls };
+  return { dir, events, store, urls };
 }

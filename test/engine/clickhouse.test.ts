@@ -9,7 +9,13 @@ import { openEventSource } from '../../src/engine/source.js';
 import { computeFeatures, readFeatureTable, type FeatureTable } from '../../src/features/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { collectingLogger } from '../../src/shared/log.js';
-import { clickhouseUrls, loadSyntheticIntoClickHouse, type LoadedSynthetic } from './clickhouse-helper.js';
+import { DIALECTS } from '../../src/engine/dialect.js';
+import { logisticWeights, scoreSql } from '../../src/engine/score-sql.js';
+import { cutoffOf } from '../../src/features/index.js';
+import { loadModel } from '../../src/registry/index.js';
+import { trainedFixture } from '../serve/helper.js';
+import { compareWithInProcess } from './compare.js';
+import { clickhouseUrls, loadEventsIntoClickHouse, type LoadedEvents } from './clickhouse-helper.js';
 
 /**
  * The warehouse engine against real ClickHouse 18.16 servers (scripts/clickhouse.sh: a single node and a
@@ -17,7 +23,8 @@ import { clickhouseUrls, loadSyntheticIntoClickHouse, type LoadedSynthetic } fro
  */
 const urls = await clickhouseUrls();
 const TABLE = 'cl_test_events';
-let fx: LoadedSynthetic;
+let fx: LoadedEvents;
+let modelsDir: string;
 
 function expectSameFeatures(a: FeatureTable, b: FeatureTable): void {
   expect(b.userIds).toEqual(a.userIds);
@@ -48,8 +55,11 @@ async function cli(argv: string[]): Promise<{ code: number; err: string }> {
 
 describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
   beforeAll(async () => {
-    fx = await loadSyntheticIntoClickHouse(urls!, TABLE, { users: 400, days: 120, seed: 3 });
-  }, 120_000);
+    // the server tests' small trained registry (a logistic model on 600 synthetic users): its events go into ClickHouse
+    const trained = await trainedFixture();
+    modelsDir = trained.modelsDir;
+    fx = await loadEventsIntoClickHouse(urls!, TABLE, trained.events);
+  }, 180_000);
   afterAll(() => fx?.store.close());
 
   it('splits the Distributed table across both shards by user, every user on one shard', async () => {
@@ -72,7 +82,7 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
     expect(users.size).toBe(fx.store.report.users);
   });
 
-  for (const asOf of ['2026-03-15', '2026-04-01']) {
+  for (const asOf of ['2026-04-01', '2026-04-20']) {
     it(`features and labels as of ${asOf}: DuckDB = ClickHouse single table = Distributed table (1e-9)`, async () => {
       const duck = await computeFeatures(fx.store, { asOf, horizonDays: 21 });
       expect(duck.userIds.length).toBeGreaterThan(100);
@@ -95,7 +105,7 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
     const fromFiles = join(fx.dir, 'duck.csv');
     const ch = await cli(['features', '--engine', 'clickhouse', '--clickhouse-url', urls!.shards[0], '--table', TABLE, '--config', config, '--as-of', '2026-04-01', '--out', fromWarehouse]);
     expect(ch).toEqual({ code: 0, err: '' });
-    expect(await cli(['features', '--events', join(fx.dir, 'data', 'events.parquet'), '--preset', 'synthetic', '--as-of', '2026-04-01', '--out', fromFiles])).toEqual({ code: 0, err: '' });
+    expect(await cli(['features', '--events', fx.events, '--preset', 'synthetic', '--as-of', '2026-04-01', '--out', fromFiles])).toEqual({ code: 0, err: '' });
     expectSameFeatures(await readFeatureTable(fromFiles), await readFeatureTable(fromWarehouse));
   }, 60_000);
 
@@ -118,6 +128,50 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
     expect(injection.code).toBe(2);
     expect(injection.err).toMatch(/is not a ClickHouse table name/);
   }, 30_000);
+
+  it('scores inside ClickHouse (single table and Distributed) equal in-process scores: probability to 1e-6, rule scores and tiers exactly', async () => {
+    const model = await loadModel('default', { modelsDir });
+    const asOf = '2026-05-20';
+    const inProcess = await model.score(await computeFeatures(fx.store, { asOf }), { reasons: 0 });
+    for (const url of [urls!.single, urls!.shards[0]]) {
+      const source = await openEventSource({ engine: 'clickhouse', url, table: TABLE }, warehouseConfig(model.config));
+      try {
+        const sql = scoreSql(warehouseConfig(model.config), model.parts.churn, DIALECTS.clickhouse, { cutoffMs: cutoffOf(asOf), source: source.relation, weights: logisticWeights(model.parts.churn) });
+        expect(compareWithInProcess(await source.query(sql), inProcess)).toBeLessThan(1e-6);
+      } finally {
+        await source.close();
+      }
+    }
+  }, 60_000);
+
+  it('score --into runs the statement inside the warehouse and --emit-sql prints it', async () => {
+    const config = join(fx.dir, 'warehouse.config.json');
+    await writeFile(config, JSON.stringify(warehouseConfig(SYNTHETIC_PRESET)));
+    const args = ['score', '--models-dir', modelsDir, '--engine', 'clickhouse', '--clickhouse-url', urls!.shards[0], '--table', TABLE, '--config', config, '--as-of', '2026-05-20'];
+    const ch = await openClickHouse({ url: urls!.shards[0] });
+    try {
+      await ch.command('DROP TABLE IF EXISTS cl_test_scores');
+      expect(await cli([...args, '--into', 'cl_test_scores'])).toEqual({ code: 0, err: '' });
+      expect(await cli([...args, '--into', 'cl_test_scores'])).toEqual({ code: 0, err: '' }); // the second run inserts
+      const r = await ch.query('SELECT toFloat64(count()) AS n, toFloat64(uniqExact(user_id)) AS users, toFloat64(min(churn_probability)) AS lo, toFloat64(max(churn_probability)) AS hi FROM cl_test_scores');
+      const [n, users, lo, hi] = r.columns.map((c) => (c as Float64Array)[0]);
+      expect(n).toBe(2 * users);
+      expect(users).toBe((await computeFeatures(fx.store, { asOf: '2026-05-20' })).userIds.length);
+      expect(lo).toBeGreaterThanOrEqual(0);
+      expect(hi).toBeLessThanOrEqual(1);
+    } finally {
+      await ch.close();
+    }
+    let printed = '';
+    const code = await main([...args, '--emit-sql'], { logger: collectingLogger(), out: (t) => (printed += t) });
+    expect(code).toBe(0);
+    expect(printed.trim().endsWith(';')).toBe(true);
+    expect(printed.match(/;/g)).toHaveLength(1);
+    expect(printed).toContain('AS churn_probability');
+    const duck = await cli([...args.slice(0, 3), '--engine', 'duckdb', '--events', fx.events, '--preset', 'synthetic', '--as-of', '2026-05-20', '--into', 'x']);
+    expect(duck.code).toBe(2);
+    expect(duck.err).toMatch(/--into TABLE writes into the warehouse/);
+  }, 60_000);
 
   it('inlined literals round-trip hostile text through the server', async () => {
     const hostile = ["it's", "a\\'; DROP TABLE x; --", 'tab\tnew\nline', 'ünï©ødé 🚀', '\\', "\\'"];
