@@ -46,8 +46,7 @@ export const trainCommand: Command = {
     const config = table ? undefined : await resolveConfigFor(events, { config: str(args, 'config'), preset: str(args, 'preset') }, ctx.logger);
     const spec = config ? eventSourceSpec(args, ctx.env, config, events, str(args, 'table')) : undefined;
     const result = await trainPipeline({
-      events: spec?.engine === 'duckdb' ? spec.events : undefined,
-      source: spec?.engine === 'clickhouse' ? spec : undefined,
+      source: spec,
       config,
       table,
       label: str(args, 'label'),

@@ -1,7 +1,7 @@
 import { loadEvents, type EventStore, type IngestReport, type LoadOptions } from '../ingest/index.js';
 import type { EventConfig } from '../ingest/types.js';
 import { sourceRelation } from '../features/sql.js';
-import { queryColumns, streamColumns, type ColumnResult } from '../shared/duckdb.js';
+import { queryColumns, streamColumns, type ColumnResult, type DuckDBLimits } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger } from '../shared/log.js';
 import { CLICKHOUSE, DUCKDB, type Dialect, type EngineName } from './dialect.js';
@@ -36,7 +36,7 @@ export interface ClickHouseSourceOptions extends ClickHouseOptions {
 }
 
 export type ClickHouseEventSpec = { engine: 'clickhouse' } & ClickHouseSourceOptions;
-export type EventSourceSpec = { engine: 'duckdb'; events: string[] } | ClickHouseEventSpec;
+export type EventSourceSpec = { engine: 'duckdb'; events: string[]; limits?: DuckDBLimits } | ClickHouseEventSpec;
 
 export function duckdbSource(store: EventStore): EventSource {
   return {
@@ -61,7 +61,7 @@ export function asSource(s: EventStore | EventSource): EventSource {
 }
 
 export async function openEventSource(spec: EventSourceSpec, config: EventConfig, opts: LoadOptions = {}): Promise<EventSource> {
-  if (spec.engine === 'duckdb') return duckdbSource(await loadEvents(spec.events, config, opts));
+  if (spec.engine === 'duckdb') return duckdbSource(await loadEvents(spec.events, config, { ...opts, limits: spec.limits ?? opts.limits }));
   return openClickHouseSource(spec, config, opts);
 }
 

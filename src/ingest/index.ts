@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
-import { openDuckDB, queryColumns, queryRows } from '../shared/duckdb.js';
+import { duckdbLimits, openDuckDB, queryColumns, queryRows, type DuckDBLimits } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { csvLineOfRow, createRawTable, dropRaw, finishRawView, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
 import { eventsSql, parsedSql } from './sql.js';
@@ -54,12 +54,14 @@ export interface LoadOptions {
   logger?: Logger;
   /** Examples shown per reason (default 3). */
   examples?: number;
+  /** DuckDB memory limit and spill folder (default: COHORTLAB_DUCKDB_MEMORY_LIMIT / COHORTLAB_DUCKDB_TEMP_DIR, else DuckDB's). */
+  limits?: DuckDBLimits;
 }
 
 export async function loadEvents(patterns: string[], config: EventConfig, opts: LoadOptions = {}): Promise<EventStore> {
   const logger = opts.logger ?? silentLogger;
   const files = await resolveInputFiles(patterns, config);
-  const db = await openDuckDB();
+  const db = await openDuckDB(duckdbLimits(opts.limits));
   try {
     const report = await ingestFiles(db.conn, files, config, opts, logger);
     return { conn: db.conn, config, report, close: db.close };

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
 import type { EventConfig, IngestReport } from '../ingest/index.js';
-import { openEventSource, type ClickHouseEventSpec } from '../engine/source.js';
+import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';
@@ -28,8 +28,8 @@ import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
  */
 export interface TrainOptions {
   events?: string[];
-  /** Events in a warehouse table instead of files (`--engine clickhouse`). */
-  source?: ClickHouseEventSpec;
+  /** Where the events are, instead of `events`: files with DuckDB limits, or a warehouse table (`--engine clickhouse`). */
+  source?: EventSourceSpec;
   config?: EventConfig;
   table?: string;
   label?: string;
@@ -165,7 +165,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     logger.info('clusters: fitting on the test cutoff users');
     const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed }, { rules: testRules, logger });
 
-    const besideEvents = opts.events?.length ? join(dirname(opts.events[0]), 'truth.csv') : undefined;
+    const files = opts.source?.engine === 'duckdb' ? opts.source.events : opts.events;
+    const besideEvents = files?.length ? join(dirname(files[0]), 'truth.csv') : undefined;
     const truthPath = opts.truth ?? (besideEvents && (await stat(besideEvents).then(() => besideEvents, () => undefined)));
     const truth = await readTruth(truthPath, test, logger);
     if (truth) {

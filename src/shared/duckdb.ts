@@ -1,4 +1,7 @@
 import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CohortlabError } from './errors.js';
 
 /**
  * DuckDB access shared by ingest, features and table I/O. Every database is a fresh in-memory
@@ -10,10 +13,38 @@ export interface DuckDB {
   close(): void;
 }
 
-export async function openDuckDB(): Promise<DuckDB> {
+/** Limits of the embedded engine: past `memoryLimit` DuckDB spills to `tempDir` instead of failing. */
+export interface DuckDBLimits {
+  /** e.g. "2GB", "512MB" (DuckDB's default: 80% of RAM). */
+  memoryLimit?: string;
+  /** Spill folder (DuckDB's default: `.tmp` beside a file database; an in-memory one needs it to spill). */
+  tempDir?: string;
+}
+
+const SIZE_RE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+
+/** Checks a size such as "2GB"; `what` names the flag or variable in the message. */
+export function checkMemoryLimit(value: string, what: string): string {
+  if (!SIZE_RE.test(value.trim())) throw new CohortlabError('BAD_ARGUMENT', `${what} must be a size such as 2GB or 512MB, got "${value}".`);
+  return value.trim();
+}
+
+/** The limits from the environment (COHORTLAB_DUCKDB_MEMORY_LIMIT, COHORTLAB_DUCKDB_TEMP_DIR) under explicit ones. */
+export function duckdbLimits(explicit: DuckDBLimits = {}, env: NodeJS.ProcessEnv = process.env): DuckDBLimits {
+  const memoryLimit = explicit.memoryLimit ?? env.COHORTLAB_DUCKDB_MEMORY_LIMIT;
+  return {
+    memoryLimit: memoryLimit === undefined ? undefined : checkMemoryLimit(memoryLimit, explicit.memoryLimit !== undefined ? '--memory-limit' : 'COHORTLAB_DUCKDB_MEMORY_LIMIT'),
+    tempDir: explicit.tempDir ?? env.COHORTLAB_DUCKDB_TEMP_DIR,
+  };
+}
+
+export async function openDuckDB(limits: DuckDBLimits = duckdbLimits()): Promise<DuckDB> {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");
+  if (limits.memoryLimit) await conn.run(`SET memory_limit = ${quoteLiteral(limits.memoryLimit)}`);
+  const tempDir = limits.tempDir ?? (limits.memoryLimit ? join(tmpdir(), 'cohortlab-duckdb-spill') : undefined);
+  if (tempDir) await conn.run(`SET temp_directory = ${quoteLiteral(tempDir)}`);
   return {
     conn,
     close: () => {
