@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Engines bench (issue 11): the same feature + label query on 10M synthetic events in DuckDB (embedded),
+// in ClickHouse on one node and in ClickHouse over a Distributed table on two shards, in the same run;
+// prints the times and the rows that come back to Node (per-user rows only). Starts the local ClickHouse
+// servers with scripts/clickhouse.sh when they are not running (Debian's clickhouse-server must be installed).
+// Usage: node bench/engines.js [--events 10000000] [--keep DIR]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { usersForEvents, writeSynthetic } from '../dist/synth/index.js';
+import { loadEvents, SYNTHETIC_PRESET } from '../dist/ingest/index.js';
+import { computeFeatures } from '../dist/features/index.js';
+import { openEventSource } from '../dist/engine/source.js';
+import { loadEventsToClickHouse, warehouseConfig } from '../dist/engine/load.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const target = Number(arg('events', '10000000'));
+const single = process.env.COHORTLAB_CLICKHOUSE_URL ?? 'http://127.0.0.1:28123';
+const shard1 = process.env.COHORTLAB_CLICKHOUSE_SHARDS_URL ?? 'http://127.0.0.1:28124';
+const shard2 = shard1.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`);
+const up = (u) => fetch(`${u}/?query=SELECT%201`).then((r) => r.ok, () => false);
+
+if (!(await up(single)) || !(await up(shard1))) {
+  const r = spawnSync('bash', [join(here, '..', 'scripts', 'clickhouse.sh'), 'start'], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.log('engines: ClickHouse is not available (install clickhouse-server); skipped.');
+    process.exit(0);
+  }
+}
+
+const dir = arg('keep', mkdtempSync(join(tmpdir(), 'cohortlab-bench-engines-')));
+const users = usersForEvents(target, { days: 180, seed: 11 });
+if (!existsSync(join(dir, 'events.parquet'))) await writeSynthetic(dir, { users, days: 180, seed: 11 });
+const { as_of: asOf, horizon_days: horizonDays } = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8'));
+
+const t0 = performance.now();
+const store = await loadEvents([join(dir, 'events.parquet')], SYNTHETIC_PRESET);
+const ingest = (performance.now() - t0) / 1000;
+const events = store.report.rowsUsed;
+console.log(`${events.toLocaleString('en-US')} events, ${store.report.users.toLocaleString('en-US')} users; features as of ${asOf} with a ${horizonDays}-day label`);
+
+async function timed(label, source) {
+  const t = performance.now();
+  const table = await computeFeatures(source, { asOf, horizonDays });
+  const secs = (performance.now() - t) / 1000;
+  return { label, secs, rows: table.userIds.length, table };
+}
+
+const results = [];
+results.push(await timed('DuckDB (embedded)', store));
+const load1 = await loadEventsToClickHouse(store, { url: single, table: 'bench_events' });
+const load2 = await loadEventsToClickHouse(store, { url: shard1, table: 'bench_events', cluster: { name: 'cohortlab_2shards', shardUrls: [shard1, shard2] } });
+for (const [label, url] of [['ClickHouse, 1 node', single], ['ClickHouse, 2 shards (Distributed)', shard1]]) {
+  const source = await openEventSource({ engine: 'clickhouse', url, table: 'bench_events' }, warehouseConfig(SYNTHETIC_PRESET));
+  results.push(await timed(label, source));
+  await source.close();
+}
+store.close();
+
+const base = results[0];
+for (const r of results) {
+  // features (one row per user) and the label (one row per user) come back; events never do
+  console.log(
+    `  ${r.label.padEnd(36)} ${r.secs.toFixed(2).padStart(6)} s  (${(base.secs / r.secs).toFixed(2)}x DuckDB)  rows into Node: ${(2 * r.rows).toLocaleString('en-US')} (features + labels of ${r.rows.toLocaleString('en-US')} users; 0 events)`,
+  );
+  const same = r.table.userIds.length === base.table.userIds.length && Object.keys(base.table.columns).every((k) => base.table.columns[k].every((v, i) => Math.abs(v - r.table.columns[k][i]) <= 1e-9));
+  if (!same) {
+    console.log(`  ${r.label}: features differ from DuckDB's`);
+    process.exitCode = 1;
+  }
+}
+console.log(`  (not timed above) DuckDB ingest of the Parquet file ${ingest.toFixed(2)} s; load into ClickHouse: 1 node ${load1.seconds.toFixed(1)} s, 2 shards ${load2.seconds.toFixed(1)} s`);
