@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { clusterCharts } from '../cluster/report.js';
@@ -27,6 +27,8 @@ export interface AppOptions {
   provider: ModelProvider;
   /** When set, every /v1 route but health needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /** Origins allowed to call the API from a browser (CORS); none by default. */
+  corsOrigins?: string[];
   /** Log one line per request (method, route pattern, status, ms) through this function. */
   log?: (line: string) => void;
 }
@@ -195,13 +197,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, schema: r.schema as RouteDoc['schema'], summary: (r.schema as { summary?: string }).summary, produces: (r.config as { produces?: string } | undefined)?.produces });
     }
   });
+  // CORS is off (no Access-Control-* header, so browsers keep other origins out) unless origins are configured.
+  if (opts.corsOrigins?.length) {
+    const allowed = new Set(opts.corsOrigins);
+    app.addHook('onRequest', async (req, reply) => {
+      const origin = req.headers.origin;
+      if (!origin || !allowed.has(origin)) return;
+      reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        reply.header('Access-Control-Allow-Methods', 'GET, POST').header('Access-Control-Allow-Headers', 'Authorization, Content-Type').header('Access-Control-Max-Age', '600');
+        return reply.code(204).send();
+      }
+    });
+  }
   app.addHook('onRequest', async (req, reply) => {
     (req as FastifyRequest & { startedAt?: number }).startedAt = performance.now();
-    if (!opts.apiKey || !req.url.startsWith('/v1') || req.url.startsWith('/v1/health')) return;
+    // By the matched route, not the raw URL (so no spelling of a path reaches a route without the check);
+    // unmatched /v1 paths need the key too, so a 404 says nothing to a caller without it.
+    const route = req.routeOptions.url ?? req.url;
+    if (!opts.apiKey || !route.startsWith('/v1') || route === '/v1/health') return;
     const header = req.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-    const want = Buffer.from(opts.apiKey);
-    if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    // Equal-length digests compared in constant time: neither the key nor its length leaks through timing.
+    if (!timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(opts.apiKey).digest())) {
       return sendError(reply, 401, 'UNAUTHORIZED', 'this server requires "Authorization: Bearer <key>" (COHORTLAB_API_KEY)', 'header:authorization');
     }
   });

@@ -16,12 +16,14 @@ export interface ServeOptions {
   logger: Logger;
   /** Log one line per request (route pattern, status, ms; never ids or values). */
   logRequests?: boolean;
+  /** Browser origins allowed by CORS (none: CORS off). */
+  corsOrigins?: string[];
 }
 
 /** Loads the model and listens; returns the app and the explorer URL. */
 export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string }> {
   const provider = await createProvider(opts.ref, opts.modelsDir, opts.logger);
-  const app = await buildApp({ provider, apiKey: opts.apiKey, log: opts.logRequests ? (l) => opts.logger.info(l) : undefined });
+  const app = await buildApp({ provider, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: opts.logRequests ? (l) => opts.logger.info(l) : undefined });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
