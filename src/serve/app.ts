@@ -85,8 +85,9 @@ function validationMessage(err: FastifyError): { message: string; path: string }
   return { message, path: `${where === 'body' ? '' : `${where}:`}${path}` };
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string, path?: string) {
-  return reply.status(status).type('application/json').send({ code, message, ...(path ? { path } : {}) });
+/** Every error answer is { code, message, path }; `path` says where in the request (a JSON path, a header, the URL) or "request" for the whole. */
+function sendError(reply: FastifyReply, status: number, code: string, message: string, path = 'request') {
+  return reply.status(status).type('application/json').send({ code, message, path });
 }
 
 function rowObject(l: Loaded, row: number): Record<string, unknown> {
@@ -246,7 +247,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.log?.(`internal error on ${req.method} ${req.routeOptions.url}: ${err.stack ?? err.message}`);
     return sendError(reply, 500, 'INTERNAL', 'internal error; the server log has the details');
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; GET /v1/openapi.json lists the routes`));
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; GET /v1/openapi.json lists the routes`, 'url'));
 
   const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema };
   const modelInfo = (l: Loaded) => ({ name: l.model.name, version: l.model.version });

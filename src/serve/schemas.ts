@@ -8,7 +8,7 @@ export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 export const errorSchema = {
   type: 'object',
-  required: ['code', 'message'],
+  required: ['code', 'message', 'path'],
   properties: {
     code: { type: 'string', description: 'stable error code (docs/errors.md)' },
     message: { type: 'string', description: 'what is wrong, where, and how to fix it' },
