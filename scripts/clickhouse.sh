@@ -10,8 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR="${CLICKHOUSE_DIR:-$PWD/test-output/clickhouse}"
+# CLICKHOUSE_PORT_OFFSET moves every port (e.g. 100: single on 28223), for a second set beside the first.
+O="${CLICKHOUSE_PORT_OFFSET:-0}"
+case "$O" in ''|*[!0-9]*) echo "clickhouse.sh: CLICKHOUSE_PORT_OFFSET must be a number, got \"$O\"" >&2; exit 2 ;; esac
 # name http_port tcp_port interserver_port
-NODES=("single 28123 29000 29009" "shard1 28124 29001 29010" "shard2 28125 29002 29011")
+NODES=("single $((28123 + O)) $((29000 + O)) $((29009 + O))" "shard1 $((28124 + O)) $((29001 + O)) $((29010 + O))" "shard2 $((28125 + O)) $((29002 + O)) $((29011 + O))")
 
 config() { # name http tcp interserver
   local name=$1 http=$2 tcp=$3 inter=$4 d="$DIR/$1"
@@ -32,13 +35,13 @@ config() { # name http tcp interserver
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <timezone>UTC</timezone>
-  <mark_cache_size>268435456</mark_cache_size>
+  <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>0</uncompressed_cache_size>
   <max_concurrent_queries>50</max_concurrent_queries>
   <remote_servers>
     <cohortlab_2shards>
-      <shard><replica><host>127.0.0.1</host><port>29001</port></replica></shard>
-      <shard><replica><host>127.0.0.1</host><port>29002</port></replica></shard>
+      <shard><replica><host>127.0.0.1</host><port>$((29001 + O))</port></replica></shard>
+      <shard><replica><host>127.0.0.1</host><port>$((29002 + O))</port></replica></shard>
     </cohortlab_2shards>
   </remote_servers>
 </yandex>
@@ -92,6 +95,10 @@ stop() {
     local f="$DIR/$name/pid"
     [ -f "$f" ] || continue
     local pid; pid=$(cat "$f")
+    # only a clickhouse-server started with this folder's config: a stale PID file never kills another process
+    if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--config-file=$DIR/$name/config.xml"; then
+      echo "clickhouse $name: not running (stale pid file $f)"; rm -f "$f"; continue
+    fi
     if kill "$pid" 2>/dev/null; then
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
@@ -104,14 +111,16 @@ stop() {
 status() {
   for n in "${NODES[@]}"; do
     read -r name http _ _ <<<"$n"
-    if answers "$http"; then echo "clickhouse $name: up on http://127.0.0.1:$http"; else echo "clickhouse $name: down"; fi
+    local pid=""; [ -f "$DIR/$name/pid" ] && pid=" (pid $(cat "$DIR/$name/pid"))"
+    if answers "$http"; then echo "clickhouse $name: up on http://127.0.0.1:$http$pid"; else echo "clickhouse $name: down"; down=1; fi
   done
+  return "${down:-0}"
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  env) echo "export COHORTLAB_CLICKHOUSE_URL=http://127.0.0.1:28123 COHORTLAB_CLICKHOUSE_SHARDS_URL=http://127.0.0.1:28124" ;;
+  env) echo "export COHORTLAB_CLICKHOUSE_URL=http://127.0.0.1:$((28123 + O)) COHORTLAB_CLICKHOUSE_SHARDS_URL=http://127.0.0.1:$((28124 + O))" ;;
   *) echo "usage: bash scripts/clickhouse.sh start|stop|status|env" >&2; exit 2 ;;
 esac
