@@ -1,14 +1,22 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ColumnResult } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
+import { CLICKHOUSE } from './dialect.js';
 
 /**
  * A small ClickHouse client over HTTP (@clickhouse/client), for the warehouse engine. Checked against
  * ClickHouse 18.16 (Debian's): results come back as TabSeparatedWithNamesAndTypes (the JSON*EachRow
  * formats with names and types are newer), numbers column-wise into Float64Array (NULL and nan -> NaN),
  * text into string[] (NULL -> ''). Query parameters cannot be bound on 18.16: queries inline their
- * literals through the dialect's quoting (src/engine/dialect.ts).
+ * literals through the dialect's quoting (src/engine/dialect.ts; `quoteString`/`quoteIdentifier` below).
+ *
+ * Verified on 18.16.1 with @clickhouse/client 1.23 (docs/clickhouse.md): the client sends no settings of
+ * its own (query_id, Basic auth, user agent; no compression unless asked); `query_params` fail ("Unknown
+ * setting param_x"); JSONCompactEachRow* and JSONStringsEachRow are unknown formats, JSONEachRow,
+ * JSONCompact and TabSeparated[WithNamesAndTypes] work; an error after the first rows were sent arrives
+ * as a `Code: N, e.displayText() = DB::Exception: ...` line inside an HTTP 200 body, which is detected
+ * here (otherwise a one-column result would silently end early with the message as its last value).
  */
 export interface ClickHouseOptions {
   /** HTTP endpoint, e.g. http://127.0.0.1:8123 */
@@ -25,7 +33,37 @@ export interface ClickHouse {
   command(sql: string): Promise<void>;
   /** Inserts TabSeparated text (a stream of lines) into a table; settings such as insert_distributed_sync apply to this insert. */
   insertTsv(table: string, data: Readable, settings?: Record<string, string | number>): Promise<void>;
+  /**
+   * Inserts columns (all of one length) into `table` (`name` or `db.name`), streamed as TabSeparated:
+   * numbers as written by JS (NaN -> nan, +-Infinity -> +-inf), strings escaped, null -> NULL.
+   */
+  insertRows(table: string, columns: Record<string, InsertColumn>, settings?: Record<string, string | number>): Promise<number>;
+  /** The server's version, e.g. "18.16.1". */
+  version(): Promise<string>;
   close(): Promise<void>;
+}
+
+export type InsertColumn = Float64Array | readonly number[] | readonly (string | null)[];
+
+/** A ClickHouse string literal (backslashes and quotes escaped): safe to inline any text. */
+export const quoteString = (s: string): string => CLICKHOUSE.quoteString(s);
+/** A ClickHouse identifier in backquotes (backslashes and backquotes escaped); `db.table` is quoted per part. */
+export const quoteIdentifier = (s: string): string => CLICKHOUSE.quoteIdent(s);
+const quoteTable = (t: string) => t.split('.').map(quoteIdentifier).join('.');
+
+/** A line ClickHouse writes into an already started (HTTP 200) body when the query fails mid-way; 18.16 and newer spellings. */
+const MIDSTREAM_ERROR = /^Code: \d+(, e\.displayText\(\) = |\. )DB::Exception/;
+
+/** TabSeparated escaping of one text field. */
+function escapeTsv(s: string): string {
+  return s.replace(/[\\\t\n\r\0]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' })[c]!);
+}
+
+function tsvNumber(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  return String(x);
 }
 
 const NUMERIC = /^(Nullable\()?(U?Int(8|16|32|64)|Float(32|64)|Decimal.*)\)?$/;
@@ -57,7 +95,7 @@ class Block {
   }
   add(line: string): void {
     const fields = line.split('\t');
-    if (fields.length !== this.names.length) throw new Error(`ClickHouse returned a row of ${fields.length} fields for ${this.names.length} columns`);
+    if (fields.length !== this.names.length) throw new Error(`ClickHouse returned a row of ${fields.length} fields for ${this.names.length} columns: ${line.slice(0, 300)}`);
     for (let c = 0; c < fields.length; c++) {
       if (this.numeric[c]) (this.cols[c] as number[]).push(parseNumber(fields[c]));
       else (this.cols[c] as string[]).push(fields[c] === '\\N' ? '' : unescapeTsv(fields[c]));
@@ -70,7 +108,7 @@ class Block {
   }
 }
 
-function wrapError(e: unknown, url: string, sql: string): never {
+function wrapError(e: unknown, url: string, sql: string, when = ''): never {
   const msg = e instanceof Error ? e.message : String(e);
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|socket hang up|Timeout/i.test(msg)) {
     throw new CohortlabError('BAD_ARGUMENT', `cannot reach ClickHouse at ${url} (${msg.split('\n')[0]}); check --clickhouse-url and that the server is running.`, { cause: e });
@@ -78,7 +116,7 @@ function wrapError(e: unknown, url: string, sql: string): never {
   const first = msg.split('\n')[0].replace(/, e\.what\(\) = DB::Exception$/, '');
   if (/Code: (60|81)\b/.test(msg)) throw new CohortlabError('TABLE_NOT_FOUND', `ClickHouse at ${url}: ${first}`, { cause: e });
   if (/Code: (516|192|193|194|195|497)\b|Authentication|password/i.test(msg)) throw new CohortlabError('BAD_ARGUMENT', `ClickHouse at ${url} refused the credentials: ${first}; check --clickhouse-user and $COHORTLAB_CLICKHOUSE_PASSWORD.`, { cause: e });
-  throw new Error(`ClickHouse at ${url} failed: ${first}\nquery: ${sql.slice(0, 2000)}`, { cause: e });
+  throw new Error(`ClickHouse at ${url} failed${when ? ` ${when}` : ''}: ${first}\nquery: ${sql.slice(0, 2000)}`, { cause: e });
 }
 
 export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHouse> {
@@ -117,6 +155,10 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
         if (names === null) names = line.split('\t').map(unescapeTsv);
         else if (block === null) block = new Block(names, line.split('\t'));
         else {
+          if (MIDSTREAM_ERROR.test(line) || (line.includes('DB::Exception') && line.split('\t').length !== names.length)) {
+            const err = new Error(line);
+            wrapError(err, url, sql, 'while sending the result');
+          }
           block.add(line);
           if (block.rows >= blockRows) {
             yielded = true;
@@ -148,6 +190,38 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
       } catch (e) {
         wrapError(e, url, `INSERT INTO ${table}`);
       }
+    },
+    async insertRows(table, columns, settings = {}) {
+      const names = Object.keys(columns);
+      if (names.length === 0) throw new Error(`insertRows into ${table}: no columns`);
+      const rows = columns[names[0]].length;
+      for (const n of names) if (columns[n].length !== rows) throw new Error(`insertRows into ${table}: column ${n} has ${columns[n].length} values, ${names[0]} has ${rows}`);
+      const cols = names.map((n) => columns[n]);
+      function* lines(): Generator<Buffer> {
+        const batch = 4096;
+        for (let start = 0; start < rows; start += batch) {
+          let text = '';
+          for (let r = start; r < Math.min(rows, start + batch); r++) {
+            for (let c = 0; c < cols.length; c++) {
+              const v = cols[c][r];
+              text += (c ? '\t' : '') + (v === null ? '\\N' : typeof v === 'number' ? tsvNumber(v) : escapeTsv(v));
+            }
+            text += '\n';
+          }
+          yield Buffer.from(text, 'utf8');
+        }
+      }
+      const target = `${quoteTable(table)} (${names.map(quoteIdentifier).join(', ')})`;
+      try {
+        await client.insert({ table: target, values: Readable.from(lines(), { objectMode: false }), format: 'TabSeparated', clickhouse_settings: settings as never });
+      } catch (e) {
+        wrapError(e, url, `INSERT INTO ${target}`);
+      }
+      return rows;
+    },
+    async version() {
+      for await (const b of read('SELECT version() AS v', 1, true)) return (b.columns[0] as string[])[0];
+      throw new Error('unreachable: read() yields one block');
     },
     close: () => client.close(),
   };
