@@ -65,7 +65,7 @@ EOF
 EOF
 }
 
-answers() { curl -sf "http://127.0.0.1:$1/?query=SELECT%201" >/dev/null 2>&1; }
+answers() { curl -sf --max-time 2 "http://127.0.0.1:$1/?query=SELECT%201" >/dev/null 2>&1; }
 
 start() {
   command -v clickhouse-server >/dev/null || { echo "clickhouse.sh: clickhouse-server is not installed (apt-get install --no-install-recommends clickhouse-server clickhouse-client)" >&2; exit 1; }
@@ -79,10 +79,12 @@ start() {
   done
   for n in "${NODES[@]}"; do
     read -r name http _ _ <<<"$n"
-    for _ in $(seq 1 150); do answers "$http" && break; sleep 0.2; done
+    local pid; pid=$(cat "$DIR/$name/pid")
+    for _ in $(seq 1 150); do answers "$http" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     if ! answers "$http"; then
-      echo "clickhouse.sh: $name did not answer on 127.0.0.1:$http within 30 s; its log:" >&2
-      tail -20 "$DIR/$name/log/error.log" "$DIR/$name/log/stdout.log" >&2 2>/dev/null || true
+      if kill -0 "$pid" 2>/dev/null; then why="did not answer on 127.0.0.1:$http within 30 s"; else why="exited before answering on 127.0.0.1:$http (a port in use? see below)"; rm -f "$DIR/$name/pid"; fi
+      echo "clickhouse.sh: $name $why; the other nodes keep running until 'bash scripts/clickhouse.sh stop'; its log:" >&2
+      tail -n 20 "$DIR/$name/log/error.log" "$DIR/$name/log/stdout.log" >&2 || true
       exit 1
     fi
     echo "clickhouse $name: http://127.0.0.1:$http (pid $(cat "$DIR/$name/pid"))"
