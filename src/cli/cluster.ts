@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   clusterReportHtml, clusterSummaryText, fitClusters, kTableText, truthAgreement, DEFAULT_CLUSTER_PARAMS, type ClusterParams,
@@ -11,6 +10,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { readTable, writeTable } from '../shared/table-io.js';
 import { bool, int, str } from './args.js';
 import type { Command } from './command.js';
+import { makeDir, writeFileAtomic } from '../shared/atomic.js';
 
 function parseK(v: string | undefined): number | 'auto' {
   if (v === undefined || v === 'auto') return 'auto';
@@ -121,16 +121,16 @@ export const clusterCommand: Command = {
     const { report } = fit;
     if (truth) report.truth = truthAgreement(table.userIds, fit.assignments, report.k, truth, table.alreadyChurned);
 
-    await mkdir(outDir, { recursive: true });
+    await makeDir(outDir);
     await writeTable(join(outDir, 'assignments.csv'), {
       rows: table.userIds.length,
       names: ['user_id', 'cluster', 'cluster_label', 'pc1', 'pc2'],
       columns: { user_id: table.userIds, cluster: fit.assignments, cluster_label: fit.labels, pc1: fit.pc1, pc2: fit.pc2 },
     });
-    await writeFile(join(outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
-    await writeFile(join(outDir, 'model.json'), `${JSON.stringify(fit.model)}\n`);
+    await writeFileAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+    await writeFileAtomic(join(outDir, 'model.json'), `${JSON.stringify(fit.model)}\n`);
     const seed = fit.model.params.seed;
-    await writeFile(join(outDir, 'report.html'), await clusterReportHtml(report, { userIds: table.userIds, assignments: fit.assignments, labels: fit.labels, pc1: fit.pc1, pc2: fit.pc2 }, seed));
+    await writeFileAtomic(join(outDir, 'report.html'), await clusterReportHtml(report, { userIds: table.userIds, assignments: fit.assignments, labels: fit.labels, pc1: fit.pc1, pc2: fit.pc2 }, seed));
 
     ctx.out(`Choosing k (${report.kSelection.candidates.length} values, silhouette on ${report.kSelection.silhouetteSample} sampled users):`);
     ctx.out(kTableText(report));

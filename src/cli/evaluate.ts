@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeFeatures, type FeatureTable } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
@@ -11,6 +10,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
+import { makeDir, writeFileAtomic } from '../shared/atomic.js';
 
 export const evaluateCommand: Command = {
   name: 'evaluate',
@@ -51,9 +51,9 @@ export const evaluateCommand: Command = {
     const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
     const report = evaluateChurn(model.parts.churn, table, { ruleScore: rules.columns.churn_risk_score as Float64Array, seed, title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)` });
     const out = str(args, 'out') ?? join(ctx.cwd, 'evaluations', `${model.name}@${model.version}-${asOf}`);
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, 'report.json'), `${JSON.stringify(report)}\n`);
-    await writeFile(join(out, 'report.html'), await renderEvaluationHtml(report));
+    await makeDir(out);
+    await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report)}\n`);
+    await writeFileAtomic(join(out, 'report.html'), await renderEvaluationHtml(report));
     const m = report.metrics.model?.rocAuc;
     const r = report.metrics.rule?.rocAuc;
     ctx.out(`ROC-AUC model ${m ? `${m.value.toFixed(3)} [${m.lo.toFixed(3)}, ${m.hi.toFixed(3)}]` : '-'} vs rule ${r ? `${r.value.toFixed(3)} [${r.lo.toFixed(3)}, ${r.hi.toFixed(3)}]` : '-'} on ${report.testUsers.toLocaleString('en-US')} users`);

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { CohortlabError } from '../shared/errors.js';
 import type { ColumnResult } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
@@ -10,6 +10,7 @@ import { BASE_FEATURES, featureDictionary } from './dictionary.js';
 import { featureQuery, labelQuery } from './sql.js';
 import { asSource, type EventSource } from '../engine/source.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
+import { writeFileAtomic } from '../shared/atomic.js';
 
 export type { FeatureTable, FeatureDefinition } from './types.js';
 export { BASE_FEATURES, featureDictionary, featureNames, MILESTONE_PREFIX } from './dictionary.js';
@@ -132,7 +133,7 @@ export async function writeFeatureTable(path: string, table: FeatureTable): Prom
     dictionary: table.config ? featureDictionary(table.config) : [...BASE_FEATURES],
     generatedBy: 'cohortlab features',
   };
-  await writeFile(`${path}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
+  await writeFileAtomic(`${path}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
 }
 
 async function readMeta(path: string): Promise<FeatureFileMeta | undefined> {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeError } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
 import { formatRef, parseRef, validateName } from './names.js';
 
@@ -104,7 +105,8 @@ export async function writeVersion(
   validateName(name);
   const base = join(modelsDir, name);
   await mkdir(base, { recursive: true });
-  for (const e of await readdir(base)) if (e.startsWith('.tmp-')) await rm(join(base, e), { recursive: true, force: true }).catch(() => {});
+  // Leftovers of killed writers go; a folder of a writer still running (another train at the same time) stays.
+  for (const e of await readdir(base)) if (e.startsWith('.tmp-') && !writerAlive(e)) await rm(join(base, e), { recursive: true, force: true }).catch(() => {});
   const tmp = join(base, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   try {
@@ -137,15 +139,33 @@ export async function writeVersion(
     throw new CohortlabError('REGISTRY_CONFLICT', `could not allocate a version for "${name}" after 100 attempts (other writers?).`);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw e;
+    throw writeError(join(base, '<next version>'), e);
+  }
+}
+
+/** `.tmp-<pid>-<hex>` folders belong to process <pid>: alive means it may still be writing. */
+function writerAlive(entry: string): boolean {
+  const pid = Number(/^\.tmp-(\d+)-/.exec(entry)?.[1]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
 async function atomicWrite(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  await writeFile(tmp, text);
-  await fsyncFile(tmp);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text);
+    await fsyncFile(tmp);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw writeError(path, e);
+  }
 }
 
 export async function readManifest(dir: string, label: string): Promise<Record<string, unknown>> {

@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'REGISTRY_CONFLICT'
   | 'UNKNOWN_USER'
   | 'HORIZON_NOT_COVERED'
-  | 'TABLE_NOT_FOUND';
+  | 'TABLE_NOT_FOUND'
+  | 'WRITE_FAILED';
 
 export class CohortlabError extends Error {
   readonly code: ErrorCode;

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
+import { tempPathFor, writeError } from './atomic.js';
 import { CohortlabError } from './errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
@@ -123,11 +124,13 @@ export interface TableWriter {
 
 export async function openTableWriter(path: string, names: string[]): Promise<TableWriter> {
   const format = tableFormat(path);
-  await mkdir(dirname(path) || '.', { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
+  await mkdir(dirname(path) || '.', { recursive: true }).catch((e: unknown) => {
+    throw writeError(path, e);
+  });
+  const tmp = tempPathFor(path);
   const csv = format === 'csv' ? tmp : `${tmp}.csv`;
   const out = createWriteStream(csv);
-  const failed = new Promise<never>((_, reject) => out.on('error', reject));
+  const failed = new Promise<never>((_, reject) => out.on('error', (e) => reject(writeError(path, e))));
   failed.catch(() => {});
   out.write(`${names.map(csvCell).join(',')}\n`);
   let types: string[] | null = null;
@@ -153,7 +156,7 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
       if (buf && !out.write(buf)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
     },
     async close() {
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(writeError(path, err)) : resolve())));
       if (format === 'parquet') {
         const t = names.map((n, i) => `${quoteLiteral(n)}: ${quoteLiteral(types?.[i] ?? 'VARCHAR')}`).join(', ');
         try {
@@ -162,11 +165,15 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
               `COPY (SELECT * FROM read_csv(${quoteLiteral(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${t}})) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
             );
           });
+        } catch (e) {
+          throw writeError(path, e);
         } finally {
           await rm(csv, { force: true });
         }
       }
-      await rename(tmp, path);
+      await rename(tmp, path).catch((e: unknown) => {
+        throw writeError(path, e);
+      });
     },
     async abort() {
       out.destroy();
