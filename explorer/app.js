@@ -86,7 +86,15 @@ function selectionQuery() {
 async function loadMembers() {
   const q = selectionQuery();
   if (!q) return;
-  const r = await json(`/v1/members?${q}&page=${state.page}&page_size=50`);
+  let r;
+  try {
+    r = await json(`/v1/members?${q}&page=${state.page}&page_size=50`);
+  } catch (e) {
+    // e.g. a model trained without user ids (the privacy default): say so where the members would be
+    $('members-summary').textContent = e.message;
+    $('members-table').innerHTML = '';
+    return;
+  }
   state.pages = r.pages;
   const what = state.cluster !== null ? `cluster ${state.cluster}` : `${state.by} = ${state.segment}`;
   $('members-summary').textContent = `${r.total.toLocaleString('en-US')} users in ${what}`;

@@ -102,7 +102,9 @@ export const modelsCommand: Command = {
         const cmp = compareMetrics(ma.metrics, mb.metrics);
         ctx.out(table(['metric', la, lb, 'difference', 'intervals overlap'], cmp.map((c) => [c.metric, iv(c.a), iv(c.b), c.difference === null ? '-' : (c.difference >= 0 ? '+' : '') + c.difference.toFixed(3), c.overlap === null ? '-' : c.overlap ? 'yes' : 'NO'])));
         const [sa, sb] = await Promise.all([a, b].map((v) => readTable(join(v.dir, 'scores.parquet')).catch(() => null)));
-        if (sa?.columns.cluster && sb?.columns.cluster) {
+        if (sa?.columns.cluster && sb?.columns.cluster && !(sa.columns.user_id && sb.columns.user_id)) {
+          ctx.out('\nclusters: users cannot be followed between these versions: one stores no user ids (train with --keep-user-ids, or --pseudonymize with the same salt).');
+        } else if (sa?.columns.cluster && sb?.columns.cluster) {
           const mv = clusterMovement(sa.columns.user_id as string[], Array.from(sa.columns.cluster as Float64Array, String), sb.columns.user_id as string[], Array.from(sb.columns.cluster as Float64Array, String));
           ctx.out(`\nclusters: ${mv.common.toLocaleString('en-US')} users scored by both; ${(100 * mv.movedShare).toFixed(1)}% moved to a cluster other than the match of their old one`);
           ctx.out(table([`${la} \\ ${lb}`, ...mv.toClusters.map((c) => `c${c}`), 'matched to', 'kept'], mv.fromClusters.map((c, i) => [`c${c}`, ...mv.counts[i].map((x) => x.toLocaleString('en-US')), `c${mv.matches[i].to}`, `${(100 * mv.matches[i].share).toFixed(1)}%`])));

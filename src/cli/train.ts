@@ -4,6 +4,7 @@ import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
+import { SALT_ENV, saltFrom } from '../shared/pseudonym.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 export const trainCommand: Command = {
@@ -28,6 +29,8 @@ export const trainCommand: Command = {
     { name: 'resamples', type: 'string', description: 'bootstrap resamples of the evaluation intervals', default: '1000', placeholder: 'N' },
     MODELS_DIR_OPTION,
     STRICT_OPTION,
+    { name: 'keep-user-ids', type: 'boolean', description: 'store the scored snapshot with user ids (for /v1/users/:id, member lists and exports); by default no user id is stored' },
+    { name: 'pseudonymize', type: 'boolean', description: `store keyed hashes of the user ids instead (salt from $${SALT_ENV}, never stored)` },
     ...ENGINE_OPTIONS,
   ],
   help: 'Writes models/NAME/VERSION/ (manifest.json, report.json, report.html, scores.parquet, the model files) and prints the version.\nExamples:\n  cohortlab train --events data/sample/events.parquet --preset synthetic --seed 7\n  cohortlab train --table ../shared/datasets/telco-customer-churn/Telco-Customer-Churn.csv.gz --label Churn --seed 7 --name telco',
@@ -62,6 +65,8 @@ export const trainCommand: Command = {
       truth: str(args, 'truth'),
       resamples: int(args, 'resamples', 1000, 0, 100000),
       strict: bool(args, 'strict'),
+      keepUserIds: bool(args, 'keep-user-ids'),
+      pseudonymizeSalt: bool(args, 'pseudonymize') ? saltFrom(ctx.env) : undefined,
       logger: ctx.logger,
     });
     const e = result.evaluation;

@@ -11,8 +11,9 @@ import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChur
 import { renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
 import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
+import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { readTable, writeTable } from '../shared/table-io.js';
+import { readTable, writeTable, type ColumnTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
 
 /**
@@ -46,6 +47,10 @@ export interface TrainOptions {
   rulesDir?: string;
   truth?: string;
   strict?: boolean;
+  /** Store the scored snapshot with raw user ids (behind /v1/users/:id, members and exports). Default: no ids. */
+  keepUserIds?: boolean;
+  /** Store it with keyed hashes of the ids instead (the salt is never stored). */
+  pseudonymizeSalt?: string;
   /** Bootstrap resamples of the evaluation (default 1000). */
   resamples?: number;
   logger?: Logger;
@@ -128,6 +133,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   if ((!opts.events?.length && !opts.source) || !opts.config) throw new CohortlabError('BAD_ARGUMENT', 'train needs --events FILE... with --config/--preset, or --table FILE --label COLUMN.');
   const config = opts.config;
   const horizon = opts.horizonDays ?? 30;
+  const members = memberMode(opts);
   const store = await openEventSource(opts.source ?? { engine: 'duckdb', events: opts.events ?? [] }, config, { strict: opts.strict, logger });
   try {
     const firstDay = isoDate(store.report.firstEventMs);
@@ -224,14 +230,16 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeFile(join(dir, 'features.json'), `${JSON.stringify(featureDictionary(config), null, 2)}\n`);
       await writeFile(join(dir, 'report.json'), `${JSON.stringify(report)}\n`);
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
-      await writeTable(join(dir, 'scores.parquet'), scoreResultTable(scored));
-      await writeTable(join(dir, 'scores-previous.parquet'), scoreResultTable(previous));
+      await writeTable(join(dir, 'scores.parquet'), memberTable(scoreResultTable(scored), members));
+      await writeTable(join(dir, 'scores-previous.parquet'), memberTable(scoreResultTable(previous), members));
       return {
         kind: 'cohortlab-model',
         formatVersion: 1,
         createdAt: new Date().toISOString(),
         seed: opts.seed,
         params: { source: 'events', asOf: plan.test, horizonDays: horizon, cutoffs: plan, snapshotAsOf: snapshot.asOf, churnKind: churn.model.kind, k: clusters.model.k, rulesDir },
+        memberIds: members.mode,
+        ...(members.mode === 'pseudonymized' ? { saltFingerprint: saltFingerprint(members.salt) } : {}),
         features,
         codeVersion: codeVersion(),
         packageVersion: await packageVersion(),
@@ -246,6 +254,25 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   } finally {
     await store.close();
   }
+}
+
+type Members = { mode: 'none' } | { mode: 'raw' } | { mode: 'pseudonymized'; salt: string };
+
+function memberMode(opts: TrainOptions): Members {
+  if (opts.keepUserIds && opts.pseudonymizeSalt) throw new CohortlabError('BAD_ARGUMENT', 'give --keep-user-ids or --pseudonymize, not both.');
+  if (opts.pseudonymizeSalt) return { mode: 'pseudonymized', salt: opts.pseudonymizeSalt };
+  return opts.keepUserIds ? { mode: 'raw' } : { mode: 'none' };
+}
+
+/**
+ * The scored snapshot as stored in the model folder (source article 001: data minimization). Without a
+ * choice no user id is stored, so the folder holds aggregates and per-user scores without identities.
+ */
+function memberTable(t: ColumnTable, m: Members): ColumnTable {
+  if (m.mode === 'raw') return t;
+  if (m.mode === 'pseudonymized') return { ...t, columns: { ...t.columns, user_id: (t.columns.user_id as string[]).map((id) => pseudonym(id, m.salt)) } };
+  const { user_id: _dropped, ...rest } = t.columns;
+  return { rows: t.rows, names: t.names.filter((n) => n !== 'user_id'), columns: rest };
 }
 
 function summaryMetrics(r: EvaluationReport, k: number | null, users: number) {

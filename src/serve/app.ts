@@ -12,6 +12,7 @@ import type { TransitionMatrix } from '../rules/index.js';
 import { CohortlabError, isCohortlabError, type ErrorCode } from '../shared/errors.js';
 import type { ChartSpec } from '../shared/charts.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
+import { pseudonym, SALT_ENV } from '../shared/pseudonym.js';
 import { predictUsers, type PredictUser } from './predict.js';
 import type { Loaded, ModelProvider } from './provider.js';
 import {
@@ -83,6 +84,13 @@ function validationMessage(err: FastifyError): { message: string; path: string }
   else if (v.keyword === 'oneOf') message = `${where}${path} must have either "features" or "events", not both or neither`;
   else message = `${where}${path} ${v.message ?? 'is invalid'}`;
   return { message, path: `${where === 'body' ? '' : `${where}:`}${path}` };
+}
+
+/** Member lists and lookups need ids the model stored (train --keep-user-ids or --pseudonymize). */
+function requireMembers(l: Loaded, path: string): void {
+  if (l.memberIds === 'none') {
+    throw new HttpError(409, 'NO_MEMBER_IDS', `${l.model.name}@${l.model.version} was trained without storing user ids (privacy default): profiles and sizes are served, members are not. Train with --keep-user-ids, or --pseudonymize to store keyed hashes`, path);
+  }
 }
 
 /** Every error answer is { code, message, path }; `path` says where in the request (a JSON path, a header, the URL) or "request" for the whole. */
@@ -270,7 +278,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }, async (req) => {
     const l = provider.current();
     const { id } = req.params as { id: string };
-    const row = l.rowOf.get(id);
+    requireMembers(l, 'params:id');
+    // A pseudonymized model: the caller may send the pseudonym, or the raw id when the server holds the salt.
+    const salt = process.env[SALT_ENV];
+    const row = l.rowOf.get(id) ?? (l.memberIds === 'pseudonymized' && salt ? l.rowOf.get(pseudonym(id, salt)) : undefined);
     if (row === undefined) throw new CohortlabError('UNKNOWN_USER', `user "${id}" is not in the scored snapshot of ${l.model.name}@${l.model.version} (as of ${String((l.model.manifest.params as { snapshotAsOf?: string }).snapshotAsOf)}); score new users with POST /v1/predict`, { path: 'params:id' });
     return rowObject(l, row);
   });
@@ -321,6 +332,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     schema: { summary: 'members of a cluster or segment, paged', querystring: membersQuerySchema, response: { 200: anyObject, ...errors } },
   }, async (req) => {
     const l = provider.current();
+    requireMembers(l, 'querystring');
     const q = req.query as { cluster?: number; segment?: string; by?: string; page: number; page_size: number };
     const rows = selectRows(l, q);
     const start = (q.page - 1) * q.page_size;
@@ -332,6 +344,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     config: { produces: 'text/csv' },
   }, async (req, reply) => {
     const l = provider.current();
+    requireMembers(l, 'querystring');
     const q = req.query as { cluster?: number; segment?: string; by?: string };
     const rows = selectRows(l, q);
     const names = l.snapshot.names;
@@ -356,7 +369,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const pts = [];
     for (let x = 0; x < n && pts.length < sample; x += step) {
       const i = Math.floor(x);
-      pts.push({ user_id: (s.user_id as string[])[i], pc1: (s.pc1 as Float64Array)[i], pc2: (s.pc2 as Float64Array)[i], cluster: (s.cluster as Float64Array)[i], cluster_label: (s.cluster_label as string[])[i] });
+      pts.push({ pc1: (s.pc1 as Float64Array)[i], pc2: (s.pc2 as Float64Array)[i], cluster: (s.cluster as Float64Array)[i], cluster_label: (s.cluster_label as string[])[i] });
     }
     return { users: n, points: pts };
   });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { loadModel, productionVersion, type LoadedRegistryModel } from '../registry/index.js';
 import type { Logger } from '../shared/log.js';
+import type { MemberIds } from '../shared/pseudonym.js';
 import { readTable, type ColumnTable } from '../shared/table-io.js';
 
 /**
@@ -11,8 +12,10 @@ import { readTable, type ColumnTable } from '../shared/table-io.js';
 export interface Loaded {
   model: LoadedRegistryModel;
   snapshot: ColumnTable;
-  /** user_id -> row of the snapshot. */
+  /** user_id (as stored: raw or pseudonym) -> row of the snapshot; empty when the model stores no ids. */
   rowOf: Map<string, number>;
+  /** How the model stores member ids (train --keep-user-ids / --pseudonymize; none by default). */
+  memberIds: MemberIds;
   loadedAt: string;
 }
 
@@ -27,10 +30,12 @@ export interface ModelProvider {
 export async function loadServing(ref: string, modelsDir: string, logger?: Logger): Promise<Loaded> {
   const model = await loadModel(ref, { modelsDir, logger });
   const snapshot = await readTable(join(model.dir, 'scores.parquet'));
-  const ids = snapshot.columns.user_id as string[];
+  const ids = snapshot.columns.user_id as string[] | undefined;
   const rowOf = new Map<string, number>();
-  ids.forEach((id, i) => rowOf.set(id, i));
-  return { model, snapshot, rowOf, loadedAt: new Date().toISOString() };
+  ids?.forEach((id, i) => rowOf.set(id, i));
+  // Versions trained before the privacy switches stored raw ids.
+  const memberIds = (model.manifest.memberIds as MemberIds | undefined) ?? (ids ? 'raw' : 'none');
+  return { model, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString() };
 }
 
 export async function createProvider(ref: string, modelsDir: string, logger?: Logger): Promise<ModelProvider> {

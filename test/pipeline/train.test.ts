@@ -24,7 +24,7 @@ beforeAll(async () => {
 }, 120_000);
 
 const train = (seed: number) =>
-  trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50 });
+  trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
 
 describe('train -> registry -> score', () => {
   it('same data + config + seed gives a new version with identical metrics and assignments', async () => {

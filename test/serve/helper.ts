@@ -20,7 +20,7 @@ export function trainedFixture(): Promise<Fixture> {
     await writeSynthetic(join(dir, 'data'), { users: 600, days: 150, seed: 4 });
     const modelsDir = join(dir, 'models');
     const events = join(dir, 'data', 'events.parquet');
-    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50 });
+    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
     return { dir, modelsDir, events };
   })();
   return cached;

@@ -1,0 +1,143 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { trainPipeline } from '../../src/pipeline/train.js';
+import { buildApp, createProvider } from '../../src/serve/index.js';
+import { pseudonym, saltFingerprint } from '../../src/shared/pseudonym.js';
+import { readTable } from '../../src/shared/table-io.js';
+import { writeSynthetic } from '../../src/synth/index.js';
+
+/**
+ * Source article 001 (data minimization, pseudo-anonymization): a trained version holds no user id unless
+ * asked (--keep-user-ids), or keyed hashes of them (--pseudonymize). Checked by scanning every byte of the
+ * saved model folder, and the Parquet snapshots decoded, for the ids of the input.
+ */
+const SALT = 'a-test-salt-of-sufficient-length';
+let dir: string;
+let ids: string[];
+const folders: Record<'none' | 'raw' | 'pseudonymized', string> = { none: '', raw: '', pseudonymized: '' };
+const servers: FastifyInstance[] = [];
+
+async function filesUnder(d: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(d, { withFileTypes: true })) {
+    const p = join(d, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Every text the folder holds: raw bytes of every file, plus the decoded text of its Parquet files. */
+async function folderText(d: string): Promise<string> {
+  let text = '';
+  for (const f of await filesUnder(d)) {
+    text += (await readFile(f)).toString('latin1');
+    if (f.endsWith('.parquet')) {
+      const t = await readTable(f);
+      for (const n of t.names) if (Array.isArray(t.columns[n])) text += (t.columns[n] as string[]).join('\n');
+    }
+  }
+  return text;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cl-privacy-'));
+  await writeSynthetic(join(dir, 'data'), { users: 400, days: 120, seed: 12 });
+  const truth = await readTable(join(dir, 'data', 'truth.csv'));
+  ids = truth.columns.user_id as string[];
+  for (const mode of ['none', 'raw', 'pseudonymized'] as const) {
+    const r = await trainPipeline({
+      events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 12, name: mode, modelsDir: join(dir, 'models'), kind: 'logistic', k: 3, resamples: 20,
+      keepUserIds: mode === 'raw', pseudonymizeSalt: mode === 'pseudonymized' ? SALT : undefined,
+    });
+    folders[mode] = r.version.dir;
+  }
+}, 240_000);
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+
+describe('user ids in a saved model', () => {
+  it('by default: no input user id anywhere in the folder (Parquet decoded too)', async () => {
+    const text = await folderText(folders.none);
+    const found = ids.filter((id) => text.includes(id));
+    expect(found).toEqual([]);
+    const manifest = JSON.parse(await readFile(join(folders.none, 'manifest.json'), 'utf8'));
+    expect(manifest.memberIds).toBe('none');
+    const snap = await readTable(join(folders.none, 'scores.parquet'));
+    expect(snap.names).not.toContain('user_id');
+    expect(snap.rows).toBeGreaterThan(300); // the per-user scores are still there, without identities
+  });
+
+  it('--pseudonymize: keyed hashes only, the salt and the ids absent, a fingerprint of the salt recorded', async () => {
+    const text = await folderText(folders.pseudonymized);
+    expect(ids.filter((id) => text.includes(id))).toEqual([]);
+    expect(text).not.toContain(SALT);
+    const snap = await readTable(join(folders.pseudonymized, 'scores.parquet'));
+    const stored = new Set(snap.columns.user_id as string[]);
+    expect(stored.size).toBe(snap.rows);
+    expect(ids.filter((id) => stored.has(pseudonym(id, SALT))).length).toBe(snap.rows);
+    const manifest = JSON.parse(await readFile(join(folders.pseudonymized, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ memberIds: 'pseudonymized', saltFingerprint: saltFingerprint(SALT) });
+  });
+
+  it('--keep-user-ids: the ids are there, because they were asked for', async () => {
+    const text = await folderText(folders.raw);
+    const snap = await readTable(join(folders.raw, 'scores.parquet'));
+    expect((snap.columns.user_id as string[]).every((id) => ids.includes(id) && text.includes(id))).toBe(true);
+  });
+
+  it('keeping and pseudonymizing at once is refused', async () => {
+    await expect(trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 1, name: 'x', modelsDir: join(dir, 'models'), keepUserIds: true, pseudonymizeSalt: SALT })).rejects.toThrow('give --keep-user-ids or --pseudonymize, not both.');
+  });
+});
+
+describe('members through the server', () => {
+  async function serve(name: string): Promise<string> {
+    const app = await buildApp({ provider: await createProvider(name, join(dir, 'models')) });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    servers.push(app);
+    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  }
+
+  it('a model without ids serves profiles and sizes, and answers member routes with 409 saying how to get them', async () => {
+    const base = await serve('none');
+    expect((await fetch(`${base}/v1/segments`)).status).toBe(200);
+    expect((await fetch(`${base}/v1/clusters`)).status).toBe(200);
+    for (const path of [`/v1/users/${ids[0]}`, '/v1/members?cluster=0', '/v1/export?cluster=0']) {
+      const r = await fetch(`${base}${path}`);
+      expect(r.status, path).toBe(409);
+      expect(await r.json()).toEqual({ code: 'NO_MEMBER_IDS', message: expect.stringContaining('--keep-user-ids'), path: expect.any(String) });
+    }
+    const points = await (await fetch(`${base}/v1/points?sample=50`)).text();
+    expect(ids.filter((id) => points.includes(id))).toEqual([]);
+  });
+
+  it('a pseudonymized model: lookup by pseudonym, or by raw id when the server holds the salt; exports carry pseudonyms', async () => {
+    const base = await serve('pseudonymized');
+    const snap = await readTable(join(folders.pseudonymized, 'scores.parquet'));
+    const p0 = (snap.columns.user_id as string[])[0];
+    const raw = ids.find((id) => pseudonym(id, SALT) === p0)!;
+    expect((await fetch(`${base}/v1/users/${p0}`)).status).toBe(200);
+    const before = process.env.COHORTLAB_PSEUDONYM_SALT;
+    try {
+      delete process.env.COHORTLAB_PSEUDONYM_SALT;
+      expect((await fetch(`${base}/v1/users/${raw}`)).status).toBe(404);
+      process.env.COHORTLAB_PSEUDONYM_SALT = SALT;
+      const r = await fetch(`${base}/v1/users/${raw}`);
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { user_id: string }).user_id).toBe(p0);
+    } finally {
+      if (before === undefined) delete process.env.COHORTLAB_PSEUDONYM_SALT;
+      else process.env.COHORTLAB_PSEUDONYM_SALT = before;
+    }
+    const csv = await (await fetch(`${base}/v1/export?cluster=0`)).text();
+    expect(csv.split('\n')[1]).toMatch(/^p_[0-9a-f]{24},/);
+    expect(ids.filter((id) => csv.includes(`${id},`))).toEqual([]);
+  });
+});
