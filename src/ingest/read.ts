@@ -163,7 +163,7 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
          FROM read_csv(${path}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
       );
       const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type, min(csv_line) AS csv_line FROM ${rej} GROUP BY line ORDER BY line`);
-      const malformed = rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `${String(r.error_type).toLowerCase()}: ${String(r.csv_line).slice(0, 120)}` }));
+      const malformed = rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: describeCsvError(String(r.error_type)) }));
       const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw_rows WHERE file_idx = ${idx}`);
       return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed };
     }
@@ -203,7 +203,7 @@ async function readNdjsonLines(conn: DuckDBConnection, file: InputFile, idx: num
   const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM lines WHERE trim(text) <> ''`);
   return {
     records: (n.columns[0] as Float64Array)[0],
-    malformed: bad.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `invalid JSON: ${String(r.text).slice(0, 120)}` })),
+    malformed: bad.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `invalid JSON (${String(r.text).length} characters)` })),
   };
 }
 
@@ -225,8 +225,16 @@ async function readWhitespaceLines(conn: DuckDBConnection, file: InputFile, idx:
   const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM lines WHERE line > 1 AND trim(text) <> ''`);
   return {
     records: (n.columns[0] as Float64Array)[0],
-    malformed: bad.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `expected ${names.length} fields: ${String(r.text).trim().slice(0, 120)}` })),
+    malformed: bad.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `expected ${names.length} fields, found ${String(r.text).trim().split(/\s+/).length}` })),
   };
+}
+
+/**
+ * What is wrong with a malformed CSV line, without its content: rejected-row examples go to logs and
+ * model reports, and a line's content would carry a user id there (file:line says where to look).
+ */
+function describeCsvError(errorType: string): string {
+  return errorType.toLowerCase().replace(/_/g, ' ');
 }
 
 /** The CSV line of the k-th parsed row (1-based), given the sorted malformed lines of that file: rows skipped by the parser shift line numbers. */
