@@ -300,7 +300,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.post('/v1/models/reload', {
     schema: { summary: 'load the reference again (e.g. a newly promoted version) and switch atomically', response: { 200: anyObject, ...errors } },
-  }, async () => provider.reload());
+  }, async (req) => {
+    // No body or {}: the reference is the one the server started with. A "ref" sent here is refused, not ignored
+    // (nor followed: a ref from a request never reaches the registry).
+    const b = req.body as unknown;
+    if (b !== undefined && b !== null && !(typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0)) {
+      const key = typeof b === 'object' && !Array.isArray(b) ? Object.keys(b)[0] : undefined;
+      throw new HttpError(400, 'INVALID_REQUEST', `${key ? `body/${key} is not allowed here` : 'the body must be empty or {}'}: reload loads again the reference the server was started with (serve --model); to serve another version, promote it first (cohortlab models promote NAME@VERSION)`, key ? `/${key}` : 'body');
+    }
+    return provider.reload();
+  });
 
   app.get('/v1/clusters', { schema: { summary: 'cluster profiles, sizes, labels and churn', response: { 200: anyObject, ...errors } } }, async () => {
     const r = provider.current().model.report as { clusters?: ClusterReport };

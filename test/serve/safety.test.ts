@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { cp, readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/index.js';
@@ -50,6 +51,16 @@ async function routes(): Promise<{ method: string; path: string; body?: unknown 
       const path = p.replace('{id}', encodeURIComponent(userIds[0])) + (p === '/v1/export' || p === '/v1/members' ? '?cluster=0' : '');
       out.push({ method: m.toUpperCase(), path, body: m === 'post' && p === '/v1/predict' ? { users: [{ user_id: 'x', features: {} }] } : m === 'post' ? {} : undefined });
     }
+  }
+  return out;
+}
+
+/** Every file and folder under dir with its size and modification time. */
+async function tree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(dir, { recursive: true })) {
+    const s = await stat(join(dir, e));
+    out[relative(dir, join(dir, e))] = `${s.isDirectory() ? 'd' : s.size} ${s.mtimeMs}`;
   }
   return out;
 }
@@ -140,10 +151,13 @@ describe('user ids stay out of logs', () => {
 
 describe('model names and refs stay inside the registry', () => {
   it('refuses traversal in every spelling, from the CLI, before touching the disk (exit 2)', async () => {
+    // A whole model just outside the registry: were "../x" followed, `models show ../x` would succeed.
+    await cp(join(fx.modelsDir, 'default'), join(fx.dir, 'x'), { recursive: true });
+    const before = await tree(fx.dir);
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      for (const ref of ['../x', '..', '../../etc/passwd', '/etc', 'default@../../etc', 'a/b', 'a\\b', 'x\u0000y', '%2e%2e', '\u2025', '.hidden', 'default@1/../2', 'CON']) {
-        for (const argv of [['models', 'show', ref], ['models', 'promote', ref], ['models', 'rm', ref], ['score', '--model', ref, '--table', 'x.csv', '--out', 'y.csv'], ['train', '--events', fx.events, '--preset', 'synthetic', '--seed', '1', '--name', ref]]) {
+      for (const ref of ['../x', '..', '../../etc/passwd', '/etc', fx.dir, 'default@../../etc', 'a/b', 'a\\b', 'x\u0000y', '..%2Fx', '%2e%2e', '\u2025', '\uff0e\uff0e/x', '.hidden', 'default@1/../2', 'default@../x', 'CON']) {
+        for (const argv of [['models', 'show', ref], ['models', 'promote', ref], ['models', 'rm', ref], ['serve', '--model', ref, '--port', '0'], ['score', '--model', ref, '--table', 'x.csv', '--out', 'y.csv'], ['train', '--events', fx.events, '--preset', 'synthetic', '--seed', '1', '--name', ref]]) {
           spy.mockClear();
           const code = await main([...argv, '--models-dir', fx.modelsDir], { logger: collectingLogger(), out: () => {}, cwd: fx.dir });
           expect(code, `${argv.join(' ')}`).toBe(2);
@@ -153,5 +167,15 @@ describe('model names and refs stay inside the registry', () => {
     } finally {
       spy.mockRestore();
     }
+    // nothing written, moved or removed anywhere in the temp folder (registry, decoy, data)
+    expect(await tree(fx.dir)).toEqual(before);
   }, 60_000);
+
+  it('POST /v1/models/reload takes no reference: a ref in the body is refused, never followed', async () => {
+    const r = await call(open, 'POST', '/v1/models/reload', {}, { ref: '../x' });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.text)).toEqual({ code: 'INVALID_REQUEST', message: expect.stringMatching(/ref/), path: '/ref' });
+    const ok = await call(open, 'POST', '/v1/models/reload');
+    expect(JSON.parse(ok.text).loaded).toEqual({ name: 'default', version: 1 });
+  });
 });
