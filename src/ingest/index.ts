@@ -5,6 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
 import { duckdbLimits, openDuckDB, queryColumns, queryRows, type DuckDBLimits } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
+import { csvPhysicalLines } from './csv-lines.js';
 import { csvLineOfRow, createRawTable, dropRaw, finishRawView, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
 import { eventsSql, parsedSql } from './sql.js';
 import type { EventConfig } from './types.js';
@@ -91,6 +92,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   await createRawTable(conn);
   const malformed: MalformedRecord[] = [];
   const parquetViews: string[] = [];
+  const csvDelims = new Map<number, string>();
   const fileReports: IngestReport['files'] = [];
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
@@ -98,6 +100,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     const f = files[i];
     const r = await readFileIntoRaw(conn, f, i, config);
     malformed.push(...r.malformed);
+    if (r.delim) csvDelims.set(i, r.delim);
     if (r.view) parquetViews.push(r.view);
     fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
     doneBytes += f.bytes;
@@ -124,9 +127,10 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const nExamples = opts.examples ?? 3;
   const examples: Record<string, RejectExample[]> = {};
   const badLinesByFile = new Map<number, number[]>();
+  const shownMalformed: (MalformedRecord & { idx: number })[] = [];
   for (const m of malformed) {
-    (examples[m.reason] ??= []).length < nExamples && examples[m.reason].push({ file: m.file, where: `line ${m.line}`, value: m.text });
     const idx = files.findIndex((f) => f.path === m.file);
+    if (shownMalformed.filter((s) => s.reason === m.reason).length < nExamples) shownMalformed.push({ ...m, idx });
     if (!badLinesByFile.has(idx)) badLinesByFile.set(idx, []);
     badLinesByFile.get(idx)!.push(m.line);
   }
@@ -135,11 +139,31 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     `SELECT reason, file_idx, CAST(rn AS DOUBLE) AS rn, CAST(line AS DOUBLE) AS line, uid, ts_text, event, value_text FROM (
        SELECT *, row_number() OVER (PARTITION BY reason ORDER BY file_idx, rn) AS k FROM parsed WHERE reason IS NOT NULL) WHERE k <= ${nExamples} ORDER BY reason, file_idx, rn`,
   );
+  // CSV records may span lines (quoted line breaks) and blank lines are skipped: find the line each shown one starts on.
+  const csvLines = new Map<number, Awaited<ReturnType<typeof csvPhysicalLines>>>();
+  const csvIdx = new Set([...shownMalformed.map((m) => m.idx), ...exRows.filter((r) => r.line === null).map((r) => Number(r.file_idx))]);
+  for (const idx of csvIdx) {
+    if (files[idx].format !== 'csv') continue;
+    csvLines.set(
+      idx,
+      await csvPhysicalLines(files[idx].path, csvDelims.get(idx) ?? ',', {
+        logical: shownMalformed.filter((m) => m.idx === idx).map((m) => m.line),
+        ranks: exRows.filter((r) => Number(r.file_idx) === idx).map((r) => Number(r.rn)),
+        rejected: badLinesByFile.get(idx) ?? [],
+      }),
+    );
+  }
+  for (const m of shownMalformed) {
+    const line = files[m.idx].format === 'csv' ? (csvLines.get(m.idx)?.byLogical.get(m.line) ?? m.line) : m.line;
+    (examples[m.reason] ??= []).push({ file: m.file, where: `line ${line}`, value: m.text });
+  }
   for (const r of exRows) {
-    const f = files[Number(r.file_idx)];
+    const idx = Number(r.file_idx);
+    const f = files[idx];
     const reason = String(r.reason);
+    const rn = Number(r.rn);
     const where =
-      r.line !== null ? `line ${r.line}` : f.format === 'csv' ? `line ${csvLineOfRow(Number(r.rn), badLinesByFile.get(Number(r.file_idx)) ?? [])}` : `row ${r.rn}`;
+      r.line !== null ? `line ${r.line}` : f.format === 'csv' ? `line ${csvLines.get(idx)?.byRank.get(rn) ?? csvLineOfRow(rn, badLinesByFile.get(idx) ?? [])}` : `row ${r.rn}`;
     const value =
       reason === 'unparsable timestamp' ? `timestamp ${JSON.stringify(r.ts_text)}` :
       reason === 'non-numeric value' || reason.startsWith('non-finite') ? `value ${JSON.stringify(r.value_text)}` :

@@ -144,7 +144,9 @@ function selectList(config: EventConfig, expr: (col: string) => string, nativeTi
  * one thread, so the first pass reads in parallel and a file with rejected rows is read again,
  * numbered, to show their line numbers.
  */
-export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig, numbered = false): Promise<{ records: number; malformed: MalformedRecord[]; view?: string }> {
+export async function readFileIntoRaw(
+  conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig, numbered = false,
+): Promise<{ records: number; malformed: MalformedRecord[]; view?: string; delim?: string }> {
   const path = quoteLiteral(file.path);
   switch (file.format) {
     case 'csv': {
@@ -165,7 +167,7 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
       const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type, min(csv_line) AS csv_line FROM ${rej} GROUP BY line ORDER BY line`);
       const malformed = rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: describeCsvError(String(r.error_type)) }));
       const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw_rows WHERE file_idx = ${idx}`);
-      return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed };
+      return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed, delim };
     }
     case 'parquet': {
       const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${path}))`);
@@ -193,17 +195,27 @@ export async function readFileIntoRaw(conn: DuckDBConnection, file: InputFile, i
 }
 
 async function readNdjsonLines(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig) {
-  const keys = await queryRows(conn, `SELECT json_keys(text) AS k FROM lines WHERE json_valid(text) AND trim(text) <> '' LIMIT 1`);
+  // A line of valid JSON that is not an object (an array, a number, null) is no event record: malformed, like invalid JSON.
+  const isRecord = `CASE WHEN json_valid(text) THEN json_type(text) = 'OBJECT' ELSE false END`;
+  const keys = await queryRows(conn, `SELECT json_keys(text) AS k FROM lines WHERE ${isRecord} LIMIT 1`);
   if (keys.length === 0) throw new CohortlabError('EMPTY_INPUT', `event file "${file.path}" has no valid JSON record.`, { path: file.path });
-  const seen = await queryRows(conn, `SELECT DISTINCT unnest(json_keys(text)) AS k FROM (SELECT text FROM lines WHERE json_valid(text) AND trim(text) <> '' LIMIT 1000)`);
+  const seen = await queryRows(conn, `SELECT DISTINCT unnest(json_keys(text)) AS k FROM (SELECT text FROM lines WHERE ${isRecord} LIMIT 1000)`);
   requireColumns(file.path, seen.map((r) => String(r.k)), config);
   const expr = (c: string) => `json_extract_string(text, ${quoteLiteral(`$."${c.replace(/"/g, '\\"')}"`)})`;
-  await conn.run(`INSERT INTO raw_rows SELECT ${idx}, line, line, ${selectList(config, expr)} FROM lines WHERE trim(text) <> '' AND json_valid(text)`);
-  const bad = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, text FROM lines WHERE trim(text) <> '' AND NOT json_valid(text) ORDER BY line`);
+  await conn.run(`INSERT INTO raw_rows SELECT ${idx}, line, line, ${selectList(config, expr)} FROM lines WHERE trim(text) <> '' AND ${isRecord}`);
+  const bad = await queryRows(
+    conn,
+    `SELECT CAST(line AS DOUBLE) AS line, text, CASE WHEN json_valid(text) THEN CASE json_type(text) WHEN 'ARRAY' THEN 'an array' WHEN 'VARCHAR' THEN 'a string' WHEN 'NULL' THEN 'null' WHEN 'BOOLEAN' THEN 'a boolean' ELSE 'a number' END END AS type FROM lines WHERE trim(text) <> '' AND NOT (${isRecord}) ORDER BY line`,
+  );
   const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM lines WHERE trim(text) <> ''`);
   return {
     records: (n.columns[0] as Float64Array)[0],
-    malformed: bad.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: `invalid JSON (${String(r.text).length} characters)` })),
+    malformed: bad.map((r) => ({
+      file: file.path,
+      line: Number(r.line),
+      reason: 'malformed row',
+      text: r.type ? `${String(r.type)}, not a JSON object` : `invalid JSON (${String(r.text).length} characters)`,
+    })),
   };
 }
 

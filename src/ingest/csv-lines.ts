@@ -1,0 +1,106 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+
+/**
+ * The line an editor shows for a CSV record. DuckDB numbers a malformed record by its logical line
+ * (line breaks inside quoted fields not counted) and parsed rows only by rank, skipping blank lines;
+ * once a quoted field holds a line break, or blank lines are skipped, neither is the file's line.
+ * One streamed pass with DuckDB's quoting rules (a quote opens a field only at its start, "" inside
+ * quotes is a quote, a line break outside quotes ends the record, an empty line is no record) maps
+ * both to the physical line a record starts on. Line breaks are \r\n, \n or a lone \r.
+ */
+export interface CsvLineQuery {
+  /** Logical lines (DuckDB's `line` of a rejected record, header = 1). */
+  logical: number[];
+  /** Ranks of rows DuckDB parsed (1-based, in file order): non-empty data lines that were not rejected. */
+  ranks: number[];
+  /** The logical lines DuckDB rejected (skipped when counting ranks). */
+  rejected: number[];
+}
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Physical first line of each asked logical line and rank; null when the file cannot be scanned (zstd). */
+export async function csvPhysicalLines(path: string, delim: string, q: CsvLineQuery): Promise<{ byLogical: Map<number, number>; byRank: Map<number, number> } | null> {
+  if (/\.zst$/i.test(path)) return null;
+  const wantLogical = new Set(q.logical);
+  const wantRank = new Set(q.ranks);
+  const rejected = new Set(q.rejected);
+  const byLogical = new Map<number, number>();
+  const byRank = new Map<number, number>();
+  const d = delim.charCodeAt(0);
+
+  let physical = 1;
+  let logical = 0; // the current logical line (1-based once the first byte is seen)
+  let start = 1; // its physical first line
+  let empty = true;
+  let atLineStart = true;
+  let inQuotes = false;
+  let quotePending = false; // inside quotes, a quote seen: closes the field unless another follows
+  let fieldStart = true;
+  let prevCR = false;
+  let rank = 0;
+  const endLine = () => {
+    if (logical > 1 && !empty && !rejected.has(logical)) {
+      rank++;
+      if (wantRank.has(rank)) byRank.set(rank, start);
+    }
+  };
+
+  const raw = createReadStream(path);
+  const stream = /\.(gz|gzip)$/i.test(path) ? raw.pipe(createGunzip()) : raw;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (prevCR) {
+        prevCR = false;
+        if (b === LF) continue; // the \n of a \r\n, counted with the \r
+      }
+      if (atLineStart) {
+        atLineStart = false;
+        logical++;
+        start = physical;
+        empty = true;
+        inQuotes = false;
+        quotePending = false;
+        fieldStart = true;
+        if (wantLogical.has(logical)) byLogical.set(logical, start);
+      }
+      if (inQuotes) {
+        if (quotePending) {
+          quotePending = false;
+          if (b === QUOTE) continue; // "" is a quote
+          inQuotes = false; // the field closed; this byte is read outside quotes, below
+        } else if (b === QUOTE) {
+          quotePending = true;
+          continue;
+        } else {
+          if (b === LF) physical++;
+          else if (b === CR) {
+            physical++;
+            prevCR = true;
+          }
+          continue;
+        }
+      }
+      if (b === LF || b === CR) {
+        physical++;
+        prevCR = b === CR;
+        endLine();
+        atLineStart = true;
+        continue;
+      }
+      empty = false;
+      if (b === QUOTE && fieldStart) {
+        inQuotes = true;
+        fieldStart = false;
+        continue;
+      }
+      fieldStart = b === d;
+    }
+  }
+  if (!atLineStart) endLine();
+  return { byLogical, byRank };
+}
