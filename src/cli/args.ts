@@ -117,3 +117,9 @@ export function formatHelp(command: string, summary: string, usage: string, spec
 export const MODEL_REF_OPTION: OptionSpec = { name: 'model', type: 'string', description: 'NAME, NAME@VERSION or NAME@production', default: 'default', placeholder: 'REF' };
 export const MODELS_DIR_OPTION: OptionSpec = { name: 'models-dir', type: 'string', description: 'registry folder', default: '$COHORTLAB_MODELS_DIR or ./models', placeholder: 'DIR' };
 export const STRICT_OPTION: OptionSpec = { name: 'strict', type: 'boolean', description: 'fail on any rejected event row instead of skipping and counting it' };
+/** The embedded DuckDB's memory limit, spill folder and threads, for the commands that read event files. */
+export const DUCKDB_LIMIT_OPTIONS: OptionSpec[] = [
+  { name: 'memory-limit', type: 'string', description: 'DuckDB memory limit (e.g. 2GB); past it DuckDB spills to --temp-dir instead of failing', default: "$COHORTLAB_DUCKDB_MEMORY_LIMIT, else the config's engine.memory_limit, else DuckDB's 80% of RAM", placeholder: 'SIZE' },
+  { name: 'temp-dir', type: 'string', description: 'DuckDB spill folder (each run spills into its own subfolder, removed at the end)', default: "$COHORTLAB_DUCKDB_TEMP_DIR, else the config's engine.temp_dir, else the system temp folder", placeholder: 'DIR' },
+  { name: 'threads', type: 'string', description: 'DuckDB worker threads; each needs its own buffers, so a small --memory-limit on many cores may need fewer', default: "$COHORTLAB_DUCKDB_THREADS, else the config's engine.threads, else one per core", placeholder: 'N' },
+];

@@ -2,16 +2,15 @@ import type { EngineName } from '../engine/dialect.js';
 import type { EventSourceSpec } from '../engine/source.js';
 import type { EventConfig } from '../ingest/types.js';
 import { CohortlabError } from '../shared/errors.js';
-import { duckdbLimits } from '../shared/duckdb.js';
-import { str, type OptionSpec, type ParsedArgs } from './args.js';
+import { checkThreads, duckdbLimits, type DuckDBLimits } from '../shared/duckdb.js';
+import { DUCKDB_LIMIT_OPTIONS, str, type OptionSpec, type ParsedArgs } from './args.js';
 
 /** Where the events are read from: the options shared by features, rules, train, evaluate and score. */
 export const ENGINE_OPTIONS: OptionSpec[] = [
   { name: 'engine', type: 'string', description: 'where the events are: duckdb (the --events files) or clickhouse (a table in a ClickHouse server or cluster)', default: "the config's engine.name, else duckdb", placeholder: 'NAME' },
   { name: 'clickhouse-url', type: 'string', description: 'ClickHouse HTTP endpoint (password from $COHORTLAB_CLICKHOUSE_PASSWORD)', default: "$COHORTLAB_CLICKHOUSE_URL or the config's engine.clickhouse_url", placeholder: 'URL' },
   { name: 'clickhouse-user', type: 'string', description: 'ClickHouse user', default: "the config's engine.user, else default", placeholder: 'USER' },
-  { name: 'memory-limit', type: 'string', description: 'DuckDB memory limit (e.g. 2GB); past it DuckDB spills to --temp-dir instead of failing', default: "$COHORTLAB_DUCKDB_MEMORY_LIMIT, else DuckDB's 80% of RAM", placeholder: 'SIZE' },
-  { name: 'temp-dir', type: 'string', description: 'DuckDB spill folder', default: '$COHORTLAB_DUCKDB_TEMP_DIR, else a temp folder when --memory-limit is set', placeholder: 'DIR' },
+  ...DUCKDB_LIMIT_OPTIONS,
 ];
 
 /**
@@ -22,7 +21,7 @@ export const ENGINE_OPTIONS: OptionSpec[] = [
 export function eventSourceSpec(args: ParsedArgs, env: NodeJS.ProcessEnv, config: EventConfig, events: string[], tableFlag: string | undefined): EventSourceSpec | undefined {
   const engine = (str(args, 'engine') ?? (events.length ? 'duckdb' : config.engine?.name) ?? 'duckdb') as EngineName;
   if (engine !== 'duckdb' && engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', `--engine must be duckdb or clickhouse, got "${engine}".`);
-  if (engine === 'duckdb') return events.length ? { engine, events, limits: duckdbLimits({ memoryLimit: str(args, 'memory-limit'), tempDir: str(args, 'temp-dir') }, env) } : undefined;
+  if (engine === 'duckdb') return events.length ? { engine, events, limits: duckdbLimits(limitFlags(args), env, config.engine) } : undefined;
   if (events.length) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse reads a table (--table NAME), not --events files; drop --events or use --engine duckdb.');
   const url = str(args, 'clickhouse-url') ?? env.COHORTLAB_CLICKHOUSE_URL ?? config.engine?.clickhouse_url;
   const table = tableFlag ?? config.engine?.table;
@@ -35,4 +34,10 @@ export function eventSourceSpec(args: ParsedArgs, env: NodeJS.ProcessEnv, config
     username: str(args, 'clickhouse-user') ?? config.engine?.user,
     password: env.COHORTLAB_CLICKHOUSE_PASSWORD,
   };
+}
+
+/** --memory-limit, --temp-dir and --threads as given (the environment and the config fill the rest). */
+function limitFlags(args: ParsedArgs): DuckDBLimits {
+  const threads = str(args, 'threads');
+  return { memoryLimit: str(args, 'memory-limit'), tempDir: str(args, 'temp-dir'), threads: threads === undefined ? undefined : checkThreads(threads, '--threads') };
 }

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isMemorySize } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
 import { PRESETS } from './presets.js';
 import type { EventConfig } from './types.js';
@@ -95,6 +96,9 @@ export const EVENT_CONFIG_SCHEMA: Schema & { $schema: string; title: string } = 
         clickhouse_url: { type: 'string', description: 'e.g. http://127.0.0.1:8123' },
         table: { type: 'string', description: 'the events table, name or database.name' },
         user: { type: 'string' },
+        memory_limit: { type: 'string', description: 'DuckDB memory limit, e.g. "2GB"; past it DuckDB spills to temp_dir instead of failing (--memory-limit and $COHORTLAB_DUCKDB_MEMORY_LIMIT override it)' },
+        temp_dir: { type: 'string', description: 'DuckDB spill folder (--temp-dir and $COHORTLAB_DUCKDB_TEMP_DIR override it); default: the system temp folder' },
+        threads: { type: 'integer', minimum: 1, description: 'DuckDB worker threads (--threads and $COHORTLAB_DUCKDB_THREADS override it); default: one per core' },
       },
     },
     usage_limit: {
@@ -175,6 +179,16 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
     monetary: c.monetary ?? (c.columns.value ? 'sum_value' : 'plan'),
     usage_limit: c.usage_limit ?? null,
   };
+  if (c.engine) {
+    config.engine = c.engine;
+    const limit = c.engine.memory_limit;
+    if (limit !== undefined && !isMemorySize(limit)) {
+      throw new CohortlabError('BAD_CONFIG', `config ${where}: engine.memory_limit must be a size such as 2GB or 512MB, got ${JSON.stringify(limit)}.`, { path: where });
+    }
+    if (c.engine.temp_dir !== undefined && c.engine.temp_dir.trim() === '') {
+      throw new CohortlabError('BAD_CONFIG', `config ${where}: engine.temp_dir must name a folder, got an empty string.`, { path: where });
+    }
+  }
   if (config.columns.event === null && !config.default_event) {
     throw new CohortlabError('BAD_CONFIG', `config ${where}: columns.event is null, so default_event must name the single kind of event (e.g. "purchase").`, { path: where });
   }

@@ -78,7 +78,7 @@ export interface EventConfig {
   activation: { milestones: ActivationMilestone[] };
   plans: PlanConfig;
   /** Where the events live when no event files are given (issue: ClickHouse engine); flags override it. */
-  engine?: { name: 'duckdb' | 'clickhouse'; clickhouse_url?: string; table?: string; user?: string };
+  engine?: { name: 'duckdb' | 'clickhouse'; clickhouse_url?: string; table?: string; user?: string; memory_limit?: string; temp_dir?: string; threads?: number };
   /** `plan`: monetary value = value of the latest plan; `sum_value`: sum of the value column before the cutoff. */
   monetary: 'plan' | 'sum_value';
   usage_limit?: UsageLimit | null;

@@ -1,4 +1,6 @@
 import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CohortlabError } from './errors.js';
@@ -17,34 +19,79 @@ export interface DuckDB {
 export interface DuckDBLimits {
   /** e.g. "2GB", "512MB" (DuckDB's default: 80% of RAM). */
   memoryLimit?: string;
-  /** Spill folder (DuckDB's default: `.tmp` beside a file database; an in-memory one needs it to spill). */
+  /**
+   * Folder for spill files (default: the system temp folder, never DuckDB's `.tmp` in the working folder).
+   * Each database spills into its own subfolder there, created on the first spill and removed when it closes, so
+   * two processes sharing a folder never delete each other's files (DuckDB removes every `duckdb_temp_*`
+   * file of a folder it did not create).
+   */
   tempDir?: string;
+  /** Worker threads (DuckDB's default: one per core). Each thread needs its own buffers, so a small limit on many cores may need fewer threads. */
+  threads?: number;
 }
 
-const SIZE_RE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+/** The same settings in the config file's `engine` section. */
+export interface DuckDBConfigLimits {
+  memory_limit?: string;
+  temp_dir?: string;
+  threads?: number;
+}
 
-/** Checks a size such as "2GB"; `what` names the flag or variable in the message. */
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+
+/** Whether `value` is a positive size DuckDB takes as a memory limit, such as "2GB" or "512 MiB". */
+export function isMemorySize(value: string): boolean {
+  const m = SIZE_RE.exec(value.trim());
+  return m !== null && Number(m[1]) > 0;
+}
+
+/** Checks a size such as "2GB"; `what` names the flag, variable or config key in the message. */
 export function checkMemoryLimit(value: string, what: string): string {
-  if (!SIZE_RE.test(value.trim())) throw new CohortlabError('BAD_ARGUMENT', `${what} must be a size such as 2GB or 512MB, got "${value}".`);
+  if (!isMemorySize(value)) throw new CohortlabError('BAD_ARGUMENT', `${what} must be a size such as 2GB or 512MB, got "${value}".`);
   return value.trim();
 }
 
-/** The limits from the environment (COHORTLAB_DUCKDB_MEMORY_LIMIT, COHORTLAB_DUCKDB_TEMP_DIR) under explicit ones. */
-export function duckdbLimits(explicit: DuckDBLimits = {}, env: NodeJS.ProcessEnv = process.env): DuckDBLimits {
-  const memoryLimit = explicit.memoryLimit ?? env.COHORTLAB_DUCKDB_MEMORY_LIMIT;
-  return {
-    memoryLimit: memoryLimit === undefined ? undefined : checkMemoryLimit(memoryLimit, explicit.memoryLimit !== undefined ? '--memory-limit' : 'COHORTLAB_DUCKDB_MEMORY_LIMIT'),
-    tempDir: explicit.tempDir ?? env.COHORTLAB_DUCKDB_TEMP_DIR,
-  };
+/**
+ * The limits in force: flags first, then the environment (COHORTLAB_DUCKDB_MEMORY_LIMIT,
+ * COHORTLAB_DUCKDB_TEMP_DIR), then the config's `engine` section. A bad size names where it came from.
+ */
+export function duckdbLimits(explicit: DuckDBLimits = {}, env: NodeJS.ProcessEnv = process.env, config: DuckDBConfigLimits = {}): DuckDBLimits {
+  const [memoryLimit, from] =
+    explicit.memoryLimit !== undefined ? [explicit.memoryLimit, '--memory-limit'] :
+    env.COHORTLAB_DUCKDB_MEMORY_LIMIT ? [env.COHORTLAB_DUCKDB_MEMORY_LIMIT, 'COHORTLAB_DUCKDB_MEMORY_LIMIT'] :
+    [config.memory_limit, 'the config\'s engine.memory_limit'];
+  const tempDir = explicit.tempDir ?? (env.COHORTLAB_DUCKDB_TEMP_DIR || undefined) ?? config.temp_dir;
+  if (tempDir !== undefined && tempDir.trim() === '') throw new CohortlabError('BAD_ARGUMENT', '--temp-dir must name a folder, got an empty string.');
+  const threads = explicit.threads ?? (env.COHORTLAB_DUCKDB_THREADS ? checkThreads(env.COHORTLAB_DUCKDB_THREADS, 'COHORTLAB_DUCKDB_THREADS') : config.threads);
+  return { memoryLimit: memoryLimit === undefined ? undefined : checkMemoryLimit(memoryLimit, from), tempDir, ...(threads === undefined ? {} : { threads }) };
+}
+
+/** Checks a thread count such as "2"; `what` names the flag or variable in the message. */
+export function checkThreads(value: string, what: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > 1024) throw new CohortlabError('BAD_ARGUMENT', `${what} must be a whole number of threads from 1 to 1024, got "${value}".`);
+  return n;
+}
+
+/** A fresh spill subfolder name under `base` (created if missing; DuckDB creates the subfolder when it first spills and removes it on close). */
+function spillFolder(base: string): string {
+  try {
+    mkdirSync(base, { recursive: true });
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new CohortlabError('BAD_ARGUMENT', `the DuckDB spill folder "${base}" cannot be created (${reason}); pass --temp-dir (or COHORTLAB_DUCKDB_TEMP_DIR) naming a writable folder.`, { path: base });
+  }
+  return join(base, `cohortlab-spill-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
 export async function openDuckDB(limits: DuckDBLimits = duckdbLimits()): Promise<DuckDB> {
+  const spill = spillFolder(limits.tempDir ?? tmpdir());
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");
   if (limits.memoryLimit) await conn.run(`SET memory_limit = ${quoteLiteral(limits.memoryLimit)}`);
-  const tempDir = limits.tempDir ?? (limits.memoryLimit ? join(tmpdir(), 'cohortlab-duckdb-spill') : undefined);
-  if (tempDir) await conn.run(`SET temp_directory = ${quoteLiteral(tempDir)}`);
+  await conn.run(`SET temp_directory = ${quoteLiteral(spill)}`);
+  if (limits.threads !== undefined) await conn.run(`SET threads = ${Math.trunc(limits.threads)}`);
   return {
     conn,
     close: () => {

@@ -1,57 +1,145 @@
-import { describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/index.js';
-import { computeFeatures } from '../../src/features/index.js';
+import { computeFeatures, type FeatureTable } from '../../src/features/index.js';
 import { loadEvents } from '../../src/ingest/index.js';
+import { validateConfig } from '../../src/ingest/config.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { checkMemoryLimit, duckdbLimits, openDuckDB, queryColumns } from '../../src/shared/duckdb.js';
 import { collectingLogger } from '../../src/shared/log.js';
-import { trainedFixture } from '../serve/helper.js';
+import { writeSynthetic } from '../../src/synth/index.js';
 
-describe('DuckDB memory limit and spill folder', () => {
-  it('reads sizes, flags first, then the environment, and names the bad one', () => {
+// 600 synthetic users, 150 days: 121,873 events. Under 48 MB with 2 threads the feature query cannot run
+// without spilling (checked below with the spill folder switched off), and does with one.
+const LIMIT = '48MB';
+const THREADS = 2;
+let dir: string;
+let events: string;
+let asOf: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cl-limits-'));
+  asOf = (await writeSynthetic(join(dir, 'data'), { users: 600, days: 150, seed: 4 })).asOf;
+  events = join(dir, 'data', 'events.parquet');
+}, 60_000);
+
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+
+async function cli(argv: string[]): Promise<{ code: number; stderr: string }> {
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await main(argv, { logger: collectingLogger(), out: () => {}, env: {} });
+    return { code, stderr: spy.mock.calls.map((c) => String(c[0])).join('') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+function expectSameFeatures(b: FeatureTable, a: FeatureTable): void {
+  expect(b.userIds).toEqual(a.userIds);
+  expect(Object.keys(b.columns)).toEqual(Object.keys(a.columns));
+  for (const k of Object.keys(a.columns)) expect(Array.from(b.columns[k]), k).toEqual(Array.from(a.columns[k]));
+  expect(Array.from(b.label!)).toEqual(Array.from(a.label!));
+}
+
+describe('DuckDB memory limit, spill folder and threads', () => {
+  it('reads sizes: flags first, then the environment, then the config, and names the bad one', () => {
     expect(checkMemoryLimit(' 2GB ', '--memory-limit')).toBe('2GB');
-    expect(duckdbLimits({}, { COHORTLAB_DUCKDB_MEMORY_LIMIT: '512MB', COHORTLAB_DUCKDB_TEMP_DIR: '/tmp/x' })).toEqual({ memoryLimit: '512MB', tempDir: '/tmp/x' });
+    expect(duckdbLimits({}, { COHORTLAB_DUCKDB_MEMORY_LIMIT: '512MB', COHORTLAB_DUCKDB_TEMP_DIR: '/tmp/x', COHORTLAB_DUCKDB_THREADS: '3' })).toEqual({ memoryLimit: '512MB', tempDir: '/tmp/x', threads: 3 });
     expect(duckdbLimits({ memoryLimit: '1GiB' }, { COHORTLAB_DUCKDB_MEMORY_LIMIT: '512MB' }).memoryLimit).toBe('1GiB');
+    expect(duckdbLimits({}, { COHORTLAB_DUCKDB_MEMORY_LIMIT: '512MB' }, { memory_limit: '4GB', temp_dir: '/c', threads: 1 })).toEqual({ memoryLimit: '512MB', tempDir: '/c', threads: 1 });
+    expect(duckdbLimits({}, {}, { memory_limit: '4GB' })).toEqual({ memoryLimit: '4GB', tempDir: undefined });
     expect(() => duckdbLimits({ memoryLimit: 'lots' })).toThrow('--memory-limit must be a size such as 2GB or 512MB, got "lots".');
-    expect(() => duckdbLimits({}, { COHORTLAB_DUCKDB_MEMORY_LIMIT: '2 gigs' })).toThrow(/COHORTLAB_DUCKDB_MEMORY_LIMIT must be a size/);
+    expect(() => duckdbLimits({ memoryLimit: '0GB' })).toThrow('--memory-limit must be a size such as 2GB or 512MB, got "0GB".');
+    expect(() => duckdbLimits({}, { COHORTLAB_DUCKDB_MEMORY_LIMIT: '2 gigs' })).toThrow(/^COHORTLAB_DUCKDB_MEMORY_LIMIT must be a size/);
+    expect(() => duckdbLimits({}, { COHORTLAB_DUCKDB_THREADS: 'many' })).toThrow('COHORTLAB_DUCKDB_THREADS must be a whole number of threads from 1 to 1024, got "many".');
+    expect(() => duckdbLimits({}, {}, { memory_limit: '80%' })).toThrow(/^the config's engine.memory_limit must be a size/);
   });
 
-  it('sets the limit and the spill folder on the engine', async () => {
-    const db = await openDuckDB({ memoryLimit: '300MB', tempDir: '/tmp/cohortlab-spill-test' });
+  it('validates engine.memory_limit, temp_dir and threads in the config file, and keeps the engine section', () => {
+    const base = { columns: { user_id: 'u', timestamp: 't', event: 'e' } };
+    expect(validateConfig({ ...base, engine: { name: 'duckdb', memory_limit: '2GB', temp_dir: '/spill', threads: 2 } }, 'c.json').engine).toEqual({ name: 'duckdb', memory_limit: '2GB', temp_dir: '/spill', threads: 2 });
+    expect(() => validateConfig({ ...base, engine: { name: 'duckdb', memory_limit: 'half' } }, 'c.json')).toThrow('config c.json: engine.memory_limit must be a size such as 2GB or 512MB, got "half".');
+    expect(() => validateConfig({ ...base, engine: { name: 'duckdb', memory_limit: 2 } }, 'c.json')).toThrow('$.engine.memory_limit must be string, got integer 2');
+    expect(() => validateConfig({ ...base, engine: { name: 'duckdb', threads: 0 } }, 'c.json')).toThrow('$.engine.threads must be >= 1, got 0');
+    expect(() => validateConfig({ ...base, engine: { name: 'duckdb', temp_dir: ' ' } }, 'c.json')).toThrow('config c.json: engine.temp_dir must name a folder, got an empty string.');
+  });
+
+  it('sets the limit, the threads and a spill subfolder of its own, which DuckDB removes on close', async () => {
+    const base = join(dir, 'spill-settings');
+    const a = await openDuckDB({ memoryLimit: '300MB', tempDir: base, threads: 1 });
+    const b = await openDuckDB({ memoryLimit: '300MB', tempDir: base });
     try {
-      const r = await queryColumns(db.conn, "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t");
+      const r = await queryColumns(a.conn, "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t, CAST(current_setting('threads') AS DOUBLE) AS n");
       expect((r.columns[0] as string[])[0]).toMatch(/^(286\.1 MiB|300\.0 MB)$/);
-      expect((r.columns[1] as string[])[0]).toBe('/tmp/cohortlab-spill-test');
+      const ta = (r.columns[1] as string[])[0];
+      expect(ta).toMatch(new RegExp(`^${base}/cohortlab-spill-${process.pid}-[0-9a-f]{8}$`));
+      expect((r.columns[2] as Float64Array)[0]).toBe(1);
+      const tb = ((await queryColumns(b.conn, "SELECT current_setting('temp_directory')")).columns[0] as string[])[0];
+      expect(tb).not.toBe(ta);
     } finally {
-      db.close();
+      a.close();
+      b.close();
     }
+    expect(readdirSync(base)).toEqual([]);
   });
 
-  it('features under a small memory limit equal the unlimited ones', async () => {
-    const fx = await trainedFixture();
-    const free = await loadEvents([fx.events], SYNTHETIC_PRESET);
-    const tight = await loadEvents([fx.events], SYNTHETIC_PRESET, { limits: { memoryLimit: '64MB' } });
+  it(`ingest and features under ${LIMIT} spill to the folder and equal the unlimited result`, async () => {
+    const free = await loadEvents([events], SYNTHETIC_PRESET);
+    const base = join(dir, 'spill-run');
+    const tight = await loadEvents([events], SYNTHETIC_PRESET, { limits: { memoryLimit: LIMIT, tempDir: base, threads: THREADS } });
     try {
-      const a = await computeFeatures(free, { asOf: '2026-05-01', horizonDays: 14 });
-      const b = await computeFeatures(tight, { asOf: '2026-05-01', horizonDays: 14 });
-      expect(b.userIds).toEqual(a.userIds);
-      for (const k of Object.keys(a.columns)) expect(Array.from(b.columns[k]), k).toEqual(Array.from(a.columns[k]));
-      expect(Array.from(b.label!)).toEqual(Array.from(a.label!));
+      expect(tight.report.rowsUsed).toBe(free.report.rowsUsed);
+      const a = await computeFeatures(free, { asOf, horizonDays: 14 });
+      const b = await computeFeatures(tight, { asOf, horizonDays: 14 });
+      // DuckDB created this run's spill subfolder: it did spill.
+      expect(readdirSync(base)).toEqual([expect.stringMatching(/^cohortlab-spill-\d+-[0-9a-f]{8}$/)]);
+      expectSameFeatures(b, a);
     } finally {
       free.close();
       tight.close();
     }
-  }, 120_000);
+    expect(readdirSync(base)).toEqual([]);
+  }, 60_000);
 
-  it('a bad --memory-limit is exit 2 with one sentence naming the flag', async () => {
-    const fx = await trainedFixture();
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  it(`the same feature query under ${LIMIT} without a spill folder runs out of memory (so the run above had to spill)`, async () => {
+    const store = await loadEvents([events], SYNTHETIC_PRESET, { limits: { threads: THREADS } });
     try {
-      const code = await main(['features', '--events', fx.events, '--preset', 'synthetic', '--as-of', '2026-05-01', '--memory-limit', '2 gigs', '--out', '/tmp/never.csv'], { logger: collectingLogger(), out: () => {} });
-      expect(code).toBe(2);
-      expect(spy.mock.calls.map((c) => String(c[0])).join('')).toBe('cohortlab features: --memory-limit must be a size such as 2GB or 512MB, got "2 gigs".\n');
+      await store.conn.run(`SET memory_limit = '${LIMIT}'`);
+      await store.conn.run("SET temp_directory = ''");
+      await expect(computeFeatures(store, { asOf, horizonDays: 14 })).rejects.toThrow(/Out of Memory/);
     } finally {
-      spy.mockRestore();
+      store.close();
     }
+  }, 60_000);
+
+  it('the CLI takes --memory-limit, --temp-dir and --threads, and the features file equals the unlimited one', async () => {
+    const free = join(dir, 'free.csv');
+    const tight = join(dir, 'tight.csv');
+    const spill = join(dir, 'spill-cli');
+    const common = ['features', '--events', events, '--preset', 'synthetic', '--as-of', asOf, '--horizon-days', '14'];
+    expect((await cli([...common, '--out', free])).code).toBe(0);
+    expect((await cli([...common, '--memory-limit', LIMIT, '--temp-dir', spill, '--threads', String(THREADS), '--out', tight])).code).toBe(0);
+    expect(readFileSync(tight, 'utf8')).toBe(readFileSync(free, 'utf8'));
+    expect(readdirSync(spill)).toEqual([]);
+  }, 60_000);
+
+  it('a bad --memory-limit, --threads, --temp-dir or config engine.memory_limit is exit 2 with one sentence naming it', async () => {
+    const common = ['features', '--events', events, '--preset', 'synthetic', '--as-of', asOf, '--out', join(dir, 'never.csv')];
+    expect(await cli([...common, '--memory-limit', '2 gigs'])).toEqual({ code: 2, stderr: 'cohortlab features: --memory-limit must be a size such as 2GB or 512MB, got "2 gigs".\n' });
+    expect(await cli([...common, '--threads', '0'])).toEqual({ code: 2, stderr: 'cohortlab features: --threads must be a whole number of threads from 1 to 1024, got "0".\n' });
+    const through = join(events, 'spill');
+    expect(await cli([...common, '--temp-dir', through])).toEqual({
+      code: 2,
+      stderr: `cohortlab features: the DuckDB spill folder "${through}" cannot be created (ENOTDIR); pass --temp-dir (or COHORTLAB_DUCKDB_TEMP_DIR) naming a writable folder.\n`,
+    });
+    const config = join(dir, 'bad.config.json');
+    writeFileSync(config, JSON.stringify({ ...SYNTHETIC_PRESET, name: undefined, engine: { name: 'duckdb', memory_limit: '2 gigs' } }));
+    const r = await cli(['features', '--events', events, '--config', config, '--as-of', asOf, '--out', join(dir, 'never.csv')]);
+    expect(r).toEqual({ code: 2, stderr: `cohortlab features: config "${config}": engine.memory_limit must be a size such as 2GB or 512MB, got "2 gigs".\n` });
   }, 60_000);
 });
