@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
+import { CohortlabError } from '../shared/errors.js';
 
 /**
  * The line an editor shows for a CSV record. DuckDB numbers a malformed record by its logical line
@@ -103,4 +104,41 @@ export async function csvPhysicalLines(path: string, delim: string, q: CsvLineQu
   }
   if (!atLineStart) endLine();
   return { byLogical, byRank };
+}
+
+/**
+ * The first line of a text file (its CSV header), read here rather than by DuckDB: DuckDB parses a whole
+ * buffer even for one line, so a later over-long or non-UTF-8 line would fail the header read instead of
+ * being counted as a malformed row. Throws on a UTF-16 file (its byte-order mark); null for zstd.
+ */
+export async function firstLine(path: string): Promise<string | null> {
+  if (/\.zst$/i.test(path)) return null;
+  const raw = createReadStream(path, /\.(gz|gzip)$/i.test(path) ? {} : { end: 4 * 1024 * 1024 - 1 });
+  const stream = /\.(gz|gzip)$/i.test(path) ? raw.pipe(createGunzip()) : raw;
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const nl = chunk.findIndex((b) => b === LF || b === CR);
+      parts.push(nl < 0 ? chunk : chunk.subarray(0, nl));
+      size += chunk.length;
+      if (nl >= 0 || size >= 4 * 1024 * 1024) break;
+    }
+  } finally {
+    raw.destroy();
+  }
+  const head = Buffer.concat(parts);
+  checkUtf8(path, head);
+  return head.toString('utf8').replace(/^\uFEFF/, '');
+}
+
+/** A UTF-16 byte-order mark at the start of a text event file: one clear error (every line would be unreadable). */
+export function checkUtf8(path: string, head: Buffer): void {
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+    throw new CohortlabError(
+      'UNKNOWN_FORMAT',
+      `event file "${path}" is UTF-16 text (it starts with a UTF-16 byte-order mark); cohortlab reads UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8 in > out.`,
+      { path },
+    );
+  }
 }

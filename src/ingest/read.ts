@@ -3,6 +3,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
 import { queryColumns, queryRows, quoteIdent, quoteLiteral } from '../shared/duckdb.js';
+import { firstLine } from './csv-lines.js';
 import { timestampExpr } from './sql.js';
 import type { EventConfig, EventFormat, TimestampFormat } from './types.js';
 
@@ -110,6 +111,32 @@ function mappedColumns(config: EventConfig): Mapped {
   return { user_id: c.user_id, timestamp: c.timestamp, event: c.event ?? null, session_id: c.session_id ?? null, plan: c.plan ?? null, value: c.value ?? null, signup: c.signup ?? null };
 }
 
+/**
+ * Header names made unique (a repeated unmapped column becomes name_2, name_3: DuckDB needs distinct names);
+ * a repeated mapped column is an error, since which one holds the data is unclear.
+ */
+function uniqueNames(file: string, names: string[], config: EventConfig): string[] {
+  const mapped = new Set([...Object.values(mappedColumns(config)), ...(config.exclude ?? []).map((e) => e.column)]);
+  const taken = new Set<string>();
+  return names.map((n, i) => {
+    if (!taken.has(n)) {
+      taken.add(n);
+      return n;
+    }
+    if (mapped.has(n)) {
+      throw new CohortlabError(
+        'MISSING_COLUMN',
+        `column "${n}" appears more than once in the header of "${file}" (columns ${names.indexOf(n) + 1} and ${i + 1}), and the config maps it; rename or drop one of them.`,
+        { path: file },
+      );
+    }
+    let k = 2;
+    while (taken.has(`${n}_${k}`) || names.includes(`${n}_${k}`)) k++;
+    taken.add(`${n}_${k}`);
+    return `${n}_${k}`;
+  });
+}
+
 function requireColumns(file: string, available: string[], config: EventConfig): void {
   const m = mappedColumns(config);
   const wanted = [...Object.entries(m).map(([k, v]) => [`columns.${k}`, v] as const), ...(config.exclude ?? []).map((e) => ['exclude', e.column] as const)].filter(([, v]) => v !== null) as [string, string][];
@@ -151,10 +178,11 @@ export async function readFileIntoRaw(
   switch (file.format) {
     case 'csv': {
       // The delimiter comes from the header line (the sniffer can be thrown off by the very malformed rows we must count).
-      const first = await queryRows(conn, `SELECT l FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false) LIMIT 1`);
-      const headerLine = String(first[0]?.l ?? '');
+      const headerLine =
+        (await firstLine(file.path)) ??
+        String((await queryRows(conn, `SELECT l FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false, ignore_errors = true) LIMIT 1`))[0]?.l ?? '');
       const delim = [',', ';', '\t', '|'].map((d) => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
-      const names = headerLine.split(delim === '\\t' ? '\t' : delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1').replace(/""/g, '"'));
+      const names = uniqueNames(file.path, headerLine.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1').replace(/""/g, '"')), config);
       const columns = names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ');
       const opts = `header = true, auto_detect = false, columns = {${columns}}, delim = ${quoteLiteral(delim)}, quote = '"', escape = '"'`;
       const head = { names };
@@ -186,10 +214,22 @@ export async function readFileIntoRaw(
     case 'whitespace': {
       // Line-oriented formats are read as text lines so that every record keeps its line number
       // (and files without a final newline, like Sparkify's, are read one by one, never glued).
+      // A line DuckDB cannot read (over its 2 MB line limit, not UTF-8) is a malformed row at its line.
+      await firstLine(file.path);
+      const rej = `line_rejects_${idx}`;
       await conn.run(
-        `CREATE OR REPLACE TEMP TABLE lines AS SELECT row_number() OVER () AS line, l AS text FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false)`,
+        `CREATE OR REPLACE TEMP TABLE lines AS SELECT row_number() OVER () AS line, l AS text FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
       );
-      return file.format === 'ndjson' ? readNdjsonLines(conn, file, idx, config) : readWhitespaceLines(conn, file, idx, config);
+      const unreadable = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type FROM ${rej} GROUP BY line ORDER BY line`);
+      if (unreadable.length) {
+        // Skipped lines shift the numbers of the lines after them: the j-th skipped line b_j (1-based) comes before read line k when b_j - j < k.
+        await conn.run(
+          `CREATE OR REPLACE TEMP TABLE lines AS SELECT l.line + (SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) AS k FROM (SELECT DISTINCT line FROM ${rej})) s WHERE s.k < l.line) AS line, l.text FROM lines l`,
+        );
+      }
+      const r = file.format === 'ndjson' ? await readNdjsonLines(conn, file, idx, config) : await readWhitespaceLines(conn, file, idx, config);
+      const skipped = unreadable.map((u) => ({ file: file.path, line: Number(u.line), reason: 'malformed row', text: describeCsvError(String(u.error_type)) }));
+      return { records: r.records + skipped.length, malformed: [...skipped, ...r.malformed].sort((a, b) => a.line - b.line) };
     }
   }
 }

@@ -35,7 +35,10 @@ export interface Rec {
   shape: Shape;
 }
 
-export type Shape = 'ok' | 'extra column' | 'missing column' | 'junk after quote' | 'unterminated quote' | 'truncated json' | 'not an object' | 'trailing garbage';
+export type Shape = 'ok' | 'extra column' | 'missing column' | 'junk after quote' | 'unterminated quote' | 'truncated json' | 'not an object' | 'trailing garbage' | 'not utf-8';
+
+/** Stands for a byte that is not UTF-8 (0xE9, Latin-1 "é"), put in by render(). */
+const NOT_UTF8 = '\uE000\uE001';
 
 export interface FileSpec {
   format: 'csv' | 'ndjson';
@@ -163,7 +166,7 @@ const note = fc.oneof({ weight: 60, arbitrary: fc.constantFrom('', 'x', 'has, co
 
 /** A record whose fields are each valid with high probability; `bad` picks what to break. */
 export function recArb(format: 'csv' | 'ndjson'): fc.Arbitrary<Rec> {
-  const shapes: Shape[] = format === 'csv' ? ['extra column', 'missing column', 'junk after quote'] : ['truncated json', 'not an object', 'trailing garbage'];
+  const shapes: Shape[] = format === 'csv' ? ['extra column', 'missing column', 'junk after quote', 'not utf-8'] : ['truncated json', 'not an object', 'trailing garbage', 'not utf-8'];
   const ok = fc.constant<Shape>('ok');
   return fc.record({
     user: fc.oneof({ weight: 12, arbitrary: validUser }, { weight: 1, arbitrary: emptyUser }),
@@ -186,7 +189,7 @@ export function fileArb(format: 'csv' | 'ndjson', maxRecords = 60): fc.Arbitrary
   );
   return fc
     .record({
-      items: fc.array(item, { minLength: 0, maxLength: maxRecords }),
+      items: fc.array(item, { minLength: 0, maxLength: maxRecords, size: 'max' }),
       anchorAt: fc.nat(),
       dups: fc.array(fc.record({ from: fc.nat(), to: fc.nat() }), { maxLength: 4 }),
       lastUnterminated: format === 'csv' ? fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) : fc.constant(false),
@@ -280,6 +283,8 @@ function csvRecord(r: Rec, order: Key[], quoteAll: boolean): string {
       return cells.slice(0, -1).join(',');
     case 'junk after quote':
       return [`"${text[order[0]].replace(/"/g, '""')}"junk`, ...cells.slice(1)].join(',');
+    case 'not utf-8':
+      return [csvCell(`${NOT_UTF8}${text[order[0]]}`, quoteAll), ...cells.slice(1)].join(',');
     case 'unterminated quote':
       // cells left unquoted: a later quote would close the field (the record is ANCHOR-like, plain text)
       return `"${order.map((k) => text[k]).join(',')}`;
@@ -311,6 +316,8 @@ function jsonRecord(r: Rec, order: Key[]): string {
       return JSON.stringify(Object.values(obj));
     case 'trailing garbage':
       return `${json} x`;
+    case 'not utf-8':
+      return `{"${NOT_UTF8}":1,${json.slice(1)}`;
     default:
       return json;
   }
@@ -331,7 +338,7 @@ export function render(f: FileSpec): Rendered {
     line += lineBreaks(text) + 1;
   }
   const body = `${f.bom ? '\uFEFF' : ''}${lines.join(eol)}${f.finalNewline ? eol : ''}`;
-  const raw = Buffer.from(body, 'utf8');
+  const raw = Buffer.concat(body.split(NOT_UTF8).flatMap((part, i) => (i === 0 ? [Buffer.from(part)] : [Buffer.from([0xe9]), Buffer.from(part)])));
   return { bytes: f.gzip ? gzipSync(raw) : raw, records };
 }
 

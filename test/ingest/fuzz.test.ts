@@ -23,7 +23,7 @@ import { AS_OF, COL, REASONS, expectedEvent, fileArb, render, renderClean, type 
  *   - the events table holds exactly the valid records (ids, instants, names, plans, values);
  *   - features equal, column for column and user for user, those computed from a clean file holding
  *     the valid records only (canonical ISO times, LF, no BOM).
- * Runs: CSV 15 files and NDJSON 15 (up to 60 records each), 6 sets of 2-3 files (see docs/guarantees-inputs.md).
+ * Runs: CSV 12 files and NDJSON 12 (up to 60 records each, ~25 on average), 4 sets of 2-3 files (see docs/guarantees-inputs.md).
  */
 const pm = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'pm-config.json'), 'utf8')) as Record<string, unknown>;
 // The fixture's mapping (explicit columns) plus a value column; format and time format told apart per file and row.
@@ -31,7 +31,7 @@ const config = validateConfig(
   { ...pm, name: 'fuzz', format: 'auto', timestamp_format: 'auto', columns: { user_id: COL.user, timestamp: COL.time, event: COL.event, plan: COL.plan, value: COL.value } },
   'fuzz config',
 );
-const RUNS = { csv: 15, ndjson: 15, multi: 6 };
+const RUNS = { csv: 12, ndjson: 12, multi: 4 };
 const cutoff = cutoffOf(AS_OF);
 let dir: string;
 let n = 0;

@@ -80,4 +80,64 @@ describe('ingest regressions', () => {
       store.close();
     }
   });
+  // Found while widening the fuzz (its "not utf-8" records): a line DuckDB cannot read failed the whole load with a raw
+  // DuckDB error that quoted the line (a user id) instead of counting one malformed row.
+  const T = '2026-03-01T00:00:00Z';
+  const latin1 = Buffer.from([0xe9]); // "é" in Latin-1: not UTF-8
+  const json = (u: string) => JSON.stringify({ user: u, time: T, name: 'x', plan: 'free', amount: 1 });
+
+  it('CSV: a line that is not UTF-8 or over 2 MB is a malformed row at its line; the rest is read', async () => {
+    const path = join(dir, 'unreadable.csv');
+    await writeFile(path, Buffer.concat([
+      Buffer.from(`user,time,name,plan,amount\na1,${T},x,free,1\ncaf`), latin1, Buffer.from(`,${T},x,free,1\n${'b'.repeat(2_200_000)},${T},x,free,1\nc3,${T},,free,1\nd4,${T},y,free,1\n`),
+    ]));
+    const store = await loadEvents([path], config, { examples: 10 });
+    try {
+      expect(store.report.rowsRead).toBe(5);
+      expect(store.report.rowsUsed).toBe(2);
+      expect(store.report.examples['malformed row'].map((e) => `${e.where}: ${e.value}`)).toEqual(['line 3: invalid encoding', 'line 4: line size over maximum']);
+      expect(store.report.examples['empty event name'][0].where).toBe('line 5');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('NDJSON: the same, and the lines after a skipped one keep their numbers', async () => {
+    const path = join(dir, 'unreadable.ndjson');
+    await writeFile(path, Buffer.concat([
+      Buffer.from(`${json('a1')}\n{"user":"caf`), latin1, Buffer.from(`","time":"${T}","name":"x"}\n${json('b'.repeat(2_200_000))}\n${json('c3')}\n[1]\n${json('')}\n`),
+    ]));
+    const store = await loadEvents([path], config, { examples: 10 });
+    try {
+      expect(store.report.rowsRead).toBe(6);
+      expect(store.report.rowsUsed).toBe(2);
+      expect(store.report.examples['malformed row'].map((e) => `${e.where}: ${e.value}`)).toEqual([
+        'line 2: invalid encoding',
+        'line 3: line size over maximum',
+        'line 5: an array, not a JSON object',
+      ]);
+      expect(store.report.examples['empty user id'][0].where).toBe('line 6');
+      const ev = await queryRows(store.conn, 'SELECT user_id FROM events ORDER BY user_id');
+      expect(ev).toEqual([{ user_id: 'a1' }, { user_id: 'c3' }]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a UTF-16 file and a repeated mapped column are one CohortlabError each; a repeated unmapped column is read', async () => {
+    const utf16 = join(dir, 'utf16.csv');
+    await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`user,time,name\na1,${T},x\n`, 'utf16le')]));
+    await expect(loadEvents([utf16], config)).rejects.toMatchObject({ code: 'UNKNOWN_FORMAT', message: expect.stringMatching(/is UTF-16 text .*iconv -f UTF-16 -t UTF-8/) });
+    const dup = join(dir, 'dup.csv');
+    await writeFile(dup, `user,time,name,plan,amount,user\na1,${T},x,free,1,z9\n`);
+    await expect(loadEvents([dup], config)).rejects.toMatchObject({ code: 'MISSING_COLUMN', message: expect.stringMatching(/column "user" appears more than once in the header of ".*dup\.csv" \(columns 1 and 6\)/) });
+    const dupNote = join(dir, 'dup-note.csv');
+    await writeFile(dupNote, `user,time,note,name,plan,amount,note\na1,${T},n1,x,free,1,n2\n`);
+    const store = await loadEvents([dupNote], config);
+    try {
+      expect(await queryRows(store.conn, 'SELECT user_id, event FROM events')).toEqual([{ user_id: 'a1', event: 'x' }]);
+    } finally {
+      store.close();
+    }
+  });
 });
