@@ -52,7 +52,10 @@ export async function csvPhysicalLines(path: string, delim: string, q: CsvLineQu
 
   const raw = createReadStream(path);
   const stream = /\.(gz|gzip)$/i.test(path) ? raw.pipe(createGunzip()) : raw;
+  // Examples are the first few rejected records, usually early: stop once every asked line is found.
+  const found = () => byLogical.size === wantLogical.size && byRank.size === wantRank.size;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (found()) break;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
       if (prevCR) {
@@ -102,6 +105,7 @@ export async function csvPhysicalLines(path: string, delim: string, q: CsvLineQu
       fieldStart = b === d;
     }
   }
+  raw.destroy();
   if (!atLineStart) endLine();
   return { byLogical, byRank };
 }
