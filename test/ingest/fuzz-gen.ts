@@ -51,6 +51,8 @@ export interface FileSpec {
   /** CSV: column order of the header (and rows); NDJSON: key order. */
   order: Key[];
   quoteAll: boolean;
+  /** CSV field separator (told from the header by ingest). */
+  delim: ',' | ';' | '\t' | '|';
 }
 
 export interface ExpectedEvent {
@@ -200,6 +202,7 @@ export function fileArb(format: 'csv' | 'ndjson', maxRecords = 60): fc.Arbitrary
       order: fc.shuffledSubarray(['user', 'time', 'event', 'plan', 'value', 'note'] as Key[], { minLength: 6, maxLength: 6 }),
       withNote: fc.boolean(),
       quoteAll: fc.boolean(),
+      delim: fc.constantFrom<FileSpec['delim']>(',', ',', ';', '\t', '|'),
     })
     .map((g) => {
       const items = [...g.items];
@@ -222,6 +225,7 @@ export function fileArb(format: 'csv' | 'ndjson', maxRecords = 60): fc.Arbitrary
         gzip: g.gzip,
         order: g.order.filter((k) => g.withNote || k !== 'note'),
         quoteAll: g.quoteAll,
+        delim: format === 'csv' ? g.delim : ',',
       };
     });
 }
@@ -267,29 +271,29 @@ export interface Rendered {
 /** Line breaks as editors count them: \r\n, \n or a lone \r. */
 const lineBreaks = (s: string) => (s.match(/\r\n|\n|\r/g) ?? []).length;
 
-function csvCell(s: string, quoteAll: boolean): string {
-  return quoteAll || /[",\r\n]|^ | $/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+function csvCell(s: string, quoteAll: boolean, delim = ','): string {
+  return quoteAll || /["\r\n]|^ | $/.test(s) || s.includes(delim) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvRecord(r: Rec, order: Key[], quoteAll: boolean): string {
+function csvRecord(r: Rec, order: Key[], quoteAll: boolean, delim = ','): string {
   const text: Record<Key, string> = {
     user: textOf(r.user) ?? '', time: textOf(r.time.cell) ?? '', event: textOf(r.event) ?? '', plan: textOf(r.plan) ?? '', value: textOf(r.value) ?? '', note: r.note,
   };
-  const cells = order.map((k) => csvCell(text[k], quoteAll));
+  const cells = order.map((k) => csvCell(text[k], quoteAll, delim));
   switch (r.shape) {
     case 'extra column':
-      return [...cells, 'extra'].join(',');
+      return [...cells, 'extra'].join(delim);
     case 'missing column':
-      return cells.slice(0, -1).join(',');
+      return cells.slice(0, -1).join(delim);
     case 'junk after quote':
-      return [`"${text[order[0]].replace(/"/g, '""')}"junk`, ...cells.slice(1)].join(',');
+      return [`"${text[order[0]].replace(/"/g, '""')}"junk`, ...cells.slice(1)].join(delim);
     case 'not utf-8':
-      return [csvCell(`${NOT_UTF8}${text[order[0]]}`, quoteAll), ...cells.slice(1)].join(',');
+      return [csvCell(`${NOT_UTF8}${text[order[0]]}`, quoteAll, delim), ...cells.slice(1)].join(delim);
     case 'unterminated quote':
       // cells left unquoted: a later quote would close the field (the record is ANCHOR-like, plain text)
-      return `"${order.map((k) => text[k]).join(',')}`;
+      return `"${order.map((k) => text[k]).join(delim)}`;
     default:
-      return cells.join(',');
+      return cells.join(delim);
   }
 }
 
@@ -326,11 +330,11 @@ function jsonRecord(r: Rec, order: Key[]): string {
 /** The file's bytes and, for each record, its reason and first line. */
 export function render(f: FileSpec): Rendered {
   const eol = f.crlf ? '\r\n' : '\n';
-  const lines: string[] = f.format === 'csv' ? [f.order.map((k) => (f.quoteAll ? `"${COL[k]}"` : COL[k])).join(',')] : [];
+  const lines: string[] = f.format === 'csv' ? [f.order.map((k) => (f.quoteAll ? `"${COL[k]}"` : COL[k])).join(f.delim)] : [];
   const records: Rendered['records'] = [];
   let line = lines.length + 1;
   for (const item of f.items) {
-    const text = item.blank ? ' '.repeat(item.spaces) : f.format === 'csv' ? csvRecord(item.rec, f.order, f.quoteAll) : jsonRecord(item.rec, f.order);
+    const text = item.blank ? ' '.repeat(item.spaces) : f.format === 'csv' ? csvRecord(item.rec, f.order, f.quoteAll, f.delim) : jsonRecord(item.rec, f.order);
     if (!item.blank) records.push({ reason: expectedReason(item.rec), line, rec: item.rec });
     // a CSV line of spaces is a record with one field (too few columns); NDJSON skips it like an empty line
     else if (item.spaces > 0 && f.format === 'csv') records.push({ reason: 'malformed row', line, rec: ANCHOR });

@@ -15,7 +15,8 @@ import { AS_OF, COL, REASONS, expectedEvent, fileArb, render, renderClean, type 
  * valid rows with malformed lines (wrong column count, junk after a closing quote, an unterminated quote,
  * truncated or non-object JSON), wrong types (text or JSON values in the timestamp and value columns),
  * empty and 100 kB strings, unicode and quote/comma/newline-laden ids, duplicate events, out-of-order and
- * future timestamps in nine ISO and epoch forms, a BOM, CRLF, blank lines and a missing final newline.
+ * future timestamps in nine ISO and epoch forms, a BOM, CRLF, blank lines, a missing final newline, shuffled
+ * columns and , ; tab | separators.
  * The model in fuzz-gen.ts says what each record must become; every run checks:
  *   - rows read = rows used + the sum of rows rejected by reason, and each count equals the model's;
  *   - the reasons are the documented ones, and the examples (all of them) name the file and the line
