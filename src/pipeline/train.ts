@@ -250,11 +250,18 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       };
     });
     logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
+    logger.info(MEMBER_NOTE[members.mode]);
     return { version, evaluation: churn.report, clusters: clusters.report, seconds };
   } finally {
     await store.close();
   }
 }
+
+const MEMBER_NOTE: Record<Members['mode'], string> = {
+  none: 'user ids: not stored (the default): the server answers profiles and sizes, not members; train with --keep-user-ids, or --pseudonymize, to serve members',
+  raw: 'user ids: stored as given (--keep-user-ids), for /v1/users/:id, member lists and exports',
+  pseudonymized: 'user ids: stored as keyed hashes (--pseudonymize); keep the salt to look users up by their raw id',
+};
 
 type Members = { mode: 'none' } | { mode: 'raw' } | { mode: 'pseudonymized'; salt: string };
 
@@ -294,6 +301,7 @@ async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
 
 async function trainFromTable(opts: TrainOptions, logger: Logger, started: number): Promise<TrainResult> {
   if (!opts.label) throw new CohortlabError('BAD_ARGUMENT', 'train --table FILE needs --label COLUMN (the churn column, e.g. Churn).');
+  if (memberMode(opts).mode !== 'none') logger.warn('a --table model keeps no per-user snapshot, so it stores no user id either way (--keep-user-ids / --pseudonymize have nothing to apply to).');
   const split = await readChurnTable(opts.table as string, { label: opts.label, seed: opts.seed, logger });
   const churn = await trainChurn({
     train: [split.train], valid: split.valid, test: split.test, features: split.features,
@@ -313,6 +321,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
       createdAt: new Date().toISOString(),
       seed: opts.seed,
       params: { source: 'table', table: opts.table, label: opts.label, churnKind: churn.model.kind },
+      memberIds: 'none',
       features: split.features,
       codeVersion: codeVersion(),
       packageVersion: await packageVersion(),

@@ -1,12 +1,13 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { trainPipeline } from '../../src/pipeline/train.js';
 import { buildApp, createProvider } from '../../src/serve/index.js';
+import { collectingLogger } from '../../src/shared/log.js';
 import { pseudonym, saltFingerprint } from '../../src/shared/pseudonym.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { writeSynthetic } from '../../src/synth/index.js';
@@ -45,28 +46,52 @@ async function folderText(d: string): Promise<string> {
   return text;
 }
 
+/** Rows the ingest rejects, each with an id of its own: a model must not keep them even with --keep-user-ids (no raw event). */
+const REJECTED = ['zzrej-7301-q', 'zzrej-7302-q', 'zzrej-7303-q'];
+const BAD_CSV = [
+  'user_id,timestamp,event,session_id,plan,signup_at',
+  `${REJECTED[0]},not-a-time,app_opened,s1,free,2025-06-20T10:05:18Z`,
+  `${REJECTED[1]},2026-01-07T09:13:56Z,app_opened`,
+  `${REJECTED[2]},2026-01-07T09:13:56Z,,s3,free,2025-06-20T10:05:18Z`,
+  '',
+].join('\n');
+const logs = collectingLogger();
+
+/** Trains through the CLI as a user would; returns the version folder. */
+async function trainCli(name: string, flags: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  let printed = '';
+  const argv = ['train', '--events', join(dir, 'data', 'events.parquet'), join(dir, 'bad.csv'), '--preset', 'synthetic', '--seed', '12', '--name', name, '--model', 'logistic', '--k', '3', '--resamples', '20', '--models-dir', join(dir, 'models'), ...flags];
+  expect(await main(argv, { logger: logs, out: (t) => (printed += t), env, cwd: dir })).toBe(0);
+  return join(dir, 'models', name, printed.trim().split('@')[1]);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cl-privacy-'));
   await writeSynthetic(join(dir, 'data'), { users: 400, days: 120, seed: 12 });
+  await writeFile(join(dir, 'bad.csv'), BAD_CSV);
   const truth = await readTable(join(dir, 'data', 'truth.csv'));
   ids = truth.columns.user_id as string[];
-  for (const mode of ['none', 'raw', 'pseudonymized'] as const) {
-    const r = await trainPipeline({
-      events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 12, name: mode, modelsDir: join(dir, 'models'), kind: 'logistic', k: 3, resamples: 20,
-      keepUserIds: mode === 'raw', pseudonymizeSalt: mode === 'pseudonymized' ? SALT : undefined,
-    });
-    folders[mode] = r.version.dir;
-  }
+  const r = await trainPipeline({
+    events: [join(dir, 'data', 'events.parquet'), join(dir, 'bad.csv')], config: SYNTHETIC_PRESET, seed: 12, name: 'none', modelsDir: join(dir, 'models'), kind: 'logistic', k: 3, resamples: 20, logger: logs,
+  });
+  folders.none = r.version.dir;
+  folders.raw = await trainCli('raw', ['--keep-user-ids'], {});
+  folders.pseudonymized = await trainCli('pseudonymized', ['--pseudonymize'], { COHORTLAB_PSEUDONYM_SALT: SALT });
 }, 240_000);
 afterAll(async () => {
   for (const s of servers) await s.close();
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe('user ids in a saved model', () => {
   it('by default: no input user id anywhere in the folder (Parquet decoded too)', async () => {
     const text = await folderText(folders.none);
-    const found = ids.filter((id) => text.includes(id));
+    const found = [...ids, ...REJECTED].filter((id) => text.includes(id));
     expect(found).toEqual([]);
+    // the rejected rows are accounted for by file:line and what is wrong, not by their content
+    const ingest = JSON.stringify(JSON.parse(await readFile(join(folders.none, 'report.json'), 'utf8')));
+    for (const line of ['line 2', 'line 3', 'line 4']) expect(ingest).toContain(line);
+    expect(ingest).toContain('timestamp \\"not-a-time\\"');
     const manifest = JSON.parse(await readFile(join(folders.none, 'manifest.json'), 'utf8'));
     expect(manifest.memberIds).toBe('none');
     const snap = await readTable(join(folders.none, 'scores.parquet'));
@@ -76,7 +101,7 @@ describe('user ids in a saved model', () => {
 
   it('--pseudonymize: keyed hashes only, the salt and the ids absent, a fingerprint of the salt recorded', async () => {
     const text = await folderText(folders.pseudonymized);
-    expect(ids.filter((id) => text.includes(id))).toEqual([]);
+    expect([...ids, ...REJECTED].filter((id) => text.includes(id))).toEqual([]);
     expect(text).not.toContain(SALT);
     const snap = await readTable(join(folders.pseudonymized, 'scores.parquet'));
     const stored = new Set(snap.columns.user_id as string[]);
@@ -90,6 +115,28 @@ describe('user ids in a saved model', () => {
     const text = await folderText(folders.raw);
     const snap = await readTable(join(folders.raw, 'scores.parquet'));
     expect((snap.columns.user_id as string[]).every((id) => ids.includes(id) && text.includes(id))).toBe(true);
+    expect(snap.rows).toBeGreaterThan(300);
+    expect(REJECTED.filter((id) => text.includes(id))).toEqual([]);
+    expect(JSON.parse(await readFile(join(folders.raw, 'manifest.json'), 'utf8')).memberIds).toBe('raw');
+  });
+
+  it('the CLI says how ids were stored; --pseudonymize without a salt, or with --keep-user-ids, is exit 2 with a sentence', async () => {
+    expect(logs.lines).toContain('user ids: not stored (the default): the server answers profiles and sizes, not members; train with --keep-user-ids, or --pseudonymize, to serve members');
+    expect(logs.lines.filter((l) => l.startsWith('user ids: stored as keyed hashes'))).toHaveLength(1);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const argv = ['train', '--events', join(dir, 'data', 'events.parquet'), '--preset', 'synthetic', '--seed', '1', '--name', 'refused', '--models-dir', join(dir, 'models')];
+      expect(await main([...argv, '--pseudonymize'], { logger: collectingLogger(), out: () => {}, env: {}, cwd: dir })).toBe(2);
+      expect(await main([...argv, '--pseudonymize'], { logger: collectingLogger(), out: () => {}, env: { COHORTLAB_PSEUDONYM_SALT: 'short' }, cwd: dir })).toBe(2);
+      expect(await main([...argv, '--pseudonymize', '--keep-user-ids'], { logger: collectingLogger(), out: () => {}, env: { COHORTLAB_PSEUDONYM_SALT: SALT }, cwd: dir })).toBe(2);
+      const said = stderr.mock.calls.map((c) => String(c[0]));
+      expect(said[0]).toBe('cohortlab train: --pseudonymize needs a secret salt of at least 16 characters in COHORTLAB_PSEUDONYM_SALT (it is never stored with the model; keep it to look users up later).\n');
+      expect(said[1]).toBe(said[0]);
+      expect(said[2]).toBe('cohortlab train: give --keep-user-ids or --pseudonymize, not both.\n');
+    } finally {
+      stderr.mockRestore();
+    }
+    await expect(readdir(join(dir, 'models', 'refused'))).rejects.toThrow();
   });
 
   it('keeping and pseudonymizing at once is refused', async () => {
@@ -116,6 +163,20 @@ describe('members through the server', () => {
     }
     const points = await (await fetch(`${base}/v1/points?sample=50`)).text();
     expect(ids.filter((id) => points.includes(id))).toEqual([]);
+  });
+
+  it('a model with ids: member routes give them, no other route does', async () => {
+    const base = await serve('raw');
+    for (const path of ['/v1/health', '/v1/models', '/v1/clusters', '/v1/segments', '/v1/charts', '/v1/report', '/v1/points?sample=400', '/v1/openapi.json']) {
+      const r = await fetch(`${base}${path}`);
+      expect(r.status, path).toBe(200);
+      const text = await r.text();
+      expect([...ids, ...REJECTED].filter((id) => text.includes(`"${id}"`)), path).toEqual([]);
+    }
+    const user = (await (await fetch(`${base}/v1/users/${ids[0]}`)).json()) as { user_id: string };
+    expect(user.user_id).toBe(ids[0]);
+    const csv = await (await fetch(`${base}/v1/export?cluster=0`)).text();
+    expect(csv.split('\n')[1]).toMatch(/^u\d{6},/);
   });
 
   it('a pseudonymized model: lookup by pseudonym, or by raw id when the server holds the salt; exports carry pseudonyms', async () => {
