@@ -70,12 +70,6 @@ const TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 async function openClickHouseSource(spec: ClickHouseSourceOptions, config: EventConfig, opts: LoadOptions): Promise<EventSource> {
   const logger = opts.logger ?? silentLogger;
   if (!TABLE_RE.test(spec.table)) throw new CohortlabError('BAD_ARGUMENT', `--table "${spec.table}" is not a ClickHouse table name: use letters, digits and "_", optionally "database.table".`);
-  if (!config.columns.session_id) {
-    throw new CohortlabError(
-      'BAD_CONFIG',
-      `the ClickHouse engine needs a session column in the events table (config columns.session_id): sessions are not cut by inactivity in the warehouse; add one, or read the events with the DuckDB engine.`,
-    );
-  }
   const started = performance.now();
   const ch = await openClickHouse(spec);
   try {
@@ -115,7 +109,7 @@ async function openClickHouseSource(spec: ClickHouseSourceOptions, config: Event
       firstEventMs: first * 1000,
       lastEventMs: last * 1000,
       sessions,
-      sessionsInferred: false,
+      sessionsInferred: !config.columns.session_id,
       signupsUnparsable: 0,
       seconds: (performance.now() - started) / 1000,
     };

@@ -8,6 +8,7 @@ import { warehouseConfig } from '../../src/engine/load.js';
 import { openEventSource } from '../../src/engine/source.js';
 import { computeFeatures, readFeatureTable, type FeatureTable } from '../../src/features/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { loadEvents } from '../../src/ingest/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { DIALECTS } from '../../src/engine/dialect.js';
 import { logisticWeights, scoreSql } from '../../src/engine/score-sql.js';
@@ -97,6 +98,28 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
       }
     }, 60_000);
   }
+
+  it('without a session column, sessions cut after 30 minutes of inactivity in the warehouse equal those of ingest', async () => {
+    const noSessions = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, session_id: null } };
+    const duckStore = await loadEvents([fx.events], noSessions);
+    try {
+      const duck = await computeFeatures(duckStore, { asOf: '2026-04-20', horizonDays: 21 });
+      const wc = warehouseConfig(SYNTHETIC_PRESET);
+      wc.columns.session_id = null;
+      for (const url of [urls!.single, urls!.shards[0]]) {
+        const source = await openEventSource({ engine: 'clickhouse', url, table: TABLE }, wc);
+        try {
+          expect(source.report.sessionsInferred).toBe(true);
+          expect(source.report.sessions).toBe(duckStore.report.sessions);
+          expectSameFeatures(duck, await computeFeatures(source, { asOf: '2026-04-20', horizonDays: 21 }));
+        } finally {
+          await source.close();
+        }
+      }
+    } finally {
+      duckStore.close();
+    }
+  }, 60_000);
 
   it('cohortlab features --engine clickhouse writes the same file as from the events', async () => {
     const config = join(fx.dir, 'warehouse.config.json');
