@@ -93,8 +93,11 @@ async function loadMembers() {
     // e.g. a model trained without user ids (the privacy default): say so where the members would be
     $('members-summary').textContent = e.message;
     $('members-table').innerHTML = '';
+    $('page').textContent = '';
+    for (const b of ['prev', 'next', 'export']) $(b).disabled = true;
     return;
   }
+  $('export').disabled = false;
   state.pages = r.pages;
   const what = state.cluster !== null ? `cluster ${state.cluster}` : `${state.by} = ${state.segment}`;
   $('members-summary').textContent = `${r.total.toLocaleString('en-US')} users in ${what}`;

@@ -1,7 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
@@ -164,6 +166,29 @@ describe('members through the server', () => {
     const points = await (await fetch(`${base}/v1/points?sample=50`)).text();
     expect(ids.filter((id) => points.includes(id))).toEqual([]);
   });
+
+  it.skipIf(!existsSync('/usr/bin/chromium'))('the explorer on a model without ids: charts drawn, the member list says why it is empty, export off', async () => {
+    const base = await serve('none');
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(String(e)));
+      await page.goto(`${base}/`);
+      type W = { cohortlab?: { ready?: boolean; errors: string[] } };
+      await page.waitForFunction(() => (window as unknown as W).cohortlab?.ready === true || ((window as unknown as W).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+      expect(await page.evaluate(() => (window as unknown as W).cohortlab?.errors)).toEqual([]);
+      expect(await page.locator('#chart-pca svg .mark-symbol path').count()).toBeGreaterThan(0);
+      await page.locator('#cluster-table tr.pickable').first().click();
+      await page.waitForFunction(() => (document.getElementById('members-summary')?.textContent ?? '').length > 0);
+      expect(await page.locator('#members-summary').innerText()).toContain('was trained without storing user ids (privacy default): profiles and sizes are served, members are not. Train with --keep-user-ids');
+      expect(await page.locator('#members-table tr').count()).toBe(0);
+      expect(await page.locator('#export').isDisabled()).toBe(true);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('a model with ids: member routes give them, no other route does', async () => {
     const base = await serve('raw');
