@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadModel, productionVersion, type LoadedRegistryModel } from '../registry/index.js';
 import type { Logger } from '../shared/log.js';
-import type { MemberIds } from '../shared/pseudonym.js';
+import { SALT_ENV, saltFingerprint, type MemberIds } from '../shared/pseudonym.js';
 import { readTable, type ColumnTable } from '../shared/table-io.js';
 
 /**
@@ -35,6 +35,10 @@ export async function loadServing(ref: string, modelsDir: string, logger?: Logge
   ids?.forEach((id, i) => rowOf.set(id, i));
   // Versions trained before the privacy switches stored raw ids.
   const memberIds = (model.manifest.memberIds as MemberIds | undefined) ?? (ids ? 'raw' : 'none');
+  const salt = process.env[SALT_ENV];
+  if (memberIds === 'pseudonymized' && salt && saltFingerprint(salt) !== model.manifest.saltFingerprint) {
+    logger?.warn(`${SALT_ENV} is not the salt ${model.name}@${model.version} was trained with (fingerprints differ): raw user ids will not be found, pseudonyms still are`);
+  }
   return { model, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString() };
 }
 

@@ -224,6 +224,19 @@ describe('members through the server', () => {
     }
     const csv = await (await fetch(`${base}/v1/export?cluster=0`)).text();
     expect(csv.split('\n')[1]).toMatch(/^p_[0-9a-f]{24},/);
+    // a server given another salt says so when it loads the model
+    const before2 = process.env.COHORTLAB_PSEUDONYM_SALT;
+    try {
+      for (const [salt, warned] of [[SALT, 0], ['another-salt-of-enough-length', 1]] as const) {
+        process.env.COHORTLAB_PSEUDONYM_SALT = salt;
+        const log = collectingLogger();
+        await createProvider('pseudonymized', join(dir, 'models'), log);
+        expect(log.lines.filter((l) => l.includes('COHORTLAB_PSEUDONYM_SALT is not the salt pseudonymized@1 was trained with'))).toHaveLength(warned);
+      }
+    } finally {
+      if (before2 === undefined) delete process.env.COHORTLAB_PSEUDONYM_SALT;
+      else process.env.COHORTLAB_PSEUDONYM_SALT = before2;
+    }
     expect(ids.filter((id) => csv.includes(`${id},`))).toEqual([]);
   });
 });
