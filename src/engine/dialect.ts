@@ -58,6 +58,10 @@ export interface Dialect {
   sortedGapDaysSince(starts: string, since: string): string;
   /** Median of a sorted list (mean of the middle two for an even length), NULL when empty. */
   medianOfSorted(list: string): string;
+  /** The i-th element (1-based) of a list. */
+  listElement(list: string, i: string): string;
+  /** An integer expression as its decimal text. */
+  text(x: string): string;
   /** The query `main` reading the named subqueries (each may read the ones before it). */
   withQueries(queries: NamedQuery[], main: (ref: (name: string) => string) => string): string;
   /** `base` left-joined to each of `others` on `key` (their other columns must not collide). */
@@ -96,6 +100,8 @@ export const DUCKDB: Dialect = {
   sortedGapDaysSince: (s, since) =>
     `list_sort(list_filter(list_transform(list_slice(${s}, 2, len(${s})), (x, i) -> CASE WHEN x > ${since} THEN (x - ${s}[i]) / 86400.0 END), g -> g IS NOT NULL))`,
   medianOfSorted: (l) => `list_aggregate(${l}, 'median')`,
+  listElement: (l, i) => `list_extract(${l}, ${i})`,
+  text: (x) => `CAST(${x} AS VARCHAR)`,
   withQueries: (queries, main) => {
     const ref = (name: string) => name;
     return `WITH ${queries.map((q) => `${q.name} AS ${q.materialize ? 'MATERIALIZED ' : ''}(${q.sql(ref)})`).join(',\n')}\n${main(ref)}`;
@@ -130,6 +136,8 @@ export const CLICKHOUSE: Dialect = {
     `arraySort(arrayFilter((g, x) -> x > ${since}, arrayMap((x, p) -> (x - p) / 86400, arraySlice(${s}, 2), arraySlice(${s}, 1, length(${s}) - 1)), arraySlice(${s}, 2)))`,
   medianOfSorted: (l) =>
     `if(length(${l}) = 0, NULL, if(length(${l}) % 2 = 1, arrayElement(${l}, intDiv(length(${l}) + 1, 2)), (arrayElement(${l}, intDiv(length(${l}), 2)) + arrayElement(${l}, intDiv(length(${l}), 2) + 1)) / 2))`,
+  listElement: (l, i) => `arrayElement(${l}, ${i})`,
+  text: (x) => `toString(${x})`,
   // No CTEs: each reference inlines the named query's text (each is then read by its own subquery).
   withQueries: (queries, main) => {
     const text = new Map<string, string>();

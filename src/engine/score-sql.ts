@@ -1,27 +1,57 @@
 import type { ChurnModel } from '../churn/index.js';
-import { MILESTONE_PREFIX } from '../features/dictionary.js';
+import type { ClusterModel } from '../cluster/index.js';
+import { BASE_FEATURES, MILESTONE_PREFIX } from '../features/dictionary.js';
 import { featureQuery } from '../features/sql.js';
 import type { EventConfig } from '../ingest/types.js';
 import { inactivityDays } from '../ingest/index.js';
+import { closest } from '../rules/columns.js';
+import { FEATURES_PREFIX, FUNCTIONS, NAMES, type Source } from '../rules/dsl/functions.js';
+import { formatPos } from '../rules/dsl/parse.js';
+import { CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX } from '../rules/engine.js';
+import { inactivityThreshold } from '../rules/segments.js';
+import { RFM_FREQUENCY, RFM_MONETARY_FALLBACK, RFM_OTHER, RFM_RECENCY, rfmSegmentTables } from '../rules/tables/rfm.js';
 import {
   ACTIVATION_TIERS, CHURN_RECENCY_GAP, CHURN_SIGNALS, CHURN_TIERS, CHURN_USAGE_DECLINE, ENGAGEMENT_BREADTH, ENGAGEMENT_DEPTH,
   ENGAGEMENT_FREQUENCY, ENGAGEMENT_RECENCY, ENGAGEMENT_TIERS, EXPANSION_ENGAGEMENT, EXPANSION_SIGNALS, EXPANSION_TIERS, EXPANSION_USAGE_LIMIT,
 } from '../rules/tables/scores.js';
-import type { BandTable } from '../rules/types.js';
+import { AT_RISK_SIGNALS, BEHAVIORAL, LIFECYCLE } from '../rules/tables/segments.js';
+import type { BandTable, Expr, SegmentRule } from '../rules/types.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { Dialect } from './dialect.js';
 
 /**
- * Scoring inside the warehouse: one SELECT computing, per user, the features (the same feature SQL as
- * everywhere, src/features/sql.ts), the derived features of compute.ts, the playbook §4 scores and tiers
- * from the same band tables the TypeScript rule engine reads (src/rules/tables/scores.ts), and the churn
- * probability of a logistic model: its saved scaler (log1p, z-score), weights and bias, then its calibration.
+ * Scoring inside the warehouse: one SELECT computing, per user,
+ *
+ *   1. the features: the same feature SQL as everywhere (src/features/sql.ts) and the derived features of
+ *      compute.ts `deriveFeatures` (same formulas, same fallbacks: no typical gap -> the tenure);
+ *   2. the playbook columns of `applyRules` (src/rules/engine.ts), generated from the same tables the
+ *      TypeScript engine reads (src/rules/tables/*.ts): §4.1-§4.4 scores and tiers, §3.3 at-risk signals,
+ *      §2.1 behavioral segment, §2.3 lifecycle stage, §6.3 RFM code and segment, and one 0/1 column per
+ *      §6.1 rule-file segment (the rule's AST compiled to SQL);
+ *   3. the churn probability of a logistic model: its saved scaler (log1p, z-score), weights and bias,
+ *      the sigmoid, then its calibration;
+ *   4. with a cluster model: the nearest k-means centroid after the saved scaling, its label, and the
+ *      first two PCA coordinates.
+ *
  * The MLP stays in-process (its hidden layers are not worth compiling to SQL).
+ *
+ * Two playbook rules read the whole user base, not one user: the §2.3 "top 10% usage" threshold of the
+ * Power User stage and (for logs valued by spend) the §6.3 monetary quintiles. They are scalar subqueries
+ * over the same feature relation (DuckDB computes it once, a materialized CTE; ClickHouse 18.16 has no
+ * CTEs and evaluates the subquery on its own, reading only the column it needs). In-process scoring
+ * computes them over the table it is given: the same users here when `score` runs in one chunk.
  */
-export const WAREHOUSE_SCORE_COLUMNS = [
-  'user_id', 'churn_probability', 'engagement_score', 'engagement_tier', 'activation_score', 'activation_tier',
-  'expansion_readiness_score', 'expansion_readiness_tier', 'churn_risk_score', 'churn_risk_tier', 'already_churned',
-] as const;
+export const WAREHOUSE_SCORE_COLUMNS = ['user_id', 'churn_probability', ...CONTRACT_RULE_COLUMNS] as const;
+
+/** Every output column, in order: user_id, churn_probability, the CONTRACT rule columns, segment_<slug>..., cluster columns, already_churned. */
+export function warehouseScoreColumns(segments: readonly SegmentRule[], clusters: boolean): string[] {
+  return [
+    ...WAREHOUSE_SCORE_COLUMNS,
+    ...segments.map((r) => SEGMENT_COLUMN_PREFIX + r.slug),
+    ...(clusters ? ['cluster', 'cluster_label', 'pc1', 'pc2'] : []),
+    'already_churned',
+  ];
+}
 
 /** A double literal that round-trips exactly (exponent form: DuckDB reads 0.1 as a DECIMAL, 1e-1 as a DOUBLE). */
 const num = (x: number): string => {
@@ -30,14 +60,16 @@ const num = (x: number): string => {
 };
 
 /** A band table as a CASE over `x`: the first row (highest band) whose lower bound x meets (src/rules/bands.ts). */
-function bandCase<T>(d: Dialect, table: BandTable<T>, x: string, value: (v: T) => string): string {
+function bandCase<T>(table: BandTable<T>, x: string, value: (v: T) => string): string {
   const rows = table.bands;
   const whens = rows.slice(0, -1).map((r) => `WHEN ${x} ${r.exclusive ? '>' : '>='} ${num(r.min)} THEN ${value(r.value)}`);
   return whens.length ? `CASE ${whens.join(' ')} ELSE ${value(rows[rows.length - 1].value)} END` : value(rows[0].value);
 }
 
-const points = (d: Dialect, t: BandTable<number>, x: string) => bandCase(d, t, x, num);
-const tier = (d: Dialect, t: BandTable<{ label: string }>, x: string) => bandCase(d, t, x, (v) => d.quoteString(v.label));
+const points = (t: BandTable<number>, x: string) => bandCase(t, x, num);
+const tier = (d: Dialect, t: BandTable<{ label: string }>, x: string) => bandCase(t, x, (v) => d.quoteString(v.label));
+/** A condition as the 0/1 double the TypeScript engine stores. */
+const flag = (cond: string) => `CASE WHEN ${cond} THEN 1e0 ELSE 0e0 END`;
 
 /** compute.ts `deriveFeatures` as SQL over featureQuery's columns (same formulas, same fallbacks). */
 function derivedFeatures(config: EventConfig, d: Dialect): string[] {
@@ -101,9 +133,120 @@ function probabilityExpr(model: ChurnModel, d: Dialect, weights: { kernel: Float
 /** The dense layer of a logistic model: one weight per feature and the bias. */
 export function logisticWeights(model: ChurnModel): { kernel: Float32Array; bias: number } {
   const [kernel, bias] = model.net.getWeights();
-  if (model.kind !== 'logistic' || !kernel || !bias) throw new CohortlabError('MODEL_INCOMPATIBLE', `scoring in the warehouse needs a logistic churn model; this one is "${model.kind}".`);
+  if (model.kind !== 'logistic' || !kernel || !bias) throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
   return { kernel: kernel.dataSync() as Float32Array, bias: (bias.dataSync() as Float32Array)[0] };
 }
+
+const mlpMessage = (kind: string) =>
+  `scoring in the warehouse needs a logistic churn model; this one is "${kind}" (it stays in-process): train with --model logistic, or score without --emit-sql/--into.`;
+
+// ------------------------------------------------------------------ §6.1 rule files
+
+/** The score columns a §6.1 rule may read (`scores.<name>`), as the internal columns of this query. */
+const SCORE_COLUMNS: Record<string, string> = {
+  engagement: 'cl_engagement',
+  activation: 'cl_activation',
+  expansion_readiness: 'cl_expansion',
+  churn_risk: 'cl_churn_risk',
+  at_risk_signals: 'cl_at_risk',
+};
+
+interface SqlNum {
+  sql: string;
+  /** The value may be NaN (the expression divides): comparisons then need the IEEE rule spelled out. */
+  nan: boolean;
+}
+
+/**
+ * A §6.1 condition as SQL, node for node as src/rules/dsl/evaluate.ts evaluates it: IEEE doubles (x / 0 is
+ * +-inf, 0 / 0 is NaN), and a comparison with NaN false except `!=` (true). DuckDB orders NaN above every
+ * number and NaN = NaN, so a comparison whose side divides tests isNaN explicitly.
+ * Every construct of the language compiles; names are checked against the feature table's columns.
+ */
+export function compileCondition(e: Expr, config: EventConfig, d: Dialect): string {
+  const featureNames = new Set([...BASE_FEATURES.map((f) => f.name), ...config.activation.milestones.map((m) => MILESTONE_PREFIX + m.name)]);
+  const column = (name: string, at: Expr): string => {
+    if (!featureNames.has(name)) {
+      const known = [...featureNames].sort();
+      const hint = closest(name, known);
+      const what = at.kind === 'call' ? `${at.name}(${at.args.join(', ')})` : at.kind === 'name' ? at.name : name;
+      throw new CohortlabError(
+        'RULE_UNKNOWN_NAME',
+        `${formatPos(at.pos)}: ${what} needs the feature "${name}", which the feature table lacks${hint ? `; did you mean "${hint}"?` : '.'} Features present: ${known.join(', ')}.`,
+        { path: formatPos(at.pos) },
+      );
+    }
+    return d.double(d.quoteIdent(name));
+  };
+  const resolve = (src: Source, at: Expr): string => {
+    switch (src.kind) {
+      case 'column':
+        return column(src.column, at);
+      case 'scaled':
+        return `(${column(src.column, at)} * ${num(src.factor)})`;
+      case 'sum':
+        return `(${src.columns.map((c) => column(c, at)).join(' + ')})`;
+      case 'score': {
+        const c = SCORE_COLUMNS[src.score];
+        if (!c) throw new CohortlabError('RULE_UNKNOWN_NAME', `${formatPos(at.pos)}: the score "${src.score}" is not available here; known scores: ${Object.keys(SCORE_COLUMNS).sort().join(', ')}.`, { path: formatPos(at.pos) });
+        return c;
+      }
+      case 'config':
+        return num(src.value(config));
+    }
+  };
+  const numeric = (x: Expr): SqlNum => {
+    switch (x.kind) {
+      case 'number':
+        return { sql: num(x.value), nan: false };
+      case 'name': {
+        const src = NAMES[x.name];
+        if (src) return { sql: resolve(src, x), nan: false };
+        if (x.name.startsWith(FEATURES_PREFIX)) return { sql: column(x.name.slice(FEATURES_PREFIX.length), x), nan: false };
+        throw new CohortlabError('RULE_UNKNOWN_NAME', `${formatPos(x.pos)}: unknown name "${x.name}".`, { path: formatPos(x.pos) });
+      }
+      case 'call': {
+        const src = FUNCTIONS[x.name]?.[x.args[0]];
+        if (!src) throw new CohortlabError('RULE_UNKNOWN_NAME', `${formatPos(x.pos)}: unknown function or window ${x.name}(${x.args.join(', ')}).`, { path: formatPos(x.pos) });
+        return { sql: resolve(src, x), nan: false };
+      }
+      case 'neg': {
+        const v = numeric(x.operand);
+        return { sql: `(-${v.sql})`, nan: v.nan };
+      }
+      case 'arith': {
+        const a = numeric(x.left);
+        const b = numeric(x.right);
+        return { sql: `(${a.sql} ${x.op} ${b.sql})`, nan: a.nan || b.nan || x.op === '/' };
+      }
+      default:
+        throw new CohortlabError('RULE_SYNTAX', `${formatPos(x.pos)}: expected a number, found a condition.`, { path: formatPos(x.pos) });
+    }
+  };
+  const cond = (x: Expr): string => {
+    switch (x.kind) {
+      case 'compare': {
+        const a = numeric(x.left);
+        const b = numeric(x.right);
+        const op = x.op === '==' ? '=' : x.op === '!=' ? '<>' : x.op;
+        const nans = [a, b].filter((v) => v.nan).map((v) => `isNaN(${v.sql})`);
+        if (!nans.length) return `(${a.sql} ${op} ${b.sql})`;
+        return x.op === '!=' ? `(${nans.join(' OR ')} OR ${a.sql} <> ${b.sql})` : `(NOT (${nans.join(' OR ')}) AND ${a.sql} ${op} ${b.sql})`;
+      }
+      case 'and':
+        return `(${cond(x.left)} AND ${cond(x.right)})`;
+      case 'or':
+        return `(${cond(x.left)} OR ${cond(x.right)})`;
+      case 'not':
+        return `(NOT ${cond(x.operand)})`;
+      default:
+        throw new CohortlabError('RULE_SYNTAX', `${formatPos(x.pos)}: expected a condition (a comparison such as x >= 5), found a number.`, { path: formatPos(x.pos) });
+    }
+  };
+  return cond(e);
+}
+
+// ------------------------------------------------------------------ the statement
 
 export interface ScoreSqlOptions {
   cutoffMs: number;
@@ -111,47 +254,172 @@ export interface ScoreSqlOptions {
   source: string;
   /** The logistic model's dense layer (kernel per feature, bias). */
   weights: { kernel: Float32Array; bias: number };
+  /** The model's §6.1 rule-file segments (one `segment_<slug>` column each). */
+  segments?: readonly SegmentRule[];
+  /** The model's cluster model: adds cluster, cluster_label, pc1, pc2. */
+  clusters?: ClusterModel | null;
 }
 
-/** The one SELECT: user_id, churn_probability, the §4 scores and tiers, already_churned. */
+/** The parts of a registry model the statement needs (`loadModel(...).parts`). */
+export interface WarehouseModelParts {
+  config: EventConfig;
+  churn: ChurnModel;
+  segments: readonly SegmentRule[];
+  clusters: ClusterModel | null;
+}
+
+/** The statement for a loaded registry model: its churn model, rule-file segments and clusters. */
+export function modelScoreSql(parts: WarehouseModelParts, d: Dialect, opts: { cutoffMs: number; source: string; config?: EventConfig }): string {
+  if (parts.churn.kind !== 'logistic') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(parts.churn.kind));
+  return scoreSql(opts.config ?? parts.config, parts.churn, d, {
+    cutoffMs: opts.cutoffMs, source: opts.source, weights: logisticWeights(parts.churn), segments: parts.segments, clusters: parts.clusters,
+  });
+}
+
+/** The one statement: see WAREHOUSE_SCORE_COLUMNS / warehouseScoreColumns for its columns, one row per user, ordered by user_id. */
 export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opts: ScoreSqlOptions): string {
-  if (model.kind !== 'logistic') {
-    throw new CohortlabError('MODEL_INCOMPATIBLE', `scoring in the warehouse needs a logistic churn model; this one is "${model.kind}" (it stays in-process): train with --model logistic, or score without --emit-sql/--into.`);
-  }
+  if (model.kind !== 'logistic') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
   if (model.encoding) throw new CohortlabError('MODEL_INCOMPATIBLE', 'this model was trained on a per-user table (train --table): warehouse scoring computes features from events; score it with --table FILE.');
   if (opts.weights.kernel.length !== model.features.length) throw new CohortlabError('MODEL_CORRUPT', `the logistic model has ${opts.weights.kernel.length} weights for ${model.features.length} features.`);
+  const segments = opts.segments ?? [];
   const aggregates = featureQuery(config, d, { cutoffMs: opts.cutoffMs, source: opts.source }).replace(/\nORDER BY user_id$/, '');
   const milestones = config.activation.milestones.map((m, i) => `m${i} AS ${d.quoteIdent(MILESTONE_PREFIX + m.name)}`);
   // 1: features (aggregates + derived; is_paid/ever_paid renamed after the pass so no alias shadows a column)
-  const features = `SELECT *, ${derivedFeatures(config, d).join(',\n  ')}${milestones.length ? `, ${milestones.join(', ')}` : ''} FROM (${aggregates}) AS agg`;
-  const withFlags = `SELECT *, is_paid_flag AS is_paid, ever_paid_flag AS ever_paid FROM (${features}) AS f0`;
-  // 2: §4.1 engagement, §4.2 activation, §4.4 churn risk, and the probability
-  const c = CHURN_SIGNALS;
-  const e = EXPANSION_SIGNALS;
-  const item = (f: string, min: number, pts: number) => `CASE WHEN ${d.quoteIdent(f)} >= ${num(min)} THEN ${num(pts)} ELSE 0.0 END`;
-  const activation = config.activation.milestones.length
-    ? `least(${config.activation.milestones.map((m) => item(MILESTONE_PREFIX + m.name, 0.5, m.points)).join(' + ')}, 100.0)`
-    : '0.0';
-  const gap = `CASE WHEN typical_gap_days > 0 THEN days_since_last_activity / typical_gap_days WHEN days_since_last_activity > 0 THEN ${d.infinity} ELSE 0.0 END`;
-  const scores = `SELECT user_id, already_churned,
-  ${points(d, ENGAGEMENT_FREQUENCY, 'avg_weekly_sessions_28d')} + ${points(d, ENGAGEMENT_BREADTH, 'feature_breadth_30d')} + ${points(d, ENGAGEMENT_DEPTH, 'avg_session_minutes_30d')} + ${points(d, ENGAGEMENT_RECENCY, 'days_since_last_activity')} AS s_engagement,
-  ${activation} AS s_activation,
-  ${points(d, CHURN_USAGE_DECLINE, 'usage_decline')} + ${points(d, CHURN_RECENCY_GAP, gap)}
+  const derived = `SELECT *, ${derivedFeatures(config, d).join(',\n  ')}${milestones.length ? `, ${milestones.join(', ')}` : ''} FROM (${aggregates}) AS agg`;
+  const features = `SELECT *, is_paid_flag AS is_paid, ever_paid_flag AS ever_paid FROM (${derived}) AS f0`;
+
+  return d.withQueries([{ name: 'cl_features', sql: () => features, materialize: true }], (ref) => {
+    const whole = (select: string, where = '') => `(SELECT ${select} FROM ${ref('cl_features')} AS g${where ? ` WHERE ${where}` : ''})`;
+    // 2: §4.1 engagement, §4.2 activation, §4.4 churn risk, the §4.3 signals, §3.3 at-risk signals, the probability, scaled cluster inputs
+    const c = CHURN_SIGNALS;
+    const e = EXPANSION_SIGNALS;
+    const item = (f: string, min: number, pts: number) => `CASE WHEN ${d.quoteIdent(f)} >= ${num(min)} THEN ${num(pts)} ELSE 0.0 END`;
+    const activation = config.activation.milestones.length
+      ? `least(${config.activation.milestones.map((m) => item(MILESTONE_PREFIX + m.name, 0.5, m.points)).join(' + ')}, 100.0)`
+      : '0.0';
+    const gap = `CASE WHEN typical_gap_days > 0 THEN days_since_last_activity / typical_gap_days WHEN days_since_last_activity > 0 THEN ${d.infinity} ELSE 0.0 END`;
+    const a = AT_RISK_SIGNALS; // playbook §3.3, as rules/segments.ts atRiskSignals
+    const atRisk = [
+      flag(`sessions_7d < ${num(a.usageDecline.ratio)} * avg_weekly_sessions_28d`), // §3.3 "Current week sessions < 50% of 4-week trailing average"
+      flag(`features_used_7d < ${num(a.breadthContraction.ratio)} * peak_week_features`), // §3.3 "Features used this week < 50% of peak week"
+      flag(`days_since_last_activity > ${num(a.loginGap.ratio)} * typical_gap_days`), // §3.3 "Days since last login > 2x typical inter-session gap"
+      flag(`support_tickets_7d >= ${num(a.supportEscalation.minTickets7d)} OR negative_support_30d >= ${num(a.supportEscalation.minNegative30d)}`), // §3.3 support escalation
+    ].join(' + ');
+    const cl = opts.clusters ? clusterSql(opts.clusters, d) : null;
+    const layer2 = `SELECT *,
+  ${points(ENGAGEMENT_FREQUENCY, 'avg_weekly_sessions_28d')} + ${points(ENGAGEMENT_BREADTH, 'feature_breadth_30d')} + ${points(ENGAGEMENT_DEPTH, 'avg_session_minutes_30d')} + ${points(ENGAGEMENT_RECENCY, 'days_since_last_activity')} AS cl_engagement,
+  ${activation} AS cl_activation,
+  ${points(CHURN_USAGE_DECLINE, 'usage_decline')} + ${points(CHURN_RECENCY_GAP, gap)}
     + CASE WHEN ${c.negativeSupport.feature} >= ${num(c.negativeSupport.min)} THEN ${num(c.negativeSupport.points)} WHEN ${c.multipleTickets.feature} >= ${num(c.multipleTickets.min)} THEN ${num(c.multipleTickets.points)} ELSE 0.0 END
     + CASE WHEN ${c.failedPayment.feature} >= ${num(c.failedPayment.min)} THEN ${num(c.failedPayment.points)} WHEN ${c.downgraded.feature} >= ${num(c.downgraded.min)} THEN ${num(c.downgraded.points)} WHEN ${c.cancelPage.feature} >= ${num(c.cancelPage.min)} THEN ${num(c.cancelPage.points)} ELSE 0.0 END
-    + CASE WHEN ${c.decliningTrend.feature} < ${num(c.decliningTrend.below)} THEN ${num(c.decliningTrend.points)} ELSE 0.0 END AS s_churn_risk,
-  ${points(d, EXPANSION_USAGE_LIMIT, 'usage_pct_of_limit')} + ${item(e.addedMembers.feature, e.addedMembers.min, e.addedMembers.points)} + ${item(e.collabFeatures.feature, e.collabFeatures.min, e.collabFeatures.points)}
-    + ${item(e.lockedFeatures.feature, e.lockedFeatures.min, e.lockedFeatures.points)} + ${item(e.viewedPricing.feature, e.viewedPricing.min, e.viewedPricing.points)} AS s_expansion_signals,
-  ${probabilityExpr(model, d, opts.weights)} AS p_churn
-FROM (${withFlags}) AS f1`;
-  // 3: §4.3 expansion (reads the engagement score) and the tiers
-  return `SELECT user_id, p_churn AS churn_probability,
-  s_engagement AS engagement_score, ${tier(d, ENGAGEMENT_TIERS, 's_engagement')} AS engagement_tier,
-  s_activation AS activation_score, ${tier(d, ACTIVATION_TIERS, 's_activation')} AS activation_tier,
-  s_expansion_signals + ${points(d, EXPANSION_ENGAGEMENT, 's_engagement')} AS expansion_readiness_score,
-  ${tier(d, EXPANSION_TIERS, `s_expansion_signals + ${points(d, EXPANSION_ENGAGEMENT, 's_engagement')}`)} AS expansion_readiness_tier,
-  s_churn_risk AS churn_risk_score, ${tier(d, CHURN_TIERS, 's_churn_risk')} AS churn_risk_tier,
+    + CASE WHEN ${c.decliningTrend.feature} < ${num(c.decliningTrend.below)} THEN ${num(c.decliningTrend.points)} ELSE 0.0 END AS cl_churn_risk,
+  ${points(EXPANSION_USAGE_LIMIT, 'usage_pct_of_limit')} + ${item(e.addedMembers.feature, e.addedMembers.min, e.addedMembers.points)} + ${item(e.collabFeatures.feature, e.collabFeatures.min, e.collabFeatures.points)}
+    + ${item(e.lockedFeatures.feature, e.lockedFeatures.min, e.lockedFeatures.points)} + ${item(e.viewedPricing.feature, e.viewedPricing.min, e.viewedPricing.points)} AS cl_expansion_signals,
+  ${atRisk} AS cl_at_risk,
+  ${probabilityExpr(model, d, opts.weights)} AS cl_p${cl ? `,\n  ${cl.scaled.join(',\n  ')}` : ''}
+FROM ${ref('cl_features')} AS f`;
+
+    // 3: §4.3 expansion readiness (reads engagement), §6.3 RFM scores, cluster distances and PCA
+    const rfm = rfmSql(config, d, whole);
+    const layer3 = `SELECT *,
+  cl_expansion_signals + ${points(EXPANSION_ENGAGEMENT, 'cl_engagement')} AS cl_expansion,
+  ${rfm.code} AS cl_rfm${cl ? `,\n  ${cl.distances.join(',\n  ')}` : ''}
+FROM (${layer2}) AS s`;
+
+    // 4: tiers, §2.1 behavioral, §2.3 lifecycle, §6.3 code and segment, §6.1 rule files, nearest centroid
+    const B = BEHAVIORAL;
+    const behavioral = `CASE
+    WHEN days_since_last_activity >= ${num(B.dormant.minDaysInactive)} AND total_sessions >= ${num(B.dormant.minTotalSessions)} THEN 'Dormant'
+    WHEN wow_trend <= ${num(B.atRisk.maxWowTrend)} OR days_since_last_activity >= ${num(B.atRisk.minDaysInactive)} THEN 'At-Risk'
+    WHEN avg_weekly_sessions_28d >= ${num(B.power.minWeeklySessions)} AND feature_breadth_30d >= ${num(B.power.minBreadth)} AND tenure_days >= ${num(B.power.minTenureDays)} THEN 'Power'
+    WHEN avg_weekly_sessions_28d >= ${num(B.regular.minWeeklySessions)} AND feature_breadth_30d >= ${num(B.regular.minBreadth)} AND tenure_days >= ${num(B.regular.minTenureDays)} THEN 'Regular'
+    WHEN avg_weekly_sessions_28d >= ${num(B.casual.minWeeklySessions)} AND tenure_days >= ${num(B.casual.minTenureDays)} THEN 'Casual'
+    ELSE 'Unsegmented' END`;
+    const L = LIFECYCLE;
+    // §2.3 "Top 10% usage": rules/segments.ts topShareThreshold over every user (sorted[n - max(1, ceil(0.1 n))], 0-based)
+    const top = whole(d.listElement(d.sortedList('avg_weekly_sessions_28d'), d.int(`count(*) - greatest(1, ceil(${num(L.powerUser.topShare)} * count(*))) + 1`)));
+    const lifecycle = `CASE
+    WHEN already_churned = 1 OR days_since_last_activity >= ${num(inactivityThreshold(config))} THEN 'Churned'
+    WHEN cl_at_risk >= ${num(L.atRisk.minSignals)} THEN 'At-Risk'
+    WHEN tenure_days >= ${num(L.powerUser.minTenureDays)} AND avg_weekly_sessions_28d >= ${top} AND avg_weekly_sessions_28d > 0 AND feature_breadth_30d >= ${num(L.powerUser.minBreadth)} THEN 'Power User'
+    WHEN tenure_days >= ${num(L.engaged.minTenureDays)} AND avg_weekly_sessions_28d >= ${num(L.engaged.minWeeklySessions)} THEN 'Engaged'
+    WHEN cl_activation >= ${num(L.activated.minActivationScore)} THEN 'Activated'
+    ELSE 'New User' END`;
+    const ruleFiles = segments.map((r) => `${flag(compileCondition(r.conditions, config, d))} AS ${d.quoteIdent(SEGMENT_COLUMN_PREFIX + r.slug)}`);
+    const clusterCols = cl ? [`${cl.nearest} AS cluster`, `${cl.label} AS cluster_label`, 'cl_pc1 AS pc1', 'cl_pc2 AS pc2'] : [];
+    return `SELECT user_id, cl_p AS churn_probability,
+  cl_engagement AS engagement_score, ${tier(d, ENGAGEMENT_TIERS, 'cl_engagement')} AS engagement_tier,
+  cl_activation AS activation_score, ${tier(d, ACTIVATION_TIERS, 'cl_activation')} AS activation_tier,
+  cl_expansion AS expansion_readiness_score, ${tier(d, EXPANSION_TIERS, 'cl_expansion')} AS expansion_readiness_tier,
+  cl_churn_risk AS churn_risk_score, ${tier(d, CHURN_TIERS, 'cl_churn_risk')} AS churn_risk_tier,
+  ${behavioral} AS behavioral_segment,
+  ${lifecycle} AS lifecycle_stage,
+  ${d.text('cl_rfm')} AS rfm_code,
+  ${rfm.segment('cl_rfm')} AS rfm_segment,
+  cl_at_risk AS at_risk_signals${[...ruleFiles, ...clusterCols].map((x) => `,\n  ${x}`).join('')},
   already_churned
-FROM (${scores}) AS s
+FROM (${layer3}) AS t
 ORDER BY user_id`;
+  });
+}
+
+/**
+ * §6.3 RFM as rules/segments.ts `rfm`: recency and frequency bands, monetary by the same precedence
+ * (inactive free, the config's plan score, spend quintiles for `monetary: sum_value`, paid/free), rounded
+ * and clamped to 1-5; the code as the integer r*100 + f*10 + m (its text is the code), the segment from
+ * rfmSegmentTables().
+ */
+function rfmSql(config: EventConfig, d: Dialect, whole: (select: string, where?: string) => string): { code: string; segment: (code: string) => string } {
+  const F = RFM_MONETARY_FALLBACK;
+  const whens: string[] = [`WHEN is_paid < 1 AND days_since_last_activity >= ${num(inactivityThreshold(config))} THEN ${num(F.inactiveFree)}`]; // §6.3 "1=Inactive free"
+  for (const [plan, score] of Object.entries(config.plans.rfm_monetary ?? {})) whens.push(`WHEN plan = ${d.quoteString(plan)} THEN ${num(score)}`); // §6.3 plan value
+  let otherwise: string;
+  if (config.monetary === 'sum_value') {
+    // quintile cut points of spend among spenders: sorted positive values at floor(k n / 5), k = 1..4 (0-based)
+    whens.push(`WHEN monetary_value <= 0 THEN ${num(F.noSpend)}`);
+    const cut = (k: number) => whole(d.listElement(d.sortedList('monetary_value'), d.int(`floor(${num(k)} * count(*) / 5e0) + 1`)), 'monetary_value > 0');
+    otherwise = `1e0${[1, 2, 3, 4].map((k) => ` + CASE WHEN monetary_value >= ${cut(k)} THEN 1e0 ELSE 0e0 END`).join('')}`;
+  } else otherwise = `CASE WHEN is_paid >= 1 THEN ${num(F.paid)} ELSE ${num(F.activeFree)} END`;
+  const monetary = `least(5e0, greatest(1e0, floor(CASE ${whens.join(' ')} ELSE ${otherwise} END + 5e-1)))`; // Math.round, clamped
+  const code = `${d.int(points(RFM_RECENCY, 'days_since_last_activity'))} * 100 + ${d.int(points(RFM_FREQUENCY, 'avg_weekly_sessions_28d'))} * 10 + ${d.int(monetary)}`;
+  const tables = rfmSegmentTables();
+  const byName = new Map<string, number[]>();
+  tables.codes.forEach((k, i) => {
+    if (tables.exact[i] !== RFM_OTHER) byName.set(tables.exact[i], [...(byName.get(tables.exact[i]) ?? []), Number(k)]);
+  });
+  const segment = (x: string) => `CASE ${[...byName].map(([name, codes]) => `WHEN ${x} IN (${codes.join(', ')}) THEN ${d.quoteString(name)}`).join(' ')} ELSE ${d.quoteString(RFM_OTHER)} END`;
+  return { code, segment };
+}
+
+/**
+ * cluster/index.ts `assignClusters` as SQL: scaleColumns (log1p of heavy-tailed features, a negative
+ * count read as 0, then (x - center) / scale), squared distance to every centroid, the first nearest
+ * (assignNearest: a later centroid wins only when strictly nearer), its label, and projectPca's first two
+ * coordinates. Features from events are never missing, so the training-median imputation never applies.
+ */
+function clusterSql(model: ClusterModel, d: Dialect): { scaled: string[]; distances: string[]; nearest: string; label: string } {
+  const s = model.scaler.state;
+  const k = model.kmeans.state.centroids.length;
+  if (k === 0 || model.clusterLabels.length !== k || s.features.length !== model.kmeans.state.d) {
+    throw new CohortlabError('MODEL_CORRUPT', `cluster model is inconsistent: ${k} centroids, ${model.clusterLabels.length} labels, ${s.features.length} scaled features for d = ${model.kmeans.state.d}.`);
+  }
+  const z = (j: number) => `cl_z${j}`;
+  const scaled = s.features.map((f, j) => {
+    const x = d.double(d.quoteIdent(f));
+    const v = s.log1p[j] === 1 ? d.ln(`1 + CASE WHEN ${x} > -1 THEN ${x} ELSE 0e0 END`) : x;
+    return `(${v} - ${num(s.center[j])}) / ${num(s.scale[j])} AS ${z(j)}`;
+  });
+  const distances = model.kmeans.state.centroids.map((row, c) => `${row.map((v, j) => `(${z(j)} - ${num(v)}) * (${z(j)} - ${num(v)})`).join(' + ')} AS cl_d${c}`);
+  const pcs = [0, 1].map((p) => {
+    const w = model.pca.components[p];
+    return w ? w.map((wj, j) => `(${z(j)} - ${num(model.pca.mean[j])}) * ${num(wj)}`).join(' + ') : '0e0';
+  });
+  distances.push(`${pcs[0]} AS cl_pc1`, `${pcs[1]} AS cl_pc2`);
+  // assignNearest: centroid c when it is no farther than every later one (an earlier one was not chosen, so it is strictly nearer than those)
+  const pick = (value: (c: number) => string) => {
+    if (k === 1) return value(0);
+    const whens = Array.from({ length: k - 1 }, (_, c) => `WHEN ${Array.from({ length: k - c - 1 }, (_, i) => `cl_d${c} <= cl_d${c + 1 + i}`).join(' AND ')} THEN ${value(c)}`);
+    return `CASE ${whens.join(' ')} ELSE ${value(k - 1)} END`;
+  };
+  return { scaled, distances, nearest: pick((c) => num(c)), label: pick((c) => d.quoteString(model.clusterLabels[c])) };
 }

@@ -11,7 +11,7 @@ import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { loadEvents } from '../../src/ingest/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { DIALECTS } from '../../src/engine/dialect.js';
-import { logisticWeights, scoreSql } from '../../src/engine/score-sql.js';
+import { modelScoreSql } from '../../src/engine/score-sql.js';
 import { cutoffOf } from '../../src/features/index.js';
 import { loadModel } from '../../src/registry/index.js';
 import { trainedFixture } from '../serve/helper.js';
@@ -159,7 +159,7 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
     for (const url of [urls!.single, urls!.shards[0]]) {
       const source = await openEventSource({ engine: 'clickhouse', url, table: TABLE }, warehouseConfig(model.config));
       try {
-        const sql = scoreSql(warehouseConfig(model.config), model.parts.churn, DIALECTS.clickhouse, { cutoffMs: cutoffOf(asOf), source: source.relation, weights: logisticWeights(model.parts.churn) });
+        const sql = modelScoreSql(model.parts, DIALECTS.clickhouse, { cutoffMs: cutoffOf(asOf), source: source.relation, config: warehouseConfig(model.config) });
         expect(compareWithInProcess(await source.query(sql), inProcess)).toBeLessThan(1e-6);
       } finally {
         await source.close();

@@ -1,17 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DUCKDB } from '../../src/engine/dialect.js';
-import { logisticWeights, scoreSql } from '../../src/engine/score-sql.js';
+import { CLICKHOUSE, DUCKDB } from '../../src/engine/dialect.js';
+import { compileCondition, logisticWeights, modelScoreSql, scoreSql, warehouseScoreColumns } from '../../src/engine/score-sql.js';
 import { computeFeatures, cutoffOf } from '../../src/features/index.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
 import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js';
+import { parseSegmentRules } from '../../src/rules/index.js';
 import { queryColumns } from '../../src/shared/duckdb.js';
-import { compareWithInProcess } from './compare.js';
+import { agreement } from './compare.js';
 import { trainedFixture } from '../serve/helper.js';
 
 /**
- * In-warehouse scoring (one SQL statement: features, §4 scores and tiers, the logistic model's calibrated
- * probability) equals in-process scoring (feature SQL + compute.ts + the rule engine + tfjs), run here on
- * DuckDB; test/engine/clickhouse.test.ts runs the same statement on ClickHouse.
+ * In-warehouse scoring (one SQL statement: features, every playbook rule column, the §6.1 rule-file
+ * segments, the logistic model's calibrated probability, the nearest cluster) equals in-process scoring
+ * (feature SQL + compute.ts + the rule engine + tfjs + k-means), run here on DuckDB;
+ * test/engine/clickhouse.test.ts runs the same statement on ClickHouse.
  */
 let model: LoadedRegistryModel;
 let store: EventStore;
@@ -25,20 +27,61 @@ afterAll(() => store?.close());
 
 describe('scoring inside the engine', () => {
   for (const asOf of ['2026-04-10', '2026-05-20']) {
-    it(`equals in-process scores as of ${asOf} (probability to 1e-6, rule scores and tiers exactly)`, async () => {
+    it(`equals in-process scores as of ${asOf} (probability to 1e-6, every rule, segment and cluster column exactly)`, async () => {
       const table = await computeFeatures(store, { asOf });
       const inProcess = await model.score(table, { reasons: 0 });
-      const sql = scoreSql(model.config, model.parts.churn, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events', weights: logisticWeights(model.parts.churn) });
-      const worst = compareWithInProcess(await queryColumns(store.conn, sql), inProcess);
-      expect(worst).toBeLessThan(1e-6);
-      // the already-churned flag is the one compute.ts derives
+      const sql = modelScoreSql(model.parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' });
       const r = await queryColumns(store.conn, sql);
+      expect(r.names).toEqual(warehouseScoreColumns(model.parts.segments, true));
+      expect(model.parts.segments.length).toBe(3); // the rule files of rules/ (At Risk, Expansion Ready, Power Users)
+      const a = agreement(r, inProcess);
+      expect(a.users).toBeGreaterThan(300);
+      expect(a.probability).toBeLessThan(1e-6);
+      expect(a.pca).toBeLessThan(1e-9);
+      // the already-churned flag is the one compute.ts derives
       expect(Array.from(r.columns[r.names.indexOf('already_churned')] as Float64Array)).toEqual(Array.from(table.alreadyChurned));
+      // the fixture exercises the ladders: several labels of each segment column, and users in and out of every rule-file segment
+      for (const c of ['behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'churn_risk_tier', 'cluster_label']) expect(new Set(r.columns[r.names.indexOf(c)] as string[]).size, c).toBeGreaterThan(1);
     }, 60_000);
   }
 
+  it('compiles every construct of the §6.1 language: arithmetic, NOT, !=, x / 0 and NaN as the TypeScript evaluator', async () => {
+    const seg = (name: string, cond: string) => `segment "${name}" {\n  conditions { ${cond} }\n  refresh: daily\n}\n`;
+    const rules = parseSegmentRules(
+      [
+        // NaN >= 1 is false (DuckDB alone would say true): users with no sessions in either week
+        seg('Ratio', 'NOT (user.days_since_signup < 30) AND features.sessions_7d / features.sessions_prev_7d >= 1'),
+        // +inf == +inf, NaN == NaN is false
+        seg('Inf', 'features.sessions_7d / 0 == features.sessions_7d / 0'),
+        // NaN != 1 is true
+        seg('Nan', 'features.sessions_7d / features.sessions_7d != 1'),
+        seg('Arith', '-events.session_count(last_14_days) + 2 * total_features > 3 AND NOT scores.churn_risk - 10 <= 0 OR scores.at_risk_signals == 2'),
+      ].join(''),
+      'odd.segment',
+    );
+    const asOf = '2026-05-20';
+    const parts = { ...model.parts, segments: rules };
+    const inProcess = await model.score(await computeFeatures(store, { asOf }), { reasons: 0 });
+    const { scoreWithParts } = await import('../../src/pipeline/score.js');
+    const expected = await scoreWithParts(parts, await computeFeatures(store, { asOf }), { reasons: 0 });
+    const r = await queryColumns(store.conn, modelScoreSql(parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
+    for (const slug of ['ratio', 'inf', 'nan', 'arith']) {
+      const got = Array.from(r.columns[r.names.indexOf(`segment_${slug}`)] as Float64Array);
+      expect(got, slug).toEqual(Array.from(expected.columns[`segment_${slug}`] as Float64Array));
+      expect(new Set(got).size, `${slug} splits the users`).toBe(2);
+    }
+    expect(inProcess.userIds).toEqual(expected.userIds);
+  }, 60_000);
+
+  it('names an unknown feature of a rule file as the evaluator does', () => {
+    const [rule] = parseSegmentRules('segment "X" {\n  conditions { features.sesions_7d >= 1 }\n  refresh: daily\n}', 'x.segment');
+    expect(() => compileCondition(rule.conditions, model.config, CLICKHOUSE)).toThrow(/x\.segment:2:\d+: features\.sesions_7d needs the feature "sesions_7d".*did you mean "sessions_7d"/);
+  });
+
   it('refuses an MLP (it stays in-process) and says how to get a logistic model', () => {
     const mlp = { ...model.parts.churn, kind: 'mlp' as const };
-    expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn) })).toThrow(/needs a logistic churn model; this one is "mlp".*--model logistic/);
+    const msg = /needs a logistic churn model; this one is "mlp" \(it stays in-process\): train with --model logistic/;
+    expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn) })).toThrow(msg);
+    expect(() => modelScoreSql({ ...model.parts, churn: mlp }, CLICKHOUSE, { cutoffMs: cutoffOf('2026-05-20'), source: 'events' })).toThrow(msg);
   });
 });
