@@ -2,7 +2,7 @@ import { computeFeatureBlocks, readFeatureTableBlocks } from '../features/index.
 import { resolveConfig } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { DIALECTS } from '../engine/dialect.js';
-import { logisticWeights, scoreSql } from '../engine/score-sql.js';
+import { modelScoreSql } from '../engine/score-sql.js';
 import { cutoffOf } from '../features/index.js';
 import { sourceRelation } from '../features/sql.js';
 import type { EventConfig } from '../ingest/types.js';
@@ -33,22 +33,23 @@ async function scoreRawTable(ref: string | undefined, modelsDir: string, path: s
 /**
  * --emit-sql: print the statement (DuckDB: over cohortlab's normalized `events` table; ClickHouse: over the
  * mapped warehouse table). --into TABLE (ClickHouse): run it as INSERT ... SELECT, creating the table when missing.
+ * The statement carries everything a model scores but the reason codes (docs/warehouse-scoring.md).
  */
-async function scoreInEngine(model: LoadedRegistryModel, config: EventConfig, spec: EventSourceSpec, asOf: string, into: string | undefined, ctx: CommandContext): Promise<number> {
-  const weights = logisticWeights(model.parts.churn);
+async function scoreInEngine(model: LoadedRegistryModel, config: EventConfig, spec: EventSourceSpec | { engine: 'duckdb' }, asOf: string, into: string | undefined, ctx: CommandContext): Promise<number> {
   const d = DIALECTS[spec.engine];
   const cutoffMs = cutoffOf(asOf);
+  const statement = (source: string) => modelScoreSql(model.parts, d, { cutoffMs, source, config });
   if (into === undefined) {
-    const source = spec.engine === 'clickhouse' ? sourceRelation(config, d, spec.table) : 'events';
-    ctx.out(`${scoreSql(config, model.parts.churn, d, { cutoffMs, source, weights })};`);
+    ctx.out(`${statement(spec.engine === 'clickhouse' ? sourceRelation(config, d, spec.table) : 'events')};`);
     return 0;
   }
   if (spec.engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', '--into TABLE writes into the warehouse: use it with --engine clickhouse (with DuckDB, use --out FILE).');
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(into)) throw new CohortlabError('BAD_ARGUMENT', `--into "${into}" is not a ClickHouse table name: use letters, digits and "_", optionally "database.table".`);
-  const source = await openEventSource(spec, config, { logger: ctx.logger });
+  statement('events'); // a model that cannot be compiled fails before the connection
+  const source = await openEventSource(spec as EventSourceSpec, config, { logger: ctx.logger });
   try {
     const t0 = performance.now();
-    const select = scoreSql(config, model.parts.churn, d, { cutoffMs, source: source.relation, weights });
+    const select = statement(source.relation);
     const target = into.split('.').map(d.quoteIdent).join('.');
     const [db, name] = into.includes('.') ? into.split('.') : [null, into];
     const exists = await source.query(`SELECT toFloat64(count()) AS n FROM system.tables WHERE database = ${db ? d.quoteString(db) : 'currentDatabase()'} AND name = ${d.quoteString(name)}`);
@@ -74,7 +75,7 @@ export const scoreCommand: Command = {
     { name: 'as-of', type: 'string', description: 'cutoff date of the features', placeholder: 'YYYY-MM-DD' },
     { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
     { name: 'out', type: 'string', description: 'output .csv or .parquet (not with --emit-sql or --into)', placeholder: 'FILE' },
-    { name: 'emit-sql', type: 'boolean', description: 'print the one SQL statement that scores every user inside the engine (features, playbook 4.1-4.4 scores and tiers, the logistic model\'s probability) and exit' },
+    { name: 'emit-sql', type: 'boolean', description: 'print the one SQL statement that scores every user inside the engine (features, the rule columns and rule-file segments, the logistic model\'s probability, the cluster; no reasons) and exit; --engine duckdb prints it over cohortlab\'s normalized events table' },
     { name: 'into', type: 'string', description: 'with --engine clickhouse: run that statement as INSERT INTO TABLE SELECT ... (the table is created when missing)', placeholder: 'TABLE' },
     { name: 'chunk', type: 'string', description: 'users scored per chunk (bounds memory)', default: '50000', placeholder: 'N' },
     { name: 'reasons', type: 'string', description: 'reason codes per user (0 = none, faster)', default: '3', placeholder: 'N' },
@@ -102,10 +103,13 @@ export const scoreCommand: Command = {
     const spec = warehouse || events.length ? eventSourceSpec(args, ctx.env, config, events, warehouse ? tablePath : undefined) : undefined;
     const featureFile = warehouse ? undefined : tablePath;
     if (featureFile && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
-    if (!spec && !featureFile) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, --table FILE, or --engine clickhouse --table NAME (see "cohortlab score --help").');
+    // DuckDB's statement reads cohortlab's normalized `events` table: printing it needs no event files
+    const duckdbStatement = inEngine && !spec && str(args, 'engine') === 'duckdb' && str(args, 'into') === undefined;
+    if (!spec && !featureFile && !duckdbStatement) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, --table FILE, or --engine clickhouse --table NAME (see "cohortlab score --help").');
     const asOf = date(args, 'as-of');
     if ((spec || inEngine) && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec?.engine === 'clickhouse' ? '--engine clickhouse' : inEngine ? '--emit-sql/--into' : '--events'}.`);
     if (inEngine) {
+      if (duckdbStatement) return scoreInEngine(model, config, { engine: 'duckdb' }, asOf as string, undefined, ctx);
       if (!spec) throw new CohortlabError('BAD_ARGUMENT', '--emit-sql and --into score events inside the engine: give --engine clickhouse --table NAME (or --engine duckdb).');
       return scoreInEngine(model, config, spec, asOf as string, str(args, 'into'), ctx);
     }

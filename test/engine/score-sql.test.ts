@@ -7,7 +7,9 @@ import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js
 import { parseSegmentRules } from '../../src/rules/index.js';
 import { queryColumns } from '../../src/shared/duckdb.js';
 import { agreement } from './compare.js';
-import { trainedFixture } from '../serve/helper.js';
+import { trainedFixture, type Fixture } from '../serve/helper.js';
+import { main } from '../../src/cli/index.js';
+import { collectingLogger } from '../../src/shared/log.js';
 
 /**
  * In-warehouse scoring (one SQL statement: features, every playbook rule column, the §6.1 rule-file
@@ -17,9 +19,10 @@ import { trainedFixture } from '../serve/helper.js';
  */
 let model: LoadedRegistryModel;
 let store: EventStore;
+let fx: Fixture;
 
 beforeAll(async () => {
-  const fx = await trainedFixture();
+  fx = await trainedFixture();
   model = await loadModel('default', { modelsDir: fx.modelsDir });
   store = await loadEvents([fx.events], model.config);
 }, 180_000);
@@ -71,6 +74,26 @@ describe('scoring inside the engine', () => {
       expect(new Set(got).size, `${slug} splits the users`).toBe(2);
     }
     expect(inProcess.userIds).toEqual(expected.userIds);
+  }, 60_000);
+
+  it('score --engine duckdb --emit-sql prints the DuckDB statement, which run on the events table equals in-process scoring', async () => {
+    const asOf = '2026-04-10';
+    const run = async (argv: string[]) => {
+      let out = '';
+      const code = await main(argv, { logger: collectingLogger(), out: (t) => (out += t), env: {} });
+      return { code, out };
+    };
+    const printed = await run(['score', '--models-dir', fx.modelsDir, '--engine', 'duckdb', '--emit-sql', '--as-of', asOf]);
+    expect(printed.code).toBe(0);
+    expect(printed.out.trim().startsWith('WITH cl_features AS MATERIALIZED')).toBe(true);
+    expect(printed.out.match(/;/g)).toHaveLength(1); // one statement
+    const r = await queryColumns(store.conn, printed.out.trim().replace(/;$/, ''));
+    const a = agreement(r, await model.score(await computeFeatures(store, { asOf }), { reasons: 0 }));
+    expect(a.probability).toBeLessThan(1e-6);
+    // with --events the same statement (the files are not read to print it)
+    expect((await run(['score', '--models-dir', fx.modelsDir, '--engine', 'duckdb', '--events', fx.events, '--emit-sql', '--as-of', asOf])).out).toBe(printed.out);
+    const noDate = await run(['score', '--models-dir', fx.modelsDir, '--engine', 'duckdb', '--emit-sql']);
+    expect(noDate.code).toBe(2);
   }, 60_000);
 
   it('names an unknown feature of a rule file as the evaluator does', () => {
