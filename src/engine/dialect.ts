@@ -62,11 +62,17 @@ export interface Dialect {
   listElement(list: string, i: string): string;
   /** An integer expression as its decimal text. */
   text(x: string): string;
+  /** A string without leading and trailing white space, as JavaScript's String.prototype.trim (Unicode spaces included). */
+  trim(x: string): string;
   /** The query `main` reading the named subqueries (each may read the ones before it). */
   withQueries(queries: NamedQuery[], main: (ref: (name: string) => string) => string): string;
   /** `base` left-joined to each of `others` on `key` (their other columns must not collide). */
   leftJoinAll(base: string, others: string[], key: string): string;
 }
+
+/** The white space of JavaScript's String.prototype.trim, as an RE2 class (both engines use RE2 over UTF-8). */
+const JS_SPACE = '[\\s\\x{0B}\\x{A0}\\x{FEFF}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}]';
+const TRIM_RE = `^${JS_SPACE}+|${JS_SPACE}+$`;
 
 const sqlString = (s: string, escapeBackslash: boolean) => `'${(escapeBackslash ? s.replace(/\\/g, '\\\\') : s).replace(/'/g, "''")}'`;
 
@@ -102,6 +108,7 @@ export const DUCKDB: Dialect = {
   medianOfSorted: (l) => `list_aggregate(${l}, 'median')`,
   listElement: (l, i) => `list_extract(${l}, ${i})`,
   text: (x) => `CAST(${x} AS VARCHAR)`,
+  trim: (x) => `regexp_replace(${x}, ${sqlString(TRIM_RE, false)}, '', 'g')`,
   withQueries: (queries, main) => {
     const ref = (name: string) => name;
     return `WITH ${queries.map((q) => `${q.name} AS ${q.materialize ? 'MATERIALIZED ' : ''}(${q.sql(ref)})`).join(',\n')}\n${main(ref)}`;
@@ -138,6 +145,7 @@ export const CLICKHOUSE: Dialect = {
     `if(length(${l}) = 0, NULL, if(length(${l}) % 2 = 1, arrayElement(${l}, intDiv(length(${l}) + 1, 2)), (arrayElement(${l}, intDiv(length(${l}), 2)) + arrayElement(${l}, intDiv(length(${l}), 2) + 1)) / 2))`,
   listElement: (l, i) => `arrayElement(${l}, ${i})`,
   text: (x) => `toString(${x})`,
+  trim: (x) => `replaceRegexpAll(${x}, ${sqlString(TRIM_RE, true)}, '')`,
   // No CTEs: each reference inlines the named query's text (each is then read by its own subquery).
   withQueries: (queries, main) => {
     const text = new Map<string, string>();

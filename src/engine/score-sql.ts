@@ -9,12 +9,13 @@ import { FEATURES_PREFIX, FUNCTIONS, NAMES, type Source } from '../rules/dsl/fun
 import { formatPos } from '../rules/dsl/parse.js';
 import { CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX } from '../rules/engine.js';
 import { inactivityThreshold } from '../rules/segments.js';
+import { CAMPAIGNS } from '../rules/tables/actions.js';
 import { RFM_FREQUENCY, RFM_MONETARY_FALLBACK, RFM_OTHER, RFM_RECENCY, rfmSegmentTables } from '../rules/tables/rfm.js';
 import {
-  ACTIVATION_TIERS, CHURN_RECENCY_GAP, CHURN_SIGNALS, CHURN_TIERS, CHURN_USAGE_DECLINE, ENGAGEMENT_BREADTH, ENGAGEMENT_DEPTH,
+  ACTIVATED_MIN_SCORE, ACTIVATION_TIERS, CHURN_RECENCY_GAP, CHURN_SIGNALS, CHURN_TIERS, CHURN_USAGE_DECLINE, ENGAGEMENT_BREADTH, ENGAGEMENT_DEPTH,
   ENGAGEMENT_FREQUENCY, ENGAGEMENT_RECENCY, ENGAGEMENT_TIERS, EXPANSION_ENGAGEMENT, EXPANSION_SIGNALS, EXPANSION_TIERS, EXPANSION_USAGE_LIMIT,
 } from '../rules/tables/scores.js';
-import { AT_RISK_SIGNALS, BEHAVIORAL, LIFECYCLE } from '../rules/tables/segments.js';
+import { AT_RISK_SIGNALS, BEHAVIORAL, CHAMPION, DORMANT_SUBSEGMENTS, INTENT, LIFECYCLE, PLAN_SEGMENTS, SALES_TIERS } from '../rules/tables/segments.js';
 import type { BandTable, Expr, SegmentRule } from '../rules/types.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { Dialect } from './dialect.js';
@@ -43,11 +44,21 @@ import type { Dialect } from './dialect.js';
  */
 export const WAREHOUSE_SCORE_COLUMNS = ['user_id', 'churn_probability', ...CONTRACT_RULE_COLUMNS] as const;
 
-/** Every output column, in order: user_id, churn_probability, the CONTRACT rule columns, segment_<slug>..., cluster columns, already_churned. */
+/** The columns applyRules adds beyond the CONTRACT ones (docs/rules.md), in its order. */
+export const RULE_EXTRA_COLUMNS = [
+  'at_risk', 'intent_segment', 'plan_segment', 'champion', 'dormant', 'dormant_subsegment', 'rfm_recency', 'rfm_frequency',
+  'rfm_monetary', 'rfm_segment_nearest', 'sales_tier', 'campaign',
+] as const;
+
+/**
+ * Every output column, in the order of `score --out`: user_id, churn_probability, the CONTRACT rule columns,
+ * segment_<slug>..., the extra rule columns, the cluster columns; then already_churned. No reasons.
+ */
 export function warehouseScoreColumns(segments: readonly SegmentRule[], clusters: boolean): string[] {
   return [
     ...WAREHOUSE_SCORE_COLUMNS,
     ...segments.map((r) => SEGMENT_COLUMN_PREFIX + r.slug),
+    ...RULE_EXTRA_COLUMNS,
     ...(clusters ? ['cluster', 'cluster_label', 'pc1', 'pc2'] : []),
     'already_churned',
   ];
@@ -323,10 +334,10 @@ FROM ${ref('cl_features')} AS f`;
     const rfm = rfmSql(config, d, whole);
     const layer3 = `SELECT *,
   cl_expansion_signals + ${points(EXPANSION_ENGAGEMENT, 'cl_engagement')} AS cl_expansion,
-  ${rfm.code} AS cl_rfm${cl ? `,\n  ${cl.distances.join(',\n  ')}` : ''}
+  ${rfm.recency} AS cl_rfm_r, ${rfm.frequency} AS cl_rfm_f, ${rfm.monetary} AS cl_rfm_m${cl ? `,\n  ${cl.distances.join(',\n  ')}` : ''}
 FROM (${layer2}) AS s`;
 
-    // 4: tiers, §2.1 behavioral, §2.3 lifecycle, §6.3 code and segment, §6.1 rule files, nearest centroid
+    // 4: §2.1 behavioral, §2.3 lifecycle (reads the at-risk count and activation), the §6.3 code
     const B = BEHAVIORAL;
     const behavioral = `CASE
     WHEN days_since_last_activity >= ${num(B.dormant.minDaysInactive)} AND total_sessions >= ${num(B.dormant.minTotalSessions)} THEN 'Dormant'
@@ -336,15 +347,20 @@ FROM (${layer2}) AS s`;
     WHEN avg_weekly_sessions_28d >= ${num(B.casual.minWeeklySessions)} AND tenure_days >= ${num(B.casual.minTenureDays)} THEN 'Casual'
     ELSE 'Unsegmented' END`;
     const L = LIFECYCLE;
+    const idle = inactivityThreshold(config); // §3.4 by cadence, or the config's inactivity_days
     // §2.3 "Top 10% usage": rules/segments.ts topShareThreshold over every user (sorted[n - max(1, ceil(0.1 n))], 0-based)
     const top = whole(d.listElement(d.sortedList('avg_weekly_sessions_28d'), d.int(`count(*) - greatest(1, ceil(${num(L.powerUser.topShare)} * count(*))) + 1`)));
     const lifecycle = `CASE
-    WHEN already_churned = 1 OR days_since_last_activity >= ${num(inactivityThreshold(config))} THEN 'Churned'
+    WHEN already_churned = 1 OR days_since_last_activity >= ${num(idle)} THEN 'Churned'
     WHEN cl_at_risk >= ${num(L.atRisk.minSignals)} THEN 'At-Risk'
     WHEN tenure_days >= ${num(L.powerUser.minTenureDays)} AND avg_weekly_sessions_28d >= ${top} AND avg_weekly_sessions_28d > 0 AND feature_breadth_30d >= ${num(L.powerUser.minBreadth)} THEN 'Power User'
     WHEN tenure_days >= ${num(L.engaged.minTenureDays)} AND avg_weekly_sessions_28d >= ${num(L.engaged.minWeeklySessions)} THEN 'Engaged'
     WHEN cl_activation >= ${num(L.activated.minActivationScore)} THEN 'Activated'
     ELSE 'New User' END`;
+    const layer4 = `SELECT *, ${behavioral} AS cl_behavioral, ${lifecycle} AS cl_lifecycle, ${d.int('cl_rfm_r')} * 100 + ${d.int('cl_rfm_f')} * 10 + ${d.int('cl_rfm_m')} AS cl_rfm
+FROM (${layer3}) AS t`;
+
+    // 5: tiers, §6.1 rule files, the extra rule columns, the nearest centroid
     const ruleFiles = segments.map((r) => `${flag(compileCondition(r.conditions, config, d))} AS ${d.quoteIdent(SEGMENT_COLUMN_PREFIX + r.slug)}`);
     const clusterCols = cl ? [`${cl.nearest} AS cluster`, `${cl.label} AS cluster_label`, 'cl_pc1 AS pc1', 'cl_pc2 AS pc2'] : [];
     return `SELECT user_id, cl_p AS churn_probability,
@@ -352,24 +368,80 @@ FROM (${layer2}) AS s`;
   cl_activation AS activation_score, ${tier(d, ACTIVATION_TIERS, 'cl_activation')} AS activation_tier,
   cl_expansion AS expansion_readiness_score, ${tier(d, EXPANSION_TIERS, 'cl_expansion')} AS expansion_readiness_tier,
   cl_churn_risk AS churn_risk_score, ${tier(d, CHURN_TIERS, 'cl_churn_risk')} AS churn_risk_tier,
-  ${behavioral} AS behavioral_segment,
-  ${lifecycle} AS lifecycle_stage,
+  cl_behavioral AS behavioral_segment,
+  cl_lifecycle AS lifecycle_stage,
   ${d.text('cl_rfm')} AS rfm_code,
-  ${rfm.segment('cl_rfm')} AS rfm_segment,
-  cl_at_risk AS at_risk_signals${[...ruleFiles, ...clusterCols].map((x) => `,\n  ${x}`).join('')},
+  ${rfm.segment('cl_rfm', 'exact')} AS rfm_segment,
+  cl_at_risk AS at_risk_signals${[...ruleFiles, ...extraColumns(config, d, idle, rfm), ...clusterCols].map((x) => `,\n  ${x}`).join('')},
   already_churned
-FROM (${layer3}) AS t
+FROM (${layer4}) AS u
 ORDER BY user_id`;
   });
+}
+
+/** applyRules' extra columns (rules/segments.ts), from the tables of rules/tables/segments.ts and actions.ts. */
+function extraColumns(config: EventConfig, d: Dialect, idle: number, rfm: RfmSql): string[] {
+  const I = INTENT;
+  const intent = `CASE
+    WHEN pricing_views_7d >= ${num(I.buyer.minPricingViews7d)} THEN 'Buyer'
+    WHEN invites_14d >= ${num(I.teamChampion.minInvites14d)} OR shares_14d >= ${num(I.teamChampion.minShares14d)} THEN 'Team Champion'
+    WHEN is_paid < 1 AND pricing_views_14d >= ${num(I.evaluator.minPricingViews14d)} AND avg_session_minutes_30d < ${num(I.evaluator.maxSessionMinutes)} THEN 'Evaluator'
+    ELSE 'Individual User' END`; // §2.4 ladder
+  // §2.5: the plan name trimmed and lower-cased (the table's names are ASCII, so ClickHouse's ASCII lower() finds the same ones)
+  const byPlan = new Map<string, string>();
+  for (const row of PLAN_SEGMENTS) for (const p of row.plans) byPlan.set(p, row.segment);
+  const bySegment = new Map<string, string[]>();
+  for (const [p, seg] of byPlan) bySegment.set(seg, [...(bySegment.get(seg) ?? []), p]);
+  const plan = `lower(${d.trim(`coalesce(plan, '')`)})`;
+  const planSegment = `CASE ${[...bySegment].map(([seg, plans]) => `WHEN ${d.inList(plan, plans)} THEN ${d.quoteString(seg)}`).join(' ')}
+    WHEN is_paid >= 1 THEN 'Paid (other)' WHEN ${plan} = '' THEN 'Unknown plan' ELSE 'Free plan' END`;
+  const [paid, lapsed, never] = DORMANT_SUBSEGMENTS; // §3.4, in precedence order
+  const dormant = `days_since_last_activity >= ${num(idle)}`;
+  const [t1, t2, t3, t4] = SALES_TIERS; // §7.2 ladder
+  const sales = `CASE
+    WHEN cl_expansion > ${num(t1.minReadinessExclusive)} AND team_size >= ${num(t1.minTeamSize)} AND pricing_views_7d >= ${num(t1.minPricingViews7d)} THEN ${d.quoteString(t1.tier)}
+    WHEN cl_expansion >= ${num(t2.minReadiness)} AND team_size >= ${num(t2.minTeamSize)} AND (invites_14d >= 1 OR shares_14d >= 1) THEN ${d.quoteString(t2.tier)}
+    WHEN cl_expansion >= ${num(t3.minReadiness)} THEN ${d.quoteString(t3.tier)}
+    ELSE ${d.quoteString(t4.tier)} END`;
+  const key = (segment: string) => d.quoteString(CAMPAIGNS.find((c) => c.segment === segment)!.key); // §7.1
+  const campaign = `CASE
+    WHEN cl_lifecycle = 'New User' THEN ${key('New (not activated)')}
+    WHEN cl_lifecycle = 'Activated' THEN ${key('Activated (not engaged)')}
+    WHEN cl_lifecycle = 'At-Risk' THEN ${key('At-risk (any plan)')}
+    WHEN cl_lifecycle = 'Churned' THEN ${key('Churned')}
+    WHEN (cl_lifecycle = 'Engaged' OR cl_lifecycle = 'Power User') AND is_paid < 1 THEN ${key('Engaged (free)')}
+    ELSE '' END`;
+  return [
+    `${flag(`cl_at_risk >= ${num(AT_RISK_SIGNALS.atRiskMin)}`)} AS at_risk`, // §3.3 "2+ signals = at-risk"
+    `${intent} AS intent_segment`,
+    `${planSegment} AS plan_segment`,
+    `${flag(`cl_behavioral = 'Power' AND invites_total >= ${num(CHAMPION.minInvitesTotal)} AND shares_14d >= ${num(CHAMPION.minShares14d)}`)} AS champion`, // §3.2
+    `${flag(dormant)} AS dormant`,
+    `CASE WHEN ${dormant} THEN CASE WHEN ever_paid >= 1 THEN ${d.quoteString(paid)} WHEN cl_activation >= ${num(ACTIVATED_MIN_SCORE)} THEN ${d.quoteString(lapsed)} ELSE ${d.quoteString(never)} END ELSE '' END AS dormant_subsegment`,
+    'cl_rfm_r AS rfm_recency',
+    'cl_rfm_f AS rfm_frequency',
+    'cl_rfm_m AS rfm_monetary',
+    `${rfm.segment('cl_rfm', 'nearest')} AS rfm_segment_nearest`,
+    `${sales} AS sales_tier`,
+    `${campaign} AS campaign`,
+  ];
 }
 
 /**
  * §6.3 RFM as rules/segments.ts `rfm`: recency and frequency bands, monetary by the same precedence
  * (inactive free, the config's plan score, spend quintiles for `monetary: sum_value`, paid/free), rounded
- * and clamped to 1-5; the code as the integer r*100 + f*10 + m (its text is the code), the segment from
- * rfmSegmentTables().
+ * and clamped to 1-5 (the code is then the integer r*100 + f*10 + m: its text is the code), the segments
+ * from rfmSegmentTables().
  */
-function rfmSql(config: EventConfig, d: Dialect, whole: (select: string, where?: string) => string): { code: string; segment: (code: string) => string } {
+interface RfmSql {
+  recency: string;
+  frequency: string;
+  monetary: string;
+  /** The segment of an integer code column, exact (unlisted codes: RFM_OTHER) or of the nearest listed code. */
+  segment: (code: string, kind: 'exact' | 'nearest') => string;
+}
+
+function rfmSql(config: EventConfig, d: Dialect, whole: (select: string, where?: string) => string): RfmSql {
   const F = RFM_MONETARY_FALLBACK;
   const whens: string[] = [`WHEN is_paid < 1 AND days_since_last_activity >= ${num(inactivityThreshold(config))} THEN ${num(F.inactiveFree)}`]; // §6.3 "1=Inactive free"
   for (const [plan, score] of Object.entries(config.plans.rfm_monetary ?? {})) whens.push(`WHEN plan = ${d.quoteString(plan)} THEN ${num(score)}`); // §6.3 plan value
@@ -381,14 +453,17 @@ function rfmSql(config: EventConfig, d: Dialect, whole: (select: string, where?:
     otherwise = `1e0${[1, 2, 3, 4].map((k) => ` + CASE WHEN monetary_value >= ${cut(k)} THEN 1e0 ELSE 0e0 END`).join('')}`;
   } else otherwise = `CASE WHEN is_paid >= 1 THEN ${num(F.paid)} ELSE ${num(F.activeFree)} END`;
   const monetary = `least(5e0, greatest(1e0, floor(CASE ${whens.join(' ')} ELSE ${otherwise} END + 5e-1)))`; // Math.round, clamped
-  const code = `${d.int(points(RFM_RECENCY, 'days_since_last_activity'))} * 100 + ${d.int(points(RFM_FREQUENCY, 'avg_weekly_sessions_28d'))} * 10 + ${d.int(monetary)}`;
   const tables = rfmSegmentTables();
-  const byName = new Map<string, number[]>();
-  tables.codes.forEach((k, i) => {
-    if (tables.exact[i] !== RFM_OTHER) byName.set(tables.exact[i], [...(byName.get(tables.exact[i]) ?? []), Number(k)]);
-  });
-  const segment = (x: string) => `CASE ${[...byName].map(([name, codes]) => `WHEN ${x} IN (${codes.join(', ')}) THEN ${d.quoteString(name)}`).join(' ')} ELSE ${d.quoteString(RFM_OTHER)} END`;
-  return { code, segment };
+  const segment = (x: string, kind: 'exact' | 'nearest') => {
+    const names = kind === 'exact' ? tables.exact : tables.nearest;
+    const codes = new Map<string, number[]>();
+    tables.codes.forEach((k, i) => codes.set(names[i], [...(codes.get(names[i]) ?? []), Number(k)]));
+    // the name with the most codes is the ELSE (RFM_OTHER for the exact segment)
+    const rest = kind === 'exact' ? RFM_OTHER : [...codes].sort((p, q) => q[1].length - p[1].length)[0][0];
+    const whens = [...codes].filter(([name]) => name !== rest).map(([name, list]) => `WHEN ${x} IN (${list.join(', ')}) THEN ${d.quoteString(name)}`);
+    return `CASE ${whens.join(' ')} ELSE ${d.quoteString(rest)} END`;
+  };
+  return { recency: points(RFM_RECENCY, 'days_since_last_activity'), frequency: points(RFM_FREQUENCY, 'avg_weekly_sessions_28d'), monetary, segment };
 }
 
 /**

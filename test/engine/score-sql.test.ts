@@ -10,6 +10,8 @@ import { agreement } from './compare.js';
 import { trainedFixture, type Fixture } from '../serve/helper.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
+import { openClickHouse } from '../../src/engine/clickhouse.js';
+import { clickhouseUrls } from './clickhouse-helper.js';
 
 /**
  * In-warehouse scoring (one SQL statement: features, every playbook rule column, the §6.1 rule-file
@@ -44,7 +46,7 @@ describe('scoring inside the engine', () => {
       // the already-churned flag is the one compute.ts derives
       expect(Array.from(r.columns[r.names.indexOf('already_churned')] as Float64Array)).toEqual(Array.from(table.alreadyChurned));
       // the fixture exercises the ladders: several labels of each segment column, and users in and out of every rule-file segment
-      for (const c of ['behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'churn_risk_tier', 'cluster_label']) expect(new Set(r.columns[r.names.indexOf(c)] as string[]).size, c).toBeGreaterThan(1);
+      for (const c of ['behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'churn_risk_tier', 'cluster_label', 'intent_segment', 'plan_segment', 'dormant_subsegment', 'sales_tier', 'campaign']) expect(new Set(r.columns[r.names.indexOf(c)] as string[]).size, c).toBeGreaterThan(1);
     }, 60_000);
   }
 
@@ -95,6 +97,22 @@ describe('scoring inside the engine', () => {
     const noDate = await run(['score', '--models-dir', fx.modelsDir, '--engine', 'duckdb', '--emit-sql']);
     expect(noDate.code).toBe(2);
   }, 60_000);
+
+  it('trims plan names as JavaScript does (Unicode spaces, not zero-width ones) in DuckDB and ClickHouse', async () => {
+    const names = [' Pro ', '\u00a0FREE\t', '\u3000Enterprise\n\r', '\ufefftrial\u2028', 'basic \u200b', 'a b', '', "it's\\ "];
+    const sql = (d: typeof DUCKDB) => `SELECT i, p FROM (${names.map((n, i) => `SELECT ${i} AS i, lower(${d.trim(d.quoteString(n))}) AS p`).join(' UNION ALL ')}) AS u ORDER BY i`;
+    const expected = names.map((n) => n.trim().toLowerCase());
+    expect((await queryColumns(store.conn, sql(DUCKDB))).columns[1]).toEqual(expected);
+    const urls = await clickhouseUrls();
+    if (urls) {
+      const ch = await openClickHouse({ url: urls.single });
+      try {
+        expect((await ch.query(sql(CLICKHOUSE))).columns[1]).toEqual(expected);
+      } finally {
+        await ch.close();
+      }
+    }
+  });
 
   it('names an unknown feature of a rule file as the evaluator does', () => {
     const [rule] = parseSegmentRules('segment "X" {\n  conditions { features.sesions_7d >= 1 }\n  refresh: daily\n}', 'x.segment');
