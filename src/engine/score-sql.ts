@@ -1,3 +1,4 @@
+import type { Calibrator } from '../churn/calibrate.js';
 import type { ChurnModel } from '../churn/index.js';
 import type { ClusterModel } from '../cluster/index.js';
 import { BASE_FEATURES, MILESTONE_PREFIX } from '../features/dictionary.js';
@@ -109,8 +110,8 @@ function derivedFeatures(config: EventConfig, d: Dialect): string[] {
   ].map((e) => e.replace(/if_pos\((\w+)\)/g, (_, c: string) => `CASE WHEN ${c} > 0 THEN 1.0 ELSE 0.0 END`));
 }
 
-/** The logistic model's calibrated probability as an expression over the feature columns. */
-function probabilityExpr(model: ChurnModel, d: Dialect, weights: { kernel: Float32Array; bias: number }): string {
+/** The logistic model's raw (uncalibrated) probability as an expression over the feature columns. */
+function rawProbabilityExpr(model: ChurnModel, d: Dialect, weights: { kernel: Float32Array; bias: number }): string {
   const s = model.scaler;
   const terms = model.features.map((f, j) => {
     const x = d.quoteIdent(f);
@@ -118,8 +119,15 @@ function probabilityExpr(model: ChurnModel, d: Dialect, weights: { kernel: Float
     return `${num(weights.kernel[j])} * ((${v} - ${num(s.mean[j])}) / ${num(s.std[j])})`;
   });
   const z = `(${num(weights.bias)} + ${terms.join(' + ')})`;
-  const raw = `(1 / (1 + exp(-${z})))`;
-  const c = model.calibrator;
+  return `(1 / (1 + exp(-${z})))`;
+}
+
+/**
+ * A saved calibration (src/churn/calibrate.ts `applyCalibrator`) applied to the raw probability `raw`.
+ * Exact up to the last bit of Platt's sigmoid (the test feeds it the in-process raw outputs); the
+ * probability as a whole differs from tfjs's by the raw output's float32 rounding times the calibration's slope.
+ */
+export function calibrationSql(c: Calibrator, raw: string, d: Dialect): string {
   switch (c.kind) {
     case 'none':
       return raw;
@@ -130,13 +138,13 @@ function probabilityExpr(model: ChurnModel, d: Dialect, weights: { kernel: Float
     }
     case 'isotonic': {
       // calibrate.ts interpolate(): flat outside [x0, xn], linear between breakpoints.
-      const parts: string[] = [`WHEN r <= ${num(c.x[0])} THEN ${num(c.y[0])}`];
+      const parts: string[] = [`WHEN ${raw} <= ${num(c.x[0])} THEN ${num(c.y[0])}`];
       for (let k = 0; k + 1 < c.x.length; k++) {
         const span = c.x[k + 1] - c.x[k];
-        const seg = span > 0 ? `${num(c.y[k])} + (${num(c.y[k + 1] - c.y[k])}) * (r - ${num(c.x[k])}) / ${num(span)}` : num(c.y[k]);
-        parts.push(`WHEN r < ${num(c.x[k + 1])} THEN ${seg}`);
+        const seg = span > 0 ? `${num(c.y[k])} + (${num(c.y[k + 1] - c.y[k])}) * (${raw} - ${num(c.x[k])}) / ${num(span)}` : num(c.y[k]);
+        parts.push(`WHEN ${raw} < ${num(c.x[k + 1])} THEN ${seg}`);
       }
-      return `(CASE ${parts.join(' ').replace(/\br\b/g, raw)} ELSE ${num(c.y[c.y.length - 1])} END)`;
+      return `(CASE ${parts.join(' ')} ELSE ${num(c.y[c.y.length - 1])} END)`;
     }
   }
 }
@@ -301,7 +309,7 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
 
   return d.withQueries([{ name: 'cl_features', sql: () => features, materialize: true }], (ref) => {
     const whole = (select: string, where = '') => `(SELECT ${select} FROM ${ref('cl_features')} AS g${where ? ` WHERE ${where}` : ''})`;
-    // 2: §4.1 engagement, §4.2 activation, §4.4 churn risk, the §4.3 signals, §3.3 at-risk signals, the probability, scaled cluster inputs
+    // 2: §4.1 engagement, §4.2 activation, §4.4 churn risk, the §4.3 signals, §3.3 at-risk signals, the raw probability, scaled cluster inputs
     const c = CHURN_SIGNALS;
     const e = EXPANSION_SIGNALS;
     const item = (f: string, min: number, pts: number) => `CASE WHEN ${d.quoteIdent(f)} >= ${num(min)} THEN ${num(pts)} ELSE 0.0 END`;
@@ -327,13 +335,14 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
   ${points(EXPANSION_USAGE_LIMIT, 'usage_pct_of_limit')} + ${item(e.addedMembers.feature, e.addedMembers.min, e.addedMembers.points)} + ${item(e.collabFeatures.feature, e.collabFeatures.min, e.collabFeatures.points)}
     + ${item(e.lockedFeatures.feature, e.lockedFeatures.min, e.lockedFeatures.points)} + ${item(e.viewedPricing.feature, e.viewedPricing.min, e.viewedPricing.points)} AS cl_expansion_signals,
   ${atRisk} AS cl_at_risk,
-  ${probabilityExpr(model, d, opts.weights)} AS cl_p${cl ? `,\n  ${cl.scaled.join(',\n  ')}` : ''}
+  ${rawProbabilityExpr(model, d, opts.weights)} AS cl_raw${cl ? `,\n  ${cl.scaled.join(',\n  ')}` : ''}
 FROM ${ref('cl_features')} AS f`;
 
-    // 3: §4.3 expansion readiness (reads engagement), §6.3 RFM scores, cluster distances and PCA
+    // 3: §4.3 expansion readiness (reads engagement), the calibrated probability, §6.3 RFM scores, cluster distances and PCA
     const rfm = rfmSql(config, d, whole);
     const layer3 = `SELECT *,
   cl_expansion_signals + ${points(EXPANSION_ENGAGEMENT, 'cl_engagement')} AS cl_expansion,
+  ${calibrationSql(model.calibrator, 'cl_raw', d)} AS cl_p,
   ${rfm.recency} AS cl_rfm_r, ${rfm.frequency} AS cl_rfm_f, ${rfm.monetary} AS cl_rfm_m${cl ? `,\n  ${cl.distances.join(',\n  ')}` : ''}
 FROM (${layer2}) AS s`;
 

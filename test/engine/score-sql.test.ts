@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLICKHOUSE, DUCKDB } from '../../src/engine/dialect.js';
-import { compileCondition, logisticWeights, modelScoreSql, scoreSql, warehouseScoreColumns } from '../../src/engine/score-sql.js';
+import { calibrationSql, compileCondition, logisticWeights, modelScoreSql, scoreSql, warehouseScoreColumns } from '../../src/engine/score-sql.js';
 import { computeFeatures, cutoffOf } from '../../src/features/index.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
 import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js';
 import { parseSegmentRules } from '../../src/rules/index.js';
+import { predictChurn } from '../../src/churn/index.js';
+import { applyCalibrator, fitIsotonic, type Calibrator } from '../../src/churn/calibrate.js';
 import { queryColumns } from '../../src/shared/duckdb.js';
 import { agreement } from './compare.js';
 import { trainedFixture, type Fixture } from '../serve/helper.js';
@@ -49,6 +51,41 @@ describe('scoring inside the engine', () => {
       for (const c of ['behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'churn_risk_tier', 'cluster_label', 'intent_segment', 'plan_segment', 'dormant_subsegment', 'sales_tier', 'campaign']) expect(new Set(r.columns[r.names.indexOf(c)] as string[]).size, c).toBeGreaterThan(1);
     }, 60_000);
   }
+
+  it('reproduces each saved calibration on the in-process raw outputs (to 1e-15) in DuckDB and ClickHouse, and scores with it', async () => {
+    const asOf = '2026-05-20';
+    const table = await computeFeatures(store, { asOf });
+    const { scoreWithParts } = await import('../../src/pipeline/score.js');
+    const raw = predictChurn({ ...model.parts.churn, calibrator: { kind: 'none' } }, table.columns);
+    const isotonic = fitIsotonic(raw, table.alreadyChurned);
+    if (isotonic.kind !== 'isotonic') throw new Error('expected an isotonic calibrator');
+    expect(isotonic.x.length).toBeGreaterThan(3);
+    expect(model.parts.churn.calibrator.kind).toBe('platt'); // what training saved (the tests above score with it)
+    const calibrators: Calibrator[] = [model.parts.churn.calibrator, isotonic, { kind: 'none' }];
+    // the raw outputs, the breakpoints themselves, and the clamps' edges
+    const xs = [...raw, ...isotonic.x, 0, 1e-9, 1 - 1e-9, 1];
+    const urls = await clickhouseUrls();
+    const ch = urls ? await openClickHouse({ url: urls.single }) : null;
+    try {
+      for (const c of calibrators) {
+        const expected = applyCalibrator(c, xs);
+        const list = `[${xs.map((x) => x.toExponential()).join(', ')}]`;
+        const duck = await queryColumns(store.conn, `SELECT ${calibrationSql(c, 'r', DUCKDB)} AS p FROM (SELECT unnest(${list}) AS r) AS v`);
+        const results = [duck.columns[0] as Float64Array];
+        if (ch) results.push((await ch.query(`SELECT ${calibrationSql(c, 'r', CLICKHOUSE)} AS p FROM (SELECT arrayJoin(${list}) AS r) AS v`)).columns[0] as Float64Array);
+        for (const got of results) expect(got.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0), c.kind).toBeLessThan(1e-15);
+      }
+    } finally {
+      await ch?.close();
+    }
+    // end to end: tfjs's raw output is float32, the statement's a double; a calibration passes the difference on times its slope
+    const slope = Math.max(...isotonic.x.slice(1).map((x, k) => (x > isotonic.x[k] ? Math.abs(isotonic.y[k + 1] - isotonic.y[k]) / (x - isotonic.x[k]) : 0)));
+    for (const c of calibrators) {
+      const parts = { ...model.parts, churn: { ...model.parts.churn, calibrator: c } };
+      const r = await queryColumns(store.conn, modelScoreSql(parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
+      expect(agreement(r, await scoreWithParts(parts, table, { reasons: 0 })).probability, c.kind).toBeLessThan(c.kind === 'isotonic' ? 1e-6 * slope : 1e-6);
+    }
+  }, 60_000);
 
   it('compiles every construct of the §6.1 language: arithmetic, NOT, !=, x / 0 and NaN as the TypeScript evaluator', async () => {
     const seg = (name: string, cond: string) => `segment "${name}" {\n  conditions { ${cond} }\n  refresh: daily\n}\n`;
