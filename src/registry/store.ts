@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeError } from '../shared/atomic.js';
+import { removeStaleTemps, syncDir, syncPath, writeError, writeFileAtomic } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
 import { formatRef, parseRef, validateName } from './names.js';
 
@@ -11,7 +11,9 @@ import { formatRef, parseRef, validateName } from './names.js';
  * `<name>/production` holding the promoted version. Crash safety: a version is written into
  * `<name>/.tmp-*` and renamed into place only when complete (manifest last, with the sha256 of
  * every file); the production pointer is replaced by rename. A killed run leaves only a .tmp
- * folder, which is never listed or loaded, and is cleaned up by the next write.
+ * folder (or `.production.tmp-*` file), which is never listed or loaded, and is cleaned up by the
+ * next write once its process is gone. Two writers of one name never share a number: a rename onto
+ * an existing folder fails (ENOTEMPTY) and the writer tries the next number.
  */
 export const MANIFEST_FILE = 'manifest.json';
 const PRODUCTION_FILE = 'production';
@@ -27,15 +29,6 @@ export async function sha256File(path: string): Promise<string> {
     createReadStream(path).on('data', (d) => h.update(d)).on('end', () => res()).on('error', rej);
   });
   return h.digest('hex');
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export async function listVersions(modelsDir: string, name: string): Promise<number[]> {
@@ -106,7 +99,7 @@ export async function writeVersion(
   const base = join(modelsDir, name);
   await mkdir(base, { recursive: true });
   // Leftovers of killed writers go; a folder of a writer still running (another train at the same time) stays.
-  for (const e of await readdir(base)) if (e.startsWith('.tmp-') && !writerAlive(e)) await rm(join(base, e), { recursive: true, force: true }).catch(() => {});
+  await removeStaleTemps(base);
   const tmp = join(base, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   try {
@@ -115,57 +108,53 @@ export async function writeVersion(
     for (const f of (await readdir(tmp, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())) {
       const rel = join(f.parentPath ?? (f as unknown as { path: string }).path, f.name).slice(tmp.length + 1);
       const p = join(tmp, rel);
-      await fsyncFile(p);
+      await syncPath(p);
       files[rel] = { bytes: (await stat(p)).size, sha256: await sha256File(p) };
     }
+    let tried = 0;
     for (let attempt = 0; attempt < 100; attempt++) {
-      const existing = await listVersions(modelsDir, name);
-      const highest = Number((await readFile(join(base, HIGHEST_FILE), 'utf8').catch(() => '0')).trim()) || 0;
-      const version = Math.max(highest, existing[existing.length - 1] ?? 0) + 1 + attempt;
+      // the next number after every version seen (on disk, in .highest, or taken under us on the last try)
+      const version = Math.max(await highestVersion(modelsDir, name), tried) + 1;
+      tried = version;
       const manifest = { ...fields, name, version, files };
       await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-      await fsyncFile(join(tmp, MANIFEST_FILE));
+      await syncPath(join(tmp, MANIFEST_FILE));
+      await syncDir(tmp);
       const dir = join(base, String(version));
       try {
+        // rename(2) of a folder onto a non-empty folder fails: a version another writer took is never overwritten or merged
         await rename(tmp, dir);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOTEMPTY' || code === 'EEXIST') continue;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') continue;
         throw e;
       }
-      await atomicWrite(join(base, HIGHEST_FILE), `${version}\n`);
+      await syncDir(base);
+      await raiseHighest(base, version);
       return { name, version, dir };
     }
     throw new CohortlabError('REGISTRY_CONFLICT', `could not allocate a version for "${name}" after 100 attempts (other writers?).`);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw writeError(join(base, '<next version>'), e);
+    // Only a failure to write into the registry is a write error; a missing input (copyFile's source) keeps its own message.
+    const err = (e ?? {}) as NodeJS.ErrnoException & { dest?: string };
+    const inRegistry = (p: unknown): p is string => typeof p === 'string' && (p === base || p.startsWith(`${base}/`));
+    const target = inRegistry(err.path) ? err.path : inRegistry(err.dest) && err.code !== 'ENOENT' ? err.dest : undefined;
+    throw target ? writeError(target.startsWith(`${tmp}/`) ? join(base, '<next version>', target.slice(tmp.length + 1)) : target, e) : e;
   }
 }
 
-/** `.tmp-<pid>-<hex>` folders belong to process <pid>: alive means it may still be writing. */
-function writerAlive(entry: string): boolean {
-  const pid = Number(/^\.tmp-(\d+)-/.exec(entry)?.[1]);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The highest version number ever handed out for `name`: the larger of `.highest` and the folders on disk. */
+async function highestVersion(modelsDir: string, name: string): Promise<number> {
+  const existing = await listVersions(modelsDir, name);
+  const recorded = Number((await readFile(join(modelsDir, name, HIGHEST_FILE), 'utf8').catch(() => '0')).trim()) || 0;
+  return Math.max(recorded, existing[existing.length - 1] ?? 0);
 }
 
-async function atomicWrite(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  try {
-    await writeFile(tmp, text);
-    await fsyncFile(tmp);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw writeError(path, e);
-  }
+/** `.highest` only grows; a lost race with another writer is repaired by `highestVersion` reading the folders too. */
+async function raiseHighest(base: string, version: number): Promise<void> {
+  const recorded = Number((await readFile(join(base, HIGHEST_FILE), 'utf8').catch(() => '0')).trim()) || 0;
+  if (version > recorded) await writeFileAtomic(join(base, HIGHEST_FILE), `${version}\n`);
 }
 
 export async function readManifest(dir: string, label: string): Promise<Record<string, unknown>> {
@@ -203,7 +192,9 @@ export async function promote(modelsDir: string, ref: string): Promise<{ name: s
   const v = await resolveVersion(modelsDir, ref);
   await readManifest(v.dir, formatRef(v.name, v.version));
   const previous = await productionVersion(modelsDir, v.name);
-  await atomicWrite(join(modelsDir, v.name, PRODUCTION_FILE), `${v.version}\n`);
+  await removeStaleTemps(join(modelsDir, v.name));
+  // temp + fsync + rename: a reader (or a kill) sees the old pointer or the new one, never an empty file
+  await writeFileAtomic(join(modelsDir, v.name, PRODUCTION_FILE), `${v.version}\n`);
   return { name: v.name, version: v.version, previous };
 }
 
@@ -215,8 +206,10 @@ export async function removeVersion(modelsDir: string, ref: string): Promise<{ n
   if (prod === v.version) {
     throw new CohortlabError('BAD_ARGUMENT', `${formatRef(v.name, v.version)} is the production version; promote another version first.`);
   }
+  // The number stays taken (versions only grow), also when the writer of this version was killed before `.highest`.
+  await raiseHighest(join(modelsDir, v.name), v.version);
   // Rename first so a half-deleted folder is never visible under a version number.
-  const trash = join(modelsDir, v.name, `.tmp-rm-${v.version}-${randomBytes(3).toString('hex')}`);
+  const trash = join(modelsDir, v.name, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await rename(v.dir, trash);
   await rm(trash, { recursive: true, force: true });
   return { name: v.name, version: v.version };

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import { tempPathFor, writeError } from './atomic.js';
+import { syncDir, syncPath, tempPathFor, writeError } from './atomic.js';
 import { CohortlabError } from './errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
@@ -171,14 +171,19 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
           await rm(csv, { force: true });
         }
       }
-      await rename(tmp, path).catch((e: unknown) => {
+      // fsync before the rename: after a crash the name holds the whole table or the old file, never a torn one
+      try {
+        await syncPath(tmp);
+        await rename(tmp, path);
+      } catch (e) {
         throw writeError(path, e);
-      });
+      }
+      await syncDir(dirname(path) || '.');
     },
     async abort() {
       out.destroy();
-      await rm(tmp, { force: true });
-      await rm(csv, { force: true });
+      await rm(tmp, { force: true }).catch(() => {});
+      await rm(csv, { force: true }).catch(() => {});
     },
   };
 }
