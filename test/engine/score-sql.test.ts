@@ -14,6 +14,13 @@ import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { openClickHouse } from '../../src/engine/clickhouse.js';
 import { clickhouseUrls } from './clickhouse-helper.js';
+import { loadEventsToClickHouse, warehouseConfig } from '../../src/engine/load.js';
+import { openEventSource } from '../../src/engine/source.js';
+import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { scoreWithParts } from '../../src/pipeline/score.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * In-warehouse scoring (one SQL statement: features, every playbook rule column, the §6.1 rule-file
@@ -55,7 +62,6 @@ describe('scoring inside the engine', () => {
   it('reproduces each saved calibration on the in-process raw outputs (to 1e-15) in DuckDB and ClickHouse, and scores with it', async () => {
     const asOf = '2026-05-20';
     const table = await computeFeatures(store, { asOf });
-    const { scoreWithParts } = await import('../../src/pipeline/score.js');
     const raw = predictChurn({ ...model.parts.churn, calibrator: { kind: 'none' } }, table.columns);
     const isotonic = fitIsotonic(raw, table.alreadyChurned);
     if (isotonic.kind !== 'isotonic') throw new Error('expected an isotonic calibrator');
@@ -87,6 +93,40 @@ describe('scoring inside the engine', () => {
     }
   }, 60_000);
 
+  it('logs valued by spend (monetary: sum_value): spend as monetary value and the §6.3 quintiles over all spenders, in DuckDB and ClickHouse', async () => {
+    const asOf = '2026-05-20';
+    const dir = await mkdtemp(join(tmpdir(), 'cl-wscore-'));
+    const valued = join(dir, 'valued.parquet');
+    // a third of the users never spend; the others spend 0.00-9.99 on some of their events
+    await store.conn.run(`COPY (SELECT *, CASE WHEN hash(user_id) % 3 = 0 OR hash(user_id, timestamp) % 4 > 0 THEN 0 ELSE (hash(user_id, timestamp) % 1000) / 100.0 END AS amount
+      FROM read_parquet('${fx.events}')) TO '${valued}' (FORMAT parquet)`);
+    const config = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, value: 'amount' }, monetary: 'sum_value' as const, plans: { ...SYNTHETIC_PRESET.plans, rfm_monetary: { enterprise: 5 } } };
+    const parts = { ...model.parts, config };
+    const valuedStore = await loadEvents([valued], config);
+    try {
+      const table = await computeFeatures(valuedStore, { asOf });
+      const expected = await scoreWithParts(parts, table, { reasons: 0 });
+      const monetary = expected.columns.rfm_monetary as Float64Array;
+      for (const m of [1, 2, 3, 4, 5]) expect(monetary.includes(m), `rfm monetary ${m}`).toBe(true);
+      const duck = await queryColumns(valuedStore.conn, modelScoreSql(parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
+      expect(agreement(duck, expected).probability).toBeLessThan(1e-6);
+      const urls = await clickhouseUrls();
+      if (urls) {
+        await loadEventsToClickHouse(valuedStore, { url: urls.single, table: 'cl_test_wscore_valued' });
+        const source = await openEventSource({ engine: 'clickhouse', url: urls.single, table: 'cl_test_wscore_valued' }, warehouseConfig(config));
+        try {
+          const r = await source.query(modelScoreSql(parts, CLICKHOUSE, { cutoffMs: cutoffOf(asOf), source: source.relation, config: warehouseConfig(config) }));
+          expect(agreement(r, expected).probability).toBeLessThan(1e-6);
+        } finally {
+          await source.command('DROP TABLE IF EXISTS cl_test_wscore_valued');
+          await source.close();
+        }
+      }
+    } finally {
+      valuedStore.close();
+    }
+  }, 60_000);
+
   it('compiles every construct of the §6.1 language: arithmetic, NOT, !=, x / 0 and NaN as the TypeScript evaluator', async () => {
     const seg = (name: string, cond: string) => `segment "${name}" {\n  conditions { ${cond} }\n  refresh: daily\n}\n`;
     const rules = parseSegmentRules(
@@ -104,7 +144,6 @@ describe('scoring inside the engine', () => {
     const asOf = '2026-05-20';
     const parts = { ...model.parts, segments: rules };
     const inProcess = await model.score(await computeFeatures(store, { asOf }), { reasons: 0 });
-    const { scoreWithParts } = await import('../../src/pipeline/score.js');
     const expected = await scoreWithParts(parts, await computeFeatures(store, { asOf }), { reasons: 0 });
     const r = await queryColumns(store.conn, modelScoreSql(parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
     for (const slug of ['ratio', 'inf', 'nan', 'arith']) {
