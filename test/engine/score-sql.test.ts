@@ -17,7 +17,7 @@ import { clickhouseUrls } from './clickhouse-helper.js';
 import { loadEventsToClickHouse, warehouseConfig } from '../../src/engine/load.js';
 import { openEventSource } from '../../src/engine/source.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
-import { scoreWithParts } from '../../src/pipeline/score.js';
+import { scoreResultTable, scoreWithParts } from '../../src/pipeline/score.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,8 @@ describe('scoring inside the engine', () => {
       const sql = modelScoreSql(model.parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' });
       const r = await queryColumns(store.conn, sql);
       expect(r.names).toEqual(warehouseScoreColumns(model.parts.segments, true));
+      // the columns of score --out, in its order, but the reasons (and with the already-churned flag)
+      expect(r.names.filter((n) => n !== 'already_churned')).toEqual(scoreResultTable(inProcess).names.filter((n) => n !== 'reasons'));
       expect(model.parts.segments.length).toBe(3); // the rule files of rules/ (At Risk, Expansion Ready, Power Users)
       const a = agreement(r, inProcess);
       expect(a.users).toBeGreaterThan(300);
