@@ -136,12 +136,28 @@ export async function writeVersion(
     throw new CohortlabError('REGISTRY_CONFLICT', `could not allocate a version for "${name}" after 100 attempts (other writers?).`);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    // Only a failure to write into the registry is a write error; a missing input (copyFile's source) keeps its own message.
-    const err = (e ?? {}) as NodeJS.ErrnoException & { dest?: string };
-    const inRegistry = (p: unknown): p is string => typeof p === 'string' && (p === base || p.startsWith(`${base}/`));
-    const target = inRegistry(err.path) ? err.path : inRegistry(err.dest) && err.code !== 'ENOENT' ? err.dest : undefined;
-    throw target ? writeError(target.startsWith(`${tmp}/`) ? join(base, '<next version>', target.slice(tmp.length + 1)) : target, e) : e;
+    throw versionWriteError(e, base, tmp);
   }
+}
+
+/**
+ * A failure while writing a version, as one sentence naming the file as the user will know it
+ * (`models/m/<next version>/scores.parquet`, not the temporary folder). Only failures to write into
+ * the registry are write errors: a missing input (copyFile's source) keeps its own message.
+ */
+function versionWriteError(e: unknown, base: string, tmp: string): unknown {
+  const shown = (p: string) => (p.startsWith(`${tmp}/`) ? join(base, '<next version>', p.slice(tmp.length + 1)) : p);
+  if (e instanceof CohortlabError) {
+    if (e.code !== 'WRITE_FAILED' || !e.path?.startsWith(`${tmp}/`)) return e;
+    return new CohortlabError('WRITE_FAILED', e.message.split(e.path).join(shown(e.path)), { path: shown(e.path), cause: e.cause });
+  }
+  const err = (e ?? {}) as NodeJS.ErrnoException & { dest?: string };
+  const inRegistry = (p: unknown): p is string => typeof p === 'string' && (p === base || p.startsWith(`${base}/`));
+  if (inRegistry(err.path)) return writeError(shown(err.path), e);
+  if (inRegistry(err.dest)) return err.code === 'ENOENT' ? e : writeError(shown(err.dest), e);
+  // a write through a file handle names no path (ENOSPC, EFBIG, EIO): the version folder is what failed
+  if (err.path === undefined && err.dest === undefined) return writeError(join(base, '<next version>'), e);
+  return e;
 }
 
 /** The highest version number ever handed out for `name`: the larger of `.highest` and the folders on disk. */

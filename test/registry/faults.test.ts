@@ -325,6 +325,14 @@ describe('a write that fails leaves no partial file and says why in one sentence
     expect(left).not.toContain(failed!.slice(join(tiny, 'c').length + 1));
     if (left.includes('assignments.csv')) expect((await readFile(join(tiny, 'c', 'assignments.csv'), 'utf8')).trim().split('\n').length).toBe(251);
     await rm(join(tiny, 'c'), { recursive: true, force: true });
+    // train into a full registry: no version, no temporary folder, one sentence naming the version folder
+    const full = join(tiny, 'models');
+    const t = await cli(['train', '--events', ev(), '--preset', 'synthetic', '--seed', '3', '--name', 'w', '--model', 'logistic', '--k', '3', '--resamples', '10', '--models-dir', full]);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(new RegExp(`^cohortlab train: cannot write "${join(full, 'w')}/<next version>(/[^"]+)?": the disk is full \\(ENOSPC\\); nothing was left behind\\.\\n$`));
+    expect(await listVersions(full, 'w')).toEqual([]);
+    expect(await tree(full)).toEqual(['w']);
+    await rm(full, { recursive: true, force: true });
   }, 60_000);
 
   it('read-only file system', async (ctx) => {
