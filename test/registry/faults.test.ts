@@ -303,6 +303,11 @@ describe('a write that fails leaves no partial file and says why in one sentence
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`cohortlab cluster: cannot write "${join(out, 'assignments.csv')}": the file would exceed the size limit (ulimit -f or the file system) (EFBIG); nothing was left behind.\n`);
     expect(await tree(out)).toEqual([]);
+    // score streams its output in blocks: the block that crosses the limit fails, and the whole temporary file goes
+    const s = await runChild([BIN, 'score', '--model', 'w', '--events', ev(), '--preset', 'synthetic', '--as-of', '2026-02-20', '--models-dir', modelsDir, '--chunk', '100', '--out', join(out, 'scores.csv')], { shellPrefix: 'ulimit -f 4' });
+    expect(s.code, s.stderr).toBe(2);
+    expect(s.stderr).toContain(`cohortlab score: cannot write "${join(out, 'scores.csv')}": the file would exceed the size limit (ulimit -f or the file system) (EFBIG); nothing was left behind.\n`);
+    expect(await tree(out)).toEqual([]);
     await rm(out, { recursive: true, force: true });
   }, 60_000);
 
