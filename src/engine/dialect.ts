@@ -14,7 +14,10 @@ export interface NamedQuery {
   name: string;
   /** The query's text; `ref(name)` reads an earlier named query. */
   sql: (ref: (name: string) => string) => string;
-  /** DuckDB: compute once (several later queries read it). */
+  /**
+   * DuckDB: true computes it once (MATERIALIZED), false recomputes it at each reference (NOT MATERIALIZED);
+   * unset leaves the choice to DuckDB (which materializes a query referenced more than once).
+   */
   materialize?: boolean;
 }
 
@@ -111,7 +114,7 @@ export const DUCKDB: Dialect = {
   trim: (x) => `regexp_replace(${x}, ${sqlString(TRIM_RE, false)}, '', 'g')`,
   withQueries: (queries, main) => {
     const ref = (name: string) => name;
-    return `WITH ${queries.map((q) => `${q.name} AS ${q.materialize ? 'MATERIALIZED ' : ''}(${q.sql(ref)})`).join(',\n')}\n${main(ref)}`;
+    return `WITH ${queries.map((q) => `${q.name} AS ${q.materialize === undefined ? '' : q.materialize ? 'MATERIALIZED ' : 'NOT MATERIALIZED '}(${q.sql(ref)})`).join(',\n')}\n${main(ref)}`;
   },
   leftJoinAll: (base, others, key) => `(${base}) AS j0 ${others.map((o, i) => `LEFT JOIN (${o}) AS j${i + 1} USING (${key})`).join(' ')}`,
 };

@@ -128,7 +128,10 @@ export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: 
     [
       {
         name: 'ev',
-        materialize: true,
+        // Recomputed by each of its three readers rather than stored: a stored copy of every event with its
+        // flags spills under a memory limit and reading it back cost more than rescanning the events
+        // (50M events under 2 GB, same features: 36.8 s stored vs 21.4 s recomputed; 10M unlimited: 3.2 vs 2.6 s).
+        materialize: false,
         sql: () => `SELECT user_id, ts, event, session_id, plan, value, signup_ts, di, ${d.intDiv('di', '7')} AS wb, ${flags.join(', ')}
           FROM (SELECT *, ${daysBefore('ts')} AS di FROM ${opts.source} AS src WHERE ts < ${d.timestamp(opts.cutoffMs)}) AS e`,
       },
