@@ -1,7 +1,7 @@
 import { computeFeatureBlocks, readFeatureTableBlocks } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
-import { DIALECTS } from '../engine/dialect.js';
+import { DIALECTS, type EngineName } from '../engine/dialect.js';
 import { modelScoreSql } from '../engine/score-sql.js';
 import { cutoffOf } from '../features/index.js';
 import { sourceRelation } from '../features/sql.js';
@@ -31,22 +31,25 @@ async function scoreRawTable(ref: string | undefined, modelsDir: string, path: s
 }
 
 /**
- * --emit-sql: print the statement (DuckDB: over cohortlab's normalized `events` table; ClickHouse: over the
- * mapped warehouse table). --into TABLE (ClickHouse): run it as INSERT ... SELECT, creating the table when missing.
- * The statement carries everything a model scores but the reason codes (docs/warehouse-scoring.md).
+ * --emit-sql: print the statement that scores every user inside the engine (DuckDB: over cohortlab's normalized
+ * `events` table; ClickHouse: over the mapped warehouse table, named without connecting to it). It carries
+ * everything a model scores but the reason codes (docs/warehouse-scoring.md).
  */
-async function scoreInEngine(model: LoadedRegistryModel, config: EventConfig, spec: EventSourceSpec | { engine: 'duckdb' }, asOf: string, into: string | undefined, ctx: CommandContext): Promise<number> {
-  const d = DIALECTS[spec.engine];
-  const cutoffMs = cutoffOf(asOf);
-  const statement = (source: string) => modelScoreSql(model.parts, d, { cutoffMs, source, config });
-  if (into === undefined) {
-    ctx.out(`${statement(spec.engine === 'clickhouse' ? sourceRelation(config, d, spec.table) : 'events')};`);
-    return 0;
-  }
+function printScoreSql(model: LoadedRegistryModel, config: EventConfig, engine: EngineName, table: string | undefined, asOf: string, ctx: CommandContext): number {
+  const d = DIALECTS[engine];
+  const source = engine === 'clickhouse' ? sourceRelation(config, d, table as string) : 'events';
+  ctx.out(`${modelScoreSql(model.parts, d, { cutoffMs: cutoffOf(asOf), source, config })};`);
+  return 0;
+}
+
+/** --into TABLE (ClickHouse): run the statement as INSERT ... SELECT, creating the table when missing. */
+async function scoreIntoWarehouse(model: LoadedRegistryModel, config: EventConfig, spec: EventSourceSpec, asOf: string, into: string, ctx: CommandContext): Promise<number> {
   if (spec.engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', '--into TABLE writes into the warehouse: use it with --engine clickhouse (with DuckDB, use --out FILE).');
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(into)) throw new CohortlabError('BAD_ARGUMENT', `--into "${into}" is not a ClickHouse table name: use letters, digits and "_", optionally "database.table".`);
+  const d = DIALECTS.clickhouse;
+  const statement = (source: string) => modelScoreSql(model.parts, d, { cutoffMs: cutoffOf(asOf), source, config });
   statement('events'); // a model that cannot be compiled fails before the connection
-  const source = await openEventSource(spec as EventSourceSpec, config, { logger: ctx.logger });
+  const source = await openEventSource(spec, config, { logger: ctx.logger });
   try {
     const t0 = performance.now();
     const select = statement(source.relation);
@@ -100,19 +103,27 @@ export const scoreCommand: Command = {
     const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
     // --table names the warehouse's events table with the ClickHouse engine (flag or config), else a per-user features file.
     const warehouse = str(args, 'engine') === 'clickhouse' || (str(args, 'engine') === undefined && !events.length && config.engine?.name === 'clickhouse');
+    const into = str(args, 'into');
+    const asOf = date(args, 'as-of');
+    if (inEngine && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${into === undefined ? '--emit-sql' : '--into'}.`);
+    if (inEngine && into === undefined && !events.length) {
+      // Printing needs no connection and no event files: the warehouse table's name, or DuckDB's normalized events table.
+      if (warehouse) {
+        const table = tablePath ?? config.engine?.table;
+        if (!table) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --table NAME, the events table (or engine.table in the config).');
+        return printScoreSql(model, config, 'clickhouse', table, asOf as string, ctx);
+      }
+      if (str(args, 'engine') === 'duckdb') return printScoreSql(model, config, 'duckdb', undefined, asOf as string, ctx);
+    }
     const spec = warehouse || events.length ? eventSourceSpec(args, ctx.env, config, events, warehouse ? tablePath : undefined) : undefined;
     const featureFile = warehouse ? undefined : tablePath;
     if (featureFile && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
-    // DuckDB's statement reads cohortlab's normalized `events` table: printing it needs no event files
-    const duckdbStatement = inEngine && !spec && str(args, 'engine') === 'duckdb' && str(args, 'into') === undefined;
-    if (!spec && !featureFile && !duckdbStatement) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, --table FILE, or --engine clickhouse --table NAME (see "cohortlab score --help").');
-    const asOf = date(args, 'as-of');
-    if ((spec || inEngine) && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec?.engine === 'clickhouse' ? '--engine clickhouse' : inEngine ? '--emit-sql/--into' : '--events'}.`);
     if (inEngine) {
-      if (duckdbStatement) return scoreInEngine(model, config, { engine: 'duckdb' }, asOf as string, undefined, ctx);
       if (!spec) throw new CohortlabError('BAD_ARGUMENT', '--emit-sql and --into score events inside the engine: give --engine clickhouse --table NAME (or --engine duckdb).');
-      return scoreInEngine(model, config, spec, asOf as string, str(args, 'into'), ctx);
+      return into === undefined ? printScoreSql(model, config, spec.engine, spec.engine === 'clickhouse' ? spec.table : undefined, asOf as string, ctx) : scoreIntoWarehouse(model, config, spec, asOf as string, into, ctx);
     }
+    if (!spec && !featureFile) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, --table FILE, or --engine clickhouse --table NAME (see "cohortlab score --help").');
+    if (spec && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec.engine === 'clickhouse' ? '--engine clickhouse' : '--events'}.`);
     const chunk = int(args, 'chunk', 50_000, 100, 10_000_000);
     const reasons = int(args, 'reasons', 3, 0, 20);
     const store = spec ? await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger }) : null;

@@ -191,6 +191,13 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
     expect(printed.trim().endsWith(';')).toBe(true);
     expect(printed.match(/;/g)).toHaveLength(1);
     expect(printed).toContain('AS churn_probability');
+    // Printing connects to nothing: without a URL, or with one where no server listens, the same statement.
+    const noUrl = args.filter((a, i) => a !== '--clickhouse-url' && args[i - 1] !== '--clickhouse-url');
+    for (const argv of [noUrl, [...noUrl, '--clickhouse-url', 'http://127.0.0.1:1']]) {
+      let offline = '';
+      expect(await main([...argv, '--emit-sql'], { logger: collectingLogger(), out: (t) => (offline += t), env: {} })).toBe(0);
+      expect(offline).toBe(printed);
+    }
     const duck = await cli([...args.slice(0, 3), '--engine', 'duckdb', '--events', fx.events, '--preset', 'synthetic', '--as-of', '2026-05-20', '--into', 'x']);
     expect(duck.code).toBe(2);
     expect(duck.err).toMatch(/--into TABLE writes into the warehouse/);
