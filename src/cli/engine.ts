@@ -24,16 +24,21 @@ export function eventSourceSpec(args: ParsedArgs, env: NodeJS.ProcessEnv, config
   if (engine === 'duckdb') return events.length ? { engine, events, limits: duckdbLimits(limitFlags(args), env, config.engine) } : undefined;
   if (events.length) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse reads a table (--table NAME), not --events files; drop --events or use --engine duckdb.');
   const url = str(args, 'clickhouse-url') ?? env.COHORTLAB_CLICKHOUSE_URL ?? config.engine?.clickhouse_url;
-  const table = tableFlag ?? config.engine?.table;
   if (!url) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --clickhouse-url URL (or $COHORTLAB_CLICKHOUSE_URL, or engine.clickhouse_url in the config).');
-  if (!table) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --table NAME, the events table (or engine.table in the config).');
   return {
     engine,
     url,
-    table,
+    table: warehouseTable(config, tableFlag),
     username: str(args, 'clickhouse-user') ?? config.engine?.user,
     password: env.COHORTLAB_CLICKHOUSE_PASSWORD,
   };
+}
+
+/** The warehouse's events table: the command's --table, else the config's engine.table. */
+export function warehouseTable(config: EventConfig, tableFlag: string | undefined): string {
+  const table = tableFlag ?? config.engine?.table;
+  if (!table) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --table NAME, the events table (or engine.table in the config).');
+  return table;
 }
 
 /** --memory-limit, --temp-dir and --threads as given (the environment and the config fill the rest). */

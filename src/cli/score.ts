@@ -14,7 +14,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { openTableWriter, readTable, writeTable, type TableWriter } from '../shared/table-io.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
-import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
+import { ENGINE_OPTIONS, eventSourceSpec, warehouseTable } from './engine.js';
 
 /** A model of `train --table`: encode the raw columns as at training, then probability and reasons (no rules or clusters: no events). */
 async function scoreRawTable(ref: string | undefined, modelsDir: string, path: string, out: string, reasons: number, ctx: CommandContext): Promise<number> {
@@ -108,11 +108,7 @@ export const scoreCommand: Command = {
     if (inEngine && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${into === undefined ? '--emit-sql' : '--into'}.`);
     if (inEngine && into === undefined && !events.length) {
       // Printing needs no connection and no event files: the warehouse table's name, or DuckDB's normalized events table.
-      if (warehouse) {
-        const table = tablePath ?? config.engine?.table;
-        if (!table) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --table NAME, the events table (or engine.table in the config).');
-        return printScoreSql(model, config, 'clickhouse', table, asOf as string, ctx);
-      }
+      if (warehouse) return printScoreSql(model, config, 'clickhouse', warehouseTable(config, tablePath), asOf as string, ctx);
       if (str(args, 'engine') === 'duckdb') return printScoreSql(model, config, 'duckdb', undefined, asOf as string, ctx);
     }
     const spec = warehouse || events.length ? eventSourceSpec(args, ctx.env, config, events, warehouse ? tablePath : undefined) : undefined;

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLICKHOUSE } from '../../src/engine/dialect.js';
 import { openClickHouse } from '../../src/engine/clickhouse.js';
 import { warehouseConfig } from '../../src/engine/load.js';
@@ -9,11 +8,11 @@ import { openEventSource } from '../../src/engine/source.js';
 import { computeFeatures, readFeatureTable, type FeatureTable } from '../../src/features/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { loadEvents } from '../../src/ingest/index.js';
-import { collectingLogger } from '../../src/shared/log.js';
 import { DIALECTS } from '../../src/engine/dialect.js';
 import { modelScoreSql } from '../../src/engine/score-sql.js';
 import { cutoffOf } from '../../src/features/index.js';
 import { loadModel } from '../../src/registry/index.js';
+import { runCli as cli } from '../cli/run.js';
 import { trainedFixture } from '../serve/helper.js';
 import { compareWithInProcess } from './compare.js';
 import { clickhouseUrls, loadEventsIntoClickHouse, type LoadedEvents } from './clickhouse-helper.js';
@@ -42,16 +41,6 @@ function expectSameFeatures(a: FeatureTable, b: FeatureTable): void {
   expect(worst).toBeLessThanOrEqual(1e-9);
   expect(Array.from(b.alreadyChurned)).toEqual(Array.from(a.alreadyChurned));
   expect(b.label && Array.from(b.label)).toEqual(a.label && Array.from(a.label));
-}
-
-async function cli(argv: string[]): Promise<{ code: number; err: string }> {
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main(argv, { logger: collectingLogger(), out: () => {} });
-    return { code, err: spy.mock.calls.map((c) => String(c[0])).join('') };
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
@@ -186,7 +175,7 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
       await ch.close();
     }
     let printed = '';
-    const code = await main([...args, '--emit-sql'], { logger: collectingLogger(), out: (t) => (printed += t) });
+    const { code } = await cli([...args, '--emit-sql'], { out: (t) => (printed += t) });
     expect(code).toBe(0);
     expect(printed.trim().endsWith(';')).toBe(true);
     expect(printed.match(/;/g)).toHaveLength(1);
@@ -195,7 +184,7 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
     const noUrl = args.filter((a, i) => a !== '--clickhouse-url' && args[i - 1] !== '--clickhouse-url');
     for (const argv of [noUrl, [...noUrl, '--clickhouse-url', 'http://127.0.0.1:1']]) {
       let offline = '';
-      expect(await main([...argv, '--emit-sql'], { logger: collectingLogger(), out: (t) => (offline += t), env: {} })).toBe(0);
+      expect((await cli([...argv, '--emit-sql'], { out: (t) => (offline += t), env: {} })).code).toBe(0);
       expect(offline).toBe(printed);
     }
     const duck = await cli([...args.slice(0, 3), '--engine', 'duckdb', '--events', fx.events, '--preset', 'synthetic', '--as-of', '2026-05-20', '--into', 'x']);

@@ -4,13 +4,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listVersions, loadModel, productionVersion, promote, readManifest, removeVersion, verifyFiles, writeVersion } from '../../src/registry/index.js';
 import { writeFileAtomic } from '../../src/shared/atomic.js';
-import { collectingLogger } from '../../src/shared/log.js';
 import { createRng } from '../../src/shared/rng.js';
 import { writeSynthetic } from '../../src/synth/index.js';
+import { runCli as cli } from '../cli/run.js';
 
 /**
  * Faults mid-run, with the real CLI in child processes (bin/cohortlab.js over dist/; dist/ is rebuilt first
@@ -149,7 +148,7 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
       `import { promote } from ${JSON.stringify(join(ROOT, 'dist', 'registry', 'store.js'))};\nconst v = ${JSON.stringify(versions)};\nprocess.stdout.write('ready\\n');\nfor (let i = 0; ; i++) await promote(${JSON.stringify(modelsDir)}, 'm@' + v[i % v.length]);\n`,
     );
     const rng = createRng(7);
-    expect(await main(['models', 'promote', `m@${versions[0]}`, '--models-dir', modelsDir], { logger: collectingLogger(), out: () => {} })).toBe(0);
+    expect((await cli(['models', 'promote', `m@${versions[0]}`, '--models-dir', modelsDir])).code).toBe(0);
     const seen = new Set<number>();
     for (let k = 0; k < 10; k++) {
       const r = await runChild([script], { killAfterMs: 5 + Math.round(150 * rng.next()), afterReady: true });
@@ -164,7 +163,7 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
     }
     expect(seen.size).toBeGreaterThan(1); // the loop really ran between kills
     // the CLI's promote clears temporary pointer files of killed promotes
-    expect(await main(['models', 'promote', `m@${versions[1]}`, '--models-dir', modelsDir], { logger: collectingLogger(), out: () => {} })).toBe(0);
+    expect((await cli(['models', 'promote', `m@${versions[1]}`, '--models-dir', modelsDir])).code).toBe(0);
     expect(await tempsIn(join(modelsDir, 'm'))).toEqual([]);
     expect(await productionVersion(modelsDir, 'm')).toBe(versions[1]);
   }, 60_000);
@@ -239,15 +238,6 @@ describe('a write that fails leaves no partial file and says why in one sentence
   let modelsDir: string;
   const ev = () => join(fx, 'data', 'events.parquet');
   const featuresTo = (out: string) => ['features', '--events', ev(), '--preset', 'synthetic', '--as-of', '2026-02-20', '--out', out];
-  async function cli(argv: string[]): Promise<{ code: number; err: string }> {
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      const code = await main(argv, { logger: collectingLogger(), out: () => {} });
-      return { code, err: spy.mock.calls.map((c) => String(c[0])).join('') };
-    } finally {
-      spy.mockRestore();
-    }
-  }
   /** Every entry under `d`, recursively (temporary names included). */
   async function tree(d: string): Promise<string[]> {
     return (await readdir(d, { recursive: true })).map(String).sort();

@@ -2,14 +2,13 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/index.js';
 import { computeFeatures, type FeatureTable } from '../../src/features/index.js';
 import { loadEvents } from '../../src/ingest/index.js';
 import { validateConfig } from '../../src/ingest/config.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { checkMemoryLimit, duckdbLimits, openDuckDB, queryColumns } from '../../src/shared/duckdb.js';
-import { collectingLogger } from '../../src/shared/log.js';
 import { writeSynthetic } from '../../src/synth/index.js';
+import { runCli } from '../cli/run.js';
 
 // 1,500 synthetic users, 150 days. Under 64 MB with 2 threads the feature query cannot run without spilling
 // (checked below with the spill folder switched off), and does with one (measured: it spills from 56 to 80 MB and
@@ -30,15 +29,7 @@ afterAll(() => {
   vi.restoreAllMocks();
 });
 
-async function cli(argv: string[]): Promise<{ code: number; stderr: string }> {
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main(argv, { logger: collectingLogger(), out: () => {}, env: {} });
-    return { code, stderr: spy.mock.calls.map((c) => String(c[0])).join('') };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const cli = (argv: string[]) => runCli(argv, { env: {} });
 
 function expectSameFeatures(b: FeatureTable, a: FeatureTable): void {
   expect(b.userIds).toEqual(a.userIds);
@@ -131,16 +122,16 @@ describe('DuckDB memory limit, spill folder and threads', () => {
 
   it('a bad --memory-limit, --threads, --temp-dir or config engine.memory_limit is exit 2 with one sentence naming it', async () => {
     const common = ['features', '--events', events, '--preset', 'synthetic', '--as-of', asOf, '--out', join(dir, 'never.csv')];
-    expect(await cli([...common, '--memory-limit', '2 gigs'])).toEqual({ code: 2, stderr: 'cohortlab features: --memory-limit must be a size such as 2GB or 512MB, got "2 gigs".\n' });
-    expect(await cli([...common, '--threads', '0'])).toEqual({ code: 2, stderr: 'cohortlab features: --threads must be a whole number of threads from 1 to 1024, got "0".\n' });
+    expect(await cli([...common, '--memory-limit', '2 gigs'])).toEqual({ code: 2, err: 'cohortlab features: --memory-limit must be a size such as 2GB or 512MB, got "2 gigs".\n' });
+    expect(await cli([...common, '--threads', '0'])).toEqual({ code: 2, err: 'cohortlab features: --threads must be a whole number of threads from 1 to 1024, got "0".\n' });
     const through = join(events, 'spill');
     expect(await cli([...common, '--temp-dir', through])).toEqual({
       code: 2,
-      stderr: `cohortlab features: the DuckDB spill folder "${through}" cannot be created (ENOTDIR); pass --temp-dir (or COHORTLAB_DUCKDB_TEMP_DIR) naming a writable folder.\n`,
+      err: `cohortlab features: the DuckDB spill folder "${through}" cannot be created (ENOTDIR); pass --temp-dir (or COHORTLAB_DUCKDB_TEMP_DIR) naming a writable folder.\n`,
     });
     const config = join(dir, 'bad.config.json');
     writeFileSync(config, JSON.stringify({ ...SYNTHETIC_PRESET, name: undefined, engine: { name: 'duckdb', memory_limit: '2 gigs' } }));
     const r = await cli(['features', '--events', events, '--config', config, '--as-of', asOf, '--out', join(dir, 'never.csv')]);
-    expect(r).toEqual({ code: 2, stderr: `cohortlab features: config "${config}": engine.memory_limit must be a size such as 2GB or 512MB, got "2 gigs".\n` });
+    expect(r).toEqual({ code: 2, err: `cohortlab features: config "${config}": engine.memory_limit must be a size such as 2GB or 512MB, got "2 gigs".\n` });
   }, 60_000);
 });
