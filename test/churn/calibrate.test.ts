@@ -13,6 +13,8 @@ import {
   selectCalibration,
   stratifiedFolds,
 } from '../../src/churn/calibrate.js';
+import { predictChurn, simulateChurn, simulatedFeatureTable, trainChurn } from '../../src/churn/index.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { createRng, permutation } from '../../src/shared/rng.js';
 
 /** scikit-learn 1.2.1 values: test/fixtures/sklearn/make_fixtures.py wrote them (see the script for each input). */
@@ -205,4 +207,45 @@ describe('selectCalibration', () => {
     const p = applyCalibrator(r.calibrator, raw);
     expect(p.every((v) => v > 0 && v < 1)).toBe(true);
   });
+});
+
+describe('trainChurn calibration (auto by default)', () => {
+  // Seeded simulated users (logistic truth) cut into train / validation / test "cutoffs", as in model.test.ts.
+  const sim = simulateChurn({ rows: 1500, cols: 6, seed: 21, nonlinear: 0 });
+  const tables = [
+    simulatedFeatureTable(sim, '2024-01-01', { start: 0, end: 900 }),
+    simulatedFeatureTable(sim, '2024-01-31', { start: 900, end: 1200 }),
+    simulatedFeatureTable(sim, '2024-03-01', { start: 1200, end: 1500 }),
+  ];
+  const run = (calibration?: 'auto' | 'platt') =>
+    trainChurn({ train: [tables[0]], valid: tables[1], test: tables[2], features: sim.features, params: { kind: 'logistic', seed: 3, maxEpochs: 40 }, calibration, resamples: 50, importanceRepeats: 1, logger: silentLogger });
+
+  it('trainChurn records the choice, the CV log loss of each candidate and why; the served probabilities are never 0 or 1', async () => {
+    const r = await run();
+    const c = r.report.calibration!;
+    const s = c.selection!;
+    expect(s.requested).toBe('auto');
+    expect(s.chosen).toBe(r.calibrator.kind);
+    expect(c.kind).toBe(r.calibrator.kind);
+    expect(r.report.context.model!.calibration).toBe(r.calibrator.kind);
+    expect(s.folds).toBe(5);
+    const cv = s.cvLogLoss!;
+    // the class-weighted network is over-confident for the minority class: a calibration wins and beats none in CV
+    expect(s.chosen).not.toBe('none');
+    expect(cv[s.chosen as 'platt' | 'isotonic']).toBeLessThan(cv.none);
+    expect(s.reason).toMatch(/calibration chosen: it lowers the cross-validated log loss over 5 stratified folds of the 300 validation users/);
+    // and on the test users it does not make things worse
+    expect(c.after.logLoss).toBeLessThan(c.before.logLoss);
+    for (const p of r.test.probability) expect(p > 0 && p < 1).toBe(true);
+    // the same calibrator is what the saved model applies
+    expect(r.model.calibrator).toEqual(r.calibrator);
+    expect(Array.from(predictChurn(r.model, tables[2].columns)).every((p) => p >= PROBABILITY_FLOOR && p <= 1 - PROBABILITY_FLOOR)).toBe(true);
+  }, 60_000);
+
+  it("trainChurn(calibration: 'platt') still fits Platt as asked, with the CV figures beside it", async () => {
+    const r = await run('platt');
+    expect(r.calibrator.kind).toBe('platt');
+    expect(r.report.calibration!.selection!.requested).toBe('platt');
+    expect(r.report.calibration!.selection!.reason).toMatch(/^Calibration 'platt' was requested; cross-validated log loss/);
+  }, 60_000);
 });
