@@ -8,8 +8,9 @@
  *     1. stratified K folds (K = 5, fewer when a class has fewer than 5 users; seeded)
  *     2. for each fold: fit none / Platt / isotonic on the other folds, predict the held-out fold
  *        (served values, i.e. clipped to [PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR])
- *     3. pooled held-out log loss per candidate; a calibration is chosen only when it beats `none`
- *        by more than MIN_LOG_LOSS_GAIN; Platt is preferred to isotonic unless isotonic is better by that margin
+ *     3. pooled held-out log loss per candidate; the one-standard-error rule picks the simplest candidate
+ *        (none < Platt < isotonic) within one standard error of the best (paired per-user differences), so a
+ *        calibration is used only when it beats `none` by more than the noise of the folds
  *     4. fit the choice on all validation users; a calibrator whose outputs collapse to 0/1 while the
  *        raw scores are spread is rejected (next best candidate)
  *
@@ -56,7 +57,7 @@ export const PROBABILITY_FLOOR = 1e-6;
  */
 export const PLATT_MAX_SLOPE = 50;
 
-/** A calibration must lower the cross-validated log loss by more than this (nats per user) to be chosen. */
+/** Floor of the one-standard-error margin (nats per user), for when the paired differences are all equal. */
 export const MIN_LOG_LOSS_GAIN = 1e-4;
 
 /** Collapse guard: outputs below 0.01 or above 0.99 count as extreme. */
@@ -385,10 +386,28 @@ export function stratifiedFolds(y: ArrayLike<number>, k: number, seed: number): 
   return fold;
 }
 
-function meanLogLoss(p: ArrayLike<number>, y: ArrayLike<number>): number {
+function userLogLoss(p: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: p.length }, (_, i) => -(y[i] === 1 ? Math.log(p[i]) : Math.log(1 - p[i])));
+}
+
+function mean(v: Float64Array): number {
   let s = 0;
-  for (let i = 0; i < p.length; i++) s -= y[i] === 1 ? Math.log(p[i]) : Math.log(1 - p[i]);
-  return s / p.length;
+  for (const x of v) s += x;
+  return s / v.length;
+}
+
+/** Standard error of the mean per-user difference between two candidates' held-out log losses. */
+function pairedSe(perUser: Record<CalibrationKind, Float64Array>, p: CalibrationKind, q: CalibrationKind): number {
+  const a = perUser[p];
+  const b = perUser[q];
+  const n = a.length;
+  if (p === q || n < 2) return 0;
+  let m = 0;
+  for (let i = 0; i < n; i++) m += a[i] - b[i];
+  m /= n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (a[i] - b[i] - m) ** 2;
+  return Math.sqrt(ss / (n - 1) / n);
 }
 
 function extremeShare(p: ArrayLike<number>): number {
@@ -409,6 +428,7 @@ export function collapseReason(c: Calibrator, raw: ArrayLike<number>): string | 
   return null;
 }
 
+const SERVED_RANGE = `[${PROBABILITY_FLOOR.toExponential()}, 1 - ${PROBABILITY_FLOOR.toExponential()}]`;
 const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));
 
 /**
@@ -425,6 +445,7 @@ export function selectCalibration(raw: ArrayLike<number>, y: ArrayLike<number>, 
   const nNeg = n - nPos;
   const k = Math.min(opts.maxFolds ?? 5, nPos, nNeg);
   let cvLogLoss: Record<CalibrationKind, number> | null = null;
+  let perUser: Record<CalibrationKind, Float64Array> | null = null;
   if (k >= 2) {
     const fold = stratifiedFolds(y, k, opts.seed);
     const held: Record<CalibrationKind, Float64Array> = { none: new Float64Array(n), platt: new Float64Array(n), isotonic: new Float64Array(n) };
@@ -445,7 +466,8 @@ export function selectCalibration(raw: ArrayLike<number>, y: ArrayLike<number>, 
         outIdx.forEach((i, j) => (held[kind][i] = p[j]));
       }
     }
-    cvLogLoss = { none: meanLogLoss(held.none, y), platt: meanLogLoss(held.platt, y), isotonic: meanLogLoss(held.isotonic, y) };
+    perUser = { none: userLogLoss(held.none, y), platt: userLogLoss(held.platt, y), isotonic: userLogLoss(held.isotonic, y) };
+    cvLogLoss = { none: mean(perUser.none), platt: mean(perUser.platt), isotonic: mean(perUser.isotonic) };
   }
 
   const rejected: { kind: CalibrationKind; reason: string }[] = [];
@@ -476,28 +498,37 @@ export function selectCalibration(raw: ArrayLike<number>, y: ArrayLike<number>, 
   const boundNote = (bounded?: boolean) => (bounded ? ` The Platt slope stopped at its bound |a| = ${PLATT_MAX_SLOPE}.` : '');
 
   if (requested !== 'auto') {
-    if (requested === 'none') return done({ kind: 'none' }, `Calibration 'none' was requested: raw scores are served (clipped to [${PROBABILITY_FLOOR}, ${1 - PROBABILITY_FLOOR}])${cvText ? `; ${cvText}` : ''}.`);
+    if (requested === 'none') return done({ kind: 'none' }, `Calibration 'none' was requested: raw scores are served (clipped to ${SERVED_RANGE})${cvText ? `; ${cvText}` : ''}.`);
     const got = fitChecked(requested);
     if (!got) return done({ kind: 'none' }, `Calibration '${requested}' was requested but refused: ${rejected[rejected.length - 1].reason}; raw scores are served instead${cvText ? `; ${cvText}` : ''}.`);
     return done(got.c, `Calibration '${requested}' was requested${cvText ? `; ${cvText}` : ''}.${boundNote(got.bounded)}`, got.bounded);
   }
   if (!cvLogLoss) {
-    return done({ kind: 'none' }, `No calibration: the ${n} validation users hold ${nPos} churner(s) and ${nNeg} stayer(s), and cross-validation needs at least 2 of each; raw scores are served (clipped to [${PROBABILITY_FLOOR}, ${1 - PROBABILITY_FLOOR}]).`);
+    return done({ kind: 'none' }, `No calibration: the ${n} validation users hold ${nPos} churner(s) and ${nNeg} stayer(s), and cross-validation needs at least 2 of each; the raw scores are served (clipped to ${SERVED_RANGE}).`);
   }
-  // Candidates that beat 'none' by the margin, best first; Platt before isotonic unless isotonic wins by the margin.
-  const better = (['platt', 'isotonic'] as const).filter((kd) => cvLogLoss!.none - cvLogLoss![kd] > MIN_LOG_LOSS_GAIN);
-  better.sort((p, q) => {
-    const d = cvLogLoss![p] - cvLogLoss![q];
-    if (Math.abs(d) <= MIN_LOG_LOSS_GAIN) return p === 'platt' ? -1 : 1;
-    return d;
-  });
-  for (const kind of better) {
-    const got = fitChecked(kind);
-    if (!got) continue;
-    const gain = cvLogLoss.none - cvLogLoss[kind];
-    const refusedNote = rejected.length ? ` (${rejected.map((r) => r.reason).join('; ')}: refused)` : '';
-    return done(got.c, `${kind === 'platt' ? 'Platt' : 'Isotonic'} calibration chosen: it lowers the ${cvText} (by ${f4(gain)} per user)${refusedNote}.${boundNote(got.bounded)}`, got.bounded);
+  // One-standard-error rule (Breiman et al. 1984; Hastie et al., ESL 7.10): among the candidates not refused, the
+  // simplest (none < Platt < isotonic) whose CV log loss is within one standard error of the best one's, the error
+  // taken over the per-user paired difference. A gain smaller than the noise of the folds is no reason to calibrate.
+  const name = (kd: CalibrationKind) => (kd === 'none' ? 'none' : kd === 'platt' ? 'Platt' : 'isotonic');
+  const Name = (kd: CalibrationKind) => (kd === 'none' ? 'None' : kd === 'platt' ? 'Platt' : 'Isotonic');
+  let pool: CalibrationKind[] = [...CANDIDATES];
+  for (;;) {
+    const best = pool.reduce((b, c) => (cvLogLoss![c] < cvLogLoss![b] ? c : b));
+    const pick = pool.find((kd) => cvLogLoss![kd] - cvLogLoss![best] <= Math.max(MIN_LOG_LOSS_GAIN, pairedSe(perUser!, kd, best)))!;
+    const refusedNote = rejected.length ? `; refused: ${rejected.map((r) => r.reason).join('; ')}` : '';
+    const closeNote =
+      pick !== best
+        ? `; ${name(best)} is lower by ${f4(cvLogLoss[pick] - cvLogLoss[best])} per user, within one standard error of the paired difference (${f4(pairedSe(perUser!, pick, best))}), so the simpler ${name(pick)} is kept`
+        : '';
+    if (pick === 'none') {
+      const why = best === 'none' ? '; neither Platt nor isotonic lowers it' : closeNote;
+      return done({ kind: 'none' }, `No calibration: ${cvText}${why}${refusedNote}; the raw scores are served (clipped to ${SERVED_RANGE}).`);
+    }
+    const got = fitChecked(pick);
+    if (got) {
+      const gain = cvLogLoss.none - cvLogLoss[pick];
+      return done(got.c, `${Name(pick)} calibration chosen: ${cvText}; it lowers the log loss of the raw scores by ${f4(gain)} per user (one standard error ${f4(pairedSe(perUser!, pick, 'none'))})${closeNote}${refusedNote}.${boundNote(got.bounded)}`, got.bounded);
+    }
+    pool = pool.filter((kd) => kd !== pick);
   }
-  const refusedNote = rejected.length ? `; ${rejected.map((r) => r.reason).join('; ')}: refused` : '';
-  return done({ kind: 'none' }, `No calibration: neither Platt nor isotonic lowers the ${cvText} by more than ${MIN_LOG_LOSS_GAIN}${refusedNote}; raw scores are served (clipped to [${PROBABILITY_FLOOR}, ${1 - PROBABILITY_FLOOR}]).`);
 }

@@ -160,12 +160,27 @@ describe('selectCalibration', () => {
       expect(cv.none).toBeCloseTo(sk.none, 12);
       expect(Math.abs(cv.platt - sk.platt)).toBeLessThan(0.01);
       expect(Math.abs(cv.isotonic - sk.isotonic)).toBeLessThan(0.06);
-      expect(selection.reason).toMatch(k.expect === 'none' ? /^No calibration: neither Platt nor isotonic lowers/ : k.expect === 'platt' ? /^Platt calibration chosen/ : /^Isotonic calibration chosen/);
+      expect(selection.reason).toMatch(k.expect === 'none' ? /^No calibration: cross-validated log loss over 5 stratified folds .*; neither Platt nor isotonic lowers it; the raw scores are served/ : k.expect === 'platt' ? /^Platt calibration chosen/ : /^Isotonic calibration chosen/);
       // the final calibrator is the one fitted on all validation users
       if (k.expect === 'platt') expect(calibrator).toEqual(fitPlatt(k.raw, k.y));
       if (k.expect === 'isotonic') expect(calibrator).toEqual(fitIsotonic(k.raw, k.y));
     });
   }
+  it('selectCalibration keeps none when a calibration is lower only by less than one standard error (one-standard-error rule)', () => {
+    // 200 users whose raw score is their true probability; on these folds Platt is lower by chance, by 0.0042 < SE 0.0069
+    const rng = createRng(6);
+    const raw: number[] = [];
+    const y: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const p = 0.05 + 0.9 * rng.next();
+      raw.push(p);
+      y.push(rng.next() < p ? 1 : 0);
+    }
+    const r = selectCalibration(raw, y, { seed: 1 });
+    expect(r.selection.cvLogLoss!.platt).toBeLessThan(r.selection.cvLogLoss!.none);
+    expect(r.calibrator).toEqual({ kind: 'none' });
+    expect(r.selection.reason).toMatch(/; Platt is lower by 0\.0042 per user, within one standard error of the paired difference \(0\.0069\), so the simpler none is kept; the raw scores are served/);
+  });
   it('selectCalibration is seeded: same seed same folds and figures; the folds are stratified', () => {
     const k = fx.auto[1];
     expect(selectCalibration(k.raw, k.y, { seed: 3 })).toEqual(selectCalibration(k.raw, k.y, { seed: 3 }));
@@ -203,7 +218,7 @@ describe('selectCalibration', () => {
     expect(r.selection.cvLogLoss!.isotonic).toBeLessThan(r.selection.cvLogLoss!.platt);
     expect(r.selection.rejected).toEqual([{ kind: 'isotonic', reason: expect.stringMatching(/^isotonic put 100% of the 40 validation users/) }]);
     expect(r.calibrator.kind).toBe('platt');
-    expect(r.selection.reason).toMatch(/^Platt calibration chosen: .*isotonic put 100%.*: refused\)/);
+    expect(r.selection.reason).toMatch(/^Platt calibration chosen: .*; refused: isotonic put 100%/);
     const p = applyCalibrator(r.calibrator, raw);
     expect(p.every((v) => v > 0 && v < 1)).toBe(true);
   });
@@ -233,7 +248,7 @@ describe('trainChurn calibration (auto by default)', () => {
     // the class-weighted network is over-confident for the minority class: a calibration wins and beats none in CV
     expect(s.chosen).not.toBe('none');
     expect(cv[s.chosen as 'platt' | 'isotonic']).toBeLessThan(cv.none);
-    expect(s.reason).toMatch(/calibration chosen: it lowers the cross-validated log loss over 5 stratified folds of the 300 validation users/);
+    expect(s.reason).toMatch(/calibration chosen: cross-validated log loss over 5 stratified folds of the 300 validation users: none [0-9.]+, Platt [0-9.]+, isotonic [0-9.]+; it lowers the log loss of the raw scores by/);
     // and on the test users it does not make things worse
     expect(c.after.logLoss).toBeLessThan(c.before.logLoss);
     for (const p of r.test.probability) expect(p > 0 && p < 1).toBe(true);
