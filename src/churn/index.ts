@@ -7,7 +7,7 @@
  *        stratified split of one snapshot (per-user table); already-churned users excluded, counted
  *     3. designMatrix + fitScaler on training rows only; applyScaler to all
  *     4. fitNetwork (seeded init and shuffles, class weights, early stopping on validation)
- *     5. fitCalibrator on validation predictions (Platt by default)
+ *     5. selectCalibration on validation predictions: none / Platt / isotonic by cross-validated log loss ('auto', default)
  *     6. evaluatePredictions on test users: model vs rule score vs baselines (+ truth), bootstrap,
  *        permutation importance, calibration before/after -> EvaluationReport
  */
@@ -17,7 +17,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { calibrationSummary, evaluatePredictions, formatSetSizes, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ReportWarning } from '../evaluate/index.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
-import { applyCalibrator, fitCalibrator, type CalibrationKind, type Calibrator } from './calibrate.js';
+import { applyCalibrator, selectCalibration, type CalibrationChoice, type Calibrator } from './calibrate.js';
 import { applyScaler, designMatrix, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
 import { occlusionContributions, topReasons, type ReasonCode } from './explain.js';
@@ -59,8 +59,8 @@ export interface TrainChurnInput {
   truthTest?: Float64Array | null;
   /** Other rule scores for every row of `test` (higher = riskier), compared with the model like the §4.4 score. */
   otherRulesTest?: Record<string, Float64Array>;
-  /** Default 'platt'. */
-  calibration?: CalibrationKind;
+  /** Default 'auto': none, Platt or isotonic, chosen by cross-validated log loss inside the validation users (calibrate.ts). */
+  calibration?: CalibrationChoice;
   /** 'events' (default) checks that cutoffs are ordered in time; 'table' is one snapshot split at random (stratified). */
   source?: 'events' | 'table';
   encoding?: TableEncoding | null;
@@ -158,8 +158,9 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
   const started = performance.now();
   const { net, history } = fitNetwork({ x: xs.train, y: tr.y }, { x: xs.valid, y: va.y }, params, logger);
   const seconds = (performance.now() - started) / 1000;
-  const calibrationKind = input.calibration ?? 'platt';
-  const calibrator = fitCalibrator(calibrationKind, predictRaw(net, xs.valid, params.predictBatchSize), va.y);
+  const { calibrator, selection: calibrationSelection } = selectCalibration(predictRaw(net, xs.valid, params.predictBatchSize), va.y, { requested: input.calibration ?? 'auto', seed: params.seed });
+  const calibrationKind = calibrator.kind;
+  logger.info(`calibration: ${calibrationSelection.reason}`);
   const model: ChurnModel = { kind: params.kind, features: [...input.features], params, scaler, calibrator, backend, net, encoding: input.encoding ?? null };
 
   const rawTest = predictRaw(net, xs.test, params.predictBatchSize);
@@ -202,7 +203,7 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     trainChurnRate: trainPos / tr.y.length,
     seed: params.seed,
     resamples: input.resamples,
-    calibration: calibrationSummary(calibrationKind, te.y, rawTest, probTest),
+    calibration: { ...calibrationSummary(calibrationKind, te.y, rawTest, probTest), selection: calibrationSelection },
     importance,
     context,
     inSample: input.inSample,

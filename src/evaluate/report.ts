@@ -22,6 +22,11 @@ export interface CalibrationSummary {
   /** Measured on the test users; the calibrator was fitted on the validation users. */
   before: { brier: number; logLoss: number; reliability: ReliabilityBin[] };
   after: { brier: number; logLoss: number; reliability: ReliabilityBin[] };
+  /**
+   * How trainChurn chose the calibration (src/churn/calibrate.ts selectCalibration): the pooled held-out log loss of
+   * each candidate over stratified folds of the validation users (null when a class had fewer than 2), and why.
+   */
+  selection?: { requested: string; chosen: string; cvLogLoss: { none: number; platt: number; isotonic: number } | null; folds: number; reason: string; rejected: { kind: string; reason: string }[]; plattSlopeBounded?: boolean };
 }
 
 /** What was trained on what: filled in by churn/index.ts, kept verbatim in the report. */
