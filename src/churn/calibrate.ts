@@ -532,3 +532,15 @@ export function selectCalibration(raw: ArrayLike<number>, y: ArrayLike<number>, 
     pool = pool.filter((kd) => kd !== pick);
   }
 }
+
+/**
+ * report.json `warnings` for what went wrong in the calibration (codes in docs/errors.md, "Warnings"). Choosing
+ * `none` by cross-validation is a normal outcome (the reason says so); these are the abnormal ones.
+ */
+export function calibrationWarnings(s: CalibrationSelection): { code: string; message: string }[] {
+  const out: { code: string; message: string }[] = [];
+  if (s.requested === 'auto' && s.cvLogLoss === null) out.push({ code: 'CALIBRATION_NOT_CROSS_VALIDATED', message: s.reason });
+  for (const r of s.rejected) out.push({ code: 'CALIBRATION_REFUSED', message: `${r.reason}; it was not used.` });
+  if (s.plattSlopeBounded && s.chosen === 'platt') out.push({ code: 'PLATT_SLOPE_BOUNDED', message: `the Platt slope stopped at its bound |a| = ${PLATT_MAX_SLOPE}: the validation classes are separated by a gap too small to calibrate from; treat the probabilities as a ranking.` });
+  return out;
+}

@@ -17,7 +17,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { calibrationSummary, evaluatePredictions, formatSetSizes, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ReportWarning } from '../evaluate/index.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
-import { applyCalibrator, selectCalibration, type CalibrationChoice, type Calibrator } from './calibrate.js';
+import { applyCalibrator, calibrationWarnings, selectCalibration, type CalibrationChoice, type Calibrator } from './calibrate.js';
 import { applyScaler, designMatrix, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
 import { occlusionContributions, topReasons, type ReasonCode } from './explain.js';
@@ -207,6 +207,7 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     importance,
     context,
     inSample: input.inSample,
+    warnings: calibrationWarnings(calibrationSelection),
   });
   logger.info(report.verdict.text);
   return { model, calibrator, scaler, report, history, test: { userIds: te.userIds, probability: probTest, label: te.y, raw: rawTest } };

@@ -4,6 +4,7 @@ import {
   PLATT_MAX_SLOPE,
   PROBABILITY_FLOOR,
   applyCalibrator,
+  calibrationWarnings,
   calibratorOutput,
   collapseReason,
   fitIsotonic,
@@ -221,6 +222,22 @@ describe('selectCalibration', () => {
     expect(r.selection.reason).toMatch(/^Platt calibration chosen: .*; refused: isotonic put 100%/);
     const p = applyCalibrator(r.calibrator, raw);
     expect(p.every((v) => v > 0 && v < 1)).toBe(true);
+  });
+});
+
+describe('calibrationWarnings', () => {
+  it('calibrationWarnings names a refused calibrator, a slope on its bound and a validation set too small to cross-validate', () => {
+    const raw = Array.from({ length: 40 }, (_, i) => 0.3 + (0.4 * i) / 39);
+    const refused = selectCalibration(raw, raw.map((v) => (v >= 0.5 ? 1 : 0)), { seed: 2 }).selection;
+    expect(calibrationWarnings(refused)).toEqual([{ code: 'CALIBRATION_REFUSED', message: expect.stringMatching(/^isotonic put 100% of the 40 validation users .*; it was not used\.$/) }]);
+    const k = fx.platt.find((c) => c.aBounded !== undefined)!;
+    const bounded = selectCalibration(k.raw, k.y, { seed: 1, requested: 'platt' }).selection;
+    expect(bounded.plattSlopeBounded).toBe(true);
+    expect(calibrationWarnings(bounded).map((w) => w.code)).toEqual(['PLATT_SLOPE_BOUNDED']);
+    const tiny = selectCalibration([0.1, 0.2, 0.3, 0.9], [0, 0, 0, 1], { seed: 1 }).selection;
+    expect(calibrationWarnings(tiny)).toEqual([{ code: 'CALIBRATION_NOT_CROSS_VALIDATED', message: tiny.reason }]);
+    // a normal choice warns about nothing
+    expect(calibrationWarnings(selectCalibration(fx.auto[1].raw, fx.auto[1].y, { seed: 7 }).selection)).toEqual([]);
   });
 });
 
