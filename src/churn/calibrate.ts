@@ -423,7 +423,7 @@ export function collapseReason(c: Calibrator, raw: ArrayLike<number>): string | 
   const calShare = extremeShare(calibratorOutput(c, raw));
   if (calShare >= COLLAPSED_SHARE && rawShare < SPREAD_RAW_SHARE) {
     const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
-    return `${c.kind} put ${pct(calShare)} of the ${raw.length} validation users below ${EXTREME} or above ${1 - EXTREME} while only ${pct(rawShare)} of their raw scores are (a step, not a calibration)`;
+    return `${c.kind} put ${pct(calShare)} of the ${raw.length.toLocaleString('en-US')} validation users below ${EXTREME} or above ${1 - EXTREME} while only ${pct(rawShare)} of their raw scores are (a step, not a calibration)`;
   }
   return null;
 }
@@ -490,7 +490,7 @@ export function selectCalibration(raw: ArrayLike<number>, y: ArrayLike<number>, 
     }
     return { c };
   };
-  const cvText = cvLogLoss ? `cross-validated log loss over ${k} stratified folds of the ${n} validation users: none ${f4(cvLogLoss.none)}, Platt ${f4(cvLogLoss.platt)}, isotonic ${f4(cvLogLoss.isotonic)}` : '';
+  const cvText = cvLogLoss ? `cross-validated log loss over ${k} stratified folds of the ${n.toLocaleString('en-US')} validation users: none ${f4(cvLogLoss.none)}, Platt ${f4(cvLogLoss.platt)}, isotonic ${f4(cvLogLoss.isotonic)}` : '';
   const done = (calibrator: Calibrator, reason: string, bounded?: boolean) => ({
     calibrator,
     selection: { requested, chosen: calibrator.kind, cvLogLoss, folds: k >= 2 ? k : 0, reason, rejected, ...(bounded !== undefined ? { plattSlopeBounded: bounded } : {}) },
@@ -504,7 +504,7 @@ export function selectCalibration(raw: ArrayLike<number>, y: ArrayLike<number>, 
     return done(got.c, `Calibration '${requested}' was requested${cvText ? `; ${cvText}` : ''}.${boundNote(got.bounded)}`, got.bounded);
   }
   if (!cvLogLoss) {
-    return done({ kind: 'none' }, `No calibration: the ${n} validation users hold ${nPos} churner(s) and ${nNeg} stayer(s), and cross-validation needs at least 2 of each; the raw scores are served (clipped to ${SERVED_RANGE}).`);
+    return done({ kind: 'none' }, `No calibration: the ${n.toLocaleString('en-US')} validation users hold ${nPos.toLocaleString('en-US')} churner(s) and ${nNeg.toLocaleString('en-US')} stayer(s), and cross-validation needs at least 2 of each; the raw scores are served (clipped to ${SERVED_RANGE}).`);
   }
   // One-standard-error rule (Breiman et al. 1984; Hastie et al., ESL 7.10): among the candidates not refused, the
   // simplest (none < Platt < isotonic) whose CV log loss is within one standard error of the best one's, the error
