@@ -37,6 +37,8 @@ async function embed(id, spec, onPick) {
   }
   // Charts with a fixed width stretch to their column; grids (heatmaps sized per cell) scroll inside it.
   if (typeof spec.width === 'number' && !spec.layer && !spec.hconcat && !spec.vconcat) spec = { ...spec, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } };
+  // The date of a chart on its own line, so a narrow column never cuts it off.
+  if (typeof spec.title === 'string' && spec.title.includes(' (as of ')) spec = { ...spec, title: { text: spec.title.split(/ (?=\(as of )/) } };
   const result = await vegaEmbed(el, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: 'svg' });
   window.cohortlab.views.push({ id, view: result.view });
   if (onPick) {
@@ -159,10 +161,12 @@ async function main() {
       await embed(div.id, spec, pickCluster);
     }
     $('cluster-table').innerHTML = table(
-      ['cluster', 'label', `users now (${clusters.snapshot.as_of})`, `users (${fit.as_of})`, `share (${fit.as_of})`, `already churned (${fit.as_of})`, `churn within ${h} after ${fit.as_of}`, `mean rule churn risk (${fit.as_of})`, 'sets it apart (z)'],
+      ['cluster', 'label', 'users', 'users', 'share', 'already churned', `churn within ${h}`, 'mean rule churn risk', 'sets it apart (z)'],
       fit.profiles.map((p) => [p.cluster, p.label, clusters.snapshot.clusters[p.cluster].users, p.size, pct(p.share), pct(p.alreadyChurnedRate), pct(p.churnRate), num(p.meanChurnRisk), p.top.map((t) => `${t.feature} ${t.z >= 0 ? '+' : ''}${t.z.toFixed(2)}`).join('; ')]),
       { pick: fit.profiles.map((p) => p.cluster) },
     );
+    // A first header row says which date each column is counted at.
+    $('cluster-table').querySelector('thead').insertAdjacentHTML('afterbegin', `<tr><th colspan="2"></th><th scope="colgroup" class="date">snapshot ${esc(clusters.snapshot.as_of)}</th><th scope="colgroup" colspan="6" class="date">test cutoff ${esc(fit.as_of)} (fitted ${fit.fitted_on === 'live' ? 'on live users' : 'on all users'})</th></tr>`);
     for (const p of fit.profiles) $('pick-cluster').insertAdjacentHTML('beforeend', `<option value="${p.cluster}">${p.cluster}: ${esc(p.label)}</option>`);
   } else {
     for (const id of ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat']) await embed(id, null);

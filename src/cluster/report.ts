@@ -100,7 +100,7 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number,
   };
   const churnCharts: ChartSpec[] = [];
   if (r.profiles.some((p) => p.churnRate !== null)) {
-    churnCharts.push({ width: 420, height: { step: 22 }, title: `Churn rate within the horizon after the cutoff (label)${at}`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), churn: p.churnRate })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'churn', type: 'quantitative', axis: { format: '%' } }, color: { value: '#e45756' } } });
+    churnCharts.push({ width: 420, height: { step: 22 }, title: `Churn rate within the horizon (label)${at}`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), churn: p.churnRate })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'churn', type: 'quantitative', axis: { format: '%' } }, color: { value: '#e45756' } } });
   }
   if (r.profiles.some((p) => p.meanChurnRisk !== null)) {
     churnCharts.push({ width: 420, height: { step: 22 }, title: `Mean rule churn-risk score (playbook §4.4)${at}`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), risk: p.meanChurnRisk })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'risk', type: 'quantitative' }, color: { value: '#f58518' } } });

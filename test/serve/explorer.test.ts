@@ -76,7 +76,8 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     expect(await page.locator('#clusters-date').innerText()).toContain(`profiles, sizes and churn below are of the`);
     expect(await page.locator('#dashboard-date').innerText()).toContain(`Users of the test cutoff ${dated.dashboard.as_of} (${dated.dashboard.users.toLocaleString('en-US')})`);
     expect(await page.locator('#evaluation-date').innerText()).toContain(`Test users of ${dated.dashboard.as_of}`);
-    expect(await page.locator('#cluster-table th').nth(2).innerText()).toBe(`users now (${dated.snapshot.as_of})`);
+    expect(await page.locator('#cluster-table thead tr').first().locator('th').nth(1).innerText()).toBe(`snapshot ${dated.snapshot.as_of}`);
+    expect(await page.locator('#cluster-table thead tr').first().locator('th').nth(2).innerText()).toMatch(new RegExp(`^test cutoff ${dated.dashboard.as_of} \\(fitted on live users\\)$`));
     const shown = await page.locator('#members-table tbody tr').count();
     expect(shown).toBe(Math.min(50, size));
     const firstId = await page.locator('#members-table tbody tr').first().locator('td').first().innerText();
