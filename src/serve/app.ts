@@ -117,11 +117,13 @@ export function modelDates(l: Loaded): ModelDates {
 
 /** Users of the snapshot already churned at its date, or null when the snapshot has no already_churned column. */
 function snapshotAlreadyChurned(l: Loaded, rows?: number[]): number | null {
-  const c = l.snapshot.columns.already_churned;
-  if (!c || Array.isArray(c)) return null;
+  const c = l.snapshot.columns.already_churned as ArrayLike<unknown> | undefined;
+  if (!c) return null;
+  // 1/0 as numbers, or true/false or "1"/"0" from a text column: the flag is set when it reads as 1.
+  const set = (v: unknown) => (v === 1 || v === true || v === '1' || v === 'true' ? 1 : 0);
   let n = 0;
-  if (rows) for (const r of rows) n += c[r] ? 1 : 0;
-  else for (let i = 0; i < c.length; i++) n += c[i] ? 1 : 0;
+  if (rows) for (const r of rows) n += set(c[r]);
+  else for (let i = 0; i < c.length; i++) n += set(c[i]);
   return n;
 }
 

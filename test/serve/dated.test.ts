@@ -1,16 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
-import { readTable, type ColumnTable } from '../../src/shared/table-io.js';
-import { trainedFixture } from './helper.js';
+import { readTable, writeTable, type ColumnTable } from '../../src/shared/table-io.js';
+import { loadEvents, SYNTHETIC_PRESET } from '../../src/ingest/index.js';
+import { computeFeatures } from '../../src/features/index.js';
+import { writeVersion } from '../../src/registry/index.js';
+import { trainedFixture, type Fixture } from './helper.js';
 
 /**
  * Issue 17 part 5: every answer says which as-of date each number belongs to, and the counts of one block come
  * from one table. The fixture model has two dates: the test cutoff (clusters fitted and profiled, §9.1
  * dashboard, evaluation) and the scored snapshot (the last event day: users, members, segment sizes).
  */
+let fx: Fixture;
 let app: FastifyInstance;
 let snap: ColumnTable;
 let params: { asOf: string; snapshotAsOf: string; horizonDays: number };
@@ -22,7 +26,7 @@ const get = async (url: string) => {
 };
 
 beforeAll(async () => {
-  const fx = await trainedFixture();
+  fx = await trainedFixture();
   app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
   const dir = join(fx.modelsDir, 'default', '1');
   snap = await readTable(join(dir, 'scores.parquet'));
@@ -121,6 +125,40 @@ describe('dated answers', () => {
     expect(c.heat[0].title).toContain(`(as of ${params.asOf})`);
     expect(c.churn[0].title).toContain(`(as of ${params.asOf})`);
     expect(c.pca[0].title).toContain(`, as of ${params.snapshotAsOf})`);
+  });
+
+  it('a snapshot with an already_churned column: counted apart, in total and per cluster, at the snapshot date', async () => {
+    // The same version with the flag the features of the snapshot date give each user (what `score` writes).
+    const store = await loadEvents([fx.events], SYNTHETIC_PRESET);
+    const table = await computeFeatures(store, { asOf: params.snapshotAsOf });
+    store.close();
+    const flag = new Map(table.userIds.map((u, i) => [u, table.alreadyChurned[i]]));
+    const ids = snap.columns.user_id as string[];
+    const col = Float64Array.from(ids, (u) => flag.get(u) as number);
+    const v = await writeVersion(fx.modelsDir, 'flagged', async (dir) => {
+      await cp(join(fx.modelsDir, 'default', '1'), dir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
+      await writeTable(join(dir, 'scores.parquet'), { rows: snap.rows, names: [...snap.names, 'already_churned'], columns: { ...snap.columns, already_churned: col } });
+      const m = JSON.parse(await readFile(join(fx.modelsDir, 'default', '1', 'manifest.json'), 'utf8'));
+      delete m.files;
+      delete m.version;
+      return m;
+    });
+    const flagged = await buildApp({ provider: await createProvider(`flagged@${v.version}`, fx.modelsDir) });
+    try {
+      const total = col.reduce((a, b) => a + b, 0);
+      expect(total).toBeGreaterThan(0);
+      const c = flagged.inject({ url: '/v1/clusters' }).then((r) => r.json());
+      const sg = flagged.inject({ url: '/v1/segments' }).then((r) => r.json());
+      const [clusters, segments] = await Promise.all([c, sg]);
+      expect(clusters.snapshot.already_churned).toBe(total);
+      expect(segments.snapshot.already_churned).toBe(total);
+      const cluster = snap.columns.cluster as Float64Array;
+      for (const k of clusters.snapshot.clusters) {
+        expect(k.already_churned).toBe([...cluster.keys()].filter((i) => cluster[i] === k.cluster && col[i] === 1).length);
+      }
+    } finally {
+      await flagged.close();
+    }
   });
 
   it('the OpenAPI document declares the dated blocks', async () => {
