@@ -41,7 +41,7 @@ export function clusterSummaryText(r: ClusterReport): string {
     num(r.stability.clusterJaccard[p.cluster], 2),
     p.label,
   ]);
-  return `as of ${r.asOf}\n${textTable(['cluster', 'users', 'share', 'already churned', 'churn in horizon', 'rule risk', 'stability', 'label'], rows)}`;
+  return `as of ${r.asOf || '(no date: the features file has no .meta.json)'}\n${textTable(['cluster', 'users', 'share', 'already churned', 'churn in horizon', 'rule risk', 'stability', 'label'], rows)}`;
 }
 
 export interface ReportPoints {

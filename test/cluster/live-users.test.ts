@@ -20,8 +20,12 @@ describe('cohortlab cluster on the users live at the cutoff (Sparkify)', () => {
 
   it('fits on the 75 live users and assigns the 16 churned ones; --include-churned fits on all 91', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cl-live-'));
-    const a = await runCli(['cluster', '--features', FEATURES, '--preset', 'sparkify', '--seed', '7', '--min-size', '10', '--k', '3', '--out', join(dir, 'live')]);
+    const printed: string[] = [];
+    const a = await runCli(['cluster', '--features', FEATURES, '--preset', 'sparkify', '--seed', '7', '--min-size', '10', '--k', '3', '--out', join(dir, 'live')], { out: (l) => printed.push(l) });
     expect(a.code).toBe(0);
+    // the printed summary says its date and the already-churned share of each cluster
+    const summary = printed.join('\n');
+    expect(summary).toMatch(/\nas of 2018-11-23\ncluster +users +share +already churned +churn in horizon +rule risk +stability +label\n/);
     const live = JSON.parse(await readFile(join(dir, 'live', 'report.json'), 'utf8'));
     expect(live).toMatchObject({ asOf: '2018-11-23', users: 91, fittedUsers: 75, alreadyChurnedUsers: 16, fittedOn: 'live' });
     expect(live.profiles.reduce((s: number, p: { size: number }) => s + p.size, 0)).toBe(91);
