@@ -17,7 +17,7 @@ import { predictUsers, type PredictUser } from './predict.js';
 import type { Loaded, ModelProvider } from './provider.js';
 import {
   anyObject, BODY_LIMIT_BYTES, clustersResponseSchema, errorSchema, MAX_USERS_PER_REQUEST, membersQuerySchema, modelRefSchema, predictBodySchema, predictResponseSchema, segmentsResponseSchema,
-  selectionQuerySchema, userResponseSchema,
+  membersResponseSchema, pointsResponseSchema, selectionQuerySchema, userResponseSchema,
 } from './schemas.js';
 
 /**
@@ -411,7 +411,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/v1/members', {
-    schema: { summary: 'members of a cluster or segment, paged', querystring: membersQuerySchema, response: { 200: anyObject, ...errors } },
+    schema: { summary: 'members of a cluster or segment in the scored snapshot, paged, with its as_of date', querystring: membersQuerySchema, response: { 200: membersResponseSchema, ...errors } },
   }, async (req) => {
     const l = provider.current();
     requireMembers(l, 'querystring');
@@ -443,7 +443,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/v1/points', {
-    schema: { summary: 'a seeded sample of users on the PCA map', querystring: { type: 'object', additionalProperties: false, properties: { sample: { type: 'integer', minimum: 1, maximum: 20000, default: 5000 } } }, response: { 200: anyObject, ...errors } },
+    schema: { summary: 'a seeded sample of the scored snapshot on the PCA map, with its as_of date', querystring: { type: 'object', additionalProperties: false, properties: { sample: { type: 'integer', minimum: 1, maximum: 20000, default: 5000 } } }, response: { 200: pointsResponseSchema, ...errors } },
   }, async (req) => {
     const l = provider.current();
     const { sample } = req.query as { sample: number };

@@ -153,7 +153,8 @@ export const membersQuerySchema = {
 
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 
-const asOf = (what: string) => ({ type: 'string', pattern: DATE_PATTERN, description: `as-of date (cutoff, inclusive) of ${what}` }) as const;
+// null only for a version saved without the date (trained before snapshots were dated).
+const asOf = (what: string) => ({ type: ['string', 'null'], pattern: DATE_PATTERN, description: `as-of date (cutoff, inclusive) of ${what}` }) as const;
 const openObject = (description: string, required: string[], properties: Record<string, unknown>) => ({ type: 'object', description, required, additionalProperties: true, properties }) as const;
 
 /**
@@ -224,4 +225,21 @@ export const segmentsResponseSchema = {
 export const userResponseSchema = openObject("the user's row of the scored snapshot (every column of `cohortlab score` output)", ['user_id', 'as_of'], {
   user_id: { type: 'string' },
   as_of: asOf('the scored snapshot this row belongs to'),
+});
+
+/** GET /v1/members: a page of the scored snapshot's members, with the snapshot's date. */
+export const membersResponseSchema = openObject('a page of members of the scored snapshot', ['as_of', 'total', 'page', 'page_size', 'pages', 'rows'], {
+  as_of: asOf('the scored snapshot the rows belong to'),
+  total: { type: 'integer' },
+  page: { type: 'integer' },
+  page_size: { type: 'integer' },
+  pages: { type: 'integer' },
+  rows: { type: 'array', items: anyObject },
+});
+
+/** GET /v1/points: a sample of the scored snapshot on the PCA map, with its date. */
+export const pointsResponseSchema = openObject('a seeded sample of the scored snapshot on the PCA map', ['as_of', 'users', 'points'], {
+  as_of: asOf('the scored snapshot the points belong to'),
+  users: { type: 'integer' },
+  points: { type: 'array', items: anyObject },
 });
