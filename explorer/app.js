@@ -37,6 +37,8 @@ async function embed(id, spec, onPick) {
   }
   // Charts with a fixed width stretch to their column; grids (heatmaps sized per cell) scroll inside it.
   if (typeof spec.width === 'number' && !spec.layer && !spec.hconcat && !spec.vconcat) spec = { ...spec, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } };
+  // The date of a chart on its own line, so a narrow column never cuts it off.
+  if (typeof spec.title === 'string' && spec.title.includes(' (as of ')) spec = { ...spec, title: { text: spec.title.split(/ (?=\(as of )/) } };
   const result = await vegaEmbed(el, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: 'svg' });
   window.cohortlab.views.push({ id, view: result.view });
   if (onPick) {
@@ -100,7 +102,7 @@ async function loadMembers() {
   $('export').disabled = false;
   state.pages = r.pages;
   const what = state.cluster !== null ? `cluster ${state.cluster}` : `${state.by} = ${state.segment}`;
-  $('members-summary').textContent = `${r.total.toLocaleString('en-US')} users in ${what}`;
+  $('members-summary').textContent = `${r.total.toLocaleString('en-US')} users in ${what}${r.as_of ? ` (scored snapshot as of ${r.as_of})` : ''}`;
   const cols = ['user_id', 'churn_probability', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'behavioral_segment', 'lifecycle_stage', 'cluster', 'cluster_label'];
   $('members-table').innerHTML = table(
     cols,
@@ -128,7 +130,12 @@ async function exportCsv() {
 
 async function main() {
   const [report, charts, segments, clusters] = await Promise.all([json('/v1/report'), json('/v1/charts'), json('/v1/segments'), json('/v1/clusters').catch(() => null)]);
-  $('model').textContent = `model ${report.model.name}@${report.model.version}; ${segments.users.toLocaleString('en-US')} users in the scored snapshot`;
+  // Two dates, said everywhere: the scored snapshot (users, members, segment sizes, the map) and the test cutoff
+  // (cluster profiles, the 9.1 dashboard, the evaluation), whose churn is known over the horizon after it.
+  const snap = segments.snapshot;
+  const gone = snap.already_churned === null || snap.already_churned === undefined ? '' : `, ${snap.already_churned.toLocaleString('en-US')} of them already churned`;
+  const cutoff = report.evaluation && report.evaluation.as_of ? `; profiles, dashboard and evaluation as of the test cutoff ${report.evaluation.as_of}` : '';
+  $('model').textContent = `model ${report.model.name}@${report.model.version}; scored snapshot as of ${snap.as_of}: ${snap.users.toLocaleString('en-US')} users${gone}${cutoff}`;
 
   const c = charts.clusters || {};
   if (clusters) {
@@ -136,7 +143,10 @@ async function main() {
     await embed('chart-sizes', c.sizes && c.sizes[0], pickCluster);
     await embed('chart-churn', c.churn && c.churn[0], pickCluster);
     await embed('chart-heat', c.heat && c.heat[0], pickCluster);
-    $('k-reason').textContent = clusters.kSelection.reason;
+    const fit = clusters.fit;
+    const h = fit.horizon_days ? `${fit.horizon_days} d` : 'the horizon';
+    $('clusters-date').textContent = `Fitted on ${fit.fitted_users.toLocaleString('en-US')} users ${fit.fitted_on === 'live' ? 'live' : '(all, churned ones included)'} at ${fit.as_of}; profiles, sizes and churn below are of the ${fit.users.toLocaleString('en-US')} users of ${fit.as_of} (${fit.already_churned.toLocaleString('en-US')} already churned then); "users now" counts the scored snapshot of ${clusters.snapshot.as_of}; the map shows the snapshot.`;
+    $('k-reason').textContent = fit.kSelection.reason;
     await embed('chart-k-inertia', c.k && c.k[0]);
     await embed('chart-k-silhouette', c.k && c.k[1]);
     if (c.truth && c.truth.length) {
@@ -151,17 +161,20 @@ async function main() {
       await embed(div.id, spec, pickCluster);
     }
     $('cluster-table').innerHTML = table(
-      ['cluster', 'label', `users now (${clusters.snapshotAsOf})`, `users at fit (${clusters.asOf})`, 'share at fit', 'churn rate', 'mean rule churn risk', 'sets it apart (z)'],
-      clusters.profiles.map((p) => [p.cluster, p.label, clusters.members[p.cluster], p.size, pct(p.share), pct(p.churnRate), num(p.meanChurnRisk), p.top.map((t) => `${t.feature} ${t.z >= 0 ? '+' : ''}${t.z.toFixed(2)}`).join('; ')]),
-      { pick: clusters.profiles.map((p) => p.cluster) },
+      ['cluster', 'label', 'users', 'users', 'share', 'already churned', `churn within ${h}`, 'mean rule churn risk', 'sets it apart (z)'],
+      fit.profiles.map((p) => [p.cluster, p.label, clusters.snapshot.clusters[p.cluster].users, p.size, pct(p.share), pct(p.alreadyChurnedRate), pct(p.churnRate), num(p.meanChurnRisk), p.top.map((t) => `${t.feature} ${t.z >= 0 ? '+' : ''}${t.z.toFixed(2)}`).join('; ')]),
+      { pick: fit.profiles.map((p) => p.cluster) },
     );
-    for (const p of clusters.profiles) $('pick-cluster').insertAdjacentHTML('beforeend', `<option value="${p.cluster}">${p.cluster}: ${esc(p.label)}</option>`);
+    // A first header row says which date each column is counted at.
+    $('cluster-table').querySelector('thead').insertAdjacentHTML('afterbegin', `<tr><th colspan="2"></th><th scope="colgroup" class="date">snapshot ${esc(clusters.snapshot.as_of)}</th><th scope="colgroup" colspan="6" class="date">test cutoff ${esc(fit.as_of)} (fitted ${fit.fitted_on === 'live' ? 'on live users' : 'on all users'})</th></tr>`);
+    for (const p of fit.profiles) $('pick-cluster').insertAdjacentHTML('beforeend', `<option value="${p.cluster}">${p.cluster}: ${esc(p.label)}</option>`);
   } else {
     for (const id of ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat']) await embed(id, null);
   }
 
   const d = segments.dashboard;
   if (d) {
+    $('dashboard-date').textContent = `Users of the test cutoff ${d.as_of} (${d.users.toLocaleString('en-US')}), retention over the ${d.horizon_days ?? '-'} days after it; the members picker below lists the scored snapshot of ${snap.as_of}.`;
     $('dashboard-table').innerHTML = table(
       ['segment', 'users', 'share', `retention${d.retentionHorizonDays ? ` (${d.retentionHorizonDays} d)` : ''}`, 'paid conversion', 'avg revenue', 'action'],
       d.rows.map((r) => [r.segment, r.users, pct(r.share), pct(r.retention), pct(r.paidConversion), num(r.avgRevenue, 2), r.action]),
@@ -169,7 +182,7 @@ async function main() {
     );
     for (const row of $('dashboard-table').querySelectorAll('tr.pickable')) row.addEventListener('click', () => pickSegment('behavioral_segment', row.dataset.pick));
   }
-  $('warnings').innerHTML = (segments.warnings || []).map((w) => `<li class="warn">${esc(w.message || w)}</li>`).join('');
+  $('warnings').innerHTML = ((d && d.warnings) || []).map((w) => `<li class="warn">${esc(w.message || w)}</li>`).join('');
 
   const t = charts.transitions || {};
   await embed('chart-trans-seg', t.segments);
@@ -177,6 +190,7 @@ async function main() {
 
   const ev = report.evaluation;
   if (ev) {
+    $('evaluation-date').textContent = `Test users of ${ev.as_of}, churn labelled over the ${ev.horizon_days ?? '-'} days after it.`;
     // The verdict as trained (docs/churn.md): its kind, the sentence, and the evidence it rests on.
     const v = ev.verdict;
     const kind = v.kind || 'older version';
@@ -205,7 +219,7 @@ async function main() {
   }
   const refreshSegments = () => {
     const by = $('pick-by').value;
-    const values = Object.keys((segments.sizes || {})[by] || {}).sort();
+    const values = Object.keys((snap.sizes || {})[by] || {}).sort();
     $('pick-segment').innerHTML = '<option value="">-</option>' + values.map((v) => `<option>${esc(v)}</option>`).join('');
   };
   refreshSegments();

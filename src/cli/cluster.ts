@@ -72,7 +72,7 @@ export const clusterCommand: Command = {
     { name: 'restarts', type: 'string', description: 'k-means++ restarts per k (lowest inertia wins)', placeholder: 'N', default: String(DEFAULT_CLUSTER_PARAMS.nInit) },
     { name: 'min-size', type: 'string', description: 'smallest acceptable cluster (playbook §10)', placeholder: 'N', default: String(DEFAULT_CLUSTER_PARAMS.minClusterSize) },
     { name: 'minibatch', type: 'boolean', description: 'fit the chosen k with mini-batch k-means (very large tables)' },
-    { name: 'include-churned', type: 'boolean', description: 'also fit on users already churned at the cutoff (default: they are only assigned)' },
+    { name: 'include-churned', type: 'boolean', description: 'also fit on users already churned at the cutoff (default: they are only assigned, and the command stops with exit 2 when fewer than 2 x --min-size users are live)' },
   ],
   help: [
     'Writes DIR/assignments.csv (user_id, cluster, cluster_label, pc1, pc2), DIR/report.json, DIR/report.html (self-contained:',

@@ -94,6 +94,27 @@ export interface ClusterProfile {
 /** Below this |z| a feature does not describe the cluster (a quarter of a standard deviation). */
 export const LABEL_MIN_Z = 0.25;
 
+/** From this share of members churned a label says so first (issue 17: never "typical" for a cluster of churned users). */
+export const MOSTLY_CHURNED_SHARE = 0.5;
+
+/** A share as a whole percent that never rounds up to 100% (99.6% reads "99%": not everyone). */
+export function wholePercent(share: number): string {
+  return `${share >= 1 ? 100 : Math.floor(100 * share)}%`;
+}
+
+/**
+ * The label of a cluster from its distinguishing features and its churn:
+ *  - most members already churned at the cutoff: "mostly churned (83%)", then the features that set it apart;
+ *  - no feature sets it apart: "typical users", unless most members churn within the label horizon:
+ *    "typical activity, mostly churned within the horizon (74%)".
+ */
+export function clusterLabel(words: string[], alreadyChurnedShare: number, churnShare: number | null): string {
+  if (alreadyChurnedShare >= MOSTLY_CHURNED_SHARE) return `mostly churned (${wholePercent(alreadyChurnedShare)})${words.length ? `: ${words.join(', ')}` : ''}`;
+  if (words.length) return words.join(', ');
+  if (churnShare !== null && churnShare >= MOSTLY_CHURNED_SHARE) return `typical activity, mostly churned within the horizon (${wholePercent(churnShare)})`;
+  return 'typical users';
+}
+
 export interface ProfileInput {
   labels: Int32Array;
   k: number;
@@ -169,7 +190,7 @@ export function profileClusters(p: ProfileInput): ClusterProfile[] {
     }
     profiles.push({
       cluster: c,
-      label: top.length ? top.map((e) => featureWord(e.feature, e.z > 0 ? 1 : -1)).join(', ') : 'typical users',
+      label: clusterLabel(top.map((e) => featureWord(e.feature, e.z > 0 ? 1 : -1)), already ? already[c] : 0, churn ? churn[c] : null),
       size: size[c],
       share: size[c] / n,
       means: means[c],

@@ -51,6 +51,12 @@ export interface ClusterParams {
   stabilitySample: number;
   /** Fit on users not already churned at the cutoff (they would form an "inactive" cluster of their own). */
   excludeAlreadyChurned: boolean;
+  /**
+   * When fewer than MIN_LIVE_CLUSTERS x minClusterSize users are live at the cutoff (not already churned):
+   * 'error' stops with TOO_FEW_LIVE_USERS (the `cluster` command), 'fit-all' fits on every user of the table
+   * and says so in a CLUSTER_FIT_ON_ALL_USERS warning (`train`, whose other stages still run).
+   */
+  whenFewLive: 'error' | 'fit-all';
   pcaSample: number;
 }
 
@@ -71,6 +77,7 @@ export const DEFAULT_CLUSTER_PARAMS: ClusterParams = {
   stabilityBootstraps: 5,
   stabilitySample: 20000,
   excludeAlreadyChurned: true,
+  whenFewLive: 'error',
   pcaSample: 100_000,
 };
 
@@ -91,10 +98,24 @@ export interface ClusterModel {
   asOf: string;
 }
 
+/** A warning of the cluster step: a stable UPPER_SNAKE code (docs/errors.md, "Warnings") and one sentence. */
+export interface ClusterWarning {
+  code: 'CLUSTER_FIT_ON_ALL_USERS' | 'CLUSTER_IMPUTED' | 'CLUSTER_SMALL' | 'CLUSTER_UNSTABLE' | 'CLUSTER_NOT_CONVERGED';
+  message: string;
+}
+
+/** Clusters are fitted on the live users when at least this many minimum-size clusters' worth of them remain (2 x §10's 100). */
+export const MIN_LIVE_CLUSTERS = 2;
+
 export interface ClusterReport {
+  /** The cutoff of the table the clusters were fitted and profiled on: every count of this report is as of this date. */
   asOf: string;
   users: number;
   fittedUsers: number;
+  /** Users of the table already churned at the cutoff (assigned after the fit unless `fittedOn` is 'all'). */
+  alreadyChurnedUsers: number;
+  /** 'live': fitted on the users not already churned at the cutoff; 'all': on every user (--include-churned, or too few live users). */
+  fittedOn: 'live' | 'all';
   features: string[];
   skippedFeatures: string[];
   scaler: ScalerKind;
@@ -108,7 +129,7 @@ export interface ClusterReport {
   crosstabs: Crosstab[];
   pca: { explainedVariance: number[]; loadings: Record<string, number[]>; fittedRows: number };
   stability: StabilityReport;
-  warnings: string[];
+  warnings: ClusterWarning[];
   truth?: TruthAgreement;
 }
 
@@ -129,6 +150,7 @@ export interface FitClustersResult {
 function checkClusterParams(p: ClusterParams): void {
   if (p.k !== 'auto' && (!Number.isInteger(p.k) || p.k < 2 || p.k > 100)) throw new CohortlabError('BAD_ARGUMENT', `k must be "auto" or an integer from 2 to 100, got ${JSON.stringify(p.k)}.`);
   if (p.scaler !== 'standard' && p.scaler !== 'robust') throw new CohortlabError('BAD_ARGUMENT', `scaler must be "standard" or "robust", got "${String(p.scaler)}".`);
+  if (p.whenFewLive !== 'error' && p.whenFewLive !== 'fit-all') throw new CohortlabError('BAD_ARGUMENT', `whenFewLive must be "error" or "fit-all", got "${String(p.whenFewLive)}".`);
   if (p.algorithm !== 'kmeans' && p.algorithm !== 'minibatch') throw new CohortlabError('BAD_ARGUMENT', `algorithm must be "kmeans" or "minibatch", got "${String(p.algorithm)}".`);
 }
 
@@ -136,10 +158,10 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   const p: ClusterParams = { ...DEFAULT_CLUSTER_PARAMS, ...params };
   checkClusterParams(p);
   const log = opts.logger ?? silentLogger;
-  const warnings: string[] = [];
-  const warn = (m: string) => {
-    warnings.push(m);
-    log.warn(m);
+  const warnings: ClusterWarning[] = [];
+  const warn = (code: ClusterWarning['code'], message: string) => {
+    warnings.push({ code, message });
+    log.warn(message);
   };
   const n = table.userIds.length;
   if (n === 0) throw new CohortlabError('EMPTY_INPUT', 'the feature table has no users to cluster.');
@@ -149,11 +171,20 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   const skipped = [...selected.skipped];
   if (skipped.length) log.info(`cluster: default features not in this table, skipped: ${skipped.join(', ')}`);
   let fitRows: Uint32Array | undefined;
-  if (p.excludeAlreadyChurned) {
-    const keep: number[] = [];
-    for (let i = 0; i < n; i++) if (!table.alreadyChurned[i]) keep.push(i);
-    if (keep.length < n && keep.length >= 2 * p.minClusterSize) fitRows = Uint32Array.from(keep);
-    else if (keep.length < n) warn(`only ${keep.length} users are not already churned; clustering all ${n} users.`);
+  let alreadyChurnedUsers = 0;
+  for (let i = 0; i < n; i++) alreadyChurnedUsers += table.alreadyChurned[i] ? 1 : 0;
+  if (p.excludeAlreadyChurned && alreadyChurnedUsers > 0) {
+    const live = n - alreadyChurnedUsers;
+    const minimum = MIN_LIVE_CLUSTERS * p.minClusterSize;
+    if (live >= minimum) {
+      const keep: number[] = [];
+      for (let i = 0; i < n; i++) if (!table.alreadyChurned[i]) keep.push(i);
+      fitRows = Uint32Array.from(keep);
+    } else {
+      const why = `only ${live} of ${n} users are live at the cutoff${table.asOf ? ` ${table.asOf}` : ''} (${alreadyChurnedUsers} already churned); clustering fits on live users and needs at least ${minimum} (${MIN_LIVE_CLUSTERS} clusters of the playbook §10 minimum of ${p.minClusterSize})`;
+      if (p.whenFewLive === 'error') throw new CohortlabError('TOO_FEW_LIVE_USERS', `${why}: use an earlier --as-of, a smaller --min-size, or --include-churned to fit on everyone.`);
+      warn('CLUSTER_FIT_ON_ALL_USERS', `${why}, so the clusters are fitted on all ${n} users, churned ones included; expect clusters of churned users (labelled "mostly churned").`);
+    }
   }
   const fitColumns: Record<string, Float64Array> = {};
   for (const f of selected.features) fitColumns[f] = fitRows ? Float64Array.from(fitRows, (i) => table.columns[f][i]) : table.columns[f];
@@ -172,7 +203,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   const x = scaler.transform(fitColumns);
   const scalerState = scaler.state as ScalerState;
   log.info(`cluster: ${x.n.toLocaleString('en-US')} users${fitRows ? ` (not churned before the cutoff; ${n - x.n} more are assigned afterwards)` : ''} x ${features.length} features, ${p.scaler} scaling, log1p on ${scalerState.log1p.filter((v) => v).length}`);
-  for (const [f, c] of Object.entries(x.imputed)) warn(`feature "${f}": ${c} missing values replaced by the training median ${scalerState.impute[features.indexOf(f)]}.`);
+  for (const [f, c] of Object.entries(x.imputed)) warn('CLUSTER_IMPUTED', `feature "${f}": ${c} missing values replaced by the training median ${scalerState.impute[features.indexOf(f)]}.`);
 
   // 3. choose k
   const started = performance.now();
@@ -224,7 +255,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     churnRisk: risk instanceof Float64Array ? risk : undefined,
   });
   for (const pr of profiles) {
-    if (pr.size < p.minClusterSize) warn(`cluster ${pr.cluster} ("${pr.label}") has ${pr.size} users, under the playbook §10 minimum of ${p.minClusterSize}; choose a smaller k.`);
+    if (pr.size < p.minClusterSize) warn('CLUSTER_SMALL', `cluster ${pr.cluster} ("${pr.label}") has ${pr.size} users, under the playbook §10 minimum of ${p.minClusterSize}; choose a smaller k.`);
   }
   const crosstabs: Crosstab[] = [];
   if (opts.rules) {
@@ -251,7 +282,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     sampleSize: p.stabilitySample,
   });
   for (const c of stability.unstable) {
-    warn(`cluster ${c} ("${profiles[c].label}") is unstable: mean best-match Jaccard ${stability.clusterJaccard[c].toFixed(2)} over ${p.stabilityBootstraps} bootstrap refits (< ${stability.threshold}); treat it as a pattern, not a segment.`);
+    warn('CLUSTER_UNSTABLE', `cluster ${c} ("${profiles[c].label}") is unstable: mean best-match Jaccard ${stability.clusterJaccard[c].toFixed(2)} over ${p.stabilityBootstraps} bootstrap refits (< ${stability.threshold}); treat it as a pattern, not a segment.`);
   }
 
   const kst = kmeansJson.state;
@@ -274,6 +305,8 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     asOf: table.asOf,
     users: n,
     fittedUsers: x.n,
+    alreadyChurnedUsers,
+    fittedOn: fitRows || alreadyChurnedUsers === 0 ? 'live' : 'all',
     features,
     skippedFeatures: skipped,
     scaler: p.scaler,
@@ -299,7 +332,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     stability,
     warnings,
   };
-  if (!kst.converged) warn(`k-means stopped at the iteration cap (${p.maxIter}) before converging (tol ${p.tol}); raise maxIter.`);
+  if (!kst.converged) warn('CLUSTER_NOT_CONVERGED', `k-means stopped at the iteration cap (${p.maxIter}) before converging (tol ${p.tol}); raise maxIter.`);
   return { model, assignments, labels: Array.from(assignments, (c) => profiles[c].label), pc1, pc2, report };
 }
 

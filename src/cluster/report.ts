@@ -35,12 +35,13 @@ export function clusterSummaryText(r: ClusterReport): string {
     String(p.cluster),
     String(p.size),
     pct(p.share),
+    pct(p.alreadyChurnedRate),
     pct(p.churnRate),
     num(p.meanChurnRisk),
     num(r.stability.clusterJaccard[p.cluster], 2),
     p.label,
   ]);
-  return textTable(['cluster', 'users', 'share', 'churn', 'rule risk', 'stability', 'label'], rows);
+  return `as of ${r.asOf || '(no date: the features file has no .meta.json)'}\n${textTable(['cluster', 'users', 'share', 'already churned', 'churn in horizon', 'rule risk', 'stability', 'label'], rows)}`;
 }
 
 export interface ReportPoints {
@@ -53,7 +54,16 @@ export interface ReportPoints {
 
 const name = (r: ClusterReport, c: number): string => `${c}: ${r.profiles[c].label}`;
 
-export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number): Record<string, ChartSpec[]> {
+/** ` (as of D)`, or nothing for a report without a date (older models). */
+const dated = (asOf: string | undefined): string => (asOf ? ` (as of ${asOf})` : '');
+
+/**
+ * Every chart says which as-of date its numbers belong to: the profiles, sizes and churn are those of the
+ * table the clusters were fitted on (`r.asOf`); the PCA map draws `pts`, which may be another snapshot
+ * (the server draws the scored snapshot): `pointsAsOf` dates it (default `r.asOf`).
+ */
+export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number, opts: { pointsAsOf?: string } = {}): Record<string, ChartSpec[]> {
+  const at = dated(r.asOf);
   const kData = r.kSelection.candidates.map((c) => ({ k: c.k, inertia: c.inertia, silhouette: c.silhouette, admissible: c.admissible ? 'yes' : 'no' }));
   const kCharts: ChartSpec[] = [
     { width: 300, height: 180, title: 'Inertia by k (elbow)', data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'inertia', type: 'quantitative', scale: { zero: false } } } },
@@ -66,7 +76,7 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number)
   const pcaChart: ChartSpec = {
     width: 560,
     height: 380,
-    title: `PCA of the scaled features (${map.length} of ${pts.assignments.length} users)`,
+    title: `PCA of the scaled features (${map.length} of ${pts.assignments.length} users${opts.pointsAsOf ?? r.asOf ? `, as of ${opts.pointsAsOf ?? r.asOf}` : ''})`,
     data: { values: map },
     mark: { type: 'circle', size: 14, opacity: 0.6 },
     encoding: {
@@ -76,10 +86,10 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number)
     },
   };
   const sizes = r.profiles.map((p) => ({ cluster: name(r, p.cluster), users: p.size, share: p.share }));
-  const sizeChart: ChartSpec = { width: 420, height: { step: 22 }, title: 'Users per cluster', data: { values: sizes }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'users', type: 'quantitative' } } };
+  const sizeChart: ChartSpec = { width: 420, height: { step: 22 }, title: `Users per cluster${at}`, data: { values: sizes }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'users', type: 'quantitative' } } };
   const heat = r.profiles.flatMap((p) => r.features.map((f) => ({ cluster: name(r, p.cluster), feature: f, z: Math.max(-2.5, Math.min(2.5, p.z[f])), zText: p.z[f].toFixed(1) })));
   const heatChart: ChartSpec = {
-    title: 'Profile: difference from the average user, in standard deviations (clipped at +-2.5)',
+    title: `Profile: difference from the average user, in standard deviations (clipped at +-2.5)${at}`,
     data: { values: heat },
     width: { step: 34 },
     height: { step: 24 },
@@ -90,10 +100,10 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number)
   };
   const churnCharts: ChartSpec[] = [];
   if (r.profiles.some((p) => p.churnRate !== null)) {
-    churnCharts.push({ width: 420, height: { step: 22 }, title: 'Churn rate within the horizon (label)', data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), churn: p.churnRate })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'churn', type: 'quantitative', axis: { format: '%' } }, color: { value: '#e45756' } } });
+    churnCharts.push({ width: 420, height: { step: 22 }, title: `Churn rate within the horizon (label)${at}`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), churn: p.churnRate })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'churn', type: 'quantitative', axis: { format: '%' } }, color: { value: '#e45756' } } });
   }
   if (r.profiles.some((p) => p.meanChurnRisk !== null)) {
-    churnCharts.push({ width: 420, height: { step: 22 }, title: 'Mean rule churn-risk score (playbook §4.4)', data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), risk: p.meanChurnRisk })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'risk', type: 'quantitative' }, color: { value: '#f58518' } } });
+    churnCharts.push({ width: 420, height: { step: 22 }, title: `Mean rule churn-risk score (playbook §4.4)${at}`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), risk: p.meanChurnRisk })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'risk', type: 'quantitative' }, color: { value: '#f58518' } } });
   }
   const crossCharts: ChartSpec[] = r.crosstabs.map((t) => {
     const values = t.counts.flatMap((row, c) => {
@@ -101,7 +111,7 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number)
       return row.map((v, j) => ({ cluster: name(r, c), value: t.values[j], share: total > 0 ? v / total : 0, users: v }));
     });
     return {
-      title: `${t.column}: share of each cluster (ARI with the clusters ${t.ari.toFixed(2)})`,
+      title: `${t.column}: share of each cluster (ARI with the clusters ${t.ari.toFixed(2)})${at}`,
       data: { values },
       width: { step: 30 },
       height: { step: 22 },
@@ -121,22 +131,22 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number)
       const total = t.counts[a].reduce((x, y) => x + y, 0);
       return t.counts[a].map((v, c) => ({ latent_type: type, cluster: name(r, c), share: total > 0 ? v / total : 0 }));
     });
-    truthCharts.push({ title: `Latent types across clusters (ARI ${t.ari.toFixed(3)})`, data: { values }, width: { step: 30 }, height: { step: 22 }, mark: 'rect', encoding: { x: { field: 'cluster', type: 'nominal', sort: null, axis: { labelAngle: -40, labelLimit: 200 } }, y: { field: 'latent_type', type: 'nominal' }, color: { field: 'share', type: 'quantitative', scale: { scheme: 'greens', domain: [0, 1] } } } } as ChartSpec);
+    truthCharts.push({ title: `Latent types across clusters (ARI ${t.ari.toFixed(3)})${at}`, data: { values }, width: { step: 30 }, height: { step: 22 }, mark: 'rect', encoding: { x: { field: 'cluster', type: 'nominal', sort: null, axis: { labelAngle: -40, labelLimit: 200 } }, y: { field: 'latent_type', type: 'nominal' }, color: { field: 'share', type: 'quantitative', scale: { scheme: 'greens', domain: [0, 1] } } } } as ChartSpec);
   }
   return { k: kCharts, pca: [pcaChart], sizes: [sizeChart], heat: [heatChart], churn: churnCharts, cross: crossCharts, truth: truthCharts };
 }
 
 export async function clusterReportHtml(r: ClusterReport, pts: ReportPoints, seed: number): Promise<string> {
   const charts = clusterCharts(r, pts, seed);
-  const warn = r.warnings.length ? `<ul>${r.warnings.map((w) => `<li class="warn">${escapeHtml(w)}</li>`).join('')}</ul>` : '<p class="note">No warnings.</p>';
+  const warn = r.warnings.length ? `<ul>${r.warnings.map((w) => `<li class="warn">${escapeHtml(w.message)} <code>${escapeHtml(w.code)}</code></li>`).join('')}</ul>` : '<p class="note">No warnings.</p>';
   const sections: ReportSection[] = [
     {
       title: 'Summary',
-      html: `<p>${r.users.toLocaleString('en-US')} users (k-means fitted on ${r.fittedUsers.toLocaleString('en-US')} not churned before the cutoff ${escapeHtml(r.asOf || '')}), ${r.features.length} features, ${escapeHtml(r.scaler)} scaling; <b>k = ${r.k}</b>. ${escapeHtml(r.kSelection.reason)}</p>
+      html: `<p>Every figure of this page is as of the cutoff ${escapeHtml(r.asOf || '(no date)')}. ${r.users.toLocaleString('en-US')} users (k-means fitted on ${r.fittedOn === 'all' ? `all of them, ${(r.alreadyChurnedUsers ?? 0).toLocaleString('en-US')} already churned included` : `the ${r.fittedUsers.toLocaleString('en-US')} not churned before the cutoff`}), ${r.features.length} features, ${escapeHtml(r.scaler)} scaling; <b>k = ${r.k}</b>. ${escapeHtml(r.kSelection.reason)}</p>
 <p>k-means: ${r.fit.restarts} k-means++ restarts, ${r.fit.iterations} iterations, ${r.fit.converged ? 'converged' : '<span class="warn">not converged</span>'} (tol ${r.fit.tol} x mean feature variance = ${r.fit.tolAbs.toPrecision(3)}, cap ${r.fit.maxIter}), inertia ${r.fit.inertia.toFixed(1)}.</p>${warn}`
         + htmlTable(
-          ['cluster', 'label', 'users', 'share', 'churn', 'rule churn risk', 'stability (Jaccard)', 'top features (z)'],
-          r.profiles.map((p) => [p.cluster, p.label, p.size, pct(p.share), pct(p.churnRate), num(p.meanChurnRisk), num(r.stability.clusterJaccard[p.cluster], 2), p.top.map((e) => `${e.feature} ${e.z >= 0 ? '+' : ''}${e.z.toFixed(2)}`).join('; ')]),
+          ['cluster', 'label', 'users', 'share', 'already churned', 'churn', 'rule churn risk', 'stability (Jaccard)', 'top features (z)'],
+          r.profiles.map((p) => [p.cluster, p.label, p.size, pct(p.share), pct(p.alreadyChurnedRate), pct(p.churnRate), num(p.meanChurnRisk), num(r.stability.clusterJaccard[p.cluster], 2), p.top.map((e) => `${e.feature} ${e.z >= 0 ? '+' : ''}${e.z.toFixed(2)}`).join('; ')]),
         ),
     },
     {

@@ -169,8 +169,10 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const testRules = applyRules(test, config, { segments });
     const features = churnFeatureList(test);
 
-    logger.info('clusters: fitting on the test cutoff users');
-    const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed }, { rules: testRules, logger });
+    logger.info(`clusters: fitting on the users live at the test cutoff ${test.asOf}`);
+    // With too few live users the other stages still run: the clusters are fitted on everyone, and report.json
+    // warnings say so (CLUSTER_FIT_ON_ALL_USERS); labels name the churn share of clusters of churned users.
+    const clusters = fitClusters(test, { k: opts.k ?? 'auto', seed: opts.seed, whenFewLive: 'fit-all' }, { rules: testRules, logger });
 
     const files = opts.source?.engine === 'duckdb' ? opts.source.events : opts.events;
     const besideEvents = files?.length ? join(dirname(files[0]), 'truth.csv') : undefined;
@@ -223,7 +225,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       evidence: churn.report.evidence,
       evaluation: churn.report,
       dashboard,
-      warnings: [...churn.report.warnings, ...antiPatternWarnings(dashboard, segments)],
+      warnings: [...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
       clusters: clusters.report,
       transitions,
       ingest: store.report,

@@ -8,7 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { clusterCharts } from '../cluster/report.js';
 import type { ClusterReport } from '../cluster/index.js';
 import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
-import type { TransitionMatrix } from '../rules/index.js';
+import { antiPatternWarnings, type Dashboard, type TransitionMatrix } from '../rules/index.js';
 import { CohortlabError, isCohortlabError, type ErrorCode } from '../shared/errors.js';
 import type { ChartSpec } from '../shared/charts.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
@@ -16,7 +16,8 @@ import { pseudonym, SALT_ENV } from '../shared/pseudonym.js';
 import { predictUsers, type PredictUser } from './predict.js';
 import type { Loaded, ModelProvider } from './provider.js';
 import {
-  anyObject, BODY_LIMIT_BYTES, errorSchema, MAX_USERS_PER_REQUEST, membersQuerySchema, modelRefSchema, predictBodySchema, predictResponseSchema, selectionQuerySchema,
+  anyObject, BODY_LIMIT_BYTES, clustersResponseSchema, errorSchema, MAX_USERS_PER_REQUEST, membersQuerySchema, modelRefSchema, predictBodySchema, predictResponseSchema, segmentsResponseSchema,
+  membersResponseSchema, pointsResponseSchema, selectionQuerySchema, userResponseSchema,
 } from './schemas.js';
 
 /**
@@ -98,6 +99,34 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
   return reply.status(status).type('application/json').send({ code, message, path });
 }
 
+/**
+ * The two dates every answer is counted at (issue 17 part 5): the scored snapshot (members, users, segment
+ * sizes) and the test cutoff (cluster profiles, the §9.1 dashboard, the evaluation), with the label horizon.
+ */
+export interface ModelDates {
+  snapshot: string | null;
+  testCutoff: string | null;
+  horizonDays: number | null;
+}
+
+export function modelDates(l: Loaded): ModelDates {
+  const p = (l.model.manifest.params ?? {}) as { snapshotAsOf?: string; asOf?: string; horizonDays?: number };
+  const clusters = (l.model.report as { clusters?: { asOf?: string } } | undefined)?.clusters;
+  return { snapshot: p.snapshotAsOf ?? null, testCutoff: p.asOf ?? clusters?.asOf ?? null, horizonDays: p.horizonDays ?? null };
+}
+
+/** Users of the snapshot already churned at its date, or null when the snapshot has no already_churned column. */
+function snapshotAlreadyChurned(l: Loaded, rows?: number[]): number | null {
+  const c = l.snapshot.columns.already_churned as ArrayLike<unknown> | undefined;
+  if (!c) return null;
+  // 1/0 as numbers, or true/false or "1"/"0" from a text column: the flag is set when it reads as 1.
+  const set = (v: unknown) => (v === 1 || v === true || v === '1' || v === 'true' ? 1 : 0);
+  let n = 0;
+  if (rows) for (const r of rows) n += set(c[r]);
+  else for (let i = 0; i < c.length; i++) n += set(c[i]);
+  return n;
+}
+
 function rowObject(l: Loaded, row: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of l.snapshot.names) {
@@ -170,6 +199,7 @@ function charts(l: Loaded): Record<string, unknown> {
       report.clusters,
       { userIds: s.user_id as string[], assignments: Int32Array.from(s.cluster as Float64Array), labels: s.cluster_label as string[], pc1: s.pc1 as Float64Array, pc2: s.pc2 as Float64Array },
       Number(l.model.manifest.seed ?? 0),
+      { pointsAsOf: modelDates(l).snapshot ?? undefined },
     );
     out.clusters = c;
   }
@@ -274,7 +304,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/v1/users/:id', {
-    schema: { summary: "a user's row of the scored snapshot", params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } }, response: { 200: anyObject, ...errors } },
+    schema: { summary: "a user's row of the scored snapshot, with the snapshot's as_of date", params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } }, response: { 200: userResponseSchema, ...errors } },
   }, async (req) => {
     const l = provider.current();
     const { id } = req.params as { id: string };
@@ -282,8 +312,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A pseudonymized model: the caller may send the pseudonym, or the raw id when the server holds the salt.
     const salt = process.env[SALT_ENV];
     const row = l.rowOf.get(id) ?? (l.memberIds === 'pseudonymized' && salt ? l.rowOf.get(pseudonym(id, salt)) : undefined);
-    if (row === undefined) throw new CohortlabError('UNKNOWN_USER', `user "${id}" is not in the scored snapshot of ${l.model.name}@${l.model.version} (as of ${String((l.model.manifest.params as { snapshotAsOf?: string }).snapshotAsOf)}); score new users with POST /v1/predict`, { path: 'params:id' });
-    return rowObject(l, row);
+    const asOf = modelDates(l).snapshot;
+    if (row === undefined) throw new CohortlabError('UNKNOWN_USER', `user "${id}" is not in the scored snapshot of ${l.model.name}@${l.model.version} (as of ${String(asOf)}); score new users with POST /v1/predict`, { path: 'params:id' });
+    return { ...rowObject(l, row), as_of: asOf };
   });
 
   app.get('/v1/models', {
@@ -311,20 +342,57 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return provider.reload();
   });
 
-  app.get('/v1/clusters', { schema: { summary: 'cluster profiles, sizes, labels and churn', response: { 200: anyObject, ...errors } } }, async () => {
-    const r = provider.current().model.report as { clusters?: ClusterReport };
-    if (!r.clusters) throw new HttpError(404, 'NO_CLUSTERS', 'this model has no clusters');
-    const { profiles, k, features, kSelection, stability, warnings, pca, crosstabs, asOf } = r.clusters;
-    // Profiles describe the users the clusters were fitted on (the test cutoff); members are the scored snapshot's.
+  app.get('/v1/clusters', { schema: { summary: 'clusters in two dated blocks: profiles of the users they were fitted on (fit.as_of) and sizes in the scored snapshot (snapshot.as_of)', response: { 200: clustersResponseSchema, ...errors } } }, async () => {
     const l = provider.current();
-    const members = new Array<number>(k).fill(0);
-    for (const c of l.snapshot.columns.cluster as Float64Array) members[c]++;
-    const snapshotAsOf = (l.model.manifest.params as { snapshotAsOf?: string }).snapshotAsOf ?? null;
-    return { asOf, snapshotAsOf, k, features, kSelection, profiles, members, stability, warnings, pca: { explainedVariance: pca.explainedVariance }, crosstabs };
+    const r = l.model.report as { clusters?: ClusterReport };
+    if (!r.clusters) throw new HttpError(404, 'NO_CLUSTERS', 'this model has no clusters');
+    const { profiles, k, features, kSelection, stability, warnings, pca, crosstabs } = r.clusters;
+    const dates = modelDates(l);
+    // Two blocks, each counted on one table: never a fit-time profile beside a snapshot count without its date.
+    const col = l.snapshot.columns.cluster as Float64Array;
+    const prob = l.snapshot.columns.churn_probability;
+    const members: number[][] = Array.from({ length: k }, () => []);
+    for (let i = 0; i < col.length; i++) members[col[i]].push(i);
+    const n = l.snapshot.rows;
+    const clusters = members.map((rows, c) => {
+      let sum = 0;
+      if (prob && !Array.isArray(prob)) for (const i of rows) sum += prob[i];
+      return {
+        cluster: c,
+        label: profiles[c].label,
+        users: rows.length,
+        share: n > 0 ? rows.length / n : 0,
+        already_churned: snapshotAlreadyChurned(l, rows),
+        mean_churn_probability: prob && !Array.isArray(prob) && rows.length ? sum / rows.length : null,
+      };
+    });
+    return {
+      model: modelInfo(l),
+      k,
+      features,
+      labels: profiles.map((p) => p.label),
+      fit: {
+        as_of: r.clusters.asOf,
+        horizon_days: dates.horizonDays,
+        users: r.clusters.users,
+        fitted_users: r.clusters.fittedUsers,
+        // Reports written before these fields: the profiles carry the share of already-churned members.
+        already_churned: r.clusters.alreadyChurnedUsers ?? Math.round(profiles.reduce((a, p) => a + p.alreadyChurnedRate * p.size, 0)),
+        fitted_on: r.clusters.fittedOn ?? (r.clusters.fittedUsers < r.clusters.users ? 'live' : 'all'),
+        profiles,
+        kSelection,
+        stability,
+        pca: { explainedVariance: pca.explainedVariance },
+        crosstabs,
+        warnings,
+      },
+      snapshot: { as_of: dates.snapshot, users: n, already_churned: snapshotAlreadyChurned(l), clusters },
+    };
   });
 
-  app.get('/v1/segments', { schema: { summary: 'rule segment sizes of the snapshot, the 9.1 dashboard and section 10 warnings', response: { 200: anyObject, ...errors } } }, async () => {
+  app.get('/v1/segments', { schema: { summary: 'rule segment sizes of the scored snapshot (snapshot.as_of) and the 9.1 dashboard with the section 10 warnings of the test cutoff (dashboard.as_of)', response: { 200: segmentsResponseSchema, ...errors } } }, async () => {
     const l = provider.current();
+    const dates = modelDates(l);
     const sizes: Record<string, Record<string, number>> = {};
     for (const col of ['behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'churn_risk_tier', 'engagement_tier', 'intent_segment', 'plan_segment', 'sales_tier']) {
       const c = l.snapshot.columns[col];
@@ -333,19 +401,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       for (const v of c) m[v] = (m[v] ?? 0) + 1;
       sizes[col] = m;
     }
-    const report = l.model.report as { dashboard?: unknown; warnings?: unknown };
-    return { users: l.snapshot.rows, sizes, dashboard: report.dashboard ?? null, warnings: report.warnings ?? [] };
+    const d = (l.model.report as { dashboard?: Dashboard }).dashboard;
+    return {
+      model: modelInfo(l),
+      snapshot: { as_of: dates.snapshot, users: l.snapshot.rows, already_churned: snapshotAlreadyChurned(l), sizes },
+      // §10 warnings from the stored dashboard itself, so they are counted on the same users as its rows.
+      dashboard: d ? { as_of: dates.testCutoff, horizon_days: d.retentionHorizonDays ?? dates.horizonDays, ...d, warnings: antiPatternWarnings(d, l.model.parts.segments) } : null,
+    };
   });
 
   app.get('/v1/members', {
-    schema: { summary: 'members of a cluster or segment, paged', querystring: membersQuerySchema, response: { 200: anyObject, ...errors } },
+    schema: { summary: 'members of a cluster or segment in the scored snapshot, paged, with its as_of date', querystring: membersQuerySchema, response: { 200: membersResponseSchema, ...errors } },
   }, async (req) => {
     const l = provider.current();
     requireMembers(l, 'querystring');
     const q = req.query as { cluster?: number; segment?: string; by?: string; page: number; page_size: number };
     const rows = selectRows(l, q);
     const start = (q.page - 1) * q.page_size;
-    return { total: rows.length, page: q.page, page_size: q.page_size, pages: Math.max(1, Math.ceil(rows.length / q.page_size)), rows: rows.slice(start, start + q.page_size).map((r) => rowObject(l, r)) };
+    return { as_of: modelDates(l).snapshot, total: rows.length, page: q.page, page_size: q.page_size, pages: Math.max(1, Math.ceil(rows.length / q.page_size)), rows: rows.slice(start, start + q.page_size).map((r) => rowObject(l, r)) };
   });
 
   app.get('/v1/export', {
@@ -358,17 +431,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const rows = selectRows(l, q);
     const names = l.snapshot.names;
     const cols = names.map((n) => l.snapshot.columns[n]);
-    const lines = [names.join(',')];
-    for (const r of rows) lines.push(cols.map((c) => csvCell(c[r])).join(','));
+    // The snapshot's date on every row: a file saved today still says which day its scores belong to.
+    const asOf = csvCell(modelDates(l).snapshot);
+    const lines = [[...names, 'as_of'].join(',')];
+    for (const r of rows) lines.push(`${cols.map((c) => csvCell(c[r])).join(',')},${asOf}`);
     const what = q.cluster !== undefined ? `cluster-${q.cluster}` : `${q.by ?? 'behavioral_segment'}-${String(q.segment).replace(/[^A-Za-z0-9]+/g, '-')}`;
     return reply
       .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${l.model.name}-${l.model.version}-${what}.csv"`)
+      .header('content-disposition', `attachment; filename="${l.model.name}-${l.model.version}-${what}${modelDates(l).snapshot ? `-${modelDates(l).snapshot}` : ''}.csv"`)
       .send(`${lines.join('\n')}\n`);
   });
 
   app.get('/v1/points', {
-    schema: { summary: 'a seeded sample of users on the PCA map', querystring: { type: 'object', additionalProperties: false, properties: { sample: { type: 'integer', minimum: 1, maximum: 20000, default: 5000 } } }, response: { 200: anyObject, ...errors } },
+    schema: { summary: 'a seeded sample of the scored snapshot on the PCA map, with its as_of date', querystring: { type: 'object', additionalProperties: false, properties: { sample: { type: 'integer', minimum: 1, maximum: 20000, default: 5000 } } }, response: { 200: pointsResponseSchema, ...errors } },
   }, async (req) => {
     const l = provider.current();
     const { sample } = req.query as { sample: number };
@@ -380,19 +455,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const i = Math.floor(x);
       pts.push({ pc1: (s.pc1 as Float64Array)[i], pc2: (s.pc2 as Float64Array)[i], cluster: (s.cluster as Float64Array)[i], cluster_label: (s.cluster_label as string[])[i] });
     }
-    return { users: n, points: pts };
+    return { as_of: modelDates(l).snapshot, users: n, points: pts };
   });
 
   app.get('/v1/charts', { schema: { summary: 'the vega-lite specs of the explorer', response: { 200: anyObject, ...errors } } }, async () => charts(provider.current()));
 
   app.get('/v1/report', { schema: { summary: 'the evaluation (model vs rule), backtest and ingest summary of the loaded version', response: { 200: anyObject, ...errors } } }, async () => {
     const l = provider.current();
-    const r = l.model.report as { evaluation?: EvaluationReport; backtest?: unknown; ingest?: unknown };
+    const r = l.model.report as { evaluation?: EvaluationReport; backtest?: unknown; ingest?: unknown; warnings?: unknown[] };
     const ev = r.evaluation;
+    const dates = modelDates(l);
     return {
       model: modelInfo(l),
-      evaluation: ev ? { title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, evidence: ev.evidence ?? null, warnings: ev.warnings ?? [], ceiling: ev.ceiling, highRisk: ev.highRisk } : null,
+      // The evaluation is counted on the users of the test cutoff, labelled over the horizon after it.
+      evaluation: ev ? { as_of: dates.testCutoff, horizon_days: dates.horizonDays, title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, evidence: ev.evidence ?? null, warnings: ev.warnings ?? [], ceiling: ev.ceiling, highRisk: ev.highRisk } : null,
       backtest: r.backtest ?? null,
+      snapshot_as_of: dates.snapshot,
+      warnings: r.warnings ?? [],
     };
   });
 

@@ -19,7 +19,8 @@ export interface RawEvent {
 
 export interface PredictUser {
   user_id: string;
-  features?: Record<string, number | string>;
+  /** The model's features; also the other columns of a `cohortlab features` row (schemas.ts FEATURE_ROW_EXTRAS). */
+  features?: Record<string, number | string | boolean | null>;
   events?: RawEvent[];
 }
 
@@ -60,13 +61,21 @@ export function featureTableFromJson(users: PredictUser[], indices: number[], fe
     });
     columns[f] = col;
   }
+  // A row of `cohortlab features` output carries its user_id: it must be the user's.
+  for (const u of indices) {
+    const rowId = users[u].features?.user_id;
+    if (rowId !== undefined && rowId !== users[u].user_id) {
+      throw new CohortlabError('BAD_ARGUMENT', `user ${u}: features.user_id "${String(rowId)}" differs from user_id "${users[u].user_id}"; send each row under its own user_id.`, { path: `/users/${u}/features/user_id` });
+    }
+  }
   return {
     asOf: '',
     cutoffMs: NaN,
     userIds: indices.map((u) => users[u].user_id),
     columns,
     plan: indices.map((u) => String(users[u].features?.plan ?? '')),
-    alreadyChurned: new Uint8Array(n),
+    // already_churned of a features row is used (lifecycle "Churned"); without it the user counts as live.
+    alreadyChurned: Uint8Array.from(indices, (u) => (users[u].features?.already_churned === 1 || users[u].features?.already_churned === true ? 1 : 0)),
   };
 }
 
@@ -153,7 +162,11 @@ export async function predictUsers(loaded: Loaded, users: PredictUser[], asOf?: 
   const out: Prediction[] = new Array(users.length);
   if (byFeatures.length) {
     const table = featureTableFromJson(users, byFeatures, loaded.model.featureNames);
-    predictionsOf(await loaded.model.score(table, { reasons })).forEach((p, i) => (out[byFeatures[i]] = p));
+    predictionsOf(await loaded.model.score(table, { reasons })).forEach((p, i) => {
+      // A features row dated with as_of: the prediction says which day it belongs to.
+      const asOfRow = users[byFeatures[i]].features?.as_of;
+      out[byFeatures[i]] = typeof asOfRow === 'string' ? { ...p, as_of: asOfRow } : p;
+    });
   }
   if (byEvents.length) {
     const ids = new Set<string>();

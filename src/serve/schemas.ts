@@ -52,7 +52,7 @@ export const predictionSchema = {
     cluster: { type: 'integer' },
     cluster_label: { type: 'string' },
     reasons: { type: 'array', items: reasonSchema },
-    as_of: { type: 'string', description: 'the cutoff date the features were computed at (events input only)' },
+    as_of: { type: 'string', description: 'the cutoff date the features were computed at (users given as events; users given as features when their row has as_of)' },
   },
 } as const;
 
@@ -70,21 +70,40 @@ const rawEventSchema = {
   },
 } as const;
 
+const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}$';
+// One schema per column (not oneOf): the 400 then says "must be equal to one of the allowed values" at its path.
+const flag = { type: ['integer', 'boolean'], enum: [0, 1, true, false] } as const;
+
+/**
+ * The columns `cohortlab features` writes beside the features, so a row of its output posts as it is
+ * (`{ user_id, features: row }`). Each is accepted and used or ignored as its description says; any other
+ * name is still an unknown feature (400 naming it).
+ */
+export const FEATURE_ROW_EXTRAS = {
+  user_id: { type: 'string', minLength: 1, description: "the row's user id: ignored when it equals the user's user_id, a 400 otherwise" },
+  plan: { type: ['string', 'null'], description: 'latest plan before the cutoff: used by the plan rules (playbook §2.5); null or "" = unknown' },
+  already_churned: { ...flag, description: 'used: 1 (or true) = already churned at the cutoff (lifecycle "Churned"); default 0' },
+  churned: { type: ['integer', 'boolean', 'null'], enum: [0, 1, true, false, null], description: 'the label of a features file written with --horizon-days: ignored (it is what the model predicts)' },
+  as_of: { type: 'string', pattern: DATE_PATTERN, description: "the cutoff date the features were computed at: echoed as the prediction's as_of" },
+} as const;
+
 /** The body of POST /v1/predict for a model with these features. */
 export function predictBodySchema(featureNames: string[]) {
+  // A feature named like an extra column keeps its numeric schema (the model's features win).
+  const extras = Object.fromEntries(Object.entries(FEATURE_ROW_EXTRAS).filter(([k]) => !featureNames.includes(k)));
   const features = {
     type: 'object',
-    description: 'every feature of the model (GET /v1/models lists them), as of the user\'s cutoff; plan is optional',
+    description: `every feature of the model (GET /v1/models lists them), as of the user's cutoff; also accepted, so a row of \`cohortlab features\` output posts as it is: ${Object.keys(extras).join(', ')}`,
     required: featureNames,
     additionalProperties: false,
-    properties: { ...Object.fromEntries(featureNames.map((f) => [f, { type: 'number' }])), plan: { type: 'string' } },
+    properties: { ...Object.fromEntries(featureNames.map((f) => [f, { type: 'number' }])), ...extras },
   };
   return {
     type: 'object',
     required: ['users'],
     additionalProperties: false,
     properties: {
-      as_of: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'cutoff date for users given as events (default: the day of the latest event)' },
+      as_of: { type: 'string', pattern: DATE_PATTERN, description: 'cutoff date for users given as events (default: the day of the latest event)' },
       top_reasons: { type: 'integer', minimum: 0, maximum: 20, default: 3, description: 'reason codes per user (0 skips them: faster for large batches)' },
       users: {
         type: 'array',
@@ -133,3 +152,94 @@ export const membersQuerySchema = {
 } as const;
 
 export const anyObject = { type: 'object', additionalProperties: true } as const;
+
+// null only for a version saved without the date (trained before snapshots were dated).
+const asOf = (what: string) => ({ type: ['string', 'null'], pattern: DATE_PATTERN, description: `as-of date (cutoff, inclusive) of ${what}` }) as const;
+const openObject = (description: string, required: string[], properties: Record<string, unknown>) => ({ type: 'object', description, required, additionalProperties: true, properties }) as const;
+
+/**
+ * GET /v1/clusters: two dated blocks, each counted on one table. `fit`: the users the clusters were fitted
+ * and profiled on (the test cutoff: sizes, churn within the horizon, stability); `snapshot`: the scored
+ * snapshot the server answers members and users from (its date, cluster sizes, mean churn probability).
+ */
+export const clustersResponseSchema = {
+  type: 'object',
+  required: ['model', 'k', 'labels', 'fit', 'snapshot'],
+  additionalProperties: true,
+  properties: {
+    model: modelRefSchema,
+    k: { type: 'integer' },
+    features: { type: 'array', items: { type: 'string' } },
+    labels: { type: 'array', items: { type: 'string' }, description: 'label of every cluster (index = cluster id)' },
+    fit: openObject('the table the clusters were fitted and profiled on; every count here is as of fit.as_of', ['as_of', 'users', 'fitted_users', 'fitted_on', 'profiles'], {
+      as_of: asOf('the fitted table (the test cutoff)'),
+      horizon_days: { type: ['integer', 'null'], description: 'churnRate of a profile = churned within this many days after as_of' },
+      users: { type: 'integer' },
+      fitted_users: { type: 'integer', description: 'users k-means was fitted on' },
+      already_churned: { type: 'integer', description: 'users already churned at as_of (assigned after the fit when fitted_on = "live")' },
+      fitted_on: { type: 'string', enum: ['live', 'all'] },
+      profiles: { type: 'array', items: anyObject },
+    }),
+    snapshot: openObject('the scored snapshot (what /v1/users, /v1/members and /v1/export answer from); every count here is as of snapshot.as_of', ['as_of', 'users', 'clusters'], {
+      as_of: asOf('the scored snapshot'),
+      users: { type: 'integer' },
+      already_churned: { type: ['integer', 'null'], description: 'users already churned at snapshot.as_of (null when the snapshot has no already_churned column)' },
+      clusters: {
+        type: 'array',
+        items: openObject('one cluster in the snapshot', ['cluster', 'label', 'users', 'share'], {
+          cluster: { type: 'integer' }, label: { type: 'string' }, users: { type: 'integer' }, share: { type: 'number' },
+          already_churned: { type: ['integer', 'null'] }, mean_churn_probability: { type: ['number', 'null'] },
+        }),
+      },
+    }),
+  },
+} as const;
+
+/** GET /v1/segments: the rule segment sizes of the snapshot and the §9.1 dashboard of the test cutoff, each dated. */
+export const segmentsResponseSchema = {
+  type: 'object',
+  required: ['model', 'snapshot', 'dashboard'],
+  additionalProperties: true,
+  properties: {
+    model: modelRefSchema,
+    snapshot: openObject('sizes of every rule segment column in the scored snapshot; every count is as of snapshot.as_of', ['as_of', 'users', 'sizes'], {
+      as_of: asOf('the scored snapshot'),
+      users: { type: 'integer' },
+      already_churned: { type: ['integer', 'null'] },
+      sizes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'integer' } } },
+    }),
+    dashboard: {
+      ...openObject('playbook §9.1 on the users of the test cutoff (their retention over the horizon is known) and the §10 warnings; every count is as of dashboard.as_of; null for a model without one', ['as_of', 'users', 'rows', 'warnings'], {
+        as_of: asOf('the dashboard (the test cutoff)'),
+        horizon_days: { type: ['integer', 'null'] },
+        users: { type: 'integer' },
+        rows: { type: 'array', items: anyObject },
+        warnings: { type: 'array', items: anyObject },
+      }),
+      type: ['object', 'null'],
+    },
+  },
+} as const;
+
+/** GET /v1/users/:id: the user's row of the scored snapshot, with the snapshot's date. */
+export const userResponseSchema = openObject("the user's row of the scored snapshot (every column of `cohortlab score` output)", ['user_id', 'as_of'], {
+  user_id: { type: 'string' },
+  as_of: asOf('the scored snapshot this row belongs to'),
+});
+
+/** GET /v1/members: a page of the scored snapshot's members, with the snapshot's date. */
+export const membersResponseSchema = openObject('a page of members of the scored snapshot', ['as_of', 'total', 'page', 'page_size', 'pages', 'rows'], {
+  as_of: asOf('the scored snapshot the rows belong to'),
+  total: { type: 'integer' },
+  page: { type: 'integer' },
+  page_size: { type: 'integer' },
+  pages: { type: 'integer' },
+  rows: { type: 'array', items: anyObject },
+});
+
+/** GET /v1/points: a sample of the scored snapshot on the PCA map, with its date. */
+export const pointsResponseSchema = openObject('a seeded sample of the scored snapshot on the PCA map', ['as_of', 'users', 'points'], {
+  as_of: asOf('the scored snapshot the points belong to'),
+  users: { type: 'integer' },
+  points: { type: 'array', items: anyObject },
+});

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'BAD_CONFIG'
   | 'BAD_ROWS'
   | 'BAD_FEATURE'
+  | 'TOO_FEW_LIVE_USERS'
   | 'RULE_SYNTAX'
   | 'RULE_UNKNOWN_NAME'
   | 'NOT_FITTED'

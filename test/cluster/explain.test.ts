@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crosstab, featureWord, profileClusters } from '../../src/cluster/explain.js';
+import { clusterLabel, crosstab, featureWord, profileClusters, wholePercent } from '../../src/cluster/explain.js';
 
 describe('profileClusters', () => {
   it('profileClusters(two clusters) gives sizes, means, standard-unit differences and a label in words', () => {
@@ -39,6 +39,29 @@ describe('profileClusters', () => {
     const p = profileClusters({ labels: Int32Array.from([0, 0, 1, 1]), k: 2, columns, clustered: Object.keys(columns) });
     expect(p[0].label.split(', ').filter((w) => w === 'many sessions').length).toBe(1);
     expect(p[0].top.length).toBe(2);
+  });
+
+  it('never calls a mostly-churned cluster "typical": it names the churn share first', () => {
+    // cluster 0: 5 of 6 already churned, cluster 1: 1 of 6; the feature does not separate them (|z| < 0.25)
+    const columns = { feature_breadth_30d: Float64Array.from([0.5, 0.5, 0.5, 0.5, 0.5, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5, 0.6]) };
+    const labels = Int32Array.from([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+    const alreadyChurned = Uint8Array.from([1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0]);
+    const p = profileClusters({ labels, k: 2, columns, clustered: ['feature_breadth_30d'], alreadyChurned });
+    expect(p[0].alreadyChurnedRate).toBeCloseTo(5 / 6, 12);
+    expect(p[0].label).toBe('mostly churned (83%)');
+    expect(p[1].label).toBe('typical users');
+    // most members churn within the horizon (label), none before the cutoff
+    const q = profileClusters({ labels, k: 2, columns, clustered: ['feature_breadth_30d'], churnLabel: Uint8Array.from([1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0]) });
+    expect(q[0].label).toBe('typical users');
+    expect(q[1].label).toBe('typical activity, mostly churned within the horizon (66%)');
+  });
+
+  it('clusterLabel and wholePercent: 99.6% is not "100%", 50% is "mostly"', () => {
+    expect(wholePercent(0.996)).toBe('99%');
+    expect(wholePercent(1)).toBe('100%');
+    expect(clusterLabel(['inactive', 'few sessions'], 0.5, 0.9)).toBe('mostly churned (50%): inactive, few sessions');
+    expect(clusterLabel(['inactive'], 0.49, 0.9)).toBe('inactive');
+    expect(clusterLabel([], 0.2, null)).toBe('typical users');
   });
 
   it('featureWord maps names and milestones, with a fallback', () => {

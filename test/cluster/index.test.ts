@@ -107,6 +107,48 @@ describe('fitClusters', () => {
     expect(() => fitClusters(t2, { features: ['active_days_30d', 'cancel_page_views_30d'], k: 4, kMin: 3, kMax: 4 })).toThrow(/feature "cancel_page_views_30d" is constant \(0\)/);
   });
 
+  it('fits on the users live at the cutoff; too few live users stop with TOO_FEW_LIVE_USERS, or (train) fit on everyone with a warning', () => {
+    const { table, truth } = plantedTable(7);
+    const n = table.userIds.length;
+    // all of group 1 (few active days) and 100 of group 3 churned before the cutoff: 250 churned, 350 live
+    let extra = 0;
+    const churned = Uint8Array.from(truth, (t) => (t === 1 || (t === 3 && extra++ < 100) ? 1 : 0));
+    const t2: FeatureTable = { ...table, alreadyChurned: churned };
+    const base = { features: FEATURES, k: 3, kMin: 3, kMax: 3, seed: 2, stabilityBootstraps: 1, stabilitySeeds: 1 } as const;
+
+    const live = fitClusters(t2, { ...base, minClusterSize: 100 });
+    expect(live.report.fittedOn).toBe('live');
+    expect(live.report.fittedUsers).toBe(350);
+    expect(live.report.alreadyChurnedUsers).toBe(250);
+    expect(live.report.users).toBe(n);
+    expect(live.assignments.length).toBe(n);
+    expect(live.report.warnings.map((w) => w.code)).not.toContain('CLUSTER_FIT_ON_ALL_USERS');
+
+    // 350 live < 2 x 200: the cluster command stops with one sentence naming both numbers and the fixes
+    expect(() => fitClusters(t2, { ...base, minClusterSize: 200 })).toThrow(
+      /^only 350 of 600 users are live at the cutoff 2026-01-31 \(250 already churned\); clustering fits on live users and needs at least 400 \(2 clusters of the playbook §10 minimum of 200\): use an earlier --as-of, a smaller --min-size, or --include-churned to fit on everyone\.$/,
+    );
+    try {
+      fitClusters(t2, { ...base, minClusterSize: 200 });
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('TOO_FEW_LIVE_USERS');
+    }
+
+    // train's fallback: everyone, with a coded warning; the cluster of churned users says so in its label
+    const all = fitClusters(t2, { ...base, k: 4, kMin: 4, kMax: 4, minClusterSize: 200, whenFewLive: 'fit-all' });
+    expect(all.report.fittedOn).toBe('all');
+    expect(all.report.fittedUsers).toBe(n);
+    const w = all.report.warnings.find((x) => x.code === 'CLUSTER_FIT_ON_ALL_USERS');
+    expect(w?.message).toMatch(/^only 350 of 600 users are live .* so the clusters are fitted on all 600 users, churned ones included/);
+    const gone = all.assignments[truth.indexOf(1)];
+    expect(all.report.profiles[gone].alreadyChurnedRate).toBe(1);
+    expect(all.report.profiles[gone].label).toBe('mostly churned (100%): few active days, long tenure, low breadth');
+    // --include-churned: everyone on purpose, no warning
+    const asked = fitClusters(t2, { ...base, minClusterSize: 200, excludeAlreadyChurned: false });
+    expect(asked.report.fittedOn).toBe('all');
+    expect(asked.report.warnings.map((x) => x.code)).not.toContain('CLUSTER_FIT_ON_ALL_USERS');
+  });
+
   it('truthAgreement gives ARI against latent types', () => {
     const t = truthAgreement(['a', 'b', 'c', 'd', 'e'], Int32Array.from([0, 0, 1, 1, 1]), 2, new Map([['a', 'x'], ['b', 'x'], ['c', 'y'], ['d', 'y']]));
     expect(t.ari).toBe(1);

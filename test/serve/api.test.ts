@@ -150,7 +150,7 @@ describe('prediction API over a real port', () => {
     const clusters = await call('GET', '/v1/clusters');
     expect(clusters.status).toBe(200);
     expect(clusters.json.k).toBe(4);
-    const biggest = [...clusters.json.profiles].sort((a: any, b: any) => b.size - a.size)[0];
+    const biggest = [...clusters.json.snapshot.clusters].sort((a: any, b: any) => b.users - a.users)[0];
     const page1 = await call('GET', `/v1/members?cluster=${biggest.cluster}&page=1&page_size=7`);
     expect(page1.json.rows).toHaveLength(7);
     const exp = await call('GET', `/v1/export?cluster=${biggest.cluster}`);
@@ -158,14 +158,16 @@ describe('prediction API over a real port', () => {
     expect(exp.headers.get('content-type')).toMatch(/text\/csv/);
     const lines = exp.text.trim().split('\n');
     expect(lines.length - 1).toBe(page1.json.total);
-    expect(page1.json.total).toBe(clusters.json.members[biggest.cluster]);
-    expect(clusters.json.members.reduce((a: number, b: number) => a + b, 0)).toBe((await call('GET', '/v1/segments')).json.users);
+    expect(lines[0].split(',').at(-1)).toBe('as_of');
+    // members are the scored snapshot's: compare with the snapshot block, not with the fit-time profiles
+    expect(page1.json.total).toBe(clusters.json.snapshot.clusters[biggest.cluster].users);
+    expect(clusters.json.snapshot.clusters.reduce((a: number, b: { users: number }) => a + b.users, 0)).toBe((await call('GET', '/v1/segments')).json.snapshot.users);
     const header = lines[0].split(',');
     const first = lines[1].split(',');
     expect(first[header.indexOf('user_id')]).toBe(page1.json.rows[0].user_id);
     expect(Number(first[header.indexOf('churn_probability')])).toBeCloseTo(page1.json.rows[0].churn_probability, 12);
     const seg = await call('GET', '/v1/segments');
-    const [name, size] = Object.entries(seg.json.sizes.behavioral_segment as Record<string, number>)[0];
+    const [name, size] = Object.entries(seg.json.snapshot.sizes.behavioral_segment as Record<string, number>)[0];
     const bySeg = await call('GET', `/v1/members?segment=${encodeURIComponent(name)}`);
     expect(bySeg.json.total).toBe(size);
     const none = await call('GET', '/v1/members?segment=Nobody');

@@ -72,7 +72,16 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     await row.click();
     await page.waitForFunction((k) => document.getElementById('members-summary')?.textContent?.includes(`cluster ${k}`), cluster);
     const summary = await page.locator('#members-summary').innerText();
-    expect(summary).toBe(`${size.toLocaleString('en-US')} users in cluster ${cluster}`);
+    const dated = await (await fetch(`${base}/v1/segments`)).json();
+    expect(summary).toBe(`${size.toLocaleString('en-US')} users in cluster ${cluster} (scored snapshot as of ${dated.snapshot.as_of})`);
+    // every panel says its date: the header, the clusters, the dashboard and the evaluation
+    expect(await page.locator('#model').innerText()).toContain(`scored snapshot as of ${dated.snapshot.as_of}: ${dated.snapshot.users.toLocaleString('en-US')} users`);
+    expect(await page.locator('#model').innerText()).toContain(`as of the test cutoff ${dated.dashboard.as_of}`);
+    expect(await page.locator('#clusters-date').innerText()).toContain(`profiles, sizes and churn below are of the`);
+    expect(await page.locator('#dashboard-date').innerText()).toContain(`Users of the test cutoff ${dated.dashboard.as_of} (${dated.dashboard.users.toLocaleString('en-US')})`);
+    expect(await page.locator('#evaluation-date').innerText()).toContain(`Test users of ${dated.dashboard.as_of}`);
+    expect(await page.locator('#cluster-table thead tr').first().locator('th').nth(1).innerText()).toBe(`snapshot ${dated.snapshot.as_of}`);
+    expect(await page.locator('#cluster-table thead tr').first().locator('th').nth(2).innerText()).toMatch(new RegExp(`^test cutoff ${dated.dashboard.as_of} \\(fitted on live users\\)$`));
     const shown = await page.locator('#members-table tbody tr').count();
     expect(shown).toBe(Math.min(50, size));
     const firstId = await page.locator('#members-table tbody tr').first().locator('td').first().innerText();
