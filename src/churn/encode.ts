@@ -298,6 +298,11 @@ function keyFacts(col: Column, n: number): KeyFacts {
   return { distinct: nonBlank === n && seen.size === n && n > 1, numeric: num !== null, integers, increasing: increasing && integers, levels: seen.size, nonBlank };
 }
 
+/** Named like an id or a row number (such columns are read as text, so an id keeps its leading zeros). */
+export function looksLikeKeyName(name: string): boolean {
+  return ID_NAME.test(name) || ROW_NUMBER_NAME.test(name);
+}
+
 function isRowNumber(name: string, f: KeyFacts): boolean {
   return f.distinct && f.integers && (f.increasing || ROW_NUMBER_NAME.test(name));
 }

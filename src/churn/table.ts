@@ -5,10 +5,11 @@
  * back FeatureTables so trainChurn treats both paths alike.
  */
 import type { FeatureTable } from '../features/types.js';
+import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { silentLogger } from '../shared/log.js';
 import { readTable, type ColumnTable } from '../shared/table-io.js';
-import { applyTableEncoding, fitTableEncoding, inspectTable, stratifiedSplit, type EncodeReport, type TableEncoding, type TableWarning } from './encode.js';
+import { applyTableEncoding, fitTableEncoding, inspectTable, looksLikeKeyName, stratifiedSplit, type EncodeReport, type TableEncoding, type TableWarning } from './encode.js';
 
 export interface ChurnTableSplit {
   train: FeatureTable;
@@ -69,6 +70,10 @@ export function splitChurnTable(table: ColumnTable, opts: ChurnTableOptions, pat
   const y = inspection.y;
   const split = stratifiedSplit(y, { seed: opts.seed, testShare: opts.testShare, validShare: opts.validShare, groups: inspection.groupOf });
   const { encoding, report } = fitTableEncoding(table, { ...encOpts, trainRows: split.train, inspection });
+  if (encoding.features.length === 0) {
+    const why = report.columns.filter((c) => c.role === 'dropped').map((c) => `${c.name} (${c.reason.split(':')[0]})`);
+    throw new CohortlabError('BAD_ARGUMENT', `${path} has no feature column left for a model: ${why.length ? `dropped ${why.join(', ')}` : `only the label${encoding.idColumn ? ` and the id ${encoding.idColumn}` : ''}`}; give a table with columns that describe the customers${why.some((w) => w.includes('(leak')) ? ', or --keep-leaky' : ''}.`, { path });
+  }
   const enc = applyTableEncoding(encoding, table, path);
   const notes: string[] = [];
   notes.push(report.idNote);
@@ -105,17 +110,22 @@ export function splitChurnTable(table: ColumnTable, opts: ChurnTableOptions, pat
  * Reads a per-user table with the named columns as text when they are in it (a Yes/No label stays "Yes",
  * an id such as 00123 keeps its zeros), besides the usual user_id and *_id columns.
  */
-export async function readPerUserTable(path: string, textColumns: (string | null | undefined)[]): Promise<ColumnTable> {
+export async function readPerUserTable(path: string, textColumns: (string | null | undefined)[], opts: { keyNames?: boolean } = {}): Promise<ColumnTable> {
   const first = await readTable(path);
-  const want = textColumns.filter((c): c is string => typeof c === 'string' && first.columns[c] !== undefined);
+  const named = opts.keyNames ? first.names.filter(looksLikeKeyName) : [];
+  const want = [...textColumns, ...named].filter((c): c is string => typeof c === 'string' && first.columns[c] !== undefined);
   if (want.every((c) => Array.isArray(first.columns[c]))) return first;
   const usual = first.names.filter((n) => n === 'user_id' || /(^|_)id$/i.test(n));
   return readTable(path, { textColumns: [...new Set([...usual, ...want])] });
 }
 
-/** Reads a CSV/Parquet per-user table via DuckDB and splits it for training. */
+/**
+ * Reads a CSV/Parquet per-user table via DuckDB and splits it for training. The label, the id and every
+ * column named like an id are read as text: a detected id keys the scores exactly as written (numbers in
+ * text are still numeric features where a column is one).
+ */
 export async function readChurnTable(path: string, opts: ChurnTableOptions): Promise<ChurnTableSplit> {
-  const table = await readPerUserTable(path, [opts.label, opts.idColumn]);
+  const table = await readPerUserTable(path, [opts.label, opts.idColumn], { keyNames: true });
   return splitChurnTable(table, opts, path);
 }
 

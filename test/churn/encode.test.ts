@@ -251,3 +251,22 @@ describe('duplicates and the split', () => {
     expect(stratifiedSplit(y, { seed: 4 }).test).not.toEqual(a.test);
   });
 });
+
+describe('readChurnTable', () => {
+  it('keeps a detected id as written (leading zeros) and refuses a table with no feature left', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { readChurnTable } = await import('../../src/churn/index.js');
+    const dir = await mkdtemp(join(tmpdir(), 'cl-enc-'));
+    const rows = Array.from({ length: 60 }, (_, i) => ({ cid: String(i + 1).padStart(4, '0'), status: i % 3 === 0 ? 'closed' : 'open', x: ((i * 37) % 101) / 100, churn: i % 3 === 0 ? 'yes' : 'no' }));
+    const withX = join(dir, 'x.csv');
+    await writeFile(withX, `cid,status,x,churn\n${rows.map((r) => `${r.cid},${r.status},${r.x},${r.churn}`).join('\n')}\n`);
+    const s = await readChurnTable(withX, { label: 'churn', seed: 1 });
+    expect(s.encoding.idColumn).toBe('cid');
+    expect(s.test.userIds.every((id) => /^0\d{3}$/.test(id))).toBe(true);
+    expect(s.features).toEqual(['x']);
+    const without = join(dir, 'no-x.csv');
+    await writeFile(without, `cid,status,churn\n${rows.map((r) => `${r.cid},${r.status},${r.churn}`).join('\n')}\n`);
+    await expect(readChurnTable(without, { label: 'churn', seed: 1 })).rejects.toThrow(/no-x.csv has no feature column left for a model: dropped status \(leak\); .*or --keep-leaky\./);
+  });
+});
