@@ -177,7 +177,15 @@ async function main() {
 
   const ev = report.evaluation;
   if (ev) {
-    $('verdict').textContent = ev.verdict.sentence;
+    // The verdict as trained (docs/churn.md): its kind, the sentence, and the evidence it rests on.
+    const v = ev.verdict;
+    const kind = v.kind || 'older version';
+    $('verdict-kind').textContent = kind.replace('_', ' ');
+    $('verdict-kind').className = `badge ${v.kind === 'better' ? 'ok' : 'warn'}`;
+    $('verdict').textContent = v.text || v.sentence;
+    const evd = ev.evidence;
+    $('evidence').textContent = evd ? `${evd.test_users.toLocaleString('en-US')} test users: ${evd.test_churners.toLocaleString('en-US')} churners, ${evd.test_stayers.toLocaleString('en-US')} stayers; a verdict needs at least ${evd.minimum} of each.` : '';
+    $('verdict-warnings').innerHTML = (ev.warnings || []).map((w) => `<li class="warn">${esc(w.code)}: ${esc(w.message)}</li>`).join('');
     const names = Object.keys(ev.metrics);
     const m = ['rocAuc', 'prAuc', 'liftTop10', 'captureTop10', 'liftTop20', 'captureTop20', 'precisionAtHighRiskShare', 'recallAtHighRiskShare', 'logLoss', 'brier'];
     const fmt = (x) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');

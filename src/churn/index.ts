@@ -7,7 +7,7 @@
  *        stratified split of one snapshot (per-user table); already-churned users excluded, counted
  *     3. designMatrix + fitScaler on training rows only; applyScaler to all
  *     4. fitNetwork (seeded init and shuffles, class weights, early stopping on validation)
- *     5. fitCalibrator on validation predictions (Platt by default)
+ *     5. selectCalibration on validation predictions: none / Platt / isotonic by cross-validated log loss ('auto', default)
  *     6. evaluatePredictions on test users: model vs rule score vs baselines (+ truth), bootstrap,
  *        permutation importance, calibration before/after -> EvaluationReport
  */
@@ -15,9 +15,9 @@ import type * as tf from '@tensorflow/tfjs';
 import type { FeatureTable } from '../features/types.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { calibrationSummary, evaluatePredictions, permutationImportance, type EvaluationContext, type EvaluationReport } from '../evaluate/index.js';
+import { calibrationSummary, evaluatePredictions, formatSetSizes, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ReportWarning } from '../evaluate/index.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
-import { applyCalibrator, fitCalibrator, type CalibrationKind, type Calibrator } from './calibrate.js';
+import { applyCalibrator, selectCalibration, type CalibrationChoice, type Calibrator } from './calibrate.js';
 import { applyScaler, designMatrix, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
 import { occlusionContributions, topReasons, type ReasonCode } from './explain.js';
@@ -59,8 +59,8 @@ export interface TrainChurnInput {
   truthTest?: Float64Array | null;
   /** Other rule scores for every row of `test` (higher = riskier), compared with the model like the §4.4 score. */
   otherRulesTest?: Record<string, Float64Array>;
-  /** Default 'platt'. */
-  calibration?: CalibrationKind;
+  /** Default 'auto': none, Platt or isotonic, chosen by cross-validated log loss inside the validation users (calibrate.ts). */
+  calibration?: CalibrationChoice;
   /** 'events' (default) checks that cutoffs are ordered in time; 'table' is one snapshot split at random (stratified). */
   source?: 'events' | 'table';
   encoding?: TableEncoding | null;
@@ -68,6 +68,8 @@ export interface TrainChurnInput {
   notes?: string[];
   /** Accept validation labels that reach into the test period (short histories); reported. */
   allowLabelOverlap?: boolean;
+  /** Training/validation label windows that overlap the test one: the verdict is then in_sample. */
+  inSample?: InSampleOverlap[] | null;
   backend?: BackendPreference;
   /** Bootstrap resamples (default 1000) and permutation-importance repeats (default 3). */
   resamples?: number;
@@ -82,11 +84,18 @@ export interface TrainChurnResult {
   scaler: ScalerState;
   report: EvaluationReport;
   history: FitHistory;
-  /** The test users that were scored (eligible ones) and their calibrated probabilities. */
-  test: { userIds: string[]; probability: Float64Array };
+  /** The test users that were scored (eligible ones): calibrated probabilities, labels and raw outputs. */
+  test: { userIds: string[]; probability: Float64Array; label: Uint8Array; raw: Float64Array };
 }
 
 const DAY_MS = 86_400_000;
+
+function setSize(role: DataSetSize['role'], t: FeatureTable, source: 'events' | 'table'): DataSetSize {
+  const { rows, alreadyChurned } = eligibleRows(t);
+  let churners = 0;
+  if (t.label) for (const i of rows) churners += t.label[i];
+  return { role, cutoff: source === 'events' ? t.asOf : role, users: rows.length, churners, alreadyChurned };
+}
 
 function checkTimeOrder(input: TrainChurnInput): { notes: string[] } {
   const notes: string[] = [];
@@ -133,13 +142,25 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
   const excluded: Record<string, number> = {};
   for (const t of [...input.train, input.valid, input.test]) excluded[t.asOf] = eligibleRows(t).alreadyChurned;
 
+  const sets: DataSetSize[] = [
+    ...input.train.map((t) => setSize('train', t, source)),
+    setSize('validation', input.valid, source),
+    setSize('test', input.test, source),
+  ];
+  for (const s of sets.slice(-2)) {
+    if (s.churners === 0 || s.churners === s.users) {
+      throw new CohortlabError('ONE_CLASS', `the ${s.role} users ${source === 'events' ? `as of ${s.cutoff} ` : ''}(${s.users}) are all ${s.churners ? 'churners' : 'stayers'}: a churn model cannot be ${s.role === 'test' ? 'evaluated' : 'calibrated'} on one outcome, and nothing was registered; pick a cutoff or horizon where both occur (cohortlab profile shows the churn share).`);
+    }
+  }
+  for (const line of formatSetSizes(sets)) logger.info(line);
   const scaler = fitScaler(tr.x, input.features);
   const xs = { train: applyScaler(scaler, tr.x), valid: applyScaler(scaler, va.x), test: applyScaler(scaler, te.x) };
   const started = performance.now();
   const { net, history } = fitNetwork({ x: xs.train, y: tr.y }, { x: xs.valid, y: va.y }, params, logger);
   const seconds = (performance.now() - started) / 1000;
-  const calibrationKind = input.calibration ?? 'platt';
-  const calibrator = fitCalibrator(calibrationKind, predictRaw(net, xs.valid, params.predictBatchSize), va.y);
+  const { calibrator, selection: calibrationSelection } = selectCalibration(predictRaw(net, xs.valid, params.predictBatchSize), va.y, { requested: input.calibration ?? 'auto', seed: params.seed });
+  const calibrationKind = calibrator.kind;
+  logger.info(`calibration: ${calibrationSelection.reason}`);
   const model: ChurnModel = { kind: params.kind, features: [...input.features], params, scaler, calibrator, backend, net, encoding: input.encoding ?? null };
 
   const rawTest = predictRaw(net, xs.test, params.predictBatchSize);
@@ -166,6 +187,7 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
       validUsers: va.y.length,
       testUsers: te.y.length,
       excludedAlreadyChurned: source === 'events' ? excluded : undefined,
+      sets,
       notes,
     },
     training: { epochs: history.epochs.length, bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly, seconds, history: history.epochs },
@@ -181,12 +203,13 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     trainChurnRate: trainPos / tr.y.length,
     seed: params.seed,
     resamples: input.resamples,
-    calibration: calibrationSummary(calibrationKind, te.y, rawTest, probTest),
+    calibration: { ...calibrationSummary(calibrationKind, te.y, rawTest, probTest), selection: calibrationSelection },
     importance,
     context,
+    inSample: input.inSample,
   });
-  logger.info(report.verdict.sentence);
-  return { model, calibrator, scaler, report, history, test: { userIds: te.userIds, probability: probTest } };
+  logger.info(report.verdict.text);
+  return { model, calibrator, scaler, report, history, test: { userIds: te.userIds, probability: probTest, label: te.y, raw: rawTest } };
 }
 
 function matrixFromColumns(model: ChurnModel, columns: Record<string, Float64Array>, rows?: ArrayLike<number>): { raw: Matrix; scaled: Matrix } {
@@ -222,8 +245,27 @@ export function predictWithReasons(model: ChurnModel, columns: Record<string, Fl
  * Re-evaluates a saved model on a new labelled feature table (`cohortlab evaluate`): no refitting;
  * calibration is the saved one, measured before/after on these users.
  */
-export function evaluateChurn(model: ChurnModel, table: FeatureTable, opts: { ruleScore?: Float64Array | null; truth?: Float64Array | null; seed: number; resamples?: number; title?: string; trainChurnRate?: number; logger?: Logger }): EvaluationReport {
+export function evaluateChurn(
+  model: ChurnModel,
+  table: FeatureTable,
+  opts: {
+    ruleScore?: Float64Array | null;
+    truth?: Float64Array | null;
+    /** Other rule scores (higher = riskier) for every row of `table`, e.g. rfm. */
+    otherRules?: Record<string, Float64Array>;
+    seed: number;
+    resamples?: number;
+    title?: string;
+    trainChurnRate?: number;
+    /** Overlaps of this table's label window with the model's own (evaluate computes them from the manifest). */
+    inSample?: InSampleOverlap[] | null;
+    warnings?: ReportWarning[];
+    logger?: Logger;
+  },
+): EvaluationReport {
   const logger = opts.logger ?? silentLogger;
+  const sets = [setSize('test', table, model.encoding ? 'table' : 'events')];
+  for (const line of formatSetSizes(sets)) logger.info(line);
   const te = labelledRows([table], model.features);
   const el = eligibleRows(table);
   const scaled = applyScaler(model.scaler, te.x);
@@ -239,6 +281,9 @@ export function evaluateChurn(model: ChurnModel, table: FeatureTable, opts: { ru
     modelProbability: prob,
     ruleScore: rowsOf(opts.ruleScore, el.rows, 'ruleScore', table),
     truth: rowsOf(opts.truth, el.rows, 'truth', table),
+    otherRules: Object.fromEntries(Object.entries(opts.otherRules ?? {}).map(([k, v]) => [k, rowsOf(v, el.rows, `otherRules.${k}`, table) as number[]])),
+    inSample: opts.inSample,
+    warnings: opts.warnings,
     recency: rec ? Array.from(el.rows, (i) => rec[i]) : null,
     // The majority baseline should use the training rate; without it, the best constant is this set's own rate (optimistic).
     trainChurnRate: opts.trainChurnRate ?? pos / Math.max(1, te.y.length),
@@ -248,10 +293,10 @@ export function evaluateChurn(model: ChurnModel, table: FeatureTable, opts: { ru
     importance,
     context: {
       model: { kind: model.kind, backend: model.backend, features: model.features, params: { ...model.params }, calibration: model.calibrator.kind, seed: model.params.seed },
-      data: { source: model.encoding ? 'table' : 'events', testCutoff: table.asOf, horizonDays: table.horizonDays, trainUsers: 0, validUsers: 0, testUsers: te.y.length, excludedAlreadyChurned: { [table.asOf]: el.alreadyChurned }, notes: [] },
+      data: { source: model.encoding ? 'table' : 'events', testCutoff: table.asOf, horizonDays: table.horizonDays, trainUsers: 0, validUsers: 0, testUsers: te.y.length, excludedAlreadyChurned: { [table.asOf]: el.alreadyChurned }, sets, notes: [] },
     },
   });
-  logger.info(report.verdict.sentence);
+  logger.info(report.verdict.text);
   return report;
 }
 

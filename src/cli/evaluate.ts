@@ -3,7 +3,9 @@ import { computeFeatures, type FeatureTable } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
 import { openEventSource } from '../engine/source.js';
 import { applyRules } from '../rules/index.js';
-import { renderEvaluationHtml } from '../evaluate/index.js';
+import { formatSetSizes, labelWindowOverlaps, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
+import { rfmRisk } from '../pipeline/train.js';
+import { scorerLine } from './train.js';
 import { evaluateChurn } from '../churn/index.js';
 import { loadModel, resolveModelsDir } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -29,6 +31,7 @@ export const evaluateCommand: Command = {
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
     { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table', placeholder: 'NAME' },
+    { name: 'json', type: 'boolean', description: 'print the report (verdict, evidence, warnings, metrics) as one JSON document on stdout' },
   ],
   async run(args, ctx) {
     const model = await loadModel(str(args, 'model'), { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')), logger: ctx.logger });
@@ -49,16 +52,39 @@ export const evaluateCommand: Command = {
     if (missing.length) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} needs features these events do not give: ${missing.join(', ')}.`);
     const rules = applyRules(table, model.config, { segments: model.parts.segments });
     const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
-    const report = evaluateChurn(model.parts.churn, table, { ruleScore: rules.columns.churn_risk_score as Float64Array, seed, title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)` });
+    const inSample = modelOverlaps((model.manifest.params ?? {}) as Record<string, unknown>, { cutoff: asOf, horizonDays: horizon });
+    if (inSample.length) ctx.logger.warn(`in-sample: the outcomes after ${asOf} (${inSample[0].evaluated[0]} to ${inSample[0].evaluated[1]}) overlap those the model was fitted on: ${inSample.map((o) => `${o.role} cutoff ${o.cutoff} (${o.window[0]} to ${o.window[1]}, ${o.days} days)`).join('; ')}; the result is labelled in_sample, not evidence.`);
+    const report = evaluateChurn(model.parts.churn, table, {
+      ruleScore: rules.columns.churn_risk_score as Float64Array,
+      otherRules: { rfm: rfmRisk(rules) },
+      inSample,
+      seed,
+      title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)`,
+      logger: ctx.logger,
+    });
     const out = str(args, 'out') ?? join(ctx.cwd, 'evaluations', `${model.name}@${model.version}-${asOf}`);
     await makeDir(out);
     await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report)}\n`);
     await writeFileAtomic(join(out, 'report.html'), await renderEvaluationHtml(report));
-    const m = report.metrics.model?.rocAuc;
-    const r = report.metrics.rule?.rocAuc;
-    ctx.out(`ROC-AUC model ${m ? `${m.value.toFixed(3)} [${m.lo.toFixed(3)}, ${m.hi.toFixed(3)}]` : '-'} vs rule ${r ? `${r.value.toFixed(3)} [${r.lo.toFixed(3)}, ${r.hi.toFixed(3)}]` : '-'} on ${report.testUsers.toLocaleString('en-US')} users`);
-    ctx.out(report.verdict.sentence);
+    if (bool(args, 'json')) {
+      ctx.out(JSON.stringify({ ...report, report: join(out, 'report.json') }));
+      return 0;
+    }
+    for (const line of formatSetSizes(report.context.data?.sets ?? [])) ctx.out(line);
+    ctx.out(`ROC-AUC ${scorerLine(report)}`);
+    ctx.out(`verdict: ${report.verdict.kind}: ${report.verdict.text}`);
     ctx.out(`report: ${join(out, 'report.html')}`);
     return 0;
   },
 };
+
+/** Overlaps of the evaluated label window with the model's own training and validation label windows (from its manifest). */
+function modelOverlaps(params: Record<string, unknown>, evaluated: { cutoff: string; horizonDays: number }): InSampleOverlap[] {
+  const p = params as { horizonDays?: number; cutoffs?: { train?: string[]; valid?: string } };
+  if (!p.cutoffs || !p.horizonDays) return [];
+  const h = p.horizonDays;
+  return labelWindowOverlaps(evaluated, [
+    ...(p.cutoffs.train ?? []).map((cutoff) => ({ role: 'train' as const, cutoff, horizonDays: h })),
+    ...(p.cutoffs.valid ? [{ role: 'validation' as const, cutoff: p.cutoffs.valid, horizonDays: h }] : []),
+  ]);
+}

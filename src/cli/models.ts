@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  clusterMovement, compareMetrics, formatRef, listNames, listVersions, productionVersion, promote, readManifest, removeVersion,
+  clusterMovement, compareMetrics, formatRef, pairedComparison, type TestPredictions, listNames, listVersions, productionVersion, promote, readManifest, removeVersion,
   resolveModelsDir, resolveVersion, type Interval,
 } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTable } from '../shared/table-io.js';
-import { str, MODELS_DIR_OPTION } from './args.js';
+import { bool, str, MODELS_DIR_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -18,30 +18,38 @@ function table(header: string[], rows: string[][]): string {
 const f3 = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '-');
 const iv = (x: Interval | null) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
 
-async function list(modelsDir: string, only: string | undefined, ctx: CommandContext): Promise<void> {
+async function list(modelsDir: string, only: string | undefined, ctx: CommandContext, asJson: boolean): Promise<void> {
   const names = only ? [only] : await listNames(modelsDir);
   const rows: string[][] = [];
+  const json: Record<string, unknown>[] = [];
   for (const name of names) {
     const prod = await productionVersion(modelsDir, name);
     for (const v of await listVersions(modelsDir, name)) {
       const m = await readManifest(join(modelsDir, name, String(v)), formatRef(name, v)).catch(() => null);
       const metrics = (m?.metrics ?? {}) as Record<string, unknown>;
+      const auc = (metrics.aucModelInterval ?? null) as Interval | null;
       rows.push([
         `${formatRef(name, v)}${prod === v ? ' *' : ''}`,
         String(m?.createdAt ?? '?').replace('T', ' ').slice(0, 19),
-        f3(metrics.aucModel),
+        String(metrics.verdictKind ?? '(older version)'),
+        auc ? iv(auc) : f3(metrics.aucModel),
         f3(metrics.aucRule),
+        typeof metrics.testUsers === 'number' ? `${metrics.testUsers.toLocaleString('en-US')}${typeof metrics.testChurners === 'number' ? ` (${metrics.testChurners.toLocaleString('en-US')} churned)` : ''}` : '-',
         metrics.k === null || metrics.k === undefined ? '-' : String(metrics.k),
-        typeof metrics.users === 'number' ? metrics.users.toLocaleString('en-US') : '-',
         String((m?.params as Record<string, unknown> | undefined)?.source ?? '?'),
       ]);
+      json.push({ ref: formatRef(name, v), production: prod === v, createdAt: m?.createdAt ?? null, verdict: metrics.verdictKind ?? null, aucModel: auc, aucRule: metrics.aucRule ?? null, testUsers: metrics.testUsers ?? null, testChurners: metrics.testChurners ?? null, k: metrics.k ?? null, source: (m?.params as Record<string, unknown> | undefined)?.source ?? null });
     }
+  }
+  if (asJson) {
+    ctx.out(JSON.stringify({ models: json }));
+    return;
   }
   if (rows.length === 0) {
     ctx.out(`no models in ${modelsDir}; train one with "cohortlab train".`);
     return;
   }
-  ctx.out(table(['version', 'created (UTC)', 'AUC model', 'AUC rule', 'k', 'users', 'source'], rows));
+  ctx.out(table(['version', 'created (UTC)', 'verdict', 'ROC-AUC model [95% CI]', 'AUC rule', 'test users', 'k', 'source'], rows));
   ctx.out('* = production');
 }
 
@@ -56,12 +64,23 @@ async function evaluationMetrics(dir: string): Promise<{ metrics: Record<string,
   return { metrics: out, report };
 }
 
+async function testPredictions(dir: string): Promise<TestPredictions | null> {
+  const t = await readTable(join(dir, 'test-predictions.parquet')).catch(() => null);
+  if (!t) return null;
+  const m = await readManifest(dir, dir);
+  return { testSet: String(((m.metrics ?? {}) as Record<string, unknown>).testSet ?? '') || null, churned: t.columns.churned as Float64Array, probability: t.columns.churn_probability as Float64Array };
+}
+
 export const modelsCommand: Command = {
   name: 'models',
   summary: 'the registry: list, show, promote, compare and remove versions',
   usage: 'models (list [NAME] | show REF | promote REF | compare REF REF | rm REF) [--models-dir DIR]',
-  options: [MODELS_DIR_OPTION],
-  help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, ROC-AUC of model and rule, k, users (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side (difference, whether the 95% intervals overlap) and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
+  options: [
+    MODELS_DIR_OPTION,
+    { name: 'force', type: 'boolean', description: 'promote: also a version whose verdict is insufficient_evidence or in_sample' },
+    { name: 'json', type: 'boolean', description: 'list, show, compare: one JSON document on stdout' },
+  ],
+  help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, verdict kind, ROC-AUC of the model (95% CI) and of the rule, test users and churners, k (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side, a paired bootstrap test of the ROC-AUC difference when both were tested on the same users (with the evidence minimum), and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
   async run(args, ctx) {
     const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
     const [sub, ...refs] = args.positionals;
@@ -71,19 +90,20 @@ export const modelsCommand: Command = {
     switch (sub) {
       case undefined:
       case 'list':
-        await list(modelsDir, refs[0], ctx);
+        await list(modelsDir, refs[0], ctx, bool(args, 'json'));
         return 0;
       case 'show': {
         need(1);
         const v = await resolveVersion(modelsDir, refs[0]);
         const m = await readManifest(v.dir, formatRef(v.name, v.version));
         const { files, ...rest } = m as Record<string, unknown> & { files?: Record<string, unknown> };
-        ctx.out(JSON.stringify({ ...rest, dir: v.dir, production: (await productionVersion(modelsDir, v.name)) === v.version, files: Object.keys(files ?? {}) }, null, 2));
+        const show = { ...rest, dir: v.dir, production: (await productionVersion(modelsDir, v.name)) === v.version, files: Object.keys(files ?? {}) };
+        ctx.out(bool(args, 'json') ? JSON.stringify(show) : JSON.stringify(show, null, 2));
         return 0;
       }
       case 'promote': {
         need(1);
-        const p = await promote(modelsDir, refs[0]);
+        const p = await promote(modelsDir, refs[0], { force: bool(args, 'force') });
         ctx.out(`${formatRef(p.name, p.version)} is now production${p.previous ? ` (was ${formatRef(p.name, p.previous)})` : ''}`);
         return 0;
       }
@@ -100,7 +120,14 @@ export const modelsCommand: Command = {
         const lb = formatRef(b.name, b.version);
         const [ma, mb] = await Promise.all([evaluationMetrics(a.dir), evaluationMetrics(b.dir)]);
         const cmp = compareMetrics(ma.metrics, mb.metrics);
-        ctx.out(table(['metric', la, lb, 'difference', 'intervals overlap'], cmp.map((c) => [c.metric, iv(c.a), iv(c.b), c.difference === null ? '-' : (c.difference >= 0 ? '+' : '') + c.difference.toFixed(3), c.overlap === null ? '-' : c.overlap ? 'yes' : 'NO'])));
+        const [pa, pb] = await Promise.all([a, b].map((v) => testPredictions(v.dir)));
+        const paired = pa && pb ? pairedComparison(la, pa, lb, pb, { seed: 0 }) : { kind: 'different_users' as const, text: `${pa ? lb : la} stores no test predictions (trained by an older cohortlab), so no paired test is possible.` };
+        if (bool(args, 'json')) {
+          ctx.out(JSON.stringify({ a: la, b: lb, paired, metrics: cmp, verdicts: { [la]: ma.report.verdict ?? null, [lb]: mb.report.verdict ?? null } }));
+          return 0;
+        }
+        ctx.out(table(['metric', la, lb, `difference (${lb} - ${la})`], cmp.map((c) => [c.metric, iv(c.a), iv(c.b), c.difference === null ? '-' : (c.difference >= 0 ? '+' : '') + c.difference.toFixed(3)])));
+        ctx.out(`\n${paired.kind}: ${paired.text}`);
         const [sa, sb] = await Promise.all([a, b].map((v) => readTable(join(v.dir, 'scores.parquet')).catch(() => null)));
         if (sa?.columns.cluster && sb?.columns.cluster && !(sa.columns.user_id && sb.columns.user_id)) {
           ctx.out('\nclusters: users cannot be followed between these versions: one stores no user ids (train with --keep-user-ids, or --pseudonymize with the same salt).');

@@ -4,6 +4,7 @@ import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
+import type { EvaluationReport } from '../evaluate/index.js';
 import { SALT_ENV, saltFrom } from '../shared/pseudonym.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
@@ -36,6 +37,7 @@ export const trainCommand: Command = {
     { name: 'keep-user-ids', type: 'boolean', description: 'store the scored snapshot with user ids (for /v1/users/:id, member lists and exports); by default no user id is stored' },
     { name: 'pseudonymize', type: 'boolean', description: `store keyed hashes of the user ids instead (salt from $${SALT_ENV}, never stored)` },
     ...ENGINE_OPTIONS,
+    { name: 'json', type: 'boolean', description: 'print one JSON document on stdout: version, verdict, evidence, warnings, set sizes, metrics' },
   ],
   help: 'Writes models/NAME/VERSION/ (manifest.json, report.json, report.html, scores.parquet, the model files) and prints the version.\nExamples:\n  cohortlab train --events data/sample/events.parquet --preset synthetic --seed 7\n  cohortlab train --table ../shared/datasets/telco-customer-churn/Telco-Customer-Churn.csv.gz --label Churn --seed 7 --name telco\n  cohortlab train --table ../shared/datasets/bank-churn-modelling/Churn_Modelling.csv.gz --label Exited --id CustomerId --seed 7 --name bank\nWith --table every column\'s role (id, label, numeric, one-hot, dropped and why) is printed and kept in report.json (table.columns); the checks\' warnings go to report.json warnings (docs/churn.md, "Per-user tables").',
   async run(args, ctx) {
@@ -80,14 +82,22 @@ export const trainCommand: Command = {
       logger: ctx.logger,
     });
     const e = result.evaluation;
-    const m = e.metrics.model?.rocAuc;
-    const r = e.metrics.rule?.rocAuc;
-    const fmt = (x: { value: number; lo: number; hi: number } | null | undefined) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : 'n/a');
-    const rfm = e.metrics.rfm?.rocAuc;
-    ctx.logger.info(
-      `test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC model ${fmt(m)} vs rule churn-risk (4.4) ${fmt(r)}${rfm ? `, RFM (6.3) ${fmt(rfm)}` : ''}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`,
-    );
+    if (bool(args, 'json')) {
+      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling }));
+      return 0;
+    }
+    ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC ${scorerLine(e)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);
+    ctx.logger.info(`verdict: ${e.verdict.kind}`);
     ctx.out(`${result.version.name}@${result.version.version}`);
     return 0;
   },
 };
+
+const SCORER_SHORT: Record<string, string> = { model: 'model', rule: 'rule churn-risk (4.4)', rfm: 'RFM (6.3)', recency: 'recency', majority: 'majority' };
+
+/** "model 0.936 [0.929, 0.942] vs rule churn-risk (4.4) 0.708 [...], RFM (6.3) ..., recency ..., majority 0.500": every scorer on the same users. */
+export function scorerLine(e: EvaluationReport): string {
+  const fmt = (x: { value: number; lo: number; hi: number } | null | undefined) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : 'n/a');
+  const others = Object.keys(e.metrics).filter((k) => k !== 'model' && k !== 'truth');
+  return `model ${fmt(e.metrics.model?.rocAuc)} vs ${others.map((k) => `${SCORER_SHORT[k] ?? k} ${fmt(e.metrics[k]?.rocAuc)}`).join(', ')}`;
+}

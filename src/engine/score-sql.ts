@@ -1,4 +1,4 @@
-import type { Calibrator } from '../churn/calibrate.js';
+import { PROBABILITY_FLOOR, type Calibrator } from '../churn/calibrate.js';
 import type { ChurnModel } from '../churn/index.js';
 import type { ClusterModel } from '../cluster/index.js';
 import { BASE_FEATURES, MILESTONE_PREFIX } from '../features/dictionary.js';
@@ -123,11 +123,16 @@ function rawProbabilityExpr(model: ChurnModel, d: Dialect, weights: { kernel: Fl
 }
 
 /**
- * A saved calibration (src/churn/calibrate.ts `applyCalibrator`) applied to the raw probability `raw`.
+ * A saved calibration (src/churn/calibrate.ts `applyCalibrator`) applied to the raw probability `raw`, clipped like it.
  * Exact up to the last bit of Platt's sigmoid (the test feeds it the in-process raw outputs); the
  * probability as a whole differs from tfjs's by the raw output's float32 rounding times the calibration's slope.
  */
 export function calibrationSql(c: Calibrator, raw: string, d: Dialect): string {
+  // calibrate.ts applyCalibrator: served probabilities are clipped to [PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR].
+  return `least(greatest(${calibrationMapSql(c, raw, d)}, ${num(PROBABILITY_FLOOR)}), ${num(1 - PROBABILITY_FLOOR)})`;
+}
+
+function calibrationMapSql(c: Calibrator, raw: string, d: Dialect): string {
   switch (c.kind) {
     case 'none':
       return raw;

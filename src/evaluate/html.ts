@@ -2,7 +2,7 @@
 import { escapeHtml, htmlTable, renderHtmlReport, type ReportSection } from '../shared/charts.js';
 import { METRIC_NAMES, type MetricName } from './bootstrap.js';
 import { SCORER_LABELS, gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, trainingChartSpec } from './charts.js';
-import type { EvaluationReport } from './report.js';
+import { formatSetSizes, type EvaluationReport } from './report.js';
 
 export const METRIC_LABELS: Record<MetricName, string> = {
   rocAuc: 'ROC-AUC',
@@ -33,11 +33,13 @@ export function metricsTable(report: EvaluationReport): string {
 export async function renderEvaluationHtml(report: EvaluationReport): Promise<string> {
   const base = report.testChurnRate;
   const sections: ReportSection[] = [];
-  const cls = report.verdict.modelBeatsRule === false ? 'warn' : '';
+  const cls = report.verdict.kind === 'better' ? '' : 'warn';
+  const ev = report.evidence;
+  const warnings = report.warnings.length ? `<ul>${report.warnings.map((w) => `<li><code>${escapeHtml(w.code)}</code> ${escapeHtml(w.message)}</li>`).join('')}</ul>` : '';
   const hr = report.highRisk ? ` The rule's high-risk tier (churn_risk_score ≥ ${report.highRisk.threshold}) holds ${(100 * report.highRisk.share).toFixed(1)}% of test users; both scores are compared at that share.` : '';
   sections.push({
     title: 'Verdict',
-    html: `<p class="${cls}">${escapeHtml(report.verdict.sentence)}</p><p class="note">${report.testUsers} test users, ${report.testChurners} churned (${(100 * base).toFixed(1)}%).${escapeHtml(hr)} Intervals: ${report.bootstrap.resamples} paired bootstrap resamples, seed ${report.bootstrap.seed}.</p>`,
+    html: `<p class="${cls}"><strong>${escapeHtml(report.verdict.kind.replace('_', ' '))}</strong>: ${escapeHtml(report.verdict.text)}</p><p class="note">${ev.test_users} test users: ${ev.test_churners} churned (${(100 * base).toFixed(1)}%), ${ev.test_stayers} stayed; a verdict needs ${ev.minimum} of each.${escapeHtml(hr)} Intervals: ${report.bootstrap.resamples} paired bootstrap resamples, seed ${report.bootstrap.seed}.</p>${warnings}`,
   });
   sections.push({ title: 'Metrics on the same test users', html: metricsTable(report) });
   const data = report.context.data;
@@ -52,6 +54,7 @@ export async function renderEvaluationHtml(report: EvaluationReport): Promise<st
       if (data.testCutoff) rows.push(['test cutoff', data.testCutoff]);
       if (data.horizonDays) rows.push(['horizon', `${data.horizonDays} days`]);
       rows.push(['users (train / validation / test)', `${data.trainUsers} / ${data.validUsers} / ${data.testUsers}`]);
+      for (const line of formatSetSizes(data.sets ?? [])) rows.push(['set', line]);
       if (data.excludedAlreadyChurned) rows.push(['already churned at the cutoff (excluded)', Object.entries(data.excludedAlreadyChurned).map(([k, v]) => `${k}: ${v}`).join(', ')]);
       for (const note of data.notes) rows.push(['note', note]);
     }

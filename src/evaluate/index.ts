@@ -5,3 +5,4 @@ export * from './importance.js';
 export * from './report.js';
 export * from './charts.js';
 export * from './html.js';
+export * from './in-sample.js';

@@ -4,7 +4,7 @@
  *
  *   y, model probabilities, rule score, baselines
  *     -> bootstrapMetrics (paired resamples, one seed)
- *     -> verdict from the interval of ROC-AUC(model) - ROC-AUC(rule)
+ *     -> verdict (decideVerdict): evidence minimum, in-sample guard, paired ROC-AUC differences to every baseline
  *     -> curves, reliability before/after calibration, permutation importance (given)
  *     -> EvaluationReport (JSON) -> renderEvaluationHtml (html.ts)
  */
@@ -22,6 +22,11 @@ export interface CalibrationSummary {
   /** Measured on the test users; the calibrator was fitted on the validation users. */
   before: { brier: number; logLoss: number; reliability: ReliabilityBin[] };
   after: { brier: number; logLoss: number; reliability: ReliabilityBin[] };
+  /**
+   * How trainChurn chose the calibration (src/churn/calibrate.ts selectCalibration): the pooled held-out log loss of
+   * each candidate over stratified folds of the validation users (null when a class had fewer than 2), and why.
+   */
+  selection?: { requested: string; chosen: string; cvLogLoss: { none: number; platt: number; isotonic: number } | null; folds: number; reason: string; rejected: { kind: string; reason: string }[]; plattSlopeBounded?: boolean };
 }
 
 /** What was trained on what: filled in by churn/index.ts, kept verbatim in the report. */
@@ -38,9 +43,26 @@ export interface EvaluationContext {
     testUsers: number;
     /** Users already churned at each cutoff, left out of every set. */
     excludedAlreadyChurned?: Record<string, number>;
+    /** Users and churners of every set, per cutoff (what `train` and `evaluate` print). */
+    sets?: DataSetSize[];
     notes: string[];
   };
   training?: { epochs: number; bestEpoch: number; stoppedEarly: boolean; seconds: number; history: { epoch: number; trainLoss: number; validLoss: number }[] };
+}
+
+export interface DataSetSize {
+  role: 'train' | 'validation' | 'test';
+  /** The cutoff date (events) or the split's name (tables). */
+  cutoff: string;
+  users: number;
+  churners: number;
+  /** Left out: already churned at the cutoff. */
+  alreadyChurned: number;
+}
+
+/** One line per set: "train 2026-01-01: 4,210 users, 612 churners (14.5%), 88 already churned left out". */
+export function formatSetSizes(sets: DataSetSize[]): string[] {
+  return sets.map((s) => `${s.role.padEnd(10)} ${s.cutoff}: ${s.users.toLocaleString('en-US')} users, ${s.churners.toLocaleString('en-US')} churners (${s.users ? ((100 * s.churners) / s.users).toFixed(1) : 'n/a'}%)${s.alreadyChurned ? `, ${s.alreadyChurned.toLocaleString('en-US')} already churned left out` : ''}`);
 }
 
 export interface EvaluationReport {
@@ -56,13 +78,23 @@ export interface EvaluationReport {
   /** model - rule (ROC-AUC and PR-AUC), paired bootstrap. */
   differences: MetricDifference[];
   bootstrap: { resamples: number; skipped: number; seed: number };
-  verdict: { modelBeatsRule: boolean | null; sentence: string };
+  verdict: Verdict;
+  evidence: Evidence;
+  /** Label-window overlaps with the model's own training/validation outcomes (evaluate); empty when out of sample. */
+  inSample: InSampleOverlap[];
+  /** Data and evidence warnings (CONTRACT.md: `[{ code, message }]`, codes in docs/errors.md). */
+  warnings: ReportWarning[];
   /** The AUC of the true churn probability on the same users (synthetic data): the best any model can do. */
   ceiling: { truthAuc: number; modelGap: number } | null;
   calibration: CalibrationSummary | null;
   curves: Record<string, CurvePoint[]>;
   importance: { baseAuc: number; importances: FeatureImportance[] } | null;
   context: EvaluationContext;
+}
+
+export interface ReportWarning {
+  code: string;
+  message: string;
 }
 
 export interface EvaluationInput {
@@ -86,29 +118,156 @@ export interface EvaluationInput {
   calibration?: CalibrationSummary | null;
   importance?: { baseAuc: number; importances: FeatureImportance[] } | null;
   context?: EvaluationContext;
+  /** Overlaps of the evaluated label window with the model's training/validation ones (`evaluate`). */
+  inSample?: InSampleOverlap[] | null;
+  /** Per-class evidence minimum (default EVIDENCE_MINIMUM). */
+  minimum?: number;
+  warnings?: ReportWarning[];
 }
 
 const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
 const sf3 = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(3)}` : 'n/a');
 
-/** The sentence a reader acts on. Says plainly when the model does not beat the rule score. */
-export function verdictSentence(args: { testUsers: number; model: ScorerMetrics; rule: ScorerMetrics | null; diff: MetricDifference | null; baselines: Record<string, ScorerMetrics> }): { modelBeatsRule: boolean | null; sentence: string } {
+/**
+ * Evidence minimum (docs/churn.md "Evidence minimums"): a verdict needs at least this many test churners AND
+ * this many test stayers. Chosen by simulation (test/evaluate/evidence.test.ts): at 50 of each the paired
+ * bootstrap's 95% interval of ROC-AUC covers the true value in >= 90% of draws, calls an equal model "better"
+ * in <= 5%, and is about 0.20 wide, so a 0.1 gain can show; at 10 churners the interval is 0.3-0.5 wide.
+ */
+export const EVIDENCE_MINIMUM = 50;
+
+export type VerdictKind = 'better' | 'not_better' | 'insufficient_evidence' | 'in_sample';
+
+/** What a reader and a script act on (CONTRACT.md: report.json `verdict`). */
+export interface Verdict {
+  kind: VerdictKind;
+  text: string;
+  /** The alternative with the highest ROC-AUC on the same users: rule, rfm, recency, majority (or another rule score). */
+  strongest_baseline: string | null;
+  /** Whether the model's ROC-AUC is above the rule churn-risk score's with a paired interval above 0; null without a rule score or without evidence. */
+  model_beats_rule: boolean | null;
+  /** Baselines whose whole ROC-AUC interval lies below 0.5 (they rank stayers above churners). */
+  inverted: string[];
+}
+
+/** CONTRACT.md: report.json `evidence`. `minimum` is per class (churners and stayers each). */
+export interface Evidence {
+  test_users: number;
+  test_churners: number;
+  test_stayers: number;
+  minimum: number;
+}
+
+/** A label window of the evaluated users overlaps one the model was fitted or calibrated on. */
+export interface InSampleOverlap {
+  role: 'train' | 'validation';
+  cutoff: string;
+  /** Label window of that cutoff, and of the evaluated one (ISO dates, end exclusive). */
+  window: [string, string];
+  evaluated: [string, string];
+  days: number;
+}
+
+const BASELINE_LABEL: Record<string, string> = {
+  rule: 'the rule churn-risk score (playbook §4.4)',
+  rfm: 'RFM (playbook §6.3)',
+  recency: 'recency (days since last activity)',
+  majority: 'the majority class (the training churn rate for everyone)',
+};
+
+export function baselineLabel(name: string): string {
+  return BASELINE_LABEL[name] ?? `the "${name}" score`;
+}
+
+const ci = (x: { value: number; lo: number; hi: number }) => `${f3(x.value)} (95% CI ${f3(x.lo)} to ${f3(x.hi)})`;
+const dci = (x: { value: number; lo: number; hi: number }) => `${sf3(x.value)} (95% CI ${sf3(x.lo)} to ${sf3(x.hi)})`;
+
+export interface VerdictArgs {
+  evidence: Evidence;
+  model: ScorerMetrics;
+  /** Every alternative measured on the same users (not the truth). */
+  baselines: Record<string, ScorerMetrics>;
+  /** model - baseline ROC-AUC, paired, for every baseline. */
+  differences: Record<string, MetricDifference>;
+  inSample?: InSampleOverlap[] | null;
+}
+
+/**
+ * The verdict (docs/churn.md "Verdicts"): in_sample when the evaluated outcomes overlap the model's own
+ * training or validation outcomes; insufficient_evidence below EVIDENCE_MINIMUM churners or stayers;
+ * better only when the paired interval of model - baseline ROC-AUC lies above 0 for EVERY baseline;
+ * otherwise not_better, naming the alternative that holds the model back. Never advises keeping the rule
+ * score when another baseline beats it; an inverted baseline (AUC interval below 0.5) is called so.
+ */
+export function decideVerdict(args: VerdictArgs): Verdict {
+  const { evidence: ev } = args;
   const m = args.model.rocAuc;
-  if (!m) return { modelBeatsRule: null, sentence: 'ROC-AUC is undefined: the test users contain only one class, so nothing can be concluded.' };
-  const mAuc = `ROC-AUC ${f3(m.value)} (95% CI ${f3(m.lo)} to ${f3(m.hi)})`;
-  if (!args.rule || !args.rule.rocAuc || !args.diff) {
-    const base = Object.entries(args.baselines)
-      .filter(([, v]) => v.rocAuc)
-      .map(([k, v]) => `${k} ${f3(v.rocAuc!.value)}`)
-      .join(', ');
-    return { modelBeatsRule: null, sentence: `No rule churn-risk score was available for these ${args.testUsers} test users, so the model (${mAuc}) is compared with baselines only${base ? ` (${base})` : ''}.` };
+  if (!m) throw new CohortlabError('ONE_CLASS', `the ${ev.test_users} test users are all ${ev.test_churners ? 'churners' : 'stayers'}: ROC-AUC is undefined and nothing can be concluded; pick a cutoff or horizon where both outcomes occur.`);
+  const aucs = Object.entries(args.baselines)
+    .filter(([, v]) => v.rocAuc)
+    .map(([k, v]) => ({ name: k, auc: v.rocAuc! }))
+    .sort((a, b) => b.auc.value - a.auc.value || a.name.localeCompare(b.name));
+  const strongest = aucs[0]?.name ?? null;
+  const inverted = aucs.filter((a) => a.auc.hi < 0.5).map((a) => a.name);
+  const invertedText = inverted.map((n) => {
+    const a = aucs.find((x) => x.name === n)!.auc;
+    const label = baselineLabel(n);
+    return ` ${label[0].toUpperCase()}${label.slice(1)} is inverted on these users: it ranks stayers above churners (ROC-AUC ${ci(a)}).`;
+  }).join('');
+  const sizes = `${ev.test_users.toLocaleString('en-US')} test users (${ev.test_churners.toLocaleString('en-US')} churners, ${ev.test_stayers.toLocaleString('en-US')} stayers)`;
+  const strongestText = strongest ? `${baselineLabel(strongest)} ${ci(aucs[0].auc)}` : 'no alternative';
+  const ruleDiff = args.differences.rule;
+  const modelBeatsRule = ruleDiff && Number.isFinite(ruleDiff.lo) ? ruleDiff.lo > 0 : null;
+  const measured = `model ROC-AUC ${ci(m)} vs the strongest alternative, ${strongestText}`;
+  if (args.inSample?.length) {
+    const o = args.inSample[0];
+    const more = args.inSample.length > 1 ? ` (and ${args.inSample.length - 1} more cutoff${args.inSample.length > 2 ? 's' : ''})` : '';
+    return {
+      kind: 'in_sample',
+      text: `In-sample: the outcomes of these ${sizes} (${o.evaluated[0]} to ${o.evaluated[1]}) overlap by ${o.days} day(s) the outcomes the model was fitted on at its ${o.role} cutoff ${o.cutoff} (${o.window[0]} to ${o.window[1]})${more}, so the figures are not evidence of how it does on new data: ${measured}.${invertedText}`,
+      strongest_baseline: strongest,
+      model_beats_rule: null,
+      inverted,
+    };
   }
-  const r = args.rule.rocAuc;
-  const d = args.diff;
-  const body = `on the same ${args.testUsers} test users: model ${mAuc} vs rule churn-risk score (playbook §4.4) ${f3(r.value)}; difference ${sf3(d.value)} (95% CI ${sf3(d.lo)} to ${sf3(d.hi)})`;
-  if (d.lo > 0) return { modelBeatsRule: true, sentence: `The model beats the rule churn-risk score ${body}.` };
-  if (d.hi < 0) return { modelBeatsRule: false, sentence: `The model does NOT beat the rule churn-risk score: it ranks churners worse ${body}. Keep the rule score.` };
-  return { modelBeatsRule: false, sentence: `The model does NOT beat the rule churn-risk score ${body}; the interval includes 0, so these data do not show the model to be better. Keep the rule score.` };
+  if (ev.test_churners < ev.minimum || ev.test_stayers < ev.minimum) {
+    return {
+      kind: 'insufficient_evidence',
+      text: `Insufficient evidence: ${sizes}; a verdict needs at least ${ev.minimum} churners and ${ev.minimum} stayers (docs/churn.md), so this says neither better nor worse. Measured anyway: ${measured}.${invertedText}`,
+      strongest_baseline: strongest,
+      model_beats_rule: null,
+      inverted,
+    };
+  }
+  const diffs = aucs.map((a) => ({ name: a.name, d: args.differences[a.name] })).filter((x) => x.d && Number.isFinite(x.d.value));
+  const blocking = diffs.filter((x) => !(x.d.lo > 0)).sort((a, b) => a.d.lo - b.d.lo);
+  const others = (skip: string | null) => diffs.filter((x) => x.name !== skip).map((x) => `${x.name} ${sf3(x.d.value)}`).join(', ');
+  if (blocking.length === 0 && strongest) {
+    const d = args.differences[strongest];
+    const rest = others(strongest);
+    return {
+      kind: 'better',
+      text: `The model beats every alternative on the same ${sizes}: ${measured}; difference ${dci(d)}${rest ? `; against the others: ${rest}` : ''}.${invertedText}`,
+      strongest_baseline: strongest,
+      model_beats_rule: modelBeatsRule,
+      inverted,
+    };
+  }
+  const b = blocking[0] ?? { name: strongest as string, d: args.differences[strongest as string] };
+  const label = baselineLabel(b.name);
+  const bAuc = args.baselines[b.name]?.rocAuc;
+  const advice = b.name === 'majority'
+    ? 'the model does not rank churners better than chance here'
+    : b.d.hi < 0
+      ? `${label} ranks churners better; keep ${label}`
+      : `the interval includes 0, so these data do not show the model to be better than ${label}, which does as well and is simpler`;
+  return {
+    kind: 'not_better',
+    text: `The model does NOT beat ${label} on the same ${sizes}: model ROC-AUC ${ci(m)} vs ${bAuc ? ci(bAuc) : 'n/a'}; difference ${dci(b.d)}: ${advice}.${strongest && strongest !== b.name ? ` The strongest alternative by ROC-AUC is ${strongestText}.` : ''}${invertedText}`,
+    strongest_baseline: strongest,
+    model_beats_rule: modelBeatsRule,
+    inverted,
+  };
 }
 
 export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
@@ -138,18 +297,32 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
   if (input.truth) scorers.push({ name: 'truth', scores: input.truth, isProbability: true });
   const others = Object.entries(input.otherRules ?? {});
   for (const [name, scores] of others) scorers.push({ name, scores, isProbability: false });
+  if (churners === 0 || churners === n) {
+    throw new CohortlabError('ONE_CLASS', `the ${n} test users are all ${churners ? 'churners' : 'stayers'}: ROC-AUC is undefined and nothing can be concluded; pick a cutoff or horizon where both outcomes occur (cohortlab profile shows the churn share).`);
+  }
+  const baselineNames = scorers.map((s) => s.name).filter((k) => k !== 'model' && k !== 'truth');
   const boot: BootstrapResult = bootstrapMetrics(y, scorers, {
     seed: input.seed,
     resamples: input.resamples,
     highRiskShare,
-    differences: [...(input.ruleScore ? [['model', 'rule'] as [string, string]] : []), ...others.map(([name]) => ['model', name] as [string, string])],
+    differences: baselineNames.map((b) => ['model', b] as [string, string]),
   });
-  const diff = boot.differences.find((d) => d.a === 'model' && d.b === 'rule' && d.metric === 'rocAuc') ?? null;
-  const baselines = Object.fromEntries(Object.entries(boot.scorers).filter(([k]) => k === 'majority' || k === 'recency'));
-  const verdict = verdictSentence({ testUsers: n, model: boot.scorers.model, rule: boot.scorers.rule ?? null, diff, baselines });
+  const rocDiffs = Object.fromEntries(boot.differences.filter((d) => d.a === 'model' && d.metric === 'rocAuc').map((d) => [d.b, d]));
+  const evidence: Evidence = { test_users: n, test_churners: churners, test_stayers: n - churners, minimum: input.minimum ?? EVIDENCE_MINIMUM };
+  const verdict = decideVerdict({
+    evidence,
+    model: boot.scorers.model,
+    baselines: Object.fromEntries(baselineNames.map((b) => [b, boot.scorers[b]])),
+    differences: rocDiffs,
+    inSample: input.inSample,
+  });
+  const warnings = [...(input.warnings ?? [])];
+  if (verdict.kind === 'insufficient_evidence') warnings.push({ code: 'INSUFFICIENT_EVIDENCE', message: `${churners} test churners and ${n - churners} test stayers; a verdict needs ${evidence.minimum} of each.` });
+  if (verdict.kind === 'in_sample') warnings.push({ code: 'IN_SAMPLE', message: `the evaluated outcomes overlap the model's own training/validation outcomes (${(input.inSample ?? []).map((o) => `${o.role} cutoff ${o.cutoff}: ${o.days} day(s)`).join('; ')}).` });
+  for (const b of verdict.inverted) warnings.push({ code: 'INVERTED_BASELINE', message: `${baselineLabel(b)} ranks stayers above churners on these users (ROC-AUC ${ci(boot.scorers[b].rocAuc!)}).` });
   const truthAuc = boot.scorers.truth?.rocAuc?.value;
   const ceiling = truthAuc !== undefined && boot.scorers.model.rocAuc ? { truthAuc, modelGap: truthAuc - boot.scorers.model.rocAuc.value } : null;
-  if (ceiling) verdict.sentence += ` The true churn probability reaches ROC-AUC ${f3(ceiling.truthAuc)} on these users (the ceiling); the model is ${f3(ceiling.modelGap)} below it.`;
+  if (ceiling) verdict.text += ` The true churn probability reaches ROC-AUC ${f3(ceiling.truthAuc)} on these users (the ceiling); the model is ${f3(ceiling.modelGap)} below it.`;
   const curves: Record<string, CurvePoint[]> = {};
   for (const s of scorers) if (s.name !== 'majority' && churners > 0 && churners < n) curves[s.name] = scoreCurve(s.scores, y);
   return {
@@ -163,6 +336,9 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
     differences: boot.differences,
     bootstrap: { resamples: boot.resamples, skipped: boot.skipped, seed: boot.seed },
     verdict,
+    evidence,
+    inSample: input.inSample ?? [],
+    warnings,
     ceiling,
     calibration: input.calibration ?? null,
     curves,

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +8,8 @@ import type { EventConfig, IngestReport } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
-import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TableWarning, type TrainChurnResult } from '../churn/index.js';
-import { renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
+import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
+import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
 import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
@@ -68,7 +69,7 @@ export interface TrainResult {
   seconds: number;
   /** `--table`: every column's role and the checks' warnings (also in report.json). */
   table?: { columns: TableColumnReport[]; duplicates: DuplicateReport; idColumn: string | null };
-  warnings?: TableWarning[];
+  warnings?: EvaluationReport['warnings'];
 }
 
 const DAY_MS = 86_400_000;
@@ -125,7 +126,7 @@ async function readTruth(path: string | undefined, test: FeatureTable, logger: L
 }
 
 /** Playbook §6.3 RFM as a churn score: 15 - R - F - M (each 1-5), so the "Lost" 111 scores highest. */
-function rfmRisk(rules: ReturnType<typeof applyRules>): Float64Array {
+export function rfmRisk(rules: ReturnType<typeof applyRules>): Float64Array {
   const [r, f, m] = ['rfm_recency', 'rfm_frequency', 'rfm_monetary'].map((c) => rules.columns[c] as Float64Array);
   return Float64Array.from(r, (_, i) => 15 - r[i] - f[i] - m[i]);
 }
@@ -188,6 +189,11 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       logger.info(`clusters vs the latent types of ${truthPath}: ARI ${clusters.report.truth.ariFitted.toFixed(3)} over the users clustered (not churned before ${test.asOf}), ${clusters.report.truth.ari.toFixed(3)} over all`);
     }
     const truthTest = truth?.probability ?? null;
+    // Outcomes the model is fitted/calibrated on that overlap the test outcomes (short histories): in-sample.
+    const inSample = labelWindowOverlaps({ cutoff: plan.test, horizonDays: horizon }, [
+      ...plan.train.map((cutoff) => ({ role: 'train' as const, cutoff, horizonDays: horizon })),
+      { role: 'validation' as const, cutoff: plan.valid, horizonDays: horizon },
+    ]);
     const churn = await trainChurn({
       train, valid, test, features,
       params: { kind: opts.kind ?? 'mlp', seed: opts.seed },
@@ -195,6 +201,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       otherRulesTest: { rfm: rfmRisk(testRules) },
       truthTest,
       allowLabelOverlap: overlapNote !== null,
+      inSample,
       notes: overlapNote ? [overlapNote] : [],
       resamples: opts.resamples,
       title: `Churn model vs the playbook churn-risk score (test cutoff ${plan.test}, ${horizon}-day horizon)`,
@@ -220,9 +227,11 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // playbook §9.1 on the test cutoff's users (their retention over the horizon is known), §10 warnings.
     const dashboard = segmentDashboard(test, testRules, { segments });
     const report = {
+      verdict: churn.report.verdict,
+      evidence: churn.report.evidence,
       evaluation: churn.report,
       dashboard,
-      warnings: antiPatternWarnings(dashboard, segments),
+      warnings: [...churn.report.warnings, ...antiPatternWarnings(dashboard, segments)],
       clusters: clusters.report,
       transitions,
       ingest: store.report,
@@ -240,6 +249,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
       await writeTable(join(dir, 'scores.parquet'), memberTable(scoreResultTable(scored), members));
       await writeTable(join(dir, 'scores-previous.parquet'), memberTable(scoreResultTable(previous), members));
+      await writeTable(join(dir, TEST_PREDICTIONS_FILE), testPredictionsTable(churn));
       return {
         kind: 'cohortlab-model',
         formatVersion: 1,
@@ -254,7 +264,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
         input: await fingerprint(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : [], store.report, store.location),
         backend: churn.model.backend,
         trainingSeconds: seconds,
-        metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length),
+        metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length, testSetDigest(churn, `${plan.test}+${horizon}`)),
       };
     });
     logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
@@ -290,15 +300,45 @@ function memberTable(t: ColumnTable, m: Members): ColumnTable {
   return { rows: t.rows, names: t.names.filter((n) => n !== 'user_id'), columns: rest };
 }
 
-function summaryMetrics(r: EvaluationReport, k: number | null, users: number) {
+function summaryMetrics(r: EvaluationReport, k: number | null, users: number, testSet: string) {
   return {
     aucModel: r.metrics.model?.rocAuc?.value ?? null,
+    aucModelInterval: r.metrics.model?.rocAuc ?? null,
     aucRule: r.metrics.rule?.rocAuc?.value ?? null,
-    modelBeatsRule: r.verdict.modelBeatsRule,
+    modelBeatsRule: r.verdict.model_beats_rule,
+    verdictKind: r.verdict.kind,
+    strongestBaseline: r.verdict.strongest_baseline,
     testUsers: r.testUsers,
+    testChurners: r.testChurners,
+    /** sha256 of the sorted test user ids and the test cutoff: versions with the same one were tested on the same users (models compare pairs them). */
+    testSet,
     k,
     users,
   };
+}
+
+/** The test users' labels and model probabilities in user-id order, without ids (models compare pairs two versions on them). */
+export const TEST_PREDICTIONS_FILE = 'test-predictions.parquet';
+
+function testOrder(churn: TrainChurnResult): number[] {
+  const ids = churn.test.userIds;
+  return Array.from(ids, (_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
+}
+
+function testPredictionsTable(churn: TrainChurnResult): ColumnTable {
+  const order = testOrder(churn);
+  return {
+    rows: order.length,
+    names: ['churned', 'churn_probability'],
+    columns: { churned: Float64Array.from(order, (i) => churn.test.label[i]), churn_probability: Float64Array.from(order, (i) => churn.test.probability[i]) },
+  };
+}
+
+function testSetDigest(churn: TrainChurnResult, what: string): string {
+  const h = createHash('sha256');
+  h.update(`${what}\n`);
+  for (const i of testOrder(churn)) h.update(`${churn.test.userIds[i]}\n`);
+  return h.digest('hex');
 }
 
 async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
@@ -323,15 +363,17 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
   const seconds = (performance.now() - started) / 1000;
   const r = split.report;
   const table = { columns: r.columns, duplicates: r.duplicates, idColumn: split.encoding.idColumn };
-  // Top-level warnings: the table checks' ones (codes in docs/errors.md, "Warnings").
-  const warnings = [...split.warnings];
+  // The table checks' warnings join the evaluation's, so report.json `warnings` and `train --json` carry both (codes in docs/errors.md, "Warnings").
+  churn.report.warnings.unshift(...split.warnings);
+  const warnings = churn.report.warnings;
   const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
     await writeChurn(dir, churn);
     const tableReport = {
       path: opts.table, label: opts.label, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky),
       columns: r.columns, duplicates: r.duplicates, labelCounts: r.labelCounts, notes: split.notes,
     };
-    await writeFile(join(dir, 'report.json'), `${JSON.stringify({ evaluation: churn.report, clusters: null, table: tableReport, warnings })}\n`);
+    await writeFile(join(dir, 'report.json'), `${JSON.stringify({ verdict: churn.report.verdict, evidence: churn.report.evidence, warnings, evaluation: churn.report, clusters: null, table: tableReport })}\n`);
+    await writeTable(join(dir, TEST_PREDICTIONS_FILE), testPredictionsTable(churn));
     await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
     return {
       kind: 'cohortlab-model',
@@ -346,7 +388,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
       input: await fingerprint([opts.table as string]),
       backend: churn.model.backend,
       trainingSeconds: seconds,
-      metrics: summaryMetrics(churn.report, null, split.train.userIds.length + split.valid.userIds.length + split.test.userIds.length),
+      metrics: summaryMetrics(churn.report, null, split.train.userIds.length + split.valid.userIds.length + split.test.userIds.length, testSetDigest(churn, `table ${opts.label}`)),
     };
   });
   logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);

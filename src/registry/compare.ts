@@ -1,5 +1,8 @@
+import { bootstrapMetrics, EVIDENCE_MINIMUM, type MetricDifference } from '../evaluate/index.js';
+
 /**
- * Comparing two versions: metrics side by side with their intervals, and how users moved between
+ * Comparing two versions: metrics side by side with their intervals, a paired bootstrap test of the
+ * ROC-AUC difference when both were tested on the same users, and how users moved between
  * the clusters of the two versions (a transition matrix over the users both scored, with each
  * cluster of the first matched to the cluster of the second that took most of its users).
  */
@@ -13,9 +16,8 @@ export interface MetricComparison {
   metric: string;
   a: Interval | null;
   b: Interval | null;
+  /** b - a, descriptive only: the test is pairedComparison (two overlapping intervals are not a test). */
   difference: number | null;
-  /** The two 95% intervals overlap (no clear difference). */
-  overlap: boolean | null;
 }
 
 export function compareMetrics(a: Record<string, Interval | null>, b: Record<string, Interval | null>): MetricComparison[] {
@@ -28,9 +30,46 @@ export function compareMetrics(a: Record<string, Interval | null>, b: Record<str
       a: x,
       b: y,
       difference: x && y ? y.value - x.value : null,
-      overlap: x && y ? x.lo <= y.hi && y.lo <= x.hi : null,
     };
   });
+}
+
+/** One version's test users: labels and calibrated probabilities in user-id order, and the digest of that user set. */
+export interface TestPredictions {
+  testSet: string | null;
+  churned: ArrayLike<number>;
+  probability: ArrayLike<number>;
+}
+
+export type PairedComparison =
+  | { kind: 'different_users'; text: string }
+  | { kind: 'insufficient_evidence' | 'better' | 'worse' | 'no_difference'; text: string; difference: MetricDifference; users: number; churners: number; minimum: number };
+
+const s3 = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
+
+/**
+ * B against A on the SAME test users (same digest): paired bootstrap of ROC-AUC(b) - ROC-AUC(a), with the
+ * evidence minimum of the evaluation (docs/churn.md). Versions tested on different users cannot be paired.
+ */
+export function pairedComparison(labelA: string, a: TestPredictions, labelB: string, b: TestPredictions, opts: { seed: number; resamples?: number; minimum?: number }): PairedComparison {
+  if (!a.testSet || !b.testSet || a.testSet !== b.testSet || a.churned.length !== b.churned.length) {
+    return { kind: 'different_users', text: `${labelA} and ${labelB} were tested on different users (other cutoffs, data or split), so no paired test of their difference is possible; compare each version's own verdict against the same baselines instead.` };
+  }
+  for (let i = 0; i < a.churned.length; i++) {
+    if (a.churned[i] !== b.churned[i]) return { kind: 'different_users', text: `${labelA} and ${labelB} have the same test users but different labels (another horizon or churn definition), so they cannot be paired.` };
+  }
+  const y = Uint8Array.from(a.churned);
+  let churners = 0;
+  for (let i = 0; i < y.length; i++) churners += y[i];
+  const minimum = opts.minimum ?? EVIDENCE_MINIMUM;
+  const boot = bootstrapMetrics(y, [{ name: labelB, scores: b.probability, isProbability: true }, { name: labelA, scores: a.probability, isProbability: true }], { seed: opts.seed, resamples: opts.resamples, highRiskShare: 0, differences: [[labelB, labelA]] });
+  const d = boot.differences.find((x) => x.metric === 'rocAuc') as MetricDifference;
+  const body = `ROC-AUC ${labelB} - ${labelA} = ${s3(d.value)} (paired 95% CI ${s3(d.lo)} to ${s3(d.hi)}) on the same ${y.length.toLocaleString('en-US')} test users (${churners} churners, ${y.length - churners} stayers)`;
+  const base = { difference: d, users: y.length, churners, minimum };
+  if (churners < minimum || y.length - churners < minimum) return { kind: 'insufficient_evidence', text: `Insufficient evidence: ${body}; a verdict needs ${minimum} churners and ${minimum} stayers.`, ...base };
+  if (d.lo > 0) return { kind: 'better', text: `${labelB} ranks churners better than ${labelA}: ${body}.`, ...base };
+  if (d.hi < 0) return { kind: 'worse', text: `${labelB} ranks churners worse than ${labelA}: ${body}.`, ...base };
+  return { kind: 'no_difference', text: `No difference shown between ${labelA} and ${labelB}: ${body}; the interval includes 0.`, ...base };
 }
 
 export interface ClusterMovement {

@@ -200,13 +200,23 @@ export async function verifyFiles(dir: string, manifest: Record<string, unknown>
   }
 }
 
-export async function promote(modelsDir: string, ref: string): Promise<{ name: string; version: number; previous: number | undefined }> {
+/** Verdicts that are not evidence (docs/churn.md): promoting such a version needs `force`. */
+const UNPROVEN_VERDICTS: Record<string, string> = {
+  insufficient_evidence: 'its test set is too small for a verdict',
+  in_sample: 'it was evaluated on outcomes it was fitted on',
+};
+
+export async function promote(modelsDir: string, ref: string, opts: { force?: boolean } = {}): Promise<{ name: string; version: number; previous: number | undefined }> {
   const r = parseRef(ref);
   if (r.version === undefined || r.version === 'production') {
     throw new CohortlabError('BAD_ARGUMENT', `promote needs an explicit version, e.g. "${r.name}@3".`);
   }
   const v = await resolveVersion(modelsDir, ref);
-  await readManifest(v.dir, formatRef(v.name, v.version));
+  const manifest = await readManifest(v.dir, formatRef(v.name, v.version));
+  const kind = String(((manifest.metrics ?? {}) as Record<string, unknown>).verdictKind ?? '');
+  if (UNPROVEN_VERDICTS[kind] && !opts.force) {
+    throw new CohortlabError('NEEDS_FORCE', `${formatRef(v.name, v.version)} has the verdict ${kind} (${UNPROVEN_VERDICTS[kind]}), so nothing shows it works; pass --force to promote it anyway.`);
+  }
   const previous = await productionVersion(modelsDir, v.name);
   await removeStaleTemps(join(modelsDir, v.name));
   // temp + fsync + rename: a reader (or a kill) sees the old pointer or the new one, never an empty file

@@ -391,7 +391,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const ev = r.evaluation;
     return {
       model: modelInfo(l),
-      evaluation: ev ? { title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, ceiling: ev.ceiling, highRisk: ev.highRisk } : null,
+      evaluation: ev ? { title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, evidence: ev.evidence ?? null, warnings: ev.warnings ?? [], ceiling: ev.ceiling, highRisk: ev.highRisk } : null,
       backtest: r.backtest ?? null,
     };
   });

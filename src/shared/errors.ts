@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'UNKNOWN_USER'
   | 'HORIZON_NOT_COVERED'
   | 'TABLE_NOT_FOUND'
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  | 'ONE_CLASS'
+  | 'NEEDS_FORCE';
 
 export class CohortlabError extends Error {
   readonly code: ErrorCode;

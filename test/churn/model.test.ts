@@ -59,8 +59,9 @@ describe('trainChurn (logistic, simulated logistic truth)', () => {
     const ceiling = rocAuc(truthTest, tables[2].label!);
     expect(lr.report.ceiling!.truthAuc).toBeCloseTo(ceiling, 12);
     expect(m).toBeGreaterThan(ceiling - 0.03);
-    expect(lr.report.verdict.modelBeatsRule).toBe(true);
-    expect(lr.report.verdict.sentence).toMatch(/^The model beats the rule churn-risk score on the same 600 test users/);
+    expect(lr.report.verdict.model_beats_rule).toBe(true);
+    expect(lr.report.verdict.kind).toBe('better');
+    expect(lr.report.verdict.text).toMatch(/^The model beats every alternative on the same 600 test users/);
   });
   it('trainChurn calibration lowers the Brier score of the class-weighted network', () => {
     const c = lr.report.calibration!;

@@ -46,9 +46,10 @@ describe('trainChurn on the synthetic product', () => {
     });
     expect(r.report.context.data!.excludedAlreadyChurned![truthJson.as_of]).toBeGreaterThan(0);
     expect(r.report.metrics.model.rocAuc!.value).toBeGreaterThan(0.74);
-    const diff = r.report.differences.find((d) => d.metric === 'rocAuc')!;
+    const diff = r.report.differences.find((d) => d.b === 'rule' && d.metric === 'rocAuc')!;
     expect(diff.lo).toBeGreaterThan(0);
-    expect(r.report.verdict.modelBeatsRule).toBe(true);
+    expect(r.report.verdict.model_beats_rule).toBe(true);
+    expect(r.report.verdict.kind).toBe('better');
     expect(r.report.ceiling!.truthAuc).toBeGreaterThan(r.report.metrics.model.rocAuc!.value);
   }, 180_000);
 });

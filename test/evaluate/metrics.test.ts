@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { averagePrecision, brierScore, logLoss, rocAuc, scoreCurve, topShare } from '../../src/evaluate/metrics.js';
+import { readFileSync } from 'node:fs';
+import { averagePrecision, averagePrecisionRanked, brierScore, logLoss, rankScores, rocAuc, rocAucRanked, scoreCurve, topShare } from '../../src/evaluate/metrics.js';
 import { bootstrapMetrics } from '../../src/evaluate/bootstrap.js';
 import { createRng } from '../../src/shared/rng.js';
 
@@ -90,4 +91,25 @@ describe('bootstrapMetrics', () => {
     ], { seed: 1, resamples: 50, highRiskShare: 0.1, differences: [['a', 'b']] });
     expect(r.differences[0]).toMatchObject({ value: 0, lo: 0, hi: 0 });
   });
+});
+
+describe('metrics equal scikit-learn 1.2.1 (test/fixtures/sklearn/make_fixtures.py)', () => {
+  interface MetricCase { name: string; scores: number[]; y: number[]; weights?: number[]; rocAuc: number; averagePrecision: number; brier?: number; logLoss?: number; rocAucWeighted?: number; averagePrecisionWeighted?: number; brierWeighted?: number; logLossWeighted?: number }
+  const fx = JSON.parse(readFileSync(new URL('../fixtures/sklearn/sklearn-reference.json', import.meta.url), 'utf8')) as { metrics: MetricCase[] };
+  for (const k of fx.metrics) {
+    it(`rocAuc, averagePrecision, brierScore, logLoss(${k.name}) equal roc_auc_score, average_precision_score, brier_score_loss, log_loss`, () => {
+      expect(rocAuc(k.scores, k.y)).toBeCloseTo(k.rocAuc, 12);
+      expect(averagePrecision(k.scores, k.y)).toBeCloseTo(k.averagePrecision, 12);
+      if (k.brier !== undefined) expect(brierScore(k.scores, k.y)).toBeCloseTo(k.brier, 12);
+      if (k.logLoss !== undefined) expect(logLoss(k.scores, k.y)).toBeCloseTo(k.logLoss, 12);
+      if (k.weights) {
+        // weights = how often the bootstrap drew each user (0 included), or real-valued
+        const r = rankScores(k.scores);
+        expect(rocAucRanked(r, k.y, k.weights)).toBeCloseTo(k.rocAucWeighted!, 12);
+        expect(averagePrecisionRanked(r, k.y, k.weights)).toBeCloseTo(k.averagePrecisionWeighted!, 12);
+        if (k.brierWeighted !== undefined) expect(brierScore(k.scores, k.y, k.weights)).toBeCloseTo(k.brierWeighted, 12);
+        if (k.logLossWeighted !== undefined) expect(logLoss(k.scores, k.y, k.weights)).toBeCloseTo(k.logLossWeighted, 12);
+      }
+    });
+  }
 });

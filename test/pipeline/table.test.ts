@@ -34,7 +34,8 @@ describe('train --table checks (bank fixture)', () => {
       'Balance:numeric', 'NumOfProducts:numeric', 'HasCrCard:numeric', 'IsActiveMember:numeric', 'EstimatedSalary:numeric', 'Exited:label', 'AccountStatus:dropped',
     ]);
     expect(r.table.duplicates).toMatchObject({ rows: 3, groups: 3 });
-    expect(r.warnings.map((w) => w.code)).toEqual(['TABLE_IDENTIFIER_LIKE_DROPPED', 'TABLE_DUPLICATE_ROWS', 'TABLE_LEAKY_COLUMN_DROPPED']);
+    // The table checks' warnings first, then the evaluation's (12 test rows: too few for a verdict).
+    expect(r.warnings.map((w) => w.code)).toEqual(['TABLE_IDENTIFIER_LIKE_DROPPED', 'TABLE_DUPLICATE_ROWS', 'TABLE_LEAKY_COLUMN_DROPPED', 'INSUFFICIENT_EVIDENCE']);
     expect(r.warnings[2].message).toMatch(/column AccountStatus of .*bank-churn-leak.csv alone separates the label on the training rows \(ROC-AUC of its levels ordered by training churn rate 1.000/);
     const manifest = JSON.parse(await readFile(join(models, 'fx', '1', 'manifest.json'), 'utf8')) as { features: string[]; params: Record<string, unknown> };
     expect(manifest.features.filter((f) => /AccountStatus|Surname|RowNumber|CustomerId/.test(f))).toEqual([]);
@@ -69,12 +70,16 @@ describe('train --table checks (bank fixture)', () => {
     expect(role('Surname')).toMatchObject({ role: 'dropped', reason: 'dropped by --drop' });
     expect(role('AccountStatus')).toMatchObject({ role: 'label', reason: expect.stringMatching(/^churn = "closed" \(--positive\): 31 of 63 rows/) });
     // Surname dropped by the user: no identifier warning; nothing leaky left but --keep-leaky was asked.
-    expect(r.warnings.map((w) => w.code)).toEqual(['TABLE_DUPLICATE_ROWS']);
+    expect(r.warnings.map((w) => w.code)).toEqual(['TABLE_DUPLICATE_ROWS', 'INSUFFICIENT_EVIDENCE']);
     const k = join(dir, 'models2');
     expect(await main(['train', '--table', LEAK, '--label', 'Exited', '--keep-leaky', '--seed', '7', '--name', 'fx', '--models-dir', k, '--resamples', '50'], ctx)).toBe(0);
     const kr = await readReport(k, 'fx@1');
     expect(kr.table.columns.find((c) => c.name === 'AccountStatus')?.role).toBe('one-hot');
     expect(kr.warnings.find((w) => w.code === 'TABLE_LEAKY_COLUMN_KEPT')?.message).toMatch(/AccountStatus.*kept because of --keep-leaky/);
+    // train --json prints the same warnings.
+    const json: string[] = [];
+    expect(await main(['train', '--table', LEAK, '--label', 'Exited', '--keep-leaky', '--seed', '7', '--name', 'fx', '--models-dir', k, '--resamples', '50', '--json'], { logger: collectingLogger(), out: (t: string) => json.push(t) })).toBe(0);
+    expect((JSON.parse(json[0]) as Report).warnings).toEqual(kr.warnings);
   }, 60_000);
 
   it('bad table options exit 2 with one sentence', async () => {

@@ -9,6 +9,7 @@ import { loadModel } from '../../src/registry/index.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
+import { runCli } from '../cli/run.js';
 
 /**
  * The data scientist's workflow end to end on a small seeded product: train twice with the same
@@ -76,7 +77,13 @@ describe('train -> registry -> score', () => {
     const lines: string[] = [];
     const run = (...argv: string[]) => main([...argv, '--models-dir', modelsDir], { logger: collectingLogger(), out: (t) => lines.push(t) });
     await train(6);
-    expect(await run('models', 'promote', 'default@1')).toBe(0);
+    // 500 synthetic users leave fewer test churners than a verdict needs: promotion asks for --force.
+    const m1 = JSON.parse(await readFile(join(modelsDir, 'default', '1', 'manifest.json'), 'utf8'));
+    expect(m1.metrics.verdictKind).toBe('insufficient_evidence');
+    const refused = await runCli(['models', 'promote', 'default@1', '--models-dir', modelsDir]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/default@1 has the verdict insufficient_evidence \(its test set is too small for a verdict\), so nothing shows it works; pass --force/);
+    expect(await run('models', 'promote', 'default@1', '--force')).toBe(0);
     expect(lines.pop()).toBe('default@1 is now production');
     expect(await run('models', 'list')).toBe(0);
     const listing = lines.join('\n');
@@ -86,6 +93,8 @@ describe('train -> registry -> score', () => {
     expect(await run('models', 'compare', 'default@1', 'default@3')).toBe(0);
     const cmp = lines.join('\n');
     expect(cmp).toMatch(/model rocAuc/);
+    // same data, another seed: the same test users, so the two versions are paired on them
+    expect(cmp).toMatch(/^insufficient_evidence: Insufficient evidence: ROC-AUC default@3 - default@1 = [-+]\d\.\d{3} \(paired 95% CI .*\) on the same \d+ test users/m);
     expect(cmp).toMatch(/users scored by both; \d+\.\d% moved/);
     expect(await run('models', 'rm', 'default@1')).toBe(2);
     expect(await run('models', 'rm', 'default@3')).toBe(0);

@@ -57,6 +57,10 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
       const marks = await page.locator(`#${id} svg .mark-symbol path, #${id} svg .mark-rect path, #${id} svg .mark-line path, #${id} svg .mark-area path, #${id} svg .mark-text text`).count();
       expect(marks, `marks drawn in #${id}`).toBeGreaterThan(0);
     }
+    // The verdict panel: its kind as trained, and the evidence it rests on (the fixture's model, from report.json).
+    const report = await (await fetch(`${base}/v1/report`)).json() as { evaluation: { verdict: { kind: string }; evidence: { test_users: number; minimum: number } } };
+    expect(await page.locator('#verdict-kind').innerText()).toBe(report.evaluation.verdict.kind.replace('_', ' ').toUpperCase());
+    expect(await page.locator('#evidence').innerText()).toMatch(new RegExp(`^${report.evaluation.evidence.test_users.toLocaleString('en-US')} test users: .* a verdict needs at least ${report.evaluation.evidence.minimum} of each\\.$`));
     // Fits a laptop screen: the page itself does not scroll sideways.
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await page.screenshot({ path: join(OUT, 'explorer-overview.png'), fullPage: true });
