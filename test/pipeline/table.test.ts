@@ -48,6 +48,15 @@ describe('train --table checks (bank fixture)', () => {
     const s = await readTable(scores);
     const raw = await readTable(LEAK, { textColumns: ['CustomerId'] });
     expect(s.columns.user_id).toEqual(raw.columns.CustomerId);
+    // New customers: no label yet (blank), one id repeated: scored, with a warning about the repeat.
+    const lines = (await readFile(LEAK, 'utf8')).trimEnd().split('\n');
+    const fresh = join(dir, 'fresh.csv');
+    const unlabelled = lines.map((l, i) => (i === 0 ? l : l.split(',').map((v, j) => (j === 13 ? '' : v)).join(',')));
+    await writeFile(fresh, `${[...unlabelled, unlabelled[1]].join('\n')}\n`);
+    const freshLogger = collectingLogger();
+    expect(await main(['score', '--model', 'fx', '--models-dir', models, '--table', fresh, '--out', scores], { logger: freshLogger, out: () => {} })).toBe(0);
+    expect((await readTable(scores)).rows).toBe(64);
+    expect(freshLogger.lines.find((l) => l.startsWith('warning:'))).toMatch(/fresh.csv: the id column CustomerId repeats 1 value\(s\) \(e\.g\. "15634602"\)/);
     // A table without the id column cannot be keyed: exit 2 naming it.
     const noId = join(dir, 'no-id.csv');
     const text = (await readFile(LEAK, 'utf8')).split('\n').map((l) => l.split(',').filter((_, i) => i !== 1).join(',')).join('\n');
