@@ -8,7 +8,7 @@ import type { FeatureTable } from '../features/types.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { silentLogger } from '../shared/log.js';
-import { readTable, type ColumnTable } from '../shared/table-io.js';
+import { readTable, readTableBlocks, type ColumnTable } from '../shared/table-io.js';
 import { applyTableEncoding, fitTableEncoding, inspectTable, looksLikeKeyName, stratifiedSplit, type EncodeReport, type TableEncoding, type TableWarning } from './encode.js';
 
 export interface ChurnTableSplit {
@@ -111,11 +111,19 @@ export function splitChurnTable(table: ColumnTable, opts: ChurnTableOptions, pat
  * an id such as 00123 keeps its zeros), besides the usual user_id and *_id columns.
  */
 export async function readPerUserTable(path: string, textColumns: (string | null | undefined)[], opts: { keyNames?: boolean } = {}): Promise<ColumnTable> {
-  const first = await readTable(path);
-  const named = opts.keyNames ? first.names.filter(looksLikeKeyName) : [];
-  const want = [...textColumns, ...named].filter((c): c is string => typeof c === 'string' && first.columns[c] !== undefined);
-  if (want.every((c) => Array.isArray(first.columns[c]))) return first;
-  const usual = first.names.filter((n) => n === 'user_id' || /(^|_)id$/i.test(n));
+  // The header from the first block only, so the table itself is read once.
+  const blocks = readTableBlocks(path, 1);
+  let names: string[] = [];
+  try {
+    const first = await blocks.next();
+    if (!first.done) names = first.value.names;
+  } finally {
+    await blocks.return(undefined);
+  }
+  const present = new Set(names);
+  const want = [...textColumns, ...(opts.keyNames ? names.filter(looksLikeKeyName) : [])].filter((c): c is string => typeof c === 'string' && present.has(c));
+  if (!want.length) return readTable(path);
+  const usual = names.filter((n) => n === 'user_id' || /(^|_)id$/i.test(n));
   return readTable(path, { textColumns: [...new Set([...usual, ...want])] });
 }
 
