@@ -2,19 +2,42 @@
  * Per-user tables (one row per customer, e.g. a warehouse extract such as IBM's Telco table) to
  * model features. Pure: takes a ColumnTable already read (table.ts does the I/O).
  *
- * Rules, all learned on the TRAINING rows only and saved in `TableEncoding` so scoring repeats them:
- * - label: Yes/No, 1/0, true/false (any case); anything else is an error naming the row.
- * - id: `idColumn`, else the first text column named like *id whose values are all distinct; never a feature.
- * - numeric columns as they are; text columns whose non-blank values all parse as numbers (Telco's
- *   TotalCharges) are numeric too. Blank numbers are imputed with the training median, and a 0/1
- *   `<col>__blank` column is added when the training rows had blanks, so the model can learn what a blank means.
- * - other text columns are one-hot encoded: the `maxLevels` most frequent training levels (ties by
- *   name) each get a `<col>=<level>` 0/1 column; rarer or unseen levels set `<col>=__other`.
- * - a stratified, seeded split: `testShare` of each class for testing, then `validShare` of the rest for validation.
+ *   inspectTable (label-free decisions, and the label itself; no split needed)
+ *     1. label: Yes/No, 1/0, true/false (any case) read automatically; any other values need
+ *        `positive` (the churn value; every other value = stayed); a blank label is an error naming the row.
+ *     2. `drop`: columns the caller leaves out (unknown names are an error listing the columns).
+ *     3. id: `idColumn`, else detected (rules below); scores are keyed by it. Other identifiers are dropped.
+ *     4. identifier-like columns (more than maxLevels levels and more than NEAR_UNIQUE_SHARE of the rows distinct:
+ *        text such as a surname, or integers named like an id such as a student id repeated over enrolments)
+ *        and constant columns are dropped, with a warning for the identifier-like ones.
+ *     5. exact duplicate rows (every column but the identifiers equal, label included) are grouped,
+ *        so the split keeps each group on one side.
+ *   fitTableEncoding (on the TRAINING rows only; saved in `TableEncoding` so scoring repeats it)
+ *     6. numeric columns as they are; text columns whose non-blank values all parse as numbers (Telco's
+ *        TotalCharges) are numeric too. Blank numbers are imputed with the training median, and a 0/1
+ *        `<col>__blank` column is added when the training rows had blanks, so the model can learn what a blank means.
+ *     7. other text columns are one-hot encoded: the `maxLevels` most frequent training levels (ties by
+ *        name) each get a `<col>=<level>` 0/1 column; rarer or unseen levels set `<col>=__other`.
+ *     8. leak check: a column whose values alone separate the label on the training rows (ROC-AUC of the
+ *        column, or of its blank flag, or of its one-hot levels ordered by training churn rate, above
+ *        LEAK_AUC or below 1 - LEAK_AUC) is dropped with a warning, unless `keepLeaky`; it runs when the
+ *        training rows hold LEAK_MIN_CLASS churners and stayers or more.
+ *   stratifiedSplit: seeded, stratified by label, `testShare` of each class for testing, then
+ *   `validShare` of the rest for validation; duplicate groups go to one side whole.
+ *
+ * Id detection (when no id is given), among the columns other than the label and `drop`, whose values are
+ * all non-blank and distinct, and either text or integers:
+ *   a. the first one named like an id (ends in id/uuid/guid/key, or starts with id_, any case: customerID, CustomerId,
+ *      user_id, id_student) that is not a row number;
+ *   b. else the first distinct text column (e.g. an e-mail);
+ *   c. else the first row number; else none: rows are keyed row1, row2, ... and a warning says so.
+ * A row number is a column of distinct integers that increase in file order (RowNumber = 1..n), or is
+ * named like one (RowNumber, row_id, index, "Unnamed: 0"). Identifiers that are not the id (a row number,
+ * a second id-named distinct column, distinct text) are dropped as features with the reason.
  */
 import { CohortlabError } from '../shared/errors.js';
 import { createRng, permutation } from '../shared/rng.js';
-import type { ColumnTable } from '../shared/table-io.js';
+import type { Column, ColumnTable } from '../shared/table-io.js';
 
 export type EncodedColumn =
   | { source: string; type: 'numeric'; feature: string; median: number; blankFeature: string | null }
@@ -22,6 +45,9 @@ export type EncodedColumn =
 
 export interface TableEncoding {
   label: string;
+  /** The churn value of the label when it is not yes/no, 1/0, true/false (`--positive`); null = read automatically. */
+  positive?: string | null;
+  /** The column that keys the rows (scores); null = rows are keyed row1, row2, ... */
   idColumn: string | null;
   maxLevels: number;
   columns: EncodedColumn[];
@@ -29,38 +55,187 @@ export interface TableEncoding {
   features: string[];
 }
 
+/** What became of every column of the table (printed, and kept in report.json as `table.columns`). */
+export type TableColumnRole = 'label' | 'id' | 'numeric' | 'one-hot' | 'dropped';
+export interface TableColumnReport {
+  name: string;
+  role: TableColumnRole;
+  reason: string;
+  /** Features: ROC-AUC of the column alone on the training rows (one-hot: levels ordered by training churn rate). */
+  trainAuc?: number;
+}
+
+/** Warning codes of the table checks (docs/errors.md, "Warnings"). */
+export type TableWarningCode = 'TABLE_NO_ID' | 'TABLE_IDENTIFIER_LIKE_DROPPED' | 'TABLE_LEAKY_COLUMN_DROPPED' | 'TABLE_LEAKY_COLUMN_KEPT' | 'TABLE_DUPLICATE_ROWS';
+export interface TableWarning {
+  code: TableWarningCode;
+  message: string;
+}
+
+export interface DuplicateReport {
+  /** Rows that repeat an earlier row exactly (a group of 3 counts 2). */
+  rows: number;
+  /** Groups of two or more equal rows. */
+  groups: number;
+  /** The columns compared (all but the id and the other identifiers). */
+  comparedColumns: string[];
+  /** Ids of the first few groups, for the reader to look at. */
+  examples: string[][];
+}
+
 export interface EncodeReport {
   rows: number;
   /** Blank numeric values per source column (over all rows), imputed with the training median. */
   blanks: Record<string, number>;
-  /** Text columns left out (ids). */
+  /** Columns left out of the features (ids, identifiers, --drop, constant, leaks). */
   droppedColumns: string[];
   /** Categorical columns whose rarer levels went to `__other`. */
   cappedColumns: string[];
   labelCounts: { churned: number; stayed: number };
+  /** Every column's role, in table order. */
+  columns: TableColumnReport[];
+  duplicates: DuplicateReport;
+  warnings: TableWarning[];
+  /** How the id was chosen (given, detected and why, or none). */
+  idNote: string;
+  /** How the label was read. */
+  labelNote: string;
+  /** What the leak check did (or why it could not run). */
+  leakNote: string;
+}
+
+export interface TableEncodingOptions {
+  label: string;
+  idColumn?: string;
+  /** The label value that means churned (any label); without it only yes/no, 1/0, true/false are read. */
+  positive?: string;
+  /** Columns left out of the features. */
+  drop?: string[];
+  /** Keep columns that fail the leak check (a warning still says so). */
+  keepLeaky?: boolean;
+  /** Most frequent levels kept per text column (default 20). */
+  maxLevels?: number;
+  path?: string;
+}
+
+/** What inspectTable decided before any split. */
+export interface TableInspection {
+  label: string;
+  positive: string | null;
+  y: Uint8Array;
+  labelNote: string;
+  idColumn: string | null;
+  idNote: string;
+  /** Columns with a role decided before the split (label, id, dropped), by name. */
+  decided: Map<string, { role: TableColumnRole; reason: string }>;
+  /** Feature candidates, in table order (the leak check still applies). */
+  candidates: string[];
+  /** Duplicate group of each row (rows of one group share the number). */
+  groupOf: Int32Array;
+  duplicates: DuplicateReport;
+  warnings: TableWarning[];
+  maxLevels: number;
 }
 
 const OTHER = '__other';
 const TRUE_WORDS = new Set(['yes', 'y', 'true', 't', '1']);
 const FALSE_WORDS = new Set(['no', 'n', 'false', 'f', '0']);
+/** A column alone with a training ROC-AUC above this (or below 1 - this) is the label in disguise. */
+export const LEAK_AUC = 0.98;
+/**
+ * The leak check needs this many training churners and stayers: with fewer, an ordinary column separates
+ * them by chance (5 against 5: a random order is perfect once in 252).
+ */
+export const LEAK_MIN_CLASS = 10;
+/** Text with more than maxLevels levels and more distinct values than this share of its rows is identifier-like. */
+export const NEAR_UNIQUE_SHARE = 0.2;
+const ID_NAME = /(^id([ _-]|$))|(id|uuid|guid|key)$/i;
+/** Label values that read like churn, to suggest one for --positive. */
+const CHURN_WORD = /churn|exit|attrit|cancel|clos|left|leav|withdr|lost|inactive|gone|quit|lapsed|terminat/i;
+const ROW_NUMBER_NAME = /^(row[ _-]?(number|num|no|nr|index|idx|id)?|index|idx|unnamed: ?0)$/i;
 
-export function parseLabel(table: ColumnTable, label: string, path = 'table'): Uint8Array {
+function cellText(col: Column, i: number): string {
+  if (Array.isArray(col)) return col[i].trim();
+  const v = col[i];
+  return Number.isNaN(v) ? '' : String(v);
+}
+
+function quoteList(values: string[]): string {
+  return values.map((v) => `"${v}"`).join(', ');
+}
+
+function valueCounts(col: Column, n: number): [string, number][] {
+  const m = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const v = cellText(col, i);
+    m.set(v, (m.get(v) ?? 0) + 1);
+  }
+  return [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+function seenValues(counts: [string, number][]): string {
+  const shown = counts.slice(0, 8).map(([v, c]) => `"${v}" (${c.toLocaleString('en-US')} rows)`).join(', ');
+  return counts.length > 8 ? `${shown} and ${counts.length - 8} more` : shown;
+}
+
+function wordOf(s: string): 0 | 1 | null {
+  const w = s.toLowerCase();
+  if (TRUE_WORDS.has(w)) return 1;
+  if (FALSE_WORDS.has(w)) return 0;
+  const v = Number(w);
+  return w !== '' && (v === 1 || v === 0) ? (v as 0 | 1) : null;
+}
+
+/**
+ * The 0/1 label of every row. Without `positive`: yes/no, 1/0, true/false (any case); with it: 1 where the
+ * value equals `positive` (exactly, else ignoring case), 0 elsewhere. Both classes must occur.
+ */
+export function readLabel(table: ColumnTable, label: string, opts: { positive?: string; path?: string } = {}): { y: Uint8Array; positive: string | null; note: string } {
+  const path = opts.path ?? 'table';
   const col = table.columns[label];
   if (!col) throw new CohortlabError('MISSING_COLUMN', `${path} has no label column "${label}"; it has: ${table.names.join(', ')}. Pass --label with one of them.`, { path });
-  const y = new Uint8Array(table.rows);
-  for (let i = 0; i < table.rows; i++) {
-    const v = col[i];
-    if (typeof v === 'number') {
-      if (v === 1 || v === 0) y[i] = v;
-      else throw new CohortlabError('BAD_ROWS', `${path} row ${i + 2}: label "${label}" is ${v}; it must be Yes/No, 1/0 or true/false.`, { path: `${path}:${i + 2}` });
-    } else {
-      const w = String(v).trim().toLowerCase();
-      if (TRUE_WORDS.has(w)) y[i] = 1;
-      else if (FALSE_WORDS.has(w)) y[i] = 0;
-      else throw new CohortlabError('BAD_ROWS', `${path} row ${i + 2}: label "${label}" is "${v}"; it must be Yes/No, 1/0 or true/false.`, { path: `${path}:${i + 2}` });
-    }
+  const n = table.rows;
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (cellText(col, i) === '') throw new CohortlabError('BAD_ROWS', `${path} row ${i + 2}: label "${label}" is blank; every row needs a label (drop unlabelled rows before training).`, { path: `${path}:${i + 2}` });
   }
-  return y;
+  const counts = valueCounts(col, n);
+  let positive: string | null = null;
+  if (opts.positive === undefined) {
+    const unreadable = counts.filter(([v]) => wordOf(v) === null);
+    if (unreadable.length) {
+      if (unreadable.length < counts.length) {
+        // Mostly yes/no with a stray value: name the first row that has it.
+        let row = 0;
+        while (wordOf(cellText(col, row)) !== null) row++;
+        throw new CohortlabError('BAD_ROWS', `${path} row ${row + 2}: label "${label}" is "${cellText(col, row)}"; it must be Yes/No, 1/0 or true/false (values seen: ${seenValues(counts)}), or name the churn value with --positive VALUE.`, { path: `${path}:${row + 2}` });
+      }
+      const suggest = (counts.find(([v]) => CHURN_WORD.test(v)) ?? counts[counts.length - 1])[0];
+      throw new CohortlabError('BAD_ARGUMENT', `label "${label}" of ${path} has values ${seenValues(counts)}, which are not yes/no, 1/0 or true/false; name the churn value with --positive, e.g. --positive "${suggest}".`, { path });
+    }
+    for (let i = 0; i < n; i++) y[i] = wordOf(cellText(col, i)) as number;
+  } else {
+    const want = opts.positive.trim();
+    const exact = counts.find(([v]) => v === want);
+    const loose = exact ?? counts.find(([v]) => v.toLowerCase() === want.toLowerCase());
+    if (!loose) throw new CohortlabError('BAD_ARGUMENT', `--positive "${opts.positive}" is not a value of label "${label}" in ${path}; its values are ${seenValues(counts)}.`, { path });
+    positive = loose[0];
+    for (let i = 0; i < n; i++) y[i] = cellText(col, i) === positive ? 1 : 0;
+  }
+  let churned = 0;
+  for (let i = 0; i < n; i++) churned += y[i];
+  if (churned === 0 || churned === n) {
+    throw new CohortlabError('BAD_ARGUMENT', `label "${label}" of ${path} has one class only (${churned === 0 ? 'no churner' : 'every row churned'}; values seen: ${seenValues(counts)}); a churn model needs churners and stayers${positive === null ? ', or name the churn value with --positive VALUE' : ''}.`, { path });
+  }
+  const others = counts.filter(([v]) => (positive === null ? wordOf(v) === 0 : v !== positive)).map(([v]) => v);
+  const churnValues = counts.filter(([v]) => (positive === null ? wordOf(v) === 1 : v === positive)).map(([v]) => v);
+  const note = `churn = ${quoteList(churnValues)}${positive === null ? '' : ' (--positive)'}: ${churned.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} rows (${((100 * churned) / n).toFixed(1)}%); stayed = ${quoteList(others.slice(0, 6))}${others.length > 6 ? ` and ${others.length - 6} more` : ''}`;
+  return { y, positive, note };
+}
+
+/** The label as 0/1 (yes/no words, or `positive`); kept for callers of the first version. */
+export function parseLabel(table: ColumnTable, label: string, path = 'table', positive?: string): Uint8Array {
+  return readLabel(table, label, { positive, path }).y;
 }
 
 function parseNumber(s: string): number {
@@ -71,7 +246,7 @@ function parseNumber(s: string): number {
 }
 
 /** Numeric view of a column (text parsed), or null when some non-blank text is not a number. */
-function numericView(col: ColumnTable['columns'][string]): Float64Array | null {
+function numericView(col: Column): Float64Array | null {
   if (!Array.isArray(col)) return Float64Array.from(col as ArrayLike<number>);
   const out = new Float64Array(col.length);
   let nonBlank = 0;
@@ -89,13 +264,61 @@ function numericView(col: ColumnTable['columns'][string]): Float64Array | null {
   return nonBlank > 0 ? out : null;
 }
 
-function detectId(table: ColumnTable, label: string): string | null {
-  for (const n of table.names) {
-    if (n === label || !/id$/i.test(n)) continue;
-    const c = table.columns[n];
-    if (Array.isArray(c) && new Set(c).size === c.length) return n;
+/** Key facts of a column for the identifier rules. */
+interface KeyFacts {
+  /** Every value non-blank and distinct. */
+  distinct: boolean;
+  /** Values are numbers (or text that parses as numbers). */
+  numeric: boolean;
+  integers: boolean;
+  /** Strictly increasing in file order. */
+  increasing: boolean;
+  levels: number;
+  nonBlank: number;
+}
+
+function keyFacts(col: Column, n: number): KeyFacts {
+  const num = numericView(col);
+  const seen = new Set<string>();
+  let nonBlank = 0;
+  for (let i = 0; i < n; i++) {
+    const v = cellText(col, i);
+    if (v === '') continue;
+    nonBlank++;
+    seen.add(v);
   }
-  return null;
+  let integers = num !== null;
+  let increasing = num !== null;
+  if (num) {
+    for (let i = 0; i < n; i++) {
+      if (!Number.isInteger(num[i])) integers = false;
+      if (i > 0 && !(num[i] > num[i - 1])) increasing = false;
+    }
+  }
+  return { distinct: nonBlank === n && seen.size === n && n > 1, numeric: num !== null, integers, increasing: increasing && integers, levels: seen.size, nonBlank };
+}
+
+/** Named like an id or a row number (such columns are read as text, so an id keeps its leading zeros). */
+export function looksLikeKeyName(name: string): boolean {
+  return ID_NAME.test(name) || ROW_NUMBER_NAME.test(name);
+}
+
+function isRowNumber(name: string, f: KeyFacts): boolean {
+  return f.distinct && f.integers && (f.increasing || ROW_NUMBER_NAME.test(name));
+}
+
+function isIdCandidate(f: KeyFacts): boolean {
+  return f.distinct && (!f.numeric || f.integers);
+}
+
+function describeKey(name: string, col: Column, f: KeyFacts, n: number): string {
+  if (isRowNumber(name, f)) {
+    const first = cellText(col, 0);
+    const last = cellText(col, n - 1);
+    return `row number (distinct integers ${first}..${last}${f.increasing ? ' increasing in file order' : ''})`;
+  }
+  if (ID_NAME.test(name)) return `named like an id, ${f.numeric ? 'a distinct integer' : 'a distinct value'} on every row`;
+  return 'a distinct text value on every row';
 }
 
 function median(values: number[]): number {
@@ -105,23 +328,210 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-export function fitTableEncoding(table: ColumnTable, opts: { label: string; idColumn?: string; maxLevels?: number; trainRows: ArrayLike<number>; path?: string }): { encoding: TableEncoding; report: EncodeReport } {
+/** ROC-AUC of a score against 0/1 labels (ties count one half: the Mann-Whitney U / (n1 n0)); NaN when a class is missing. */
+export function columnAuc(score: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = score.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a] - score[b]);
+  let pos = 0;
+  let rankSum = 0;
+  for (let k = 0; k < n; ) {
+    let j = k;
+    while (j + 1 < n && score[order[j + 1]] === score[order[k]]) j++;
+    const mid = (k + j) / 2 + 1;
+    for (let t = k; t <= j; t++) {
+      if (y[order[t]] === 1) {
+        pos++;
+        rankSum += mid;
+      }
+    }
+    k = j + 1;
+  }
+  const neg = n - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/**
+ * Decisions that need no split: the label, the id, identifiers, `drop`, constant and identifier-like
+ * columns, and the exact duplicate groups. Everything decided is explained in `decided` and `warnings`.
+ */
+export function inspectTable(table: ColumnTable, opts: TableEncodingOptions): TableInspection {
   const path = opts.path ?? 'table';
   const maxLevels = opts.maxLevels ?? 20;
-  if (opts.idColumn && !table.columns[opts.idColumn]) throw new CohortlabError('MISSING_COLUMN', `${path} has no id column "${opts.idColumn}"; it has: ${table.names.join(', ')}.`, { path });
-  const idColumn = opts.idColumn ?? detectId(table, opts.label);
-  const y = parseLabel(table, opts.label, path);
+  const n = table.rows;
+  const { y, positive, note: labelNote } = readLabel(table, opts.label, { positive: opts.positive, path });
+  const drop = [...new Set((opts.drop ?? []).map((d) => d.trim()).filter((d) => d !== ''))];
+  const unknown = drop.filter((d) => !table.columns[d]);
+  if (unknown.length) throw new CohortlabError('MISSING_COLUMN', `--drop names ${unknown.length === 1 ? 'a column' : 'columns'} ${quoteList(unknown)} that ${path} lacks; its columns are: ${table.names.join(', ')}.`, { path });
+  if (drop.includes(opts.label)) throw new CohortlabError('BAD_ARGUMENT', `--drop names the label "${opts.label}"; the label is never a feature: leave it out of --drop.`, { path });
+  if (opts.idColumn !== undefined && drop.includes(opts.idColumn)) throw new CohortlabError('BAD_ARGUMENT', `--drop names the id column "${opts.idColumn}" given with --id; the id is never a feature: leave it out of --drop.`, { path });
+  const decided = new Map<string, { role: TableColumnRole; reason: string }>();
+  const warnings: TableWarning[] = [];
+  decided.set(opts.label, { role: 'label', reason: labelNote });
+  for (const d of drop) decided.set(d, { role: 'dropped', reason: 'dropped by --drop' });
+
+  const facts = new Map<string, KeyFacts>();
+  for (const name of table.names) if (name !== opts.label && !drop.includes(name)) facts.set(name, keyFacts(table.columns[name], n));
+
+  let idColumn: string | null;
+  let idNote: string;
+  let idWhy = '';
+  if (opts.idColumn !== undefined) {
+    const col = table.columns[opts.idColumn];
+    if (!col) throw new CohortlabError('MISSING_COLUMN', `${path} has no id column "${opts.idColumn}" (--id); it has: ${table.names.join(', ')}.`, { path });
+    if (opts.idColumn === opts.label) throw new CohortlabError('BAD_ARGUMENT', `--id "${opts.idColumn}" is the label column; give the column that names each customer.`, { path });
+    const first = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const v = cellText(col, i);
+      if (v === '') throw new CohortlabError('BAD_ARGUMENT', `--id "${opts.idColumn}" is blank on ${path} row ${i + 2}; scores keyed by it could not be joined back: give a column with a value on every row.`, { path: `${path}:${i + 2}` });
+      const prev = first.get(v);
+      if (prev !== undefined) throw new CohortlabError('BAD_ARGUMENT', `--id "${opts.idColumn}" repeats "${v}" on ${path} rows ${prev + 2} and ${i + 2}; an id must name one row: give a column whose values are all distinct.`, { path: `${path}:${i + 2}` });
+      first.set(v, i);
+    }
+    idColumn = opts.idColumn;
+    idWhy = 'given with --id';
+    idNote = `id: ${idColumn} (${idWhy})`;
+  } else {
+    const names = [...facts.keys()];
+    const named = names.find((c) => isIdCandidate(facts.get(c)!) && ID_NAME.test(c) && !isRowNumber(c, facts.get(c)!));
+    const text = names.find((c) => facts.get(c)!.distinct && !facts.get(c)!.numeric);
+    const rowNumber = names.find((c) => isRowNumber(c, facts.get(c)!));
+    idColumn = named ?? text ?? rowNumber ?? null;
+    if (idColumn) {
+      const f = facts.get(idColumn)!;
+      const why = idColumn === named ? `named like an id, ${f.numeric ? 'distinct integers' : 'distinct values'} on all ${n.toLocaleString('en-US')} rows` : idColumn === text ? `the first column with a distinct text value on every row (none is named like an id)` : `a row number, the only column with a distinct value on every row`;
+      idWhy = `detected: ${why}`;
+      idNote = `id: ${idColumn} (${idWhy}; pass --id COLUMN to choose another)`;
+    } else {
+      idNote = `id: none detected (no column has a distinct value on every row); scores are keyed row1, row2, ... in file order: pass --id COLUMN to key them by a column`;
+      warnings.push({ code: 'TABLE_NO_ID', message: `${path}: no column identifies the rows (none has a distinct value on every row), so scores are keyed row1, row2, ... in file order; pass --id COLUMN to key them by a column.` });
+    }
+  }
+  if (idColumn) decided.set(idColumn, { role: 'id', reason: `${idWhy}; scores are keyed by it` });
+
+  // Identifiers that are not the id: never features, and left out of the duplicate comparison.
+  const identifiers = new Set<string>(idColumn ? [idColumn] : []);
+  const candidates: string[] = [];
+  for (const name of table.names) {
+    if (decided.has(name)) continue;
+    const f = facts.get(name)!;
+    const col = table.columns[name];
+    if (isRowNumber(name, f) || (isIdCandidate(f) && ID_NAME.test(name)) || (f.distinct && !f.numeric && n > maxLevels)) {
+      identifiers.add(name);
+      decided.set(name, { role: 'dropped', reason: `identifier: ${describeKey(name, col, f, n)}; not a feature${idColumn ? ` (the id is ${idColumn})` : ''}` });
+      continue;
+    }
+    if (f.levels + (f.nonBlank < n ? 1 : 0) <= 1) {
+      decided.set(name, { role: 'dropped', reason: `constant: every row is ${f.nonBlank === 0 ? 'blank' : `"${cellText(col, 0)}"`}` });
+      continue;
+    }
+    if ((!f.numeric || (f.integers && ID_NAME.test(name))) && f.levels > maxLevels && f.levels / Math.max(1, f.nonBlank) > NEAR_UNIQUE_SHARE) {
+      const share = (100 * f.levels) / Math.max(1, f.nonBlank);
+      const why = `identifier-like ${f.numeric ? 'number named like an id' : 'text'}: ${f.levels.toLocaleString('en-US')} distinct values over ${f.nonBlank.toLocaleString('en-US')} rows (${share.toFixed(1)}% unique; more than ${maxLevels} levels and over ${100 * NEAR_UNIQUE_SHARE}% unique: under ${Math.round(1 / NEAR_UNIQUE_SHARE)} rows per level, too few to learn a level from)`;
+      decided.set(name, { role: 'dropped', reason: why });
+      warnings.push({ code: 'TABLE_IDENTIFIER_LIKE_DROPPED', message: `column ${name} of ${path} dropped as ${why}; pass --drop to silence this, or recode it into fewer levels to use it.` });
+      continue;
+    }
+    candidates.push(name);
+  }
+
+  // Exact duplicates: every column but the identifiers, label included.
+  const compared = table.names.filter((c) => !identifiers.has(c));
+  const groupIndex = new Map<string, number>();
+  const groupOf = new Int32Array(n);
+  const sizes: number[] = [];
+  const firstRow: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = compared.map((c) => cellText(table.columns[c], i)).join('\u001f');
+    let g = groupIndex.get(key);
+    if (g === undefined) {
+      g = sizes.length;
+      groupIndex.set(key, g);
+      sizes.push(0);
+      firstRow.push(i);
+    }
+    sizes[g]++;
+    groupOf[i] = g;
+  }
+  let dupRows = 0;
+  let dupGroups = 0;
+  const examples: string[][] = [];
+  const keyOf = (i: number) => (idColumn ? cellText(table.columns[idColumn], i) : `row${i + 1}`);
+  for (let g = 0; g < sizes.length; g++) {
+    if (sizes[g] < 2) continue;
+    dupRows += sizes[g] - 1;
+    dupGroups++;
+    if (examples.length < 3) {
+      const rows: string[] = [];
+      for (let i = firstRow[g]; i < n && rows.length < sizes[g]; i++) if (groupOf[i] === g) rows.push(keyOf(i));
+      examples.push(rows);
+    }
+  }
+  const duplicates: DuplicateReport = { rows: dupRows, groups: dupGroups, comparedColumns: compared, examples };
+  if (dupRows > 0) {
+    warnings.push({
+      code: 'TABLE_DUPLICATE_ROWS',
+      message: `${path}: ${dupRows.toLocaleString('en-US')} row(s) repeat another row exactly (${dupGroups.toLocaleString('en-US')} group(s); every column but ${identifiers.size ? [...identifiers].join(', ') : 'none'} equal, label included; e.g. ${examples.map((e) => e.join(' = ')).join('; ')}); each group is kept on one side of the train/validation/test split.`,
+    });
+  }
+  return { label: opts.label, positive, y, labelNote, idColumn, idNote, decided, candidates, groupOf, duplicates, warnings, maxLevels };
+}
+
+function leakText(auc: number): string {
+  return auc >= 0.5 ? `${auc.toFixed(3)} > ${LEAK_AUC}` : `${auc.toFixed(3)} < ${(1 - LEAK_AUC).toFixed(2)}`;
+}
+
+function isLeak(auc: number): boolean {
+  return auc > LEAK_AUC || auc < 1 - LEAK_AUC;
+}
+
+export function fitTableEncoding(
+  table: ColumnTable,
+  opts: TableEncodingOptions & { trainRows: ArrayLike<number>; inspection?: TableInspection },
+): { encoding: TableEncoding; report: EncodeReport } {
+  const path = opts.path ?? 'table';
+  const insp = opts.inspection ?? inspectTable(table, opts);
+  const maxLevels = insp.maxLevels;
+  const y = insp.y;
+  const trainY = Uint8Array.from(opts.trainRows as ArrayLike<number>, (i) => y[i]);
   let churned = 0;
   for (let i = 0; i < y.length; i++) churned += y[i];
   const columns: EncodedColumn[] = [];
   const features: string[] = [];
-  const report: EncodeReport = { rows: table.rows, blanks: {}, droppedColumns: [], cappedColumns: [], labelCounts: { churned, stayed: table.rows - churned } };
-  for (const name of table.names) {
-    if (name === opts.label) continue;
-    if (name === idColumn) {
-      report.droppedColumns.push(name);
-      continue;
+  const warnings = [...insp.warnings];
+  const roles = new Map(insp.decided);
+  const aucs = new Map<string, number>();
+  const report: EncodeReport = {
+    rows: table.rows,
+    blanks: {},
+    droppedColumns: [],
+    cappedColumns: [],
+    labelCounts: { churned, stayed: table.rows - churned },
+    columns: [],
+    duplicates: insp.duplicates,
+    warnings,
+    idNote: insp.idNote,
+    labelNote: insp.labelNote,
+    leakNote: '',
+  };
+  let trainChurned = 0;
+  for (let j = 0; j < trainY.length; j++) trainChurned += trainY[j];
+  const canCheck = Math.min(trainChurned, trainY.length - trainChurned) >= LEAK_MIN_CLASS;
+  report.leakNote = canCheck
+    ? `leak check: every feature column's ROC-AUC alone on the ${trainY.length.toLocaleString('en-US')} training rows; beyond ${(1 - LEAK_AUC).toFixed(2)}..${LEAK_AUC} is ${opts.keepLeaky ? 'kept (--keep-leaky) with a warning' : 'dropped with a warning'}.`
+    : `leak check: not run (${trainChurned} churners and ${trainY.length - trainChurned} stayers among the training rows; it needs ${LEAK_MIN_CLASS} of each, or chance separations would be dropped).`;
+  const leak = (name: string, auc: number, what: string): boolean => {
+    if (!canCheck || !isLeak(auc)) return false;
+    const msg = `column ${name} of ${path} alone separates the label on the training rows (ROC-AUC of ${what} ${auc.toFixed(3)}, beyond ${(1 - LEAK_AUC).toFixed(2)}..${LEAK_AUC}): likely the label in disguise`;
+    if (opts.keepLeaky) {
+      warnings.push({ code: 'TABLE_LEAKY_COLUMN_KEPT', message: `${msg}; kept because of --keep-leaky.` });
+      return false;
     }
+    warnings.push({ code: 'TABLE_LEAKY_COLUMN_DROPPED', message: `${msg}; dropped (pass --keep-leaky to keep it).` });
+    roles.set(name, { role: 'dropped', reason: `leak: ROC-AUC ${leakText(auc)} on the training rows (${what}); --keep-leaky keeps it` });
+    return true;
+  };
+  for (const name of insp.candidates) {
     const col = table.columns[name];
     const num = numericView(col);
     if (num) {
@@ -134,11 +544,19 @@ export function fitTableEncoding(table: ColumnTable, opts: { label: string; idCo
         if (Number.isNaN(v)) trainBlanks++;
         else trainVals.push(v);
       }
+      const med = median(trainVals);
+      const imputed = Float64Array.from(opts.trainRows as ArrayLike<number>, (i) => (Number.isNaN(num[i]) ? med : num[i]));
+      const auc = columnAuc(imputed, trainY);
+      aucs.set(name, auc);
+      if (leak(name, auc, 'its values')) continue;
+      if (trainBlanks > 0 && leak(name, columnAuc(Float64Array.from(opts.trainRows as ArrayLike<number>, (i) => (Number.isNaN(num[i]) ? 1 : 0)), trainY), 'its blank flag')) continue;
       if (blanks > 0) report.blanks[name] = blanks;
       const blankFeature = trainBlanks > 0 ? `${name}__blank` : null;
-      columns.push({ source: name, type: 'numeric', feature: name, median: median(trainVals), blankFeature });
+      columns.push({ source: name, type: 'numeric', feature: name, median: med, blankFeature });
       features.push(name);
       if (blankFeature) features.push(blankFeature);
+      const parsed = Array.isArray(col) ? 'text parsed as numbers; ' : '';
+      roles.set(name, { role: 'numeric', reason: `${parsed}${blanks ? `${blanks} blank(s) imputed with the training median ${med}, flagged by ${name}__blank` : 'no blanks'}` });
       continue;
     }
     const text = col as string[];
@@ -149,22 +567,38 @@ export function fitTableEncoding(table: ColumnTable, opts: { label: string; idCo
     }
     const ranked = [...freq.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([v]) => v);
     const levels = ranked.slice(0, maxLevels).sort();
-    // An all-distinct text column (a second id) carries no reusable signal.
-    if (freq.size === opts.trainRows.length && opts.trainRows.length > maxLevels) {
-      report.droppedColumns.push(name);
-      continue;
-    }
+    // Leak check on what the model would see: the kept levels and __other, ordered by training churn rate.
+    const kept = new Set(levels);
+    const groupRows = new Map<string, { n: number; churned: number }>();
+    const keys = Array.from(opts.trainRows as ArrayLike<number>, (i) => (kept.has(text[i].trim()) ? text[i].trim() : OTHER));
+    keys.forEach((k, j) => {
+      const g = groupRows.get(k) ?? { n: 0, churned: 0 };
+      g.n++;
+      g.churned += trainY[j];
+      groupRows.set(k, g);
+    });
+    const auc = columnAuc(Float64Array.from(keys, (k) => groupRows.get(k)!.churned / groupRows.get(k)!.n), trainY);
+    aucs.set(name, auc);
+    if (leak(name, auc, 'its levels ordered by training churn rate')) continue;
     const capped = ranked.length > maxLevels;
     if (capped) report.cappedColumns.push(name);
     columns.push({ source: name, type: 'categorical', levels, otherFeature: `${name}=${OTHER}` });
     for (const l of levels) features.push(`${name}=${l}`);
     features.push(`${name}=${OTHER}`);
+    roles.set(name, { role: 'one-hot', reason: `${levels.length} level(s) + ${OTHER}${capped ? ` (${ranked.length - maxLevels} rarer training level(s) mapped to ${OTHER})` : ''}` });
   }
-  return { encoding: { label: opts.label, idColumn, maxLevels, columns, features }, report };
+  for (const name of table.names) {
+    const r = roles.get(name);
+    if (!r) continue;
+    const auc = aucs.get(name);
+    report.columns.push({ name, role: r.role, reason: r.reason, ...(auc !== undefined && Number.isFinite(auc) ? { trainAuc: Number(auc.toFixed(4)) } : {}) });
+    if (r.role === 'dropped' || r.role === 'id') report.droppedColumns.push(name);
+  }
+  return { encoding: { label: opts.label, positive: insp.positive, idColumn: insp.idColumn, maxLevels, columns, features }, report };
 }
 
-/** Applies a fitted encoding to any table with the same source columns (the label is optional here). */
-export function applyTableEncoding(enc: TableEncoding, table: ColumnTable, path = 'table'): { userIds: string[]; columns: Record<string, Float64Array>; label: Uint8Array | null } {
+/** Applies a fitted encoding to any table with the same source columns (and the id column, when the model has one). */
+export function applyTableEncoding(enc: TableEncoding, table: ColumnTable, path = 'table'): { userIds: string[]; columns: Record<string, Float64Array> } {
   const n = table.rows;
   const out: Record<string, Float64Array> = {};
   for (const c of enc.columns) {
@@ -183,12 +617,11 @@ export function applyTableEncoding(enc: TableEncoding, table: ColumnTable, path 
       out[c.feature] = v;
       if (b && c.blankFeature) out[c.blankFeature] = b;
     } else {
-      const text = Array.isArray(col) ? col : Array.from(col as ArrayLike<number>, String);
       const cols = c.levels.map(() => new Float64Array(n));
       const other = new Float64Array(n);
       const index = new Map(c.levels.map((l, k) => [l, k]));
       for (let i = 0; i < n; i++) {
-        const k = index.get(text[i].trim());
+        const k = index.get(cellText(col, i));
         if (k === undefined) other[i] = 1;
         else cols[k][i] = 1;
       }
@@ -196,13 +629,25 @@ export function applyTableEncoding(enc: TableEncoding, table: ColumnTable, path 
       if (c.otherFeature) out[c.otherFeature] = other;
     }
   }
-  const ids = enc.idColumn && table.columns[enc.idColumn] ? Array.from(table.columns[enc.idColumn] as ArrayLike<unknown>, String) : Array.from({ length: n }, (_, i) => `row${i + 1}`);
-  const label = table.columns[enc.label] ? parseLabel(table, enc.label, path) : null;
-  return { userIds: ids, columns: out, label };
+  let ids: string[];
+  if (enc.idColumn) {
+    const col = table.columns[enc.idColumn];
+    if (!col) throw new CohortlabError('MISSING_COLUMN', `${path} lacks the id column "${enc.idColumn}" that the model keys its scores by; add it (the scores are joined back on it).`, { path });
+    ids = Array.from({ length: n }, (_, i) => cellText(col, i));
+  } else {
+    ids = Array.from({ length: n }, (_, i) => `row${i + 1}`);
+  }
+  return { userIds: ids, columns: out };
 }
 
-/** Seeded stratified split of row indices: test share of each class, then a validation share of the rest. Each list ascending. */
-export function stratifiedSplit(y: Uint8Array, opts: { seed: number; testShare?: number; validShare?: number }): { train: Uint32Array; valid: Uint32Array; test: Uint32Array } {
+/**
+ * Seeded stratified split of row indices: the test share of each class, then a validation share of the rest.
+ * With `groups` (a group number per row, e.g. exact duplicates; a group's rows share the label), rows are
+ * shuffled as without groups, and a group is placed whole, when its first row comes up, on the first side
+ * (test, validation, train) with room for all of it, so none straddles the split; without
+ * duplicates the split equals the ungrouped one, and with few it differs in few rows. Each list ascending.
+ */
+export function stratifiedSplit(y: Uint8Array, opts: { seed: number; testShare?: number; validShare?: number; groups?: Int32Array }): { train: Uint32Array; valid: Uint32Array; test: Uint32Array } {
   const testShare = opts.testShare ?? 0.2;
   const validShare = opts.validShare ?? 0.2;
   if (!(testShare > 0 && testShare < 1) || !(validShare > 0 && validShare < 1)) {
@@ -214,15 +659,37 @@ export function stratifiedSplit(y: Uint8Array, opts: { seed: number; testShare?:
   const test: number[] = [];
   for (const cls of [0, 1]) {
     const rows: number[] = [];
-    for (let i = 0; i < y.length; i++) if (y[i] === cls) rows.push(i);
+    const members = new Map<number, number[]>();
+    for (let i = 0; i < y.length; i++) {
+      if (y[i] !== cls) continue;
+      rows.push(i);
+      if (opts.groups) {
+        const g = opts.groups[i];
+        const m = members.get(g);
+        if (m) m.push(i);
+        else members.set(g, [i]);
+      }
+    }
+    // Rows are shuffled as without groups; a group is placed whole when its first row comes up.
     const p = permutation(rows.length, rng);
     const nTest = Math.round(testShare * rows.length);
     const nValid = Math.round(validShare * (rows.length - nTest));
+    const placed = new Set<number>();
+    let inTest = 0;
+    let inValid = 0;
     for (let k = 0; k < rows.length; k++) {
       const r = rows[p[k]];
-      if (k < nTest) test.push(r);
-      else if (k < nTest + nValid) valid.push(r);
-      else train.push(r);
+      const g = opts.groups ? opts.groups[r] : -1;
+      if (opts.groups && placed.has(g)) continue;
+      if (opts.groups) placed.add(g);
+      const unit = opts.groups ? (members.get(g) as number[]) : [r];
+      if (inTest + unit.length <= nTest) {
+        test.push(...unit);
+        inTest += unit.length;
+      } else if (inValid + unit.length <= nValid) {
+        valid.push(...unit);
+        inValid += unit.length;
+      } else train.push(...unit);
     }
   }
   const asc = (a: number[]) => Uint32Array.from(a.sort((u, v) => u - v));

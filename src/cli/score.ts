@@ -8,7 +8,7 @@ import { sourceRelation } from '../features/sql.js';
 import type { EventConfig } from '../ingest/types.js';
 import type { LoadedRegistryModel } from '../registry/index.js';
 import { loadModel, loadTableModel, modelSource, resolveModelsDir } from '../registry/index.js';
-import { encodeTableForScoring, predictChurn, reasonCodes } from '../churn/index.js';
+import { encodeTableForScoring, predictChurn, readPerUserTable, reasonCodes } from '../churn/index.js';
 import { formatReasons, scoreResultTable } from '../pipeline/score.js';
 import { CohortlabError } from '../shared/errors.js';
 import { openTableWriter, readTable, writeTable, type TableWriter } from '../shared/table-io.js';
@@ -21,12 +21,19 @@ async function scoreRawTable(ref: string | undefined, modelsDir: string, path: s
   const model = await loadTableModel(ref, { modelsDir, logger: ctx.logger });
   if (!model.churn.encoding) throw new CohortlabError('MODEL_CORRUPT', `model ${model.name}@${model.version} was trained on a table but has no column encoding; re-train it.`);
   const t0 = performance.now();
-  const { userIds, columns } = encodeTableForScoring(model.churn.encoding, await readTable(path), path);
+  const enc = model.churn.encoding;
+  // Rows are keyed by the model's id column (read as text, so 00123 keeps its zeros), as at training.
+  const { userIds, columns } = encodeTableForScoring(enc, await readPerUserTable(path, [enc.idColumn]), path);
+  if (enc.idColumn) {
+    const seen = new Set<string>();
+    const repeated = userIds.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+    if (repeated.length) ctx.logger.warn(`${path}: the id column ${enc.idColumn} repeats ${repeated.length.toLocaleString('en-US')} value(s) (e.g. "${repeated[0]}"); those scores cannot be joined back one to one.`);
+  }
   const probability = predictChurn(model.churn, columns);
   const codes = reasons > 0 ? reasonCodes(model.churn, columns, { top: reasons }) : userIds.map(() => []);
   await writeTable(out, { rows: userIds.length, names: ['user_id', 'churn_probability', 'reasons'], columns: { user_id: userIds, churn_probability: probability, reasons: codes.map(formatReasons) } });
   const secs = (performance.now() - t0) / 1000;
-  ctx.logger.info(`scored ${userIds.length.toLocaleString('en-US')} users with ${model.name}@${model.version} (a per-user table model: churn probability and reasons only, no rule or cluster columns) in ${secs.toFixed(2)} s -> ${out}`);
+  ctx.logger.info(`scored ${userIds.length.toLocaleString('en-US')} users with ${model.name}@${model.version} (a per-user table model: churn probability and reasons only, no rule or cluster columns; user_id = ${enc.idColumn ? `column ${enc.idColumn}` : 'row1, row2, ... (the model has no id column)'}) in ${secs.toFixed(2)} s -> ${out}`);
   return 0;
 }
 
@@ -76,7 +83,7 @@ export const scoreCommand: Command = {
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'cutoff date of the features', placeholder: 'YYYY-MM-DD' },
-    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
+    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; for a train --table model, the raw table (rows keyed by the model\'s id column); with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
     { name: 'out', type: 'string', description: 'output .csv or .parquet (not with --emit-sql or --into)', placeholder: 'FILE' },
     { name: 'emit-sql', type: 'boolean', description: 'print the one SQL statement that scores every user inside the engine (features, the rule columns and rule-file segments, the logistic model\'s probability, the cluster; no reasons) and exit; --engine duckdb prints it over cohortlab\'s normalized events table' },
     { name: 'into', type: 'string', description: 'with --engine clickhouse: run that statement as INSERT INTO TABLE SELECT ... (the table is created when missing)', placeholder: 'TABLE' },

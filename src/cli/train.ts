@@ -11,13 +11,17 @@ import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 export const trainCommand: Command = {
   name: 'train',
   summary: 'the whole pipeline (features, rules, clusters, churn model vs rule score) into a new registry version',
-  usage: 'train (--events FILE... (--config F | --preset NAME) | --table FILE --label COLUMN) [--as-of DATE] --seed S [--name NAME]',
+  usage: 'train (--events FILE... (--config F | --preset NAME) | --table FILE --label COLUMN [--id COLUMN] [--positive VALUE] [--drop COLUMNS] [--keep-leaky]) [--as-of DATE] --seed S [--name NAME]',
   options: [
     { name: 'events', type: 'list', description: 'event files (CSV, NDJSON, Parquet; gzip; quoted globs)', placeholder: 'FILE...' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: 'cohortlab.config.json next to the events', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping: synthetic, sparkify, cdnow', placeholder: 'NAME' },
     { name: 'table', type: 'string', description: 'a per-user table (CSV/Parquet) instead of events, e.g. a warehouse export; with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
-    { name: 'label', type: 'string', description: 'with --table: the churn column (Yes/No, 1/0, true/false)', placeholder: 'COLUMN' },
+    { name: 'label', type: 'string', description: 'with --table: the churn column (Yes/No, 1/0, true/false read as they are; other values need --positive)', placeholder: 'COLUMN' },
+    { name: 'id', type: 'string', description: 'with --table: the column that keys the rows (scores are keyed by it, also in score --table)', default: 'detected: a distinct column named like an id, else distinct text, else a row number', placeholder: 'COLUMN' },
+    { name: 'positive', type: 'string', description: 'with --table: the label value that means churned (e.g. "Attrited Customer"); every other value = stayed', placeholder: 'VALUE' },
+    { name: 'drop', type: 'string', description: 'with --table: comma-separated columns left out of the features', placeholder: 'COLUMNS' },
+    { name: 'keep-leaky', type: 'boolean', description: 'with --table: keep a column that alone separates the label on the training rows (ROC-AUC > 0.98 or < 0.02; dropped by default with a warning)' },
     { name: 'as-of', type: 'string', description: 'test cutoff (its label must be observable)', default: 'last event day - horizon', placeholder: 'YYYY-MM-DD' },
     { name: 'horizon-days', type: 'string', description: 'churn horizon after each cutoff', default: '30', placeholder: 'H' },
     { name: 'train-cutoffs', type: 'string', description: 'training cutoffs before the validation cutoff', default: '2', placeholder: 'N' },
@@ -35,7 +39,7 @@ export const trainCommand: Command = {
     ...ENGINE_OPTIONS,
     { name: 'json', type: 'boolean', description: 'print one JSON document on stdout: version, verdict, evidence, warnings, set sizes, metrics' },
   ],
-  help: 'Writes models/NAME/VERSION/ (manifest.json, report.json, report.html, scores.parquet, the model files) and prints the version.\nExamples:\n  cohortlab train --events data/sample/events.parquet --preset synthetic --seed 7\n  cohortlab train --table ../shared/datasets/telco-customer-churn/Telco-Customer-Churn.csv.gz --label Churn --seed 7 --name telco',
+  help: 'Writes models/NAME/VERSION/ (manifest.json, report.json, report.html, scores.parquet, the model files) and prints the version.\nExamples:\n  cohortlab train --events data/sample/events.parquet --preset synthetic --seed 7\n  cohortlab train --table ../shared/datasets/telco-customer-churn/Telco-Customer-Churn.csv.gz --label Churn --seed 7 --name telco\n  cohortlab train --table ../shared/datasets/bank-churn-modelling/Churn_Modelling.csv.gz --label Exited --id CustomerId --seed 7 --name bank\nWith --table every column\'s role (id, label, numeric, one-hot, dropped and why) is printed and kept in report.json (table.columns); the checks\' warnings go to report.json warnings (docs/churn.md, "Per-user tables").',
   async run(args, ctx) {
     const events = list(args, 'events');
     const engine = str(args, 'engine');
@@ -48,6 +52,8 @@ export const trainCommand: Command = {
     const perUser = str(args, 'label') !== undefined || (engine !== 'clickhouse' && str(args, 'config') === undefined && str(args, 'preset') === undefined);
     const table = perUser ? str(args, 'table') : undefined;
     if (table && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
+    const tableOnly = ['id', 'positive', 'drop', 'keep-leaky'].filter((o) => args.flags[o] !== undefined);
+    if (tableOnly.length && !table) throw new CohortlabError('BAD_ARGUMENT', `${tableOnly.map((o) => `--${o}`).join(', ')} apply to a per-user table: give --table FILE --label COLUMN with ${tableOnly.length === 1 ? 'it' : 'them'}.`);
     const config = table ? undefined : await resolveConfigFor(events, { config: str(args, 'config'), preset: str(args, 'preset') }, ctx.logger);
     const spec = config ? eventSourceSpec(args, ctx.env, config, events, str(args, 'table')) : undefined;
     const result = await trainPipeline({
@@ -55,6 +61,10 @@ export const trainCommand: Command = {
       config,
       table,
       label: str(args, 'label'),
+      idColumn: str(args, 'id'),
+      positive: str(args, 'positive'),
+      drop: str(args, 'drop')?.split(',').map((c) => c.trim()).filter((c) => c !== ''),
+      keepLeaky: bool(args, 'keep-leaky'),
       asOf: date(args, 'as-of'),
       horizonDays: int(args, 'horizon-days', 30, 1, 3650),
       trainCutoffs: int(args, 'train-cutoffs', 2, 1, 24),

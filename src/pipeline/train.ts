@@ -8,7 +8,7 @@ import type { EventConfig, IngestReport } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
-import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type TrainChurnResult } from '../churn/index.js';
+import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
 import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
 import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -35,6 +35,11 @@ export interface TrainOptions {
   config?: EventConfig;
   table?: string;
   label?: string;
+  /** With `table`: the column that keys the rows (default: detected), the label's churn value, columns left out, and whether leaky columns stay. */
+  idColumn?: string;
+  positive?: string;
+  drop?: string[];
+  keepLeaky?: boolean;
   /** The test cutoff (its label must be observable); default: the last event day minus the horizon. */
   asOf?: string;
   horizonDays?: number;
@@ -62,6 +67,9 @@ export interface TrainResult {
   evaluation: EvaluationReport;
   clusters: ClusterFit['report'] | null;
   seconds: number;
+  /** `--table`: every column's role and the checks' warnings (also in report.json). */
+  table?: { columns: TableColumnReport[]; duplicates: DuplicateReport; idColumn: string | null };
+  warnings?: EvaluationReport['warnings'];
 }
 
 const DAY_MS = 86_400_000;
@@ -344,7 +352,9 @@ async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
 async function trainFromTable(opts: TrainOptions, logger: Logger, started: number): Promise<TrainResult> {
   if (!opts.label) throw new CohortlabError('BAD_ARGUMENT', 'train --table FILE needs --label COLUMN (the churn column, e.g. Churn).');
   if (memberMode(opts).mode !== 'none') logger.warn('a --table model keeps no per-user snapshot, so it stores no user id either way (--keep-user-ids / --pseudonymize have nothing to apply to).');
-  const split = await readChurnTable(opts.table as string, { label: opts.label, seed: opts.seed, logger });
+  const split = await readChurnTable(opts.table as string, {
+    label: opts.label, idColumn: opts.idColumn, positive: opts.positive, drop: opts.drop, keepLeaky: opts.keepLeaky, seed: opts.seed, logger,
+  });
   const churn = await trainChurn({
     train: [split.train], valid: split.valid, test: split.test, features: split.features,
     params: { kind: opts.kind ?? 'logistic', seed: opts.seed },
@@ -353,9 +363,18 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
     logger,
   });
   const seconds = (performance.now() - started) / 1000;
+  const r = split.report;
+  const table = { columns: r.columns, duplicates: r.duplicates, idColumn: split.encoding.idColumn };
+  // The table checks' warnings join the evaluation's, so report.json `warnings` and `train --json` carry both (codes in docs/errors.md, "Warnings").
+  churn.report.warnings.unshift(...split.warnings);
+  const warnings = churn.report.warnings;
   const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
     await writeChurn(dir, churn);
-    await writeFile(join(dir, 'report.json'), `${JSON.stringify({ verdict: churn.report.verdict, evidence: churn.report.evidence, warnings: churn.report.warnings, evaluation: churn.report, clusters: null, table: { path: opts.table, label: opts.label, notes: split.notes } })}\n`);
+    const tableReport = {
+      path: opts.table, label: opts.label, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky),
+      columns: r.columns, duplicates: r.duplicates, labelCounts: r.labelCounts, notes: split.notes,
+    };
+    await writeFile(join(dir, 'report.json'), `${JSON.stringify({ verdict: churn.report.verdict, evidence: churn.report.evidence, warnings, evaluation: churn.report, clusters: null, table: tableReport })}\n`);
     await writeTable(join(dir, TEST_PREDICTIONS_FILE), testPredictionsTable(churn));
     await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
     return {
@@ -363,7 +382,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
       formatVersion: 1,
       createdAt: new Date().toISOString(),
       seed: opts.seed,
-      params: { source: 'table', table: opts.table, label: opts.label, churnKind: churn.model.kind },
+      params: { source: 'table', table: opts.table, label: opts.label, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky), churnKind: churn.model.kind },
       memberIds: 'none',
       features: split.features,
       codeVersion: codeVersion(),
@@ -375,6 +394,5 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
     };
   });
   logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
-  return { version, evaluation: churn.report, clusters: null, seconds };
+  return { version, evaluation: churn.report, clusters: null, seconds, table, warnings };
 }
-
