@@ -47,7 +47,7 @@ export const evaluateCommand: Command = {
     }
     const missing = model.featureNames.filter((f) => !table.columns[f]);
     if (missing.length) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} needs features these events do not give: ${missing.join(', ')}.`);
-    const rules = applyRules(table, model.config, { segments: model.parts.segments });
+    const rules = applyRules(table, model.config, { segments: model.parts.segments, reference: model.parts.reference }); // the thresholds fitted at train
     const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
     const report = evaluateChurn(model.parts.churn, table, { ruleScore: rules.columns.churn_risk_score as Float64Array, seed, title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)` });
     const out = str(args, 'out') ?? join(ctx.cwd, 'evaluations', `${model.name}@${model.version}-${asOf}`);

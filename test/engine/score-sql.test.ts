@@ -200,7 +200,7 @@ describe('scoring inside the engine', () => {
   it('refuses an MLP (it stays in-process) and says how to get a logistic model', () => {
     const mlp = { ...model.parts.churn, kind: 'mlp' as const };
     const msg = /needs a logistic churn model; this one is "mlp" \(it stays in-process\): train with --model logistic/;
-    expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn) })).toThrow(msg);
+    expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn), reference: model.parts.reference })).toThrow(msg);
     expect(() => modelScoreSql({ ...model.parts, churn: mlp }, CLICKHOUSE, { cutoffMs: cutoffOf('2026-05-20'), source: 'events' })).toThrow(msg);
   });
 });
