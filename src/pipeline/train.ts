@@ -170,7 +170,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // Reference thresholds of the population-relative rules (§2.3 top 10%, §6.3 spend quintiles), fitted once on
     // the test cutoff's users (the users the rules are evaluated on) and saved: score, /v1/predict, evaluate and
     // the SQL of score --emit-sql then judge every user against the same bar, whoever is scored with them.
-    const reference = fitRuleReference(test, config, `the test cutoff's users (train, ${test.asOf})`);
+    const reference = fitRuleReference(test, config, "the test cutoff's users of train");
     logger.info(describeRuleReference(reference));
     const testRules = applyRules(test, config, { segments, reference });
     const features = churnFeatureList(test);
