@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { trainedFixture } from '../serve/helper.js';
 import { loadEvents } from '../../src/ingest/index.js';
 import { computeFeatures } from '../../src/features/index.js';
 import { applyRules } from '../../src/rules/index.js';
+import { loadModel } from '../../src/registry/index.js';
 
 /** `cohortlab rules` and `cohortlab transitions` end to end on literal feature files in a temp folder. */
 let dir: string;
@@ -112,6 +113,18 @@ describe('cohortlab rules', () => {
     expect(b.columns.lifecycle_stage).not.toEqual(['Power User']);
     const missing = await run(['rules', '--features', join(dir, 'one.csv'), '--reference', 'nope', '--models-dir', fx.modelsDir, '--out', join(dir, 'x.csv')]).catch((e) => e);
     expect(missing.code).toBe('MODEL_NOT_FOUND');
+    // a version trained before the thresholds were saved (no rules-reference.json, none in its manifest) is refused: re-train
+    const old = join(dir, 'old-models');
+    await cp(join(fx.modelsDir, 'default'), join(old, 'default'), { recursive: true });
+    await rm(join(old, 'default', '1', 'rules-reference.json'));
+    const manifestPath = join(old, 'default', '1', 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    delete manifest.files['rules-reference.json'];
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const refused = await run(['rules', '--features', join(dir, 'one.csv'), '--reference', 'default', '--models-dir', old, '--out', join(dir, 'x.csv')]).catch((e) => e);
+    expect(refused.code).toBe('MODEL_INCOMPATIBLE');
+    expect(refused.message).toMatch(/model default@1 has no rules-reference\.json \(it was trained by an older cohortlab, whose §2\.3 top-10% and §6\.3 quintile thresholds moved with each scored batch\); re-train it\./);
+    await expect(loadModel('default', { modelsDir: old })).rejects.toThrow(/has no rules-reference\.json/);
   }, 180_000);
 
   it('a rule file with a syntax error is a RULE_SYNTAX error (exit 2) naming file, line and column', async () => {

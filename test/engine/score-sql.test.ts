@@ -167,6 +167,16 @@ describe('scoring inside the engine', () => {
     for (let i = 0; i < ids.length; i++) expect(rowOf(cli, byId.get(ids[i])!), ids[i]).toEqual(rowOf(whole, i));
   }, 60_000);
 
+  it('a reference without live users (no Power User bar) compiles and equals in-process scoring', async () => {
+    const asOf = '2026-05-20';
+    const parts = { ...model.parts, reference: { ...model.parts.reference, powerUserMinWeeklySessions: null } };
+    const expected = await scoreWithParts(parts, await computeFeatures(store, { asOf }), { reasons: 0 });
+    expect(expected.columns.lifecycle_stage).not.toContain('Power User');
+    expect((await model.score(await computeFeatures(store, { asOf }), { reasons: 0 })).columns.lifecycle_stage).toContain('Power User');
+    const r = await queryColumns(store.conn, modelScoreSql(parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
+    expect(agreement(r, expected).probability).toBeLessThan(1e-6);
+  }, 60_000);
+
   it('compiles every construct of the §6.1 language: arithmetic, NOT, !=, x / 0 and NaN as the TypeScript evaluator', async () => {
     const seg = (name: string, cond: string) => `segment "${name}" {\n  conditions { ${cond} }\n  refresh: daily\n}\n`;
     const rules = parseSegmentRules(
