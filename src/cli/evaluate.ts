@@ -50,7 +50,7 @@ export const evaluateCommand: Command = {
     }
     const missing = model.featureNames.filter((f) => !table.columns[f]);
     if (missing.length) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} needs features these events do not give: ${missing.join(', ')}.`);
-    const rules = applyRules(table, model.config, { segments: model.parts.segments });
+    const rules = applyRules(table, model.config, { segments: model.parts.segments, reference: model.parts.reference }); // the thresholds fitted at train
     const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
     const inSample = modelOverlaps((model.manifest.params ?? {}) as Record<string, unknown>, { cutoff: asOf, horizonDays: horizon });
     if (inSample.length) ctx.logger.warn(`in-sample: the outcomes after ${asOf} (${inSample[0].evaluated[0]} to ${inSample[0].evaluated[1]}) overlap those the model was fitted on: ${inSample.map((o) => `${o.role} cutoff ${o.cutoff} (${o.window[0]} to ${o.window[1]}, ${o.days} days)`).join('; ')}; the result is labelled in_sample, not evidence.`);

@@ -3,19 +3,20 @@ import { openEventSource } from '../engine/source.js';
 import { resolveConfig } from '../ingest/index.js';
 import { SYNTHETIC_PRESET } from '../ingest/presets.js';
 import {
-  CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX, antiPatternWarnings, applyRules, defaultRulesDir, featureAffinity,
+  CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX, antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, featureAffinity,
   formatDashboard, formatIcp, icpRefinement, loadSegmentRules, segmentDashboard,
 } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { writeTable, type Column } from '../shared/table-io.js';
-import { bool, date, str } from './args.js';
+import { loadRuleReference, resolveModelsDir } from '../registry/index.js';
+import { bool, date, str, MODELS_DIR_OPTION } from './args.js';
 import type { Command } from './command.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 export const rulesCommand: Command = {
   name: 'rules',
   summary: 'playbook scores, tiers and segments (and the §6.1 rule-file segments) for every user of a features file',
-  usage: 'rules (--features FILE | --engine clickhouse --table NAME --as-of DATE) [--rules DIR] [--config F | --preset NAME] --out FILE',
+  usage: 'rules (--features FILE | --engine clickhouse --table NAME --as-of DATE) [--reference MODEL] [--rules DIR] [--config F | --preset NAME] --out FILE',
   options: [
     { name: 'features', type: 'string', description: 'features file written by "cohortlab features" (.parquet or .csv)', placeholder: 'FILE' },
     { name: 'rules', type: 'string', description: 'folder of *.segment rule files (playbook §6.1 language)', placeholder: 'DIR', default: 'the shipped rules/ folder' },
@@ -24,6 +25,8 @@ export const rulesCommand: Command = {
     { name: 'out', type: 'string', description: 'output .parquet or .csv, one row per user', placeholder: 'FILE', required: true },
     { name: 'by', type: 'string', description: 'column the §9.1 dashboard groups by (e.g. lifecycle_stage, rfm_segment, segment_power_users)', placeholder: 'COLUMN', default: 'behavioral_segment' },
     { name: 'icp', type: 'boolean', description: 'also print the §8 ICP refinement (best 20% vs worst 20%)' },
+    { name: 'reference', type: 'string', description: "a trained model (NAME, NAME@VERSION, NAME@production) whose reference thresholds (§2.3 top 10% usage, §6.3 spend quintiles) to use, as score and /v1/predict do", placeholder: 'MODEL', default: 'fitted on the users of --features' },
+    MODELS_DIR_OPTION,
     ...ENGINE_OPTIONS,
     { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table; features are computed there as of --as-of', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'with --engine clickhouse: the cutoff date of the features', placeholder: 'YYYY-MM-DD' },
@@ -34,8 +37,14 @@ export const rulesCommand: Command = {
     'at_risk_signals, segment_<slug> (0/1) per rule-file segment, then the extras: at_risk, intent_segment, plan_segment, champion,',
     'dormant, dormant_subsegment, rfm_recency, rfm_frequency, rfm_monetary, rfm_segment_nearest, sales_tier, campaign,',
     'recommendation_1, recommendation_2, and the points of every score component (<score>__<component>).',
-    'Prints the §9.1 dashboard by behavioral segment and the §10 anti-pattern warnings. Thresholds and choices: docs/rules.md.',
+    'already_churned (1/0: churn event, or idle past the §3.4 threshold; lifecycle and churn-risk tier "Churned" for them).',
+    'Reference thresholds: the §2.3 Power User "top 10% usage" bar (over live users) and the §6.3 spend quintiles (logs valued',
+    'by spend) are fitted on the users of --features itself, unless --reference MODEL gives the ones fitted when that model was',
+    'trained; then a user gets the same rule columns here as from score and /v1/predict, whoever else is in the file.',
+    'Prints the §9.1 dashboard by behavioral segment (already-churned users counted apart) and the §10 anti-pattern warnings.',
+    'Thresholds and choices: docs/rules.md.',
     'Example: cohortlab rules --features data/sample/features.parquet --out data/sample/rules.csv',
+    'Example: cohortlab rules --features new-users.parquet --reference default --out new-users-rules.csv',
   ].join('\n'),
   async run(args, ctx) {
     const featuresPath = str(args, 'features');
@@ -69,8 +78,11 @@ export const rulesCommand: Command = {
     const rulesDir = str(args, 'rules') ?? defaultRulesDir();
     const segments = await loadSegmentRules(rulesDir);
     if (segments.length === 0) ctx.logger.warn(`no *.segment files in ${rulesDir}; only the built-in playbook models are applied.`);
+    const refName = str(args, 'reference');
+    const reference = refName === undefined ? undefined : (await loadRuleReference(refName, { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')) })).reference;
     const started = performance.now();
-    const result = applyRules(table, config, { segments });
+    const result = applyRules(table, config, { segments, reference });
+    if (result.reference) ctx.logger.info(describeRuleReference(result.reference));
     const affinity = featureAffinity(table, result, config);
     const secs = (performance.now() - started) / 1000;
 

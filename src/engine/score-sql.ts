@@ -10,6 +10,8 @@ import { FEATURES_PREFIX, FUNCTIONS, NAMES, type Source } from '../rules/dsl/fun
 import { formatPos } from '../rules/dsl/parse.js';
 import { CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX } from '../rules/engine.js';
 import { inactivityThreshold } from '../rules/segments.js';
+import { monetaryCutsFor, type RuleReference } from '../rules/reference.js';
+import { CHURN_TIER_ALREADY_CHURNED } from '../rules/tables/scores.js';
 import { CAMPAIGNS } from '../rules/tables/actions.js';
 import { RFM_FREQUENCY, RFM_MONETARY_FALLBACK, RFM_OTHER, RFM_RECENCY, rfmSegmentTables } from '../rules/tables/rfm.js';
 import {
@@ -37,11 +39,10 @@ import type { Dialect } from './dialect.js';
  *
  * The MLP stays in-process (its hidden layers are not worth compiling to SQL).
  *
- * Two playbook rules read the whole user base, not one user: the §2.3 "top 10% usage" threshold of the
- * Power User stage and (for logs valued by spend) the §6.3 monetary quintiles. They are scalar subqueries
- * over the same feature relation (DuckDB computes it once, a materialized CTE; ClickHouse 18.16 has no
- * CTEs and evaluates the subquery on its own, reading only the column it needs). In-process scoring
- * computes them over the table it is given: the same users here when `score` runs in one chunk.
+ * Two playbook rules compare a user with the user base: the §2.3 "top 10% usage" threshold of the Power
+ * User stage and (for logs valued by spend) the §6.3 monetary quintiles. Their thresholds are the model's
+ * reference (fitted once at train, rules/reference.ts), written into the statement as literals, so a user's
+ * rule columns do not depend on which other users the statement scores, exactly as in-process scoring.
  */
 export const WAREHOUSE_SCORE_COLUMNS = ['user_id', 'churn_probability', ...CONTRACT_RULE_COLUMNS] as const;
 
@@ -282,6 +283,8 @@ export interface ScoreSqlOptions {
   segments?: readonly SegmentRule[];
   /** The model's cluster model: adds cluster, cluster_label, pc1, pc2. */
   clusters?: ClusterModel | null;
+  /** The model's reference thresholds (§2.3 top 10%, §6.3 spend quintiles), fitted at train. */
+  reference: RuleReference;
 }
 
 /** The parts of a registry model the statement needs (`loadModel(...).parts`). */
@@ -290,13 +293,14 @@ export interface WarehouseModelParts {
   churn: ChurnModel;
   segments: readonly SegmentRule[];
   clusters: ClusterModel | null;
+  reference: RuleReference;
 }
 
 /** The statement for a loaded registry model: its churn model, rule-file segments and clusters. */
 export function modelScoreSql(parts: WarehouseModelParts, d: Dialect, opts: { cutoffMs: number; source: string; config?: EventConfig }): string {
   if (parts.churn.kind !== 'logistic') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(parts.churn.kind));
   return scoreSql(opts.config ?? parts.config, parts.churn, d, {
-    cutoffMs: opts.cutoffMs, source: opts.source, weights: logisticWeights(parts.churn), segments: parts.segments, clusters: parts.clusters,
+    cutoffMs: opts.cutoffMs, source: opts.source, weights: logisticWeights(parts.churn), segments: parts.segments, clusters: parts.clusters, reference: parts.reference,
   });
 }
 
@@ -312,8 +316,8 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
   const derived = `SELECT *, ${derivedFeatures(config, d).join(',\n  ')}${milestones.length ? `, ${milestones.join(', ')}` : ''} FROM (${aggregates}) AS agg`;
   const features = `SELECT *, is_paid_flag AS is_paid, ever_paid_flag AS ever_paid FROM (${derived}) AS f0`;
 
-  return d.withQueries([{ name: 'cl_features', sql: () => features, materialize: true }], (ref) => {
-    const whole = (select: string, where = '') => `(SELECT ${select} FROM ${ref('cl_features')} AS g${where ? ` WHERE ${where}` : ''})`;
+  const cuts = monetaryCutsFor(opts.reference, config);
+  return d.withQueries([{ name: 'cl_features', sql: () => features }], (ref) => {
     // 2: §4.1 engagement, §4.2 activation, §4.4 churn risk, the §4.3 signals, §3.3 at-risk signals, the raw probability, scaled cluster inputs
     const c = CHURN_SIGNALS;
     const e = EXPANSION_SIGNALS;
@@ -344,7 +348,7 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
 FROM ${ref('cl_features')} AS f`;
 
     // 3: §4.3 expansion readiness (reads engagement), the calibrated probability, §6.3 RFM scores, cluster distances and PCA
-    const rfm = rfmSql(config, d, whole);
+    const rfm = rfmSql(config, d, cuts);
     const layer3 = `SELECT *,
   cl_expansion_signals + ${points(EXPANSION_ENGAGEMENT, 'cl_engagement')} AS cl_expansion,
   ${calibrationSql(model.calibrator, 'cl_raw', d)} AS cl_p,
@@ -362,12 +366,12 @@ FROM (${layer2}) AS s`;
     ELSE 'Unsegmented' END`;
     const L = LIFECYCLE;
     const idle = inactivityThreshold(config); // §3.4 by cadence, or the config's inactivity_days
-    // §2.3 "Top 10% usage": rules/segments.ts topShareThreshold over every user (sorted[n - max(1, ceil(0.1 n))], 0-based)
-    const top = whole(d.listElement(d.sortedList('avg_weekly_sessions_28d'), d.int(`count(*) - greatest(1, ceil(${num(L.powerUser.topShare)} * count(*))) + 1`)));
+    // §2.3 "Top 10% usage": the reference's bar (rules/reference.ts), a literal; no live user at fit time = no Power User
+    const powerUsage = opts.reference.powerUserMinWeeklySessions === null ? '1 = 0' : `avg_weekly_sessions_28d >= ${num(opts.reference.powerUserMinWeeklySessions)}`;
     const lifecycle = `CASE
     WHEN already_churned = 1 OR days_since_last_activity >= ${num(idle)} THEN 'Churned'
     WHEN cl_at_risk >= ${num(L.atRisk.minSignals)} THEN 'At-Risk'
-    WHEN tenure_days >= ${num(L.powerUser.minTenureDays)} AND avg_weekly_sessions_28d >= ${top} AND avg_weekly_sessions_28d > 0 AND feature_breadth_30d >= ${num(L.powerUser.minBreadth)} THEN 'Power User'
+    WHEN tenure_days >= ${num(L.powerUser.minTenureDays)} AND ${powerUsage} AND avg_weekly_sessions_28d > 0 AND feature_breadth_30d >= ${num(L.powerUser.minBreadth)} THEN 'Power User'
     WHEN tenure_days >= ${num(L.engaged.minTenureDays)} AND avg_weekly_sessions_28d >= ${num(L.engaged.minWeeklySessions)} THEN 'Engaged'
     WHEN cl_activation >= ${num(L.activated.minActivationScore)} THEN 'Activated'
     ELSE 'New User' END`;
@@ -381,7 +385,7 @@ FROM (${layer3}) AS t`;
   cl_engagement AS engagement_score, ${tier(d, ENGAGEMENT_TIERS, 'cl_engagement')} AS engagement_tier,
   cl_activation AS activation_score, ${tier(d, ACTIVATION_TIERS, 'cl_activation')} AS activation_tier,
   cl_expansion AS expansion_readiness_score, ${tier(d, EXPANSION_TIERS, 'cl_expansion')} AS expansion_readiness_tier,
-  cl_churn_risk AS churn_risk_score, ${tier(d, CHURN_TIERS, 'cl_churn_risk')} AS churn_risk_tier,
+  cl_churn_risk AS churn_risk_score, CASE WHEN already_churned = 1 THEN ${d.quoteString(CHURN_TIER_ALREADY_CHURNED.label)} ELSE ${tier(d, CHURN_TIERS, 'cl_churn_risk')} END AS churn_risk_tier,
   cl_behavioral AS behavioral_segment,
   cl_lifecycle AS lifecycle_stage,
   ${d.text('cl_rfm')} AS rfm_code,
@@ -455,16 +459,15 @@ interface RfmSql {
   segment: (code: string, kind: 'exact' | 'nearest') => string;
 }
 
-function rfmSql(config: EventConfig, d: Dialect, whole: (select: string, where?: string) => string): RfmSql {
+function rfmSql(config: EventConfig, d: Dialect, cuts: number[]): RfmSql {
   const F = RFM_MONETARY_FALLBACK;
   const whens: string[] = [`WHEN is_paid < 1 AND days_since_last_activity >= ${num(inactivityThreshold(config))} THEN ${num(F.inactiveFree)}`]; // §6.3 "1=Inactive free"
   for (const [plan, score] of Object.entries(config.plans.rfm_monetary ?? {})) whens.push(`WHEN plan = ${d.quoteString(plan)} THEN ${num(score)}`); // §6.3 plan value
   let otherwise: string;
   if (config.monetary === 'sum_value') {
-    // quintile cut points of spend among spenders: sorted positive values at floor(k n / 5), k = 1..4 (0-based)
+    // the reference's quintile cut points of spend among spenders (literals; none when it had no spender)
     whens.push(`WHEN monetary_value <= 0 THEN ${num(F.noSpend)}`);
-    const cut = (k: number) => whole(d.listElement(d.sortedList('monetary_value'), d.int(`floor(${num(k)} * count(*) / 5e0) + 1`)), 'monetary_value > 0');
-    otherwise = `1e0${[1, 2, 3, 4].map((k) => ` + CASE WHEN monetary_value >= ${cut(k)} THEN 1e0 ELSE 0e0 END`).join('')}`;
+    otherwise = `1e0${cuts.map((c) => ` + CASE WHEN monetary_value >= ${num(c)} THEN 1e0 ELSE 0e0 END`).join('')}`;
   } else otherwise = `CASE WHEN is_paid >= 1 THEN ${num(F.paid)} ELSE ${num(F.activeFree)} END`;
   const monetary = `least(5e0, greatest(1e0, floor(CASE ${whens.join(' ')} ELSE ${otherwise} END + 5e-1)))`; // Math.round, clamped
   const tables = rfmSegmentTables();

@@ -1,6 +1,6 @@
 import type { FeatureTable } from '../features/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import { applyRules, type SegmentRule } from '../rules/index.js';
+import { applyRules, type RuleReference, type SegmentRule } from '../rules/index.js';
 import { assignClusters, type ClusterModel } from '../cluster/index.js';
 import { predictWithReasons, type ChurnModel } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -17,6 +17,8 @@ export interface ModelParts {
   segments: SegmentRule[];
   churn: ChurnModel;
   clusters: ClusterModel | null;
+  /** The reference thresholds of the population-relative rules, fitted at train (rules/reference.ts): every user scored against the same bar. */
+  reference: RuleReference;
 }
 
 export interface ScoreOptions {
@@ -40,7 +42,7 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
       `model ${opts.label ?? ''} was trained on features the input lacks: ${missing.join(', ')}; compute features with the model's config (same taxonomy and activation milestones).`.replace('model  ', 'the model '),
     );
   }
-  const rules = applyRules(table, parts.config, { segments: parts.segments });
+  const rules = applyRules(table, parts.config, { segments: parts.segments, reference: parts.reference });
   const churn = predictWithReasons(parts.churn, table.columns, opts.reasons ?? 3);
   const columns: Record<string, Float64Array | string[]> = { churn_probability: churn.probability };
   for (const [k, v] of Object.entries(rules.columns)) columns[k] = v as Float64Array | string[];
@@ -51,7 +53,9 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
     columns.pc1 = a.pc1;
     columns.pc2 = a.pc2;
   }
-  return { userIds: table.userIds, columns, reasons: churn.reasons };
+  // last, as in the warehouse statement (engine/score-sql.ts warehouseScoreColumns)
+  const { already_churned: churned, ...rest } = columns;
+  return { userIds: table.userIds, columns: { ...rest, already_churned: churned }, reasons: churn.reasons };
 }
 
 export function formatReasons(r: Reason[]): string {

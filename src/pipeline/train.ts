@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
 import type { EventConfig, IngestReport } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
-import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
+import {
+  antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, fitRuleReference, loadSegmentRules, segmentDashboard, transitionMatrix,
+} from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
 import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
-import { sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
+import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
@@ -174,7 +176,12 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
 
     const rulesDir = opts.rulesDir ?? defaultRulesDir();
     const segments = await loadSegmentRules(rulesDir);
-    const testRules = applyRules(test, config, { segments });
+    // Reference thresholds of the population-relative rules (§2.3 top 10%, §6.3 spend quintiles), fitted once on
+    // the test cutoff's users (the users the rules are evaluated on) and saved: score, /v1/predict, evaluate and
+    // the SQL of score --emit-sql then judge every user against the same bar, whoever is scored with them.
+    const reference = fitRuleReference(test, config, "the test cutoff's users of train");
+    logger.info(describeRuleReference(reference));
+    const testRules = applyRules(test, config, { segments, reference });
     const features = churnFeatureList(test);
 
     logger.info(`clusters: fitting on the users live at the test cutoff ${test.asOf}`);
@@ -210,7 +217,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       logger,
     });
 
-    const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model };
+    const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model, reference };
     const scored = await scoreWithParts(parts, snapshot);
     const previous = await scoreWithParts(parts, test);
     const transitions = {
@@ -234,6 +241,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       evaluation: churn.report,
       dashboard,
       warnings: [...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
+      rulesReference: reference,
       clusters: clusters.report,
       transitions,
       ingest: store.report,
@@ -244,6 +252,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeChurn(dir, churn);
       await writeFile(join(dir, 'clusters.json'), `${JSON.stringify(clusters.model)}\n`);
       await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      await writeFile(join(dir, RULES_REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
       await mkdir(join(dir, 'rules'));
       for (const f of new Set(segments.map((x) => x.pos.file))) await copyFile(f, join(dir, 'rules', basename(f)));
       await writeFile(join(dir, 'features.json'), `${JSON.stringify(featureDictionary(config), null, 2)}\n`);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadSegmentRules } from '../rules/index.js';
+import { loadSegmentRules, parseRuleReference, type RuleReference } from '../rules/index.js';
+import type { EventConfig } from '../ingest/index.js';
 import { loadModel as loadChurnModel, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
 import { validateConfig } from '../ingest/index.js';
 import type { FeatureTable } from '../features/index.js';
@@ -20,6 +21,9 @@ export * from './compare.js';
  * before use, so a corrupt or hand-edited version fails with a sentence naming the file.
  */
 export const SUPPORTED_FORMAT_VERSION = 1;
+
+/** The reference thresholds of the population-relative rules, fitted at train (rules/reference.ts). */
+export const RULES_REFERENCE_FILE = 'rules-reference.json';
 
 export interface LoadedRegistryModel extends LoadedModel {
   parts: ModelParts;
@@ -71,6 +75,39 @@ export async function loadTableModel(ref: string | undefined, opts: { modelsDir:
   return { name: v.name, version: v.version, dir: v.dir, manifest: v.manifest, churn: await readChurn(v.dir, v.label, opts.logger ?? silentLogger) };
 }
 
+/** The version's rule reference thresholds; a version trained before they were saved is refused (its rules would depend on the batch). */
+async function readReference(dir: string, label: string) {
+  let text: string;
+  try {
+    text = await readFile(join(dir, RULES_REFERENCE_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} has no ${RULES_REFERENCE_FILE} (it was trained by an older cohortlab, whose §2.3 top-10% and §6.3 quintile thresholds moved with each scored batch); re-train it.`);
+    }
+    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: ${RULES_REFERENCE_FILE} cannot be read (${(e as Error).message}).`, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: ${RULES_REFERENCE_FILE} is not JSON (${(e as Error).message}).`, { cause: e });
+  }
+  return parseRuleReference(json, `model ${label} ${RULES_REFERENCE_FILE}`);
+}
+
+/**
+ * Only a version's rule reference thresholds and config (for `rules --reference MODEL`): no churn model is
+ * loaded, and only the reference file is checked against its sha256 in the manifest.
+ */
+export async function loadRuleReference(ref: string | undefined, opts: { modelsDir: string }): Promise<{ name: string; version: number; reference: RuleReference; config: EventConfig }> {
+  const v = await openVersion(ref, { ...opts, verify: false });
+  if (v.source !== 'events') throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${v.label} was trained on a per-user table; it has no rule reference thresholds.`);
+  const files = (v.manifest.files ?? {}) as Record<string, unknown>;
+  await verifyFiles(v.dir, { files: Object.fromEntries(Object.entries(files).filter(([rel]) => rel === RULES_REFERENCE_FILE || rel === 'config.json')) }, v.label);
+  const config = validateConfig(await readJson(v.dir, 'config.json', v.label), `of model ${v.label}`);
+  return { name: v.name, version: v.version, reference: await readReference(v.dir, v.label), config };
+}
+
 export async function loadModel(ref: string | undefined, opts: { modelsDir: string; logger?: Logger; verify?: boolean }): Promise<LoadedRegistryModel> {
   const v = await openVersion(ref, opts);
   const { label, manifest } = v;
@@ -82,7 +119,8 @@ export async function loadModel(ref: string | undefined, opts: { modelsDir: stri
   const clusters = await readJson<ModelParts['clusters']>(v.dir, 'clusters.json', label);
   const segments = await loadSegmentRules(join(v.dir, 'rules'));
   const report = await readJson<Record<string, unknown>>(v.dir, 'report.json', label);
-  const parts: ModelParts = { config, segments, churn, clusters };
+  const reference = await readReference(v.dir, label);
+  const parts: ModelParts = { config, segments, churn, clusters, reference };
   const featureNames = [...new Set([...churn.features, ...(clusters ? clusters.features : [])])];
   return {
     name: v.name,

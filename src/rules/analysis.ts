@@ -19,7 +19,9 @@ export interface DashboardRow {
   users: number;
   /** users / all users (0-1). */
   share: number;
-  /** Share not churned within the label horizon (0-1); null without a label. */
+  /** Of them, users already churned at the cutoff (`already_churned`): counted apart, not in retention. */
+  alreadyChurned: number;
+  /** Share of the live users (not already churned) not churned within the label horizon (0-1); null without a label or live user. */
   retention: number | null;
   /** Share on a paid plan (is_paid). */
   paidConversion: number;
@@ -32,11 +34,13 @@ export interface DashboardRow {
 export interface Dashboard {
   by: string;
   users: number;
+  /** Users already churned at the cutoff (the rest are live): the §9.1 figures count them apart. */
+  alreadyChurned: number;
   rows: DashboardRow[];
   /** Horizon (days) of the label retention is measured on; null when the features carry no label. */
   retentionHorizonDays: number | null;
   /** Overlapping segments of the rule files: users and share each. */
-  ruleSegments: { column: string; name: string; users: number; share: number; action: string }[];
+  ruleSegments: { column: string; name: string; users: number; alreadyChurned: number; share: number; action: string }[];
 }
 
 function labelsOf(out: RuleOutput, by: string): string[] {
@@ -71,10 +75,14 @@ export function segmentDashboard(table: FeatureTable, out: RuleOutput, opts: { b
   const isPaid = table.columns.is_paid;
   const money = table.columns.monetary_value;
   const label = table.label;
+  const flag = out.columns.already_churned;
+  const gone = flag instanceof Float64Array ? flag : Float64Array.from(table.alreadyChurned);
+  const churned = new Float64Array(k);
   for (let i = 0; i < n; i++) {
     const s = index.get(labels[i])!;
     users[s]++;
-    if (label) retained[s] += label[i] === 0 ? 1 : 0;
+    if (gone[i] >= 1) churned[s]++;
+    else if (label) retained[s] += label[i] === 0 ? 1 : 0;
     if (isPaid) paid[s] += isPaid[i] >= 1 ? 1 : 0;
     if (money) revenue[s] += money[i];
   }
@@ -82,7 +90,8 @@ export function segmentDashboard(table: FeatureTable, out: RuleOutput, opts: { b
     segment,
     users: users[s],
     share: n > 0 ? users[s] / n : 0,
-    retention: label && users[s] > 0 ? retained[s] / users[s] : null,
+    alreadyChurned: churned[s],
+    retention: label && users[s] - churned[s] > 0 ? retained[s] / (users[s] - churned[s]) : null,
     paidConversion: users[s] > 0 ? paid[s] / users[s] : 0,
     avgRevenue: users[s] > 0 ? revenue[s] / users[s] : 0,
     action: by === 'behavioral_segment' ? (BEHAVIORAL_ACTIONS as Record<string, { action: string }>)[segment]?.action ?? '' : '',
@@ -90,10 +99,14 @@ export function segmentDashboard(table: FeatureTable, out: RuleOutput, opts: { b
   const ruleSegments = (opts.segments ?? []).map((r) => {
     const c = out.columns[SEGMENT_COLUMN_PREFIX + r.slug] as Float64Array | undefined;
     let m = 0;
-    if (c) for (let i = 0; i < c.length; i++) m += c[i];
-    return { column: SEGMENT_COLUMN_PREFIX + r.slug, name: r.name, users: m, share: n > 0 ? m / n : 0, action: r.action ?? '' };
+    let g = 0;
+    if (c) for (let i = 0; i < c.length; i++) {
+      m += c[i];
+      if (c[i] >= 1 && gone[i] >= 1) g++;
+    }
+    return { column: SEGMENT_COLUMN_PREFIX + r.slug, name: r.name, users: m, alreadyChurned: g, share: n > 0 ? m / n : 0, action: r.action ?? '' };
   });
-  return { by, users: n, rows, retentionHorizonDays: label ? table.horizonDays ?? null : null, ruleSegments };
+  return { by, users: n, alreadyChurned: churned.reduce((a, b) => a + b, 0), rows, retentionHorizonDays: label ? table.horizonDays ?? null : null, ruleSegments };
 }
 
 const pct = (x: number | null, digits = 1) => (x === null ? 'n/a' : `${(100 * x).toFixed(digits)}%`);
@@ -107,14 +120,17 @@ function textTable(header: string[], rows: string[][], rightFrom = 1): string {
 
 export function formatDashboard(d: Dashboard): string {
   const retention = d.retentionHorizonDays === null ? 'retention' : `${d.retentionHorizonDays}-day retention`;
-  const rows = d.rows.map((r) => [r.segment, String(r.users), pct(r.share), pct(r.retention), pct(r.paidConversion), r.avgRevenue.toFixed(2)]);
+  const rows = d.rows.map((r) => [r.segment, String(r.users), String(r.alreadyChurned), pct(r.share), pct(r.retention), pct(r.paidConversion), r.avgRevenue.toFixed(2)]);
   const total = d.rows.reduce((a, r) => a + r.users, 0);
-  rows.push(['Total', String(total), pct(d.users > 0 ? total / d.users : 0), '', '', '']);
-  const parts = [`Cross-segment dashboard (playbook §9.1) by ${d.by}, ${d.users} users`, textTable(['segment', 'users', 'share', retention, 'paid conversion', 'avg revenue'], rows)];
+  rows.push(['Total', String(total), String(d.alreadyChurned), pct(d.users > 0 ? total / d.users : 0), '', '', '']);
+  const parts = [
+    `Cross-segment dashboard (playbook §9.1) by ${d.by}, ${d.users} users: ${d.users - d.alreadyChurned} live, ${d.alreadyChurned} already churned at the cutoff (retention over live users only)`,
+    textTable(['segment', 'users', 'already churned', 'share', retention, 'paid conversion', 'avg revenue'], rows),
+  ];
   if (d.retentionHorizonDays === null) parts.push('(retention: n/a, the features carry no churn label; compute them with --horizon-days over data that covers the horizon)');
   if (d.ruleSegments.length > 0) {
     parts.push('', 'Rule-file segments (playbook §6.1; they may overlap)');
-    parts.push(textTable(['segment', 'users', 'share'], d.ruleSegments.map((s) => [s.name, String(s.users), pct(s.share)])));
+    parts.push(textTable(['segment', 'users', 'already churned', 'share'], d.ruleSegments.map((s) => [s.name, String(s.users), String(s.alreadyChurned), pct(s.share)])));
   }
   return parts.join('\n');
 }
@@ -220,8 +236,12 @@ export function antiPatternWarnings(dashboard: Dashboard, segments: SegmentRule[
   const w: AntiPatternWarning[] = [];
   const A = ANTI_PATTERN;
   for (const r of dashboard.rows) {
-    if (r.users < A.minSegmentUsers) {
-      w.push({ code: 'small_segment', segment: r.segment, message: `segment "${r.segment}" (${dashboard.by}) has ${r.users} users, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or merge it.` });
+    // §10 counts the users a segment can act on: the live ones (a segment of users already gone is judged by its size)
+    const live = r.users - r.alreadyChurned;
+    const counted = live > 0 ? live : r.users;
+    if (counted < A.minSegmentUsers) {
+      const what = r.alreadyChurned > 0 ? (live > 0 ? `${live} live users (and ${r.alreadyChurned} already churned)` : `${r.users} users, all already churned`) : `${r.users} users`;
+      w.push({ code: 'small_segment', segment: r.segment, message: `segment "${r.segment}" (${dashboard.by}) has ${what}, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or merge it.` });
     }
     if (!r.action && dashboard.by === 'behavioral_segment') {
       w.push({ code: 'no_action', segment: r.segment, message: `segment "${r.segment}" has no action plan (playbook §10: every segment must have one).` });
@@ -235,8 +255,10 @@ export function antiPatternWarnings(dashboard: Dashboard, segments: SegmentRule[
     w.push({ code: 'too_many_segments', message: `${segments.length} rule-file segments, more than the ${A.maxSegments} playbook §10 suggests starting with; remove or merge some.` });
   }
   for (const s of dashboard.ruleSegments) {
-    if (s.users < A.minSegmentUsers) {
-      w.push({ code: 'small_segment', segment: s.name, message: `rule-file segment "${s.name}" has ${s.users} users, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or widen the rule.` });
+    const live = s.users - s.alreadyChurned;
+    if ((live > 0 ? live : s.users) < A.minSegmentUsers) {
+      const what = s.alreadyChurned > 0 ? (live > 0 ? `${live} live users (and ${s.alreadyChurned} already churned)` : `${s.users} users, all already churned`) : `${s.users} users`;
+      w.push({ code: 'small_segment', segment: s.name, message: `rule-file segment "${s.name}" has ${what}, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or widen the rule.` });
     }
   }
   for (const r of segments) {

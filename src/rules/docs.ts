@@ -4,8 +4,8 @@ import { REFRESH_VALUES } from './dsl/parse.js';
 import { AFFINITY_MIN_LIFT, ANTI_PATTERN } from './analysis.js';
 import { CONTRACT_RULE_COLUMNS } from './engine.js';
 import { BEHAVIORAL_ACTIONS, CAMPAIGNS, UPGRADE_STRATEGY } from './tables/actions.js';
-import { RFM_FREQUENCY, RFM_OTHER, RFM_RECENCY, RFM_SEGMENTS } from './tables/rfm.js';
-import { ACTIVATED_MIN_SCORE, CHURN_SIGNALS, EXPANSION_SIGNALS, SCORE_TABLES, TIER_TABLES } from './tables/scores.js';
+import { RFM_FREQUENCY, RFM_NEAREST_MAX_RECENCY_GAP, RFM_OTHER, RFM_RECENCY, RFM_SEGMENTS, rfmSegmentTables } from './tables/rfm.js';
+import { ACTIVATED_MIN_SCORE, CHURN_SIGNALS, CHURN_TIER_ALREADY_CHURNED, EXPANSION_SIGNALS, SCORE_TABLES, TIER_TABLES } from './tables/scores.js';
 import {
   AT_RISK_SIGNALS, BEHAVIORAL, CHAMPION, DORMANT_DAYS, DORMANT_SUBSEGMENTS, INTENT, LIFECYCLE, PLAN_SEGMENTS, SALES_TIERS,
 } from './tables/segments.js';
@@ -34,6 +34,37 @@ function describeSource(s: Source): string {
     case 'config':
       return s.describe;
   }
+}
+
+const RFM_EXAMPLES = ['511', '411', '155', '331', '241', '111'];
+
+/** The worked examples of rfm_segment_nearest: candidates, the nearest listed codes with their distances, the result. */
+function rfmWorkedExamples(): string[] {
+  const listed = RFM_SEGMENTS.flatMap((s) => s.codes.map((c) => ({ name: s.name, code: c, r: +c[0], f: +c[1], m: +c[2] })));
+  const t = rfmSegmentTables();
+  return RFM_EXAMPLES.map((code) => {
+    const [r, f, m] = [...code].map(Number);
+    const cands = listed.filter((l) => Math.abs(l.r - r) <= RFM_NEAREST_MAX_RECENCY_GAP);
+    const dist = (l: (typeof listed)[number]) => Math.abs(l.r - r) + Math.abs(l.f - f) + Math.abs(l.m - m);
+    const best = Math.min(...cands.map(dist));
+    const near = cands.filter((l) => dist(l) === best).map((l) => `${l.code} ${l.name}`);
+    const segs = [...new Set(cands.map((l) => l.name))];
+    return `| ${code} | ${segs.join(', ')} | ${near.join('; ')} (${best}) | ${t.nearest[t.codes.indexOf(code)]} |`;
+  });
+}
+
+/** rfm_segment_nearest of all 125 codes as a 5 x 5 grid of cells of 5 (initials: C, L, P, N, X = Lost). */
+function rfmNearestGrid(): string[] {
+  const t = rfmSegmentTables();
+  const initial: Record<string, string> = { Champions: 'C', Loyal: 'L', Promising: 'P', 'Need attention': 'N', Lost: 'X' };
+  const rows = ['| R \\ F | 1 | 2 | 3 | 4 | 5 |', '|---|---|---|---|---|---|'];
+  for (let r = 0; r < 5; r++) {
+    const cells = [];
+    for (let f = 0; f < 5; f++) cells.push(Array.from({ length: 5 }, (_, m) => initial[t.nearest[r * 25 + f * 5 + m]]).join(''));
+    rows.push(`| ${r + 1} | ${cells.join(' | ')} |`);
+  }
+  rows.push('', 'C = Champions, L = Loyal, P = Promising, N = Need attention, X = Lost; e.g. row 5, column 1, letter 1 is code 511.');
+  return rows;
 }
 
 export function renderRulesDoc(): string {
@@ -83,6 +114,24 @@ export function renderRulesDoc(): string {
   );
   for (const t of TIER_TABLES) out.push(bandTable(t, (v) => `${v.label} (${v.meaning})`));
   out.push(
+    '### Users already churned: one story',
+    '',
+    'A user is `already_churned` (1/0, a column of `features`, `rules`, `score`, `/v1/users/:id` and the `/v1/predict` answers)',
+    'when the features say so (an explicit churn event before the cutoff) or when days_since_last_activity reaches the §3.4',
+    'inactivity threshold of the config (the same test `features` applies, so a table without the flag, such as features posted',
+    'to `/v1/predict`, still marks idle users). For those users:',
+    '',
+    '- `lifecycle_stage` is "Churned" (§2.3 stage 6), whatever their other features say;',
+    `- \`churn_risk_tier\` is "${CHURN_TIER_ALREADY_CHURNED.label}", never "Healthy" (meaning: ${CHURN_TIER_ALREADY_CHURNED.meaning}). §4.4 tiers`,
+    '  users who can still churn; a user gone for months has stopped sending the signals it scores (no usage decline left to',
+    '  see), so the bands can call them Healthy: on CDNOW as of 1998-06-30 all 16,531 customers already gone were. The tier is',
+    '  a cohortlab choice; `churn_risk_score` is still computed from the features, unchanged, so the rule\'s evaluation against',
+    '  the churn model (which leaves already-churned users out) is not affected;',
+    '- the §9.1 dashboard counts them apart (column "already churned"; retention is over the live users), and the §10',
+    '  small-segment warning counts a segment\'s live users (a segment whose users are all gone is judged by its size).',
+    '',
+  );
+  out.push(
     '## Segments',
     '',
     'Every segment scheme is a ladder: rules are tried in order and the first match wins, so each user gets exactly one',
@@ -110,12 +159,33 @@ export function renderRulesDoc(): string {
     '|---|---|---|',
     `| 1 | Churned | already churned at the cutoff, or days_since_last_activity >= the §3.4 inactivity threshold |`,
     `| 2 | At-Risk | §3.3 at-risk signals >= ${LIFECYCLE.atRisk.minSignals} ("usage declining from personal baseline") |`,
-    `| 3 | Power User | tenure_days >= ${LIFECYCLE.powerUser.minTenureDays}, avg_weekly_sessions_28d in the top ${100 * LIFECYCLE.powerUser.topShare}% of the table's users (ties included, never 0), feature_breadth_30d >= ${LIFECYCLE.powerUser.minBreadth} |`,
+    `| 3 | Power User | tenure_days >= ${LIFECYCLE.powerUser.minTenureDays}, avg_weekly_sessions_28d >= the reference's top-${100 * LIFECYCLE.powerUser.topShare}% bar (below; ties included, never 0), feature_breadth_30d >= ${LIFECYCLE.powerUser.minBreadth} |`,
     `| 4 | Engaged | tenure_days >= ${LIFECYCLE.engaged.minTenureDays}, avg_weekly_sessions_28d >= ${LIFECYCLE.engaged.minWeeklySessions} ("multiple sessions/week") |`,
     `| 5 | Activated | activation_score >= ${LIFECYCLE.activated.minActivationScore} (§4.2 Fully activated = "completed activation") |`,
     '| 6 | New User | everyone else (has not completed activation) |',
     '',
     'The day ranges of §2.3 ("Day 7-90") describe typical ages; only the lower bounds of Engaged and Power User are applied.',
+    '',
+    '### Reference thresholds: fitted once, used everywhere',
+    '',
+    'Two rules compare a user with the user base rather than with fixed numbers: the §2.3 Power User "Top 10% usage" and,',
+    'for logs valued by spend (`monetary: sum_value`), the §6.3 monetary quintiles. Fitted on whatever table is scored, a user\'s',
+    'stage would depend on who else is in the request (a light user alone in a `/v1/predict` call was "Power User"). So these',
+    'thresholds are fitted once and then used unchanged:',
+    '',
+    `- §2.3 top ${100 * LIFECYCLE.powerUser.topShare}%: the smallest avg_weekly_sessions_28d among the top ceil(${LIFECYCLE.powerUser.topShare} n) of the reference\'s **live** users (not`,
+    '  already churned; users long gone would pull the bar down to zero), ties included; a user also needs more than 0;',
+    '  no live user in the reference = no Power User;',
+    '- §6.3 spend quintiles: sorted positive monetary_value of the reference\'s spenders (churned or not: RFM ranks the customer',
+    '  base) at floor(k n / 5), k = 1..4; a spender scores 1 + the number of cuts their spend reaches.',
+    '',
+    '`cohortlab train` fits them on the **test cutoff\'s users** (the users the rules are evaluated on in `report.json`) and',
+    'saves them in the model version as `rules-reference.json` (also `rulesReference` in `report.json`). `score` (every chunk),',
+    '`/v1/predict`, `evaluate` and the SQL statement of `score --emit-sql` (DuckDB and ClickHouse: the thresholds are literals in',
+    'the statement) use the model\'s, so one user gets the same rule columns alone, in a batch of 1,000, in-process or in the',
+    'warehouse. A model version without the file (trained by an older cohortlab) is refused: re-train it.',
+    '`cohortlab rules --features F` on its own fits them on the users of F (and logs the values); `--reference MODEL` uses a',
+    'trained model\'s instead. No other rule reads the population: every other threshold on this page is a fixed band.',
     '',
     '### At-risk composite (§3.3), columns `at_risk_signals` (0-4) and `at_risk` (0/1)',
     '',
@@ -161,7 +231,24 @@ export function renderRulesDoc(): string {
     ...RFM_SEGMENTS.map((s) => `| ${s.name} | ${s.codes.join(', ')} | ${s.action} |`),
     '',
     `The playbook names 15 of the 125 codes. Every other code gets \`${RFM_OTHER}\` in \`rfm_segment\` (exact). The extra column`,
-    '`rfm_segment_nearest` gives the segment of the nearest listed code (L1 distance over R, F, M; ties go to the segment listed first).',
+    '`rfm_segment_nearest` names every user with the segment of the nearest listed code, respecting recency:',
+    '',
+    `- candidates: the listed codes whose recency is within ${RFM_NEAREST_MAX_RECENCY_GAP} of the user\'s R (each named segment sits at one`,
+    '  recency: Champions 5, Loyal 4, Promising 3, Need attention 2, Lost 1);',
+    '- distance: |dR| + |dF| + |dM| (L1 over the three scores); the smallest wins;',
+    '- ties: the smaller recency gap, then the segment listed first (the table above, then the order of its codes).',
+    '',
+    'So a user seen in the last 3 days (R 4 or 5) is never "Lost", and a user gone 15+ days (R 1) is never "Champions" or',
+    '"Loyal". Plain L1 let frequency and monetary outvote recency: 511 (seen today, rare, low value) was 4 steps from Lost 111.',
+    'Worked examples:',
+    '',
+    '| code | candidates (recency within 2) | nearest listed codes (distance) | rfm_segment_nearest |',
+    '|---|---|---|---|',
+    ...rfmWorkedExamples(),
+    '',
+    'Every code, R = 1 (top row) to 5, F = 1 to 5 across, M = 1 to 5 within a cell:',
+    '',
+    ...rfmNearestGrid(),
     '',
     '### Sales tiers (§7.2), column `sales_tier`',
     '',
@@ -228,19 +315,21 @@ export function renderRulesDoc(): string {
     '',
     `Contract (CONTRACT.md): \`user_id\`, ${CONTRACT_RULE_COLUMNS.map((c) => `\`${c}\``).join(', ')}, and \`segment_<slug>\` per rule-file segment.`,
     'Extras: `at_risk`, `intent_segment`, `plan_segment`, `champion`, `dormant`, `dormant_subsegment`, `rfm_recency`, `rfm_frequency`,',
-    '`rfm_monetary`, `rfm_segment_nearest`, `sales_tier`, `campaign`; the CLI adds `recommendation_1`, `recommendation_2` (§5.2) and',
+    '`rfm_monetary`, `rfm_segment_nearest`, `sales_tier`, `campaign`, `already_churned`; the CLI adds `recommendation_1`, `recommendation_2` (§5.2) and',
     '`<score>__<component>` points.',
     '',
     '## Analyses',
     '',
-    '- §9.1 dashboard (printed by `cohortlab rules`): per behavioral segment, users, share, retention, paid conversion (share with',
-    '  is_paid), average revenue (mean monetary_value). Retention is the share not churned within the features\' label horizon',
-    '  (30-day retention when the features were computed with `--horizon-days 30`); n/a without a label. LTV is not computed.',
+    '- §9.1 dashboard (printed by `cohortlab rules`): per behavioral segment, users, already churned (of them), share, retention,',
+    '  paid conversion (share with is_paid), average revenue (mean monetary_value). Retention is the share of the live users (not',
+    '  already churned at the cutoff) not churned within the features\' label horizon (30-day retention when the features were',
+    '  computed with `--horizon-days 30`); n/a without a label. LTV is not computed.',
     '  A Total row shows the sizes add up to the user count. Rule-file segments (which may overlap) are listed beside it.',
     '- §9.2 transitions (`cohortlab transitions`): users matched by id between two `rules` outputs; rows are the first snapshot\'s',
     '  segments and sum to 100%; users missing from the second snapshot go to the `(gone)` column, users only in the second come',
     '  from the `(new)` row; both counts are printed.',
-    `- §10 warnings: a segment with fewer than ${ANTI_PATTERN.minSegmentUsers} users, more than ${ANTI_PATTERN.maxSegments} segments`,
+    `- §10 warnings: a segment with fewer than ${ANTI_PATTERN.minSegmentUsers} live users (users already churned counted apart; a segment of`,
+    `  already-churned users only is judged by its size), more than ${ANTI_PATTERN.maxSegments} segments`,
     `  (behavioral labels in use, or rule files), a rule-file segment without \`action:\`, a rule-file segment that does not refresh`,
     `  ${ANTI_PATTERN.refreshed.join('/')}.`,
     '- §8 ICP refinement (`--icp`): best = top 20% by the mean percentile rank of retention, revenue and engagement score; worst =',
@@ -249,7 +338,8 @@ export function renderRulesDoc(): string {
     `- §5.2 feature affinity: over the per-feature 0/1 columns the feature table keeps (the activation milestones), the share of`,
     '  Power users using A who also use B; each user\'s top 1-2 unused features by the mean of that share over the features they',
     `  use (power-user adoption rate for users with none). With a churn label, a pair counts only when A-users with B retain`,
-    `  ${100 * AFFINITY_MIN_LIFT}%+ better than A-users without B.`,
+    `  ${100 * AFFINITY_MIN_LIFT}%+ better than A-users without B. Co-occurrence is measured over the Power users of the file given to`,
+    '  `cohortlab rules` (an analysis of that population, printed beside the rule columns; `score` and `/v1/predict` do not carry it).',
     '',
     '## Not derivable from event data',
     '',

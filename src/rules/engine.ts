@@ -9,6 +9,8 @@ import {
   planSegments, rfm, salesTiers,
 } from './segments.js';
 import type { RuleColumn, RuleOutput, SegmentRule } from './types.js';
+import { alreadyChurnedFlags, fitRuleReference, inactivityThreshold, type RuleReference } from './reference.js';
+import { CHURN_TIER_ALREADY_CHURNED } from './tables/scores.js';
 
 /**
  * applyRules: feature table -> every playbook model, in this order (later steps read earlier ones):
@@ -18,6 +20,11 @@ import type { RuleColumn, RuleOutput, SegmentRule } from './types.js';
  *   3. segments   §2.1 behavioral, §2.3 lifecycle (reads 1, 2), §3.4 dormant, §3.2 champions, §2.4 intent,
  *                 §2.5 plan, §6.3 RFM, §7.2 sales tiers, §7.1 campaign
  *   4. rule files §6.1 segments (may read the scores of 1 and 2)
+ *
+ * The thresholds that compare a user with the user base (§2.3 top 10% usage, §6.3 spend quintiles) come
+ * from `opts.reference` (a model's, fitted at train: rules/reference.ts); without one they are fitted on
+ * `table` itself, which only `rules --features F` does on purpose. Users already churned at the cutoff
+ * (`already_churned`) are lifecycle "Churned" and churn-risk tier "Churned" (score still computed).
  *
  * Pure: no I/O. Every column is one pass over typed arrays.
  */
@@ -29,20 +36,30 @@ export const CONTRACT_RULE_COLUMNS = [
 
 export const SEGMENT_COLUMN_PREFIX = 'segment_';
 
-export function applyRules(table: FeatureTable, config: EventConfig, opts: { segments?: SegmentRule[] } = {}): RuleOutput {
+export interface ApplyRulesOptions {
+  segments?: SegmentRule[];
+  /** The reference thresholds (a model's); default: fitted on `table` (see RuleOutput.reference). */
+  reference?: RuleReference;
+}
+
+export function applyRules(table: FeatureTable, config: EventConfig, opts: ApplyRulesOptions = {}): RuleOutput {
   const n = table.userIds.length;
   if (table.plan.length !== n || table.alreadyChurned.length !== n) {
     throw new CohortlabError('BAD_FEATURE', `the feature table has ${n} users but ${table.plan.length} plans and ${table.alreadyChurned.length} churn flags; every per-user array must have one entry per user.`);
   }
+  const reference = opts.reference ?? fitRuleReference(table, config, 'the scored table itself');
+  const churned = alreadyChurnedFlags(table, inactivityThreshold(config));
   const engagement = engagementScore(table);
   const activation = activationScore(table, config);
   const expansion = expansionReadinessScore(table, engagement.score);
   const churn = churnRiskScore(table);
+  // cohortlab choice (docs/rules.md): a user already gone is never "Healthy"; the score stays as computed.
+  for (let i = 0; i < n; i++) if (churned[i] === 1) churn.tier[i] = CHURN_TIER_ALREADY_CHURNED.label;
   const atRisk = atRiskSignals(table);
   const behavioral = behavioralSegments(table);
-  const lifecycle = lifecycleStages(table, config, atRisk.count, activation.score);
+  const lifecycle = lifecycleStages(table, config, atRisk.count, activation.score, churned, reference);
   const dormant = dormantSubsegments(table, config, activation.score);
-  const r = rfm(table, config);
+  const r = rfm(table, config, reference);
   const isPaid = table.columns.is_paid;
 
   const columns: Record<string, RuleColumn> = {
@@ -94,10 +111,12 @@ export function applyRules(table: FeatureTable, config: EventConfig, opts: { seg
   columns.rfm_segment_nearest = r.nearest;
   columns.sales_tier = salesTiers(table, expansion.score);
   columns.campaign = campaigns(lifecycle, isPaid);
+  columns.already_churned = Float64Array.from(churned);
 
   return {
     userIds: table.userIds,
     columns,
+    reference,
     components: {
       engagement: engagement.components,
       activation: activation.components,

@@ -3,7 +3,11 @@
  * segment-rule language, and the §8-§10 analyses. Other stages and the server import from here only.
  */
 export type { RuleOutput, RuleColumn, SegmentRule, Expr, Band, BandTable, Tier, SourcePos, Refresh } from './types.js';
-export { applyRules, explainUser, CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX } from './engine.js';
+export { applyRules, explainUser, CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX, type ApplyRulesOptions } from './engine.js';
+export {
+  fitRuleReference, parseRuleReference, describeRuleReference, alreadyChurnedFlags, monetaryCutsFor, topShareThreshold, quintileCuts,
+  type RuleReference,
+} from './reference.js';
 export { loadSegmentRules, defaultRulesDir, RULE_FILE_EXTENSION } from './load.js';
 export { parseSegmentRules, slugify, REFRESH_VALUES } from './dsl/parse.js';
 export { evaluateCondition, evaluateSegment, formatExpr } from './dsl/evaluate.js';

@@ -5,16 +5,14 @@ import { featureColumn } from './columns.js';
 import { ACTIVATED_MIN_SCORE } from './tables/scores.js';
 import { RFM_FREQUENCY, RFM_MONETARY_FALLBACK, RFM_RECENCY, rfmSegmentTables } from './tables/rfm.js';
 import {
-  AT_RISK_SIGNALS, BEHAVIORAL, CHAMPION, DORMANT_DAYS, DORMANT_SUBSEGMENTS, INTENT, LIFECYCLE, PLAN_SEGMENTS, SALES_TIERS,
+  AT_RISK_SIGNALS, BEHAVIORAL, CHAMPION, DORMANT_SUBSEGMENTS, INTENT, LIFECYCLE, PLAN_SEGMENTS, SALES_TIERS,
 } from './tables/segments.js';
 import { CAMPAIGNS } from './tables/actions.js';
+import { inactivityThreshold, monetaryCutsFor, type RuleReference } from './reference.js';
 
 /** The §2, §3, §6.3 and §7 segment rules, vectorised over the feature columns (one loop per rule, string labels shared). */
 
-/** playbook §3.4: the inactivity threshold of the product's cadence, or the config's `inactivity_days`. */
-export function inactivityThreshold(config: EventConfig): number {
-  return config.inactivity_days ?? DORMANT_DAYS[config.cadence];
-}
+export { inactivityThreshold };
 
 /** playbook §3.3: the four at-risk signals (0/1 each) and their count. */
 export function atRiskSignals(table: FeatureTable): { count: Float64Array; components: Record<string, Float64Array> } {
@@ -73,27 +71,23 @@ export function behavioralSegments(table: FeatureTable): string[] {
   return out;
 }
 
-/** The value at the top `share` of a column (the smallest value among the top ceil(share*n)); +inf for an empty column. */
-export function topShareThreshold(x: Float64Array, share: number): number {
-  if (x.length === 0) return Infinity;
-  const sorted = Float64Array.from(x).sort();
-  const k = Math.max(1, Math.ceil(share * x.length));
-  return sorted[x.length - k];
-}
-
-/** playbook §2.3 lifecycle stages. */
-export function lifecycleStages(table: FeatureTable, config: EventConfig, atRiskCount: Float64Array, activation: Float64Array): string[] {
+/**
+ * playbook §2.3 lifecycle stages. `churned` is the already-churned flag (stage 6 "Churned"); the "Top 10% usage"
+ * bar of the Power User stage is the reference's (rules/reference.ts), never this table's.
+ */
+export function lifecycleStages(
+  table: FeatureTable, config: EventConfig, atRiskCount: Float64Array, activation: Float64Array, churned: Uint8Array, reference: RuleReference,
+): string[] {
   const n = table.userIds.length;
   const need = 'the §2.3 lifecycle stages';
   const days = featureColumn(table, 'days_since_last_activity', need);
   const weekly = featureColumn(table, 'avg_weekly_sessions_28d', need);
   const breadth = featureColumn(table, 'feature_breadth_30d', need);
   const tenure = featureColumn(table, 'tenure_days', need);
-  const churned = table.alreadyChurned;
   const threshold = inactivityThreshold(config);
   const L = LIFECYCLE;
-  // §2.3 "Top 10% usage": the weekly-session value at the top 10% of this table's users (ties included); zero usage never counts.
-  const top = topShareThreshold(weekly, L.powerUser.topShare);
+  // §2.3 "Top 10% usage": the weekly-session bar of the reference's top 10% live users (ties included); zero usage never counts.
+  const top = reference.powerUserMinWeeklySessions ?? Infinity;
   const out = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     let s: string;
@@ -214,7 +208,7 @@ export function campaigns(lifecycle: string[], isPaid: Float64Array): string[] {
 }
 
 /** playbook §6.3 RFM: R, F, M scores (1-5), the code and the named segment (exact, and nearest listed code). */
-export function rfm(table: FeatureTable, config: EventConfig): {
+export function rfm(table: FeatureTable, config: EventConfig, reference: RuleReference): {
   recency: Float64Array; frequency: Float64Array; monetary: Float64Array; code: string[]; segment: string[]; nearest: string[];
 } {
   const n = table.userIds.length;
@@ -227,12 +221,8 @@ export function rfm(table: FeatureTable, config: EventConfig): {
   const threshold = inactivityThreshold(config);
   const byPlan = config.plans.rfm_monetary ?? {};
   const F = RFM_MONETARY_FALLBACK;
-  // Quintile cut points of spend among spenders, for logs valued by spend (CDNOW).
-  let cuts: number[] = [];
-  if (config.monetary === 'sum_value') {
-    const pos = Float64Array.from(value.filter((v) => v > 0)).sort();
-    if (pos.length > 0) cuts = [1, 2, 3, 4].map((k) => pos[Math.floor((k * pos.length) / 5)]);
-  }
+  // Quintile cut points of spend among the reference's spenders, for logs valued by spend (CDNOW).
+  const cuts = monetaryCutsFor(reference, config);
   const monetary = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const planScore = byPlan[table.plan[i]];

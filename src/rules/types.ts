@@ -1,3 +1,5 @@
+import type { RuleReference } from './reference.js';
+
 /**
  * Types of the rule stage: threshold tables (bands), the output of `applyRules`, and the typed AST
  * of the segment-rule language (playbook §6.1).
@@ -13,6 +15,8 @@ export interface RuleOutput {
    * per rule-file segment (`segment_<slug>`), plus the extras listed in docs/rules.md.
    */
   columns: Record<string, RuleColumn>;
+  /** The reference thresholds the population-relative rules used (the model's, or fitted on the table); applyRules always sets it. */
+  reference?: RuleReference;
   /** Per score, the points of every component per user: `components.engagement.frequency[i]`. */
   components: Record<string, Record<string, Float64Array>>;
 }

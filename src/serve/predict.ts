@@ -37,6 +37,11 @@ export interface Prediction {
   expansion_readiness_tier: string;
   behavioral_segment: string;
   lifecycle_stage: string;
+  /**
+   * 1 when the user had already churned at the cutoff: from events, an explicit churn event or idle past the
+   * §3.4 threshold (as `features` computes it); from features, the row's own `already_churned` (a `features` output row) or idle past the threshold (a churn event is not a feature).
+   */
+  already_churned: number;
   cluster: number;
   cluster_label: string;
   reasons: ScoreResult['reasons'][number];
@@ -96,6 +101,7 @@ function predictionsOf(r: ScoreResult, asOf?: string): Prediction[] {
     expansion_readiness_tier: str('expansion_readiness_tier', i),
     behavioral_segment: str('behavioral_segment', i),
     lifecycle_stage: str('lifecycle_stage', i),
+    already_churned: num('already_churned', i),
     cluster: c.cluster ? num('cluster', i) : -1,
     cluster_label: c.cluster_label ? str('cluster_label', i) : '',
     reasons: r.reasons[i],

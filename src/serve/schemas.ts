@@ -35,7 +35,7 @@ const reasonSchema = {
 
 export const predictionSchema = {
   type: 'object',
-  required: ['user_id', 'churn_probability', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'engagement_tier', 'activation_score', 'expansion_readiness_score', 'behavioral_segment', 'lifecycle_stage', 'cluster', 'cluster_label', 'reasons'],
+  required: ['user_id', 'churn_probability', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'engagement_tier', 'activation_score', 'expansion_readiness_score', 'behavioral_segment', 'lifecycle_stage', 'already_churned', 'cluster', 'cluster_label', 'reasons'],
   properties: {
     user_id: { type: 'string' },
     churn_probability: { type: 'number', description: 'calibrated probability of churn within the model horizon' },
@@ -48,7 +48,8 @@ export const predictionSchema = {
     expansion_readiness_score: { type: 'number' },
     expansion_readiness_tier: { type: 'string' },
     behavioral_segment: { type: 'string' },
-    lifecycle_stage: { type: 'string' },
+    lifecycle_stage: { type: 'string', description: 'playbook 2.3 stage; "Churned" when already_churned is 1' },
+    already_churned: { type: 'integer', enum: [0, 1], description: 'users given as events: 1 after an explicit churn event or when idle past the 3.4 inactivity threshold at the cutoff; users given as features: 1 when days_since_last_activity reaches that threshold. Their churn_risk_tier is "Churned" (the score is still computed)' },
     cluster: { type: 'integer' },
     cluster_label: { type: 'string' },
     reasons: { type: 'array', items: reasonSchema },

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,11 @@ import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { makeTable } from '../rules/fixture.js';
+import { trainedFixture } from '../serve/helper.js';
+import { loadEvents } from '../../src/ingest/index.js';
+import { computeFeatures } from '../../src/features/index.js';
+import { applyRules } from '../../src/rules/index.js';
+import { loadModel } from '../../src/registry/index.js';
 
 /** `cohortlab rules` and `cohortlab transitions` end to end on literal feature files in a temp folder. */
 let dir: string;
@@ -58,19 +63,69 @@ describe('cohortlab rules', () => {
     // u1: frequency 20 + breadth 25 + depth 18 + recency 20 = 83
     expect((t.columns.engagement_score as Float64Array)[0]).toBe(83);
     expect((t.columns.engagement__depth as Float64Array)[0]).toBe(18);
-    expect(r.out).toMatch(/Power\s+1\s+25\.0%\s+100\.0%/);
-    expect(r.out).toMatch(/Regular\s+2\s+50\.0%\s+50\.0%/);
-    expect(r.out).toMatch(/Total\s+4\s+100\.0%/);
+    // users, already churned, share, retention (of the live users)
+    expect(r.out).toMatch(/Power\s+1\s+0\s+25\.0%\s+100\.0%/);
+    expect(r.out).toMatch(/Regular\s+2\s+0\s+50\.0%\s+50\.0%/);
+    expect(r.out).toMatch(/Dormant\s+1\s+1\s+25\.0%\s+n\/a/);
+    expect(r.out).toMatch(/Total\s+4\s+1\s+100\.0%/);
+    expect(Array.from(t.columns.already_churned as Float64Array)).toEqual([0, 0, 0, 1]);
+    expect(t.columns.churn_risk_tier).toEqual(['Healthy', 'Healthy', 'Healthy', 'Churned']);
+    // the thresholds were fitted on the file itself, and the log says so
+    expect(r.log.join('\n')).toMatch(/rule reference thresholds fitted on the scored table itself as of 2024-03-31 \(3 live of 4 users\): §2\.3 Power User top 10% usage >= 6 sessions\/week/);
     expect(r.log).toContain('warning: segment "Power" (behavioral_segment) has 1 users, under the 100 minimum of playbook §10; treat its figures as noise or merge it.');
   });
 
   it('--by groups the dashboard by another column', async () => {
     const r = await run(['rules', '--features', join(dir, 'may.csv'), '--out', join(dir, 'may-rules.parquet'), '--by', 'lifecycle_stage']);
-    expect(r.out).toContain('Cross-segment dashboard (playbook §9.1) by lifecycle_stage, 4 users');
-    expect(r.out).toMatch(/Total\s+4\s+100\.0%/);
+    expect(r.out).toContain('Cross-segment dashboard (playbook §9.1) by lifecycle_stage, 4 users: 3 live, 1 already churned');
+    expect(r.out).toMatch(/Total\s+4\s+1\s+100\.0%/);
     const t = await readTable(join(dir, 'may-rules.parquet'));
     expect(t.columns.lifecycle_stage).toEqual(['Power User', 'Engaged', 'Engaged', 'Churned']);
   });
+
+  it('--reference MODEL takes the thresholds fitted when the model was trained: a one-user file gets the answer of the batch', async () => {
+    const fx = await trainedFixture();
+    const store = await loadEvents([fx.events], SYNTHETIC_PRESET);
+    const table = await computeFeatures(store, { asOf: '2026-05-20' });
+    store.close();
+    // the lightest user who, alone in a file with thresholds fitted on itself, is its own top 10%: a "Power User"
+    const slice = (i: number) => ({ ...table, userIds: [table.userIds[i]], plan: [table.plan[i]], alreadyChurned: table.alreadyChurned.slice(i, i + 1), columns: Object.fromEntries(Object.entries(table.columns).map(([k, c]) => [k, c.slice(i, i + 1)])) });
+    const order = table.userIds.map((_, i) => i).sort((x, y) => table.columns.avg_weekly_sessions_28d[x] - table.columns.avg_weekly_sessions_28d[y]);
+    const light = order.find((i) => (applyRules(slice(i), SYNTHETIC_PRESET).columns.lifecycle_stage as string[])[0] === 'Power User')!;
+    expect(light).toBeDefined();
+    const one = { ...table, userIds: [table.userIds[light]], plan: [table.plan[light]], alreadyChurned: table.alreadyChurned.slice(light, light + 1), columns: Object.fromEntries(Object.entries(table.columns).map(([k, c]) => [k, c.slice(light, light + 1)])), config: SYNTHETIC_PRESET };
+    await writeFeatureTable(join(dir, 'one.csv'), one);
+    const all = { ...table, config: SYNTHETIC_PRESET };
+    await writeFeatureTable(join(dir, 'all.csv'), all);
+    const self = await run(['rules', '--features', join(dir, 'one.csv'), '--out', join(dir, 'one-self.csv')]);
+    expect(self.code).toBe(0);
+    const ref = await run(['rules', '--features', join(dir, 'one.csv'), '--reference', 'default', '--models-dir', fx.modelsDir, '--out', join(dir, 'one-ref.csv')]);
+    expect(ref.log.join('\n')).toMatch(/rule reference thresholds fitted on the test cutoff's users of train as of \d{4}-\d{2}-\d{2} \(\d+ live of \d+ users\)/);
+    await run(['rules', '--features', join(dir, 'all.csv'), '--reference', 'default', '--models-dir', fx.modelsDir, '--out', join(dir, 'all-ref.csv')]);
+    const [a, b, c] = await Promise.all(['one-self.csv', 'one-ref.csv', 'all-ref.csv'].map((f) => readTable(join(dir, f), { textColumns: ['user_id', 'rfm_code'] })));
+    expect(a.columns.lifecycle_stage).toEqual(['Power User']); // alone and fitted on itself: the skew issue 17 reports
+    const k = (c.columns.user_id as string[]).indexOf(table.userIds[light]);
+    // every column but the §5.2 recommendations, an analysis of the file's own Power users (docs/rules.md)
+    for (const name of b.names.filter((x) => !x.startsWith('recommendation_'))) {
+      const v = b.columns[name] as ArrayLike<unknown>;
+      expect(v[0], name).toEqual((c.columns[name] as ArrayLike<unknown>)[k]);
+    }
+    expect(b.columns.lifecycle_stage).not.toEqual(['Power User']);
+    const missing = await run(['rules', '--features', join(dir, 'one.csv'), '--reference', 'nope', '--models-dir', fx.modelsDir, '--out', join(dir, 'x.csv')]).catch((e) => e);
+    expect(missing.code).toBe('MODEL_NOT_FOUND');
+    // a version trained before the thresholds were saved (no rules-reference.json, none in its manifest) is refused: re-train
+    const old = join(dir, 'old-models');
+    await cp(join(fx.modelsDir, 'default'), join(old, 'default'), { recursive: true });
+    await rm(join(old, 'default', '1', 'rules-reference.json'));
+    const manifestPath = join(old, 'default', '1', 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    delete manifest.files['rules-reference.json'];
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const refused = await run(['rules', '--features', join(dir, 'one.csv'), '--reference', 'default', '--models-dir', old, '--out', join(dir, 'x.csv')]).catch((e) => e);
+    expect(refused.code).toBe('MODEL_INCOMPATIBLE');
+    expect(refused.message).toMatch(/model default@1 has no rules-reference\.json \(it was trained by an older cohortlab, whose §2\.3 top-10% and §6\.3 quintile thresholds moved with each scored batch\); re-train it\./);
+    await expect(loadModel('default', { modelsDir: old })).rejects.toThrow(/has no rules-reference\.json/);
+  }, 180_000);
 
   it('a rule file with a syntax error is a RULE_SYNTAX error (exit 2) naming file, line and column', async () => {
     const bad = join(dir, 'bad');

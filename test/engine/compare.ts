@@ -27,7 +27,7 @@ export function agreement(sqlResult: ColumnResult, inProcess: Awaited<ReturnType
   const worst = (a: Float64Array, b: Float64Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
   let pca = 0;
   for (const name of sqlResult.names) {
-    if (name === 'user_id' || name === 'churn_probability' || name === 'already_churned') continue;
+    if (name === 'user_id' || name === 'churn_probability') continue;
     const mine = col(name);
     const theirs = inProcess.columns[name];
     expect(theirs, `in-process scoring has no column ${name}`).toBeDefined();

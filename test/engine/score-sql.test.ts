@@ -4,7 +4,7 @@ import { calibrationSql, compileCondition, logisticWeights, modelScoreSql, score
 import { computeFeatures, cutoffOf } from '../../src/features/index.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
 import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js';
-import { parseSegmentRules } from '../../src/rules/index.js';
+import { fitRuleReference, parseSegmentRules } from '../../src/rules/index.js';
 import { predictChurn } from '../../src/churn/index.js';
 import { applyCalibrator, fitIsotonic, type Calibrator } from '../../src/churn/calibrate.js';
 import { queryColumns } from '../../src/shared/duckdb.js';
@@ -19,6 +19,7 @@ import { openEventSource } from '../../src/engine/source.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { scoreResultTable, scoreWithParts } from '../../src/pipeline/score.js';
 import { mkdtemp } from 'node:fs/promises';
+import { readTable } from '../../src/shared/table-io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,8 +48,8 @@ describe('scoring inside the engine', () => {
       const sql = modelScoreSql(model.parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' });
       const r = await queryColumns(store.conn, sql);
       expect(r.names).toEqual(warehouseScoreColumns(model.parts.segments, true));
-      // the columns of score --out, in its order, but the reasons (and with the already-churned flag)
-      expect(r.names.filter((n) => n !== 'already_churned')).toEqual(scoreResultTable(inProcess).names.filter((n) => n !== 'reasons'));
+      // the columns of score --out, in its order, but the reasons
+      expect(r.names).toEqual(scoreResultTable(inProcess).names.filter((n) => n !== 'reasons'));
       expect(model.parts.segments.length).toBe(3); // the rule files of rules/ (At Risk, Expansion Ready, Power Users)
       const a = agreement(r, inProcess);
       expect(a.users).toBeGreaterThan(300);
@@ -95,7 +96,7 @@ describe('scoring inside the engine', () => {
     }
   }, 60_000);
 
-  it('logs valued by spend (monetary: sum_value): spend as monetary value and the §6.3 quintiles over all spenders, in DuckDB and ClickHouse', async () => {
+  it('logs valued by spend (monetary: sum_value): spend as monetary value and the reference\'s §6.3 quintiles, in DuckDB and ClickHouse', async () => {
     const asOf = '2026-05-20';
     const dir = await mkdtemp(join(tmpdir(), 'cl-wscore-'));
     const valued = join(dir, 'valued.parquet');
@@ -103,10 +104,12 @@ describe('scoring inside the engine', () => {
     await store.conn.run(`COPY (SELECT *, CASE WHEN hash(user_id) % 3 = 0 OR hash(user_id, timestamp) % 4 > 0 THEN 0 ELSE (hash(user_id, timestamp) % 1000) / 100.0 END AS amount
       FROM read_parquet('${fx.events}')) TO '${valued}' (FORMAT parquet)`);
     const config = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, value: 'amount' }, monetary: 'sum_value' as const, plans: { ...SYNTHETIC_PRESET.plans, rfm_monetary: { enterprise: 5 } } };
-    const parts = { ...model.parts, config };
     const valuedStore = await loadEvents([valued], config);
     try {
       const table = await computeFeatures(valuedStore, { asOf });
+      // the spend quintiles of a reference fitted on these users (the model's own was fitted for a config valued by plan)
+      const parts = { ...model.parts, config, reference: fitRuleReference(table, config, 'the valued users') };
+      expect(() => modelScoreSql({ ...model.parts, config }, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' })).toThrow(/values users by spend/);
       const expected = await scoreWithParts(parts, table, { reasons: 0 });
       const monetary = expected.columns.rfm_monetary as Float64Array;
       for (const m of [1, 2, 3, 4, 5]) expect(monetary.includes(m), `rfm monetary ${m}`).toBe(true);
@@ -127,6 +130,51 @@ describe('scoring inside the engine', () => {
     } finally {
       valuedStore.close();
     }
+  }, 60_000);
+
+  it('a user scored alone gets the rule columns of the batch: in the statement, in-process on a one-user table, and through score', async () => {
+    const asOf = '2026-05-20';
+    const table = await computeFeatures(store, { asOf });
+    const whole = await queryColumns(store.conn, modelScoreSql(model.parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
+    const ids = whole.columns[0] as string[];
+    const stage = whole.columns[whole.names.indexOf('lifecycle_stage')] as string[];
+    // one Power User, one already churned user and the first user: each scored alone
+    const picks = [stage.indexOf('Power User'), stage.indexOf('Churned'), 0];
+    expect(picks.every((i) => i >= 0)).toBe(true);
+    const ruleNames = whole.names.filter((n) => !['user_id', 'churn_probability', 'pc1', 'pc2'].includes(n));
+    const rowOf = (r: { names: string[]; columns: unknown[] }, i: number) => Object.fromEntries(ruleNames.map((n) => [n, (r.columns[r.names.indexOf(n)] as ArrayLike<unknown>)[i]]));
+    for (const i of picks) {
+      const id = ids[i];
+      const alone = await queryColumns(store.conn, modelScoreSql(model.parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: `(SELECT * FROM events WHERE user_id = '${id}')` }));
+      expect(alone.columns[0], id).toEqual([id]);
+      expect(rowOf(alone, 0), `${id} alone in the statement`).toEqual(rowOf(whole, i));
+      const k = table.userIds.indexOf(id);
+      const one = { ...table, userIds: [id], plan: [table.plan[k]], alreadyChurned: table.alreadyChurned.slice(k, k + 1), columns: Object.fromEntries(Object.entries(table.columns).map(([f, c]) => [f, c.slice(k, k + 1)])) };
+      const inProcess = await model.score(one, { reasons: 0 });
+      const cols = { names: ['user_id', ...Object.keys(inProcess.columns)], columns: [inProcess.userIds, ...Object.values(inProcess.columns)] };
+      expect(rowOf(cols, 0), `${id} alone in-process`).toEqual(rowOf(whole, i));
+    }
+    // score in chunks of 100 users: every user's rule columns as the one statement over all users gives them
+    const dir = await mkdtemp(join(tmpdir(), 'cl-alone-'));
+    const out = join(dir, 'scores.parquet');
+    const code = await main(['score', '--models-dir', fx.modelsDir, '--events', fx.events, '--as-of', asOf, '--chunk', '100', '--reasons', '0', '--out', out], { logger: collectingLogger(), out: () => {}, env: {} });
+    expect(code).toBe(0);
+    const scored = await readTable(out);
+    expect(scored.rows).toBe(ids.length);
+    expect(scored.rows).toBeGreaterThan(300);
+    const byId = new Map((scored.columns.user_id as string[]).map((u, j) => [u, j]));
+    const cli = { names: scored.names, columns: scored.names.map((n) => scored.columns[n]) };
+    for (let i = 0; i < ids.length; i++) expect(rowOf(cli, byId.get(ids[i])!), ids[i]).toEqual(rowOf(whole, i));
+  }, 60_000);
+
+  it('a reference without live users (no Power User bar) compiles and equals in-process scoring', async () => {
+    const asOf = '2026-05-20';
+    const parts = { ...model.parts, reference: { ...model.parts.reference, powerUserMinWeeklySessions: null } };
+    const expected = await scoreWithParts(parts, await computeFeatures(store, { asOf }), { reasons: 0 });
+    expect(expected.columns.lifecycle_stage).not.toContain('Power User');
+    expect((await model.score(await computeFeatures(store, { asOf }), { reasons: 0 })).columns.lifecycle_stage).toContain('Power User');
+    const r = await queryColumns(store.conn, modelScoreSql(parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
+    expect(agreement(r, expected).probability).toBeLessThan(1e-6);
   }, 60_000);
 
   it('compiles every construct of the §6.1 language: arithmetic, NOT, !=, x / 0 and NaN as the TypeScript evaluator', async () => {
@@ -165,7 +213,9 @@ describe('scoring inside the engine', () => {
     };
     const printed = await run(['score', '--models-dir', fx.modelsDir, '--engine', 'duckdb', '--emit-sql', '--as-of', asOf]);
     expect(printed.code).toBe(0);
-    expect(printed.out.trim().startsWith('WITH cl_features AS MATERIALIZED')).toBe(true);
+    expect(printed.out.trim().startsWith('WITH cl_features AS (')).toBe(true);
+    // the model's reference thresholds are literals: no subquery over the scored users
+    expect(printed.out).not.toMatch(/FROM cl_features AS g|list\(avg_weekly_sessions_28d\)/);
     expect(printed.out.match(/;/g)).toHaveLength(1); // one statement
     const r = await queryColumns(store.conn, printed.out.trim().replace(/;$/, ''));
     const a = agreement(r, await model.score(await computeFeatures(store, { asOf }), { reasons: 0 }));
@@ -200,7 +250,7 @@ describe('scoring inside the engine', () => {
   it('refuses an MLP (it stays in-process) and says how to get a logistic model', () => {
     const mlp = { ...model.parts.churn, kind: 'mlp' as const };
     const msg = /needs a logistic churn model; this one is "mlp" \(it stays in-process\): train with --model logistic/;
-    expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn) })).toThrow(msg);
+    expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn), reference: model.parts.reference })).toThrow(msg);
     expect(() => modelScoreSql({ ...model.parts, churn: mlp }, CLICKHOUSE, { cutoffMs: cutoffOf('2026-05-20'), source: 'events' })).toThrow(msg);
   });
 });

@@ -25,23 +25,26 @@ describe('segmentDashboard (§9.1)', () => {
 
   it('sizes, shares, retention, paid conversion and average revenue per behavioral segment; sizes add up to the users', () => {
     expect(out.columns.behavioral_segment).toEqual(['Power', 'Power', 'Regular', 'Regular', 'Regular', 'Dormant']);
-    const rows = Object.fromEntries(d.rows.map((r) => [r.segment, [r.users, r.share, r.retention, r.paidConversion, r.avgRevenue]]));
+    const rows = Object.fromEntries(d.rows.map((r) => [r.segment, [r.users, r.alreadyChurned, r.share, r.retention, r.paidConversion, r.avgRevenue]]));
+    // the Dormant user (40 idle days, weekly cadence: 21) is already churned: counted apart, no retention among live users
     expect(rows).toEqual({
-      Power: [2, 2 / 6, 0.5, 1, 94],
-      Regular: [3, 0.5, 2 / 3, 1 / 3, 4],
-      Casual: [0, 0, null, 0, 0],
-      'At-Risk': [0, 0, null, 0, 0],
-      Dormant: [1, 1 / 6, 0, 0, 0],
+      Power: [2, 0, 2 / 6, 0.5, 1, 94],
+      Regular: [3, 0, 0.5, 2 / 3, 1 / 3, 4],
+      Casual: [0, 0, 0, null, 0, 0],
+      'At-Risk': [0, 0, 0, null, 0, 0],
+      Dormant: [1, 1, 1 / 6, null, 0, 0],
     });
     expect(d.rows.reduce((a, r) => a + r.users, 0)).toBe(6);
+    expect(d.alreadyChurned).toBe(1);
     expect(d.retentionHorizonDays).toBe(30);
   });
 
   it('prints a table with a total row', () => {
     const text = formatDashboard(d);
-    expect(text).toContain('Cross-segment dashboard (playbook §9.1) by behavioral_segment, 6 users');
-    expect(text).toMatch(/Power\s+2\s+33\.3%\s+50\.0%\s+100\.0%\s+94\.00/);
-    expect(text).toMatch(/Total\s+6\s+100\.0%/);
+    expect(text).toContain('Cross-segment dashboard (playbook §9.1) by behavioral_segment, 6 users: 5 live, 1 already churned at the cutoff (retention over live users only)');
+    expect(text).toMatch(/Power\s+2\s+0\s+33\.3%\s+50\.0%\s+100\.0%\s+94\.00/);
+    expect(text).toMatch(/Dormant\s+1\s+1\s+16\.7%\s+n\/a/);
+    expect(text).toMatch(/Total\s+6\s+1\s+100\.0%/);
   });
 
   it('§10 warnings: small segments, no action, no refresh', () => {
@@ -54,6 +57,9 @@ describe('segmentDashboard (§9.1)', () => {
     ]);
     expect(w[0].message).toBe('segment "Power" (behavioral_segment) has 2 users, under the 100 minimum of playbook §10; treat its figures as noise or merge it.');
     expect(w[6].message).toBe('rule-file segment "Vanity" (v.segment:1) has no action; add action: "..." (playbook §10: no vanity segments).');
+    expect(w[4].message).toBe('segment "Dormant" (behavioral_segment) has 1 users, all already churned, under the 100 minimum of playbook §10; treat its figures as noise or merge it.');
+    // Vanity = the 3 paid users, none already churned
+    expect(w[5].message).toBe('rule-file segment "Vanity" has 3 users, under the 100 minimum of playbook §10; treat its figures as noise or widen the rule.');
   });
 
   it('§10 warning: more than 6 rule-file segments', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CDNOW_PRESET, SPARKIFY_PRESET, SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import {
   CONTRACT_RULE_COLUMNS, applyRules, atRiskSignals, behavioralSegments, campaigns, champions, dormantSubsegments,
-  explainUser, inactivityThreshold, intentSegments, lifecycleStages, planSegments, rfm, salesTiers,
+  alreadyChurnedFlags, explainUser, fitRuleReference, inactivityThreshold, intentSegments, lifecycleStages, planSegments, rfm, salesTiers,
 } from '../../src/rules/index.js';
 import { makeTable } from './fixture.js';
 
@@ -107,7 +107,7 @@ describe('lifecycleStages (§2.3 ladder)', () => {
     const top = { tenure_days: 60, feature_breadth_30d: 0.8, sessions_7d: 9, avg_weekly_sessions_28d: 9 };
     const t = makeTable([{ ...top }, { ...top, feature_breadth_30d: 0.69 }, { ...top, tenure_days: 29 }, { ...top, avg_weekly_sessions_28d: 8.9, sessions_7d: 8.9 }]);
     // 4 users: top ceil(0.4) = 1 user, threshold 9; the three users at 9 qualify on usage (ties included).
-    const stages = lifecycleStages(t, SYNTHETIC_PRESET, new Float64Array(4), new Float64Array(4));
+    const stages = lifecycleStages(t, SYNTHETIC_PRESET, new Float64Array(4), new Float64Array(4), alreadyChurnedFlags(t, 21), fitRuleReference(t, SYNTHETIC_PRESET, 'the test table'));
     expect(stages).toEqual(['Power User', 'Engaged', 'Engaged', 'Engaged']);
   });
 });
@@ -175,28 +175,28 @@ describe('rfm (§6.3)', () => {
   it('recency: 5=Today, 4=1-3 days, 3=4-7 days, 2=8-14 days, 1=15+ days', () => {
     const days = [0, 1, 3, 4, 7, 8, 14, 15];
     const t = makeTable(days.map((d) => ({ days_since_last_activity: d, is_paid: 1, plan: 'pro' })));
-    expect(Array.from(rfm(t, SYNTHETIC_PRESET).recency)).toEqual([5, 4, 4, 3, 3, 2, 2, 1]);
+    expect(Array.from(rfm(t, SYNTHETIC_PRESET, fitRuleReference(t, SYNTHETIC_PRESET, 'the test table')).recency)).toEqual([5, 4, 4, 3, 3, 2, 2, 1]);
   });
   it('frequency: 5=Daily (7+/week), 4=4-6x, 3=2-3x, 2=Weekly, 1=<Weekly', () => {
     const w = [0, 0.99, 1, 1.99, 2, 3.99, 4, 6.99, 7];
     const t = makeTable(w.map((x) => ({ avg_weekly_sessions_28d: x })));
-    expect(Array.from(rfm(t, SYNTHETIC_PRESET).frequency)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5]);
+    expect(Array.from(rfm(t, SYNTHETIC_PRESET, fitRuleReference(t, SYNTHETIC_PRESET, 'the test table')).frequency)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5]);
   });
   it('monetary: enterprise 5, pro 4, basic 3, active free 2, inactive free 1 (21 idle days, weekly cadence)', () => {
     const t = makeTable([
       { plan: 'enterprise', is_paid: 1 }, { plan: 'pro', is_paid: 1 }, { plan: 'basic', is_paid: 1 },
       { plan: 'free' }, { plan: 'free', days_since_last_activity: 21 }, { plan: 'free', days_since_last_activity: 20 }, { plan: 'pro', is_paid: 1, days_since_last_activity: 40 },
     ]);
-    expect(Array.from(rfm(t, SYNTHETIC_PRESET).monetary)).toEqual([5, 4, 3, 2, 1, 2, 4]);
+    expect(Array.from(rfm(t, SYNTHETIC_PRESET, fitRuleReference(t, SYNTHETIC_PRESET, 'the test table')).monetary)).toEqual([5, 4, 3, 2, 1, 2, 4]);
   });
   it('monetary for spend logs (CDNOW): quintiles of spend among spenders, 1 without spend', () => {
     const t = makeTable([10, 20, 30, 40, 50, 0].map((v) => ({ monetary_value: v, is_paid: v > 0 ? 1 : 0, plan: '' })), CDNOW_PRESET);
-    expect(Array.from(rfm(t, CDNOW_PRESET).monetary)).toEqual([1, 2, 3, 4, 5, 1]);
+    expect(Array.from(rfm(t, CDNOW_PRESET, fitRuleReference(t, CDNOW_PRESET, 'the test table')).monetary)).toEqual([1, 2, 3, 4, 5, 1]);
   });
   it('codes and named segments; codes the playbook does not list are "Other", with the nearest listed segment beside', () => {
     const mk = (d: number, w: number, plan: string) => ({ days_since_last_activity: d, avg_weekly_sessions_28d: w, plan, is_paid: plan === 'free' ? 0 : 1 });
     const t = makeTable([mk(0, 7, 'enterprise'), mk(0, 7, 'pro'), mk(0, 4, 'enterprise'), mk(2, 4, 'pro'), mk(5, 2, 'pro'), mk(10, 2, 'basic'), mk(30, 0, 'free'), mk(0, 7, 'basic'), mk(30, 0.5, 'free')]);
-    const r = rfm(t, SYNTHETIC_PRESET);
+    const r = rfm(t, SYNTHETIC_PRESET, fitRuleReference(t, SYNTHETIC_PRESET, 'the test table'));
     expect(r.code).toEqual(['555', '554', '545', '444', '334', '233', '111', '553', '111']);
     expect(r.segment).toEqual(['Champions', 'Champions', 'Champions', 'Loyal', 'Promising', 'Need attention', 'Lost', 'Other', 'Lost']);
     expect(r.nearest[7]).toBe('Champions');

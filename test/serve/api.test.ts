@@ -96,6 +96,50 @@ describe('prediction API over a real port', () => {
     expect(a.json.predictions[0].reasons).toHaveLength(3);
   });
 
+  it('a user sent alone, or among 1,000, gets the rule columns of the training snapshot (the reference thresholds fitted at train); already_churned in every answer', async () => {
+    const snap = await readTable(join(fx.modelsDir, 'default', '1', 'scores.parquet'));
+    const models = await call('GET', '/v1/models');
+    const store = await loadEvents([fx.events], SYNTHETIC_PRESET);
+    const table = await computeFeatures(store, { asOf: models.json.loaded.params.snapshotAsOf as string });
+    store.close();
+    const payload = (i: number, id = table.userIds[i]) => ({
+      user_id: id,
+      features: { ...Object.fromEntries(Object.entries(table.columns).map(([k, v]) => [k, v[i]])), plan: table.plan[i] },
+    });
+    const snapIds = snap.columns.user_id as string[];
+    const stage = snap.columns.lifecycle_stage as string[];
+    // the lightest Power User of the snapshot, a user already churned, and a user of each other stage
+    const power = snapIds.map((id, j) => [id, j] as const).filter(([, j]) => stage[j] === 'Power User');
+    const weekly = (id: string) => table.columns.avg_weekly_sessions_28d[table.userIds.indexOf(id)];
+    const lightest = power.sort((a, b) => weekly(a[0]) - weekly(b[0]))[0][0];
+    const churned = snapIds[stage.indexOf('Churned')];
+    const others = ['Engaged', 'Activated', 'New User', 'At-Risk'].map((s) => snapIds[stage.indexOf(s)]).filter((x) => x !== undefined);
+    const picks = [lightest, churned, ...others];
+    expect(picks.length).toBeGreaterThanOrEqual(5);
+    const fields = ['churn_risk_score', 'churn_risk_tier', 'engagement_score', 'engagement_tier', 'activation_score', 'activation_tier', 'expansion_readiness_score', 'expansion_readiness_tier', 'behavioral_segment', 'lifecycle_stage', 'already_churned'];
+    // 1,000 users: every snapshot user, then copies under other ids
+    const batch = Array.from({ length: 1000 }, (_, k) => payload(k % table.userIds.length, k < table.userIds.length ? undefined : `copy-${k}`));
+    const many = await call('POST', '/v1/predict', { users: batch });
+    expect(many.status).toBe(200);
+    for (const id of picks) {
+      const alone = await call('POST', '/v1/predict', { users: [payload(table.userIds.indexOf(id))] });
+      expect(alone.status).toBe(200);
+      const a = alone.json.predictions[0];
+      const b = many.json.predictions[table.userIds.indexOf(id)];
+      const row = snapIds.indexOf(id);
+      for (const f of fields) {
+        expect(a[f], `${id} ${f}: alone vs in 1,000`).toEqual(b[f]);
+        const v = snap.columns[f] as ArrayLike<unknown>;
+        expect(a[f], `${id} ${f}: alone vs the training snapshot`).toEqual(v[row]);
+      }
+    }
+    const gone = many.json.predictions[table.userIds.indexOf(churned)];
+    expect([gone.already_churned, gone.lifecycle_stage, gone.churn_risk_tier]).toEqual([1, 'Churned', 'Churned']);
+    expect(many.json.predictions[table.userIds.indexOf(lightest)].already_churned).toBe(0);
+    const user = await call('GET', `/v1/users/${churned}`);
+    expect([user.json.already_churned, user.json.lifecycle_stage, user.json.churn_risk_tier]).toEqual([1, 'Churned', 'Churned']);
+  }, 60_000);
+
   it('GET /v1/users/:id returns the snapshot row; an unknown user is a 404 naming the id', async () => {
     const snap = await readTable(join(fx.modelsDir, 'default', '1', 'scores.parquet'));
     const id = (snap.columns.user_id as string[])[3];

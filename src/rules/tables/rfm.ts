@@ -48,7 +48,7 @@ export interface RfmSegment {
 /**
  * Playbook §6.3 named segments. The playbook names 15 of the 125 codes; every other code gets
  * `RFM_OTHER` in `rfm_segment` (exact). The extra column `rfm_segment_nearest` gives the segment of the
- * nearest listed code (L1 distance over R, F, M; ties go to the segment listed first) for teams that want every user named.
+ * nearest listed code for teams that want every user named (rule: `rfmNearest`, docs/rules.md).
  */
 export const RFM_SEGMENTS: readonly RfmSegment[] = [
   { name: 'Champions', codes: ['555', '554', '545'], action: 'nurture, upsell, advocacy' }, // playbook §6.3
@@ -58,6 +58,39 @@ export const RFM_SEGMENTS: readonly RfmSegment[] = [
   { name: 'Lost', codes: ['111', '112', '121'], action: 'win-back campaign or sunset' }, // playbook §6.3
 ];
 export const RFM_OTHER = 'Other';
+
+/**
+ * How far a listed code's recency may be from the user's for `rfm_segment_nearest`. The playbook lists each
+ * named segment at one recency (Champions 5, Loyal 4, Promising 3, Need attention 2, Lost 1), and plain L1
+ * distance let frequency and monetary outvote recency: 511 (seen today, rare, low value) was 4 steps from
+ * "Lost" 111 but 6 from "Promising" 343. With at most 2 recency steps, a user seen in the last 3 days (R 4-5)
+ * is never "Lost", and a user gone 15+ days (R 1) never "Champions" or "Loyal".
+ */
+export const RFM_NEAREST_MAX_RECENCY_GAP = 2;
+
+/**
+ * The listed code nearest to (r, f, m): among the listed codes whose recency is within
+ * RFM_NEAREST_MAX_RECENCY_GAP of r, the smallest L1 distance |dR| + |dF| + |dM|; ties go to the smaller
+ * recency gap, then to the segment listed first (RFM_SEGMENTS order, then the order of its codes).
+ */
+export function rfmNearest<T extends { r: number; f: number; m: number }>(listed: readonly T[], r: number, f: number, m: number): T {
+  let best: T | undefined;
+  let bestD = Infinity;
+  let bestGap = Infinity;
+  for (const l of listed) {
+    const gap = Math.abs(l.r - r);
+    if (gap > RFM_NEAREST_MAX_RECENCY_GAP) continue;
+    const d = gap + Math.abs(l.f - f) + Math.abs(l.m - m);
+    if (d < bestD || (d === bestD && gap < bestGap)) {
+      bestD = d;
+      bestGap = gap;
+      best = l;
+    }
+  }
+  // every recency 1-5 has a listed code (the table above), so the window is never empty
+  if (!best) throw new Error(`no listed RFM code within ${RFM_NEAREST_MAX_RECENCY_GAP} recency steps of ${r}${f}${m}`);
+  return best;
+}
 
 /** Segment of every code 111..555 (index r*25 + f*5 + m with 0-based scores), exact and nearest. */
 export function rfmSegmentTables(): { exact: string[]; nearest: string[]; codes: string[] } {
@@ -72,16 +105,7 @@ export function rfmSegmentTables(): { exact: string[]; nearest: string[]; codes:
         codes.push(code);
         const hit = listed.find((l) => l.code === code);
         exact.push(hit ? hit.name : RFM_OTHER);
-        let best = listed[0];
-        let bestD = Infinity;
-        for (const l of listed) {
-          const d = Math.abs(l.r - r) + Math.abs(l.f - f) + Math.abs(l.m - m);
-          if (d < bestD) {
-            bestD = d;
-            best = l;
-          }
-        }
-        nearest.push(best.name);
+        nearest.push(rfmNearest(listed, r, f, m).name);
       }
   return { exact, nearest, codes };
 }

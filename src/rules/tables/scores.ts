@@ -217,6 +217,14 @@ export const CHURN_TIERS: BandTable<Tier> = {
   ],
 };
 
+/**
+ * The churn-risk tier of a user already churned at the cutoff (explicit churn event, or idle past the §3.4
+ * threshold): a cohortlab choice, since §4.4 tiers users who can still churn. A user gone for good is not
+ * "Healthy" because the signals of a departure (usage decline, recency gap) have stopped changing; the tier
+ * says "Churned" (§2.3 stage 6), and `churn_risk_score` is still computed from the features, unchanged.
+ */
+export const CHURN_TIER_ALREADY_CHURNED: Tier = { label: 'Churned', meaning: 'already churned at the cutoff (§2.3 stage 6): win-back, not retention' };
+
 export const SCORE_TABLES: readonly BandTable<number>[] = [
   ENGAGEMENT_FREQUENCY, ENGAGEMENT_BREADTH, ENGAGEMENT_DEPTH, ENGAGEMENT_RECENCY,
   EXPANSION_USAGE_LIMIT, EXPANSION_ENGAGEMENT, CHURN_USAGE_DECLINE, CHURN_RECENCY_GAP,
