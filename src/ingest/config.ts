@@ -101,6 +101,12 @@ export const EVENT_CONFIG_SCHEMA: Schema & { $schema: string; title: string } = 
         threads: { type: 'integer', minimum: 1, description: 'DuckDB worker threads (--threads and $COHORTLAB_DUCKDB_THREADS override it); default: one per core' },
       },
     },
+    source: {
+      type: 'object',
+      required: ['files', 'sql'],
+      additionalProperties: false,
+      properties: { files: { type: 'object', additionalProperties: { type: 'string' } }, sql: { type: 'string' } },
+    },
     usage_limit: {
       type: 'object',
       description: 'an object, or null for no limit',
@@ -178,6 +184,7 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
     plans: { values: {}, paid: [], ...c.plans },
     monetary: c.monetary ?? (c.columns.value ? 'sum_value' : 'plan'),
     usage_limit: c.usage_limit ?? null,
+    ...(c.source ? { source: c.source } : {}),
   };
   if (c.engine) {
     config.engine = c.engine;

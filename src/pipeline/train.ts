@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
+import { computeFeatures, featureDictionary, isoDate, latestCoveredAsOf, profileEvents, type FeatureTable } from '../features/index.js';
 import type { EventConfig, IngestReport } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
@@ -138,8 +138,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   try {
     const firstDay = isoDate(store.report.firstEventMs);
     const lastDay = isoDate(store.report.lastEventMs);
-    // The test cutoff: its horizon must end by the last event day (labels observable).
-    const testAsOf = opts.asOf ?? isoDate(store.report.lastEventMs - horizon * DAY_MS);
+    // The test cutoff: its horizon must end by the last event's instant (labels observable).
+    const testAsOf = opts.asOf ?? latestCoveredAsOf(store.report.lastEventMs, horizon);
     const nTrain = opts.trainCutoffs ?? 2;
     let cutoffs: string[];
     let overlapNote: string | null = null;
@@ -162,6 +162,9 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     for (const asOf of [...plan.train, plan.valid, plan.test]) tables.push(await computeFeatures(store, { asOf, horizonDays: horizon, logger }));
     const snapshot = await computeFeatures(store, { asOf: lastDay, logger });
     const [train, valid, test] = [tables.slice(0, -2), tables[tables.length - 2], tables[tables.length - 1]];
+    // The data checks of `cohortlab profile` at the test cutoff, printed and kept in report.json warnings.
+    const dataProfile = await profileEvents(store, { asOf: test.asOf, horizonDays: horizon, atCutoff: { users: test.userIds.length, alreadyChurned: test.alreadyChurned.reduce((s, v) => s + v, 0) }, logger });
+    for (const w of dataProfile.warnings) logger.warn(`${w.code}: ${w.message}`);
 
     const rulesDir = opts.rulesDir ?? defaultRulesDir();
     const segments = await loadSegmentRules(rulesDir);
@@ -214,7 +217,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const report = {
       evaluation: churn.report,
       dashboard,
-      warnings: antiPatternWarnings(dashboard, segments),
+      warnings: [...dataProfile.warnings, ...antiPatternWarnings(dashboard, segments)],
       clusters: clusters.report,
       transitions,
       ingest: store.report,
