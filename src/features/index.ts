@@ -11,11 +11,13 @@ import { featureQuery, labelQuery } from './sql.js';
 import { asSource, type EventSource } from '../engine/source.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
 import type { DataWarning } from './profile.js';
+import { horizonCoverage, latestCoveredAsOf } from './horizon.js';
 import { writeFileAtomic } from '../shared/atomic.js';
 
 export type { FeatureTable, FeatureDefinition } from './types.js';
 export { BASE_FEATURES, featureDictionary, featureNames, MILESTONE_PREFIX } from './dictionary.js';
-export { profileEvents, formatProfile, latestCoveredAsOf, horizonCoverage, featureWindowDays, PROFILE_LIMITS, type DataProfile, type DataWarning, type DataWarningCode, type ProfileOptions } from './profile.js';
+export { latestCoveredAsOf, horizonCoverage, horizonToleranceMs, HORIZON_TOLERANCE_SHARE } from './horizon.js';
+export { profileEvents, formatProfile, featureWindowDays, PROFILE_LIMITS, type DataProfile, type DataWarning, type DataWarningCode, type ProfileOptions } from './profile.js';
 
 const DAY_MS = 86_400_000;
 
@@ -56,9 +58,9 @@ export async function computeFeatures(events: EventStore | EventSource, opts: Fe
     if (!Number.isInteger(opts.horizonDays) || opts.horizonDays < 1) throw new CohortlabError('BAD_ARGUMENT', `--horizon-days must be a positive integer, got ${opts.horizonDays}.`);
     const endMs = cutoffMs + opts.horizonDays * DAY_MS;
     // The data must reach the horizon's end instant, not only its last day: a log ending at 02:17 on that day
-    // leaves almost all of it unobserved, and "no activity" would only mean "no data" (issue 17 part 4).
-    if (store.report.lastEventMs < endMs) {
-      const latest = isoDate(store.report.lastEventMs - (opts.horizonDays + 1) * DAY_MS);
+    // leaves almost all of it unobserved, and "no activity" would only mean "no data" (horizon.ts, issue 17 part 4).
+    if (!horizonCoverage(opts.asOf, opts.horizonDays, store.report.lastEventMs, inactivity).covered) {
+      const latest = latestCoveredAsOf(store.report.lastEventMs, opts.horizonDays, inactivity);
       throw new CohortlabError(
         'HORIZON_NOT_COVERED',
         `a ${opts.horizonDays}-day horizon after ${opts.asOf} ends at ${isoInstant(endMs)}, but the last event is at ${isoInstant(store.report.lastEventMs)}; pick --as-of ${latest} or earlier, or a shorter --horizon-days.`,

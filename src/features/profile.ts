@@ -5,6 +5,7 @@ import type { EventStore } from '../ingest/index.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { featureDictionary } from './dictionary.js';
 import { computeFeatures, cutoffOf, isoDate } from './index.js';
+import { horizonCoverage, latestCoveredAsOf } from './horizon.js';
 
 /**
  * Data checks a user runs first (`cohortlab profile`), and that `features`, `train` and `score` run
@@ -88,17 +89,6 @@ export interface ProfileOptions {
 
 const DAY_MS = 86_400_000;
 
-/** The latest as-of date whose horizon ends at or before the last event's instant. */
-export function latestCoveredAsOf(lastEventMs: number, horizonDays: number): string {
-  return isoDate(lastEventMs - (horizonDays + 1) * DAY_MS);
-}
-
-/** Where a horizon after an as-of date ends, and whether the log reaches that instant (the last event at or after it). */
-export function horizonCoverage(asOf: string, horizonDays: number, lastEventMs: number): { endMs: number; covered: boolean } {
-  const endMs = cutoffOf(asOf) + horizonDays * DAY_MS;
-  return { endMs, covered: lastEventMs >= endMs };
-}
-
 /** "4 hours", "1.5 days", "212 days": a span a person reads at a glance. */
 export function describeSpan(ms: number): string {
   if (ms < 2 * 3_600_000) return `${Math.max(0, Math.round(ms / 60_000))} minutes`;
@@ -166,7 +156,8 @@ export async function profileEvents(events: EventStore | EventSource, opts: Prof
   const nowMs = opts.nowMs ?? Date.now();
   const first = report.firstEventMs;
   const last = report.lastEventMs;
-  const asOf = opts.asOf ?? (opts.horizonDays !== undefined ? latestCoveredAsOf(last, opts.horizonDays) : isoDate(last));
+  const inactivity = inactivityDays(config);
+  const asOf = opts.asOf ?? (opts.horizonDays !== undefined ? latestCoveredAsOf(last, opts.horizonDays, inactivity) : isoDate(last));
   const cutoffMs = cutoffOf(asOf);
 
   const perUser = await src.query(`SELECT ${d.double('count(*)')} AS n FROM ${src.relation} AS src GROUP BY user_id`);
@@ -187,7 +178,6 @@ export async function profileEvents(events: EventStore | EventSource, opts: Prof
       atCutoff = { users: table.userIds.length, alreadyChurned: table.alreadyChurned.reduce((s, v) => s + v, 0) };
     } else atCutoff = { users: 0, alreadyChurned: 0 };
   }
-  const inactivity = inactivityDays(config);
   const live = atCutoff.users - atCutoff.alreadyChurned;
   const churnedShare = atCutoff.users > 0 ? atCutoff.alreadyChurned / atCutoff.users : 0;
 
@@ -203,7 +193,7 @@ export async function profileEvents(events: EventStore | EventSource, opts: Prof
   const windows = featureWindowDays(config);
   const beyond = windows.filter((w) => w * DAY_MS > historyMs);
   const horizon = opts.horizonDays !== undefined ? (() => {
-    const h = horizonCoverage(asOf, opts.horizonDays as number, last);
+    const h = horizonCoverage(asOf, opts.horizonDays as number, last, inactivity);
     return { days: opts.horizonDays as number, end: isoInstant(h.endMs), covered: h.covered };
   })() : null;
   const rejectedNotExcluded = Object.entries(report.rejected).filter(([k]) => !k.startsWith('excluded by config'));
@@ -268,7 +258,7 @@ function profileWarnings(
   if (p.horizon && !p.horizon.covered) {
     w.push({
       code: 'HORIZON_NOT_COVERED',
-      message: `a ${p.horizon.days}-day horizon after ${p.asOf} ends at ${p.horizon.end}, after the last event (${p.lastEvent}): users quiet in the uncovered part would be labelled churned; pick an as-of of ${latestCoveredAsOf(x.lastMs, p.horizon.days)} or earlier, or a shorter horizon.`,
+      message: `a ${p.horizon.days}-day horizon after ${p.asOf} ends at ${p.horizon.end}, after the last event (${p.lastEvent}): users quiet in the uncovered part would be labelled churned; pick an as-of of ${latestCoveredAsOf(x.lastMs, p.horizon.days, p.atCutoff.inactivityDays)} or earlier, or a shorter horizon.`,
     });
   }
   if (p.atCutoff.users > 0 && p.atCutoff.churnedShare > PROFILE_LIMITS.maxChurnedShare) {

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, latestCoveredAsOf, profileEvents, type FeatureTable } from '../features/index.js';
-import type { EventConfig, IngestReport } from '../ingest/index.js';
+import { inactivityDays, type EventConfig, type IngestReport } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { antiPatternWarnings, applyRules, defaultRulesDir, loadSegmentRules, segmentDashboard, transitionMatrix } from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
@@ -139,7 +139,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const firstDay = isoDate(store.report.firstEventMs);
     const lastDay = isoDate(store.report.lastEventMs);
     // The test cutoff: its horizon must end by the last event's instant (labels observable).
-    const testAsOf = opts.asOf ?? latestCoveredAsOf(store.report.lastEventMs, horizon);
+    const testAsOf = opts.asOf ?? latestCoveredAsOf(store.report.lastEventMs, horizon, inactivityDays(config));
     const nTrain = opts.trainCutoffs ?? 2;
     let cutoffs: string[];
     let overlapNote: string | null = null;

@@ -72,12 +72,19 @@ describe('profileEvents', () => {
   it('checks the label horizon to the last event instant, not its day', async () => {
     const last = Date.parse('2018-11-15T19:11:24.796Z');
     // Old day-level rule: a 1-day horizon after 2018-11-14 ends 2018-11-16 00:00, and an event on 2018-11-15 passed.
-    expect(horizonCoverage('2018-11-14', 1, last)).toEqual({ endMs: Date.parse('2018-11-16T00:00:00Z'), covered: false });
-    expect(horizonCoverage('2018-11-13', 1, last).covered).toBe(true);
-    expect(latestCoveredAsOf(last, 1)).toBe('2018-11-13');
+    // Now the tail after the last event may be 1% of the quiet window, min(7-day threshold, 1 day): 14.4 minutes.
+    expect(horizonCoverage('2018-11-14', 1, last, 7)).toEqual({ endMs: Date.parse('2018-11-16T00:00:00Z'), covered: false, uncoveredMs: 17_315_204 });
+    expect(horizonCoverage('2018-11-13', 1, last, 7).covered).toBe(true);
+    expect(latestCoveredAsOf(last, 1, 7)).toBe('2018-11-13');
     // A log ending exactly at midnight covers a horizon ending then.
-    expect(latestCoveredAsOf(Date.parse('2018-11-16T00:00:00Z'), 1)).toBe('2018-11-14');
-    expect(horizonCoverage('2018-11-14', 1, Date.parse('2018-11-16T00:00:00Z')).covered).toBe(true);
+    expect(latestCoveredAsOf(Date.parse('2018-11-16T00:00:00Z'), 1, 7)).toBe('2018-11-14');
+    // A log that runs to midnight (last event 23:50): 10 minutes short is within 14.4 minutes for 1 day, 20 minutes is not.
+    expect(horizonCoverage('2018-11-14', 1, Date.parse('2018-11-15T23:50:00Z'), 7).covered).toBe(true);
+    expect(horizonCoverage('2018-11-14', 1, Date.parse('2018-11-15T23:40:00Z'), 7).covered).toBe(false);
+    // 30 days with a 21-day threshold: 5.04 hours of tolerance, so the synthetic log's last minutes do not shift the cutoff.
+    expect(latestCoveredAsOf(Date.parse('2018-11-15T23:50:00Z'), 30, 21)).toBe('2018-10-16');
+    expect(horizonCoverage('2018-10-16', 30, Date.parse('2018-11-15T19:00:00Z'), 21).covered).toBe(true);
+    expect(horizonCoverage('2018-10-16', 30, Date.parse('2018-11-15T18:00:00Z'), 21).covered).toBe(false);
 
     const store = await loadEvents([fx('sparkify-4h.json')], SPARKIFY_PRESET);
     try {
