@@ -164,7 +164,6 @@ const CONFIG_PROPS = {
 
 export const EVENT_CONFIG_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://cohortlab.dev/schemas/cohortlab.config.json',
   title: 'cohortlab event-log mapping and taxonomy',
   description: 'How cohortlab reads an event log (columns, formats, an optional SELECT over several files) and what its events mean (taxonomy, activation milestones, plans).',
   type: 'object',
