@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { computeFeatures, formatProfile, horizonCoverage, latestCoveredAsOf, profileEvents } from '../../src/features/index.js';
 import { loadEvents, validateConfig, SPARKIFY_PRESET } from '../../src/ingest/index.js';
 import { runCli } from '../cli/run.js';
+import { collectingLogger } from '../../src/shared/log.js';
 
 const fx = (f: string) => join(import.meta.dirname, '..', 'fixtures', f);
 // 2026-12-06: "today" pinned so the future-timestamp check does not depend on the clock.
@@ -115,5 +116,16 @@ describe('cohortlab profile', () => {
     expect((await runCli(['profile', '--events', fx('sparkify-4h.json'), '--preset', 'sparkify'], { out: (t) => text.push(t) })).code).toBe(0);
     expect(text.join('')).toMatch(/users {5}7 in the log; at the cutoff 7: 0 already churned \(0\.0%\), 7 live/);
     expect(text.join('')).toMatch(/LOG_SHORTER_THAN_WINDOWS: the log spans 3 hours/);
+  });
+
+  it('features prints the same warnings and keeps them in the .meta.json beside its output', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cohortlab-profile-'));
+    const logger = collectingLogger();
+    const r = await runCli(['features', '--events', fx('sparkify-4h.json'), '--preset', 'sparkify', '--as-of', '2018-11-15', '--out', join(dir, 'f.csv')], { logger });
+    expect(r.code).toBe(0);
+    expect(logger.lines.filter((l) => l.startsWith('warning: ')).map((l) => l.split(':')[1].trim())).toEqual(['LOG_SHORTER_THAN_WINDOWS', 'FEW_LIVE_USERS', 'TAXONOMY_EVENTS_ABSENT', 'MILESTONE_EVENTS_ABSENT']);
+    const meta = JSON.parse(await readFile(join(dir, 'f.csv.meta.json'), 'utf8')) as { warnings: { code: string; message: string }[] };
+    expect(meta.warnings.map((w) => w.code)).toEqual(['LOG_SHORTER_THAN_WINDOWS', 'FEW_LIVE_USERS', 'TAXONOMY_EVENTS_ABSENT', 'MILESTONE_EVENTS_ABSENT']);
+    expect(meta.warnings[0].message).toMatch(/^the log spans 3 hours before the cutoff 2018-11-16T00:00:00Z/);
   });
 });
