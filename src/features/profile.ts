@@ -321,7 +321,7 @@ export function formatProfile(p: DataProfile): string[] {
     `  span      ${p.firstEvent} .. ${p.lastEvent} (${describeSpan(p.spanDays * DAY_MS)})`,
     `  cutoff    as of ${p.asOf} (events before ${p.cutoff}; ${describeSpan(p.historyDays * DAY_MS)} of history)${p.horizon ? `; ${p.horizon.days}-day horizon ends ${p.horizon.end}: ${p.horizon.covered ? 'covered' : 'NOT covered by the log'}` : ''}`,
     `  users     ${n(p.users)} in the log; at the cutoff ${n(p.atCutoff.users)}: ${n(p.atCutoff.alreadyChurned)} already churned (${(100 * p.atCutoff.churnedShare).toFixed(1)}%), ${n(p.atCutoff.live)} live (inactivity threshold ${p.atCutoff.inactivityDays} days)`,
-    `  per user  events min ${r(e.min)}, p25 ${r(e.p25)}, median ${r(e.median)}, p75 ${r(e.p75)}, p90 ${r(e.p90)}, p99 ${r(e.p99)}, max ${r(e.max)}; mean ${e.mean.toFixed(1)}; ${n(e.withOneEvent)} users with one event`,
+    `  per user  events min ${r(e.min)}, p25 ${r(e.p25)}, median ${r(e.median)}, p75 ${r(e.p75)}, p90 ${r(e.p90)}, p99 ${r(e.p99)}, max ${r(e.max)}; mean ${e.mean.toFixed(1)}; ${n(e.withOneEvent)} ${e.withOneEvent === 1 ? 'user' : 'users'} with one event`,
     `  events    ${n(p.eventNames.distinct)} distinct names; top: ${p.eventNames.top.slice(0, 6).map((t) => `${t.event} ${n(t.events)}`).join(', ')}`,
     `  taxonomy  ${Object.keys(p.absent.taxonomy).length ? `absent: ${Object.entries(p.absent.taxonomy).map(([k, v]) => `${k} (${(v as string[]).length})`).join(', ')}` : 'every named event occurs'}; activation milestones: ${p.milestonesConfigured}${p.absent.milestones.length ? ` (${p.absent.milestones.length} never reached)` : ''}`,
   ];
