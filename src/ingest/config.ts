@@ -116,6 +116,14 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
   if (config.monetary === 'sum_value' && !config.columns.value) {
     throw new CohortlabError('BAD_CONFIG', `config ${where}: monetary is "sum_value" but columns.value maps no column.`, { path: where });
   }
+  if (config.source) {
+    // Each declared file is a {placeholder} of the SELECT: an identifier, used at least once.
+    for (const name of Object.keys(config.source.files)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files key "${name}" must be a placeholder name (letters, digits, _), used in source.sql as {${name}}.`, { path: where });
+      if (!config.source.sql.includes(`{${name}}`)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files declares "${name}", but source.sql never reads {${name}}; remove it or use it.`, { path: where });
+    }
+    if (Object.keys(config.source.files).length === 0) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files declares no file; name each file the SELECT reads, e.g. { "lines": "orders.csv*" }.`, { path: where });
+  }
   const names = new Set<string>();
   for (const m of config.activation.milestones) {
     if (!/^[a-z][a-z0-9_]*$/.test(m.name)) throw new CohortlabError('BAD_CONFIG', `config ${where}: activation milestone name "${m.name}" must be lower_snake_case (it becomes the feature milestone_${m.name}).`, { path: where });

@@ -82,9 +82,13 @@ BBB-2013B-27891 2013-07-04 unregistered`.split('\n');
     const withSql = (sql: string) => validateConfig({ ...base, source: { files: { lines: 'retail-sample.csv' }, sql } }, 'x');
     const load = (sql: string) => loadEvents([fx('retail-sample.csv')], withSql(sql));
     await expect(load('DELETE FROM {lines}')).rejects.toThrow('config "x": source.sql is not a valid statement: it must be a read-only SELECT (no INSERT, COPY, ATTACH, PRAGMA...).');
-    await expect(load('SELECT 1 AS u; SELECT 2 AS u')).rejects.toThrow('config "x": source.sql must be one SELECT statement, found 2.');
-    await expect(load("SELECT * FROM read_csv('/etc/passwd')")).rejects.toThrow('config "x": source.sql calls read_csv; it may read only its {placeholders} (declare each file in source.files).');
-    await expect(load('SELECT * FROM {other}')).rejects.toThrow('config "x": source.sql uses the placeholder {other}, which source.files does not declare (declared: lines).');
+    await expect(load('SELECT 1 AS u FROM {lines}; SELECT 2 AS u')).rejects.toThrow('config "x": source.sql must be one SELECT statement, found 2.');
+    await expect(load("SELECT * FROM {lines} JOIN read_csv('/etc/passwd') ON true")).rejects.toThrow('config "x": source.sql calls read_csv; it may read only its {placeholders} (declare each file in source.files).');
+    await expect(load('SELECT * FROM {lines} JOIN {other} ON true')).rejects.toThrow('config "x": source.sql uses the placeholder {other}, which source.files does not declare (declared: lines).');
+    expect(() => validateConfig({ ...base, source: { files: { lines: 'a.csv', extra: 'b.csv' }, sql: 'SELECT * FROM {lines}' } }, '"x"')).toThrow(
+      'config "x": source.files declares "extra", but source.sql never reads {extra}; remove it or use it.',
+    );
+    expect(() => validateConfig({ ...base, source: { files: { 'my-file': 'a.csv' }, sql: 'SELECT * FROM {my-file}' } }, '"x"')).toThrow(/source\.files key "my-file" must be a placeholder name/);
     await expect(load('SELECT CustomerID AS u, InvoiceDate AS t FROM {lines}')).rejects.toThrow(/column "e" \(mapped as columns\.event\) is not in "the source SELECT"; its columns are: u, t/);
   });
 });
