@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { generateCommand } from './generate.js';
+import { profileCommand } from './profile.js';
 import { featuresCommand } from './features.js';
 import { rulesCommand } from './rules.js';
 import { transitionsCommand } from './transitions.js';
@@ -11,4 +12,4 @@ import { modelsCommand } from './models.js';
 import { serveCommand } from './serve.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [generateCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, modelsCommand, serveCommand];
+export const COMMANDS: Command[] = [generateCommand, profileCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, modelsCommand, serveCommand];

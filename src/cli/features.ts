@@ -1,6 +1,6 @@
 import { EVENT_CONFIG_SCHEMA, resolveConfig, resolveConfigFor } from '../ingest/index.js';
 import { openEventSource } from '../engine/source.js';
-import { computeFeatures, dictionaryMarkdown, writeFeatureTable } from '../features/index.js';
+import { computeFeatures, dictionaryMarkdown, profileEvents, writeFeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
@@ -49,7 +49,10 @@ export const featuresCommand: Command = {
     const store = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });
     try {
       const table = await computeFeatures(store, { asOf, horizonDays: horizon, logger: ctx.logger });
-      await writeFeatureTable(out, table);
+      // The checks of `cohortlab profile`, printed and kept in the .meta.json beside the output.
+      const profile = await profileEvents(store, { asOf, horizonDays: horizon, atCutoff: { users: table.userIds.length, alreadyChurned: table.alreadyChurned.reduce((s, v) => s + v, 0) } });
+      for (const w of profile.warnings) ctx.logger.warn(`${w.code}: ${w.message}`);
+      await writeFeatureTable(out, table, profile.warnings);
       const secs = (performance.now() - started) / 1000;
       ctx.logger.info(
         `done: ${table.userIds.length.toLocaleString('en-US')} users x ${Object.keys(table.columns).length} features -> ${out} in ${secs.toFixed(2)} s (${Math.round(store.report.rowsUsed / secs).toLocaleString('en-US')} events/s)`,

@@ -1,4 +1,5 @@
-import { computeFeatureBlocks, readFeatureTableBlocks } from '../features/index.js';
+import { computeFeatureBlocks, profileEvents, readFeatureTableBlocks, type DataWarning } from '../features/index.js';
+import { writeFileAtomic } from '../shared/atomic.js';
 import { resolveConfig } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { DIALECTS, type EngineName } from '../engine/dialect.js';
@@ -135,6 +136,8 @@ export const scoreCommand: Command = {
     const total = store ? store.report.users : 0;
     let writer: TableWriter | null = null;
     let n = 0;
+    let churned = 0;
+    let warnings: DataWarning[] = [];
     const t0 = performance.now();
     try {
       for await (const part of blocks) {
@@ -142,10 +145,17 @@ export const scoreCommand: Command = {
         writer ??= await openTableWriter(out as string, scored.names);
         await writer.append(scored);
         n += part.userIds.length;
+        churned += part.alreadyChurned.reduce((s, v) => s + v, 0);
         ctx.logger.progress('scoring users', n, total);
       }
       if (!writer) throw new CohortlabError('EMPTY_INPUT', `no users to score in ${store?.location ?? featureFile}.`);
+      if (store) {
+        // The checks of `cohortlab profile` at the scoring cutoff, printed and kept in <out>.meta.json.
+        warnings = (await profileEvents(store, { asOf: asOf as string, atCutoff: { users: n, alreadyChurned: churned } })).warnings;
+        for (const w of warnings) ctx.logger.warn(`${w.code}: ${w.message}`);
+      }
       await writer.close();
+      if (store) await writeFileAtomic(`${out}.meta.json`, `${JSON.stringify({ asOf, model: `${model.name}@${model.version}`, users: n, warnings }, null, 2)}\n`);
     } catch (e) {
       await writer?.abort();
       throw e;

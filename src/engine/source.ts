@@ -62,6 +62,7 @@ export function asSource(s: EventStore | EventSource): EventSource {
 
 export async function openEventSource(spec: EventSourceSpec, config: EventConfig, opts: LoadOptions = {}): Promise<EventSource> {
   if (spec.engine === 'duckdb') return duckdbSource(await loadEvents(spec.events, config, { ...opts, limits: spec.limits ?? opts.limits }));
+  if (config.source) throw new CohortlabError('BAD_CONFIG', `config "${config.name}" defines its events as a DuckDB SELECT over files (source); the ClickHouse engine reads a table: define the same SELECT as a view in the warehouse and drop "source", or use --engine duckdb.`);
   return openClickHouseSource(spec, config, opts);
 }
 

@@ -10,10 +10,14 @@ import { BASE_FEATURES, featureDictionary } from './dictionary.js';
 import { featureQuery, labelQuery } from './sql.js';
 import { asSource, type EventSource } from '../engine/source.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
+import type { DataWarning } from './profile.js';
+import { horizonCoverage, latestCoveredAsOf } from './horizon.js';
 import { writeFileAtomic } from '../shared/atomic.js';
 
 export type { FeatureTable, FeatureDefinition } from './types.js';
 export { BASE_FEATURES, featureDictionary, featureNames, MILESTONE_PREFIX } from './dictionary.js';
+export { latestCoveredAsOf, horizonCoverage, horizonToleranceMs, HORIZON_TOLERANCE_SHARE } from './horizon.js';
+export { profileEvents, formatProfile, featureWindowDays, PROFILE_LIMITS, type DataProfile, type DataWarning, type DataWarningCode, type ProfileOptions } from './profile.js';
 
 const DAY_MS = 86_400_000;
 
@@ -26,6 +30,10 @@ export function cutoffOf(asOf: string): number {
 
 export function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+function isoInstant(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : String(ms);
 }
 
 export interface FeatureOptions {
@@ -49,11 +57,13 @@ export async function computeFeatures(events: EventStore | EventSource, opts: Fe
   if (opts.horizonDays !== undefined) {
     if (!Number.isInteger(opts.horizonDays) || opts.horizonDays < 1) throw new CohortlabError('BAD_ARGUMENT', `--horizon-days must be a positive integer, got ${opts.horizonDays}.`);
     const endMs = cutoffMs + opts.horizonDays * DAY_MS;
-    // The data must reach the last day of the horizon, else "no activity" would only mean "no data".
-    if (store.report.lastEventMs < endMs - DAY_MS) {
+    // The data must reach the horizon's end instant, not only its last day: a log ending at 02:17 on that day
+    // leaves almost all of it unobserved, and "no activity" would only mean "no data" (horizon.ts, issue 17 part 4).
+    if (!horizonCoverage(opts.asOf, opts.horizonDays, store.report.lastEventMs, inactivity).covered) {
+      const latest = latestCoveredAsOf(store.report.lastEventMs, opts.horizonDays, inactivity);
       throw new CohortlabError(
         'HORIZON_NOT_COVERED',
-        `a ${opts.horizonDays}-day horizon after ${opts.asOf} needs events up to ${isoDate(endMs - DAY_MS)}, but the events end on ${isoDate(store.report.lastEventMs)}; pick an earlier --as-of or a shorter --horizon-days.`,
+        `a ${opts.horizonDays}-day horizon after ${opts.asOf} ends at ${isoInstant(endMs)}, but the last event is at ${isoInstant(store.report.lastEventMs)}; pick --as-of ${latest} or earlier, or a shorter --horizon-days.`,
       );
     }
   }
@@ -114,10 +124,12 @@ export interface FeatureFileMeta {
   config?: EventConfig;
   dictionary: FeatureDefinition[];
   generatedBy: string;
+  /** The data checks of `cohortlab profile` at this cutoff (features command). */
+  warnings?: DataWarning[];
 }
 
 /** Writes `user_id`, the features, `plan`, `already_churned` and `churned` (when labelled), plus `<path>.meta.json`. */
-export async function writeFeatureTable(path: string, table: FeatureTable): Promise<void> {
+export async function writeFeatureTable(path: string, table: FeatureTable, warnings?: DataWarning[]): Promise<void> {
   const names = ['user_id', ...Object.keys(table.columns), 'plan', 'already_churned'];
   const columns: Record<string, Column> = { user_id: table.userIds, ...table.columns, plan: table.plan, already_churned: table.alreadyChurned };
   if (table.label) {
@@ -132,6 +144,7 @@ export async function writeFeatureTable(path: string, table: FeatureTable): Prom
     config: table.config,
     dictionary: table.config ? featureDictionary(table.config) : [...BASE_FEATURES],
     generatedBy: 'cohortlab features',
+    ...(warnings ? { warnings } : {}),
   };
   await writeFileAtomic(`${path}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
 }

@@ -3,113 +3,22 @@ import { dirname, join } from 'node:path';
 import { isMemorySize } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
 import { PRESETS } from './presets.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { EVENT_CONFIG_SCHEMA, type SchemaNode } from './config-schema.js';
 import type { EventConfig } from './types.js';
 
 /**
- * The JSON schema of `cohortlab.config.json` (printed by `cohortlab features --config-schema`) and the
- * validator that applies it. Validation names the JSON path and the expected type; defaults are
- * merged once, here, so every later stage sees a complete EventConfig.
+ * Validation of `cohortlab.config.json` against its JSON Schema (config-schema.ts, draft 2020-12)
+ * with ajv; ajv's errors are rewritten as JSON-path sentences ("$.columns.timestamp is required").
+ * Defaults are merged once, here, so every later stage sees a complete EventConfig.
  */
-type Schema = {
-  type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean' | ('string' | 'null')[];
-  properties?: Record<string, Schema>;
-  required?: string[];
-  additionalProperties?: boolean | Schema;
-  items?: Schema;
-  enum?: (string | number)[];
-  minimum?: number;
-  description?: string;
-};
+export { EVENT_CONFIG_SCHEMA } from './config-schema.js';
 
-const stringList: Schema = { type: 'array', items: { type: 'string' } };
-const nullableString: Schema = { type: ['string', 'null'] };
-
-export const EVENT_CONFIG_SCHEMA: Schema & { $schema: string; title: string } = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  title: 'cohortlab event-log mapping and taxonomy',
-  type: 'object',
-  required: ['columns'],
-  additionalProperties: false,
-  properties: {
-    $schema: { type: 'string' },
-    name: { type: 'string', description: 'a name for this mapping' },
-    format: { enum: ['auto', 'csv', 'ndjson', 'parquet', 'whitespace'], description: 'file format; auto = by extension' },
-    timestamp_format: { enum: ['auto', 'iso', 'epoch_s', 'epoch_ms', 'yyyymmdd'] },
-    columns: {
-      type: 'object',
-      required: ['user_id', 'timestamp'],
-      additionalProperties: false,
-      properties: {
-        user_id: { type: 'string' },
-        timestamp: { type: 'string' },
-        event: nullableString,
-        session_id: nullableString,
-        plan: nullableString,
-        value: nullableString,
-        signup: nullableString,
-        properties: stringList,
-      },
-    },
-    default_event: { type: 'string', description: 'event name when columns.event is null' },
-    exclude: {
-      type: 'array',
-      items: { type: 'object', required: ['column', 'values'], additionalProperties: false, properties: { column: { type: 'string' }, values: stringList } },
-    },
-    session_gap_minutes: { type: 'number', minimum: 1 },
-    cadence: { enum: ['daily', 'weekly', 'monthly'], description: 'playbook 3.4 usage cadence' },
-    inactivity_days: { type: 'number', minimum: 1 },
-    taxonomy: {
-      type: 'object',
-      additionalProperties: false,
-      properties: Object.fromEntries(
-        ['core_features', 'session_start', 'invite', 'share', 'pricing_view', 'locked_feature_click', 'support_ticket', 'negative_support', 'failed_payment', 'downgrade', 'cancel_page_view', 'churn'].map((k) => [k, stringList]),
-      ),
-    },
-    activation: {
-      type: 'object',
-      required: ['milestones'],
-      additionalProperties: false,
-      properties: {
-        milestones: {
-          type: 'array',
-          items: { type: 'object', required: ['name', 'event', 'points'], additionalProperties: false, properties: { name: { type: 'string' }, event: { type: 'string' }, points: { type: 'number', minimum: 0 } } },
-        },
-      },
-    },
-    plans: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        values: { type: 'object', additionalProperties: { type: 'number' } },
-        paid: stringList,
-        rfm_monetary: { type: 'object', additionalProperties: { type: 'integer', minimum: 1 } },
-      },
-    },
-    monetary: { enum: ['plan', 'sum_value'] },
-    engine: {
-      type: 'object',
-      description: 'where the events live (command-line flags override it): duckdb (event files, the default) or a ClickHouse table',
-      required: ['name'],
-      additionalProperties: false,
-      properties: {
-        name: { enum: ['duckdb', 'clickhouse'] },
-        clickhouse_url: { type: 'string', description: 'e.g. http://127.0.0.1:8123' },
-        table: { type: 'string', description: 'the events table, name or database.name' },
-        user: { type: 'string' },
-        memory_limit: { type: 'string', description: 'DuckDB memory limit, e.g. "2GB"; past it DuckDB spills to temp_dir instead of failing (--memory-limit and $COHORTLAB_DUCKDB_MEMORY_LIMIT override it)' },
-        temp_dir: { type: 'string', description: 'DuckDB spill folder (--temp-dir and $COHORTLAB_DUCKDB_TEMP_DIR override it); default: the system temp folder' },
-        threads: { type: 'integer', minimum: 1, description: 'DuckDB worker threads (--threads and $COHORTLAB_DUCKDB_THREADS override it); default: one per core' },
-      },
-    },
-    usage_limit: {
-      type: 'object',
-      description: 'an object, or null for no limit',
-      required: ['event', 'window_days', 'limits'],
-      additionalProperties: false,
-      properties: { event: { type: 'string' }, window_days: { type: 'number', minimum: 1 }, limits: { type: 'object', additionalProperties: { type: 'number' } } },
-    },
-  },
-};
+let compiled: ValidateFunction | null = null;
+function schemaValidator(): ValidateFunction {
+  compiled ??= new Ajv2020({ allErrors: true, verbose: true, strict: true }).compile(EVENT_CONFIG_SCHEMA);
+  return compiled;
+}
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
@@ -118,41 +27,52 @@ function typeOf(v: unknown): string {
   return typeof v;
 }
 
-function check(value: unknown, schema: Schema, path: string, errors: string[]): void {
-  if (schema.enum) {
-    if (!schema.enum.includes(value as string)) errors.push(`${path} must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(value)}`);
-    return;
-  }
-  if (schema.type) {
-    const allowed = Array.isArray(schema.type) ? schema.type : [schema.type];
-    const t = typeOf(value);
-    const ok = allowed.some((a) => a === t || (a === 'number' && t === 'integer'));
-    if (!ok) {
-      errors.push(`${path} must be ${allowed.join(' or ')}, got ${t}${t === 'string' || t === 'number' || t === 'integer' ? ` ${JSON.stringify(value)}` : ''}`);
-      return;
+/** "/exclude/0/column" -> "$.exclude[0].column". */
+function jsonPath(pointer: string): string {
+  return `$${pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('')}`;
+}
+
+function describeError(e: ErrorObject): string | null {
+  const path = jsonPath(e.instancePath);
+  const shown = (v: unknown) => { const t = typeOf(v); return `${t}${t === 'string' || t === 'number' || t === 'integer' ? ` ${JSON.stringify(v)}` : ''}`; };
+  switch (e.keyword) {
+    case 'required':
+      return `${path}.${(e.params as { missingProperty: string }).missingProperty} is required`;
+    case 'additionalProperties': {
+      const known = Object.keys((e.parentSchema as SchemaNode | undefined)?.properties ?? {});
+      return `${path}.${(e.params as { additionalProperty: string }).additionalProperty} is not a known setting${known.length ? ` (known: ${known.join(', ')})` : ''}`;
     }
-  }
-  if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) errors.push(`${path} must be >= ${schema.minimum}, got ${value}`);
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => check(v, schema.items as Schema, `${path}[${i}]`, errors));
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const obj = value as Record<string, unknown>;
-    for (const r of schema.required ?? []) if (!(r in obj)) errors.push(`${path}.${r} is required`);
-    for (const [k, v] of Object.entries(obj)) {
-      const sub = schema.properties?.[k];
-      if (sub) check(v, sub, `${path}.${k}`, errors);
-      else if (schema.additionalProperties === false) errors.push(`${path}.${k} is not a known setting (known: ${Object.keys(schema.properties ?? {}).join(', ')})`);
-      else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') check(v, schema.additionalProperties, `${path}.${k}`, errors);
+    case 'enum':
+      return `${path} must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`;
+    case 'type': {
+      const t = (e.params as { type: string | string[] }).type;
+      return `${path} must be ${(Array.isArray(t) ? t : String(t).split(',')).join(' or ')}, got ${shown(e.data)}`;
     }
+    case 'minimum':
+      return `${path} must be >= ${(e.params as { limit: number }).limit}, got ${String(e.data)}`;
+    case 'minLength':
+      return `${path} must not be empty`;
+    default:
+      return `${path} ${e.message ?? 'is invalid'}`;
   }
 }
 
 /** Validates a parsed config and fills defaults. `where` names the file for messages. */
 export function validateConfig(raw: unknown, where: string): EventConfig {
   const errors: string[] = [];
-  const rawObj = raw as Record<string, unknown> | null;
-  // usage_limit may be null (no limit); the small validator has no oneOf, so null is removed before checking.
-  if (rawObj && typeof rawObj === 'object' && rawObj.usage_limit === null) delete rawObj.usage_limit;
-  check(raw, EVENT_CONFIG_SCHEMA, '$', errors);
+  const validate = schemaValidator();
+  if (!validate(raw)) {
+    // A type error makes the checks below it on the same value noise: keep the first message per path.
+    const seen = new Set<string>();
+    for (const e of validate.errors ?? []) {
+      const m = describeError(e);
+      const key = `${e.instancePath}|${e.keyword === 'required' || e.keyword === 'additionalProperties' ? m : ''}`;
+      if (m && !seen.has(key)) {
+        seen.add(key);
+        errors.push(m);
+      }
+    }
+  }
   if (errors.length) {
     throw new CohortlabError('BAD_CONFIG', `config ${where} is invalid: ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? `; and ${errors.length - 5} more` : ''}.`, { path: where });
   }
@@ -178,6 +98,7 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
     plans: { values: {}, paid: [], ...c.plans },
     monetary: c.monetary ?? (c.columns.value ? 'sum_value' : 'plan'),
     usage_limit: c.usage_limit ?? null,
+    ...(c.source ? { source: c.source } : {}),
   };
   if (c.engine) {
     config.engine = c.engine;
@@ -194,6 +115,14 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
   }
   if (config.monetary === 'sum_value' && !config.columns.value) {
     throw new CohortlabError('BAD_CONFIG', `config ${where}: monetary is "sum_value" but columns.value maps no column.`, { path: where });
+  }
+  if (config.source) {
+    // Each declared file is a {placeholder} of the SELECT: an identifier, used at least once.
+    for (const name of Object.keys(config.source.files)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files key "${name}" must be a placeholder name (letters, digits, _), used in source.sql as {${name}}.`, { path: where });
+      if (!config.source.sql.includes(`{${name}}`)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files declares "${name}", but source.sql never reads {${name}}; remove it or use it.`, { path: where });
+    }
+    if (Object.keys(config.source.files).length === 0) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files declares no file; name each file the SELECT reads, e.g. { "lines": "orders.csv*" }.`, { path: where });
   }
   const names = new Set<string>();
   for (const m of config.activation.milestones) {

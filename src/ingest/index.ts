@@ -6,8 +6,9 @@ import { CohortlabError } from '../shared/errors.js';
 import { duckdbLimits, openDuckDB, queryColumns, queryRows, type DuckDBLimits } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { csvPhysicalLines } from './csv-lines.js';
-import { csvLineOfRow, createRawTable, dropRaw, finishRawView, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
+import { csvLineOfRow, createRawTable, detectFormat, dropRaw, finishRawView, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
 import { eventsSql, parsedSql } from './sql.js';
+import { readSqlSourceIntoRaw, splitBinding } from './sql-source.js';
 import type { EventConfig } from './types.js';
 
 export type { EventConfig } from './types.js';
@@ -61,10 +62,24 @@ export interface LoadOptions {
 
 export async function loadEvents(patterns: string[], config: EventConfig, opts: LoadOptions = {}): Promise<EventStore> {
   const logger = opts.logger ?? silentLogger;
-  const files = await resolveInputFiles(patterns, config);
+  // A SQL source binds its {placeholders} to the files: `name=PATH`, or a plain path (a glob expands to its files).
+  const bindings: string[] = [];
+  const files: InputFile[] = [];
+  if (config.source) {
+    if (patterns.length === 0) await resolveInputFiles(patterns, config);
+    for (const arg of patterns) {
+      const { name, path } = splitBinding(arg);
+      const found = await resolveInputFiles([path], { ...config, format: 'parquet' });
+      if (name && found.length > 1) throw new CohortlabError('BAD_ARGUMENT', `--events ${arg}: the placeholder {${name}} reads one file, but "${path}" matches ${found.length}.`);
+      for (const f of found) {
+        files.push({ ...f, format: detectFormat(f.path, { ...config, format: 'auto' }) });
+        bindings.push(name ? `${name}=${f.path}` : f.path);
+      }
+    }
+  } else files.push(...(await resolveInputFiles(patterns, config)));
   const db = await openDuckDB(duckdbLimits(opts.limits));
   try {
-    const report = await ingestFiles(db.conn, files, config, opts, logger);
+    const report = await ingestFiles(db.conn, files, config, opts, logger, bindings);
     return { conn: db.conn, config, report, close: db.close };
   } catch (e) {
     db.close();
@@ -81,13 +96,14 @@ export async function loadEventRecords(records: Record<string, unknown>[], confi
   try {
     const path = join(dir, 'events.ndjson');
     await writeFile(path, records.map((r) => JSON.stringify(r)).join('\n'));
-    return await loadEvents([path], { ...config, format: 'ndjson' }, opts);
+    // Records are events in the config's column names: a SQL source's SELECT has already been applied to them.
+    return await loadEvents([path], { ...config, source: undefined, format: 'ndjson' }, opts);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: EventConfig, opts: LoadOptions, logger: Logger): Promise<IngestReport> {
+async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: EventConfig, opts: LoadOptions, logger: Logger, bindings: string[] = []): Promise<IngestReport> {
   const started = performance.now();
   await createRawTable(conn);
   const malformed: MalformedRecord[] = [];
@@ -96,19 +112,27 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const fileReports: IngestReport['files'] = [];
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i];
-    const r = await readFileIntoRaw(conn, f, i, config);
-    malformed.push(...r.malformed);
-    if (r.delim) csvDelims.set(i, r.delim);
-    if (r.view) parquetViews.push(r.view);
-    fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
-    doneBytes += f.bytes;
-    logger.progress('reading events', doneBytes, totalBytes);
+  let sqlRows: number | null = null;
+  if (config.source) {
+    const r = await readSqlSourceIntoRaw(conn, bindings, files, config, `"${config.name}"`);
+    sqlRows = r.records;
+    for (const f of files) fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.fileRecords.get(f.path) ?? 0 });
+  } else {
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i];
+      const r = await readFileIntoRaw(conn, f, i, config);
+      malformed.push(...r.malformed);
+      if (r.delim) csvDelims.set(i, r.delim);
+      if (r.view) parquetViews.push(r.view);
+      fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
+      doneBytes += f.bytes;
+      logger.progress('reading events', doneBytes, totalBytes);
+    }
   }
   await finishRawView(conn, parquetViews);
-  const rowsRead = fileReports.reduce((s, f) => s + f.records, 0);
-  if (rowsRead === 0) throw new CohortlabError('EMPTY_INPUT', `no records in ${files.map((f) => `"${f.path}"`).join(', ')}.`);
+  // A SQL source's records are the rows its SELECT produced (each file's own count is in `files`).
+  const rowsRead = sqlRows ?? fileReports.reduce((s, f) => s + f.records, 0);
+  if (rowsRead === 0) throw new CohortlabError('EMPTY_INPUT', `no records in ${config.source ? 'the rows of the config\'s source.sql over ' : ''}${files.map((f) => `"${f.path}"`).join(', ')}.`);
 
   await conn.run(parsedSql(config));
   const reasons = await queryRows(conn, `SELECT reason, CAST(count(*) AS DOUBLE) AS n FROM parsed WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason`);
@@ -143,7 +167,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const csvLines = new Map<number, Awaited<ReturnType<typeof csvPhysicalLines>>>();
   const csvIdx = new Set([...shownMalformed.map((m) => m.idx), ...exRows.filter((r) => r.line === null).map((r) => Number(r.file_idx))]);
   for (const idx of csvIdx) {
-    if (files[idx].format !== 'csv') continue;
+    if (config.source || files[idx].format !== 'csv') continue;
     csvLines.set(
       idx,
       await csvPhysicalLines(files[idx].path, csvDelims.get(idx) ?? ',', {
@@ -159,11 +183,11 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   }
   for (const r of exRows) {
     const idx = Number(r.file_idx);
-    const f = files[idx];
+    const f = config.source ? { path: 'the source SELECT', format: 'sql' } : files[idx];
     const reason = String(r.reason);
     const rn = Number(r.rn);
     const where =
-      r.line !== null ? `line ${r.line}` : f.format === 'csv' ? `line ${csvLines.get(idx)?.byRank.get(rn) ?? csvLineOfRow(rn, badLinesByFile.get(idx) ?? [])}` : `row ${r.rn}`;
+      config.source ? `row ${rn}` : r.line !== null ? `line ${r.line}` : f.format === 'csv' ? `line ${csvLines.get(idx)?.byRank.get(rn) ?? csvLineOfRow(rn, badLinesByFile.get(idx) ?? [])}` : `row ${r.rn}`;
     const value =
       reason === 'unparsable timestamp' ? `timestamp ${JSON.stringify(r.ts_text)}` :
       reason === 'non-numeric value' || reason.startsWith('non-finite') ? `value ${JSON.stringify(r.value_text)}` :

@@ -137,7 +137,7 @@ function uniqueNames(file: string, names: string[], config: EventConfig): string
   });
 }
 
-function requireColumns(file: string, available: string[], config: EventConfig): void {
+export function requireColumns(file: string, available: string[], config: EventConfig): void {
   const m = mappedColumns(config);
   const wanted = [...Object.entries(m).map(([k, v]) => [`columns.${k}`, v] as const), ...(config.exclude ?? []).map((e) => ['exclude', e.column] as const)].filter(([, v]) => v !== null) as [string, string][];
   const have = new Set(available);
@@ -153,7 +153,7 @@ function requireColumns(file: string, available: string[], config: EventConfig):
 }
 
 /** SQL for one text expression per mapped role, given a function that turns a source column name into an expression. */
-function selectList(config: EventConfig, expr: (col: string) => string, nativeTime: Set<string> = new Set()): string {
+export function selectList(config: EventConfig, expr: (col: string) => string, nativeTime: Set<string> = new Set()): string {
   const m = mappedColumns(config);
   const text = (c: string | null) => (c === null ? 'NULL' : nativeTime.has(c) ? 'NULL' : expr(c));
   const time = (c: string | null, format: TimestampFormat) =>

@@ -61,6 +61,16 @@ export interface UsageLimit {
   limits: Record<string, number>;
 }
 
+/**
+ * Events defined as one DuckDB SELECT over named files (logs that need a join or a computed column).
+ * `{name}` in `sql` reads the file bound to `name`: `--events name=PATH`, or a path whose file name
+ * matches `files[name]` (a file name or glob).
+ */
+export interface SqlSource {
+  files: Record<string, string>;
+  sql: string;
+}
+
 export interface EventConfig {
   name: string;
   format: EventFormat;
@@ -82,4 +92,6 @@ export interface EventConfig {
   /** `plan`: monetary value = value of the latest plan; `sum_value`: sum of the value column before the cutoff. */
   monetary: 'plan' | 'sum_value';
   usage_limit?: UsageLimit | null;
+  /** The events as one SELECT over named files; `columns` then names the SELECT's output columns. */
+  source?: SqlSource;
 }

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { computeFeatures, featureDictionary, isoDate, type FeatureTable } from '../features/index.js';
-import type { EventConfig, IngestReport } from '../ingest/index.js';
+import { computeFeatures, featureDictionary, isoDate, latestCoveredAsOf, profileEvents, type FeatureTable } from '../features/index.js';
+import { inactivityDays, type EventConfig, type IngestReport } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import {
   antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, fitRuleReference, loadSegmentRules, segmentDashboard, transitionMatrix,
@@ -149,8 +149,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   try {
     const firstDay = isoDate(store.report.firstEventMs);
     const lastDay = isoDate(store.report.lastEventMs);
-    // The test cutoff: its horizon must end by the last event day (labels observable).
-    const testAsOf = opts.asOf ?? isoDate(store.report.lastEventMs - horizon * DAY_MS);
+    // The test cutoff: its horizon must end by the last event's instant (labels observable).
+    const testAsOf = opts.asOf ?? latestCoveredAsOf(store.report.lastEventMs, horizon, inactivityDays(config));
     const nTrain = opts.trainCutoffs ?? 2;
     let cutoffs: string[];
     let overlapNote: string | null = null;
@@ -173,6 +173,9 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     for (const asOf of [...plan.train, plan.valid, plan.test]) tables.push(await computeFeatures(store, { asOf, horizonDays: horizon, logger }));
     const snapshot = await computeFeatures(store, { asOf: lastDay, logger });
     const [train, valid, test] = [tables.slice(0, -2), tables[tables.length - 2], tables[tables.length - 1]];
+    // The data checks of `cohortlab profile` at the test cutoff, printed and kept in report.json warnings.
+    const dataProfile = await profileEvents(store, { asOf: test.asOf, horizonDays: horizon, atCutoff: { users: test.userIds.length, alreadyChurned: test.alreadyChurned.reduce((s, v) => s + v, 0) }, logger });
+    for (const w of dataProfile.warnings) logger.warn(`${w.code}: ${w.message}`);
 
     const rulesDir = opts.rulesDir ?? defaultRulesDir();
     const segments = await loadSegmentRules(rulesDir);
@@ -240,7 +243,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       evidence: churn.report.evidence,
       evaluation: churn.report,
       dashboard,
-      warnings: [...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
+      warnings: [...dataProfile.warnings, ...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
       rulesReference: reference,
       clusters: clusters.report,
       transitions,

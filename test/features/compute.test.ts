@@ -24,7 +24,8 @@ const row = (t: FeatureTable, user: string) => {
 
 describe('computeFeatures on a hand-computed log (as of 2026-03-14, cutoff 2026-03-15 00:00 UTC)', async () => {
   const config = await resolveConfig({ config: fx('pm-config.json') });
-  const t = await features([fx('pm-events.csv')], config, '2026-03-14', 7);
+  // 6 days: the log ends 2026-03-21 12:00, so a 7-day horizon (to 03-22 00:00) is not covered by its last event.
+  const t = await features([fx('pm-events.csv')], config, '2026-03-14', 6);
 
   it('a user with 3 sessions in 2 weeks', () => {
     const a = row(t, 'a1');
@@ -78,8 +79,8 @@ describe('computeFeatures on a hand-computed log (as of 2026-03-14, cutoff 2026-
     expect(t.alreadyChurned[t.userIds.indexOf('c3')]).toBe(1);
   });
 
-  it('labels the 7-day horizon: active after the cutoff = retained, silent = churned', () => {
-    expect(t.horizonDays).toBe(7);
+  it('labels the 6-day horizon: active after the cutoff = retained, silent = churned', () => {
+    expect(t.horizonDays).toBe(6);
     expect(Array.from(t.label!)).toEqual([0, 1, 1]);
   });
 
@@ -108,7 +109,7 @@ describe('computeFeatures on a hand-computed log (as of 2026-03-14, cutoff 2026-
       const back = await readFeatureTable(p);
       expect(back.userIds).toEqual(t.userIds);
       expect(back.asOf).toBe('2026-03-14');
-      expect(back.horizonDays).toBe(7);
+      expect(back.horizonDays).toBe(6);
       expect(Array.from(back.label!)).toEqual([0, 1, 1]);
       expect(back.config?.taxonomy.core_features).toEqual(config.taxonomy.core_features);
       for (const [name, col] of Object.entries(t.columns)) expect(Array.from(back.columns[name]), name).toEqual(Array.from(col));
@@ -136,8 +137,10 @@ describe('computeFeatures on a hand-computed log (as of 2026-03-14, cutoff 2026-
 
   it('refuses a horizon the data does not cover, naming the dates', async () => {
     await expect(features([fx('pm-events.csv')], config, '2026-03-14', 30)).rejects.toThrow(
-      /a 30-day horizon after 2026-03-14 needs events up to 2026-04-13, but the events end on 2026-03-21/,
+      'a 30-day horizon after 2026-03-14 ends at 2026-04-14T00:00:00Z, but the last event is at 2026-03-21T12:00:00Z; pick --as-of 2026-02-18 or earlier, or a shorter --horizon-days.',
     );
+    // To the instant: the last day of a 7-day horizon holds an event (03-21 12:00), but not its end (03-22 00:00).
+    await expect(features([fx('pm-events.csv')], config, '2026-03-14', 7)).rejects.toThrow(/a 7-day horizon after 2026-03-14 ends at 2026-03-22T00:00:00Z, but the last event is at 2026-03-21T12:00:00Z/);
   });
 });
 
