@@ -210,6 +210,7 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     warnings: calibrationWarnings(calibrationSelection),
   });
   logger.info(report.verdict.text);
+  for (const w of report.warnings) logger.warn(`${w.code}: ${w.message}`);
   return { model, calibrator, scaler, report, history, test: { userIds: te.userIds, probability: probTest, label: te.y, raw: rawTest } };
 }
 
@@ -298,6 +299,7 @@ export function evaluateChurn(
     },
   });
   logger.info(report.verdict.text);
+  for (const w of report.warnings) logger.warn(`${w.code}: ${w.message}`);
   return report;
 }
 

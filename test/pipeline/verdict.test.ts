@@ -6,7 +6,7 @@ import { runCli } from '../cli/run.js';
 
 /**
  * Honest verdicts on small real logs (issue 16), from two CDNOW subsets (test/fixtures/README.md):
- * 200 customers leave 75 test users (44 churners, 31 stayers): insufficient_evidence; 150 customers
+ * 200 customers leave 75 test users (45 churners, 30 stayers): insufficient_evidence; 150 customers
  * all active after the test cutoff: every test user stays, so nothing can be measured (exit 2).
  */
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -28,18 +28,18 @@ describe('verdicts on a small real log', () => {
     const j = JSON.parse(trained.out.join('\n'));
     expect(j.version).toBe('small@1');
     expect(j.verdict.kind).toBe('insufficient_evidence');
-    expect(j.evidence).toEqual({ test_users: 75, test_churners: 44, test_stayers: 31, minimum: 50 });
-    expect(j.verdict.text).toMatch(/^Insufficient evidence: 75 test users \(44 churners, 31 stayers\); a verdict needs at least 50 churners and 50 stayers/);
+    expect(j.evidence).toEqual({ test_users: 75, test_churners: 45, test_stayers: 30, minimum: 50 });
+    expect(j.verdict.text).toMatch(/^Insufficient evidence: 75 test users \(45 churners, 30 stayers\); a verdict needs at least 50 churners and 50 stayers/);
     expect(j.sets.map((s: { role: string; cutoff: string; users: number }) => [s.role, s.cutoff, s.users])).toEqual([
-      ['train', '1997-07-04', 200],
-      ['train', '1997-10-02', 102],
-      ['validation', '1997-12-31', 76],
-      ['test', '1998-03-31', 75],
+      ['train', '1997-07-03', 200],
+      ['train', '1997-10-01', 105],
+      ['validation', '1997-12-30', 76],
+      ['test', '1998-03-30', 75],
     ]);
     const report = JSON.parse(await readFile(join(models, 'small', '1', 'report.json'), 'utf8'));
     expect(report.verdict).toEqual(j.verdict);
     expect(report.evidence).toEqual(j.evidence);
-    expect(report.warnings).toContainEqual({ code: 'INSUFFICIENT_EVIDENCE', message: '44 test churners and 31 test stayers; a verdict needs 50 of each.' });
+    expect(report.warnings).toContainEqual({ code: 'INSUFFICIENT_EVIDENCE', message: '45 test churners and 30 test stayers; a verdict needs 50 of each.' });
   });
   it('the version cannot be promoted without --force, and models list shows its verdict and test users', async () => {
     const refused = await runCli(['models', 'promote', 'small@1', '--models-dir', models]);
@@ -47,16 +47,16 @@ describe('verdicts on a small real log', () => {
     expect(refused.err).toMatch(/small@1 has the verdict insufficient_evidence/);
     const out: string[] = [];
     expect((await runCli(['models', 'list', '--models-dir', models], { out: (t) => out.push(t) })).code).toBe(0);
-    expect(out.join('\n')).toMatch(/small@1 +\S+ \S+ +insufficient_evidence +0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] +0\.\d{3} +75 \(44 churned\)/);
+    expect(out.join('\n')).toMatch(/small@1 +\S+ \S+ +insufficient_evidence +0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] +0\.\d{3} +75 \(45 churned\)/);
   });
   it('evaluate at the validation cutoff is in_sample and says where the windows overlap', async () => {
     const out: string[] = [];
-    const r = await runCli(['evaluate', '--model', 'small@1', '--events', join(FIXTURES, 'cdnow-200.txt'), '--preset', 'cdnow', '--as-of', '1997-12-31', '--models-dir', models, '--out', join(dir, 'eval'), '--json'], { out: (t) => out.push(t) });
+    const r = await runCli(['evaluate', '--model', 'small@1', '--events', join(FIXTURES, 'cdnow-200.txt'), '--preset', 'cdnow', '--as-of', '1997-12-30', '--models-dir', models, '--out', join(dir, 'eval'), '--json'], { out: (t) => out.push(t) });
     expect(r.code).toBe(0);
     const j = JSON.parse(out.join('\n'));
     expect(j.verdict.kind).toBe('in_sample');
-    expect(j.verdict.text).toMatch(/^In-sample: .*overlap by 90 day\(s\) the outcomes the model was fitted on at its validation cutoff 1997-12-31/);
-    expect(j.inSample[0]).toEqual({ role: 'validation', cutoff: '1997-12-31', window: ['1998-01-01', '1998-04-01'], evaluated: ['1998-01-01', '1998-04-01'], days: 90 });
+    expect(j.verdict.text).toMatch(/^In-sample: .*overlap by 90 day\(s\) the outcomes the model was fitted on at its validation cutoff 1997-12-30/);
+    expect(j.inSample[0]).toEqual({ role: 'validation', cutoff: '1997-12-30', window: ['1997-12-31', '1998-03-31'], evaluated: ['1997-12-31', '1998-03-31'], days: 90 });
     const saved = JSON.parse(await readFile(join(dir, 'eval', 'report.json'), 'utf8'));
     expect(saved.verdict.kind).toBe('in_sample');
     expect(saved.warnings.map((w: { code: string }) => w.code)).toContain('IN_SAMPLE');
@@ -64,7 +64,7 @@ describe('verdicts on a small real log', () => {
   it('a test set where every user stays is exit 2 with one sentence, and nothing is registered', async () => {
     const r = await runCli(['train', '--events', join(FIXTURES, 'cdnow-active-150.txt'), '--preset', 'cdnow', '--horizon-days', '90', '--seed', '7', '--models-dir', models, '--name', 'oneclass', '--resamples', '50']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/cohortlab train: the test users as of 1998-04-01 \(123\) are all stayers: a churn model cannot be evaluated on one outcome, and nothing was registered/);
+    expect(r.err).toMatch(/cohortlab train: the test users as of 1998-03-31 \(123\) are all stayers: a churn model cannot be evaluated on one outcome, and nothing was registered/);
     expect(await readdir(models)).not.toContain('oneclass');
   }, 120_000);
 });

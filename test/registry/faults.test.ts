@@ -150,10 +150,11 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
     // so kills timed from "ready" land before, during and between pointer writes
     await writeFile(
       script,
-      `import { promote } from ${JSON.stringify(join(ROOT, 'dist', 'registry', 'store.js'))};\nconst v = ${JSON.stringify(versions)};\nprocess.stdout.write('ready\\n');\nfor (let i = 0; ; i++) await promote(${JSON.stringify(modelsDir)}, 'm@' + v[i % v.length]);\n`,
+      `import { promote } from ${JSON.stringify(join(ROOT, 'dist', 'registry', 'store.js'))};\nconst v = ${JSON.stringify(versions)};\nprocess.stdout.write('ready\\n');\nfor (let i = 0; ; i++) await promote(${JSON.stringify(modelsDir)}, 'm@' + v[i % v.length], { force: true });\n`,
     );
     const rng = createRng(7);
-    expect((await cli(['models', 'promote', `m@${versions[0]}`, '--models-dir', modelsDir])).code).toBe(0);
+    // these small versions have too few test users for a verdict: promotion needs --force (the loop passes force too)
+    expect((await cli(['models', 'promote', `m@${versions[0]}`, '--models-dir', modelsDir, '--force'])).code).toBe(0);
     const seen = new Set<number>();
     for (let k = 0; k < 10; k++) {
       const r = await runChild([script], { killAfterMs: 5 + Math.round(150 * rng.next()), afterReady: true });
@@ -168,7 +169,7 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
     }
     expect(seen.size).toBeGreaterThan(1); // the loop really ran between kills
     // the CLI's promote clears temporary pointer files of killed promotes
-    expect((await cli(['models', 'promote', `m@${versions[1]}`, '--models-dir', modelsDir])).code).toBe(0);
+    expect((await cli(['models', 'promote', `m@${versions[1]}`, '--models-dir', modelsDir, '--force'])).code).toBe(0);
     expect(await tempsIn(join(modelsDir, 'm'))).toEqual([]);
     expect(await productionVersion(modelsDir, 'm')).toBe(versions[1]);
   }, 60_000);
@@ -273,7 +274,7 @@ describe('a write that fails leaves no partial file and says why in one sentence
   const writers: [string, (out: string) => string[], string][] = [
     ['features --out', (o) => featuresTo(join(o, 'f.csv')), 'f.csv'],
     ['rules --out', (o) => ['rules', '--features', features, '--preset', 'synthetic', '--out', join(o, 'r.parquet')], 'r.parquet'],
-    ['cluster --out (report.json, report.html)', (o) => ['cluster', '--features', features, '--k', '3', '--seed', '1', '--out', o], ''],
+    ['cluster --out (report.json, report.html)', (o) => ['cluster', '--features', features, '--k', '3', '--seed', '1', '--include-churned', '--out', o], ''],
     ['evaluate --out (report.json, report.html)', (o) => ['evaluate', '--model', 'w', '--events', ev(), '--as-of', '2026-03-01', '--models-dir', modelsDir, '--out', o], ''],
     ['score --out', (o) => ['score', '--model', 'w', '--events', ev(), '--preset', 'synthetic', '--as-of', '2026-02-20', '--models-dir', modelsDir, '--out', join(o, 's.csv')], 's.csv'],
     ['transitions --out', (o) => ['transitions', '--from', rulesCsv, '--to', rulesCsv, '--out', join(o, 't.csv')], 't.csv'],
@@ -294,7 +295,7 @@ describe('a write that fails leaves no partial file and says why in one sentence
   it('a size limit hit mid-write (ulimit -f, the real CLI in a child): exit 2, one sentence, no partial file', async () => {
     const out = await mkdtemp(join(tmpdir(), 'cl-efbig-'));
     // 4 kB allowed: the cluster's assignments.csv of 250 users (~15 kB) is cut off
-    const r = await runChild([BIN, 'cluster', '--features', features, '--k', '3', '--seed', '1', '--out', out], { shellPrefix: 'ulimit -f 4' });
+    const r = await runChild([BIN, 'cluster', '--features', features, '--k', '3', '--seed', '1', '--include-churned', '--out', out], { shellPrefix: 'ulimit -f 4' });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`cohortlab cluster: cannot write "${join(out, 'assignments.csv')}": the file would exceed the size limit (ulimit -f or the file system) (EFBIG); nothing was left behind.\n`);
     expect(await tree(out)).toEqual([]);
@@ -316,7 +317,7 @@ describe('a write that fails leaves no partial file and says why in one sentence
     expect(r.err).toBe(`cohortlab features: cannot write "${join(tiny, 'features.csv')}": the disk is full (ENOSPC); nothing was left behind.\n`);
     expect(await tree(tiny)).toEqual([]);
     // a cluster report: what fits lands whole, the file that does not fit is named and absent
-    const c = await cli(['cluster', '--features', features, '--k', '3', '--seed', '1', '--out', join(tiny, 'c')]);
+    const c = await cli(['cluster', '--features', features, '--k', '3', '--seed', '1', '--include-churned', '--out', join(tiny, 'c')]);
     expect(c.code).toBe(2);
     const failed = /^cohortlab cluster: cannot write "(.+)": the disk is full \(ENOSPC\); nothing was left behind\.\n$/.exec(c.err)?.[1];
     expect(failed, c.err).toBeDefined();
