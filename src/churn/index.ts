@@ -31,6 +31,8 @@ export * from './explain.js';
 export * from './model.js';
 export * from './simulate.js';
 export * from './table.js';
+export * from './real-matrix.js';
+export * from './logistic-exact.js';
 
 /** A fitted churn model: everything needed to go from feature columns to a calibrated probability. */
 export interface ChurnModel {
