@@ -34,6 +34,7 @@ export * from './table.js';
 export * from './real-matrix.js';
 export * from './logistic-exact.js';
 export * from './gbdt.js';
+export * from './treeshap.js';
 
 /** A fitted churn model: everything needed to go from feature columns to a calibrated probability. */
 export interface ChurnModel {
