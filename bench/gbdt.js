@@ -3,7 +3,9 @@
 // HistGradientBoostingClassifier and LogisticRegression, same rows, same run (bench/peers/gbdt_sklearn.py).
 // Data: simulateChurn (known logistic truth + non-linear terms), 20 features, seeded; first 80% train, last 20% test.
 // Targets (issue 18): GBDT fit time <= 2x HistGradientBoosting's at 100k x 20; prediction of 100k rows < 50 ms.
-// Usage (after npm run build): node bench/gbdt.js [--rows=10000,100000]
+// Usage (after npm run build): node bench/gbdt.js [--rows=10000,100000] [--peer-threads=N]
+// --peer-threads sets OMP_NUM_THREADS for the sklearn peers (default: sklearn's own, all cores). On a shared
+// machine 1 is the fair comparison with our single-threaded fit: OpenMP threads spin when a core is busy.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -35,7 +37,9 @@ for (const rows of arg('rows', '10000,100000').split(',').map(Number)) {
   writeFileSync(join(dir, 'meta.json'), JSON.stringify({ rows, cols, train: nTrain }));
   writeFileSync(join(dir, 'x.f32'), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
   writeFileSync(join(dir, 'y.u8'), Buffer.from(sim.y.buffer, sim.y.byteOffset, sim.y.byteLength));
-  const py = spawnSync('/usr/bin/python3', [join(here, 'peers', 'gbdt_sklearn.py'), dir], { encoding: 'utf8' });
+  const threads = arg('peer-threads', '');
+  const env = threads ? { ...process.env, OMP_NUM_THREADS: threads } : process.env;
+  const py = spawnSync('/usr/bin/python3', [join(here, 'peers', 'gbdt_sklearn.py'), dir], { encoding: 'utf8', env });
   rmSync(dir, { recursive: true, force: true });
   const peers = (py.stdout ?? '').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   if (py.status !== 0) console.log(`peer script failed (exit ${py.status}): ${py.stderr.trim().split('\n').slice(-2).join(' | ')}`);
@@ -64,6 +68,7 @@ for (const rows of arg('rows', '10000,100000').split(',').map(Number)) {
   t0 = performance.now();
   const lrP = lr.predictProba(zTest);
   out.push({ name: `cohortlab LogisticExact (Newton, ${lr.fitted.nIter} steps)`, auc: rocAuc(lrP, yTest), train_seconds: lrFit, predict_seconds: ms(t0) / 1000 });
+  if (threads) console.log(`  (sklearn peers with OMP_NUM_THREADS=${threads})`);
   for (const r of [...out, ...peers]) {
     console.log(`  ${r.name.padEnd(48)} ROC-AUC ${r.error ? r.error : r.auc.toFixed(4)}  fit ${r.train_seconds?.toFixed(3)} s  predict ${(1000 * r.predict_seconds).toFixed(1)} ms`);
   }
