@@ -367,6 +367,9 @@ export class GradientBoostedTrees {
       if (y[i] === 1) swPos += s;
     }
     if (!(sw > 0)) throw new CohortlabError('BAD_ARGUMENT', 'GradientBoostedTrees.fit: every sample weight is 0; give some rows a positive weight.');
+    if (swPos === 0 || swPos === sw) {
+      throw new CohortlabError('ONE_CLASS', `GradientBoostedTrees.fit: every one of the ${n} rows (with a positive weight) is labelled ${swPos === 0 ? 0 : 1}; a churn model needs churners and stayers.`);
+    }
     const rate = Math.min(1 - 1e-12, Math.max(1e-12, swPos / sw));
     const baseline = Math.log(rate / (1 - rate));
 

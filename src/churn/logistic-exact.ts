@@ -167,6 +167,9 @@ export class LogisticExact {
       if (y[i] === 1) swPos += s;
     }
     if (!(sw > 0)) throw new CohortlabError('BAD_ARGUMENT', 'LogisticExact.fit: every sample weight is 0; give some rows a positive weight.');
+    if (p.fitIntercept && (swPos === 0 || swPos === sw)) {
+      throw new CohortlabError('ONE_CLASS', `LogisticExact.fit: every one of the ${n} rows (with a positive weight) is labelled ${swPos === 0 ? 0 : 1}; a churn model needs churners and stayers.`);
+    }
     const pb: Problem = { x, y, w, C: p.C, fitIntercept: p.fitIntercept };
     const theta = new Float64Array(m);
     if (opts.init) {

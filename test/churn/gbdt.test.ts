@@ -183,6 +183,11 @@ describe('GradientBoostedTrees contract', () => {
     expect(() => new GradientBoostedTrees({ subsample: 0 }).fit(x, y)).toThrow(/subsample = 0/);
     expect(() => new GradientBoostedTrees().fit(col([1, Infinity]), [0, 1])).toThrow(/row 1, column 0 is Infinity/);
     expect(() => new GradientBoostedTrees().predictRaw(x)).toThrow(expect.objectContaining({ code: 'NOT_FITTED' }));
+    expect(() => new GradientBoostedTrees().fit(x, new Uint8Array(n).fill(1))).toThrow(expect.objectContaining({ code: 'ONE_CLASS', message: expect.stringMatching(/every one of the 3000 rows .* is labelled 1/) }));
+    // a constant column and an all-NaN column never split; NaN-only-vs-values can
+    const cst = { data: Float64Array.from({ length: 200 }, (_, k) => (k % 2 === 0 ? 5 : NaN)), rows: 100, cols: 2 };
+    const yc = Array.from({ length: 100 }, (_, i) => i % 3 === 0 ? 1 : 0);
+    expect(new GradientBoostedTrees({ maxIter: 3 }).fit(cst, yc).fitted.trees.every((t) => t.length === 1)).toBe(true);
     const m = new GradientBoostedTrees({ maxIter: 2 }).fit(x, y);
     expect(() => m.predictRaw(col([1]))).toThrow(/x has 1 columns but the model was fitted on 6/);
     const j = m.toJSON();

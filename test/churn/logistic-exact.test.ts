@@ -77,6 +77,7 @@ describe('LogisticExact', () => {
     expect(() => new LogisticExact().fit(x, f.y.slice(1))).toThrow(/299 labels for 300 rows/);
     expect(() => new LogisticExact().fit({ data: Float64Array.from([1, NaN]), rows: 2, cols: 1 }, [0, 1])).toThrow(/row 1, column 0 is NaN/);
     expect(() => new LogisticExact().fit(x, f.y.map(() => 2))).toThrow(/label of row 0 is 2/);
+    expect(() => new LogisticExact().fit(x, f.y.map(() => 0))).toThrow(expect.objectContaining({ code: 'ONE_CLASS', message: expect.stringMatching(/every one of the 300 rows .* is labelled 0/) }));
   });
 
   it('chooseC picks the C of lowest validation log loss, over a grid in any order', () => {
