@@ -150,6 +150,15 @@ describe('GradientBoostedTrees contract', () => {
     expect(Math.max(...p)).toBeLessThan(1);
   });
 
+  it('Float32 input (dataset.ts Matrix) gives the same trees as the same numbers in Float64', () => {
+    const f32: RealMatrix = { data: Float32Array.from(data), rows: n, cols: d };
+    const f64: RealMatrix = { data: Float64Array.from(f32.data), rows: n, cols: d };
+    const a = new GradientBoostedTrees({ maxIter: 10 }).fit(f32, y);
+    const b = new GradientBoostedTrees({ maxIter: 10 }).fit(f64, y);
+    expect(a.toJSON()).toEqual(b.toJSON());
+    expect(Array.from(a.predictRaw(f32))).toEqual(Array.from(b.predictRaw(f64)));
+  });
+
   it('early stopping on a validation set: sklearn rule (no gain > tol over nIterNoChange trees)', () => {
     const m = new GradientBoostedTrees({ maxIter: 500, learningRate: 0.3, nIterNoChange: 5 }).fit(tr, y.subarray(0, 2000), { valid: { x: va, y: y.subarray(2000) } });
     const s = m.fitted;
