@@ -31,6 +31,10 @@ export * from './explain.js';
 export * from './model.js';
 export * from './simulate.js';
 export * from './table.js';
+export * from './real-matrix.js';
+export * from './logistic-exact.js';
+export * from './gbdt.js';
+export * from './treeshap.js';
 
 /** A fitted churn model: everything needed to go from feature columns to a calibrated probability. */
 export interface ChurnModel {

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { GradientBoostedTrees, type GbdtNode, type GbdtState } from '../../src/churn/gbdt.js';
+import type { RealMatrix } from '../../src/churn/real-matrix.js';
+import { treeShap } from '../../src/churn/treeshap.js';
+import { createRng } from '../../src/shared/rng.js';
+
+function randomData(seed: number, n: number, d: number, nanShare: number): { x: RealMatrix; y: Uint8Array } {
+  const rng = createRng(seed);
+  const data = new Float64Array(n * d);
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) data[i * d + j] = rng.next() < nanShare ? NaN : j % 3 === 2 ? rng.int(5) : rng.normal();
+    const v = (j: number) => (Number.isNaN(data[i * d + j]) ? 0.7 : data[i * d + j]);
+    const z = v(0) - 0.8 * v(1) * v(d - 1) + 0.3 * v(2) - 0.5;
+    y[i] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+  }
+  return { x: { data, rows: n, cols: d }, y };
+}
+
+/**
+ * Brute force: phi_i = sum over S not containing i of |S|! (M - |S| - 1)! / M! (v(S + i) - v(S)), with
+ * v(S) = E[f | x_S]: a split on a feature in S follows x, any other split averages its children by cover.
+ */
+function bruteShapley(trees: GbdtNode[][], baseline: number, x: ArrayLike<number>, m: number, cover: 'count' | 'hessian'): { phi: number[]; base: number } {
+  const cv = (nd: GbdtNode) => (cover === 'count' ? nd.count : nd.cover);
+  const value = (t: GbdtNode[], i: number, known: Set<number>): number => {
+    const nd = t[i];
+    if (nd.feature < 0) return nd.value;
+    if (known.has(nd.feature)) {
+      const v = x[nd.feature];
+      const left = v <= nd.threshold || (Number.isNaN(v) && nd.missingGoesLeft);
+      return value(t, left ? nd.left : nd.right, known);
+    }
+    return (cv(t[nd.left]) * value(t, nd.left, known) + cv(t[nd.right]) * value(t, nd.right, known)) / cv(nd);
+  };
+  const v = (known: Set<number>) => trees.reduce((s, t) => s + value(t, 0, known), baseline);
+  const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
+  const phi = new Array<number>(m).fill(0);
+  for (let mask = 0; mask < 1 << m; mask++) {
+    const S = new Set<number>();
+    for (let j = 0; j < m; j++) if (mask & (1 << j)) S.add(j);
+    const vS = v(S);
+    for (let i = 0; i < m; i++) {
+      if (S.has(i)) continue;
+      const w = (fact(S.size) * fact(m - S.size - 1)) / fact(m);
+      phi[i] += w * (v(new Set([...S, i])) - vS);
+    }
+  }
+  return { phi, base: v(new Set()) };
+}
+
+describe('treeShap (exact, path-dependent)', () => {
+  it('one hand-made stump: the split feature gets f(x) - E[f], the others 0', () => {
+    // root on feature 1 at 0.5, 30 rows left (value -1), 10 rows right (value 3): E[f] = (30 * -1 + 10 * 3) / 40 = 0
+    const state: GbdtState = {
+      nFeatures: 2, baseline: 0.25, binEdges: [[], []], validLoss: [], stoppedEarly: false,
+      trees: [[
+        { feature: 1, threshold: 0.5, missingGoesLeft: true, left: 1, right: 2, value: 0, count: 40, cover: 8 },
+        { feature: -1, threshold: 0, missingGoesLeft: false, left: -1, right: -1, value: -1, count: 30, cover: 6 },
+        { feature: -1, threshold: 0, missingGoesLeft: false, left: -1, right: -1, value: 3, count: 10, cover: 2 },
+      ]],
+    };
+    const r = treeShap(state, { data: Float64Array.from([9, 1, 9, 0, 0, NaN]), rows: 3, cols: 2 });
+    expect(r.baseValue).toBe(0.25);
+    expect(Array.from(r.contributions)).toEqual([0, 3, 0, -1, 0, -1]);
+    // with hessian cover: E[f] = (6 * -1 + 2 * 3) / 8 = 0 too; the contribution is the same
+    expect(Array.from(treeShap(state, { data: Float64Array.from([9, 1]), rows: 1, cols: 2 }, { cover: 'hessian' }).contributions)).toEqual([0, 3]);
+  });
+
+  it('equals brute-force Shapley values on a small ensemble of 4 features (count and hessian cover)', () => {
+    const { x, y } = randomData(11, 400, 4, 0.1);
+    const s = new GradientBoostedTrees({ maxIter: 4, maxLeafNodes: 8, minSamplesLeaf: 10, learningRate: 0.5 }).fit(x, y).fitted;
+    expect(s.trees.every((t) => new Set(t.filter((n) => n.feature >= 0).map((n) => n.feature)).size >= 2)).toBe(true);
+    for (const cover of ['count', 'hessian'] as const) {
+      const rows = 25;
+      const r = treeShap(s, { data: x.data.subarray(0, rows * 4), rows, cols: 4 }, { cover });
+      for (let i = 0; i < rows; i++) {
+        const b = bruteShapley(s.trees, s.baseline, x.data.subarray(i * 4, i * 4 + 4), 4, cover);
+        expect(r.baseValue).toBeCloseTo(b.base, 12);
+        for (let j = 0; j < 4; j++) expect(Math.abs(r.contributions[i * 4 + j] - b.phi[j])).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  it('contributions + base value = raw margin to 1e-9 on random data (deep trees, missing values, repeated features)', () => {
+    for (const seed of [1, 2, 3]) {
+      const { x, y } = randomData(seed, 2000, 8, 0.15);
+      const m = new GradientBoostedTrees({ maxIter: 40, maxLeafNodes: 31, minSamplesLeaf: 5, seed }).fit(x, y);
+      const test = randomData(seed + 100, 300, 8, 0.15).x;
+      const margin = m.predictRaw(test);
+      for (const cover of ['count', 'hessian'] as const) {
+        const r = treeShap(m.fitted, test, { cover });
+        let worst = 0;
+        for (let i = 0; i < test.rows; i++) {
+          let s = r.baseValue;
+          for (let j = 0; j < 8; j++) s += r.contributions[i * 8 + j];
+          worst = Math.max(worst, Math.abs(s - margin[i]));
+        }
+        expect(worst).toBeLessThan(1e-9);
+      }
+      // not a trivial decomposition: several features carry weight
+      const r = treeShap(m.fitted, test);
+      const mass = Array.from({ length: 8 }, (_, j) => { let s = 0; for (let i = 0; i < test.rows; i++) s += Math.abs(r.contributions[i * 8 + j]); return s; });
+      expect(mass.filter((v) => v > 1).length).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('bad input names what is wrong', () => {
+    const { x, y } = randomData(1, 200, 3, 0);
+    const s = new GradientBoostedTrees({ maxIter: 2 }).fit(x, y).fitted;
+    expect(() => treeShap(s, { data: new Float64Array(4), rows: 2, cols: 2 })).toThrow(/x has 2 columns but the model was fitted on 3/);
+    expect(() => treeShap(s, x, { cover: 'gain' as never })).toThrow(/cover = "gain" is invalid/);
+  });
+});
