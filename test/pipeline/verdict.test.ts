@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run.js';
+import { readTable } from '../../src/shared/table-io.js';
 
 /**
  * Honest verdicts on small real logs (issue 16), from two CDNOW subsets (test/fixtures/README.md):
@@ -40,6 +41,16 @@ describe('verdicts on a small real log', () => {
     expect(report.verdict).toEqual(j.verdict);
     expect(report.evidence).toEqual(j.evidence);
     expect(report.warnings).toContainEqual({ code: 'INSUFFICIENT_EVIDENCE', message: '45 test churners and 30 test stayers; a verdict needs 50 of each.' });
+  });
+  it('the calibrated probabilities it serves are spread, never exactly 0 or 1', async () => {
+    const scores = await readTable(join(models, 'small', '1', 'scores.parquet'));
+    const p = Array.from(scores.columns.churn_probability as Float64Array);
+    expect(p.length).toBe(200);
+    expect(Math.min(...p)).toBeGreaterThan(0);
+    expect(Math.max(...p)).toBeLessThan(1);
+    expect(new Set(p.map((x) => x.toFixed(3))).size).toBeGreaterThan(20);
+    const test = await readTable(join(models, 'small', '1', 'test-predictions.parquet'));
+    expect(Array.from(test.columns.churned as Float64Array).reduce((a, b) => a + b, 0)).toBe(45);
   });
   it('the version cannot be promoted without --force, and models list shows its verdict and test users', async () => {
     const refused = await runCli(['models', 'promote', 'small@1', '--models-dir', models]);
