@@ -62,7 +62,7 @@ export interface DataSetSize {
 
 /** One line per set: "train 2026-01-01: 4,210 users, 612 churners (14.5%), 88 already churned left out". */
 export function formatSetSizes(sets: DataSetSize[]): string[] {
-  return sets.map((s) => `${s.role.padEnd(10)} ${s.cutoff}: ${s.users.toLocaleString('en-US')} users, ${s.churners.toLocaleString('en-US')} churners (${s.users ? ((100 * s.churners) / s.users).toFixed(1) : 'n/a'}%)${s.alreadyChurned ? `, ${s.alreadyChurned.toLocaleString('en-US')} already churned left out` : ''}`);
+  return sets.map((s) => `${s.role.padEnd(10)}${s.cutoff === s.role ? '' : ` ${s.cutoff}`}: ${s.users.toLocaleString('en-US')} users, ${s.churners.toLocaleString('en-US')} churners (${s.users ? ((100 * s.churners) / s.users).toFixed(1) : 'n/a'}%)${s.alreadyChurned ? `, ${s.alreadyChurned.toLocaleString('en-US')} already churned left out` : ''}`);
 }
 
 export interface EvaluationReport {

@@ -11,7 +11,7 @@ import {
 } from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
-import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
+import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
 import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
@@ -154,17 +154,30 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const nTrain = opts.trainCutoffs ?? 2;
     let cutoffs: string[];
     let overlapNote: string | null = null;
+    const backtestWarnings: ReportWarning[] = [];
+    const suggest = (minHistoryDays: number) =>
+      suggestCutoffs({ firstEventDay: firstDay, lastEventDay: isoDate(Date.parse(`${testAsOf}T00:00:00Z`) + horizon * DAY_MS), horizonDays: horizon, count: nTrain + 2, minHistoryDays });
     try {
-      cutoffs = suggestCutoffs({ firstEventDay: firstDay, lastEventDay: isoDate(Date.parse(`${testAsOf}T00:00:00Z`) + horizon * DAY_MS), horizonDays: horizon, count: nTrain + 2 });
+      cutoffs = suggest(28);
     } catch {
-      // Too little history for cutoffs a whole horizon apart (e.g. CDNOW's 39-week horizon): space them
-      // evenly between 28 days of history and the test cutoff, and say that training labels overlap later periods.
-      const span = (Date.parse(`${testAsOf}T00:00:00Z`) - Date.parse(`${firstDay}T00:00:00Z`)) / DAY_MS - 28;
-      const step = Math.floor(span / (nTrain + 1));
-      if (step < 7) throw new CohortlabError('BAD_ARGUMENT', `events span ${firstDay} .. ${lastDay}: too short for a backtest with a ${horizon}-day horizon before ${testAsOf}; give a later --as-of or a shorter --horizon-days.`);
-      cutoffs = Array.from({ length: nTrain + 2 }, (_, i) => isoDate(Date.parse(`${testAsOf}T00:00:00Z`) - (nTrain + 1 - i) * step * DAY_MS));
-      overlapNote = `history too short for cutoffs ${horizon} days apart: cutoffs are ${step} days apart, so training and validation labels reach into later periods (known only after the test cutoff).`;
-      logger.warn(overlapNote);
+      try {
+        // Cutoffs a whole horizon apart keep every label out of sample; when 28 days of history before the first
+        // training cutoff do not fit, a week of history is the lesser evil (short-window features still mean something).
+        cutoffs = suggest(7);
+        const days = Math.round((Date.parse(`${cutoffs[0]}T00:00:00Z`) - Date.parse(`${firstDay}T00:00:00Z`)) / DAY_MS) + 1;
+        const msg = `the first training cutoff ${cutoffs[0]} has ${days} days of history (under 28): its 28- and 30-day features cover less than their window; cutoffs stay ${horizon} days apart so no label overlaps another.`;
+        backtestWarnings.push({ code: 'SHORT_TRAINING_HISTORY', message: msg });
+        logger.warn(`SHORT_TRAINING_HISTORY: ${msg}`);
+      } catch {
+        // Too little history even then (e.g. CDNOW's 39-week horizon): space them evenly between 28 days of
+        // history and the test cutoff, and say that training labels overlap later periods (the verdict is in_sample).
+        const span = (Date.parse(`${testAsOf}T00:00:00Z`) - Date.parse(`${firstDay}T00:00:00Z`)) / DAY_MS - 28;
+        const step = Math.floor(span / (nTrain + 1));
+        if (step < 7) throw new CohortlabError('BAD_ARGUMENT', `events span ${firstDay} .. ${lastDay}: too short for a backtest with a ${horizon}-day horizon before ${testAsOf}; give a later --as-of, a shorter --horizon-days${nTrain > 1 ? ', or fewer training cutoffs (--train-cutoffs 1)' : ''}.`);
+        cutoffs = Array.from({ length: nTrain + 2 }, (_, i) => isoDate(Date.parse(`${testAsOf}T00:00:00Z`) - (nTrain + 1 - i) * step * DAY_MS));
+        overlapNote = `history too short for cutoffs ${horizon} days apart: cutoffs are ${step} days apart, so training and validation labels reach into later periods (known only after the test cutoff).`;
+        logger.warn(overlapNote);
+      }
     }
     const plan = planBacktest(cutoffs, horizon, { allowLabelOverlap: overlapNote !== null });
     logger.info(`backtest: train ${plan.train.join(', ')} | valid ${plan.valid} | test ${plan.test} (horizon ${horizon} days); snapshot as of ${lastDay}`);
@@ -243,7 +256,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       evidence: churn.report.evidence,
       evaluation: churn.report,
       dashboard,
-      warnings: [...dataProfile.warnings, ...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
+      warnings: [...dataProfile.warnings, ...backtestWarnings, ...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
       rulesReference: reference,
       clusters: clusters.report,
       transitions,

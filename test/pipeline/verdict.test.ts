@@ -11,6 +11,7 @@ import { readTable } from '../../src/shared/table-io.js';
  * all active after the test cutoff: every test user stays, so nothing can be measured (exit 2).
  */
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const DATASETS = join(import.meta.dirname, '..', '..', '..', 'shared', 'datasets');
 let dir: string;
 let models: string;
 let trained: { code: number; err: string; out: string[] };
@@ -72,6 +73,17 @@ describe('verdicts on a small real log', () => {
     expect(saved.verdict.kind).toBe('in_sample');
     expect(saved.warnings.map((w: { code: string }) => w.code)).toContain('IN_SAMPLE');
   }, 60_000);
+  it('the Sparkify month trains with a week of history before its first cutoff, says so, and gives insufficient_evidence', async () => {
+    const out: string[] = [];
+    const r = await runCli(['train', '--events', join(DATASETS, 'sparkify-dend-log-data', '*.json.gz'), '--preset', 'sparkify', '--horizon-days', '7', '--train-cutoffs', '1', '--seed', '7', '--models-dir', models, '--name', 'sparkify', '--resamples', '200', '--json'], { out: (t) => out.push(t) });
+    expect(r.code).toBe(0);
+    const j = JSON.parse(out.join('\n'));
+    expect(j.sets.map((s: { cutoff: string }) => s.cutoff)).toEqual(['2018-11-08', '2018-11-15', '2018-11-22']);
+    expect(j.verdict.kind).toBe('insufficient_evidence');
+    expect(j.evidence).toEqual({ test_users: 71, test_churners: 15, test_stayers: 56, minimum: 50 });
+    const report = JSON.parse(await readFile(join(models, 'sparkify', '1', 'report.json'), 'utf8'));
+    expect(report.warnings.map((w: { code: string }) => w.code)).toEqual(expect.arrayContaining(['SHORT_TRAINING_HISTORY', 'LOG_SHORTER_THAN_WINDOWS', 'INSUFFICIENT_EVIDENCE']));
+  }, 120_000);
   it('a test set where every user stays is exit 2 with one sentence, and nothing is registered', async () => {
     const r = await runCli(['train', '--events', join(FIXTURES, 'cdnow-active-150.txt'), '--preset', 'cdnow', '--horizon-days', '90', '--seed', '7', '--models-dir', models, '--name', 'oneclass', '--resamples', '50']);
     expect(r.code).toBe(2);
