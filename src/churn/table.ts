@@ -9,7 +9,7 @@ import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { silentLogger } from '../shared/log.js';
 import { readTable, readTableBlocks, type ColumnTable } from '../shared/table-io.js';
-import { applyTableEncoding, fitTableEncoding, inspectTable, looksLikeKeyName, stratifiedSplit, type EncodeReport, type TableEncoding, type TableWarning } from './encode.js';
+import { applyTableEncoding, fitTableEncoding, inspectTable, looksLikeKeyName, stratifiedSplit, type EncodeReport, type TableEncoding, type TableEncodingOptions, type TableWarning } from './encode.js';
 
 export interface ChurnTableSplit {
   train: FeatureTable;
@@ -24,18 +24,8 @@ export interface ChurnTableSplit {
   notes: string[];
 }
 
-export interface ChurnTableOptions {
-  label: string;
-  /** The column that keys the rows (--id); default: detected (encode.ts). */
-  idColumn?: string;
-  /** The churn value of the label (--positive). */
-  positive?: string;
-  /** Columns left out (--drop). */
-  drop?: string[];
-  /** Keep columns that fail the leak check (--keep-leaky). */
-  keepLeaky?: boolean;
-  /** Most frequent levels kept per text column (default 20). */
-  maxLevels?: number;
+/** The encoding's options (--id, --positive, --drop, --keep-leaky, levels) and the split's. */
+export interface ChurnTableOptions extends Omit<TableEncodingOptions, 'path'> {
   seed: number;
   testShare?: number;
   validShare?: number;
