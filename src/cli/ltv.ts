@@ -20,11 +20,11 @@ const fmtIv = (x: { value: number; lo: number; hi: number } | null | undefined) 
 /** The holdout check in one line: both churn scores' ROC-AUC with intervals, and predicted vs actual purchases. */
 export function holdoutLine(h: HoldoutCheck): string {
   const m = h.metrics.scorers;
-  const d = h.metrics.differences.find((x) => x.metric === 'rocAuc');
+  const d = h.metrics.differences.find((x) => x.metric === 'rocAuc' && x.b === 'recency');
   return (
     `holdout ${h.from}..${h.to}: ${h.churners.toLocaleString('en-US')} of ${h.customers.toLocaleString('en-US')} customers made no purchase (${((100 * h.churners) / h.customers).toFixed(1)}%); ` +
-    `ROC-AUC of 1 - p_alive ${fmtIv(m['1 - p_alive']?.rocAuc)}, of p_no_purchase ${fmtIv(m.p_no_purchase?.rocAuc)}` +
-    (d ? ` (difference ${d.value.toFixed(3)} [${d.lo.toFixed(3)}, ${d.hi.toFixed(3)}])` : '') +
+    `ROC-AUC of p_no_purchase ${fmtIv(m.p_no_purchase?.rocAuc)}, of 1 - p_alive ${fmtIv(m['1 - p_alive']?.rocAuc)}, of recency (time since the last purchase) ${fmtIv(m.recency?.rocAuc)}` +
+    (d ? ` (p_no_purchase - recency ${d.value.toFixed(3)} [${d.lo.toFixed(3)}, ${d.hi.toFixed(3)}])` : '') +
     `; purchase days expected ${h.expectedPurchases.toFixed(0)}, made ${h.actualPurchases}`
   );
 }

@@ -237,7 +237,7 @@ export interface HoldoutCheck {
   /** Sum of expected_purchases vs purchase days actually made in the horizon. */
   expectedPurchases: number;
   actualPurchases: number;
-  /** ROC-AUC etc. of `1 - p_alive` and `p_no_purchase` against the label, with paired bootstrap intervals. */
+  /** ROC-AUC etc. of `1 - p_alive`, `p_no_purchase` and `recency` (time since the last purchase) against the label, with paired bootstrap intervals. */
   metrics: BootstrapResult;
 }
 
@@ -270,8 +270,10 @@ export async function holdoutCheck(store: EventStore, s: RfmSummary, scores: Ltv
     [
       { name: '1 - p_alive', scores: scores.p_alive.map((p) => 1 - p), isProbability: false },
       { name: 'p_no_purchase', scores: scores.p_no_purchase, isProbability: true },
+      // The naive baseline on the same customers: time since the last purchase (T - t_x).
+      { name: 'recency', scores: s.T.map((T, i) => T - s.recency[i]), isProbability: false },
     ],
-    { seed: opts.seed, resamples: opts.resamples ?? 1000, highRiskShare: 0, differences: [['p_no_purchase', '1 - p_alive']] },
+    { seed: opts.seed, resamples: opts.resamples ?? 1000, highRiskShare: 0, differences: [['p_no_purchase', '1 - p_alive'], ['p_no_purchase', 'recency']] },
   );
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   return { from: iso(cutoffMs), to: iso(endMs - DAY_MS), horizonDays: opts.horizonDays, customers: n, churners, expectedPurchases: expected, actualPurchases: actual, metrics };
