@@ -53,7 +53,7 @@ export const ltvCommand: Command = {
     'Frequency = repeat purchase days, recency = last - first purchase day, T = as-of day - first purchase day (docs/ltv.md).\n' +
     'Output columns: user_id, frequency, recency, T, p_alive, expected_purchases, p_no_purchase, and with a value column monetary, expected_spend, clv.\n' +
     'When the log runs past the horizon, prints the ROC-AUC of 1 - p_alive and of p_no_purchase against "no purchase in the horizon" with bootstrap intervals.\n' +
-    'Warning codes (docs/errors.md): LTV_NOT_CONVERGED, LTV_NO_VALUE_COLUMN, LTV_SPEND_INFINITE_MEAN, LTV_SPEND_DEPENDS_ON_FREQUENCY, LTV_FEW_REPEAT_CUSTOMERS, LTV_HOLDOUT_NOT_COVERED.\n' +
+    'Warning codes (docs/errors.md): LTV_NOT_CONVERGED, LTV_NO_VALUE_COLUMN, LTV_SPEND_INFINITE_MEAN, LTV_SPEND_DEPENDS_ON_FREQUENCY, LTV_FEW_REPEAT_CUSTOMERS, LTV_NO_DROPOUT, LTV_HOLDOUT_NOT_COVERED.\n' +
     'Example: cohortlab ltv --events ../shared/datasets/cdnow/CDNOW_master.txt.gz --preset cdnow --as-of 1997-09-30 --out cdnow-ltv.csv --params cdnow-ltv.json',
   async run(args, ctx) {
     const events = list(args, 'events');

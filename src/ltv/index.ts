@@ -40,10 +40,13 @@ export type LtvWarningCode =
   | 'LTV_SPEND_INFINITE_MEAN'
   | 'LTV_SPEND_DEPENDS_ON_FREQUENCY'
   | 'LTV_FEW_REPEAT_CUSTOMERS'
+  | 'LTV_NO_DROPOUT'
   | 'LTV_HOLDOUT_NOT_COVERED';
 
 /** Fewer repeat customers than this: the dropout parameters a, b rest on a handful of people. */
 export const MIN_REPEAT_CUSTOMERS = 100;
+/** Mean dropout probability per purchase a / (a + b) below this: the maximum likelihood is BG/NBD's no-dropout boundary. */
+export const MIN_DROPOUT = 1e-4;
 /** |corr(frequency, mean spend)| above this breaks the Gamma-Gamma independence assumption (lifetimes' rule of thumb). */
 export const MAX_SPEND_FREQUENCY_CORRELATION = 0.3;
 
@@ -107,6 +110,10 @@ export function fitLtv(s: RfmSummary, opts: { bgnbd?: Partial<BgNbdParams> } = {
   }
   if (st.repeat_customers < MIN_REPEAT_CUSTOMERS) {
     warnings.push({ code: 'LTV_FEW_REPEAT_CUSTOMERS', message: `only ${st.repeat_customers} of ${st.customers} customers bought on two days or more; the dropout parameters a = ${st.a.toPrecision(3)}, b = ${st.b.toPrecision(3)} rest on them (fewer than ${MIN_REPEAT_CUSTOMERS}).` });
+  }
+  const dropout = st.a / (st.a + st.b);
+  if (dropout < MIN_DROPOUT) {
+    warnings.push({ code: 'LTV_NO_DROPOUT', message: `the likelihood is highest with (almost) no dropout: a = ${st.a.toExponential(2)}, b = ${st.b.toExponential(2)}, a mean dropout probability per purchase of ${dropout.toExponential(2)}; BG/NBD reduces to the NBD, P(alive) is about 1 for everyone and only the purchase rate (p_no_purchase, expected_purchases) ranks customers.` });
   }
   let gammaGamma: GammaGamma | null = null;
   if (!s.monetary) {

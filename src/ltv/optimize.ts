@@ -6,14 +6,20 @@
  *   largest coordinate) until the Armijo condition f(x + s d) <= f(x) + 1e-4 s g'd holds with a finite value.
  * - Inverse-Hessian update only when the curvature s'y > 0 (else kept), first scaled by s'y / y'y (eq. 6.20).
  * - Converged when the largest gradient component is below `gradTol` (the objective is a mean over
- *   customers, so the tolerance does not grow with their number). Also stops, not converged, after
- *   `maxIter` iterations or when no step along a descent direction decreases f any more.
+ *   customers, so the tolerance does not grow with their number), or when f has changed by less than
+ *   `fTol` relative over `fTolIterations` consecutive iterations (L-BFGS-B's test: a maximum on a
+ *   boundary, such as BG/NBD's dropout a -> 0, b -> infinity, is approached along a ridge forever).
+ *   Also stops, not converged, after `maxIter` iterations or when no step decreases f any more.
  */
 export interface MinimizeOptions {
   /** Largest absolute gradient component at convergence (default 1e-9). */
   gradTol?: number;
   /** Default 1000. */
   maxIter?: number;
+  /** Relative change of f per iteration counted as none (default 1e-13). */
+  fTol?: number;
+  /** Consecutive iterations without change that stop the search (default 10). */
+  fTolIterations?: number;
 }
 
 export interface MinimizeResult {
@@ -24,7 +30,7 @@ export interface MinimizeResult {
   iterations: number;
   evaluations: number;
   converged: boolean;
-  /** Why it stopped: "gradient below tolerance", "iteration limit", "line search found no decrease". */
+  /** Why it stopped: "gradient below tolerance", "objective changed by less than ...", "iteration limit", "line search found no decrease". */
   stop: string;
 }
 
@@ -37,6 +43,9 @@ const dot = (u: Float64Array, v: Float64Array): number => u.reduce((s, e, i) => 
 export function minimizeBfgs(fg: ObjectiveWithGradient, x0: ArrayLike<number>, opts: MinimizeOptions = {}): MinimizeResult {
   const gradTol = opts.gradTol ?? 1e-9;
   const maxIter = opts.maxIter ?? 1000;
+  const fTol = opts.fTol ?? 1e-13;
+  const fTolIterations = opts.fTolIterations ?? 10;
+  let flat = 0;
   const n = x0.length;
   let x = Float64Array.from(x0);
   let g = new Float64Array(n);
@@ -122,7 +131,14 @@ export function minimizeBfgs(fg: ObjectiveWithGradient, x0: ArrayLike<number>, o
     const tmp = g;
     g = gNew;
     gNew = tmp;
+    flat = Math.abs(f - fNew) <= fTol * Math.max(1, Math.abs(f)) ? flat + 1 : 0;
     f = fNew;
+    if (flat >= fTolIterations) {
+      iterations++;
+      converged = true;
+      stop = `objective changed by less than ${fTol} relative in ${fTolIterations} iterations`;
+      break;
+    }
   }
   if (!converged && iterations >= maxIter && maxAbs(g) < gradTol) {
     converged = true;
