@@ -54,6 +54,18 @@ describe('cohortlab ltv', () => {
     expect(auc.value).toBeGreaterThan(0.6);
   });
 
+  it('warns LTV_HOLDOUT_NOT_COVERED and writes no holdout when the log ends before the horizon', async () => {
+    const printed: string[] = [];
+    const { code } = await runCli(['ltv', '--events', join(FIXTURES, 'cdnow-200.txt'), '--preset', 'cdnow', '--as-of', '1998-03-31', '--horizon-days', '120', '--out', join(dir, 'late.parquet'), '--json'], { out: (t) => printed.push(t) });
+    expect(code).toBe(0);
+    const json = JSON.parse(printed.join(''));
+    expect(json.holdout).toBeNull();
+    expect(json.warnings.map((w: { code: string }) => w.code)).toContain('LTV_HOLDOUT_NOT_COVERED');
+    expect(json.warnings.find((w: { code: string }) => w.code === 'LTV_HOLDOUT_NOT_COVERED').message).toMatch(/the log ends 1998-06-29, before the 120-day horizon after 1998-03-31/);
+    const t = await readTable(join(dir, 'late.parquet'), { textColumns: ['user_id'] });
+    expect(t.rows).toBe(200);
+  });
+
   it('asks which events are purchases when the log has an event column', async () => {
     const { code, err } = await runCli(['ltv', '--events', join(FIXTURES, 'pm-events.csv'), '--config', join(FIXTURES, 'pm-config.json'), '--as-of', '2026-03-20', '--out', join(dir, 'pm.csv')]);
     expect(code).toBe(2);
