@@ -33,13 +33,19 @@ export interface SimulatedPurchases {
   frequency: Float64Array;
   recency: Float64Array;
   T: Float64Array;
+  /** Purchases in (T, T + horizon] (all 0 without a horizon). */
+  holdout: Float64Array;
 }
 
-/** `T[i]` is each customer's observation length (time units); returns their x, t_x, T. */
-export function simulateBgNbd(truth: { r: number; alpha: number; a: number; b: number }, T: ArrayLike<number>, rng: Rng): SimulatedPurchases {
+/**
+ * `T[i]` is each customer's observation length (time units); returns their x, t_x, T, and the purchases
+ * they make in the `horizon` after T (the process simply runs on).
+ */
+export function simulateBgNbd(truth: { r: number; alpha: number; a: number; b: number }, T: ArrayLike<number>, rng: Rng, horizon = 0): SimulatedPurchases {
   const n = T.length;
   const frequency = new Float64Array(n);
   const recency = new Float64Array(n);
+  const holdout = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const lambda = sampleGamma(truth.r, rng) / truth.alpha;
     const ga = sampleGamma(truth.a, rng);
@@ -47,16 +53,21 @@ export function simulateBgNbd(truth: { r: number; alpha: number; a: number; b: n
     let t = 0;
     let x = 0;
     let tx = 0;
+    let later = 0;
+    const end = T[i] + horizon;
     for (;;) {
       const u = 1 - rng.next();
       t += -Math.log(u) / lambda;
-      if (!(t <= T[i])) break;
-      x++;
-      tx = t;
+      if (!(t <= end)) break;
+      if (t <= T[i]) {
+        x++;
+        tx = t;
+      } else later++;
       if (rng.next() < p) break;
     }
     frequency[i] = x;
     recency[i] = tx;
+    holdout[i] = later;
   }
-  return { frequency, recency, T: Float64Array.from(T) };
+  return { frequency, recency, T: Float64Array.from(T), holdout };
 }
