@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import { loadEvents, resolveConfigFor } from '../ingest/index.js';
 import { horizonCoverage } from '../features/index.js';
-import { defaultHorizonDays, fitLtv, holdoutCheck, ltvParams, purchaseSummary, scoreLtv, type HoldoutCheck, type LtvWarning } from '../ltv/index.js';
+import { bootstrapMetrics, type BootstrapResult } from '../evaluate/index.js';
+import { defaultHorizonDays, fitLtv, holdoutOutcomes, ltvParams, purchaseSummary, scoreLtv, type HoldoutOutcomes, type LtvScores, type LtvWarning, type RfmSummary } from '../ltv/index.js';
 import { makeDir, writeFileAtomic } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
 import { writeTable, type Column } from '../shared/table-io.js';
@@ -13,6 +14,48 @@ function positiveNumber(v: string | undefined, name: string, fallback: number, m
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || n > max) throw new CohortlabError('BAD_ARGUMENT', `--${name} must be a number between ${min} and ${max}, got "${v}".`);
   return n;
+}
+
+export interface HoldoutCheck {
+  from: string;
+  to: string;
+  horizonDays: number;
+  customers: number;
+  /** Customers without a purchase in the horizon (the churn label). */
+  churners: number;
+  /** Sum of expected_purchases vs purchase days actually made in the horizon. */
+  expectedPurchases: number;
+  actualPurchases: number;
+  /** ROC-AUC etc. of `1 - p_alive`, `p_no_purchase` and `recency` (time since the last purchase, T - t_x) against the label, with paired bootstrap intervals. */
+  metrics: BootstrapResult;
+}
+
+/** P(alive) as a churn score on the time-based holdout, beside the naive recency baseline on the same customers. */
+export function holdoutCheck(s: RfmSummary, scores: LtvScores, h: HoldoutOutcomes, opts: { seed: number; resamples?: number }): HoldoutCheck {
+  const n = s.userIds.length;
+  const churners = h.churned.reduce((a, v) => a + v, 0);
+  if (churners === 0 || churners === n) {
+    throw new CohortlabError('ONE_CLASS', `holdout ${h.from}..${h.to}: ${churners} of ${n} customers made no purchase; no ranking can be measured. Pick another --as-of or --horizon-days.`);
+  }
+  const metrics = bootstrapMetrics(
+    h.churned,
+    [
+      { name: '1 - p_alive', scores: scores.p_alive.map((p) => 1 - p), isProbability: false },
+      { name: 'p_no_purchase', scores: scores.p_no_purchase, isProbability: true },
+      { name: 'recency', scores: s.T.map((T, i) => T - s.recency[i]), isProbability: false },
+    ],
+    { seed: opts.seed, resamples: opts.resamples ?? 1000, highRiskShare: 0, differences: [['p_no_purchase', '1 - p_alive'], ['p_no_purchase', 'recency']] },
+  );
+  return {
+    from: h.from,
+    to: h.to,
+    horizonDays: h.horizonDays,
+    customers: n,
+    churners,
+    expectedPurchases: scores.expected_purchases.reduce((a, v) => a + v, 0),
+    actualPurchases: h.purchaseDays.reduce((a, v) => a + v, 0),
+    metrics,
+  };
 }
 
 const fmtIv = (x: { value: number; lo: number; hi: number } | null | undefined) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : 'n/a');
@@ -90,7 +133,7 @@ export const ltvCommand: Command = {
       const warnings: LtvWarning[] = [...model.warnings];
       let holdout: HoldoutCheck | null = null;
       const cov = horizonCoverage(asOf, horizonDays, store.report.lastEventMs, horizonDays);
-      if (cov.covered) holdout = await holdoutCheck(store, summary, scores, { asOf, horizonDays, purchaseEvents, seed });
+      if (cov.covered) holdout = holdoutCheck(summary, scores, await holdoutOutcomes(store, summary, { asOf, horizonDays, purchaseEvents }), { seed });
       else {
         warnings.push({ code: 'LTV_HOLDOUT_NOT_COVERED', message: `the log ends ${new Date(store.report.lastEventMs).toISOString().slice(0, 10)}, before the ${horizonDays}-day horizon after ${asOf}: no holdout check of the predictions (fit on an earlier --as-of to get one).` });
       }

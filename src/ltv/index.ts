@@ -3,17 +3,14 @@
  *
  *   events (ingest) --readPurchaseDays--> purchase days --summarizePurchaseDays--> frequency / recency / T / monetary
  *     --fitLtv--> BG/NBD (+ Gamma-Gamma with values) --scoreLtv--> p_alive, expected_purchases, p_no_purchase, clv
- *     --holdoutCheck (when the log runs past the horizon)--> ROC-AUC of 1 - p_alive and of p_no_purchase
- *                                                           against "no purchase in the horizon", bootstrapped
+ *     --holdoutOutcomes (when the log runs past the horizon)--> purchase days made in the horizon and the
+ *                                                              label "no purchase" (scored by the cli with evaluate's bootstrap)
  *
  * The fitted model is plain JSON (`ltvParams` / `ltvModelFromParams`), so the registry can store it and
  * `score` / `/v1/predict` can score users with `scoreLtv` without refitting.
  */
-import type { EventStore } from '../ingest/index.js';
-import { inactivityDays } from '../ingest/index.js';
-import { bootstrapMetrics, type BootstrapResult } from '../evaluate/index.js';
-import { queryColumns } from '../shared/duckdb.js';
-import { quoteLiteral } from '../shared/duckdb.js';
+import { inactivityDays, type EventStore } from '../ingest/index.js';
+import { queryColumns, quoteLiteral } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
 import { BgNbd, type BgNbdJSON, type BgNbdParams } from './bgnbd.js';
 import { customerLifetimeValue } from './clv.js';
@@ -234,56 +231,38 @@ export function ltvModelFromParams(json: LtvParamsJSON): LtvModel {
   };
 }
 
-export interface HoldoutCheck {
+export interface HoldoutOutcomes {
+  /** First and last day of the horizon (YYYY-MM-DD). */
   from: string;
   to: string;
   horizonDays: number;
-  customers: number;
-  /** Customers without a purchase in the horizon (the churn label). */
-  churners: number;
-  /** Sum of expected_purchases vs purchase days actually made in the horizon. */
-  expectedPurchases: number;
-  actualPurchases: number;
-  /** ROC-AUC etc. of `1 - p_alive`, `p_no_purchase` and `recency` (time since the last purchase) against the label, with paired bootstrap intervals. */
-  metrics: BootstrapResult;
+  /** Per customer of the summary, in its order: purchase days made in the horizon. */
+  purchaseDays: Float64Array;
+  /** Per customer: 1 = no purchase in the horizon (the time-based churn label). */
+  churned: Uint8Array;
 }
 
 /**
- * P(alive) as a churn score on the time-based holdout: label = no purchase day in (as-of, as-of + H days].
- * Needs the log to run to the horizon's end (checked by the caller, see `horizonCoverage`).
+ * What the summary's customers did in the horizon after the as-of date: purchase days in
+ * (as-of, as-of + H days], and the label "no purchase". The log must run to the horizon's end
+ * (checked by the caller, see `horizonCoverage`). Scoring it (ROC-AUC with bootstrap intervals)
+ * belongs to the stages above (evaluate, cli), which this stage does not import.
  */
-export async function holdoutCheck(store: EventStore, s: RfmSummary, scores: LtvScores, opts: { asOf: string; horizonDays: number; purchaseEvents: string[] | null; seed: number; resamples?: number }): Promise<HoldoutCheck> {
+export async function holdoutOutcomes(store: EventStore, s: RfmSummary, opts: { asOf: string; horizonDays: number; purchaseEvents: string[] | null }): Promise<HoldoutOutcomes> {
   const { cutoffMs } = calibrationEnd(opts.asOf);
   const endMs = cutoffMs + opts.horizonDays * DAY_MS;
   const rows = await readPurchaseDays(store, { fromMs: cutoffMs, toMs: endMs, purchaseEvents: opts.purchaseEvents });
   const daysBy = new Map<string, number>();
   for (const u of rows.userIds) daysBy.set(u, (daysBy.get(u) ?? 0) + 1);
   const n = s.userIds.length;
-  const y = new Uint8Array(n);
-  let actual = 0;
-  let expected = 0;
+  const purchaseDays = new Float64Array(n);
+  const churned = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const d = daysBy.get(s.userIds[i]) ?? 0;
-    y[i] = d === 0 ? 1 : 0;
-    actual += d;
-    expected += scores.expected_purchases[i];
+    purchaseDays[i] = daysBy.get(s.userIds[i]) ?? 0;
+    churned[i] = purchaseDays[i] === 0 ? 1 : 0;
   }
-  const churners = y.reduce((a, v) => a + v, 0);
-  if (churners === 0 || churners === n) {
-    throw new CohortlabError('ONE_CLASS', `holdout ${opts.asOf} + ${opts.horizonDays} days: ${churners} of ${n} customers made no purchase; no ranking can be measured. Pick another --as-of or --horizon-days.`);
-  }
-  const metrics = bootstrapMetrics(
-    y,
-    [
-      { name: '1 - p_alive', scores: scores.p_alive.map((p) => 1 - p), isProbability: false },
-      { name: 'p_no_purchase', scores: scores.p_no_purchase, isProbability: true },
-      // The naive baseline on the same customers: time since the last purchase (T - t_x).
-      { name: 'recency', scores: s.T.map((T, i) => T - s.recency[i]), isProbability: false },
-    ],
-    { seed: opts.seed, resamples: opts.resamples ?? 1000, highRiskShare: 0, differences: [['p_no_purchase', '1 - p_alive'], ['p_no_purchase', 'recency']] },
-  );
   const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  return { from: iso(cutoffMs), to: iso(endMs - DAY_MS), horizonDays: opts.horizonDays, customers: n, churners, expectedPurchases: expected, actualPurchases: actual, metrics };
+  return { from: iso(cutoffMs), to: iso(endMs - DAY_MS), horizonDays: opts.horizonDays, purchaseDays, churned };
 }
 
 /** The default horizon: the config's inactivity threshold (the churn label's window; CDNOW: 273 days). */
