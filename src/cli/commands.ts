@@ -4,6 +4,7 @@ import { profileCommand } from './profile.js';
 import { featuresCommand } from './features.js';
 import { rulesCommand } from './rules.js';
 import { transitionsCommand } from './transitions.js';
+import { ltvCommand } from './ltv.js';
 import { clusterCommand } from './cluster.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
@@ -12,4 +13,4 @@ import { modelsCommand } from './models.js';
 import { serveCommand } from './serve.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [generateCommand, profileCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, modelsCommand, serveCommand];
+export const COMMANDS: Command[] = [generateCommand, profileCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, ltvCommand, scoreCommand, modelsCommand, serveCommand];

@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'TABLE_NOT_FOUND'
   | 'WRITE_FAILED'
   | 'ONE_CLASS'
-  | 'NEEDS_FORCE';
+  | 'NEEDS_FORCE'
+  | 'TOO_FEW_PURCHASES';
 
 export class CohortlabError extends Error {
   readonly code: ErrorCode;
