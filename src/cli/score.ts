@@ -83,7 +83,7 @@ export const scoreCommand: Command = {
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'cutoff date of the features', placeholder: 'YYYY-MM-DD' },
-    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; for a train --table model, the raw table (rows keyed by the model\'s id column); with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
+    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; for a train --table model, the raw table (rows keyed by the model\'s id column); with --engine clickhouse: the events table, or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT', placeholder: 'FILE|NAME' },
     { name: 'out', type: 'string', description: 'output .csv or .parquet (not with --emit-sql or --into)', placeholder: 'FILE' },
     { name: 'emit-sql', type: 'boolean', description: 'print the one SQL statement that scores every user inside the engine (features, the rule columns and rule-file segments, the logistic model\'s probability, the cluster; no reasons) and exit; --engine duckdb prints it over cohortlab\'s normalized events table' },
     { name: 'into', type: 'string', description: 'with --engine clickhouse: run that statement as INSERT INTO TABLE SELECT ... (the table is created when missing)', placeholder: 'TABLE' },
