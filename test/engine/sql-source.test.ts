@@ -9,6 +9,8 @@ import { checkClickHouseSelect, parseTableBindings } from '../../src/engine/sql-
 import { computeFeatures, type FeatureTable } from '../../src/features/index.js';
 import { loadEvents, resolveConfig, validateConfig, type EventConfig } from '../../src/ingest/index.js';
 import { queryRows, quoteLiteral } from '../../src/shared/duckdb.js';
+import { readTable } from '../../src/shared/table-io.js';
+import { runCli } from '../cli/run.js';
 import { clickhouseUrls } from './clickhouse-helper.js';
 
 /**
@@ -207,6 +209,52 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
       }
     });
   }
+
+  it('counts rows the engine cannot read (blank user id, zero DateTime) and rows excluded by the config, and leaves them out', async () => {
+    // 536366 gets ClickHouse's zero DateTime (what a failed parse leaves), a blank id stands in for 13047's cancellation
+    const config: EventConfig = {
+      ...retail,
+      exclude: [{ column: 'country', values: ['France'] }],
+      source: {
+        ...retail.source!,
+        clickhouse_sql: `SELECT if(InvoiceNo = 'C540391', ' ', toString(CustomerID)) AS customer_id, InvoiceNo AS invoice, if(InvoiceNo = '536366', toDateTime(0, 'UTC'), min(InvoiceDate)) AS ts,
+          'order' AS event, round(sum(Quantity * UnitPrice), 2) AS value, if(InvoiceNo = '536409', 'France', any(Country)) AS country FROM (SELECT DISTINCT * FROM {lines}) GROUP BY CustomerID, InvoiceNo`,
+      },
+    };
+    const source = await openEventSource({ engine: 'clickhouse', url: urls!.single, tables: { lines: LINES } }, config);
+    try {
+      expect(source.report.rowsRead).toBe(8);
+      expect(source.report.rejected).toEqual({ 'empty user id': 2, 'missing timestamp': 1, 'excluded by config': 1 });
+      expect(source.report.rowsUsed).toBe(4);
+      const ev = await source.query(`SELECT session_id FROM ${source.relation} AS e ORDER BY session_id`);
+      expect(ev.columns[0]).toEqual(['536365', '536367', '536368', '536369']);
+      expect(new Date(source.report.firstEventMs).getUTCFullYear()).toBe(2010);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('the CLI: features --engine clickhouse --table lines=TABLE with the shipped example equals features --events on the fixture', async () => {
+    const example = join(import.meta.dirname, '..', '..', 'data', 'examples', 'online-retail.json');
+    const common = ['--config', example, '--as-of', '2010-12-15', '--horizon-days', '21'];
+    const duck = await runCli(['features', '--events', fx('retail-sample.csv'), ...common, '--out', join(dir, 'duck.csv')]);
+    expect(duck.code).toBe(0);
+    const ch = await runCli(['features', '--engine', 'clickhouse', '--clickhouse-url', urls!.shards[0], '--table', `lines=${LINES}`, ...common, '--out', join(dir, 'ch.csv')]);
+    expect(ch.err).toBe('');
+    expect(ch.code).toBe(0);
+    const [a, b] = [await readTable(join(dir, 'duck.csv')), await readTable(join(dir, 'ch.csv'))];
+    expect(b.names).toEqual(a.names);
+    expect(b.rows).toBe(3);
+    for (const name of a.names) {
+      const [x, y] = [a.columns[name], b.columns[name]];
+      if (x instanceof Float64Array) Array.from(x).forEach((v, r) => expect(Math.abs(v - (y as Float64Array)[r]) <= 1e-9 || (Number.isNaN(v) && Number.isNaN((y as Float64Array)[r])), `${name} row ${r}`).toBe(true));
+      else expect(y, name).toEqual(x);
+    }
+    // a bare table name cannot say which placeholder it binds; the message says how
+    const bare = await runCli(['features', '--engine', 'clickhouse', '--clickhouse-url', urls!.single, '--table', LINES, ...common, '--out', join(dir, 'x.csv')]);
+    expect(bare.code).toBe(2);
+    expect(bare.err).toContain(`--table "${LINES}": the config's events are a SELECT over {placeholders}; bind them as --table NAME=TABLE`);
+  });
 
   it('refuses a table function, two statements or an INSERT with one sentence, and runs every query read-only', async () => {
     const url = urls!.single;
