@@ -89,7 +89,8 @@ const num = (r: ColumnResult, i: number) => (r.columns[i] as Float64Array)[0];
 
 /** What the events relation reads from, where it is, its rows read and rejected, and the settings of its queries. */
 interface ClickHouseFrom {
-  from: string;
+  /** The normalized events relation. */
+  relation: string;
   location: string;
   files: IngestReport['files'];
   rowsRead: number;
@@ -108,7 +109,7 @@ async function tableFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config: 
   checkMappedTypes(new Map((columns.columns[0] as string[]).map((n, i) => [n, (columns.columns[1] as string[])[i]])), config, `ClickHouse table "${table}"`);
   const from = table.split('.').map(d.quoteIdent).join('.');
   const rowsRead = num(await ch.query(`SELECT toFloat64(count()) AS n FROM ${from}`), 0);
-  return { from, location, files: [{ path: location, bytes: 0, format: 'clickhouse', records: rowsRead }], rowsRead, rejected: {}, what: `ClickHouse table "${table}"` };
+  return { relation: sourceRelationFrom(config, d, from), location, files: [{ path: location, bytes: 0, format: 'clickhouse', records: rowsRead }], rowsRead, rejected: {}, what: `ClickHouse table "${table}"` };
 }
 
 /** Conditions on a SELECT's row: an empty or NULL user id; a NULL or zero timestamp (ClickHouse's value for one it could not parse). */
@@ -118,10 +119,17 @@ function unreadable(config: EventConfig): { badUser: string; badTs: string } {
   return { badUser: `ifNull(match(toString(${u}), '^[[:space:]]*$'), 1)`, badTs: `ifNull(toUnixTimestamp(${t}) = 0, 1)` };
 }
 
-/** The SELECT as a FROM item, without the rows `unreadable` flags. */
-function sqlSourceFrom(config: EventConfig, select: string): string {
+/**
+ * The SELECT as the normalized events relation, without the rows `unreadable` flags. The user id and
+ * timestamp are read through non-Nullable copies (a Nullable user_id would reach every per-user result,
+ * and `score --into` cannot sort a MergeTree table by a Nullable column).
+ */
+function sqlSourceRelation(config: EventConfig, select: string): string {
   const { badUser, badTs } = unreadable(config);
-  return `(SELECT * FROM (${select}) AS q WHERE NOT ${badUser} AND NOT ${badTs}) AS src_select`;
+  const u = CLICKHOUSE.quoteIdent(config.columns.user_id);
+  const t = CLICKHOUSE.quoteIdent(config.columns.timestamp);
+  const from = `(SELECT *, assumeNotNull(toString(${u})) AS cohortlab_user_id, assumeNotNull(${t}) AS cohortlab_ts FROM (${select}) AS q WHERE NOT ${badUser} AND NOT ${badTs}) AS src_select`;
+  return sourceRelationFrom({ ...config, columns: { ...config.columns, user_id: 'cohortlab_user_id', timestamp: 'cohortlab_ts' } }, CLICKHOUSE, from);
 }
 
 /**
@@ -131,7 +139,7 @@ function sqlSourceFrom(config: EventConfig, select: string): string {
 export function clickhouseRelation(config: EventConfig, target: { table?: string; tables?: Record<string, string> }): string {
   if (!config.source) return sourceRelationFrom(config, CLICKHOUSE, (target.table as string).split('.').map(CLICKHOUSE.quoteIdent).join('.'));
   const tables = bindSourceTables(config, target.tables ?? {}, `"${config.name}"`);
-  return sourceRelationFrom(config, CLICKHOUSE, sqlSourceFrom(config, clickhouseSourceSelect(config, tables, `"${config.name}"`)));
+  return sqlSourceRelation(config, clickhouseSourceSelect(config, tables, `"${config.name}"`));
 }
 
 /**
@@ -164,7 +172,7 @@ async function selectFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config:
   if (num(c, 1) > 0) rejected['empty user id'] = num(c, 1);
   if (num(c, 2) > 0) rejected['missing timestamp'] = num(c, 2);
   return {
-    from: sqlSourceFrom(config, select),
+    relation: sqlSourceRelation(config, select),
     location: `${base} (source SELECT over ${bindings})`,
     files,
     rowsRead: num(c, 0),
@@ -190,7 +198,7 @@ async function openClickHouseSource(spec: ClickHouseSourceOptions, config: Event
     const d = CLICKHOUSE;
     const src = sql ? await selectFrom(ch, spec, config, sql.tables, sql.select) : await tableFrom(ch, spec, config);
     const settings = src.settings;
-    const relation = sourceRelationFrom(config, d, src.from);
+    const { relation } = src;
     const u = await ch.query(
       `SELECT toFloat64(count()) AS n, toFloat64(uniqExact(user_id)) AS users, toFloat64(uniqExact(user_id, session_id)) AS sessions,
         toFloat64(toUnixTimestamp(min(ts))) AS first, toFloat64(toUnixTimestamp(max(ts))) AS last FROM ${relation} AS src`,

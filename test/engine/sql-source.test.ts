@@ -190,6 +190,9 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
         const ev = await source.query(`SELECT user_id, session_id, event, value FROM ${source.relation} AS e ORDER BY ts, session_id`);
         expect(ev.columns[1]).toEqual(['536365', '536366', '536367', '536368', '536369', '536409', 'C540391']);
         expect(Array.from(ev.columns[3] as Float64Array)).toEqual([139.12, 22.2, 278.73, 70.05, 17.85, 20.3, -2.95]);
+        // CustomerID is Nullable(UInt32): the relation's ids and times are not Nullable (score --into sorts a MergeTree table by user_id)
+        const types = await source.query(`SELECT toTypeName(user_id) AS u, toTypeName(ts) AS t FROM ${source.relation} AS e LIMIT 1`);
+        expect([types.columns[0][0], types.columns[1][0]]).toEqual(['String', "DateTime('UTC')"]);
       } finally {
         await source.close();
       }
