@@ -41,6 +41,9 @@ export function eventSourceSpec(args: ParsedArgs, env: NodeJS.ProcessEnv, config
  * the tables its placeholders name (--table NAME=TABLE[,NAME=TABLE], over source.tables; src/engine/sql-source.ts).
  */
 export function warehouseTarget(config: EventConfig, tableFlag: string | undefined): { table?: string; tables?: Record<string, string> } {
+  if (config.source && config.engine?.table) {
+    throw new CohortlabError('BAD_CONFIG', `config "${config.name}": engine.table names one events table, but the config's events are a SELECT over {placeholders} (source); map each placeholder to its table in source.tables and drop engine.table.`);
+  }
   return config.source ? { tables: parseTableBindings(tableFlag) } : { table: warehouseTable(config, tableFlag) };
 }
 

@@ -10,6 +10,7 @@ import { computeFeatures, type FeatureTable } from '../../src/features/index.js'
 import { loadEvents, resolveConfig, validateConfig, type EventConfig } from '../../src/ingest/index.js';
 import { queryRows, quoteLiteral } from '../../src/shared/duckdb.js';
 import { readTable } from '../../src/shared/table-io.js';
+import { warehouseTarget } from '../../src/cli/engine.js';
 import { runCli } from '../cli/run.js';
 import { clickhouseUrls } from './clickhouse-helper.js';
 
@@ -94,6 +95,10 @@ describe('the ClickHouse form of a SQL source, offline checks', () => {
     expect(rel).toContain('FROM `orders` GLOBAL ALL INNER JOIN');
     expect(rel).toContain('FROM `lines`)');
     expect(() => parseTableBindings('lines')).toThrow(/bind them as --table NAME=TABLE/);
+    expect(warehouseTarget(base, 'lines=a,other=db.b')).toEqual({ tables: { lines: 'a', other: 'db.b' } });
+    expect(() => warehouseTarget({ ...base, engine: { name: 'clickhouse', table: 'events' } }, undefined)).toThrow(
+      'config "online-retail": engine.table names one events table, but the config\'s events are a SELECT over {placeholders} (source); map each placeholder to its table in source.tables and drop engine.table.',
+    );
     expect(() => clickhouseRelation(base, { tables: { nope: 't' } })).toThrow('--table nope=t: "nope" is not a placeholder of the config\'s source (placeholders: lines).');
     expect(() => clickhouseRelation(base, { tables: { lines: 'a.b.c' } })).toThrow('--table lines=a.b.c: "a.b.c" is not a ClickHouse table name; use letters, digits and "_", optionally "database.table".');
     expect(() => validateConfig({ ...base, source: { ...base.source!, tables: { lines: 'x; DROP' } } }, '"r"')).toThrow('config "r": source.tables.lines "x; DROP" is not a ClickHouse table name; use letters, digits and "_", optionally "database.table".');
@@ -109,6 +114,9 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
   let retail: EventConfig;
   let duckLines: FeatureTable[];
   let duckJoin: FeatureTable[];
+  let duckNoSession: FeatureTable[];
+  /** Without a session column: ClickHouse cuts sessions in the query (arrays, ARRAY JOIN) over the SELECT's rows. */
+  const noSession = (c: EventConfig): EventConfig => ({ ...c, columns: { ...c.columns, session_id: null }, session_gap_minutes: 30 });
   const asOfs: [string, number | undefined][] = [['2010-12-15', 21], ['2011-01-07', undefined]];
 
   beforeAll(async () => {
@@ -166,6 +174,7 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
       }
     };
     duckLines = await features([fx('retail-sample.csv')], retail);
+    duckNoSession = await features([fx('retail-sample.csv')], noSession(retail));
     duckJoin = await features([`orders=${join(dir, 'orders.csv')}`, `lines=${join(dir, 'order_lines.csv')}`], joinConfig(retail, true));
   }, 120_000);
   afterAll(async () => {
@@ -193,6 +202,20 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
         // CustomerID is Nullable(UInt32): the relation's ids and times are not Nullable (score --into sorts a MergeTree table by user_id)
         const types = await source.query(`SELECT toTypeName(user_id) AS u, toTypeName(ts) AS t FROM ${source.relation} AS e LIMIT 1`);
         expect([types.columns[0][0], types.columns[1][0]]).toEqual(['String', "DateTime('UTC')"]);
+      } finally {
+        await source.close();
+      }
+    });
+
+    it(`${node}: without a session column, sessions cut in ClickHouse over the SELECT's rows give DuckDB's features`, async () => {
+      const url = node === 'single' ? urls!.single : urls!.shards[0];
+      const source = await openEventSource({ engine: 'clickhouse', url, tables: { lines: LINES } }, noSession(retail));
+      try {
+        expect(source.report.sessionsInferred).toBe(true);
+        for (const [i, [asOf, horizonDays]] of asOfs.entries()) expectSameFeatures(duckNoSession[i], await computeFeatures(source, { asOf, horizonDays }));
+        // 30-minute gaps: 17850's orders at 08:26 and 08:28 are one session, 13047's three at 08:34-08:35 another and its
+        // cancellation a month later a third, 17908's order the fourth
+        expect(source.report.sessions).toBe(4);
       } finally {
         await source.close();
       }
