@@ -95,6 +95,7 @@ interface ClickHouseFrom {
   files: IngestReport['files'];
   rowsRead: number;
   rejected: Record<string, number>;
+  examples?: IngestReport['examples'];
   settings?: QuerySettings;
   what: string;
 }
@@ -147,7 +148,7 @@ export function clickhouseRelation(config: EventConfig, target: { table?: string
  * subquery without the rows the engine cannot read (empty user id; NULL or zero DateTime, which is
  * what ClickHouse makes of a timestamp it could not parse), counted like ingest's rejected rows.
  */
-async function selectFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config: EventConfig, tables: Map<string, string>, select: string): Promise<ClickHouseFrom> {
+async function selectFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config: EventConfig, tables: Map<string, string>, select: string, opts: LoadOptions): Promise<ClickHouseFrom> {
   const d = CLICKHOUSE;
   const where = `"${config.name}"`;
   const base = spec.url.replace(/\/+$/, '');
@@ -162,6 +163,8 @@ async function selectFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config:
   }
   checkMappedTypes(new Map((desc.columns[0] as string[]).map((n, i) => [n, (desc.columns[1] as string[])[i]])), config, what);
   const { badUser, badTs } = unreadable(config);
+  const u = d.quoteIdent(config.columns.user_id);
+  const t = d.quoteIdent(config.columns.timestamp);
   const files: IngestReport['files'] = [];
   for (const table of new Set(tables.values())) {
     const n = num(await ch.query(`SELECT toFloat64(count()) AS n FROM ${table.split('.').map(d.quoteIdent).join('.')}`, READONLY), 0);
@@ -171,12 +174,27 @@ async function selectFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config:
   const rejected: Record<string, number> = {};
   if (num(c, 1) > 0) rejected['empty user id'] = num(c, 1);
   if (num(c, 2) > 0) rejected['missing timestamp'] = num(c, 2);
+  // A few rejected rows per reason, by their values (a SELECT's rows have no stable number in ClickHouse).
+  const examples: IngestReport['examples'] = {};
+  if (num(c, 1) + num(c, 2) > 0) {
+    const ex = await ch.query(
+      `SELECT if(${badUser}, 'empty user id', 'missing timestamp') AS reason, concat('user id ', if(isNull(${u}), 'NULL', concat('"', toString(${u}), '"')), ', ', ${d.quoteString(config.columns.timestamp)}, ' ', if(isNull(${t}), 'NULL', toString(${t}))) AS value
+       FROM (${select}) AS q WHERE ${badUser} OR ${badTs} LIMIT 3 BY reason`,
+      READONLY,
+    );
+    (ex.columns[0] as string[]).forEach((reason, i) => (examples[reason] ??= []).push({ file: what, where: 'a row', value: (ex.columns[1] as string[])[i] }));
+  }
+  if (opts.strict && Object.keys(rejected).length) {
+    const [reason, n] = Object.entries(rejected)[0];
+    throw new CohortlabError('BAD_ROWS', `--strict: ${Object.entries(rejected).map(([k, v]) => `${v} ${k}`).join(', ')} in ${what} (over ${bindings}); first: ${examples[reason]?.[0]?.value ?? reason} (${n} rows). Fix the rows or run without --strict to skip and count them.`);
+  }
   return {
     relation: sqlSourceRelation(config, select),
     location: `${base} (source SELECT over ${bindings})`,
     files,
     rowsRead: num(c, 0),
     rejected,
+    examples,
     settings: READONLY,
     what,
   };
@@ -196,7 +214,7 @@ async function openClickHouseSource(spec: ClickHouseSourceOptions, config: Event
   const ch = await openClickHouse(spec);
   try {
     const d = CLICKHOUSE;
-    const src = sql ? await selectFrom(ch, spec, config, sql.tables, sql.select) : await tableFrom(ch, spec, config);
+    const src = sql ? await selectFrom(ch, spec, config, sql.tables, sql.select, opts) : await tableFrom(ch, spec, config);
     const settings = src.settings;
     const { relation } = src;
     const u = await ch.query(
@@ -215,7 +233,7 @@ async function openClickHouseSource(spec: ClickHouseSourceOptions, config: Event
       rowsRead,
       rowsUsed: n,
       rejected,
-      examples: {},
+      examples: src.examples ?? {},
       users,
       firstEventMs: first * 1000,
       lastEventMs: last * 1000,

@@ -255,9 +255,15 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
       const ev = await source.query(`SELECT session_id FROM ${source.relation} AS e ORDER BY session_id`);
       expect(ev.columns[0]).toEqual(['536365', '536367', '536368', '536369']);
       expect(new Date(source.report.firstEventMs).getUTCFullYear()).toBe(2010);
+      const where = 'the source SELECT of config "online-retail"';
+      expect(source.report.examples['missing timestamp']).toEqual([{ file: where, where: 'a row', value: 'user id "17850", ts 0000-00-00 00:00:00' }]);
+      expect(source.report.examples['empty user id'].map((e) => e.value).sort()).toEqual(['user id " ", ts 2011-01-06 18:02:00', 'user id NULL, ts 2010-12-01 11:52:00']);
     } finally {
       await source.close();
     }
+    await expect(openEventSource({ engine: 'clickhouse', url: urls!.single, tables: { lines: LINES } }, config, { strict: true })).rejects.toThrow(
+      /^--strict: 2 empty user id, 1 missing timestamp in the source SELECT of config "online-retail" \(over \{lines\}=cl_chsql_lines\); first: user id (NULL|" "), ts .* \(2 rows\)\. Fix the rows or run without --strict to skip and count them\.$/,
+    );
   });
 
   it('the CLI: features --engine clickhouse --table lines=TABLE with the shipped example equals features --events on the fixture', async () => {
