@@ -106,7 +106,9 @@ export function checkClickHouseSelect(sql: string, where: string, field = 'sourc
     if (t.kind !== 'word' || body[k + 1].text !== '(') continue;
     // `name(` is a function call; a table function when named so, or when it stands where a table does.
     const prev = body[k - 1]?.text.toUpperCase();
-    if (TABLE_FUNCTIONS.has(t.text.toLowerCase()) || prev === 'FROM' || prev === 'JOIN') {
+    // `ARRAY JOIN range(...)` unrolls an array expression: not a table.
+    const atTable = prev === 'FROM' || (prev === 'JOIN' && body[k - 2]?.text.toUpperCase() !== 'ARRAY');
+    if (TABLE_FUNCTIONS.has(t.text.toLowerCase()) || atTable) {
       throw new CohortlabError('BAD_CONFIG', `config ${where}: ${field} calls the table function ${t.text}() at character ${t.at + 1}; it may read only its {placeholders} (map each to a table in source.tables).`);
     }
   }

@@ -77,6 +77,9 @@ describe('the ClickHouse form of a SQL source, offline checks', () => {
     expect(() => checkClickHouseSelect("SELECT * FROM `t` WHERE x IN (SELECT * FROM File('/etc/passwd', TSV, 'a String'))", w)).toThrow(/calls the table function File\(\)/);
     // any other name( right after FROM / JOIN stands where a table does
     expect(() => checkClickHouseSelect('SELECT * FROM someNewSource(1)', w)).toThrow(/calls the table function someNewSource\(\)/);
+    expect(() => checkClickHouseSelect('SELECT * FROM `t` ALL LEFT JOIN someNewSource(1) USING a', w)).toThrow(/calls the table function someNewSource\(\)/);
+    // ... but ARRAY JOIN unrolls an expression
+    expect(checkClickHouseSelect('SELECT a, k FROM `t` LEFT ARRAY JOIN range(toUInt32(n)) AS k', w)).toBe('SELECT a, k FROM `t` LEFT ARRAY JOIN range(toUInt32(n)) AS k');
     // a trailing ";" is one statement; table-function names inside strings, quoted names and comments are not calls
     expect(checkClickHouseSelect("SELECT 'url(x); file(y)' AS u, `numbers(` AS t FROM `lines` /* ; remote(z) */ -- ; DROP TABLE x\n;", w)).toBe(
       "SELECT 'url(x); file(y)' AS u, `numbers(` AS t FROM `lines` /* ; remote(z) */ -- ; DROP TABLE x",
@@ -286,6 +289,45 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
     const bare = await runCli(['features', '--engine', 'clickhouse', '--clickhouse-url', urls!.single, '--table', LINES, ...common, '--out', join(dir, 'x.csv')]);
     expect(bare.code).toBe(2);
     expect(bare.err).toContain(`--table "${LINES}": the config's events are a SELECT over {placeholders}; bind them as --table NAME=TABLE`);
+  });
+
+  it('OULAD (single node): the shipped example\'s ClickHouse SELECT (joins, day offsets, weekly enrolment events, UNION ALL) gives DuckDB\'s features', async () => {
+    const config = await resolveConfig({ config: join(import.meta.dirname, '..', '..', 'data', 'examples', 'oulad.json') });
+    const files = { registration: 'oulad-registration.csv', courses: 'oulad-courses.csv', assessments: 'oulad-assessments.csv', submissions: 'oulad-submissions.csv' };
+    const types: Record<string, string> = {
+      registration: 'code_module String, code_presentation String, id_student UInt32, date_registration Nullable(Int32), date_unregistration Nullable(Int32)',
+      courses: 'code_module String, code_presentation String, module_presentation_length UInt16',
+      assessments: 'code_module String, code_presentation String, id_assessment UInt32, assessment_type String, date Nullable(Float64), weight Float64',
+      submissions: 'id_student UInt32, id_assessment UInt32, date_submitted Int32, is_banked UInt8, score Nullable(Float64)',
+    };
+    const duck = await loadEvents(Object.entries(files).map(([n, f]) => `${n}=${fx(f)}`), config);
+    const asOfs_: [string, number][] = [['2013-05-01', 30], ['2013-09-01', 60]];
+    const ch = await openClickHouse({ url: urls!.single });
+    try {
+      for (const [name, file] of Object.entries(files)) {
+        const rows = await queryRows(duck.conn, `SELECT * FROM read_csv(${quoteLiteral(fx(file))}, header = true, all_varchar = true)`);
+        const cols = Object.fromEntries(Object.keys(rows[0]).map((k) => [k, rows.map((r) => (r[k] === null ? null : String(r[k])))]));
+        await ch.command(`DROP TABLE IF EXISTS cl_chsql_oulad_${name}`);
+        await ch.command(`CREATE TABLE cl_chsql_oulad_${name} (${types[name]}) ENGINE = MergeTree ORDER BY tuple()`);
+        await ch.insertRows(`cl_chsql_oulad_${name}`, cols);
+      }
+      const expected = await Promise.all(asOfs_.map(([asOf, horizonDays]) => computeFeatures(duck, { asOf, horizonDays })));
+      const tables = Object.fromEntries(Object.keys(files).map((n) => [n, `cl_chsql_oulad_${n}`]));
+      const source = await openEventSource({ engine: 'clickhouse', url: urls!.single, tables }, config);
+      try {
+        expect(source.report.rowsRead).toBe(duck.report.rowsRead);
+        expect(source.report.rowsUsed).toBe(duck.report.rowsUsed);
+        expect(source.report.sessions).toBe(duck.report.sessions);
+        for (const [i, [asOf, horizonDays]] of asOfs_.entries()) expectSameFeatures(expected[i], await computeFeatures(source, { asOf, horizonDays }));
+        // 30268 registers on 2013-07-01: two enrolments at the first cutoff, three at the second
+        expect(expected.map((f) => f.userIds.length)).toEqual([2, 3]);
+      } finally {
+        await source.close();
+      }
+    } finally {
+      duck.close();
+      await ch.close();
+    }
   });
 
   it('refuses a table function, two statements or an INSERT with one sentence, and runs every query read-only', async () => {
