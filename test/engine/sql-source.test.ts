@@ -64,6 +64,36 @@ function expectSameFeatures(a: FeatureTable, b: FeatureTable): void {
   expect(b.label && Array.from(b.label)).toEqual(a.label && Array.from(a.label));
 }
 
+/**
+ * Rows (text, null = NULL) into `table` on the single node, and on the 2-shard cluster as a Distributed
+ * `table` over `<table>_local`, row i on shard i % 2.
+ */
+async function loadTable(table: string, columns: string, rows: Record<string, (string | null)[]>): Promise<void> {
+  const single = await openClickHouse({ url: urls!.single });
+  const main = await openClickHouse({ url: urls!.shards[0] });
+  try {
+    const db = (await main.query('SELECT currentDatabase() AS d')).columns[0][0] as string;
+    await single.command(`DROP TABLE IF EXISTS ${table}`);
+    await single.command(`CREATE TABLE ${table} (${columns}) ENGINE = MergeTree ORDER BY tuple()`);
+    await single.insertRows(table, rows);
+    await main.command(`DROP TABLE IF EXISTS ${table}`);
+    for (const [s, url] of urls!.shards.entries()) {
+      const shard = await openClickHouse({ url });
+      try {
+        await shard.command(`DROP TABLE IF EXISTS ${table}_local`);
+        await shard.command(`CREATE TABLE ${table}_local (${columns}) ENGINE = MergeTree ORDER BY tuple()`);
+        await shard.insertRows(`${table}_local`, Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.filter((_, i) => i % 2 === s)])));
+      } finally {
+        await shard.close();
+      }
+    }
+    await main.command(`CREATE TABLE ${table} (${columns}) ENGINE = Distributed(cohortlab_2shards, ${CLICKHOUSE.quoteString(db)}, ${CLICKHOUSE.quoteString(`${table}_local`)})`);
+  } finally {
+    await single.close();
+    await main.close();
+  }
+}
+
 describe('the ClickHouse form of a SQL source, offline checks', () => {
   it('refuses two statements, a non-SELECT and table functions with one sentence naming the config; strings and comments are not read as SQL', () => {
     const w = '"x"';
@@ -141,33 +171,7 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
     const orderLines = await text(`SELECT * FROM read_csv(${quoteLiteral(join(dir, 'order_lines.csv'))}, header = true, all_varchar = true)`);
     duck.close();
     const tables: [string, string, Record<string, (string | null)[]>][] = [[LINES, LINE_COLUMNS, lines], [ORDERS, ORDER_COLUMNS, orders], [ORDER_LINES, ORDER_LINE_COLUMNS, orderLines]];
-    const single = await openClickHouse({ url: urls!.single });
-    const main = await openClickHouse({ url: urls!.shards[0] });
-    try {
-      const db = (await main.query('SELECT currentDatabase() AS d')).columns[0][0] as string;
-      for (const [table, columns, rows] of tables) {
-        await single.command(`DROP TABLE IF EXISTS ${table}`);
-        await single.command(`CREATE TABLE ${table} (${columns}) ENGINE = MergeTree ORDER BY InvoiceNo`);
-        await single.insertRows(table, rows);
-        // 2 shards: row i on shard i % 2 (the fixture's duplicated line of 536409 lands on both), read through a Distributed table
-        await main.command(`DROP TABLE IF EXISTS ${table}`);
-        for (const [s, url] of urls!.shards.entries()) {
-          const shard = await openClickHouse({ url });
-          try {
-            await shard.command(`DROP TABLE IF EXISTS ${table}_local`);
-            await shard.command(`CREATE TABLE ${table}_local (${columns}) ENGINE = MergeTree ORDER BY InvoiceNo`);
-            const mine = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.filter((_, i) => i % 2 === s)]));
-            await shard.insertRows(`${table}_local`, mine);
-          } finally {
-            await shard.close();
-          }
-        }
-        await main.command(`CREATE TABLE ${table} (${columns}) ENGINE = Distributed(cohortlab_2shards, ${CLICKHOUSE.quoteString(db)}, ${CLICKHOUSE.quoteString(`${table}_local`)})`);
-      }
-    } finally {
-      await single.close();
-      await main.close();
-    }
+    for (const [table, columns, rows] of tables) await loadTable(table, columns, rows);
     const features = async (events: string[], config: EventConfig) => {
       const store = await loadEvents(events, config);
       try {
@@ -291,42 +295,39 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
     expect(bare.err).toContain(`--table "${LINES}": the config's events are a SELECT over {placeholders}; bind them as --table NAME=TABLE`);
   });
 
-  it('OULAD (single node): the shipped example\'s ClickHouse SELECT (joins, day offsets, weekly enrolment events, UNION ALL) gives DuckDB\'s features', async () => {
+  it('OULAD: the shipped example\'s ClickHouse SELECT (GLOBAL joins, day offsets, weekly enrolment events, UNION ALL) gives DuckDB\'s features on one node and 2 shards', async () => {
     const config = await resolveConfig({ config: join(import.meta.dirname, '..', '..', 'data', 'examples', 'oulad.json') });
     const files = { registration: 'oulad-registration.csv', courses: 'oulad-courses.csv', assessments: 'oulad-assessments.csv', submissions: 'oulad-submissions.csv' };
     const types: Record<string, string> = {
       registration: 'code_module String, code_presentation String, id_student UInt32, date_registration Nullable(Int32), date_unregistration Nullable(Int32)',
       courses: 'code_module String, code_presentation String, module_presentation_length UInt16',
       assessments: 'code_module String, code_presentation String, id_assessment UInt32, assessment_type String, date Nullable(Float64), weight Float64',
-      submissions: 'id_student UInt32, id_assessment UInt32, date_submitted Int32, is_banked UInt8, score Nullable(Float64)',
+      submissions: 'id_student UInt32, id_assessment UInt32, date_submitted Int32, is_banked UInt8, score Nullable(String)',
     };
     const duck = await loadEvents(Object.entries(files).map(([n, f]) => `${n}=${fx(f)}`), config);
-    const asOfs_: [string, number][] = [['2013-05-01', 30], ['2013-09-01', 60]];
-    const ch = await openClickHouse({ url: urls!.single });
+    const cutoffs: [string, number][] = [['2013-05-01', 30], ['2013-09-01', 60]];
     try {
       for (const [name, file] of Object.entries(files)) {
         const rows = await queryRows(duck.conn, `SELECT * FROM read_csv(${quoteLiteral(fx(file))}, header = true, all_varchar = true)`);
-        const cols = Object.fromEntries(Object.keys(rows[0]).map((k) => [k, rows.map((r) => (r[k] === null ? null : String(r[k])))]));
-        await ch.command(`DROP TABLE IF EXISTS cl_chsql_oulad_${name}`);
-        await ch.command(`CREATE TABLE cl_chsql_oulad_${name} (${types[name]}) ENGINE = MergeTree ORDER BY tuple()`);
-        await ch.insertRows(`cl_chsql_oulad_${name}`, cols);
+        await loadTable(`cl_chsql_oulad_${name}`, types[name], Object.fromEntries(Object.keys(rows[0]).map((k) => [k, rows.map((r) => (r[k] === null ? null : String(r[k])))])));
       }
-      const expected = await Promise.all(asOfs_.map(([asOf, horizonDays]) => computeFeatures(duck, { asOf, horizonDays })));
+      const expected = await Promise.all(cutoffs.map(([asOf, horizonDays]) => computeFeatures(duck, { asOf, horizonDays })));
+      // 30268 registers on 2013-07-01: two enrolments at the first cutoff, three at the second
+      expect(expected.map((f) => f.userIds.length)).toEqual([2, 3]);
       const tables = Object.fromEntries(Object.keys(files).map((n) => [n, `cl_chsql_oulad_${n}`]));
-      const source = await openEventSource({ engine: 'clickhouse', url: urls!.single, tables }, config);
-      try {
-        expect(source.report.rowsRead).toBe(duck.report.rowsRead);
-        expect(source.report.rowsUsed).toBe(duck.report.rowsUsed);
-        expect(source.report.sessions).toBe(duck.report.sessions);
-        for (const [i, [asOf, horizonDays]] of asOfs_.entries()) expectSameFeatures(expected[i], await computeFeatures(source, { asOf, horizonDays }));
-        // 30268 registers on 2013-07-01: two enrolments at the first cutoff, three at the second
-        expect(expected.map((f) => f.userIds.length)).toEqual([2, 3]);
-      } finally {
-        await source.close();
+      for (const url of [urls!.single, urls!.shards[0]]) {
+        const source = await openEventSource({ engine: 'clickhouse', url, tables }, config);
+        try {
+          expect(source.report.rowsRead).toBe(duck.report.rowsRead);
+          expect(source.report.rowsUsed).toBe(duck.report.rowsUsed);
+          expect(source.report.sessions).toBe(duck.report.sessions);
+          for (const [i, [asOf, horizonDays]] of cutoffs.entries()) expectSameFeatures(expected[i], await computeFeatures(source, { asOf, horizonDays }));
+        } finally {
+          await source.close();
+        }
       }
     } finally {
       duck.close();
-      await ch.close();
     }
   });
 
