@@ -158,6 +158,8 @@ async function selectFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config:
   try {
     desc = await ch.query(`DESCRIBE TABLE (${select})`, READONLY);
   } catch (e) {
+    // An unreachable server or refused credentials stay what they are (the first query of the source is this one).
+    if (e instanceof CohortlabError && e.code === 'BAD_ARGUMENT') throw e;
     const first = (e as Error).message.split('\n')[0].replace(/^ClickHouse at \S+( failed)?: /, '').replace(/, e\.what\(\) = DB::Exception$/, '');
     throw new CohortlabError(/Code: 60\b/.test(first) ? 'TABLE_NOT_FOUND' : 'BAD_CONFIG', `config ${where}: source SELECT (over ${bindings}) fails in ClickHouse at ${base}: ${first}`, { cause: e });
   }

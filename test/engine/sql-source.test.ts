@@ -352,6 +352,8 @@ describe.skipIf(!urls)('a SQL source over ClickHouse tables (single node and 2 s
     await expect(open("SELECT toString(CustomerID) AS customer_id, toString(InvoiceDate) AS ts, 'order' AS event, InvoiceNo AS invoice, 0 AS value FROM {lines}")).rejects.toThrow(
       'ClickHouse column "ts" (config columns.timestamp) of the source SELECT of config "online-retail" is String; the ClickHouse engine reads DateTime columns (UTC): convert it in the SELECT (e.g. toDateTime(x, \'UTC\')).',
     );
+    // a server that does not answer is said so, not blamed on the config
+    await expect(openEventSource({ engine: 'clickhouse', url: 'http://127.0.0.1:1', tables: { lines: LINES } }, retail)).rejects.toThrow(/^cannot reach ClickHouse at http:\/\/127\.0\.0\.1:1 /);
     // a table that is not there
     await expect(openEventSource({ engine: 'clickhouse', url, tables: { lines: 'cl_chsql_missing' } }, retail)).rejects.toThrow(
       /^config "online-retail": source SELECT \(over \{lines\}=cl_chsql_missing\) fails in ClickHouse at http:\/\/127\.0\.0\.1:\d+: .*cl_chsql_missing.*doesn't exist/,
