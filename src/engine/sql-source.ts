@@ -84,8 +84,8 @@ export function tokenize(sql: string, where: string, field = 'source.sql'): Toke
 }
 
 /**
- * One read-only SELECT (or WITH ... SELECT) reading no table function; a single trailing `;` is
- * dropped. Checked on the config's text (positions are the config's), `{placeholders}` in place.
+ * One read-only SELECT (or WITH ... SELECT) reading no table function; a single trailing `;` and
+ * trailing comments are dropped. Checked on the config's text (positions are the config's), `{placeholders}` in place.
  * Returns the statement as the subquery to read from.
  */
 export function checkClickHouseSelect(sql: string, where: string, field = 'source.sql'): string {
@@ -98,7 +98,7 @@ export function checkClickHouseSelect(sql: string, where: string, field = 'sourc
   if (semi) throw new CohortlabError('BAD_CONFIG', `config ${where}: ${field} must be one SELECT statement, but a second statement follows the ";" at character ${semi.at + 1}.`);
   const first = body[0].text;
   if (!/^(SELECT|WITH)$/i.test(first) && !(first === '(' && body.some((t) => /^SELECT$/i.test(t.text)))) {
-    const what = WRITES.test(first) ? `an ${first.toUpperCase()} statement` : `a statement starting with "${first}"`;
+    const what = WRITES.test(first) ? `${/^[AEIOU]/i.test(first) ? 'an' : 'a'} ${first.toUpperCase()} statement` : `a statement starting with "${first}"`;
     throw new CohortlabError('BAD_CONFIG', `config ${where}: ${field} is ${what}; it must be a read-only SELECT over its {placeholders}.`);
   }
   for (let k = 0; k + 1 < body.length; k++) {
@@ -112,7 +112,9 @@ export function checkClickHouseSelect(sql: string, where: string, field = 'sourc
       throw new CohortlabError('BAD_CONFIG', `config ${where}: ${field} calls the table function ${t.text}() at character ${t.at + 1}; it may read only its {placeholders} (map each to a table in source.tables).`);
     }
   }
-  return sql.slice(0, end < tokens.length ? tokens[end].at : sql.length).trim();
+  // Up to the end of the last token: a trailing `-- comment` would swallow the `)` that closes the subquery.
+  const last = body[body.length - 1];
+  return sql.slice(0, last.at + last.text.length);
 }
 
 /** `--table name=db.table[,name=db.table...]` as a map (with a SQL source). */

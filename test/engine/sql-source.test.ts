@@ -111,9 +111,12 @@ describe('the ClickHouse form of a SQL source, offline checks', () => {
     // ... but ARRAY JOIN unrolls an expression
     expect(checkClickHouseSelect('SELECT a, k FROM `t` LEFT ARRAY JOIN range(toUInt32(n)) AS k', w)).toBe('SELECT a, k FROM `t` LEFT ARRAY JOIN range(toUInt32(n)) AS k');
     // a trailing ";" is one statement; table-function names inside strings, quoted names and comments are not calls
-    expect(checkClickHouseSelect("SELECT 'url(x); file(y)' AS u, `numbers(` AS t FROM `lines` /* ; remote(z) */ -- ; DROP TABLE x\n;", w)).toBe(
-      "SELECT 'url(x); file(y)' AS u, `numbers(` AS t FROM `lines` /* ; remote(z) */ -- ; DROP TABLE x",
+    expect(checkClickHouseSelect("SELECT 'url(x); file(y)' AS u, `numbers(` AS t /* ; remote(z) */ FROM `lines` -- ; DROP TABLE x\n;", w)).toBe(
+      "SELECT 'url(x); file(y)' AS u, `numbers(` AS t /* ; remote(z) */ FROM `lines`",
     );
+    // a trailing comment is dropped (it would comment out the parenthesis that closes the subquery)
+    expect(checkClickHouseSelect('SELECT 1 AS u -- the end', w)).toBe('SELECT 1 AS u');
+    expect(() => checkClickHouseSelect('DROP TABLE t', w)).toThrow('config "x": source.sql is a DROP statement; it must be a read-only SELECT over its {placeholders}.');
     expect(() => checkClickHouseSelect("SELECT 'it\\'s; url(' AS u FROM `t`; DROP TABLE t", w)).toThrow(/a second statement follows the ";" at character 35/);
     expect(() => checkClickHouseSelect("SELECT 'open", w)).toThrow('config "x": source.sql has an unterminated string literal at character 8.');
   });
