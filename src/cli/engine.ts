@@ -1,5 +1,6 @@
 import type { EngineName } from '../engine/dialect.js';
 import type { EventSourceSpec } from '../engine/source.js';
+import { parseTableBindings } from '../engine/sql-source.js';
 import type { EventConfig } from '../ingest/types.js';
 import { CohortlabError } from '../shared/errors.js';
 import { checkThreads, duckdbLimits, type DuckDBLimits } from '../shared/duckdb.js';
@@ -22,16 +23,28 @@ export function eventSourceSpec(args: ParsedArgs, env: NodeJS.ProcessEnv, config
   const engine = (str(args, 'engine') ?? (events.length ? 'duckdb' : config.engine?.name) ?? 'duckdb') as EngineName;
   if (engine !== 'duckdb' && engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', `--engine must be duckdb or clickhouse, got "${engine}".`);
   if (engine === 'duckdb') return events.length ? { engine, events, limits: duckdbLimits(limitFlags(args), env, config.engine) } : undefined;
-  if (events.length) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse reads a table (--table NAME), not --events files; drop --events or use --engine duckdb.');
+  if (events.length) throw new CohortlabError('BAD_ARGUMENT', `--engine clickhouse reads ${config.source ? "the tables of the config's source (source.tables, --table NAME=TABLE)" : 'a table (--table NAME)'}, not --events files; drop --events or use --engine duckdb.`);
   const url = str(args, 'clickhouse-url') ?? env.COHORTLAB_CLICKHOUSE_URL ?? config.engine?.clickhouse_url;
   if (!url) throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --clickhouse-url URL (or $COHORTLAB_CLICKHOUSE_URL, or engine.clickhouse_url in the config).');
   return {
     engine,
     url,
-    table: warehouseTable(config, tableFlag),
+    // A config whose events are a SELECT (source) reads the tables its placeholders name (--table NAME=TABLE,...).
+    ...warehouseTarget(config, tableFlag),
     username: str(args, 'clickhouse-user') ?? config.engine?.user,
     password: env.COHORTLAB_CLICKHOUSE_PASSWORD,
   };
+}
+
+/**
+ * What the ClickHouse engine reads: the events table, or, when the config's events are a SELECT (source),
+ * the tables its placeholders name (--table NAME=TABLE[,NAME=TABLE], over source.tables; src/engine/sql-source.ts).
+ */
+export function warehouseTarget(config: EventConfig, tableFlag: string | undefined): { table?: string; tables?: Record<string, string> } {
+  if (config.source && config.engine?.table) {
+    throw new CohortlabError('BAD_CONFIG', `config "${config.name}": engine.table names one events table, but the config's events are a SELECT over {placeholders} (source); map each placeholder to its table in source.tables and drop engine.table.`);
+  }
+  return config.source ? { tables: parseTableBindings(tableFlag) } : { table: warehouseTable(config, tableFlag) };
 }
 
 /** The warehouse's events table: the command's --table, else the config's engine.table. */

@@ -30,7 +30,7 @@ export const evaluateCommand: Command = {
     MODELS_DIR_OPTION,
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
-    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table', placeholder: 'NAME' },
+    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table, or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT', placeholder: 'NAME' },
     { name: 'json', type: 'boolean', description: 'print the report (verdict, evidence, warnings, metrics) as one JSON document on stdout' },
   ],
   async run(args, ctx) {

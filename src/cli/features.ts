@@ -19,7 +19,7 @@ export const featuresCommand: Command = {
     { name: 'out', type: 'string', description: 'output .parquet or .csv (one row per user); a .meta.json is written beside it', placeholder: 'FILE' },
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
-    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table (name or database.name)', placeholder: 'NAME' },
+    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table (name or database.name), or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT', placeholder: 'NAME' },
     { name: 'dictionary', type: 'boolean', description: 'print the feature dictionary (markdown) for the config and exit' },
     { name: 'config-schema', type: 'boolean', description: 'print the JSON schema of the config file and exit' },
   ],

@@ -26,7 +26,7 @@ export const profileCommand: Command = {
     { name: 'out', type: 'string', description: 'also write the JSON profile to this file', placeholder: 'FILE' },
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
-    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table (name or database.name)', placeholder: 'NAME' },
+    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table (name or database.name), or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT', placeholder: 'NAME' },
   ],
   help: 'Warning codes (docs/errors.md, "Warnings"): LOG_SHORTER_THAN_WINDOWS, TIMESTAMPS_BEFORE_2000, TIMESTAMPS_IN_FUTURE, HORIZON_NOT_COVERED, MOST_USERS_ALREADY_CHURNED, FEW_LIVE_USERS, FEW_EVENTS_PER_USER, TAXONOMY_EVENTS_ABSENT, NO_ACTIVATION_MILESTONES, MILESTONE_EVENTS_ABSENT, ROWS_REJECTED.\nExit code 0 whatever the warnings (they are findings, not failures).\nExample: cohortlab profile --events "../shared/datasets/sparkify-dend-log-data/*.json.gz" --preset sparkify --horizon-days 7',
   async run(args, ctx) {

@@ -28,7 +28,7 @@ export const rulesCommand: Command = {
     { name: 'reference', type: 'string', description: "a trained model (NAME, NAME@VERSION, NAME@production) whose reference thresholds (§2.3 top 10% usage, §6.3 spend quintiles) to use, as score and /v1/predict do", placeholder: 'MODEL', default: 'fitted on the users of --features' },
     MODELS_DIR_OPTION,
     ...ENGINE_OPTIONS,
-    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table; features are computed there as of --as-of', placeholder: 'NAME' },
+    { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table, or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT; features are computed there as of --as-of', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'with --engine clickhouse: the cutoff date of the features', placeholder: 'YYYY-MM-DD' },
   ],
   help: [

@@ -1,11 +1,10 @@
 import { computeFeatureBlocks, profileEvents, readFeatureTableBlocks, type DataWarning } from '../features/index.js';
 import { writeFileAtomic } from '../shared/atomic.js';
 import { resolveConfig } from '../ingest/index.js';
-import { openEventSource, type EventSourceSpec } from '../engine/source.js';
+import { clickhouseRelation, openEventSource, type EventSourceSpec } from '../engine/source.js';
 import { DIALECTS, type EngineName } from '../engine/dialect.js';
 import { modelScoreSql } from '../engine/score-sql.js';
 import { cutoffOf } from '../features/index.js';
-import { sourceRelation } from '../features/sql.js';
 import type { EventConfig } from '../ingest/types.js';
 import type { LoadedRegistryModel } from '../registry/index.js';
 import { loadModel, loadTableModel, modelSource, resolveModelsDir } from '../registry/index.js';
@@ -15,7 +14,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { openTableWriter, readTable, writeTable, type TableWriter } from '../shared/table-io.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
-import { ENGINE_OPTIONS, eventSourceSpec, warehouseTable } from './engine.js';
+import { ENGINE_OPTIONS, eventSourceSpec, warehouseTarget } from './engine.js';
 
 /** A model of `train --table`: encode the raw columns as at training, then probability and reasons (no rules or clusters: no events). */
 async function scoreRawTable(ref: string | undefined, modelsDir: string, path: string, out: string, reasons: number, ctx: CommandContext): Promise<number> {
@@ -43,9 +42,9 @@ async function scoreRawTable(ref: string | undefined, modelsDir: string, path: s
  * `events` table; ClickHouse: over the mapped warehouse table, named without connecting to it). It carries
  * everything a model scores but the reason codes (docs/warehouse-scoring.md).
  */
-function printScoreSql(model: LoadedRegistryModel, config: EventConfig, engine: EngineName, table: string | undefined, asOf: string, ctx: CommandContext): number {
+function printScoreSql(model: LoadedRegistryModel, config: EventConfig, engine: EngineName, target: { table?: string; tables?: Record<string, string> }, asOf: string, ctx: CommandContext): number {
   const d = DIALECTS[engine];
-  const source = engine === 'clickhouse' ? sourceRelation(config, d, table as string) : 'events';
+  const source = engine === 'clickhouse' ? clickhouseRelation(config, target) : 'events';
   ctx.out(`${modelScoreSql(model.parts, d, { cutoffMs: cutoffOf(asOf), source, config })};`);
   return 0;
 }
@@ -84,7 +83,7 @@ export const scoreCommand: Command = {
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping', placeholder: 'NAME' },
     { name: 'as-of', type: 'string', description: 'cutoff date of the features', placeholder: 'YYYY-MM-DD' },
-    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; for a train --table model, the raw table (rows keyed by the model\'s id column); with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
+    { name: 'table', type: 'string', description: 'a per-user features table (output of cohortlab features) instead of events; for a train --table model, the raw table (rows keyed by the model\'s id column); with --engine clickhouse: the events table, or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT', placeholder: 'FILE|NAME' },
     { name: 'out', type: 'string', description: 'output .csv or .parquet (not with --emit-sql or --into)', placeholder: 'FILE' },
     { name: 'emit-sql', type: 'boolean', description: 'print the one SQL statement that scores every user inside the engine (features, the rule columns and rule-file segments, the logistic model\'s probability, the cluster; no reasons) and exit; --engine duckdb prints it over cohortlab\'s normalized events table' },
     { name: 'into', type: 'string', description: 'with --engine clickhouse: run that statement as INSERT INTO TABLE SELECT ... (the table is created when missing)', placeholder: 'TABLE' },
@@ -116,15 +115,15 @@ export const scoreCommand: Command = {
     if (inEngine && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${into === undefined ? '--emit-sql' : '--into'}.`);
     if (inEngine && into === undefined && !events.length) {
       // Printing needs no connection and no event files: the warehouse table's name, or DuckDB's normalized events table.
-      if (warehouse) return printScoreSql(model, config, 'clickhouse', warehouseTable(config, tablePath), asOf as string, ctx);
-      if (str(args, 'engine') === 'duckdb') return printScoreSql(model, config, 'duckdb', undefined, asOf as string, ctx);
+      if (warehouse) return printScoreSql(model, config, 'clickhouse', warehouseTarget(config, tablePath), asOf as string, ctx);
+      if (str(args, 'engine') === 'duckdb') return printScoreSql(model, config, 'duckdb', {}, asOf as string, ctx);
     }
     const spec = warehouse || events.length ? eventSourceSpec(args, ctx.env, config, events, warehouse ? tablePath : undefined) : undefined;
     const featureFile = warehouse ? undefined : tablePath;
     if (featureFile && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
     if (inEngine) {
       if (!spec) throw new CohortlabError('BAD_ARGUMENT', '--emit-sql and --into score events inside the engine: give --engine clickhouse --table NAME (or --engine duckdb).');
-      return into === undefined ? printScoreSql(model, config, spec.engine, spec.engine === 'clickhouse' ? spec.table : undefined, asOf as string, ctx) : scoreIntoWarehouse(model, config, spec, asOf as string, into, ctx);
+      return into === undefined ? printScoreSql(model, config, spec.engine, spec.engine === 'clickhouse' ? spec : {}, asOf as string, ctx) : scoreIntoWarehouse(model, config, spec, asOf as string, into, ctx);
     }
     if (!spec && !featureFile) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... with --as-of DATE, --table FILE, or --engine clickhouse --table NAME (see "cohortlab score --help").');
     if (spec && !asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec.engine === 'clickhouse' ? '--engine clickhouse' : '--events'}.`);

@@ -16,7 +16,7 @@ export const trainCommand: Command = {
     { name: 'events', type: 'list', description: 'event files (CSV, NDJSON, Parquet; gzip; quoted globs)', placeholder: 'FILE...' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON', default: 'cohortlab.config.json next to the events', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in mapping: synthetic, sparkify, cdnow', placeholder: 'NAME' },
-    { name: 'table', type: 'string', description: 'a per-user table (CSV/Parquet) instead of events, e.g. a warehouse export; with --engine clickhouse: the events table', placeholder: 'FILE|NAME' },
+    { name: 'table', type: 'string', description: 'a per-user table (CSV/Parquet) instead of events, e.g. a warehouse export; with --engine clickhouse: the events table, or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT', placeholder: 'FILE|NAME' },
     { name: 'label', type: 'string', description: 'with --table: the churn column (Yes/No, 1/0, true/false read as they are; other values need --positive)', placeholder: 'COLUMN' },
     { name: 'id', type: 'string', description: 'with --table: the column that keys the rows (scores are keyed by it, also in score --table)', default: 'detected: a distinct column named like an id, else distinct text, else a row number', placeholder: 'COLUMN' },
     { name: 'positive', type: 'string', description: 'with --table: the label value that means churned (e.g. "Attrited Customer"); every other value = stayed', placeholder: 'VALUE' },

@@ -27,9 +27,10 @@ export interface ClickHouseOptions {
 }
 
 export interface ClickHouse {
-  query(sql: string): Promise<ColumnResult>;
+  /** `settings` apply to this query only (e.g. readonly: 1 for a config's SQL source). */
+  query(sql: string, settings?: QuerySettings): Promise<ColumnResult>;
   /** The result in blocks of about `blockRows` rows, read from the HTTP stream as it arrives. */
-  stream(sql: string, blockRows: number): AsyncGenerator<ColumnResult>;
+  stream(sql: string, blockRows: number, settings?: QuerySettings): AsyncGenerator<ColumnResult>;
   command(sql: string): Promise<void>;
   /** Inserts TabSeparated text (a stream of lines) into a table; settings such as insert_distributed_sync apply to this insert. */
   insertTsv(table: string, data: Readable, settings?: Record<string, string | number>): Promise<void>;
@@ -42,6 +43,8 @@ export interface ClickHouse {
   version(): Promise<string>;
   close(): Promise<void>;
 }
+
+export type QuerySettings = Record<string, string | number>;
 
 export type InsertColumn = Float64Array | readonly number[] | readonly (string | null)[];
 
@@ -139,10 +142,10 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
   const url = `${parsed.protocol}//${parsed.host}`;
 
   /** Blocks of the result; with `always`, one (empty) block even when there are no rows, so the columns are known. */
-  async function* read(sql: string, blockRows: number, always: boolean): AsyncGenerator<ColumnResult> {
+  async function* read(sql: string, blockRows: number, always: boolean, settings?: QuerySettings): AsyncGenerator<ColumnResult> {
     let rs;
     try {
-      rs = await client.query({ query: sql, format: 'TabSeparatedWithNamesAndTypes' });
+      rs = await client.query({ query: sql, format: 'TabSeparatedWithNamesAndTypes', ...(settings ? { clickhouse_settings: settings as never } : {}) });
     } catch (e) {
       wrapError(e, url, sql);
     }
@@ -172,9 +175,9 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
   }
 
   return {
-    stream: (sql, blockRows) => read(sql, blockRows, false),
-    async query(sql) {
-      for await (const b of read(sql, Number.MAX_SAFE_INTEGER, true)) return b;
+    stream: (sql, blockRows, settings) => read(sql, blockRows, false, settings),
+    async query(sql, settings) {
+      for await (const b of read(sql, Number.MAX_SAFE_INTEGER, true, settings)) return b;
       throw new Error('unreachable: read() yields one block');
     },
     async command(sql) {

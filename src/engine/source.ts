@@ -1,18 +1,20 @@
 import { loadEvents, type EventStore, type IngestReport, type LoadOptions } from '../ingest/index.js';
 import type { EventConfig } from '../ingest/types.js';
-import { sourceRelation } from '../features/sql.js';
+import { sourceRelationFrom } from '../features/sql.js';
 import { queryColumns, streamColumns, type ColumnResult, type DuckDBLimits } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger } from '../shared/log.js';
 import { CLICKHOUSE, DUCKDB, type Dialect, type EngineName } from './dialect.js';
-import { openClickHouse, type ClickHouseOptions } from './clickhouse.js';
+import { openClickHouse, type ClickHouse, type ClickHouseOptions, type QuerySettings } from './clickhouse.js';
+import { bindSourceTables, clickhouseSourceSelect, TABLE_RE } from './sql-source.js';
 
 /**
  * Where the events are, behind one interface: the feature, label and scoring queries are compiled
  * to the source's dialect and run where the events live; only per-user rows come back to Node.
  * - duckdb: event files read into the embedded engine (src/ingest), the relation is `events`.
  * - clickhouse: a table in a ClickHouse server or cluster (a Distributed table works the same),
- *   read through the config's column mapping.
+ *   read through the config's column mapping; or the config's SQL source (one SELECT over tables,
+ *   src/engine/sql-source.ts) as a subquery, every query of it read-only.
  */
 export interface EventSource {
   readonly engine: EngineName;
@@ -31,8 +33,10 @@ export interface EventSource {
 }
 
 export interface ClickHouseSourceOptions extends ClickHouseOptions {
-  /** The events table, `name` or `database.name`. */
-  table: string;
+  /** The events table, `name` or `database.name` (unused when the config's events are a SELECT, `source`). */
+  table?: string;
+  /** With a config `source`: placeholder -> table bindings (`--table name=db.table`), over `source.tables`. */
+  tables?: Record<string, string>;
 }
 
 export type ClickHouseEventSpec = { engine: 'clickhouse' } & ClickHouseSourceOptions;
@@ -62,50 +66,176 @@ export function asSource(s: EventStore | EventSource): EventSource {
 
 export async function openEventSource(spec: EventSourceSpec, config: EventConfig, opts: LoadOptions = {}): Promise<EventSource> {
   if (spec.engine === 'duckdb') return duckdbSource(await loadEvents(spec.events, config, { ...opts, limits: spec.limits ?? opts.limits }));
-  if (config.source) throw new CohortlabError('BAD_CONFIG', `config "${config.name}" defines its events as a DuckDB SELECT over files (source); the ClickHouse engine reads a table: define the same SELECT as a view in the warehouse and drop "source", or use --engine duckdb.`);
   return openClickHouseSource(spec, config, opts);
 }
 
-const TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+/** Every query of a config's SQL source runs read-only: ClickHouse then refuses writes and table functions too. */
+const READONLY = { readonly: 1 };
+
+/** The mapped columns' types, checked as the ClickHouse engine reads them (timestamps DateTime, UTC). */
+function checkMappedTypes(types: Map<string, string>, config: EventConfig, what: string): void {
+  const m = config.columns;
+  for (const [role, name] of Object.entries({ user_id: m.user_id, timestamp: m.timestamp, event: m.event, session_id: m.session_id, plan: m.plan, value: m.value, signup: m.signup })) {
+    if (!name) continue;
+    const type = types.get(name);
+    if (type === undefined) throw new CohortlabError('MISSING_COLUMN', `${what} has no column "${name}" (config columns.${role}); its columns are: ${[...types.keys()].join(', ')}.`);
+    if ((role === 'timestamp' || role === 'signup') && !/^(Nullable\()?DateTime/.test(type)) {
+      throw new CohortlabError('BAD_CONFIG', `ClickHouse column "${name}" (config columns.${role}) of ${what} is ${type}; the ClickHouse engine reads DateTime columns (UTC): convert it in ${what.startsWith('the source') ? 'the SELECT (e.g. toDateTime(x, \'UTC\'))' : 'the table or a view'}.`);
+    }
+  }
+}
+
+const num = (r: ColumnResult, i: number) => (r.columns[i] as Float64Array)[0];
+
+/** What the events relation reads from, where it is, its rows read and rejected, and the settings of its queries. */
+interface ClickHouseFrom {
+  /** The normalized events relation. */
+  relation: string;
+  location: string;
+  files: IngestReport['files'];
+  rowsRead: number;
+  rejected: Record<string, number>;
+  examples?: IngestReport['examples'];
+  settings?: QuerySettings;
+  what: string;
+}
+
+async function tableFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config: EventConfig): Promise<ClickHouseFrom> {
+  const table = spec.table as string;
+  if (!TABLE_RE.test(table)) throw new CohortlabError('BAD_ARGUMENT', `--table "${table}" is not a ClickHouse table name: use letters, digits and "_", optionally "database.table".`);
+  const d = CLICKHOUSE;
+  const location = `${spec.url.replace(/\/+$/, '')}/${table}`;
+  const columns = await ch.query(`SELECT name, type FROM system.columns WHERE database = ${table.includes('.') ? d.quoteString(table.split('.')[0]) : 'currentDatabase()'} AND table = ${d.quoteString(table.split('.').pop()!)}`);
+  if (columns.rows === 0) throw new CohortlabError('TABLE_NOT_FOUND', `ClickHouse at ${spec.url} has no table "${table}".`);
+  checkMappedTypes(new Map((columns.columns[0] as string[]).map((n, i) => [n, (columns.columns[1] as string[])[i]])), config, `ClickHouse table "${table}"`);
+  const from = table.split('.').map(d.quoteIdent).join('.');
+  const rowsRead = num(await ch.query(`SELECT toFloat64(count()) AS n FROM ${from}`), 0);
+  return { relation: sourceRelationFrom(config, d, from), location, files: [{ path: location, bytes: 0, format: 'clickhouse', records: rowsRead }], rowsRead, rejected: {}, what: `ClickHouse table "${table}"` };
+}
+
+/** Conditions on a SELECT's row: an empty or NULL user id; a NULL or zero timestamp (ClickHouse's value for one it could not parse). */
+function unreadable(config: EventConfig): { badUser: string; badTs: string } {
+  const u = CLICKHOUSE.quoteIdent(config.columns.user_id);
+  const t = CLICKHOUSE.quoteIdent(config.columns.timestamp);
+  return { badUser: `ifNull(match(toString(${u}), '^[[:space:]]*$'), 1)`, badTs: `ifNull(toUnixTimestamp(${t}) = 0, 1)` };
+}
+
+/**
+ * The SELECT as the normalized events relation, without the rows `unreadable` flags. The user id and
+ * timestamp are read through non-Nullable copies (a Nullable user_id would reach every per-user result,
+ * and `score --into` cannot sort a MergeTree table by a Nullable column).
+ */
+function sqlSourceRelation(config: EventConfig, select: string): string {
+  const { badUser, badTs } = unreadable(config);
+  const u = CLICKHOUSE.quoteIdent(config.columns.user_id);
+  const t = CLICKHOUSE.quoteIdent(config.columns.timestamp);
+  const from = `(SELECT *, assumeNotNull(toString(${u})) AS cohortlab_user_id, assumeNotNull(${t}) AS cohortlab_ts FROM (${select}) AS q WHERE NOT ${badUser} AND NOT ${badTs}) AS src_select`;
+  return sourceRelationFrom({ ...config, columns: { ...config.columns, user_id: 'cohortlab_user_id', timestamp: 'cohortlab_ts' } }, CLICKHOUSE, from);
+}
+
+/**
+ * The normalized events relation of a ClickHouse source, without connecting (score --emit-sql):
+ * over `table`, or over the config's SQL source bound to `tables`.
+ */
+export function clickhouseRelation(config: EventConfig, target: { table?: string; tables?: Record<string, string> }): string {
+  if (!config.source) return sourceRelationFrom(config, CLICKHOUSE, (target.table as string).split('.').map(CLICKHOUSE.quoteIdent).join('.'));
+  const tables = bindSourceTables(config, target.tables ?? {}, `"${config.name}"`);
+  return sqlSourceRelation(config, clickhouseSourceSelect(config, tables, `"${config.name}"`));
+}
+
+/**
+ * A config's SQL source (src/engine/sql-source.ts): the checked SELECT over its bound tables, as a
+ * subquery without the rows the engine cannot read (empty user id; NULL or zero DateTime, which is
+ * what ClickHouse makes of a timestamp it could not parse), counted like ingest's rejected rows.
+ */
+async function selectFrom(ch: ClickHouse, spec: ClickHouseSourceOptions, config: EventConfig, tables: Map<string, string>, select: string, opts: LoadOptions): Promise<ClickHouseFrom> {
+  const d = CLICKHOUSE;
+  const where = `"${config.name}"`;
+  const base = spec.url.replace(/\/+$/, '');
+  const bindings = [...tables].map(([n, t]) => `{${n}}=${t}`).join(', ');
+  const what = `the source SELECT of config ${where}`;
+  let desc: ColumnResult;
+  try {
+    desc = await ch.query(`DESCRIBE TABLE (${select})`, READONLY);
+  } catch (e) {
+    // An unreachable server or refused credentials stay what they are (the first query of the source is this one).
+    if (e instanceof CohortlabError && e.code === 'BAD_ARGUMENT') throw e;
+    const first = (e as Error).message.split('\n')[0].replace(/^ClickHouse at \S+( failed)?: /, '').replace(/, e\.what\(\) = DB::Exception$/, '');
+    throw new CohortlabError(/Code: 60\b/.test(first) ? 'TABLE_NOT_FOUND' : 'BAD_CONFIG', `config ${where}: source SELECT (over ${bindings}) fails in ClickHouse at ${base}: ${first}`, { cause: e });
+  }
+  checkMappedTypes(new Map((desc.columns[0] as string[]).map((n, i) => [n, (desc.columns[1] as string[])[i]])), config, what);
+  const { badUser, badTs } = unreadable(config);
+  const u = d.quoteIdent(config.columns.user_id);
+  const t = d.quoteIdent(config.columns.timestamp);
+  const files: IngestReport['files'] = [];
+  for (const table of new Set(tables.values())) {
+    const n = num(await ch.query(`SELECT toFloat64(count()) AS n FROM ${table.split('.').map(d.quoteIdent).join('.')}`, READONLY), 0);
+    files.push({ path: `${base}/${table}`, bytes: 0, format: 'clickhouse', records: n });
+  }
+  const c = await ch.query(`SELECT toFloat64(count()) AS n, toFloat64(countIf(${badUser})) AS bad_user, toFloat64(countIf(NOT ${badUser} AND ${badTs})) AS bad_ts FROM (${select}) AS q`, READONLY);
+  const rejected: Record<string, number> = {};
+  if (num(c, 1) > 0) rejected['empty user id'] = num(c, 1);
+  if (num(c, 2) > 0) rejected['missing timestamp'] = num(c, 2);
+  // A few rejected rows per reason, by their values (a SELECT's rows have no stable number in ClickHouse).
+  const examples: IngestReport['examples'] = {};
+  if (num(c, 1) + num(c, 2) > 0) {
+    const ex = await ch.query(
+      `SELECT if(${badUser}, 'empty user id', 'missing timestamp') AS reason, concat('user id ', if(isNull(${u}), 'NULL', concat('"', toString(${u}), '"')), ', ', ${d.quoteString(config.columns.timestamp)}, ' ', if(isNull(${t}), 'NULL', toString(${t}))) AS value
+       FROM (${select}) AS q WHERE ${badUser} OR ${badTs} LIMIT 3 BY reason`,
+      READONLY,
+    );
+    (ex.columns[0] as string[]).forEach((reason, i) => (examples[reason] ??= []).push({ file: what, where: 'a row', value: (ex.columns[1] as string[])[i] }));
+  }
+  if (opts.strict && Object.keys(rejected).length) {
+    const [reason, n] = Object.entries(rejected)[0];
+    throw new CohortlabError('BAD_ROWS', `--strict: ${Object.entries(rejected).map(([k, v]) => `${v} ${k}`).join(', ')} in ${what} (over ${bindings}); first: ${examples[reason]?.[0]?.value ?? reason} (${n} rows). Fix the rows or run without --strict to skip and count them.`);
+  }
+  return {
+    relation: sqlSourceRelation(config, select),
+    location: `${base} (source SELECT over ${bindings})`,
+    files,
+    rowsRead: num(c, 0),
+    rejected,
+    examples,
+    settings: READONLY,
+    what,
+  };
+}
 
 async function openClickHouseSource(spec: ClickHouseSourceOptions, config: EventConfig, opts: LoadOptions): Promise<EventSource> {
   const logger = opts.logger ?? silentLogger;
-  if (!TABLE_RE.test(spec.table)) throw new CohortlabError('BAD_ARGUMENT', `--table "${spec.table}" is not a ClickHouse table name: use letters, digits and "_", optionally "database.table".`);
+  // A SQL source is bound and checked before connecting (one read-only SELECT, no table function).
+  let sql: { tables: Map<string, string>; select: string } | undefined;
+  if (config.source) {
+    const tables = bindSourceTables(config, spec.tables ?? {}, `"${config.name}"`);
+    sql = { tables, select: clickhouseSourceSelect(config, tables, `"${config.name}"`) };
+  } else if (spec.table === undefined) {
+    throw new CohortlabError('BAD_ARGUMENT', '--engine clickhouse needs --table NAME, the events table (or engine.table in the config).');
+  }
   const started = performance.now();
   const ch = await openClickHouse(spec);
   try {
-    const location = `${spec.url.replace(/\/+$/, '')}/${spec.table}`;
     const d = CLICKHOUSE;
-    const columns = await ch.query(`SELECT name, type FROM system.columns WHERE database = ${spec.table.includes('.') ? d.quoteString(spec.table.split('.')[0]) : 'currentDatabase()'} AND table = ${d.quoteString(spec.table.split('.').pop()!)}`);
-    if (columns.rows === 0) throw new CohortlabError('TABLE_NOT_FOUND', `ClickHouse at ${spec.url} has no table "${spec.table}".`);
-    const types = new Map((columns.columns[0] as string[]).map((n, i) => [n, (columns.columns[1] as string[])[i]]));
-    const m = config.columns;
-    for (const [role, name] of Object.entries({ user_id: m.user_id, timestamp: m.timestamp, event: m.event, session_id: m.session_id, plan: m.plan, value: m.value, signup: m.signup })) {
-      if (!name) continue;
-      const type = types.get(name);
-      if (type === undefined) throw new CohortlabError('MISSING_COLUMN', `ClickHouse table "${spec.table}" has no column "${name}" (config columns.${role}); its columns are: ${[...types.keys()].join(', ')}.`);
-      if ((role === 'timestamp' || role === 'signup') && !/^(Nullable\()?DateTime/.test(type)) {
-        throw new CohortlabError('BAD_CONFIG', `ClickHouse column "${name}" (config columns.${role}) is ${type}; the ClickHouse engine reads DateTime columns (UTC): convert it in the table or a view.`);
-      }
-    }
-    const relation = sourceRelation(config, d, spec.table);
-    const all = `${spec.table.split('.').map(d.quoteIdent).join('.')}`;
-    const s = await ch.query(`SELECT toFloat64(count()) AS n FROM ${all}`);
+    const src = sql ? await selectFrom(ch, spec, config, sql.tables, sql.select, opts) : await tableFrom(ch, spec, config);
+    const settings = src.settings;
+    const { relation } = src;
     const u = await ch.query(
       `SELECT toFloat64(count()) AS n, toFloat64(uniqExact(user_id)) AS users, toFloat64(uniqExact(user_id, session_id)) AS sessions,
         toFloat64(toUnixTimestamp(min(ts))) AS first, toFloat64(toUnixTimestamp(max(ts))) AS last FROM ${relation} AS src`,
+      settings,
     );
-    const rowsRead = (s.columns[0] as Float64Array)[0];
+    const { rowsRead, location } = src;
     const [n, users, sessions, first, last] = u.columns.map((c) => (c as Float64Array)[0]);
-    if (n === 0) throw new CohortlabError('EMPTY_INPUT', `ClickHouse table "${spec.table}" has no events${rowsRead > 0 ? ` after the config's exclusions (${rowsRead} rows excluded)` : ''}.`);
-    const rejected: Record<string, number> = {};
-    if (rowsRead > n) rejected['excluded by config'] = rowsRead - n;
+    const rejected = { ...src.rejected };
+    const dropped = Object.values(rejected).reduce((a, b) => a + b, 0);
+    if (rowsRead - dropped > n) rejected['excluded by config'] = rowsRead - dropped - n;
+    if (n === 0) throw new CohortlabError('EMPTY_INPUT', `${src.what[0].toUpperCase()}${src.what.slice(1)} has no events${rowsRead > 0 ? ` after ${Object.entries(rejected).map(([k, v]) => `${v} rows ${k === 'excluded by config' ? k : `rejected (${k})`}`).join(', ')}` : ''}.`);
     const report: IngestReport = {
-      files: [{ path: location, bytes: 0, format: 'clickhouse', records: rowsRead }],
+      files: src.files,
       rowsRead,
       rowsUsed: n,
       rejected,
-      examples: {},
+      examples: src.examples ?? {},
       users,
       firstEventMs: first * 1000,
       lastEventMs: last * 1000,
@@ -114,7 +244,8 @@ async function openClickHouseSource(spec: ClickHouseSourceOptions, config: Event
       signupsUnparsable: 0,
       seconds: (performance.now() - started) / 1000,
     };
-    logger.info(`events: ${n.toLocaleString('en-US')} in ClickHouse ${location} (${users.toLocaleString('en-US')} users, ${new Date(report.firstEventMs).toISOString().slice(0, 10)} .. ${new Date(report.lastEventMs).toISOString().slice(0, 10)})${rowsRead > n ? `; ${(rowsRead - n).toLocaleString('en-US')} rows excluded by config` : ''}`);
+    const skipped = Object.entries(rejected).map(([k, v]) => `${v.toLocaleString('en-US')} rows ${k === 'excluded by config' ? k : `rejected (${k})`}`);
+    logger.info(`events: ${n.toLocaleString('en-US')} in ClickHouse ${location} (${users.toLocaleString('en-US')} users, ${new Date(report.firstEventMs).toISOString().slice(0, 10)} .. ${new Date(report.lastEventMs).toISOString().slice(0, 10)})${skipped.length ? `; ${skipped.join(', ')}` : ''}`);
     return {
       engine: 'clickhouse',
       dialect: d,
@@ -122,9 +253,10 @@ async function openClickHouseSource(spec: ClickHouseSourceOptions, config: Event
       report,
       relation,
       location,
-      query: (sql) => ch.query(sql),
-      stream: (sql, blockRows) => ch.stream(sql, blockRows),
-      command: (sql) => ch.command(sql),
+      // With a SQL source, reads run with readonly=1; `command` (score --into's INSERT ... SELECT) writes, so it cannot.
+      query: (q) => ch.query(q, settings),
+      stream: (q, blockRows) => ch.stream(q, blockRows, settings),
+      command: (q) => ch.command(q),
       close: () => ch.close(),
     };
   } catch (e) {

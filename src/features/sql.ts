@@ -88,6 +88,11 @@ const SOURCE_COLUMNS = ['user_id', 'ts', 'event', 'session_id', 'plan', 'value',
  * array itself would copy it per element), unrolled with ARRAY JOIN (18.16 has no window functions).
  */
 export function sourceRelation(config: EventConfig, d: Dialect, table: string): string {
+  return sourceRelationFrom(config, d, table.split('.').map((p) => d.quoteIdent(p)).join('.'));
+}
+
+/** The same over any FROM item: a quoted table, or a parenthesized subquery with an alias (a config's SQL source). */
+export function sourceRelationFrom(config: EventConfig, d: Dialect, from: string): string {
   const m = config.columns;
   const col = (c: string) => d.quoteIdent(c);
   const exprs: Record<(typeof SOURCE_COLUMNS)[number], string> = {
@@ -100,8 +105,7 @@ export function sourceRelation(config: EventConfig, d: Dialect, table: string): 
     signup_ts: m.signup ? col(m.signup) : col(m.timestamp),
   };
   const where = (config.exclude ?? []).map((e) => `NOT ${d.inList(`toString(${col(e.column)})`, e.values)}`);
-  const table_ = table.split('.').map(col).join('.');
-  const mapped = `(SELECT ${SOURCE_COLUMNS.map((c) => `${exprs[c]} AS ${c}`).join(', ')} FROM ${table_}${where.length ? ` WHERE ${where.join(' AND ')}` : ''})`;
+  const mapped = `(SELECT ${SOURCE_COLUMNS.map((c) => `${exprs[c]} AS ${c}`).join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''})`;
   if (m.session_id) return mapped;
   const gap = Math.round(config.session_gap_minutes * 60);
   return `(SELECT user_id, e.1 AS ts, e.2 AS event, toString(sid) AS session_id, e.3 AS plan, e.4 AS value, e.5 AS signup_ts

@@ -91,6 +91,18 @@ const SOURCE_PROPS = {
     description: 'one read-only DuckDB SELECT over {name} placeholders (one per file); its output columns are what "columns" maps, and its rows are checked and counted like a file\'s',
     examples: ["SELECT CAST(CustomerID AS VARCHAR) AS customer_id, InvoiceDate AS ts, 'order' AS event, Quantity * UnitPrice AS value FROM {lines}"],
   },
+  tables: {
+    type: 'object',
+    additionalProperties: { type: 'string', minLength: 1 },
+    description: 'with --engine clickhouse: placeholder name -> the warehouse table it reads ("table" or "database.table"); a placeholder without an entry reads the table of its own name; --table NAME=TABLE overrides',
+    examples: [{ lines: 'shop.order_lines' }],
+  },
+  clickhouse_sql: {
+    type: 'string',
+    minLength: 1,
+    description: 'with --engine clickhouse: the same SELECT in ClickHouse SQL (18.16 or newer), when "sql" uses DuckDB-only syntax; one read-only SELECT over the {placeholders}, no table functions; default: "sql"',
+    examples: ["SELECT toString(CustomerID) AS customer_id, InvoiceDate AS ts, 'order' AS event, Quantity * UnitPrice AS value FROM {lines} WHERE CustomerID IS NOT NULL"],
+  },
 } as const satisfies Record<keyof SqlSource, SchemaNode>;
 
 const CONFIG_PROPS = {
@@ -156,7 +168,7 @@ const CONFIG_PROPS = {
     type: 'object',
     required: ['files', 'sql'],
     additionalProperties: false,
-    description: 'events defined as one DuckDB SELECT over named files, for logs that need a join or a computed column (docs/event-sources.md)',
+    description: 'events defined as one SELECT over named files (DuckDB) or warehouse tables (ClickHouse), for logs that need a join or a computed column (docs/event-sources.md)',
     examples: [{ files: { lines: 'onlineretail.csv*' }, sql: "SELECT CAST(CustomerID AS VARCHAR) AS customer_id, InvoiceDate AS ts, 'order' AS event FROM {lines}" }],
     properties: SOURCE_PROPS,
   },

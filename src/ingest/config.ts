@@ -122,6 +122,11 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files key "${name}" must be a placeholder name (letters, digits, _), used in source.sql as {${name}}.`, { path: where });
       if (!config.source.sql.includes(`{${name}}`)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files declares "${name}", but source.sql never reads {${name}}; remove it or use it.`, { path: where });
     }
+    // The ClickHouse form (src/engine/sql-source.ts): tables map declared placeholders to warehouse tables.
+    for (const [name, table] of Object.entries(config.source.tables ?? {})) {
+      if (!(name in config.source.files)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.tables maps "${name}", which source.files does not declare as a placeholder (declared: ${Object.keys(config.source.files).join(', ') || 'none'}).`, { path: where });
+      if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(table)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.tables.${name} "${table}" is not a ClickHouse table name; use letters, digits and "_", optionally "database.table".`, { path: where });
+    }
     if (Object.keys(config.source.files).length === 0) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files declares no file; name each file the SELECT reads, e.g. { "lines": "orders.csv*" }.`, { path: where });
   }
   const names = new Set<string>();

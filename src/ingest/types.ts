@@ -69,6 +69,13 @@ export interface UsageLimit {
 export interface SqlSource {
   files: Record<string, string>;
   sql: string;
+  /**
+   * With the ClickHouse engine: placeholder -> warehouse table (`name` or `database.name`); a placeholder
+   * without an entry reads the table named like it (src/engine/sql-source.ts).
+   */
+  tables?: Record<string, string>;
+  /** With the ClickHouse engine: the SELECT in ClickHouse SQL, when `sql` uses DuckDB-only syntax. */
+  clickhouse_sql?: string;
 }
 
 export interface EventConfig {

@@ -67,7 +67,7 @@ describe('the config JSON Schema', () => {
     expect(() => validateConfig({ ...base, usage_limit: 'none' }, 'c.json')).toThrow('$.usage_limit must be object or null, got string "none"');
     expect(() => validateConfig({ ...base, exclude: [{ column: 'auth', values: 'Logged Out' }] }, 'c.json')).toThrow('$.exclude[0].values must be array, got string "Logged Out"');
     expect(() => validateConfig({ ...base, activation: { milestones: [{ name: 'a', event: 'b' }] } }, 'c.json')).toThrow('$.activation.milestones[0].points is required');
-    expect(() => validateConfig({ ...base, source: { files: {}, sql: 'SELECT 1', extra: 1 } }, 'c.json')).toThrow('$.source.extra is not a known setting (known: files, sql)');
+    expect(() => validateConfig({ ...base, source: { files: {}, sql: 'SELECT 1', extra: 1 } }, 'c.json')).toThrow('$.source.extra is not a known setting (known: files, sql, tables, clickhouse_sql)');
   });
 
   it('is what --config-schema prints', async () => {
