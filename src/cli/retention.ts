@@ -27,6 +27,11 @@ async function retentionBy(by: string | undefined, modelRef: string | undefined,
   return { kind: 'column', column: by };
 }
 
+/** A p-value as printed: below the smallest double it underflows to 0, which is not "p = 0". */
+export function formatP(p: number): string {
+  return p < 1e-300 ? '< 1e-300' : p.toPrecision(3);
+}
+
 export const retentionCommand: Command = {
   name: 'retention',
   summary: 'Kaplan-Meier retention per group (Greenwood bands, median lifetime, log-rank test) and the cohort table',
@@ -82,10 +87,10 @@ export const retentionCommand: Command = {
       else {
         const lines = [`retention as of ${asOf}${landmark ? ` from the landmark ${landmark}` : ''} by ${r.by}: ${r.userIds.length.toLocaleString('en-US')} users`];
         for (const { group, curve } of r.curves) {
-          const ci = curve.medianLower === null ? '-' : `${curve.medianLower}..${curve.medianUpper ?? 'not reached'}`;
-          lines.push(`  ${group.padEnd(24)} users ${String(curve.users).padStart(7)}  churned ${String(curve.churned).padStart(7)}  median ${curve.medianDays === null ? 'not reached' : `${curve.medianDays} days`} (95% CI ${ci})`);
+          const ci = curve.medianLower === null ? 'none: no churn time passes the test inversion' : `${curve.medianLower}..${curve.medianUpper ?? 'not reached'}`;
+          lines.push(`  users ${String(curve.users).padStart(7)}  churned ${String(curve.churned).padStart(7)}  median ${curve.medianDays === null ? 'not reached' : `${curve.medianDays} days (95% CI ${ci})`}  ${group}`);
         }
-        if (r.logRank) lines.push(`  log-rank: chi-square ${r.logRank.chiSquare.toFixed(2)} on ${r.logRank.df} df, p = ${r.logRank.pValue.toPrecision(3)}`);
+        if (r.logRank) lines.push(`  log-rank: chi-square ${r.logRank.chiSquare.toFixed(2)} on ${r.logRank.df} df, p = ${formatP(r.logRank.pValue)}`);
         ctx.out(lines.join('\n'));
       }
     } finally {

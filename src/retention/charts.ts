@@ -49,7 +49,7 @@ export function cohortHeatmap(cells: CohortCell[], period: string): ChartSpec {
 export async function retentionHtml(r: RetentionResult): Promise<string> {
   const rows = r.curves.map(({ group, curve }) => [group, curve.users, curve.churned, curve.censored, fmt(curve.medianDays), `${fmt(curve.medianLower)} .. ${curve.medianUpper === null ? (curve.medianLower === null ? '-' : 'not reached') : fmt(curve.medianUpper)}`]);
   const lr = r.logRank
-    ? `<p>Log-rank test of equal survival across the ${r.logRank.groups.length} groups: chi-square ${r.logRank.chiSquare.toFixed(3)} on ${r.logRank.df} df, p = ${r.logRank.pValue.toPrecision(3)}.</p>`
+    ? `<p>Log-rank test of equal survival across the ${r.logRank.groups.length} groups: chi-square ${r.logRank.chiSquare.toFixed(3)} on ${r.logRank.df} df, p ${r.logRank.pValue < 1e-300 ? '< 1e-300' : `= ${r.logRank.pValue.toPrecision(3)}`}.</p>`
     : '<p class="note">One group: no log-rank test.</p>';
   const warn = r.warnings.map((w) => `<p class="warn">${escapeHtml(w.code)}: ${escapeHtml(w.message)}</p>`).join('');
   return renderHtmlReport(`Retention as of ${r.asOf}${r.landmark ? ` (groups and time from the landmark ${r.landmark})` : ''} by ${r.by}`, [
