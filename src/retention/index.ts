@@ -115,54 +115,53 @@ export async function groupLabels(table: FeatureTable, by: RetentionBy): Promise
 }
 
 export async function computeRetention(events: EventStore | EventSource, opts: RetentionOptions): Promise<RetentionResult> {
+  return (await computeRetentionViews(events, { ...opts, bys: [opts.by ?? { kind: 'all' }] }))[0];
+}
+
+/** Several groupings of the same users: the features (at the as-of date and the landmark) and the cohort table are computed once. */
+export async function computeRetentionViews(events: EventStore | EventSource, opts: Omit<RetentionOptions, 'by'> & { bys: RetentionBy[] }): Promise<RetentionResult[]> {
   const logger = opts.logger ?? silentLogger;
   const store = asSource(events);
-  const by = opts.by ?? { kind: 'all' };
   const atAsOf = await computeFeatures(store, { asOf: opts.asOf, logger });
-  let userIds: string[];
-  let durationDays: Float64Array;
-  let churned: Uint8Array;
-  let group: string[];
-  if (opts.landmark) {
-    const atLandmark = await computeFeatures(store, { asOf: opts.landmark, logger });
-    const d = landmarkDurations(atLandmark, atAsOf);
-    const labels = await groupLabels(atLandmark, by);
-    ({ userIds, durationDays, churned } = d);
-    group = Array.from(d.rowAtLandmark, (r) => labels[r]);
-    if (userIds.length === 0) throw new CohortlabError('EMPTY_INPUT', `no user is live (not already churned) at the landmark ${opts.landmark}; pick a later --landmark.`);
-  } else {
-    ({ userIds, durationDays, churned } = durationsFromFeatures(atAsOf));
-    group = await groupLabels(atAsOf, by);
-  }
-  const warnings: RetentionWarning[] = [];
-  const name = byName(by);
-  if (!opts.landmark && by.kind !== 'all' && (by.kind !== 'column' || by.column !== 'plan')) {
-    warnings.push({
-      code: 'GROUPS_FROM_OUTCOME',
-      message: `groups by ${name} are assigned at the as-of date ${opts.asOf}, from the same recent behaviour that marks churn (a user quiet for the inactivity days is in the dormant/churned groups because he churned): the curves then compare outcomes, not causes. Assign groups earlier with --landmark DATE.`,
-    });
-  }
-  const names = [...new Set(group)].sort();
-  const curves: GroupCurve[] = names.map((g) => {
-    const idx: number[] = [];
-    group.forEach((x, i) => x === g && idx.push(i));
-    return { group: g, curve: kaplanMeier(Float64Array.from(idx, (i) => durationDays[i]), Uint8Array.from(idx, (i) => churned[i])) };
-  });
-  for (const { group: g, curve } of curves) {
-    if (curve.users < MIN_GROUP_USERS || curve.churned < MIN_GROUP_CHURNS) {
-      warnings.push({ code: 'SMALL_GROUP', message: `group "${g}" of ${name} has ${curve.users} users and ${curve.churned} observed churns (fewer than ${MIN_GROUP_USERS} users or ${MIN_GROUP_CHURNS} churns): its curve and median are too noisy to read.` });
-    }
-  }
-  const noMedian = curves.filter((c) => c.curve.medianDays === null).map((c) => c.group);
-  if (noMedian.length) {
-    warnings.push({ code: 'MEDIAN_NOT_REACHED', message: `survival never falls below 0.5 in ${noMedian.map((g) => `"${g}"`).join(', ')}: the median lifetime is longer than the observed time, so it is left empty (not the last time).` });
-  }
-  const result = names.length >= 2 ? logRank(durationDays, churned, group) : null;
+  const atLandmark = opts.landmark ? await computeFeatures(store, { asOf: opts.landmark, logger }) : null;
+  const base = atLandmark ? landmarkDurations(atLandmark, atAsOf) : { ...durationsFromFeatures(atAsOf), rowAtLandmark: null };
+  if (base.userIds.length === 0) throw new CohortlabError('EMPTY_INPUT', `no user is live (not already churned) at the landmark ${opts.landmark}; pick a later --landmark.`);
+  const { userIds, durationDays, churned } = base;
   const cohortPeriod = opts.cohortPeriod ?? (store.config.cadence === 'monthly' ? 'month' : 'week');
   const cohorts = await cohortTable(store, { cutoffMs: cutoffOf(opts.asOf), period: cohortPeriod });
   const inactivityRule = `churned = an explicit churn event (${store.config.taxonomy.churn.join(', ') || 'none in the config'}) not followed by other events, or no event in the last ${inactivityDays(store.config)} days before the cutoff (playbook §3.4)`;
-  logger.info(`retention: ${userIds.length.toLocaleString('en-US')} users${opts.landmark ? ` live at the landmark ${opts.landmark}` : ''}, ${churned.reduce((s, v) => s + v, 0).toLocaleString('en-US')} churns observed by ${opts.asOf}, ${names.length} group(s) by ${name}`);
-  return { asOf: opts.asOf, landmark: opts.landmark ?? null, by: name, inactivityRule, userIds, group, durationDays, churned, curves, logRank: result, cohortPeriod, cohorts, warnings };
+  const results: RetentionResult[] = [];
+  for (const by of opts.bys) {
+    const labels = await groupLabels(atLandmark ?? atAsOf, by);
+    const group = base.rowAtLandmark ? Array.from(base.rowAtLandmark, (r) => labels[r]) : labels;
+    const name = byName(by);
+    const warnings: RetentionWarning[] = [];
+    if (!opts.landmark && by.kind !== 'all' && (by.kind !== 'column' || by.column !== 'plan')) {
+      warnings.push({
+        code: 'GROUPS_FROM_OUTCOME',
+        message: `groups by ${name} are assigned at the as-of date ${opts.asOf}, from the same recent behaviour that marks churn (a user quiet for the inactivity days is in the dormant/churned groups because he churned): the curves then compare outcomes, not causes. Assign groups earlier with --landmark DATE.`,
+      });
+    }
+    const names = [...new Set(group)].sort();
+    const curves: GroupCurve[] = names.map((g) => {
+      const idx: number[] = [];
+      group.forEach((x, i) => x === g && idx.push(i));
+      return { group: g, curve: kaplanMeier(Float64Array.from(idx, (i) => durationDays[i]), Uint8Array.from(idx, (i) => churned[i])) };
+    });
+    for (const { group: g, curve } of curves) {
+      if (curve.users < MIN_GROUP_USERS || curve.churned < MIN_GROUP_CHURNS) {
+        warnings.push({ code: 'SMALL_GROUP', message: `group "${g}" of ${name} has ${curve.users} users and ${curve.churned} observed churns (fewer than ${MIN_GROUP_USERS} users or ${MIN_GROUP_CHURNS} churns): its curve and median are too noisy to read.` });
+      }
+    }
+    const noMedian = curves.filter((c) => c.curve.medianDays === null).map((c) => c.group);
+    if (noMedian.length) {
+      warnings.push({ code: 'MEDIAN_NOT_REACHED', message: `survival never falls below 0.5 in ${noMedian.map((g) => `"${g}"`).join(', ')}: the median lifetime is longer than the observed time, so it is left empty (not the last time).` });
+    }
+    const test = names.length >= 2 ? logRank(durationDays, churned, group) : null;
+    logger.info(`retention: ${userIds.length.toLocaleString('en-US')} users${opts.landmark ? ` live at the landmark ${opts.landmark}` : ''}, ${churned.reduce((s, v) => s + v, 0).toLocaleString('en-US')} churns observed by ${opts.asOf}, ${names.length} group(s) by ${name}`);
+    results.push({ asOf: opts.asOf, landmark: opts.landmark ?? null, by: name, inactivityRule, userIds, group, durationDays, churned, curves, logRank: test, cohortPeriod, cohorts, warnings });
+  }
+  return results;
 }
 
 /** The CONTRACT `--out` table: group, t_days, at_risk, churned, survival, lower, upper (one row per churn time per group). */
@@ -214,3 +213,5 @@ export function retentionSummary(r: RetentionResult): Record<string, unknown> {
     warnings: r.warnings,
   };
 }
+
+export { storedRetention, RETENTION_FILE, RETENTION_VIEWS, type StoredRetention, type RetentionView, type StoredCurveStep } from './stored.js';

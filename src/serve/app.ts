@@ -17,8 +17,9 @@ import { predictUsers, type PredictUser } from './predict.js';
 import type { Loaded, ModelProvider } from './provider.js';
 import {
   anyObject, BODY_LIMIT_BYTES, clustersResponseSchema, errorSchema, MAX_USERS_PER_REQUEST, membersQuerySchema, modelRefSchema, predictBodySchema, predictResponseSchema, segmentsResponseSchema,
-  membersResponseSchema, pointsResponseSchema, selectionQuerySchema, userResponseSchema,
+  membersResponseSchema, pointsResponseSchema, selectionQuerySchema, userResponseSchema, retentionQuerySchema, retentionResponseSchema,
 } from './schemas.js';
+import { RETENTION_FILE, type StoredRetention } from '../retention/index.js';
 
 /**
  * serve: one fastify app with the /v1 prediction API for services and the explorer for analysts.
@@ -456,6 +457,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       pts.push({ pc1: (s.pc1 as Float64Array)[i], pc2: (s.pc2 as Float64Array)[i], cluster: (s.cluster as Float64Array)[i], cluster_label: (s.cluster_label as string[])[i] });
     }
     return { as_of: modelDates(l).snapshot, users: n, points: pts };
+  });
+
+  // The curves the version stored when it was written (src/retention/stored.ts, docs/retention.md): read once per loaded version.
+  const retentionOf = new WeakMap<Loaded, Promise<StoredRetention | null>>();
+  app.get('/v1/retention', {
+    schema: { summary: 'Kaplan-Meier retention curves with 95% bands, median lifetimes and the log-rank test, by segment, lifecycle stage or cluster, as the version stored them', querystring: retentionQuerySchema, response: { 200: retentionResponseSchema, ...errors } },
+  }, async (req) => {
+    const l = provider.current();
+    const { by } = req.query as { by: 'all' | 'segment' | 'lifecycle' | 'cluster' };
+    if (!retentionOf.has(l)) {
+      retentionOf.set(l, readFile(join(l.model.dir, RETENTION_FILE), 'utf8').then((t) => JSON.parse(t) as StoredRetention, (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e))));
+    }
+    const stored = await retentionOf.get(l);
+    if (!stored) throw new HttpError(404, 'RETENTION_NOT_STORED', `${l.model.name}@${l.model.version} holds no ${RETENTION_FILE}: it was trained before retention curves were stored; train a new version (or compute curves from the events with cohortlab retention)`, 'request');
+    const v = stored.views[by];
+    if (!v) throw new HttpError(404, 'RETENTION_NOT_STORED', `${l.model.name}@${l.model.version} stored no retention curves by ${by}; stored: ${Object.keys(stored.views).join(', ')}`, 'querystring:by');
+    return { model: modelInfo(l), ...v, as_of: stored.as_of, landmark: stored.landmark, by };
   });
 
   app.get('/v1/charts', { schema: { summary: 'the vega-lite specs of the explorer', response: { 200: anyObject, ...errors } } }, async () => charts(provider.current()));
