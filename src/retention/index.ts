@@ -29,7 +29,7 @@ export type RetentionBy =
   | { kind: 'labels'; name: string; labels: (table: FeatureTable) => Promise<string[]> };
 
 export interface RetentionWarning {
-  code: 'GROUPS_FROM_OUTCOME' | 'SMALL_GROUP' | 'MEDIAN_NOT_REACHED';
+  code: 'GROUPS_FROM_OUTCOME' | 'SMALL_GROUP' | 'MEDIAN_NOT_REACHED' | 'SIGNUPS_BEFORE_LOG';
   message: string;
 }
 
@@ -128,7 +128,8 @@ export async function computeRetentionViews(events: EventStore | EventSource, op
   if (base.userIds.length === 0) throw new CohortlabError('EMPTY_INPUT', `no user is live (not already churned) at the landmark ${opts.landmark}; pick a later --landmark.`);
   const { userIds, durationDays, churned } = base;
   const cohortPeriod = opts.cohortPeriod ?? (store.config.cadence === 'monthly' ? 'month' : 'week');
-  const cohorts = await cohortTable(store, { cutoffMs: cutoffOf(opts.asOf), period: cohortPeriod });
+  const cohorts = await cohortTable(store, { cutoffMs: cutoffOf(opts.asOf), period: cohortPeriod, logStartMs: store.report.firstEventMs });
+  const truncated = opts.landmark ? 0 : await signupsBeforeLog(store, cutoffOf(opts.asOf));
   const inactivityRule = `churned = an explicit churn event (${store.config.taxonomy.churn.join(', ') || 'none in the config'}) not followed by other events, or no event in the last ${inactivityDays(store.config)} days before the cutoff (playbook §3.4)`;
   const results: RetentionResult[] = [];
   for (const by of opts.bys) {
@@ -153,6 +154,12 @@ export async function computeRetentionViews(events: EventStore | EventSource, op
         warnings.push({ code: 'SMALL_GROUP', message: `group "${g}" of ${name} has ${curve.users} users and ${curve.churned} observed churns (fewer than ${MIN_GROUP_USERS} users or ${MIN_GROUP_CHURNS} churns): its curve and median are too noisy to read.` });
       }
     }
+    if (truncated > 0) {
+      warnings.push({
+        code: 'SIGNUPS_BEFORE_LOG',
+        message: `${truncated.toLocaleString('en-US')} of ${userIds.length.toLocaleString('en-US')} users signed up before the log's first event (${new Date(store.report.firstEventMs).toISOString().slice(0, 10)}): their time before it was not observed, and users who signed up then and churned before the log began are missing, so early survival is overstated (left truncation). Use --landmark DATE on or after the log's first day to count time from a date everyone is observed.`,
+      });
+    }
     const noMedian = curves.filter((c) => c.curve.medianDays === null).map((c) => c.group);
     if (noMedian.length) {
       warnings.push({ code: 'MEDIAN_NOT_REACHED', message: `survival never falls below 0.5 in ${noMedian.map((g) => `"${g}"`).join(', ')}: the median lifetime is longer than the observed time, so it is left empty (not the last time).` });
@@ -162,6 +169,14 @@ export async function computeRetentionViews(events: EventStore | EventSource, op
     results.push({ asOf: opts.asOf, landmark: opts.landmark ?? null, by: name, inactivityRule, userIds, group, durationDays, churned, curves, logRank: test, cohortPeriod, cohorts, warnings });
   }
   return results;
+}
+
+/** Users (with an event before the cutoff) whose signup precedes the log's first event. */
+async function signupsBeforeLog(store: EventSource, cutoffMs: number): Promise<number> {
+  if (store.engine !== 'duckdb') return 0;
+  const res = await store.query(`SELECT CAST(count(*) AS DOUBLE) AS n FROM (SELECT user_id FROM ${store.relation} WHERE epoch(ts) < ${cutoffMs / 1000}
+    GROUP BY user_id HAVING epoch(min(signup_ts)) < ${store.report.firstEventMs / 1000}) AS t`);
+  return (res.columns[0] as Float64Array)[0];
 }
 
 /** The CONTRACT `--out` table: group, t_days, at_risk, churned, survival, lower, upper (one row per churn time per group). */

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadEvents, resolveConfig } from '../../src/ingest/index.js';
+import { loadEvents, resolveConfig, SPARKIFY_PRESET } from '../../src/ingest/index.js';
 import { computeRetention, type CohortCell } from '../../src/retention/index.js';
 
 const fx = (f: string) => join(import.meta.dirname, '..', 'fixtures', f);
@@ -95,6 +95,21 @@ describe('computeRetention on a hand-made log', () => {
       const plain = await computeRetention(s, { asOf: '2026-03-31', by: { kind: 'lifecycle' } });
       expect(plain.warnings.map((w) => w.code)).toContain('GROUPS_FROM_OUTCOME');
       await expect(computeRetention(s, { asOf: '2026-03-31', landmark: '2026-04-10' })).rejects.toThrow(/--landmark 2026-04-10 must be before --as-of 2026-03-31/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('signups older than the log (Sparkify registrations): SIGNUPS_BEFORE_LOG, and cohort cells before the log are not complete', async () => {
+    // 7 real users over 3.2 hours of 2018-11-15, registered in October (test/fixtures/README.md)
+    const s = await loadEvents([fx('sparkify-4h.json')], SPARKIFY_PRESET);
+    try {
+      const r = await computeRetention(s, { asOf: '2018-11-15' });
+      expect(r.warnings.find((w) => w.code === 'SIGNUPS_BEFORE_LOG')?.message).toMatch(/^7 of 7 users signed up before the log's first event \(2018-11-15\)/);
+      expect(r.cohorts.map((c) => c.cohort)).toContain('2018-10-22');
+      expect(r.cohorts.every((c) => !c.complete)).toBe(true);
+      // a landmark before every event has no user at all
+      await expect(computeRetention(s, { asOf: '2018-11-15', landmark: '2018-11-14' })).rejects.toThrow(/no events before the cutoff 2018-11-14/);
     } finally {
       await s.close();
     }
