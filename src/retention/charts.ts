@@ -7,10 +7,18 @@ function fmt(x: number | null, digits = 0): string {
 }
 
 /** Step curves (S = 1 at day 0) with their log-log Greenwood bands, one colour per group. */
-export function survivalChart(curves: GroupCurve[], title = 'Kaplan-Meier survival (share not yet churned) with 95% bands'): ChartSpec {
-  const values = curves.flatMap(({ group, curve }) => [
+export function survivalChart(curves: GroupCurve[], title?: string): ChartSpec {
+  return survivalChartOf(
+    curves.map(({ group, curve }) => ({ group, steps: curve.steps.map((s) => ({ t_days: s.tDays, survival: s.survival, lower: s.lower, upper: s.upper })) })),
+    title,
+  );
+}
+
+/** The same chart from stored curves (a version's retention.json, GET /v1/charts). */
+export function survivalChartOf(curves: { group: string; steps: { t_days: number; survival: number; lower: number; upper: number }[] }[], title = 'Kaplan-Meier survival (share not yet churned) with 95% bands'): ChartSpec {
+  const values = curves.flatMap(({ group, steps }) => [
     { group, t_days: 0, survival: 1, lower: 1, upper: 1 },
-    ...curve.steps.map((s) => ({ group, t_days: s.tDays, survival: s.survival, lower: s.lower, upper: s.upper })),
+    ...steps.map((s) => ({ group, t_days: s.t_days, survival: s.survival, lower: s.lower, upper: s.upper })),
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -19,7 +27,7 @@ export function survivalChart(curves: GroupCurve[], title = 'Kaplan-Meier surviv
     height: 320,
     data: { values },
     encoding: {
-      x: { field: 't_days', type: 'quantitative', title: 'days since first seen' },
+      x: { field: 't_days', type: 'quantitative', title: 'days since first seen (or since the landmark)' },
       color: { field: 'group', type: 'nominal', title: 'group' },
     },
     layer: [

@@ -13,7 +13,7 @@ export { kaplanMeier, logRank, Z_95, type SurvivalCurve, type SurvivalStep, type
 export { chiSquareSurvival, gammaQ, logGamma } from './chi2.js';
 export { durationsFromFeatures, landmarkDurations, type UserDurations } from './durations.js';
 export { cohortTable, cohortColumnTable, type CohortCell, type CohortPeriod } from './cohort.js';
-export { retentionHtml, survivalChart, cohortHeatmap } from './charts.js';
+export { retentionHtml, survivalChart, survivalChartOf, cohortHeatmap } from './charts.js';
 
 /**
  * retention: time to churn per user from the events (durations.ts), Kaplan-Meier curves per group with

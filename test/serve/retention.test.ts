@@ -1,11 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { loadEvents, SYNTHETIC_PRESET } from '../../src/ingest/index.js';
-import { loadModel } from '../../src/registry/index.js';
-import { computeRetention, RETENTION_FILE, storedRetention, type StoredRetention } from '../../src/retention/index.js';
+import { computeRetention, RETENTION_FILE, type StoredRetention } from '../../src/retention/index.js';
+import { writeStoredRetention } from './retention-helper.js';
 import { trainedFixture, type Fixture } from './helper.js';
 
 /**
@@ -35,12 +35,12 @@ describe('GET /v1/retention', () => {
     expect(missing.json()).toMatchObject({ code: 'RETENTION_NOT_STORED' });
     expect(missing.json().message).toMatch(/default@1 holds no retention\.json/);
 
-    const model = await loadModel('default@1', { modelsDir: fx.modelsDir });
+    const report0 = (await app.inject({ url: '/v1/report' })).json() as { retention_views: string[] };
+    expect(report0.retention_views).toEqual([]);
+    await writeStoredRetention(fx);
     const store = await loadEvents([fx.events], SYNTHETIC_PRESET);
     let direct;
     try {
-      const stored = await storedRetention(store, { asOf: params.snapshotAsOf, landmark: params.asOf, clusterLabels: async (t) => (await model.score(t, { reasons: 0 })).columns.cluster_label as string[] });
-      await writeFile(join(dir(), RETENTION_FILE), `${JSON.stringify(stored)}\n`);
       direct = await computeRetention(store, { asOf: params.snapshotAsOf, landmark: params.asOf, by: { kind: 'lifecycle' } });
     } finally {
       await store.close();
@@ -68,6 +68,10 @@ describe('GET /v1/retention', () => {
     expect(all.log_rank).toBeNull();
     const stored = JSON.parse(await readFile(join(dir(), RETENTION_FILE), 'utf8')) as StoredRetention;
     expect(Object.keys(stored.views)).toEqual(['all', 'segment', 'lifecycle', 'cluster']);
+    expect(((await app.inject({ url: '/v1/report' })).json() as { retention_views: string[] }).retention_views).toEqual(['all', 'segment', 'lifecycle', 'cluster']);
+    const charts = (await app.inject({ url: '/v1/charts' })).json() as { retention: Record<string, { layer: unknown[]; data: { values: { group: string }[] } }> };
+    expect(Object.keys(charts.retention)).toEqual(['all', 'segment', 'lifecycle', 'cluster']);
+    expect(new Set(charts.retention.lifecycle.data.values.map((v) => v.group))).toEqual(new Set(direct.curves.map((c) => c.group)));
   }, 120_000);
 
   it('refuses an unknown grouping with 400 naming the parameter', async () => {
