@@ -63,9 +63,9 @@ export async function retentionHtml(r: RetentionResult): Promise<string> {
   return renderHtmlReport(`Retention as of ${r.asOf}${r.landmark ? ` (groups and time from the landmark ${r.landmark})` : ''} by ${r.by}`, [
     {
       title: 'Survival curves',
-      html: `<p class="note">${escapeHtml(r.inactivityRule)}. Time runs from the first-seen day; users still active are censored at the as-of date. Bands: Greenwood variance on the log-log scale.</p>${warn}${htmlTable(['group', 'users', 'churned', 'censored', 'median days', 'median 95% CI'], rows)}${lr}`,
+      html: `<p class="note">${escapeHtml(r.inactivityRule)}. ${r.landmark ? `Users live at the landmark ${escapeHtml(r.landmark)}, grouped then; time runs from it` : 'Time runs from the first-seen day'}; users still active are censored at the as-of date. Bands: Greenwood variance on the log-log scale.</p>${warn}${htmlTable(['group', 'users', 'churned', 'censored', 'median days', 'median 95% CI'], rows)}${lr}`,
       charts: [survivalChart(r.curves)],
     },
-    { title: 'Cohort table', html: `<p class="note">Cells whose period is not over by the as-of date are left out.</p>`, charts: [cohortHeatmap(r.cohorts, r.cohortPeriod)] },
+    { title: 'Cohort table', html: `<p class="note">Cells whose period is not over by the as-of date, and cohorts that began before the log, are left out.</p>`, charts: [cohortHeatmap(r.cohorts, r.cohortPeriod)] },
   ]);
 }

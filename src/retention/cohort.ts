@@ -9,10 +9,11 @@ import type { ColumnTable } from '../shared/table-io.js';
  * - week: cohorts are ISO weeks (Monday to Sunday) of the first-seen day; period N = days [7N, 7N + 7) after
  *   each user's own first-seen day (so period 0 is the user's first 7 days, whatever the weekday).
  * - month: cohorts are calendar months; period N = the N-th calendar month after the cohort's month.
- * A cell is `complete` when every member of the cohort had the whole period before the cutoff, and the period
- * starts on or after the day of the log's first event (a month: ends after it); shares of incomplete cells are kept in the file (with complete = 0)
- * and left out of the heat map, since a period cut short by the as-of date would read as churn, and a period
- * before the log began (a signup column older than the log, as Sparkify's registrations) as inactivity.
+ * A cell is `complete` when every member of the cohort had the whole period before the cutoff, and the cohort
+ * did not begin before the log (the week or month holding the log's first event counts as observed); shares of
+ * incomplete cells are kept in the file (with complete = 0) and left out of the heat map, since a period cut short
+ * by the as-of date would read as churn, and a cohort older than the log (a signup column older than the log, as
+ * Sparkify's registrations or the synthetic sample's pre-existing users) holds only its members still there.
  */
 export type CohortPeriod = 'week' | 'month';
 
@@ -48,7 +49,7 @@ export async function cohortTable(store: EventSource, opts: { cutoffMs: number; 
   if (store.engine !== 'duckdb') throw new CohortlabError('BAD_ARGUMENT', `the cohort table reads event files through DuckDB; the ${store.engine} engine is not supported by retention.`);
   const cutoffS = opts.cutoffMs / 1000;
   const cutoffDay = Math.round(cutoffS / DAY_S);
-  // The day of the log's first event: a period starting before it (a signup older than the log) was not observed.
+  // The day of the log's first event: a cohort that began before it (a signup older than the log) was not observed whole.
   const logStartDay = opts.logStartMs === undefined ? -Infinity : Math.floor(opts.logStartMs / 1000 / DAY_S);
   const firstDay = `CAST(floor(least(min(epoch(ts)), coalesce(min(epoch(signup_ts)), min(epoch(ts)))) / ${DAY_S}) AS BIGINT)`;
   const day = `CAST(floor(epoch(ts) / ${DAY_S}) AS BIGINT)`;
@@ -82,8 +83,9 @@ GROUP BY c.cohort, c.period ORDER BY c.cohort, c.period`;
       const n = e.active.get(p) ?? 0;
       // Complete when the cohort's latest possible member (week: Sunday; month: all share the months) had the whole period.
       const over = opts.period === 'week' ? key + 6 + 7 * (p + 1) <= cutoffDay : monthStartDay(key + p + 1) <= cutoffDay;
-      // months: the log's first month counts as observed (it holds the log's first day)
-      const observed = opts.period === 'week' ? key + 7 * p >= logStartDay : monthStartDay(key + p + 1) > logStartDay;
+      // A cohort that began before the log lacks its members who left before the log: none of its cells is a share
+      // of the cohort (the cohort holding the log's first day counts as observed).
+      const observed = opts.period === 'week' ? key + 7 > logStartDay : monthStartDay(key + 1) > logStartDay;
       const complete = over && observed;
       cells.push({ cohort: label, cohortUsers: e.size, period: p, activeUsers: n, share: n / e.size, complete });
     }
