@@ -39,6 +39,8 @@ export interface RetentionOptions {
   /** Groups assigned at this earlier date, and time counted from it, among users live then (durations.ts). */
   landmark?: string;
   cohortPeriod?: CohortPeriod;
+  /** The cohort table (DuckDB only); default true. */
+  withCohorts?: boolean;
   logger?: Logger;
 }
 
@@ -128,7 +130,7 @@ export async function computeRetentionViews(events: EventStore | EventSource, op
   if (base.userIds.length === 0) throw new CohortlabError('EMPTY_INPUT', `no user is live (not already churned) at the landmark ${opts.landmark}; pick a later --landmark.`);
   const { userIds, durationDays, churned } = base;
   const cohortPeriod = opts.cohortPeriod ?? (store.config.cadence === 'monthly' ? 'month' : 'week');
-  const cohorts = await cohortTable(store, { cutoffMs: cutoffOf(opts.asOf), period: cohortPeriod, logStartMs: store.report.firstEventMs });
+  const cohorts = opts.withCohorts === false ? [] : await cohortTable(store, { cutoffMs: cutoffOf(opts.asOf), period: cohortPeriod, logStartMs: store.report.firstEventMs });
   const truncated = opts.landmark ? 0 : await signupsBeforeLog(store, cutoffOf(opts.asOf));
   const inactivityRule = `churned = an explicit churn event (${store.config.taxonomy.churn.join(', ') || 'none in the config'}) not followed by other events, or no event in the last ${inactivityDays(store.config)} days before the cutoff (playbook §3.4)`;
   const results: RetentionResult[] = [];

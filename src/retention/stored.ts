@@ -10,7 +10,7 @@ import { computeRetentionViews, retentionSummary, type RetentionBy, type Retenti
  * it keeps scores and segments, not first-seen and last-event days). Groups are assigned at `landmark` (train:
  * the test cutoff) and time runs from it to `as_of` (train: the snapshot date), so the groups are not read off
  * the outcome; with no landmark (or one not before as_of) they are assigned at as_of and the view carries the
- * GROUPS_FROM_OUTCOME warning.
+ * GROUPS_FROM_OUTCOME warning. No cohort table (the server does not serve it), so any engine works.
  */
 export const RETENTION_FILE = 'retention.json';
 export const RETENTION_VIEWS = ['all', 'segment', 'lifecycle', 'cluster'] as const;
@@ -54,7 +54,7 @@ export async function storedRetention(
     ['lifecycle', { kind: 'lifecycle' }],
   ];
   if (opts.clusterLabels) bys.push(['cluster', { kind: 'labels', name: 'cluster', labels: opts.clusterLabels }]);
-  const results = await computeRetentionViews(events, { asOf: opts.asOf, landmark, bys: bys.map((b) => b[1]), logger: opts.logger });
+  const results = await computeRetentionViews(events, { asOf: opts.asOf, landmark, bys: bys.map((b) => b[1]), withCohorts: false, logger: opts.logger });
   const views: StoredRetention['views'] = {};
   bys.forEach(([name], i) => (views[name] = view(results[i])));
   return { format: 1, as_of: opts.asOf, landmark: landmark ?? null, views };
