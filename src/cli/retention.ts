@@ -55,7 +55,7 @@ export const retentionCommand: Command = {
     STRICT_OPTION,
     ...DUCKDB_LIMIT_OPTIONS,
   ],
-  help: 'Durations (docs/retention.md): from the first-seen day (first event or signup) to the last-event day for users churned by the as-of date (explicit churn event or inactive past the playbook 3.4 threshold, as the labels), else censored at the as-of date.\nWarning codes (docs/errors.md, "Warnings"): GROUPS_FROM_OUTCOME, SMALL_GROUP, MEDIAN_NOT_REACHED.\nExample: cohortlab retention --events ../shared/datasets/cdnow/CDNOW_master.txt.gz --preset cdnow --as-of 1998-06-30 --by lifecycle --landmark 1997-06-30 --out km.csv --report retention.html',
+  help: 'Durations (docs/retention.md): from the first-seen day (first event or signup) to the last-event day for users churned by the as-of date (explicit churn event or inactive past the playbook 3.4 threshold, as the labels), else censored at the as-of date.\nWarning codes (docs/errors.md, "Warnings"): GROUPS_FROM_OUTCOME, SMALL_GROUP, SIGNUPS_BEFORE_LOG, MEDIAN_NOT_REACHED.\nExample: cohortlab retention --events ../shared/datasets/cdnow/CDNOW_master.txt.gz --preset cdnow --as-of 1998-06-30 --by lifecycle --landmark 1997-06-30 --out km.csv --report retention.html',
   async run(args, ctx) {
     const events = list(args, 'events');
     if (!events.length) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... (see "cohortlab retention --help").');
