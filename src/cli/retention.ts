@@ -45,7 +45,7 @@ export const retentionCommand: Command = {
     { name: 'model', type: 'string', description: 'with --by cluster: the model whose clusters assign the users', placeholder: 'REF' },
     { name: 'landmark', type: 'string', description: 'assign groups at this earlier date and count time from it, among users live then (groups read off the outcome otherwise)', placeholder: 'YYYY-MM-DD' },
     { name: 'out', type: 'string', description: 'survival table .csv or .parquet: group, t_days, at_risk, churned, survival, lower, upper', required: true, placeholder: 'FILE' },
-    { name: 'durations', type: 'string', description: 'per-user table: user_id, group, duration_days, churned (1 observed, 0 censored)', placeholder: 'FILE' },
+    { name: 'durations', type: 'string', description: 'per-user table: user_id, group, duration_days, churned (1 observed, 0 censored), + entry_days when users were first seen before the log (delayed entry)', placeholder: 'FILE' },
     { name: 'cohorts', type: 'string', description: 'cohort table: cohort, cohort_users, <period>s_later, active_users, share, complete', placeholder: 'FILE' },
     { name: 'cohort-period', type: 'string', description: 'week or month cohorts', default: "month for a monthly cadence config, else week", placeholder: 'week|month' },
     { name: 'report', type: 'string', description: 'HTML page: survival curves with bands, medians, log-rank test, cohort heat map', placeholder: 'FILE' },

@@ -18,20 +18,30 @@ export interface UserDurations {
   durationDays: Float64Array;
   /** 1 = churn observed, 0 = censored at the as-of date (or at the landmark's end). */
   churned: Uint8Array;
+  /**
+   * Delayed entry, for users first seen (signed up) before the log's first day: the log-start day counted from the
+   * first-seen day, minus 1, so the user is at risk from the log's first day on (km.ts `entry`); NaN for the others.
+   */
+  entryDays: Float64Array;
 }
 
-export function durationsFromFeatures(table: FeatureTable): UserDurations {
+export function durationsFromFeatures(table: FeatureTable, opts: { logStartMs?: number } = {}): UserDurations {
   const tenure = table.columns.tenure_days;
   const since = table.columns.days_since_last_activity;
   if (!tenure || !since) throw new CohortlabError('MISSING_COLUMN', 'the feature table lacks tenure_days or days_since_last_activity, which the retention durations are read from; recompute the features.');
   const n = table.userIds.length;
   const durationDays = new Float64Array(n);
   const churned = new Uint8Array(n);
+  const entryDays = new Float64Array(n).fill(Number.NaN);
+  // Whole days from the log's first day to the cutoff, floored as tenure_days is.
+  const sinceLogStart = opts.logStartMs === undefined ? Infinity : Math.floor((table.cutoffMs - opts.logStartMs) / 86_400_000);
   for (let i = 0; i < n; i++) {
     churned[i] = table.alreadyChurned[i];
     durationDays[i] = churned[i] ? tenure[i] - since[i] : tenure[i];
+    const logStartDay = tenure[i] - sinceLogStart;
+    if (logStartDay > 0) entryDays[i] = logStartDay - 1;
   }
-  return { userIds: table.userIds, durationDays, churned };
+  return { userIds: table.userIds, durationDays, churned, entryDays };
 }
 
 /**
@@ -60,5 +70,5 @@ export function landmarkDurations(atLandmark: FeatureTable, atAsOf: FeatureTable
     c.push(end.churned[j]);
     rows.push(i);
   });
-  return { userIds: ids, durationDays: Float64Array.from(d), churned: Uint8Array.from(c), rowAtLandmark: Int32Array.from(rows) };
+  return { userIds: ids, durationDays: Float64Array.from(d), churned: Uint8Array.from(c), entryDays: new Float64Array(ids.length).fill(Number.NaN), rowAtLandmark: Int32Array.from(rows) };
 }

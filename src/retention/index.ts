@@ -58,6 +58,8 @@ export interface RetentionResult {
   group: string[];
   durationDays: Float64Array;
   churned: Uint8Array;
+  /** Delayed entry in days (NaN = from 0), for users first seen before the log (durations.ts). */
+  entryDays: Float64Array;
   curves: GroupCurve[];
   logRank: LogRankResult | null;
   cohortPeriod: CohortPeriod;
@@ -126,12 +128,12 @@ export async function computeRetentionViews(events: EventStore | EventSource, op
   const store = asSource(events);
   const atAsOf = await computeFeatures(store, { asOf: opts.asOf, logger });
   const atLandmark = opts.landmark ? await computeFeatures(store, { asOf: opts.landmark, logger }) : null;
-  const base = atLandmark ? landmarkDurations(atLandmark, atAsOf) : { ...durationsFromFeatures(atAsOf), rowAtLandmark: null };
+  const base = atLandmark ? landmarkDurations(atLandmark, atAsOf) : { ...durationsFromFeatures(atAsOf, { logStartMs: store.report.firstEventMs }), rowAtLandmark: null };
   if (base.userIds.length === 0) throw new CohortlabError('EMPTY_INPUT', `no user is live (not already churned) at the landmark ${opts.landmark}; pick a later --landmark.`);
-  const { userIds, durationDays, churned } = base;
+  const { userIds, durationDays, churned, entryDays } = base;
+  const truncated = entryDays.reduce((s, e) => s + (Number.isFinite(e) ? 1 : 0), 0);
   const cohortPeriod = opts.cohortPeriod ?? (store.config.cadence === 'monthly' ? 'month' : 'week');
   const cohorts = opts.withCohorts === false ? [] : await cohortTable(store, { cutoffMs: cutoffOf(opts.asOf), period: cohortPeriod, logStartMs: store.report.firstEventMs });
-  const truncated = opts.landmark ? 0 : await signupsBeforeLog(store, cutoffOf(opts.asOf));
   const inactivityRule = `churned = an explicit churn event (${store.config.taxonomy.churn.join(', ') || 'none in the config'}) not followed by other events, or no event in the last ${inactivityDays(store.config)} days before the cutoff (playbook §3.4)`;
   const results: RetentionResult[] = [];
   for (const by of opts.bys) {
@@ -149,7 +151,7 @@ export async function computeRetentionViews(events: EventStore | EventSource, op
     const curves: GroupCurve[] = names.map((g) => {
       const idx: number[] = [];
       group.forEach((x, i) => x === g && idx.push(i));
-      return { group: g, curve: kaplanMeier(Float64Array.from(idx, (i) => durationDays[i]), Uint8Array.from(idx, (i) => churned[i])) };
+      return { group: g, curve: kaplanMeier(Float64Array.from(idx, (i) => durationDays[i]), Uint8Array.from(idx, (i) => churned[i]), { entry: Float64Array.from(idx, (i) => entryDays[i]) }) };
     });
     for (const { group: g, curve } of curves) {
       if (curve.users < MIN_GROUP_USERS || curve.churned < MIN_GROUP_CHURNS) {
@@ -159,26 +161,18 @@ export async function computeRetentionViews(events: EventStore | EventSource, op
     if (truncated > 0) {
       warnings.push({
         code: 'SIGNUPS_BEFORE_LOG',
-        message: `${truncated.toLocaleString('en-US')} of ${userIds.length.toLocaleString('en-US')} users signed up before the log's first event (${new Date(store.report.firstEventMs).toISOString().slice(0, 10)}): their time before it was not observed, and users who signed up then and churned before the log began are missing, so early survival is overstated (left truncation). Use --landmark DATE on or after the log's first day to count time from a date everyone is observed.`,
+        message: `${truncated.toLocaleString('en-US')} of ${userIds.length.toLocaleString('en-US')} users signed up before the log's first event (${new Date(store.report.firstEventMs).toISOString().slice(0, 10)}): they enter the risk sets on the log's first day (delayed entry), since whoever signed up then and churned before the log began is missing (left truncation); the early part of the curves rests on the users first seen inside the log. --landmark DATE counts time from a date everyone is observed instead.`,
       });
     }
     const noMedian = curves.filter((c) => c.curve.medianDays === null).map((c) => c.group);
     if (noMedian.length) {
       warnings.push({ code: 'MEDIAN_NOT_REACHED', message: `survival never falls below 0.5 in ${noMedian.map((g) => `"${g}"`).join(', ')}: the median lifetime is longer than the observed time, so it is left empty (not the last time).` });
     }
-    const test = names.length >= 2 ? logRank(durationDays, churned, group) : null;
+    const test = names.length >= 2 ? logRank(durationDays, churned, group, { entry: entryDays }) : null;
     logger.info(`retention: ${userIds.length.toLocaleString('en-US')} users${opts.landmark ? ` live at the landmark ${opts.landmark}` : ''}, ${churned.reduce((s, v) => s + v, 0).toLocaleString('en-US')} churns observed by ${opts.asOf}, ${names.length} group(s) by ${name}`);
-    results.push({ asOf: opts.asOf, landmark: opts.landmark ?? null, by: name, inactivityRule, userIds, group, durationDays, churned, curves, logRank: test, cohortPeriod, cohorts, warnings });
+    results.push({ asOf: opts.asOf, landmark: opts.landmark ?? null, by: name, inactivityRule, userIds, group, durationDays, churned, entryDays, curves, logRank: test, cohortPeriod, cohorts, warnings });
   }
   return results;
-}
-
-/** Users (with an event before the cutoff) whose signup precedes the log's first event. */
-async function signupsBeforeLog(store: EventSource, cutoffMs: number): Promise<number> {
-  if (store.engine !== 'duckdb') return 0;
-  const res = await store.query(`SELECT CAST(count(*) AS DOUBLE) AS n FROM (SELECT user_id FROM ${store.relation} WHERE epoch(ts) < ${cutoffMs / 1000}
-    GROUP BY user_id HAVING epoch(min(signup_ts)) < ${store.report.firstEventMs / 1000}) AS t`);
-  return (res.columns[0] as Float64Array)[0];
 }
 
 /** The CONTRACT `--out` table: group, t_days, at_risk, churned, survival, lower, upper (one row per churn time per group). */
@@ -199,12 +193,16 @@ export function survivalColumnTable(curves: GroupCurve[]): ColumnTable {
   };
 }
 
-/** The CONTRACT `--durations` table: user_id, group, duration_days, churned (1 observed, 0 censored). */
-export function durationsColumnTable(r: Pick<RetentionResult, 'userIds' | 'group' | 'durationDays' | 'churned'>): ColumnTable {
+/**
+ * The CONTRACT `--durations` table: user_id, group, duration_days, churned (1 observed, 0 censored), plus
+ * `entry_days` (empty = from day 0) when some user was first seen before the log (delayed entry).
+ */
+export function durationsColumnTable(r: Pick<RetentionResult, 'userIds' | 'group' | 'durationDays' | 'churned'> & { entryDays?: Float64Array }): ColumnTable {
+  const withEntry = r.entryDays?.some((e) => Number.isFinite(e)) ?? false;
   return {
     rows: r.userIds.length,
-    names: ['user_id', 'group', 'duration_days', 'churned'],
-    columns: { user_id: r.userIds, group: r.group, duration_days: r.durationDays, churned: r.churned },
+    names: ['user_id', 'group', 'duration_days', 'churned', ...(withEntry ? ['entry_days'] : [])],
+    columns: { user_id: r.userIds, group: r.group, duration_days: r.durationDays, churned: r.churned, ...(withEntry ? { entry_days: r.entryDays as Float64Array } : {}) },
   };
 }
 

@@ -111,13 +111,34 @@ function logLogBand(s: number, se: number, z: number): { lower: number; upper: n
 }
 
 /**
- * Kaplan-Meier with Greenwood's variance, as statsmodels' `_calc_survfunc_right` (no weights, no entry):
- * S(t) = prod (1 - d_i / n_i) over churn times <= t, var = S^2 sum d_i / (n_i (n_i - d_i)).
+ * Delayed entry (left truncation): `entry[i]` finite = user i is not at risk at times <= entry[i] (observed from
+ * after it, statsmodels' `entry`); NaN or -Infinity = at risk from time 0. Returns the entries sorted, for a
+ * pointer walk over ascending times: users not yet entered at t = entries >= t.
  */
-export function kaplanMeier(durations: ArrayLike<number>, churned: ArrayLike<number>, opts: { z?: number } = {}): SurvivalCurve {
+function sortedEntries(entry: ArrayLike<number> | undefined, durations: ArrayLike<number>): Float64Array {
+  if (!entry) return new Float64Array(0);
+  if (entry.length !== durations.length) throw new CohortlabError('BAD_ARGUMENT', `entries (${entry.length}) and durations (${durations.length}) differ in length.`);
+  const out: number[] = [];
+  for (let i = 0; i < entry.length; i++) {
+    const e = entry[i];
+    if (!Number.isFinite(e)) continue;
+    if (e >= durations[i]) throw new CohortlabError('BAD_ARGUMENT', `entry ${i} is ${e} days, not before its duration ${durations[i]}: a user must enter the risk set before he leaves it.`);
+    out.push(e);
+  }
+  return Float64Array.from(out).sort();
+}
+
+/**
+ * Kaplan-Meier with Greenwood's variance, as statsmodels' `_calc_survfunc_right` (no weights; `entry` as its delayed
+ * entry): S(t) = prod (1 - d_i / n_i) over churn times <= t, var = S^2 sum d_i / (n_i (n_i - d_i)), with n_i the
+ * users whose duration is >= t_i, less those not yet entered (entry >= t_i).
+ */
+export function kaplanMeier(durations: ArrayLike<number>, churned: ArrayLike<number>, opts: { z?: number; entry?: ArrayLike<number> } = {}): SurvivalCurve {
   checkInputs(durations, churned);
   const z = opts.z ?? Z_95;
   const { times, ending, events } = tally(durations, churned);
+  const entries = sortedEntries(opts.entry, durations);
+  let entered = 0;
   let atRisk = durations.length;
   let logS = 0;
   let zeroed = false;
@@ -126,7 +147,8 @@ export function kaplanMeier(durations: ArrayLike<number>, churned: ArrayLike<num
   const steps: SurvivalStep[] = [];
   let nChurned = 0;
   for (let k = 0; k < times.length; k++) {
-    const n = atRisk;
+    while (entered < entries.length && entries[entered] < times[k]) entered++;
+    const n = atRisk - (entries.length - entered);
     const d = events[k];
     atRisk -= ending[k];
     nChurned += d;
@@ -200,8 +222,9 @@ function solve(a: number[][], b: number[]): number[] {
  * distinct time with more than one user at risk, O - E per group and the hypergeometric covariance; the first
  * group (in sorted order) is the reference; chi-square = (O - E)' V^-1 (O - E) on groups - 1 degrees of freedom.
  */
-export function logRank(durations: ArrayLike<number>, churned: ArrayLike<number>, groups: readonly string[]): LogRankResult {
+export function logRank(durations: ArrayLike<number>, churned: ArrayLike<number>, groups: readonly string[], opts: { entry?: ArrayLike<number> } = {}): LogRankResult {
   checkInputs(durations, churned);
+  sortedEntries(opts.entry, durations);
   if (groups.length !== durations.length) throw new CohortlabError('BAD_ARGUMENT', `groups (${groups.length}) and durations (${durations.length}) differ in length.`);
   const names = [...new Set(groups)].sort();
   if (names.length < 2) throw new CohortlabError('BAD_ARGUMENT', `the log-rank test needs at least 2 groups, got ${names.length} (${names.join(', ') || 'none'}).`);
@@ -219,10 +242,30 @@ export function logRank(durations: ArrayLike<number>, churned: ArrayLike<number>
     ending[g][t]++;
     obs[g][t] += churned[i];
   }
-  const risk = ending.map((e) => {
+  // Not yet entered (delayed entry): user i is out of the risk set at every time <= entry[i].
+  const waiting = names.map(() => new Float64Array(ml + 1));
+  if (opts.entry) {
+    for (let i = 0; i < durations.length; i++) {
+      const e = opts.entry[i];
+      if (!Number.isFinite(e)) continue;
+      // times[0..j) are <= e
+      let lo = 0;
+      let hi = ml;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (times[mid] <= e) lo = mid + 1;
+        else hi = mid;
+      }
+      waiting[groupIndex[i]][0]++;
+      waiting[groupIndex[i]][lo]--;
+    }
+  }
+  const risk = ending.map((e, g) => {
     const r = new Float64Array(ml);
     let acc = 0;
     for (let t = ml - 1; t >= 0; t--) r[t] = acc += e[t];
+    let w = 0;
+    for (let t = 0; t < ml; t++) r[t] -= w += waiting[g][t];
     return r;
   });
   const observed = new Array<number>(k).fill(0);

@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEvents } from '../../src/ingest/index.js';
-import { CDNOW_PRESET } from '../../src/ingest/presets.js';
+import { CDNOW_PRESET, SPARKIFY_PRESET } from '../../src/ingest/presets.js';
 import { chiSquareSurvival, computeRetention, kaplanMeier, logRank, type SurvivalCurve } from '../../src/retention/index.js';
 import { readTable } from '../../src/shared/table-io.js';
 
@@ -127,6 +128,45 @@ describe('computeRetention on 200 real CDNOW customers, against statsmodels', ()
       expectCurveEqual(mix, refMix);
       expect(mix.medianDays).toBe(174);
       expect([mix.medianLower, mix.medianUpper]).toEqual([66, 269]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('delayed entry (left truncation) on the real Sparkify log, against statsmodels SurvfuncRight(entry=...) / survdiff(entry=...)', () => {
+  it('curves, bands, medians and the log-rank test equal statsmodels to 1e-9, with the risk set growing as registrations from before the log enter', async () => {
+    // test/fixtures/retention-km-entry.py made the reference from the durations file (command in its docstring)
+    const ref = JSON.parse(await readFile(fx('retention-sparkify-reference.json'), 'utf8')) as { entered_late: number; groups: RefGroup[]; log_rank: { chi_square: number; df: number; p_value_sf: number } };
+    const t = await readTable(fx('retention-sparkify-durations.csv'), { textColumns: ['user_id', 'group'] });
+    const d = t.columns.duration_days as Float64Array;
+    const c = Uint8Array.from(t.columns.churned as Float64Array);
+    const e = t.columns.entry_days as Float64Array; // empty cells read as NaN: at risk from day 0
+    const g = t.columns.group as string[];
+    expect(Array.from(e).filter((x) => Number.isFinite(x)).length).toBe(ref.entered_late);
+    for (const r of ref.groups) {
+      const idx = g.map((_, i) => i).filter((i) => r.group === 'all' || g[i] === r.group);
+      expectCurveEqual(kaplanMeier(idx.map((i) => d[i]), idx.map((i) => c[i]), { entry: idx.map((i) => e[i]) }), r);
+    }
+    // without the entries the first risk set would hold all 75 free users, not the 31 observed from day 0
+    expect(kaplanMeier(Array.from(d), Array.from(c)).steps[0].atRisk).toBe(97);
+    const lr = logRank(d, c, g, { entry: e });
+    expect(Math.abs(lr.chiSquare - ref.log_rank.chi_square)).toBeLessThan(1e-9);
+    expect(Math.abs(lr.pValue - ref.log_rank.p_value_sf)).toBeLessThan(1e-9);
+  });
+
+  const log = '/work/shared/datasets/sparkify-dend-log-data';
+  it.skipIf(!existsSync(log))('computeRetention on the 30 Sparkify files gives those durations and entries', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const files = (await readdir(log)).filter((f) => f.endsWith('.json.gz')).map((f) => join(log, f));
+    const store = await loadEvents(files, SPARKIFY_PRESET);
+    try {
+      const r = await computeRetention(store, { asOf: '2018-11-30', by: { kind: 'column', column: 'plan' } });
+      const t = await readTable(fx('retention-sparkify-durations.csv'), { textColumns: ['user_id', 'group'] });
+      expect(r.userIds).toEqual(t.columns.user_id);
+      expect(Array.from(r.durationDays)).toEqual(Array.from(t.columns.duration_days as Float64Array));
+      expect(Array.from(r.entryDays).map((x) => (Number.isFinite(x) ? x : -1))).toEqual(Array.from(t.columns.entry_days as Float64Array).map((x) => (Number.isFinite(x) ? x : -1)));
+      expect(r.warnings.find((w) => w.code === 'SIGNUPS_BEFORE_LOG')?.message).toMatch(/^78 of 97 users signed up before the log's first event \(2018-11-01\)/);
     } finally {
       await store.close();
     }
