@@ -29,7 +29,7 @@ async function retentionBy(by: string | undefined, modelRef: string | undefined,
 
 /** A p-value as printed: below the smallest double it underflows to 0, which is not "p = 0". */
 export function formatP(p: number): string {
-  return p < 1e-300 ? '< 1e-300' : p.toPrecision(3);
+  return p < 1e-300 ? 'p < 1e-300' : `p = ${p.toPrecision(3)}`;
 }
 
 export const retentionCommand: Command = {
@@ -90,7 +90,7 @@ export const retentionCommand: Command = {
           const ci = curve.medianLower === null ? 'none: no churn time passes the test inversion' : `${curve.medianLower}..${curve.medianUpper ?? 'not reached'}`;
           lines.push(`  users ${String(curve.users).padStart(7)}  churned ${String(curve.churned).padStart(7)}  median ${curve.medianDays === null ? 'not reached' : `${curve.medianDays} days (95% CI ${ci})`}  ${group}`);
         }
-        if (r.logRank) lines.push(`  log-rank: chi-square ${r.logRank.chiSquare.toFixed(2)} on ${r.logRank.df} df, p = ${formatP(r.logRank.pValue)}`);
+        if (r.logRank) lines.push(`  log-rank: chi-square ${r.logRank.chiSquare.toFixed(2)} on ${r.logRank.df} df, ${formatP(r.logRank.pValue)}`);
         ctx.out(lines.join('\n'));
       }
     } finally {
