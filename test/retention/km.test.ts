@@ -172,3 +172,24 @@ describe('delayed entry (left truncation) on the real Sparkify log, against stat
     }
   });
 });
+
+describe('storedRetention (what a version holds for GET /v1/retention)', () => {
+  it('without a landmark before as_of the views are assigned at as_of and say GROUPS_FROM_OUTCOME; the views equal computeRetention', async () => {
+    const { storedRetention } = await import('../../src/retention/index.js');
+    const store = await loadEvents([fx('cdnow-200.txt')], CDNOW_PRESET);
+    try {
+      // a landmark on the as-of date itself is no landmark
+      const s = await storedRetention(store, { asOf: '1998-06-30', landmark: '1998-06-30' });
+      expect(s.landmark).toBeNull();
+      expect(Object.keys(s.views)).toEqual(['all', 'segment', 'lifecycle']);
+      const seg = s.views.segment!;
+      expect((seg.warnings as { code: string }[]).map((w) => w.code)).toContain('GROUPS_FROM_OUTCOME');
+      const direct = await computeRetention(store, { asOf: '1998-06-30', by: { kind: 'segment' } });
+      expect(seg.curves.map((c) => [c.group, c.steps.length])).toEqual(direct.curves.map((c) => [c.group, c.curve.steps.length]));
+      expect(seg.curves[0].steps[0]).toEqual({ t_days: 0, at_risk: 131, churned: direct.curves[0].curve.steps[0].churned, survival: direct.curves[0].curve.steps[0].survival, lower: direct.curves[0].curve.steps[0].lower, upper: direct.curves[0].curve.steps[0].upper });
+      expect((s.views.all!.warnings as { code: string }[]).map((w) => w.code)).not.toContain('GROUPS_FROM_OUTCOME');
+    } finally {
+      await store.close();
+    }
+  });
+});
