@@ -128,6 +128,35 @@ async function exportCsv() {
   a.remove();
 }
 
+// Retention (docs/retention.md): the version's stored Kaplan-Meier curves, one grouping at a time.
+async function loadRetention(by, specs) {
+  const r = await json(`/v1/retention?by=${encodeURIComponent(by)}`);
+  $('retention-date').textContent = r.landmark
+    ? `Users live at the test cutoff ${r.landmark}, grouped then; time to churn from it, censored at the snapshot ${r.as_of}. Bands: 95% (Greenwood, log-log).`
+    : `Groups as of ${r.as_of}, time from each user's first day, censored at ${r.as_of}. Bands: 95% (Greenwood, log-log).`;
+  await embed('chart-retention', specs[by]);
+  const ci = (g) => (g.median_lower === null ? '-' : `${g.median_lower} .. ${g.median_upper === null ? 'not reached' : g.median_upper}`);
+  $('retention-table').innerHTML = table(
+    ['group', 'users', 'churned', 'censored', 'median days', 'median 95% CI'],
+    r.groups.map((g) => [g.group, g.users, g.churned, g.censored, g.median_days === null ? 'not reached' : g.median_days, ci(g)]),
+  );
+  const lr = r.log_rank;
+  $('retention-logrank').textContent = lr ? `Log-rank test across the ${lr.groups.length} groups: chi-square ${lr.chi_square.toFixed(2)} on ${lr.df} df, p ${lr.p_value < 1e-300 ? '< 1e-300' : `= ${lr.p_value.toPrecision(3)}`}.` : 'One group: no log-rank test.';
+  $('retention-warnings').innerHTML = (r.warnings || []).map((w) => `<li class="warn">${esc(w.code)}: ${esc(w.message)}</li>`).join('');
+}
+
+async function showRetentionPanel(report, specs) {
+  const views = report.retention_views || [];
+  if (!views.length) {
+    $('retention-date').textContent = 'This model version stores no retention curves (versions trained before they were stored); cohortlab retention computes them from the events.';
+    return;
+  }
+  $('retention-pick').hidden = false;
+  $('retention-by').innerHTML = views.map((v) => `<option${v === 'segment' ? ' selected' : ''}>${esc(v)}</option>`).join('');
+  $('retention-by').addEventListener('change', () => loadRetention($('retention-by').value, specs).catch(showError));
+  await loadRetention($('retention-by').value, specs);
+}
+
 async function main() {
   const [report, charts, segments, clusters] = await Promise.all([json('/v1/report'), json('/v1/charts'), json('/v1/segments'), json('/v1/clusters').catch(() => null)]);
   // Two dates, said everywhere: the scored snapshot (users, members, segment sizes, the map) and the test cutoff
@@ -183,6 +212,8 @@ async function main() {
     for (const row of $('dashboard-table').querySelectorAll('tr.pickable')) row.addEventListener('click', () => pickSegment('behavioral_segment', row.dataset.pick));
   }
   $('warnings').innerHTML = ((d && d.warnings) || []).map((w) => `<li class="warn">${esc(w.message || w)}</li>`).join('');
+
+  await showRetentionPanel(report, charts.retention || {});
 
   const t = charts.transitions || {};
   await embed('chart-trans-seg', t.segments);

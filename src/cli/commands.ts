@@ -11,6 +11,7 @@ import { evaluateCommand } from './evaluate.js';
 import { scoreCommand } from './score.js';
 import { modelsCommand } from './models.js';
 import { serveCommand } from './serve.js';
+import { retentionCommand } from './retention.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [generateCommand, profileCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, ltvCommand, scoreCommand, modelsCommand, serveCommand];
+export const COMMANDS: Command[] = [generateCommand, profileCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, retentionCommand, ltvCommand, modelsCommand, serveCommand];

@@ -17,8 +17,9 @@ import { predictUsers, type PredictUser } from './predict.js';
 import type { Loaded, ModelProvider } from './provider.js';
 import {
   anyObject, BODY_LIMIT_BYTES, clustersResponseSchema, errorSchema, MAX_USERS_PER_REQUEST, membersQuerySchema, modelRefSchema, predictBodySchema, predictResponseSchema, segmentsResponseSchema,
-  membersResponseSchema, pointsResponseSchema, selectionQuerySchema, userResponseSchema,
+  membersResponseSchema, pointsResponseSchema, selectionQuerySchema, userResponseSchema, retentionQuerySchema, retentionResponseSchema,
 } from './schemas.js';
+import { RETENTION_FILE, survivalChartOf, type StoredRetention } from '../retention/index.js';
 
 /**
  * serve: one fastify app with the /v1 prediction API for services and the explorer for analysts.
@@ -188,6 +189,28 @@ function transitionSpec(title: string, m: TransitionMatrix): ChartSpec {
 const chartCache = new WeakMap<Loaded, Record<string, unknown>>();
 
 /** Every chart of the explorer, built on the server from the same spec builders as the HTML reports. */
+// The curves the version stored when it was written (src/retention/stored.ts, docs/retention.md): read once per loaded version.
+const retentionCache = new WeakMap<Loaded, Promise<StoredRetention | null>>();
+function storedRetentionOf(l: Loaded): Promise<StoredRetention | null> {
+  let hit = retentionCache.get(l);
+  if (!hit) {
+    hit = readFile(join(l.model.dir, RETENTION_FILE), 'utf8').then((t) => JSON.parse(t) as StoredRetention, (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    retentionCache.set(l, hit);
+  }
+  return hit;
+}
+
+/** One survival chart per stored view, titled with its dates (the explorer's Retention panel). */
+async function retentionCharts(l: Loaded): Promise<Record<string, ChartSpec>> {
+  const stored = await storedRetentionOf(l);
+  const out: Record<string, ChartSpec> = {};
+  if (!stored) return out;
+  for (const [by, v] of Object.entries(stored.views)) {
+    if (v) out[by] = survivalChartOf(v.curves, `Survival by ${by}${stored.landmark ? `, groups at ${stored.landmark}, time from it` : ''} (as of ${stored.as_of})`);
+  }
+  return out;
+}
+
 function charts(l: Loaded): Record<string, unknown> {
   const hit = chartCache.get(l);
   if (hit) return hit;
@@ -458,7 +481,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return { as_of: modelDates(l).snapshot, users: n, points: pts };
   });
 
-  app.get('/v1/charts', { schema: { summary: 'the vega-lite specs of the explorer', response: { 200: anyObject, ...errors } } }, async () => charts(provider.current()));
+  app.get('/v1/retention', {
+    schema: { summary: 'Kaplan-Meier retention curves with 95% bands, median lifetimes and the log-rank test, by segment, lifecycle stage or cluster, as the version stored them', querystring: retentionQuerySchema, response: { 200: retentionResponseSchema, ...errors } },
+  }, async (req) => {
+    const l = provider.current();
+    const { by } = req.query as { by: 'all' | 'segment' | 'lifecycle' | 'cluster' };
+    const stored = await storedRetentionOf(l);
+    if (!stored) throw new HttpError(404, 'RETENTION_NOT_STORED', `${l.model.name}@${l.model.version} holds no ${RETENTION_FILE}: it was trained before retention curves were stored; train a new version (or compute curves from the events with cohortlab retention)`, 'request');
+    const v = stored.views[by];
+    if (!v) throw new HttpError(404, 'RETENTION_NOT_STORED', `${l.model.name}@${l.model.version} stored no retention curves by ${by}; stored: ${Object.keys(stored.views).join(', ')}`, 'querystring:by');
+    return { model: modelInfo(l), ...v, as_of: stored.as_of, landmark: stored.landmark, by };
+  });
+
+  app.get('/v1/charts', { schema: { summary: 'the vega-lite specs of the explorer', response: { 200: anyObject, ...errors } } }, async () => {
+    const l = provider.current();
+    return { ...charts(l), retention: await retentionCharts(l) };
+  });
 
   app.get('/v1/report', { schema: { summary: 'the evaluation (model vs rule), backtest and ingest summary of the loaded version', response: { 200: anyObject, ...errors } } }, async () => {
     const l = provider.current();
@@ -471,6 +509,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       evaluation: ev ? { as_of: dates.testCutoff, horizon_days: dates.horizonDays, title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, evidence: ev.evidence ?? null, warnings: ev.warnings ?? [], ceiling: ev.ceiling, highRisk: ev.highRisk } : null,
       backtest: r.backtest ?? null,
       snapshot_as_of: dates.snapshot,
+      // the groupings GET /v1/retention can answer for this version (none: it stores no retention.json)
+      retention_views: Object.keys((await storedRetentionOf(l))?.views ?? {}),
       warnings: r.warnings ?? [],
     };
   });

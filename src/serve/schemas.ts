@@ -244,3 +244,33 @@ export const pointsResponseSchema = openObject('a seeded sample of the scored sn
   users: { type: 'integer' },
   points: { type: 'array', items: anyObject },
 });
+
+/** GET /v1/retention (src/retention/stored.ts): one view of the version's retention.json. */
+export const retentionQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { by: { type: 'string', enum: ['all', 'segment', 'lifecycle', 'cluster'], default: 'segment', description: 'grouping: all users, §2.1 behavioral_segment, §2.3 lifecycle_stage, or the model\'s clusters' } },
+} as const;
+
+const curveStep = {
+  type: 'object',
+  required: ['t_days', 'at_risk', 'churned', 'survival', 'lower', 'upper'],
+  additionalProperties: false,
+  properties: { t_days: { type: 'number' }, at_risk: { type: 'number' }, churned: { type: 'number' }, survival: { type: 'number' }, lower: { type: 'number' }, upper: { type: 'number' } },
+} as const;
+
+export const retentionResponseSchema = {
+  type: 'object',
+  required: ['model', 'as_of', 'landmark', 'by', 'groups', 'log_rank', 'curves', 'warnings'],
+  additionalProperties: true,
+  properties: {
+    model: modelRefSchema,
+    as_of: asOf('the end of the observation: users still active are censored here (the snapshot date)'),
+    landmark: { type: ['string', 'null'], description: 'groups assigned and time counted from this date (the test cutoff), among users live then; null = groups at as_of (warning GROUPS_FROM_OUTCOME)' },
+    by: { type: 'string' },
+    groups: { type: 'array', items: anyObject, description: 'per group: users, churned, censored, median_days, median_lower, median_upper (null = not reached / unbounded)' },
+    log_rank: { type: ['object', 'null'], additionalProperties: true, description: '{ chi_square, df, p_value, groups, observed, expected }; null for one group' },
+    curves: { type: 'array', items: { type: 'object', required: ['group', 'steps'], additionalProperties: false, properties: { group: { type: 'string' }, steps: { type: 'array', items: curveStep } } } },
+    warnings: { type: 'array', items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;

@@ -6,6 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { trainedFixture } from './helper.js';
+import { writeStoredRetention } from './retention-helper.js';
 
 /**
  * The explorer as an analyst uses it, in a real headless Chromium (Debian's /usr/bin/chromium,
@@ -24,6 +25,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveChromium) return;
   const fx = await trainedFixture();
+  await writeStoredRetention(fx);
   app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -52,7 +54,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     await page.goto(`${base}/`);
     await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
-    const chartIds = ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat', 'chart-k-inertia', 'chart-k-silhouette', 'chart-truth', 'chart-cross-0', 'chart-trans-seg', 'chart-trans-cl', 'chart-roc', 'chart-pr', 'chart-rel', 'chart-lift', 'chart-gain', 'chart-imp'];
+    const chartIds = ['chart-pca', 'chart-sizes', 'chart-churn', 'chart-heat', 'chart-k-inertia', 'chart-k-silhouette', 'chart-truth', 'chart-cross-0', 'chart-retention', 'chart-trans-seg', 'chart-trans-cl', 'chart-roc', 'chart-pr', 'chart-rel', 'chart-lift', 'chart-gain', 'chart-imp'];
     for (const id of chartIds) {
       const marks = await page.locator(`#${id} svg .mark-symbol path, #${id} svg .mark-rect path, #${id} svg .mark-line path, #${id} svg .mark-area path, #${id} svg .mark-text text`).count();
       expect(marks, `marks drawn in #${id}`).toBeGreaterThan(0);
@@ -64,6 +66,16 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     // Fits a laptop screen: the page itself does not scroll sideways.
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await page.screenshot({ path: join(OUT, 'explorer-overview.png'), fullPage: true });
+
+    // The Retention panel: segment curves first; the group picker switches to the clusters' stored curves.
+    const byCluster = await (await fetch(`${base}/v1/retention?by=cluster`)).json() as { landmark: string; groups: { group: string; users: number }[] };
+    expect(await page.locator('#retention-by').inputValue()).toBe('segment');
+    await page.locator('#retention-by').selectOption('cluster');
+    await page.waitForFunction((g) => document.getElementById('retention-table')?.textContent?.includes(g), byCluster.groups[0].group);
+    const rows = await page.locator('#retention-table tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent)]));
+    expect(rows).toEqual(byCluster.groups.map((g) => [g.group, g.users]));
+    expect(await page.locator('#retention-date').innerText()).toContain(`live at the test cutoff ${byCluster.landmark}`);
+    expect(await page.locator('#chart-retention svg .mark-line path').count()).toBe(byCluster.groups.length);
 
     // Pick the first cluster in the table.
     const row = page.locator('#cluster-table tr.pickable').first();
