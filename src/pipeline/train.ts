@@ -9,7 +9,8 @@ import { openEventSource, type EventSourceSpec } from '../engine/source.js';
 import {
   antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, fitRuleReference, loadSegmentRules, segmentDashboard, transitionMatrix,
 } from '../rules/index.js';
-import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
+import { assignClusters, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
+import { RETENTION_FILE, storedRetention } from '../retention/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
 import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
 import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
@@ -263,8 +264,11 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       ingest: store.report,
       backtest: plan,
     };
+    // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
+    const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, logger });
     const seconds = (performance.now() - started) / 1000;
     const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
+      await writeFile(join(dir, RETENTION_FILE), `${JSON.stringify(retention)}\n`);
       await writeChurn(dir, churn);
       await writeFile(join(dir, 'clusters.json'), `${JSON.stringify(clusters.model)}\n`);
       await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
