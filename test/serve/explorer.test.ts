@@ -6,7 +6,6 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { trainedFixture } from './helper.js';
-import { writeStoredRetention } from './retention-helper.js';
 
 /**
  * The explorer as an analyst uses it, in a real headless Chromium (Debian's /usr/bin/chromium,
@@ -25,7 +24,6 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveChromium) return;
   const fx = await trainedFixture();
-  await writeStoredRetention(fx);
   app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -5,13 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { loadEvents, SYNTHETIC_PRESET } from '../../src/ingest/index.js';
 import { computeRetention, RETENTION_FILE, type StoredRetention } from '../../src/retention/index.js';
-import { writeStoredRetention } from './retention-helper.js';
+import { versionWithoutRetention } from './retention-helper.js';
 import { trainedFixture, type Fixture } from './helper.js';
 
 /**
  * GET /v1/retention answers from the version's retention.json (src/retention/stored.ts): groups assigned at the
- * test cutoff, time from it to the snapshot date. The fixture version is written by train without it; the test
- * writes it as the writer of a version does, then reloads.
+ * test cutoff, time from it to the snapshot date. train writes it; a version without it (written before) answers 404.
  */
 let fx: Fixture;
 let app: FastifyInstance;
@@ -29,15 +28,19 @@ afterAll(async () => {
 });
 
 describe('GET /v1/retention', () => {
-  it('says 404 RETENTION_NOT_STORED for a version without retention.json, then serves the stored views after a reload', async () => {
-    const missing = await app.inject({ url: '/v1/retention?by=segment' });
-    expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toMatchObject({ code: 'RETENTION_NOT_STORED' });
-    expect(missing.json().message).toMatch(/default@1 holds no retention\.json/);
-
-    const report0 = (await app.inject({ url: '/v1/report' })).json() as { retention_views: string[] };
-    expect(report0.retention_views).toEqual([]);
-    await writeStoredRetention(fx);
+  it('says 404 RETENTION_NOT_STORED for a version without retention.json, and serves the views train stored', async () => {
+    const ref = await versionWithoutRetention(fx, 'noretention');
+    const old = await buildApp({ provider: await createProvider(ref, fx.modelsDir) });
+    try {
+      const missing = await old.inject({ url: '/v1/retention?by=segment' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json()).toMatchObject({ code: 'RETENTION_NOT_STORED' });
+      expect(missing.json().message).toMatch(/noretention@1 holds no retention\.json/);
+      const report0 = (await old.inject({ url: '/v1/report' })).json() as { retention_views: string[] };
+      expect(report0.retention_views).toEqual([]);
+    } finally {
+      await old.close();
+    }
     const store = await loadEvents([fx.events], SYNTHETIC_PRESET);
     let direct;
     try {
@@ -45,8 +48,6 @@ describe('GET /v1/retention', () => {
     } finally {
       await store.close();
     }
-    expect((await app.inject({ method: 'POST', url: '/v1/models/reload', payload: {} })).statusCode).toBe(200);
-
     const r = await app.inject({ url: '/v1/retention?by=lifecycle' });
     expect(r.statusCode).toBe(200);
     const body = r.json() as { as_of: string; landmark: string; by: string; groups: { group: string; users: number; median_days: number | null }[]; curves: { group: string; steps: { survival: number; lower: number; upper: number }[] }[]; log_rank: { df: number; chi_square: number }; warnings: { code: string }[] };
