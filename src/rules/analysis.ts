@@ -218,7 +218,7 @@ export function formatTransitions(m: TransitionMatrix): string {
 
 // ------------------------------------------------------------------ §10 anti-pattern warnings
 
-export type AntiPatternCode = 'small_segment' | 'too_many_segments' | 'no_action' | 'static_segment';
+export type AntiPatternCode = 'SMALL_SEGMENT' | 'TOO_MANY_SEGMENTS' | 'NO_ACTION' | 'STATIC_SEGMENT';
 export interface AntiPatternWarning {
   code: AntiPatternCode;
   segment?: string;
@@ -241,31 +241,31 @@ export function antiPatternWarnings(dashboard: Dashboard, segments: SegmentRule[
     const counted = live > 0 ? live : r.users;
     if (counted < A.minSegmentUsers) {
       const what = r.alreadyChurned > 0 ? (live > 0 ? `${live} live users (and ${r.alreadyChurned} already churned)` : `${r.users} users, all already churned`) : `${r.users} users`;
-      w.push({ code: 'small_segment', segment: r.segment, message: `segment "${r.segment}" (${dashboard.by}) has ${what}, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or merge it.` });
+      w.push({ code: 'SMALL_SEGMENT', segment: r.segment, message: `segment "${r.segment}" (${dashboard.by}) has ${what}, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or merge it.` });
     }
     if (!r.action && dashboard.by === 'behavioral_segment') {
-      w.push({ code: 'no_action', segment: r.segment, message: `segment "${r.segment}" has no action plan (playbook §10: every segment must have one).` });
+      w.push({ code: 'NO_ACTION', segment: r.segment, message: `segment "${r.segment}" has no action plan (playbook §10: every segment must have one).` });
     }
   }
   const used = dashboard.rows.filter((r) => r.users > 0).length;
   if (used > A.maxSegments) {
-    w.push({ code: 'too_many_segments', message: `${used} ${dashboard.by} segments hold users, more than the ${A.maxSegments} playbook §10 suggests starting with; merge some.` });
+    w.push({ code: 'TOO_MANY_SEGMENTS', message: `${used} ${dashboard.by} segments hold users, more than the ${A.maxSegments} playbook §10 suggests starting with; merge some.` });
   }
   if (segments.length > A.maxSegments) {
-    w.push({ code: 'too_many_segments', message: `${segments.length} rule-file segments, more than the ${A.maxSegments} playbook §10 suggests starting with; remove or merge some.` });
+    w.push({ code: 'TOO_MANY_SEGMENTS', message: `${segments.length} rule-file segments, more than the ${A.maxSegments} playbook §10 suggests starting with; remove or merge some.` });
   }
   for (const s of dashboard.ruleSegments) {
     const live = s.users - s.alreadyChurned;
     if ((live > 0 ? live : s.users) < A.minSegmentUsers) {
       const what = s.alreadyChurned > 0 ? (live > 0 ? `${live} live users (and ${s.alreadyChurned} already churned)` : `${s.users} users, all already churned`) : `${s.users} users`;
-      w.push({ code: 'small_segment', segment: s.name, message: `rule-file segment "${s.name}" has ${what}, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or widen the rule.` });
+      w.push({ code: 'SMALL_SEGMENT', segment: s.name, message: `rule-file segment "${s.name}" has ${what}, under the ${A.minSegmentUsers} minimum of playbook §10; treat its figures as noise or widen the rule.` });
     }
   }
   for (const r of segments) {
     const where = `${r.pos.file}:${r.pos.line}`;
-    if (!r.action) w.push({ code: 'no_action', segment: r.name, message: `rule-file segment "${r.name}" (${where}) has no action; add action: "..." (playbook §10: no vanity segments).` });
+    if (!r.action) w.push({ code: 'NO_ACTION', segment: r.name, message: `rule-file segment "${r.name}" (${where}) has no action; add action: "..." (playbook §10: no vanity segments).` });
     if (!r.refresh || !A.refreshed.includes(r.refresh)) {
-      w.push({ code: 'static_segment', segment: r.name, message: `rule-file segment "${r.name}" (${where}) refreshes ${r.refresh ?? '(never: no refresh line)'}; playbook §10 says recalculate daily or weekly.` });
+      w.push({ code: 'STATIC_SEGMENT', segment: r.name, message: `rule-file segment "${r.name}" (${where}) refreshes ${r.refresh ?? '(never: no refresh line)'}; playbook §10 says recalculate daily or weekly.` });
     }
   }
   return w;

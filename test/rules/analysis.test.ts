@@ -52,8 +52,8 @@ describe('segmentDashboard (§9.1)', () => {
     const out2 = applyRules(t, SYNTHETIC_PRESET, { segments: rules });
     const w = antiPatternWarnings(segmentDashboard(t, out2, { segments: rules }), rules);
     expect(w.map((x) => `${x.code}:${x.segment ?? ''}`)).toEqual([
-      'small_segment:Power', 'small_segment:Regular', 'small_segment:Casual', 'small_segment:At-Risk', 'small_segment:Dormant',
-      'small_segment:Vanity', 'no_action:Vanity', 'static_segment:Vanity',
+      'SMALL_SEGMENT:Power', 'SMALL_SEGMENT:Regular', 'SMALL_SEGMENT:Casual', 'SMALL_SEGMENT:At-Risk', 'SMALL_SEGMENT:Dormant',
+      'SMALL_SEGMENT:Vanity', 'NO_ACTION:Vanity', 'STATIC_SEGMENT:Vanity',
     ]);
     expect(w[0].message).toBe('segment "Power" (behavioral_segment) has 2 users, under the 100 minimum of playbook §10; treat its figures as noise or merge it.');
     expect(w[6].message).toBe('rule-file segment "Vanity" (v.segment:1) has no action; add action: "..." (playbook §10: no vanity segments).');
@@ -67,7 +67,7 @@ describe('segmentDashboard (§9.1)', () => {
     const rules = parseSegmentRules(text, 'many.segment');
     const big = makeTable(Array.from({ length: 3 }, () => ({})));
     const w = antiPatternWarnings(segmentDashboard(big, applyRules(big, SYNTHETIC_PRESET, { segments: rules }), { segments: rules }), rules);
-    expect(w.filter((x) => x.code === 'too_many_segments').map((x) => x.message)).toEqual([
+    expect(w.filter((x) => x.code === 'TOO_MANY_SEGMENTS').map((x) => x.message)).toEqual([
       '7 rule-file segments, more than the 6 playbook §10 suggests starting with; remove or merge some.',
     ]);
   });

@@ -90,7 +90,7 @@ describe('dated answers', () => {
     expect(dashboard.rows.reduce((a: number, x: { users: number }) => a + x.users, 0)).toBe(dashboard.users);
     // the §10 warnings are those of the dashboard's own rows
     type Warning = { code: string; message: string; segment?: string };
-    const small = (dashboard.warnings as Warning[]).filter((x) => x.code === 'small_segment' && !/rule-file/.test(x.message));
+    const small = (dashboard.warnings as Warning[]).filter((x) => x.code === 'SMALL_SEGMENT' && !/rule-file/.test(x.message));
     for (const w of small) {
       const row = dashboard.rows.find((x: { segment: string }) => x.segment === w.segment);
       expect(w.message).toContain(row.alreadyChurned > 0 ? `has ${row.users - row.alreadyChurned} live users (and ${row.alreadyChurned} already churned)` : `has ${row.users} users`);
