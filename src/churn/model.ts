@@ -19,7 +19,18 @@ import type { Logger } from '../shared/log.js';
 import { createRng, permutation } from '../shared/rng.js';
 import type { Matrix } from './dataset.js';
 
-export type ChurnModelKind = 'logistic' | 'mlp';
+/**
+ * The churn model kinds (docs/churn.md "Model choice"): 'logistic' = exact L2 logistic regression
+ * (logistic-exact.ts, Newton/IRLS), 'gbdt' = histogram gradient-boosted trees (gbdt.ts), 'mlp' = the
+ * tfjs network of this file. (This file's one-unit tfjs network, `buildNetwork` with kind 'logistic',
+ * is no longer trained by trainChurn; models saved with it load as exact-logistic coefficients.)
+ */
+export type ChurnModelKind = 'logistic' | 'mlp' | 'gbdt';
+
+/** What `train --model` accepts: one kind, or 'auto' (all three fitted, chosen on validation log loss). */
+export type ChurnModelRequest = ChurnModelKind | 'auto';
+
+export const CHURN_MODEL_KINDS: readonly ChurnModelKind[] = ['logistic', 'mlp', 'gbdt'];
 
 export interface ChurnModelParams {
   kind: ChurnModelKind;
@@ -59,7 +70,7 @@ export function resolveChurnParams(p: Partial<ChurnModelParams> & { kind?: Churn
   const r: ChurnModelParams = { kind: p.kind ?? 'mlp', ...DEFAULT_CHURN_PARAMS, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) } as ChurnModelParams;
   const bad = (name: string, value: unknown, rule: string) =>
     new CohortlabError('BAD_ARGUMENT', `churn model parameter ${name} = ${JSON.stringify(value)} is invalid; it must be ${rule}.`);
-  if (r.kind !== 'logistic' && r.kind !== 'mlp') throw bad('kind', r.kind, '"logistic" or "mlp"');
+  if (!CHURN_MODEL_KINDS.includes(r.kind)) throw bad('kind', r.kind, '"logistic", "mlp" or "gbdt"');
   if (!Number.isInteger(r.seed)) throw bad('seed', r.seed, 'an integer');
   if (!Array.isArray(r.hiddenUnits) || r.hiddenUnits.length === 0 || r.hiddenUnits.some((u) => !Number.isInteger(u) || u < 1 || u > 4096)) throw bad('hiddenUnits', r.hiddenUnits, 'a non-empty list of integers in 1..4096');
   if (!Number.isInteger(r.maxEpochs) || r.maxEpochs < 1) throw bad('maxEpochs', r.maxEpochs, 'an integer >= 1');

@@ -10,7 +10,7 @@ import {
   antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, fitRuleReference, loadSegmentRules, segmentDashboard, transitionMatrix,
 } from '../rules/index.js';
 import { fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
-import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
+import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
 import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport } from '../evaluate/index.js';
 import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -50,7 +50,8 @@ export interface TrainOptions {
   seed: number;
   name: string;
   modelsDir: string;
-  kind?: ChurnModelKind;
+  /** Default 'auto' (events and tables): logistic, mlp and gbdt fitted, the lowest validation log loss kept. */
+  kind?: ChurnModelRequest;
   k?: number | 'auto';
   rulesDir?: string;
   truth?: string;
@@ -208,7 +209,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     ]);
     const churn = await trainChurn({
       train, valid, test, features,
-      params: { kind: opts.kind ?? 'mlp', seed: opts.seed },
+      params: { kind: opts.kind ?? 'auto', seed: opts.seed },
       ruleScoreTest: testRules.columns.churn_risk_score as Float64Array,
       otherRulesTest: { rfm: rfmRisk(testRules) },
       truthTest,
@@ -358,7 +359,8 @@ function testSetDigest(churn: TrainChurnResult, what: string): string {
 async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
   const s = await serializeModel(churn.model);
   await writeFile(join(dir, 'churn-model.json'), `${JSON.stringify(s.json)}\n`);
-  await writeFile(join(dir, 'churn-weights.bin'), Buffer.from(s.weights));
+  // only the MLP has a weights file; logistic and gbdt are JSON only (churn-model.json)
+  if (s.weights) await writeFile(join(dir, 'churn-weights.bin'), Buffer.from(s.weights));
 }
 
 async function trainFromTable(opts: TrainOptions, logger: Logger, started: number): Promise<TrainResult> {
@@ -369,7 +371,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
   });
   const churn = await trainChurn({
     train: [split.train], valid: split.valid, test: split.test, features: split.features,
-    params: { kind: opts.kind ?? 'logistic', seed: opts.seed },
+    params: { kind: opts.kind ?? 'auto', seed: opts.seed },
     source: 'table', encoding: split.encoding, notes: split.notes, resamples: opts.resamples,
     title: `Churn model on ${opts.table} (stratified held-out 20%)`,
     logger,

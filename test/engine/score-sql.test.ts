@@ -5,7 +5,7 @@ import { computeFeatures, cutoffOf } from '../../src/features/index.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
 import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js';
 import { fitRuleReference, parseSegmentRules } from '../../src/rules/index.js';
-import { predictChurn } from '../../src/churn/index.js';
+import { predictChurn, type ChurnModel } from '../../src/churn/index.js';
 import { applyCalibrator, fitIsotonic, type Calibrator } from '../../src/churn/calibrate.js';
 import { queryColumns } from '../../src/shared/duckdb.js';
 import { agreement } from './compare.js';
@@ -248,8 +248,8 @@ describe('scoring inside the engine', () => {
   });
 
   it('refuses an MLP (it stays in-process) and says how to get a logistic model', () => {
-    const mlp = { ...model.parts.churn, kind: 'mlp' as const };
-    const msg = /needs a logistic churn model; this one is "mlp" \(it stays in-process\): train with --model logistic/;
+    const mlp = { ...model.parts.churn, kind: 'mlp' as const } as unknown as ChurnModel;
+    const msg = /needs a logistic or gbdt churn model; this one is "mlp" \(it stays in-process\): train with --model logistic or --model gbdt/;
     expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn), reference: model.parts.reference })).toThrow(msg);
     expect(() => modelScoreSql({ ...model.parts, churn: mlp }, CLICKHOUSE, { cutoffMs: cutoffOf('2026-05-20'), source: 'events' })).toThrow(msg);
   });
