@@ -63,8 +63,13 @@ describe('trainChurn (logistic, simulated logistic truth)', () => {
     expect(lr.report.verdict.kind).toBe('better');
     expect(lr.report.verdict.text).toMatch(/^The model beats every alternative on the same 600 test users/);
   });
-  it('trainChurn calibration lowers the Brier score of the class-weighted network', () => {
+  it('trainChurn: the exact (unweighted) logistic regression needs no calibration on logistic truth, and none is chosen', () => {
     const c = lr.report.calibration!;
+    expect(c.kind).toBe('none');
+    expect(c.after.brier).toBe(c.before.brier);
+  });
+  it('trainChurn calibration lowers the Brier score of the class-weighted network', async () => {
+    const c = (await train('mlp', 11)).report.calibration!;
     expect(c.after.brier).toBeLessThan(c.before.brier);
   });
   it('trainChurn ranks the strongest true coefficient first in permutation importance', () => {
