@@ -17,7 +17,7 @@ import { writeSynthetic } from '../../src/synth/index.js';
 // Measured when written: model (logistic) ROC-AUC 0.778 vs rule 0.670, difference +0.108 (95% CI
 // +0.066 to +0.151); true-probability ceiling 0.953 (gap 0.175, see docs/churn.md). With the exact logistic
 // regression and model choice (issue 18, measured 2026-12-06): logistic 0.937, mlp 0.937, gbdt 0.926 (chosen on
-// validation log loss), ceiling 0.950, gap 0.023. The second test shares the first one's files.
+// validation log loss), ceiling 0.950, gap 0.023.
 const dir = mkdtempSync(join(tmpdir(), 'cohortlab-churn-synth-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -56,6 +56,7 @@ describe('trainChurn on the synthetic product', () => {
   }, 180_000);
 
   it('trainChurn(auto) (the default): every kind on the same test users, and the gap to the true-probability ceiling', async () => {
+    await writeSynthetic(dir, { users: 3000, days: 180, seed: 7 }, { parquet: false });
     const truthJson = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { as_of: string; horizon_days: number };
     const config = await resolveConfig({ config: join(dir, 'cohortlab.config.json') });
     const store = await loadEvents([join(dir, 'events.csv')], config);
