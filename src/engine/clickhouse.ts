@@ -119,6 +119,17 @@ function wrapError(e: unknown, url: string, sql: string, when = ''): never {
   throw new Error(`ClickHouse at ${url} failed${when ? ` ${when}` : ''}: ${first}\nquery: ${sql.slice(0, 2000)}`, { cause: e });
 }
 
+/**
+ * ClickHouse parses at most max_query_size bytes of a statement (256 KiB by default); a scoring statement with many
+ * trees (score-sql.ts, about 2 KB per tree) can be longer, so a long statement raises the limit for itself only.
+ */
+export const CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE = 262_144;
+
+function bigQuerySettings(sql: string): { clickhouse_settings?: never } {
+  const bytes = Buffer.byteLength(sql);
+  return bytes > CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE / 2 ? { clickhouse_settings: { max_query_size: String(Math.max(CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE, 2 * bytes)) } as never } : {};
+}
+
 export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHouse> {
   let parsed: URL;
   try {
@@ -142,7 +153,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
   async function* read(sql: string, blockRows: number, always: boolean): AsyncGenerator<ColumnResult> {
     let rs;
     try {
-      rs = await client.query({ query: sql, format: 'TabSeparatedWithNamesAndTypes' });
+      rs = await client.query({ query: sql, format: 'TabSeparatedWithNamesAndTypes', ...bigQuerySettings(sql) });
     } catch (e) {
       wrapError(e, url, sql);
     }
@@ -179,7 +190,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
     },
     async command(sql) {
       try {
-        await client.command({ query: sql });
+        await client.command({ query: sql, ...bigQuerySettings(sql) });
       } catch (e) {
         wrapError(e, url, sql);
       }

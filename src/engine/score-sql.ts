@@ -178,11 +178,12 @@ const mlpMessage = (kind: string) =>
  * float32 first, because the in-process design matrix holds float32 (dataset.ts designMatrix), so the
  * comparison sees the same number on both sides. Leaf values and thresholds are exact double literals.
  */
-export function gbdtRawProbabilityExpr(model: ChurnModel, d: Dialect): string {
+export function gbdtRawProbabilityExpr(model: ChurnModel, d: Dialect, inputs: 'inline' | 'columns' = 'inline'): string {
   if (model.kind !== 'gbdt') throw new CohortlabError('MODEL_INCOMPATIBLE', `gbdtRawProbabilityExpr needs a gbdt model, not "${model.kind}".`);
   const s = model.gbdt.fitted;
   if (s.nFeatures !== model.features.length) throw new CohortlabError('MODEL_CORRUPT', `the gbdt model has trees over ${s.nFeatures} features for ${model.features.length} names.`);
-  const x = model.features.map((f) => d.float32(d.double(d.quoteIdent(f))));
+  // 'columns': the float32-rounded features are the columns cl_x<j> of gbdtInputColumns (a short name per node keeps the statement small)
+  const x = model.features.map((f, j) => (inputs === 'columns' ? `cl_x${j}` : d.float32(d.double(d.quoteIdent(f)))));
   const tree = (t: typeof s.trees[number], i: number): string => {
     const nd = t[i];
     if (nd.feature < 0) return num(nd.value);
@@ -194,13 +195,21 @@ export function gbdtRawProbabilityExpr(model: ChurnModel, d: Dialect): string {
   return `(1 / (1 + exp(-(${z}))))`;
 }
 
+/** The features the trees split on, rounded to float32 once, as columns cl_x<j> (what gbdtRawProbabilityExpr 'columns' reads). */
+function gbdtInputColumns(model: ChurnModel, d: Dialect): string[] {
+  if (model.kind !== 'gbdt') return [];
+  const used = new Set<number>();
+  for (const t of model.gbdt.fitted.trees) for (const nd of t) if (nd.feature >= 0) used.add(nd.feature);
+  return [...used].sort((a, b) => a - b).map((j) => `${d.float32(d.double(d.quoteIdent(model.features[j])))} AS cl_x${j}`);
+}
+
 /** The churn model's raw probability as SQL over the feature columns: logistic or gbdt (the MLP is refused). */
 function churnRawSql(model: ChurnModel, d: Dialect, weights?: LogisticWeights): string {
   switch (model.kind) {
     case 'logistic':
       return rawProbabilityExpr(model, d, weights ?? logisticWeights(model));
     case 'gbdt':
-      return gbdtRawProbabilityExpr(model, d);
+      return gbdtRawProbabilityExpr(model, d, 'columns');
     default:
       throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
   }
@@ -358,6 +367,7 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
   const features = `SELECT *, is_paid_flag AS is_paid, ever_paid_flag AS ever_paid FROM (${derived}) AS f0`;
 
   const cuts = monetaryCutsFor(opts.reference, config);
+  const treeInputs = gbdtInputColumns(model, d);
   return d.withQueries([{ name: 'cl_features', sql: () => features }], (ref) => {
     // 2: §4.1 engagement, §4.2 activation, §4.4 churn risk, the §4.3 signals, §3.3 at-risk signals, the raw probability, scaled cluster inputs
     const c = CHURN_SIGNALS;
@@ -386,7 +396,7 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
     + ${item(e.lockedFeatures.feature, e.lockedFeatures.min, e.lockedFeatures.points)} + ${item(e.viewedPricing.feature, e.viewedPricing.min, e.viewedPricing.points)} AS cl_expansion_signals,
   ${atRisk} AS cl_at_risk,
   ${churnRawSql(model, d, opts.weights)} AS cl_raw${cl ? `,\n  ${cl.scaled.join(',\n  ')}` : ''}
-FROM ${ref('cl_features')} AS f`;
+FROM ${treeInputs.length ? `(SELECT *, ${treeInputs.join(', ')} FROM ${ref('cl_features')} AS f0)` : ref('cl_features')} AS f`;
 
     // 3: §4.3 expansion readiness (reads engagement), the calibrated probability, §6.3 RFM scores, cluster distances and PCA
     const rfm = rfmSql(config, d, cuts);
