@@ -14,6 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { readChurnTable, trainChurn } from '../dist/churn/index.js';
+import { computeFeatures } from '../dist/features/index.js';
+import { featureNames } from '../dist/features/dictionary.js';
+import { resolveConfig } from '../dist/ingest/config.js';
+import { loadEvents } from '../dist/ingest/index.js';
+import { writeSynthetic } from '../dist/synth/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -27,8 +32,33 @@ const TABLES = [
   { name: 'bank churn (Churn_Modelling)', file: 'bank-churn-modelling/Churn_Modelling.csv.gz', label: 'Exited', positive: '1', id: 'CustomerId', drop: ['RowNumber', 'Surname'] },
 ];
 
+/**
+ * The synthetic product's own features as a per-user table (what `features --horizon-days` writes): 3,000 users,
+ * 180 days, seed 7, as of truth.json's cutoff with its horizon; only users not already churned (their churn is
+ * what can be predicted), label `churned`.
+ */
+async function syntheticTable(work) {
+  await writeSynthetic(work, { users: 3000, days: 180, seed: 7 }, { parquet: false });
+  const truth = JSON.parse(readFileSync(join(work, 'truth.json'), 'utf8'));
+  const config = await resolveConfig({ config: join(work, 'cohortlab.config.json') });
+  const store = await loadEvents([join(work, 'events.csv')], config);
+  const t = await computeFeatures(store, { asOf: truth.as_of, horizonDays: truth.horizon_days });
+  store.close();
+  const names = featureNames(config).filter((f) => f in t.columns);
+  const lines = [['user_id', ...names, 'churned'].join(',')];
+  t.userIds.forEach((u, i) => {
+    if (!t.alreadyChurned[i]) lines.push([u, ...names.map((f) => t.columns[f][i]), t.label[i]].join(','));
+  });
+  const file = join(work, 'synthetic-3000-features.csv');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+const synthDir = mkdtempSync(join(tmpdir(), 'cohortlab-bench-synth-'));
+TABLES.unshift({ name: 'synthetic product, 3,000 users (features, not already churned)', file: await syntheticTable(synthDir), label: 'churned', positive: '1', id: 'user_id', drop: [] });
+
 for (const t of TABLES) {
-  const path = join(datasets, t.file);
+  const path = t.file.startsWith('/') ? t.file : join(datasets, t.file);
   if (!existsSync(path)) {
     console.log(`${t.name}: ${path} not found, skipped`);
     continue;
@@ -43,7 +73,7 @@ for (const t of TABLES) {
   for (const [role, ft] of [['train', split.train], ['validation', split.valid], ['test', split.test]]) for (const id of ft.userIds) lines.push(`${id},${role}`);
   writeFileSync(splitCsv, `${lines.join('\n')}\n`);
   const csv = join(dir, 'table.csv');
-  writeFileSync(csv, gunzipSync(readFileSync(path)));
+  writeFileSync(csv, path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path));
   const py = spawnSync('/usr/bin/python3', [join(here, 'peers', 'tables_sklearn.py'), csv, t.label, t.positive, t.id, splitCsv, t.drop.join(',')], { encoding: 'utf8' });
   rmSync(dir, { recursive: true, force: true });
   if (py.status !== 0) console.log(`peer script failed (exit ${py.status}): ${py.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -57,3 +87,4 @@ for (const t of TABLES) {
     console.log(`  default (auto = ${r.model.kind}) ${e.value.toFixed(4)} - best peer ${best.auc.toFixed(4)} = ${(e.value - best.auc).toFixed(4)} (target >= -0.01: ${e.value - best.auc >= -0.01 ? 'met' : 'MISSED'}); verdict ${r.report.verdict.kind}`);
   }
 }
+rmSync(synthDir, { recursive: true, force: true });
