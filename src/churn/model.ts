@@ -83,6 +83,15 @@ export function resolveChurnParams(p: Partial<ChurnModelParams> & { kind?: Churn
   return r;
 }
 
+/**
+ * A seed as tfjs' initializers need it: they draw from Math.random when `seed` is falsy (tfjs-core
+ * random_util: `seed ? seed : Math.random()`), so seed 0 would make `--seed 0` networks differ on every run.
+ * Seeds here are integers >= 0, so -1 is free for 0.
+ */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? -1 : seed;
+}
+
 export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Sequential {
   const net = tf.sequential();
   let width = inputs;
@@ -93,7 +102,7 @@ export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Seque
         units,
         activation: 'relu',
         inputShape: layer === 0 ? [width] : undefined,
-        kernelInitializer: tf.initializers.heNormal({ seed: params.seed + layer }),
+        kernelInitializer: tf.initializers.heNormal({ seed: tfSeed(params.seed + layer) }),
         biasInitializer: 'zeros',
         name: `hidden_${layer}`,
       }));
@@ -104,7 +113,7 @@ export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Seque
   net.add(tf.layers.dense({
     units: 1,
     inputShape: layer === 0 ? [width] : undefined,
-    kernelInitializer: params.kind === 'logistic' ? 'zeros' : tf.initializers.glorotUniform({ seed: params.seed + layer }),
+    kernelInitializer: params.kind === 'logistic' ? 'zeros' : tf.initializers.glorotUniform({ seed: tfSeed(params.seed + layer) }),
     biasInitializer: 'zeros',
     name: 'logit',
   }));

@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  buildNetwork,
   initBackend,
+  resolveChurnParams,
+  tfSeed,
   loadModel,
   predictChurn,
   reasonCodes,
@@ -112,6 +115,22 @@ describe('model persistence and explanations', () => {
     expect(codes[0].contribution).toBeCloseTo(w[j] * ((v - s.mean[j]) / s.std[j]), 3);
     expect(codes[0].direction).toBe(codes[0].contribution > 0 ? 'increases_risk' : 'decreases_risk');
     expect(Math.abs(codes[0].contribution)).toBeGreaterThanOrEqual(Math.abs(codes[1].contribution));
+  });
+});
+
+describe('buildNetwork seeds', () => {
+  it('seed 0 initializes the same weights every time (tfjs draws from Math.random for a falsy seed)', () => {
+    const weights = () => {
+      const net = buildNetwork(resolveChurnParams({ kind: 'mlp', seed: 0, hiddenUnits: [8, 4] }), 5);
+      const w = net.getWeights().map((t) => Array.from(t.dataSync()));
+      net.dispose();
+      return w;
+    };
+    const a = weights();
+    expect(a[0].some((v) => v !== 0)).toBe(true);
+    expect(weights()).toEqual(a);
+    expect(tfSeed(0)).toBe(-1);
+    expect(tfSeed(3)).toBe(3);
   });
 });
 
