@@ -234,7 +234,13 @@ async function main() {
     const names = Object.keys(ev.metrics);
     const m = ['rocAuc', 'prAuc', 'liftTop10', 'captureTop10', 'liftTop20', 'captureTop20', 'precisionAtHighRiskShare', 'recallAtHighRiskShare', 'logLoss', 'brier'];
     const fmt = (x) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
-    $('metrics-table').innerHTML = table(['metric (95% CI)', ...names], m.filter((k) => names.some((n) => ev.metrics[n][k])).map((k) => [k, ...names.map((n) => fmt(ev.metrics[n][k]))]));
+    // every model kind train fitted (--model auto: logistic, mlp, gbdt) on the same test users; the verdict is the chosen one's ("model")
+    const cands = (ev.candidates || []).filter((c) => !c.chosen);
+    const heads = [...names.map((n) => (n === 'model' && ev.candidates?.length ? `model (${ev.candidates.find((c) => c.chosen)?.kind ?? '?'}, chosen)` : n)), ...cands.map((c) => `${c.kind} (not chosen)`)];
+    const value = (k) => [...names.map((n) => fmt(ev.metrics[n][k])), ...cands.map((c) => fmt(c.test[k]))];
+    const rows = m.filter((k) => names.some((n) => ev.metrics[n][k])).map((k) => [k, ...value(k)]);
+    if (ev.candidates?.length) rows.push(['validation log loss (choice)', ...names.map((n) => (n === 'model' ? ev.candidates.find((c) => c.chosen).choiceLogLoss.toFixed(4) : '')), ...cands.map((c) => c.choiceLogLoss.toFixed(4))]);
+    $('metrics-table').innerHTML = table(['metric (95% CI)', ...heads], rows);
   }
   const e = charts.evaluation || {};
   await embed('chart-roc', e.roc);

@@ -19,7 +19,18 @@ import type { Logger } from '../shared/log.js';
 import { createRng, permutation } from '../shared/rng.js';
 import type { Matrix } from './dataset.js';
 
-export type ChurnModelKind = 'logistic' | 'mlp';
+/**
+ * The churn model kinds (docs/churn.md "Model choice"): 'logistic' = exact L2 logistic regression
+ * (logistic-exact.ts, Newton/IRLS), 'gbdt' = histogram gradient-boosted trees (gbdt.ts), 'mlp' = the
+ * tfjs network of this file. (This file's one-unit tfjs network, `buildNetwork` with kind 'logistic',
+ * is no longer trained by trainChurn; models saved with it load as exact-logistic coefficients.)
+ */
+export type ChurnModelKind = 'logistic' | 'mlp' | 'gbdt';
+
+/** What `train --model` accepts: one kind, or 'auto' (all three fitted, chosen on validation log loss). */
+export type ChurnModelRequest = ChurnModelKind | 'auto';
+
+export const CHURN_MODEL_KINDS: readonly ChurnModelKind[] = ['logistic', 'mlp', 'gbdt'];
 
 export interface ChurnModelParams {
   kind: ChurnModelKind;
@@ -59,7 +70,7 @@ export function resolveChurnParams(p: Partial<ChurnModelParams> & { kind?: Churn
   const r: ChurnModelParams = { kind: p.kind ?? 'mlp', ...DEFAULT_CHURN_PARAMS, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) } as ChurnModelParams;
   const bad = (name: string, value: unknown, rule: string) =>
     new CohortlabError('BAD_ARGUMENT', `churn model parameter ${name} = ${JSON.stringify(value)} is invalid; it must be ${rule}.`);
-  if (r.kind !== 'logistic' && r.kind !== 'mlp') throw bad('kind', r.kind, '"logistic" or "mlp"');
+  if (!CHURN_MODEL_KINDS.includes(r.kind)) throw bad('kind', r.kind, '"logistic", "mlp" or "gbdt"');
   if (!Number.isInteger(r.seed)) throw bad('seed', r.seed, 'an integer');
   if (!Array.isArray(r.hiddenUnits) || r.hiddenUnits.length === 0 || r.hiddenUnits.some((u) => !Number.isInteger(u) || u < 1 || u > 4096)) throw bad('hiddenUnits', r.hiddenUnits, 'a non-empty list of integers in 1..4096');
   if (!Number.isInteger(r.maxEpochs) || r.maxEpochs < 1) throw bad('maxEpochs', r.maxEpochs, 'an integer >= 1');
@@ -72,6 +83,15 @@ export function resolveChurnParams(p: Partial<ChurnModelParams> & { kind?: Churn
   return r;
 }
 
+/**
+ * A seed as tfjs' initializers need it: they draw from Math.random when `seed` is falsy (tfjs-core
+ * random_util: `seed ? seed : Math.random()`), so seed 0 would make `--seed 0` networks differ on every run.
+ * Seeds here are integers >= 0, so -1 is free for 0.
+ */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? -1 : seed;
+}
+
 export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Sequential {
   const net = tf.sequential();
   let width = inputs;
@@ -82,7 +102,7 @@ export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Seque
         units,
         activation: 'relu',
         inputShape: layer === 0 ? [width] : undefined,
-        kernelInitializer: tf.initializers.heNormal({ seed: params.seed + layer }),
+        kernelInitializer: tf.initializers.heNormal({ seed: tfSeed(params.seed + layer) }),
         biasInitializer: 'zeros',
         name: `hidden_${layer}`,
       }));
@@ -93,7 +113,7 @@ export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Seque
   net.add(tf.layers.dense({
     units: 1,
     inputShape: layer === 0 ? [width] : undefined,
-    kernelInitializer: params.kind === 'logistic' ? 'zeros' : tf.initializers.glorotUniform({ seed: params.seed + layer }),
+    kernelInitializer: params.kind === 'logistic' ? 'zeros' : tf.initializers.glorotUniform({ seed: tfSeed(params.seed + layer) }),
     biasInitializer: 'zeros',
     name: 'logit',
   }));

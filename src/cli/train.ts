@@ -5,6 +5,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
 import type { EvaluationReport } from '../evaluate/index.js';
+import type { ChurnModelRequest } from '../churn/index.js';
 import { SALT_ENV, saltFrom } from '../shared/pseudonym.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
@@ -27,7 +28,7 @@ export const trainCommand: Command = {
     { name: 'train-cutoffs', type: 'string', description: 'training cutoffs before the validation cutoff', default: '2', placeholder: 'N' },
     { name: 'seed', type: 'string', description: 'seed of every random choice (same seed + data = same model)', required: true, placeholder: 'S' },
     { name: 'name', type: 'string', description: 'model name in the registry', default: DEFAULT_MODEL_NAME, placeholder: 'NAME' },
-    { name: 'model', type: 'string', description: 'churn model: mlp or logistic', default: 'mlp (events), logistic (table)', placeholder: 'KIND' },
+    { name: 'model', type: 'string', description: 'churn model: auto (logistic, mlp and gbdt fitted, the lowest validation log loss kept), logistic, mlp or gbdt', default: 'auto', placeholder: 'KIND' },
     { name: 'k', type: 'string', description: 'number of clusters, or auto (chosen by evidence)', default: 'auto', placeholder: 'N|auto' },
     { name: 'rules', type: 'string', description: 'folder of segment rule files (playbook 6.1 language)', default: 'the shipped rules/', placeholder: 'DIR' },
     { name: 'truth', type: 'string', description: 'truth.csv of the synthetic generator (default: beside the events when present)', placeholder: 'FILE' },
@@ -44,7 +45,7 @@ export const trainCommand: Command = {
     const events = list(args, 'events');
     const engine = str(args, 'engine');
     const kindText = str(args, 'model');
-    if (kindText !== undefined && kindText !== 'mlp' && kindText !== 'logistic') throw new CohortlabError('BAD_ARGUMENT', `--model must be mlp or logistic, got "${kindText}".`);
+    if (kindText !== undefined && !['auto', 'logistic', 'mlp', 'gbdt'].includes(kindText)) throw new CohortlabError('BAD_ARGUMENT', `--model must be auto, logistic, mlp or gbdt, got "${kindText}".`);
     const kText = str(args, 'k') ?? 'auto';
     const k = kText === 'auto' ? 'auto' : int(args, 'k', 0, 2, 50);
     const name = validateName(str(args, 'name') ?? DEFAULT_MODEL_NAME);
@@ -71,7 +72,7 @@ export const trainCommand: Command = {
       seed: int(args, 'seed', 0, 0, 2 ** 31 - 1),
       name,
       modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')),
-      kind: kindText as 'mlp' | 'logistic' | undefined,
+      kind: kindText as ChurnModelRequest | undefined,
       k,
       rulesDir: str(args, 'rules'),
       truth: str(args, 'truth'),
@@ -83,7 +84,7 @@ export const trainCommand: Command = {
     });
     const e = result.evaluation;
     if (bool(args, 'json')) {
-      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling }));
+      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
       return 0;
     }
     ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC ${scorerLine(e)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);

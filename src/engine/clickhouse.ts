@@ -122,6 +122,23 @@ function wrapError(e: unknown, url: string, sql: string, when = ''): never {
   throw new Error(`ClickHouse at ${url} failed${when ? ` ${when}` : ''}: ${first}\nquery: ${sql.slice(0, 2000)}`, { cause: e });
 }
 
+/**
+ * ClickHouse parses at most max_query_size bytes of a statement (256 KiB by default); a scoring statement with many
+ * trees (score-sql.ts, about 2 KB per tree) can be longer, so a long statement raises the limit for itself only.
+ */
+export const CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE = 262_144;
+
+function bigQuerySettings(sql: string): { clickhouse_settings?: never } {
+  const bytes = Buffer.byteLength(sql);
+  return bytes > CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE / 2 ? { clickhouse_settings: { max_query_size: String(Math.max(CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE, 2 * bytes)) } as never } : {};
+}
+
+/** A long statement's max_query_size together with the caller's own settings (e.g. readonly for a SQL source). */
+function querySettings(sql: string, settings?: QuerySettings): { clickhouse_settings?: never } {
+  const big = bigQuerySettings(sql).clickhouse_settings as Record<string, unknown> | undefined;
+  return big || settings ? { clickhouse_settings: { ...(big ?? {}), ...(settings ?? {}) } as never } : {};
+}
+
 export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHouse> {
   let parsed: URL;
   try {
@@ -145,7 +162,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
   async function* read(sql: string, blockRows: number, always: boolean, settings?: QuerySettings): AsyncGenerator<ColumnResult> {
     let rs;
     try {
-      rs = await client.query({ query: sql, format: 'TabSeparatedWithNamesAndTypes', ...(settings ? { clickhouse_settings: settings as never } : {}) });
+      rs = await client.query({ query: sql, format: 'TabSeparatedWithNamesAndTypes', ...querySettings(sql, settings) });
     } catch (e) {
       wrapError(e, url, sql);
     }
@@ -182,7 +199,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
     },
     async command(sql) {
       try {
-        await client.command({ query: sql });
+        await client.command({ query: sql, ...bigQuerySettings(sql) });
       } catch (e) {
         wrapError(e, url, sql);
       }

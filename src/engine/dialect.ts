@@ -30,6 +30,10 @@ export interface Dialect {
   /** Seconds since the epoch of a timestamp expression, as a double. */
   epoch(ts: string): string;
   double(x: string): string;
+  /** Rounded to a 32-bit float (round to nearest even, as Math.fround): the precision of the in-process design matrix. */
+  float32(x: string): string;
+  /** True when the double x is NaN. */
+  isNaN(x: string): string;
   int(x: string): string;
   /** Natural logarithm. */
   ln(x: string): string;
@@ -91,6 +95,8 @@ export const DUCKDB: Dialect = {
   timestamp: (ms) => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`,
   epoch: (ts) => `epoch(${ts})`,
   double: (x) => `CAST(${x} AS DOUBLE)`,
+  float32: (x) => `CAST(CAST(${x} AS FLOAT) AS DOUBLE)`,
+  isNaN: (x) => `isnan(${x})`,
   int: (x) => `CAST(${x} AS INTEGER)`,
   ln: (x) => `ln(${x})`,
   infinity: "CAST('infinity' AS DOUBLE)",
@@ -127,6 +133,8 @@ export const CLICKHOUSE: Dialect = {
   timestamp: (ms) => `toDateTime('${isoSeconds(ms)}', 'UTC')`,
   epoch: (ts) => `toFloat64(toUnixTimestamp(${ts}))`,
   double: (x) => `toFloat64(${x})`,
+  float32: (x) => `toFloat64(toFloat32(${x}))`,
+  isNaN: (x) => `isNaN(${x})`,
   int: (x) => `toInt32(${x})`,
   ln: (x) => `log(${x})`,
   infinity: 'inf',

@@ -32,8 +32,9 @@ import type { Dialect } from './dialect.js';
  *      TypeScript engine reads (src/rules/tables/*.ts): §4.1-§4.4 scores and tiers, §3.3 at-risk signals,
  *      §2.1 behavioral segment, §2.3 lifecycle stage, §6.3 RFM code and segment, and one 0/1 column per
  *      §6.1 rule-file segment (the rule's AST compiled to SQL);
- *   3. the churn probability of a logistic model: its saved scaler (log1p, z-score), weights and bias,
- *      the sigmoid, then its calibration;
+ *   3. the churn probability: of a logistic model, its saved scaler (log1p, z-score), coefficients and
+ *      intercept; of a gbdt model, one nested CASE per tree summed into the margin (gbdtRawProbabilityExpr);
+ *      then the sigmoid and the saved calibration;
  *   4. with a cluster model: the nearest k-means centroid after the saved scaling, its label, and the
  *      first two PCA coordinates.
  *
@@ -112,7 +113,7 @@ function derivedFeatures(config: EventConfig, d: Dialect): string[] {
 }
 
 /** The logistic model's raw (uncalibrated) probability as an expression over the feature columns. */
-function rawProbabilityExpr(model: ChurnModel, d: Dialect, weights: { kernel: Float32Array; bias: number }): string {
+function rawProbabilityExpr(model: ChurnModel, d: Dialect, weights: LogisticWeights): string {
   const s = model.scaler;
   const terms = model.features.map((f, j) => {
     const x = d.quoteIdent(f);
@@ -155,15 +156,64 @@ function calibrationMapSql(c: Calibrator, raw: string, d: Dialect): string {
   }
 }
 
-/** The dense layer of a logistic model: one weight per feature and the bias. */
-export function logisticWeights(model: ChurnModel): { kernel: Float32Array; bias: number } {
-  const [kernel, bias] = model.net.getWeights();
-  if (model.kind !== 'logistic' || !kernel || !bias) throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
-  return { kernel: kernel.dataSync() as Float32Array, bias: (bias.dataSync() as Float32Array)[0] };
+/** One weight per (scaled) feature and the bias. */
+export interface LogisticWeights {
+  kernel: ArrayLike<number>;
+  bias: number;
+}
+
+/** The coefficients of a logistic model (exact LR, on the scaled design): one weight per feature and the bias. */
+export function logisticWeights(model: ChurnModel): LogisticWeights {
+  if (model.kind !== 'logistic') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
+  const s = model.logistic.fitted;
+  return { kernel: Float64Array.from(s.coef), bias: s.intercept };
 }
 
 const mlpMessage = (kind: string) =>
-  `scoring in the warehouse needs a logistic churn model; this one is "${kind}" (it stays in-process): train with --model logistic, or score without --emit-sql/--into.`;
+  `scoring in the warehouse needs a logistic or gbdt churn model; this one is "${kind}" (it stays in-process): train with --model logistic or --model gbdt, or score without --emit-sql/--into.`;
+
+/**
+ * The trees' raw (uncalibrated) probability: sigmoid(baseline + sum over trees of a nested CASE per tree).
+ * A node sends x[feature] <= threshold left, NaN left iff missingGoesLeft (gbdt.ts); the feature is rounded to
+ * float32 first, because the in-process design matrix holds float32 (dataset.ts designMatrix), so the
+ * comparison sees the same number on both sides. Leaf values and thresholds are exact double literals.
+ */
+export function gbdtRawProbabilityExpr(model: ChurnModel, d: Dialect, inputs: 'inline' | 'columns' = 'inline'): string {
+  if (model.kind !== 'gbdt') throw new CohortlabError('MODEL_INCOMPATIBLE', `gbdtRawProbabilityExpr needs a gbdt model, not "${model.kind}".`);
+  const s = model.gbdt.fitted;
+  if (s.nFeatures !== model.features.length) throw new CohortlabError('MODEL_CORRUPT', `the gbdt model has trees over ${s.nFeatures} features for ${model.features.length} names.`);
+  // 'columns': the float32-rounded features are the columns cl_x<j> of gbdtInputColumns (a short name per node keeps the statement small)
+  const x = model.features.map((f, j) => (inputs === 'columns' ? `cl_x${j}` : d.float32(d.double(d.quoteIdent(f)))));
+  const tree = (t: typeof s.trees[number], i: number): string => {
+    const nd = t[i];
+    if (nd.feature < 0) return num(nd.value);
+    const v = x[nd.feature];
+    const goLeft = nd.missingGoesLeft ? `(${v} <= ${num(nd.threshold)} OR ${d.isNaN(v)})` : `${v} <= ${num(nd.threshold)}`;
+    return `CASE WHEN ${goLeft} THEN ${tree(t, nd.left)} ELSE ${tree(t, nd.right)} END`;
+  };
+  const z = [num(s.baseline), ...s.trees.map((t) => tree(t, 0))].join('\n    + ');
+  return `(1 / (1 + exp(-(${z}))))`;
+}
+
+/** The features the trees split on, rounded to float32 once, as columns cl_x<j> (what gbdtRawProbabilityExpr 'columns' reads). */
+function gbdtInputColumns(model: ChurnModel, d: Dialect): string[] {
+  if (model.kind !== 'gbdt') return [];
+  const used = new Set<number>();
+  for (const t of model.gbdt.fitted.trees) for (const nd of t) if (nd.feature >= 0) used.add(nd.feature);
+  return [...used].sort((a, b) => a - b).map((j) => `${d.float32(d.double(d.quoteIdent(model.features[j])))} AS cl_x${j}`);
+}
+
+/** The churn model's raw probability as SQL over the feature columns: logistic or gbdt (the MLP is refused). */
+function churnRawSql(model: ChurnModel, d: Dialect, weights?: LogisticWeights): string {
+  switch (model.kind) {
+    case 'logistic':
+      return rawProbabilityExpr(model, d, weights ?? logisticWeights(model));
+    case 'gbdt':
+      return gbdtRawProbabilityExpr(model, d, 'columns');
+    default:
+      throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
+  }
+}
 
 // ------------------------------------------------------------------ §6.1 rule files
 
@@ -277,8 +327,8 @@ export interface ScoreSqlOptions {
   cutoffMs: number;
   /** The normalized events relation (EventSource.relation). */
   source: string;
-  /** The logistic model's dense layer (kernel per feature, bias). */
-  weights: { kernel: Float32Array; bias: number };
+  /** A logistic model's coefficients (default: the model's own, logisticWeights); unused for gbdt. */
+  weights?: LogisticWeights;
   /** The model's §6.1 rule-file segments (one `segment_<slug>` column each). */
   segments?: readonly SegmentRule[];
   /** The model's cluster model: adds cluster, cluster_label, pc1, pc2. */
@@ -298,17 +348,17 @@ export interface WarehouseModelParts {
 
 /** The statement for a loaded registry model: its churn model, rule-file segments and clusters. */
 export function modelScoreSql(parts: WarehouseModelParts, d: Dialect, opts: { cutoffMs: number; source: string; config?: EventConfig }): string {
-  if (parts.churn.kind !== 'logistic') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(parts.churn.kind));
+  if (parts.churn.kind === 'mlp') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(parts.churn.kind));
   return scoreSql(opts.config ?? parts.config, parts.churn, d, {
-    cutoffMs: opts.cutoffMs, source: opts.source, weights: logisticWeights(parts.churn), segments: parts.segments, clusters: parts.clusters, reference: parts.reference,
+    cutoffMs: opts.cutoffMs, source: opts.source, segments: parts.segments, clusters: parts.clusters, reference: parts.reference,
   });
 }
 
 /** The one statement: see WAREHOUSE_SCORE_COLUMNS / warehouseScoreColumns for its columns, one row per user, ordered by user_id. */
 export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opts: ScoreSqlOptions): string {
-  if (model.kind !== 'logistic') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
+  if (model.kind === 'mlp') throw new CohortlabError('MODEL_INCOMPATIBLE', mlpMessage(model.kind));
   if (model.encoding) throw new CohortlabError('MODEL_INCOMPATIBLE', 'this model was trained on a per-user table (train --table): warehouse scoring computes features from events; score it with --table FILE.');
-  if (opts.weights.kernel.length !== model.features.length) throw new CohortlabError('MODEL_CORRUPT', `the logistic model has ${opts.weights.kernel.length} weights for ${model.features.length} features.`);
+  if (opts.weights && opts.weights.kernel.length !== model.features.length) throw new CohortlabError('MODEL_CORRUPT', `the logistic model has ${opts.weights.kernel.length} weights for ${model.features.length} features.`);
   const segments = opts.segments ?? [];
   const aggregates = featureQuery(config, d, { cutoffMs: opts.cutoffMs, source: opts.source }).replace(/\nORDER BY user_id$/, '');
   const milestones = config.activation.milestones.map((m, i) => `m${i} AS ${d.quoteIdent(MILESTONE_PREFIX + m.name)}`);
@@ -317,6 +367,7 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
   const features = `SELECT *, is_paid_flag AS is_paid, ever_paid_flag AS ever_paid FROM (${derived}) AS f0`;
 
   const cuts = monetaryCutsFor(opts.reference, config);
+  const treeInputs = gbdtInputColumns(model, d);
   return d.withQueries([{ name: 'cl_features', sql: () => features }], (ref) => {
     // 2: §4.1 engagement, §4.2 activation, §4.4 churn risk, the §4.3 signals, §3.3 at-risk signals, the raw probability, scaled cluster inputs
     const c = CHURN_SIGNALS;
@@ -344,8 +395,8 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
   ${points(EXPANSION_USAGE_LIMIT, 'usage_pct_of_limit')} + ${item(e.addedMembers.feature, e.addedMembers.min, e.addedMembers.points)} + ${item(e.collabFeatures.feature, e.collabFeatures.min, e.collabFeatures.points)}
     + ${item(e.lockedFeatures.feature, e.lockedFeatures.min, e.lockedFeatures.points)} + ${item(e.viewedPricing.feature, e.viewedPricing.min, e.viewedPricing.points)} AS cl_expansion_signals,
   ${atRisk} AS cl_at_risk,
-  ${rawProbabilityExpr(model, d, opts.weights)} AS cl_raw${cl ? `,\n  ${cl.scaled.join(',\n  ')}` : ''}
-FROM ${ref('cl_features')} AS f`;
+  ${churnRawSql(model, d, opts.weights)} AS cl_raw${cl ? `,\n  ${cl.scaled.join(',\n  ')}` : ''}
+FROM ${treeInputs.length ? `(SELECT *, ${treeInputs.join(', ')} FROM ${ref('cl_features')} AS f0)` : ref('cl_features')} AS f`;
 
     // 3: §4.3 expansion readiness (reads engagement), the calibrated probability, §6.3 RFM scores, cluster distances and PCA
     const rfm = rfmSql(config, d, cuts);

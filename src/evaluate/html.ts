@@ -30,6 +30,22 @@ export function metricsTable(report: EvaluationReport): string {
   return htmlTable(header, rows);
 }
 
+/** The kinds train fitted: validation log loss (what the choice compared) and test metrics with intervals; the verdict is the chosen one's. */
+export function candidatesTable(report: EvaluationReport): string {
+  const c = report.candidates ?? [];
+  const rows = c.map((k) => [
+    `${k.kind}${k.chosen ? ' (chosen)' : ''}`,
+    k.validLogLoss.raw.toFixed(4),
+    k.validLogLoss.calibrated === null ? '—' : k.validLogLoss.calibrated.toFixed(4),
+    k.calibration,
+    cell(k.test.rocAuc),
+    cell(k.test.prAuc),
+    cell(k.test.logLoss),
+    `${k.fitSeconds.toFixed(1)} s`,
+  ]);
+  return htmlTable(['kind', 'validation log loss (raw)', 'validation log loss (calibrated, CV)', 'calibration', 'test ROC-AUC', 'test PR-AUC', 'test log loss', 'fit'], rows);
+}
+
 export async function renderEvaluationHtml(report: EvaluationReport): Promise<string> {
   const base = report.testChurnRate;
   const sections: ReportSection[] = [];
@@ -42,6 +58,7 @@ export async function renderEvaluationHtml(report: EvaluationReport): Promise<st
     html: `<p class="${cls}"><strong>${escapeHtml(report.verdict.kind.replace('_', ' '))}</strong>: ${escapeHtml(report.verdict.text)}</p><p class="note">${ev.test_users} test users: ${ev.test_churners} churned (${(100 * base).toFixed(1)}%), ${ev.test_stayers} stayed; a verdict needs ${ev.minimum} of each.${escapeHtml(hr)} Intervals: ${report.bootstrap.resamples} paired bootstrap resamples, seed ${report.bootstrap.seed}.</p>${warnings}`,
   });
   sections.push({ title: 'Metrics on the same test users', html: metricsTable(report) });
+  if (report.candidates?.length) sections.push({ title: 'Model choice (every kind fitted, on the same test users)', html: candidatesTable(report) });
   const data = report.context.data;
   const model = report.context.model;
   if (data || model) {
@@ -78,7 +95,10 @@ export async function renderEvaluationHtml(report: EvaluationReport): Promise<st
   if (report.importance) {
     sections.push({ title: 'What the model relies on', html: `<p class="note">Base ROC-AUC ${report.importance.baseAuc.toFixed(3)}; bars show the mean drop over seeded shuffles (line: ±1 sd).</p>`, charts: [importanceChartSpec(report.importance.importances)] });
   }
-  if (report.context.training) {
+  if (report.context.training && report.context.training.history.length === 0) {
+    // logistic / gbdt: no epochs (Newton steps and trees are in the model choice table's details)
+    sections.push({ title: 'Training', html: `<p>${escapeHtml(report.context.model?.kind ?? 'model')} fitted in ${report.context.training.seconds.toFixed(1)} s (choices on the validation users, then refitted on training + validation users).</p>` });
+  } else if (report.context.training) {
     const t = report.context.training;
     sections.push({ title: 'Training', html: `<p>${t.epochs} epochs in ${t.seconds.toFixed(1)} s; weights of epoch ${t.bestEpoch} kept${t.stoppedEarly ? ' (early stopping on the validation loss)' : ''}.</p>`, charts: [trainingChartSpec(t.history)] });
   }

@@ -31,7 +31,7 @@ export interface CalibrationSummary {
 
 /** What was trained on what: filled in by churn/index.ts, kept verbatim in the report. */
 export interface EvaluationContext {
-  model?: { kind: string; backend: string; features: string[]; params: Record<string, unknown>; calibration: string; seed: number };
+  model?: { kind: string; /** What `--model` asked for (auto or a kind). */ requested?: string; backend: string; features: string[]; params: Record<string, unknown>; calibration: string; seed: number };
   data?: {
     source: 'events' | 'table';
     trainCutoffs?: string[];
@@ -89,7 +89,27 @@ export interface EvaluationReport {
   calibration: CalibrationSummary | null;
   curves: Record<string, CurvePoint[]>;
   importance: { baseAuc: number; importances: FeatureImportance[] } | null;
+  /** The model kinds fitted by train and how the one in `metrics.model` was chosen (absent for evaluate). */
+  candidates?: ModelCandidate[];
   context: EvaluationContext;
+}
+
+/**
+ * One churn model kind fitted by `train` (all three with --model auto, one when forced): its validation
+ * log loss (what the choice used), its calibration, and its metrics on the SAME test users as the verdict
+ * (seeded bootstrap intervals). The verdict is about the chosen one only (`metrics.model`).
+ */
+export interface ModelCandidate {
+  kind: string;
+  chosen: boolean;
+  /** Log loss on the validation users of the training-only fit: raw probabilities, and after its calibration (cross-validated inside the validation users; null when no CV was possible). */
+  validLogLoss: { raw: number; calibrated: number | null };
+  /** The number the choice compared: calibrated when available, else raw. */
+  choiceLogLoss: number;
+  calibration: string;
+  fitSeconds: number;
+  details: Record<string, unknown>;
+  test: ScorerMetrics;
 }
 
 export interface ReportWarning {
@@ -123,6 +143,7 @@ export interface EvaluationInput {
   /** Per-class evidence minimum (default EVIDENCE_MINIMUM). */
   minimum?: number;
   warnings?: ReportWarning[];
+  candidates?: ModelCandidate[];
 }
 
 const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
@@ -343,6 +364,7 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
     calibration: input.calibration ?? null,
     curves,
     importance: input.importance ?? null,
+    ...(input.candidates ? { candidates: input.candidates } : {}),
     context: input.context ?? {},
   };
 }

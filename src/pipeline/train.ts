@@ -11,7 +11,7 @@ import {
 } from '../rules/index.js';
 import { assignClusters, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { RETENTION_FILE, storedRetention } from '../retention/index.js';
-import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelKind, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
+import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
 import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
 import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -51,7 +51,8 @@ export interface TrainOptions {
   seed: number;
   name: string;
   modelsDir: string;
-  kind?: ChurnModelKind;
+  /** Default 'auto' (events and tables): logistic, mlp and gbdt fitted, the lowest validation log loss kept. */
+  kind?: ChurnModelRequest;
   k?: number | 'auto';
   rulesDir?: string;
   truth?: string;
@@ -222,7 +223,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     ]);
     const churn = await trainChurn({
       train, valid, test, features,
-      params: { kind: opts.kind ?? 'mlp', seed: opts.seed },
+      params: { kind: opts.kind ?? 'auto', seed: opts.seed },
       ruleScoreTest: testRules.columns.churn_risk_score as Float64Array,
       otherRulesTest: { rfm: rfmRisk(testRules) },
       truthTest,
@@ -375,7 +376,8 @@ function testSetDigest(churn: TrainChurnResult, what: string): string {
 async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
   const s = await serializeModel(churn.model);
   await writeFile(join(dir, 'churn-model.json'), `${JSON.stringify(s.json)}\n`);
-  await writeFile(join(dir, 'churn-weights.bin'), Buffer.from(s.weights));
+  // only the MLP has a weights file; logistic and gbdt are JSON only (churn-model.json)
+  if (s.weights) await writeFile(join(dir, 'churn-weights.bin'), Buffer.from(s.weights));
 }
 
 async function trainFromTable(opts: TrainOptions, logger: Logger, started: number): Promise<TrainResult> {
@@ -386,7 +388,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
   });
   const churn = await trainChurn({
     train: [split.train], valid: split.valid, test: split.test, features: split.features,
-    params: { kind: opts.kind ?? 'logistic', seed: opts.seed },
+    params: { kind: opts.kind ?? 'auto', seed: opts.seed },
     source: 'table', encoding: split.encoding, notes: split.notes, resamples: opts.resamples,
     title: `Churn model on ${opts.table} (stratified held-out 20%)`,
     logger,

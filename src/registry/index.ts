@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSegmentRules, parseRuleReference, type RuleReference } from '../rules/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import { loadModel as loadChurnModel, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
+import { loadModel as loadChurnModel, modelNeedsWeights, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
 import { validateConfig } from '../ingest/index.js';
 import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -51,7 +51,13 @@ async function openVersion(ref: string | undefined, opts: { modelsDir: string; v
 
 async function readChurn(dir: string, label: string, logger: Logger): Promise<ChurnModel> {
   const json = await readJson<ChurnModelJson>(dir, 'churn-model.json', label);
-  const weights = await readFile(join(dir, 'churn-weights.bin'));
+  if (!modelNeedsWeights(json)) return loadChurnModel({ json, weights: null }, { logger, path: join(dir, 'churn-model.json') });
+  let weights: Buffer;
+  try {
+    weights = await readFile(join(dir, 'churn-weights.bin'));
+  } catch (e) {
+    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: churn-weights.bin cannot be read (${(e as Error).message}); an ${json.kind} model keeps its network weights there: re-train it.`, { cause: e });
+  }
   return loadChurnModel({ json, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }, { logger, path: join(dir, 'churn-model.json') });
 }
 

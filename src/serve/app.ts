@@ -506,7 +506,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return {
       model: modelInfo(l),
       // The evaluation is counted on the users of the test cutoff, labelled over the horizon after it.
-      evaluation: ev ? { as_of: dates.testCutoff, horizon_days: dates.horizonDays, title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, evidence: ev.evidence ?? null, warnings: ev.warnings ?? [], ceiling: ev.ceiling, highRisk: ev.highRisk } : null,
+      evaluation: ev ? { as_of: dates.testCutoff, horizon_days: dates.horizonDays, title: ev.title, testUsers: ev.testUsers, testChurnRate: ev.testChurnRate, metrics: ev.metrics, differences: ev.differences, verdict: ev.verdict, evidence: ev.evidence ?? null, warnings: ev.warnings ?? [], ceiling: ev.ceiling, highRisk: ev.highRisk, candidates: ev.candidates ?? [] } : null,
       backtest: r.backtest ?? null,
       snapshot_as_of: dates.snapshot,
       // the groupings GET /v1/retention can answer for this version (none: it stores no retention.json)

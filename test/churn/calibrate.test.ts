@@ -249,8 +249,9 @@ describe('trainChurn calibration (auto by default)', () => {
     simulatedFeatureTable(sim, '2024-01-31', { start: 900, end: 1200 }),
     simulatedFeatureTable(sim, '2024-03-01', { start: 1200, end: 1500 }),
   ];
+  // the class-weighted tfjs network (the exact logistic regression is unweighted and needs no calibration here)
   const run = (calibration?: 'auto' | 'platt') =>
-    trainChurn({ train: [tables[0]], valid: tables[1], test: tables[2], features: sim.features, params: { kind: 'logistic', seed: 3, maxEpochs: 40 }, calibration, resamples: 50, importanceRepeats: 1, logger: silentLogger });
+    trainChurn({ train: [tables[0]], valid: tables[1], test: tables[2], features: sim.features, params: { kind: 'mlp', hiddenUnits: [4], seed: 3, maxEpochs: 40 }, calibration, resamples: 50, importanceRepeats: 1, logger: silentLogger });
 
   it('trainChurn records the choice, the CV log loss of each candidate and why; the served probabilities are never 0 or 1', async () => {
     const r = await run();

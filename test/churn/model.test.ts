@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  buildNetwork,
   initBackend,
+  resolveChurnParams,
+  tfSeed,
   loadModel,
   predictChurn,
   reasonCodes,
@@ -63,8 +66,13 @@ describe('trainChurn (logistic, simulated logistic truth)', () => {
     expect(lr.report.verdict.kind).toBe('better');
     expect(lr.report.verdict.text).toMatch(/^The model beats every alternative on the same 600 test users/);
   });
-  it('trainChurn calibration lowers the Brier score of the class-weighted network', () => {
+  it('trainChurn: the exact (unweighted) logistic regression needs no calibration on logistic truth, and none is chosen', () => {
     const c = lr.report.calibration!;
+    expect(c.kind).toBe('none');
+    expect(c.after.brier).toBe(c.before.brier);
+  });
+  it('trainChurn calibration lowers the Brier score of the class-weighted network', async () => {
+    const c = (await train('mlp', 11)).report.calibration!;
     expect(c.after.brier).toBeLessThan(c.before.brier);
   });
   it('trainChurn ranks the strongest true coefficient first in permutation importance', () => {
@@ -85,7 +93,8 @@ describe('model persistence and explanations', () => {
   it('serializeModel/loadModel round-trips to identical predictions', async () => {
     const s = await serializeModel(lr.model);
     const json = JSON.parse(JSON.stringify(s.json));
-    const back = await loadModel({ json, weights: s.weights.slice(0) });
+    expect(s.weights).toBeNull(); // the exact logistic model is JSON only
+    const back = await loadModel({ json, weights: null });
     const a = predictChurn(lr.model, tables[2].columns);
     const b = predictChurn(back, tables[2].columns);
     expect(Array.from(b)).toEqual(Array.from(a));
@@ -93,10 +102,11 @@ describe('model persistence and explanations', () => {
   });
   it('loadModel refuses another format version', async () => {
     const s = await serializeModel(lr.model);
-    await expect(loadModel({ json: { ...s.json, formatVersion: 2 }, weights: s.weights }, { path: 'models/x/1' })).rejects.toThrow(/format version 2.*re-train/);
+    await expect(loadModel({ json: { ...s.json, formatVersion: 3 }, weights: s.weights }, { path: 'models/x/1' })).rejects.toThrow(/format version 3.*re-train/);
   });
   it('reasonCodes of logistic regression equal coefficient x standardized value', () => {
-    const w = (lr.model.net.getWeights()[0].dataSync() as Float32Array);
+    if (lr.model.kind !== 'logistic') throw new Error('expected a logistic model');
+    const w = lr.model.logistic.fitted.coef;
     const [codes] = reasonCodes(lr.model, tables[2].columns, { top: 2, rows: [0] });
     const s = lr.model.scaler;
     const j = sim.features.indexOf(codes[0].feature);
@@ -105,6 +115,22 @@ describe('model persistence and explanations', () => {
     expect(codes[0].contribution).toBeCloseTo(w[j] * ((v - s.mean[j]) / s.std[j]), 3);
     expect(codes[0].direction).toBe(codes[0].contribution > 0 ? 'increases_risk' : 'decreases_risk');
     expect(Math.abs(codes[0].contribution)).toBeGreaterThanOrEqual(Math.abs(codes[1].contribution));
+  });
+});
+
+describe('buildNetwork seeds', () => {
+  it('seed 0 initializes the same weights every time (tfjs draws from Math.random for a falsy seed)', () => {
+    const weights = () => {
+      const net = buildNetwork(resolveChurnParams({ kind: 'mlp', seed: 0, hiddenUnits: [8, 4] }), 5);
+      const w = net.getWeights().map((t) => Array.from(t.dataSync()));
+      net.dispose();
+      return w;
+    };
+    const a = weights();
+    expect(a[0].some((v) => v !== 0)).toBe(true);
+    expect(weights()).toEqual(a);
+    expect(tfSeed(0)).toBe(-1);
+    expect(tfSeed(3)).toBe(3);
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openClickHouse, quoteIdentifier, quoteString, type ClickHouse } from '../../src/engine/clickhouse.js';
+import { CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE, openClickHouse, quoteIdentifier, quoteString, type ClickHouse } from '../../src/engine/clickhouse.js';
 import { loadEventsToClickHouse } from '../../src/engine/load.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
@@ -109,7 +109,14 @@ describe.skipIf(!urls)('ClickHouse client on 18.16', () => {
     await ch.command(`DROP TABLE ${table}`);
   });
 
-  it('names a missing table in one sentence', async () => {
+  it('runs a statement longer than the server\'s default max_query_size (256 KiB), as a scoring statement with many trees is', async () => {
+    const text = 'x'.repeat(300_000);
+    const sql = `SELECT toFloat64(length('${text}')) AS n`;
+    expect(Buffer.byteLength(sql)).toBeGreaterThan(CLICKHOUSE_DEFAULT_MAX_QUERY_SIZE);
+    expect(Array.from((await ch.query(sql)).columns[0] as Float64Array)).toEqual([300_000]);
+  });
+
+    it('names a missing table in one sentence', async () => {
     await expect(ch.query('SELECT * FROM cl_no_such_table')).rejects.toThrow(/Code: 60.*cl_no_such_table doesn't exist/);
   });
 });

@@ -13,7 +13,7 @@ import { modelScoreSql } from '../../src/engine/score-sql.js';
 import { cutoffOf } from '../../src/features/index.js';
 import { loadModel } from '../../src/registry/index.js';
 import { runCli as cli } from '../cli/run.js';
-import { trainedFixture } from '../serve/helper.js';
+import { trainedFixture, trainedGbdtFixture } from '../serve/helper.js';
 import { compareWithInProcess } from './compare.js';
 import { clickhouseUrls, loadEventsIntoClickHouse, type LoadedEvents } from './clickhouse-helper.js';
 
@@ -155,6 +155,27 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
       }
     }
   }, 60_000);
+
+  it('a gbdt model scores inside ClickHouse (single table and Distributed) equal to in-process scores: probability to 1e-6', async () => {
+    const g = await trainedGbdtFixture();
+    const model = await loadModel('default', { modelsDir: g.modelsDir });
+    expect(model.parts.churn.kind).toBe('gbdt');
+    for (const asOf of ['2026-04-20', '2026-05-20']) {
+      const inProcess = await model.score(await computeFeatures(fx.store, { asOf }), { reasons: 0 });
+      expect(new Set(inProcess.columns.churn_probability as Float64Array).size).toBeGreaterThan(10);
+      for (const url of [urls!.single, urls!.shards[0]]) {
+        const source = await openEventSource({ engine: 'clickhouse', url, table: TABLE }, warehouseConfig(model.config));
+        try {
+          const sql = modelScoreSql(model.parts, DIALECTS.clickhouse, { cutoffMs: cutoffOf(asOf), source: source.relation, config: warehouseConfig(model.config) });
+          expect(sql).toMatch(/toFloat64\(toFloat32\(toFloat64\(`[a-z_0-9]+`\)\)\) AS cl_x\d+/);
+          expect(sql).toMatch(/CASE WHEN cl_x\d+ <= /);
+          expect(compareWithInProcess(await source.query(sql), inProcess)).toBeLessThan(1e-6);
+        } finally {
+          await source.close();
+        }
+      }
+    }
+  }, 180_000);
 
   it('score --into runs the statement inside the warehouse and --emit-sql prints it', async () => {
     const config = join(fx.dir, 'warehouse.config.json');

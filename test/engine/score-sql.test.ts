@@ -5,11 +5,11 @@ import { computeFeatures, cutoffOf } from '../../src/features/index.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
 import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js';
 import { fitRuleReference, parseSegmentRules } from '../../src/rules/index.js';
-import { predictChurn } from '../../src/churn/index.js';
-import { applyCalibrator, fitIsotonic, type Calibrator } from '../../src/churn/calibrate.js';
+import { predictChurn, type ChurnModel } from '../../src/churn/index.js';
+import { applyCalibrator, fitIsotonic, fitPlatt, type Calibrator } from '../../src/churn/calibrate.js';
 import { queryColumns } from '../../src/shared/duckdb.js';
 import { agreement } from './compare.js';
-import { trainedFixture, type Fixture } from '../serve/helper.js';
+import { trainedFixture, trainedGbdtFixture, type Fixture } from '../serve/helper.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { openClickHouse } from '../../src/engine/clickhouse.js';
@@ -69,8 +69,10 @@ describe('scoring inside the engine', () => {
     const isotonic = fitIsotonic(raw, table.alreadyChurned);
     if (isotonic.kind !== 'isotonic') throw new Error('expected an isotonic calibrator');
     expect(isotonic.x.length).toBeGreaterThan(3);
-    expect(model.parts.churn.calibrator.kind).toBe('platt'); // what training saved (the tests above score with it)
-    const calibrators: Calibrator[] = [model.parts.churn.calibrator, isotonic, { kind: 'none' }];
+    // what training saved (the tests above score with it; the exact logistic regression often needs none) and each kind
+    const platt = fitPlatt(raw, table.alreadyChurned);
+    expect(platt.kind).toBe('platt');
+    const calibrators: Calibrator[] = [model.parts.churn.calibrator, platt, isotonic, { kind: 'none' }];
     // the raw outputs, the breakpoints themselves, and the clamps' edges
     const xs = [...raw, ...isotonic.x, 0, 1e-9, 1 - 1e-9, 1];
     const urls = await clickhouseUrls();
@@ -242,14 +244,41 @@ describe('scoring inside the engine', () => {
     }
   });
 
+  it('a gbdt model: the trees compiled to nested CASEs equal in-process scoring (probability to 1e-6) in DuckDB, and score --emit-sql prints them', async () => {
+    const g = await trainedGbdtFixture();
+    const trees = await loadModel('default', { modelsDir: g.modelsDir });
+    expect(trees.parts.churn.kind).toBe('gbdt');
+    if (trees.parts.churn.kind !== 'gbdt') return;
+    expect(trees.parts.churn.gbdt.fitted.trees.length).toBeGreaterThan(3);
+    for (const asOf of ['2026-04-10', '2026-05-20']) {
+      const table = await computeFeatures(store, { asOf });
+      const inProcess = await trees.score(table, { reasons: 0 });
+      const sql = modelScoreSql(trees.parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' });
+      // the features rounded to float32 once (the in-process design is float32), then one CASE per tree node
+      expect(sql).toMatch(/CAST\(CAST\(CAST\("[a-z_0-9]+" AS DOUBLE\) AS FLOAT\) AS DOUBLE\) AS cl_x\d+/);
+      expect(sql).toMatch(/CASE WHEN cl_x\d+ <= /);
+      const a = agreement(await queryColumns(store.conn, sql), inProcess);
+      expect(a.users).toBeGreaterThan(300);
+      expect(a.probability).toBeLessThan(1e-6);
+      // the probabilities spread (not one constant): the trees split on these users
+      expect(new Set(inProcess.columns.churn_probability as Float64Array).size).toBeGreaterThan(10);
+    }
+    // test/engine/clickhouse.test.ts runs the statement on a ClickHouse node and the 2-shard Distributed table
+    let out = '';
+    const code = await main(['score', '--models-dir', g.modelsDir, '--engine', 'duckdb', '--emit-sql', '--as-of', '2026-05-20'], { logger: collectingLogger(), out: (t) => (out += t), env: {} });
+    expect(code).toBe(0);
+    const r = await queryColumns(store.conn, out.trim().replace(/;$/, ''));
+    expect(agreement(r, await trees.score(await computeFeatures(store, { asOf: '2026-05-20' }), { reasons: 0 })).probability).toBeLessThan(1e-6);
+  }, 180_000);
+
   it('names an unknown feature of a rule file as the evaluator does', () => {
     const [rule] = parseSegmentRules('segment "X" {\n  conditions { features.sesions_7d >= 1 }\n  refresh: daily\n}', 'x.segment');
     expect(() => compileCondition(rule.conditions, model.config, CLICKHOUSE)).toThrow(/x\.segment:2:\d+: features\.sesions_7d needs the feature "sesions_7d".*did you mean "sessions_7d"/);
   });
 
   it('refuses an MLP (it stays in-process) and says how to get a logistic model', () => {
-    const mlp = { ...model.parts.churn, kind: 'mlp' as const };
-    const msg = /needs a logistic churn model; this one is "mlp" \(it stays in-process\): train with --model logistic/;
+    const mlp = { ...model.parts.churn, kind: 'mlp' as const } as unknown as ChurnModel;
+    const msg = /needs a logistic or gbdt churn model; this one is "mlp" \(it stays in-process\): train with --model logistic or --model gbdt/;
     expect(() => scoreSql(model.config, mlp, DUCKDB, { cutoffMs: cutoffOf('2026-05-20'), source: 'events', weights: logisticWeights(model.parts.churn), reference: model.parts.reference })).toThrow(msg);
     expect(() => modelScoreSql({ ...model.parts, churn: mlp }, CLICKHOUSE, { cutoffMs: cutoffOf('2026-05-20'), source: 'events' })).toThrow(msg);
   });

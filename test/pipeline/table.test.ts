@@ -89,6 +89,13 @@ describe('train --table checks (bank fixture)', () => {
     const json: string[] = [];
     expect(await main(['train', '--table', LEAK, '--label', 'Exited', '--keep-leaky', '--seed', '7', '--name', 'fx', '--models-dir', k, '--resamples', '50', '--json'], { logger: collectingLogger(), out: (t: string) => json.push(t) })).toBe(0);
     expect((JSON.parse(json[0]) as Report).warnings).toEqual(kr.warnings);
+    // --model auto (the default): the chosen kind and every candidate, with test metrics, in the --json output and report.json
+    const printed = JSON.parse(json[0]) as { model: string; candidates: { kind: string; chosen: boolean; choiceLogLoss: number; test: { rocAuc: { value: number } | null } }[] };
+    expect(printed.candidates.map((c) => c.kind)).toEqual(['logistic', 'mlp', 'gbdt']);
+    expect(printed.candidates.filter((c) => c.chosen).map((c) => c.kind)).toEqual([printed.model]);
+    expect(printed.model).toBe([...printed.candidates].sort((a, b) => a.choiceLogLoss - b.choiceLogLoss)[0].kind);
+    const saved = JSON.parse(await readFile(join(k, 'fx', '2', 'report.json'), 'utf8')) as { evaluation: { candidates: unknown[] } };
+    expect(saved.evaluation.candidates).toEqual(printed.candidates);
   }, 60_000);
 
   it('bad table options exit 2 with one sentence', async () => {
@@ -98,6 +105,7 @@ describe('train --table checks (bank fixture)', () => {
       [['--label', 'AccountStatus'], /label "AccountStatus" of .* has values "open" \(32 rows\), "closed" \(31 rows\), which are not yes\/no, 1\/0 or true\/false; name the churn value with --positive, e\.g\. --positive "closed"\./],
       [['--label', 'Exited', '--positive', 'yes'], /--positive "yes" is not a value of label "Exited" in .*; its values are "0" \(32 rows\), "1" \(31 rows\)\./],
       [['--label', 'Exited', '--drop', 'Salary,Age'], /--drop names a column "Salary" that .* lacks; its columns are: RowNumber, CustomerId, Surname, CreditScore, Geography, Gender, Age, Tenure, Balance, NumOfProducts, HasCrCard, IsActiveMember, EstimatedSalary, Exited, AccountStatus\./],
+      [['--label', 'Exited', '--model', 'forest'], /--model must be auto, logistic, mlp or gbdt, got "forest"\./],
       [['--label', 'Exited', '--id', 'Geography'], /--id "Geography" repeats "(France|Spain|Germany)" on .* rows \d+ and \d+; an id must name one row/],
     ];
     for (const [extra, msg] of cases) {

@@ -64,10 +64,11 @@ describe('train -> registry -> score', () => {
 
   it('names the version and the file when a model is corrupt or missing', async () => {
     const v2 = join(modelsDir, 'default', '2');
-    const weights = join(v2, 'churn-weights.bin');
-    const bytes = await readFile(weights);
-    await writeFile(weights, bytes.subarray(0, bytes.length - 8));
-    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2: file churn-weights\.bin does not match its sha256/);
+    // churn-model.json holds every kind's model (the MLP's weights are beside it in churn-weights.bin)
+    const file = join(v2, 'churn-model.json');
+    const bytes = await readFile(file);
+    await writeFile(file, bytes.subarray(0, bytes.length - 8));
+    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2: file churn-model\.json does not match its sha256/);
     await rm(join(v2, 'manifest.json'));
     await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2 does not exist .* versions of "default": 1/);
     await expect(loadModel('nope', { modelsDir })).rejects.toThrow(/no model "nope"/);

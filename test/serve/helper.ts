@@ -25,3 +25,16 @@ export function trainedFixture(): Promise<Fixture> {
   })();
   return cached;
 }
+
+let cachedGbdt: Promise<Fixture> | null = null;
+
+/** The same events with a gbdt churn model (`train --model gbdt`), in a registry of its own. */
+export function trainedGbdtFixture(): Promise<Fixture> {
+  cachedGbdt ??= (async () => {
+    const base = await trainedFixture();
+    const modelsDir = join(base.dir, 'models-gbdt');
+    await trainPipeline({ events: [base.events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', modelsDir, kind: 'gbdt', k: 4, resamples: 50, keepUserIds: true });
+    return { dir: base.dir, modelsDir, events: base.events };
+  })();
+  return cachedGbdt;
+}
