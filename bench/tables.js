@@ -30,6 +30,8 @@ const quiet = { info: () => {}, warn: () => {}, progress: () => {} };
 const TABLES = [
   { name: 'Telco customer churn', file: 'telco-customer-churn/Telco-Customer-Churn.csv.gz', label: 'Churn', positive: 'Yes', id: 'customerID', drop: [] },
   { name: 'bank churn (Churn_Modelling)', file: 'bank-churn-modelling/Churn_Modelling.csv.gz', label: 'Exited', positive: '1', id: 'CustomerId', drop: ['RowNumber', 'Surname'] },
+  // one row per enrolment (module x presentation x student): no single id column, rows keyed row1, row2, ...
+  { name: 'OULAD studentInfo (withdrawn)', file: 'oulad/studentInfo.csv.gz', label: 'final_result', positive: 'Withdrawn', id: undefined, drop: ['id_student'] },
 ];
 
 /**
@@ -74,7 +76,7 @@ for (const t of TABLES) {
   writeFileSync(splitCsv, `${lines.join('\n')}\n`);
   const csv = join(dir, 'table.csv');
   writeFileSync(csv, path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path));
-  const py = spawnSync('/usr/bin/python3', [join(here, 'peers', 'tables_sklearn.py'), csv, t.label, t.positive, t.id, splitCsv, t.drop.join(',')], { encoding: 'utf8' });
+  const py = spawnSync('/usr/bin/python3', [join(here, 'peers', 'tables_sklearn.py'), csv, t.label, t.positive, t.id ?? '', splitCsv, t.drop.join(',')], { encoding: 'utf8' });
   rmSync(dir, { recursive: true, force: true });
   if (py.status !== 0) console.log(`peer script failed (exit ${py.status}): ${py.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   const peers = (py.stdout ?? '').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));

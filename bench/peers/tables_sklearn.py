@@ -25,6 +25,9 @@ drop = [c for c in (sys.argv[6].split(",") if len(sys.argv) > 6 else []) if c]
 df = pd.read_csv(table, dtype=str, keep_default_na=False)
 split = pd.read_csv(split_csv, dtype=str, keep_default_na=False)
 role = dict(zip(split["id"], split["role"]))
+if idcol == "":  # no id column: cohortlab keys the rows row1, row2, ... in file order
+    idcol = "_row"
+    df[idcol] = [f"row{i + 1}" for i in range(len(df))]
 df["_role"] = df[idcol].map(role)
 if df["_role"].isna().any():
     raise SystemExit(f"{df['_role'].isna().sum()} rows of {table} have no role in {split_csv}")
