@@ -268,6 +268,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
     const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, logger });
     const seconds = (performance.now() - started) / 1000;
+    const tested = testPredictions(churn, `${plan.test}+${horizon}`);
     const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
       await writeFile(join(dir, RETENTION_FILE), `${JSON.stringify(retention)}\n`);
       await writeChurn(dir, churn);
@@ -281,7 +282,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
       await writeTable(join(dir, 'scores.parquet'), memberTable(scoreResultTable(scored), members));
       await writeTable(join(dir, 'scores-previous.parquet'), memberTable(scoreResultTable(previous), members));
-      await writeTable(join(dir, TEST_PREDICTIONS_FILE), testPredictionsTable(churn));
+      await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
       return {
         kind: 'cohortlab-model',
         formatVersion: 1,
@@ -296,7 +297,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
         input: await fingerprint(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : [], store.report, store.location),
         backend: churn.model.backend,
         trainingSeconds: seconds,
-        metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length, testSetDigest(churn, `${plan.test}+${horizon}`)),
+        metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length, tested.digest),
       };
     });
     logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
@@ -352,25 +353,24 @@ function summaryMetrics(r: EvaluationReport, k: number | null, users: number, te
 /** The test users' labels and model probabilities in user-id order, without ids (models compare pairs two versions on them). */
 export const TEST_PREDICTIONS_FILE = 'test-predictions.parquet';
 
-function testOrder(churn: TrainChurnResult): number[] {
+/**
+ * The test users' labels and probabilities in user-id order (no ids), and the sha256 of those sorted ids and `what`
+ * (the test cutoff or the table's label): versions with equal digests were tested on the same users.
+ */
+function testPredictions(churn: TrainChurnResult, what: string): { table: ColumnTable; digest: string } {
   const ids = churn.test.userIds;
-  return Array.from(ids, (_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-}
-
-function testPredictionsTable(churn: TrainChurnResult): ColumnTable {
-  const order = testOrder(churn);
-  return {
-    rows: order.length,
-    names: ['churned', 'churn_probability'],
-    columns: { churned: Float64Array.from(order, (i) => churn.test.label[i]), churn_probability: Float64Array.from(order, (i) => churn.test.probability[i]) },
-  };
-}
-
-function testSetDigest(churn: TrainChurnResult, what: string): string {
+  const order = Array.from(ids, (_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
   const h = createHash('sha256');
   h.update(`${what}\n`);
-  for (const i of testOrder(churn)) h.update(`${churn.test.userIds[i]}\n`);
-  return h.digest('hex');
+  for (const i of order) h.update(`${ids[i]}\n`);
+  return {
+    table: {
+      rows: order.length,
+      names: ['churned', 'churn_probability'],
+      columns: { churned: Float64Array.from(order, (i) => churn.test.label[i]), churn_probability: Float64Array.from(order, (i) => churn.test.probability[i]) },
+    },
+    digest: h.digest('hex'),
+  };
 }
 
 async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
@@ -399,6 +399,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
   // The table checks' warnings join the evaluation's, so report.json `warnings` and `train --json` carry both (codes in docs/errors.md, "Warnings").
   churn.report.warnings.unshift(...split.warnings);
   const warnings = churn.report.warnings;
+  const tested = testPredictions(churn, `table ${opts.label}`);
   const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
     await writeChurn(dir, churn);
     const tableReport = {
@@ -406,7 +407,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
       columns: r.columns, duplicates: r.duplicates, labelCounts: r.labelCounts, notes: split.notes,
     };
     await writeFile(join(dir, 'report.json'), `${JSON.stringify({ verdict: churn.report.verdict, evidence: churn.report.evidence, warnings, evaluation: churn.report, clusters: null, table: tableReport })}\n`);
-    await writeTable(join(dir, TEST_PREDICTIONS_FILE), testPredictionsTable(churn));
+    await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
     await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
     return {
       kind: 'cohortlab-model',
@@ -421,7 +422,7 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
       input: await fingerprint([opts.table as string]),
       backend: churn.model.backend,
       trainingSeconds: seconds,
-      metrics: summaryMetrics(churn.report, null, split.train.userIds.length + split.valid.userIds.length + split.test.userIds.length, testSetDigest(churn, `table ${opts.label}`)),
+      metrics: summaryMetrics(churn.report, null, split.train.userIds.length + split.valid.userIds.length + split.test.userIds.length, tested.digest),
     };
   });
   logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);

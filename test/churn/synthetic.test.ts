@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { trainChurn } from '../../src/churn/index.js';
-import { computeFeatures } from '../../src/features/index.js';
+import { computeFeatures, type FeatureTable } from '../../src/features/index.js';
 import { featureNames } from '../../src/features/dictionary.js';
 import { resolveConfig } from '../../src/ingest/config.js';
 import { loadEvents } from '../../src/ingest/index.js';
@@ -21,15 +21,21 @@ import { writeSynthetic } from '../../src/synth/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'cohortlab-churn-synth-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('trainChurn on the synthetic product', () => {
-  it('trainChurn(logistic) beats the rule churn-risk score on the same test users (floor)', async () => {
+/**
+ * The backtest both cases train on: features at four cutoffs one horizon apart (the last = truth.json's as_of), the
+ * rule churn_risk_score and the true churn probability of the test users. Generated once, on first use (so either case
+ * also runs alone).
+ */
+let backtest: Promise<{ tables: FeatureTable[]; features: string[]; ruleScoreTest: Float64Array; truthTest: Float64Array; asOf: string }> | undefined;
+function syntheticBacktest() {
+  backtest ??= (async () => {
     await writeSynthetic(dir, { users: 3000, days: 180, seed: 7 }, { parquet: false });
     const truthJson = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { as_of: string; horizon_days: number };
     const config = await resolveConfig({ config: join(dir, 'cohortlab.config.json') });
     const store = await loadEvents([join(dir, 'events.csv')], config);
     const H = truthJson.horizon_days;
     const back = (k: number) => new Date(Date.parse(`${truthJson.as_of}T00:00:00Z`) - k * H * 86_400_000).toISOString().slice(0, 10);
-    const tables = [];
+    const tables: FeatureTable[] = [];
     try {
       for (const d of [back(3), back(2), back(1), truthJson.as_of]) tables.push(await computeFeatures(store, { asOf: d, horizonDays: H }));
     } finally {
@@ -38,15 +44,33 @@ describe('trainChurn on the synthetic product', () => {
     const test = tables[3];
     const truthCsv = await readTable(join(dir, 'truth.csv'));
     const p = new Map((truthCsv.columns.user_id as string[]).map((u, i) => [u, (truthCsv.columns.churn_probability as Float64Array)[i]]));
-    const r = await trainChurn({
-      train: tables.slice(0, 2), valid: tables[2], test,
+    return {
+      tables,
       features: featureNames(config).filter((f) => f in test.columns),
-      params: { kind: 'logistic', seed: 7 },
       ruleScoreTest: applyRules(test, config).columns.churn_risk_score as Float64Array,
       truthTest: Float64Array.from(test.userIds, (u) => p.get(u) ?? NaN),
-      resamples: 300, importanceRepeats: 1,
-    });
-    expect(r.report.context.data!.excludedAlreadyChurned![truthJson.as_of]).toBeGreaterThan(0);
+      asOf: truthJson.as_of,
+    };
+  })();
+  return backtest;
+}
+
+async function trainOnBacktest(kind: 'logistic' | 'auto') {
+  const b = await syntheticBacktest();
+  const r = await trainChurn({
+    train: b.tables.slice(0, 2), valid: b.tables[2], test: b.tables[3], features: b.features,
+    params: { kind, seed: 7 },
+    ruleScoreTest: b.ruleScoreTest,
+    truthTest: b.truthTest,
+    resamples: 300, importanceRepeats: 1,
+  });
+  return { r, asOf: b.asOf };
+}
+
+describe('trainChurn on the synthetic product', () => {
+  it('trainChurn(logistic) beats the rule churn-risk score on the same test users (floor)', async () => {
+    const { r, asOf } = await trainOnBacktest('logistic');
+    expect(r.report.context.data!.excludedAlreadyChurned![asOf]).toBeGreaterThan(0);
     expect(r.report.metrics.model.rocAuc!.value).toBeGreaterThan(0.74);
     const diff = r.report.differences.find((d) => d.b === 'rule' && d.metric === 'rocAuc')!;
     expect(diff.lo).toBeGreaterThan(0);
@@ -56,29 +80,7 @@ describe('trainChurn on the synthetic product', () => {
   }, 180_000);
 
   it('trainChurn(auto) (the default): every kind on the same test users, and the gap to the true-probability ceiling', async () => {
-    await writeSynthetic(dir, { users: 3000, days: 180, seed: 7 }, { parquet: false });
-    const truthJson = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { as_of: string; horizon_days: number };
-    const config = await resolveConfig({ config: join(dir, 'cohortlab.config.json') });
-    const store = await loadEvents([join(dir, 'events.csv')], config);
-    const H = truthJson.horizon_days;
-    const back = (k: number) => new Date(Date.parse(`${truthJson.as_of}T00:00:00Z`) - k * H * 86_400_000).toISOString().slice(0, 10);
-    const tables = [];
-    try {
-      for (const d of [back(3), back(2), back(1), truthJson.as_of]) tables.push(await computeFeatures(store, { asOf: d, horizonDays: H }));
-    } finally {
-      store.close();
-    }
-    const test = tables[3];
-    const truthCsv = await readTable(join(dir, 'truth.csv'));
-    const p = new Map((truthCsv.columns.user_id as string[]).map((u, i) => [u, (truthCsv.columns.churn_probability as Float64Array)[i]]));
-    const r = await trainChurn({
-      train: tables.slice(0, 2), valid: tables[2], test,
-      features: featureNames(config).filter((f) => f in test.columns),
-      params: { kind: 'auto', seed: 7 },
-      ruleScoreTest: applyRules(test, config).columns.churn_risk_score as Float64Array,
-      truthTest: Float64Array.from(test.userIds, (u) => p.get(u) ?? NaN),
-      resamples: 300, importanceRepeats: 1,
-    });
+    const { r } = await trainOnBacktest('auto');
     const fmt = (iv: { value: number; lo: number; hi: number } | null) => (iv ? `${iv.value.toFixed(3)} [${iv.lo.toFixed(3)}, ${iv.hi.toFixed(3)}]` : 'n/a');
     for (const c of r.candidates) console.log(`synthetic 3,000 users: ${c.kind} validation log loss ${c.choiceLogLoss.toFixed(4)}, test ROC-AUC ${fmt(c.test.rocAuc)}${c.chosen ? ' (chosen)' : ''}`);
     console.log(`synthetic 3,000 users: model ${fmt(r.report.metrics.model.rocAuc)}, rule ${fmt(r.report.metrics.rule.rocAuc)}, ceiling ${r.report.ceiling!.truthAuc.toFixed(3)}, gap ${r.report.ceiling!.modelGap.toFixed(3)}`);
