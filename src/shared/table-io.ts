@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { syncDir, syncPath, tempPathFor, writeError } from './atomic.js';
-import { CohortlabError } from './errors.js';
+import { CohortlabError, internalError } from './errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
 
@@ -47,8 +47,8 @@ function duckType(col: Column): string {
 export async function writeTable(path: string, table: ColumnTable): Promise<void> {
   for (const n of table.names) {
     const c = table.columns[n];
-    if (!c) throw new Error(`table has no column "${n}"`);
-    if (c.length !== table.rows) throw new Error(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
+    if (!c) throw internalError(`table has no column "${n}"`);
+    if (c.length !== table.rows) throw internalError(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
   }
   const writer = await openTableWriter(path, table.names);
   try {
@@ -138,7 +138,7 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
     async append(chunk) {
       const cols = names.map((n) => {
         const c = chunk.columns[n];
-        if (!c) throw new Error(`chunk has no column "${n}"`);
+        if (!c) throw internalError(`chunk has no column "${n}"`);
         return c;
       });
       types ??= cols.map(duckType);
