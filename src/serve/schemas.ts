@@ -1,3 +1,5 @@
+import { ERROR_CATALOGUE } from '../shared/errors.js';
+
 /**
  * JSON schemas of every /v1 route. Fastify validates requests with them (no type coercion, unknown
  * properties rejected) and /v1/openapi.json is generated from the same objects.
@@ -9,7 +11,7 @@ export const errorSchema = {
   type: 'object',
   required: ['code', 'message', 'path'],
   properties: {
-    code: { type: 'string', description: 'stable error code (docs/errors.md)' },
+    code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE), description: 'stable error code (docs/errors.md; ERROR_CATALOGUE in src/shared/errors.ts)' },
     message: { type: 'string', description: 'what is wrong, where, and how to fix it' },
     path: { type: 'string', description: 'JSON path or parameter the error is about' },
   },

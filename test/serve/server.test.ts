@@ -199,6 +199,8 @@ describe('the OpenAPI document', () => {
     expect(untyped).toEqual([]);
     expect(doc.paths['/v1/models/reload'].post.responses['503']).toBeTruthy();
     expect(doc.paths['/v1/members'].get.responses['409']).toBeTruthy();
+    // Error codes are an enum of the catalogue, so a generated client knows every code.
+    expect(doc.paths['/v1/predict'].post.responses['400'].content['application/json'].schema.properties.code.enum).toEqual(expect.arrayContaining(['INVALID_REQUEST', 'UNKNOWN_USER', 'INTERNAL', 'MODEL_CORRUPT']));
   });
 
   it('serializes answers by their schema: a field the schema does not declare is not sent', async () => {
