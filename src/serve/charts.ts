@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clusterCharts } from '../cluster/report.js';
-import type { ClusterReport } from '../cluster/index.js';
+import { clusterCharts, type ClusterReport } from '../cluster/index.js';
 import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
 import type { TransitionMatrix } from '../rules/index.js';
 import type { ChartSpec } from '../shared/charts.js';

@@ -122,12 +122,12 @@ const CATALOGUE = {
   },
   MODEL_INCOMPATIBLE: {
     status: 422,
-    meaning: "the model was trained on other features or another kind of input, or by another format version; or it has no `rules-reference.json` (trained before the rule reference thresholds were saved); or its reference thresholds hold no §6.3 spend quintiles and the config values users by spend",
+    meaning: "the model was trained on other features or another kind of input, or by another format version (a manifest `kind`/`formatVersion` this release does not read); or it has no `rules-reference.json` (trained before the rule reference thresholds were saved); or its reference thresholds hold no §6.3 spend quintiles and the config values users by spend",
     fix: "compute features with the model's config; score table models with `--table`; re-train (with the spend-valued config)",
   },
   MODEL_CORRUPT: {
     status: 503,
-    meaning: "a file of a version is missing or does not match its sha256 in the manifest",
+    meaning: "a file of a version is missing or does not match its sha256 in the manifest; or its `manifest.json` is not JSON or has a field missing or of the wrong type (the message names the file and the field, docs/registry.md)",
     fix: "remove the version (`cohortlab models rm`) and re-train",
     // 503, not 500 with its message (which names files of the registry): the server keeps the version it had.
     exit: 2,
@@ -147,6 +147,11 @@ const CATALOGUE = {
     status: 400,
     meaning: "`cohortlab ltv`: no customer bought on two different days before the as-of date (BG/NBD's dropout parameters need repeat buyers), or fewer than 2 repeat buyers with a positive spend for Gamma-Gamma (the message gives the counts)",
     fix: "a later `--as-of`, a longer log, or the right `--purchase-events`",
+  },
+  TARGET_EVENT_ABSENT: {
+    status: 400,
+    meaning: "`train --target event:NAME`: NAME does not occur in the log; `--target upgrade`: none of the config's `taxonomy.upgrade` events occurs in it (the message lists near names of the log)",
+    fix: "the exact event name (names are case-sensitive), or the right `taxonomy.upgrade` list (docs/propensity.md)",
   },
   UNKNOWN_USER: {
     status: 404,
