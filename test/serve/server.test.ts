@@ -151,6 +151,15 @@ describe('GET /metrics', () => {
     expect(find('cohortlab_model_info', { name: 'default', version: '1' })?.value).toBe(1);
     expect(r.body).not.toMatch(/nobody-1/);
   });
+
+  it('needs no API key (CONTRACT.md) while the /v1 routes do', async () => {
+    const keyed = await buildApp({ provider: await createProvider('default@1', fx.modelsDir), apiKey: 'k3y-for-metrics', log: { stream: { write: () => {} } } });
+    apps.push(keyed);
+    expect((await keyed.inject({ url: '/v1/models' })).statusCode).toBe(401);
+    const m = await keyed.inject({ url: '/metrics' });
+    expect(m.statusCode).toBe(200);
+    expect(parseProm(m.body).samples.find((s) => s.name === 'cohortlab_http_requests_total' && s.labels.route === '/v1/models')?.labels.status).toBe('401');
+  });
 });
 
 describe('static files', () => {
