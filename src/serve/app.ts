@@ -24,7 +24,7 @@ export { modelDates, type ModelDates } from './snapshot.js';
  * The app is built here and only listened to in index.ts (startServer), so tests drive it over a real port
  * or with inject. Phases, in order:
  *   1. fastify with its pino logger (plugins/request-log.ts), request ids and the body validators;
- *   2. app-wide plugins: errors (one catalogue, src/shared/errors.ts), CORS, API key, request log, metrics,
+ *   2. app-wide plugins: errors (one catalogue, src/shared/errors.ts), request log, CORS, API key, metrics,
  *      static files with compression;
  *   3. route groups, one file each under routes/; their schemas (schemas.ts) validate requests, serialize
  *      answers and make /v1/openapi.json.
@@ -57,9 +57,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { provider } = opts;
   const metrics = new Metrics();
   await app.register(errorsPlugin);
+  // First of the onRequest hooks: a CORS preflight or a 401 answered by the next ones still carries x-request-id.
+  await app.register(requestLogPlugin);
   await app.register(corsPlugin, { origins: opts.corsOrigins });
   await app.register(authPlugin, { apiKey: opts.apiKey });
-  await app.register(requestLogPlugin);
   await app.register(metricsPlugin, { metrics, provider });
   await app.register(staticPlugin);
 

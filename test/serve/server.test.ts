@@ -155,7 +155,10 @@ describe('GET /metrics', () => {
   it('needs no API key (CONTRACT.md) while the /v1 routes do', async () => {
     const keyed = await buildApp({ provider: await createProvider('default@1', fx.modelsDir), apiKey: 'k3y-for-metrics', log: { stream: { write: () => {} } } });
     apps.push(keyed);
-    expect((await keyed.inject({ url: '/v1/models' })).statusCode).toBe(401);
+    const refused = await keyed.inject({ url: '/v1/models', headers: { 'x-request-id': 'k-401' } });
+    expect(refused.statusCode).toBe(401);
+    // Every answer echoes the request id, a refusal by the key check included (CONTRACT.md).
+    expect(refused.headers['x-request-id']).toBe('k-401');
     const m = await keyed.inject({ url: '/metrics' });
     expect(m.statusCode).toBe(200);
     expect(parseProm(m.body).samples.find((s) => s.name === 'cohortlab_http_requests_total' && s.labels.route === '/v1/models')?.labels.status).toBe('401');
