@@ -80,6 +80,7 @@ export const modelsCommand: Command = {
     { name: 'force', type: 'boolean', description: 'promote: also a version whose verdict is insufficient_evidence or in_sample' },
     { name: 'json', type: 'boolean', description: 'list, show, compare: one JSON document on stdout' },
   ],
+  positionals: { max: 3, what: 'a subcommand (list, show, promote, compare, rm) and at most two model references' },
   help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, verdict kind, ROC-AUC of the model (95% CI) and of the rule, test users and churners, k (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side, a paired bootstrap test of the ROC-AUC difference when both were tested on the same users (with the evidence minimum), and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
   async run(args, ctx) {
     const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
@@ -90,6 +91,7 @@ export const modelsCommand: Command = {
     switch (sub) {
       case undefined:
       case 'list':
+        if (refs.length > 1) throw new CohortlabError('BAD_ARGUMENT', `"cohortlab models list" takes at most one model name, got ${refs.length}: ${refs.map((r) => `"${r}"`).join(', ')}.`);
         await list(modelsDir, refs[0], ctx, bool(args, 'json'));
         return 0;
       case 'show': {
