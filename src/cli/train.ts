@@ -84,7 +84,7 @@ export const trainCommand: Command = {
     });
     const e = result.evaluation;
     if (bool(args, 'json')) {
-      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
+      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: result.warnings ?? e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
       return 0;
     }
     ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC ${scorerLine(e)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -85,7 +85,9 @@ describe('--json prints one JSON document on stdout, progress stays on stderr; -
     expect(trained.version).toBe('default@1');
     // 75 test users of CDNOW 1-200 at 1998-03-30: under the evidence minimum, said so in the warnings
     expect(trained.evidence).toEqual({ test_users: 75, test_churners: 45, test_stayers: 30, minimum: 50 });
-    expect(trained.warnings.map((w: { code: string }) => w.code)).toContain('INSUFFICIENT_EVIDENCE');
+    expect(trained.warnings.map((w: { code: string }) => w.code)).toEqual(expect.arrayContaining(['TIMESTAMPS_BEFORE_2000', 'INSUFFICIENT_EVIDENCE', 'CLUSTER_FIT_ON_ALL_USERS']));
+    // the same warnings as report.json: data checks, evaluation, playbook §10 and clusters
+    expect(trained.warnings).toEqual(JSON.parse(readFileSync(join(trained.dir, 'report.json'), 'utf8')).warnings);
     expect(t1.stderr).toMatch(/^ingest: 1 file\(s\), 763 rows read/m);
 
     // --quiet: the version alone on stdout; on stderr the warnings, no progress and no informational line
@@ -96,22 +98,34 @@ describe('--json prints one JSON document on stdout, progress stays on stderr; -
     expect(lines.filter((l) => !l.startsWith('warning: ')), t2.stderr).toEqual([]);
     expect(t2.stderr).toMatch(/^warning: INSUFFICIENT_EVIDENCE: /m);
 
+    // a version whose manifest was cut short: listed with unknown fields, and said so in the warnings
+    mkdirSync(join(models, 'default', '3'));
+    writeFileSync(join(models, 'default', '3', 'manifest.json'), '{"kind": ');
     const list = spawnCli(['models', 'list', '--models-dir', models, '--json']);
     expect(list.code, list.stderr).toBe(0);
-    expect(json(list.stdout).models.map((m: { ref: string; verdict: string }) => [m.ref, m.verdict])).toEqual([
+    const listed = json(list.stdout);
+    expect(listed.models.map((m: { ref: string; verdict: string }) => [m.ref, m.verdict])).toEqual([
       ['default@1', 'insufficient_evidence'],
       ['default@2', 'insufficient_evidence'],
+      ['default@3', null],
     ]);
+    expect(listed.warnings).toEqual([{ code: 'MODEL_MANIFEST_UNREADABLE', message: expect.stringMatching(/^model default@3: manifest\.json is not valid JSON/) }]);
+    rmSync(join(models, 'default', '3'), { recursive: true });
 
     const show = spawnCli(['models', 'show', 'default@1', '--models-dir', models, '--json']);
     expect(show.code, show.stderr).toBe(0);
-    expect(json(show.stdout)).toMatchObject({ name: 'default', version: 1, production: false });
+    const shown = json(show.stdout);
+    expect(shown).toMatchObject({ name: 'default', version: 1, production: false });
+    expect(shown.warnings).toEqual(trained.warnings);
 
     const compare = spawnCli(['models', 'compare', 'default@1', 'default@2', '--models-dir', models, '--json']);
     expect(compare.code, compare.stderr).toBe(0);
     const cmp = json(compare.stdout);
     expect([cmp.a, cmp.b]).toEqual(['default@1', 'default@2']);
     expect(cmp.metrics.length).toBeGreaterThan(0);
+    // both versions were tested on the same 75 users: a paired test, short of the evidence minimum
+    expect(cmp.paired.kind).toBe('insufficient_evidence');
+    expect(cmp.warnings).toEqual([{ code: 'INSUFFICIENT_EVIDENCE', message: cmp.paired.text }]);
 
     const ev = spawnCli(['evaluate', '--model', 'default@1', ...base, '--as-of', '1998-03-30', '--out', join(dir, 'eval'), '--models-dir', models, '--json']);
     expect(ev.code, ev.stderr).toBe(0);
