@@ -121,7 +121,10 @@ export function parseArgs(argv: string[], specs: OptionSpec[], command: string, 
         if (s.type === 'string') break;
       }
     }
-    if (values.length === 0) fail(`option --${name} of "cohortlab ${command}" needs a value (${s.placeholder ?? s.type}).`);
+    if (values.length === 0) {
+      const next = argv[i + 1];
+      fail(`option --${name} of "cohortlab ${command}" needs a value (${s.placeholder ?? s.type})${next !== undefined && next !== '--' ? `; a value starting with "-" is written --${name}=${next}` : ''}.`);
+    }
     if (s.type === 'list') {
       const prev = flags[name];
       flags[name] = [...(Array.isArray(prev) ? prev : []), ...values];

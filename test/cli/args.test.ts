@@ -73,7 +73,8 @@ describe('parseArgs', () => {
 
   it('still refuses a missing value, a repeated single value and a missing required option', () => {
     expect(failure(['--as-of'])).toMatch(/^option --as-of of "cohortlab demo" needs a value/);
-    expect(failure(['--as-of', '-q'])).toMatch(/needs a value/);
+    expect(failure(['--as-of', '-q'])).toMatch(/needs a value \(string\); a value starting with "-" is written --as-of=-q\./);
+    expect(parseArgs(['--as-of=-q'], SPECS, 'demo').flags['as-of']).toBe('-q');
     expect(failure(['--as-of', 'a', '--as-of', 'b'])).toMatch(/was given twice/);
     expect(failure([], [...SPECS, { name: 'seed', type: 'string', description: 'the seed', required: true }])).toMatch(/^"cohortlab demo" needs --seed \(the seed\)\. Usage:/);
   });
