@@ -1,5 +1,5 @@
 import { CohortlabError } from '../shared/errors.js';
-import { closest } from '../shared/nearest.js';
+import { closestName } from '../shared/names.js';
 
 /**
  * Flag parsing for every command. Options are declared as data; `--name value`, `--name=value`,
@@ -53,7 +53,7 @@ export function nearestOption(name: string, specs: OptionSpec[]): string | undef
   const names = specs.map((s) => s.name);
   // a unique prefix of at least 3 letters (--dict for --dictionary) is a near miss too
   const prefixed = name.length >= 3 ? names.filter((n) => n.startsWith(name)) : [];
-  return prefixed.length === 1 ? prefixed[0] : closest(name, names);
+  return prefixed.length === 1 ? prefixed[0] : closestName(name, names);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { FeatureTable } from '../features/types.js';
 import { CohortlabError } from '../shared/errors.js';
-import { closest } from '../shared/nearest.js';
+import { closestName as closest } from '../shared/names.js';
 
 /** A feature column by name, checked: a missing or mis-sized column names the rule that needs it and the fix. */
 export function featureColumn(table: FeatureTable, name: string, neededBy: string): Float64Array {
@@ -20,5 +20,5 @@ export function featureColumn(table: FeatureTable, name: string, neededBy: strin
   return c;
 }
 
-// The did-you-mean helpers live in shared/ so the CLI's option parser uses the same ones.
-export { editDistance, closest } from '../shared/nearest.js';
+/** The closest known name for "did you mean" hints (shared/names.ts, also used by the cluster stage). */
+export { closestName as closest } from '../shared/names.js';

@@ -1,6 +1,4 @@
-/** "Did you mean" hints: the known name nearest a misspelt one (rule names, feature columns, CLI options). */
-
-/** Levenshtein distance, for "did you mean" hints. */
+/** Levenshtein distance, for "did you mean" hints in error messages. */
 export function editDistance(a: string, b: string): number {
   const m = a.length;
   const n = b.length;
@@ -17,8 +15,8 @@ export function editDistance(a: string, b: string): number {
   return prev[n];
 }
 
-/** The closest known name within a third of the name's length, or undefined. */
-export function closest(name: string, known: readonly string[]): string | undefined {
+/** The closest known name within max(2, a third of the name's length) edits (the first on a tie), or undefined. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const k of known) {
