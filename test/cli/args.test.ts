@@ -4,6 +4,7 @@ import { COMMANDS } from '../../src/cli/commands.js';
 import { featuresCommand } from '../../src/cli/features.js';
 import { modelsCommand } from '../../src/cli/models.js';
 import { isCohortlabError } from '../../src/shared/errors.js';
+import { runCli } from './run.js';
 
 /** The option parser on its own: what is an option, what is a value, what is stray, and the sentence each error prints. */
 const SPECS: OptionSpec[] = [
@@ -92,6 +93,16 @@ describe('the commands declare what they take', () => {
     expect(() => parseArgs(['stray', '--dictionary'], featuresCommand.options, 'features', { usage: featuresCommand.usage, positionals: featuresCommand.positionals })).toThrow(
       /"cohortlab features" takes no positional arguments, got the stray argument "stray".*Usage: cohortlab features /,
     );
+  });
+
+  it('a switch set to no is not given: train --keep-leaky=no with events is not refused as a table option', async () => {
+    const missing = ['train', '--events', 'no-such-log.csv', '--preset', 'cdnow', '--seed', '7'];
+    const yes = await runCli([...missing, '--keep-leaky=yes']);
+    expect(yes).toEqual({ code: 2, err: expect.stringMatching(/^cohortlab train: --keep-leaky apply to a per-user table/) });
+    const no = await runCli([...missing, '--keep-leaky=no']);
+    expect(no.code).toBe(2);
+    expect(no.err).toMatch(/no-such-log\.csv/);
+    expect(no.err).not.toMatch(/per-user table/);
   });
 
   it('models takes a subcommand and at most two references; no other command takes positionals', () => {
