@@ -14,15 +14,12 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import type { FeatureTable } from '../features/types.js';
+import type { Matrix as SharedMatrix } from '../shared/matrix.js';
 
 const DAY_MS = 86_400_000;
 
-/** A dense row-major matrix (rows x cols), Float32 because that is what tfjs consumes. */
-export interface Matrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
+/** The shared row-major matrix (src/shared/matrix.ts), Float32 because that is what tfjs consumes. */
+export type Matrix = SharedMatrix<Float32Array>;
 
 export interface LabelledRows {
   x: Matrix;
@@ -171,13 +168,7 @@ export function applyScaler(s: ScalerState, x: Matrix): Matrix {
   return { data: out, rows: x.rows, cols: d };
 }
 
-/** Row subset of a matrix (in the given order). */
-export function takeRows(x: Matrix, rows: ArrayLike<number>): Matrix {
-  const d = x.cols;
-  const out = new Float32Array(rows.length * d);
-  for (let r = 0; r < rows.length; r++) out.set(x.data.subarray(rows[r] * d, rows[r] * d + d), r * d);
-  return { data: out, rows: rows.length, cols: d };
-}
+export { takeRows } from '../shared/matrix.js';
 
 // ---------------------------------------------------------------------------------------------
 // Backtest planning

@@ -28,8 +28,8 @@
  * `count` (training rows) and `cover` (training hessian) are kept for TreeSHAP (treeshap.ts).
  */
 import { CohortlabError } from '../shared/errors.js';
-import { createRng, type Rng } from '../shared/rng.js';
-import { checkRealMatrix, type RealMatrix } from './real-matrix.js';
+import { createRng, sampleWithoutReplacement, type Rng } from '../shared/rng.js';
+import { checkMatrix, type Matrix } from '../shared/matrix.js';
 
 export interface GbdtParams {
   /** Shrinkage of every leaf value. Default 0.1. */
@@ -263,7 +263,7 @@ const PREDICT_BLOCK = 512;
  * per tree on 31 leaves), which the CPU mispredicts half the time; level-by-level passes over a block
  * and four interleaved walks were measured no faster (docs/churn.md).
  */
-function addTrees(c: Compiled, from: number, to: number, x: RealMatrix, out: Float64Array): void {
+function addTrees(c: Compiled, from: number, to: number, x: Matrix, out: Float64Array): void {
   const { roots, feature, threshold, nanRight, child, leafValue } = c;
   const data = x.data;
   const d = x.cols;
@@ -307,7 +307,7 @@ function meanLogLoss(z: Float64Array, y: ArrayLike<number>, w: ArrayLike<number>
 export interface GbdtFitOptions {
   sampleWeight?: ArrayLike<number> | null;
   /** Early stopping on this set's log loss (never trained on). */
-  valid?: { x: RealMatrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null } | null;
+  valid?: { x: Matrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null } | null;
 }
 
 /** Histogram-based gradient-boosted trees for binary classification (log loss). */
@@ -320,12 +320,12 @@ export class GradientBoostedTrees {
     this.params = { ...params };
   }
 
-  fit(x: RealMatrix, y: ArrayLike<number>, opts: GbdtFitOptions = {}): this {
+  fit(x: Matrix, y: ArrayLike<number>, opts: GbdtFitOptions = {}): this {
     const p = resolveGbdtParams(this.params);
     const w = opts.sampleWeight ?? null;
-    checkRealMatrix(x, 'GradientBoostedTrees.fit', { y, w });
+    checkMatrix(x, 'GradientBoostedTrees.fit', { y, w });
     const valid = opts.valid ?? null;
-    if (valid) checkRealMatrix(valid.x, 'GradientBoostedTrees.fit (validation set)', { y: valid.y, w: valid.sampleWeight ?? null, cols: x.cols });
+    if (valid) checkMatrix(valid.x, 'GradientBoostedTrees.fit (validation set)', { y: valid.y, w: valid.sampleWeight ?? null, cols: x.cols });
     const n = x.rows;
     const d = x.cols;
     const data = x.data;
@@ -437,16 +437,16 @@ export class GradientBoostedTrees {
   }
 
   /** Margins (log-odds) of every row; `nTrees` limits the trees used (staged prediction). */
-  predictRaw(x: RealMatrix, nTrees?: number): Float64Array {
+  predictRaw(x: Matrix, nTrees?: number): Float64Array {
     const s = this.fitted;
-    checkRealMatrix(x, 'GradientBoostedTrees.predictRaw', { cols: s.nFeatures });
+    checkMatrix(x, 'GradientBoostedTrees.predictRaw', { cols: s.nFeatures });
     const out = new Float64Array(x.rows).fill(s.baseline);
     this.compiled ??= compile(s.trees);
     addTrees(this.compiled, 0, Math.min(nTrees ?? s.trees.length, s.trees.length), x, out);
     return out;
   }
 
-  predictProba(x: RealMatrix): Float64Array {
+  predictProba(x: Matrix): Float64Array {
     const z = this.predictRaw(x);
     for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]);
     return z;
@@ -481,15 +481,7 @@ export class GradientBoostedTrees {
 
 /** `m` distinct row indices out of n (partial Fisher-Yates, seeded), ascending. */
 function sampleRows(n: number, m: number, rng: Rng): Uint32Array {
-  const p = new Uint32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = 0; i < m; i++) {
-    const j = i + rng.int(n - i);
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p.slice(0, m).sort();
+  return sampleWithoutReplacement(n, m, rng).sort();
 }
 
 /** One tree at a time, leaf-wise, on binned columns; buffers are reused across trees. */

@@ -42,7 +42,7 @@ export * from './explain.js';
 export * from './model.js';
 export * from './simulate.js';
 export * from './table.js';
-export * from './real-matrix.js';
+export { checkMatrix, type Matrix as RealMatrix } from '../shared/matrix.js';
 export * from './logistic-exact.js';
 export * from './gbdt.js';
 export * from './treeshap.js';

@@ -21,7 +21,7 @@
  * The caller standardizes the design (dataset.ts fitScaler); the coefficients are on that scale.
  */
 import { CohortlabError } from '../shared/errors.js';
-import { checkRealMatrix, type RealMatrix } from './real-matrix.js';
+import { checkMatrix, type Matrix } from '../shared/matrix.js';
 
 export interface LogisticExactParams {
   /** Inverse L2 strength, as sklearn's C (> 0). Default 1. */
@@ -110,7 +110,7 @@ export function choleskySolveInPlace(l: Float64Array, m: number, b: Float64Array
 }
 
 interface Problem {
-  x: RealMatrix;
+  x: Matrix;
   y: ArrayLike<number>;
   w: ArrayLike<number> | null;
   C: number;
@@ -152,10 +152,10 @@ export class LogisticExact {
    * Fits on a standardized design. `sampleWeight` (>= 0, one per row) multiplies each row's log loss,
    * as sklearn's `sample_weight`; `init` warm-starts Newton (the result does not depend on it).
    */
-  fit(x: RealMatrix, y: ArrayLike<number>, opts: { sampleWeight?: ArrayLike<number> | null; init?: { coef: ArrayLike<number>; intercept: number } } = {}): this {
+  fit(x: Matrix, y: ArrayLike<number>, opts: { sampleWeight?: ArrayLike<number> | null; init?: { coef: ArrayLike<number>; intercept: number } } = {}): this {
     const p = resolveLogisticExactParams(this.params);
     const w = opts.sampleWeight ?? null;
-    checkRealMatrix(x, 'LogisticExact.fit', { y, w, finite: true });
+    checkMatrix(x, 'LogisticExact.fit', { y, w, finite: true });
     const n = x.rows;
     const d = x.cols;
     const m = p.fitIntercept ? d + 1 : d;
@@ -283,9 +283,9 @@ export class LogisticExact {
   }
 
   /** The margin x . w + b of every row. */
-  predictRaw(x: RealMatrix): Float64Array {
+  predictRaw(x: Matrix): Float64Array {
     const s = this.fitted;
-    checkRealMatrix(x, 'LogisticExact.predictRaw', { cols: s.coef.length });
+    checkMatrix(x, 'LogisticExact.predictRaw', { cols: s.coef.length });
     const d = x.cols;
     const out = new Float64Array(x.rows);
     const coef = Float64Array.from(s.coef);
@@ -300,7 +300,7 @@ export class LogisticExact {
   }
 
   /** P(y = 1) of every row. */
-  predictProba(x: RealMatrix): Float64Array {
+  predictProba(x: Matrix): Float64Array {
     const z = this.predictRaw(x);
     for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]);
     return z;
@@ -351,8 +351,8 @@ export interface ChooseCResult {
  */
 export function chooseC(
   grid: number[],
-  train: { x: RealMatrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
-  valid: { x: RealMatrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
+  train: { x: Matrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
+  valid: { x: Matrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
   params: Partial<Omit<LogisticExactParams, 'C'>> = {},
 ): ChooseCResult {
   if (!Array.isArray(grid) || grid.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'chooseC: the grid of C values is empty; pass e.g. [0.01, 0.1, 1, 10].');

@@ -1,7 +1,8 @@
 import { BASE_FEATURES } from '../features/dictionary.js';
 import { CohortlabError } from '../shared/errors.js';
-import { MIN_ROWS_FOR_THREADS } from './parallel.js';
-import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
+import type { DenseMatrix } from '../shared/matrix.js';
+import { MIN_ROWS_FOR_THREADS } from './lloyd.js';
+import type { ScalerKind, ScalerState } from './types.js';
 
 /**
  * Preparation of the feature table for k-means (playbook §6.2: clustering on behavioural data).
@@ -249,7 +250,7 @@ export function scaleColumns(s: ScalerState, columns: Record<string, Float64Arra
     }
     if (missing > 0) imputed[s.features[j]] = missing;
   }
-  return { data, n, d, imputed };
+  return { data, rows: n, cols: d, imputed };
 }
 
 /** Back from standard units to the raw feature (inverse of scaleColumns for one value). */

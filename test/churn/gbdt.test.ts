@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findBinEdges, GradientBoostedTrees, type GbdtNode } from '../../src/churn/gbdt.js';
-import type { RealMatrix } from '../../src/churn/real-matrix.js';
+import type { Matrix as RealMatrix } from '../../src/shared/matrix.js';
 import { splitChurnTable, type ChurnTableSplit } from '../../src/churn/table.js';
 import { rocAuc } from '../../src/evaluate/metrics.js';
 import { createRng } from '../../src/shared/rng.js';
