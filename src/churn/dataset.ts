@@ -15,6 +15,7 @@
 import { CohortlabError } from '../shared/errors.js';
 import type { FeatureTable } from '../features/types.js';
 import type { Matrix as SharedMatrix } from '../shared/matrix.js';
+import { matrixColumn, meanStd, minAndSkewness } from '../shared/preprocess.js';
 
 const DAY_MS = 86_400_000;
 
@@ -119,33 +120,10 @@ export function fitScaler(x: Matrix, features: string[]): ScalerState {
   const mean: number[] = [];
   const std: number[] = [];
   for (let j = 0; j < d; j++) {
-    let min = Infinity;
-    let s1 = 0;
-    for (let i = 0; i < x.rows; i++) {
-      const v = x.data[i * d + j];
-      if (v < min) min = v;
-      s1 += v;
-    }
-    const m = s1 / x.rows;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < x.rows; i++) {
-      const c = x.data[i * d + j] - m;
-      s2 += c * c;
-      s3 += c * c * c;
-    }
-    const sd = Math.sqrt(s2 / x.rows);
-    const skew = sd > 0 ? s3 / x.rows / (sd * sd * sd) : 0;
-    const useLog = min >= 0 && skew > LOG1P_SKEW_THRESHOLD;
-    let lm = 0;
-    let lv = 0;
-    for (let i = 0; i < x.rows; i++) lm += useLog ? Math.log1p(x.data[i * d + j]) : x.data[i * d + j];
-    lm /= x.rows;
-    for (let i = 0; i < x.rows; i++) {
-      const v = (useLog ? Math.log1p(x.data[i * d + j]) : x.data[i * d + j]) - lm;
-      lv += v * v;
-    }
-    const lsd = Math.sqrt(lv / x.rows);
+    const raw = matrixColumn(x, j);
+    const { min, skewness } = minAndSkewness(raw);
+    const useLog = min >= 0 && skewness > LOG1P_SKEW_THRESHOLD;
+    const { mean: lm, std: lsd } = meanStd(useLog ? raw.map(Math.log1p) : raw);
     log1p.push(useLog);
     mean.push(lm);
     std.push(lsd > 1e-12 ? lsd : 1);

@@ -7,6 +7,7 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import { createRng } from '../shared/rng.js';
+import { quantileSorted } from '../shared/preprocess.js';
 import {
   averagePrecisionFromCounts,
   brierScore,
@@ -99,15 +100,6 @@ function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare:
     precisionAtHighRiskShare: highRiskShare > 0 ? hr.precision : NaN,
     recallAtHighRiskShare: highRiskShare > 0 ? hr.recall : NaN,
   };
-}
-
-/** Linear-interpolated quantile of a sorted array. */
-function quantileSorted(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
 function interval(value: number, draws: number[]): Interval | null {
