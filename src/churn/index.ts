@@ -24,7 +24,8 @@ import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { bootstrapMetrics, calibrationSummary, evaluatePredictions, formatSetSizes, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from '../evaluate/index.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
-import { applyCalibrator, calibrationWarnings, selectCalibration, type CalibrationChoice, type CalibrationSelection, type Calibrator } from './calibrate.js';
+import { applyCalibrator, type CalibrationChoice, type Calibrator } from './calibrate.js';
+import { calibrationWarnings, selectCalibration, type CalibrationSelection } from './calibrate-select.js';
 import { estimatorContributions, estimatorInput, estimatorRaw, fitCandidate, type CandidateFit, type ChurnEstimator, type DesignPair } from './candidates.js';
 import { applyScaler, designMatrix, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
@@ -35,6 +36,7 @@ import { CHURN_MODEL_KINDS, loadNetwork, resolveChurnParams, saveNetwork, type C
 
 export * from './backend.js';
 export * from './calibrate.js';
+export * from './calibrate-select.js';
 export * from './candidates.js';
 export * from './dataset.js';
 export * from './encode.js';
