@@ -40,6 +40,8 @@ export * from './calibrate-select.js';
 export * from './candidates.js';
 export * from './dataset.js';
 export * from './encode.js';
+export { LEAK_AUC, LEAK_MIN_CLASS, NEAR_UNIQUE_SHARE, columnAuc, looksLikeKeyName, parseLabel, readLabel } from './encode-columns.js';
+export * from './table-split.js';
 export * from './explain.js';
 export * from './model.js';
 export * from './simulate.js';
