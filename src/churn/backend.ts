@@ -81,7 +81,3 @@ export async function initBackend(logger: Logger, preference: BackendPreference 
   }
 }
 
-/** The backend tfjs is running on right now (after initBackend). */
-export function currentBackend(): string {
-  return tf.getBackend();
-}
