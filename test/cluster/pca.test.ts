@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fitPca, projectPca } from '../../src/cluster/pca.js';
 import type { DenseMatrix } from '../../src/shared/matrix.js';
 import { createRng } from '../../src/shared/rng.js';
+import { sparkifyColumns } from '../fixtures/load.js';
 
 // scikit-learn 1.2.1 PCA(n_components=3) on seven standardised behavioural columns of the 91 real Sparkify
 // users of test/fixtures/sparkify-features-2018-11-23.csv, printed by `/usr/bin/python3 test/fixtures/pca-sparkify.py`.
@@ -25,19 +25,17 @@ const COLUMNS = ['sessions_7d', 'avg_weekly_sessions_28d', 'typical_gap_days', '
 
 /** The fixture's columns, each standardised with the population std, as the Python script does. */
 function standardisedFixture(): DenseMatrix {
-  const [header, ...lines] = readFileSync(new URL('../fixtures/sparkify-features-2018-11-23.csv', import.meta.url), 'utf8').trim().split('\n');
-  const names = header.split(',');
-  const at = COLUMNS.map((c) => names.indexOf(c));
-  const rows = lines.map((l) => l.split(','));
+  const columns = sparkifyColumns();
   const d = COLUMNS.length;
-  const data = new Float64Array(rows.length * d);
-  for (let j = 0; j < d; j++) {
-    const col = rows.map((r) => Number(r[at[j]]));
-    const mean = col.reduce((s, v) => s + v, 0) / col.length;
-    const std = Math.sqrt(col.reduce((s, v) => s + (v - mean) ** 2, 0) / col.length);
+  const n = columns[COLUMNS[0]].length;
+  const data = new Float64Array(n * d);
+  COLUMNS.forEach((name, j) => {
+    const col = columns[name];
+    const mean = col.reduce((s, v) => s + v, 0) / n;
+    const std = Math.sqrt(col.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
     col.forEach((v, i) => (data[i * d + j] = (v - mean) / std));
-  }
-  return { data, rows: rows.length, cols: d };
+  });
+  return { data, rows: n, cols: d };
 }
 
 describe('fitPca against scikit-learn', () => {
