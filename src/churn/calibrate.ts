@@ -30,6 +30,7 @@
  * This file: the calibrators (fit, apply); calibrate-select.ts: the cross-validated choice (steps 1-4).
  */
 import { CohortlabError, assertNever } from '../shared/errors.js';
+import { sigmoid } from './link.js';
 
 export type CalibrationKind = 'platt' | 'isotonic' | 'none';
 /** What trainChurn accepts: one kind, or 'auto' (chosen by cross-validated log loss). */
@@ -64,10 +65,6 @@ export const MIN_LOG_LOSS_GAIN = 1e-4;
 export function logit(p: number): number {
   const q = Math.min(1 - LOGIT_EPS, Math.max(LOGIT_EPS, p));
   return Math.log(q / (1 - q));
-}
-
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 }
 
 /** log(1 + e^f) without overflow. */

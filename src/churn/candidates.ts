@@ -21,7 +21,8 @@ import type { Logger } from '../shared/log.js';
 import type { Matrix } from './dataset.js';
 import { GradientBoostedTrees, type GbdtParams } from './gbdt.js';
 import { chooseC, LogisticExact } from './logistic-exact.js';
-import { fitNetwork, predictRaw, sigmoidArray, type ChurnModelKind, type ChurnModelParams, type FitHistory } from './model.js';
+import { sigmoidArray } from './link.js';
+import { fitNetwork, predictRaw, type ChurnModelKind, type ChurnModelParams, type FitHistory } from './model.js';
 import { treeShap } from './treeshap.js';
 import { occlusionContributions } from './explain.js';
 

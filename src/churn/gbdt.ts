@@ -35,6 +35,7 @@ import { createRng, sampleWithoutReplacement, type Rng } from '../shared/rng.js'
 import { checkMatrix, type Matrix } from '../shared/matrix.js';
 import { addTrees, compile, type Compiled } from './gbdt-compiled.js';
 import { TreeGrower, binOf, findBinEdges } from './gbdt-grow.js';
+import { sigmoid, sigmoidArray } from './link.js';
 
 export { binOf, findBinEdges };
 
@@ -141,11 +142,6 @@ export function resolveGbdtParams(p: Partial<GbdtParams> = {}): GbdtParams {
   if (!(r.tol >= 0 && Number.isFinite(r.tol))) throw bad('tol', r.tol, 'a finite number >= 0');
   if (!Number.isInteger(r.seed)) throw bad('seed', r.seed, 'an integer');
   return r;
-}
-
-
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 }
 
 /** Log loss (mean, weighted) from margins. */
@@ -305,9 +301,7 @@ export class GradientBoostedTrees {
   }
 
   predictProba(x: Matrix): Float64Array {
-    const z = this.predictRaw(x);
-    for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]);
-    return z;
+    return sigmoidArray(this.predictRaw(x));
   }
 
   toJSON(): GbdtJson {

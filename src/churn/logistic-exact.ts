@@ -22,6 +22,7 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import { checkMatrix, type Matrix } from '../shared/matrix.js';
+import { sigmoid, sigmoidArray } from './link.js';
 
 export interface LogisticExactParams {
   /** Inverse L2 strength, as sklearn's C (> 0). Default 1. */
@@ -64,10 +65,6 @@ export function resolveLogisticExactParams(p: Partial<LogisticExactParams> = {})
   if (!(typeof r.tol === 'number' && r.tol > 0 && r.tol < 1)) throw bad('tol', r.tol, 'in (0, 1)');
   if (!Number.isInteger(r.maxIter) || r.maxIter < 1) throw bad('maxIter', r.maxIter, 'an integer >= 1');
   return r;
-}
-
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 }
 
 /** log(1 + exp(z)) without overflow. */
@@ -301,9 +298,7 @@ export class LogisticExact {
 
   /** P(y = 1) of every row. */
   predictProba(x: Matrix): Float64Array {
-    const z = this.predictRaw(x);
-    for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]);
-    return z;
+    return sigmoidArray(this.predictRaw(x));
   }
 
   toJSON(): LogisticExactJson {

@@ -18,6 +18,7 @@ import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { createRng, permutation } from '../shared/rng.js';
 import type { Matrix } from './dataset.js';
+import { sigmoidArray } from './link.js';
 
 /**
  * The churn model kinds (docs/churn.md "Model choice"): 'logistic' = exact L2 logistic regression
@@ -254,12 +255,6 @@ export function predictLogits(net: tf.LayersModel, x: Matrix, batchSize = DEFAUL
     });
     out.set(vals, s);
   }
-  return out;
-}
-
-export function sigmoidArray(z: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(z.length);
-  for (let i = 0; i < z.length; i++) out[i] = z[i] >= 0 ? 1 / (1 + Math.exp(-z[i])) : Math.exp(z[i]) / (1 + Math.exp(z[i]));
   return out;
 }
 

@@ -51,20 +51,37 @@ export function sqDist(data: Float64Array, i: number, cent: Float64Array, c: num
 export function assignNearest(x: DenseMatrix, centroids: Float64Array, k: number, labels: Int32Array): number {
   const { data, rows: n, cols: d } = x;
   let inertia = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bestD = Infinity;
-    for (let c = 0; c < k; c++) {
-      const dist = sqDist(data, i, centroids, c, d);
-      if (dist < bestD) {
-        bestD = dist;
-        best = c;
-      }
-    }
-    labels[i] = best;
-    inertia += bestD;
-  }
+  for (let i = 0; i < n; i++) inertia += nearestCentre(data, i, d, centroids, k, labels, i);
   return inertia;
+}
+
+/** Nearest of the k centres to row i (first wins a tie), written to labels[at]; returns its squared distance. */
+export function nearestCentre(data: Float64Array, i: number, d: number, centroids: Float64Array, k: number, labels: Int32Array, at: number): number {
+  let best = 0;
+  let bestD = Infinity;
+  for (let c = 0; c < k; c++) {
+    const dist = sqDist(data, i, centroids, c, d);
+    if (dist < bestD) {
+      bestD = dist;
+      best = c;
+    }
+  }
+  labels[at] = best;
+  return bestD;
+}
+
+/** Row i leaves cluster `from` for cluster `to`: the running cluster sums and counts follow it. */
+export function moveRow(data: Float64Array, i: number, d: number, from: number, to: number, sums: Float64Array, counts: Float64Array): void {
+  counts[from] -= 1;
+  counts[to] += 1;
+  const xo = i * d;
+  const so = from * d;
+  const bo = to * d;
+  for (let t = 0; t < d; t++) {
+    const v = data[xo + t];
+    sums[so + t] -= v;
+    sums[bo + t] += v;
+  }
 }
 
 /** Sum of squared distances of each row to the centre of its label. */
@@ -143,18 +160,7 @@ export function boundedAssign(
     if (best !== a) {
       changed++;
       labels[i] = best;
-      if (updateSums) {
-        counts[a] -= 1;
-        counts[best] += 1;
-        const xo = i * d;
-        const so = a * d;
-        const bo = best * d;
-        for (let t = 0; t < d; t++) {
-          const v = data[xo + t];
-          sums[so + t] -= v;
-          sums[bo + t] += v;
-        }
-      }
+      if (updateSums) moveRow(data, i, d, a, best, sums, counts);
     }
   }
   return changed;
@@ -288,18 +294,7 @@ export function elkanAssign(
     if (a !== a0) {
       changed++;
       labels[i] = a;
-      if (updateSums) {
-        counts[a0] -= 1;
-        counts[a] += 1;
-        const xo = i * d;
-        const so = a0 * d;
-        const bo = a * d;
-        for (let t = 0; t < d; t++) {
-          const v = data[xo + t];
-          sums[so + t] -= v;
-          sums[bo + t] += v;
-        }
-      }
+      if (updateSums) moveRow(data, i, d, a0, a, sums, counts);
     }
   }
   return changed;

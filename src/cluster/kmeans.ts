@@ -2,7 +2,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { checkMatrix, type DenseMatrix } from '../shared/matrix.js';
 import { createRng, DEFAULT_SEED } from '../shared/rng.js';
 import { kmeansPlusPlus } from './kmeans-init.js';
-import { assignNearest, checkKMeansInput, meanColumnVariance, sqDist } from './kmeans-kernels.js';
+import { assignNearest, checkKMeansInput, meanColumnVariance, nearestCentre } from './kmeans-kernels.js';
 import { lloyd, type KMeansWorkers } from './lloyd.js';
 import { sampleRows } from './sample.js';
 import type { JsonObject, KMeansRun } from './types.js';
@@ -99,14 +99,52 @@ export interface KMeansFitOptions {
   threads?: number;
 }
 
-export class KMeans {
-  readonly params: KMeansParams;
+/**
+ * What both estimators share: the fitted centres (`state`, same JSON shape for both), nearest-centre
+ * prediction, and the saved envelope { kind, version: 1, params, state }.
+ */
+abstract class CentroidEstimator<P, K extends string> {
+  readonly params: P;
   state: KMeansState | undefined;
   /** Labels of the training rows from the last fit (not serialised). */
   labels: Int32Array | undefined;
 
+  constructor(
+    params: P,
+    private readonly name: string,
+    private readonly kind: K,
+  ) {
+    this.params = params;
+  }
+
+  centroidArray(): Float64Array {
+    return this.state ? fromRows(this.state.centroids) : notFitted(this.name);
+  }
+
+  predict(x: DenseMatrix): Int32Array {
+    const s = this.state ?? notFitted(this.name);
+    checkMatrix(x, `${this.name}.predict`);
+    checkWidth(this.name, x, s.d);
+    const labels = new Int32Array(x.rows);
+    assignNearest(x, fromRows(s.centroids), s.centroids.length, labels);
+    return labels;
+  }
+
+  toJSON(): { kind: K; version: 1; params: P; state: KMeansState } {
+    return { kind: this.kind, version: 1, params: this.params, state: this.state ?? notFitted(this.name) };
+  }
+
+  /** Sets the state of a model read back from JSON, after checking its kind and version. */
+  protected restore(json: { kind: string; version: number; state: KMeansState }): this {
+    if (json.kind !== this.kind || json.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `expected a ${this.kind} model of version 1, got kind "${json.kind}" version ${json.version}.`);
+    this.state = json.state;
+    return this;
+  }
+}
+
+export class KMeans extends CentroidEstimator<KMeansParams, 'kmeans'> {
   constructor(params: Partial<KMeansParams> = {}) {
-    this.params = { ...DEFAULT_KMEANS_PARAMS, ...params };
+    super({ ...DEFAULT_KMEANS_PARAMS, ...params }, 'KMeans', 'kmeans');
   }
 
   fit(x: DenseMatrix, opts: KMeansFitOptions = {}): this {
@@ -129,27 +167,8 @@ export class KMeans {
     return this;
   }
 
-  centroidArray(): Float64Array {
-    return this.state ? fromRows(this.state.centroids) : notFitted('KMeans');
-  }
-
-  predict(x: DenseMatrix): Int32Array {
-    const s = this.state ?? notFitted('KMeans');
-    checkWidth('KMeans', x, s.d);
-    const labels = new Int32Array(x.rows);
-    assignNearest(x, fromRows(s.centroids), s.centroids.length, labels);
-    return labels;
-  }
-
-  toJSON(): { kind: 'kmeans'; version: 1; params: KMeansParams; state: KMeansState } {
-    return { kind: 'kmeans', version: 1, params: this.params, state: this.state ?? notFitted('KMeans') };
-  }
-
   static fromJSON(json: { kind: string; version: number; params: KMeansParams; state: KMeansState }): KMeans {
-    if (json.kind !== 'kmeans' || json.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `expected a kmeans model of version 1, got kind "${json.kind}" version ${json.version}.`);
-    const m = new KMeans(json.params);
-    m.state = json.state;
-    return m;
+    return new KMeans(json.params).restore(json);
   }
 }
 
@@ -175,13 +194,9 @@ export const DEFAULT_MINIBATCH_PARAMS: MiniBatchKMeansParams = { k: 5, batchSize
  * every row ever assigned to it (learning rate 1 / count). Memory is O(k d + batch); the final labels
  * are one nearest-centre pass. Same state and JSON shape as KMeans, so predict and assign are shared.
  */
-export class MiniBatchKMeans {
-  readonly params: MiniBatchKMeansParams;
-  state: KMeansState | undefined;
-  labels: Int32Array | undefined;
-
+export class MiniBatchKMeans extends CentroidEstimator<MiniBatchKMeansParams, 'minibatch-kmeans'> {
   constructor(params: Partial<MiniBatchKMeansParams> = {}) {
-    this.params = { ...DEFAULT_MINIBATCH_PARAMS, ...params };
+    super({ ...DEFAULT_MINIBATCH_PARAMS, ...params }, 'MiniBatchKMeans', 'minibatch-kmeans');
   }
 
   fit(x: DenseMatrix): this {
@@ -211,6 +226,7 @@ export class MiniBatchKMeans {
     const bsum = new Float64Array(k * d);
     const bcount = new Float64Array(k);
     const batch = new Int32Array(Math.min(batchSize, n));
+    const batchLabel = new Int32Array(batch.length);
     const steps = Math.max(1, Math.ceil((maxIter * n) / batch.length));
     let ewa = -1;
     let bestEwa = Infinity;
@@ -225,16 +241,8 @@ export class MiniBatchKMeans {
       for (let b = 0; b < batch.length; b++) {
         const i = rng.int(n);
         batch[b] = i;
-        let best = 0;
-        let bestD = Infinity;
-        for (let c = 0; c < k; c++) {
-          const dist = sqDist(data, i, cent, c, d);
-          if (dist < bestD) {
-            bestD = dist;
-            best = c;
-          }
-        }
-        batchInertia += bestD;
+        batchInertia += nearestCentre(data, i, d, cent, k, batchLabel, b);
+        const best = batchLabel[b];
         bcount[best] += 1;
         const xo = i * d;
         const so = best * d;
@@ -276,23 +284,8 @@ export class MiniBatchKMeans {
     return this;
   }
 
-  predict(x: DenseMatrix): Int32Array {
-    const s = this.state ?? notFitted('MiniBatchKMeans');
-    checkWidth('MiniBatchKMeans', x, s.d);
-    const labels = new Int32Array(x.rows);
-    assignNearest(x, fromRows(s.centroids), s.centroids.length, labels);
-    return labels;
-  }
-
-  toJSON(): { kind: 'minibatch-kmeans'; version: 1; params: MiniBatchKMeansParams; state: KMeansState } {
-    return { kind: 'minibatch-kmeans', version: 1, params: this.params, state: this.state ?? notFitted('MiniBatchKMeans') };
-  }
-
   static fromJSON(json: { kind: string; version: number; params: MiniBatchKMeansParams; state: KMeansState }): MiniBatchKMeans {
-    if (json.kind !== 'minibatch-kmeans' || json.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `expected a minibatch-kmeans model of version 1, got kind "${json.kind}" version ${json.version}.`);
-    const m = new MiniBatchKMeans(json.params);
-    m.state = json.state;
-    return m;
+    return new MiniBatchKMeans(json.params).restore(json);
   }
 }
 
