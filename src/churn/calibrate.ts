@@ -30,7 +30,7 @@
  * This file: the calibrators (fit, apply); calibrate-select.ts: the cross-validated choice (steps 1-4).
  */
 import { CohortlabError, assertNever } from '../shared/errors.js';
-import { sigmoid } from './link.js';
+import { sigmoid, softplus } from './link.js';
 
 export type CalibrationKind = 'platt' | 'isotonic' | 'none';
 /** What trainChurn accepts: one kind, or 'auto' (chosen by cross-validated log loss). */
@@ -65,11 +65,6 @@ export const MIN_LOG_LOSS_GAIN = 1e-4;
 export function logit(p: number): number {
   const q = Math.min(1 - LOGIT_EPS, Math.max(LOGIT_EPS, p));
   return Math.log(q / (1 - q));
-}
-
-/** log(1 + e^f) without overflow. */
-function softplus(f: number): number {
-  return f > 0 ? f + Math.log1p(Math.exp(-f)) : Math.log1p(Math.exp(f));
 }
 
 const clipServed = (p: number) => Math.min(1 - PROBABILITY_FLOOR, Math.max(PROBABILITY_FLOOR, p));

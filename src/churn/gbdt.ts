@@ -35,7 +35,7 @@ import { createRng, sampleWithoutReplacement, type Rng } from '../shared/rng.js'
 import { checkMatrix, type Matrix } from '../shared/matrix.js';
 import { addTrees, compile, type Compiled } from './gbdt-compiled.js';
 import { TreeGrower, binOf, findBinEdges } from './gbdt-grow.js';
-import { sigmoid, sigmoidArray } from './link.js';
+import { checkSavedModel, logLossFromMargins, sigmoid, sigmoidArray } from './link.js';
 
 export { binOf, findBinEdges };
 
@@ -144,20 +144,6 @@ export function resolveGbdtParams(p: Partial<GbdtParams> = {}): GbdtParams {
   return r;
 }
 
-/** Log loss (mean, weighted) from margins. */
-function meanLogLoss(z: Float64Array, y: ArrayLike<number>, w: ArrayLike<number> | null | undefined): number {
-  let s = 0;
-  let sw = 0;
-  for (let i = 0; i < z.length; i++) {
-    const wi = w ? w[i] : 1;
-    const zi = z[i];
-    const sp = zi > 0 ? zi + Math.log1p(Math.exp(-zi)) : Math.log1p(Math.exp(zi));
-    s += wi * (sp - (y[i] === 1 ? zi : 0));
-    sw += wi;
-  }
-  return s / sw;
-}
-
 export interface GbdtFitOptions {
   sampleWeight?: ArrayLike<number> | null;
   /** Early stopping on this set's log loss (never trained on). */
@@ -235,7 +221,7 @@ export class GradientBoostedTrees {
     let validRaw: Float64Array | null = null;
     if (valid) {
       validRaw = new Float64Array(valid.x.rows).fill(baseline);
-      validLoss.push(meanLogLoss(validRaw, valid.y, valid.sampleWeight));
+      validLoss.push(logLossFromMargins(validRaw, valid.y, valid.sampleWeight));
     }
     const grower = new TreeGrower(binned, n, d, edgesTyped, p, rng.fork());
     const idxAll = new Uint32Array(n);
@@ -267,7 +253,7 @@ export class GradientBoostedTrees {
       // 4. early stopping (sklearn's _should_stop on the negative validation loss)
       if (valid && validRaw) {
         addTrees(compile([nodes]), 0, 1, valid.x, validRaw);
-        validLoss.push(meanLogLoss(validRaw, valid.y, valid.sampleWeight));
+        validLoss.push(logLossFromMargins(validRaw, valid.y, valid.sampleWeight));
         const k = validLoss.length;
         if (k > p.nIterNoChange) {
           const ref = validLoss[k - 1 - p.nIterNoChange];
@@ -309,8 +295,7 @@ export class GradientBoostedTrees {
   }
 
   static fromJSON(j: GbdtJson, path = 'gbdt model'): GradientBoostedTrees {
-    if (!j || j.kind !== 'gbdt') throw new CohortlabError('MODEL_CORRUPT', `${path} is not a gbdt model (kind ${JSON.stringify(j?.kind)}).`, { path });
-    if (j.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `${path} has gbdt version ${j.version}; this cohortlab reads version 1.`, { path });
+    checkSavedModel(j, 'gbdt', path);
     const s = j.state;
     if (!s || !Number.isInteger(s.nFeatures) || !Number.isFinite(s.baseline) || !Array.isArray(s.trees)) {
       throw new CohortlabError('MODEL_CORRUPT', `${path}: state needs nFeatures, a finite baseline and trees.`, { path });

@@ -22,7 +22,7 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import { checkMatrix, type Matrix } from '../shared/matrix.js';
-import { sigmoid, sigmoidArray } from './link.js';
+import { checkSavedModel, logLossFromMargins, sigmoid, sigmoidArray, softplus } from './link.js';
 
 export interface LogisticExactParams {
   /** Inverse L2 strength, as sklearn's C (> 0). Default 1. */
@@ -68,9 +68,6 @@ export function resolveLogisticExactParams(p: Partial<LogisticExactParams> = {})
 }
 
 /** log(1 + exp(z)) without overflow. */
-function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
 
 /**
  * In-place Cholesky of the symmetric m x m matrix `a` (row-major, lower triangle used); false when
@@ -306,8 +303,7 @@ export class LogisticExact {
   }
 
   static fromJSON(j: LogisticExactJson, path = 'logistic model'): LogisticExact {
-    if (!j || j.kind !== 'logistic-exact') throw new CohortlabError('MODEL_CORRUPT', `${path} is not a logistic-exact model (kind ${JSON.stringify(j?.kind)}).`, { path });
-    if (j.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `${path} has logistic-exact version ${j.version}; this cohortlab reads version 1.`, { path });
+    checkSavedModel(j, 'logistic-exact', path);
     const s = j.state;
     if (!s || !Array.isArray(s.coef) || s.coef.some((v) => !Number.isFinite(v)) || !Number.isFinite(s.intercept)) {
       throw new CohortlabError('MODEL_CORRUPT', `${path}: state.coef must be finite numbers and state.intercept a finite number.`, { path });
@@ -318,18 +314,7 @@ export class LogisticExact {
   }
 }
 
-/** Mean (weighted) log loss of margins z against 0/1 labels, computed from margins (no clipping needed). */
-export function logLossFromMargins(z: ArrayLike<number>, y: ArrayLike<number>, w?: ArrayLike<number> | null): number {
-  let s = 0;
-  let sw = 0;
-  for (let i = 0; i < z.length; i++) {
-    const wi = w ? w[i] : 1;
-    if (wi === 0) continue;
-    s += wi * (softplus(z[i]) - (y[i] === 1 ? z[i] : 0));
-    sw += wi;
-  }
-  return s / sw;
-}
+export { logLossFromMargins };
 
 export interface ChooseCResult {
   /** The C with the lowest validation log loss (the smaller C on a tie: the simpler model). */
