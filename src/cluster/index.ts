@@ -9,7 +9,7 @@ import { adjustedRandIndex } from './metrics.js';
 import { workerThreads } from './parallel.js';
 import { fitPca, projectPca, type PcaState } from './pca.js';
 import { FeatureScaler, scaleColumns, selectFeatures } from './scale.js';
-import { evaluateKRange, type KCandidate } from './select-k.js';
+import { checkK, evaluateKRange, type KCandidate } from './select-k.js';
 import { clusterStability, type StabilityReport } from './stability.js';
 import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
 
@@ -149,7 +149,7 @@ export interface FitClustersResult {
 }
 
 function checkClusterParams(p: ClusterParams): void {
-  if (p.k !== 'auto' && (!Number.isInteger(p.k) || p.k < 2 || p.k > 100)) throw new CohortlabError('BAD_ARGUMENT', `k must be "auto" or an integer from 2 to 100, got ${JSON.stringify(p.k)}.`);
+  checkK(p.k, 'k');
   if (p.scaler !== 'standard' && p.scaler !== 'robust') throw new CohortlabError('BAD_ARGUMENT', `scaler must be "standard" or "robust", got "${String(p.scaler)}".`);
   if (p.whenFewLive !== 'error' && p.whenFewLive !== 'fit-all') throw new CohortlabError('BAD_ARGUMENT', `whenFewLive must be "error" or "fit-all", got "${String(p.whenFewLive)}".`);
   if (p.algorithm !== 'kmeans' && p.algorithm !== 'minibatch') throw new CohortlabError('BAD_ARGUMENT', `algorithm must be "kmeans" or "minibatch", got "${String(p.algorithm)}".`);
@@ -453,6 +453,7 @@ export { KMeans, MiniBatchKMeans, kmeansPlusPlus, lloyd, assignNearest } from '.
 export type { KMeansParams, MiniBatchKMeansParams, KMeansState } from './kmeans.js';
 export { FeatureScaler, DEFAULT_CLUSTER_FEATURES, selectFeatures, scaleColumns } from './scale.js';
 export { adjustedRandIndex, silhouetteScore } from './metrics.js';
+export { checkK, K_MAX } from './select-k.js';
 export { fitPca, projectPca, type PcaState } from './pca.js';
 export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
 export { clusterStability, type StabilityReport } from './stability.js';

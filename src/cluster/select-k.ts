@@ -55,6 +55,16 @@ export interface SelectKOptions {
   workers?: KMeansWorkers;
 }
 
+/** Largest number of clusters cohortlab fits or lets a user ask for. */
+export const K_MAX = 100;
+
+/** k is "auto" or a whole number from 2 to K_MAX; `name` is how the caller calls it (k, --k), `given` what was written. */
+export function checkK(k: number | 'auto', name: string, given: unknown = k): void {
+  if (k !== 'auto' && (!Number.isInteger(k) || k < 2 || k > K_MAX)) {
+    throw new CohortlabError('BAD_ARGUMENT', `${name} must be "auto" or an integer from 2 to ${K_MAX}, got ${JSON.stringify(given)}.`);
+  }
+}
+
 export function evaluateKRange(x: DenseMatrix, o: SelectKOptions): KSelection {
   if (!Number.isInteger(o.kMin) || !Number.isInteger(o.kMax) || o.kMin < 2 || o.kMax < o.kMin) {
     throw new CohortlabError('BAD_ARGUMENT', `the k range must be integers with 2 <= min <= max, got ${o.kMin}..${o.kMax}.`);
