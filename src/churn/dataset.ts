@@ -15,7 +15,6 @@
 import { CohortlabError } from '../shared/errors.js';
 import type { FeatureTable } from '../features/types.js';
 import type { Matrix as SharedMatrix } from '../shared/matrix.js';
-import { matrixColumn, meanStd, minAndSkewness } from '../shared/preprocess.js';
 
 const DAY_MS = 86_400_000;
 
@@ -100,52 +99,8 @@ export function labelledRows(tables: FeatureTable[], features: string[]): Labell
   return { x: { data, rows: total, cols: features.length }, y: Uint8Array.from(ys), userIds: ids, asOf, excludedAlreadyChurned: excluded };
 }
 
-/** Learned on training rows only. A feature is log1p-ed when it is non-negative and heavily right-skewed. */
-export interface ScalerState {
-  features: string[];
-  log1p: boolean[];
-  mean: number[];
-  /** Standard deviation after the log1p step; 1 for constant features (so they become 0, not NaN). */
-  std: number[];
-}
-
-/** Skewness above which a non-negative feature is log-transformed (counts, durations, money). */
-export const LOG1P_SKEW_THRESHOLD = 2;
-
-export function fitScaler(x: Matrix, features: string[]): ScalerState {
-  if (features.length !== x.cols) throw new CohortlabError('BAD_ARGUMENT', `fitScaler: ${features.length} feature names for ${x.cols} columns.`);
-  if (x.rows === 0) throw new CohortlabError('EMPTY_INPUT', 'fitScaler: no training rows; every user of the training cutoff(s) was already churned or the table is empty.');
-  const d = x.cols;
-  const log1p: boolean[] = [];
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let j = 0; j < d; j++) {
-    const raw = matrixColumn(x, j);
-    const { min, skewness } = minAndSkewness(raw);
-    const useLog = min >= 0 && skewness > LOG1P_SKEW_THRESHOLD;
-    const { mean: lm, std: lsd } = meanStd(useLog ? raw.map(Math.log1p) : raw);
-    log1p.push(useLog);
-    mean.push(lm);
-    std.push(lsd > 1e-12 ? lsd : 1);
-  }
-  return { features: [...features], log1p, mean, std };
-}
-
-/** Applies the training transformation; negative inputs to a log1p feature are clipped at 0 (never seen in training). */
-export function applyScaler(s: ScalerState, x: Matrix): Matrix {
-  if (x.cols !== s.features.length) throw new CohortlabError('BAD_ARGUMENT', `applyScaler: the scaler knows ${s.features.length} features, the matrix has ${x.cols} columns.`);
-  const d = x.cols;
-  const out = new Float32Array(x.data.length);
-  for (let i = 0; i < x.rows; i++) {
-    for (let j = 0; j < d; j++) {
-      let v = x.data[i * d + j];
-      if (s.log1p[j]) v = Math.log1p(Math.max(0, v));
-      out[i * d + j] = (v - s.mean[j]) / s.std[j];
-    }
-  }
-  return { data: out, rows: x.rows, cols: d };
-}
-
+// The churn scaler (z-score after log1p of skewed non-negative columns) lives in the shared preprocessing module.
+export { applyScaler, fitScaler, LOG1P_SKEW_THRESHOLD, type SkewScalerState as ScalerState } from '../shared/preprocess.js';
 export { takeRows } from '../shared/matrix.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { BASE_FEATURES } from '../features/dictionary.js';
 import { CohortlabError } from '../shared/errors.js';
 import { closestName } from '../shared/names.js';
-import { meanStd, quantiles, robustCenterScale } from '../shared/preprocess.js';
+import { fitFeatureColumn } from '../shared/preprocess.js';
 import type { DenseMatrix } from '../shared/matrix.js';
 import { MIN_ROWS_FOR_THREADS } from './lloyd.js';
 import type { ScalerKind, ScalerState } from './types.js';
@@ -112,24 +112,10 @@ export class FeatureScaler {
     for (const name of features) {
       const col = columns[name];
       if (!col) throw new CohortlabError('MISSING_COLUMN', `feature "${name}" is not in the table to scale; available: ${Object.keys(columns).join(', ')}.`);
-      const [median] = quantiles(col, [0.5]);
-      if (Number.isNaN(median)) throw new CohortlabError('BAD_FEATURE', `feature "${name}" is missing (empty/NaN) for all ${col.length} users; drop it from --features-list or fix the features file.`);
       const useLog = logSet.has(name);
-      // transformed column (imputed, logged) for the centre and scale
-      const t = new Float64Array(col.length);
-      for (let i = 0; i < col.length; i++) {
-        const v = Number.isNaN(col[i]) ? median : col[i];
-        if (useLog && !(v > -1)) throw new CohortlabError('BAD_FEATURE', `feature "${name}" is marked heavy-tailed (log1p) but has value ${v} at row ${i + 1}; log1p needs values > -1. Remove it from the log1p list or fix the data.`);
-        t[i] = useLog ? Math.log1p(v) : v;
-      }
-      const { mean, std } = meanStd(t);
-      if (!(std > 1e-12 * Math.max(1, Math.abs(mean)))) {
-        throw new CohortlabError('BAD_FEATURE', `feature "${name}" is constant (${median}) over all ${col.length} users, so it cannot separate clusters and cannot be standardised; drop it with --features-list (e.g. the default list without "${name}").`);
-      }
-      // robust: IQR / 1.349 equals the std for normal data; a sparse count (IQR 0) falls back to the std
-      const { center, scale } = kind === 'robust' ? robustCenterScale(t, std) : { center: mean, scale: std };
+      const { impute, center, scale } = fitFeatureColumn(col, name, useLog, kind);
       state.log1p.push(useLog ? 1 : 0);
-      state.impute.push(median);
+      state.impute.push(impute);
       state.center.push(center);
       state.scale.push(scale);
     }
