@@ -10,7 +10,7 @@ import {
   PROBABILITY_FLOOR,
   applyCalibrator,
   calibratorOutput,
-  checkInputs,
+  checkCalibrationInputs,
   fitCalibrator,
   fitPlattDetailed,
   type CalibrationChoice,
@@ -107,7 +107,7 @@ const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));
  * cross-validated figures reported beside it, and falls back to 'none' only if the collapse guard trips.
  */
 export function selectCalibration(raw: ArrayLike<number>, y: ArrayLike<number>, opts: { requested?: CalibrationChoice; seed: number; maxFolds?: number }): { calibrator: Calibrator; selection: CalibrationSelection } {
-  checkInputs(raw, y, 'selectCalibration');
+  checkCalibrationInputs(raw, y, 'selectCalibration');
   const requested = opts.requested ?? 'auto';
   const n = raw.length;
   let nPos = 0;

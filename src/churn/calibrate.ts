@@ -69,7 +69,7 @@ export function logit(p: number): number {
 
 const clipServed = (p: number) => Math.min(1 - PROBABILITY_FLOOR, Math.max(PROBABILITY_FLOOR, p));
 
-export function checkInputs(raw: ArrayLike<number>, y: ArrayLike<number>, what: string): void {
+export function checkCalibrationInputs(raw: ArrayLike<number>, y: ArrayLike<number>, what: string): void {
   if (raw.length !== y.length) throw new CohortlabError('BAD_ARGUMENT', `${what}: ${raw.length} scores but ${y.length} labels; pass one label per validation user.`);
   if (raw.length === 0) throw new CohortlabError('EMPTY_INPUT', `${what}: the validation set is empty; calibration needs validation users (a later cutoff or a validation share > 0).`);
   for (let i = 0; i < raw.length; i++) {
@@ -99,7 +99,7 @@ export interface PlattFit {
  * stay finite because every accepted point lowers a convex objective that is finite everywhere.
  */
 export function fitPlattDetailed(raw: ArrayLike<number>, y: ArrayLike<number>, maxSlope = PLATT_MAX_SLOPE): PlattFit {
-  checkInputs(raw, y, 'fitPlatt');
+  checkCalibrationInputs(raw, y, 'fitPlatt');
   const n = raw.length;
   let nPos = 0;
   for (let i = 0; i < n; i++) nPos += y[i];
@@ -209,7 +209,7 @@ const TIE_RESOLUTION = 1e-15;
  * scores depended on the order of the rows.
  */
 export function fitIsotonic(raw: ArrayLike<number>, y: ArrayLike<number>): Calibrator {
-  checkInputs(raw, y, 'fitIsotonic');
+  checkCalibrationInputs(raw, y, 'fitIsotonic');
   const n = raw.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => raw[i] - raw[j] || y[i] - y[j] || i - j);
   // (2) unique scores with the mean label and the count as weight.
