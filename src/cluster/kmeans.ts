@@ -2,7 +2,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { checkMatrix, type DenseMatrix } from '../shared/matrix.js';
 import { createRng, DEFAULT_SEED } from '../shared/rng.js';
 import { kmeansPlusPlus } from './kmeans-init.js';
-import { assignNearest, checkKMeansInput, meanColumnVariance, nearestCentre } from './kmeans-kernels.js';
+import { assignNearest, meanColumnVariance, nearestCentre } from './kmeans-kernels.js';
 import { lloyd, type KMeansWorkers } from './lloyd.js';
 import { sampleRows } from './sample.js';
 import type { JsonObject, KMeansRun } from './types.js';
@@ -78,7 +78,6 @@ export function fromRows(rows: number[][]): Float64Array {
 function checkFitInput(kind: string, x: DenseMatrix, k: number): void {
   checkMatrix(x, `${kind}.fit`);
   if (k > x.rows) throw new CohortlabError('BAD_ARGUMENT', `${kind}: k = ${k} is more than the ${x.rows} rows to cluster; lower --k.`);
-  checkKMeansInput(x, k, `${kind}.fit`);
 }
 
 function notFitted(kind: string): never {
