@@ -445,7 +445,7 @@ export function modelNeedsWeights(json: Partial<ChurnModelJson> | undefined): bo
   return !!json && (json.formatVersion === 1 || json.kind === 'mlp');
 }
 
-export async function loadModel(s: { json: ChurnModelJson; weights: ArrayBuffer | null }, opts: { logger?: Logger; backend?: BackendPreference; path?: string } = {}): Promise<ChurnModel> {
+export async function loadChurnModel(s: { json: ChurnModelJson; weights: ArrayBuffer | null }, opts: { logger?: Logger; backend?: BackendPreference; path?: string } = {}): Promise<ChurnModel> {
   const j = s.json as Partial<ChurnModelJson> | undefined;
   const where = opts.path ? ` (${opts.path})` : '';
   const path = opts.path ?? 'churn model';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSegmentRules, parseRuleReference, type RuleReference } from '../rules/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import { loadModel as loadChurnModel, modelNeedsWeights, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
+import { loadChurnModel, modelNeedsWeights, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
 import { validateConfig } from '../ingest/index.js';
 import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';

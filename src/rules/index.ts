@@ -12,7 +12,7 @@ export { loadSegmentRules, defaultRulesDir, RULE_FILE_EXTENSION } from './load.j
 export { parseSegmentRules, slugify, REFRESH_VALUES } from './dsl/parse.js';
 export { evaluateCondition, evaluateSegment, formatExpr } from './dsl/evaluate.js';
 export { FUNCTIONS as RULE_FUNCTIONS, NAMES as RULE_NAMES, type EvalContext } from './dsl/functions.js';
-export { engagementScore, activationScore, expansionReadinessScore, churnRiskScore, type ScoreResult } from './scores.js';
+export { engagementScore, activationScore, expansionReadinessScore, churnRiskScore, type RuleScore } from './scores.js';
 export {
   atRiskSignals, behavioralSegments, lifecycleStages, dormantSubsegments, champions, intentSegments, planSegments,
   salesTiers, campaigns, rfm, inactivityThreshold,
