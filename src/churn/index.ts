@@ -18,7 +18,6 @@
  *        permutation importance, calibration before/after; every candidate's test metrics beside it
  *        (`candidates`) -> EvaluationReport
  */
-import type * as tf from '@tensorflow/tfjs';
 import type { FeatureTable } from '../features/types.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
