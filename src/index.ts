@@ -19,7 +19,9 @@
 // shared
 export { CohortlabError, isCohortlabError, type ErrorCode } from './shared/errors.js';
 export { silentLogger, stderrLogger, collectingLogger, type Logger } from './shared/log.js';
-export { createRng, DEFAULT_SEED, type Rng } from './shared/rng.js';
+export { createRng, permutation, DEFAULT_SEED, type Rng } from './shared/rng.js';
+export { readTable, writeTable, type ColumnTable } from './shared/table-io.js';
+export { renderSvg, renderHtmlReport, type ChartSpec } from './shared/charts.js';
 
 // ingest and event sources
 export {
@@ -45,7 +47,8 @@ export {
 
 // cluster: k-means estimators, choosing k, PCA
 export {
-  fitClusters, assignClusters, KMeans, MiniBatchKMeans, evaluateKRange, pickK, clusterStability, profileClusters,
+  fitClusters, assignClusters, truthAgreement, KMeans, MiniBatchKMeans, evaluateKRange, pickK, clusterStability, profileClusters,
+  clusterCharts, clusterSummaryText,
   adjustedRandIndex, silhouetteScore, fitPca, projectPca, DEFAULT_CLUSTER_PARAMS,
   type ClusterParams, type ClusterModel, type FitClustersResult, type AssignResult, type KMeansParams, type MiniBatchKMeansParams,
   type KMeansState, type KCandidate, type KSelection, type PcaState, type DenseMatrix,
@@ -62,7 +65,7 @@ export {
 // evaluate: metrics, bootstrap intervals, the verdict
 export {
   evaluatePredictions, decideVerdict, bootstrapMetrics, permutationImportance, renderEvaluationHtml,
-  rocAuc, averagePrecision, logLoss, brierScore, topShare, reliabilityCurve,
+  rocAuc, averagePrecision, logLoss, brierScore, topShare, reliabilityCurve, rocChartSpec, prChartSpec, gainChartSpec, liftChartSpec,
   type EvaluationReport, type Verdict, type VerdictKind, type MetricInterval, type BootstrapResult, type FeatureImportance,
 } from './evaluate/index.js';
 
