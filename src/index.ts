@@ -29,17 +29,25 @@ export {
   PRESETS, SYNTHETIC_PRESET, SPARKIFY_PRESET, CDNOW_PRESET,
   type EventConfig, type EventStore, type LoadOptions, type IngestReport,
 } from './ingest/index.js';
-export { openEventSource, duckdbSource, type EventSource, type EventSourceSpec } from './engine/source.js';
+export { openEventSource, duckdbSource, asSource, type EventSource, type EventSourceSpec } from './engine/source.js';
+// the warehouse engine: load events into ClickHouse, score with one SQL statement
+export { openClickHouse, type ClickHouse, type ClickHouseOptions } from './engine/clickhouse.js';
+export { loadEventsToClickHouse, warehouseConfig } from './engine/load.js';
+export { DIALECTS, type Dialect, type EngineName } from './engine/dialect.js';
+export { modelScoreSql, scoreSql } from './engine/score-sql.js';
+export { queryColumns, openDuckDB } from './shared/duckdb.js';
 
 // features
 export {
   computeFeatures, computeFeatureBlocks, readFeatureTable, writeFeatureTable, featureDictionary, featureNames, profileEvents, formatProfile,
+  cutoffOf, BASE_FEATURES, MILESTONE_PREFIX,
   type FeatureTable, type FeatureDefinition, type FeatureOptions, type DataProfile, type DataWarning,
 } from './features/index.js';
 
 // rules: playbook scores, segments, dashboards
 export {
-  applyRules, explainUser, loadSegmentRules, parseSegmentRules, fitRuleReference,
+  applyRules, explainUser, loadSegmentRules, parseSegmentRules, evaluateSegment, defaultRulesDir, fitRuleReference,
+  atRiskSignals, behavioralSegments, lifecycleStages, rfm,
   engagementScore, activationScore, expansionReadinessScore, churnRiskScore,
   segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, icpRefinement, featureAffinity,
   type RuleOutput, type SegmentRule, type RuleScore, type RuleReference, type Dashboard, type TransitionMatrix, type AntiPatternWarning,
@@ -56,7 +64,8 @@ export {
 
 // churn: training and fitted models
 export {
-  trainChurn, predictChurn, predictWithReasons, serializeModel, loadChurnModel, readChurnTable, simulateChurn, simulatedFeatureTable,
+  trainChurn, predictChurn, predictWithReasons, serializeModel, loadChurnModel, readChurnTable, splitChurnTable, simulateChurn, simulatedFeatureTable,
+  GradientBoostedTrees, LogisticExact, treeShap, initBackend, resolveChurnParams, selectCalibration, applyCalibrator,
   CHURN_MODEL_KINDS, DEFAULT_CHURN_PARAMS,
   type ChurnModel, type ChurnModelJson, type ChurnModelKind, type ChurnModelParams, type ChurnModelRequest,
   type TrainChurnInput, type TrainChurnResult, type ReasonCode,
@@ -90,9 +99,14 @@ export {
   type RetentionBy, type RetentionOptions, type RetentionResult, type SurvivalCurve, type LogRankResult,
 } from './retention/index.js';
 export {
-  purchaseSummary, fitLtv, scoreLtv, holdoutOutcomes, BgNbd, GammaGamma, customerLifetimeValue,
+  purchaseSummary, fitLtv, scoreLtv, holdoutOutcomes, BgNbd, GammaGamma, customerLifetimeValue, bgnbdObjective, simulateBgNbd,
   type LtvModel, type LtvOptions, type LtvScores, type LtvScoreOptions, type RfmSummary, type BgNbdParams,
 } from './ltv/index.js';
 
 // synthetic data with known truth
-export { generateSynthetic, writeSynthetic, type SynthParams, type SynthResult } from './synth/index.js';
+export { generateSynthetic, writeSynthetic, usersForEvents, type SynthParams, type SynthResult } from './synth/index.js';
+
+// building blocks the benchmarks time one by one (bench/): lower level than the stages above, may change between minor versions
+export { kmeansPlusPlus, lloyd, threadCount, sampleIndices, takeLabels, takeRows } from './cluster/index.js';
+// churn's design-matrix rows ({ data, rows, cols }); `takeRows` above is the cluster one ({ data, n, d })
+export { fitCandidate, estimatorInput, estimatorRaw, fitScaler, applyScaler, takeRows as takeDesignRows } from './churn/index.js';

@@ -449,7 +449,8 @@ export function truthAgreement(userIds: string[], assignments: Int32Array, k: nu
 export { KMeans, MiniBatchKMeans, kmeansPlusPlus, lloyd, assignNearest } from './kmeans.js';
 export type { KMeansParams, MiniBatchKMeansParams, KMeansState } from './kmeans.js';
 export { FeatureScaler, DEFAULT_CLUSTER_FEATURES, selectFeatures, scaleColumns } from './scale.js';
-export { adjustedRandIndex, silhouetteScore } from './metrics.js';
+export { adjustedRandIndex, silhouetteScore, sampleIndices, takeLabels, takeRows } from './metrics.js';
+export { threadCount } from './parallel.js';
 export { fitPca, projectPca, type PcaState } from './pca.js';
 export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
 export { clusterStability, type StabilityReport } from './stability.js';
