@@ -32,19 +32,24 @@ import { GradientBoostedTrees, type GbdtJson } from './gbdt.js';
 import { LogisticExact, logLossFromMargins, type LogisticExactJson } from './logistic-exact.js';
 import { CHURN_MODEL_KINDS, loadNetwork, resolveChurnParams, saveNetwork, type ChurnModelKind, type ChurnModelParams, type ChurnModelRequest, type FitHistory, type NetworkArtifacts } from './model.js';
 
-export * from './backend.js';
-export * from './calibrate.js';
-export * from './candidates.js';
-export * from './dataset.js';
-export * from './encode.js';
-export * from './explain.js';
-export * from './model.js';
-export * from './simulate.js';
-export * from './table.js';
-export * from './real-matrix.js';
-export * from './logistic-exact.js';
-export * from './gbdt.js';
-export * from './treeshap.js';
+export { initBackend } from './backend.js';
+export { applyCalibrator, selectCalibration } from './calibrate.js';
+export { estimatorInput, estimatorRaw, fitCandidate } from './candidates.js';
+export { designMatrix, fitScaler, applyScaler, takeRows, planBacktest, suggestCutoffs } from './dataset.js';
+export {
+  type TableColumnReport, type DuplicateReport, LEAK_AUC, readLabel, parseLabel, columnAuc, inspectTable,
+  fitTableEncoding, applyTableEncoding, stratifiedSplit,
+} from './encode.js';
+export { type ReasonCode, occlusionContributions, rescoredOcclusion, topReasons } from './explain.js';
+export {
+  type ChurnModelKind, type ChurnModelRequest, CHURN_MODEL_KINDS, type ChurnModelParams, DEFAULT_CHURN_PARAMS,
+  resolveChurnParams, tfSeed, buildNetwork, fitNetwork, predictLogits, saveNetwork,
+} from './model.js';
+export { simulateChurn, simulatedFeatureTable } from './simulate.js';
+export { splitChurnTable, readPerUserTable, readChurnTable, encodeTableForScoring } from './table.js';
+export { LogisticExact } from './logistic-exact.js';
+export { GradientBoostedTrees } from './gbdt.js';
+export { treeShap } from './treeshap.js';
 
 interface ChurnModelCommon {
   features: string[];

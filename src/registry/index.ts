@@ -12,9 +12,15 @@ import type { LoadedModel, ScoreResult } from '../pipeline/types.js';
 import { formatRef } from './names.js';
 import { readManifest, resolveVersion, verifyFiles } from './store.js';
 
-export * from './names.js';
-export * from './store.js';
-export * from './compare.js';
+export { DEFAULT_MODEL_NAME, validateName, type ModelRef, parseRef, formatRef } from './names.js';
+export {
+  resolveModelsDir, sha256File, listVersions, listNames, productionVersion, resolveVersion, type WrittenVersion,
+  writeVersion, readManifest, verifyFiles, promote, removeVersion,
+} from './store.js';
+export {
+  type MetricComparison, compareMetrics, type TestPredictions, type PairedComparison, pairedComparison,
+  type ClusterMovement, clusterMovement,
+} from './compare.js';
 
 /**
  * registry: load a version for scoring. Every file is checked against the manifest's sha256

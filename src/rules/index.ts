@@ -18,10 +18,8 @@ export {
   salesTiers, campaigns, rfm, inactivityThreshold,
 } from './segments.js';
 export { bandIndex, bandValue, bandPoints, bandLabels, bandInterval } from './bands.js';
-export * from './tables/scores.js';
-export * from './tables/rfm.js';
-export * from './tables/segments.js';
-export * from './tables/actions.js';
+export { ENGAGEMENT_TIERS, ACTIVATION_TIERS, EXPANSION_TIERS, CHURN_TIERS } from './tables/scores.js';
+export { RFM_SEGMENTS, rfmSegmentTables } from './tables/rfm.js';
 export {
   segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, icpRefinement, formatIcp,
   featureAffinity, percentileRanks, GONE, NEW, ANTI_PATTERN, AFFINITY_MIN_LIFT,
