@@ -14,7 +14,8 @@ export function shippedDataset(...parts: string[]): string {
   return join(ROOT, 'data', ...parts);
 }
 
-const SHARED = join(ROOT, '..', 'shared', 'datasets');
+/** COHORTLAB_SHARED_DATASETS points elsewhere (or at a missing folder, to see the skips). */
+const SHARED = process.env.COHORTLAB_SHARED_DATASETS ?? join(ROOT, '..', 'shared', 'datasets');
 const reported = new Set<string>();
 
 /**
@@ -26,7 +27,7 @@ export function sharedDataset(folder: string, ...parts: string[]): { path: strin
   const missing = !existsSync(dir);
   if (missing && !reported.has(folder)) {
     reported.add(folder);
-    console.warn(`skipping the tests on ${folder}: ../shared/datasets/${folder} is absent (this data set cannot be shipped in data/; see data/README.md).`);
+    console.warn(`skipping the tests on ${folder}: ${dir} is absent (this data set cannot be shipped in data/; see data/README.md).`);
   }
   return { path: join(dir, ...parts), missing };
 }
