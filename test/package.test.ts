@@ -41,6 +41,18 @@ try { new KMeans({ k: 9 }).fit({ data: new Float64Array([0, 0, 1, 1]), n: 2, d: 
 console.log(JSON.stringify({ missing, labels: Array.from(km.labels), centroids, auc: rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), error, keys: Object.keys(api).length }));
 `;
 
+describe('the public API', () => {
+  it('src/index.ts and every stage index re-export by name (no export * from), and src/index.ts reaches stages only through their index', () => {
+    const indexes = [join(ROOT, 'src', 'index.ts'), ...readdirSync(join(ROOT, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(ROOT, 'src', e.name, 'index.ts')).filter((f) => existsSync(f))];
+    expect(indexes.length).toBeGreaterThan(8);
+    const star = indexes.filter((f) => /^export\s+\*\s+from/m.test(readFileSync(f, 'utf8')));
+    expect(star).toEqual([]);
+    const api = readFileSync(join(ROOT, 'src', 'index.ts'), 'utf8');
+    const deep = [...api.matchAll(/from '\.\/([^']+)'/g)].map((m) => m[1]).filter((p) => !/^[\w-]+\/index\.js$/.test(p) && !/^(shared|engine|pipeline)\//.test(p));
+    expect(deep).toEqual([]);
+  });
+});
+
 describe('the packed package', () => {
   let tarball = '';
   let files: string[] = [];
