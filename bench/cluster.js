@@ -13,11 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kmeansPlusPlus, lloyd, silhouetteScore, fitPca, projectPca, adjustedRandIndex } from '../dist/cluster/index.js';
-import { threadCount, workerThreads } from '../dist/cluster/parallel.js';
-import { sampleIndices, takeLabels } from '../dist/cluster/sample.js';
-import { takeRows } from '../dist/shared/matrix.js';
-import { createRng } from '../dist/shared/rng.js';
+import {
+  kmeansPlusPlus, lloyd, silhouetteScore, fitPca, projectPca, adjustedRandIndex, threadCount, workerThreads, sampleIndices,
+  takeLabels, takeRows, createRng
+} from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {

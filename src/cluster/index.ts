@@ -454,6 +454,8 @@ export type { KMeansParams, MiniBatchKMeansParams, KMeansState } from './kmeans.
 export { FeatureScaler, DEFAULT_CLUSTER_FEATURES, selectFeatures, scaleColumns } from './scale.js';
 export { adjustedRandIndex, silhouetteScore } from './metrics.js';
 export { checkK, K_MAX } from './select-k.js';
+export { sampleIndices, takeLabels } from './sample.js';
+export { threadCount, workerThreads } from './parallel.js';
 export { fitPca, projectPca, type PcaState } from './pca.js';
 export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
 export { clusterStability, type StabilityReport } from './stability.js';

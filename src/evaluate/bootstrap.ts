@@ -21,7 +21,7 @@ import {
   type RankedScores,
 } from './metrics.js';
 
-export interface Interval {
+export interface MetricInterval {
   value: number;
   /** 2.5% percentile of the bootstrap distribution. */
   lo: number;
@@ -51,7 +51,7 @@ export const METRIC_NAMES = [
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** null when not defined for the scorer (log loss of a 0-100 rule score) or not computable (no churner). */
-export type ScorerMetrics = Record<MetricName, Interval | null>;
+export type ScorerMetrics = Record<MetricName, MetricInterval | null>;
 
 export interface MetricDifference {
   a: string;
@@ -102,7 +102,7 @@ function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare:
   };
 }
 
-function interval(value: number, draws: number[]): Interval | null {
+function interval(value: number, draws: number[]): MetricInterval | null {
   if (!Number.isFinite(value)) return null;
   const finite = Float64Array.from(draws.filter(Number.isFinite)).sort();
   return { value, lo: quantileSorted(finite, 0.025), hi: quantileSorted(finite, 0.975) };
