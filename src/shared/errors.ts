@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'WRITE_FAILED'
   | 'ONE_CLASS'
   | 'NEEDS_FORCE'
-  | 'TOO_FEW_PURCHASES';
+  | 'TOO_FEW_PURCHASES'
+  | 'TARGET_EVENT_ABSENT';
 
 export class CohortlabError extends Error {
   readonly code: ErrorCode;
