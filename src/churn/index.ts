@@ -177,12 +177,13 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     setSize('validation', input.valid, source),
     setSize('test', input.test, source),
   ];
+  const outcome = outcomeNames(input.target);
   for (const s of sets.slice(-2)) {
     if (s.churners === 0 || s.churners === s.users) {
-      throw new CohortlabError('ONE_CLASS', `the ${s.role} users ${source === 'events' ? `as of ${s.cutoff} ` : ''}(${s.users}) are all ${s.churners ? 'churners' : 'stayers'}: a churn model cannot be ${s.role === 'test' ? 'evaluated' : 'calibrated'} on one outcome, and nothing was registered; pick a cutoff or horizon where both occur (cohortlab profile shows the churn share).`);
+      throw new CohortlabError('ONE_CLASS', `the ${s.role} users ${source === 'events' ? `as of ${s.cutoff} ` : ''}(${s.users}) are all ${s.churners ? outcome.positive : outcome.negative}: ${outcome.target === 'churn' ? 'a churn' : `a propensity (${outcome.target})`} model cannot be ${s.role === 'test' ? 'evaluated' : 'calibrated'} on one outcome, and nothing was registered; pick a cutoff or horizon where both occur (cohortlab profile shows the churn share).`);
     }
   }
-  for (const line of formatSetSizes(sets, outcomeNames(input.target))) logger.info(line);
+  for (const line of formatSetSizes(sets, outcome)) logger.info(line);
   const scaler = fitScaler(tr.x, input.features);
   const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x) });
   const xs = { train: design(tr.x), valid: design(va.x), test: design(te.x) };
