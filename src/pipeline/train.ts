@@ -157,7 +157,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   try {
     // issue 20 part 5: what the model predicts (checked against the log before any work)
     const target = await resolveTarget(opts.target, config, store);
-    if (target.kind !== 'churn') logger.info(`target: ${targetTitle(target)} (${target.events.map((e) => JSON.stringify(e)).join(', ')}) within ${horizon} days, among users who have not done it before the cutoff and are not churned`);
+    if (target.kind !== 'churn') logger.info(`target: ${target.kind === 'upgrade' ? `upgrade (${target.events.map((e) => JSON.stringify(e)).join(', ')})` : `event ${targetTitle(target)}`} within ${horizon} days, among users who have not done it before the cutoff and are not churned`);
     const firstDay = isoDate(store.report.firstEventMs);
     const lastDay = isoDate(store.report.lastEventMs);
     // The test cutoff: its horizon must end by the last event's instant (labels observable).
