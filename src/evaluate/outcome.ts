@@ -16,6 +16,8 @@ export interface OutcomeNames {
   baselines: Record<string, string>;
   /** Short labels for one-line summaries (the CLI's scorer line). */
   short: Record<string, string>;
+  /** The rule score's top tier, whose share of test users sets the top-share metrics: §4.4 70+ (high risk) or §4.3 75+ (high readiness). */
+  topTier: number;
 }
 
 export const CHURN_OUTCOME: OutcomeNames = {
@@ -29,6 +31,7 @@ export const CHURN_OUTCOME: OutcomeNames = {
     majority: 'the majority class (the training churn rate for everyone)',
   },
   short: { model: 'model', rule: 'rule churn-risk (4.4)', rfm: 'RFM (6.3)', recency: 'recency', majority: 'majority' },
+  topTier: 70, // playbook §4.4: 70-100 = High risk
 };
 
 export function outcomeNames(target: TargetSpec | null | undefined): OutcomeNames {
@@ -46,5 +49,6 @@ export function outcomeNames(target: TargetSpec | null | undefined): OutcomeName
       majority: `the majority class (the training ${upgrade ? 'upgrade' : name} rate for everyone)`,
     },
     short: { model: 'model', rule: 'rule expansion readiness (4.3)', rfm: 'RFM value (6.3)', recency: 'recency (recent = likely)', majority: 'majority' },
+    topTier: 75, // playbook §4.3: 75-100 = High readiness
   };
 }

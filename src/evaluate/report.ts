@@ -308,7 +308,7 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
   for (const [name, scores] of Object.entries(input.otherRules ?? {})) check(`otherRules.${name}`, scores);
   let churners = 0;
   for (let i = 0; i < n; i++) churners += y[i];
-  const threshold = input.highRiskThreshold ?? HIGH_RISK_THRESHOLD;
+  const threshold = input.highRiskThreshold ?? (input.target && input.target.kind !== 'churn' ? outcomeNames(input.target).topTier : HIGH_RISK_THRESHOLD);
   let highRiskShare = 0;
   if (input.ruleScore) {
     let hr = 0;
