@@ -67,6 +67,9 @@ describe('train --target upgrade on the synthetic product (8,000 users, seed 11)
     const p = snap.columns.upgrade_probability as Float64Array;
     expect(Math.min(...p)).toBeGreaterThan(0);
     expect(Math.max(...p)).toBeLessThan(1);
+    const listed: string[] = [];
+    expect((await runCli(['models', 'list', '--models-dir', models, '--json'], { out: (t) => listed.push(t) })).code).toBe(0);
+    expect(JSON.parse(listed.join('')).models[0]).toMatchObject({ ref: 'upgrade@1', target: { kind: 'upgrade', event: 'upgraded_plan' }, testChurners: json.evidence.test_churners });
   });
 
   it('score and /v1/predict serve upgrade_probability', async () => {
