@@ -54,7 +54,7 @@ export const trainCommand: Command = {
     const perUser = str(args, 'label') !== undefined || (engine !== 'clickhouse' && str(args, 'config') === undefined && str(args, 'preset') === undefined);
     const table = perUser ? str(args, 'table') : undefined;
     if (table && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
-    const tableOnly = ['id', 'positive', 'drop', 'keep-leaky'].filter((o) => args.flags[o] !== undefined);
+    const tableOnly = ['id', 'positive', 'drop', 'keep-leaky'].filter((o) => args.flags[o] !== undefined && args.flags[o] !== false); // --keep-leaky=no is not a table option given
     if (tableOnly.length && !table) throw new CohortlabError('BAD_ARGUMENT', `${tableOnly.map((o) => `--${o}`).join(', ')} apply to a per-user table: give --table FILE --label COLUMN with ${tableOnly.length === 1 ? 'it' : 'them'}.`);
     const target = str(args, 'target');
     if (table && target !== undefined && target !== 'churn') throw new CohortlabError('BAD_ARGUMENT', `--target ${target} needs an event log (--events with --config/--preset); a per-user table has one label column (--label).`);
@@ -88,7 +88,7 @@ export const trainCommand: Command = {
     });
     const e = result.evaluation;
     if (bool(args, 'json')) {
-      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, target: e.target ?? { kind: 'churn', event: null }, verdict: e.verdict, evidence: e.evidence, warnings: e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
+      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, target: e.target ?? { kind: 'churn', event: null }, verdict: e.verdict, evidence: e.evidence, warnings: result.warnings ?? e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
       return 0;
     }
     const o = outcomeNames(e.target ? { ...e.target, events: [] } : null);

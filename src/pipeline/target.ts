@@ -2,7 +2,7 @@ import { computeTargetLabels, CHURN_TARGET, withTargetLabels, type FeatureTable,
 import { asSource, type EventSource } from '../engine/source.js';
 import type { EventConfig, EventStore } from '../ingest/index.js';
 import { applyRules } from '../rules/index.js';
-import { editDistance } from '../rules/columns.js';
+import { editDistance } from '../shared/names.js';
 import { CohortlabError } from '../shared/errors.js';
 
 /**
