@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEvents, resolveConfig } from '../../src/ingest/index.js';
 import { computeFeatures, computeTargetLabels, withTargetLabels } from '../../src/features/index.js';
-import { eligibleRows } from '../../src/churn/index.js';
+import { eligibleRows } from '../../src/churn/dataset.js';
 import { formatSetSizes, outcomeNames } from '../../src/evaluate/index.js';
 import { nearEventNames, probabilityColumn, resolveTarget } from '../../src/pipeline/target.js';
 
