@@ -36,10 +36,12 @@ const reasonSchema = {
 
 export const predictionSchema = {
   type: 'object',
-  required: ['user_id', 'churn_probability', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'engagement_tier', 'activation_score', 'expansion_readiness_score', 'behavioral_segment', 'lifecycle_stage', 'already_churned', 'cluster', 'cluster_label', 'reasons'],
+  // churn_probability for churn models; upgrade_probability or <event>_probability for `train --target` ones
+  required: ['user_id', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'engagement_tier', 'activation_score', 'expansion_readiness_score', 'behavioral_segment', 'lifecycle_stage', 'already_churned', 'cluster', 'cluster_label', 'reasons'],
   properties: {
     user_id: { type: 'string' },
-    churn_probability: { type: 'number', description: 'calibrated probability of churn within the model horizon' },
+    churn_probability: { type: 'number', description: 'calibrated probability of churn within the model horizon (churn models)' },
+    upgrade_probability: { type: 'number', description: 'calibrated probability of a first upgrade within the model horizon (`train --target upgrade` models; users who upgraded before are not its population)' },
     churn_risk_score: { type: 'number', description: 'playbook 4.4 rule score, 0-100' },
     churn_risk_tier: { type: 'string' },
     engagement_score: { type: 'number' },
@@ -56,6 +58,8 @@ export const predictionSchema = {
     reasons: { type: 'array', items: reasonSchema },
     as_of: { type: 'string', description: 'the cutoff date the features were computed at (users given as events; users given as features when their row has as_of)' },
   },
+  // `train --target event:NAME` models: NAME in snake_case + _probability (e.g. add_friend_probability)
+  patternProperties: { '^[a-z0-9_]+_probability$': { type: 'number' } },
 } as const;
 
 const rawEventSchema = {
