@@ -16,7 +16,7 @@ import { computeFeatures, cutoffOf } from '../dist/features/index.js';
 import { trainPipeline } from '../dist/pipeline/train.js';
 import { loadModel } from '../dist/registry/index.js';
 import { DIALECTS } from '../dist/engine/dialect.js';
-import { modelScoreSql } from '../dist/engine/score-sql.js';
+import { modelScoreSql } from '../dist/pipeline/score-sql.js';
 import { openEventSource } from '../dist/engine/source.js';
 import { openClickHouse } from '../dist/engine/clickhouse.js';
 import { loadEventsToClickHouse, warehouseConfig } from '../dist/engine/load.js';

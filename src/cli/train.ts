@@ -1,5 +1,5 @@
 import { resolveConfigFor } from '../ingest/index.js';
-import { trainPipeline } from '../pipeline/train.js';
+import { trainPipeline } from '../pipeline/index.js';
 import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';

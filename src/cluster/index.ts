@@ -1,5 +1,5 @@
-import type { FeatureTable } from '../features/types.js';
-import type { RuleOutput } from '../rules/types.js';
+import type { FeatureTable } from '../features/index.js';
+import type { RuleOutput } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { createRng, DEFAULT_SEED } from '../shared/rng.js';
@@ -450,6 +450,7 @@ export { KMeans, MiniBatchKMeans, kmeansPlusPlus, lloyd, assignNearest } from '.
 export type { KMeansParams, MiniBatchKMeansParams, KMeansState } from './kmeans.js';
 export { FeatureScaler, DEFAULT_CLUSTER_FEATURES, selectFeatures, scaleColumns } from './scale.js';
 export { adjustedRandIndex, silhouetteScore } from './metrics.js';
+export { clusterSql, type ClusterSql } from './sql.js';
 export { fitPca, projectPca, type PcaState } from './pca.js';
 export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
 export { clusterStability, type StabilityReport } from './stability.js';

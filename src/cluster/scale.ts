@@ -1,4 +1,4 @@
-import { BASE_FEATURES } from '../features/dictionary.js';
+import { BASE_FEATURES } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { MIN_ROWS_FOR_THREADS } from './parallel.js';
 import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';

@@ -6,3 +6,4 @@ export * from './report.js';
 export * from './charts.js';
 export * from './html.js';
 export * from './in-sample.js';
+export * from './churn.js';

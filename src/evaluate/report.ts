@@ -8,6 +8,7 @@
  *     -> curves, reliability before/after calibration, permutation importance (given)
  *     -> EvaluationReport (JSON) -> renderEvaluationHtml (html.ts)
  */
+import type { DataSetSize } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bootstrapMetrics, type BootstrapResult, type MetricDifference, type ScorerInput, type ScorerMetrics } from './bootstrap.js';
 import type { FeatureImportance } from './importance.js';
@@ -29,7 +30,7 @@ export interface CalibrationSummary {
   selection?: { requested: string; chosen: string; cvLogLoss: { none: number; platt: number; isotonic: number } | null; folds: number; reason: string; rejected: { kind: string; reason: string }[]; plattSlopeBounded?: boolean };
 }
 
-/** What was trained on what: filled in by churn/index.ts, kept verbatim in the report. */
+/** What was trained on what: filled in by evaluate/churn.ts, kept verbatim in the report. */
 export interface EvaluationContext {
   model?: { kind: string; /** What `--model` asked for (auto or a kind). */ requested?: string; backend: string; features: string[]; params: Record<string, unknown>; calibration: string; seed: number };
   data?: {
@@ -48,21 +49,6 @@ export interface EvaluationContext {
     notes: string[];
   };
   training?: { epochs: number; bestEpoch: number; stoppedEarly: boolean; seconds: number; history: { epoch: number; trainLoss: number; validLoss: number }[] };
-}
-
-export interface DataSetSize {
-  role: 'train' | 'validation' | 'test';
-  /** The cutoff date (events) or the split's name (tables). */
-  cutoff: string;
-  users: number;
-  churners: number;
-  /** Left out: already churned at the cutoff. */
-  alreadyChurned: number;
-}
-
-/** One line per set: "train 2026-01-01: 4,210 users, 612 churners (14.5%), 88 already churned left out". */
-export function formatSetSizes(sets: DataSetSize[]): string[] {
-  return sets.map((s) => `${s.role.padEnd(10)}${s.cutoff === s.role ? '' : ` ${s.cutoff}`}: ${s.users.toLocaleString('en-US')} users, ${s.churners.toLocaleString('en-US')} churners (${s.users ? ((100 * s.churners) / s.users).toFixed(1) : 'n/a'}%)${s.alreadyChurned ? `, ${s.alreadyChurned.toLocaleString('en-US')} already churned left out` : ''}`);
 }
 
 export interface EvaluationReport {

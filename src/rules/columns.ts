@@ -1,4 +1,4 @@
-import type { FeatureTable } from '../features/types.js';
+import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 
 /** A feature column by name, checked: a missing or mis-sized column names the rule that needs it and the fix. */

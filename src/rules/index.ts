@@ -29,3 +29,6 @@ export {
   type IcpAttribute, type AffinityReport,
 } from './analysis.js';
 export { renderRulesDoc } from './docs.js';
+export { compileCondition, ruleColumnsSql, RULE_EXTRA_COLUMNS, type RuleColumnsSql } from './sql.js';
+export { ladderColumns, ladderLabels, ladderSql, type Ladder, type LadderParam, type LadderParams, type LadderRung, type LadderTest } from './ladder.js';
+export * from './tables/ladders.js';

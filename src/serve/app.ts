@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { clusterCharts } from '../cluster/report.js';
+import { clusterCharts } from '../cluster/index.js';
 import type { ClusterReport } from '../cluster/index.js';
 import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
 import { antiPatternWarnings, type Dashboard, type TransitionMatrix } from '../rules/index.js';

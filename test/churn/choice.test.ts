@@ -1,24 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import {
-  applyScaler,
-  designMatrix,
-  fitNetwork,
-  loadModel,
-  predictChurn,
-  predictWithReasons,
-  resolveChurnParams,
-  saveNetwork,
-  serializeModel,
-  simulateChurn,
-  simulatedFeatureTable,
-  treeShap,
-  trainChurn,
-  CHURN_MODEL_FORMAT,
-  type ChurnModelJson,
-  type ChurnModelKind,
-  type TrainChurnResult,
+  applyScaler, designMatrix, fitNetwork, loadModel, predictChurn, predictWithReasons, resolveChurnParams, saveNetwork, serializeModel, simulateChurn, simulatedFeatureTable, treeShap, CHURN_MODEL_FORMAT, type ChurnModelJson, type ChurnModelKind,
 } from '../../src/churn/index.js';
+import { trainChurn, type TrainChurnResult } from '../../src/evaluate/index.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { createRng } from '../../src/shared/rng.js';
 

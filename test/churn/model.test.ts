@@ -1,18 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildNetwork,
-  initBackend,
-  resolveChurnParams,
-  tfSeed,
-  loadModel,
-  predictChurn,
-  reasonCodes,
-  serializeModel,
-  simulateChurn,
-  simulatedFeatureTable,
-  trainChurn,
-  type TrainChurnResult,
+  buildNetwork, initBackend, resolveChurnParams, tfSeed, loadModel, predictChurn, reasonCodes, serializeModel, simulateChurn, simulatedFeatureTable,
 } from '../../src/churn/index.js';
+import { trainChurn, type TrainChurnResult } from '../../src/evaluate/index.js';
 import { rocAuc } from '../../src/evaluate/index.js';
 import { collectingLogger, silentLogger } from '../../src/shared/log.js';
 import { createRng } from '../../src/shared/rng.js';

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readChurnTable, trainChurn } from '../../src/churn/index.js';
+import { readChurnTable } from '../../src/churn/index.js';
+import { trainChurn } from '../../src/evaluate/index.js';
 
 // The real IBM Telco table (../shared/datasets/README.md): 7,043 customers, 26.54% churn.
 // Public results: ROC-AUC about 0.84 for logistic regression / gradient boosting.
