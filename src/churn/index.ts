@@ -3,19 +3,18 @@
  * predicts (`predictChurn`, `predictWithReasons`, `reasonCodes`); its honest evaluation against the rule score
  * is the evaluate stage's (evaluate/churn.ts `trainChurn`, `evaluateChurn`), which the pipeline calls.
  */
-import type * as tf from '@tensorflow/tfjs';
 import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
-import { applyCalibrator, calibrationWarnings, selectCalibration, type CalibrationChoice, type CalibrationSelection, type Calibrator } from './calibrate.js';
-import { estimatorContributions, estimatorInput, estimatorRaw, fitCandidate, type CandidateFit, type ChurnEstimator, type DesignPair } from './candidates.js';
-import { applyScaler, designMatrix, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
+import { applyCalibrator, type Calibrator } from './calibrate.js';
+import { estimatorContributions, estimatorInput, estimatorRaw, type ChurnEstimator, type DesignPair } from './candidates.js';
+import { applyScaler, designMatrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
 import { topReasons, type ReasonCode } from './explain.js';
 import { GradientBoostedTrees, type GbdtJson } from './gbdt.js';
-import { LogisticExact, logLossFromMargins, type LogisticExactJson } from './logistic-exact.js';
-import { CHURN_MODEL_KINDS, loadNetwork, resolveChurnParams, saveNetwork, type ChurnModelKind, type ChurnModelParams, type ChurnModelRequest, type FitHistory, type NetworkArtifacts } from './model.js';
+import { LogisticExact, type LogisticExactJson } from './logistic-exact.js';
+import { loadNetwork, saveNetwork, type ChurnModelKind, type ChurnModelParams, type NetworkArtifacts } from './model.js';
 
 export * from './backend.js';
 export * from './calibrate.js';

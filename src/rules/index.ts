@@ -23,11 +23,12 @@ export * from './tables/rfm.js';
 export * from './tables/segments.js';
 export * from './tables/actions.js';
 export {
-  segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, icpRefinement, formatIcp,
-  featureAffinity, percentileRanks, GONE, NEW, ANTI_PATTERN, AFFINITY_MIN_LIFT,
-  type Dashboard, type DashboardRow, type TransitionMatrix, type AntiPatternWarning, type AntiPatternCode, type IcpReport,
-  type IcpAttribute, type AffinityReport,
+  segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, GONE, NEW, ANTI_PATTERN,
+  type Dashboard, type DashboardRow, type TransitionMatrix, type AntiPatternWarning, type AntiPatternCode,
 } from './analysis.js';
+export {
+  icpRefinement, formatIcp, featureAffinity, percentileRanks, AFFINITY_MIN_LIFT, type IcpReport, type IcpAttribute, type AffinityReport,
+} from './icp.js';
 export { renderRulesDoc } from './docs.js';
 export { compileCondition, ruleColumnsSql, RULE_EXTRA_COLUMNS, type RuleColumnsSql } from './sql.js';
 export { ladderColumns, ladderLabels, ladderSql, type Ladder, type LadderParam, type LadderParams, type LadderRung, type LadderTest } from './ladder.js';
