@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DUCKDB } from '../../src/engine/index.js';
+import { CLICKHOUSE, DUCKDB, openClickHouse } from '../../src/engine/index.js';
 import { readFeatureTable } from '../../src/features/index.js';
 import { SPARKIFY_PRESET } from '../../src/ingest/index.js';
 import { alreadyChurnedFlags, applyRules, inactivityThreshold, ladderColumns, ladderLabels, ladderSql, SEGMENT_LADDERS, type LadderParams, type LadderTest } from '../../src/rules/index.js';
 import { queryColumns, withDuckDB } from '../../src/shared/duckdb.js';
+import { clickhouseUrls } from '../engine/clickhouse-helper.js';
 
 /**
  * The built-in segment ladders are one table (src/rules/tables/ladders.ts) compiled twice: to in-process labels
@@ -88,5 +89,25 @@ describe('segment ladders: one table, compiled to JS and SQL', () => {
       expect(got.columns[0]).toEqual(js);
       expect(js).not.toContain('Power User');
     });
+  });
+
+  it('ClickHouse gives the same labels (its NaN and string rules are not DuckDB\'s)', async () => {
+    const urls = await clickhouseUrls();
+    if (!urls) return;
+    const { params, names, columns, n } = await ladderRows();
+    const lit = (v: number | string) => (typeof v === 'string' ? CLICKHOUSE.quoteString(v) : `toFloat64(${Number.isFinite(v) ? v.toExponential() : String(v).toLowerCase()})`);
+    const tuples = Array.from({ length: n }, (_, i) => `(${i}, ${names.map((_, j) => lit(columns[j][i])).join(', ')})`).join(', ');
+    const relation = `(SELECT t.1 AS row_id, ${names.map((c, j) => `t.${j + 2} AS ${CLICKHOUSE.quoteIdent(c)}`).join(', ')} FROM (SELECT arrayJoin([${tuples}]) AS t))`;
+    const col = (c: string) => columns[names.indexOf(c)] as (number | string)[];
+    const ch = await openClickHouse({ url: urls.single });
+    try {
+      for (const ladder of SEGMENT_LADDERS) {
+        const sql = ladderSql(ladder, CLICKHOUSE, (c) => CLICKHOUSE.quoteIdent(c), params);
+        const got = await ch.query(`SELECT ${sql} AS label FROM ${relation} ORDER BY row_id`);
+        expect(got.columns[0], ladder.name).toEqual(ladderLabels(ladder, n, col, params));
+      }
+    } finally {
+      await ch.close();
+    }
   });
 });
