@@ -19,7 +19,7 @@ export interface ClusterSql {
 }
 
 /**
- * cluster/index.ts `assignClusters` as SQL: scaleColumns (log1p of heavy-tailed features, a negative
+ * cluster/assign.ts `assignClusters` as SQL: scaleColumns (log1p of heavy-tailed features, a negative
  * count read as 0, then (x - center) / scale), squared distance to every centroid, the first nearest
  * (assignNearest: a later centroid wins only when strictly nearer), its label, and projectPca's first two
  * coordinates. Features from events are never missing, so the training-median imputation never applies.
