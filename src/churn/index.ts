@@ -16,19 +16,29 @@ import { GradientBoostedTrees, type GbdtJson } from './gbdt.js';
 import { LogisticExact, type LogisticExactJson } from './logistic-exact.js';
 import { loadNetwork, saveNetwork, type ChurnModelKind, type ChurnModelParams, type NetworkArtifacts } from './model.js';
 
-export * from './backend.js';
-export * from './calibrate.js';
-export * from './candidates.js';
-export * from './dataset.js';
-export * from './encode.js';
-export * from './explain.js';
-export * from './model.js';
-export * from './simulate.js';
-export * from './table.js';
-export * from './real-matrix.js';
-export * from './logistic-exact.js';
-export * from './gbdt.js';
-export * from './treeshap.js';
+export { initBackend } from './backend.js';
+export { applyCalibrator } from './calibrate.js';
+export { selectCalibration } from './calibrate-select.js';
+export { estimatorInput, estimatorRaw, fitCandidate } from './candidates.js';
+export { designMatrix, planBacktest, suggestCutoffs } from './dataset.js';
+export { type TableColumnReport, type DuplicateReport, inspectTable, fitTableEncoding, applyTableEncoding } from './encode.js';
+export { LEAK_AUC, LEAK_MIN_CLASS, NEAR_UNIQUE_SHARE, columnAuc, looksLikeKeyName, parseLabel, readLabel } from './encode-columns.js';
+export { stratifiedSplit } from './table-split.js';
+export { type ReasonCode, occlusionContributions, rescoredOcclusion, topReasons } from './explain.js';
+export {
+  type ChurnModelKind, type ChurnModelRequest, CHURN_MODEL_KINDS, type ChurnModelParams, DEFAULT_CHURN_PARAMS,
+  resolveChurnParams, tfSeed, buildNetwork, fitNetwork, predictLogits, saveNetwork,
+} from './model.js';
+export { simulateChurn, simulatedFeatureTable } from './simulate.js';
+export { splitChurnTable, readPerUserTable, readChurnTable, encodeTableForScoring } from './table.js';
+export { LogisticExact } from './logistic-exact.js';
+export { GradientBoostedTrees } from './gbdt.js';
+export { treeShap } from './treeshap.js';
+export { applyScaler, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
+export { calibrationWarnings, type CalibrationSelection } from './calibrate-select.js';
+export type { CalibrationChoice, Calibrator } from './calibrate.js';
+export type { DesignPair } from './candidates.js';
+export type { FitHistory } from './model.js';
 export { fitChurn, formatSetSizes, setSize, type ChurnFit, type DataSetSize, type FitChurnInput, type FittedCandidate } from './fit.js';
 export { assertWarehouseChurnModel, calibrationSql, churnRawSql, gbdtInputColumns, gbdtRawProbabilityExpr, logisticWeights, type LogisticWeights } from './sql.js';
 
@@ -150,7 +160,7 @@ export function modelNeedsWeights(json: Partial<ChurnModelJson> | undefined): bo
   return !!json && (json.formatVersion === 1 || json.kind === 'mlp');
 }
 
-export async function loadModel(s: { json: ChurnModelJson; weights: ArrayBuffer | null }, opts: { logger?: Logger; backend?: BackendPreference; path?: string } = {}): Promise<ChurnModel> {
+export async function loadChurnModel(s: { json: ChurnModelJson; weights: ArrayBuffer | null }, opts: { logger?: Logger; backend?: BackendPreference; path?: string } = {}): Promise<ChurnModel> {
   const j = s.json as Partial<ChurnModelJson> | undefined;
   const where = opts.path ? ` (${opts.path})` : '';
   const path = opts.path ?? 'churn model';

@@ -23,10 +23,10 @@ export function assignClusters(model: ClusterModel, features: Record<string, Flo
   checkModel(model);
   const columns = isFeatureTable(features) ? features.columns : features;
   const x = scaleColumns(model.scaler.state, columns);
-  const cluster = new Int32Array(x.n);
+  const cluster = new Int32Array(x.rows);
   assignNearest(x, fromRows(model.kmeans.state.centroids), model.kmeans.state.centroids.length, cluster);
   const [pc1, pc2] = projectPca(model.pca, x);
-  return { cluster, labels: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.n), imputed: x.imputed };
+  return { cluster, labels: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.rows), imputed: x.imputed };
 }
 
 function isFeatureTable(x: Record<string, Float64Array> | FeatureTable): x is FeatureTable {
