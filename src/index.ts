@@ -29,12 +29,11 @@ export {
   PRESETS, SYNTHETIC_PRESET, SPARKIFY_PRESET, CDNOW_PRESET,
   type EventConfig, type EventStore, type LoadOptions, type IngestReport,
 } from './ingest/index.js';
-export { openEventSource, duckdbSource, asSource, type EventSource, type EventSourceSpec } from './engine/source.js';
-// the warehouse engine: load events into ClickHouse, score with one SQL statement
-export { openClickHouse, type ClickHouse, type ClickHouseOptions } from './engine/clickhouse.js';
-export { loadEventsToClickHouse, warehouseConfig } from './engine/load.js';
-export { DIALECTS, type Dialect, type EngineName } from './engine/dialect.js';
-export { modelScoreSql, scoreSql } from './engine/score-sql.js';
+// the warehouse engine: event sources, load events into ClickHouse (scoring with one SQL statement: pipelines below)
+export {
+  openEventSource, duckdbSource, asSource, openClickHouse, loadEventsToClickHouse, warehouseConfig, DIALECTS,
+  type EventSource, type EventSourceSpec, type ClickHouse, type ClickHouseOptions, type Dialect, type EngineName,
+} from './engine/index.js';
 export { queryColumns, openDuckDB } from './shared/duckdb.js';
 
 // features
@@ -64,15 +63,16 @@ export {
 
 // churn: training and fitted models
 export {
-  trainChurn, predictChurn, predictWithReasons, serializeModel, loadChurnModel, readChurnTable, splitChurnTable, simulateChurn, simulatedFeatureTable,
+  fitChurn, predictChurn, predictWithReasons, serializeModel, loadChurnModel, readChurnTable, splitChurnTable, simulateChurn, simulatedFeatureTable,
   GradientBoostedTrees, LogisticExact, treeShap, initBackend, resolveChurnParams, selectCalibration, applyCalibrator,
   CHURN_MODEL_KINDS, DEFAULT_CHURN_PARAMS,
   type ChurnModel, type ChurnModelJson, type ChurnModelKind, type ChurnModelParams, type ChurnModelRequest,
-  type TrainChurnInput, type TrainChurnResult, type ReasonCode,
+  type FitChurnInput, type ChurnFit, type ReasonCode,
 } from './churn/index.js';
 
-// evaluate: metrics, bootstrap intervals, the verdict
+// evaluate: the churn model's held-out evaluation (trainChurn = fitChurn + evaluateChurnFit), metrics, bootstrap intervals, the verdict
 export {
+  trainChurn, evaluateChurnFit, evaluateChurn, type TrainChurnInput, type TrainChurnResult,
   evaluatePredictions, decideVerdict, bootstrapMetrics, permutationImportance, renderEvaluationHtml,
   rocAuc, averagePrecision, logLoss, brierScore, topShare, reliabilityCurve, rocChartSpec, prChartSpec, gainChartSpec, liftChartSpec,
   type EvaluationReport, type Verdict, type VerdictKind, type MetricInterval, type BootstrapResult, type FeatureImportance,
@@ -86,9 +86,10 @@ export {
 } from './registry/index.js';
 
 // pipelines: train (features -> rules -> clusters -> churn -> evaluate -> register) and score
-export { trainPipeline, type TrainOptions, type TrainResult } from './pipeline/train.js';
-export { scoreWithParts, scoreResultTable, type ModelParts, type ScoreOptions } from './pipeline/score.js';
-export type { ScoreResult, LoadedModel, Reason } from './pipeline/types.js';
+export {
+  trainPipeline, scoreWithParts, scoreResultTable, modelScoreSql, scoreSql,
+  type TrainOptions, type TrainResult, type ModelParts, type ScoreOptions, type ScoreResult, type LoadedModel, type Reason,
+} from './pipeline/index.js';
 
 // serve: the fastify app (inject-able) and a listening server
 export { buildApp, startServer, createProvider, type AppOptions, type ServeOptions, type ModelProvider } from './serve/index.js';

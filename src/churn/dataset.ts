@@ -13,7 +13,7 @@
  * (train cutoff + horizon <= test cutoff), or the model would learn from the test period.
  */
 import { CohortlabError } from '../shared/errors.js';
-import type { FeatureTable } from '../features/types.js';
+import type { FeatureTable } from '../features/index.js';
 import type { Matrix as SharedMatrix } from '../shared/matrix.js';
 
 const DAY_MS = 86_400_000;

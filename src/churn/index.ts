@@ -1,38 +1,20 @@
 /**
- * churn: the churn-propensity model and its honest evaluation against the rule score.
- *
- *   trainChurn
- *     1. initBackend (tfjs-node > wasm > cpu), logged and recorded (the MLP uses it)
- *     2. check the split: train cutoffs < validation cutoff < test cutoff (events), or a
- *        stratified split of one snapshot (per-user table); already-churned users excluded, counted
- *     3. designMatrix + fitScaler on training rows only; applyScaler to all
- *     4. fitCandidate for each kind asked for ('auto': logistic, mlp and gbdt on the same training users;
- *        candidates.ts): each makes its own choices on the validation users (C, trees, epochs), and
- *        logistic and gbdt are then refitted on training + validation users
- *     5. per candidate, selectCalibration on the validation predictions of its TRAINING-ONLY fit:
- *        none / Platt / isotonic by cross-validated log loss inside the validation users ('auto', default)
- *     6. the choice ('auto'): the lowest validation log loss after calibration (the cross-validated log
- *        loss of the chosen calibration, so every kind is judged on probabilities it would serve); raw
- *        when no cross-validation was possible; ties go to logistic, then gbdt, then mlp
- *     7. evaluatePredictions on test users: the chosen model vs rule score vs baselines (+ truth), bootstrap,
- *        permutation importance, calibration before/after; every candidate's test metrics beside it
- *        (`candidates`) -> EvaluationReport
+ * churn: the churn-propensity model. It fits (fit.ts `fitChurn`: candidates, calibration, the choice) and
+ * predicts (`predictChurn`, `predictWithReasons`, `reasonCodes`); its honest evaluation against the rule score
+ * is the evaluate stage's (evaluate/churn.ts `trainChurn`, `evaluateChurn`), which the pipeline calls.
  */
-import type { FeatureTable } from '../features/types.js';
-import type { TargetSpec } from '../features/target.js';
+import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { bootstrapMetrics, calibrationSummary, evaluatePredictions, formatSetSizes, outcomeNames, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from '../evaluate/index.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
-import { applyCalibrator, type CalibrationChoice, type Calibrator } from './calibrate.js';
-import { calibrationWarnings, selectCalibration, type CalibrationSelection } from './calibrate-select.js';
-import { estimatorContributions, estimatorInput, estimatorRaw, fitCandidate, type CandidateFit, type ChurnEstimator, type DesignPair } from './candidates.js';
-import { applyScaler, designMatrix, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
+import { applyCalibrator, type Calibrator } from './calibrate.js';
+import { estimatorContributions, estimatorInput, estimatorRaw, type ChurnEstimator, type DesignPair } from './candidates.js';
+import { applyScaler, designMatrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
 import { topReasons, type ReasonCode } from './explain.js';
 import { GradientBoostedTrees, type GbdtJson } from './gbdt.js';
-import { LogisticExact, logLossFromMargins, type LogisticExactJson } from './logistic-exact.js';
-import { CHURN_MODEL_KINDS, loadNetwork, resolveChurnParams, saveNetwork, type ChurnModelKind, type ChurnModelParams, type ChurnModelRequest, type FitHistory, type NetworkArtifacts } from './model.js';
+import { LogisticExact, type LogisticExactJson } from './logistic-exact.js';
+import { loadNetwork, saveNetwork, type ChurnModelKind, type ChurnModelParams, type NetworkArtifacts } from './model.js';
 
 export { initBackend } from './backend.js';
 export { applyCalibrator } from './calibrate.js';
@@ -52,6 +34,13 @@ export { splitChurnTable, readPerUserTable, readChurnTable, encodeTableForScorin
 export { LogisticExact } from './logistic-exact.js';
 export { GradientBoostedTrees } from './gbdt.js';
 export { treeShap } from './treeshap.js';
+export { applyScaler, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
+export { calibrationWarnings, type CalibrationSelection } from './calibrate-select.js';
+export type { CalibrationChoice, Calibrator } from './calibrate.js';
+export type { DesignPair } from './candidates.js';
+export type { FitHistory } from './model.js';
+export { fitChurn, formatSetSizes, setSize, type ChurnFit, type DataSetSize, type FitChurnInput, type FittedCandidate } from './fit.js';
+export { assertWarehouseChurnModel, calibrationSql, churnRawSql, gbdtInputColumns, gbdtRawProbabilityExpr, logisticWeights, type LogisticWeights } from './sql.js';
 
 interface ChurnModelCommon {
   features: string[];
@@ -70,234 +59,6 @@ interface ChurnModelCommon {
  * `gbdt` (trees on the unscaled design).
  */
 export type ChurnModel = ChurnModelCommon & ChurnEstimator;
-
-export interface TrainChurnInput {
-  /** One table per training cutoff (events), or the training rows of a per-user table. */
-  train: FeatureTable[];
-  valid: FeatureTable;
-  test: FeatureTable;
-  features: string[];
-  /** kind 'auto' fits logistic, mlp and gbdt and keeps the one with the lowest validation log loss. */
-  params: Partial<Omit<ChurnModelParams, 'kind'>> & { kind: ChurnModelRequest; seed: number };
-  /** The rule churn_risk_score (playbook §4.4) for EVERY row of `test` (table order), or null (per-user tables have none). */
-  ruleScoreTest?: Float64Array | null;
-  /** True churn probability for every row of `test` (synthetic data: the ceiling). */
-  truthTest?: Float64Array | null;
-  /** Other rule scores for every row of `test` (higher = riskier), compared with the model like the §4.4 score. */
-  otherRulesTest?: Record<string, Float64Array>;
-  /** Default 'auto': none, Platt or isotonic, chosen by cross-validated log loss inside the validation users (calibrate.ts). */
-  calibration?: CalibrationChoice;
-  /** 'events' (default) checks that cutoffs are ordered in time; 'table' is one snapshot split at random (stratified). */
-  source?: 'events' | 'table';
-  encoding?: TableEncoding | null;
-  /** Extra lines for the report's data section (e.g. imputation notes of a table). */
-  notes?: string[];
-  /** Accept validation labels that reach into the test period (short histories); reported. */
-  allowLabelOverlap?: boolean;
-  /** Training/validation label windows that overlap the test one: the verdict is then in_sample. */
-  inSample?: InSampleOverlap[] | null;
-  backend?: BackendPreference;
-  /** Bootstrap resamples (default 1000) and permutation-importance repeats (default 3). */
-  resamples?: number;
-  importanceRepeats?: number;
-  title?: string;
-  /**
-   * A propensity target (`train --target upgrade|event:NAME`): the tables' labels are the target's, the rule
-   * score is the §4.3 expansion readiness, and recency is reversed (fewer days since last activity = more likely).
-   */
-  target?: TargetSpec | null;
-  logger?: Logger;
-}
-
-export interface TrainChurnResult {
-  model: ChurnModel;
-  calibrator: Calibrator;
-  scaler: ScalerState;
-  report: EvaluationReport;
-  /** The MLP's epochs (empty for logistic and gbdt). */
-  history: FitHistory;
-  /** Every kind fitted, in CHURN_MODEL_KINDS order, with its validation log loss and test metrics. */
-  candidates: ModelCandidate[];
-  /** The test users that were scored (eligible ones): calibrated probabilities, labels and raw outputs. */
-  test: { userIds: string[]; probability: Float64Array; label: Uint8Array; raw: Float64Array };
-}
-
-const DAY_MS = 86_400_000;
-
-function setSize(role: DataSetSize['role'], t: FeatureTable, source: 'events' | 'table'): DataSetSize {
-  const { rows, alreadyChurned, priorTarget } = eligibleRows(t);
-  let churners = 0;
-  if (t.label) for (const i of rows) churners += t.label[i];
-  return { role, cutoff: source === 'events' ? t.asOf : role, users: rows.length, churners, alreadyChurned, ...(t.priorTarget ? { priorTarget } : {}) };
-}
-
-function checkTimeOrder(input: TrainChurnInput): { notes: string[] } {
-  const notes: string[] = [];
-  const t = input.test.cutoffMs;
-  const v = input.valid.cutoffMs;
-  for (const tr of input.train) {
-    if (!(tr.cutoffMs < v)) throw new CohortlabError('BAD_ARGUMENT', `training cutoff ${tr.asOf} is not before the validation cutoff ${input.valid.asOf}; train on earlier cutoffs only (a random split across time leaks the future).`);
-  }
-  if (!(v < t)) throw new CohortlabError('BAD_ARGUMENT', `validation cutoff ${input.valid.asOf} is not before the test cutoff ${input.test.asOf}; the test cutoff must be the latest.`);
-  const h = input.valid.horizonDays ?? input.test.horizonDays;
-  if (h) {
-    const overlap = Math.round((v + h * DAY_MS - t) / DAY_MS);
-    if (overlap > 0) {
-      const msg = `validation labels (cutoff ${input.valid.asOf} + ${h} days) reach ${overlap} day(s) into the test period after ${input.test.asOf}`;
-      if (!input.allowLabelOverlap) throw new CohortlabError('BAD_ARGUMENT', `${msg}; space the cutoffs at least ${h} days apart or pass allowLabelOverlap.`);
-      notes.push(`${msg} (accepted: short history).`);
-    }
-  }
-  return { notes };
-}
-
-function rowsOf<T>(full: ArrayLike<T> | null | undefined, rows: Uint32Array, what: string, table: FeatureTable): T[] | null {
-  if (!full) return null;
-  if (full.length !== table.userIds.length) {
-    throw new CohortlabError('BAD_ARGUMENT', `${what} has ${full.length} values but the test table (as of ${table.asOf}) has ${table.userIds.length} users; pass one value per row of the test table, in its order.`);
-  }
-  return Array.from(rows, (i) => full[i]);
-}
-
-/** Train, calibrate and evaluate in one call: the entry point of `cohortlab train`. */
-export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResult> {
-  const logger = input.logger ?? silentLogger;
-  // the tfjs settings (and seed) shared by every kind; the kind itself is decided below
-  const params = resolveChurnParams({ ...input.params, kind: input.params.kind === 'auto' ? 'mlp' : input.params.kind });
-  const backend = await initBackend(logger, input.backend ?? 'auto');
-  const source = input.source ?? 'events';
-  const notes = [...(input.notes ?? [])];
-  if (source === 'events') notes.push(...checkTimeOrder(input).notes);
-  if (input.train.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'trainChurn: no training tables; pass at least one cutoff earlier than the validation cutoff.');
-
-  const tr = labelledRows(input.train, input.features);
-  const va = labelledRows([input.valid], input.features);
-  const testEligible = eligibleRows(input.test);
-  const te = labelledRows([input.test], input.features);
-  const excluded: Record<string, number> = {};
-  for (const t of [...input.train, input.valid, input.test]) excluded[t.asOf] = eligibleRows(t).alreadyChurned;
-
-  const sets: DataSetSize[] = [
-    ...input.train.map((t) => setSize('train', t, source)),
-    setSize('validation', input.valid, source),
-    setSize('test', input.test, source),
-  ];
-  const outcome = outcomeNames(input.target);
-  for (const s of sets.slice(-2)) {
-    if (s.churners === 0 || s.churners === s.users) {
-      throw new CohortlabError('ONE_CLASS', `the ${s.role} users ${source === 'events' ? `as of ${s.cutoff} ` : ''}(${s.users}) are all ${s.churners ? outcome.positive : outcome.negative}: ${outcome.target === 'churn' ? 'a churn' : `a propensity (${outcome.target})`} model cannot be ${s.role === 'test' ? 'evaluated' : 'calibrated'} on one outcome, and nothing was registered; pick a cutoff or horizon where both occur (cohortlab profile shows the churn share).`);
-    }
-  }
-  for (const line of formatSetSizes(sets, outcome)) logger.info(line);
-  const scaler = fitScaler(tr.x, input.features);
-  const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x) });
-  const xs = { train: design(tr.x), valid: design(va.x), test: design(te.x) };
-  const requested = input.params.kind;
-  const kinds: ChurnModelKind[] = requested === 'auto' ? [...CHURN_MODEL_KINDS] : [requested];
-  for (const k of kinds) if (!CHURN_MODEL_KINDS.includes(k)) throw new CohortlabError('BAD_ARGUMENT', `churn model kind ${JSON.stringify(k)} is unknown; use auto, logistic, mlp or gbdt.`);
-  const fits = new Map<ChurnModelKind, CandidateFit & { calibrator: Calibrator; selection: CalibrationSelection; rawLoss: number; calLoss: number | null; choiceLoss: number }>();
-  for (const kind of kinds) {
-    const fit = fitCandidate(kind, { ...xs.train, y: tr.y }, { ...xs.valid, y: va.y }, { ...params, kind }, logger);
-    const { calibrator, selection } = selectCalibration(fit.validRaw, va.y, { requested: input.calibration ?? 'auto', seed: params.seed });
-    const rawLoss = logLossFromMargins(logitsOf(fit.validRaw), va.y);
-    const calLoss = selection.cvLogLoss ? selection.cvLogLoss[selection.chosen] : null;
-    fits.set(kind, { ...fit, calibrator, selection, rawLoss, calLoss, choiceLoss: calLoss ?? rawLoss });
-    logger.info(`${kind}: validation log loss ${rawLoss.toFixed(4)} raw${calLoss === null ? '' : `, ${calLoss.toFixed(4)} after ${selection.chosen} calibration (cross-validated)`}; fitted in ${fit.seconds.toFixed(1)} s`);
-  }
-  let chosenKind = kinds[0];
-  // ties: the simpler model (CHURN_MODEL_KINDS order is logistic, mlp, gbdt; logistic first, then gbdt, then mlp)
-  const tieOrder: ChurnModelKind[] = ['logistic', 'gbdt', 'mlp'];
-  for (const k of tieOrder) {
-    const f = fits.get(k);
-    if (f && f.choiceLoss < fits.get(chosenKind)!.choiceLoss - 1e-12) chosenKind = k;
-  }
-  if (kinds.length > 1) logger.info(`model choice: ${chosenKind} (lowest validation log loss: ${kinds.map((k) => `${k} ${fits.get(k)!.choiceLoss.toFixed(4)}`).join(', ')})`);
-  const chosen = fits.get(chosenKind)!;
-  const calibrator = chosen.calibrator;
-  const calibrationSelection = chosen.selection;
-  const calibrationKind = calibrator.kind;
-  logger.info(`calibration: ${calibrationSelection.reason}`);
-  const modelParams: ChurnModelParams = { ...params, kind: chosenKind };
-  const model = { features: [...input.features], params: modelParams, scaler, calibrator, backend, encoding: input.encoding ?? null, ...chosen.estimator } as ChurnModel;
-  const history: FitHistory = chosen.history ?? { epochs: [], bestEpoch: 0, stoppedEarly: false, classWeights: [1, 1] };
-  const seconds = chosen.seconds;
-
-  const rawTest = estimatorRaw(model, estimatorInput(model, xs.test), params.predictBatchSize);
-  const probTest = applyCalibrator(calibrator, rawTest);
-  const candidates: ModelCandidate[] = kinds.map((kind) => {
-    const f = fits.get(kind)!;
-    const prob = kind === chosenKind ? probTest : applyCalibrator(f.calibrator, estimatorRaw(f.estimator, estimatorInput(f.estimator, xs.test), params.predictBatchSize));
-    const boot = bootstrapMetrics(te.y, [{ name: kind, scores: prob, isProbability: true }], { seed: params.seed, resamples: input.resamples, highRiskShare: 0 });
-    return {
-      kind, chosen: kind === chosenKind, validLogLoss: { raw: f.rawLoss, calibrated: f.calLoss }, choiceLogLoss: f.choiceLoss,
-      calibration: f.calibrator.kind, fitSeconds: f.seconds, details: f.details, test: boot.scorers[kind],
-    };
-  });
-  for (const c of candidates) if (kinds.length > 1) logger.info(`  ${c.kind.padEnd(8)} test ROC-AUC ${c.test.rocAuc ? `${c.test.rocAuc.value.toFixed(3)} [${c.test.rocAuc.lo.toFixed(3)}, ${c.test.rocAuc.hi.toFixed(3)}]` : 'n/a'}${c.chosen ? ' (chosen)' : ''}`);
-  const rule = rowsOf(input.ruleScoreTest, testEligible.rows, 'ruleScoreTest', input.test);
-  const truth = rowsOf(input.truthTest, testEligible.rows, 'truthTest', input.test);
-  const otherRules = Object.fromEntries(Object.entries(input.otherRulesTest ?? {}).map(([k, v]) => [k, rowsOf(v, testEligible.rows, `otherRulesTest.${k}`, input.test) as number[]]));
-  const recencyCol = input.test.columns.days_since_last_activity;
-  // higher = more likely: days since last activity for churn, its negative for a propensity target
-  const recencySign = input.target && input.target.kind !== 'churn' ? -1 : 1;
-  const recency = recencyCol ? Array.from(testEligible.rows, (i) => recencySign * recencyCol[i]) : null;
-  let trainPos = 0;
-  for (let i = 0; i < tr.y.length; i++) trainPos += tr.y[i];
-  const importance = permutationImportance((x) => applyCalibrator(calibrator, estimatorRaw(model, x as Matrix, params.predictBatchSize)), estimatorInput(model, xs.test), te.y, input.features, {
-    seed: params.seed,
-    repeats: input.importanceRepeats ?? 3,
-  });
-  const context: EvaluationContext = {
-    model: { kind: chosenKind, requested, backend, features: model.features, params: { ...modelParams, ...chosen.details }, calibration: calibrationKind, seed: params.seed },
-    data: {
-      source,
-      ...(source === 'events'
-        ? { trainCutoffs: input.train.map((t) => t.asOf), validCutoff: input.valid.asOf, testCutoff: input.test.asOf, horizonDays: input.test.horizonDays }
-        : {}),
-      trainUsers: tr.y.length,
-      validUsers: va.y.length,
-      testUsers: te.y.length,
-      excludedAlreadyChurned: source === 'events' ? excluded : undefined,
-      sets,
-      notes,
-    },
-    training: chosen.history
-      ? { epochs: history.epochs.length, bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly, seconds, history: history.epochs }
-      : { epochs: 0, bestEpoch: 0, stoppedEarly: false, seconds, history: [] },
-  };
-  const report = evaluatePredictions({
-    title: input.title,
-    y: te.y,
-    modelProbability: probTest,
-    ruleScore: rule,
-    recency,
-    truth,
-    otherRules,
-    trainChurnRate: trainPos / tr.y.length,
-    seed: params.seed,
-    resamples: input.resamples,
-    calibration: { ...calibrationSummary(calibrationKind, te.y, rawTest, probTest), selection: calibrationSelection },
-    importance,
-    context,
-    inSample: input.inSample,
-    warnings: calibrationWarnings(calibrationSelection),
-    candidates,
-    target: input.target,
-  });
-  logger.info(report.verdict.text);
-  for (const w of report.warnings) logger.warn(`${w.code}: ${w.message}`);
-  return { model, calibrator, scaler, report, history, candidates, test: { userIds: te.userIds, probability: probTest, label: te.y, raw: rawTest } };
-}
-
-/** Log-odds of probabilities (clamped away from 0 and 1 so an estimator's exact 0/1 stays finite). */
-function logitsOf(p: Float64Array): Float64Array {
-  const out = new Float64Array(p.length);
-  for (let i = 0; i < p.length; i++) {
-    const q = Math.min(Math.max(p[i], 1e-15), 1 - 1e-15);
-    out[i] = Math.log(q / (1 - q));
-  }
-  return out;
-}
 
 function matrixFromColumns(model: ChurnModel, columns: Record<string, Float64Array>, rows?: ArrayLike<number>): DesignPair {
   const first = columns[model.features[0]];
@@ -333,70 +94,6 @@ export function predictWithReasons(model: ChurnModel, columns: Record<string, Fl
   const probability = applyCalibrator(model.calibrator, predictChurnRaw(model, x));
   const reasons = top > 0 ? topReasons(estimatorContributions(model, x, model.params.predictBatchSize), x.raw, model.features, top) : Array.from({ length: x.raw.rows }, () => []);
   return { probability, reasons };
-}
-
-/**
- * Re-evaluates a saved model on a new labelled feature table (`cohortlab evaluate`): no refitting;
- * calibration is the saved one, measured before/after on these users.
- */
-export function evaluateChurn(
-  model: ChurnModel,
-  table: FeatureTable,
-  opts: {
-    ruleScore?: Float64Array | null;
-    truth?: Float64Array | null;
-    /** Other rule scores (higher = riskier) for every row of `table`, e.g. rfm. */
-    otherRules?: Record<string, Float64Array>;
-    seed: number;
-    resamples?: number;
-    title?: string;
-    trainChurnRate?: number;
-    /** Overlaps of this table's label window with the model's own (evaluate computes them from the manifest). */
-    inSample?: InSampleOverlap[] | null;
-    warnings?: ReportWarning[];
-    /** A `train --target` model: `table` carries the target's labels (features/target.ts); recency is reversed. */
-    target?: TargetSpec | null;
-    logger?: Logger;
-  },
-): EvaluationReport {
-  const logger = opts.logger ?? silentLogger;
-  const sets = [setSize('test', table, model.encoding ? 'table' : 'events')];
-  for (const line of formatSetSizes(sets, outcomeNames(opts.target))) logger.info(line);
-  const te = labelledRows([table], model.features);
-  const el = eligibleRows(table);
-  const x: DesignPair = { raw: te.x, scaled: applyScaler(model.scaler, te.x) };
-  const input = estimatorInput(model, x);
-  const raw = estimatorRaw(model, input, model.params.predictBatchSize);
-  const prob = applyCalibrator(model.calibrator, raw);
-  const rec = table.columns.days_since_last_activity;
-  let pos = 0;
-  for (let i = 0; i < te.y.length; i++) pos += te.y[i];
-  const importance = permutationImportance((m) => applyCalibrator(model.calibrator, estimatorRaw(model, m as Matrix, model.params.predictBatchSize)), input, te.y, model.features, { seed: opts.seed });
-  const report = evaluatePredictions({
-    title: opts.title ?? `Churn model on new data as of ${table.asOf}`,
-    y: te.y,
-    modelProbability: prob,
-    ruleScore: rowsOf(opts.ruleScore, el.rows, 'ruleScore', table),
-    truth: rowsOf(opts.truth, el.rows, 'truth', table),
-    otherRules: Object.fromEntries(Object.entries(opts.otherRules ?? {}).map(([k, v]) => [k, rowsOf(v, el.rows, `otherRules.${k}`, table) as number[]])),
-    inSample: opts.inSample,
-    warnings: opts.warnings,
-    recency: rec ? Array.from(el.rows, (i) => (opts.target && opts.target.kind !== 'churn' ? -rec[i] : rec[i])) : null,
-    target: opts.target,
-    // The majority baseline should use the training rate; without it, the best constant is this set's own rate (optimistic).
-    trainChurnRate: opts.trainChurnRate ?? pos / Math.max(1, te.y.length),
-    seed: opts.seed,
-    resamples: opts.resamples,
-    calibration: calibrationSummary(model.calibrator.kind, te.y, raw, prob),
-    importance,
-    context: {
-      model: { kind: model.kind, backend: model.backend, features: model.features, params: { ...model.params }, calibration: model.calibrator.kind, seed: model.params.seed },
-      data: { source: model.encoding ? 'table' : 'events', testCutoff: table.asOf, horizonDays: table.horizonDays, trainUsers: 0, validUsers: 0, testUsers: te.y.length, excludedAlreadyChurned: { [table.asOf]: el.alreadyChurned }, sets, notes: [] },
-    },
-  });
-  logger.info(report.verdict.text);
-  for (const w of report.warnings) logger.warn(`${w.code}: ${w.message}`);
-  return report;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
  * `nonlinear` > 0, an interaction x0*x1, a square x2^2 and a step on x3, scaled by `nonlinear`.
  * The label is Bernoulli(sigmoid(logit)), so `truthProbability` gives the best achievable AUC.
  */
-import type { FeatureTable } from '../features/types.js';
+import type { FeatureTable } from '../features/index.js';
 import { createRng } from '../shared/rng.js';
 import type { Matrix } from './dataset.js';
 

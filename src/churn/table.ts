@@ -4,7 +4,7 @@
  * groups kept whole, encode (encode.ts, fitted on training rows only, leak check included), and hand
  * back FeatureTables so trainChurn treats both paths alike.
  */
-import type { FeatureTable } from '../features/types.js';
+import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { silentLogger } from '../shared/log.js';

@@ -4,7 +4,7 @@ import {
 } from '../cluster/index.js';
 import { readFeatureTable } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
-import { SYNTHETIC_PRESET } from '../ingest/presets.js';
+import { SYNTHETIC_PRESET } from '../ingest/index.js';
 import { applyRules, defaultRulesDir, loadSegmentRules, type RuleOutput } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTruthCsv } from '../synth/index.js';

@@ -1,7 +1,7 @@
-import type { EngineName } from '../engine/dialect.js';
-import type { EventSourceSpec } from '../engine/source.js';
-import { parseTableBindings } from '../engine/sql-source.js';
-import type { EventConfig } from '../ingest/types.js';
+import type { EngineName } from '../engine/index.js';
+import type { EventSourceSpec } from '../engine/index.js';
+import { parseTableBindings } from '../engine/index.js';
+import type { EventConfig } from '../ingest/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { checkThreads, duckdbLimits, type DuckDBLimits } from '../shared/duckdb.js';
 import { DUCKDB_LIMIT_OPTIONS, str, type OptionSpec, type ParsedArgs } from './args.js';

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
-import { CHURN_TARGET, computeFeatures, computeTargetLabels, withTargetLabels, type FeatureTable, type TargetSpec } from '../features/index.js';
+import { CHURN_TARGET, computeFeatures, computeTargetLabels, outcomeNames, withTargetLabels, type FeatureTable, type TargetSpec } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
-import { openEventSource } from '../engine/source.js';
+import { openEventSource } from '../engine/index.js';
 import { applyRules } from '../rules/index.js';
-import { formatSetSizes, labelWindowOverlaps, outcomeNames, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
-import { rfmRisk } from '../pipeline/train.js';
-import { propensityBaselines } from '../pipeline/target.js';
+import { evaluateChurn, labelWindowOverlaps, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
+import { propensityBaselines, rfmRisk } from '../pipeline/index.js';
 import { scorerLine } from './train.js';
-import { evaluateChurn } from '../churn/index.js';
+import { formatSetSizes } from '../churn/index.js';
 import { loadModel, resolveModelsDir } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';

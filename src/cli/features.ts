@@ -1,5 +1,5 @@
 import { EVENT_CONFIG_SCHEMA, resolveConfig, resolveConfigFor } from '../ingest/index.js';
-import { openEventSource } from '../engine/source.js';
+import { openEventSource } from '../engine/index.js';
 import { computeFeatures, dictionaryMarkdown, profileEvents, writeFeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, STRICT_OPTION } from './args.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { LATENT_TYPES, writeSynthetic } from '../synth/index.js';
-import { DEFAULT_SYNTH_PARAMS } from '../synth/types.js';
+import { DEFAULT_SYNTH_PARAMS } from '../synth/index.js';
 import { date, int, str, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { CohortlabError } from '../shared/errors.js';

@@ -1,5 +1,5 @@
 import { resolveConfigFor } from '../ingest/index.js';
-import { openEventSource } from '../engine/source.js';
+import { openEventSource } from '../engine/index.js';
 import { formatProfile, profileEvents } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/atomic.js';

@@ -1,5 +1,5 @@
 import { resolveConfigFor } from '../ingest/index.js';
-import { openEventSource } from '../engine/source.js';
+import { openEventSource } from '../engine/index.js';
 import { loadModel, resolveModelsDir } from '../registry/index.js';
 import { cohortColumnTable, computeRetention, durationsColumnTable, retentionHtml, retentionSummary, survivalColumnTable, type RetentionBy } from '../retention/index.js';
 import { writeFileAtomic } from '../shared/atomic.js';

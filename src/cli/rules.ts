@@ -1,7 +1,7 @@
 import { computeFeatures, readFeatureTable, type FeatureTable } from '../features/index.js';
-import { openEventSource } from '../engine/source.js';
+import { openEventSource } from '../engine/index.js';
 import { resolveConfig } from '../ingest/index.js';
-import { SYNTHETIC_PRESET } from '../ingest/presets.js';
+import { SYNTHETIC_PRESET } from '../ingest/index.js';
 import {
   CONTRACT_RULE_COLUMNS, SEGMENT_COLUMN_PREFIX, antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, featureAffinity,
   formatDashboard, formatIcp, icpRefinement, loadSegmentRules, segmentDashboard,

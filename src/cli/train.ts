@@ -1,10 +1,11 @@
 import { resolveConfigFor } from '../ingest/index.js';
-import { trainPipeline } from '../pipeline/train.js';
+import { trainPipeline } from '../pipeline/index.js';
 import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
-import { outcomeNames, type EvaluationReport } from '../evaluate/index.js';
+import { outcomeNames } from '../features/index.js';
+import type { EvaluationReport } from '../evaluate/index.js';
 import type { ChurnModelRequest } from '../churn/index.js';
 import { SALT_ENV, saltFrom } from '../shared/pseudonym.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';

@@ -1,4 +1,4 @@
-import { MILESTONE_PREFIX } from '../features/dictionary.js';
+import { MILESTONE_PREFIX } from '../features/index.js';
 import { adjustedRandIndex, encodeLabels } from './metrics.js';
 import { isHeavyTailed } from './scale.js';
 

@@ -1,17 +1,17 @@
-import type { FeatureTable } from '../features/types.js';
-import type { RuleOutput } from '../rules/types.js';
+import type { FeatureTable } from '../features/index.js';
+import type { RuleOutput } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { createRng, DEFAULT_SEED } from '../shared/rng.js';
 import { crosstab, profileClusters, type ClusterProfile, type Crosstab } from './explain.js';
 import { KMeans, MiniBatchKMeans, assignNearest, fromRows, type KMeansParams, type KMeansState, type MiniBatchKMeansParams } from './kmeans.js';
-import { adjustedRandIndex } from './metrics.js';
 import { workerThreads } from './parallel.js';
 import { fitPca, projectPca, type PcaState } from './pca.js';
 import { FeatureScaler, scaleColumns, selectFeatures } from './scale.js';
 import { checkK, evaluateKRange, type KCandidate } from './select-k.js';
 import { clusterStability, type StabilityReport } from './stability.js';
 import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
+import type { TruthAgreement } from './truth.js';
 
 /**
  * fitClusters: feature table -> discovered segments, in this order:
@@ -376,83 +376,13 @@ export function ruleColumnFor(rules: RuleOutput, userIds: string[], name: string
   return Array.isArray(col) ? idx.map((i) => col[i]) : Float64Array.from(idx, (i) => col[i]);
 }
 
-export interface AssignResult {
-  cluster: Int32Array;
-  /** Label of each user's cluster. */
-  labels: string[];
-  pc1: Float64Array;
-  pc2: Float64Array;
-  /** Missing values replaced by the training median, per feature. */
-  imputed: Record<string, number>;
-}
-
-/**
- * New users into the saved clusters: same scaler, same centroids (the CLI, server and notebooks call this).
- * Takes feature columns by name, or a whole FeatureTable (its `columns` are used).
- */
-export function assignClusters(model: ClusterModel, features: Record<string, Float64Array> | FeatureTable): AssignResult {
-  checkModel(model);
-  const columns = isFeatureTable(features) ? features.columns : features;
-  const x = scaleColumns(model.scaler.state, columns);
-  const cluster = new Int32Array(x.rows);
-  assignNearest(x, fromRows(model.kmeans.state.centroids), model.kmeans.state.centroids.length, cluster);
-  const [pc1, pc2] = projectPca(model.pca, x);
-  return { cluster, labels: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.rows), imputed: x.imputed };
-}
-
-function isFeatureTable(x: Record<string, Float64Array> | FeatureTable): x is FeatureTable {
-  return Array.isArray((x as FeatureTable).userIds) && typeof (x as FeatureTable).columns === 'object' && !((x as FeatureTable).columns instanceof Float64Array);
-}
-
-/** Refuses a model of another kind or major version (registry contract). */
-export function checkModel(model: ClusterModel): void {
-  if (!model || model.kind !== 'cohortlab-clusters') throw new CohortlabError('MODEL_INCOMPATIBLE', `not a cohortlab cluster model (kind "${String(model?.kind)}"); load the cluster model JSON written by cohortlab cluster or train.`);
-  if (model.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `cluster model version ${model.version} is not supported by this cohortlab (version 1); refit with cohortlab cluster.`);
-  const k = model.kmeans?.state?.centroids?.length ?? 0;
-  if (k === 0 || model.clusterLabels.length !== k || model.scaler.state.features.length !== model.kmeans.state.d) {
-    throw new CohortlabError('MODEL_CORRUPT', `cluster model is inconsistent: ${k} centroids, ${model.clusterLabels?.length} labels, ${model.scaler?.state?.features?.length} scaled features for d = ${model.kmeans?.state?.d}.`);
-  }
-}
-
-export interface TruthAgreement {
-  /** ARI of the clusters with the latent types over all matched users. */
-  ari: number;
-  /** ARI over users not already churned at the cutoff (the users k-means was fitted on). */
-  ariFitted: number;
-  matched: number;
-  types: string[];
-  /** counts[type][cluster] */
-  counts: number[][];
-}
-
-/** Agreement with known latent types (the synthetic generator's truth.csv). Users without truth are skipped. */
-export function truthAgreement(userIds: string[], assignments: Int32Array, k: number, truth: Map<string, string>, alreadyChurned?: Uint8Array): TruthAgreement {
-  const a: number[] = [];
-  const t: string[] = [];
-  const af: number[] = [];
-  const tf: string[] = [];
-  for (let i = 0; i < userIds.length; i++) {
-    const type = truth.get(userIds[i]);
-    if (type === undefined) continue;
-    a.push(assignments[i]);
-    t.push(type);
-    if (!alreadyChurned?.[i]) {
-      af.push(assignments[i]);
-      tf.push(type);
-    }
-  }
-  if (a.length === 0) throw new CohortlabError('MISSING_COLUMN', 'no user of the features file appears in the truth file; pass the truth.csv generated with these events.');
-  const types = [...new Set(t)].sort();
-  const counts = types.map(() => new Array<number>(k).fill(0));
-  const at = new Map(types.map((x, i) => [x, i]));
-  for (let i = 0; i < a.length; i++) counts[at.get(t[i]) as number][a[i]]++;
-  return { ari: adjustedRandIndex(a, t), ariFitted: af.length ? adjustedRandIndex(af, tf) : NaN, matched: a.length, types, counts };
-}
-
 export { KMeans, MiniBatchKMeans, kmeansPlusPlus, lloyd, assignNearest } from './kmeans.js';
 export type { KMeansParams, MiniBatchKMeansParams, KMeansState } from './kmeans.js';
 export { FeatureScaler, DEFAULT_CLUSTER_FEATURES, selectFeatures, scaleColumns } from './scale.js';
 export { adjustedRandIndex, silhouetteScore } from './metrics.js';
+export { clusterSql, type ClusterSql } from './sql.js';
+export { assignClusters, checkModel, type AssignResult } from './assign.js';
+export { truthAgreement, type TruthAgreement } from './truth.js';
 export { checkK, K_MAX } from './select-k.js';
 export { sampleIndices, takeLabels } from './sample.js';
 export { threadCount, workerThreads } from './parallel.js';

@@ -1,4 +1,4 @@
-import { BASE_FEATURES } from '../features/dictionary.js';
+import { BASE_FEATURES } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { closestName } from '../shared/names.js';
 import { fitFeatureColumn } from '../shared/preprocess.js';

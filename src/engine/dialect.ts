@@ -175,3 +175,12 @@ export const CLICKHOUSE: Dialect = {
 };
 
 export const DIALECTS: Record<EngineName, Dialect> = { duckdb: DUCKDB, clickhouse: CLICKHOUSE };
+
+/**
+ * A double literal that round-trips exactly in both dialects (exponent form: DuckDB reads 0.1 as a DECIMAL,
+ * 1e-1 as a DOUBLE). The generated scoring SQL of every stage writes its thresholds and weights with it.
+ */
+export function sqlNumber(x: number): string {
+  if (!Number.isFinite(x)) throw internalError(`a non-finite number (${x}) in the scoring SQL`);
+  return x.toExponential();
+}

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore } from '../ingest/index.js';
-import type { EventConfig } from '../ingest/types.js';
+import type { EventConfig } from '../ingest/index.js';
 import { quoteLiteral } from '../shared/duckdb.js';
 import type { Logger } from '../shared/log.js';
 import { silentLogger } from '../shared/log.js';

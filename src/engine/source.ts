@@ -1,6 +1,6 @@
 import { loadEvents, type EventStore, type IngestReport, type LoadOptions } from '../ingest/index.js';
-import type { EventConfig } from '../ingest/types.js';
-import { sourceRelationFrom } from '../features/sql.js';
+import type { EventConfig } from '../ingest/index.js';
+import { sourceRelationFrom } from './relation.js';
 import { queryColumns, streamColumns, type ColumnResult, type DuckDBLimits } from '../shared/duckdb.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger } from '../shared/log.js';

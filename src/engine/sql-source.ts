@@ -1,4 +1,4 @@
-import type { EventConfig, SqlSource } from '../ingest/types.js';
+import type { EventConfig, SqlSource } from '../ingest/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { CLICKHOUSE } from './dialect.js';
 

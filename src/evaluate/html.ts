@@ -2,7 +2,8 @@
 import { escapeHtml, htmlTable, renderHtmlReport, type ReportSection } from '../shared/charts.js';
 import { METRIC_NAMES, type MetricName } from './bootstrap.js';
 import { SCORER_LABELS, gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, trainingChartSpec } from './charts.js';
-import { formatSetSizes, type EvaluationReport } from './report.js';
+import { formatSetSizes } from '../churn/index.js';
+import type { EvaluationReport } from './report.js';
 
 export const METRIC_LABELS: Record<MetricName, string> = {
   rocAuc: 'ROC-AUC',

@@ -8,12 +8,13 @@
  *     -> curves, reliability before/after calibration, permutation importance (given)
  *     -> EvaluationReport (JSON) -> renderEvaluationHtml (html.ts)
  */
+import type { DataSetSize } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bootstrapMetrics, type BootstrapResult, type MetricDifference, type ScorerInput, type ScorerMetrics } from './bootstrap.js';
 import type { FeatureImportance } from './importance.js';
 import { brierScore, logLoss, reliabilityCurve, scoreCurve, type CurvePoint, type ReliabilityBin } from './metrics.js';
-import { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from './outcome.js';
-import type { TargetSpec } from '../features/target.js';
+import { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from '../features/index.js';
+import type { TargetSpec } from '../features/index.js';
 
 /** playbook §4.4: churn_risk_score 70-100 = "High risk (immediate intervention)". */
 export const HIGH_RISK_THRESHOLD = 70;
@@ -31,7 +32,7 @@ export interface CalibrationSummary {
   selection?: { requested: string; chosen: string; cvLogLoss: { none: number; platt: number; isotonic: number } | null; folds: number; reason: string; rejected: { kind: string; reason: string }[]; plattSlopeBounded?: boolean };
 }
 
-/** What was trained on what: filled in by churn/index.ts, kept verbatim in the report. */
+/** What was trained on what: filled in by evaluate/churn.ts, kept verbatim in the report. */
 export interface EvaluationContext {
   model?: { kind: string; /** What `--model` asked for (auto or a kind). */ requested?: string; backend: string; features: string[]; params: Record<string, unknown>; calibration: string; seed: number };
   data?: {
@@ -50,23 +51,6 @@ export interface EvaluationContext {
     notes: string[];
   };
   training?: { epochs: number; bestEpoch: number; stoppedEarly: boolean; seconds: number; history: { epoch: number; trainLoss: number; validLoss: number }[] };
-}
-
-export interface DataSetSize {
-  role: 'train' | 'validation' | 'test';
-  /** The cutoff date (events) or the split's name (tables). */
-  cutoff: string;
-  users: number;
-  churners: number;
-  /** Left out: already churned at the cutoff. */
-  alreadyChurned: number;
-  /** Propensity targets: left out because they already did the target before the cutoff. */
-  priorTarget?: number;
-}
-
-/** One line per set: "train 2026-01-01: 4,210 users, 612 churners (14.5%), 88 already churned left out". */
-export function formatSetSizes(sets: DataSetSize[], outcome: OutcomeNames = CHURN_OUTCOME): string[] {
-  return sets.map((s) => `${s.role.padEnd(10)}${s.cutoff === s.role ? '' : ` ${s.cutoff}`}: ${s.users.toLocaleString('en-US')} users, ${s.churners.toLocaleString('en-US')} ${outcome.positive} (${s.users ? ((100 * s.churners) / s.users).toFixed(1) : 'n/a'}%)${s.alreadyChurned ? `, ${s.alreadyChurned.toLocaleString('en-US')} already churned left out` : ''}${s.priorTarget ? `, ${s.priorTarget.toLocaleString('en-US')} who did ${outcome.target} before the cutoff left out` : ''}`);
 }
 
 export interface EvaluationReport {

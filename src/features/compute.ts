@@ -1,4 +1,4 @@
-import type { EventConfig } from '../ingest/types.js';
+import type { EventConfig } from '../ingest/index.js';
 import { BASE_FEATURES, MILESTONE_PREFIX } from './dictionary.js';
 
 /**

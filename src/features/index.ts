@@ -4,11 +4,11 @@ import type { ColumnResult } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { readTable, readTableBlocks, writeTable, type Column, type ColumnTable } from '../shared/table-io.js';
 import { inactivityDays, validateConfig, type EventStore } from '../ingest/index.js';
-import type { EventConfig } from '../ingest/types.js';
+import type { EventConfig } from '../ingest/index.js';
 import { deriveFeatures, deriveLabel } from './compute.js';
 import { BASE_FEATURES, featureDictionary } from './dictionary.js';
 import { featureQuery, labelQuery } from './sql.js';
-import { asSource, type EventSource } from '../engine/source.js';
+import { asSource, type EventSource } from '../engine/index.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
 import type { DataWarning } from './profile.js';
 import { horizonCoverage, latestCoveredAsOf } from './horizon.js';
@@ -16,7 +16,9 @@ import { writeFileAtomic } from '../shared/atomic.js';
 
 export type { FeatureTable, FeatureDefinition } from './types.js';
 export { CHURN_TARGET, computeTargetLabels, targetLabelQuery, targetTitle, withTargetLabels, type TargetKind, type TargetLabels, type TargetSpec } from './target.js';
+export { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from './outcome.js';
 export { BASE_FEATURES, featureDictionary, featureNames, MILESTONE_PREFIX } from './dictionary.js';
+export { featureQuery, featureRelationSql, labelQuery, FLAG_COLUMNS } from './sql.js';
 export { latestCoveredAsOf, horizonCoverage, horizonToleranceMs, HORIZON_TOLERANCE_SHARE } from './horizon.js';
 export { profileEvents, formatProfile, featureWindowDays, PROFILE_LIMITS, type DataProfile, type DataWarning, type DataWarningCode, type ProfileOptions } from './profile.js';
 

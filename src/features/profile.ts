@@ -1,6 +1,6 @@
 import { inactivityDays } from '../ingest/index.js';
-import type { EventConfig, Taxonomy } from '../ingest/types.js';
-import { asSource, type EventSource } from '../engine/source.js';
+import type { EventConfig, Taxonomy } from '../ingest/index.js';
+import { asSource, type EventSource } from '../engine/index.js';
 import type { EventStore } from '../ingest/index.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { featureDictionary } from './dictionary.js';

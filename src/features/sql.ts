@@ -1,5 +1,6 @@
-import type { Dialect } from '../engine/dialect.js';
-import type { EventConfig, Taxonomy } from '../ingest/types.js';
+import { sqlNumber as num, type Dialect } from '../engine/index.js';
+import { inactivityDays, type EventConfig, type Taxonomy } from '../ingest/index.js';
+import { MILESTONE_PREFIX } from './dictionary.js';
 
 /**
  * Point-in-time feature SQL, defined once and compiled to each engine's dialect (src/engine/dialect.ts).
@@ -77,42 +78,6 @@ function aggregate(d: Dialect, a: Aggregate): string {
     case 'avg':
       return `${d.avgIfOrZero(a.of!, a.where)} AS a_${a.name}`;
   }
-}
-
-const SOURCE_COLUMNS = ['user_id', 'ts', 'event', 'session_id', 'plan', 'value', 'signup_ts'] as const;
-
-/**
- * A warehouse table as the normalized events relation, through the config's column mapping and
- * exclusions. The timestamp and signup columns must be DateTime (UTC). Without a session column, sessions
- * are cut after `session_gap_minutes` of inactivity as in ingest (ordered by time, then event name): per
- * user, the sorted events and a running count of gaps (differences of the sorted times: a lambda that indexed the
- * array itself would copy it per element), unrolled with ARRAY JOIN (18.16 has no window functions).
- */
-export function sourceRelation(config: EventConfig, d: Dialect, table: string): string {
-  return sourceRelationFrom(config, d, table.split('.').map((p) => d.quoteIdent(p)).join('.'));
-}
-
-/** The same over any FROM item: a quoted table, or a parenthesized subquery with an alias (a config's SQL source). */
-export function sourceRelationFrom(config: EventConfig, d: Dialect, from: string): string {
-  const m = config.columns;
-  const col = (c: string) => d.quoteIdent(c);
-  const exprs: Record<(typeof SOURCE_COLUMNS)[number], string> = {
-    user_id: `toString(${col(m.user_id)})`,
-    ts: col(m.timestamp),
-    event: m.event ? `toString(${col(m.event)})` : d.quoteString(config.default_event ?? 'event'),
-    session_id: m.session_id ? `toString(${col(m.session_id)})` : "''",
-    plan: m.plan ? `nullIf(toString(${col(m.plan)}), '')` : 'NULL',
-    value: m.value ? d.double(col(m.value)) : d.double('0'),
-    signup_ts: m.signup ? col(m.signup) : col(m.timestamp),
-  };
-  const where = (config.exclude ?? []).map((e) => `NOT ${d.inList(`toString(${col(e.column)})`, e.values)}`);
-  const mapped = `(SELECT ${SOURCE_COLUMNS.map((c) => `${exprs[c]} AS ${c}`).join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''})`;
-  if (m.session_id) return mapped;
-  const gap = Math.round(config.session_gap_minutes * 60);
-  return `(SELECT user_id, e.1 AS ts, e.2 AS event, toString(sid) AS session_id, e.3 AS plan, e.4 AS value, e.5 AS signup_ts
-    FROM (SELECT user_id, evs, arrayCumSum(arrayMap((g, i) -> if(i = 1 OR g > ${gap}, 1, 0), arrayDifference(arrayMap(x -> toInt64(toUInt32(x.1)), evs)), arrayEnumerate(evs))) AS sids
-          FROM (SELECT user_id, arraySort(x -> (x.1, x.2), groupArray((ts, event, plan, value, signup_ts))) AS evs FROM ${mapped} AS m0 GROUP BY user_id) AS g0) AS g
-    ARRAY JOIN evs AS e, sids AS sid)`;
 }
 
 /**
@@ -196,4 +161,43 @@ export function labelQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: nu
 FROM ${opts.source} AS src WHERE ts < ${end}
 GROUP BY user_id HAVING min(ts) < ${cutoff}
 ORDER BY user_id`;
+}
+
+/**
+ * The feature table as one relation, for the warehouse scoring statement (pipeline/score-sql.ts): featureQuery's
+ * aggregates, then compute.ts `deriveFeatures` as SQL (same formulas, same fallbacks: no typical gap -> the tenure)
+ * and the milestone columns; is_paid/ever_paid renamed after the pass so no alias shadows a column. Unordered.
+ */
+export function featureRelationSql(config: EventConfig, d: Dialect, opts: { cutoffMs: number; source: string }): string {
+  const aggregates = featureQuery(config, d, opts).replace(/\nORDER BY user_id$/, '');
+  const milestones = config.activation.milestones.map((m, i) => `m${i} AS ${d.quoteIdent(MILESTONE_PREFIX + m.name)}`);
+  const derived = `SELECT *, ${derivedFeatures(config, d).join(',\n  ')}${milestones.length ? `, ${milestones.join(', ')}` : ''} FROM (${aggregates}) AS agg`;
+  return `SELECT *, is_paid_flag AS is_paid, ever_paid_flag AS ever_paid FROM (${derived}) AS f0`;
+}
+
+/** compute.ts `deriveFeatures` as SQL over featureQuery's columns (same formulas, same fallbacks). */
+function derivedFeatures(config: EventConfig, d: Dialect): string[] {
+  const nCore = config.taxonomy.core_features.length;
+  const planValue = (values: Record<string, number>, fallback: string, scale?: string) => {
+    const entries = Object.entries(values).filter(([, v]) => Number.isFinite(v));
+    if (!entries.length) return fallback;
+    return `CASE ${entries.map(([p, v]) => `WHEN plan = ${d.quoteString(p)} THEN ${scale ? `${scale} / ${num(v)}` : num(v)}`).join(' ')} ELSE ${fallback} END`;
+  };
+  const sumValue = config.monetary === 'sum_value';
+  const limits = Object.fromEntries(Object.entries(config.usage_limit?.limits ?? {}).filter(([, v]) => v > 0));
+  return [
+    'active_days_30d / 30 AS dau_mau',
+    'active_days_7d / 7 AS dau_wau',
+    'active_weeks_4 / 4 AS wau_mau',
+    `${nCore > 0 ? `features_used_30d / ${num(nCore)}` : '0.0'} AS feature_breadth_30d`,
+    `${d.double('coalesce(typical_gap, tenure_days)')} AS typical_gap_days`,
+    `${sumValue ? 'total_value' : planValue(config.plans.values, '0.0')} AS monetary_value`,
+    `${sumValue ? 'if_pos(total_value)' : d.double(d.inList('plan', config.plans.paid))} AS is_paid_flag`,
+    `${sumValue ? 'if_pos(total_value)' : 'ever_paid_plan'} AS ever_paid_flag`,
+    `(sessions_7d - sessions_prev_7d) / greatest(sessions_prev_7d, 1.0) AS wow_trend`,
+    `CASE WHEN avg_weekly_sessions_28d > 0 THEN greatest(0.0, 1 - sessions_7d / avg_weekly_sessions_28d) ELSE 0.0 END AS usage_decline`,
+    `1 + invites_total AS team_size`,
+    `${planValue(limits, '0.0', 'limit_uses')} AS usage_pct_of_limit`,
+    `CASE WHEN ended_by_churn_event > 0 OR days_since_last_activity >= ${num(inactivityDays(config))} THEN 1 ELSE 0 END AS already_churned`,
+  ].map((e) => e.replace(/if_pos\((\w+)\)/g, (_, c: string) => `CASE WHEN ${c} > 0 THEN 1.0 ELSE 0.0 END`));
 }

@@ -1,5 +1,4 @@
-import type { Dialect } from '../engine/dialect.js';
-import { asSource, type EventSource } from '../engine/source.js';
+import { asSource, type Dialect, type EventSource } from '../engine/index.js';
 import type { EventStore } from '../ingest/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { FeatureTable } from './types.js';

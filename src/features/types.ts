@@ -2,7 +2,7 @@
  * The per-user feature table: one row per user, every numeric feature a Float64Array column in
  * `userIds` order. This is what rules, cluster and churn consume; no arrays of row objects.
  */
-import type { EventConfig } from '../ingest/types.js';
+import type { EventConfig } from '../ingest/index.js';
 
 export interface FeatureTable {
   /** The as-of date (YYYY-MM-DD, inclusive): features read events strictly before `cutoffMs`. */

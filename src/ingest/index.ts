@@ -11,9 +11,11 @@ import { eventsSql, parsedSql } from './sql.js';
 import { readSqlSourceIntoRaw, splitBinding } from './sql-source.js';
 import type { EventConfig } from './types.js';
 
-export type { EventConfig } from './types.js';
+export type {
+  ActivationMilestone, Cadence, ColumnMapping, EventConfig, EventFormat, PlanConfig, SqlSource, Taxonomy, TimestampFormat, UsageLimit,
+} from './types.js';
 export { resolveConfig, resolveConfigFor, validateConfig, inactivityDays, EVENT_CONFIG_SCHEMA, INACTIVITY_DAYS_BY_CADENCE } from './config.js';
-export { PRESETS, SYNTHETIC_PRESET, SPARKIFY_PRESET, CDNOW_PRESET } from './presets.js';
+export { PRESETS, SYNTHETIC_PRESET, SPARKIFY_PRESET, CDNOW_PRESET, SYNTHETIC_CORE_FEATURES } from './presets.js';
 
 /**
  * ingest: event files (CSV, NDJSON, Parquet, whitespace text; gzip; globs) -> the typed DuckDB

@@ -55,7 +55,7 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
     columns.pc1 = a.pc1;
     columns.pc2 = a.pc2;
   }
-  // last, as in the warehouse statement (engine/score-sql.ts warehouseScoreColumns)
+  // last, as in the warehouse statement (pipeline/score-sql.ts warehouseScoreColumns)
   const { already_churned: churned, ...rest } = columns;
   return { userIds: table.userIds, columns: { ...rest, already_churned: churned }, reasons: churn.reasons };
 }

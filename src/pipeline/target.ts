@@ -1,5 +1,5 @@
 import { computeTargetLabels, CHURN_TARGET, withTargetLabels, type FeatureTable, type TargetSpec } from '../features/index.js';
-import { asSource, type EventSource } from '../engine/source.js';
+import { asSource, type EventSource } from '../engine/index.js';
 import type { EventConfig, EventStore } from '../ingest/index.js';
 import { applyRules } from '../rules/index.js';
 import { editDistance } from '../shared/names.js';

@@ -5,14 +5,14 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, latestCoveredAsOf, profileEvents, type FeatureTable } from '../features/index.js';
 import { inactivityDays, type EventConfig, type IngestReport } from '../ingest/index.js';
-import { openEventSource, type EventSourceSpec } from '../engine/source.js';
+import { openEventSource, type EventSourceSpec } from '../engine/index.js';
 import {
   antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, fitRuleReference, loadSegmentRules, segmentDashboard, transitionMatrix,
 } from '../rules/index.js';
 import { assignClusters, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { RETENTION_FILE, storedRetention } from '../retention/index.js';
-import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport, type TrainChurnResult } from '../churn/index.js';
-import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
+import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
+import { evaluateChurnFit, labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning, type TrainChurnResult } from '../evaluate/index.js';
 import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTruthCsv } from '../synth/index.js';
@@ -235,16 +235,21 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       ? [train, valid, test]
       : await labelForTarget(store, [...train, valid, test], target).then((t) => [t.slice(0, -2), t[t.length - 2], t[t.length - 1]] as const);
     const baselines = target.kind === 'churn' ? { rule: testRules.columns.churn_risk_score as Float64Array, rfm: rfmRisk(testRules) } : propensityBaselines(testRules);
-    const churn = await trainChurn({
+    // churn fits and predicts; evaluate measures the predictions on the held-out test users
+    const fitted = await fitChurn({
       train: [...trainT], valid: validT, test: testT, features,
       params: { kind: opts.kind ?? 'auto', seed: opts.seed },
+      target,
+      allowLabelOverlap: overlapNote !== null,
+      notes: overlapNote ? [overlapNote] : [],
+      logger,
+    });
+    const churn = evaluateChurnFit(fitted, testT, {
       ruleScoreTest: baselines.rule,
       otherRulesTest: { rfm: baselines.rfm },
       truthTest,
       target,
-      allowLabelOverlap: overlapNote !== null,
       inSample,
-      notes: overlapNote ? [overlapNote] : [],
       resamples: opts.resamples,
       title: target.kind === 'churn'
         ? `Churn model vs the playbook churn-risk score (test cutoff ${plan.test}, ${horizon}-day horizon)`
@@ -408,13 +413,13 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
   const split = await readChurnTable(opts.table as string, {
     label: opts.label, idColumn: opts.idColumn, positive: opts.positive, drop: opts.drop, keepLeaky: opts.keepLeaky, seed: opts.seed, logger,
   });
-  const churn = await trainChurn({
+  const fitted = await fitChurn({
     train: [split.train], valid: split.valid, test: split.test, features: split.features,
     params: { kind: opts.kind ?? 'auto', seed: opts.seed },
-    source: 'table', encoding: split.encoding, notes: split.notes, resamples: opts.resamples,
-    title: `Churn model on ${opts.table} (stratified held-out 20%)`,
+    source: 'table', encoding: split.encoding, notes: split.notes,
     logger,
   });
+  const churn = evaluateChurnFit(fitted, split.test, { resamples: opts.resamples, title: `Churn model on ${opts.table} (stratified held-out 20%)`, logger });
   const seconds = (performance.now() - started) / 1000;
   const r = split.report;
   const table = { columns: r.columns, duplicates: r.duplicates, idColumn: split.encoding.idColumn };

@@ -1,6 +1,6 @@
-import type { EventConfig } from '../ingest/types.js';
-import type { FeatureTable } from '../features/types.js';
-import type { ReasonCode } from '../churn/explain.js';
+import type { EventConfig } from '../ingest/index.js';
+import type { FeatureTable } from '../features/index.js';
+import type { ReasonCode } from '../churn/index.js';
 
 /**
  * What scoring a set of users produces: the CONTRACT `score` columns. Numeric columns are

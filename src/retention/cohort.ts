@@ -1,4 +1,4 @@
-import type { EventSource } from '../engine/source.js';
+import type { EventSource } from '../engine/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { ColumnTable } from '../shared/table-io.js';
 

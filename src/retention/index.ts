@@ -1,5 +1,5 @@
 import { computeFeatures, cutoffOf, type FeatureTable } from '../features/index.js';
-import { asSource, type EventSource } from '../engine/source.js';
+import { asSource, type EventSource } from '../engine/index.js';
 import { inactivityDays, type EventStore } from '../ingest/index.js';
 import { applyRules } from '../rules/index.js';
 import { CohortlabError, internalError } from '../shared/errors.js';

@@ -1,5 +1,5 @@
 import type { FeatureTable } from '../features/index.js';
-import type { EventSource } from '../engine/source.js';
+import type { EventSource } from '../engine/index.js';
 import type { EventStore } from '../ingest/index.js';
 import type { Logger } from '../shared/log.js';
 import { computeRetentionViews, retentionSummary, type RetentionBy, type RetentionResult } from './index.js';

@@ -1,4 +1,4 @@
-import type { FeatureTable } from '../features/types.js';
+import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { closestName as closest } from '../shared/names.js';
 

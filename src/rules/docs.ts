@@ -1,7 +1,8 @@
 import { bandInterval } from './bands.js';
 import { FUNCTIONS, NAMES, type Source } from './dsl/functions.js';
 import { REFRESH_VALUES } from './dsl/parse.js';
-import { AFFINITY_MIN_LIFT, ANTI_PATTERN } from './analysis.js';
+import { ANTI_PATTERN } from './analysis.js';
+import { AFFINITY_MIN_LIFT } from './icp.js';
 import { CONTRACT_RULE_COLUMNS } from './engine.js';
 import { BEHAVIORAL_ACTIONS, CAMPAIGNS, UPGRADE_STRATEGY } from './tables/actions.js';
 import { RFM_FREQUENCY, RFM_NEAREST_MAX_RECENCY_GAP, RFM_OTHER, RFM_RECENCY, RFM_SEGMENTS, rfmSegmentTables } from './tables/rfm.js';

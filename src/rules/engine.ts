@@ -1,5 +1,5 @@
-import type { FeatureTable } from '../features/types.js';
-import type { EventConfig } from '../ingest/types.js';
+import type { FeatureTable } from '../features/index.js';
+import type { EventConfig } from '../ingest/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { evaluateSegment } from './dsl/evaluate.js';
 import type { EvalContext } from './dsl/functions.js';

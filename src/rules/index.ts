@@ -21,9 +21,13 @@ export { bandIndex, bandValue, bandPoints, bandLabels, bandInterval } from './ba
 export { ENGAGEMENT_TIERS, ACTIVATION_TIERS, EXPANSION_TIERS, CHURN_TIERS } from './tables/scores.js';
 export { RFM_SEGMENTS, rfmSegmentTables } from './tables/rfm.js';
 export {
-  segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, icpRefinement, formatIcp,
-  featureAffinity, percentileRanks, GONE, NEW, ANTI_PATTERN, AFFINITY_MIN_LIFT,
-  type Dashboard, type DashboardRow, type TransitionMatrix, type AntiPatternWarning, type AntiPatternCode, type IcpReport,
-  type IcpAttribute, type AffinityReport,
+  segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, GONE, NEW, ANTI_PATTERN,
+  type Dashboard, type DashboardRow, type TransitionMatrix, type AntiPatternWarning, type AntiPatternCode,
 } from './analysis.js';
+export {
+  icpRefinement, formatIcp, featureAffinity, percentileRanks, AFFINITY_MIN_LIFT, type IcpReport, type IcpAttribute, type AffinityReport,
+} from './icp.js';
 export { renderRulesDoc } from './docs.js';
+export { compileCondition, ruleColumnsSql, RULE_EXTRA_COLUMNS, type RuleColumnsSql } from './sql.js';
+export { ladderColumns, ladderLabels, ladderSql, type Ladder, type LadderParam, type LadderParams, type LadderRung, type LadderTest } from './ladder.js';
+export * from './tables/ladders.js';

@@ -1,6 +1,6 @@
-import type { FeatureTable } from '../features/types.js';
-import { MILESTONE_PREFIX } from '../features/dictionary.js';
-import type { EventConfig } from '../ingest/types.js';
+import type { FeatureTable } from '../features/index.js';
+import { MILESTONE_PREFIX } from '../features/index.js';
+import type { EventConfig } from '../ingest/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bandLabels, bandPoints } from './bands.js';
 import { featureColumn } from './columns.js';

@@ -1,18 +1,21 @@
-import type { FeatureTable } from '../features/types.js';
-import type { EventConfig } from '../ingest/types.js';
+import type { FeatureTable } from '../features/index.js';
+import type { EventConfig } from '../ingest/index.js';
 import { bandPoints } from './bands.js';
 import { featureColumn } from './columns.js';
-import { ACTIVATED_MIN_SCORE } from './tables/scores.js';
 import { RFM_FREQUENCY, RFM_MONETARY_FALLBACK, RFM_RECENCY, rfmSegmentTables } from './tables/rfm.js';
+import { AT_RISK_SIGNALS, CHAMPION, PLAN_SEGMENTS } from './tables/segments.js';
 import {
-  AT_RISK_SIGNALS, BEHAVIORAL, CHAMPION, DORMANT_SUBSEGMENTS, INTENT, LIFECYCLE, PLAN_SEGMENTS, SALES_TIERS,
-} from './tables/segments.js';
-import { CAMPAIGNS } from './tables/actions.js';
+  BEHAVIORAL_SEGMENT_LADDER, CAMPAIGN_LADDER, DORMANT_SUBSEGMENT_LADDER, INTENT_LADDER, LIFECYCLE_LADDER, SALES_TIER_LADDER,
+} from './tables/ladders.js';
+import { ladderLabels, type LadderParams } from './ladder.js';
 import { inactivityThreshold, monetaryCutsFor, type RuleReference } from './reference.js';
 
 /** The §2, §3, §6.3 and §7 segment rules, vectorised over the feature columns (one loop per rule, string labels shared). */
 
 export { inactivityThreshold };
+
+/** Ladders that read neither threshold: a param they would read is a bug, so it is NaN (every comparison false). */
+const NO_PARAMS: LadderParams = { inactivityDays: NaN, powerUserMinWeeklySessions: NaN };
 
 /** playbook §3.3: the four at-risk signals (0/1 each) and their count. */
 export function atRiskSignals(table: FeatureTable): { count: Float64Array; components: Record<string, Float64Array> } {
@@ -46,78 +49,35 @@ export function atRiskSignals(table: FeatureTable): { count: Float64Array; compo
   return { count, components: { usage_decline, breadth_contraction, login_gap, support_escalation } };
 }
 
-/** playbook §2.1 behavioral segments, as the ladder of tables/segments.ts. */
+/** playbook §2.1 behavioral segments, as the ladder of tables/ladders.ts. */
 export function behavioralSegments(table: FeatureTable): string[] {
-  const n = table.userIds.length;
-  const need = 'the §2.1 behavioral segments';
-  const days = featureColumn(table, 'days_since_last_activity', need);
-  const total = featureColumn(table, 'total_sessions', need);
-  const wow = featureColumn(table, 'wow_trend', need);
-  const weekly = featureColumn(table, 'avg_weekly_sessions_28d', need);
-  const breadth = featureColumn(table, 'feature_breadth_30d', need);
-  const tenure = featureColumn(table, 'tenure_days', need);
-  const b = BEHAVIORAL;
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    let s: string;
-    if (days[i] >= b.dormant.minDaysInactive && total[i] >= b.dormant.minTotalSessions) s = 'Dormant';
-    else if (wow[i] <= b.atRisk.maxWowTrend || days[i] >= b.atRisk.minDaysInactive) s = 'At-Risk';
-    else if (weekly[i] >= b.power.minWeeklySessions && breadth[i] >= b.power.minBreadth && tenure[i] >= b.power.minTenureDays) s = 'Power';
-    else if (weekly[i] >= b.regular.minWeeklySessions && breadth[i] >= b.regular.minBreadth && tenure[i] >= b.regular.minTenureDays) s = 'Regular';
-    else if (weekly[i] >= b.casual.minWeeklySessions && tenure[i] >= b.casual.minTenureDays) s = 'Casual';
-    else s = 'Unsegmented';
-    out[i] = s;
-  }
-  return out;
+  const L = BEHAVIORAL_SEGMENT_LADDER;
+  return ladderLabels(L, table.userIds.length, (c) => featureColumn(table, c, L.need), NO_PARAMS);
 }
 
 /**
- * playbook §2.3 lifecycle stages. `churned` is the already-churned flag (stage 6 "Churned"); the "Top 10% usage"
- * bar of the Power User stage is the reference's (rules/reference.ts), never this table's.
+ * playbook §2.3 lifecycle stages (tables/ladders.ts). `churned` is the already-churned flag (stage 6 "Churned"); the
+ * "Top 10% usage" bar of the Power User stage is the reference's (rules/reference.ts), never this table's.
  */
 export function lifecycleStages(
   table: FeatureTable, config: EventConfig, atRiskCount: Float64Array, activation: Float64Array, churned: Uint8Array, reference: RuleReference,
 ): string[] {
-  const n = table.userIds.length;
-  const need = 'the §2.3 lifecycle stages';
-  const days = featureColumn(table, 'days_since_last_activity', need);
-  const weekly = featureColumn(table, 'avg_weekly_sessions_28d', need);
-  const breadth = featureColumn(table, 'feature_breadth_30d', need);
-  const tenure = featureColumn(table, 'tenure_days', need);
-  const threshold = inactivityThreshold(config);
-  const L = LIFECYCLE;
+  const L = LIFECYCLE_LADDER;
+  const computed: Record<string, ArrayLike<number>> = { already_churned: churned, at_risk_signals: atRiskCount, activation_score: activation };
   // §2.3 "Top 10% usage": the weekly-session bar of the reference's top 10% live users (ties included); zero usage never counts.
-  const top = reference.powerUserMinWeeklySessions ?? Infinity;
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    let s: string;
-    if (churned[i] === 1 || days[i] >= threshold) s = 'Churned';
-    else if (atRiskCount[i] >= L.atRisk.minSignals) s = 'At-Risk';
-    else if (tenure[i] >= L.powerUser.minTenureDays && weekly[i] >= top && weekly[i] > 0 && breadth[i] >= L.powerUser.minBreadth) s = 'Power User';
-    else if (tenure[i] >= L.engaged.minTenureDays && weekly[i] >= L.engaged.minWeeklySessions) s = 'Engaged';
-    else if (activation[i] >= L.activated.minActivationScore) s = 'Activated';
-    else s = 'New User';
-    out[i] = s;
-  }
-  return out;
+  const params = { inactivityDays: inactivityThreshold(config), powerUserMinWeeklySessions: reference.powerUserMinWeeklySessions ?? Infinity };
+  return ladderLabels(L, table.userIds.length, (c) => computed[c] ?? featureColumn(table, c, L.need), params);
 }
 
-/** playbook §3.4 dormant users (idle past the cadence threshold) and their sub-segment ('' when not dormant). */
+/** playbook §3.4 dormant users (idle past the cadence threshold) and their sub-segment ('' when not dormant, tables/ladders.ts). */
 export function dormantSubsegments(table: FeatureTable, config: EventConfig, activation: Float64Array): { dormant: Float64Array; subsegment: string[] } {
   const n = table.userIds.length;
-  const need = 'the §3.4 dormant sub-segments';
-  const days = featureColumn(table, 'days_since_last_activity', need);
-  const everPaid = featureColumn(table, 'ever_paid', need);
+  const L = DORMANT_SUBSEGMENT_LADDER;
+  const days = featureColumn(table, 'days_since_last_activity', L.need);
   const threshold = inactivityThreshold(config);
-  const [paid, lapsed, never] = DORMANT_SUBSEGMENTS;
+  const subsegment = ladderLabels(L, n, (c) => (c === 'activation_score' ? activation : featureColumn(table, c, L.need)), { ...NO_PARAMS, inactivityDays: threshold });
   const dormant = new Float64Array(n);
-  const subsegment = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    if (days[i] >= threshold) {
-      dormant[i] = 1;
-      subsegment[i] = everPaid[i] >= 1 ? paid : activation[i] >= ACTIVATED_MIN_SCORE ? lapsed : never;
-    } else subsegment[i] = '';
-  }
+  for (let i = 0; i < n; i++) dormant[i] = days[i] >= threshold ? 1 : 0;
   return { dormant, subsegment };
 }
 
@@ -132,25 +92,10 @@ export function champions(table: FeatureTable, behavioral: string[]): Float64Arr
   return out;
 }
 
-/** playbook §2.4 intent segments (ladder Buyer, Team Champion, Evaluator, Individual User). */
+/** playbook §2.4 intent segments (ladder Buyer, Team Champion, Evaluator, Individual User; tables/ladders.ts). */
 export function intentSegments(table: FeatureTable): string[] {
-  const n = table.userIds.length;
-  const need = 'the §2.4 intent segments';
-  const p7 = featureColumn(table, 'pricing_views_7d', need);
-  const p14 = featureColumn(table, 'pricing_views_14d', need);
-  const inv = featureColumn(table, 'invites_14d', need);
-  const sh = featureColumn(table, 'shares_14d', need);
-  const mins = featureColumn(table, 'avg_session_minutes_30d', need);
-  const paid = featureColumn(table, 'is_paid', need);
-  const I = INTENT;
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    if (p7[i] >= I.buyer.minPricingViews7d) out[i] = 'Buyer';
-    else if (inv[i] >= I.teamChampion.minInvites14d || sh[i] >= I.teamChampion.minShares14d) out[i] = 'Team Champion';
-    else if (paid[i] < 1 && p14[i] >= I.evaluator.minPricingViews14d && mins[i] < I.evaluator.maxSessionMinutes) out[i] = 'Evaluator';
-    else out[i] = 'Individual User';
-  }
-  return out;
+  const L = INTENT_LADDER;
+  return ladderLabels(L, table.userIds.length, (c) => featureColumn(table, c, L.need), NO_PARAMS);
 }
 
 /** playbook §2.5 plan segments from the plan name (see PLAN_SEGMENTS for the fallbacks). */
@@ -167,44 +112,16 @@ export function planSegments(table: FeatureTable): string[] {
   return out;
 }
 
-/** playbook §7.2 sales tiers (ladder, readiness bands as minimums). */
+/** playbook §7.2 sales tiers (ladder, readiness bands as minimums; tables/ladders.ts). */
 export function salesTiers(table: FeatureTable, readiness: Float64Array): string[] {
-  const n = table.userIds.length;
-  const need = 'the §7.2 sales tiers';
-  const team = featureColumn(table, 'team_size', need);
-  const p7 = featureColumn(table, 'pricing_views_7d', need);
-  const inv = featureColumn(table, 'invites_14d', need);
-  const sh = featureColumn(table, 'shares_14d', need);
-  const [t1, t2, t3, t4] = SALES_TIERS;
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    const r = readiness[i];
-    if (r > t1.minReadinessExclusive && team[i] >= t1.minTeamSize && p7[i] >= t1.minPricingViews7d) out[i] = t1.tier;
-    else if (r >= t2.minReadiness && team[i] >= t2.minTeamSize && (inv[i] >= 1 || sh[i] >= 1)) out[i] = t2.tier;
-    else if (r >= t3.minReadiness) out[i] = t3.tier;
-    else out[i] = t4.tier;
-  }
-  return out;
+  const L = SALES_TIER_LADDER;
+  return ladderLabels(L, table.userIds.length, (c) => (c === 'expansion_readiness_score' ? readiness : featureColumn(table, c, L.need)), NO_PARAMS);
 }
 
 /** playbook §7.1: the campaign key of each user from lifecycle stage and plan ('' for paying engaged users: no §7.1 campaign). */
 export function campaigns(lifecycle: string[], isPaid: Float64Array): string[] {
-  const key = (segment: string) => CAMPAIGNS.find((c) => c.segment === segment)!.key;
-  const onboarding = key('New (not activated)');
-  const discovery = key('Activated (not engaged)');
-  const nurture = key('Engaged (free)');
-  const reengage = key('At-risk (any plan)');
-  const winback = key('Churned');
-  const out = new Array<string>(lifecycle.length);
-  for (let i = 0; i < lifecycle.length; i++) {
-    const s = lifecycle[i];
-    out[i] = s === 'New User' ? onboarding
-      : s === 'Activated' ? discovery
-      : s === 'At-Risk' ? reengage
-      : s === 'Churned' ? winback
-      : (s === 'Engaged' || s === 'Power User') && isPaid[i] < 1 ? nurture : '';
-  }
-  return out;
+  const columns: Record<string, ArrayLike<number | string>> = { lifecycle_stage: lifecycle, is_paid: isPaid };
+  return ladderLabels(CAMPAIGN_LADDER, lifecycle.length, (c) => columns[c], NO_PARAMS);
 }
 
 /** playbook §6.3 RFM: R, F, M scores (1-5), the code and the named segment (exact, and nearest listed code). */

@@ -1,7 +1,7 @@
 import { computeFeatures, type FeatureTable } from '../features/index.js';
 import { loadEventRecords } from '../ingest/index.js';
 import { CohortlabError, isCohortlabError } from '../shared/errors.js';
-import type { ScoreResult } from '../pipeline/types.js';
+import type { ScoreResult } from '../pipeline/index.js';
 import type { Loaded } from './provider.js';
 
 /**

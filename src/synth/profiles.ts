@@ -1,4 +1,4 @@
-import { SYNTHETIC_CORE_FEATURES } from '../ingest/presets.js';
+import { SYNTHETIC_CORE_FEATURES } from '../ingest/index.js';
 import type { LatentType } from './types.js';
 
 /**

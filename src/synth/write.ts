@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { SYNTHETIC_PRESET } from '../ingest/presets.js';
+import { SYNTHETIC_PRESET } from '../ingest/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { readTable, type ColumnTable } from '../shared/table-io.js';

@@ -11,7 +11,8 @@ import {
   logit,
 } from '../../src/churn/calibrate.js';
 import { calibrationWarnings, collapseReason, selectCalibration, stratifiedFolds } from '../../src/churn/calibrate-select.js';
-import { predictChurn, simulateChurn, simulatedFeatureTable, trainChurn } from '../../src/churn/index.js';
+import { predictChurn, simulateChurn, simulatedFeatureTable } from '../../src/churn/index.js';
+import { trainChurn } from '../../src/evaluate/index.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { createRng, permutation } from '../../src/shared/rng.js';
 

@@ -13,12 +13,11 @@ import {
   simulateChurn,
   simulatedFeatureTable,
   treeShap,
-  trainChurn,
   CHURN_MODEL_FORMAT,
   type ChurnModelJson,
   type ChurnModelKind,
-  type TrainChurnResult,
 } from '../../src/churn/index.js';
+import { trainChurn, type TrainChurnResult } from '../../src/evaluate/index.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { createRng } from '../../src/shared/rng.js';
 

@@ -10,9 +10,8 @@ import {
   serializeModel,
   simulateChurn,
   simulatedFeatureTable,
-  trainChurn,
-  type TrainChurnResult,
 } from '../../src/churn/index.js';
+import { trainChurn, type TrainChurnResult } from '../../src/evaluate/index.js';
 import { rocAuc } from '../../src/evaluate/index.js';
 import { collectingLogger, silentLogger } from '../../src/shared/log.js';
 import { createRng } from '../../src/shared/rng.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { trainChurn } from '../../src/churn/index.js';
+import { trainChurn } from '../../src/evaluate/index.js';
 import { computeFeatures, type FeatureTable } from '../../src/features/index.js';
 import { featureNames } from '../../src/features/dictionary.js';
 import { resolveConfig } from '../../src/ingest/config.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readChurnTable, trainChurn } from '../../src/churn/index.js';
+import { readChurnTable } from '../../src/churn/index.js';
+import { trainChurn } from '../../src/evaluate/index.js';
 import { shippedDataset } from '../shared/datasets.js';
 
 // The real IBM Telco table (data/telco-customer-churn/SOURCE.md): 7,043 customers, 26.54% churn.

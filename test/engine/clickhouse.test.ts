@@ -9,7 +9,7 @@ import { computeFeatures, readFeatureTable, type FeatureTable } from '../../src/
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { loadEvents } from '../../src/ingest/index.js';
 import { DIALECTS } from '../../src/engine/dialect.js';
-import { modelScoreSql } from '../../src/engine/score-sql.js';
+import { modelScoreSql } from '../../src/pipeline/score-sql.js';
 import { cutoffOf } from '../../src/features/index.js';
 import { loadModel } from '../../src/registry/index.js';
 import { runCli as cli } from '../cli/run.js';

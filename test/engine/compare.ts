@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { WAREHOUSE_SCORE_COLUMNS } from '../../src/engine/score-sql.js';
+import { WAREHOUSE_SCORE_COLUMNS } from '../../src/pipeline/score-sql.js';
 import type { LoadedRegistryModel } from '../../src/registry/index.js';
 import type { ColumnResult } from '../../src/shared/duckdb.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLICKHOUSE, DUCKDB } from '../../src/engine/dialect.js';
-import { featureQuery, labelQuery, sourceRelation } from '../../src/features/sql.js';
+import { featureQuery, labelQuery } from '../../src/features/sql.js';
+import { sourceRelation } from '../../src/engine/relation.js';
 import { SYNTHETIC_PRESET, SPARKIFY_PRESET } from '../../src/ingest/presets.js';
 import { queryColumns, withDuckDB } from '../../src/shared/duckdb.js';
 

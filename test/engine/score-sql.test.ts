@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLICKHOUSE, DUCKDB } from '../../src/engine/dialect.js';
-import { calibrationSql, compileCondition, logisticWeights, modelScoreSql, scoreSql, warehouseScoreColumns } from '../../src/engine/score-sql.js';
+import { modelScoreSql, scoreSql, warehouseScoreColumns } from '../../src/pipeline/score-sql.js';
+import { calibrationSql, logisticWeights } from '../../src/churn/sql.js';
+import { compileCondition } from '../../src/rules/sql.js';
 import { computeFeatures, cutoffOf } from '../../src/features/index.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
 import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js';

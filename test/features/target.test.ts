@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadEvents, resolveConfig } from '../../src/ingest/index.js';
 import { computeFeatures, computeTargetLabels, withTargetLabels } from '../../src/features/index.js';
 import { eligibleRows } from '../../src/churn/dataset.js';
-import { formatSetSizes, outcomeNames } from '../../src/evaluate/index.js';
+import { formatSetSizes } from '../../src/churn/index.js';
+import { outcomeNames } from '../../src/features/index.js';
 import { nearEventNames, probabilityColumn, resolveTarget } from '../../src/pipeline/target.js';
 
 const fx = (f: string) => join(import.meta.dirname, '..', 'fixtures', f);

@@ -1,5 +1,5 @@
-import type { FeatureTable } from '../../features/types.js';
-import type { EventConfig } from '../../ingest/types.js';
+import type { FeatureTable } from '../../features/index.js';
+import type { EventConfig } from '../../ingest/index.js';
 
 /**
  * What the names of the §6.1 language mean: every function (with its windows) and every dotted name

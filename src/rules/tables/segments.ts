@@ -1,4 +1,4 @@
-import type { Cadence } from '../../ingest/types.js';
+import type { Cadence } from '../../ingest/index.js';
 
 /**
  * Segment rules of playbook §2, §3 and §7.2 as data. Each segment is a ladder: rules are tried in the

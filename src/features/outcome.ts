@@ -1,4 +1,4 @@
-import type { TargetSpec } from '../features/target.js';
+import type { TargetSpec } from './target.js';
 
 /**
  * How a report names its outcome and baselines (issue 20 part 5): churn by default; a propensity target
