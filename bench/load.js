@@ -14,7 +14,8 @@ import { writeSynthetic } from '../dist/synth/index.js';
 import { SYNTHETIC_PRESET, loadEvents } from '../dist/ingest/index.js';
 import { computeFeatures } from '../dist/features/index.js';
 import { trainPipeline } from '../dist/pipeline/train.js';
-import { loadModel } from '../dist/registry/index.js';
+import { openModelStore } from '../dist/registry/index.js';
+import { loadScoringModel } from '../dist/pipeline/load.js';
 import { readTable } from '../dist/shared/table-io.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,12 +44,12 @@ try {
     events = join(data, 'events.parquet');
     modelsDir = join(root, 'models');
     ref = 'load';
-    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 41, name: ref, modelsDir, resamples: 50, keepUserIds: true });
+    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 41, name: ref, models: openModelStore(modelsDir), resamples: 50, keepUserIds: true });
   } else if (!events || !asOf) {
     throw new Error('with --model, give --events FILE and --as-of DATE: the request bodies are the features of those events');
   }
   // Request bodies: features of real users computed with the model's own config.
-  const model = await loadModel(ref, { modelsDir });
+  const model = await loadScoringModel(openModelStore(modelsDir), ref);
   const store = await loadEvents([events], model.config);
   const t = await computeFeatures(store, { asOf });
   store.close();

@@ -13,6 +13,7 @@ import { writeSynthetic } from '../dist/synth/index.js';
 import { SYNTHETIC_PRESET, loadEvents } from '../dist/ingest/index.js';
 import { computeFeatures, writeFeatureTable } from '../dist/features/index.js';
 import { trainPipeline } from '../dist/pipeline/train.js';
+import { openModelStore } from '../dist/registry/index.js';
 import { createRng } from '../dist/shared/rng.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,7 +27,7 @@ try {
   const data = join(root, 'data');
   const gen = await writeSynthetic(data, { users: 2000, days: 150, seed: 21 }, { parquet: true });
   const modelsDir = join(root, 'models');
-  const t = await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 21, name: 'bench', modelsDir, resamples: 100 });
+  const t = await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 21, name: 'bench', models: openModelStore(modelsDir), resamples: 100 });
   console.log(`model bench@${t.version.version} trained on ${gen.truth.userIds.length} users in ${t.seconds.toFixed(1)} s`);
 
   const store = await loadEvents([join(data, 'events.parquet')], SYNTHETIC_PRESET);

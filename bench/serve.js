@@ -13,6 +13,7 @@ import { writeSynthetic } from '../dist/synth/index.js';
 import { SYNTHETIC_PRESET, loadEvents } from '../dist/ingest/index.js';
 import { computeFeatures } from '../dist/features/index.js';
 import { trainPipeline } from '../dist/pipeline/train.js';
+import { openModelStore } from '../dist/registry/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {
@@ -32,7 +33,7 @@ try {
   const data = join(root, 'data');
   const gen = await writeSynthetic(data, { users: 3000, days: 150, seed: 31 });
   const modelsDir = join(root, 'models');
-  await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 31, name: 'bench', modelsDir, resamples: 100 });
+  await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 31, name: 'bench', models: openModelStore(modelsDir), resamples: 100 });
   const store = await loadEvents([join(data, 'events.parquet')], SYNTHETIC_PRESET);
   const t = await computeFeatures(store, { asOf: gen.asOf });
   store.close();

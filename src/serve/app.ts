@@ -111,9 +111,8 @@ export interface ModelDates {
 }
 
 export function modelDates(l: Loaded): ModelDates {
-  const p = (l.model.manifest.params ?? {}) as { snapshotAsOf?: string; asOf?: string; horizonDays?: number };
-  const clusters = (l.model.report as { clusters?: { asOf?: string } } | undefined)?.clusters;
-  return { snapshot: p.snapshotAsOf ?? null, testCutoff: p.asOf ?? clusters?.asOf ?? null, horizonDays: p.horizonDays ?? null };
+  const p = l.model.params;
+  return { snapshot: p.snapshotAsOf, testCutoff: p.asOf, horizonDays: p.horizonDays };
 }
 
 /** Users of the snapshot already churned at its date, or null when the snapshot has no already_churned column. */
@@ -147,7 +146,7 @@ function selectRows(l: Loaded, q: { cluster?: number; segment?: string; by?: str
   if (q.cluster !== undefined) {
     const c = l.snapshot.columns.cluster as Float64Array | undefined;
     if (!c) throw new HttpError(404, 'NO_CLUSTERS', 'this model has no clusters', 'querystring:cluster');
-    const k = Number((l.model.manifest.metrics as { k?: number } | undefined)?.k ?? 0);
+    const k = l.model.manifest.metrics.k ?? 0;
     if (q.cluster >= k) throw new HttpError(404, 'UNKNOWN_CLUSTER', `cluster ${q.cluster} does not exist; clusters are 0..${k - 1}`, 'querystring:cluster');
     for (let i = 0; i < n; i++) if (c[i] === q.cluster) rows.push(i);
     return rows;
@@ -194,7 +193,7 @@ const retentionCache = new WeakMap<Loaded, Promise<StoredRetention | null>>();
 function storedRetentionOf(l: Loaded): Promise<StoredRetention | null> {
   let hit = retentionCache.get(l);
   if (!hit) {
-    hit = readFile(join(l.model.dir, RETENTION_FILE), 'utf8').then((t) => JSON.parse(t) as StoredRetention, (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    hit = l.store.readArtifact(l.model, RETENTION_FILE).then((b) => (b ? (JSON.parse(Buffer.from(b).toString('utf8')) as StoredRetention) : null));
     retentionCache.set(l, hit);
   }
   return hit;
@@ -221,7 +220,7 @@ function charts(l: Loaded): Record<string, unknown> {
     const c = clusterCharts(
       report.clusters,
       { userIds: s.user_id as string[], assignments: Int32Array.from(s.cluster as Float64Array), labels: s.cluster_label as string[], pc1: s.pc1 as Float64Array, pc2: s.pc2 as Float64Array },
-      Number(l.model.manifest.seed ?? 0),
+      l.model.manifest.seed,
       { pointsAsOf: modelDates(l).snapshot ?? undefined },
     );
     out.clusters = c;

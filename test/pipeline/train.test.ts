@@ -5,11 +5,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthetic } from '../../src/synth/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { trainPipeline } from '../../src/pipeline/train.js';
-import { loadModel } from '../../src/registry/index.js';
+import { openModelStore } from '../../src/registry/index.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { runCli } from '../cli/run.js';
+import { loadScoringModel } from '../../src/pipeline/load.js';
 
 /**
  * The data scientist's workflow end to end on a small seeded product: train twice with the same
@@ -25,7 +26,7 @@ beforeAll(async () => {
 }, 120_000);
 
 const train = (seed: number) =>
-  trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
+  trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed, name: 'default', models: openModelStore(modelsDir), kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
 
 describe('train -> registry -> score', () => {
   it('same data + config + seed gives a new version with identical metrics and assignments', async () => {
@@ -46,7 +47,7 @@ describe('train -> registry -> score', () => {
   }, 180_000);
 
   it('a loaded version scores users exactly as the training run did', async () => {
-    const model = await loadModel('default@1', { modelsDir });
+    const model = await loadScoringModel(openModelStore(modelsDir), 'default@1');
     const snap = await readTable(join(model.dir, 'scores.parquet'));
     const out = join(dir, 'scored.csv');
     const logger = collectingLogger();
@@ -68,10 +69,10 @@ describe('train -> registry -> score', () => {
     const file = join(v2, 'churn-model.json');
     const bytes = await readFile(file);
     await writeFile(file, bytes.subarray(0, bytes.length - 8));
-    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2: file churn-model\.json does not match its sha256/);
+    await expect(loadScoringModel(openModelStore(modelsDir), 'default@2')).rejects.toThrow(/model default@2: file churn-model\.json does not match its sha256/);
     await rm(join(v2, 'manifest.json'));
-    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2 does not exist .* versions of "default": 1/);
-    await expect(loadModel('nope', { modelsDir })).rejects.toThrow(/no model "nope"/);
+    await expect(loadScoringModel(openModelStore(modelsDir), 'default@2')).rejects.toThrow(/model default@2 does not exist .* versions of "default": 1/);
+    await expect(loadScoringModel(openModelStore(modelsDir), 'nope')).rejects.toThrow(/no model "nope"/);
   });
 
   it('models list, promote, compare and rm through the CLI', async () => {
