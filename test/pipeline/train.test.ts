@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthetic } from '../../src/synth/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { trainPipeline } from '../../src/pipeline/train.js';
-import { openModelStore } from '../../src/registry/index.js';
+import { createMemoryStore, openModelStore, readVersionTable } from '../../src/registry/index.js';
+import { computeFeatures } from '../../src/features/index.js';
+import { openEventSource } from '../../src/engine/source.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
@@ -62,6 +64,34 @@ describe('train -> registry -> score', () => {
     expect(scored.names).toEqual(expect.arrayContaining(['engagement_score', 'churn_risk_tier', 'behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'cluster', 'reasons']));
     expect(logger.lines.some((l) => /scored \d+ users with default@1 .* users\/s/.test(l))).toBe(true);
   }, 120_000);
+
+  it('a memory store holds the same version: it loads and scores exactly as the one on disk', async () => {
+    const memory = createMemoryStore();
+    const m = await trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 5, name: 'default', models: memory, kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
+    expect(m.version).toEqual({ name: 'default', version: 1, dir: 'memory:models/default/1' });
+    const [fromMemory, fromDisk] = [await loadScoringModel(memory, 'default'), await loadScoringModel(openModelStore(modelsDir), 'default@1')];
+    expect(fromMemory.featureNames).toEqual(fromDisk.featureNames);
+    expect(Object.keys(fromMemory.manifest.files).sort()).toEqual(Object.keys(fromDisk.manifest.files).sort());
+    expect(fromMemory.segments.map((r) => r.name)).toEqual(fromDisk.segments.map((r) => r.name));
+    const source = await openEventSource({ engine: 'duckdb', events: [join(dir, 'data', 'events.parquet')] }, SYNTHETIC_PRESET, {});
+    let table;
+    try {
+      table = await computeFeatures(source, { asOf: fromDisk.params.snapshotAsOf });
+    } finally {
+      await source.close();
+    }
+    const [a, b] = [await fromMemory.score(table), await fromDisk.score(table)];
+    expect(a.userIds).toEqual(b.userIds);
+    expect(Array.from(a.columns.churn_probability as Float64Array)).toEqual(Array.from(b.columns.churn_probability as Float64Array));
+    expect(a.columns.cluster_label).toEqual(b.columns.cluster_label);
+    expect(a.columns.behavioral_segment).toEqual(b.columns.behavioral_segment);
+    // the snapshot the server answers from, read back through DuckDB from memory
+    const stored = await readVersionTable(memory, m.version, 'scores.parquet');
+    expect(stored?.columns.user_id).toEqual(b.userIds);
+    const [ps, pb] = [stored?.columns.churn_probability as Float64Array, b.columns.churn_probability as Float64Array];
+    expect(ps.length).toBe(pb.length);
+    for (let i = 0; i < pb.length; i++) expect(ps[i]).toBeCloseTo(pb[i], 12);
+  }, 180_000);
 
   it('names the version and the file when a model is corrupt or missing', async () => {
     const v2 = join(modelsDir, 'default', '2');
