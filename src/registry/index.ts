@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSegmentRules, parseRuleReference, type RuleReference, type SegmentRule } from '../rules/index.js';
 import { validateConfig, type EventConfig } from '../ingest/index.js';
@@ -86,8 +87,8 @@ async function readJson<T>(store: ModelStore, v: VersionId, file: string): Promi
 
 /** A table file of the version (Parquet), or null when the version has none. */
 export async function readVersionTable(store: ModelStore, v: VersionId, file: string): Promise<ColumnTable | null> {
-  if (!(await store.artifactDigest(v, file))) return null;
-  return store.withLocalFiles(v, [file], (dir) => readTable(join(dir, file)));
+  // existence by stat, not artifactDigest: hashing a snapshot of millions of users again would double the load time
+  return store.withLocalFiles(v, [file], async (dir) => ((await stat(join(dir, file)).then(() => true, () => false)) ? readTable(join(dir, file)) : null));
 }
 
 async function readChurn(store: ModelStore, v: VersionId): Promise<SerializedChurnModel> {
