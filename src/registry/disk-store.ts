@@ -5,7 +5,7 @@ import { removeStaleTemps, syncDir, syncPath, writeError, writeFileAtomic } from
 import { CohortlabError } from '../shared/errors.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
 import { validateName } from './names.js';
-import { label, sha256File, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
+import { versionLabel, sha256File, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
 
 /**
  * The registry on disk: `<modelsDir>/<name>/<version>/` folders with a manifest, and
@@ -60,9 +60,9 @@ class DiskModelStore implements ModelStore {
     try {
       text = await readFile(path, 'utf8');
     } catch {
-      throw new CohortlabError('MODEL_CORRUPT', `model ${label(id)} has no ${MANIFEST_FILE}; it was not written completely. Remove it with "cohortlab models rm ${label(id)}".`);
+      throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(id)} has no ${MANIFEST_FILE}; it was not written completely. Remove it with "cohortlab models rm ${versionLabel(id)}".`);
     }
-    return parseManifestText(text, `model ${label(id)} (${path})`);
+    return parseManifestText(text, `model ${versionLabel(id)} (${path})`);
   }
 
   async readArtifact(id: VersionId, file: string): Promise<Uint8Array | null> {
@@ -70,7 +70,7 @@ class DiskModelStore implements ModelStore {
       return await readFile(join(this.versionLocation(id), file));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new CohortlabError('MODEL_CORRUPT', `model ${label(id)}: ${file} cannot be read (${(e as Error).message}).`, { cause: e });
+      throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(id)}: ${file} cannot be read (${(e as Error).message}).`, { cause: e });
     }
   }
 

@@ -7,7 +7,7 @@ import type { ClusterModel } from '../cluster/index.js';
 import { readTable, type ColumnTable } from '../shared/table-io.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { EventsModelParams, Manifest, TableModelParams } from './manifest.js';
-import { label as labelOf, resolveVersion, verifyFiles, type ModelStore, type VersionId, type WrittenVersion } from './store.js';
+import { versionLabel, resolveVersion, verifyFiles, type ModelStore, type VersionId, type WrittenVersion } from './store.js';
 
 export * from './names.js';
 export * from './manifest.js';
@@ -67,12 +67,12 @@ export async function openVersion(store: ModelStore, ref: string | undefined, op
   const v = await resolveVersion(store, ref);
   const manifest = await store.readManifest(v);
   if (opts.verify !== false) await verifyFiles(store, v, manifest);
-  return { ...v, label: labelOf(v), manifest };
+  return { ...v, label: versionLabel(v), manifest };
 }
 
 async function readBytes(store: ModelStore, v: VersionId, file: string): Promise<Uint8Array> {
   const bytes = await store.readArtifact(v, file);
-  if (!bytes) throw new CohortlabError('MODEL_CORRUPT', `model ${labelOf(v)}: ${file} cannot be read (it is missing).`);
+  if (!bytes) throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(v)}: ${file} cannot be read (it is missing).`);
   return bytes;
 }
 
@@ -81,7 +81,7 @@ async function readJson<T>(store: ModelStore, v: VersionId, file: string): Promi
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
   } catch (e) {
-    throw new CohortlabError('MODEL_CORRUPT', `model ${labelOf(v)}: ${file} cannot be read (${(e as Error).message}).`, { cause: e });
+    throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(v)}: ${file} cannot be read (${(e as Error).message}).`, { cause: e });
   }
 }
 
@@ -95,7 +95,7 @@ async function readChurn(store: ModelStore, v: VersionId): Promise<SerializedChu
   const json = await readJson<ChurnModelJson>(store, v, CHURN_MODEL_FILE);
   if (!modelNeedsWeights(json)) return { json, weights: null };
   const weights = await store.readArtifact(v, CHURN_WEIGHTS_FILE);
-  if (!weights) throw new CohortlabError('MODEL_CORRUPT', `model ${labelOf(v)}: ${CHURN_WEIGHTS_FILE} cannot be read (it is missing); an ${json.kind} model keeps its network weights there: re-train it.`);
+  if (!weights) throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(v)}: ${CHURN_WEIGHTS_FILE} cannot be read (it is missing); an ${json.kind} model keeps its network weights there: re-train it.`);
   return { json, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer };
 }
 
@@ -182,5 +182,5 @@ export async function compareInputs(store: ModelStore, ref: string): Promise<Com
     ? { testSet: (await store.readManifest(v)).metrics.testSet || null, churned: t.columns.churned as Float64Array, probability: t.columns.churn_probability as Float64Array }
     : null;
   const scores = () => readVersionTable(store, v, SCORES_FILE).catch(() => null);
-  return { label: labelOf(v), report, metrics, testPredictions, scores };
+  return { label: versionLabel(v), report, metrics, testPredictions, scores };
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { CohortlabError } from '../shared/errors.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
 import { validateName } from './names.js';
-import { label, sha256Bytes, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
+import { versionLabel, sha256Bytes, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
 
 /**
  * Model versions held in memory (tests, notebooks that train and score without touching `models/`). Same
@@ -50,8 +50,8 @@ class MemoryModelStore implements ModelStore {
 
   async readManifest(id: VersionId): Promise<Manifest> {
     const bytes = this.files(id)?.get(MANIFEST_FILE);
-    if (!bytes) throw new CohortlabError('MODEL_CORRUPT', `model ${label(id)} has no ${MANIFEST_FILE}; it was not written completely. Remove it with "cohortlab models rm ${label(id)}".`);
-    return parseManifestText(Buffer.from(bytes).toString('utf8'), `model ${label(id)} (${this.versionLocation(id)}/${MANIFEST_FILE})`);
+    if (!bytes) throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(id)} has no ${MANIFEST_FILE}; it was not written completely. Remove it with "cohortlab models rm ${versionLabel(id)}".`);
+    return parseManifestText(Buffer.from(bytes).toString('utf8'), `model ${versionLabel(id)} (${this.versionLocation(id)}/${MANIFEST_FILE})`);
   }
 
   async readArtifact(id: VersionId, file: string): Promise<Uint8Array | null> {
@@ -104,7 +104,7 @@ class MemoryModelStore implements ModelStore {
 
   async setProduction(id: VersionId): Promise<void> {
     const model = this.models.get(id.name);
-    if (!model?.versions.has(id.version)) throw new CohortlabError('MODEL_NOT_FOUND', `model ${label(id)} does not exist in ${this.location}.`);
+    if (!model?.versions.has(id.version)) throw new CohortlabError('MODEL_NOT_FOUND', `model ${versionLabel(id)} does not exist in ${this.location}.`);
     model.production = id.version;
   }
 

@@ -88,7 +88,7 @@ export async function stagedFiles(dir: string): Promise<Record<string, ManifestF
   return files;
 }
 
-export const label = (id: VersionId) => formatRef(id.name, id.version);
+export const versionLabel = (id: VersionId) => formatRef(id.name, id.version);
 
 /** Resolves a reference to an existing version, with a sentence naming what is missing. */
 export async function resolveVersion(store: ModelStore, ref: string | undefined): Promise<WrittenVersion> {
@@ -119,9 +119,9 @@ export async function verifyFiles(store: ModelStore, id: VersionId, manifest: Ma
   for (const [rel, want] of Object.entries(manifest.files)) {
     if (only && !only.includes(rel)) continue;
     const got = await store.artifactDigest(id, rel);
-    if (!got) throw new CohortlabError('MODEL_CORRUPT', `model ${label(id)}: file ${rel} listed in the manifest is missing.`);
+    if (!got) throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(id)}: file ${rel} listed in the manifest is missing.`);
     if (got.bytes !== want.bytes || got.sha256 !== want.sha256) {
-      throw new CohortlabError('MODEL_CORRUPT', `model ${label(id)}: file ${rel} does not match its sha256 in the manifest (changed or truncated after training).`);
+      throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(id)}: file ${rel} does not match its sha256 in the manifest (changed or truncated after training).`);
     }
   }
 }
@@ -140,7 +140,7 @@ export async function promote(store: ModelStore, ref: string, opts: { force?: bo
   const v = await resolveVersion(store, ref);
   const kind = (await store.readManifest(v)).metrics.verdictKind ?? '';
   if (UNPROVEN_VERDICTS[kind] && !opts.force) {
-    throw new CohortlabError('NEEDS_FORCE', `${label(v)} has the verdict ${kind} (${UNPROVEN_VERDICTS[kind]}), so nothing shows it works; pass --force to promote it anyway.`);
+    throw new CohortlabError('NEEDS_FORCE', `${versionLabel(v)} has the verdict ${kind} (${UNPROVEN_VERDICTS[kind]}), so nothing shows it works; pass --force to promote it anyway.`);
   }
   const previous = await store.productionVersion(v.name);
   await store.setProduction(v);
@@ -152,7 +152,7 @@ export async function removeVersion(store: ModelStore, ref: string): Promise<Ver
   if (r.version === undefined || r.version === 'production') throw new CohortlabError('BAD_ARGUMENT', `rm needs an explicit version, e.g. "${r.name}@2".`);
   const v = await resolveVersion(store, ref);
   if ((await store.productionVersion(v.name)) === v.version) {
-    throw new CohortlabError('BAD_ARGUMENT', `${label(v)} is the production version; promote another version first.`);
+    throw new CohortlabError('BAD_ARGUMENT', `${versionLabel(v)} is the production version; promote another version first.`);
   }
   await store.removeVersion(v);
   return { name: v.name, version: v.version };
