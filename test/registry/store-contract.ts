@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  promote, readVersionTable, removeVersion, resolveVersion, verifyFiles, type ManifestFields, type ModelStore, type VersionId,
+  compareInputs, promote, readVersionTable, removeVersion, resolveVersion, verifyFiles, type ManifestFields, type ModelStore, type VersionId,
 } from '../../src/registry/index.js';
 import { writeTable } from '../../src/shared/table-io.js';
 import { fixtureManifestFields } from './fixture-manifest.js';
@@ -108,6 +108,29 @@ export function modelStoreContract(kind: string, make: () => Promise<StoreUnderT
       await expect(store.readManifest(v)).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/^model m@1 \(.*manifest\.json\): field "seed" is "seven" where a finite number is expected/) });
       const w = await store.writeVersion('m', put('b', { metrics: { ...fixtureManifestFields().metrics, testUsers: undefined as unknown as number } }));
       await expect(store.readManifest(w)).rejects.toThrow(/model m@2 .*field "metrics\.testUsers" is missing where a finite number is expected/);
+    });
+
+    it('compareInputs reads what models compare needs: metrics, verdict, test predictions and the snapshot on demand', async () => {
+      const { store } = await make();
+      const write = (auc: number, p: number[], testSet: string) =>
+        store.writeVersion('m', async (dir) => {
+          const report = { verdict: { kind: 'better' }, evaluation: { metrics: { model: { rocAuc: { value: auc, lo: auc - 0.1, hi: auc + 0.1 } }, rule: { rocAuc: null }, baseline: { rocAuc: { value: 0.5, lo: 0.4, hi: 0.6 } } } } };
+          await writeFile(join(dir, 'report.json'), JSON.stringify(report));
+          await writeTable(join(dir, 'test-predictions.parquet'), { rows: p.length, names: ['churned', 'churn_probability'], columns: { churned: Float64Array.from(p, (_, i) => i % 2), churn_probability: Float64Array.from(p) } });
+          return fixtureManifestFields({ metrics: { ...fixtureManifestFields().metrics, testSet } });
+        });
+      await write(0.7, [0.1, 0.9, 0.2, 0.8], 'same');
+      await write(0.8, [0.3, 0.6], '');
+      const [a, b] = [await compareInputs(store, 'm@1'), await compareInputs(store, 'm@2')];
+      expect(a.label).toBe('m@1');
+      // only the model's and the rule's metrics, keyed "scorer metric"
+      expect(a.metrics).toEqual({ 'model rocAuc': { value: 0.7, lo: 0.7 - 0.1, hi: 0.7 + 0.1 }, 'rule rocAuc': null });
+      expect(a.report.verdict).toEqual({ kind: 'better' });
+      expect(a.testPredictions?.testSet).toBe('same');
+      expect(Array.from(a.testPredictions?.probability ?? [])).toEqual([0.1, 0.9, 0.2, 0.8]);
+      expect(Array.from(a.testPredictions?.churned ?? [])).toEqual([0, 1, 0, 1]);
+      expect(b.testPredictions?.testSet).toBeNull(); // an empty digest is no digest
+      expect(await a.scores()).toBeNull(); // no scores.parquet in this version
     });
 
     it('detects a file changed after training and names it', async () => {
