@@ -7,7 +7,8 @@ import { CohortlabError } from '../shared/errors.js';
  * with a missing or mistyped field is MODEL_CORRUPT with the file and the field named.
  *
  * Fields added after the first versions were written (`memberIds`, the verdict fields of `metrics`, ...)
- * are optional, so every version already on disk still parses; they are not a new format.
+ * are optional, so every version already on disk still parses; they are not a new format. Fields the type
+ * does not name are kept as written (not checked), so a field added by a later release survives a read.
  */
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_KIND = 'cohortlab-model';
@@ -330,17 +331,21 @@ export function parseManifest(json: unknown, where: string): Manifest {
   if (salt !== undefined) manifest.saltFingerprint = salt;
   if (!Number.isInteger(manifest.version) || manifest.version < 1) throw corrupt(where, 'version', `is ${manifest.version} where a positive whole number is expected`);
   // the keys in the order of the file, so `models show` prints a version as it was written
-  return orderLike(manifest, json) as Manifest;
+  return asWritten(manifest, json) as Manifest;
 }
 
-/** `value` with the keys of every object in the order they have in `original` (keys only in `value` last). */
-function orderLike(value: unknown, original: unknown): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => orderLike(v, Array.isArray(original) ? original[i] : undefined));
+/**
+ * The checked `value` with the keys of every object in the order of the file, and the fields this release does
+ * not read kept as written (a later writer of this format may add fields; they are shown by `models show`,
+ * not checked, and not part of the type until a reader needs them).
+ */
+function asWritten(value: unknown, original: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => asWritten(v, Array.isArray(original) ? original[i] : undefined));
   if (typeof value !== 'object' || value === null) return value;
   const v = value as Record<string, unknown>;
-  const o = typeof original === 'object' && original !== null ? (original as Record<string, unknown>) : {};
-  const keys = [...Object.keys(o).filter((k) => k in v), ...Object.keys(v).filter((k) => !(k in o))];
-  return Object.fromEntries(keys.map((k) => [k, orderLike(v[k], o[k])]));
+  const o = typeof original === 'object' && original !== null && !Array.isArray(original) ? (original as Record<string, unknown>) : {};
+  const keys = [...Object.keys(o).filter((k) => o[k] !== undefined), ...Object.keys(v).filter((k) => !(k in o))];
+  return Object.fromEntries(keys.map((k) => [k, k in v ? asWritten(v[k], o[k]) : o[k]]));
 }
 
 /** The manifest of a version from the text of its manifest.json (MODEL_CORRUPT when it is not JSON). */

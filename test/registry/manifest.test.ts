@@ -28,6 +28,14 @@ describe('parseManifest', () => {
     expect(m.params).toEqual({ source: 'table', table: '/work/wt-table/test/fixtures/bank-churn-leak.csv', label: 'Exited', positive: null, id: 'CustomerId', drop: [], keepLeaky: false, churnKind: 'logistic' });
   });
 
+  it('keeps fields it does not read as written (a later writer of this format may add some)', async () => {
+    const json = await fixture('manifest-v1-before-verdicts.json');
+    const withMore = { ...json, params: { ...(json.params as object), target: { kind: 'upgrade', event: null } }, notes: ['x'] };
+    const m = parseManifest(withMore, WHERE);
+    expect(JSON.stringify(m)).toBe(JSON.stringify(withMore));
+    expect((m.params as unknown as { target: unknown }).target).toEqual({ kind: 'upgrade', event: null });
+  });
+
   it('round-trips what the store writes', () => {
     const m = { ...fixtureManifestFields(), name: 'm', version: 1, files: { 'a.json': { bytes: 2, sha256: 'f'.repeat(64) } } };
     expect(parseManifestText(formatManifest(m), WHERE)).toEqual(m);
