@@ -1,6 +1,7 @@
 import {
-  clusterMovement, compareInputs, compareMetrics, formatRef, openModelStore, pairedComparison, promote, removeVersion, resolveModelsDir, resolveVersion, type Interval, type ModelStore,
+  clusterMovement, compareInputs, compareMetrics, formatRef, openModelStore, pairedComparison, promote, removeVersion, REPORT_FILE, resolveModelsDir, resolveVersion, type Interval, type ModelStore,
 } from '../registry/index.js';
+import type { ReportWarning } from '../evaluate/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, str, MODELS_DIR_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
@@ -18,11 +19,15 @@ async function list(store: ModelStore, only: string | undefined, ctx: CommandCon
   const names = only ? [only] : await store.listNames();
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
+  const warnings: ReportWarning[] = [];
   for (const name of names) {
     const prod = await store.productionVersion(name);
     for (const v of await store.listVersions(name)) {
-      // a version whose manifest cannot be read is still listed (with "?"), so it can be found and removed
-      const m = await store.readManifest({ name, version: v }).catch(() => null);
+      // a version whose manifest cannot be read is still listed (with "?"), so it can be found and removed; said so, with the reason
+      const m = await store.readManifest({ name, version: v }).catch((e: Error) => {
+        warnings.push({ code: 'MODEL_MANIFEST_UNREADABLE', message: e.message });
+        return null;
+      });
       const metrics = m?.metrics;
       const auc = metrics?.aucModelInterval ?? null;
       rows.push([
@@ -39,9 +44,10 @@ async function list(store: ModelStore, only: string | undefined, ctx: CommandCon
     }
   }
   if (asJson) {
-    ctx.out(JSON.stringify({ models: json }));
+    ctx.out(JSON.stringify({ models: json, warnings }));
     return;
   }
+  for (const w of warnings) ctx.logger.warn(`${w.code}: ${w.message}`);
   if (rows.length === 0) {
     ctx.out(`no models in ${store.location}; train one with "cohortlab train".`);
     return;
@@ -59,6 +65,7 @@ export const modelsCommand: Command = {
     { name: 'force', type: 'boolean', description: 'promote: also a version whose verdict is insufficient_evidence or in_sample' },
     { name: 'json', type: 'boolean', description: 'list, show, compare: one JSON document on stdout' },
   ],
+  positionals: { max: 3, what: 'a subcommand (list, show, promote, compare, rm) and at most two model references' },
   help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, verdict kind, ROC-AUC of the model (95% CI) and of the rule, test users and churners, k (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side, a paired bootstrap test of the ROC-AUC difference when both were tested on the same users (with the evidence minimum), and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
   async run(args, ctx) {
     const store = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
@@ -69,13 +76,18 @@ export const modelsCommand: Command = {
     switch (sub) {
       case undefined:
       case 'list':
+        if (refs.length > 1) throw new CohortlabError('BAD_ARGUMENT', `"cohortlab models list" takes at most one model name, got ${refs.length}: ${refs.map((r) => `"${r}"`).join(', ')}.`);
         await list(store, refs[0], ctx, bool(args, 'json'));
         return 0;
       case 'show': {
         need(1);
         const v = await resolveVersion(store, refs[0]);
         const { files, ...rest } = await store.readManifest(v);
-        const show = { ...rest, dir: v.dir, production: (await store.productionVersion(v.name)) === v.version, files: Object.keys(files) };
+        // --json: the training report's warnings (report.json) ride along, as in every --json output
+        const report = bool(args, 'json')
+          ? await store.readArtifact(v, REPORT_FILE).then((b) => (b ? (JSON.parse(Buffer.from(b).toString('utf8')) as { warnings?: ReportWarning[] }) : null), () => null)
+          : null;
+        const show = { ...rest, dir: v.dir, production: (await store.productionVersion(v.name)) === v.version, files: Object.keys(files), ...(report ? { warnings: report.warnings ?? [] } : {}) };
         ctx.out(bool(args, 'json') ? JSON.stringify(show) : JSON.stringify(show, null, 2));
         return 0;
       }
@@ -99,7 +111,8 @@ export const modelsCommand: Command = {
         const [pa, pb] = [a.testPredictions, b.testPredictions];
         const paired = pa && pb ? pairedComparison(la, pa, lb, pb, { seed: 0 }) : { kind: 'different_users' as const, text: `${pa ? lb : la} stores no test predictions (trained by an older cohortlab), so no paired test is possible.` };
         if (bool(args, 'json')) {
-          ctx.out(JSON.stringify({ a: la, b: lb, paired, metrics: cmp, verdicts: { [la]: a.report.verdict ?? null, [lb]: b.report.verdict ?? null } }));
+          const warnings: ReportWarning[] = paired.kind === 'different_users' ? [{ code: 'NO_PAIRED_TEST', message: paired.text }] : paired.kind === 'insufficient_evidence' ? [{ code: 'INSUFFICIENT_EVIDENCE', message: paired.text }] : [];
+          ctx.out(JSON.stringify({ a: la, b: lb, paired, metrics: cmp, verdicts: { [la]: a.report.verdict ?? null, [lb]: b.report.verdict ?? null }, warnings }));
           return 0;
         }
         ctx.out(table(['metric', la, lb, `difference (${lb} - ${la})`], cmp.map((c) => [c.metric, iv(c.a), iv(c.b), c.difference === null ? '-' : (c.difference >= 0 ? '+' : '') + c.difference.toFixed(3)])));
