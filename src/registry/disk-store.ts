@@ -62,7 +62,7 @@ class DiskModelStore implements ModelStore {
     } catch {
       throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(id)} has no ${MANIFEST_FILE}; it was not written completely. Remove it with "cohortlab models rm ${versionLabel(id)}".`);
     }
-    return parseManifestText(text, `model ${versionLabel(id)} (${path})`);
+    return parseManifestText(text, `model ${versionLabel(id)}: ${MANIFEST_FILE}`, path);
   }
 
   async readArtifact(id: VersionId, file: string): Promise<Uint8Array | null> {

@@ -212,8 +212,7 @@ function describe(v: Json): string {
 }
 
 function corrupt(where: string, field: string, what: string): CohortlabError {
-  const subject = field ? `field "${field}"` : 'the manifest';
-  return new CohortlabError('MODEL_CORRUPT', `${where}: ${subject} ${what}; the version was not written by this cohortlab or was edited by hand: remove it with "cohortlab models rm" and re-train.`, { path: where });
+  return new CohortlabError('MODEL_CORRUPT', `${where}${field ? ` field "${field}"` : ''} ${what}; the version was not written by this cohortlab or was edited by hand: remove it with "cohortlab models rm" and re-train.`, { path: where });
 }
 
 const str = (r: FieldReader, f: string) => r.string(f);
@@ -294,11 +293,21 @@ function readInput(r: FieldReader): ManifestInput {
 }
 
 /**
- * The manifest of a version from its parsed JSON. `where` names it in errors (e.g.
- * `models/churn/3/manifest.json`). Another kind or format is MODEL_INCOMPATIBLE (re-train); a field
+ * The manifest of a version from its parsed JSON. `where` names it in errors (the stores pass
+ * `model churn@3: manifest.json`, as in `model churn@3: manifest.json field "seed" is "x" ...`). Another kind or format is MODEL_INCOMPATIBLE (re-train); a field
  * missing or of the wrong type is MODEL_CORRUPT naming the field.
  */
-export function parseManifest(json: unknown, where: string): Manifest {
+export function parseManifest(json: unknown, where: string, file?: string): Manifest {
+  try {
+    return checkManifest(json, where);
+  } catch (e) {
+    // the error's path is the file itself when the caller knows it
+    if (file && e instanceof CohortlabError) throw new CohortlabError(e.code, e.message, { path: file, cause: e.cause });
+    throw e;
+  }
+}
+
+function checkManifest(json: unknown, where: string): Manifest {
   const r = FieldReader.root(where, json);
   const o = json as Record<string, unknown>;
   if (o.kind !== MANIFEST_KIND || o.formatVersion !== MANIFEST_FORMAT_VERSION) {
@@ -349,14 +358,14 @@ function asWritten(value: unknown, original: unknown): unknown {
 }
 
 /** The manifest of a version from the text of its manifest.json (MODEL_CORRUPT when it is not JSON). */
-export function parseManifestText(text: string, where: string): Manifest {
+export function parseManifestText(text: string, where: string, file?: string): Manifest {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new CohortlabError('MODEL_CORRUPT', `${where} is not valid JSON (${(e as Error).message}).`, { path: where, cause: e });
+    throw new CohortlabError('MODEL_CORRUPT', `${where} is not valid JSON (${(e as Error).message}).`, { path: file ?? where, cause: e });
   }
-  return parseManifest(json, where);
+  return parseManifest(json, where, file);
 }
 
 /** The text written to manifest.json: the fields in the order they were given (stable, readable diffs). */

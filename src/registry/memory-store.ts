@@ -51,7 +51,7 @@ class MemoryModelStore implements ModelStore {
   async readManifest(id: VersionId): Promise<Manifest> {
     const bytes = this.files(id)?.get(MANIFEST_FILE);
     if (!bytes) throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(id)} has no ${MANIFEST_FILE}; it was not written completely. Remove it with "cohortlab models rm ${versionLabel(id)}".`);
-    return parseManifestText(Buffer.from(bytes).toString('utf8'), `model ${versionLabel(id)} (${this.versionLocation(id)}/${MANIFEST_FILE})`);
+    return parseManifestText(Buffer.from(bytes).toString('utf8'), `model ${versionLabel(id)}: ${MANIFEST_FILE}`, `${this.versionLocation(id)}/${MANIFEST_FILE}`);
   }
 
   async readArtifact(id: VersionId, file: string): Promise<Uint8Array | null> {

@@ -7,7 +7,7 @@ import { fixtureManifestFields } from './fixture-manifest.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const fixture = async (f: string) => JSON.parse(await readFile(join(FIXTURES, f), 'utf8')) as Record<string, unknown>;
-const WHERE = 'model m@1 (models/m/1/manifest.json)';
+const WHERE = 'model m@1: manifest.json';
 
 describe('parseManifest', () => {
   it('reads a version written before the verdict fields, keeping every field and the key order of the file', async () => {
@@ -60,10 +60,10 @@ describe('parseManifest', () => {
       [{ ...base, version: 0 }, /field "version" is 0 where a positive whole number is expected/],
     ];
     for (const [json, re] of cases) {
-      expect(() => parseManifest(json, WHERE)).toThrow(expect.objectContaining({ code: 'MODEL_CORRUPT', path: WHERE }));
+      expect(() => parseManifest(json, WHERE, 'models/m/1/manifest.json')).toThrow(expect.objectContaining({ code: 'MODEL_CORRUPT', path: 'models/m/1/manifest.json' }));
       expect(() => parseManifest(json, WHERE)).toThrow(re);
     }
-    expect(() => parseManifest([], WHERE)).toThrow(`${WHERE}: the manifest is [] where a JSON object is expected; the version was not written by this cohortlab or was edited by hand: remove it with "cohortlab models rm" and re-train.`);
-    expect(() => parseManifestText('{', WHERE)).toThrow(/^model m@1 \(models\/m\/1\/manifest\.json\) is not valid JSON/);
+    expect(() => parseManifest([], WHERE)).toThrow(`${WHERE} is [] where a JSON object is expected; the version was not written by this cohortlab or was edited by hand: remove it with "cohortlab models rm" and re-train.`);
+    expect(() => parseManifestText('{', WHERE)).toThrow(/^model m@1: manifest\.json is not valid JSON/);
   });
 });

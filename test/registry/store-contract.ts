@@ -105,9 +105,9 @@ export function modelStoreContract(kind: string, make: () => Promise<StoreUnderT
     it('a manifest field of the wrong type is MODEL_CORRUPT naming the version and the field', async () => {
       const { store } = await make();
       const v = await store.writeVersion('m', put('a', { seed: 'seven' as unknown as number }));
-      await expect(store.readManifest(v)).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/^model m@1 \(.*manifest\.json\): field "seed" is "seven" where a finite number is expected/) });
+      await expect(store.readManifest(v)).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/^model m@1: manifest\.json field "seed" is "seven" where a finite number is expected/), path: `${store.versionLocation(v)}/manifest.json` });
       const w = await store.writeVersion('m', put('b', { metrics: { ...fixtureManifestFields().metrics, testUsers: undefined as unknown as number } }));
-      await expect(store.readManifest(w)).rejects.toThrow(/model m@2 .*field "metrics\.testUsers" is missing where a finite number is expected/);
+      await expect(store.readManifest(w)).rejects.toThrow(/^model m@2: manifest\.json field "metrics\.testUsers" is missing where a finite number is expected/);
     });
 
     it('compareInputs reads what models compare needs: metrics, verdict, test predictions and the snapshot on demand', async () => {

@@ -61,7 +61,7 @@ describe('disk store layout (models/NAME/VERSION, unchanged)', () => {
       return fixtureManifestFields();
     });
     await writeFile(join(root, 'm', '1', 'manifest.json'), '{"kind": ');
-    await expect(store.readManifest({ name: 'm', version: 1 })).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/^model m@1 \(.*\/m\/1\/manifest\.json\) is not valid JSON/) });
+    await expect(store.readManifest({ name: 'm', version: 1 })).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/^model m@1: manifest\.json is not valid JSON/), path: join(root, 'm', '1', 'manifest.json') });
     await expect(store.readManifest({ name: 'm', version: 9 })).rejects.toThrow(/model m@9 has no manifest\.json; it was not written completely/);
   });
 });
