@@ -1,7 +1,7 @@
 import {
-  clusterMovement, compareInputs, compareMetrics, formatRef, openModelStore, pairedComparison, promote, removeVersion, REPORT_FILE, resolveModelsDir, resolveVersion, type Interval, type ModelStore,
+  clusterMovement, compareInputs, compareMetrics, formatRef, openModelStore, pairedComparison, promote, removeVersion, REPORT_FILE, resolveModelsDir, resolveVersion, type ModelStore,
 } from '../registry/index.js';
-import type { ReportWarning } from '../evaluate/index.js';
+import type { MetricInterval, ReportWarning } from '../evaluate/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, str, MODELS_DIR_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
@@ -13,7 +13,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 const f3 = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '-');
-const iv = (x: Interval | null) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
+const iv = (x: MetricInterval | null) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
 
 async function list(store: ModelStore, only: string | undefined, ctx: CommandContext, asJson: boolean): Promise<void> {
   const names = only ? [only] : await store.listNames();

@@ -1,4 +1,4 @@
-import { loadModel as loadChurnModel, type ChurnModel, type SerializedChurnModel } from '../churn/index.js';
+import { loadChurnModel, type ChurnModel, type SerializedChurnModel } from '../churn/index.js';
 import type { FeatureTable } from '../features/index.js';
 import { readEventsModel, readTableModel, CHURN_MODEL_FILE, type EventsModelData, type ModelStore, type TableModelData } from '../registry/index.js';
 import { silentLogger, type Logger } from '../shared/log.js';
