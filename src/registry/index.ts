@@ -9,12 +9,22 @@ import { CohortlabError } from '../shared/errors.js';
 import type { EventsModelParams, Manifest, TableModelParams } from './manifest.js';
 import { versionLabel, resolveVersion, verifyFiles, type ModelStore, type VersionId, type WrittenVersion } from './store.js';
 
-export * from './names.js';
-export * from './manifest.js';
-export * from './store.js';
+export { DEFAULT_MODEL_NAME, validateName, type ModelRef, parseRef, formatRef } from './names.js';
+export {
+  MANIFEST_FILE, MANIFEST_KIND, MANIFEST_FORMAT_VERSION, parseManifest, parseManifestText, formatManifest,
+  type Manifest, type ManifestFields, type ManifestFile, type ManifestCutoffs, type ManifestInterval, type ManifestMetrics, type ManifestInput,
+  type ModelParams, type EventsModelParams, type TableModelParams,
+} from './manifest.js';
+export {
+  type ModelStore, type VersionId, type WrittenVersion, type VersionWriter, resolveModelsDir, sha256File, sha256Bytes, stagedFiles, versionLabel,
+  resolveVersion, verifyFiles, promote, removeVersion,
+} from './store.js';
 export { openModelStore } from './disk-store.js';
 export { createMemoryStore } from './memory-store.js';
-export * from './compare.js';
+export {
+  type MetricComparison, compareMetrics, type TestPredictions, type PairedComparison, pairedComparison,
+  type ClusterMovement, clusterMovement,
+} from './compare.js';
 
 /**
  * registry: read a version's data. Every file is checked against the manifest's sha256 before use, so a
