@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, trainPipeline, loadModel, readTable } from 'cohortlab';
+import { writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, trainPipeline, openModelStore, loadScoringModel, readTable } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {
@@ -38,12 +38,12 @@ try {
     events = join(data, 'events.parquet');
     modelsDir = join(root, 'models');
     ref = 'load';
-    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 41, name: ref, modelsDir, resamples: 50, keepUserIds: true });
+    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 41, name: ref, models: openModelStore(modelsDir), resamples: 50, keepUserIds: true });
   } else if (!events || !asOf) {
     throw new Error('with --model, give --events FILE and --as-of DATE: the request bodies are the features of those events');
   }
   // Request bodies: features of real users computed with the model's own config.
-  const model = await loadModel(ref, { modelsDir });
+  const model = await loadScoringModel(openModelStore(modelsDir), ref);
   const store = await loadEvents([events], model.config);
   const t = await computeFeatures(store, { asOf });
   store.close();

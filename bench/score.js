@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, writeFeatureTable, trainPipeline, createRng
+  writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, writeFeatureTable, trainPipeline, openModelStore, createRng
 } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,7 +24,7 @@ try {
   const data = join(root, 'data');
   const gen = await writeSynthetic(data, { users: 2000, days: 150, seed: 21 }, { parquet: true });
   const modelsDir = join(root, 'models');
-  const t = await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 21, name: 'bench', modelsDir, resamples: 100 });
+  const t = await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 21, name: 'bench', models: openModelStore(modelsDir), resamples: 100 });
   console.log(`model bench@${t.version.version} trained on ${gen.truth.userIds.length} users in ${t.seconds.toFixed(1)} s`);
 
   const store = await loadEvents([join(data, 'events.parquet')], SYNTHETIC_PRESET);

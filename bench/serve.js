@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, trainPipeline } from 'cohortlab';
+import { writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, trainPipeline, openModelStore } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {
@@ -29,7 +29,7 @@ try {
   const data = join(root, 'data');
   const gen = await writeSynthetic(data, { users: 3000, days: 150, seed: 31 });
   const modelsDir = join(root, 'models');
-  await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 31, name: 'bench', modelsDir, resamples: 100 });
+  await trainPipeline({ events: [join(data, 'events.parquet')], config: SYNTHETIC_PRESET, seed: 31, name: 'bench', models: openModelStore(modelsDir), resamples: 100 });
   const store = await loadEvents([join(data, 'events.parquet')], SYNTHETIC_PRESET);
   const t = await computeFeatures(store, { asOf: gen.asOf });
   store.close();

@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  writeSynthetic, loadEvents, SYNTHETIC_PRESET, computeFeatures, cutoffOf, trainPipeline, loadModel, DIALECTS,
+  writeSynthetic, loadEvents, SYNTHETIC_PRESET, computeFeatures, cutoffOf, trainPipeline, openModelStore, loadScoringModel, DIALECTS,
   modelScoreSql, openEventSource, openClickHouse, loadEventsToClickHouse, warehouseConfig, queryColumns
 } from 'cohortlab';
 
@@ -33,9 +33,9 @@ await writeSynthetic(join(dir, 'data'), { users, days, seed });
 const events = join(dir, 'data', 'events.parquet');
 const modelsDir = join(dir, 'models');
 let t = performance.now();
-await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50 });
+await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed, name: 'default', models: openModelStore(modelsDir), kind: 'logistic', k: 4, resamples: 50 });
 console.log(`trained a logistic model on ${users.toLocaleString('en-US')} synthetic users in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-const model = await loadModel('default', { modelsDir });
+const model = await loadScoringModel(openModelStore(modelsDir), 'default');
 const store = await loadEvents([events], model.config);
 console.log(`${store.report.rowsUsed.toLocaleString('en-US')} events, ${store.report.users.toLocaleString('en-US')} users; scoring as of ${asOf}`);
 

@@ -8,7 +8,7 @@
  *   cluster           fitClusters, KMeans, evaluateKRange  -> discovered segments
  *   churn             trainChurn, predictChurn             -> churn model measured against the rule score
  *   evaluate          evaluatePredictions, rocAuc          -> EvaluationReport
- *   registry          loadModel, listVersions, promote     -> versioned models/ folders
+ *   registry          openModelStore, promote              -> versioned models/ folders (a ModelStore)
  *   pipeline          trainPipeline                        -> all of the above, registered as one version
  *   serve             buildApp, startServer                -> fastify API + explorer
  *   retention, ltv    computeRetention, fitLtv             -> survival curves, BG/NBD + Gamma-Gamma
@@ -80,15 +80,17 @@ export {
 
 // registry: versioned model folders
 export {
-  loadModel, loadTableModel, listNames, listVersions, productionVersion, promote, removeVersion, resolveModelsDir, readManifest,
+  openModelStore, createMemoryStore, resolveVersion, promote, removeVersion, resolveModelsDir, verifyFiles, readVersionTable, compareInputs,
+  openVersion, readEventsModel, readTableModel, modelSource, loadRuleReference, parseManifest, MANIFEST_FORMAT_VERSION,
   compareMetrics, pairedComparison, clusterMovement, parseRef, formatRef, DEFAULT_MODEL_NAME,
-  type LoadedRegistryModel, type MetricComparison, type PairedComparison, type ClusterMovement, type ModelRef,
+  type ModelStore, type VersionId, type Manifest, type ManifestFields, type ModelParams, type EventsModelData, type TableModelData,
+  type MetricComparison, type PairedComparison, type ClusterMovement, type ModelRef,
 } from './registry/index.js';
 
 // pipelines: train (features -> rules -> clusters -> churn -> evaluate -> register) and score
 export {
-  trainPipeline, scoreWithParts, scoreResultTable, modelScoreSql, scoreSql,
-  type TrainOptions, type TrainResult, type ModelParts, type ScoreOptions, type ScoreResult, type LoadedModel, type Reason,
+  trainPipeline, scoreWithParts, scoreResultTable, modelScoreSql, scoreSql, loadScoringModel, loadTableScoringModel,
+  type TrainOptions, type TrainResult, type ModelParts, type ScoreOptions, type ScoreResult, type LoadedModel, type LoadedTableModel, type Reason,
 } from './pipeline/index.js';
 
 // serve: the fastify app (inject-able) and a listening server

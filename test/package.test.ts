@@ -25,7 +25,7 @@ function newestSource(): number {
 /** The names the README's "Use as a library" section and the notebooks rely on. */
 const API = [
   'loadEvents', 'openEventSource', 'computeFeatures', 'applyRules', 'segmentDashboard', 'fitClusters', 'KMeans', 'evaluateKRange',
-  'trainChurn', 'loadChurnModel', 'evaluatePredictions', 'rocAuc', 'loadModel', 'listVersions', 'promote', 'trainPipeline',
+  'trainChurn', 'loadChurnModel', 'evaluatePredictions', 'rocAuc', 'openModelStore', 'loadScoringModel', 'promote', 'trainPipeline',
   'buildApp', 'startServer', 'computeRetention', 'fitLtv', 'CohortlabError', 'CDNOW_PRESET',
 ];
 

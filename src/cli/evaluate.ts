@@ -7,7 +7,8 @@ import { evaluateChurn, labelWindowOverlaps, renderEvaluationHtml, type InSample
 import { propensityBaselines, rfmRisk } from '../pipeline/index.js';
 import { scorerLine } from './train.js';
 import { formatSetSizes } from '../churn/index.js';
-import { loadModel, resolveModelsDir } from '../registry/index.js';
+import { loadScoringModel } from '../pipeline/index.js';
+import { openModelStore, resolveModelsDir, type EventsModelParams } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
@@ -34,10 +35,9 @@ export const evaluateCommand: Command = {
     { name: 'json', type: 'boolean', description: 'print the report (verdict, evidence, warnings, metrics) as one JSON document on stdout' },
   ],
   async run(args, ctx) {
-    const model = await loadModel(str(args, 'model'), { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')), logger: ctx.logger });
+    const model = await loadScoringModel(openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'))), str(args, 'model'), { logger: ctx.logger });
     const asOf = date(args, 'as-of') as string;
-    const params = model.manifest.params as { horizonDays?: number };
-    const horizon = int(args, 'horizon-days', params.horizonDays ?? 30, 1, 3650);
+    const horizon = int(args, 'horizon-days', model.params.horizonDays, 1, 3650);
     const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
     const spec = eventSourceSpec(args, ctx.env, config, list(args, 'events'), str(args, 'table'));
     if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE..., or --engine clickhouse --table NAME (see "cohortlab evaluate --help").');
@@ -55,8 +55,8 @@ export const evaluateCommand: Command = {
     const missing = model.featureNames.filter((f) => !table.columns[f]);
     if (missing.length) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} needs features these events do not give: ${missing.join(', ')}.`);
     const rules = applyRules(table, model.config, { segments: model.parts.segments, reference: model.parts.reference }); // the thresholds fitted at train
-    const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
-    const inSample = modelOverlaps((model.manifest.params ?? {}) as Record<string, unknown>, { cutoff: asOf, horizonDays: horizon });
+    const seed = int(args, 'seed', model.manifest.seed, 0, 2 ** 31 - 1);
+    const inSample = modelOverlaps(model.params, { cutoff: asOf, horizonDays: horizon });
     if (inSample.length) ctx.logger.warn(`in-sample: the outcomes after ${asOf} (${inSample[0].evaluated[0]} to ${inSample[0].evaluated[1]}) overlap those the model was fitted on: ${inSample.map((o) => `${o.role} cutoff ${o.cutoff} (${o.window[0]} to ${o.window[1]}, ${o.days} days)`).join('; ')}; the result is labelled in_sample, not evidence.`);
     const baselines = target.kind === 'churn' ? { rule: rules.columns.churn_risk_score as Float64Array, rfm: rfmRisk(rules) } : propensityBaselines(rules);
     const report = evaluateChurn(model.parts.churn, table, {
@@ -85,12 +85,10 @@ export const evaluateCommand: Command = {
 };
 
 /** Overlaps of the evaluated label window with the model's own training and validation label windows (from its manifest). */
-function modelOverlaps(params: Record<string, unknown>, evaluated: { cutoff: string; horizonDays: number }): InSampleOverlap[] {
-  const p = params as { horizonDays?: number; cutoffs?: { train?: string[]; valid?: string } };
-  if (!p.cutoffs || !p.horizonDays) return [];
+function modelOverlaps(p: EventsModelParams, evaluated: { cutoff: string; horizonDays: number }): InSampleOverlap[] {
   const h = p.horizonDays;
   return labelWindowOverlaps(evaluated, [
-    ...(p.cutoffs.train ?? []).map((cutoff) => ({ role: 'train' as const, cutoff, horizonDays: h })),
-    ...(p.cutoffs.valid ? [{ role: 'validation' as const, cutoff: p.cutoffs.valid, horizonDays: h }] : []),
+    ...p.cutoffs.train.map((cutoff) => ({ role: 'train' as const, cutoff, horizonDays: h })),
+    { role: 'validation' as const, cutoff: p.cutoffs.valid, horizonDays: h },
   ]);
 }

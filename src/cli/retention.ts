@@ -1,6 +1,8 @@
 import { resolveConfigFor } from '../ingest/index.js';
 import { openEventSource } from '../engine/index.js';
-import { loadModel, resolveModelsDir } from '../registry/index.js';
+import { loadScoringModel } from '../pipeline/index.js';
+import { openModelStore, resolveModelsDir, type ModelStore } from '../registry/index.js';
+import type { Logger } from '../shared/log.js';
 import { cohortColumnTable, computeRetention, durationsColumnTable, retentionHtml, retentionSummary, survivalColumnTable, type RetentionBy } from '../retention/index.js';
 import { writeFileAtomic } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -10,13 +12,13 @@ import type { Command } from './command.js';
 import { eventSourceSpec } from './engine.js';
 
 /** --by: segment, lifecycle and cluster are the rule and model groupings; anything else names a feature column. */
-async function retentionBy(by: string | undefined, modelRef: string | undefined, modelsDir: string, logger: Parameters<typeof loadModel>[1]['logger']): Promise<RetentionBy> {
+async function retentionBy(by: string | undefined, modelRef: string | undefined, models: ModelStore, logger: Logger): Promise<RetentionBy> {
   if (by === undefined) return { kind: 'all' };
   if (by === 'segment') return { kind: 'segment' };
   if (by === 'lifecycle') return { kind: 'lifecycle' };
   if (by === 'cluster') {
     if (!modelRef) throw new CohortlabError('BAD_ARGUMENT', '--by cluster needs --model REF, the model whose clusters assign the users.');
-    const model = await loadModel(modelRef, { modelsDir, logger });
+    const model = await loadScoringModel(models, modelRef, { logger });
     if (!model.parts.clusters) throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${model.name}@${model.version} has no clusters; --by cluster needs a model trained on events.`);
     return {
       kind: 'labels',
@@ -64,8 +66,8 @@ export const retentionCommand: Command = {
     const landmark = date(args, 'landmark');
     const period = str(args, 'cohort-period');
     if (period !== undefined && period !== 'week' && period !== 'month') throw new CohortlabError('BAD_ARGUMENT', `--cohort-period must be week or month, got "${period}".`);
-    const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
-    const by = await retentionBy(str(args, 'by'), str(args, 'model'), modelsDir, ctx.logger);
+    const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
+    const by = await retentionBy(str(args, 'by'), str(args, 'model'), models, ctx.logger);
     const spec = eventSourceSpec(args, ctx.env, config, events, undefined);
     if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE...');
     const store = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });

@@ -8,7 +8,7 @@ import {
 } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { writeTable, type Column } from '../shared/table-io.js';
-import { loadRuleReference, resolveModelsDir } from '../registry/index.js';
+import { loadRuleReference, openModelStore, resolveModelsDir } from '../registry/index.js';
 import { bool, date, str, MODELS_DIR_OPTION } from './args.js';
 import type { Command } from './command.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
@@ -79,7 +79,7 @@ export const rulesCommand: Command = {
     const segments = await loadSegmentRules(rulesDir);
     if (segments.length === 0) ctx.logger.warn(`no *.segment files in ${rulesDir}; only the built-in playbook models are applied.`);
     const refName = str(args, 'reference');
-    const reference = refName === undefined ? undefined : (await loadRuleReference(refName, { modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')) })).reference;
+    const reference = refName === undefined ? undefined : (await loadRuleReference(openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'))), refName)).reference;
     const started = performance.now();
     const result = applyRules(table, config, { segments, reference });
     if (result.reference) ctx.logger.info(describeRuleReference(result.reference));

@@ -6,8 +6,8 @@ import { DIALECTS, type EngineName } from '../engine/index.js';
 import { modelScoreSql } from '../pipeline/index.js';
 import { cutoffOf } from '../features/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import type { LoadedRegistryModel } from '../registry/index.js';
-import { loadModel, loadTableModel, modelSource, resolveModelsDir } from '../registry/index.js';
+import { modelSource, openModelStore, resolveModelsDir, type ModelStore } from '../registry/index.js';
+import { loadScoringModel, loadTableScoringModel, type LoadedModel } from '../pipeline/index.js';
 import { encodeTableForScoring, predictChurn, readPerUserTable, reasonCodes } from '../churn/index.js';
 import { formatReasons, scoreResultTable } from '../pipeline/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -17,8 +17,8 @@ import type { Command, CommandContext } from './command.js';
 import { ENGINE_OPTIONS, eventSourceSpec, warehouseTarget } from './engine.js';
 
 /** A model of `train --table`: encode the raw columns as at training, then probability and reasons (no rules or clusters: no events). */
-async function scoreRawTable(ref: string | undefined, modelsDir: string, path: string, out: string, reasons: number, ctx: CommandContext): Promise<number> {
-  const model = await loadTableModel(ref, { modelsDir, logger: ctx.logger });
+async function scoreRawTable(ref: string | undefined, models: ModelStore, path: string, out: string, reasons: number, ctx: CommandContext): Promise<number> {
+  const model = await loadTableScoringModel(models, ref, { logger: ctx.logger });
   if (!model.churn.encoding) throw new CohortlabError('MODEL_CORRUPT', `model ${model.name}@${model.version} was trained on a table but has no column encoding; re-train it.`);
   const t0 = performance.now();
   const enc = model.churn.encoding;
@@ -42,7 +42,7 @@ async function scoreRawTable(ref: string | undefined, modelsDir: string, path: s
  * `events` table; ClickHouse: over the mapped warehouse table, named without connecting to it). It carries
  * everything a model scores but the reason codes (docs/warehouse-scoring.md).
  */
-function printScoreSql(model: LoadedRegistryModel, config: EventConfig, engine: EngineName, target: { table?: string; tables?: Record<string, string> }, asOf: string, ctx: CommandContext): number {
+function printScoreSql(model: LoadedModel, config: EventConfig, engine: EngineName, target: { table?: string; tables?: Record<string, string> }, asOf: string, ctx: CommandContext): number {
   const d = DIALECTS[engine];
   const source = engine === 'clickhouse' ? clickhouseRelation(config, target) : 'events';
   ctx.out(`${modelScoreSql(model.parts, d, { cutoffMs: cutoffOf(asOf), source, config })};`);
@@ -50,7 +50,7 @@ function printScoreSql(model: LoadedRegistryModel, config: EventConfig, engine: 
 }
 
 /** --into TABLE (ClickHouse): run the statement as INSERT ... SELECT, creating the table when missing. */
-async function scoreIntoWarehouse(model: LoadedRegistryModel, config: EventConfig, spec: EventSourceSpec, asOf: string, into: string, ctx: CommandContext): Promise<number> {
+async function scoreIntoWarehouse(model: LoadedModel, config: EventConfig, spec: EventSourceSpec, asOf: string, into: string, ctx: CommandContext): Promise<number> {
   if (spec.engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', '--into TABLE writes into the warehouse: use it with --engine clickhouse (with DuckDB, use --out FILE).');
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(into)) throw new CohortlabError('BAD_ARGUMENT', `--into "${into}" is not a ClickHouse table name: use letters, digits and "_", optionally "database.table".`);
   const d = DIALECTS.clickhouse;
@@ -95,17 +95,17 @@ export const scoreCommand: Command = {
   ],
   help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}).',
   async run(args, ctx) {
-    const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
+    const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
     const out = str(args, 'out');
     const tablePath = str(args, 'table');
     const inEngine = bool(args, 'emit-sql') || str(args, 'into') !== undefined;
     if (!out && !inEngine) throw new CohortlabError('BAD_ARGUMENT', '"cohortlab score" needs --out FILE (or --emit-sql / --into TABLE to score inside the engine). See "cohortlab score --help".');
-    if ((await modelSource(str(args, 'model'), { modelsDir })) === 'table') {
+    if ((await modelSource(models, str(args, 'model'))) === 'table') {
       if (!tablePath) throw new CohortlabError('BAD_ARGUMENT', `model ${str(args, 'model') ?? 'default'} was trained on a per-user table: score it with --table FILE (the same columns it was trained on).`);
       if (inEngine) throw new CohortlabError('BAD_ARGUMENT', `model ${str(args, 'model') ?? 'default'} was trained on a per-user table; --emit-sql and --into score events inside the engine.`);
-      return scoreRawTable(str(args, 'model'), modelsDir, tablePath, out as string, int(args, 'reasons', 3, 0, 20), ctx);
+      return scoreRawTable(str(args, 'model'), models, tablePath, out as string, int(args, 'reasons', 3, 0, 20), ctx);
     }
-    const model = await loadModel(str(args, 'model'), { modelsDir, logger: ctx.logger });
+    const model = await loadScoringModel(models, str(args, 'model'), { logger: ctx.logger });
     const events = list(args, 'events');
     const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
     // --table names the warehouse's events table with the ClickHouse engine (flag or config), else a per-user features file.

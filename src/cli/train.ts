@@ -1,6 +1,6 @@
 import { resolveConfigFor } from '../ingest/index.js';
 import { trainPipeline } from '../pipeline/index.js';
-import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/index.js';
+import { DEFAULT_MODEL_NAME, openModelStore, resolveModelsDir, validateName } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
@@ -75,7 +75,7 @@ export const trainCommand: Command = {
       trainCutoffs: int(args, 'train-cutoffs', 2, 1, 24),
       seed: int(args, 'seed', 0, 0, 2 ** 31 - 1),
       name,
-      modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')),
+      models: openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'))),
       kind: kindText as ChurnModelRequest | undefined,
       k,
       rulesDir: str(args, 'rules'),

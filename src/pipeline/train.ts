@@ -13,7 +13,10 @@ import { assignClusters, fitClusters, truthAgreement, type ClusterFit } from '..
 import { RETENTION_FILE, storedRetention } from '../retention/index.js';
 import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
 import { evaluateChurnFit, labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning, type TrainChurnResult } from '../evaluate/index.js';
-import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
+import {
+  CHURN_MODEL_FILE, CHURN_WEIGHTS_FILE, CLUSTERS_FILE, CONFIG_FILE, MANIFEST_FORMAT_VERSION, MANIFEST_KIND, PREVIOUS_SCORES_FILE, REPORT_FILE, RULES_FOLDER, RULES_REFERENCE_FILE,
+  SCORES_FILE, sha256File, TEST_PREDICTIONS_FILE, type ManifestFields, type ManifestInput, type ManifestMetrics, type ModelStore, type WrittenVersion,
+} from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTruthCsv } from '../synth/index.js';
 import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
@@ -53,7 +56,8 @@ export interface TrainOptions {
   trainCutoffs?: number;
   seed: number;
   name: string;
-  modelsDir: string;
+  /** The registry the version is written to (`openModelStore(dir)`, or `createMemoryStore()` in tests). */
+  models: ModelStore;
   /** Default 'auto' (events and tables): logistic, mlp and gbdt fitted, the lowest validation log loss kept. */
   kind?: ChurnModelRequest;
   k?: number | 'auto';
@@ -98,9 +102,10 @@ async function packageVersion(): Promise<string> {
   return pkg.version;
 }
 
-async function fingerprint(files: string[], report?: IngestReport, location?: string): Promise<Record<string, unknown>> {
+async function fingerprint(files: string[], report?: IngestReport, location?: string): Promise<ManifestInput> {
   const out = [];
   for (const f of files) out.push({ path: f, bytes: (await stat(f)).size, sha256: await sha256File(f) });
+  // undefined fields are left out of manifest.json (JSON.stringify), as a table model has no ingest report
   return {
     files: out,
     location,
@@ -293,23 +298,23 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, logger });
     const seconds = (performance.now() - started) / 1000;
     const tested = testPredictions(churn, `${plan.test}+${horizon}${target.kind === 'churn' ? '' : ` target ${target.kind}:${target.events.join(',')}`}`);
-    const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
+    const version = await opts.models.writeVersion(opts.name, async (dir): Promise<ManifestFields> => {
       await writeFile(join(dir, RETENTION_FILE), `${JSON.stringify(retention)}\n`);
       await writeChurn(dir, churn);
-      await writeFile(join(dir, 'clusters.json'), `${JSON.stringify(clusters.model)}\n`);
-      await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      await writeFile(join(dir, CLUSTERS_FILE), `${JSON.stringify(clusters.model)}\n`);
+      await writeFile(join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
       await writeFile(join(dir, RULES_REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
-      await mkdir(join(dir, 'rules'));
-      for (const f of new Set(segments.map((x) => x.pos.file))) await copyFile(f, join(dir, 'rules', basename(f)));
+      await mkdir(join(dir, RULES_FOLDER));
+      for (const f of new Set(segments.map((x) => x.pos.file))) await copyFile(f, join(dir, RULES_FOLDER, basename(f)));
       await writeFile(join(dir, 'features.json'), `${JSON.stringify(featureDictionary(config), null, 2)}\n`);
-      await writeFile(join(dir, 'report.json'), `${JSON.stringify(report)}\n`);
+      await writeFile(join(dir, REPORT_FILE), `${JSON.stringify(report)}\n`);
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
-      await writeTable(join(dir, 'scores.parquet'), memberTable(scoreResultTable(scored), members));
-      await writeTable(join(dir, 'scores-previous.parquet'), memberTable(scoreResultTable(previous), members));
+      await writeTable(join(dir, SCORES_FILE), memberTable(scoreResultTable(scored), members));
+      await writeTable(join(dir, PREVIOUS_SCORES_FILE), memberTable(scoreResultTable(previous), members));
       await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
       return {
-        kind: 'cohortlab-model',
-        formatVersion: 1,
+        kind: MANIFEST_KIND,
+        formatVersion: MANIFEST_FORMAT_VERSION,
         createdAt: new Date().toISOString(),
         seed: opts.seed,
         params: {
@@ -360,7 +365,7 @@ function memberTable(t: ColumnTable, m: Members): ColumnTable {
   return { rows: t.rows, names: t.names.filter((n) => n !== 'user_id'), columns: rest };
 }
 
-function summaryMetrics(r: EvaluationReport, k: number | null, users: number, testSet: string) {
+function summaryMetrics(r: EvaluationReport, k: number | null, users: number, testSet: string): ManifestMetrics {
   return {
     aucModel: r.metrics.model?.rocAuc?.value ?? null,
     aucModelInterval: r.metrics.model?.rocAuc ?? null,
@@ -376,9 +381,6 @@ function summaryMetrics(r: EvaluationReport, k: number | null, users: number, te
     users,
   };
 }
-
-/** The test users' labels and model probabilities in user-id order, without ids (models compare pairs two versions on them). */
-export const TEST_PREDICTIONS_FILE = 'test-predictions.parquet';
 
 /**
  * The test users' labels and probabilities in user-id order (no ids), and the sha256 of those sorted ids and `what`
@@ -402,13 +404,15 @@ function testPredictions(churn: TrainChurnResult, what: string): { table: Column
 
 async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
   const s = await serializeModel(churn.model);
-  await writeFile(join(dir, 'churn-model.json'), `${JSON.stringify(s.json)}\n`);
+  await writeFile(join(dir, CHURN_MODEL_FILE), `${JSON.stringify(s.json)}\n`);
   // only the MLP has a weights file; logistic and gbdt are JSON only (churn-model.json)
-  if (s.weights) await writeFile(join(dir, 'churn-weights.bin'), Buffer.from(s.weights));
+  if (s.weights) await writeFile(join(dir, CHURN_WEIGHTS_FILE), Buffer.from(s.weights));
 }
 
 async function trainFromTable(opts: TrainOptions, logger: Logger, started: number): Promise<TrainResult> {
   if (!opts.label) throw new CohortlabError('BAD_ARGUMENT', 'train --table FILE needs --label COLUMN (the churn column, e.g. Churn).');
+  const tablePath = opts.table as string;
+  const labelColumn = opts.label;
   if (memberMode(opts).mode !== 'none') logger.warn('a --table model keeps no per-user snapshot, so it stores no user id either way (--keep-user-ids / --pseudonymize have nothing to apply to).');
   const split = await readChurnTable(opts.table as string, {
     label: opts.label, idColumn: opts.idColumn, positive: opts.positive, drop: opts.drop, keepLeaky: opts.keepLeaky, seed: opts.seed, logger,
@@ -427,26 +431,26 @@ async function trainFromTable(opts: TrainOptions, logger: Logger, started: numbe
   churn.report.warnings.unshift(...split.warnings);
   const warnings = churn.report.warnings;
   const tested = testPredictions(churn, `table ${opts.label}`);
-  const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
+  const version = await opts.models.writeVersion(opts.name, async (dir): Promise<ManifestFields> => {
     await writeChurn(dir, churn);
     const tableReport = {
       path: opts.table, label: opts.label, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky),
       columns: r.columns, duplicates: r.duplicates, labelCounts: r.labelCounts, notes: split.notes,
     };
-    await writeFile(join(dir, 'report.json'), `${JSON.stringify({ verdict: churn.report.verdict, evidence: churn.report.evidence, warnings, evaluation: churn.report, clusters: null, table: tableReport })}\n`);
+    await writeFile(join(dir, REPORT_FILE), `${JSON.stringify({ verdict: churn.report.verdict, evidence: churn.report.evidence, warnings, evaluation: churn.report, clusters: null, table: tableReport })}\n`);
     await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
     await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
     return {
-      kind: 'cohortlab-model',
-      formatVersion: 1,
+      kind: MANIFEST_KIND,
+      formatVersion: MANIFEST_FORMAT_VERSION,
       createdAt: new Date().toISOString(),
       seed: opts.seed,
-      params: { source: 'table', table: opts.table, label: opts.label, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky), churnKind: churn.model.kind },
+      params: { source: 'table', table: tablePath, label: labelColumn, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky), churnKind: churn.model.kind },
       memberIds: 'none',
       features: split.features,
       codeVersion: codeVersion(),
       packageVersion: await packageVersion(),
-      input: await fingerprint([opts.table as string]),
+      input: await fingerprint([tablePath]),
       backend: churn.model.backend,
       trainingSeconds: seconds,
       metrics: summaryMetrics(churn.report, null, split.train.userIds.length + split.valid.userIds.length + split.test.userIds.length, tested.digest),

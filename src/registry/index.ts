@@ -1,150 +1,196 @@
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadSegmentRules, parseRuleReference, type RuleReference } from '../rules/index.js';
-import type { EventConfig } from '../ingest/index.js';
-import { loadChurnModel, modelNeedsWeights, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
-import { validateConfig } from '../ingest/index.js';
-import type { FeatureTable } from '../features/index.js';
+import { loadSegmentRules, parseRuleReference, type RuleReference, type SegmentRule } from '../rules/index.js';
+import { validateConfig, type EventConfig } from '../ingest/index.js';
+import { modelNeedsWeights, type ChurnModelJson, type SerializedChurnModel } from '../churn/index.js';
+import type { ClusterModel } from '../cluster/index.js';
+import { readTable, type ColumnTable } from '../shared/table-io.js';
 import { CohortlabError } from '../shared/errors.js';
-import { silentLogger, type Logger } from '../shared/log.js';
-import { scoreWithParts, type ModelParts, type ScoreOptions } from '../pipeline/score.js';
-import type { LoadedModel, ScoreResult } from '../pipeline/types.js';
-import { formatRef } from './names.js';
-import { readManifest, resolveVersion, verifyFiles } from './store.js';
+import type { EventsModelParams, Manifest, TableModelParams } from './manifest.js';
+import { versionLabel, resolveVersion, verifyFiles, type ModelStore, type VersionId, type WrittenVersion } from './store.js';
 
 export { DEFAULT_MODEL_NAME, validateName, type ModelRef, parseRef, formatRef } from './names.js';
 export {
-  resolveModelsDir, sha256File, listVersions, listNames, productionVersion, resolveVersion, type WrittenVersion,
-  writeVersion, readManifest, verifyFiles, promote, removeVersion,
+  MANIFEST_FILE, MANIFEST_KIND, MANIFEST_FORMAT_VERSION, parseManifest, parseManifestText, formatManifest,
+  type Manifest, type ManifestFields, type ManifestFile, type ManifestCutoffs, type ManifestInterval, type ManifestMetrics, type ManifestInput,
+  type ModelParams, type EventsModelParams, type TableModelParams,
+} from './manifest.js';
+export {
+  type ModelStore, type VersionId, type WrittenVersion, type VersionWriter, resolveModelsDir, sha256File, sha256Bytes, stagedFiles, versionLabel,
+  resolveVersion, verifyFiles, promote, removeVersion,
 } from './store.js';
+export { openModelStore } from './disk-store.js';
+export { createMemoryStore } from './memory-store.js';
 export {
   type MetricComparison, compareMetrics, type TestPredictions, type PairedComparison, pairedComparison,
   type ClusterMovement, clusterMovement,
 } from './compare.js';
 
 /**
- * registry: load a version for scoring. Every file is checked against the manifest's sha256
- * before use, so a corrupt or hand-edited version fails with a sentence naming the file.
+ * registry: read a version's data. Every file is checked against the manifest's sha256 before use, so a
+ * corrupt or hand-edited version fails with a sentence naming the file. The registry returns what was
+ * saved (manifest, config, rule files and reference thresholds, the serialized churn model, cluster
+ * state, report); it builds no scorer: the pipeline (pipeline/load.ts) attaches scoring to this data.
  */
-export const SUPPORTED_FORMAT_VERSION = 1;
 
 /** The reference thresholds of the population-relative rules, fitted at train (rules/reference.ts). */
 export const RULES_REFERENCE_FILE = 'rules-reference.json';
+export const CHURN_MODEL_FILE = 'churn-model.json';
+export const CHURN_WEIGHTS_FILE = 'churn-weights.bin';
+export const CLUSTERS_FILE = 'clusters.json';
+export const CONFIG_FILE = 'config.json';
+export const REPORT_FILE = 'report.json';
+export const RULES_FOLDER = 'rules';
+/** The scored snapshot (at `params.snapshotAsOf`) and the one at the test cutoff, both without ids unless trained with them. */
+export const SCORES_FILE = 'scores.parquet';
+export const PREVIOUS_SCORES_FILE = 'scores-previous.parquet';
+/** The test users' labels and model probabilities in user-id order, without ids (models compare pairs two versions on them). */
+export const TEST_PREDICTIONS_FILE = 'test-predictions.parquet';
 
-export interface LoadedRegistryModel extends LoadedModel {
-  parts: ModelParts;
-  score(table: FeatureTable, opts?: ScoreOptions): Promise<ScoreResult>;
+/** A resolved version and its checked manifest. */
+export interface ModelVersion extends WrittenVersion {
+  /** NAME@VERSION, for messages. */
+  label: string;
+  manifest: Manifest;
 }
 
-async function readJson<T>(dir: string, file: string, label: string): Promise<T> {
-  try {
-    return JSON.parse(await readFile(join(dir, file), 'utf8')) as T;
-  } catch (e) {
-    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: ${file} cannot be read (${(e as Error).message}).`, { cause: e });
-  }
-}
-
-async function openVersion(ref: string | undefined, opts: { modelsDir: string; verify?: boolean }) {
-  const v = await resolveVersion(opts.modelsDir, ref);
-  const label = formatRef(v.name, v.version);
-  const manifest = await readManifest(v.dir, label);
-  if (manifest.kind !== 'cohortlab-model' || manifest.formatVersion !== SUPPORTED_FORMAT_VERSION) {
-    throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} has kind ${JSON.stringify(manifest.kind)} format ${JSON.stringify(manifest.formatVersion)}; this cohortlab reads cohortlab-model format ${SUPPORTED_FORMAT_VERSION}. Re-train it.`);
-  }
-  if (opts.verify !== false) await verifyFiles(v.dir, manifest, label);
-  return { ...v, label, manifest, source: (manifest.params as { source: string }).source };
-}
-
-async function readChurn(dir: string, label: string, logger: Logger): Promise<ChurnModel> {
-  const json = await readJson<ChurnModelJson>(dir, 'churn-model.json', label);
-  if (!modelNeedsWeights(json)) return loadChurnModel({ json, weights: null }, { logger, path: join(dir, 'churn-model.json') });
-  let weights: Buffer;
-  try {
-    weights = await readFile(join(dir, 'churn-weights.bin'));
-  } catch (e) {
-    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: churn-weights.bin cannot be read (${(e as Error).message}); an ${json.kind} model keeps its network weights there: re-train it.`, { cause: e });
-  }
-  return loadChurnModel({ json, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }, { logger, path: join(dir, 'churn-model.json') });
+/** What `train` saved for the full pipeline (source 'events'). */
+export interface EventsModelData extends ModelVersion {
+  params: EventsModelParams;
+  config: EventConfig;
+  segments: SegmentRule[];
+  churn: SerializedChurnModel;
+  clusters: ClusterModel | null;
+  reference: RuleReference;
+  /** report.json (model vs rule evaluation, clusters, dashboard) as written at training time. */
+  report: Record<string, unknown>;
 }
 
 /** What `train --table` saved: the churn model alone, with the encoding of the table's raw columns. */
-export interface LoadedTableModel {
-  name: string;
-  version: number;
-  dir: string;
-  manifest: Record<string, unknown>;
-  churn: ChurnModel;
+export interface TableModelData extends ModelVersion {
+  params: TableModelParams;
+  churn: SerializedChurnModel;
+}
+
+/** Resolves `ref` and reads its manifest; `verify` (default true) checks every file against its sha256. */
+export async function openVersion(store: ModelStore, ref: string | undefined, opts: { verify?: boolean } = {}): Promise<ModelVersion> {
+  const v = await resolveVersion(store, ref);
+  const manifest = await store.readManifest(v);
+  if (opts.verify !== false) await verifyFiles(store, v, manifest);
+  return { ...v, label: versionLabel(v), manifest };
+}
+
+async function readBytes(store: ModelStore, v: VersionId, file: string): Promise<Uint8Array> {
+  const bytes = await store.readArtifact(v, file);
+  if (!bytes) throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(v)}: ${file} cannot be read (it is missing).`);
+  return bytes;
+}
+
+async function readJson<T>(store: ModelStore, v: VersionId, file: string): Promise<T> {
+  const bytes = await readBytes(store, v, file);
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+  } catch (e) {
+    throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(v)}: ${file} cannot be read (${(e as Error).message}).`, { cause: e });
+  }
+}
+
+/** A table file of the version (Parquet), or null when the version has none. */
+export async function readVersionTable(store: ModelStore, v: VersionId, file: string): Promise<ColumnTable | null> {
+  // existence by stat, not artifactDigest: hashing a snapshot of millions of users again would double the load time
+  return store.withLocalFiles(v, [file], async (dir) => ((await stat(join(dir, file)).then(() => true, () => false)) ? readTable(join(dir, file)) : null));
+}
+
+async function readChurn(store: ModelStore, v: VersionId): Promise<SerializedChurnModel> {
+  const json = await readJson<ChurnModelJson>(store, v, CHURN_MODEL_FILE);
+  if (!modelNeedsWeights(json)) return { json, weights: null };
+  const weights = await store.readArtifact(v, CHURN_WEIGHTS_FILE);
+  if (!weights) throw new CohortlabError('MODEL_CORRUPT', `model ${versionLabel(v)}: ${CHURN_WEIGHTS_FILE} cannot be read (it is missing); an ${json.kind} model keeps its network weights there: re-train it.`);
+  return { json, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer };
 }
 
 /** The source a version was trained on: 'events' (the full pipeline) or 'table' (a per-user table). */
-export async function modelSource(ref: string | undefined, opts: { modelsDir: string }): Promise<string> {
-  return (await openVersion(ref, { ...opts, verify: false })).source;
+export async function modelSource(store: ModelStore, ref: string | undefined): Promise<'events' | 'table'> {
+  return (await openVersion(store, ref, { verify: false })).manifest.params.source;
 }
 
-export async function loadTableModel(ref: string | undefined, opts: { modelsDir: string; logger?: Logger }): Promise<LoadedTableModel> {
-  const v = await openVersion(ref, opts);
-  if (v.source !== 'table') throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${v.label} was trained on events, not on a per-user table; score it with --events or a features file.`);
-  return { name: v.name, version: v.version, dir: v.dir, manifest: v.manifest, churn: await readChurn(v.dir, v.label, opts.logger ?? silentLogger) };
+export async function readTableModel(store: ModelStore, ref: string | undefined): Promise<TableModelData> {
+  const v = await openVersion(store, ref);
+  const params = v.manifest.params;
+  if (params.source !== 'table') throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${v.label} was trained on events, not on a per-user table; score it with --events or a features file.`);
+  return { ...v, params, churn: await readChurn(store, v) };
 }
 
 /** The version's rule reference thresholds; a version trained before they were saved is refused (its rules would depend on the batch). */
-async function readReference(dir: string, label: string) {
-  let text: string;
-  try {
-    text = await readFile(join(dir, RULES_REFERENCE_FILE), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} has no ${RULES_REFERENCE_FILE} (it was trained by an older cohortlab, whose §2.3 top-10% and §6.3 quintile thresholds moved with each scored batch); re-train it.`);
-    }
-    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: ${RULES_REFERENCE_FILE} cannot be read (${(e as Error).message}).`, { cause: e });
+async function readReference(store: ModelStore, v: ModelVersion): Promise<RuleReference> {
+  const bytes = await store.readArtifact(v, RULES_REFERENCE_FILE);
+  if (!bytes) {
+    throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${v.label} has no ${RULES_REFERENCE_FILE} (it was trained by an older cohortlab, whose §2.3 top-10% and §6.3 quintile thresholds moved with each scored batch); re-train it.`);
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (e) {
-    throw new CohortlabError('MODEL_CORRUPT', `model ${label}: ${RULES_REFERENCE_FILE} is not JSON (${(e as Error).message}).`, { cause: e });
+    throw new CohortlabError('MODEL_CORRUPT', `model ${v.label}: ${RULES_REFERENCE_FILE} is not JSON (${(e as Error).message}).`, { cause: e });
   }
-  return parseRuleReference(json, `model ${label} ${RULES_REFERENCE_FILE}`);
+  return parseRuleReference(json, `model ${v.label} ${RULES_REFERENCE_FILE}`);
+}
+
+function eventsParams(v: ModelVersion, why: string): EventsModelParams {
+  const params = v.manifest.params;
+  if (params.source !== 'events') throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${v.label} was trained on a per-user table${why}`);
+  return params;
 }
 
 /**
  * Only a version's rule reference thresholds and config (for `rules --reference MODEL`): no churn model is
- * loaded, and only the reference file is checked against its sha256 in the manifest.
+ * read, and only the reference and config files are checked against their sha256 in the manifest.
  */
-export async function loadRuleReference(ref: string | undefined, opts: { modelsDir: string }): Promise<{ name: string; version: number; reference: RuleReference; config: EventConfig }> {
-  const v = await openVersion(ref, { ...opts, verify: false });
-  if (v.source !== 'events') throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${v.label} was trained on a per-user table; it has no rule reference thresholds.`);
-  const files = (v.manifest.files ?? {}) as Record<string, unknown>;
-  await verifyFiles(v.dir, { files: Object.fromEntries(Object.entries(files).filter(([rel]) => rel === RULES_REFERENCE_FILE || rel === 'config.json')) }, v.label);
-  const config = validateConfig(await readJson(v.dir, 'config.json', v.label), `of model ${v.label}`);
-  return { name: v.name, version: v.version, reference: await readReference(v.dir, v.label), config };
+export async function loadRuleReference(store: ModelStore, ref: string | undefined): Promise<{ name: string; version: number; reference: RuleReference; config: EventConfig }> {
+  const v = await openVersion(store, ref, { verify: false });
+  eventsParams(v, '; it has no rule reference thresholds.');
+  await verifyFiles(store, v, v.manifest, [RULES_REFERENCE_FILE, CONFIG_FILE]);
+  const config = validateConfig(await readJson(store, v, CONFIG_FILE), `of model ${v.label}`);
+  return { name: v.name, version: v.version, reference: await readReference(store, v), config };
 }
 
-export async function loadModel(ref: string | undefined, opts: { modelsDir: string; logger?: Logger; verify?: boolean }): Promise<LoadedRegistryModel> {
-  const v = await openVersion(ref, opts);
-  const { label, manifest } = v;
-  if (v.source !== 'events') {
-    throw new CohortlabError('MODEL_INCOMPATIBLE', `model ${label} was trained on a per-user table (${JSON.stringify(manifest.params)}); it has no rules or clusters: score it with "cohortlab score --table FILE".`);
+/** Everything an events version saved, checked against the manifest (unless `verify: false`). */
+export async function readEventsModel(store: ModelStore, ref: string | undefined, opts: { verify?: boolean } = {}): Promise<EventsModelData> {
+  const v = await openVersion(store, ref, opts);
+  const params = eventsParams(v, ` (${JSON.stringify(v.manifest.params)}); it has no rules or clusters: score it with "cohortlab score --table FILE".`);
+  const churn = await readChurn(store, v);
+  const config = validateConfig(await readJson(store, v, CONFIG_FILE), `of model ${v.label}`);
+  const clusters = await readJson<ClusterModel | null>(store, v, CLUSTERS_FILE);
+  const segments = await store.withLocalFiles(v, [RULES_FOLDER], (dir) => loadSegmentRules(join(dir, RULES_FOLDER)));
+  const report = await readJson<Record<string, unknown>>(store, v, REPORT_FILE);
+  const reference = await readReference(store, v);
+  return { ...v, params, config, segments, churn, clusters, reference, report };
+}
+
+/** One version as `models compare` reads it: its evaluation metrics, verdict, test predictions and scored snapshot. */
+export interface CompareInputs {
+  label: string;
+  report: Record<string, unknown>;
+  /** `scorer metric` -> interval, for the model and the rule score. */
+  metrics: Record<string, { value: number; lo: number; hi: number } | null>;
+  testPredictions: { testSet: string | null; churned: Float64Array; probability: Float64Array } | null;
+  /** The scored snapshot (read on demand: it can hold millions of users). */
+  scores(): Promise<ColumnTable | null>;
+}
+
+export async function compareInputs(store: ModelStore, ref: string): Promise<CompareInputs> {
+  const v = await resolveVersion(store, ref);
+  const report = await readJson<Record<string, unknown>>(store, v, REPORT_FILE);
+  const ev = report.evaluation as { metrics: Record<string, Record<string, { value: number; lo: number; hi: number } | null>> } | undefined;
+  const metrics: CompareInputs['metrics'] = {};
+  for (const [scorer, ms] of Object.entries(ev?.metrics ?? {})) {
+    if (scorer !== 'model' && scorer !== 'rule') continue;
+    for (const [k, m] of Object.entries(ms)) metrics[`${scorer} ${k}`] = m;
   }
-  const churn = await readChurn(v.dir, label, opts.logger ?? silentLogger);
-  const config = validateConfig(await readJson(v.dir, 'config.json', label), `of model ${label}`);
-  const clusters = await readJson<ModelParts['clusters']>(v.dir, 'clusters.json', label);
-  const segments = await loadSegmentRules(join(v.dir, 'rules'));
-  const report = await readJson<Record<string, unknown>>(v.dir, 'report.json', label);
-  const reference = await readReference(v.dir, label);
-  // a `train --target` version serves `<target>_probability` (pipeline/target.ts); churn otherwise
-  const target = (manifest.params as { target?: { probabilityColumn?: string } } | undefined)?.target;
-  const parts: ModelParts = { config, segments, churn, clusters, reference, probabilityColumn: target?.probabilityColumn ?? 'churn_probability' };
-  const featureNames = [...new Set([...churn.features, ...(clusters ? clusters.features : [])])];
-  return {
-    name: v.name,
-    version: v.version,
-    dir: v.dir,
-    manifest,
-    config,
-    featureNames,
-    report,
-    parts,
-    score: (table, o) => scoreWithParts(parts, table, { label, ...o }),
-  };
+  const t = await readVersionTable(store, v, TEST_PREDICTIONS_FILE).catch(() => null);
+  const testPredictions = t
+    ? { testSet: (await store.readManifest(v)).metrics.testSet || null, churned: t.columns.churned as Float64Array, probability: t.columns.churn_probability as Float64Array }
+    : null;
+  const scores = () => readVersionTable(store, v, SCORES_FILE).catch(() => null);
+  return { label: versionLabel(v), report, metrics, testPredictions, scores };
 }

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { clusterCharts, type ClusterReport } from '../cluster/index.js';
 import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
 import type { TransitionMatrix } from '../rules/index.js';
@@ -32,7 +30,7 @@ const retentionCache = new WeakMap<Loaded, Promise<StoredRetention | null>>();
 export function storedRetentionOf(l: Loaded): Promise<StoredRetention | null> {
   let hit = retentionCache.get(l);
   if (!hit) {
-    hit = readFile(join(l.model.dir, RETENTION_FILE), 'utf8').then((t) => JSON.parse(t) as StoredRetention, (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    hit = l.store.readArtifact(l.model, RETENTION_FILE).then((b) => (b ? (JSON.parse(Buffer.from(b).toString('utf8')) as StoredRetention) : null));
     retentionCache.set(l, hit);
   }
   return hit;
@@ -60,7 +58,7 @@ export function charts(l: Loaded): Record<string, unknown> {
     const c = clusterCharts(
       report.clusters,
       { userIds: s.user_id as string[], assignments: Int32Array.from(s.cluster as Float64Array), labels: s.cluster_label as string[], pc1: s.pc1 as Float64Array, pc2: s.pc2 as Float64Array },
-      Number(l.model.manifest.seed ?? 0),
+      l.model.manifest.seed,
       { pointsAsOf: modelDates(l).snapshot ?? undefined },
     );
     out.clusters = c;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { createProvider } from './provider.js';
 import type { Logger } from '../shared/log.js';
+import { openModelStore } from '../registry/index.js';
 
 export { buildApp, type AppOptions } from './app.js';
 export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
@@ -26,7 +27,7 @@ export interface ServeOptions {
 
 /** Loads the model and listens; returns the app and the explorer URL. */
 export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string }> {
-  const provider = await createProvider(opts.ref, opts.modelsDir, opts.logger);
+  const provider = await createProvider(opts.ref, openModelStore(opts.modelsDir), opts.logger);
   const app = await buildApp({ provider, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();

@@ -1,8 +1,9 @@
-import { join } from 'node:path';
-import { loadModel, productionVersion, type LoadedRegistryModel } from '../registry/index.js';
+import { loadScoringModel, type LoadedModel } from '../pipeline/index.js';
+import { readVersionTable, SCORES_FILE, type ModelStore } from '../registry/index.js';
 import type { Logger } from '../shared/log.js';
 import { SALT_ENV, saltFingerprint, type MemberIds } from '../shared/pseudonym.js';
-import { readTable, type ColumnTable } from '../shared/table-io.js';
+import { CohortlabError } from '../shared/errors.js';
+import type { ColumnTable } from '../shared/table-io.js';
 
 /**
  * The model the server answers with, and the scored snapshot behind /v1/users, member tables and
@@ -10,7 +11,9 @@ import { readTable, type ColumnTable } from '../shared/table-io.js';
  * the `Loaded` object it started with, so in-flight requests finish on the old model.
  */
 export interface Loaded {
-  model: LoadedRegistryModel;
+  model: LoadedModel;
+  /** The registry the version was loaded from (for files read on demand, e.g. the stored retention curves). */
+  store: ModelStore;
   snapshot: ColumnTable;
   /** user_id (as stored: raw or pseudonym) -> row of the snapshot; empty when the model stores no ids. */
   rowOf: Map<string, number>;
@@ -24,33 +27,34 @@ export interface ModelProvider {
   reload(): Promise<{ previous: { name: string; version: number }; loaded: { name: string; version: number } }>;
   production(): Promise<number | undefined>;
   readonly ref: string;
-  readonly modelsDir: string;
+  readonly store: ModelStore;
 }
 
-export async function loadServing(ref: string, modelsDir: string, logger?: Logger): Promise<Loaded> {
-  const model = await loadModel(ref, { modelsDir, logger });
-  const snapshot = await readTable(join(model.dir, 'scores.parquet'));
+export async function loadServing(ref: string, store: ModelStore, logger?: Logger): Promise<Loaded> {
+  const model = await loadScoringModel(store, ref, { logger });
+  const snapshot = await readVersionTable(store, model, SCORES_FILE);
+  if (!snapshot) throw new CohortlabError('MODEL_CORRUPT', `model ${model.label} has no ${SCORES_FILE} (the scored snapshot the server answers from); re-train it.`);
   const ids = snapshot.columns.user_id as string[] | undefined;
   const rowOf = new Map<string, number>();
   ids?.forEach((id, i) => rowOf.set(id, i));
   // Versions trained before the privacy switches stored raw ids.
-  const memberIds = (model.manifest.memberIds as MemberIds | undefined) ?? (ids ? 'raw' : 'none');
+  const memberIds: MemberIds = model.manifest.memberIds ?? (ids ? 'raw' : 'none');
   const salt = process.env[SALT_ENV];
   if (memberIds === 'pseudonymized' && salt && saltFingerprint(salt) !== model.manifest.saltFingerprint) {
     logger?.warn(`${SALT_ENV} is not the salt ${model.name}@${model.version} was trained with (fingerprints differ): raw user ids will not be found, pseudonyms still are`);
   }
-  return { model, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString() };
+  return { model, store, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString() };
 }
 
-export async function createProvider(ref: string, modelsDir: string, logger?: Logger): Promise<ModelProvider> {
-  let loaded = await loadServing(ref, modelsDir, logger);
+export async function createProvider(ref: string, store: ModelStore, logger?: Logger): Promise<ModelProvider> {
+  let loaded = await loadServing(ref, store, logger);
   return {
     ref,
-    modelsDir,
+    store,
     current: () => loaded,
-    production: () => productionVersion(modelsDir, loaded.model.name),
+    production: () => store.productionVersion(loaded.model.name),
     async reload() {
-      const next = await loadServing(ref, modelsDir, logger);
+      const next = await loadServing(ref, store, logger);
       const previous = { name: loaded.model.name, version: loaded.model.version };
       loaded = next;
       return { previous, loaded: { name: next.model.name, version: next.model.version } };

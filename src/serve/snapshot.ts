@@ -18,9 +18,8 @@ export interface ModelDates {
 }
 
 export function modelDates(l: Loaded): ModelDates {
-  const p = (l.model.manifest.params ?? {}) as { snapshotAsOf?: string; asOf?: string; horizonDays?: number };
-  const clusters = (l.model.report as { clusters?: { asOf?: string } } | undefined)?.clusters;
-  return { snapshot: p.snapshotAsOf ?? null, testCutoff: p.asOf ?? clusters?.asOf ?? null, horizonDays: p.horizonDays ?? null };
+  const p = l.model.params;
+  return { snapshot: p.snapshotAsOf, testCutoff: p.asOf, horizonDays: p.horizonDays };
 }
 
 export function modelInfo(l: Loaded): { name: string; version: number } {
@@ -68,7 +67,7 @@ export function selectRows(l: Loaded, q: { cluster?: number; segment?: string; b
   if (q.cluster !== undefined) {
     const c = l.snapshot.columns.cluster as Float64Array | undefined;
     if (!c) throw refused('NO_CLUSTERS', 'this model has no clusters', 'querystring:cluster');
-    const k = Number((l.model.manifest.metrics as { k?: number } | undefined)?.k ?? 0);
+    const k = l.model.manifest.metrics.k ?? 0;
     if (q.cluster >= k) throw refused('UNKNOWN_CLUSTER', `cluster ${q.cluster} does not exist; clusters are 0..${k - 1}`, 'querystring:cluster');
     for (let i = 0; i < n; i++) if (c[i] === q.cluster) rows.push(i);
     return rows;

@@ -15,7 +15,8 @@ import { trainedFixture } from '../serve/helper.js';
 import { loadEvents } from '../../src/ingest/index.js';
 import { computeFeatures } from '../../src/features/index.js';
 import { applyRules } from '../../src/rules/index.js';
-import { loadModel } from '../../src/registry/index.js';
+import { openModelStore } from '../../src/registry/index.js';
+import { loadScoringModel } from '../../src/pipeline/load.js';
 
 /** `cohortlab rules` and `cohortlab transitions` end to end on literal feature files in a temp folder. */
 let dir: string;
@@ -124,7 +125,7 @@ describe('cohortlab rules', () => {
     const refused = await run(['rules', '--features', join(dir, 'one.csv'), '--reference', 'default', '--models-dir', old, '--out', join(dir, 'x.csv')]).catch((e) => e);
     expect(refused.code).toBe('MODEL_INCOMPATIBLE');
     expect(refused.message).toMatch(/model default@1 has no rules-reference\.json \(it was trained by an older cohortlab, whose §2\.3 top-10% and §6\.3 quintile thresholds moved with each scored batch\); re-train it\./);
-    await expect(loadModel('default', { modelsDir: old })).rejects.toThrow(/has no rules-reference\.json/);
+    await expect(loadScoringModel(openModelStore(old), 'default')).rejects.toThrow(/has no rules-reference\.json/);
   }, 180_000);
 
   it('a rule file with a syntax error is a RULE_SYNTAX error (exit 2) naming file, line and column', async () => {

@@ -11,11 +11,12 @@ import { loadEvents } from '../../src/ingest/index.js';
 import { DIALECTS } from '../../src/engine/dialect.js';
 import { modelScoreSql } from '../../src/pipeline/score-sql.js';
 import { cutoffOf } from '../../src/features/index.js';
-import { loadModel } from '../../src/registry/index.js';
+import { openModelStore } from '../../src/registry/index.js';
 import { runCli as cli } from '../cli/run.js';
 import { trainedFixture, trainedGbdtFixture } from '../serve/helper.js';
 import { compareWithInProcess } from './compare.js';
 import { clickhouseUrls, loadEventsIntoClickHouse, type LoadedEvents } from './clickhouse-helper.js';
+import { loadScoringModel } from '../../src/pipeline/load.js';
 
 /**
  * The warehouse engine against real ClickHouse 18.16 servers (scripts/clickhouse.sh: a single node and a
@@ -142,7 +143,7 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
   }, 30_000);
 
   it('scores inside ClickHouse (single table and Distributed) equal in-process scores: probability to 1e-6, rule scores and tiers exactly', async () => {
-    const model = await loadModel('default', { modelsDir });
+    const model = await loadScoringModel(openModelStore(modelsDir), 'default');
     const asOf = '2026-05-20';
     const inProcess = await model.score(await computeFeatures(fx.store, { asOf }), { reasons: 0 });
     for (const url of [urls!.single, urls!.shards[0]]) {
@@ -158,7 +159,7 @@ describe.skipIf(!urls)('ClickHouse engine (single node and 2 shards)', () => {
 
   it('a gbdt model scores inside ClickHouse (single table and Distributed) equal to in-process scores: probability to 1e-6', async () => {
     const g = await trainedGbdtFixture();
-    const model = await loadModel('default', { modelsDir: g.modelsDir });
+    const model = await loadScoringModel(openModelStore(g.modelsDir), 'default');
     expect(model.parts.churn.kind).toBe('gbdt');
     for (const asOf of ['2026-04-20', '2026-05-20']) {
       const inProcess = await model.score(await computeFeatures(fx.store, { asOf }), { reasons: 0 });

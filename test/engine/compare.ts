@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { WAREHOUSE_SCORE_COLUMNS } from '../../src/pipeline/score-sql.js';
-import type { LoadedRegistryModel } from '../../src/registry/index.js';
 import type { ColumnResult } from '../../src/shared/duckdb.js';
+import type { LoadedModel } from '../../src/pipeline/load.js';
 
 export interface Agreement {
   /** Max |difference| of the churn probabilities. */
@@ -16,11 +16,11 @@ export interface Agreement {
  * SQL result equal exactly (numbers and labels); the probability and PCA coordinates measured.
  * Returns the worst probability difference (the callers assert it), see `agreement` for the rest.
  */
-export function compareWithInProcess(sqlResult: ColumnResult, inProcess: Awaited<ReturnType<LoadedRegistryModel['score']>>): number {
+export function compareWithInProcess(sqlResult: ColumnResult, inProcess: Awaited<ReturnType<LoadedModel['score']>>): number {
   return agreement(sqlResult, inProcess).probability;
 }
 
-export function agreement(sqlResult: ColumnResult, inProcess: Awaited<ReturnType<LoadedRegistryModel['score']>>): Agreement {
+export function agreement(sqlResult: ColumnResult, inProcess: Awaited<ReturnType<LoadedModel['score']>>): Agreement {
   const col = (name: string) => sqlResult.columns[sqlResult.names.indexOf(name)];
   expect(sqlResult.names.slice(0, WAREHOUSE_SCORE_COLUMNS.length)).toEqual([...WAREHOUSE_SCORE_COLUMNS]);
   expect(col('user_id')).toEqual(inProcess.userIds);

@@ -5,7 +5,7 @@ import { calibrationSql, logisticWeights } from '../../src/churn/sql.js';
 import { compileCondition } from '../../src/rules/sql.js';
 import { computeFeatures, cutoffOf } from '../../src/features/index.js';
 import { loadEvents, type EventStore } from '../../src/ingest/index.js';
-import { loadModel, type LoadedRegistryModel } from '../../src/registry/index.js';
+import { openModelStore } from '../../src/registry/index.js';
 import { fitRuleReference, parseSegmentRules } from '../../src/rules/index.js';
 import { predictChurn, type ChurnModel } from '../../src/churn/index.js';
 import { applyCalibrator, fitIsotonic, fitPlatt, type Calibrator } from '../../src/churn/calibrate.js';
@@ -24,6 +24,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { readTable } from '../../src/shared/table-io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadScoringModel, type LoadedModel } from '../../src/pipeline/load.js';
 
 /**
  * In-warehouse scoring (one SQL statement: features, every playbook rule column, the §6.1 rule-file
@@ -31,13 +32,13 @@ import { join } from 'node:path';
  * (feature SQL + compute.ts + the rule engine + tfjs + k-means), run here on DuckDB;
  * test/engine/clickhouse.test.ts runs the same statement on ClickHouse.
  */
-let model: LoadedRegistryModel;
+let model: LoadedModel;
 let store: EventStore;
 let fx: Fixture;
 
 beforeAll(async () => {
   fx = await trainedFixture();
-  model = await loadModel('default', { modelsDir: fx.modelsDir });
+  model = await loadScoringModel(openModelStore(fx.modelsDir), 'default');
   store = await loadEvents([fx.events], model.config);
 }, 180_000);
 afterAll(() => store?.close());
@@ -248,7 +249,7 @@ describe('scoring inside the engine', () => {
 
   it('a gbdt model: the trees compiled to nested CASEs equal in-process scoring (probability to 1e-6) in DuckDB, and score --emit-sql prints them', async () => {
     const g = await trainedGbdtFixture();
-    const trees = await loadModel('default', { modelsDir: g.modelsDir });
+    const trees = await loadScoringModel(openModelStore(g.modelsDir), 'default');
     expect(trees.parts.churn.kind).toBe('gbdt');
     if (trees.parts.churn.kind !== 'gbdt') return;
     expect(trees.parts.churn.gbdt.fitted.trees.length).toBeGreaterThan(3);

@@ -13,6 +13,7 @@ import { collectingLogger } from '../../src/shared/log.js';
 import { pseudonym, saltFingerprint } from '../../src/shared/pseudonym.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { writeSynthetic } from '../../src/synth/index.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * Source article 001 (data minimization, pseudo-anonymization): a trained version holds no user id unless
@@ -74,7 +75,7 @@ beforeAll(async () => {
   const truth = await readTable(join(dir, 'data', 'truth.csv'));
   ids = truth.columns.user_id as string[];
   const r = await trainPipeline({
-    events: [join(dir, 'data', 'events.parquet'), join(dir, 'bad.csv')], config: SYNTHETIC_PRESET, seed: 12, name: 'none', modelsDir: join(dir, 'models'), kind: 'logistic', k: 3, resamples: 20, logger: logs,
+    events: [join(dir, 'data', 'events.parquet'), join(dir, 'bad.csv')], config: SYNTHETIC_PRESET, seed: 12, name: 'none', models: openModelStore(join(dir, 'models')), kind: 'logistic', k: 3, resamples: 20, logger: logs,
   });
   folders.none = r.version.dir;
   folders.raw = await trainCli('raw', ['--keep-user-ids'], {});
@@ -142,13 +143,13 @@ describe('user ids in a saved model', () => {
   });
 
   it('keeping and pseudonymizing at once is refused', async () => {
-    await expect(trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 1, name: 'x', modelsDir: join(dir, 'models'), keepUserIds: true, pseudonymizeSalt: SALT })).rejects.toThrow('give --keep-user-ids or --pseudonymize, not both.');
+    await expect(trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 1, name: 'x', models: openModelStore(join(dir, 'models')), keepUserIds: true, pseudonymizeSalt: SALT })).rejects.toThrow('give --keep-user-ids or --pseudonymize, not both.');
   });
 });
 
 describe('members through the server', () => {
   async function serve(name: string): Promise<string> {
-    const app = await buildApp({ provider: await createProvider(name, join(dir, 'models')) });
+    const app = await buildApp({ provider: await createProvider(name, openModelStore(join(dir, 'models'))) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     servers.push(app);
     return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -230,7 +231,7 @@ describe('members through the server', () => {
       for (const [salt, warned] of [[SALT, 0], ['another-salt-of-enough-length', 1]] as const) {
         process.env.COHORTLAB_PSEUDONYM_SALT = salt;
         const log = collectingLogger();
-        await createProvider('pseudonymized', join(dir, 'models'), log);
+        await createProvider('pseudonymized', openModelStore(join(dir, 'models')), log);
         expect(log.lines.filter((l) => l.includes('COHORTLAB_PSEUDONYM_SALT is not the salt pseudonymized@1 was trained with'))).toHaveLength(warned);
       }
     } finally {

@@ -1,3 +1,4 @@
+import { openModelStore } from '../../src/registry/index.js';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ describe('train --target upgrade on the synthetic product (8,000 users, seed 11)
     expect(r.code, r.err).toBe(0);
     const scored = await readTable(out);
     expect(scored.names[1]).toBe('upgrade_probability');
-    const provider = await createProvider('upgrade', models);
+    const provider = await createProvider('upgrade', openModelStore(models));
     const app = await buildApp({ provider });
     try {
       const fromEvents = await app.inject({ method: 'POST', url: '/v1/predict', payload: { users: [{ user_id: 'x', events: [{ timestamp: '2026-05-01T10:00:00Z', event: 'app_opened' }, { timestamp: '2026-05-01T10:05:00Z', event: 'viewed_pricing' }] }] } });

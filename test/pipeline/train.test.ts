@@ -5,11 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthetic } from '../../src/synth/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { trainPipeline } from '../../src/pipeline/train.js';
-import { loadModel } from '../../src/registry/index.js';
+import { createMemoryStore, openModelStore, readVersionTable } from '../../src/registry/index.js';
+import { computeFeatures } from '../../src/features/index.js';
+import { openEventSource } from '../../src/engine/source.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { runCli } from '../cli/run.js';
+import { loadScoringModel } from '../../src/pipeline/load.js';
 
 /**
  * The data scientist's workflow end to end on a small seeded product: train twice with the same
@@ -25,7 +28,7 @@ beforeAll(async () => {
 }, 120_000);
 
 const train = (seed: number) =>
-  trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
+  trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed, name: 'default', models: openModelStore(modelsDir), kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
 
 describe('train -> registry -> score', () => {
   it('same data + config + seed gives a new version with identical metrics and assignments', async () => {
@@ -46,7 +49,7 @@ describe('train -> registry -> score', () => {
   }, 180_000);
 
   it('a loaded version scores users exactly as the training run did', async () => {
-    const model = await loadModel('default@1', { modelsDir });
+    const model = await loadScoringModel(openModelStore(modelsDir), 'default@1');
     const snap = await readTable(join(model.dir, 'scores.parquet'));
     const out = join(dir, 'scored.csv');
     const logger = collectingLogger();
@@ -62,16 +65,44 @@ describe('train -> registry -> score', () => {
     expect(logger.lines.some((l) => /scored \d+ users with default@1 .* users\/s/.test(l))).toBe(true);
   }, 120_000);
 
+  it('a memory store holds the same version: it loads and scores exactly as the one on disk', async () => {
+    const memory = createMemoryStore();
+    const m = await trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 5, name: 'default', models: memory, kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
+    expect(m.version).toEqual({ name: 'default', version: 1, dir: 'memory:models/default/1' });
+    const [fromMemory, fromDisk] = [await loadScoringModel(memory, 'default'), await loadScoringModel(openModelStore(modelsDir), 'default@1')];
+    expect(fromMemory.featureNames).toEqual(fromDisk.featureNames);
+    expect(Object.keys(fromMemory.manifest.files).sort()).toEqual(Object.keys(fromDisk.manifest.files).sort());
+    expect(fromMemory.segments.map((r) => r.name)).toEqual(fromDisk.segments.map((r) => r.name));
+    const source = await openEventSource({ engine: 'duckdb', events: [join(dir, 'data', 'events.parquet')] }, SYNTHETIC_PRESET, {});
+    let table;
+    try {
+      table = await computeFeatures(source, { asOf: fromDisk.params.snapshotAsOf });
+    } finally {
+      await source.close();
+    }
+    const [a, b] = [await fromMemory.score(table), await fromDisk.score(table)];
+    expect(a.userIds).toEqual(b.userIds);
+    expect(Array.from(a.columns.churn_probability as Float64Array)).toEqual(Array.from(b.columns.churn_probability as Float64Array));
+    expect(a.columns.cluster_label).toEqual(b.columns.cluster_label);
+    expect(a.columns.behavioral_segment).toEqual(b.columns.behavioral_segment);
+    // the snapshot the server answers from, read back through DuckDB from memory
+    const stored = await readVersionTable(memory, m.version, 'scores.parquet');
+    expect(stored?.columns.user_id).toEqual(b.userIds);
+    const [ps, pb] = [stored?.columns.churn_probability as Float64Array, b.columns.churn_probability as Float64Array];
+    expect(ps.length).toBe(pb.length);
+    for (let i = 0; i < pb.length; i++) expect(ps[i]).toBeCloseTo(pb[i], 12);
+  }, 180_000);
+
   it('names the version and the file when a model is corrupt or missing', async () => {
     const v2 = join(modelsDir, 'default', '2');
     // churn-model.json holds every kind's model (the MLP's weights are beside it in churn-weights.bin)
     const file = join(v2, 'churn-model.json');
     const bytes = await readFile(file);
     await writeFile(file, bytes.subarray(0, bytes.length - 8));
-    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2: file churn-model\.json does not match its sha256/);
+    await expect(loadScoringModel(openModelStore(modelsDir), 'default@2')).rejects.toThrow(/model default@2: file churn-model\.json does not match its sha256/);
     await rm(join(v2, 'manifest.json'));
-    await expect(loadModel('default@2', { modelsDir })).rejects.toThrow(/model default@2 does not exist .* versions of "default": 1/);
-    await expect(loadModel('nope', { modelsDir })).rejects.toThrow(/no model "nope"/);
+    await expect(loadScoringModel(openModelStore(modelsDir), 'default@2')).rejects.toThrow(/model default@2 does not exist .* versions of "default": 1/);
+    await expect(loadScoringModel(openModelStore(modelsDir), 'nope')).rejects.toThrow(/no model "nope"/);
   });
 
   it('models list, promote, compare and rm through the CLI', async () => {

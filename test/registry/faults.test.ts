@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listVersions, loadModel, productionVersion, promote, readManifest, removeVersion, verifyFiles, writeVersion } from '../../src/registry/index.js';
+import { openModelStore, promote, removeVersion, verifyFiles } from '../../src/registry/index.js';
+import { fixtureManifestFields } from './fixture-manifest.js';
 import { writeFileAtomic } from '../../src/shared/atomic.js';
 import { createRng } from '../../src/shared/rng.js';
 import { writeSynthetic } from '../../src/synth/index.js';
 import { runCli as cli } from '../cli/run.js';
+import { loadScoringModel } from '../../src/pipeline/load.js';
 
 /**
  * Faults mid-run, with the real CLI in child processes (bin/cohortlab.js over dist/; dist/ is rebuilt first
@@ -70,18 +72,18 @@ function runChild(args: string[], opts: ChildOptions = {}): Promise<{ code: numb
 
 /** Every listed version is whole: its manifest parses, every file matches its sha256, and it loads. */
 async function expectWholeRegistry(modelsDir: string, name: string, load = true): Promise<number[]> {
-  const versions = await listVersions(modelsDir, name);
+  const store = openModelStore(modelsDir);
+  const versions = await store.listVersions(name);
   for (const v of versions) {
-    const d = join(modelsDir, name, String(v));
-    const manifest = await readManifest(d, `${name}@${v}`);
-    await verifyFiles(d, manifest, `${name}@${v}`);
+    const manifest = await store.readManifest({ name, version: v });
+    await verifyFiles(store, { name, version: v }, manifest);
     expect(manifest.version).toBe(v);
     expect(Object.keys(manifest.files as object).length).toBeGreaterThan(0);
   }
-  const prod = await productionVersion(modelsDir, name);
+  const prod = await store.productionVersion(name);
   if (prod !== undefined) expect(versions).toContain(prod);
   if (versions.length && load) {
-    const m = await loadModel(name, { modelsDir });
+    const m = await loadScoringModel(openModelStore(modelsDir), name);
     expect(versions).toContain(m.version);
     if (prod !== undefined) expect(m.version).toBe(prod);
   }
@@ -122,7 +124,7 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
     for (let k = 0; k < 8; k++) {
       // from start-up to just past the expected end of a run, so some kills hit the final hashing, rename and .highest
       const at = Math.round(1000 * runSeconds * (0.25 + 0.95 * rng.next()));
-      const before = (await listVersions(modelsDir, 'm')).length;
+      const before = (await openModelStore(modelsDir).listVersions('m')).length;
       const started = performance.now();
       const r = await runChild(trainArgs(), { killAfterMs: at });
       // a run that ended before its kill is faster than the warm run timed in beforeAll (timed while the machine was
@@ -142,15 +144,15 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
   }, 240_000);
 
   it('kill -9 in the middle of a tight loop of promotes: production always names a whole version', async () => {
-    const versions = await listVersions(modelsDir, 'm');
+    const versions = await openModelStore(modelsDir).listVersions('m');
     expect(versions.length).toBeGreaterThanOrEqual(2);
     const script = join(dir, 'promote-loop.mjs');
     // the child says "ready" once loaded, then promotes without pause (the function \`models promote\` calls: check the version,
-    // write the pointer; store.js alone starts in 0.1 s where the whole CLI takes 1 s),
+    // write the pointer; store.js and disk-store.js alone start in 0.1 s where the whole CLI takes 1 s),
     // so kills timed from "ready" land before, during and between pointer writes
     await writeFile(
       script,
-      `import { promote } from ${JSON.stringify(join(ROOT, 'dist', 'registry', 'store.js'))};\nconst v = ${JSON.stringify(versions)};\nprocess.stdout.write('ready\\n');\nfor (let i = 0; ; i++) await promote(${JSON.stringify(modelsDir)}, 'm@' + v[i % v.length], { force: true });\n`,
+      `import { promote } from ${JSON.stringify(join(ROOT, 'dist', 'registry', 'store.js'))};\nimport { openModelStore } from ${JSON.stringify(join(ROOT, 'dist', 'registry', 'disk-store.js'))};\nconst store = openModelStore(${JSON.stringify(modelsDir)});\nconst v = ${JSON.stringify(versions)};\nprocess.stdout.write('ready\\n');\nfor (let i = 0; ; i++) await promote(store, 'm@' + v[i % v.length], { force: true });\n`,
     );
     const rng = createRng(7);
     // these small versions have too few test users for a verdict: promotion needs --force (the loop passes force too)
@@ -162,7 +164,7 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
       expect(r.stdout).toBe('ready\n');
       const text = await readFile(join(modelsDir, 'm', 'production'), 'utf8');
       expect(text).toMatch(/^\d+\n$/); // never empty or torn
-      const prod = await productionVersion(modelsDir, 'm');
+      const prod = await openModelStore(modelsDir).productionVersion('m');
       expect(versions).toContain(prod);
       seen.add(prod as number);
       await expectWholeRegistry(modelsDir, 'm');
@@ -171,11 +173,11 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
     // the CLI's promote clears temporary pointer files of killed promotes
     expect((await cli(['models', 'promote', `m@${versions[1]}`, '--models-dir', modelsDir, '--force'])).code).toBe(0);
     expect(await tempsIn(join(modelsDir, 'm'))).toEqual([]);
-    expect(await productionVersion(modelsDir, 'm')).toBe(versions[1]);
+    expect(await openModelStore(modelsDir).productionVersion('m')).toBe(versions[1]);
   }, 60_000);
 
   it('two trains of the same name at the same time both land whole, with distinct numbers', async () => {
-    const before = await listVersions(modelsDir, 'm');
+    const before = await openModelStore(modelsDir).listVersions('m');
     const [a, b] = await Promise.all([runChild(trainArgs()), runChild(trainArgs())]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
@@ -201,13 +203,13 @@ describe('version allocation (in-process)', () => {
     await writeFile(join(tmp, 'weights.bin'), text);
     await new Promise((r) => setTimeout(r, delayMs));
     await writeFile(join(tmp, 'model.json'), JSON.stringify({ text }));
-    return { kind: 'test' };
+    return fixtureManifestFields();
   };
 
   it('six writers of one name at once: six whole versions 1..6, each with its own files', async () => {
     const rng = createRng(11);
     const delays = Array.from({ length: 6 }, () => Math.round(40 * rng.next()));
-    const written = await Promise.all(delays.map((d, i) => writeVersion(modelsDir, 'c', artefact(`writer ${i}`, d))));
+    const written = await Promise.all(delays.map((d, i) => openModelStore(modelsDir).writeVersion('c', artefact(`writer ${i}`, d))));
     expect(written.map((w) => w.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const [i, w] of written.entries()) expect(await readFile(join(w.dir, 'weights.bin'), 'utf8')).toBe(`writer ${i}`);
     expect(await expectWholeRegistry(modelsDir, 'c', false)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -215,24 +217,24 @@ describe('version allocation (in-process)', () => {
   });
 
   it('a folder already holding the next number (no manifest) is neither overwritten nor merged: the writer takes the one after', async () => {
-    await writeVersion(modelsDir, 'b', artefact('one', 0));
+    await openModelStore(modelsDir).writeVersion('b', artefact('one', 0));
     await mkdir(join(modelsDir, 'b', '2'));
     await writeFile(join(modelsDir, 'b', '2', 'someone-elses.bin'), 'keep');
-    const w = await writeVersion(modelsDir, 'b', artefact('two', 0));
+    const w = await openModelStore(modelsDir).writeVersion('b', artefact('two', 0));
     expect(w.version).toBe(3);
     expect(await readdir(join(modelsDir, 'b', '2'))).toEqual(['someone-elses.bin']);
     expect(await readFile(join(modelsDir, 'b', '2', 'someone-elses.bin'), 'utf8')).toBe('keep');
-    expect(await listVersions(modelsDir, 'b')).toEqual([1, 3]);
+    expect(await openModelStore(modelsDir).listVersions('b')).toEqual([1, 3]);
   });
 
   it('a writer killed between its rename and .highest, then rm of that version: the number is not handed out again', async () => {
-    await writeVersion(modelsDir, 'h', artefact('one', 0));
-    await writeVersion(modelsDir, 'h', artefact('two', 0));
+    await openModelStore(modelsDir).writeVersion('h', artefact('one', 0));
+    await openModelStore(modelsDir).writeVersion('h', artefact('two', 0));
     // the state a SIGKILL right after the rename of version 2 leaves: .highest still says 1
     await writeFile(join(modelsDir, 'h', '.highest'), '1\n');
-    await promote(modelsDir, 'h@1');
-    await removeVersion(modelsDir, 'h@2');
-    expect((await writeVersion(modelsDir, 'h', artefact('three', 0))).version).toBe(3);
+    await promote(openModelStore(modelsDir), 'h@1', { force: true }); // the fixture's verdict is insufficient_evidence
+    await removeVersion(openModelStore(modelsDir), 'h@2');
+    expect((await openModelStore(modelsDir).writeVersion('h', artefact('three', 0))).version).toBe(3);
   });
 });
 
@@ -331,7 +333,7 @@ describe('a write that fails leaves no partial file and says why in one sentence
     const t = await cli(['train', '--events', ev(), '--preset', 'synthetic', '--seed', '3', '--name', 'w', '--model', 'logistic', '--k', '3', '--resamples', '10', '--models-dir', full]);
     expect(t.code).toBe(2);
     expect(t.err).toMatch(new RegExp(`^cohortlab train: cannot write "${join(full, 'w')}/<next version>(/[^"]+)?": the disk is full \\(ENOSPC\\); nothing was left behind\\.\\n$`));
-    expect(await listVersions(full, 'w')).toEqual([]);
+    expect(await openModelStore(full).listVersions('w')).toEqual([]);
     expect(await tree(full)).toEqual(['w']);
     await rm(full, { recursive: true, force: true });
   }, 60_000);

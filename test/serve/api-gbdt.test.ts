@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { loadModel } from '../../src/registry/index.js';
+import { openModelStore } from '../../src/registry/index.js';
+import { loadScoringModel } from '../../src/pipeline/load.js';
 import { apiSuite } from './api-suite.js';
 import { trainedGbdtFixture } from './helper.js';
 
@@ -7,6 +8,6 @@ import { trainedGbdtFixture } from './helper.js';
 apiSuite(trainedGbdtFixture);
 
 it('the registry model behind this suite is a gbdt model', async () => {
-  const m = await loadModel('default@1', { modelsDir: (await trainedGbdtFixture()).modelsDir });
+  const m = await loadScoringModel(openModelStore((await trainedGbdtFixture()).modelsDir), 'default@1');
   expect(m.parts.churn.kind).toBe('gbdt');
 }, 180_000);

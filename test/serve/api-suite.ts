@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { loadEvents, SYNTHETIC_PRESET } from '../../src/ingest/index.js';
 import { computeFeatures } from '../../src/features/index.js';
-import { promote, writeVersion } from '../../src/registry/index.js';
+import { promote, openModelStore } from '../../src/registry/index.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { cp } from 'node:fs/promises';
 import type { Fixture } from './helper.js';
@@ -38,7 +38,7 @@ export function apiSuite(fixture: () => Promise<Fixture>): void {
 
   beforeAll(async () => {
     fx = await fixture();
-    const provider = await createProvider('default', fx.modelsDir);
+    const provider = await createProvider('default', openModelStore(fx.modelsDir));
     app = await buildApp({ provider, log: { requests: true, stream: { write: (l: string) => logLines.push(l) } } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const addr = app.server.address() as { port: number };
@@ -228,14 +228,14 @@ export function apiSuite(fixture: () => Promise<Fixture>): void {
 
     it('reload switches to the promoted version atomically; in-flight requests finish on the old model', async () => {
       // A second version: the same files under a new number (what a re-train produces), promoted.
-      const v2 = await writeVersion(fx.modelsDir, 'default', async (dir) => {
+      const v2 = await openModelStore(fx.modelsDir).writeVersion('default', async (dir) => {
         await cp(join(fx.modelsDir, 'default', '1'), dir, { recursive: true, filter: (src) => !src.endsWith('manifest.json') });
         const m = JSON.parse(await (await import('node:fs/promises')).readFile(join(fx.modelsDir, 'default', '1', 'manifest.json'), 'utf8'));
         delete m.files;
         delete m.version;
         return m;
       });
-      await promote(fx.modelsDir, `default@${v2.version}`);
+      await promote(openModelStore(fx.modelsDir), `default@${v2.version}`);
       const features = (await call('GET', '/v1/models')).json.features as string[];
       const users = Array.from({ length: 3000 }, (_, i) => ({ user_id: `u${i}`, features: Object.fromEntries(features.map((f) => [f, i % 7])) }));
       const [inFlight, reload] = await Promise.all([call('POST', '/v1/predict', { users }), call('POST', '/v1/models/reload')]);
@@ -262,7 +262,7 @@ export function apiSuite(fixture: () => Promise<Fixture>): void {
 
   describe('API key', () => {
     it('with COHORTLAB_API_KEY every /v1 route but health needs the bearer key', async () => {
-      const provider = await createProvider('default@1', fx.modelsDir);
+      const provider = await createProvider('default@1', openModelStore(fx.modelsDir));
       const keyed = await buildApp({ provider, apiKey: 's3cret' });
       try {
         expect((await keyed.inject({ url: '/v1/health' })).statusCode).toBe(200);

@@ -7,6 +7,7 @@ import { readTable, type ColumnTable } from '../../src/shared/table-io.js';
 import { loadEvents, SYNTHETIC_PRESET } from '../../src/ingest/index.js';
 import { computeFeatures } from '../../src/features/index.js';
 import { trainedFixture, type Fixture } from './helper.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * Issue 17 part 5: every answer says which as-of date each number belongs to, and the counts of one block come
@@ -26,7 +27,7 @@ const get = async (url: string) => {
 
 beforeAll(async () => {
   fx = await trainedFixture();
-  app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
+  app = await buildApp({ provider: await createProvider('default@1', openModelStore(fx.modelsDir)) });
   const dir = join(fx.modelsDir, 'default', '1');
   snap = await readTable(join(dir, 'scores.parquet'));
   params = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).params;

@@ -6,6 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { trainedFixture } from './helper.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * The explorer as an analyst uses it, in a real headless Chromium (Debian's /usr/bin/chromium,
@@ -24,7 +25,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveChromium) return;
   const fx = await trainedFixture();
-  app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
+  app = await buildApp({ provider: await createProvider('default@1', openModelStore(fx.modelsDir)) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   browser = await chromium.launch({

@@ -7,6 +7,7 @@ import { buildApp, createProvider } from '../../src/serve/index.js';
 import { readTable, type ColumnTable } from '../../src/shared/table-io.js';
 import { runCli } from '../cli/run.js';
 import { trainedFixture, type Fixture } from './helper.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * Issue 17 part 9: a row of `cohortlab features --out` output posts to /v1/predict as it is
@@ -36,7 +37,7 @@ const predict = async (body: unknown) => {
 
 beforeAll(async () => {
   fx = await trainedFixture();
-  app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
+  app = await buildApp({ provider: await createProvider('default@1', openModelStore(fx.modelsDir)) });
   const mdir = join(fx.modelsDir, 'default', '1');
   snap = await readTable(join(mdir, 'scores.parquet'));
   params = JSON.parse(await readFile(join(mdir, 'manifest.json'), 'utf8')).params;

@@ -7,6 +7,7 @@ import { writeSynthetic } from '../../src/synth/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { trainPipeline } from '../../src/pipeline/train.js';
 import { buildApp, createProvider } from '../../src/serve/index.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * Issue 17 part 6, the train side: a product of 250 users over 120 days leaves 142 users live at the test cutoff
@@ -20,9 +21,9 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cl-fewlive-'));
   await writeSynthetic(join(dir, 'data'), { users: 250, days: 120, seed: 7 });
   const modelsDir = join(dir, 'models');
-  await trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 7, name: 'default', modelsDir, kind: 'logistic', resamples: 50, keepUserIds: true });
+  await trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 7, name: 'default', models: openModelStore(modelsDir), kind: 'logistic', resamples: 50, keepUserIds: true });
   modelDir = join(modelsDir, 'default', '1');
-  app = await buildApp({ provider: await createProvider('default@1', modelsDir) });
+  app = await buildApp({ provider: await createProvider('default@1', openModelStore(modelsDir)) });
 }, 180_000);
 
 afterAll(async () => {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { trainedFixture } from './helper.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * Property-based fuzzing of every /v1 route over a real port (seeded, bounded runs). Whatever comes in:
@@ -16,7 +17,7 @@ const TIMEOUT_MS = 5000;
 
 beforeAll(async () => {
   const fx = await trainedFixture();
-  app = await buildApp({ provider: await createProvider('default', fx.modelsDir) });
+  app = await buildApp({ provider: await createProvider('default', openModelStore(fx.modelsDir)) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 }, 180_000);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeSynthetic } from '../../src/synth/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { trainPipeline } from '../../src/pipeline/train.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /** A small real registry for the server tests: a seeded synthetic product and one trained version. */
 export interface Fixture {
@@ -20,7 +21,7 @@ export function trainedFixture(): Promise<Fixture> {
     await writeSynthetic(join(dir, 'data'), { users: 600, days: 150, seed: 4 });
     const modelsDir = join(dir, 'models');
     const events = join(dir, 'data', 'events.parquet');
-    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', modelsDir, kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
+    await trainPipeline({ events: [events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', models: openModelStore(modelsDir), kind: 'logistic', k: 4, resamples: 50, keepUserIds: true });
     return { dir, modelsDir, events };
   })();
   return cached;
@@ -33,7 +34,7 @@ export function trainedGbdtFixture(): Promise<Fixture> {
   cachedGbdt ??= (async () => {
     const base = await trainedFixture();
     const modelsDir = join(base.dir, 'models-gbdt');
-    await trainPipeline({ events: [base.events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', modelsDir, kind: 'gbdt', k: 4, resamples: 50, keepUserIds: true });
+    await trainPipeline({ events: [base.events], config: SYNTHETIC_PRESET, seed: 4, name: 'default', models: openModelStore(modelsDir), kind: 'gbdt', k: 4, resamples: 50, keepUserIds: true });
     return { dir: base.dir, modelsDir, events: base.events };
   })();
   return cachedGbdt;

@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { trainPipeline } from '../../src/pipeline/train.js';
-import { loadModel, promote } from '../../src/registry/index.js';
+import { promote, openModelStore } from '../../src/registry/index.js';
 import { buildApp, createProvider, loadServing } from '../../src/serve/index.js';
 import { predictUsers, type PredictUser } from '../../src/serve/predict.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { trainedFixture, type Fixture } from './helper.js';
+import { loadScoringModel } from '../../src/pipeline/load.js';
 
 /**
  * Reloading the model while requests stream in: no request fails, and every answer is wholly one
@@ -25,16 +26,16 @@ const CLIENTS = 4;
 beforeAll(async () => {
   fx = await trainedFixture();
   // a second version of the same name, different seed and k: its answers differ from version 1's
-  await trainPipeline({ events: [fx.events], config: SYNTHETIC_PRESET, seed: 99, name: 'default', modelsDir: fx.modelsDir, kind: 'logistic', k: 3, resamples: 20, keepUserIds: true });
-  await promote(fx.modelsDir, 'default@1');
-  app = await buildApp({ provider: await createProvider('default', fx.modelsDir) });
+  await trainPipeline({ events: [fx.events], config: SYNTHETIC_PRESET, seed: 99, name: 'default', models: openModelStore(fx.modelsDir), kind: 'logistic', k: 3, resamples: 20, keepUserIds: true });
+  await promote(openModelStore(fx.modelsDir), 'default@1');
+  app = await buildApp({ provider: await createProvider('default', openModelStore(fx.modelsDir)) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   const snap = await readTable(join(fx.modelsDir, 'default', '1', 'scores.parquet'));
-  const names = (await loadModel('default@1', { modelsDir: fx.modelsDir })).featureNames;
+  const names = (await loadScoringModel(openModelStore(fx.modelsDir), 'default@1')).featureNames;
   const user = { user_id: (snap.columns.user_id as string[])[0], features: Object.fromEntries(names.map((n, i) => [n, (i % 5) + 1])) };
   body = JSON.stringify({ users: [user] });
-  for (const v of [1, 2]) expected.set(v, canonical(JSON.parse(JSON.stringify((await predictUsers(await loadServing(`default@${v}`, fx.modelsDir), [user as PredictUser]))[0]))));
+  for (const v of [1, 2]) expected.set(v, canonical(JSON.parse(JSON.stringify((await predictUsers(await loadServing(`default@${v}`, openModelStore(fx.modelsDir)), [user as PredictUser]))[0]))));
 }, 240_000);
 /** JSON with keys sorted at every level (the server's serializer orders keys by its schema). */
 function canonical(x: unknown): string {
@@ -72,7 +73,7 @@ describe('reload under load', () => {
     const clients = Array.from({ length: CLIENTS }, client);
     const versions: number[] = [];
     for (let k = 0; k < RELOADS; k++) {
-      await promote(fx.modelsDir, `default@${k % 2 === 0 ? 2 : 1}`);
+      await promote(openModelStore(fx.modelsDir), `default@${k % 2 === 0 ? 2 : 1}`);
       const r = await fetch(`${base}/v1/models/reload`, { method: 'POST' });
       expect(r.status).toBe(200);
       versions.push(((await r.json()) as { loaded: { version: number } }).loaded.version);

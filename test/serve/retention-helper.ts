@@ -1,6 +1,6 @@
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeVersion } from '../../src/registry/index.js';
+import { openModelStore } from '../../src/registry/index.js';
 import { RETENTION_FILE } from '../../src/retention/index.js';
 import type { Fixture } from './helper.js';
 
@@ -10,7 +10,7 @@ import type { Fixture } from './helper.js';
  */
 export async function versionWithoutRetention(fx: Fixture, name: string, from = 'default/1'): Promise<string> {
   const src = join(fx.modelsDir, from);
-  const v = await writeVersion(fx.modelsDir, name, async (dir) => {
+  const v = await openModelStore(fx.modelsDir).writeVersion(name, async (dir) => {
     await cp(src, dir, { recursive: true, filter: (p) => !p.endsWith('manifest.json') && !p.endsWith(RETENTION_FILE) });
     const m = JSON.parse(await readFile(join(src, 'manifest.json'), 'utf8'));
     delete m.files;

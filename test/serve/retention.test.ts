@@ -7,6 +7,7 @@ import { loadEvents, SYNTHETIC_PRESET } from '../../src/ingest/index.js';
 import { computeRetention, RETENTION_FILE, type StoredRetention } from '../../src/retention/index.js';
 import { versionWithoutRetention } from './retention-helper.js';
 import { trainedFixture, type Fixture } from './helper.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * GET /v1/retention answers from the version's retention.json (src/retention/stored.ts): groups assigned at the
@@ -19,7 +20,7 @@ const dir = () => join(fx.modelsDir, 'default', '1');
 
 beforeAll(async () => {
   fx = await trainedFixture();
-  app = await buildApp({ provider: await createProvider('default@1', fx.modelsDir) });
+  app = await buildApp({ provider: await createProvider('default@1', openModelStore(fx.modelsDir)) });
   params = JSON.parse(await readFile(join(dir(), 'manifest.json'), 'utf8')).params;
 }, 180_000);
 
@@ -30,7 +31,7 @@ afterAll(async () => {
 describe('GET /v1/retention', () => {
   it('says 404 RETENTION_NOT_STORED for a version without retention.json, and serves the views train stored', async () => {
     const ref = await versionWithoutRetention(fx, 'noretention');
-    const old = await buildApp({ provider: await createProvider(ref, fx.modelsDir) });
+    const old = await buildApp({ provider: await createProvider(ref, openModelStore(fx.modelsDir)) });
     try {
       const missing = await old.inject({ url: '/v1/retention?by=segment' });
       expect(missing.statusCode).toBe(404);

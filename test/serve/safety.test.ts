@@ -8,6 +8,7 @@ import { buildApp, createProvider } from '../../src/serve/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { trainedFixture, type Fixture } from './helper.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * Who may see what: the API key on every /v1 route (health aside) however the path is spelled,
@@ -24,7 +25,7 @@ let withCors: string;
 let userIds: string[];
 
 async function serve(opts: { apiKey?: string; corsOrigins?: string[] }): Promise<string> {
-  const provider = await createProvider('default', fx.modelsDir);
+  const provider = await createProvider('default', openModelStore(fx.modelsDir));
   const app = await buildApp({ provider, ...opts, log: { requests: true, stream: { write: (l: string) => logLines.push(l) } } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   servers.push(app);

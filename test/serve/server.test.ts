@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider, type ModelProvider } from '../../src/serve/index.js';
 import { exportCsv } from '../../src/serve/routes/export.js';
 import { trainedFixture, type Fixture } from './helper.js';
+import { openModelStore } from '../../src/registry/index.js';
 
 /**
  * The server's plumbing (issue 19 part 4): request ids, the JSON-lines log, generic 5xx answers,
@@ -31,7 +32,7 @@ const apps: FastifyInstance[] = [];
 
 async function app(opts: { requests?: boolean; provider?: ModelProvider } = {}): Promise<{ app: FastifyInstance; lines: LogLine[] }> {
   const lines: LogLine[] = [];
-  const provider = opts.provider ?? (await createProvider('default@1', fx.modelsDir));
+  const provider = opts.provider ?? (await createProvider('default@1', openModelStore(fx.modelsDir)));
   const a = await buildApp({ provider, log: { requests: opts.requests, stream: { write: (l: string) => lines.push(JSON.parse(l) as LogLine) } } });
   apps.push(a);
   return { app: a, lines };
@@ -78,9 +79,9 @@ describe('the JSON-lines log', () => {
   });
 
   it('an internal error: a generic 500 naming the request id to the client, the message and stack in the log', async () => {
-    const real = await createProvider('default@1', fx.modelsDir);
+    const real = await createProvider('default@1', openModelStore(fx.modelsDir));
     // The registry breaking under the running server: a failure the client cannot fix and must not read.
-    const failing: ModelProvider = { ...real, current: real.current, ref: real.ref, modelsDir: real.modelsDir, reload: real.reload, production: () => Promise.reject(new Error('SELECT * FROM secret_table failed')) };
+    const failing: ModelProvider = { ...real, current: real.current, ref: real.ref, store: real.store, reload: real.reload, production: () => Promise.reject(new Error('SELECT * FROM secret_table failed')) };
     const { app: a, lines } = await app({ provider: failing });
     const r = await a.inject({ url: '/v1/models', headers: { 'x-request-id': 'e-1' } });
     expect(r.statusCode).toBe(500);
@@ -94,7 +95,7 @@ describe('the JSON-lines log', () => {
   it('MODEL_CORRUPT on reload: a 503 without the file names, the old version keeps serving', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cl-corrupt-'));
     await cp(fx.modelsDir, dir, { recursive: true });
-    const { app: a, lines } = await app({ provider: await createProvider('default@1', dir) });
+    const { app: a, lines } = await app({ provider: await createProvider('default@1', openModelStore(dir)) });
     await writeFile(join(dir, 'default', '1', 'rules-reference.json'), 'not json');
     const r = await a.inject({ method: 'POST', url: '/v1/models/reload', headers: { 'x-request-id': 'c-1' } });
     expect(r.statusCode).toBe(503);
@@ -153,7 +154,7 @@ describe('GET /metrics', () => {
   });
 
   it('needs no API key (CONTRACT.md) while the /v1 routes do', async () => {
-    const keyed = await buildApp({ provider: await createProvider('default@1', fx.modelsDir), apiKey: 'k3y-for-metrics', log: { stream: { write: () => {} } } });
+    const keyed = await buildApp({ provider: await createProvider('default@1', openModelStore(fx.modelsDir)), apiKey: 'k3y-for-metrics', log: { stream: { write: () => {} } } });
     apps.push(keyed);
     const refused = await keyed.inject({ url: '/v1/models', headers: { 'x-request-id': 'k-401' } });
     expect(refused.statusCode).toBe(401);
@@ -243,7 +244,7 @@ describe('GET /v1/export', () => {
   });
 
   it('a user id or segment name that a spreadsheet would run as a formula is written as text', async () => {
-    const l = await (await createProvider('default@1', fx.modelsDir)).current();
+    const l = await (await createProvider('default@1', openModelStore(fx.modelsDir))).current();
     const ids = [...(l.snapshot.columns.user_id as string[])];
     ids[0] = '=HYPERLINK("http://evil","x")';
     ids[1] = '@SUM(1+1)';
