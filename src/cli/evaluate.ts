@@ -5,6 +5,7 @@ import { openEventSource } from '../engine/source.js';
 import { applyRules } from '../rules/index.js';
 import { formatSetSizes, labelWindowOverlaps, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
 import { rfmRisk } from '../pipeline/train.js';
+import { ltvBaseline } from '../pipeline/ltv-baseline.js';
 import { scorerLine } from './train.js';
 import { evaluateChurn } from '../churn/index.js';
 import { loadModel, resolveModelsDir } from '../registry/index.js';
@@ -43,8 +44,11 @@ export const evaluateCommand: Command = {
     if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE..., or --engine clickhouse --table NAME (see "cohortlab evaluate --help").');
     const store = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });
     let table: FeatureTable;
+    let ltv: Awaited<ReturnType<typeof ltvBaseline>>;
     try {
       table = await computeFeatures(store, { asOf, horizonDays: horizon, logger: ctx.logger });
+      // The "bgnbd" baseline refitted on the purchases before this cutoff (unsupervised: nothing after it is read).
+      ltv = await ltvBaseline(store, table, { horizonDays: horizon, logger: ctx.logger });
     } finally {
       await store.close();
     }
@@ -56,7 +60,8 @@ export const evaluateCommand: Command = {
     if (inSample.length) ctx.logger.warn(`in-sample: the outcomes after ${asOf} (${inSample[0].evaluated[0]} to ${inSample[0].evaluated[1]}) overlap those the model was fitted on: ${inSample.map((o) => `${o.role} cutoff ${o.cutoff} (${o.window[0]} to ${o.window[1]}, ${o.days} days)`).join('; ')}; the result is labelled in_sample, not evidence.`);
     const report = evaluateChurn(model.parts.churn, table, {
       ruleScore: rules.columns.churn_risk_score as Float64Array,
-      otherRules: { rfm: rfmRisk(rules) },
+      otherRules: { rfm: rfmRisk(rules), ...(ltv.baseline ? { bgnbd: ltv.baseline.score } : {}) },
+      warnings: ltv.warnings,
       inSample,
       seed,
       title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)`,

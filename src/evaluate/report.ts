@@ -194,6 +194,7 @@ const BASELINE_LABEL: Record<string, string> = {
   rfm: 'RFM (playbook §6.3)',
   recency: 'recency (days since last activity)',
   majority: 'the majority class (the training churn rate for everyone)',
+  bgnbd: 'BG/NBD (the probability of no purchase within the horizon)',
 };
 
 export function baselineLabel(name: string): string {

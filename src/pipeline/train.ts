@@ -19,6 +19,8 @@ import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { readTable, writeTable, type ColumnTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
+import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, writeLtvArtifact } from './ltv-baseline.js';
+import { formatLtvDashboard } from '../ltv/index.js';
 
 /**
  * The whole pipeline, into the registry (`cohortlab train`):
@@ -221,11 +223,13 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       ...plan.train.map((cutoff) => ({ role: 'train' as const, cutoff, horizonDays: horizon })),
       { role: 'validation' as const, cutoff: plan.valid, horizonDays: horizon },
     ]);
+    // Issue 20 part 3: BG/NBD fitted on the purchases before the test cutoff, P(no purchase in the horizon) as the "bgnbd" baseline.
+    const ltv = await ltvBaseline(store, test, { horizonDays: horizon, logger });
     const churn = await trainChurn({
       train, valid, test, features,
       params: { kind: opts.kind ?? 'auto', seed: opts.seed },
       ruleScoreTest: testRules.columns.churn_risk_score as Float64Array,
-      otherRulesTest: { rfm: rfmRisk(testRules) },
+      otherRulesTest: { rfm: rfmRisk(testRules), ...(ltv.baseline ? { bgnbd: ltv.baseline.score } : {}) },
       truthTest,
       allowLabelOverlap: overlapNote !== null,
       inSample,
@@ -235,6 +239,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       logger,
     });
 
+    churn.report.warnings.push(...ltv.warnings);
     const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model, reference };
     const scored = await scoreWithParts(parts, snapshot);
     const previous = await scoreWithParts(parts, test);
@@ -253,11 +258,25 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     };
     // playbook §9.1 on the test cutoff's users (their retention over the horizon is known), §10 warnings.
     const dashboard = segmentDashboard(test, testRules, { segments });
+    // playbook §9.1 "LTV" per rule segment, lifecycle stage and cluster (issue 20 part 4), from the test cutoff's BG/NBD.
+    const ltvDashboard = ltv.baseline
+      ? ltvDashboardOf(ltv.baseline, {
+        behavioral_segment: testRules.columns.behavioral_segment as string[],
+        lifecycle_stage: testRules.columns.lifecycle_stage as string[],
+        cluster_label: assignClusters(clusters.model, test).labels,
+      }, horizon)
+      : null;
+    if (ltvDashboard) logger.info(formatLtvDashboard(ltvDashboard));
+    // The BG/NBD stored for score and /v1/predict: fitted on every purchase up to the snapshot.
+    const ltvSnapshot = ltv.baseline ? await fitLtvAt(store, snapshot.asOf) : null;
+    const ltvStored = ltvSnapshot && 'model' in ltvSnapshot ? ltvArtifact(ltvSnapshot, horizon) : null;
     const report = {
       verdict: churn.report.verdict,
       evidence: churn.report.evidence,
       evaluation: churn.report,
       dashboard,
+      ltvDashboard,
+      ltv: ltv.baseline ? { test: ltvArtifact(ltv.baseline.fit, horizon), usersWithoutPurchase: ltv.baseline.withoutPurchase, stored: ltvStored ? { as_of: ltvStored.as_of, file: 'ltv.json' } : null } : null,
       warnings: [...dataProfile.warnings, ...backtestWarnings, ...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
       rulesReference: reference,
       clusters: clusters.report,
@@ -272,6 +291,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
       await writeFile(join(dir, RETENTION_FILE), `${JSON.stringify(retention)}\n`);
       await writeChurn(dir, churn);
+      if (ltvStored) await writeLtvArtifact(dir, ltvStored);
       await writeFile(join(dir, 'clusters.json'), `${JSON.stringify(clusters.model)}\n`);
       await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
       await writeFile(join(dir, RULES_REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
