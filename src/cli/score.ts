@@ -7,6 +7,7 @@ import { modelScoreSql } from '../engine/score-sql.js';
 import { cutoffOf } from '../features/index.js';
 import type { EventConfig } from '../ingest/types.js';
 import type { LoadedRegistryModel } from '../registry/index.js';
+import { ltvScorerAt, readLtvArtifact, withLtvColumns } from '../pipeline/ltv-baseline.js';
 import { loadModel, loadTableModel, modelSource, resolveModelsDir } from '../registry/index.js';
 import { encodeTableForScoring, predictChurn, readPerUserTable, reasonCodes } from '../churn/index.js';
 import { formatReasons, scoreResultTable } from '../pipeline/score.js';
@@ -133,6 +134,9 @@ export const scoreCommand: Command = {
     // Users stream through in blocks: features (from the file, or computed where the events are), rules, model, write.
     const blocks = store ? computeFeatureBlocks(store, { asOf: asOf as string, blockRows: chunk }) : readFeatureTableBlocks(featureFile as string, chunk);
     const total = store ? store.report.users : 0;
+    // p_alive, expected_purchases, clv from the version's ltv.json (purchases before the cutoff); empty without one or without events.
+    const ltvStored = store ? await readLtvArtifact(model.dir) : null;
+    const ltv = store && ltvStored ? await ltvScorerAt(store, ltvStored, asOf as string) : null;
     let writer: TableWriter | null = null;
     let n = 0;
     let churned = 0;
@@ -140,7 +144,7 @@ export const scoreCommand: Command = {
     const t0 = performance.now();
     try {
       for await (const part of blocks) {
-        const scored = scoreResultTable(await model.score(part, { reasons }));
+        const scored = withLtvColumns(scoreResultTable(await model.score(part, { reasons })), ltv ? ltv(part.userIds) : null);
         writer ??= await openTableWriter(out as string, scored.names);
         await writer.append(scored);
         n += part.userIds.length;

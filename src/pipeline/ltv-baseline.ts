@@ -28,6 +28,7 @@ import {
 } from '../ltv/index.js';
 import { CohortlabError, isCohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
+import type { ColumnTable } from '../shared/table-io.js';
 
 /** The fitted BG/NBD (+ Gamma-Gamma) of a registry version, fitted on the purchases up to the snapshot. */
 export const LTV_FILE = 'ltv.json';
@@ -190,7 +191,12 @@ export async function writeLtvArtifact(dir: string, artifact: LtvArtifact): Prom
 }
 
 /** The stored LTV model of a version folder, or null when the version has none (no purchases, or trained before ltv.json existed). */
-export async function readLtvArtifact(dir: string): Promise<{ artifact: LtvArtifact; model: LtvModel } | null> {
+export interface StoredLtv {
+  artifact: LtvArtifact;
+  model: LtvModel;
+}
+
+export async function readLtvArtifact(dir: string): Promise<StoredLtv | null> {
   const text = await readFile(join(dir, LTV_FILE), 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
     throw e;
@@ -213,23 +219,43 @@ export interface LtvColumns {
   clv: Float64Array | null;
 }
 
-/** Scores users at `asOf` with a stored LTV model (no refit): their purchases before the cutoff come from `source`. */
-export async function ltvColumnsAt(source: EventSource, stored: { artifact: LtvArtifact; model: LtvModel }, asOf: string, userIds: string[]): Promise<LtvColumns> {
+/** Picks the LTV columns of a block of users (in their order) from scores computed once for every customer. */
+export type LtvScorer = (userIds: string[]) => LtvColumns;
+
+/**
+ * Scores every customer with a purchase before the cutoff of `asOf` with a stored LTV model (no refit), once;
+ * the returned function picks any block of users. Users without a purchase before the cutoff get NaN (null).
+ */
+export async function ltvScorerAt(source: EventSource, stored: StoredLtv, asOf: string): Promise<LtvScorer> {
   const { endDay, cutoffMs } = calibrationEnd(asOf);
   const rows = await readSourcePurchaseDays(source, stored.artifact.purchases.rule, cutoffMs);
   const summary = summarizePurchaseDays(rows, endDay, stored.model.timeUnitDays);
-  return ltvColumnsFor(stored, summary, userIds);
+  return ltvScorerFor(stored, summary);
 }
 
-/** The columns for `userIds` in their order from a purchase summary (users absent from it get NaN). */
-export function ltvColumnsFor(stored: { artifact: LtvArtifact; model: LtvModel }, summary: RfmSummary, userIds: string[]): LtvColumns {
+export function ltvScorerFor(stored: StoredLtv, summary: RfmSummary): LtvScorer {
   const scores = scoreLtv(stored.model, summary, { horizonDays: stored.artifact.horizon_days, clvMonths: stored.artifact.clv_months, monthlyDiscount: stored.artifact.monthly_discount });
   const at = new Map(summary.userIds.map((u, i) => [u, i]));
-  const pick = (col: Float64Array) => Float64Array.from(userIds, (u) => {
-    const j = at.get(u);
-    return j === undefined ? NaN : col[j];
-  });
-  return { p_alive: pick(scores.p_alive), expected_purchases: pick(scores.expected_purchases), clv: scores.clv ? pick(scores.clv) : null };
+  return (userIds) => {
+    const pick = (col: Float64Array) => Float64Array.from(userIds, (u) => {
+      const j = at.get(u);
+      return j === undefined ? NaN : col[j];
+    });
+    return { p_alive: pick(scores.p_alive), expected_purchases: pick(scores.expected_purchases), clv: scores.clv ? pick(scores.clv) : null };
+  };
+}
+
+/** The LTV column names of `score` outputs and `/v1/predict` answers (always present; null/empty when not available). */
+export const LTV_COLUMNS = ['p_alive', 'expected_purchases', 'clv'] as const;
+
+/** Appends p_alive, expected_purchases and clv to a scored table: NaN (an empty cell, null) where there is no value. */
+export function withLtvColumns(t: ColumnTable, cols: LtvColumns | null): ColumnTable {
+  const nan = () => new Float64Array(t.rows).fill(NaN);
+  return {
+    rows: t.rows,
+    names: [...t.names, ...LTV_COLUMNS],
+    columns: { ...t.columns, p_alive: cols?.p_alive ?? nan(), expected_purchases: cols?.expected_purchases ?? nan(), clv: cols?.clv ?? nan() },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { readLtvArtifact, type StoredLtv } from '../pipeline/ltv-baseline.js';
 import { loadModel, productionVersion, type LoadedRegistryModel } from '../registry/index.js';
 import type { Logger } from '../shared/log.js';
 import { SALT_ENV, saltFingerprint, type MemberIds } from '../shared/pseudonym.js';
@@ -17,6 +18,8 @@ export interface Loaded {
   /** How the model stores member ids (train --keep-user-ids / --pseudonymize; none by default). */
   memberIds: MemberIds;
   loadedAt: string;
+  /** The version's BG/NBD (+ Gamma-Gamma) from ltv.json; null when it has none. */
+  ltv?: StoredLtv | null;
 }
 
 export interface ModelProvider {
@@ -39,7 +42,7 @@ export async function loadServing(ref: string, modelsDir: string, logger?: Logge
   if (memberIds === 'pseudonymized' && salt && saltFingerprint(salt) !== model.manifest.saltFingerprint) {
     logger?.warn(`${SALT_ENV} is not the salt ${model.name}@${model.version} was trained with (fingerprints differ): raw user ids will not be found, pseudonyms still are`);
   }
-  return { model, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString() };
+  return { model, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString(), ltv: await readLtvArtifact(model.dir) };
 }
 
 export async function createProvider(ref: string, modelsDir: string, logger?: Logger): Promise<ModelProvider> {

@@ -54,6 +54,9 @@ export const predictionSchema = {
     cluster_label: { type: 'string' },
     reasons: { type: 'array', items: reasonSchema },
     as_of: { type: 'string', description: 'the cutoff date the features were computed at (users given as events; users given as features when their row has as_of)' },
+    p_alive: { type: ['number', 'null'], description: 'BG/NBD probability that the customer is still alive at the cutoff (docs/ltv.md); null when the model version has no LTV model (ltv.json: a log without purchases), for users given as features (BG/NBD needs the purchase days), or for a user without a purchase before the cutoff' },
+    expected_purchases: { type: ['number', 'null'], description: 'BG/NBD expected purchase days in the model horizon after the cutoff; null as p_alive' },
+    clv: { type: ['number', 'null'], description: 'customer lifetime value over 12 months (monthly discount 0.01) from BG/NBD and Gamma-Gamma spend; null as p_alive, and when the log has no value column' },
   },
 } as const;
 

@@ -1,0 +1,229 @@
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/run.js';
+import { computeFeatures } from '../../src/features/index.js';
+import { loadEvents } from '../../src/ingest/index.js';
+import { CDNOW_PRESET, SYNTHETIC_PRESET, SPARKIFY_PRESET } from '../../src/ingest/presets.js';
+import { duckdbSource } from '../../src/engine/source.js';
+import { fitLtv, ltvModelFromParams, purchaseSummary, scoreLtv } from '../../src/ltv/index.js';
+import { rocAuc } from '../../src/evaluate/index.js';
+import { fitLtvAt, ltvBaseline, purchaseSelection, readLtvArtifact } from '../../src/pipeline/ltv-baseline.js';
+import { buildApp, createProvider } from '../../src/serve/index.js';
+import { readTable } from '../../src/shared/table-io.js';
+import type { EventConfig } from '../../src/ingest/types.js';
+
+/**
+ * BG/NBD inside train / evaluate / score / /v1/predict (issue 20 parts 2-4) on 200 real CDNOW customers
+ * (test/fixtures/cdnow-200.txt, test/fixtures/README.md): the "bgnbd" baseline is P(no purchase in the horizon)
+ * from a fit on the purchases before the test cutoff only, scored on the same users as the model.
+ */
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const EVENTS = join(FIXTURES, 'cdnow-200.txt');
+const TEST_CUTOFF = '1998-03-30';
+const HORIZON = 90;
+let dir: string;
+let models: string;
+let json: Record<string, any>;
+let app: FastifyInstance | null = null;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cl-ltvbase-'));
+  models = join(dir, 'models');
+  const out: string[] = [];
+  const r = await runCli(['train', '--events', EVENTS, '--preset', 'cdnow', '--horizon-days', String(HORIZON), '--seed', '7', '--models-dir', models, '--name', 'ltv', '--resamples', '200', '--json'], { out: (t) => out.push(t) });
+  if (r.code !== 0) throw new Error(r.err);
+  json = JSON.parse(out.join('\n'));
+}, 120_000);
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('which events are purchases', () => {
+  it('every event without an event column, positive values with one, none for an event log without values', () => {
+    expect(purchaseSelection(CDNOW_PRESET).rule).toBe('every_event');
+    const retail = { ...SYNTHETIC_PRESET, name: 'retail', columns: { ...SYNTHETIC_PRESET.columns, value: 'value' } } as EventConfig;
+    expect(purchaseSelection(retail).rule).toBe('positive_value');
+    const none = purchaseSelection(SYNTHETIC_PRESET);
+    expect(none.rule).toBeNull();
+    expect('reason' in none && none.reason).toMatch(/maps an event column \("event"\) but no value column/);
+    expect(purchaseSelection(SPARKIFY_PRESET).rule).toBeNull();
+  });
+});
+
+describe('the bgnbd baseline', () => {
+  it('is P(no purchase in the horizon) of the `cohortlab ltv` fit at the test cutoff, on the same users, with the same ROC-AUC', async () => {
+    const store = await loadEvents([EVENTS], CDNOW_PRESET);
+    try {
+      const table = await computeFeatures(store, { asOf: TEST_CUTOFF, horizonDays: HORIZON });
+      const { baseline, warnings } = await ltvBaseline(duckdbSource(store), table, { horizonDays: HORIZON });
+      expect(warnings.map((w) => w.code)).not.toContain('NO_PURCHASE_EVENTS');
+      expect(baseline).not.toBeNull();
+      // the independent path of `cohortlab ltv` (src/ltv readPurchaseDays over the DuckDB store)
+      const s = await purchaseSummary(store, { asOf: TEST_CUTOFF });
+      const ref = scoreLtv(fitLtv(s), s, { horizonDays: HORIZON });
+      const at = new Map(s.userIds.map((u, i) => [u, i]));
+      expect(baseline!.withoutPurchase).toBe(0);
+      table.userIds.forEach((u, i) => expect(baseline!.score[i]).toBeCloseTo(ref.p_no_purchase[at.get(u)!], 10));
+      // the verdict's "bgnbd" ROC-AUC is this score's on the live users of the test cutoff
+      const live = table.userIds.map((_, i) => i).filter((i) => !table.alreadyChurned[i]);
+      const auc = rocAuc(live.map((i) => baseline!.score[i]), Uint8Array.from(live, (i) => table.label![i]));
+      expect(json.metrics.bgnbd.rocAuc.value).toBeCloseTo(auc, 12);
+      expect(json.differences.find((d: any) => d.a === 'model' && d.b === 'bgnbd' && d.metric === 'rocAuc')).toBeTruthy();
+      expect(json.verdict.text).toMatch(/BG\/NBD|insufficient/i);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
+
+  it('never reads past the cutoff: the log cut at the cutoff gives the same fit and scores', async () => {
+    const text = await readFile(EVENTS, 'utf8');
+    const lines = text.split(/\r?\n/);
+    const cut = [lines[0], ...lines.slice(1).filter((l) => l.trim() && Number(l.trim().split(/\s+/)[1]) <= Number(TEST_CUTOFF.replaceAll('-', '')))];
+    expect(cut.length).toBeLessThan(lines.length - 50);
+    const cutFile = join(dir, 'cut.txt');
+    await writeFile(cutFile, `${cut.join('\n')}\n`);
+    const full = await loadEvents([EVENTS], CDNOW_PRESET);
+    const part = await loadEvents([cutFile], CDNOW_PRESET);
+    try {
+      const a = await fitLtvAt(duckdbSource(full), TEST_CUTOFF);
+      const b = await fitLtvAt(duckdbSource(part), TEST_CUTOFF);
+      if (!('model' in a) || !('model' in b)) throw new Error('no fit');
+      expect(a.model.bgnbd.fitted.r).toBe(b.model.bgnbd.fitted.r);
+      expect(a.model.bgnbd.fitted.b).toBe(b.model.bgnbd.fitted.b);
+      expect(Array.from(a.summary.T)).toEqual(Array.from(b.summary.T));
+      // and a later cutoff does see the later purchases (the check can fail)
+      const later = await fitLtvAt(duckdbSource(full), '1998-06-30');
+      if (!('model' in later)) throw new Error('no fit');
+      expect(later.model.bgnbd.fitted.r).not.toBe(a.model.bgnbd.fitted.r);
+    } finally {
+      full.close();
+      part.close();
+    }
+  }, 60_000);
+
+  it('a log without purchases (Sparkify: events, no value column) gives no baseline and the warning NO_PURCHASE_EVENTS', async () => {
+    const store = await loadEvents([join(FIXTURES, 'sparkify-2018-11-05.json'), join(FIXTURES, 'sparkify-2018-11-06.json')], SPARKIFY_PRESET);
+    try {
+      const table = await computeFeatures(store, { asOf: '2018-11-06' });
+      const r = await ltvBaseline(duckdbSource(store), table, { horizonDays: 7 });
+      expect(r.baseline).toBeNull();
+      expect(r.warnings).toEqual([{ code: 'NO_PURCHASE_EVENTS', message: expect.stringMatching(/^the config "sparkify" maps an event column \("page"\) but no value column/) }]);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('what the version stores and serves', () => {
+  it('ltv.json holds the BG/NBD + Gamma-Gamma fitted on every purchase up to the snapshot, round-tripping', async () => {
+    const vdir = join(models, 'ltv', '1');
+    expect((await stat(join(vdir, 'ltv.json'))).size).toBeGreaterThan(100);
+    const stored = await readLtvArtifact(vdir);
+    expect(stored).not.toBeNull();
+    const manifest = JSON.parse(await readFile(join(vdir, 'manifest.json'), 'utf8'));
+    expect(manifest.params.snapshotAsOf).toBe('1998-06-29'); // the fixture's last purchase day
+    expect(stored!.artifact.as_of).toBe(manifest.params.snapshotAsOf);
+    expect(stored!.artifact.purchases.rule).toBe('every_event');
+    expect(stored!.artifact.horizon_days).toBe(HORIZON);
+    expect(stored!.artifact.q).toBeGreaterThan(1);
+    const again = ltvModelFromParams(stored!.artifact);
+    expect(again.bgnbd.fitted.alpha).toBe(stored!.model.bgnbd.fitted.alpha);
+    const report = JSON.parse(await readFile(join(vdir, 'report.json'), 'utf8'));
+    expect(report.ltv.test.as_of).toBe(TEST_CUTOFF);
+    expect(report.ltv.stored.as_of).toBe('1998-06-29');
+    await expect(readLtvArtifact(join(dir, 'nowhere'))).resolves.toBeNull();
+  });
+
+  it('the §9.1 LTV tables cover every test-cutoff user once per grouping, sums equal to the per-user scores', async () => {
+    const report = JSON.parse(await readFile(join(models, 'ltv', '1', 'report.json'), 'utf8'));
+    const d = report.ltvDashboard;
+    expect(d.asOf).toBe(TEST_CUTOFF);
+    expect(d.note).toBeNull();
+    expect(d.tables.map((t: any) => t.by)).toEqual(['behavioral_segment', 'lifecycle_stage', 'cluster_label']);
+    const store = await loadEvents([EVENTS], CDNOW_PRESET);
+    try {
+      const s = await purchaseSummary(store, { asOf: TEST_CUTOFF });
+      const ref = scoreLtv(fitLtv(s), s, { horizonDays: HORIZON, clvMonths: 12, monthlyDiscount: 0.01 });
+      const total = (a: Float64Array) => a.reduce((x, v) => x + v, 0);
+      for (const t of d.tables) {
+        expect(t.rows.reduce((a: number, r: any) => a + r.users, 0)).toBe(s.userIds.length);
+        expect(t.rows.reduce((a: number, r: any) => a + r.expectedPurchasesSum, 0)).toBeCloseTo(total(ref.expected_purchases), 6);
+        expect(t.rows.reduce((a: number, r: any) => a + r.clvSum, 0)).toBeCloseTo(total(ref.clv!), 4);
+        for (const r of t.rows) expect(r.clvMean).toBeCloseTo(r.clvSum / r.users, 9);
+      }
+      const churned = d.tables[1].rows.find((r: any) => r.group === 'Churned');
+      const live = d.tables[1].rows.filter((r: any) => r.group !== 'Churned');
+      // customers idle 273+ days are expected to buy less than the live ones
+      expect(churned.expectedPurchasesMean).toBeLessThan(Math.min(...live.map((r: any) => r.expectedPurchasesMean)));
+    } finally {
+      store.close();
+    }
+  }, 60_000);
+
+  it('score adds p_alive, expected_purchases and clv from the stored model (no refit); evaluate names the bgnbd baseline', async () => {
+    const out = join(dir, 'scores.csv');
+    const r = await runCli(['score', '--model', 'ltv@1', '--models-dir', models, '--events', EVENTS, '--as-of', '1998-06-30', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const t = await readTable(out);
+    for (const c of ['p_alive', 'expected_purchases', 'clv']) expect(t.names).toContain(c);
+    const stored = (await readLtvArtifact(join(models, 'ltv', '1')))!;
+    const store = await loadEvents([EVENTS], CDNOW_PRESET);
+    try {
+      const s = await purchaseSummary(store, { asOf: '1998-06-30' });
+      const ref = scoreLtv(stored.model, s, { horizonDays: HORIZON, clvMonths: 12, monthlyDiscount: 0.01 });
+      const at = new Map(s.userIds.map((u, i) => [u, i]));
+      const ids = t.columns.user_id as string[];
+      ids.forEach((u, i) => {
+        const j = at.get(u)!;
+        expect((t.columns.p_alive as Float64Array)[i]).toBeCloseTo(ref.p_alive[j], 9);
+        expect((t.columns.expected_purchases as Float64Array)[i]).toBeCloseTo(ref.expected_purchases[j], 9);
+        expect((t.columns.clv as Float64Array)[i]).toBeCloseTo(ref.clv![j], 6);
+      });
+      const p = Array.from(t.columns.p_alive as Float64Array);
+      expect(Math.min(...p)).toBeGreaterThan(0);
+      expect(new Set(p.map((x) => x.toFixed(3))).size).toBeGreaterThan(20);
+    } finally {
+      store.close();
+    }
+    const ev: string[] = [];
+    const e = await runCli(['evaluate', '--model', 'ltv@1', '--models-dir', models, '--events', EVENTS, '--as-of', '1997-12-30', '--out', join(dir, 'eval'), '--json'], { out: (x) => ev.push(x) });
+    expect(e.code, e.err).toBe(0);
+    const rep = JSON.parse(ev.join('\n'));
+    expect(rep.metrics.bgnbd.rocAuc.value).toBeGreaterThan(0.5);
+    expect(rep.context.data.testCutoff).toBe('1997-12-30');
+  }, 120_000);
+
+  it('/v1/predict answers p_alive, expected_purchases, clv for users given as events, null for users given as features', async () => {
+    app = await buildApp({ provider: await createProvider('ltv@1', models) });
+    const stored = (await readLtvArtifact(join(models, 'ltv', '1')))!;
+    const events = [
+      { timestamp: '1997-01-05', event: 'purchase', value: 20 },
+      { timestamp: '1997-03-10', event: 'purchase', value: 35 },
+      { timestamp: '1997-08-01', event: 'purchase', value: 15 },
+    ];
+    const res = await app.inject({ method: 'POST', url: '/v1/predict', payload: { users: [{ user_id: 'x1', events }], as_of: '1997-12-31' } });
+    expect(res.statusCode, res.body).toBe(200);
+    const p = res.json().predictions[0];
+    // by hand: purchase days 1997-01-05, 03-10, 08-01; as of 1997-12-31: x = 2, t_x = 208/7, T = 360/7 weeks
+    const x = 2, tx = 208 / 7, T = 360 / 7;
+    expect(p.p_alive).toBeCloseTo(stored.model.bgnbd.pAlive(x, tx, T), 9);
+    expect(p.expected_purchases).toBeCloseTo(stored.model.bgnbd.expectedPurchases(HORIZON / 7, x, tx, T), 9);
+    expect(p.clv).toBeGreaterThan(0);
+    const store = await loadEvents([EVENTS], CDNOW_PRESET);
+    let features: Record<string, number>;
+    try {
+      const t = await computeFeatures(store, { asOf: '1998-06-30' });
+      features = Object.fromEntries(Object.entries(t.columns).map(([k, v]) => [k, (v as Float64Array)[0]]));
+    } finally {
+      store.close();
+    }
+    const byFeatures = await app.inject({ method: 'POST', url: '/v1/predict', payload: { users: [{ user_id: 'f1', features }] } });
+    expect(byFeatures.statusCode, byFeatures.body).toBe(200);
+    const q = byFeatures.json().predictions[0];
+    expect([q.p_alive, q.expected_purchases, q.clv]).toEqual([null, null, null]);
+  }, 60_000);
+});
