@@ -5,12 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run.js';
 import { computeFeatures } from '../../src/features/index.js';
-import { loadEvents } from '../../src/ingest/index.js';
+import { loadEvents, resolveConfig } from '../../src/ingest/index.js';
 import { CDNOW_PRESET, SYNTHETIC_PRESET, SPARKIFY_PRESET } from '../../src/ingest/presets.js';
-import { duckdbSource } from '../../src/engine/source.js';
+import { duckdbSource, openEventSource } from '../../src/engine/source.js';
+import { openClickHouse } from '../../src/engine/clickhouse.js';
+import { queryRows, quoteLiteral } from '../../src/shared/duckdb.js';
 import { fitLtv, ltvModelFromParams, purchaseSummary, scoreLtv } from '../../src/ltv/index.js';
 import { rocAuc } from '../../src/evaluate/index.js';
-import { fitLtvAt, ltvBaseline, purchaseSelection, readLtvArtifact } from '../../src/pipeline/ltv-baseline.js';
+import { fitLtvAt, ltvBaseline, purchaseSelection, readLtvArtifact, readSourcePurchaseDays } from '../../src/pipeline/ltv-baseline.js';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { readTable } from '../../src/shared/table-io.js';
 import type { EventConfig } from '../../src/ingest/types.js';
@@ -226,4 +228,60 @@ describe('what the version stores and serves', () => {
     const q = byFeatures.json().predictions[0];
     expect([q.p_alive, q.expected_purchases, q.clv]).toEqual([null, null, null]);
   }, 60_000);
+});
+
+describe('purchases of an event log with values (Online Retail lines, test/fixtures/retail-sample.csv)', () => {
+  const LINE_COLUMNS = `InvoiceNo String, StockCode String, Description String, Quantity Int32, InvoiceDate DateTime('UTC'), UnitPrice Float64, CustomerID Nullable(UInt32), Country String`;
+  const TABLE = 'cl_ltvbase_lines';
+  // by hand from the fixture: 13047 ordered on 2010-12-01 (invoices 536367, 536368, 536369) and cancelled on 2011-01-06
+  // (C540391, value -2.95): one purchase day; 17850 and 17908 one order each on 2010-12-01; the line without a customer is dropped.
+  const day = Date.parse('2010-12-01T00:00:00Z') / 86_400_000;
+  let retail: EventConfig;
+  let duckRows: { userIds: string[]; day: number[]; value: number[] };
+
+  beforeAll(async () => {
+    retail = await resolveConfig({ config: join(import.meta.dirname, '..', '..', 'data', 'examples', 'online-retail.json') });
+    const store = await loadEvents([join(FIXTURES, 'retail-sample.csv')], retail);
+    try {
+      const r = await readSourcePurchaseDays(duckdbSource(store), 'positive_value', Date.parse('2012-01-01T00:00:00Z'));
+      duckRows = { userIds: r.userIds, day: Array.from(r.day), value: Array.from(r.value!) };
+      const every = await readSourcePurchaseDays(duckdbSource(store), 'every_event', Date.parse('2012-01-01T00:00:00Z'));
+      expect(every.userIds).toEqual(['13047', '13047', '17850', '17908']);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('positive values only: the cancellation is not a purchase day', () => {
+    expect(duckRows.userIds).toEqual(['13047', '17850', '17908']);
+    expect(duckRows.day).toEqual([day, day, day]);
+    // invoices 278.73 + 70.05 + 17.85 (sum of Quantity x UnitPrice per invoice, rounded to cents as the config's SELECT does)
+    expect(duckRows.value[0]).toBeCloseTo(366.63, 6);
+  });
+
+  it.skipIf(!process.env.COHORTLAB_CLICKHOUSE_URL)('ClickHouse reads the same purchase days through the config\'s SELECT', async () => {
+    const url = process.env.COHORTLAB_CLICKHOUSE_URL!;
+    const ch = await openClickHouse({ url });
+    const store = await loadEvents([join(FIXTURES, 'retail-sample.csv')], retail);
+    try {
+      const rows = await queryRows(store.conn, `SELECT * FROM read_csv(${quoteLiteral(join(FIXTURES, 'retail-sample.csv'))}, header = true, all_varchar = true)`);
+      const cols = Object.fromEntries(Object.keys(rows[0]).map((k) => [k, rows.map((r) => (r[k] === null ? null : String(r[k])))]));
+      await ch.command(`DROP TABLE IF EXISTS ${TABLE}`);
+      await ch.command(`CREATE TABLE ${TABLE} (${LINE_COLUMNS}) ENGINE = MergeTree ORDER BY tuple()`);
+      await ch.insertRows(TABLE, cols);
+    } finally {
+      store.close();
+    }
+    const source = await openEventSource({ engine: 'clickhouse', url, tables: { lines: TABLE } }, retail);
+    try {
+      const r = await readSourcePurchaseDays(source, 'positive_value', Date.parse('2012-01-01T00:00:00Z'));
+      expect(r.userIds).toEqual(duckRows.userIds);
+      expect(Array.from(r.day)).toEqual(duckRows.day);
+      Array.from(r.value!).forEach((v, i) => expect(v).toBeCloseTo(duckRows.value[i], 9));
+    } finally {
+      await source.close();
+      await ch.command(`DROP TABLE IF EXISTS ${TABLE}`);
+      await ch.close();
+    }
+  });
 });
