@@ -19,7 +19,7 @@ import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { readTable, writeTable, type ColumnTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
-import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, writeLtvArtifact } from './ltv-baseline.js';
+import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
 
 /**
@@ -270,6 +270,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // The BG/NBD stored for score and /v1/predict: fitted on every purchase up to the snapshot.
     const ltvSnapshot = ltv.baseline ? await fitLtvAt(store, snapshot.asOf) : null;
     const ltvStored = ltvSnapshot && 'model' in ltvSnapshot ? ltvArtifact(ltvSnapshot, horizon) : null;
+    // The stored snapshot carries the LTV columns of `score` (empty without a model), scored with that fit.
+    const ltvColumns = ltvStored && ltvSnapshot && 'model' in ltvSnapshot ? ltvScorerFor({ artifact: ltvStored, model: ltvSnapshot.model }, ltvSnapshot.summary)(scored.userIds) : null;
     const report = {
       verdict: churn.report.verdict,
       evidence: churn.report.evidence,
@@ -300,7 +302,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeFile(join(dir, 'features.json'), `${JSON.stringify(featureDictionary(config), null, 2)}\n`);
       await writeFile(join(dir, 'report.json'), `${JSON.stringify(report)}\n`);
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
-      await writeTable(join(dir, 'scores.parquet'), memberTable(scoreResultTable(scored), members));
+      await writeTable(join(dir, 'scores.parquet'), memberTable(withLtvColumns(scoreResultTable(scored), ltvColumns), members));
       await writeTable(join(dir, 'scores-previous.parquet'), memberTable(scoreResultTable(previous), members));
       await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
       return {

@@ -185,6 +185,12 @@ describe('what the version stores and serves', () => {
         expect((t.columns.expected_purchases as Float64Array)[i]).toBeCloseTo(ref.expected_purchases[j], 9);
         expect((t.columns.clv as Float64Array)[i]).toBeCloseTo(ref.clv![j], 6);
       });
+      // the stored snapshot (scores.parquet, scored at train's snapshot date 1998-06-29) carries the same columns
+      const snap = await readTable(join(models, 'ltv', '1', 'scores.parquet'));
+      const s29 = await purchaseSummary(store, { asOf: '1998-06-29' });
+      const ref29 = scoreLtv(stored.model, s29, { horizonDays: HORIZON, clvMonths: 12, monthlyDiscount: 0.01 });
+      expect(snap.rows).toBe(200);
+      expect(Array.from(snap.columns.clv as Float64Array).reduce((a, v) => a + v, 0)).toBeCloseTo(ref29.clv!.reduce((a, v) => a + v, 0), 6);
       const p = Array.from(t.columns.p_alive as Float64Array);
       expect(Math.min(...p)).toBeGreaterThan(0);
       expect(new Set(p.map((x) => x.toFixed(3))).size).toBeGreaterThan(20);
