@@ -236,6 +236,35 @@ describe('what the version stores and serves', () => {
   }, 60_000);
 });
 
+describe('cohortlab rules prints the §9.1 LTV tables from events', () => {
+  it('by segment and lifecycle stage from --events; a features file says what it lacks', async () => {
+    const out: string[] = [];
+    const r = await runCli(['rules', '--events', EVENTS, '--preset', 'cdnow', '--as-of', TEST_CUTOFF, '--out', join(dir, 'rules.csv')], { out: (t) => out.push(t) });
+    expect(r.code, r.err).toBe(0);
+    const text = out.join('\n');
+    expect(text).toMatch(/Lifetime value \(playbook §9.1 "LTV"\) as of 1998-03-30: BG\/NBD expected purchases over 273 days, CLV over 12 months/);
+    // the lifecycle table's users add up to the 200 customers, and its CLV sum to the cohortlab ltv fit's
+    const store = await loadEvents([EVENTS], CDNOW_PRESET);
+    let clvTotal: number;
+    try {
+      const s = await purchaseSummary(store, { asOf: TEST_CUTOFF });
+      clvTotal = scoreLtv(fitLtv(s), s, { horizonDays: 273 }).clv!.reduce((a, v) => a + v, 0);
+    } finally {
+      store.close();
+    }
+    const lifecycle = text.slice(text.indexOf('\nlifecycle_stage'));
+    const rows = lifecycle.split('\n').filter((l) => /^(Activated|At-Risk|Churned|Power User|New User)\s/.test(l));
+    const cells = rows.map((l) => l.split(/\s{2,}/));
+    expect(cells.reduce((a, c) => a + Number(c[1]), 0)).toBe(200);
+    expect(cells.reduce((a, c) => a + Number(c[5].replace(/,/g, '')), 0)).toBeCloseTo(clvTotal, 0);
+    const feats = join(dir, 'feats.parquet');
+    expect((await runCli(['features', '--events', EVENTS, '--preset', 'cdnow', '--as-of', TEST_CUTOFF, '--out', feats])).code).toBe(0);
+    const out2: string[] = [];
+    expect((await runCli(['rules', '--features', feats, '--out', join(dir, 'rules2.csv')], { out: (t) => out2.push(t) })).code).toBe(0);
+    expect(out2.join('\n')).toMatch(/LTV \(playbook §9.1\): needs the purchase events/);
+  }, 60_000);
+});
+
 describe('purchases of an event log with values (Online Retail lines, test/fixtures/retail-sample.csv)', () => {
   const LINE_COLUMNS = `InvoiceNo String, StockCode String, Description String, Quantity Int32, InvoiceDate DateTime('UTC'), UnitPrice Float64, CustomerID Nullable(UInt32), Country String`;
   const TABLE = 'cl_ltvbase_lines';
