@@ -94,7 +94,7 @@ export const trainCommand: Command = {
   },
 };
 
-const SCORER_SHORT: Record<string, string> = { model: 'model', rule: 'rule churn-risk (4.4)', rfm: 'RFM (6.3)', recency: 'recency', majority: 'majority' };
+const SCORER_SHORT: Record<string, string> = { model: 'model', rule: 'rule churn-risk (4.4)', rfm: 'RFM (6.3)', recency: 'recency', majority: 'majority', bgnbd: 'BG/NBD P(no purchase)' };
 
 /** "model 0.936 [0.929, 0.942] vs rule churn-risk (4.4) 0.708 [...], RFM (6.3) ..., recency ..., majority 0.500": every scorer on the same users. */
 export function scorerLine(e: EvaluationReport): string {
