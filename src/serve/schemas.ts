@@ -222,6 +222,17 @@ export const segmentsResponseSchema = {
       }),
       type: ['object', 'null'],
     },
+    ltv: {
+      ...openObject('playbook §9.1 "LTV" on the users of the test cutoff: per behavioral_segment, lifecycle_stage and cluster_label, users, customers, sum and mean of BG/NBD expected purchases over horizonDays and of 12-month CLV (null without a value column, then `note` says so); null for a version without a purchase log (docs/ltv.md)', ['asOf', 'horizonDays', 'tables'], {
+        asOf: asOf('the LTV tables (the test cutoff)'),
+        horizonDays: { type: 'integer' },
+        clvMonths: { type: 'integer' },
+        monthlyDiscount: { type: 'number' },
+        note: { type: ['string', 'null'] },
+        tables: { type: 'array', items: anyObject },
+      }),
+      type: ['object', 'null'],
+    },
   },
 } as const;
 

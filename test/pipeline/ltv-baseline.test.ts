@@ -229,6 +229,12 @@ describe('what the version stores and serves', () => {
     } finally {
       store.close();
     }
+    // GET /v1/segments carries the §9.1 LTV tables of report.json
+    const seg = await app.inject({ method: 'GET', url: '/v1/segments' });
+    expect(seg.statusCode, seg.body).toBe(200);
+    const report = JSON.parse(await readFile(join(models, 'ltv', '1', 'report.json'), 'utf8'));
+    expect(seg.json().ltv).toEqual(report.ltvDashboard);
+    expect(seg.json().ltv.tables[0].rows.length).toBeGreaterThan(1);
     const byFeatures = await app.inject({ method: 'POST', url: '/v1/predict', payload: { users: [{ user_id: 'f1', features }] } });
     expect(byFeatures.statusCode, byFeatures.body).toBe(200);
     const q = byFeatures.json().predictions[0];
