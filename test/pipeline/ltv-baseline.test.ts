@@ -1,7 +1,9 @@
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run.js';
 import { computeFeatures } from '../../src/features/index.js';
@@ -240,6 +242,29 @@ describe('what the version stores and serves', () => {
     const q = byFeatures.json().predictions[0];
     expect([q.p_alive, q.expected_purchases, q.clv]).toEqual([null, null, null]);
   }, 60_000);
+});
+
+describe.skipIf(!existsSync('/usr/bin/chromium'))('the explorer shows the LTV tables (headless Chromium)', () => {
+  it('one table per grouping under the 9.1 dashboard, the rows of GET /v1/segments', async () => {
+    const served = await buildApp({ provider: await createProvider('ltv@1', models) });
+    await served.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(served.server.address() as { port: number }).port}`;
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${base}/`);
+      await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+      expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
+      const ltv = (await (await fetch(`${base}/v1/segments`)).json()).ltv;
+      expect(await page.locator('#ltv-note').innerText()).toBe(`Users of the test cutoff ${TEST_CUTOFF}: expected purchases over the ${HORIZON} days after it, CLV over 12 months (monthly discount 0.01).`);
+      expect(await page.locator('#ltv-tables table').count()).toBe(3);
+      const first = await page.locator('#ltv-tables table').first().locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent), tr.children[6].textContent]));
+      expect(first).toEqual(ltv.tables[0].rows.map((r: any) => [r.group, r.users, r.clvMean.toFixed(2)]));
+    } finally {
+      await browser.close();
+      await served.close();
+    }
+  }, 120_000);
 });
 
 describe('cohortlab rules prints the §9.1 LTV tables from events', () => {
