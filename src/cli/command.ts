@@ -1,5 +1,5 @@
 import type { Logger } from '../shared/log.js';
-import type { OptionSpec, ParsedArgs } from './args.js';
+import type { OptionSpec, ParsedArgs, PositionalSpec } from './args.js';
 
 /** What a command gets besides its flags: where to write results and human messages. */
 export interface CommandContext {
@@ -15,6 +15,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: OptionSpec[];
+  /** The positional arguments it takes (only `models`); without it any stray word is exit 2. */
+  positionals?: PositionalSpec;
   /** Extra help text (examples, output columns). */
   help?: string;
   /** Returns the exit code (0 on success). Throw CohortlabError for bad input (exit 2). */

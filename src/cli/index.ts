@@ -1,4 +1,5 @@
-import { formatHelp, parseArgs } from './args.js';
+import { readFileSync } from 'node:fs';
+import { formatHelp, parseArgs, QUIET_OPTION } from './args.js';
 import type { CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
 import { isCohortlabError } from '../shared/errors.js';
@@ -10,7 +11,12 @@ import { stderrLogger } from '../shared/log.js';
  */
 export function topHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n');
-  return `cohortlab: behavioral features, playbook rule segments, discovered clusters and a churn model from product events.\n\nUsage: cohortlab <command> [options]\n\nCommands:\n${rows}\n\nRun "cohortlab <command> --help" for a command's options. Exit codes: 0 ok, 2 bad input or usage, 1 internal error.\n`;
+  return `cohortlab: behavioral features, playbook rule segments, discovered clusters and a churn model from product events.\n\nUsage: cohortlab <command> [options]\n\nCommands:\n${rows}\n\nRun "cohortlab <command> --help" for a command's options; every command takes -q/--quiet, and -- ends its options.\n"cohortlab -V" (--version) prints the version. Exit codes: 0 ok, 2 bad input or usage, 1 internal error.\n`;
+}
+
+/** The version of package.json (two folders up from src/cli and from dist/cli alike). */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export async function main(argv: string[], ctx: Partial<CommandContext> = {}): Promise<number> {
@@ -21,26 +27,32 @@ export async function main(argv: string[], ctx: Partial<CommandContext> = {}): P
     env: ctx.env ?? process.env,
   };
   const [name, ...rest] = argv;
+  // bare `cohortlab` prints the usage on stdout and exits 0, like `--help` (git, npm and docker do the same)
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     context.out(topHelp());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
-  if (name === '--version') {
-    context.out('cohortlab 0.1.0');
+  if (name === '--version' || name === '-V') {
+    context.out(`cohortlab ${cliVersion()}`);
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(`cohortlab: unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}. Run "cohortlab --help".\n`);
+    const what = name.startsWith('-') ? `unknown option ${name} before the command (the top level takes -h/--help and -V/--version)` : `unknown command "${name}"`;
+    process.stderr.write(`cohortlab: ${what}; commands: ${COMMANDS.map((c) => c.name).join(', ')}. Run "cohortlab --help".\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    context.out(formatHelp(command.name, command.summary, command.usage, command.options, command.help));
+  const options = [...command.options, QUIET_OPTION];
+  const beforeEnd = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (beforeEnd.includes('--help') || beforeEnd.includes('-h')) {
+    context.out(formatHelp(command.name, command.summary, command.usage, options, command.help));
     return 0;
   }
   try {
-    const args = parseArgs(rest, command.options, command.name);
-    return await command.run(args, context);
+    const args = parseArgs(rest, options, command.name, { usage: command.usage, positionals: command.positionals });
+    // --quiet: progress and informational lines go nowhere; warnings and errors are still printed
+    const logger = args.flags.quiet === true ? { ...context.logger, info: () => {}, progress: () => {} } : context.logger;
+    return await command.run(args, { ...context, logger });
   } catch (e) {
     if (isCohortlabError(e)) {
       process.stderr.write(`cohortlab ${command.name}: ${e.message}\n`);

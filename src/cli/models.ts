@@ -4,6 +4,7 @@ import {
   clusterMovement, compareMetrics, formatRef, pairedComparison, type TestPredictions, listNames, listVersions, productionVersion, promote, readManifest, removeVersion,
   resolveModelsDir, resolveVersion, type Interval,
 } from '../registry/index.js';
+import type { ReportWarning } from '../evaluate/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTable } from '../shared/table-io.js';
 import { bool, str, MODELS_DIR_OPTION } from './args.js';
@@ -22,10 +23,15 @@ async function list(modelsDir: string, only: string | undefined, ctx: CommandCon
   const names = only ? [only] : await listNames(modelsDir);
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
+  const warnings: ReportWarning[] = [];
   for (const name of names) {
     const prod = await productionVersion(modelsDir, name);
     for (const v of await listVersions(modelsDir, name)) {
-      const m = await readManifest(join(modelsDir, name, String(v)), formatRef(name, v)).catch(() => null);
+      const m = await readManifest(join(modelsDir, name, String(v)), formatRef(name, v)).catch((e: Error) => {
+        // listed with unknown fields rather than failing the whole list; said so, with the reason
+        warnings.push({ code: 'MODEL_MANIFEST_UNREADABLE', message: e.message });
+        return null;
+      });
       const metrics = (m?.metrics ?? {}) as Record<string, unknown>;
       const auc = (metrics.aucModelInterval ?? null) as Interval | null;
       rows.push([
@@ -42,9 +48,10 @@ async function list(modelsDir: string, only: string | undefined, ctx: CommandCon
     }
   }
   if (asJson) {
-    ctx.out(JSON.stringify({ models: json }));
+    ctx.out(JSON.stringify({ models: json, warnings }));
     return;
   }
+  for (const w of warnings) ctx.logger.warn(`${w.code}: ${w.message}`);
   if (rows.length === 0) {
     ctx.out(`no models in ${modelsDir}; train one with "cohortlab train".`);
     return;
@@ -80,6 +87,7 @@ export const modelsCommand: Command = {
     { name: 'force', type: 'boolean', description: 'promote: also a version whose verdict is insufficient_evidence or in_sample' },
     { name: 'json', type: 'boolean', description: 'list, show, compare: one JSON document on stdout' },
   ],
+  positionals: { max: 3, what: 'a subcommand (list, show, promote, compare, rm) and at most two model references' },
   help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, verdict kind, ROC-AUC of the model (95% CI) and of the rule, test users and churners, k (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side, a paired bootstrap test of the ROC-AUC difference when both were tested on the same users (with the evidence minimum), and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
   async run(args, ctx) {
     const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
@@ -90,6 +98,7 @@ export const modelsCommand: Command = {
     switch (sub) {
       case undefined:
       case 'list':
+        if (refs.length > 1) throw new CohortlabError('BAD_ARGUMENT', `"cohortlab models list" takes at most one model name, got ${refs.length}: ${refs.map((r) => `"${r}"`).join(', ')}.`);
         await list(modelsDir, refs[0], ctx, bool(args, 'json'));
         return 0;
       case 'show': {
@@ -97,7 +106,9 @@ export const modelsCommand: Command = {
         const v = await resolveVersion(modelsDir, refs[0]);
         const m = await readManifest(v.dir, formatRef(v.name, v.version));
         const { files, ...rest } = m as Record<string, unknown> & { files?: Record<string, unknown> };
-        const show = { ...rest, dir: v.dir, production: (await productionVersion(modelsDir, v.name)) === v.version, files: Object.keys(files ?? {}) };
+        // --json: the training report's warnings (report.json) ride along, as in every --json output
+        const report = bool(args, 'json') ? await readFile(join(v.dir, 'report.json'), 'utf8').then((t) => JSON.parse(t) as { warnings?: ReportWarning[] }, () => null) : null;
+        const show = { ...rest, dir: v.dir, production: (await productionVersion(modelsDir, v.name)) === v.version, files: Object.keys(files ?? {}), ...(report ? { warnings: report.warnings ?? [] } : {}) };
         ctx.out(bool(args, 'json') ? JSON.stringify(show) : JSON.stringify(show, null, 2));
         return 0;
       }
@@ -123,7 +134,8 @@ export const modelsCommand: Command = {
         const [pa, pb] = await Promise.all([a, b].map((v) => testPredictions(v.dir)));
         const paired = pa && pb ? pairedComparison(la, pa, lb, pb, { seed: 0 }) : { kind: 'different_users' as const, text: `${pa ? lb : la} stores no test predictions (trained by an older cohortlab), so no paired test is possible.` };
         if (bool(args, 'json')) {
-          ctx.out(JSON.stringify({ a: la, b: lb, paired, metrics: cmp, verdicts: { [la]: ma.report.verdict ?? null, [lb]: mb.report.verdict ?? null } }));
+          const warnings: ReportWarning[] = paired.kind === 'different_users' ? [{ code: 'NO_PAIRED_TEST', message: paired.text }] : paired.kind === 'insufficient_evidence' ? [{ code: 'INSUFFICIENT_EVIDENCE', message: paired.text }] : [];
+          ctx.out(JSON.stringify({ a: la, b: lb, paired, metrics: cmp, verdicts: { [la]: ma.report.verdict ?? null, [lb]: mb.report.verdict ?? null }, warnings }));
           return 0;
         }
         ctx.out(table(['metric', la, lb, `difference (${lb} - ${la})`], cmp.map((c) => [c.metric, iv(c.a), iv(c.b), c.difference === null ? '-' : (c.difference >= 0 ? '+' : '') + c.difference.toFixed(3)])));

@@ -53,7 +53,7 @@ export const trainCommand: Command = {
     const perUser = str(args, 'label') !== undefined || (engine !== 'clickhouse' && str(args, 'config') === undefined && str(args, 'preset') === undefined);
     const table = perUser ? str(args, 'table') : undefined;
     if (table && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
-    const tableOnly = ['id', 'positive', 'drop', 'keep-leaky'].filter((o) => args.flags[o] !== undefined);
+    const tableOnly = ['id', 'positive', 'drop', 'keep-leaky'].filter((o) => args.flags[o] !== undefined && args.flags[o] !== false); // --keep-leaky=no is not a table option given
     if (tableOnly.length && !table) throw new CohortlabError('BAD_ARGUMENT', `${tableOnly.map((o) => `--${o}`).join(', ')} apply to a per-user table: give --table FILE --label COLUMN with ${tableOnly.length === 1 ? 'it' : 'them'}.`);
     const config = table ? undefined : await resolveConfigFor(events, { config: str(args, 'config'), preset: str(args, 'preset') }, ctx.logger);
     const spec = config ? eventSourceSpec(args, ctx.env, config, events, str(args, 'table')) : undefined;
@@ -84,7 +84,7 @@ export const trainCommand: Command = {
     });
     const e = result.evaluation;
     if (bool(args, 'json')) {
-      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
+      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: result.warnings ?? e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
       return 0;
     }
     ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC ${scorerLine(e)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);

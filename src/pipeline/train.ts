@@ -75,6 +75,7 @@ export interface TrainResult {
   seconds: number;
   /** `--table`: every column's role and the checks' warnings (also in report.json). */
   table?: { columns: TableColumnReport[]; duplicates: DuplicateReport; idColumn: string | null };
+  /** report.json's top-level warnings: data checks, evaluation, playbook §10 and clusters (what `train --json` prints). */
   warnings?: EvaluationReport['warnings'];
 }
 
@@ -324,7 +325,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     });
     logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
     logger.info(MEMBER_NOTE[members.mode]);
-    return { version, evaluation: churn.report, clusters: clusters.report, seconds };
+    return { version, evaluation: churn.report, clusters: clusters.report, seconds, warnings: report.warnings };
   } finally {
     await store.close();
   }

@@ -1,5 +1,6 @@
 import type { FeatureTable } from '../features/types.js';
 import { CohortlabError } from '../shared/errors.js';
+import { closestName as closest } from '../shared/names.js';
 
 /** A feature column by name, checked: a missing or mis-sized column names the rule that needs it and the fix. */
 export function featureColumn(table: FeatureTable, name: string, neededBy: string): Float64Array {
@@ -19,33 +20,5 @@ export function featureColumn(table: FeatureTable, name: string, neededBy: strin
   return c;
 }
 
-/** Levenshtein distance, for "did you mean" hints. */
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  let prev = new Array<number>(n + 1);
-  let cur = new Array<number>(n + 1);
-  for (let j = 0; j <= n; j++) prev[j] = j;
-  for (let i = 1; i <= m; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= n; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[n];
-}
-
-/** The closest known name within a third of the name's length, or undefined. */
-export function closest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const k of known) {
-    const d = editDistance(name, k);
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
-}
+/** The closest known name for "did you mean" hints (shared/names.ts, also used by the cluster stage). */
+export { closestName as closest } from '../shared/names.js';
