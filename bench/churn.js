@@ -15,8 +15,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyCalibrator, applyScaler, estimatorInput, estimatorRaw, fitCandidate, fitScaler, initBackend, resolveChurnParams, selectCalibration, simulateChurn, takeRows } from '../dist/churn/index.js';
-import { rocAuc } from '../dist/evaluate/index.js';
+import {
+  applyCalibrator, applyScaler, estimatorInput, estimatorRaw, fitCandidate, fitScaler, initBackend, resolveChurnParams,
+  selectCalibration, simulateChurn, takeDesignRows as takeRows, rocAuc
+} from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {

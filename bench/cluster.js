@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kmeansPlusPlus, lloyd, silhouetteScore, fitPca, projectPca, adjustedRandIndex } from '../dist/cluster/index.js';
-import { threadCount } from '../dist/cluster/parallel.js';
-import { sampleIndices, takeLabels, takeRows } from '../dist/cluster/metrics.js';
-import { createRng } from '../dist/shared/rng.js';
+import {
+  kmeansPlusPlus, lloyd, silhouetteScore, fitPca, projectPca, adjustedRandIndex, threadCount, workerThreads, sampleIndices,
+  takeLabels, takeRows, createRng
+} from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -55,7 +55,7 @@ function makeData(n) {
     const c = centres[rng.int(k)];
     for (let j = 0; j < d; j++) data[i * d + j] = background ? rng.normal() * 4 : c[j] + rng.normal();
   }
-  return { data, n, d };
+  return { data, rows: n, cols: d };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'cohortlab-bench-cluster-'));
@@ -69,8 +69,8 @@ try {
     writeFileSync(initPath, new Uint8Array(init.buffer, init.byteOffset, init.byteLength));
 
     // warm-up (JIT) on a slice, then the timed fit
-    lloyd({ data: x.data.subarray(0, 20000 * d), n: 20000, d }, init, k, { maxIter: 5, tol, threads });
-    const [oursSec, ours] = best(() => lloyd(x, init, k, { maxIter, tol, threads }));
+    lloyd({ data: x.data.subarray(0, 20000 * d), rows: 20000, cols: d }, init, k, { maxIter: 5, tol, threads, workers: workerThreads });
+    const [oursSec, ours] = best(() => lloyd(x, init, k, { maxIter, tol, threads, workers: workerThreads }));
     const idx = sampleIndices(n, silSample, createRng(seed));
     const [silSec, sil] = best(() => silhouetteScore(takeRows(x, idx), takeLabels(ours.labels, idx), k));
     const [pcaSec, pca] = best(() => {

@@ -9,12 +9,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { usersForEvents, writeSynthetic } from '../dist/synth/index.js';
-import { loadEvents, SYNTHETIC_PRESET } from '../dist/ingest/index.js';
-import { computeFeatures } from '../dist/features/index.js';
-import { asSource, openEventSource } from '../dist/engine/source.js';
-import { openClickHouse } from '../dist/engine/clickhouse.js';
-import { loadEventsToClickHouse, warehouseConfig } from '../dist/engine/load.js';
+import {
+  usersForEvents, writeSynthetic, loadEvents, SYNTHETIC_PRESET, computeFeatures, asSource, openEventSource,
+  openClickHouse, loadEventsToClickHouse, warehouseConfig
+} from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {

@@ -2,7 +2,7 @@
 // bench gbdt: the exact estimators of src/churn (GradientBoostedTrees, LogisticExact) against scikit-learn
 // HistGradientBoostingClassifier and LogisticRegression, same rows, same run (bench/peers/gbdt_sklearn.py).
 // Simulated data: simulateChurn (known logistic truth + non-linear terms), 20 features, seeded; first 80% train.
-// Real tables (--tables): Telco and the bank churn table from ../shared/datasets, encoded by splitChurnTable
+// Real tables (--tables): Telco (shipped in data/) and the bank churn table from ../shared/datasets, encoded by splitChurnTable
 // (80/20 stratified, seed 0; train = train + validation of that split; bank identifiers dropped as for the peers).
 // Targets (issue 18): GBDT fit time <= 2x HistGradientBoosting's at 100k x 20; prediction of 100k rows < 50 ms.
 // Usage (after npm run build): node bench/gbdt.js [--rows=10000,100000] [--tables] [--peer-threads=N]
@@ -13,9 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GradientBoostedTrees, LogisticExact, simulateChurn, splitChurnTable, treeShap } from '../dist/churn/index.js';
-import { rocAuc } from '../dist/evaluate/index.js';
-import { readTable } from '../dist/shared/table-io.js';
+import { GradientBoostedTrees, LogisticExact, simulateChurn, splitChurnTable, treeShap, rocAuc, readTable } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -98,9 +96,9 @@ for (const rows of rowsList) {
 }
 
 if (process.argv.includes('--tables')) {
-  const data = join(here, '..', '..', 'shared', 'datasets');
+  const data = join(here, '..', '..', 'shared', 'datasets'); // not shipped: the bank table (license not stated)
   const tables = [
-    { name: 'Telco', path: join(data, 'telco-customer-churn', 'Telco-Customer-Churn.csv.gz'), label: 'Churn', drop: [] },
+    { name: 'Telco', path: join(here, '..', 'data', 'telco-customer-churn', 'Telco-Customer-Churn.csv.gz'), label: 'Churn', drop: [] },
     { name: 'bank churn', path: join(data, 'bank-churn-modelling', 'Churn_Modelling.csv.gz'), label: 'Exited', drop: ['RowNumber', 'CustomerId', 'Surname'] },
   ];
   for (const t of tables) {

@@ -7,9 +7,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { usersForEvents, writeSynthetic } from '../dist/synth/index.js';
-import { loadEvents, SYNTHETIC_PRESET } from '../dist/ingest/index.js';
-import { computeFeatures } from '../dist/features/index.js';
+import { usersForEvents, writeSynthetic, loadEvents, SYNTHETIC_PRESET, computeFeatures } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {

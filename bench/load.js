@@ -10,12 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { writeSynthetic } from '../dist/synth/index.js';
-import { SYNTHETIC_PRESET, loadEvents } from '../dist/ingest/index.js';
-import { computeFeatures } from '../dist/features/index.js';
-import { trainPipeline } from '../dist/pipeline/train.js';
-import { loadModel } from '../dist/registry/index.js';
-import { readTable } from '../dist/shared/table-io.js';
+import { writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, trainPipeline, loadModel, readTable } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {

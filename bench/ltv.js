@@ -12,8 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BgNbd, bgnbdObjective, simulateBgNbd } from '../dist/ltv/index.js';
-import { createRng } from '../dist/shared/rng.js';
+import { BgNbd, bgnbdObjective, simulateBgNbd, createRng } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {

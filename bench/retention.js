@@ -8,9 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { computeRetention, kaplanMeier, logRank } from '../dist/retention/index.js';
-import { loadEvents, resolveConfigFor } from '../dist/ingest/index.js';
-import { createRng } from '../dist/shared/rng.js';
+import { computeRetention, kaplanMeier, logRank, loadEvents, resolveConfigFor, createRng } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

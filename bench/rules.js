@@ -1,13 +1,11 @@
 // Bench of the rule stage (playbook §2-§7 models and the §6.1 rule files) on a synthetic feature table.
 // Run after `npm run build`:  TZ=UTC node bench/rules.js [users]   (default 1,000,000 users)
 // Prints users/second for every score, the segment ladders, the shipped rule files and the whole applyRules.
-import { BASE_FEATURES, MILESTONE_PREFIX } from '../dist/features/dictionary.js';
-import { SYNTHETIC_PRESET } from '../dist/ingest/presets.js';
 import {
-  activationScore, applyRules, atRiskSignals, behavioralSegments, churnRiskScore, defaultRulesDir, engagementScore,
-  evaluateSegment, expansionReadinessScore, lifecycleStages, loadSegmentRules, rfm, segmentDashboard,
-} from '../dist/rules/index.js';
-import { createRng } from '../dist/shared/rng.js';
+  BASE_FEATURES, MILESTONE_PREFIX, SYNTHETIC_PRESET, activationScore, applyRules, atRiskSignals, behavioralSegments,
+  churnRiskScore, defaultRulesDir, engagementScore, evaluateSegment, expansionReadinessScore, lifecycleStages,
+  loadSegmentRules, rfm, segmentDashboard, createRng
+} from 'cohortlab';
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const config = SYNTHETIC_PRESET;

@@ -9,11 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSynthetic } from '../dist/synth/index.js';
-import { SYNTHETIC_PRESET, loadEvents } from '../dist/ingest/index.js';
-import { computeFeatures, writeFeatureTable } from '../dist/features/index.js';
-import { trainPipeline } from '../dist/pipeline/train.js';
-import { createRng } from '../dist/shared/rng.js';
+import {
+  writeSynthetic, SYNTHETIC_PRESET, loadEvents, computeFeatures, writeFeatureTable, trainPipeline, createRng
+} from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {

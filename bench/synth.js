@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { usersForEvents, writeSynthetic } from '../dist/synth/index.js';
+import { usersForEvents, writeSynthetic } from 'cohortlab';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);

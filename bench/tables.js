@@ -13,12 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
-import { readChurnTable, trainChurn } from '../dist/churn/index.js';
-import { computeFeatures } from '../dist/features/index.js';
-import { featureNames } from '../dist/features/dictionary.js';
-import { resolveConfig } from '../dist/ingest/config.js';
-import { loadEvents } from '../dist/ingest/index.js';
-import { writeSynthetic } from '../dist/synth/index.js';
+import { readChurnTable, trainChurn, computeFeatures, featureNames, resolveConfig, loadEvents, writeSynthetic } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -28,7 +23,8 @@ const arg = (name, dflt) => {
 const datasets = resolve(arg('datasets', join(here, '..', '..', 'shared', 'datasets')));
 const quiet = { info: () => {}, warn: () => {}, progress: () => {} };
 const TABLES = [
-  { name: 'Telco customer churn', file: 'telco-customer-churn/Telco-Customer-Churn.csv.gz', label: 'Churn', positive: 'Yes', id: 'customerID', drop: [] },
+  // Telco ships in data/; the other two are read from --datasets (../shared/datasets: not redistributable here)
+  { name: 'Telco customer churn', file: join(here, '..', 'data', 'telco-customer-churn', 'Telco-Customer-Churn.csv.gz'), label: 'Churn', positive: 'Yes', id: 'customerID', drop: [] },
   { name: 'bank churn (Churn_Modelling)', file: 'bank-churn-modelling/Churn_Modelling.csv.gz', label: 'Exited', positive: '1', id: 'CustomerId', drop: ['RowNumber', 'Surname'] },
   // one row per enrolment (module x presentation x student): no single id column, rows keyed row1, row2, ...
   { name: 'OULAD studentInfo (withdrawn)', file: 'oulad/studentInfo.csv.gz', label: 'final_result', positive: 'Withdrawn', id: undefined, drop: ['id_student'] },

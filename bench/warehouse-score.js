@@ -10,17 +10,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSynthetic } from '../dist/synth/index.js';
-import { loadEvents, SYNTHETIC_PRESET } from '../dist/ingest/index.js';
-import { computeFeatures, cutoffOf } from '../dist/features/index.js';
-import { trainPipeline } from '../dist/pipeline/train.js';
-import { loadModel } from '../dist/registry/index.js';
-import { DIALECTS } from '../dist/engine/dialect.js';
-import { modelScoreSql } from '../dist/engine/score-sql.js';
-import { openEventSource } from '../dist/engine/source.js';
-import { openClickHouse } from '../dist/engine/clickhouse.js';
-import { loadEventsToClickHouse, warehouseConfig } from '../dist/engine/load.js';
-import { queryColumns } from '../dist/shared/duckdb.js';
+import {
+  writeSynthetic, loadEvents, SYNTHETIC_PRESET, computeFeatures, cutoffOf, trainPipeline, loadModel, DIALECTS,
+  modelScoreSql, openEventSource, openClickHouse, loadEventsToClickHouse, warehouseConfig, queryColumns
+} from 'cohortlab';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);

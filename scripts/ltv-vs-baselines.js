@@ -6,8 +6,7 @@
 // (what train tests on), and prints every ROC-AUC with a 95% paired-bootstrap interval (1,000 resamples, seed 42)
 // and p_no_purchase minus each baseline. Commands for CDNOW's classic split: docs/ltv.md.
 // Usage (after npm run build): node scripts/ltv-vs-baselines.js FEATURES RULES LTV
-import { readTable } from '../dist/shared/table-io.js';
-import { bootstrapMetrics } from '../dist/evaluate/index.js';
+import { readTable, bootstrapMetrics } from 'cohortlab';
 
 const [featuresPath, rulesPath, ltvPath] = process.argv.slice(2);
 if (!ltvPath) {

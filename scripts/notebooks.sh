@@ -6,7 +6,7 @@
 #   bash scripts/notebooks.sh open [JUPYTER-ARG...]  start Jupyter Notebook on notebooks/ with the kernel (`npm run jupyter`)
 #   bash scripts/notebooks.sh clear [NOTEBOOK...]   clear outputs, execution counts and timings in place (before committing)
 #
-# The notebooks import ../dist, so run `npm run build` first (the npm scripts do). The tslab kernel spec is
+# The notebooks import 'cohortlab' (dist/index.js), so run `npm run build` first (the npm scripts do). The tslab kernel spec is
 # installed into test-output/jupyter (found through JUPYTER_PATH), pointing at this checkout's
 # node_modules/.bin/tslab: nothing is written to the user's or the system's Jupyter folders.
 set -euo pipefail
@@ -31,10 +31,15 @@ if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import nbconvert, nbclient, ipykernel' 2>
 fi
 
 if [ "$mode" != clear ]; then
-  if [ ! -f dist/shared/charts.js ]; then
-    echo "notebooks: dist/ is missing; run \`npm run build\` first (the notebooks import the compiled modules)." >&2
+  if [ ! -f dist/index.js ]; then
+    echo "notebooks: dist/ is missing; run \`npm run build\` first (the notebooks import 'cohortlab', i.e. dist/index.js)." >&2
     exit 1
   fi
+  # The notebooks import 'cohortlab' (the package's own name, resolved through package.json "exports"). tslab type-checks
+  # cells with Node10 module resolution, which knows no self-reference: notebooks/node_modules/cohortlab (git-ignored)
+  # points at this checkout so the types of dist/index.d.ts are found.
+  mkdir -p notebooks/node_modules
+  ln -sfn ../.. notebooks/node_modules/cohortlab
   if [ ! -x node_modules/.bin/tslab ]; then
     echo "notebooks: node_modules/.bin/tslab is missing; run \`npm ci\` (tslab is a devDependency)." >&2
     exit 1

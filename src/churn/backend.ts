@@ -6,7 +6,7 @@
  * The chosen name goes into the model manifest: numbers can differ in the last digits between
  * backends, so a result is reproducible only on the backend it records.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tf.js';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { CohortlabError } from '../shared/errors.js';
@@ -81,7 +81,3 @@ export async function initBackend(logger: Logger, preference: BackendPreference 
   }
 }
 
-/** The backend tfjs is running on right now (after initBackend). */
-export function currentBackend(): string {
-  return tf.getBackend();
-}

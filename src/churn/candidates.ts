@@ -15,19 +15,20 @@
  * Every candidate also returns the raw probabilities of its TRAINING-ONLY fit on the validation users:
  * the model choice and the calibration are made on those (never on a refit that has seen them).
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { tfl } from './tf.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Matrix } from './dataset.js';
 import { GradientBoostedTrees, type GbdtParams } from './gbdt.js';
 import { chooseC, LogisticExact } from './logistic-exact.js';
-import { fitNetwork, predictRaw, sigmoidArray, type ChurnModelKind, type ChurnModelParams, type FitHistory } from './model.js';
+import { sigmoidArray } from './link.js';
+import { fitNetwork, predictRaw, type ChurnModelKind, type ChurnModelParams, type FitHistory } from './model.js';
 import { treeShap } from './treeshap.js';
 import { occlusionContributions } from './explain.js';
 
 /** The fitted estimator of a churn model, by kind. */
 export type ChurnEstimator =
-  | { kind: 'mlp'; net: tf.LayersModel }
+  | { kind: 'mlp'; net: tfl.LayersModel }
   | { kind: 'logistic'; logistic: LogisticExact }
   | { kind: 'gbdt'; gbdt: GradientBoostedTrees };
 

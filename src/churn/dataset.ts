@@ -14,15 +14,12 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import type { FeatureTable } from '../features/types.js';
+import type { Matrix as SharedMatrix } from '../shared/matrix.js';
 
 const DAY_MS = 86_400_000;
 
-/** A dense row-major matrix (rows x cols), Float32 because that is what tfjs consumes. */
-export interface Matrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
+/** The shared row-major matrix (src/shared/matrix.ts), Float32 because that is what tfjs consumes. */
+export type Matrix = SharedMatrix<Float32Array>;
 
 export interface LabelledRows {
   x: Matrix;
@@ -102,82 +99,9 @@ export function labelledRows(tables: FeatureTable[], features: string[]): Labell
   return { x: { data, rows: total, cols: features.length }, y: Uint8Array.from(ys), userIds: ids, asOf, excludedAlreadyChurned: excluded };
 }
 
-/** Learned on training rows only. A feature is log1p-ed when it is non-negative and heavily right-skewed. */
-export interface ScalerState {
-  features: string[];
-  log1p: boolean[];
-  mean: number[];
-  /** Standard deviation after the log1p step; 1 for constant features (so they become 0, not NaN). */
-  std: number[];
-}
-
-/** Skewness above which a non-negative feature is log-transformed (counts, durations, money). */
-export const LOG1P_SKEW_THRESHOLD = 2;
-
-export function fitScaler(x: Matrix, features: string[]): ScalerState {
-  if (features.length !== x.cols) throw new CohortlabError('BAD_ARGUMENT', `fitScaler: ${features.length} feature names for ${x.cols} columns.`);
-  if (x.rows === 0) throw new CohortlabError('EMPTY_INPUT', 'fitScaler: no training rows; every user of the training cutoff(s) was already churned or the table is empty.');
-  const d = x.cols;
-  const log1p: boolean[] = [];
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let j = 0; j < d; j++) {
-    let min = Infinity;
-    let s1 = 0;
-    for (let i = 0; i < x.rows; i++) {
-      const v = x.data[i * d + j];
-      if (v < min) min = v;
-      s1 += v;
-    }
-    const m = s1 / x.rows;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < x.rows; i++) {
-      const c = x.data[i * d + j] - m;
-      s2 += c * c;
-      s3 += c * c * c;
-    }
-    const sd = Math.sqrt(s2 / x.rows);
-    const skew = sd > 0 ? s3 / x.rows / (sd * sd * sd) : 0;
-    const useLog = min >= 0 && skew > LOG1P_SKEW_THRESHOLD;
-    let lm = 0;
-    let lv = 0;
-    for (let i = 0; i < x.rows; i++) lm += useLog ? Math.log1p(x.data[i * d + j]) : x.data[i * d + j];
-    lm /= x.rows;
-    for (let i = 0; i < x.rows; i++) {
-      const v = (useLog ? Math.log1p(x.data[i * d + j]) : x.data[i * d + j]) - lm;
-      lv += v * v;
-    }
-    const lsd = Math.sqrt(lv / x.rows);
-    log1p.push(useLog);
-    mean.push(lm);
-    std.push(lsd > 1e-12 ? lsd : 1);
-  }
-  return { features: [...features], log1p, mean, std };
-}
-
-/** Applies the training transformation; negative inputs to a log1p feature are clipped at 0 (never seen in training). */
-export function applyScaler(s: ScalerState, x: Matrix): Matrix {
-  if (x.cols !== s.features.length) throw new CohortlabError('BAD_ARGUMENT', `applyScaler: the scaler knows ${s.features.length} features, the matrix has ${x.cols} columns.`);
-  const d = x.cols;
-  const out = new Float32Array(x.data.length);
-  for (let i = 0; i < x.rows; i++) {
-    for (let j = 0; j < d; j++) {
-      let v = x.data[i * d + j];
-      if (s.log1p[j]) v = Math.log1p(Math.max(0, v));
-      out[i * d + j] = (v - s.mean[j]) / s.std[j];
-    }
-  }
-  return { data: out, rows: x.rows, cols: d };
-}
-
-/** Row subset of a matrix (in the given order). */
-export function takeRows(x: Matrix, rows: ArrayLike<number>): Matrix {
-  const d = x.cols;
-  const out = new Float32Array(rows.length * d);
-  for (let r = 0; r < rows.length; r++) out.set(x.data.subarray(rows[r] * d, rows[r] * d + d), r * d);
-  return { data: out, rows: rows.length, cols: d };
-}
+// The churn scaler (z-score after log1p of skewed non-negative columns) lives in the shared preprocessing module.
+export { applyScaler, fitScaler, LOG1P_SKEW_THRESHOLD, type SkewScalerState as ScalerState } from '../shared/preprocess.js';
+export { takeRows } from '../shared/matrix.js';
 
 // ---------------------------------------------------------------------------------------------
 // Backtest planning

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type { tfl } from './tf.js';
 import type { Matrix } from './dataset.js';
 
 /**
@@ -17,10 +17,10 @@ interface JsLayer {
   act: 'linear' | 'relu' | 'sigmoid' | 'tanh';
 }
 
-const cache = new WeakMap<tf.LayersModel, JsLayer[] | null>();
+const cache = new WeakMap<tfl.LayersModel, JsLayer[] | null>();
 
 /** The Dense layers of a plain feed-forward network, or null when it has anything else. */
-export function jsStack(net: tf.LayersModel): JsLayer[] | null {
+export function jsStack(net: tfl.LayersModel): JsLayer[] | null {
   if (cache.has(net)) return cache.get(net) ?? null;
   const out: JsLayer[] = [];
   let ok = true;

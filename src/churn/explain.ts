@@ -7,7 +7,7 @@
  * exactly coefficient x standardized value; for the MLP it also captures interactions at the user's
  * own point. Calibration is monotone, so the direction carries over to `churn_probability`.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf, type tfl } from './tf.js';
 import type { Matrix } from './dataset.js';
 import { predictLogits } from './model.js';
 import { jsStack, occlusionJs, SMALL_BATCH_ROWS } from './dense-js.js';
@@ -25,7 +25,7 @@ type Activation = (x: tf.Tensor) => tf.Tensor;
 const ACTIVATIONS: Record<string, Activation> = { linear: (x) => x, relu: (x) => tf.relu(x), sigmoid: (x) => tf.sigmoid(x), tanh: (x) => tf.tanh(x) };
 
 /** The Dense layers of a plain feed-forward network with known activations, or null for anything else. */
-function denseStack(net: tf.LayersModel): { kernel: tf.Tensor2D; bias: tf.Tensor1D; act: Activation }[] | null {
+function denseStack(net: tfl.LayersModel): { kernel: tf.Tensor2D; bias: tf.Tensor1D; act: Activation }[] | null {
   const out = [];
   for (const l of net.layers) {
     const cls = l.getClassName();
@@ -45,7 +45,7 @@ function denseStack(net: tf.LayersModel): { kernel: tf.Tensor2D; bias: tf.Tensor
  * per feature instead of a full first layer), which gives the same numbers as re-scoring each
  * occluded row (tested) about 3x faster; other networks are re-scored row by row.
  */
-export function occlusionContributions(net: tf.LayersModel, scaled: Matrix, batchSize = 8192, chunkRows = 2048): Float64Array {
+export function occlusionContributions(net: tfl.LayersModel, scaled: Matrix, batchSize = 8192, chunkRows = 2048): Float64Array {
   const small = scaled.rows <= SMALL_BATCH_ROWS ? jsStack(net) : null;
   if (small) return occlusionJs(small, scaled);
   const stack = denseStack(net);
@@ -65,10 +65,11 @@ function denseOcclusion(stack: { kernel: tf.Tensor2D; bias: tf.Tensor1D; act: Ac
       const x = tf.tensor2d(scaled.data.subarray(s * d, e * d), [m, d]);
       const h = tf.add(tf.matMul(x, first.kernel), first.bias);
       // (d + 1) blocks of m rows: the original pre-activations, then each feature at the mean (0).
-      const occluded = tf.sub(h.expandDims(0), tf.mul(x.transpose().expandDims(2), first.kernel.expandDims(1)));
-      let a: tf.Tensor = first.act(tf.concat([h.expandDims(0), occluded], 0).reshape([(d + 1) * m, h1]));
+      // (functional ops: tfjs-core alone does not add the chained tensor methods the bundle added)
+      const occluded = tf.sub(tf.expandDims(h, 0), tf.mul(tf.expandDims(tf.transpose(x), 2), tf.expandDims(first.kernel, 1)));
+      let a: tf.Tensor = first.act(tf.reshape(tf.concat([tf.expandDims(h, 0), occluded], 0), [(d + 1) * m, h1]));
       for (const l of rest) a = l.act(tf.add(tf.matMul(a as tf.Tensor2D, l.kernel), l.bias));
-      return a.reshape([(d + 1) * m]);
+      return tf.reshape(a, [(d + 1) * m]);
     });
     const zs = z.dataSync();
     z.dispose();
@@ -78,7 +79,7 @@ function denseOcclusion(stack: { kernel: tf.Tensor2D; bias: tf.Tensor1D; act: Ac
 }
 
 /** Generic occlusion: every occluded row is scored by the network. */
-export function rescoredOcclusion(net: tf.LayersModel, scaled: Matrix, batchSize = 8192, chunkRows = 2048): Float64Array {
+export function rescoredOcclusion(net: tfl.LayersModel, scaled: Matrix, batchSize = 8192, chunkRows = 2048): Float64Array {
   const d = scaled.cols;
   const out = new Float64Array(scaled.rows * d);
   for (let s = 0; s < scaled.rows; s += chunkRows) {

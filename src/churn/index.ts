@@ -18,13 +18,13 @@
  *        permutation importance, calibration before/after; every candidate's test metrics beside it
  *        (`candidates`) -> EvaluationReport
  */
-import type * as tf from '@tensorflow/tfjs';
 import type { FeatureTable } from '../features/types.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { bootstrapMetrics, calibrationSummary, evaluatePredictions, formatSetSizes, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from '../evaluate/index.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
-import { applyCalibrator, calibrationWarnings, selectCalibration, type CalibrationChoice, type CalibrationSelection, type Calibrator } from './calibrate.js';
+import { applyCalibrator, type CalibrationChoice, type Calibrator } from './calibrate.js';
+import { calibrationWarnings, selectCalibration, type CalibrationSelection } from './calibrate-select.js';
 import { estimatorContributions, estimatorInput, estimatorRaw, fitCandidate, type CandidateFit, type ChurnEstimator, type DesignPair } from './candidates.js';
 import { applyScaler, designMatrix, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
@@ -33,19 +33,24 @@ import { GradientBoostedTrees, type GbdtJson } from './gbdt.js';
 import { LogisticExact, logLossFromMargins, type LogisticExactJson } from './logistic-exact.js';
 import { CHURN_MODEL_KINDS, loadNetwork, resolveChurnParams, saveNetwork, type ChurnModelKind, type ChurnModelParams, type ChurnModelRequest, type FitHistory, type NetworkArtifacts } from './model.js';
 
-export * from './backend.js';
-export * from './calibrate.js';
-export * from './candidates.js';
-export * from './dataset.js';
-export * from './encode.js';
-export * from './explain.js';
-export * from './model.js';
-export * from './simulate.js';
-export * from './table.js';
-export * from './real-matrix.js';
-export * from './logistic-exact.js';
-export * from './gbdt.js';
-export * from './treeshap.js';
+export { initBackend } from './backend.js';
+export { applyCalibrator } from './calibrate.js';
+export { selectCalibration } from './calibrate-select.js';
+export { estimatorInput, estimatorRaw, fitCandidate } from './candidates.js';
+export { designMatrix, planBacktest, suggestCutoffs } from './dataset.js';
+export { type TableColumnReport, type DuplicateReport, inspectTable, fitTableEncoding, applyTableEncoding } from './encode.js';
+export { LEAK_AUC, LEAK_MIN_CLASS, NEAR_UNIQUE_SHARE, columnAuc, looksLikeKeyName, parseLabel, readLabel } from './encode-columns.js';
+export { stratifiedSplit } from './table-split.js';
+export { type ReasonCode, occlusionContributions, rescoredOcclusion, topReasons } from './explain.js';
+export {
+  type ChurnModelKind, type ChurnModelRequest, CHURN_MODEL_KINDS, type ChurnModelParams, DEFAULT_CHURN_PARAMS,
+  resolveChurnParams, tfSeed, buildNetwork, fitNetwork, predictLogits, saveNetwork,
+} from './model.js';
+export { simulateChurn, simulatedFeatureTable } from './simulate.js';
+export { splitChurnTable, readPerUserTable, readChurnTable, encodeTableForScoring } from './table.js';
+export { LogisticExact } from './logistic-exact.js';
+export { GradientBoostedTrees } from './gbdt.js';
+export { treeShap } from './treeshap.js';
 
 interface ChurnModelCommon {
   features: string[];
@@ -445,7 +450,7 @@ export function modelNeedsWeights(json: Partial<ChurnModelJson> | undefined): bo
   return !!json && (json.formatVersion === 1 || json.kind === 'mlp');
 }
 
-export async function loadModel(s: { json: ChurnModelJson; weights: ArrayBuffer | null }, opts: { logger?: Logger; backend?: BackendPreference; path?: string } = {}): Promise<ChurnModel> {
+export async function loadChurnModel(s: { json: ChurnModelJson; weights: ArrayBuffer | null }, opts: { logger?: Logger; backend?: BackendPreference; path?: string } = {}): Promise<ChurnModel> {
   const j = s.json as Partial<ChurnModelJson> | undefined;
   const where = opts.path ? ` (${opts.path})` : '';
   const path = opts.path ?? 'churn model';

@@ -21,7 +21,8 @@
  * The caller standardizes the design (dataset.ts fitScaler); the coefficients are on that scale.
  */
 import { CohortlabError } from '../shared/errors.js';
-import { checkRealMatrix, type RealMatrix } from './real-matrix.js';
+import { checkMatrix, type Matrix } from '../shared/matrix.js';
+import { checkSavedModel, logLossFromMargins, sigmoid, sigmoidArray, softplus } from './link.js';
 
 export interface LogisticExactParams {
   /** Inverse L2 strength, as sklearn's C (> 0). Default 1. */
@@ -66,14 +67,7 @@ export function resolveLogisticExactParams(p: Partial<LogisticExactParams> = {})
   return r;
 }
 
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-}
-
 /** log(1 + exp(z)) without overflow. */
-function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
 
 /**
  * In-place Cholesky of the symmetric m x m matrix `a` (row-major, lower triangle used); false when
@@ -110,7 +104,7 @@ export function choleskySolveInPlace(l: Float64Array, m: number, b: Float64Array
 }
 
 interface Problem {
-  x: RealMatrix;
+  x: Matrix;
   y: ArrayLike<number>;
   w: ArrayLike<number> | null;
   C: number;
@@ -152,10 +146,10 @@ export class LogisticExact {
    * Fits on a standardized design. `sampleWeight` (>= 0, one per row) multiplies each row's log loss,
    * as sklearn's `sample_weight`; `init` warm-starts Newton (the result does not depend on it).
    */
-  fit(x: RealMatrix, y: ArrayLike<number>, opts: { sampleWeight?: ArrayLike<number> | null; init?: { coef: ArrayLike<number>; intercept: number } } = {}): this {
+  fit(x: Matrix, y: ArrayLike<number>, opts: { sampleWeight?: ArrayLike<number> | null; init?: { coef: ArrayLike<number>; intercept: number } } = {}): this {
     const p = resolveLogisticExactParams(this.params);
     const w = opts.sampleWeight ?? null;
-    checkRealMatrix(x, 'LogisticExact.fit', { y, w, finite: true });
+    checkMatrix(x, 'LogisticExact.fit', { y, w, finite: true });
     const n = x.rows;
     const d = x.cols;
     const m = p.fitIntercept ? d + 1 : d;
@@ -283,9 +277,9 @@ export class LogisticExact {
   }
 
   /** The margin x . w + b of every row. */
-  predictRaw(x: RealMatrix): Float64Array {
+  predictRaw(x: Matrix): Float64Array {
     const s = this.fitted;
-    checkRealMatrix(x, 'LogisticExact.predictRaw', { cols: s.coef.length });
+    checkMatrix(x, 'LogisticExact.predictRaw', { cols: s.coef.length });
     const d = x.cols;
     const out = new Float64Array(x.rows);
     const coef = Float64Array.from(s.coef);
@@ -300,10 +294,8 @@ export class LogisticExact {
   }
 
   /** P(y = 1) of every row. */
-  predictProba(x: RealMatrix): Float64Array {
-    const z = this.predictRaw(x);
-    for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]);
-    return z;
+  predictProba(x: Matrix): Float64Array {
+    return sigmoidArray(this.predictRaw(x));
   }
 
   toJSON(): LogisticExactJson {
@@ -311,8 +303,7 @@ export class LogisticExact {
   }
 
   static fromJSON(j: LogisticExactJson, path = 'logistic model'): LogisticExact {
-    if (!j || j.kind !== 'logistic-exact') throw new CohortlabError('MODEL_CORRUPT', `${path} is not a logistic-exact model (kind ${JSON.stringify(j?.kind)}).`, { path });
-    if (j.version !== 1) throw new CohortlabError('MODEL_INCOMPATIBLE', `${path} has logistic-exact version ${j.version}; this cohortlab reads version 1.`, { path });
+    checkSavedModel(j, 'logistic-exact', path);
     const s = j.state;
     if (!s || !Array.isArray(s.coef) || s.coef.some((v) => !Number.isFinite(v)) || !Number.isFinite(s.intercept)) {
       throw new CohortlabError('MODEL_CORRUPT', `${path}: state.coef must be finite numbers and state.intercept a finite number.`, { path });
@@ -323,18 +314,7 @@ export class LogisticExact {
   }
 }
 
-/** Mean (weighted) log loss of margins z against 0/1 labels, computed from margins (no clipping needed). */
-export function logLossFromMargins(z: ArrayLike<number>, y: ArrayLike<number>, w?: ArrayLike<number> | null): number {
-  let s = 0;
-  let sw = 0;
-  for (let i = 0; i < z.length; i++) {
-    const wi = w ? w[i] : 1;
-    if (wi === 0) continue;
-    s += wi * (softplus(z[i]) - (y[i] === 1 ? z[i] : 0));
-    sw += wi;
-  }
-  return s / sw;
-}
+export { logLossFromMargins };
 
 export interface ChooseCResult {
   /** The C with the lowest validation log loss (the smaller C on a tie: the simpler model). */
@@ -351,8 +331,8 @@ export interface ChooseCResult {
  */
 export function chooseC(
   grid: number[],
-  train: { x: RealMatrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
-  valid: { x: RealMatrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
+  train: { x: Matrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
+  valid: { x: Matrix; y: ArrayLike<number>; sampleWeight?: ArrayLike<number> | null },
   params: Partial<Omit<LogisticExactParams, 'C'>> = {},
 ): ChooseCResult {
   if (!Array.isArray(grid) || grid.length === 0) throw new CohortlabError('BAD_ARGUMENT', 'chooseC: the grid of C values is empty; pass e.g. [0.01, 0.1, 1, 10].');

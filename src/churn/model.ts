@@ -13,11 +13,12 @@
  * rows, which on wasm is ~30x slower than 8192-row batches (bench/churn.js measures it).
  */
 import { jsStack, logitsJs, SMALL_BATCH_ROWS } from './dense-js.js';
-import * as tf from '@tensorflow/tfjs';
+import { tf, tfl } from './tf.js';
 import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { createRng, permutation } from '../shared/rng.js';
 import type { Matrix } from './dataset.js';
+import { sigmoidArray } from './link.js';
 
 /**
  * The churn model kinds (docs/churn.md "Model choice"): 'logistic' = exact L2 logistic regression
@@ -92,17 +93,17 @@ export function tfSeed(seed: number): number {
   return seed === 0 ? -1 : seed;
 }
 
-export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Sequential {
-  const net = tf.sequential();
+export function buildNetwork(params: ChurnModelParams, inputs: number): tfl.Sequential {
+  const net = tfl.sequential();
   let width = inputs;
   let layer = 0;
   if (params.kind === 'mlp') {
     for (const units of params.hiddenUnits) {
-      net.add(tf.layers.dense({
+      net.add(tfl.layers.dense({
         units,
         activation: 'relu',
         inputShape: layer === 0 ? [width] : undefined,
-        kernelInitializer: tf.initializers.heNormal({ seed: tfSeed(params.seed + layer) }),
+        kernelInitializer: tfl.initializers.heNormal({ seed: tfSeed(params.seed + layer) }),
         biasInitializer: 'zeros',
         name: `hidden_${layer}`,
       }));
@@ -110,10 +111,10 @@ export function buildNetwork(params: ChurnModelParams, inputs: number): tf.Seque
       layer++;
     }
   }
-  net.add(tf.layers.dense({
+  net.add(tfl.layers.dense({
     units: 1,
     inputShape: layer === 0 ? [width] : undefined,
-    kernelInitializer: params.kind === 'logistic' ? 'zeros' : tf.initializers.glorotUniform({ seed: tfSeed(params.seed + layer) }),
+    kernelInitializer: params.kind === 'logistic' ? 'zeros' : tfl.initializers.glorotUniform({ seed: tfSeed(params.seed + layer) }),
     biasInitializer: 'zeros',
     name: 'logit',
   }));
@@ -149,11 +150,11 @@ function weightedBce(logits: tf.Tensor, y: tf.Tensor, w: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.mul(w, tf.sub(tf.softplus(logits), tf.mul(y, logits)))) as tf.Scalar);
 }
 
-function kernelsOf(net: tf.LayersModel): tf.Variable[] {
+function kernelsOf(net: tfl.LayersModel): tf.Variable[] {
   return net.trainableWeights.filter((w) => w.name.includes('kernel')).map((w) => w.read() as tf.Variable);
 }
 
-function validLoss(net: tf.LayersModel, x: Matrix, y: Uint8Array, cw: [number, number], batch: number): number {
+function validLoss(net: tfl.LayersModel, x: Matrix, y: Uint8Array, cw: [number, number], batch: number): number {
   let total = 0;
   for (let s = 0; s < x.rows; s += batch) {
     const e = Math.min(x.rows, s + batch);
@@ -173,7 +174,7 @@ export function fitNetwork(
   valid: { x: Matrix; y: Uint8Array },
   params: ChurnModelParams,
   logger: Logger,
-): { net: tf.Sequential; history: FitHistory } {
+): { net: tfl.Sequential; history: FitHistory } {
   if (train.x.rows !== train.y.length) throw new CohortlabError('BAD_ARGUMENT', `fitNetwork: ${train.x.rows} training rows but ${train.y.length} labels.`);
   if (valid.x.rows === 0) throw new CohortlabError('EMPTY_INPUT', 'fitNetwork: the validation set is empty; early stopping needs validation users.');
   const cw = classWeights(train.y, params.classWeight);
@@ -242,7 +243,7 @@ export function fitNetwork(
 }
 
 /** Raw logits for every row, `batchSize` rows per call. */
-export function predictLogits(net: tf.LayersModel, x: Matrix, batchSize = DEFAULT_CHURN_PARAMS.predictBatchSize): Float64Array {
+export function predictLogits(net: tfl.LayersModel, x: Matrix, batchSize = DEFAULT_CHURN_PARAMS.predictBatchSize): Float64Array {
   const stack = x.rows <= SMALL_BATCH_ROWS ? jsStack(net) : null;
   if (stack) return logitsJs(stack, x);
   const out = new Float64Array(x.rows);
@@ -257,14 +258,8 @@ export function predictLogits(net: tf.LayersModel, x: Matrix, batchSize = DEFAUL
   return out;
 }
 
-export function sigmoidArray(z: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(z.length);
-  for (let i = 0; i < z.length; i++) out[i] = z[i] >= 0 ? 1 / (1 + Math.exp(-z[i])) : Math.exp(z[i]) / (1 + Math.exp(z[i]));
-  return out;
-}
-
 /** Uncalibrated probabilities (sigmoid of the logits). */
-export function predictRaw(net: tf.LayersModel, x: Matrix, batchSize?: number): Float64Array {
+export function predictRaw(net: tfl.LayersModel, x: Matrix, batchSize?: number): Float64Array {
   return sigmoidArray(predictLogits(net, x, batchSize));
 }
 
@@ -275,7 +270,7 @@ export interface NetworkArtifacts {
   weightData: ArrayBuffer;
 }
 
-export async function saveNetwork(net: tf.LayersModel): Promise<NetworkArtifacts> {
+export async function saveNetwork(net: tfl.LayersModel): Promise<NetworkArtifacts> {
   let captured: tf.io.ModelArtifacts | null = null;
   await net.save(tf.io.withSaveHandler(async (artifacts) => {
     captured = artifacts;
@@ -288,9 +283,9 @@ export async function saveNetwork(net: tf.LayersModel): Promise<NetworkArtifacts
   return { modelTopology: a.modelTopology as object, weightSpecs: a.weightSpecs, weightData };
 }
 
-export async function loadNetwork(artifacts: NetworkArtifacts): Promise<tf.LayersModel> {
+export async function loadNetwork(artifacts: NetworkArtifacts): Promise<tfl.LayersModel> {
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData }));
+    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData }));
   } catch (e) {
     throw new CohortlabError('MODEL_CORRUPT', `the saved churn network could not be loaded (${(e as Error).message}); re-train the model or restore its weights file.`, { cause: e });
   }

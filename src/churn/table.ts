@@ -9,7 +9,9 @@ import { CohortlabError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { silentLogger } from '../shared/log.js';
 import { readTable, readTableBlocks, type ColumnTable } from '../shared/table-io.js';
-import { applyTableEncoding, fitTableEncoding, inspectTable, looksLikeKeyName, stratifiedSplit, type EncodeReport, type TableEncoding, type TableEncodingOptions, type TableWarning } from './encode.js';
+import { applyTableEncoding, fitTableEncoding, inspectTable, type EncodeReport, type TableEncoding, type TableEncodingOptions, type TableWarning } from './encode.js';
+import { looksLikeKeyName } from './encode-columns.js';
+import { stratifiedSplit } from './table-split.js';
 
 export interface ChurnTableSplit {
   train: FeatureTable;

@@ -19,7 +19,7 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import type { GbdtNode, GbdtState } from './gbdt.js';
-import { checkRealMatrix, type RealMatrix } from './real-matrix.js';
+import { checkMatrix, type Matrix } from '../shared/matrix.js';
 
 export type ShapCover = 'count' | 'hessian';
 
@@ -181,10 +181,10 @@ function recurse(f: Flat, x: Float64Array | Float32Array, xo: number, phi: Float
 }
 
 /** Exact path-dependent TreeSHAP contributions of every row of `x` (see the file comment). */
-export function treeShap(model: GbdtState, x: RealMatrix, opts: { cover?: ShapCover } = {}): TreeShapResult {
+export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover } = {}): TreeShapResult {
   const cover = opts.cover ?? 'count';
   if (cover !== 'count' && cover !== 'hessian') throw new CohortlabError('BAD_ARGUMENT', `treeShap: cover = ${JSON.stringify(cover)} is invalid; it must be "count" or "hessian".`);
-  checkRealMatrix(x, 'treeShap', { cols: model.nFeatures });
+  checkMatrix(x, 'treeShap', { cols: model.nFeatures });
   const d = x.cols;
   const phi = new Float64Array(x.rows * d);
   const trees = model.trees.map((t, k) => flatten(t, cover, k));

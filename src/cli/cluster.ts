@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import {
-  clusterReportHtml, clusterSummaryText, fitClusters, kTableText, truthAgreement, DEFAULT_CLUSTER_PARAMS, type ClusterParams,
+  checkK, clusterReportHtml, clusterSummaryText, fitClusters, kTableText, truthAgreement, DEFAULT_CLUSTER_PARAMS, type ClusterParams,
 } from '../cluster/index.js';
 import { readFeatureTable } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
 import { SYNTHETIC_PRESET } from '../ingest/presets.js';
 import { applyRules, defaultRulesDir, loadSegmentRules, type RuleOutput } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
+import { readTruthCsv } from '../synth/index.js';
 import { readTable, writeTable } from '../shared/table-io.js';
 import { bool, int, str } from './args.js';
 import type { Command } from './command.js';
@@ -15,7 +16,7 @@ import { makeDir, writeFileAtomic } from '../shared/atomic.js';
 function parseK(v: string | undefined): number | 'auto' {
   if (v === undefined || v === 'auto') return 'auto';
   const k = Number(v);
-  if (!Number.isInteger(k) || k < 2 || k > 100) throw new CohortlabError('BAD_ARGUMENT', `--k must be "auto" or an integer from 2 to 100, got "${v}".`);
+  checkK(k, '--k', v);
   return k;
 }
 
@@ -40,16 +41,6 @@ async function readRulesFile(path: string): Promise<RuleOutput> {
     columns[name] = Array.isArray(c) ? c : Float64Array.from(c);
   }
   return { userIds: ids, columns, components: {} };
-}
-
-async function readTruth(path: string): Promise<Map<string, string>> {
-  const t = await readTable(path);
-  const ids = t.columns.user_id;
-  const types = t.columns.latent_type;
-  if (!Array.isArray(ids) || !Array.isArray(types)) {
-    throw new CohortlabError('MISSING_COLUMN', `truth file "${path}" needs user_id and latent_type columns (the truth.csv of "cohortlab generate"); it has: ${t.names.join(', ')}.`, { path });
-  }
-  return new Map(ids.map((u, i) => [u, types[i]]));
 }
 
 export const clusterCommand: Command = {
@@ -100,7 +91,7 @@ export const clusterCommand: Command = {
       excludeAlreadyChurned: !bool(args, 'include-churned'),
     };
     const table = await readFeatureTable(featuresPath);
-    const truth = str(args, 'truth') ? await readTruth(str(args, 'truth') as string) : undefined;
+    const truth = str(args, 'truth') ? (await readTruthCsv(str(args, 'truth') as string)).types : undefined;
 
     let rules: RuleOutput | undefined;
     const rulesFile = str(args, 'rules-file');

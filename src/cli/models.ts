@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   clusterMovement, compareMetrics, formatRef, pairedComparison, type TestPredictions, listNames, listVersions, productionVersion, promote, readManifest, removeVersion,
-  resolveModelsDir, resolveVersion, type Interval,
+  resolveModelsDir, resolveVersion,
 } from '../registry/index.js';
-import type { ReportWarning } from '../evaluate/index.js';
+import type { MetricInterval, ReportWarning } from '../evaluate/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTable } from '../shared/table-io.js';
 import { bool, str, MODELS_DIR_OPTION } from './args.js';
@@ -17,7 +17,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 const f3 = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '-');
-const iv = (x: Interval | null) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
+const iv = (x: MetricInterval | null) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : '-');
 
 async function list(modelsDir: string, only: string | undefined, ctx: CommandContext, asJson: boolean): Promise<void> {
   const names = only ? [only] : await listNames(modelsDir);
@@ -33,7 +33,7 @@ async function list(modelsDir: string, only: string | undefined, ctx: CommandCon
         return null;
       });
       const metrics = (m?.metrics ?? {}) as Record<string, unknown>;
-      const auc = (metrics.aucModelInterval ?? null) as Interval | null;
+      const auc = (metrics.aucModelInterval ?? null) as MetricInterval | null;
       rows.push([
         `${formatRef(name, v)}${prod === v ? ' *' : ''}`,
         String(m?.createdAt ?? '?').replace('T', ' ').slice(0, 19),
@@ -60,10 +60,10 @@ async function list(modelsDir: string, only: string | undefined, ctx: CommandCon
   ctx.out('* = production');
 }
 
-async function evaluationMetrics(dir: string): Promise<{ metrics: Record<string, Interval | null>; report: Record<string, unknown> }> {
+async function evaluationMetrics(dir: string): Promise<{ metrics: Record<string, MetricInterval | null>; report: Record<string, unknown> }> {
   const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Record<string, unknown>;
-  const ev = report.evaluation as { metrics: Record<string, Record<string, Interval | null>> } | undefined;
-  const out: Record<string, Interval | null> = {};
+  const ev = report.evaluation as { metrics: Record<string, Record<string, MetricInterval | null>> } | undefined;
+  const out: Record<string, MetricInterval | null> = {};
   for (const [scorer, ms] of Object.entries(ev?.metrics ?? {})) {
     if (scorer !== 'model' && scorer !== 'rule') continue;
     for (const [k, v] of Object.entries(ms)) out[`${scorer} ${k}`] = v;

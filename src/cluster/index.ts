@@ -6,9 +6,10 @@ import { createRng, DEFAULT_SEED } from '../shared/rng.js';
 import { crosstab, profileClusters, type ClusterProfile, type Crosstab } from './explain.js';
 import { KMeans, MiniBatchKMeans, assignNearest, fromRows, type KMeansParams, type KMeansState, type MiniBatchKMeansParams } from './kmeans.js';
 import { adjustedRandIndex } from './metrics.js';
+import { workerThreads } from './parallel.js';
 import { fitPca, projectPca, type PcaState } from './pca.js';
 import { FeatureScaler, scaleColumns, selectFeatures } from './scale.js';
-import { evaluateKRange, type KCandidate } from './select-k.js';
+import { checkK, evaluateKRange, type KCandidate } from './select-k.js';
 import { clusterStability, type StabilityReport } from './stability.js';
 import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
 
@@ -148,7 +149,7 @@ export interface FitClustersResult {
 }
 
 function checkClusterParams(p: ClusterParams): void {
-  if (p.k !== 'auto' && (!Number.isInteger(p.k) || p.k < 2 || p.k > 100)) throw new CohortlabError('BAD_ARGUMENT', `k must be "auto" or an integer from 2 to 100, got ${JSON.stringify(p.k)}.`);
+  checkK(p.k, 'k');
   if (p.scaler !== 'standard' && p.scaler !== 'robust') throw new CohortlabError('BAD_ARGUMENT', `scaler must be "standard" or "robust", got "${String(p.scaler)}".`);
   if (p.whenFewLive !== 'error' && p.whenFewLive !== 'fit-all') throw new CohortlabError('BAD_ARGUMENT', `whenFewLive must be "error" or "fit-all", got "${String(p.whenFewLive)}".`);
   if (p.algorithm !== 'kmeans' && p.algorithm !== 'minibatch') throw new CohortlabError('BAD_ARGUMENT', `algorithm must be "kmeans" or "minibatch", got "${String(p.algorithm)}".`);
@@ -202,7 +203,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   const scaler = new FeatureScaler({ kind: p.scaler, features }).fit(fitColumns);
   const x = scaler.transform(fitColumns);
   const scalerState = scaler.state as ScalerState;
-  log.info(`cluster: ${x.n.toLocaleString('en-US')} users${fitRows ? ` (not churned before the cutoff; ${n - x.n} more are assigned afterwards)` : ''} x ${features.length} features, ${p.scaler} scaling, log1p on ${scalerState.log1p.filter((v) => v).length}`);
+  log.info(`cluster: ${x.rows.toLocaleString('en-US')} users${fitRows ? ` (not churned before the cutoff; ${n - x.rows} more are assigned afterwards)` : ''} x ${features.length} features, ${p.scaler} scaling, log1p on ${scalerState.log1p.filter((v) => v).length}`);
   for (const [f, c] of Object.entries(x.imputed)) warn('CLUSTER_IMPUTED', `feature "${f}": ${c} missing values replaced by the training median ${scalerState.impute[features.indexOf(f)]}.`);
 
   // 3. choose k
@@ -217,6 +218,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     minClusterSize: p.minClusterSize,
     silhouetteSample: p.silhouetteSample,
     onProgress: (done, total) => log.progress('cluster: k range', done, total),
+    workers: workerThreads,
   });
   const k = p.k === 'auto' ? sel.chosen : p.k;
   if (p.k !== 'auto') log.info(`cluster: k = ${k} (override; the rule would pick ${sel.chosen})`);
@@ -231,7 +233,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
     kmeansJson = mb.toJSON();
     trainLabels = mb.labels as Int32Array;
   } else {
-    const m = sel.models.get(k) ?? new KMeans({ k, nInit: p.nInit, maxIter: p.maxIter, tol: p.tol, seed: p.seed }).fit(x);
+    const m = sel.models.get(k) ?? new KMeans({ k, nInit: p.nInit, maxIter: p.maxIter, tol: p.tol, seed: p.seed }).fit(x, { workers: workerThreads });
     kmeansJson = m.toJSON();
     trainLabels = m.labels as Int32Array;
     restarts = m.params.nInit;
@@ -273,6 +275,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   log.info('cluster: stability (seeds and bootstrap resamples)');
   const stability = clusterStability(x, trainLabels, {
     k,
+    workers: workerThreads,
     seed: p.seed,
     nInit: Math.min(p.nInit, 2),
     maxIter: p.maxIter,
@@ -304,7 +307,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   const report: ClusterReport = {
     asOf: table.asOf,
     users: n,
-    fittedUsers: x.n,
+    fittedUsers: x.rows,
     alreadyChurnedUsers,
     fittedOn: fitRows || alreadyChurnedUsers === 0 ? 'live' : 'all',
     features,
@@ -391,10 +394,10 @@ export function assignClusters(model: ClusterModel, features: Record<string, Flo
   checkModel(model);
   const columns = isFeatureTable(features) ? features.columns : features;
   const x = scaleColumns(model.scaler.state, columns);
-  const cluster = new Int32Array(x.n);
+  const cluster = new Int32Array(x.rows);
   assignNearest(x, fromRows(model.kmeans.state.centroids), model.kmeans.state.centroids.length, cluster);
   const [pc1, pc2] = projectPca(model.pca, x);
-  return { cluster, labels: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.n), imputed: x.imputed };
+  return { cluster, labels: Array.from(cluster, (c) => model.clusterLabels[c]), pc1, pc2: pc2 ?? new Float64Array(x.rows), imputed: x.imputed };
 }
 
 function isFeatureTable(x: Record<string, Float64Array> | FeatureTable): x is FeatureTable {
@@ -450,6 +453,9 @@ export { KMeans, MiniBatchKMeans, kmeansPlusPlus, lloyd, assignNearest } from '.
 export type { KMeansParams, MiniBatchKMeansParams, KMeansState } from './kmeans.js';
 export { FeatureScaler, DEFAULT_CLUSTER_FEATURES, selectFeatures, scaleColumns } from './scale.js';
 export { adjustedRandIndex, silhouetteScore } from './metrics.js';
+export { checkK, K_MAX } from './select-k.js';
+export { sampleIndices, takeLabels } from './sample.js';
+export { threadCount, workerThreads } from './parallel.js';
 export { fitPca, projectPca, type PcaState } from './pca.js';
 export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
 export { clusterStability, type StabilityReport } from './stability.js';

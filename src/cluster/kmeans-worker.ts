@@ -1,22 +1,15 @@
 import { parentPort } from 'node:worker_threads';
-import { elkanAssign, elkanFirstPass } from './kmeans.js';
+import { elkanAssign, elkanFirstPass } from './kmeans-kernels.js';
+import type { SharedKMeansState } from './lloyd.js';
 
 /**
  * Worker thread of parallel.ts: receives the shared k-means state once per fit, then runs the passes it
  * is told to over its row range until told to stop (command 9). See parallel.ts for the protocol.
  */
-interface Setup {
+interface Setup extends SharedKMeansState {
   data: Float64Array;
   d: number;
   k: number;
-  labels: Int32Array;
-  upper: Float64Array;
-  lower: Float64Array;
-  second: Float64Array;
-  cent: Float64Array;
-  cum: Float64Array;
-  half: Float64Array;
-  halfCC: Float64Array;
   ctrl: Int32Array;
   params: Float64Array;
   wsums: Float64Array;

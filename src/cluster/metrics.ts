@@ -1,6 +1,5 @@
 import { CohortlabError } from '../shared/errors.js';
-import type { Rng } from '../shared/rng.js';
-import type { DenseMatrix } from './types.js';
+import type { DenseMatrix } from '../shared/matrix.js';
 
 /**
  * Cluster quality and agreement measures. Pure; labels are small non-negative integer codes.
@@ -75,7 +74,7 @@ export function adjustedRandIndex(a: ArrayLike<number> | readonly string[], b: A
  * cluster, s = (b - a) / max(a, b); 0 for a row alone in its cluster (sklearn's convention).
  */
 export function silhouetteScore(x: DenseMatrix, labels: Int32Array, k: number): number {
-  const { data, n, d } = x;
+  const { data, rows: n, cols: d } = x;
   if (labels.length !== n) throw new CohortlabError('BAD_ARGUMENT', `silhouette: ${labels.length} labels for ${n} rows.`);
   const size = new Float64Array(k);
   for (let i = 0; i < n; i++) size[labels[i]] += 1;
@@ -114,34 +113,6 @@ export function silhouetteScore(x: DenseMatrix, labels: Int32Array, k: number): 
     total += den > 0 ? (b - a) / den : 0;
   }
   return total / n;
-}
-
-/** Indices of a seeded sample of `size` rows out of `n` (all rows when n <= size), ascending. */
-export function sampleIndices(n: number, size: number, rng: Rng): Uint32Array {
-  if (n <= size) return Uint32Array.from({ length: n }, (_, i) => i);
-  const perm = new Uint32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let i = 0; i < size; i++) {
-    const j = i + rng.int(n - i);
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  return perm.slice(0, size).sort();
-}
-
-/** Rows `idx` of `x` as a new matrix (and the matching labels when given). */
-export function takeRows(x: DenseMatrix, idx: Uint32Array): DenseMatrix {
-  const { data, d } = x;
-  const out = new Float64Array(idx.length * d);
-  for (let r = 0; r < idx.length; r++) out.set(data.subarray(idx[r] * d, idx[r] * d + d), r * d);
-  return { data: out, n: idx.length, d };
-}
-
-export function takeLabels(labels: Int32Array, idx: Uint32Array): Int32Array {
-  const out = new Int32Array(idx.length);
-  for (let r = 0; r < idx.length; r++) out[r] = labels[idx[r]];
-  return out;
 }
 
 /** Jaccard index of two sets of row indices given as 0/1 membership over the same rows. */

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { DenseMatrix } from './types.js';
+import type { DenseMatrix } from '../shared/matrix.js';
+import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
 
 /**
  * Splitting the Elkan passes of k-means over threads (sklearn runs its passes on every core; so do we).
@@ -10,13 +11,12 @@ import type { DenseMatrix } from './types.js';
  * (kmeans-worker.ts) the others. Every array a worker writes is a SharedArrayBuffer; each range writes
  * only its own rows, and each worker accumulates its cluster sums and counts in its own buffer, which
  * this thread adds in after the pass. Commands go through a small Int32Array with Atomics.wait/notify,
- * so `lloyd` stays synchronous. Labels do not depend on T (each row's label is computed by the same
+ * so `lloyd` stays synchronous. `lloyd` never imports this file: a caller passes `workerThreads` in
+ * (`KMeans.fit(x, { workers })`). Labels do not depend on T (each row's label is computed by the same
  * code); centroids differ only by the order of the per-range sums (~1e-16 relative).
  *
  * Workers are created once and kept (unref'd, they never keep the process alive) for later fits.
  */
-export const MIN_ROWS_FOR_THREADS = 200_000;
-
 let workerSource: { url: URL; ts: boolean } | null | undefined;
 function resolveWorker(): { url: URL; ts: boolean } | null {
   if (workerSource !== undefined) return workerSource;
@@ -52,22 +52,6 @@ function workers(count: number): Worker[] {
   return pool.slice(0, count);
 }
 
-/** Stops the kept worker threads (they are unref'd anyway; for tests and long-lived servers). */
-export async function terminateKMeansWorkers(): Promise<void> {
-  const all = pool.splice(0);
-  await Promise.all(all.map((w) => w.terminate()));
-}
-
-export interface SharedKMeansState {
-  labels: Int32Array;
-  upper: Float64Array;
-  lower: Float64Array;
-  second: Float64Array;
-  cent: Float64Array;
-  cum: Float64Array;
-  half: Float64Array;
-  halfCC: Float64Array;
-}
 
 /** Control words: [0] command sequence, [1] command, [2] done sequence, [3] rows that changed, [4] ready, [5] error. */
 const SEQ = 0;
@@ -77,17 +61,8 @@ const CHANGED = 3;
 const READY = 4;
 const ERROR = 5;
 
-export interface ParallelRunner {
-  /**
-   * One pass: command 1 = first assignment, 2 = assignment updating sums, 3 = assignment without sums
-   * (final E-step). `own(r0, r1, sums, counts)` runs this thread's share. Returns the rows that changed.
-   */
-  run(cmd: 1 | 2 | 3, cumMax: number, own: (r0: number, r1: number) => number, sums: Float64Array, counts: Float64Array): number;
-  release(): void;
-}
-
 export function parallelRunner(x: DenseMatrix, k: number, threads: number | undefined, st: SharedKMeansState): ParallelRunner | undefined {
-  const { n, d } = x;
+  const { rows: n, cols: d } = x;
   const T = threadCount(n, threads);
   if (T < 2 || !resolveWorker()) return undefined;
   if (!(st.labels.buffer instanceof SharedArrayBuffer)) throw new Error('parallel k-means needs its state in shared memory');
@@ -150,3 +125,6 @@ export function parallelRunner(x: DenseMatrix, k: number, threads: number | unde
     },
   };
 }
+
+/** The worker-thread pool for `lloyd` / `KMeans.fit` (`{ workers: workerThreads }`). */
+export const workerThreads: KMeansWorkers = { wants: wantsThreads, runner: parallelRunner };

@@ -1,8 +1,9 @@
 import { PCA } from 'ml-pca';
 import { CohortlabError } from '../shared/errors.js';
 import type { Rng } from '../shared/rng.js';
-import { sampleIndices } from './metrics.js';
-import type { DenseMatrix, JsonObject } from './types.js';
+import type { DenseMatrix } from '../shared/matrix.js';
+import { sampleIndices } from './sample.js';
+import type { JsonObject } from './types.js';
 
 /**
  * PCA of the scaled features, for display only (the PCA map of the report); k-means runs on all
@@ -22,7 +23,7 @@ export interface PcaState extends JsonObject {
 }
 
 export function fitPca(x: DenseMatrix, nComponents: number, rng: Rng, maxRows = 100_000): PcaState {
-  const { data, n, d } = x;
+  const { data, rows: n, cols: d } = x;
   if (n < 2) throw new CohortlabError('EMPTY_INPUT', `PCA needs at least 2 users, got ${n}.`);
   const rows = n > maxRows ? sampleIndices(n, maxRows, rng) : undefined;
   const m = rows ? rows.length : n;
@@ -69,7 +70,7 @@ export function fitPca(x: DenseMatrix, nComponents: number, rng: Rng, maxRows = 
 
 /** Coordinates of every row on the components: out[c][i]. */
 export function projectPca(state: PcaState, x: DenseMatrix): Float64Array[] {
-  const { data, n, d } = x;
+  const { data, rows: n, cols: d } = x;
   if (state.mean.length !== d) throw new CohortlabError('BAD_ARGUMENT', `PCA was fitted on ${state.mean.length} features but got ${d}.`);
   const out = state.components.map(() => new Float64Array(n));
   const comps = state.components.map((c) => Float64Array.from(c));

@@ -1,7 +1,7 @@
 import { escapeHtml, htmlTable, renderHtmlReport, type ChartSpec, type ReportSection } from '../shared/charts.js';
 import { createRng } from '../shared/rng.js';
 import type { ClusterReport } from './index.js';
-import { sampleIndices } from './metrics.js';
+import { sampleIndices } from './sample.js';
 
 /**
  * Text tables for the terminal and the self-contained HTML page of `cohortlab cluster` (vega-lite specs

@@ -1,7 +1,10 @@
 import { BASE_FEATURES } from '../features/dictionary.js';
 import { CohortlabError } from '../shared/errors.js';
-import { MIN_ROWS_FOR_THREADS } from './parallel.js';
-import type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
+import { closestName } from '../shared/names.js';
+import { fitFeatureColumn } from '../shared/preprocess.js';
+import type { DenseMatrix } from '../shared/matrix.js';
+import { MIN_ROWS_FOR_THREADS } from './lloyd.js';
+import type { ScalerKind, ScalerState } from './types.js';
 
 /**
  * Preparation of the feature table for k-means (playbook §6.2: clustering on behavioural data).
@@ -49,35 +52,6 @@ export function isHeavyTailed(name: string): boolean {
   return HEAVY_TAILED.has(name);
 }
 
-/** Closest name by edit distance, for "did you mean" in error messages. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const dist = editDistance(name, c);
-    if (dist < bestD) {
-      bestD = dist;
-      best = c;
-    }
-  }
-  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const t = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = t;
-    }
-  }
-  return prev[b.length];
-}
-
 /**
  * The features to cluster on: `requested` (every name must exist) or the defaults present in the table
  * (a default the table lacks, e.g. invites in a CDNOW purchase log, is skipped and reported).
@@ -102,24 +76,6 @@ export function selectFeatures(available: readonly string[], requested?: readonl
     throw new CohortlabError('MISSING_COLUMN', `the feature table has ${features.length} of the default cluster features (${DEFAULT_CLUSTER_FEATURES.join(', ')}); choose at least 2 numeric columns with --features-list a,b,c. Available: ${available.join(', ')}.`);
   }
   return { features, skipped };
-}
-
-/** Median of the finite values (NaN skipped); NaN when there are none. Copies, does not reorder the input. */
-function quantiles(values: Float64Array, qs: number[]): number[] {
-  let m = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) m++;
-  if (m === 0) return qs.map(() => NaN);
-  const sorted = new Float64Array(m);
-  let w = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) sorted[w++] = values[i];
-  sorted.sort();
-  // linear interpolation between order statistics (numpy's default)
-  return qs.map((q) => {
-    const pos = q * (m - 1);
-    const lo = Math.floor(pos);
-    const hi = Math.min(m - 1, lo + 1);
-    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-  });
 }
 
 export interface ScalerParams {
@@ -156,36 +112,10 @@ export class FeatureScaler {
     for (const name of features) {
       const col = columns[name];
       if (!col) throw new CohortlabError('MISSING_COLUMN', `feature "${name}" is not in the table to scale; available: ${Object.keys(columns).join(', ')}.`);
-      const [median] = quantiles(col, [0.5]);
-      if (Number.isNaN(median)) throw new CohortlabError('BAD_FEATURE', `feature "${name}" is missing (empty/NaN) for all ${col.length} users; drop it from --features-list or fix the features file.`);
       const useLog = logSet.has(name);
-      // transformed column (imputed, logged) for the centre and scale
-      const t = new Float64Array(col.length);
-      for (let i = 0; i < col.length; i++) {
-        const v = Number.isNaN(col[i]) ? median : col[i];
-        if (useLog && !(v > -1)) throw new CohortlabError('BAD_FEATURE', `feature "${name}" is marked heavy-tailed (log1p) but has value ${v} at row ${i + 1}; log1p needs values > -1. Remove it from the log1p list or fix the data.`);
-        t[i] = useLog ? Math.log1p(v) : v;
-      }
-      let mean = 0;
-      for (let i = 0; i < t.length; i++) mean += t[i];
-      mean /= t.length;
-      let ss = 0;
-      for (let i = 0; i < t.length; i++) ss += (t[i] - mean) * (t[i] - mean);
-      const std = Math.sqrt(ss / t.length);
-      if (!(std > 1e-12 * Math.max(1, Math.abs(mean)))) {
-        throw new CohortlabError('BAD_FEATURE', `feature "${name}" is constant (${median}) over all ${col.length} users, so it cannot separate clusters and cannot be standardised; drop it with --features-list (e.g. the default list without "${name}").`);
-      }
-      let center = mean;
-      let scale = std;
-      if (kind === 'robust') {
-        const [q1, q2, q3] = quantiles(t, [0.25, 0.5, 0.75]);
-        center = q2;
-        // IQR / 1.349 equals the std for normal data; a sparse count (IQR 0) falls back to the std.
-        const iqr = q3 - q1;
-        scale = iqr > 0 ? iqr / 1.349 : std;
-      }
+      const { impute, center, scale } = fitFeatureColumn(col, name, useLog, kind);
       state.log1p.push(useLog ? 1 : 0);
-      state.impute.push(median);
+      state.impute.push(impute);
       state.center.push(center);
       state.scale.push(scale);
     }
@@ -249,7 +179,7 @@ export function scaleColumns(s: ScalerState, columns: Record<string, Float64Arra
     }
     if (missing > 0) imputed[s.features[j]] = missing;
   }
-  return { data, n, d, imputed };
+  return { data, rows: n, cols: d, imputed };
 }
 
 /** Back from standard units to the raw feature (inverse of scaleColumns for one value). */

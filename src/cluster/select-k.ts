@@ -1,8 +1,10 @@
 import { CohortlabError } from '../shared/errors.js';
 import { createRng } from '../shared/rng.js';
+import { takeRows, type DenseMatrix } from '../shared/matrix.js';
 import { KMeans } from './kmeans.js';
-import { sampleIndices, silhouetteScore, takeLabels, takeRows } from './metrics.js';
-import type { DenseMatrix } from './types.js';
+import type { KMeansWorkers } from './lloyd.js';
+import { silhouetteScore } from './metrics.js';
+import { sampleIndices, takeLabels } from './sample.js';
 
 /**
  * Choosing k by evidence (issue 5 part 3). Every k of the range is fitted with the same restarts and
@@ -49,22 +51,34 @@ export interface SelectKOptions {
   silhouetteSample: number;
   silhouetteSlack?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Thread pool for the k-means fits (parallel.ts `workerThreads`); default: this thread. */
+  workers?: KMeansWorkers;
+}
+
+/** Largest number of clusters cohortlab fits or lets a user ask for. */
+export const K_MAX = 100;
+
+/** k is "auto" or a whole number from 2 to K_MAX; `name` is how the caller calls it (k, --k), `given` what was written. */
+export function checkK(k: number | 'auto', name: string, given: unknown = k): void {
+  if (k !== 'auto' && (!Number.isInteger(k) || k < 2 || k > K_MAX)) {
+    throw new CohortlabError('BAD_ARGUMENT', `${name} must be "auto" or an integer from 2 to ${K_MAX}, got ${JSON.stringify(given)}.`);
+  }
 }
 
 export function evaluateKRange(x: DenseMatrix, o: SelectKOptions): KSelection {
   if (!Number.isInteger(o.kMin) || !Number.isInteger(o.kMax) || o.kMin < 2 || o.kMax < o.kMin) {
     throw new CohortlabError('BAD_ARGUMENT', `the k range must be integers with 2 <= min <= max, got ${o.kMin}..${o.kMax}.`);
   }
-  const kMax = Math.min(o.kMax, x.n - 1);
-  if (kMax < o.kMin) throw new CohortlabError('BAD_ARGUMENT', `${x.n} users are too few for k = ${o.kMin}..${o.kMax}; cluster at least ${o.kMin + 1} users.`);
+  const kMax = Math.min(o.kMax, x.rows - 1);
+  if (kMax < o.kMin) throw new CohortlabError('BAD_ARGUMENT', `${x.rows} users are too few for k = ${o.kMin}..${o.kMax}; cluster at least ${o.kMin + 1} users.`);
   // one sample for every k, seeded apart from the k-means seeds
-  const idx = sampleIndices(x.n, o.silhouetteSample, createRng(o.seed ^ 0x5f3759df));
+  const idx = sampleIndices(x.rows, o.silhouetteSample, createRng(o.seed ^ 0x5f3759df));
   const sample = takeRows(x, idx);
   const candidates: KCandidate[] = [];
   const models = new Map<number, KMeans>();
   const total = kMax - o.kMin + 1;
   for (let k = o.kMin; k <= kMax; k++) {
-    const m = new KMeans({ k, nInit: o.nInit, maxIter: o.maxIter, tol: o.tol, seed: o.seed }).fit(x);
+    const m = new KMeans({ k, nInit: o.nInit, maxIter: o.maxIter, tol: o.tol, seed: o.seed }).fit(x, { workers: o.workers });
     const labels = m.labels as Int32Array;
     const sizes = new Array<number>(k).fill(0);
     for (let i = 0; i < labels.length; i++) sizes[labels[i]]++;

@@ -1,7 +1,8 @@
 import { createRng } from '../shared/rng.js';
 import { KMeans, assignNearest } from './kmeans.js';
 import { adjustedRandIndex } from './metrics.js';
-import type { DenseMatrix } from './types.js';
+import type { DenseMatrix } from '../shared/matrix.js';
+import type { KMeansWorkers } from './lloyd.js';
 
 /**
  * Stability of a clustering (issue 5 part 5).
@@ -22,6 +23,8 @@ export interface StabilityOptions {
   bootstraps: number;
   sampleSize: number;
   unstableBelow?: number;
+  /** Thread pool for the k-means fits (parallel.ts `workerThreads`); default: this thread. */
+  workers?: KMeansWorkers;
 }
 
 export interface StabilityReport {
@@ -34,12 +37,12 @@ export interface StabilityReport {
 }
 
 export function clusterStability(x: DenseMatrix, reference: Int32Array, o: StabilityOptions): StabilityReport {
-  const { n, d } = x;
+  const { rows: n, cols: d } = x;
   const threshold = o.unstableBelow ?? 0.6;
   const rng = createRng(o.seed ^ 0x2545f491);
   const seedAri: number[] = [];
   for (let s = 0; s < o.seeds; s++) {
-    const m = new KMeans({ k: o.k, nInit: o.nInit, maxIter: o.maxIter, tol: o.tol, seed: o.seed + 1 + s }).fit(x);
+    const m = new KMeans({ k: o.k, nInit: o.nInit, maxIter: o.maxIter, tol: o.tol, seed: o.seed + 1 + s }).fit(x, { workers: o.workers });
     seedAri.push(adjustedRandIndex(m.labels as Int32Array, reference));
   }
   const refSize = new Float64Array(o.k);
@@ -56,7 +59,7 @@ export function clusterStability(x: DenseMatrix, reference: Int32Array, o: Stabi
       const i = rng.int(n);
       boot.set(x.data.subarray(i * d, i * d + d), r * d);
     }
-    const fit = new KMeans({ k: o.k, nInit: o.nInit, maxIter: o.maxIter, tol: o.tol, seed: o.seed + 1000 + b }).fit({ data: boot, n: m, d });
+    const fit = new KMeans({ k: o.k, nInit: o.nInit, maxIter: o.maxIter, tol: o.tol, seed: o.seed + 1000 + b }).fit({ data: boot, rows: m, cols: d }, { workers: o.workers });
     assignNearest(x, fit.centroidArray(), o.k, labels);
     bootstrapAri.push(adjustedRandIndex(labels, reference));
     inter.fill(0);

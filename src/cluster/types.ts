@@ -1,19 +1,14 @@
 /**
- * Types of the cluster stage. A dense matrix is row-major Float64Array (`data[i * d + j]` = user i,
- * feature j); every numeric kernel of this stage takes one.
+ * Types of the cluster stage. A dense matrix is the shared row-major Float64 `DenseMatrix`
+ * (`data[i * cols + j]` = user i, feature j); every numeric kernel of this stage takes one.
  */
 
 /** JSON values only, so params and states round-trip through `JSON.stringify` (STYLE.md: plain params). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export interface DenseMatrix {
-  data: Float64Array;
-  /** Rows (users). */
-  n: number;
-  /** Columns (features). */
-  d: number;
-}
+/** The shared matrix type (src/shared/matrix.ts), Float64: rows = users, cols = features. */
+export type { DenseMatrix } from '../shared/matrix.js';
 
 export type ScalerKind = 'standard' | 'robust';
 

@@ -7,6 +7,7 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import { createRng } from '../shared/rng.js';
+import { quantileSorted } from '../shared/preprocess.js';
 import {
   averagePrecisionFromCounts,
   brierScore,
@@ -20,7 +21,7 @@ import {
   type RankedScores,
 } from './metrics.js';
 
-export interface Interval {
+export interface MetricInterval {
   value: number;
   /** 2.5% percentile of the bootstrap distribution. */
   lo: number;
@@ -50,7 +51,7 @@ export const METRIC_NAMES = [
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** null when not defined for the scorer (log loss of a 0-100 rule score) or not computable (no churner). */
-export type ScorerMetrics = Record<MetricName, Interval | null>;
+export type ScorerMetrics = Record<MetricName, MetricInterval | null>;
 
 export interface MetricDifference {
   a: string;
@@ -101,16 +102,7 @@ function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare:
   };
 }
 
-/** Linear-interpolated quantile of a sorted array. */
-function quantileSorted(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-function interval(value: number, draws: number[]): Interval | null {
+function interval(value: number, draws: number[]): MetricInterval | null {
   if (!Number.isFinite(value)) return null;
   const finite = Float64Array.from(draws.filter(Number.isFinite)).sort();
   return { value, lo: quantileSorted(finite, 0.025), hi: quantileSorted(finite, 0.975) };

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import { featureDictionary } from './dictionary.js';
 import { computeFeatures, cutoffOf, isoDate } from './index.js';
 import { horizonCoverage, latestCoveredAsOf } from './horizon.js';
+import { quantileSorted as quantile } from '../shared/preprocess.js';
 
 /**
  * Data checks a user runs first (`cohortlab profile`), and that `features`, `train` and `score` run
@@ -98,15 +99,6 @@ export function describeSpan(ms: number): string {
 }
 
 const isoInstant = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-');
-
-/** Linear-interpolated quantile of sorted values (NumPy's default). */
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
 
 /** Day lengths of the feature dictionary's windows ("7d", "7d (days 8-14)", "90d"), distinct and sorted. */
 export function featureWindowDays(config: EventConfig): number[] {

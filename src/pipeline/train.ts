@@ -15,9 +15,10 @@ import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, trainChur
 import { labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
 import { RULES_REFERENCE_FILE, sha256File, writeVersion, type WrittenVersion } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
+import { readTruthCsv } from '../synth/index.js';
 import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { readTable, writeTable, type ColumnTable } from '../shared/table-io.js';
+import { writeTable, type ColumnTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
 import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
@@ -113,9 +114,7 @@ async function fingerprint(files: string[], report?: IngestReport, location?: st
  */
 async function readTruth(path: string | undefined, test: FeatureTable, logger: Logger): Promise<{ probability: Float64Array | null; types: Map<string, string> } | null> {
   if (!path) return null;
-  const t = await readTable(path);
-  const ids = t.columns.user_id as string[];
-  const types = new Map(ids.map((id, i) => [id, (t.columns.latent_type as string[])[i]]));
+  const { table: t, ids, types } = await readTruthCsv(path);
   const meta = JSON.parse(await readFile(join(dirname(path), 'truth.json'), 'utf8').catch(() => '{}')) as { as_of?: string; horizon_days?: number };
   if (meta.as_of !== test.asOf || meta.horizon_days !== test.horizonDays) {
     logger.info(`truth: ${path} is for as-of ${meta.as_of} + ${meta.horizon_days} days, the test cutoff is ${test.asOf} + ${test.horizonDays}; the ceiling is not reported.`);

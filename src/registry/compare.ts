@@ -1,4 +1,4 @@
-import { bootstrapMetrics, EVIDENCE_MINIMUM, type MetricDifference } from '../evaluate/index.js';
+import { bootstrapMetrics, EVIDENCE_MINIMUM, type MetricDifference, type MetricInterval } from '../evaluate/index.js';
 
 /**
  * Comparing two versions: metrics side by side with their intervals, a paired bootstrap test of the
@@ -6,21 +6,15 @@ import { bootstrapMetrics, EVIDENCE_MINIMUM, type MetricDifference } from '../ev
  * the clusters of the two versions (a transition matrix over the users both scored, with each
  * cluster of the first matched to the cluster of the second that took most of its users).
  */
-export interface Interval {
-  value: number;
-  lo: number;
-  hi: number;
-}
-
 export interface MetricComparison {
   metric: string;
-  a: Interval | null;
-  b: Interval | null;
+  a: MetricInterval | null;
+  b: MetricInterval | null;
   /** b - a, descriptive only: the test is pairedComparison (two overlapping intervals are not a test). */
   difference: number | null;
 }
 
-export function compareMetrics(a: Record<string, Interval | null>, b: Record<string, Interval | null>): MetricComparison[] {
+export function compareMetrics(a: Record<string, MetricInterval | null>, b: Record<string, MetricInterval | null>): MetricComparison[] {
   const names = [...new Set([...Object.keys(a), ...Object.keys(b)])];
   return names.map((metric) => {
     const x = a[metric] ?? null;

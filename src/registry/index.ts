@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSegmentRules, parseRuleReference, type RuleReference } from '../rules/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import { loadModel as loadChurnModel, modelNeedsWeights, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
+import { loadChurnModel, modelNeedsWeights, type ChurnModel, type ChurnModelJson } from '../churn/index.js';
 import { validateConfig } from '../ingest/index.js';
 import type { FeatureTable } from '../features/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -12,9 +12,15 @@ import type { LoadedModel, ScoreResult } from '../pipeline/types.js';
 import { formatRef } from './names.js';
 import { readManifest, resolveVersion, verifyFiles } from './store.js';
 
-export * from './names.js';
-export * from './store.js';
-export * from './compare.js';
+export { DEFAULT_MODEL_NAME, validateName, type ModelRef, parseRef, formatRef } from './names.js';
+export {
+  resolveModelsDir, sha256File, listVersions, listNames, productionVersion, resolveVersion, type WrittenVersion,
+  writeVersion, readManifest, verifyFiles, promote, removeVersion,
+} from './store.js';
+export {
+  type MetricComparison, compareMetrics, type TestPredictions, type PairedComparison, pairedComparison,
+  type ClusterMovement, clusterMovement,
+} from './compare.js';
 
 /**
  * registry: load a version for scoring. Every file is checked against the manifest's sha256

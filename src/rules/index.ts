@@ -12,16 +12,14 @@ export { loadSegmentRules, defaultRulesDir, RULE_FILE_EXTENSION } from './load.j
 export { parseSegmentRules, slugify, REFRESH_VALUES } from './dsl/parse.js';
 export { evaluateCondition, evaluateSegment, formatExpr } from './dsl/evaluate.js';
 export { FUNCTIONS as RULE_FUNCTIONS, NAMES as RULE_NAMES, type EvalContext } from './dsl/functions.js';
-export { engagementScore, activationScore, expansionReadinessScore, churnRiskScore, type ScoreResult } from './scores.js';
+export { engagementScore, activationScore, expansionReadinessScore, churnRiskScore, type RuleScore } from './scores.js';
 export {
   atRiskSignals, behavioralSegments, lifecycleStages, dormantSubsegments, champions, intentSegments, planSegments,
   salesTiers, campaigns, rfm, inactivityThreshold,
 } from './segments.js';
 export { bandIndex, bandValue, bandPoints, bandLabels, bandInterval } from './bands.js';
-export * from './tables/scores.js';
-export * from './tables/rfm.js';
-export * from './tables/segments.js';
-export * from './tables/actions.js';
+export { ENGAGEMENT_TIERS, ACTIVATION_TIERS, EXPANSION_TIERS, CHURN_TIERS } from './tables/scores.js';
+export { RFM_SEGMENTS, rfmSegmentTables } from './tables/rfm.js';
 export {
   segmentDashboard, formatDashboard, transitionMatrix, formatTransitions, antiPatternWarnings, icpRefinement, formatIcp,
   featureAffinity, percentileRanks, GONE, NEW, ANTI_PATTERN, AFFINITY_MIN_LIFT,

@@ -14,7 +14,7 @@ import {
  * The §4 scoring models, vectorised: each component is one loop over Float64Array columns; the total is
  * the sum of its components, the tier a band lookup. Components are kept so a user can see why.
  */
-export interface ScoreResult {
+export interface RuleScore {
   score: Float64Array;
   tier: string[];
   components: Record<string, Float64Array>;
@@ -35,7 +35,7 @@ function itemPoints(x: Float64Array, min: number, points: number): Float64Array 
 }
 
 /** playbook §4.1 engagement: frequency + breadth + depth + recency (0-100). */
-export function engagementScore(table: FeatureTable): ScoreResult {
+export function engagementScore(table: FeatureTable): RuleScore {
   const n = table.userIds.length;
   const need = 'the §4.1 engagement score';
   const frequency = bandPoints(ENGAGEMENT_FREQUENCY, featureColumn(table, 'avg_weekly_sessions_28d', need));
@@ -47,7 +47,7 @@ export function engagementScore(table: FeatureTable): ScoreResult {
 }
 
 /** playbook §4.2 activation: points of every milestone reached (config milestones), capped at 100. */
-export function activationScore(table: FeatureTable, config: EventConfig): ScoreResult {
+export function activationScore(table: FeatureTable, config: EventConfig): RuleScore {
   const n = table.userIds.length;
   const components: Record<string, Float64Array> = {};
   for (const m of config.activation.milestones) {
@@ -61,7 +61,7 @@ export function activationScore(table: FeatureTable, config: EventConfig): Score
 }
 
 /** playbook §4.3 expansion readiness: usage limit + team growth + feature interest + engagement level (0-100). */
-export function expansionReadinessScore(table: FeatureTable, engagement: Float64Array): ScoreResult {
+export function expansionReadinessScore(table: FeatureTable, engagement: Float64Array): RuleScore {
   const n = table.userIds.length;
   const need = 'the §4.3 expansion readiness score';
   const s = EXPANSION_SIGNALS;
@@ -91,7 +91,7 @@ export function gapRatio(daysSince: Float64Array, typicalGap: Float64Array): Flo
 }
 
 /** playbook §4.4 churn risk: usage decline + recency gap + support + billing + engagement trend (0-100). */
-export function churnRiskScore(table: FeatureTable): ScoreResult {
+export function churnRiskScore(table: FeatureTable): RuleScore {
   const n = table.userIds.length;
   const need = 'the §4.4 churn risk score';
   const c = CHURN_SIGNALS;

@@ -69,3 +69,20 @@ export function permutation(n: number, rng: Rng): Uint32Array {
   }
   return p;
 }
+
+/**
+ * `m` distinct indices out of 0..n-1 in draw order (partial Fisher-Yates: m draws, rng.int(n - i) at
+ * step i); every seeded row sample of the cluster and churn stages is this one. Callers sort when they
+ * want ascending indices.
+ */
+export function sampleWithoutReplacement(n: number, m: number, rng: Rng): Uint32Array {
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = 0; i < m; i++) {
+    const j = i + rng.int(n - i);
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p.slice(0, m);
+}

@@ -8,5 +8,5 @@ export type { TruthWindow } from './truth.js';
 export { drawUser, dayState, newDayState } from './user.js';
 export type { UserSpec, DayState, World } from './user.js';
 export { TYPE_PROFILES } from './profiles.js';
-export { writeSynthetic, convertEventsToParquet } from './write.js';
+export { writeSynthetic, convertEventsToParquet, readTruthCsv } from './write.js';
 export type { SynthFiles, WriteSyntheticReport } from './write.js';

@@ -4,6 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { SYNTHETIC_PRESET } from '../ingest/presets.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
+import { readTable, type ColumnTable } from '../shared/table-io.js';
 import { generateSynthetic, writeTruthCsv } from './generate.js';
 import type { SynthParams, SynthResult } from './types.js';
 
@@ -109,4 +110,15 @@ export async function writeSynthetic(
     tParquet = performance.now() - tp;
   } else tParquet = 0;
   return { ...result, files, timingsMs: { generate: tGen - t0, parquet: tParquet, total: performance.now() - t0 } };
+}
+
+/** The truth.csv of `cohortlab generate` read back: the table, its user ids and each user's latent type. */
+export async function readTruthCsv(path: string): Promise<{ table: ColumnTable; ids: string[]; types: Map<string, string> }> {
+  const table = await readTable(path);
+  const ids = table.columns.user_id;
+  const types = table.columns.latent_type;
+  if (!Array.isArray(ids) || !Array.isArray(types)) {
+    throw new CohortlabError('MISSING_COLUMN', `truth file "${path}" needs user_id and latent_type columns (the truth.csv of "cohortlab generate"); it has: ${table.names.join(', ')}.`, { path });
+  }
+  return { table, ids, types: new Map(ids.map((u, i) => [u, types[i]])) };
 }

@@ -4,16 +4,13 @@ import {
   PLATT_MAX_SLOPE,
   PROBABILITY_FLOOR,
   applyCalibrator,
-  calibrationWarnings,
   calibratorOutput,
-  collapseReason,
   fitIsotonic,
   fitPlatt,
   fitPlattDetailed,
   logit,
-  selectCalibration,
-  stratifiedFolds,
 } from '../../src/churn/calibrate.js';
+import { calibrationWarnings, collapseReason, selectCalibration, stratifiedFolds } from '../../src/churn/calibrate-select.js';
 import { predictChurn, simulateChurn, simulatedFeatureTable, trainChurn } from '../../src/churn/index.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { createRng, permutation } from '../../src/shared/rng.js';

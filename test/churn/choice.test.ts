@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { applyScaler } from '../../src/shared/preprocess.js';
 import {
-  applyScaler,
   designMatrix,
   fitNetwork,
-  loadModel,
+  loadChurnModel,
   predictChurn,
   predictWithReasons,
   resolveChurnParams,
@@ -132,13 +132,13 @@ describe("trainChurn kind 'auto'", () => {
 
 describe('every kind round-trips save/load/predict identically', () => {
   for (const kind of ['logistic', 'mlp', 'gbdt'] as const) {
-    it(`${kind}: JSON (and the MLP's weights) -> loadModel -> same probabilities and reasons`, async () => {
+    it(`${kind}: JSON (and the MLP's weights) -> loadChurnModel -> same probabilities and reasons`, async () => {
       const r = await run(nonlinear, kind);
       expect(r.model.kind).toBe(kind);
       const s = await serializeModel(r.model);
       expect(s.weights === null).toBe(kind !== 'mlp');
       const json = JSON.parse(JSON.stringify(s.json)) as ChurnModelJson;
-      const back = await loadModel({ json, weights: s.weights ? s.weights.slice(0) : null });
+      const back = await loadChurnModel({ json, weights: s.weights ? s.weights.slice(0) : null });
       const cols = nonlinear.tables[2].columns;
       expect(Array.from(predictChurn(back, cols))).toEqual(Array.from(predictChurn(r.model, cols)));
       const a = predictWithReasons(r.model, cols, 3);
@@ -178,7 +178,7 @@ describe('every kind round-trips save/load/predict identically', () => {
       format: CHURN_MODEL_FORMAT, formatVersion: 1, kind: 'logistic', features: fs, params, scaler: r.model.scaler,
       calibrator: { kind: 'none' }, backend: r.model.backend, encoding: null, network: { modelTopology: a.modelTopology, weightSpecs: a.weightSpecs },
     };
-    const back = await loadModel({ json, weights: a.weightData });
+    const back = await loadChurnModel({ json, weights: a.weightData });
     expect(back.kind).toBe('logistic');
     const mine = predictChurn(back, te.columns);
     const theirs = tf.tidy(() => (net.predict(tf.tensor2d(scaled(te).data, [te.userIds.length, fs.length])) as tf.Tensor).dataSync());

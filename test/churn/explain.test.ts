@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { buildNetwork, initBackend, occlusionContributions, predictLogits, rescoredOcclusion, resolveChurnParams } from '../../src/churn/index.js';
 import { jsStack, logitsJs, occlusionJs } from '../../src/churn/dense-js.js';
@@ -17,7 +17,7 @@ describe('occlusion reason codes', () => {
       if (kind === 'logistic') {
         // Zero-initialised: give the logistic layer real weights so contributions are not all 0.
         const [k, b] = net.layers[0].getWeights();
-        net.layers[0].setWeights([k.add(tf.tensor2d(Array.from({ length: d }, (_, j) => [j - 3]))), b]);
+        net.layers[0].setWeights([tf.add(k, tf.tensor2d(Array.from({ length: d }, (_, j) => [j - 3]))), b]);
       }
       const fast = occlusionContributions(net, { data, rows, cols: d }, 8192, 16);
       const slow = rescoredOcclusion(net, { data, rows, cols: d }, 8192, 16);

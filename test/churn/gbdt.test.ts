@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findBinEdges, GradientBoostedTrees, type GbdtNode } from '../../src/churn/gbdt.js';
-import type { RealMatrix } from '../../src/churn/real-matrix.js';
+import type { Matrix as RealMatrix } from '../../src/shared/matrix.js';
 import { splitChurnTable, type ChurnTableSplit } from '../../src/churn/table.js';
 import { rocAuc } from '../../src/evaluate/metrics.js';
 import { createRng } from '../../src/shared/rng.js';
 import { readTable, type ColumnTable } from '../../src/shared/table-io.js';
+import { shippedDataset } from '../shared/datasets.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const TELCO = join(ROOT, '..', 'shared', 'datasets', 'telco-customer-churn', 'Telco-Customer-Churn.csv.gz');
+const TELCO = shippedDataset('telco-customer-churn', 'Telco-Customer-Churn.csv.gz');
 const col = (v: number[]): RealMatrix => ({ data: Float64Array.from(v), rows: v.length, cols: 1 });
 const leaves = (t: GbdtNode[]) => t.filter((n) => n.feature < 0);
 
@@ -210,7 +211,7 @@ describe('GradientBoostedTrees contract', () => {
 const SKLEARN = { telco: 0.826049, synthetic: 0.935414 };
 const MATCHING = { maxIter: 100, learningRate: 0.1, maxLeafNodes: 31, minSamplesLeaf: 20, l2Regularization: 0 };
 
-describe.skipIf(!existsSync(TELCO))('GradientBoostedTrees against sklearn HistGradientBoosting on real data', () => {
+describe('GradientBoostedTrees against sklearn HistGradientBoosting on real data', () => {
   it('Telco (7,043 customers): ROC-AUC within 0.005 of sklearn on the held-out 20%', async () => {
     const { train, test } = toDesign(splitChurnTable(await readTable(TELCO), { label: 'Churn', seed: 0 }));
     expect([train.rows, test.rows, train.cols]).toEqual([5634, 1409, 53]);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseC, LogisticExact, logLossFromMargins } from '../../src/churn/logistic-exact.js';
-import type { RealMatrix } from '../../src/churn/real-matrix.js';
+import type { Matrix as RealMatrix } from '../../src/shared/matrix.js';
 
 // Fixtures and sklearn coefficients: test/fixtures/sklearn/lr_fixtures.py (the script says how each was made).
 interface Fit { C: number; fitIntercept: boolean; weighted: boolean; lbfgs: { coef: number[]; intercept: number }; 'newton-cg': { coef: number[]; intercept: number } }

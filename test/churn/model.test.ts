@@ -4,7 +4,7 @@ import {
   initBackend,
   resolveChurnParams,
   tfSeed,
-  loadModel,
+  loadChurnModel,
   predictChurn,
   reasonCodes,
   serializeModel,
@@ -90,19 +90,19 @@ describe('trainChurn (logistic, simulated logistic truth)', () => {
 });
 
 describe('model persistence and explanations', () => {
-  it('serializeModel/loadModel round-trips to identical predictions', async () => {
+  it('serializeModel/loadChurnModel round-trips to identical predictions', async () => {
     const s = await serializeModel(lr.model);
     const json = JSON.parse(JSON.stringify(s.json));
     expect(s.weights).toBeNull(); // the exact logistic model is JSON only
-    const back = await loadModel({ json, weights: null });
+    const back = await loadChurnModel({ json, weights: null });
     const a = predictChurn(lr.model, tables[2].columns);
     const b = predictChurn(back, tables[2].columns);
     expect(Array.from(b)).toEqual(Array.from(a));
     expect(back.calibrator).toEqual(lr.model.calibrator);
   });
-  it('loadModel refuses another format version', async () => {
+  it('loadChurnModel refuses another format version', async () => {
     const s = await serializeModel(lr.model);
-    await expect(loadModel({ json: { ...s.json, formatVersion: 3 }, weights: s.weights }, { path: 'models/x/1' })).rejects.toThrow(/format version 3.*re-train/);
+    await expect(loadChurnModel({ json: { ...s.json, formatVersion: 3 }, weights: s.weights }, { path: 'models/x/1' })).rejects.toThrow(/format version 3.*re-train/);
   });
   it('reasonCodes of logistic regression equal coefficient x standardized value', () => {
     if (lr.model.kind !== 'logistic') throw new Error('expected a logistic model');

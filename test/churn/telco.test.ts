@@ -1,13 +1,12 @@
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readChurnTable, trainChurn } from '../../src/churn/index.js';
+import { shippedDataset } from '../shared/datasets.js';
 
-// The real IBM Telco table (../shared/datasets/README.md): 7,043 customers, 26.54% churn.
+// The real IBM Telco table (data/telco-customer-churn/SOURCE.md): 7,043 customers, 26.54% churn.
 // Public results: ROC-AUC about 0.84 for logistic regression / gradient boosting.
-const FILE = join(import.meta.dirname, '..', '..', '..', 'shared', 'datasets', 'telco-customer-churn', 'Telco-Customer-Churn.csv.gz');
+const FILE = shippedDataset('telco-customer-churn', 'Telco-Customer-Churn.csv.gz');
 
-describe.skipIf(!existsSync(FILE))('Telco per-user table', () => {
+describe('Telco per-user table', () => {
   it('trainChurn(logistic) reaches ROC-AUC >= 0.84 on the stratified held-out 20%, with its interval', async () => {
     const split = await readChurnTable(FILE, { label: 'Churn', seed: 42 });
     expect(split.report.blanks).toEqual({ TotalCharges: 11 });

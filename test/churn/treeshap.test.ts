@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GradientBoostedTrees, type GbdtNode, type GbdtState } from '../../src/churn/gbdt.js';
-import type { RealMatrix } from '../../src/churn/real-matrix.js';
+import type { Matrix as RealMatrix } from '../../src/shared/matrix.js';
 import { treeShap } from '../../src/churn/treeshap.js';
 import { createRng } from '../../src/shared/rng.js';
 

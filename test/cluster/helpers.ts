@@ -17,11 +17,11 @@ export function plantedBlobs(centers: number[][], perCluster: number, sd: number
     truth[i] = c;
     for (let j = 0; j < d; j++) data[i * d + j] = centers[c][j] + sd * rng.normal();
   }
-  return { x: { data, n, d }, truth };
+  return { x: { data, rows: n, cols: d }, truth };
 }
 
 export function rowsOf(x: DenseMatrix): number[][] {
   const out: number[][] = [];
-  for (let i = 0; i < x.n; i++) out.push(Array.from(x.data.subarray(i * x.d, (i + 1) * x.d)));
+  for (let i = 0; i < x.rows; i++) out.push(Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)));
   return out;
 }

@@ -19,8 +19,8 @@ function plantedTable(seed: number): { table: FeatureTable; truth: Int32Array } 
   const unit = CENTERS.map((c) => c.map((v, j) => v / SCALE[j]));
   const { x, truth } = plantedBlobs(unit, 150, 1, seed);
   const columns: Record<string, Float64Array> = {};
-  FEATURES.forEach((f, j) => (columns[f] = Float64Array.from({ length: x.n }, (_, i) => x.data[i * x.d + j] * SCALE[j])));
-  const n = x.n;
+  FEATURES.forEach((f, j) => (columns[f] = Float64Array.from({ length: x.rows }, (_, i) => x.data[i * x.cols + j] * SCALE[j])));
+  const n = x.rows;
   const table: FeatureTable = {
     asOf: '2026-01-31',
     cutoffMs: Date.UTC(2026, 1, 1),

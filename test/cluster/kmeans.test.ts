@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { KMeans, MiniBatchKMeans, assignNearest, kmeansPlusPlus, lloyd } from '../../src/cluster/kmeans.js';
 import { adjustedRandIndex } from '../../src/cluster/metrics.js';
+import { workerThreads } from '../../src/cluster/parallel.js';
 import { createRng } from '../../src/shared/rng.js';
 import { plantedBlobs, rowsOf } from './helpers.js';
 
@@ -15,7 +16,7 @@ const CENTERS = [
 describe('lloyd (Elkan and Hamerly bounds)', () => {
   it('lloyd(four points, two clusters) gives the hand-computed centres and inertia', () => {
     // points (0,0),(0,1) and (10,0),(10,2): centres (0,0.5) and (10,1); inertia 0.25*2 + 1*2 = 2.5
-    const x = { data: Float64Array.from([0, 0, 10, 0, 0, 1, 10, 2]), n: 4, d: 2 };
+    const x = { data: Float64Array.from([0, 0, 10, 0, 0, 1, 10, 2]), rows: 4, cols: 2 };
     const run = lloyd(x, Float64Array.from([0, 0, 10, 0]), 2, { maxIter: 100, tol: 0 });
     expect(Array.from(run.labels)).toEqual([0, 1, 0, 1]);
     expect(Array.from(run.centroids)).toEqual([0, 0.5, 10, 1]);
@@ -52,15 +53,15 @@ describe('lloyd (Elkan and Hamerly bounds)', () => {
   it('splits the Elkan passes over 2 threads with the same labels, iterations and centroids (within 1e-9)', () => {
     const { x } = plantedBlobs(CENTERS, 400, 2.5, 13);
     const init = kmeansPlusPlus(x, 4, createRng(8));
-    const one = lloyd(x, init, 4, { maxIter: 1000, tol: 0, threads: 1 });
-    const two = lloyd(x, init, 4, { maxIter: 1000, tol: 0, threads: 2 });
+    const one = lloyd(x, init, 4, { maxIter: 1000, tol: 0, threads: 1, workers: workerThreads });
+    const two = lloyd(x, init, 4, { maxIter: 1000, tol: 0, threads: 2, workers: workerThreads });
     expect(one.iterations).toBeGreaterThan(3);
     expect(two.iterations).toBe(one.iterations);
     expect(Array.from(two.labels)).toEqual(Array.from(one.labels));
     for (let i = 0; i < one.centroids.length; i++) expect(Math.abs(two.centroids[i] - one.centroids[i])).toBeLessThan(1e-9);
     // and again with the tolerance stop and the final E-step, reusing the kept worker
-    const a = lloyd(x, init, 4, { maxIter: 300, tol: 1e-3, threads: 1 });
-    const b = lloyd(x, init, 4, { maxIter: 300, tol: 1e-3, threads: 2 });
+    const a = lloyd(x, init, 4, { maxIter: 300, tol: 1e-3, threads: 1, workers: workerThreads });
+    const b = lloyd(x, init, 4, { maxIter: 300, tol: 1e-3, threads: 2, workers: workerThreads });
     expect(Array.from(b.labels)).toEqual(Array.from(a.labels));
     expect(b.inertia).toBeCloseTo(a.inertia, 8);
   }, 60_000);
@@ -68,7 +69,7 @@ describe('lloyd (Elkan and Hamerly bounds)', () => {
   it('gives the plain-Lloyd inertia of its own labels and centroids', () => {
     const { x } = plantedBlobs(CENTERS, 100, 1.5, 2);
     const run = lloyd(x, kmeansPlusPlus(x, 4, createRng(1)), 4, { maxIter: 300, tol: 1e-4 });
-    const labels = new Int32Array(x.n);
+    const labels = new Int32Array(x.rows);
     const inertia = assignNearest(x, run.centroids, 4, labels);
     expect(Array.from(labels)).toEqual(Array.from(run.labels));
     expect(run.inertia).toBeCloseTo(inertia, 8);
@@ -103,7 +104,7 @@ describe('KMeans', () => {
     expect(() => new KMeans({ k: 0 }).fit(x)).toThrow(/k must be an integer in \[1, 1000\], got 0/);
     expect(() => new KMeans({ k: 41 }).fit(x)).toThrow(/k = 41 is more than the 40 rows/);
     const m = new KMeans({ k: 2 }).fit(x);
-    expect(() => m.predict({ data: new Float64Array(4), n: 2, d: 2 })).toThrow(/fitted on 3 features but got rows of 2/);
+    expect(() => m.predict({ data: new Float64Array(4), rows: 2, cols: 2 })).toThrow(/fitted on 3 features but got rows of 2/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { adjustedRandIndex, jaccard, sampleIndices, silhouetteScore } from '../../src/cluster/metrics.js';
+import { adjustedRandIndex, jaccard, silhouetteScore } from '../../src/cluster/metrics.js';
+import { sampleIndices } from '../../src/cluster/sample.js';
 import { createRng } from '../../src/shared/rng.js';
 
 describe('adjustedRandIndex', () => {
@@ -15,7 +16,7 @@ describe('adjustedRandIndex', () => {
 
 describe('silhouetteScore', () => {
   it('silhouetteScore([0,1,4,5] in two clusters) = mean of 1 - 1/4.5 and 1 - 1/3.5', () => {
-    const x = { data: Float64Array.from([0, 1, 4, 5]), n: 4, d: 1 };
+    const x = { data: Float64Array.from([0, 1, 4, 5]), rows: 4, cols: 1 };
     const expected = ((1 - 1 / 4.5) + (1 - 1 / 3.5)) / 2;
     expect(silhouetteScore(x, Int32Array.from([0, 0, 1, 1]), 2)).toBeCloseTo(expected, 12);
     // a wrong split scores lower

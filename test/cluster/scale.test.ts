@@ -12,8 +12,8 @@ describe('FeatureScaler', () => {
     const x = s.transform(cols);
     const sd = Math.sqrt(1.25);
     const expected = [-1.5 / sd, -1 / Math.sqrt(0.5), -0.5 / sd, 0, 0.5 / sd, 1 / Math.sqrt(0.5), 1.5 / sd, 0];
-    expect(x.n).toBe(4);
-    expect(x.d).toBe(2);
+    expect(x.rows).toBe(4);
+    expect(x.cols).toBe(2);
     Array.from(x.data).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 12));
     expect(s.state?.log1p).toEqual([0, 1]);
     expect(unscaleValue(s.state!, 1, x.data[5])).toBeCloseTo(e * e - 1, 10);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CDNOW_PRESET, loadEvents } from '../../src/ingest/index.js';
@@ -16,9 +16,10 @@ import {
   simulateBgNbd,
 } from '../../src/ltv/index.js';
 import { createRng } from '../../src/shared/rng.js';
+import { shippedDataset } from '../shared/datasets.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-const CDNOW = join(import.meta.dirname, '..', '..', '..', 'shared', 'datasets', 'cdnow', 'CDNOW_master.txt.gz');
+const CDNOW = shippedDataset('cdnow', 'CDNOW_master.txt.gz');
 /** scipy's maximum-likelihood fit on CDNOW's calibration period (made by test/fixtures/ltv/make-cdnow-btyd.py). */
 const REF = JSON.parse(readFileSync(join(FIXTURES, 'ltv', 'cdnow-btyd-scipy.json'), 'utf8'));
 
@@ -153,7 +154,7 @@ describe('BgNbd.fit', () => {
   });
 });
 
-describe.skipIf(!existsSync(CDNOW))('CDNOW calibration 1997-01-01..1997-09-30 (all 23,570 customers)', () => {
+describe('CDNOW calibration 1997-01-01..1997-09-30 (all 23,570 customers)', () => {
   it('summary, BG/NBD and Gamma-Gamma equal the independent scipy fit; per-customer predictions equal scipy\'s', async () => {
     const store = await loadEvents([CDNOW], CDNOW_PRESET);
     try {

@@ -1,12 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
  * Structure of the committed notebooks, checked in `npm test` (executing them is `npm run notebooks`, which CI runs
- * after the tests): the tslab kernel, no stale outputs, imports of cohortlab's own modules that exist, and only the
- * paths a notebook may touch (data/ or ../shared/datasets, never a machine's absolute path).
+ * after the tests): the tslab kernel, no stale outputs, imports from the package's public API ('cohortlab', i.e.
+ * src/index.ts) only, and only the paths a notebook may touch (data/ or ../shared/datasets, never a machine's absolute path).
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NOTEBOOKS = join(ROOT, 'notebooks');
@@ -50,12 +50,11 @@ function exportsOf(tsPath: string, seen = new Set<string>()): Set<string> {
   return names;
 }
 
-/** `import { a, b as c, type D } from '../dist/x.js'` in a cell: the module path and the imported names. */
-function distImports(source: string): { module: string; names: string[] }[] {
-  const out: { module: string; names: string[] }[] = [];
-  for (const m of source.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'\.\.\/dist\/([^']+)\.js'/g)) {
-    const names = m[1].split(',').map((p) => p.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0].trim()).filter(Boolean);
-    out.push({ module: m[2], names });
+/** `import { a, b as c, type D } from 'cohortlab'` in a cell: the imported names. */
+function apiImports(source: string): string[][] {
+  const out: string[][] = [];
+  for (const m of source.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'cohortlab'/g)) {
+    out.push(m[1].split(',').map((p) => p.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0].trim()).filter(Boolean));
   }
   return out;
 }
@@ -82,22 +81,13 @@ describe('notebooks/', () => {
         expect(withOutputs, `cells with outputs (clear them: bash scripts/notebooks.sh clear notebooks/${f})`).toEqual([]);
       });
 
-      it('imports cohortlab from ../dist (built from src/), names that src/ exports', () => {
-        const imports = code(nb).flatMap(distImports);
-        expect(imports.length).toBeGreaterThan(2);
-        const missing: string[] = [];
-        for (const { module, names } of imports) {
-          const src = join(ROOT, 'src', `${module}.ts`);
-          if (!existsSync(src)) {
-            missing.push(`../dist/${module}.js (no src/${module}.ts)`);
-            continue;
-          }
-          const exported = exportsOf(src);
-          for (const n of names) if (!exported.has(n)) missing.push(`${n} from ../dist/${module}.js`);
-        }
-        expect(missing).toEqual([]);
-        // Never a copy of the library or its sources next to the notebook.
-        expect(code(nb).join('\n')).not.toMatch(/from\s+'\.\.\/src\//);
+      it("imports from 'cohortlab' (the package's public API, src/index.ts) only, names that it exports", () => {
+        const names = code(nb).flatMap(apiImports).flat();
+        expect(names.length).toBeGreaterThan(2);
+        const exported = exportsOf(join(ROOT, 'src', 'index.ts'));
+        expect(names.filter((n) => !exported.has(n))).toEqual([]);
+        // Never a deep import into the build or a copy of the sources next to the notebook.
+        expect(code(nb).join('\n')).not.toMatch(/from\s+'(\.\.\/(src|dist)\/|cohortlab\/)/);
       });
 
       it('touches only data/, ../shared/datasets and module paths, never an absolute path', () => {
@@ -105,7 +95,7 @@ describe('notebooks/', () => {
         const literals = [...text.matchAll(/(['"`])((?:\.\.?\/|\/|[A-Za-z]:\\)[^'"`$]*)/g)].map((m) => m[2]);
         const absolute = literals.filter((p) => p.startsWith('/') || /^[A-Za-z]:\\/.test(p));
         expect(absolute).toEqual([]);
-        const allowed = (p: string) => p.startsWith('../dist/') || p.startsWith('../data/') || p.startsWith('../../shared/datasets/');
+        const allowed = (p: string) => p.startsWith('../data/') || p.startsWith('../../shared/datasets/');
         expect(literals.filter((p) => !allowed(p))).toEqual([]);
       });
     });

@@ -8,10 +8,11 @@ import { rocAuc } from '../../src/evaluate/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { runCli } from '../cli/run.js';
+import { sharedDataset, shippedDataset } from '../shared/datasets.js';
 
-const DATASETS = join(import.meta.dirname, '..', '..', '..', 'shared', 'datasets');
-const TELCO = join(DATASETS, 'telco-customer-churn', 'Telco-Customer-Churn.csv.gz');
-const BANK = join(DATASETS, 'bank-churn-modelling', 'Churn_Modelling.csv.gz');
+const TELCO = shippedDataset('telco-customer-churn', 'Telco-Customer-Churn.csv.gz');
+const bank = sharedDataset('bank-churn-modelling', 'Churn_Modelling.csv.gz');
+const BANK = bank.path;
 // 60 real bank rows + AccountStatus (the label in disguise) + 3 exact duplicates (test/fixtures/README.md).
 const LEAK = join(import.meta.dirname, '..', 'fixtures', 'bank-churn-leak.csv');
 
@@ -121,7 +122,7 @@ describe('train --table checks (bank fixture)', () => {
   }, 60_000);
 });
 
-describe.skipIf(!existsSync(TELCO) || !existsSync(BANK))('train --table / score --table on real tables (needs ../shared/datasets)', () => {
+describe.skipIf(bank.missing)('train --table / score --table on real tables (the bank table needs ../shared/datasets)', () => {
   it('trains on the Telco table, scores every customer from the raw columns, and refuses events', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cl-table-'));
     const models = join(dir, 'models');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run.js';
 import { readTable } from '../../src/shared/table-io.js';
+import { sharedDataset } from '../shared/datasets.js';
 
 /**
  * Honest verdicts on small real logs (issue 16), from two CDNOW subsets (test/fixtures/README.md):
@@ -11,7 +12,7 @@ import { readTable } from '../../src/shared/table-io.js';
  * all active after the test cutoff: every test user stays, so nothing can be measured (exit 2).
  */
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-const DATASETS = join(import.meta.dirname, '..', '..', '..', 'shared', 'datasets');
+const sparkify = sharedDataset('sparkify-dend-log-data');
 let dir: string;
 let models: string;
 let trained: { code: number; err: string; out: string[] };
@@ -73,9 +74,9 @@ describe('verdicts on a small real log', () => {
     expect(saved.verdict.kind).toBe('in_sample');
     expect(saved.warnings.map((w: { code: string }) => w.code)).toContain('IN_SAMPLE');
   }, 60_000);
-  it('the Sparkify month trains with a week of history before its first cutoff, says so, and gives insufficient_evidence', async () => {
+  it.skipIf(sparkify.missing)('the Sparkify month trains with a week of history before its first cutoff, says so, and gives insufficient_evidence', async () => {
     const out: string[] = [];
-    const r = await runCli(['train', '--events', join(DATASETS, 'sparkify-dend-log-data', '*.json.gz'), '--preset', 'sparkify', '--horizon-days', '7', '--train-cutoffs', '1', '--seed', '7', '--models-dir', models, '--name', 'sparkify', '--resamples', '200', '--json'], { out: (t) => out.push(t) });
+    const r = await runCli(['train', '--events', join(sparkify.path, '*.json.gz'), '--preset', 'sparkify', '--horizon-days', '7', '--train-cutoffs', '1', '--seed', '7', '--models-dir', models, '--name', 'sparkify', '--resamples', '200', '--json'], { out: (t) => out.push(t) });
     expect(r.code).toBe(0);
     const j = JSON.parse(out.join('\n'));
     expect(j.sets.map((s: { cutoff: string }) => s.cutoff)).toEqual(['2018-11-08', '2018-11-15', '2018-11-22']);

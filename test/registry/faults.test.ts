@@ -29,7 +29,7 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** CI builds dist/ in `npm ci` (prepare); a working tree may hold newer sources: build them, so children run what is tested. */
+/** `npm test` builds dist/ first (pretest); a working tree may hold newer sources: build them, so children run what is tested. */
 function ensureBuilt(): void {
   const out = join(ROOT, 'dist', 'cli', 'index.js');
   if (existsSync(out) && statSync(out).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;

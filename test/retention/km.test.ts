@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { loadEvents } from '../../src/ingest/index.js';
 import { CDNOW_PRESET, SPARKIFY_PRESET } from '../../src/ingest/presets.js';
 import { chiSquareSurvival, computeRetention, kaplanMeier, logRank, type SurvivalCurve } from '../../src/retention/index.js';
 import { readTable } from '../../src/shared/table-io.js';
+import { sharedDataset } from '../shared/datasets.js';
 
 const fx = (f: string) => join(import.meta.dirname, '..', 'fixtures', f);
 
@@ -155,8 +155,8 @@ describe('delayed entry (left truncation) on the real Sparkify log, against stat
     expect(Math.abs(lr.pValue - ref.log_rank.p_value_sf)).toBeLessThan(1e-9);
   });
 
-  const log = '/work/shared/datasets/sparkify-dend-log-data';
-  it.skipIf(!existsSync(log))('computeRetention on the 30 Sparkify files gives those durations and entries', async () => {
+  const { path: log, missing } = sharedDataset('sparkify-dend-log-data');
+  it.skipIf(missing)('computeRetention on the 30 Sparkify files gives those durations and entries', async () => {
     const { readdir } = await import('node:fs/promises');
     const files = (await readdir(log)).filter((f) => f.endsWith('.json.gz')).map((f) => join(log, f));
     const store = await loadEvents(files, SPARKIFY_PRESET);

@@ -38,18 +38,3 @@ export const CAMPAIGNS: readonly Campaign[] = [
   { key: 'win_back', segment: 'Churned', campaign: 'Win-back', frequency: 'At churn, 30 days, 90 days', content: "What's new, special offer, survey" }, // playbook §7.1
 ];
 
-/** playbook §2.4 experience per intent segment. */
-export const INTENT_EXPERIENCE: Record<string, string> = {
-  Evaluator: 'Clear value prop, competitor comparison, trial extension', // playbook §2.4
-  'Individual User': 'Individual plans, personal templates, solo workflows', // playbook §2.4
-  'Team Champion': 'Team features, collaboration tools, team pricing', // playbook §2.4
-  Buyer: 'Sales handoff, custom pricing, security docs', // playbook §2.4
-  'Admin/IT': 'Admin tools, compliance info, enterprise features', // playbook §2.4
-};
-
-/** playbook §3.4 sub-segment notes. */
-export const DORMANT_NOTES: Record<string, string> = {
-  'Lapsed after activation': 'higher win-back potential', // playbook §3.4
-  'Never activated': 'diagnose why', // playbook §3.4
-  'Churned after paying': 'highest value to win back', // playbook §3.4
-};

@@ -26,8 +26,6 @@ export const BEHAVIORAL = {
 /** Labels in ladder order (the order of the §9.1 dashboard and the §9.2 matrix). */
 export const BEHAVIORAL_SEGMENTS = ['Power', 'Regular', 'Casual', 'At-Risk', 'Dormant', 'Unsegmented'] as const;
 export type BehavioralSegment = (typeof BEHAVIORAL_SEGMENTS)[number];
-/** Ladder (first match wins): Dormant, At-Risk, Power, Regular, Casual, then `Unsegmented` (under 0.5 sessions/week or under 7 days of tenure, and active in the last 7 days). */
-export const BEHAVIORAL_LADDER: readonly BehavioralSegment[] = ['Dormant', 'At-Risk', 'Power', 'Regular', 'Casual', 'Unsegmented'];
 
 // ------------------------------------------------------------------ §2.3 lifecycle stages
 
@@ -80,8 +78,6 @@ export const DORMANT_SUBSEGMENTS = ['Churned after paying', 'Lapsed after activa
 
 // ------------------------------------------------------------------ §2.4 intent, §2.5 plan
 
-/** Ladder; "Admin/IT" (SSO, security review, seats) has no events in the feature table and is never assigned. */
-export const INTENT_SEGMENTS = ['Buyer', 'Team Champion', 'Evaluator', 'Individual User', 'Admin/IT'] as const;
 export const INTENT = {
   /** playbook §2.4 Buyer "Visiting pricing page" repeatedly: 2+ pricing views in 7 days (the §7.2 "pricing page 2x in last week"). */
   buyer: { minPricingViews7d: 2 },

@@ -1,18 +1,34 @@
 /**
- * The dense input of the exact estimators (logistic-exact.ts, gbdt.ts, treeshap.ts): row-major,
- * rows x cols, Float64 or Float32 (dataset.ts' `Matrix` fits as it is). NaN means "missing" to the
- * trees; the logistic model refuses it.
+ * The one dense matrix type of the numeric stages (cluster and churn): row-major, `data[i * cols + j]`
+ * = row (user) i, column (feature) j. Float64 for k-means, PCA and the exact estimators; Float32 where
+ * the values go to tfjs. NaN means "missing" to the trees; everything else refuses it.
  */
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError } from './errors.js';
 
-export interface RealMatrix {
-  data: Float64Array | Float32Array;
+export type MatrixData = Float64Array | Float32Array;
+
+export interface Matrix<T extends MatrixData = MatrixData> {
+  data: T;
   rows: number;
   cols: number;
 }
 
+/** The Float64 matrix every k-means, PCA and metric kernel takes. */
+export type DenseMatrix = Matrix<Float64Array>;
+
+export interface MatrixChecks {
+  /** One 0/1 label per row. */
+  y?: ArrayLike<number>;
+  /** One finite, non-negative weight per row. */
+  w?: ArrayLike<number> | null;
+  /** Columns the model was fitted on. */
+  cols?: number;
+  /** Refuse NaN and infinities. */
+  finite?: boolean;
+}
+
 /** Checks the shape of `x` (and of `y`, `w` when given); the message names `where` and both numbers. */
-export function checkRealMatrix(x: RealMatrix, where: string, opts: { y?: ArrayLike<number>; w?: ArrayLike<number> | null; cols?: number; finite?: boolean } = {}): void {
+export function checkMatrix(x: Matrix, where: string, opts: MatrixChecks = {}): void {
   if (!x || !(x.data instanceof Float64Array || x.data instanceof Float32Array)) {
     throw new CohortlabError('BAD_ARGUMENT', `${where}: x must be { data: Float64Array | Float32Array, rows, cols } (row-major).`);
   }
@@ -45,4 +61,12 @@ export function checkRealMatrix(x: RealMatrix, where: string, opts: { y?: ArrayL
       }
     }
   }
+}
+
+/** Rows `idx` of `x` (in the given order) as a new matrix of the same element type. */
+export function takeRows<T extends MatrixData>(x: Matrix<T>, idx: ArrayLike<number>): Matrix<T> {
+  const d = x.cols;
+  const out = (x.data instanceof Float32Array ? new Float32Array(idx.length * d) : new Float64Array(idx.length * d)) as T;
+  for (let r = 0; r < idx.length; r++) out.set(x.data.subarray(idx[r] * d, idx[r] * d + d), r * d);
+  return { data: out, rows: idx.length, cols: d };
 }

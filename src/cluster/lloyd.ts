@@ -1,0 +1,181 @@
+import { CohortlabError } from '../shared/errors.js';
+import type { DenseMatrix } from '../shared/matrix.js';
+import { boundedAssign, centreHalfDistances, checkKMeansInput, elkanAssign, elkanFirstPass, inertiaOf, meanColumnVariance, sqDist } from './kmeans-kernels.js';
+import type { KMeansRun } from './types.js';
+
+/**
+ * Lloyd iterations on a row-major Float64Array. Pure: numbers in, numbers out; the inner loops are in
+ * kmeans-kernels.ts. Worker threads are not pulled in here: a caller that wants the Elkan passes split
+ * over threads passes a `KMeansWorkers` (parallel.ts provides one, `workerThreads`).
+ *
+ * `lloyd` is Lloyd's algorithm with Hamerly's bounds (G. Hamerly, "Making k-means even faster",
+ * SDM 2010): per point an upper bound on the distance to its centre and a lower bound on the distance
+ * to the second-closest, per centre half the distance to its nearest other centre. A point whose upper
+ * bound is below both is skipped without computing any distance; after the first iterations that is
+ * almost every point. The bounds only skip work, they never change a result: every iteration gives
+ * the assignment of plain Lloyd, which is what `ml-kmeans` (the reference) computes; a test proves
+ * identical assignments and centroids from the same initial centroids.
+ *
+ * One iteration = assign every point to its nearest centre, then move each centre to the mean of its
+ * points (an empty cluster keeps its centre, as ml-kmeans does). It stops when no assignment changed
+ * (a fixed point) or when the total squared centre shift is <= tol x mean feature variance (sklearn's
+ * tolerance), or after `maxIter` iterations. The returned labels are then recomputed against the final
+ * centres (sklearn's final E-step), so labels, centroids and inertia agree.
+ */
+export interface LloydOptions {
+  maxIter: number;
+  /** Relative tolerance (sklearn): stop when the summed squared centre shift <= tol x mean column variance. */
+  tol: number;
+  /**
+   * Which bounds skip distance computations: 'elkan' keeps one lower bound per point and centre (n x k
+   * doubles; best when clusters overlap), 'hamerly' one per point. 'auto' (default): elkan while the
+   * n x k bounds take at most 512 MB. Both give the same labels.
+   */
+  bounds?: 'auto' | 'elkan' | 'hamerly';
+  /**
+   * Threads for the Elkan passes when `workers` is given: 1 = this thread only; 2+ = rows split over
+   * worker threads. Default: 2 from MIN_ROWS_FOR_THREADS rows when the machine has 2+ cores. Labels and
+   * inertia do not depend on it.
+   */
+  threads?: number;
+  /** The thread pool (parallel.ts `workerThreads`); without it every pass runs on this thread. */
+  workers?: KMeansWorkers;
+}
+
+/** From this many rows the default is to split the Elkan passes (and scale.ts puts the matrix in shared memory). */
+export const MIN_ROWS_FOR_THREADS = 200_000;
+
+/** The k-means state the worker threads read and write (every array in a SharedArrayBuffer). */
+export interface SharedKMeansState {
+  labels: Int32Array;
+  upper: Float64Array;
+  lower: Float64Array;
+  second: Float64Array;
+  cent: Float64Array;
+  cum: Float64Array;
+  half: Float64Array;
+  halfCC: Float64Array;
+}
+
+export interface ParallelRunner {
+  /**
+   * One pass: command 1 = first assignment, 2 = assignment updating sums, 3 = assignment without sums
+   * (final E-step). `own(r0, r1)` runs this thread's share. Returns the rows that changed.
+   */
+  run(cmd: 1 | 2 | 3, cumMax: number, own: (r0: number, r1: number) => number, sums: Float64Array, counts: Float64Array): number;
+  release(): void;
+}
+
+/** A thread pool for the Elkan passes, passed in by the caller (parallel.ts implements it). */
+export interface KMeansWorkers {
+  /** Whether `rows` rows with the requested `threads` would be split (so the state must be shared). */
+  wants(rows: number, threads?: number): boolean;
+  /** A runner over `st`, or undefined when this fit runs on one thread. */
+  runner(x: DenseMatrix, k: number, threads: number | undefined, st: SharedKMeansState): ParallelRunner | undefined;
+}
+
+/** Lloyd iterations with Hamerly bounds from the given initial centroids (k x d, not modified). */
+export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, opts: LloydOptions): KMeansRun {
+  checkKMeansInput(x, k, 'k-means');
+  const { data, rows: n, cols: d } = x;
+  if (initCentroids.length !== k * d) {
+    throw new CohortlabError('BAD_ARGUMENT', `k-means: ${initCentroids.length} initial centroid values for k = ${k} and d = ${d}; expected k * d = ${k * d}.`);
+  }
+  const tolAbs = opts.tol > 0 ? opts.tol * meanColumnVariance(x) : 0;
+  const mode = opts.bounds ?? 'auto';
+  const elkan = mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20);
+  // arrays a worker thread also writes live in shared memory when the pass is split (parallel.ts)
+  const shared = elkan && opts.workers !== undefined && opts.workers.wants(n, opts.threads);
+  const f64 = (len: number) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
+  const cent = f64(k * d);
+  cent.set(initCentroids);
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  const labels = shared ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n);
+  const upper = f64(n);
+  // Hamerly: lower[i] bounds the distance to the second-closest centre; Elkan: lower[i * k + c] to centre c
+  const lower = f64(elkan ? n * k : n);
+  const shift = new Float64Array(k);
+  const cum = f64(k); // Elkan: every centre's total shift so far (bounds are stored against it)
+  const second = f64(elkan ? n : 0); // Elkan: bound on the second-closest centre + cumMax
+  let cumMax = 0; // running sum of the largest shift of each iteration
+  const half = f64(k);
+  const halfCC = f64(k * k);
+  let emptyClusters = 0;
+
+  // Iteration 1, assignment. Hamerly: full scan, both bounds exact. Elkan: see elkanFirstPass.
+  const pool = shared ? opts.workers?.runner(x, k, opts.threads, { labels, upper, lower, second, cent, cum, half, halfCC }) : undefined;
+  if (elkan) {
+    centreHalfDistances(cent, k, d, half, halfCC);
+    if (pool) pool.run(1, 0, (r0, r1) => (elkanFirstPass(data, d, k, cent, labels, upper, lower, second, halfCC, sums, counts, r0, r1), 0), sums, counts);
+    else elkanFirstPass(data, d, k, cent, labels, upper, lower, second, halfCC, sums, counts, 0, n);
+  } else {
+    for (let i = 0; i < n; i++) {
+      let a = 0;
+      let b1 = Infinity;
+      let b2 = Infinity;
+      for (let c = 0; c < k; c++) {
+        const dist = sqDist(data, i, cent, c, d);
+        if (dist < b1) {
+          b2 = b1;
+          b1 = dist;
+          a = c;
+        } else if (dist < b2) b2 = dist;
+      }
+      upper[i] = Math.sqrt(b1);
+      lower[i] = Math.sqrt(b2);
+      labels[i] = a;
+      counts[a] += 1;
+      const xo = i * d;
+      const so = a * d;
+      for (let t = 0; t < d; t++) sums[so + t] += data[xo + t];
+    }
+  }
+
+  let iterations = 0;
+  let converged = false;
+  let changed = n;
+  for (;;) {
+    iterations++;
+    // Update step: centres to the means of their points; an empty cluster keeps its centre.
+    let shiftTotal = 0;
+    let iterMax = 0;
+    for (let c = 0; c < k; c++) {
+      const co = c * d;
+      const m = counts[c];
+      let s = 0;
+      if (m > 0) {
+        for (let t = 0; t < d; t++) {
+          const v = sums[co + t] / m;
+          const diff = v - cent[co + t];
+          s += diff * diff;
+          cent[co + t] = v;
+        }
+      } else emptyClusters++;
+      shiftTotal += s;
+      shift[c] = Math.sqrt(s);
+      cum[c] += shift[c];
+      if (shift[c] > iterMax) iterMax = shift[c];
+    }
+    cumMax += iterMax;
+    if (changed === 0) {
+      converged = true; // a fixed point: the centres did not move, labels agree with them
+      break;
+    }
+    const last = shiftTotal <= tolAbs || iterations >= opts.maxIter;
+    if (shiftTotal <= tolAbs) converged = true;
+    // Next assignment (or, after the last update, sklearn's final E-step without a centre update).
+    if (elkan) {
+      centreHalfDistances(cent, k, d, half, halfCC);
+      changed = pool
+        ? pool.run(last ? 3 : 2, cumMax, (r0, r1) => elkanAssign(data, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last, r0, r1), sums, counts)
+        : elkanAssign(data, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last, 0, n);
+    } else changed = boundedAssign(data, n, d, k, cent, labels, upper, lower, shift, half, halfCC, sums, counts, !last);
+    // an emptied cluster must read exactly 0, not the rounding left by the incremental updates
+    if (!last) for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
+    if (last) break;
+  }
+  pool?.release();
+  const inertia = inertiaOf(x, cent, labels);
+  return { labels: shared ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters };
+}
