@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   applyCalibrator, applyScaler, estimatorInput, estimatorRaw, fitCandidate, fitScaler, initBackend, resolveChurnParams,
-  selectCalibration, simulateChurn, takeDesignRows as takeRows, rocAuc
+  selectCalibration, simulateChurn, takeRows, rocAuc
 } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -9,7 +9,7 @@
 import { tf } from './tf.js';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -56,7 +56,7 @@ async function select(preference: BackendPreference, logger: Logger): Promise<Ba
   if ((preference === 'auto' || preference === 'wasm') && (await tryWasm(logger))) return 'wasm';
   if (preference === 'wasm') throw new CohortlabError('BAD_ARGUMENT', 'backend "wasm" was requested but it failed to start; use backend "auto" or "cpu".');
   const ok = await tf.setBackend('cpu');
-  if (!ok) throw new Error('tfjs: even the cpu backend failed to start');
+  if (!ok) throw internalError('tfjs: even the cpu backend failed to start');
   return 'cpu';
 }
 

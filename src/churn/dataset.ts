@@ -44,10 +44,17 @@ function checkFeatures(table: FeatureTable, features: string[], where: string): 
 }
 
 /** Row indices of users still active at the cutoff (the only ones whose churn can be predicted). */
-export function eligibleRows(table: FeatureTable): { rows: Uint32Array; alreadyChurned: number } {
+export function eligibleRows(table: FeatureTable): { rows: Uint32Array; alreadyChurned: number; priorTarget: number } {
   const keep: number[] = [];
-  for (let i = 0; i < table.userIds.length; i++) if (!table.alreadyChurned[i]) keep.push(i);
-  return { rows: Uint32Array.from(keep), alreadyChurned: table.userIds.length - keep.length };
+  const prior = table.priorTarget;
+  let priorOnly = 0;
+  for (let i = 0; i < table.userIds.length; i++) {
+    if (table.alreadyChurned[i]) continue;
+    // propensity targets: users who already did the target event before the cutoff are left out too
+    if (prior?.[i]) priorOnly++;
+    else keep.push(i);
+  }
+  return { rows: Uint32Array.from(keep), alreadyChurned: table.userIds.length - keep.length - priorOnly, priorTarget: priorOnly };
 }
 
 /** Row-major float matrix of `features` for the given rows (all rows by default). Non-finite values are an error. */

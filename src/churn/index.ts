@@ -19,9 +19,10 @@
  *        (`candidates`) -> EvaluationReport
  */
 import type { FeatureTable } from '../features/types.js';
+import type { TargetSpec } from '../features/target.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { bootstrapMetrics, calibrationSummary, evaluatePredictions, formatSetSizes, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from '../evaluate/index.js';
+import { bootstrapMetrics, calibrationSummary, evaluatePredictions, formatSetSizes, outcomeNames, permutationImportance, type DataSetSize, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from '../evaluate/index.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
 import { applyCalibrator, type CalibrationChoice, type Calibrator } from './calibrate.js';
 import { calibrationWarnings, selectCalibration, type CalibrationSelection } from './calibrate-select.js';
@@ -100,6 +101,11 @@ export interface TrainChurnInput {
   resamples?: number;
   importanceRepeats?: number;
   title?: string;
+  /**
+   * A propensity target (`train --target upgrade|event:NAME`): the tables' labels are the target's, the rule
+   * score is the §4.3 expansion readiness, and recency is reversed (fewer days since last activity = more likely).
+   */
+  target?: TargetSpec | null;
   logger?: Logger;
 }
 
@@ -119,10 +125,10 @@ export interface TrainChurnResult {
 const DAY_MS = 86_400_000;
 
 function setSize(role: DataSetSize['role'], t: FeatureTable, source: 'events' | 'table'): DataSetSize {
-  const { rows, alreadyChurned } = eligibleRows(t);
+  const { rows, alreadyChurned, priorTarget } = eligibleRows(t);
   let churners = 0;
   if (t.label) for (const i of rows) churners += t.label[i];
-  return { role, cutoff: source === 'events' ? t.asOf : role, users: rows.length, churners, alreadyChurned };
+  return { role, cutoff: source === 'events' ? t.asOf : role, users: rows.length, churners, alreadyChurned, ...(t.priorTarget ? { priorTarget } : {}) };
 }
 
 function checkTimeOrder(input: TrainChurnInput): { notes: string[] } {
@@ -176,12 +182,13 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     setSize('validation', input.valid, source),
     setSize('test', input.test, source),
   ];
+  const outcome = outcomeNames(input.target);
   for (const s of sets.slice(-2)) {
     if (s.churners === 0 || s.churners === s.users) {
-      throw new CohortlabError('ONE_CLASS', `the ${s.role} users ${source === 'events' ? `as of ${s.cutoff} ` : ''}(${s.users}) are all ${s.churners ? 'churners' : 'stayers'}: a churn model cannot be ${s.role === 'test' ? 'evaluated' : 'calibrated'} on one outcome, and nothing was registered; pick a cutoff or horizon where both occur (cohortlab profile shows the churn share).`);
+      throw new CohortlabError('ONE_CLASS', `the ${s.role} users ${source === 'events' ? `as of ${s.cutoff} ` : ''}(${s.users}) are all ${s.churners ? outcome.positive : outcome.negative}: ${outcome.target === 'churn' ? 'a churn' : `a propensity (${outcome.target})`} model cannot be ${s.role === 'test' ? 'evaluated' : 'calibrated'} on one outcome, and nothing was registered; pick a cutoff or horizon where both occur (cohortlab profile shows the churn share).`);
     }
   }
-  for (const line of formatSetSizes(sets)) logger.info(line);
+  for (const line of formatSetSizes(sets, outcome)) logger.info(line);
   const scaler = fitScaler(tr.x, input.features);
   const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x) });
   const xs = { train: design(tr.x), valid: design(va.x), test: design(te.x) };
@@ -231,7 +238,9 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
   const truth = rowsOf(input.truthTest, testEligible.rows, 'truthTest', input.test);
   const otherRules = Object.fromEntries(Object.entries(input.otherRulesTest ?? {}).map(([k, v]) => [k, rowsOf(v, testEligible.rows, `otherRulesTest.${k}`, input.test) as number[]]));
   const recencyCol = input.test.columns.days_since_last_activity;
-  const recency = recencyCol ? Array.from(testEligible.rows, (i) => recencyCol[i]) : null;
+  // higher = more likely: days since last activity for churn, its negative for a propensity target
+  const recencySign = input.target && input.target.kind !== 'churn' ? -1 : 1;
+  const recency = recencyCol ? Array.from(testEligible.rows, (i) => recencySign * recencyCol[i]) : null;
   let trainPos = 0;
   for (let i = 0; i < tr.y.length; i++) trainPos += tr.y[i];
   const importance = permutationImportance((x) => applyCalibrator(calibrator, estimatorRaw(model, x as Matrix, params.predictBatchSize)), estimatorInput(model, xs.test), te.y, input.features, {
@@ -273,6 +282,7 @@ export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResu
     inSample: input.inSample,
     warnings: calibrationWarnings(calibrationSelection),
     candidates,
+    target: input.target,
   });
   logger.info(report.verdict.text);
   for (const w of report.warnings) logger.warn(`${w.code}: ${w.message}`);
@@ -344,12 +354,14 @@ export function evaluateChurn(
     /** Overlaps of this table's label window with the model's own (evaluate computes them from the manifest). */
     inSample?: InSampleOverlap[] | null;
     warnings?: ReportWarning[];
+    /** A `train --target` model: `table` carries the target's labels (features/target.ts); recency is reversed. */
+    target?: TargetSpec | null;
     logger?: Logger;
   },
 ): EvaluationReport {
   const logger = opts.logger ?? silentLogger;
   const sets = [setSize('test', table, model.encoding ? 'table' : 'events')];
-  for (const line of formatSetSizes(sets)) logger.info(line);
+  for (const line of formatSetSizes(sets, outcomeNames(opts.target))) logger.info(line);
   const te = labelledRows([table], model.features);
   const el = eligibleRows(table);
   const x: DesignPair = { raw: te.x, scaled: applyScaler(model.scaler, te.x) };
@@ -369,7 +381,8 @@ export function evaluateChurn(
     otherRules: Object.fromEntries(Object.entries(opts.otherRules ?? {}).map(([k, v]) => [k, rowsOf(v, el.rows, `otherRules.${k}`, table) as number[]])),
     inSample: opts.inSample,
     warnings: opts.warnings,
-    recency: rec ? Array.from(el.rows, (i) => rec[i]) : null,
+    recency: rec ? Array.from(el.rows, (i) => (opts.target && opts.target.kind !== 'churn' ? -rec[i] : rec[i])) : null,
+    target: opts.target,
     // The majority baseline should use the training rate; without it, the best constant is this set's own rate (optimistic).
     trainChurnRate: opts.trainChurnRate ?? pos / Math.max(1, te.y.length),
     seed: opts.seed,

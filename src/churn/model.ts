@@ -14,7 +14,7 @@
  */
 import { jsStack, logitsJs, SMALL_BATCH_ROWS } from './dense-js.js';
 import { tf, tfl } from './tf.js';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { createRng, permutation } from '../shared/rng.js';
 import type { Matrix } from './dataset.js';
@@ -277,7 +277,7 @@ export async function saveNetwork(net: tfl.LayersModel): Promise<NetworkArtifact
     return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
   }));
   const a = captured as tf.io.ModelArtifacts | null;
-  if (!a || !a.modelTopology || !a.weightSpecs || !a.weightData) throw new Error('tfjs save handler received no topology or weights');
+  if (!a || !a.modelTopology || !a.weightSpecs || !a.weightData) throw internalError('tfjs save handler received no topology or weights');
   const wd = a.weightData;
   const weightData = Array.isArray(wd) ? tf.io.concatenateArrayBuffers(wd) : wd;
   return { modelTopology: a.modelTopology as object, weightSpecs: a.weightSpecs, weightData };

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { computeFeatures, type FeatureTable } from '../features/index.js';
+import { CHURN_TARGET, computeFeatures, computeTargetLabels, withTargetLabels, type FeatureTable, type TargetSpec } from '../features/index.js';
 import { resolveConfig } from '../ingest/index.js';
 import { openEventSource } from '../engine/source.js';
 import { applyRules } from '../rules/index.js';
-import { formatSetSizes, labelWindowOverlaps, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
+import { formatSetSizes, labelWindowOverlaps, outcomeNames, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
 import { rfmRisk } from '../pipeline/train.js';
 import { ltvBaseline } from '../pipeline/ltv-baseline.js';
+import { propensityBaselines } from '../pipeline/target.js';
 import { scorerLine } from './train.js';
 import { evaluateChurn } from '../churn/index.js';
 import { loadModel, resolveModelsDir } from '../registry/index.js';
@@ -42,13 +43,17 @@ export const evaluateCommand: Command = {
     const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
     const spec = eventSourceSpec(args, ctx.env, config, list(args, 'events'), str(args, 'table'));
     if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE..., or --engine clickhouse --table NAME (see "cohortlab evaluate --help").');
+    const saved = (model.manifest.params as { target?: { kind: TargetSpec['kind']; event: string | null; events?: string[] } }).target;
+    const target: TargetSpec = saved && saved.kind !== 'churn' ? { kind: saved.kind, event: saved.event, events: saved.events ?? [] } : CHURN_TARGET;
     const store = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });
     let table: FeatureTable;
     let ltv: Awaited<ReturnType<typeof ltvBaseline>>;
     try {
       table = await computeFeatures(store, { asOf, horizonDays: horizon, logger: ctx.logger });
-      // The "bgnbd" baseline refitted on the purchases before this cutoff (unsupervised: nothing after it is read).
-      ltv = await ltvBaseline(store, table, { horizonDays: horizon, logger: ctx.logger });
+      // a `train --target` version is evaluated on its own target (pipeline/target.ts), not on churn
+      if (target.kind !== 'churn') table = withTargetLabels(table, await computeTargetLabels(store, table, target));
+      // The "bgnbd" baseline (churn only) refitted on the purchases before this cutoff (unsupervised: nothing after it is read).
+      ltv = target.kind === 'churn' ? await ltvBaseline(store, table, { horizonDays: horizon, logger: ctx.logger }) : { baseline: null, warnings: [] };
     } finally {
       await store.close();
     }
@@ -58,10 +63,12 @@ export const evaluateCommand: Command = {
     const seed = int(args, 'seed', Number(model.manifest.seed ?? 0), 0, 2 ** 31 - 1);
     const inSample = modelOverlaps((model.manifest.params ?? {}) as Record<string, unknown>, { cutoff: asOf, horizonDays: horizon });
     if (inSample.length) ctx.logger.warn(`in-sample: the outcomes after ${asOf} (${inSample[0].evaluated[0]} to ${inSample[0].evaluated[1]}) overlap those the model was fitted on: ${inSample.map((o) => `${o.role} cutoff ${o.cutoff} (${o.window[0]} to ${o.window[1]}, ${o.days} days)`).join('; ')}; the result is labelled in_sample, not evidence.`);
+    const baselines = target.kind === 'churn' ? { rule: rules.columns.churn_risk_score as Float64Array, rfm: rfmRisk(rules) } : propensityBaselines(rules);
     const report = evaluateChurn(model.parts.churn, table, {
-      ruleScore: rules.columns.churn_risk_score as Float64Array,
-      otherRules: { rfm: rfmRisk(rules), ...(ltv.baseline ? { bgnbd: ltv.baseline.score } : {}) },
+      ruleScore: baselines.rule,
+      otherRules: { rfm: baselines.rfm, ...(ltv.baseline ? { bgnbd: ltv.baseline.score } : {}) },
       warnings: ltv.warnings,
+      target,
       inSample,
       seed,
       title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)`,
@@ -75,7 +82,7 @@ export const evaluateCommand: Command = {
       ctx.out(JSON.stringify({ ...report, report: join(out, 'report.json') }));
       return 0;
     }
-    for (const line of formatSetSizes(report.context.data?.sets ?? [])) ctx.out(line);
+    for (const line of formatSetSizes(report.context.data?.sets ?? [], outcomeNames(target))) ctx.out(line);
     ctx.out(`ROC-AUC ${scorerLine(report)}`);
     ctx.out(`verdict: ${report.verdict.kind}: ${report.verdict.text}`);
     ctx.out(`report: ${join(out, 'report.html')}`);

@@ -23,7 +23,7 @@ export const generateCommand: Command = {
     'Writes to DIR:',
     '  events.csv, events.parquet  user_id, timestamp (ISO 8601 UTC), event, session_id, plan, signup_at',
     '  truth.csv                   user_id, latent_type, churn_probability, churned, churn_date, churn_at, plan, role,',
-    '                              company_size, signup_at, alive_at_cutoff',
+    '                              company_size, signup_at, alive_at_cutoff, p_upgrade, upgraded, upgrade_at',
     '  truth.json                  { "as_of": "YYYY-MM-DD", "horizon_days": H }: the cutoff and horizon of the truth',
     '  cohortlab.config.json       the mapping and taxonomy to read the events (preset "synthetic")',
     '',
@@ -31,6 +31,8 @@ export const generateCommand: Command = {
     'Label (same as cohortlab features): churned = cancelled_subscription in [cutoff, cutoff + H) or no event in the',
     'last 21 days of the horizon (playbook 3.4, weekly cadence). churn_probability is the exact probability of that',
     'label given everything before the cutoff; users who cancelled before the cutoff have 1 (alive_at_cutoff = 0).',
+    'Upgrades (train --target upgrade): p_upgrade is the exact probability of a first upgraded_plan in the same window',
+    'for users alive and not upgraded at the cutoff (1 for users who upgraded before it); upgrade_at its time, if any.',
     '',
     'Example: cohortlab generate --users 20000 --days 180 --seed 7 --out data/sample',
   ].join('\n'),
@@ -51,7 +53,8 @@ export const generateCommand: Command = {
     ctx.out(
       `generated ${report.events.toLocaleString('en-US')} events for ${users.toLocaleString('en-US')} users (${types}); ` +
         `truth as of ${report.asOf} + ${report.horizonDays} days: churn rate ${(100 * report.churnRate).toFixed(1)}% ` +
-        `(mean true probability ${(100 * report.meanChurnProbability).toFixed(1)}%) among ${report.aliveAtCutoff.toLocaleString('en-US')} users alive at the cutoff; ` +
+        `(mean true probability ${(100 * report.meanChurnProbability).toFixed(1)}%) among ${report.aliveAtCutoff.toLocaleString('en-US')} users alive at the cutoff, ` +
+        `upgrade rate ${(100 * report.upgradeRate).toFixed(1)}% among those not upgraded before it; ` +
         `generate ${s(report.timingsMs.generate)}, parquet ${s(report.timingsMs.parquet)}, total ${s(report.timingsMs.total)}; out ${dir}`,
     );
     return 0;

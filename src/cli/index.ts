@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { formatHelp, parseArgs, QUIET_OPTION } from './args.js';
 import type { CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
-import { isCohortlabError } from '../shared/errors.js';
+import { reportError } from './report-error.js';
 import { stderrLogger } from '../shared/log.js';
 
 /**
@@ -54,14 +54,6 @@ export async function main(argv: string[], ctx: Partial<CommandContext> = {}): P
     const logger = args.flags.quiet === true ? { ...context.logger, info: () => {}, progress: () => {} } : context.logger;
     return await command.run(args, { ...context, logger });
   } catch (e) {
-    if (isCohortlabError(e)) {
-      process.stderr.write(`cohortlab ${command.name}: ${e.message}\n`);
-      return 2;
-    }
-    const err = e as Error;
-    process.stderr.write(`cohortlab ${command.name}: internal error: ${err?.message ?? String(e)}\n`);
-    if (context.env.COHORTLAB_DEBUG === '1' && err?.stack) process.stderr.write(`${err.stack}\n`);
-    else process.stderr.write('Set COHORTLAB_DEBUG=1 to see the stack trace, and report it.\n');
-    return 1;
+    return reportError(command.name, e, context.env, (text) => process.stderr.write(text));
   }
 }

@@ -34,17 +34,21 @@ async function list(modelsDir: string, only: string | undefined, ctx: CommandCon
       });
       const metrics = (m?.metrics ?? {}) as Record<string, unknown>;
       const auc = (metrics.aucModelInterval ?? null) as MetricInterval | null;
+      // a `train --target` version counts its positives as what they did, and its source names the target
+      const target = ((m?.params as Record<string, unknown> | undefined)?.target ?? null) as { kind: string; event: string | null } | null;
+      const propensity = target && target.kind !== 'churn' ? target : null;
+      const did = propensity ? (propensity.kind === 'upgrade' ? 'upgraded' : `did ${propensity.event}`) : 'churned';
       rows.push([
         `${formatRef(name, v)}${prod === v ? ' *' : ''}`,
         String(m?.createdAt ?? '?').replace('T', ' ').slice(0, 19),
         String(metrics.verdictKind ?? '(older version)'),
         auc ? iv(auc) : f3(metrics.aucModel),
         f3(metrics.aucRule),
-        typeof metrics.testUsers === 'number' ? `${metrics.testUsers.toLocaleString('en-US')}${typeof metrics.testChurners === 'number' ? ` (${metrics.testChurners.toLocaleString('en-US')} churned)` : ''}` : '-',
+        typeof metrics.testUsers === 'number' ? `${metrics.testUsers.toLocaleString('en-US')}${typeof metrics.testChurners === 'number' ? ` (${metrics.testChurners.toLocaleString('en-US')} ${did})` : ''}` : '-',
         metrics.k === null || metrics.k === undefined ? '-' : String(metrics.k),
-        String((m?.params as Record<string, unknown> | undefined)?.source ?? '?'),
+        `${String((m?.params as Record<string, unknown> | undefined)?.source ?? '?')}${propensity ? ` (target ${propensity.kind === 'upgrade' ? 'upgrade' : `event:${propensity.event}`})` : ''}`,
       ]);
-      json.push({ ref: formatRef(name, v), production: prod === v, createdAt: m?.createdAt ?? null, verdict: metrics.verdictKind ?? null, aucModel: auc, aucRule: metrics.aucRule ?? null, testUsers: metrics.testUsers ?? null, testChurners: metrics.testChurners ?? null, k: metrics.k ?? null, source: (m?.params as Record<string, unknown> | undefined)?.source ?? null });
+      json.push({ ref: formatRef(name, v), production: prod === v, createdAt: m?.createdAt ?? null, verdict: metrics.verdictKind ?? null, aucModel: auc, aucRule: metrics.aucRule ?? null, testUsers: metrics.testUsers ?? null, testChurners: metrics.testChurners ?? null, k: metrics.k ?? null, source: (m?.params as Record<string, unknown> | undefined)?.source ?? null, target: propensity ? { kind: propensity.kind, event: propensity.event } : { kind: 'churn', event: null } });
     }
   }
   if (asJson) {

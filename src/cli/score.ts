@@ -94,7 +94,7 @@ export const scoreCommand: Command = {
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
   ],
-  help: 'Output columns: user_id, churn_probability, the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}), then p_alive, expected_purchases, clv (BG/NBD + Gamma-Gamma of the version\'s ltv.json, from the purchases before the cutoff; empty without one, for --table features files and for users without a purchase; not in --emit-sql / --into; docs/ltv.md).',
+  help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}), then p_alive, expected_purchases, clv (BG/NBD + Gamma-Gamma of the version\'s ltv.json, from the purchases before the cutoff; empty without one, for --table features files and for users without a purchase; not in --emit-sql / --into; docs/ltv.md).',
   async run(args, ctx) {
     const modelsDir = resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'));
     const out = str(args, 'out');

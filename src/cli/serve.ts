@@ -23,9 +23,9 @@ export const serveCommand: Command = {
     { name: 'host', type: 'string', description: 'interface to listen on', default: '127.0.0.1', placeholder: 'H' },
     MODELS_DIR_OPTION,
     { name: 'cors-origin', type: 'list', description: 'browser origins allowed to call the API (CORS is off without it)', default: '$COHORTLAB_CORS_ORIGIN (comma-separated), else none', placeholder: 'ORIGIN...' },
-    { name: 'log-requests', type: 'boolean', description: 'log one line per request (route pattern, status, time; never user ids or feature values)' },
+    { name: 'log-requests', type: 'boolean', description: 'log one JSON line per request on stdout (route pattern, status, ms, request id; never user ids or feature values); errors are logged always' },
   ],
-  help: 'Set COHORTLAB_API_KEY=<secret> to require "Authorization: Bearer <secret>" on every /v1 route but /v1/health.\nRoutes: GET / (explorer), GET /v1/health, POST /v1/predict, GET /v1/users/:id, GET /v1/models, POST /v1/models/reload, GET /v1/clusters, GET /v1/segments, GET /v1/members, GET /v1/export, GET /v1/openapi.json.',
+  help: 'Set COHORTLAB_API_KEY=<secret> to require "Authorization: Bearer <secret>" on every /v1 route but /v1/health.\nRoutes: GET / (explorer), GET /v1/health, POST /v1/predict, GET /v1/users/:id, GET /v1/models, POST /v1/models/reload, GET /v1/clusters, GET /v1/segments, GET /v1/members, GET /v1/export, GET /v1/openapi.json, GET /metrics (Prometheus text, no key).\nLogs: JSON lines on stdout (level, time, request_id, route, status, ms); every answer echoes x-request-id.',
   async run(args, ctx) {
     const { app, url } = await startServer({
       ref: str(args, 'model') ?? 'default',

@@ -4,7 +4,7 @@ import { DEFAULT_MODEL_NAME, resolveModelsDir, validateName } from '../registry/
 import { CohortlabError } from '../shared/errors.js';
 import { bool, date, int, list, str, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command } from './command.js';
-import type { EvaluationReport } from '../evaluate/index.js';
+import { outcomeNames, type EvaluationReport } from '../evaluate/index.js';
 import type { ChurnModelRequest } from '../churn/index.js';
 import { SALT_ENV, saltFrom } from '../shared/pseudonym.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
@@ -28,6 +28,7 @@ export const trainCommand: Command = {
     { name: 'train-cutoffs', type: 'string', description: 'training cutoffs before the validation cutoff', default: '2', placeholder: 'N' },
     { name: 'seed', type: 'string', description: 'seed of every random choice (same seed + data = same model)', required: true, placeholder: 'S' },
     { name: 'name', type: 'string', description: 'model name in the registry', default: DEFAULT_MODEL_NAME, placeholder: 'NAME' },
+    { name: 'target', type: 'string', description: 'what the model predicts: churn; upgrade (the config\'s taxonomy.upgrade events); or event:NAME (any event of the log), each within the horizon among users who have not done it before the cutoff (docs/propensity.md)', default: 'churn', placeholder: 'churn|upgrade|event:NAME' },
     { name: 'model', type: 'string', description: 'churn model: auto (logistic, mlp and gbdt fitted, the lowest validation log loss kept), logistic, mlp or gbdt', default: 'auto', placeholder: 'KIND' },
     { name: 'k', type: 'string', description: 'number of clusters, or auto (chosen by evidence)', default: 'auto', placeholder: 'N|auto' },
     { name: 'rules', type: 'string', description: 'folder of segment rule files (playbook 6.1 language)', default: 'the shipped rules/', placeholder: 'DIR' },
@@ -55,6 +56,8 @@ export const trainCommand: Command = {
     if (table && events.length) throw new CohortlabError('BAD_ARGUMENT', 'give either --events or --table, not both.');
     const tableOnly = ['id', 'positive', 'drop', 'keep-leaky'].filter((o) => args.flags[o] !== undefined && args.flags[o] !== false); // --keep-leaky=no is not a table option given
     if (tableOnly.length && !table) throw new CohortlabError('BAD_ARGUMENT', `${tableOnly.map((o) => `--${o}`).join(', ')} apply to a per-user table: give --table FILE --label COLUMN with ${tableOnly.length === 1 ? 'it' : 'them'}.`);
+    const target = str(args, 'target');
+    if (table && target !== undefined && target !== 'churn') throw new CohortlabError('BAD_ARGUMENT', `--target ${target} needs an event log (--events with --config/--preset); a per-user table has one label column (--label).`);
     const config = table ? undefined : await resolveConfigFor(events, { config: str(args, 'config'), preset: str(args, 'preset') }, ctx.logger);
     const spec = config ? eventSourceSpec(args, ctx.env, config, events, str(args, 'table')) : undefined;
     const result = await trainPipeline({
@@ -77,6 +80,7 @@ export const trainCommand: Command = {
       rulesDir: str(args, 'rules'),
       truth: str(args, 'truth'),
       resamples: int(args, 'resamples', 1000, 0, 100000),
+      target,
       strict: bool(args, 'strict'),
       keepUserIds: bool(args, 'keep-user-ids'),
       pseudonymizeSalt: bool(args, 'pseudonymize') ? saltFrom(ctx.env) : undefined,
@@ -84,21 +88,21 @@ export const trainCommand: Command = {
     });
     const e = result.evaluation;
     if (bool(args, 'json')) {
-      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, verdict: e.verdict, evidence: e.evidence, warnings: result.warnings ?? e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
+      ctx.out(JSON.stringify({ version: `${result.version.name}@${result.version.version}`, dir: result.version.dir, target: e.target ?? { kind: 'churn', event: null }, verdict: e.verdict, evidence: e.evidence, warnings: result.warnings ?? e.warnings, sets: e.context.data?.sets ?? [], metrics: e.metrics, differences: e.differences, ceiling: e.ceiling, model: e.context.model?.kind ?? null, candidates: e.candidates ?? [] }));
       return 0;
     }
-    ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, churn rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC ${scorerLine(e)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);
-    ctx.logger.info(`verdict: ${e.verdict.kind}`);
+    const o = outcomeNames(e.target ? { ...e.target, events: [] } : null);
+    ctx.logger.info(`test users ${e.testUsers.toLocaleString('en-US')}, ${o.target} rate ${(100 * e.testChurnRate).toFixed(1)}%: ROC-AUC ${scorerLine(e)}${e.ceiling ? `; truth ceiling ${e.ceiling.truthAuc.toFixed(3)}` : ''}`);
+    ctx.logger.info(`verdict${o.target === 'churn' ? '' : ` (${o.target} model vs §4.3 expansion readiness)`}: ${e.verdict.kind}`);
     ctx.out(`${result.version.name}@${result.version.version}`);
     return 0;
   },
 };
 
-const SCORER_SHORT: Record<string, string> = { model: 'model', rule: 'rule churn-risk (4.4)', rfm: 'RFM (6.3)', recency: 'recency', majority: 'majority', bgnbd: 'BG/NBD P(no purchase)' };
-
 /** "model 0.936 [0.929, 0.942] vs rule churn-risk (4.4) 0.708 [...], RFM (6.3) ..., recency ..., majority 0.500": every scorer on the same users. */
 export function scorerLine(e: EvaluationReport): string {
   const fmt = (x: { value: number; lo: number; hi: number } | null | undefined) => (x ? `${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]` : 'n/a');
   const others = Object.keys(e.metrics).filter((k) => k !== 'model' && k !== 'truth');
-  return `model ${fmt(e.metrics.model?.rocAuc)} vs ${others.map((k) => `${SCORER_SHORT[k] ?? k} ${fmt(e.metrics[k]?.rocAuc)}`).join(', ')}`;
+  const short = outcomeNames(e.target ? { ...e.target, events: [] } : null).short;
+  return `model ${fmt(e.metrics.model?.rocAuc)} vs ${others.map((k) => `${short[k] ?? k} ${fmt(e.metrics[k]?.rocAuc)}`).join(', ')}`;
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DenseMatrix } from '../shared/matrix.js';
+import { internalError } from '../shared/errors.js';
 import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
 
 /**
@@ -65,7 +66,7 @@ export function parallelRunner(x: DenseMatrix, k: number, threads: number | unde
   const { rows: n, cols: d } = x;
   const T = threadCount(n, threads);
   if (T < 2 || !resolveWorker()) return undefined;
-  if (!(st.labels.buffer instanceof SharedArrayBuffer)) throw new Error('parallel k-means needs its state in shared memory');
+  if (!(st.labels.buffer instanceof SharedArrayBuffer)) throw internalError('parallel k-means needs its state in shared memory');
   let data = x.data;
   if (!(data.buffer instanceof SharedArrayBuffer)) {
     data = new Float64Array(new SharedArrayBuffer(x.data.length * 8));
@@ -109,7 +110,7 @@ export function parallelRunner(x: DenseMatrix, k: number, threads: number | unde
           }
         }
         for (let v = Atomics.load(s.ctrl, DONE); v !== seq; v = Atomics.load(s.ctrl, DONE)) Atomics.wait(s.ctrl, DONE, v);
-        if (Atomics.load(s.ctrl, ERROR) !== 0) throw new Error('a k-means worker thread failed; rerun with threads: 1');
+        if (Atomics.load(s.ctrl, ERROR) !== 0) throw internalError('a k-means worker thread failed; rerun with threads: 1');
         changed += Atomics.load(s.ctrl, CHANGED);
         for (let i = 0; i < s.wsums.length; i++) sums[i] += s.wsums[i];
         for (let c = 0; c < k; c++) counts[c] += s.wcounts[c];

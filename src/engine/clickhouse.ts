@@ -1,7 +1,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { ColumnResult } from '../shared/duckdb.js';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
 import { CLICKHOUSE } from './dialect.js';
 
 /**
@@ -98,7 +98,7 @@ class Block {
   }
   add(line: string): void {
     const fields = line.split('\t');
-    if (fields.length !== this.names.length) throw new Error(`ClickHouse returned a row of ${fields.length} fields for ${this.names.length} columns: ${line.slice(0, 300)}`);
+    if (fields.length !== this.names.length) throw new CohortlabError('ENGINE_FAILED', `ClickHouse returned a row of ${fields.length} fields for ${this.names.length} columns`, { detail: `row: ${line.slice(0, 300)}` });
     for (let c = 0; c < fields.length; c++) {
       if (this.numeric[c]) (this.cols[c] as number[]).push(parseNumber(fields[c]));
       else (this.cols[c] as string[]).push(fields[c] === '\\N' ? '' : unescapeTsv(fields[c]));
@@ -119,7 +119,8 @@ function wrapError(e: unknown, url: string, sql: string, when = ''): never {
   const first = msg.split('\n')[0].replace(/, e\.what\(\) = DB::Exception$/, '');
   if (/Code: (60|81)\b/.test(msg)) throw new CohortlabError('TABLE_NOT_FOUND', `ClickHouse at ${url}: ${first}`, { cause: e });
   if (/Code: (516|192|193|194|195|497)\b|Authentication|password/i.test(msg)) throw new CohortlabError('BAD_ARGUMENT', `ClickHouse at ${url} refused the credentials: ${first}; check --clickhouse-user and $COHORTLAB_CLICKHOUSE_PASSWORD.`, { cause: e });
-  throw new Error(`ClickHouse at ${url} failed${when ? ` ${when}` : ''}: ${first}\nquery: ${sql.slice(0, 2000)}`, { cause: e });
+  // The query goes to `detail` (the log, COHORTLAB_DEBUG=1), never into the message a client or a terminal shows.
+  throw new CohortlabError('ENGINE_FAILED', `ClickHouse at ${url} failed${when ? ` ${when}` : ''}: ${first}`, { cause: e, detail: `query: ${sql.slice(0, 2000)}` });
 }
 
 /**
@@ -176,8 +177,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
         else if (block === null) block = new Block(names, line.split('\t'));
         else {
           if (MIDSTREAM_ERROR.test(line) || (line.includes('DB::Exception') && line.split('\t').length !== names.length)) {
-            const err = new Error(line);
-            wrapError(err, url, sql, 'while sending the result');
+            wrapError(line, url, sql, 'while sending the result');
           }
           block.add(line);
           if (block.rows >= blockRows) {
@@ -187,7 +187,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
         }
       }
     }
-    if (!block) throw new Error(`ClickHouse at ${url} answered without column names and types`);
+    if (!block) throw new CohortlabError('ENGINE_FAILED', `ClickHouse at ${url} answered without column names and types`);
     if (block.rows > 0 || (always && !yielded)) yield block.take();
   }
 
@@ -195,7 +195,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
     stream: (sql, blockRows, settings) => read(sql, blockRows, false, settings),
     async query(sql, settings) {
       for await (const b of read(sql, Number.MAX_SAFE_INTEGER, true, settings)) return b;
-      throw new Error('unreachable: read() yields one block');
+      throw internalError('unreachable: read() yields one block');
     },
     async command(sql) {
       try {
@@ -213,9 +213,9 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
     },
     async insertRows(table, columns, settings = {}) {
       const names = Object.keys(columns);
-      if (names.length === 0) throw new Error(`insertRows into ${table}: no columns`);
+      if (names.length === 0) throw internalError(`insertRows into ${table}: no columns`);
       const rows = columns[names[0]].length;
-      for (const n of names) if (columns[n].length !== rows) throw new Error(`insertRows into ${table}: column ${n} has ${columns[n].length} values, ${names[0]} has ${rows}`);
+      for (const n of names) if (columns[n].length !== rows) throw internalError(`insertRows into ${table}: column ${n} has ${columns[n].length} values, ${names[0]} has ${rows}`);
       const cols = names.map((n) => columns[n]);
       function* lines(): Generator<Buffer> {
         const batch = 4096;
@@ -241,7 +241,7 @@ export async function openClickHouse(opts: ClickHouseOptions): Promise<ClickHous
     },
     async version() {
       for await (const b of read('SELECT version() AS v', 1, true)) return (b.columns[0] as string[])[0];
-      throw new Error('unreachable: read() yields one block');
+      throw internalError('unreachable: read() yields one block');
     },
     close: () => client.close(),
   };

@@ -8,6 +8,8 @@
  *   no `FILTER (WHERE ...)`, one JOIN per SELECT (with ANY/ALL strictness), `least`/`greatest` of two
  *   arguments, no bound query parameters (literals are inlined, quoted here), UInt8 for booleans.
  */
+import { internalError } from '../shared/errors.js';
+
 export type EngineName = 'duckdb' | 'clickhouse';
 
 export interface NamedQuery {
@@ -84,7 +86,7 @@ const TRIM_RE = `^${JS_SPACE}+|${JS_SPACE}+$`;
 const sqlString = (s: string, escapeBackslash: boolean) => `'${(escapeBackslash ? s.replace(/\\/g, '\\\\') : s).replace(/'/g, "''")}'`;
 
 function isoSeconds(ms: number): string {
-  if (!Number.isFinite(ms)) throw new Error(`timestamp literal of a non-finite instant (${ms})`);
+  if (!Number.isFinite(ms)) throw internalError(`timestamp literal of a non-finite instant (${ms})`);
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
@@ -162,7 +164,7 @@ export const CLICKHOUSE: Dialect = {
     const text = new Map<string, string>();
     const ref = (name: string) => {
       const q = text.get(name);
-      if (q === undefined) throw new Error(`unknown named query ${name}`);
+      if (q === undefined) throw internalError(`unknown named query ${name}`);
       return `(${q})`;
     };
     for (const q of queries) text.set(q.name, q.sql(ref));

@@ -9,6 +9,7 @@ import type { Logger } from '../shared/log.js';
 import { silentLogger } from '../shared/log.js';
 import { CLICKHOUSE } from './dialect.js';
 import { openClickHouse, type ClickHouseOptions } from './clickhouse.js';
+import { internalError } from '../shared/errors.js';
 
 /**
  * Puts normalized events (DuckDB's `events` table, after ingest: mapping, exclusions, timestamp parsing
@@ -74,7 +75,7 @@ export async function loadEventsToClickHouse(store: EventStore, target: LoadTarg
       await main.insertTsv(target.table, createReadStream(file), target.cluster ? { insert_distributed_sync: 1 } : {});
       const n = await main.query(`SELECT toFloat64(count()) AS n FROM ${table}`);
       const rows = (n.columns[0] as Float64Array)[0];
-      if (rows !== store.report.rowsUsed) throw new Error(`ClickHouse table ${target.table} holds ${rows} rows after the load, expected ${store.report.rowsUsed}`);
+      if (rows !== store.report.rowsUsed) throw internalError(`ClickHouse table ${target.table} holds ${rows} rows after the load, expected ${store.report.rowsUsed}`);
       const seconds = (performance.now() - started) / 1000;
       logger.info(`loaded ${rows.toLocaleString('en-US')} events into ClickHouse ${target.url}/${target.table}${target.cluster ? ` (Distributed over ${target.cluster.shardUrls.length} shards by user_id)` : ''} in ${seconds.toFixed(1)} s`);
       return { rows, seconds };

@@ -20,7 +20,7 @@ import {
 } from '../rules/tables/scores.js';
 import { AT_RISK_SIGNALS, BEHAVIORAL, CHAMPION, DORMANT_SUBSEGMENTS, INTENT, LIFECYCLE, PLAN_SEGMENTS, SALES_TIERS } from '../rules/tables/segments.js';
 import type { BandTable, Expr, SegmentRule } from '../rules/types.js';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
 import type { Dialect } from './dialect.js';
 
 /**
@@ -69,7 +69,7 @@ export function warehouseScoreColumns(segments: readonly SegmentRule[], clusters
 
 /** A double literal that round-trips exactly (exponent form: DuckDB reads 0.1 as a DECIMAL, 1e-1 as a DOUBLE). */
 const num = (x: number): string => {
-  if (!Number.isFinite(x)) throw new Error(`a non-finite number (${x}) in the scoring SQL`);
+  if (!Number.isFinite(x)) throw internalError(`a non-finite number (${x}) in the scoring SQL`);
   return x.toExponential();
 };
 

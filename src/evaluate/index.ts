@@ -10,3 +10,4 @@ export {
 export { rocChartSpec, prChartSpec, gainChartSpec, liftChartSpec, reliabilityChartSpec, importanceChartSpec } from './charts.js';
 export { renderEvaluationHtml } from './html.js';
 export { labelWindowOverlaps } from './in-sample.js';
+export { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from './outcome.js';

@@ -12,6 +12,8 @@ import { CohortlabError } from '../shared/errors.js';
 import { bootstrapMetrics, type BootstrapResult, type MetricDifference, type ScorerInput, type ScorerMetrics } from './bootstrap.js';
 import type { FeatureImportance } from './importance.js';
 import { brierScore, logLoss, reliabilityCurve, scoreCurve, type CurvePoint, type ReliabilityBin } from './metrics.js';
+import { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from './outcome.js';
+import type { TargetSpec } from '../features/target.js';
 
 /** playbook §4.4: churn_risk_score 70-100 = "High risk (immediate intervention)". */
 export const HIGH_RISK_THRESHOLD = 70;
@@ -58,11 +60,13 @@ export interface DataSetSize {
   churners: number;
   /** Left out: already churned at the cutoff. */
   alreadyChurned: number;
+  /** Propensity targets: left out because they already did the target before the cutoff. */
+  priorTarget?: number;
 }
 
 /** One line per set: "train 2026-01-01: 4,210 users, 612 churners (14.5%), 88 already churned left out". */
-export function formatSetSizes(sets: DataSetSize[]): string[] {
-  return sets.map((s) => `${s.role.padEnd(10)}${s.cutoff === s.role ? '' : ` ${s.cutoff}`}: ${s.users.toLocaleString('en-US')} users, ${s.churners.toLocaleString('en-US')} churners (${s.users ? ((100 * s.churners) / s.users).toFixed(1) : 'n/a'}%)${s.alreadyChurned ? `, ${s.alreadyChurned.toLocaleString('en-US')} already churned left out` : ''}`);
+export function formatSetSizes(sets: DataSetSize[], outcome: OutcomeNames = CHURN_OUTCOME): string[] {
+  return sets.map((s) => `${s.role.padEnd(10)}${s.cutoff === s.role ? '' : ` ${s.cutoff}`}: ${s.users.toLocaleString('en-US')} users, ${s.churners.toLocaleString('en-US')} ${outcome.positive} (${s.users ? ((100 * s.churners) / s.users).toFixed(1) : 'n/a'}%)${s.alreadyChurned ? `, ${s.alreadyChurned.toLocaleString('en-US')} already churned left out` : ''}${s.priorTarget ? `, ${s.priorTarget.toLocaleString('en-US')} who did ${outcome.target} before the cutoff left out` : ''}`);
 }
 
 export interface EvaluationReport {
@@ -91,6 +95,8 @@ export interface EvaluationReport {
   importance: { baseAuc: number; importances: FeatureImportance[] } | null;
   /** The model kinds fitted by train and how the one in `metrics.model` was chosen (absent for evaluate). */
   candidates?: ModelCandidate[];
+  /** What the label is (issue 20 part 5); absent = churn. report.json `target: { kind, event }`. */
+  target?: { kind: TargetSpec['kind']; event: string | null };
   context: EvaluationContext;
 }
 
@@ -144,6 +150,8 @@ export interface EvaluationInput {
   minimum?: number;
   warnings?: ReportWarning[];
   candidates?: ModelCandidate[];
+  /** The label's target (default churn): names the classes and baselines in the verdict (outcome.ts). */
+  target?: TargetSpec | null;
 }
 
 const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
@@ -189,16 +197,8 @@ export interface InSampleOverlap {
   days: number;
 }
 
-const BASELINE_LABEL: Record<string, string> = {
-  rule: 'the rule churn-risk score (playbook §4.4)',
-  rfm: 'RFM (playbook §6.3)',
-  recency: 'recency (days since last activity)',
-  majority: 'the majority class (the training churn rate for everyone)',
-  bgnbd: 'BG/NBD (the probability of no purchase within the horizon)',
-};
-
-export function baselineLabel(name: string): string {
-  return BASELINE_LABEL[name] ?? `the "${name}" score`;
+export function baselineLabel(name: string, outcome: OutcomeNames = CHURN_OUTCOME): string {
+  return outcome.baselines[name] ?? `the "${name}" score`;
 }
 
 const ci = (x: { value: number; lo: number; hi: number }) => `${f3(x.value)} (95% CI ${f3(x.lo)} to ${f3(x.hi)})`;
@@ -212,6 +212,8 @@ export interface VerdictArgs {
   /** model - baseline ROC-AUC, paired, for every baseline. */
   differences: Record<string, MetricDifference>;
   inSample?: InSampleOverlap[] | null;
+  /** Class and baseline names (default churn). */
+  outcome?: OutcomeNames;
 }
 
 /**
@@ -223,6 +225,7 @@ export interface VerdictArgs {
  */
 export function decideVerdict(args: VerdictArgs): Verdict {
   const { evidence: ev } = args;
+  const o = args.outcome ?? CHURN_OUTCOME;
   const m = args.model.rocAuc;
   if (!m) throw new CohortlabError('ONE_CLASS', `the ${ev.test_users} test users are all ${ev.test_churners ? 'churners' : 'stayers'}: ROC-AUC is undefined and nothing can be concluded; pick a cutoff or horizon where both outcomes occur.`);
   const aucs = Object.entries(args.baselines)
@@ -233,11 +236,11 @@ export function decideVerdict(args: VerdictArgs): Verdict {
   const inverted = aucs.filter((a) => a.auc.hi < 0.5).map((a) => a.name);
   const invertedText = inverted.map((n) => {
     const a = aucs.find((x) => x.name === n)!.auc;
-    const label = baselineLabel(n);
-    return ` ${label[0].toUpperCase()}${label.slice(1)} is inverted on these users: it ranks stayers above churners (ROC-AUC ${ci(a)}).`;
+    const label = baselineLabel(n, o);
+    return ` ${label[0].toUpperCase()}${label.slice(1)} is inverted on these users: it ranks ${o.negative} above ${o.positive} (ROC-AUC ${ci(a)}).`;
   }).join('');
-  const sizes = `${ev.test_users.toLocaleString('en-US')} test users (${ev.test_churners.toLocaleString('en-US')} churners, ${ev.test_stayers.toLocaleString('en-US')} stayers)`;
-  const strongestText = strongest ? `${baselineLabel(strongest)} ${ci(aucs[0].auc)}` : 'no alternative';
+  const sizes = `${ev.test_users.toLocaleString('en-US')} test users (${ev.test_churners.toLocaleString('en-US')} ${o.positive}, ${ev.test_stayers.toLocaleString('en-US')} ${o.negative})`;
+  const strongestText = strongest ? `${baselineLabel(strongest, o)} ${ci(aucs[0].auc)}` : 'no alternative';
   const ruleDiff = args.differences.rule;
   const modelBeatsRule = ruleDiff && Number.isFinite(ruleDiff.lo) ? ruleDiff.lo > 0 : null;
   const measured = `model ROC-AUC ${ci(m)} vs the strongest alternative, ${strongestText}`;
@@ -255,7 +258,7 @@ export function decideVerdict(args: VerdictArgs): Verdict {
   if (ev.test_churners < ev.minimum || ev.test_stayers < ev.minimum) {
     return {
       kind: 'insufficient_evidence',
-      text: `Insufficient evidence: ${sizes}; a verdict needs at least ${ev.minimum} churners and ${ev.minimum} stayers (docs/churn.md), so this says neither better nor worse. Measured anyway: ${measured}.${invertedText}`,
+      text: `Insufficient evidence: ${sizes}; a verdict needs at least ${ev.minimum} ${o.positive} and ${ev.minimum} ${o.negative} (docs/churn.md), so this says neither better nor worse. Measured anyway: ${measured}.${invertedText}`,
       strongest_baseline: strongest,
       model_beats_rule: null,
       inverted,
@@ -276,12 +279,12 @@ export function decideVerdict(args: VerdictArgs): Verdict {
     };
   }
   const b = blocking[0] ?? { name: strongest as string, d: args.differences[strongest as string] };
-  const label = baselineLabel(b.name);
+  const label = baselineLabel(b.name, o);
   const bAuc = args.baselines[b.name]?.rocAuc;
   const advice = b.name === 'majority'
-    ? 'the model does not rank churners better than chance here'
+    ? `the model does not rank ${o.positive} better than chance here`
     : b.d.hi < 0
-      ? `${label} ranks churners better; keep ${label}`
+      ? `${label} ranks ${o.positive} better; keep ${label}`
       : `the interval includes 0, so these data do not show the model to be better than ${label}, which does as well and is simpler`;
   return {
     kind: 'not_better',
@@ -305,7 +308,7 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
   for (const [name, scores] of Object.entries(input.otherRules ?? {})) check(`otherRules.${name}`, scores);
   let churners = 0;
   for (let i = 0; i < n; i++) churners += y[i];
-  const threshold = input.highRiskThreshold ?? HIGH_RISK_THRESHOLD;
+  const threshold = input.highRiskThreshold ?? (input.target && input.target.kind !== 'churn' ? outcomeNames(input.target).topTier : HIGH_RISK_THRESHOLD);
   let highRiskShare = 0;
   if (input.ruleScore) {
     let hr = 0;
@@ -331,7 +334,9 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
   });
   const rocDiffs = Object.fromEntries(boot.differences.filter((d) => d.a === 'model' && d.metric === 'rocAuc').map((d) => [d.b, d]));
   const evidence: Evidence = { test_users: n, test_churners: churners, test_stayers: n - churners, minimum: input.minimum ?? EVIDENCE_MINIMUM };
+  const outcome = outcomeNames(input.target);
   const verdict = decideVerdict({
+    outcome,
     evidence,
     model: boot.scorers.model,
     baselines: Object.fromEntries(baselineNames.map((b) => [b, boot.scorers[b]])),
@@ -339,12 +344,12 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
     inSample: input.inSample,
   });
   const warnings = [...(input.warnings ?? [])];
-  if (verdict.kind === 'insufficient_evidence') warnings.push({ code: 'INSUFFICIENT_EVIDENCE', message: `${churners} test churners and ${n - churners} test stayers; a verdict needs ${evidence.minimum} of each.` });
+  if (verdict.kind === 'insufficient_evidence') warnings.push({ code: 'INSUFFICIENT_EVIDENCE', message: `${churners} test ${outcome.positive} and ${n - churners} test ${outcome.negative}; a verdict needs ${evidence.minimum} of each.` });
   if (verdict.kind === 'in_sample') warnings.push({ code: 'IN_SAMPLE', message: `the evaluated outcomes overlap the model's own training/validation outcomes (${(input.inSample ?? []).map((o) => `${o.role} cutoff ${o.cutoff}: ${o.days} day(s)`).join('; ')}).` });
-  for (const b of verdict.inverted) warnings.push({ code: 'INVERTED_BASELINE', message: `${baselineLabel(b)} ranks stayers above churners on these users (ROC-AUC ${ci(boot.scorers[b].rocAuc!)}).` });
+  for (const b of verdict.inverted) warnings.push({ code: 'INVERTED_BASELINE', message: `${baselineLabel(b, outcome)} ranks ${outcome.negative} above ${outcome.positive} on these users (ROC-AUC ${ci(boot.scorers[b].rocAuc!)}).` });
   const truthAuc = boot.scorers.truth?.rocAuc?.value;
   const ceiling = truthAuc !== undefined && boot.scorers.model.rocAuc ? { truthAuc, modelGap: truthAuc - boot.scorers.model.rocAuc.value } : null;
-  if (ceiling) verdict.text += ` The true churn probability reaches ROC-AUC ${f3(ceiling.truthAuc)} on these users (the ceiling); the model is ${f3(ceiling.modelGap)} below it.`;
+  if (ceiling) verdict.text += ` The true ${outcome.target} probability reaches ROC-AUC ${f3(ceiling.truthAuc)} on these users (the ceiling); the model is ${f3(ceiling.modelGap)} below it.`;
   const curves: Record<string, CurvePoint[]> = {};
   for (const s of scorers) if (s.name !== 'majority' && churners > 0 && churners < n) curves[s.name] = scoreCurve(s.scores, y);
   return {
@@ -366,6 +371,7 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
     curves,
     importance: input.importance ?? null,
     ...(input.candidates ? { candidates: input.candidates } : {}),
+    ...(input.target && input.target.kind !== 'churn' ? { target: { kind: input.target.kind, event: input.target.event } } : {}),
     context: input.context ?? {},
   };
 }

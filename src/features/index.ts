@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
 import type { ColumnResult } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { readTable, readTableBlocks, writeTable, type Column, type ColumnTable } from '../shared/table-io.js';
@@ -15,6 +15,7 @@ import { horizonCoverage, latestCoveredAsOf } from './horizon.js';
 import { writeFileAtomic } from '../shared/atomic.js';
 
 export type { FeatureTable, FeatureDefinition } from './types.js';
+export { CHURN_TARGET, computeTargetLabels, targetLabelQuery, targetTitle, withTargetLabels, type TargetKind, type TargetLabels, type TargetSpec } from './target.js';
 export { BASE_FEATURES, featureDictionary, featureNames, MILESTONE_PREFIX } from './dictionary.js';
 export { latestCoveredAsOf, horizonCoverage, horizonToleranceMs, HORIZON_TOLERANCE_SHARE } from './horizon.js';
 export { profileEvents, formatProfile, featureWindowDays, PROFILE_LIMITS, type DataProfile, type DataWarning, type DataWarningCode, type ProfileOptions } from './profile.js';
@@ -78,7 +79,7 @@ export async function computeFeatures(events: EventStore | EventSource, opts: Fe
     const quietFrom = endMs - Math.min(inactivity, opts.horizonDays) * DAY_MS;
     const lab = await store.query(labelQuery(config, store.dialect, { cutoffMs, endMs, quietFromMs: quietFrom, source: store.relation }));
     const labelUsers = lab.columns[0] as string[];
-    if (labelUsers.length !== userIds.length || labelUsers.some((u, i) => u !== userIds[i])) throw new Error('label users do not line up with feature users');
+    if (labelUsers.length !== userIds.length || labelUsers.some((u, i) => u !== userIds[i])) throw internalError('label users do not line up with feature users');
     table.label = deriveLabel(lab.columns[1] as Float64Array, lab.columns[2] as Float64Array);
     table.horizonDays = opts.horizonDays;
   }

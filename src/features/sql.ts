@@ -9,7 +9,8 @@ import type { EventConfig, Taxonomy } from '../ingest/types.js';
  * so "last 7 days" is di < 7, the as-of day included. Only rows with ts < cutoff are read (the
  * leakage test adds future events and checks nothing changes).
  */
-export const FLAG_COLUMNS: Record<keyof Taxonomy, string> = {
+/** Every taxonomy role a feature reads (`upgrade` is an outcome of `train --target upgrade`, not a feature input). */
+export const FLAG_COLUMNS: Record<Exclude<keyof Taxonomy, 'upgrade'>, string> = {
   core_features: 'is_core',
   session_start: 'is_session_start',
   invite: 'is_invite',
@@ -121,7 +122,7 @@ export function sourceRelationFrom(config: EventConfig, d: Dialect, from: string
 export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: number; source: string }): string {
   const t = String(opts.cutoffMs / 1000);
   const daysBefore = (ts: string) => d.int(`floor((${t} - ${d.epoch(ts)}) / 86400)`);
-  const flags = (Object.keys(FLAG_COLUMNS) as (keyof Taxonomy)[]).map((k) => `${d.inList('event', config.taxonomy[k])} AS ${FLAG_COLUMNS[k]}`);
+  const flags = (Object.keys(FLAG_COLUMNS) as (keyof typeof FLAG_COLUMNS)[]).map((k) => `${d.inList('event', config.taxonomy[k])} AS ${FLAG_COLUMNS[k]}`);
   const paid = d.anyIf(d.inList('plan', config.plans.paid));
   const limit = config.usage_limit
     ? d.countIf(`event = ${d.quoteString(config.usage_limit.event)} AND di < ${Math.floor(config.usage_limit.window_days)}`)

@@ -16,7 +16,12 @@ export interface FeatureTable {
   plan: string[];
   /** 1 when the user had already churned at the cutoff (explicit churn event, or inactive past the §3.4 threshold). */
   alreadyChurned: Uint8Array;
-  /** Churn label within the horizon after the cutoff; present only when the data covers the horizon. */
+  /**
+   * Propensity targets (`train --target`, features/target.ts): 1 when the user already did the target event
+   * before the cutoff; such users are left out like already-churned ones. Absent for churn.
+   */
+  priorTarget?: Uint8Array;
+  /** Churn label within the horizon after the cutoff (or the target's label, see `priorTarget`); present only when the data covers the horizon. */
   label?: Uint8Array;
   horizonDays?: number;
   /** The mapping/taxonomy the features were computed with (kept beside a features file as `<file>.meta.json`). */

@@ -48,6 +48,7 @@ const TAXONOMY_PROPS = {
   downgrade: names('plan downgrades', [['downgraded_plan'], ['Submit Downgrade']]),
   cancel_page_view: names('views of the cancel page', [['viewed_cancel_page'], ['Cancel']]),
   churn: names('explicit churn events (cancellation, withdrawal); a user with one is churned from then on', [['cancelled_subscription'], ['unregistered']]),
+  upgrade: names('plan upgrades: the outcome of `train --target upgrade` (the first one after a cutoff; users who upgraded before it are left out)', [['upgraded_plan'], ['Submit Upgrade']]),
 } as const satisfies Record<keyof Taxonomy, SchemaNode>;
 
 const MILESTONE_PROPS = {

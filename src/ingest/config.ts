@@ -92,7 +92,7 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
       core_features: tax.core_features ?? [], session_start: tax.session_start ?? [], invite: tax.invite ?? [], share: tax.share ?? [],
       pricing_view: tax.pricing_view ?? [], locked_feature_click: tax.locked_feature_click ?? [], support_ticket: tax.support_ticket ?? [],
       negative_support: tax.negative_support ?? [], failed_payment: tax.failed_payment ?? [], downgrade: tax.downgrade ?? [],
-      cancel_page_view: tax.cancel_page_view ?? [], churn: tax.churn ?? [],
+      cancel_page_view: tax.cancel_page_view ?? [], churn: tax.churn ?? [], upgrade: tax.upgrade ?? [],
     },
     activation: c.activation ?? { milestones: [] },
     plans: { values: {}, paid: [], ...c.plans },

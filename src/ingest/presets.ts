@@ -3,7 +3,7 @@ import type { EventConfig, Taxonomy } from './types.js';
 /** Presets for the logs cohortlab knows: `--preset NAME`. Each is a full EventConfig (the generator writes `synthetic` to disk). */
 const emptyTaxonomy: Taxonomy = {
   core_features: [], session_start: [], invite: [], share: [], pricing_view: [], locked_feature_click: [],
-  support_ticket: [], negative_support: [], failed_payment: [], downgrade: [], cancel_page_view: [], churn: [],
+  support_ticket: [], negative_support: [], failed_payment: [], downgrade: [], cancel_page_view: [], churn: [], upgrade: [],
 };
 
 /** The project-management product of the synthetic generator (playbook §4.2 example). */
@@ -33,6 +33,7 @@ export const SYNTHETIC_PRESET: EventConfig = {
     downgrade: ['downgraded_plan'],
     cancel_page_view: ['viewed_cancel_page'],
     churn: ['cancelled_subscription'],
+    upgrade: ['upgraded_plan'],
   },
   // playbook §4.2: the project-management example milestones and points.
   activation: {
@@ -77,6 +78,7 @@ export const SPARKIFY_PRESET: EventConfig = {
     downgrade: ['Submit Downgrade'],
     cancel_page_view: ['Cancel'],
     churn: ['Cancellation Confirmation'],
+    upgrade: ['Submit Upgrade'],
   },
   activation: {
     milestones: [

@@ -36,6 +36,11 @@ export interface Taxonomy {
   downgrade: string[];
   cancel_page_view: string[];
   churn: string[];
+  /**
+   * Plan upgrades (issue 20 part 5): the events `train --target upgrade` predicts. Not a feature input
+   * (the §4.3 expansion-readiness score reads pricing views and limits, not upgrades); absent = [].
+   */
+  upgrade: string[];
 }
 
 export interface ActivationMilestone {

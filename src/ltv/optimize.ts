@@ -11,6 +11,8 @@
  *   boundary, such as BG/NBD's dropout a -> 0, b -> infinity, is approached along a ridge forever).
  *   Also stops, not converged, after `maxIter` iterations or when no step decreases f any more.
  */
+import { internalError } from '../shared/errors.js';
+
 export interface MinimizeOptions {
   /** Largest absolute gradient component at convergence (default 1e-9). */
   gradTol?: number;
@@ -51,7 +53,7 @@ export function minimizeBfgs(fg: ObjectiveWithGradient, x0: ArrayLike<number>, o
   let g = new Float64Array(n);
   let f = fg(x, g);
   let evaluations = 1;
-  if (!Number.isFinite(f)) throw new Error(`minimizeBfgs: the objective is not finite at the start (${f})`);
+  if (!Number.isFinite(f)) throw internalError(`minimizeBfgs: the objective is not finite at the start (${f})`);
   // Inverse Hessian approximation, row-major.
   const H = new Float64Array(n * n);
   const resetH = (scale: number) => {

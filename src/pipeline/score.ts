@@ -19,6 +19,8 @@ export interface ModelParts {
   clusters: ClusterModel | null;
   /** The reference thresholds of the population-relative rules, fitted at train (rules/reference.ts): every user scored against the same bar. */
   reference: RuleReference;
+  /** The model's output column: `churn_probability` (default), or `upgrade_probability` / `<event>_probability` for a `train --target` model. */
+  probabilityColumn?: string;
 }
 
 export interface ScoreOptions {
@@ -44,7 +46,7 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
   }
   const rules = applyRules(table, parts.config, { segments: parts.segments, reference: parts.reference });
   const churn = predictWithReasons(parts.churn, table.columns, opts.reasons ?? 3);
-  const columns: Record<string, Float64Array | string[]> = { churn_probability: churn.probability };
+  const columns: Record<string, Float64Array | string[]> = { [parts.probabilityColumn ?? 'churn_probability']: churn.probability };
   for (const [k, v] of Object.entries(rules.columns)) columns[k] = v as Float64Array | string[];
   if (parts.clusters) {
     const a = assignClusters(parts.clusters, table);

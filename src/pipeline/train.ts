@@ -22,6 +22,8 @@ import { writeTable, type ColumnTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
 import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
+import { labelForTarget, probabilityColumn, propensityBaselines, resolveTarget } from './target.js';
+import { targetTitle } from '../features/index.js';
 
 /**
  * The whole pipeline, into the registry (`cohortlab train`):
@@ -66,6 +68,8 @@ export interface TrainOptions {
   pseudonymizeSalt?: string;
   /** Bootstrap resamples of the evaluation (default 1000). */
   resamples?: number;
+  /** `churn` (default), `upgrade` (the config's taxonomy.upgrade events) or `event:NAME` (pipeline/target.ts). Events only. */
+  target?: string;
   logger?: Logger;
 }
 
@@ -112,7 +116,7 @@ async function fingerprint(files: string[], report?: IngestReport, location?: st
  * Truth of the synthetic generator beside the events (truth.csv + truth.json): the latent type of
  * every user (cluster recovery) and, when it refers to the test cutoff, the true churn probability (the ceiling).
  */
-async function readTruth(path: string | undefined, test: FeatureTable, logger: Logger): Promise<{ probability: Float64Array | null; types: Map<string, string> } | null> {
+async function readTruth(path: string | undefined, test: FeatureTable, logger: Logger, column: string | null = 'churn_probability'): Promise<{ probability: Float64Array | null; types: Map<string, string> } | null> {
   if (!path) return null;
   const { table: t, ids, types } = await readTruthCsv(path);
   const meta = JSON.parse(await readFile(join(dirname(path), 'truth.json'), 'utf8').catch(() => '{}')) as { as_of?: string; horizon_days?: number };
@@ -120,7 +124,9 @@ async function readTruth(path: string | undefined, test: FeatureTable, logger: L
     logger.info(`truth: ${path} is for as-of ${meta.as_of} + ${meta.horizon_days} days, the test cutoff is ${test.asOf} + ${test.horizonDays}; the ceiling is not reported.`);
     return { probability: null, types };
   }
-  const p = t.columns.churn_probability as Float64Array;
+  // the truth of the target: churn_probability, or p_upgrade for --target upgrade (none for other events)
+  if (!column || !t.columns[column]) return { probability: null, types };
+  const p = t.columns[column] as Float64Array;
   const byId = new Map(ids.map((id, i) => [id, p[i]]));
   const probability = new Float64Array(test.userIds.length);
   for (let i = 0; i < probability.length; i++) {
@@ -151,6 +157,9 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   const members = memberMode(opts);
   const store = await openEventSource(opts.source ?? { engine: 'duckdb', events: opts.events ?? [] }, config, { strict: opts.strict, logger });
   try {
+    // issue 20 part 5: what the model predicts (checked against the log before any work)
+    const target = await resolveTarget(opts.target, config, store);
+    if (target.kind !== 'churn') logger.info(`target: ${target.kind === 'upgrade' ? `upgrade (${target.events.map((e) => JSON.stringify(e)).join(', ')})` : `event ${targetTitle(target)}`} within ${horizon} days, among users who have not done it before the cutoff and are not churned`);
     const firstDay = isoDate(store.report.firstEventMs);
     const lastDay = isoDate(store.report.lastEventMs);
     // The test cutoff: its horizon must end by the last event's instant (labels observable).
@@ -212,7 +221,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const files = opts.source?.engine === 'duckdb' ? opts.source.events : opts.events;
     const besideEvents = files?.length ? join(dirname(files[0]), 'truth.csv') : undefined;
     const truthPath = opts.truth ?? (besideEvents && (await stat(besideEvents).then(() => besideEvents, () => undefined)));
-    const truth = await readTruth(truthPath, test, logger);
+    const truth = await readTruth(truthPath, test, logger, target.kind === 'churn' ? 'churn_probability' : target.kind === 'upgrade' ? 'p_upgrade' : null);
     if (truth) {
       clusters.report.truth = truthAgreement(test.userIds, clusters.assignments, clusters.model.k, truth.types, test.alreadyChurned);
       logger.info(`clusters vs the latent types of ${truthPath}: ARI ${clusters.report.truth.ariFitted.toFixed(3)} over the users clustered (not churned before ${test.asOf}), ${clusters.report.truth.ari.toFixed(3)} over all`);
@@ -225,22 +234,32 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     ]);
     // Issue 20 part 3: BG/NBD fitted on the purchases before the test cutoff, P(no purchase in the horizon) as the "bgnbd" baseline.
     const ltv = await ltvBaseline(store, test, { horizonDays: horizon, logger });
+    // a propensity target: the same users and features, its own labels (prior doers left out) and baselines
+    const [trainT, validT, testT] = target.kind === 'churn'
+      ? [train, valid, test]
+      : await labelForTarget(store, [...train, valid, test], target).then((t) => [t.slice(0, -2), t[t.length - 2], t[t.length - 1]] as const);
+    const baselines = target.kind === 'churn' ? { rule: testRules.columns.churn_risk_score as Float64Array, rfm: rfmRisk(testRules) } : propensityBaselines(testRules);
     const churn = await trainChurn({
-      train, valid, test, features,
+      train: [...trainT], valid: validT, test: testT, features,
       params: { kind: opts.kind ?? 'auto', seed: opts.seed },
-      ruleScoreTest: testRules.columns.churn_risk_score as Float64Array,
-      otherRulesTest: { rfm: rfmRisk(testRules), ...(ltv.baseline ? { bgnbd: ltv.baseline.score } : {}) },
+      ruleScoreTest: baselines.rule,
+      // the "bgnbd" baseline is a churn score: only beside a churn model
+      otherRulesTest: { rfm: baselines.rfm, ...(ltv.baseline && target.kind === 'churn' ? { bgnbd: ltv.baseline.score } : {}) },
       truthTest,
+      target,
       allowLabelOverlap: overlapNote !== null,
       inSample,
       notes: overlapNote ? [overlapNote] : [],
       resamples: opts.resamples,
-      title: `Churn model vs the playbook churn-risk score (test cutoff ${plan.test}, ${horizon}-day horizon)`,
+      title: target.kind === 'churn'
+        ? `Churn model vs the playbook churn-risk score (test cutoff ${plan.test}, ${horizon}-day horizon)`
+        : `${targetTitle(target)[0].toUpperCase()}${targetTitle(target).slice(1)} model vs the playbook §4.3 expansion-readiness score (test cutoff ${plan.test}, ${horizon}-day horizon)`,
       logger,
     });
 
     churn.report.warnings.push(...ltv.warnings);
-    const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model, reference };
+    const probability = probabilityColumn(target);
+    const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model, reference, probabilityColumn: probability };
     const scored = await scoreWithParts(parts, snapshot);
     const previous = await scoreWithParts(parts, test);
     const transitions = {
@@ -273,6 +292,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // The stored snapshot carries the LTV columns of `score` (empty without a model), scored with that fit.
     const ltvColumns = ltvStored && ltvSnapshot && 'model' in ltvSnapshot ? ltvScorerFor({ artifact: ltvStored, model: ltvSnapshot.model }, ltvSnapshot.summary)(scored.userIds) : null;
     const report = {
+      target: { kind: target.kind, event: target.event },
       verdict: churn.report.verdict,
       evidence: churn.report.evidence,
       evaluation: churn.report,
@@ -289,7 +309,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
     const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, logger });
     const seconds = (performance.now() - started) / 1000;
-    const tested = testPredictions(churn, `${plan.test}+${horizon}`);
+    const tested = testPredictions(churn, `${plan.test}+${horizon}${target.kind === 'churn' ? '' : ` target ${target.kind}:${target.events.join(',')}`}`);
     const version = await writeVersion(opts.modelsDir, opts.name, async (dir) => {
       await writeFile(join(dir, RETENTION_FILE), `${JSON.stringify(retention)}\n`);
       await writeChurn(dir, churn);
@@ -310,7 +330,10 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
         formatVersion: 1,
         createdAt: new Date().toISOString(),
         seed: opts.seed,
-        params: { source: 'events', asOf: plan.test, horizonDays: horizon, cutoffs: plan, snapshotAsOf: snapshot.asOf, churnKind: churn.model.kind, k: clusters.model.k, rulesDir },
+        params: {
+          source: 'events', asOf: plan.test, horizonDays: horizon, cutoffs: plan, snapshotAsOf: snapshot.asOf, churnKind: churn.model.kind, k: clusters.model.k, rulesDir,
+          target: { kind: target.kind, event: target.event, events: target.events, probabilityColumn: probability },
+        },
         memberIds: members.mode,
         ...(members.mode === 'pseudonymized' ? { saltFingerprint: saltFingerprint(members.salt) } : {}),
         features,

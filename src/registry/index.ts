@@ -132,7 +132,9 @@ export async function loadModel(ref: string | undefined, opts: { modelsDir: stri
   const segments = await loadSegmentRules(join(v.dir, 'rules'));
   const report = await readJson<Record<string, unknown>>(v.dir, 'report.json', label);
   const reference = await readReference(v.dir, label);
-  const parts: ModelParts = { config, segments, churn, clusters, reference };
+  // a `train --target` version serves `<target>_probability` (pipeline/target.ts); churn otherwise
+  const target = (manifest.params as { target?: { probabilityColumn?: string } } | undefined)?.target;
+  const parts: ModelParts = { config, segments, churn, clusters, reference, probabilityColumn: target?.probabilityColumn ?? 'churn_probability' };
   const featureNames = [...new Set([...churn.features, ...(clusters ? clusters.features : [])])];
   return {
     name: v.name,

@@ -1,5 +1,5 @@
 import type { FeatureTable } from '../features/index.js';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
 
 /**
  * Time to churn per user, read off the point-in-time features so that "churned" is exactly the
@@ -62,7 +62,7 @@ export function landmarkDurations(atLandmark: FeatureTable, atAsOf: FeatureTable
   atLandmark.userIds.forEach((u, i) => {
     if (atLandmark.alreadyChurned[i]) return;
     const j = row.get(u);
-    if (j === undefined) throw new Error(`user ${u} is live at the landmark but has no features at the as-of date`);
+    if (j === undefined) throw internalError(`user ${u} is live at the landmark but has no features at the as-of date`);
     // days from the landmark day: the user's duration since first seen minus his tenure at the landmark
     const sinceStart = end.durationDays[j] - atLandmark.columns.tenure_days[i];
     ids.push(u);

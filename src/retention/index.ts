@@ -2,7 +2,7 @@ import { computeFeatures, cutoffOf, type FeatureTable } from '../features/index.
 import { asSource, type EventSource } from '../engine/source.js';
 import { inactivityDays, type EventStore } from '../ingest/index.js';
 import { applyRules } from '../rules/index.js';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { ColumnTable } from '../shared/table-io.js';
 import { cohortTable, type CohortCell, type CohortPeriod } from './cohort.js';
@@ -96,7 +96,7 @@ export async function groupLabels(table: FeatureTable, by: RetentionBy): Promise
       return new Array<string>(n).fill('all');
     case 'segment':
     case 'lifecycle': {
-      if (!table.config) throw new Error('the feature table carries no config for the rules');
+      if (!table.config) throw internalError('the feature table carries no config for the rules');
       // playbook §2.1 behavioral segments, §2.3 lifecycle stages, with reference thresholds fitted on this table
       const rules = applyRules(table, table.config);
       return rules.columns[by.kind === 'segment' ? 'behavioral_segment' : 'lifecycle_stage'] as string[];

@@ -6,6 +6,8 @@ import type { Logger } from '../shared/log.js';
 export { buildApp, type AppOptions } from './app.js';
 export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
 export { MAX_USERS_PER_REQUEST, BODY_LIMIT_BYTES } from './schemas.js';
+export { Metrics } from './plugins/metrics.js';
+export type { LogOptions } from './plugins/request-log.js';
 
 export interface ServeOptions {
   ref: string;
@@ -14,8 +16,10 @@ export interface ServeOptions {
   host: string;
   apiKey?: string;
   logger: Logger;
-  /** Log one line per request (route pattern, status, ms; never ids or values). */
+  /** Log one JSON line per request (route pattern, status, ms; never ids or values); errors are logged always. */
   logRequests?: boolean;
+  /** Where the server's JSON log lines go (default: stdout). */
+  logStream?: { write(line: string): void };
   /** Browser origins allowed by CORS (none: CORS off). */
   corsOrigins?: string[];
 }
@@ -23,7 +27,7 @@ export interface ServeOptions {
 /** Loads the model and listens; returns the app and the explorer URL. */
 export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string }> {
   const provider = await createProvider(opts.ref, opts.modelsDir, opts.logger);
-  const app = await buildApp({ provider, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: opts.logRequests ? (l) => opts.logger.info(l) : undefined });
+  const app = await buildApp({ provider, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

@@ -15,7 +15,18 @@ export interface RouteDoc {
   produces?: string;
 }
 
-const STATUS_TEXT: Record<string, string> = { '200': 'OK', '400': 'Bad request', '401': 'Missing or wrong API key', '404': 'Not found', '413': 'Body too large', '422': 'Cannot be processed', '500': 'Internal error' };
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '400': 'Bad request',
+  '401': 'Missing or wrong API key',
+  '404': 'Not found',
+  '409': 'The model stores no user ids',
+  '413': 'Body too large',
+  '415': 'Not JSON',
+  '422': 'Cannot be processed',
+  '500': 'Internal error (generic; details in the server log under the request id)',
+  '503': 'The model version on disk is damaged; the loaded one keeps serving',
+};
 
 export function openApiDocument(routes: RouteDoc[], info: { title: string; version: string; description: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};

@@ -28,7 +28,9 @@ export interface PredictUser {
 
 export interface Prediction {
   user_id: string;
-  churn_probability: number;
+  /** Churn models; a `train --target` model answers `upgrade_probability` or `<event>_probability` instead (see below). */
+  churn_probability?: number;
+  [probability: `${string}_probability`]: number | undefined;
   churn_risk_score: number;
   churn_risk_tier: string;
   engagement_score: number;
@@ -96,9 +98,11 @@ function predictionsOf(r: ScoreResult, asOf?: string, ltv?: LtvColumns | null): 
   const c = r.columns;
   const num = (k: string, i: number) => (c[k] as Float64Array)[i];
   const str = (k: string, i: number) => (c[k] as string[])[i];
+  // the model's output column: churn_probability, or <target>_probability of a `train --target` version (pipeline/score.ts)
+  const probability = 'churn_probability' in c ? 'churn_probability' : (Object.keys(c).find((k) => k.endsWith('_probability')) as string);
   return r.userIds.map((user_id, i) => ({
     user_id,
-    churn_probability: num('churn_probability', i),
+    [probability]: num(probability, i),
     churn_risk_score: num('churn_risk_score', i),
     churn_risk_tier: str('churn_risk_tier', i),
     engagement_score: num('engagement_score', i),

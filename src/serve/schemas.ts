@@ -1,16 +1,17 @@
+import { ERROR_CATALOGUE } from '../shared/errors.js';
+
 /**
  * JSON schemas of every /v1 route. Fastify validates requests with them (no type coercion, unknown
  * properties rejected) and /v1/openapi.json is generated from the same objects.
  */
 export const MAX_USERS_PER_REQUEST = 10_000;
-export const MAX_EVENTS_PER_REQUEST = 200_000;
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 export const errorSchema = {
   type: 'object',
   required: ['code', 'message', 'path'],
   properties: {
-    code: { type: 'string', description: 'stable error code (docs/errors.md)' },
+    code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE), description: 'stable error code (docs/errors.md; ERROR_CATALOGUE in src/shared/errors.ts)' },
     message: { type: 'string', description: 'what is wrong, where, and how to fix it' },
     path: { type: 'string', description: 'JSON path or parameter the error is about' },
   },
@@ -35,10 +36,12 @@ const reasonSchema = {
 
 export const predictionSchema = {
   type: 'object',
-  required: ['user_id', 'churn_probability', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'engagement_tier', 'activation_score', 'expansion_readiness_score', 'behavioral_segment', 'lifecycle_stage', 'already_churned', 'cluster', 'cluster_label', 'reasons'],
+  // churn_probability for churn models; upgrade_probability or <event>_probability for `train --target` ones
+  required: ['user_id', 'churn_risk_score', 'churn_risk_tier', 'engagement_score', 'engagement_tier', 'activation_score', 'expansion_readiness_score', 'behavioral_segment', 'lifecycle_stage', 'already_churned', 'cluster', 'cluster_label', 'reasons'],
   properties: {
     user_id: { type: 'string' },
-    churn_probability: { type: 'number', description: 'calibrated probability of churn within the model horizon' },
+    churn_probability: { type: 'number', description: 'calibrated probability of churn within the model horizon (churn models)' },
+    upgrade_probability: { type: 'number', description: 'calibrated probability of a first upgrade within the model horizon (`train --target upgrade` models; users who upgraded before are not its population)' },
     churn_risk_score: { type: 'number', description: 'playbook 4.4 rule score, 0-100' },
     churn_risk_tier: { type: 'string' },
     engagement_score: { type: 'number' },
@@ -58,6 +61,8 @@ export const predictionSchema = {
     expected_purchases: { type: ['number', 'null'], description: 'BG/NBD expected purchase days in the model horizon after the cutoff; null as p_alive' },
     clv: { type: ['number', 'null'], description: 'customer lifetime value over 12 months (monthly discount 0.01) from BG/NBD and Gamma-Gamma spend; null as p_alive, and when the log has no value column' },
   },
+  // `train --target event:NAME` models: NAME in snake_case + _probability (e.g. add_friend_probability)
+  patternProperties: { '^[a-z0-9_]+_probability$': { type: 'number' } },
 } as const;
 
 const rawEventSchema = {
@@ -249,15 +254,24 @@ export const membersResponseSchema = openObject('a page of members of the scored
   page: { type: 'integer' },
   page_size: { type: 'integer' },
   pages: { type: 'integer' },
-  rows: { type: 'array', items: anyObject },
+  rows: { type: 'array', items: openObject("a row of the scored snapshot (every column of `cohortlab score` output)", ['user_id'], { user_id: { type: 'string' } }) },
 });
 
 /** GET /v1/points: a sample of the scored snapshot on the PCA map, with its date. */
 export const pointsResponseSchema = openObject('a seeded sample of the scored snapshot on the PCA map', ['as_of', 'users', 'points'], {
   as_of: asOf('the scored snapshot the points belong to'),
   users: { type: 'integer' },
-  points: { type: 'array', items: anyObject },
+  points: {
+    type: 'array',
+    items: { type: 'object', required: ['pc1', 'pc2', 'cluster', 'cluster_label'], additionalProperties: false, properties: { pc1: { type: 'number' }, pc2: { type: 'number' }, cluster: { type: 'integer' }, cluster_label: { type: 'string' } } },
+  },
 });
+
+export const pointsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { sample: { type: 'integer', minimum: 1, maximum: 20000, default: 5000, description: 'at most this many points, every n/sample-th row' } },
+} as const;
 
 /** GET /v1/retention (src/retention/stored.ts): one view of the version's retention.json. */
 export const retentionQuerySchema = {
@@ -286,5 +300,110 @@ export const retentionResponseSchema = {
     log_rank: { type: ['object', 'null'], additionalProperties: true, description: '{ chi_square, df, p_value, groups, observed, expected }; null for one group' },
     curves: { type: 'array', items: { type: 'object', required: ['group', 'steps'], additionalProperties: false, properties: { group: { type: 'string' }, steps: { type: 'array', items: curveStep } } } },
     warnings: { type: 'array', items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+/** The error answers of a route: 400, 401 (API key) and 500 always, and the route's own statuses. */
+export function errorResponses(...statuses: number[]): Record<number, typeof errorSchema> {
+  return Object.fromEntries([400, 401, ...statuses, 500].sort((a, b) => a - b).map((s) => [s, errorSchema]));
+}
+
+export const healthResponseSchema = {
+  type: 'object',
+  required: ['status', 'model'],
+  additionalProperties: false,
+  properties: { status: { type: 'string', enum: ['ok'] }, model: modelRefSchema },
+} as const;
+
+/** GET /v1/models: the loaded version (its manifest's metrics and params), the promoted one and the features. */
+export const modelsResponseSchema = {
+  type: 'object',
+  required: ['loaded', 'production', 'reference', 'features'],
+  additionalProperties: false,
+  properties: {
+    loaded: {
+      type: 'object',
+      required: ['name', 'version', 'loadedAt'],
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string' },
+        version: { type: 'integer' },
+        createdAt: { type: 'string', description: 'when the version was trained (ISO 8601)' },
+        loadedAt: { type: 'string', description: 'when this server loaded it (ISO 8601)' },
+        metrics: { ...anyObject, description: "the manifest's metrics (test ROC-AUC of model and rule score, k, ...)" },
+        params: { ...anyObject, description: "the manifest's training parameters (cutoffs, horizon, seed, ...)" },
+      },
+    },
+    production: { type: ['integer', 'null'], description: 'the promoted version of this model name (null: none promoted)' },
+    reference: { type: 'string', description: 'the REF the server was started with (serve --model)' },
+    features: { type: 'array', items: { type: 'string' }, description: 'the features POST /v1/predict needs' },
+  },
+} as const;
+
+export const reloadResponseSchema = {
+  type: 'object',
+  required: ['previous', 'loaded'],
+  additionalProperties: false,
+  properties: { previous: modelRefSchema, loaded: modelRefSchema },
+} as const;
+
+const specMap = (description: string) => ({ type: 'object', description, additionalProperties: anyObject }) as const;
+
+/** GET /v1/charts: vega-lite specs by panel (absent panels: the version has no clusters, evaluation or transitions). */
+export const chartsResponseSchema = {
+  type: 'object',
+  required: ['retention'],
+  additionalProperties: false,
+  properties: {
+    clusters: { type: 'object', description: 'cluster charts by panel (PCA map, sizes, churn, heat map, k selection, crosstabs), a list of specs each', additionalProperties: { type: 'array', items: anyObject } },
+    evaluation: specMap('roc, pr, lift, gain, reliability, importance'),
+    transitions: specMap('segments and clusters transition matrices (playbook §9.2)'),
+    retention: specMap('one survival chart per stored grouping'),
+  },
+} as const;
+
+/** GET /v1/report: the evaluation against the rule baselines, the backtest and the version's warnings. */
+export const reportResponseSchema = {
+  type: 'object',
+  required: ['model', 'evaluation', 'backtest', 'snapshot_as_of', 'retention_views', 'warnings'],
+  additionalProperties: false,
+  properties: {
+    model: modelRefSchema,
+    evaluation: {
+      type: ['object', 'null'],
+      required: ['as_of', 'testUsers', 'testChurnRate', 'metrics', 'verdict'],
+      additionalProperties: false,
+      properties: {
+        as_of: asOf('the test cutoff the evaluation is counted at'),
+        horizon_days: { type: ['integer', 'null'] },
+        title: { type: 'string' },
+        testUsers: { type: 'integer' },
+        testChurnRate: { type: 'number' },
+        metrics: { type: 'object', additionalProperties: anyObject, description: 'by scorer (model, rule, majority, recency, ...): ROC-AUC, PR-AUC, Brier, ... with intervals' },
+        differences: { type: 'array', items: anyObject },
+        verdict: { ...anyObject, description: '{ kind, text, strongest_baseline } (docs/churn.md)' },
+        evidence: { type: ['object', 'null'], additionalProperties: true, description: '{ test_users, test_churners, test_stayers, minimum }' },
+        warnings: { type: 'array', items: anyObject },
+        ceiling: { type: ['object', 'null'], additionalProperties: true, description: '{ truthAuc, modelGap } on synthetic data; null otherwise' },
+        highRisk: { type: ['object', 'null'], additionalProperties: true, description: "{ threshold, share }: test users in the rule's high-risk tier" },
+        candidates: { type: 'array', items: anyObject },
+      },
+    },
+    backtest: { type: ['object', 'null'], additionalProperties: true },
+    snapshot_as_of: asOf('the scored snapshot'),
+    retention_views: { type: 'array', items: { type: 'string' }, description: 'the groupings GET /v1/retention answers for this version' },
+    warnings: { type: 'array', items: { type: 'object', required: ['code', 'message'], additionalProperties: true, properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+export const openApiResponseSchema = {
+  type: 'object',
+  required: ['openapi', 'info', 'paths', 'components'],
+  additionalProperties: false,
+  properties: {
+    openapi: { type: 'string' },
+    info: { type: 'object', required: ['title', 'version'], additionalProperties: false, properties: { title: { type: 'string' }, version: { type: 'string' }, description: { type: 'string' } } },
+    paths: anyObject,
+    components: anyObject,
   },
 } as const;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CohortlabError } from './errors.js';
+import { CohortlabError, internalError } from './errors.js';
 
 /**
  * DuckDB access shared by ingest, features and table I/O. Every database is a fresh in-memory
@@ -178,7 +178,7 @@ async function* blocksOf(result: DuckDBResult, blockRows: number, emitEmpty: boo
 /** Runs a query and returns its columns; cast BIGINT/DECIMAL/TIMESTAMP to DOUBLE or VARCHAR in the SQL. */
 export async function queryColumns(conn: DuckDBConnection, sql: string, params?: SqlParams): Promise<ColumnResult> {
   for await (const all of blocksOf(await conn.run(sql, params), Infinity, true)) return all;
-  throw new Error('unreachable: blocksOf yields at least one block');
+  throw internalError('unreachable: blocksOf yields at least one block');
 }
 
 /**

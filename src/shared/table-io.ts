@@ -2,12 +2,14 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { syncDir, syncPath, tempPathFor, writeError } from './atomic.js';
-import { CohortlabError } from './errors.js';
+import { csvTextCell } from './csv.js';
+import { CohortlabError, internalError } from './errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
 
 /**
- * Column tables on disk: `.csv` (header row, RFC 4180 quoting) or `.parquet`, by the extension.
+ * Column tables on disk: `.csv` (header row, RFC 4180 quoting, text cells starting with = + - @ tab or CR
+ * prefixed with an apostrophe against formula injection: csv.ts) or `.parquet`, by the extension.
  * Parquet goes through a temporary CSV and DuckDB's COPY with explicit types, so ids stay text.
  */
 export type Column = Float64Array | Int32Array | Uint8Array | string[];
@@ -26,12 +28,13 @@ export function tableFormat(path: string): TableFormat {
   throw new CohortlabError('UNKNOWN_FORMAT', `cannot tell the format of "${path}" from its extension "${ext || '(none)'}"; use .csv or .parquet.`, { path });
 }
 
-function csvCell(s: string): string {
+/** RFC 4180 quoting only: the temporary CSV a Parquet file is converted from keeps its text as it is. */
+function quotedCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function cell(col: Column, i: number): string {
-  if (Array.isArray(col)) return csvCell(col[i]);
+function cell(col: Column, i: number, text: (s: string) => string): string {
+  if (Array.isArray(col)) return text(col[i]);
   const v = col[i];
   return Number.isNaN(v) ? '' : String(v);
 }
@@ -47,8 +50,8 @@ function duckType(col: Column): string {
 export async function writeTable(path: string, table: ColumnTable): Promise<void> {
   for (const n of table.names) {
     const c = table.columns[n];
-    if (!c) throw new Error(`table has no column "${n}"`);
-    if (c.length !== table.rows) throw new Error(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
+    if (!c) throw internalError(`table has no column "${n}"`);
+    if (c.length !== table.rows) throw internalError(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
   }
   const writer = await openTableWriter(path, table.names);
   try {
@@ -132,21 +135,23 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
   const out = createWriteStream(csv);
   const failed = new Promise<never>((_, reject) => out.on('error', (e) => reject(writeError(path, e))));
   failed.catch(() => {});
-  out.write(`${names.map(csvCell).join(',')}\n`);
+  // A .csv output is for people and spreadsheets: its text cells are neutralized against formula injection.
+  const text = format === 'csv' ? csvTextCell : quotedCell;
+  out.write(`${names.map(text).join(',')}\n`);
   let types: string[] | null = null;
   return {
     async append(chunk) {
       const cols = names.map((n) => {
         const c = chunk.columns[n];
-        if (!c) throw new Error(`chunk has no column "${n}"`);
+        if (!c) throw internalError(`chunk has no column "${n}"`);
         return c;
       });
       types ??= cols.map(duckType);
       let buf = '';
       // Lines are batched into ~1 MB writes; the stream's back-pressure is honoured.
       for (let i = 0; i < chunk.rows; i++) {
-        let line = cell(cols[0], i);
-        for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i)}`;
+        let line = cell(cols[0], i, text);
+        for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i, text)}`;
         buf += `${line}\n`;
         if (buf.length > 1 << 20) {
           if (!out.write(buf)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);

@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import { createRng } from '../shared/rng.js';
 import { createSimContext, createSimScratch, EVENTS_CSV_HEADER, simulateUser } from './simulate.js';
 import { churnProbability } from './truth.js';
+import { drawUpgradeState, upgradeProbability, upgradeSeed } from './upgrade.js';
 import { DEFAULT_SYNTH_PARAMS, LATENT_TYPES, type LatentType, type SynthParams, type SynthResult, type SynthTruth } from './types.js';
 import { drawUser, type World } from './user.js';
 
@@ -14,6 +15,7 @@ import { drawUser, type World } from './user.js';
  *       drawUser     hidden type, plan, signup, rates and hazards        (user.ts)
  *       churnProbability  exact P(label) for [T, T+H) from those rates   (truth.ts)
  *       simulateUser CSV lines day by day, realized cancellation/label   (simulate.ts)
+ *       upgrades     own stream per user, exact P(upgrade in window)     (upgrade.ts)
  *
  * Same params and seed give byte-identical text.
  */
@@ -79,6 +81,9 @@ export function generateSynthetic(
     role: new Array(users),
     companySize: new Array(users),
     aliveAtCutoff: new Uint8Array(users),
+    upgradeProbability: new Float64Array(users),
+    upgraded: new Uint8Array(users),
+    upgradeMs: new Float64Array(users),
   };
   let events = 0;
   let buf = EVENTS_CSV_HEADER;
@@ -90,11 +95,13 @@ export function generateSynthetic(
     }
   };
   for (let i = 0; i < users; i++) {
-    const rng = createRng(userSeed(params.seed, i));
+    const seedI = userSeed(params.seed, i);
+    const rng = createRng(seedI);
     const u = drawUser(i, world, rng);
     const uid = userId(i, users);
     const signupMs = startMs + u.signupDay * DAY_MS + u.signupSec * 1000;
-    const outcome = simulateUser(u, uid, isoSeconds(signupMs), ctx, scratch, rng, sink);
+    const up = drawUpgradeState(upgradeSeed(seedI));
+    const outcome = simulateUser(u, uid, isoSeconds(signupMs), ctx, scratch, rng, sink, up);
     events += outcome.events;
     const churnedBefore = outcome.churnDay >= 0 && outcome.churnDay < cutDay;
     truth.userIds[i] = uid;
@@ -110,6 +117,10 @@ export function generateSynthetic(
     // same formula with zero rates before their signup.
     truth.churnProbability[i] = churnedBefore ? 1 : churnProbability(u, window);
     truth.churned[i] = churnedBefore || outcome.churnDay >= cutDay || !outcome.activeInLabelWindow ? 1 : 0;
+    const upgradedBefore = up.day >= 0 && up.day < cutDay;
+    truth.upgradeMs[i] = up.day >= 0 ? startMs + up.day * DAY_MS + up.sec * 1000 : NaN;
+    truth.upgraded[i] = up.day >= 0 ? 1 : 0;
+    truth.upgradeProbability[i] = upgradedBefore ? 1 : churnedBefore ? 0 : upgradeProbability(u, up.affinity, window);
     if ((i + 1) % 2000 === 0 || i + 1 === users) logger.progress('generate users', i + 1, users);
   }
   if (buf.length > 0) write(buf);
@@ -118,12 +129,18 @@ export function generateSynthetic(
   let alive = 0;
   let churnedAlive = 0;
   let probAlive = 0;
+  let upgradeEligible = 0;
+  let upgradedInWindow = 0;
   for (let i = 0; i < users; i++) {
     typeCounts[LATENT_TYPES[truth.typeCode[i]]]++;
     if (truth.aliveAtCutoff[i]) {
       alive++;
       churnedAlive += truth.churned[i];
       probAlive += truth.churnProbability[i];
+      if (!(truth.upgradeMs[i] < cutoffMs)) {
+        upgradeEligible++;
+        upgradedInWindow += truth.upgraded[i];
+      }
     }
   }
   return {
@@ -136,10 +153,11 @@ export function generateSynthetic(
     churnRate: alive > 0 ? churnedAlive / alive : 0,
     meanChurnProbability: alive > 0 ? probAlive / alive : 0,
     aliveAtCutoff: alive,
+    upgradeRate: upgradeEligible > 0 ? upgradedInWindow / upgradeEligible : 0,
   };
 }
 
-export const TRUTH_CSV_HEADER = 'user_id,latent_type,churn_probability,churned,churn_date,churn_at,plan,role,company_size,signup_at,alive_at_cutoff\n';
+export const TRUTH_CSV_HEADER = 'user_id,latent_type,churn_probability,churned,churn_date,churn_at,plan,role,company_size,signup_at,alive_at_cutoff,p_upgrade,upgraded,upgrade_at\n';
 
 /** truth.csv text, chunk by chunk. `churn_date` is the UTC day of cancellation, empty when none. */
 export function writeTruthCsv(truth: SynthTruth, write: (text: string) => void): void {
@@ -148,7 +166,9 @@ export function writeTruthCsv(truth: SynthTruth, write: (text: string) => void):
   for (let i = 0; i < n; i++) {
     const c = truth.churnMs[i];
     const churnAt = Number.isNaN(c) ? '' : isoSeconds(c);
-    buf += `${truth.userIds[i]},${LATENT_TYPES[truth.typeCode[i]]},${truth.churnProbability[i].toFixed(6)},${truth.churned[i]},${churnAt.slice(0, 10)},${churnAt},${truth.plan[i]},${truth.role[i]},${truth.companySize[i]},${isoSeconds(truth.signupMs[i])},${truth.aliveAtCutoff[i]}\n`;
+    const up = truth.upgradeMs[i];
+    const upgradeAt = Number.isNaN(up) ? '' : isoSeconds(up);
+    buf += `${truth.userIds[i]},${LATENT_TYPES[truth.typeCode[i]]},${truth.churnProbability[i].toFixed(6)},${truth.churned[i]},${churnAt.slice(0, 10)},${churnAt},${truth.plan[i]},${truth.role[i]},${truth.companySize[i]},${isoSeconds(truth.signupMs[i])},${truth.aliveAtCutoff[i]},${truth.upgradeProbability[i].toFixed(6)},${truth.upgraded[i]},${upgradeAt}\n`;
     if (buf.length >= 1 << 20) {
       write(buf);
       buf = '';

@@ -1,6 +1,7 @@
 import type { Rng } from '../shared/rng.js';
 import { CORE_FEATURES } from './profiles.js';
 import { dayState, newDayState, type DayState, type UserSpec } from './user.js';
+import { UPGRADE_EVENT, upgradeRate, type UpgradeState } from './upgrade.js';
 
 /**
  * Turns one user's hidden parameters into event rows (CSV lines), day by day, without building
@@ -10,6 +11,8 @@ import { dayState, newDayState, type DayState, type UserSpec } from './user.js';
  * followed by core-feature actions and the occasional pricing view, locked-feature click, support
  * ticket, cancel-page view, failed payment or downgrade. A cancelling user ends with a session
  * `app_opened, viewed_cancel_page, cancelled_subscription` and emits nothing afterwards.
+ * With an upgrade state (upgrade.ts), an active day without cancellation may end its first session with
+ * `upgraded_plan`, drawn from the upgrade's own stream after everything else of the day is decided.
  */
 
 export const EVENTS_CSV_HEADER = 'user_id,timestamp,event,session_id,plan,signup_at\n';
@@ -96,6 +99,7 @@ function insertAt(names: string[], name: string, rng: Rng, first: boolean): void
  */
 export function simulateUser(
   u: UserSpec, uid: string, signupIso: string, ctx: SimContext, scratch: SimScratch, rng: Rng, write: (text: string) => void,
+  upgrade?: UpgradeState,
 ): UserOutcome {
   const out: UserOutcome = { events: 0, sessions: 0, churnDay: -1, churnSec: -1, activeInLabelWindow: false };
   const s = scratch.day;
@@ -113,6 +117,8 @@ export function simulateUser(
     }
     const signupToday = d === u.signupDay;
     let k = signupToday || rng.next() < s.activeP ? 1 + poisson(s.sessionsPerActiveDay - 1, rng) : 0;
+    // Drawn only from the upgrade stream, and only on days whose first session is always written (k > 0, no cancellation).
+    const upgradeToday = upgrade !== undefined && upgrade.day < 0 && cancelSec < 0 && k > 0 && upgrade.rng.next() < upgradeRate(u, d, upgrade.affinity);
     if (k > starts.length) starts = scratch.starts = new Float64Array(k * 2);
     for (let i = 0; i < k; i++) starts[i] = Math.min(LAST_START_SEC, Math.max(300, u.peakSec + 8000 * rng.normal()));
     // Insertion sort: k is small.
@@ -176,6 +182,12 @@ export function simulateUser(
         acc += gaps[a];
         const t = start + Math.round((dur * acc) / total);
         buf += `${uid},${prefix}${ctx.clock[t]},${names[a]}${tail}`;
+      }
+      if (upgradeToday && i === 0) {
+        buf += `${uid},${prefix}${ctx.clock[start + dur]},${UPGRADE_EVENT}${tail}`;
+        upgrade.day = d;
+        upgrade.sec = start + dur;
+        out.events++;
       }
       out.events += 1 + m;
       prevEnd = start + dur;

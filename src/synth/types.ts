@@ -50,6 +50,15 @@ export interface SynthTruth {
   companySize: string[];
   /** 1 when the user had signed up and not cancelled before the cutoff (the users cohortlab can train on). */
   aliveAtCutoff: Uint8Array;
+  /**
+   * True probability of a first `upgraded_plan` in the same window (upgrade.ts), for users alive and not yet
+   * upgraded at the cutoff; 1 for users who upgraded before it, 0 for users who cancelled before it.
+   */
+  upgradeProbability: Float64Array;
+  /** Realized: 1 when the user's upgrade falls in the window (or before the cutoff). */
+  upgraded: Uint8Array;
+  /** Epoch ms of the `upgraded_plan` event; NaN when none. */
+  upgradeMs: Float64Array;
 }
 
 export interface SynthResult {
@@ -66,4 +75,6 @@ export interface SynthResult {
   /** Mean true churn probability among users alive at the cutoff. */
   meanChurnProbability: number;
   aliveAtCutoff: number;
+  /** Realized upgrade rate in the truth window among users alive and not yet upgraded at the cutoff. */
+  upgradeRate: number;
 }

@@ -39,7 +39,7 @@ export function apiSuite(fixture: () => Promise<Fixture>): void {
   beforeAll(async () => {
     fx = await fixture();
     const provider = await createProvider('default', fx.modelsDir);
-    app = await buildApp({ provider, log: (l) => logLines.push(l) });
+    app = await buildApp({ provider, log: { requests: true, stream: { write: (l: string) => logLines.push(l) } } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const addr = app.server.address() as { port: number };
     base = `http://127.0.0.1:${addr.port}`;
@@ -255,7 +255,7 @@ export function apiSuite(fixture: () => Promise<Fixture>): void {
     });
 
     it('logs route patterns, never user ids', () => {
-      expect(logLines.some((l) => l.startsWith('GET /v1/users/:id 404'))).toBe(true);
+      expect(logLines.map((l) => JSON.parse(l) as { route?: string; status?: number; msg: string }).some((l) => l.msg === 'request' && l.route === '/v1/users/:id' && l.status === 404)).toBe(true);
       expect(logLines.join('\n')).not.toMatch(/no-such-user|u000/);
     });
   });

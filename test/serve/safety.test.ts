@@ -25,7 +25,7 @@ let userIds: string[];
 
 async function serve(opts: { apiKey?: string; corsOrigins?: string[] }): Promise<string> {
   const provider = await createProvider('default', fx.modelsDir);
-  const app = await buildApp({ provider, ...opts, log: (l) => logLines.push(l) });
+  const app = await buildApp({ provider, ...opts, log: { requests: true, stream: { write: (l: string) => logLines.push(l) } } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   servers.push(app);
   return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -114,7 +114,7 @@ describe('CORS and binding', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     const preflight = await call(withCors, 'OPTIONS', '/v1/predict', { origin: 'https://dash.example.com', 'access-control-request-method': 'POST' });
     expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-headers')).toBe('Authorization, Content-Type');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('Authorization, Content-Type, X-Request-Id');
   });
 
   it('takes exact origins only, from the flag or COHORTLAB_CORS_ORIGIN', () => {
@@ -145,7 +145,7 @@ describe('user ids stay out of logs', () => {
       expect(line).not.toContain(encodeURIComponent(marker));
       expect(line).not.toContain(userIds[1]);
     }
-    expect(logLines).toContain(logLines.find((l) => l.startsWith('GET /v1/users/:id 404')));
+    expect(logLines.map((l) => JSON.parse(l) as { route?: string; status?: number; msg: string }).filter((l) => l.msg === 'request' && l.route === '/v1/users/:id' && l.status === 404)).toHaveLength(1);
   });
 });
 

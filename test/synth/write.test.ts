@@ -64,13 +64,15 @@ describe('writeSynthetic', () => {
     expect(JSON.parse(readFileSync(join(a, 'truth.json'), 'utf8'))).toEqual({ as_of: '2026-02-19', horizon_days: 20 });
     expect(JSON.parse(readFileSync(join(a, 'cohortlab.config.json'), 'utf8'))).toEqual(SYNTHETIC_PRESET);
     const truth = readFileSync(join(a, 'truth.csv'), 'utf8').trim().split('\n');
-    expect(truth[0]).toBe('user_id,latent_type,churn_probability,churned,churn_date,churn_at,plan,role,company_size,signup_at,alive_at_cutoff');
+    expect(truth[0]).toBe('user_id,latent_type,churn_probability,churned,churn_date,churn_at,plan,role,company_size,signup_at,alive_at_cutoff,p_upgrade,upgraded,upgrade_at');
     expect(truth.length).toBe(81);
     for (let i = 1; i < truth.length; i++) {
       const c = truth[i].split(',');
       expect(c[0]).toBe(ra.truth.userIds[i - 1]);
       expect(Number(c[2])).toBeCloseTo(ra.truth.churnProbability[i - 1], 5);
       expect(c[4]).toBe(Number.isNaN(ra.truth.churnMs[i - 1]) ? '' : new Date(ra.truth.churnMs[i - 1]).toISOString().slice(0, 10));
+      expect(Number(c[11])).toBeCloseTo(ra.truth.upgradeProbability[i - 1], 5);
+      expect(c[13]).toBe(Number.isNaN(ra.truth.upgradeMs[i - 1]) ? '' : new Date(ra.truth.upgradeMs[i - 1]).toISOString().replace('.000Z', 'Z'));
     }
   });
 });

@@ -1,4 +1,5 @@
 import type { BandTable } from '../types.js';
+import { internalError } from '../../shared/errors.js';
 
 /** Playbook §6.3 RFM analysis: three 1-5 scores, a three-digit code, and the named segments. */
 
@@ -88,7 +89,7 @@ export function rfmNearest<T extends { r: number; f: number; m: number }>(listed
     }
   }
   // every recency 1-5 has a listed code (the table above), so the window is never empty
-  if (!best) throw new Error(`no listed RFM code within ${RFM_NEAREST_MAX_RECENCY_GAP} recency steps of ${r}${f}${m}`);
+  if (!best) throw internalError(`no listed RFM code within ${RFM_NEAREST_MAX_RECENCY_GAP} recency steps of ${r}${f}${m}`);
   return best;
 }
 

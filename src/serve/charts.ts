@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { clusterCharts, type ClusterReport } from '../cluster/index.js';
+import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
+import type { TransitionMatrix } from '../rules/index.js';
+import type { ChartSpec } from '../shared/charts.js';
+import { RETENTION_FILE, survivalChartOf, type StoredRetention } from '../retention/index.js';
+import type { Loaded } from './provider.js';
+import { modelDates } from './snapshot.js';
+
+/** The explorer's charts and the version's stored retention curves, built once per loaded version. */
+
+function transitionSpec(title: string, m: TransitionMatrix): ChartSpec {
+  const values = m.from.flatMap((f, i) => m.to.map((t, j) => ({ from: f, to: t, share: m.shares[i][j], users: m.counts[i][j], pct: `${(100 * m.shares[i][j]).toFixed(0)}%` })));
+  return {
+    title,
+    data: { values },
+    width: { step: 58 },
+    height: { step: 26 },
+    encoding: { x: { field: 'to', type: 'nominal', sort: null, axis: { labelAngle: -30, labelLimit: 160 } }, y: { field: 'from', type: 'nominal', sort: null, axis: { labelLimit: 220 } } },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'share', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, title: 'row share' }, tooltip: [{ field: 'users', type: 'quantitative' }] } },
+      { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'pct' } } },
+    ],
+  } as ChartSpec;
+}
+
+const chartCache = new WeakMap<Loaded, Record<string, unknown>>();
+
+// The curves the version stored when it was written (src/retention/stored.ts, docs/retention.md): read once per loaded version.
+const retentionCache = new WeakMap<Loaded, Promise<StoredRetention | null>>();
+export function storedRetentionOf(l: Loaded): Promise<StoredRetention | null> {
+  let hit = retentionCache.get(l);
+  if (!hit) {
+    hit = readFile(join(l.model.dir, RETENTION_FILE), 'utf8').then((t) => JSON.parse(t) as StoredRetention, (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    retentionCache.set(l, hit);
+  }
+  return hit;
+}
+
+/** One survival chart per stored view, titled with its dates (the explorer's Retention panel). */
+export async function retentionCharts(l: Loaded): Promise<Record<string, ChartSpec>> {
+  const stored = await storedRetentionOf(l);
+  const out: Record<string, ChartSpec> = {};
+  if (!stored) return out;
+  for (const [by, v] of Object.entries(stored.views)) {
+    if (v) out[by] = survivalChartOf(v.curves, `Survival by ${by}${stored.landmark ? `, groups at ${stored.landmark}, time from it` : ''} (as of ${stored.as_of})`);
+  }
+  return out;
+}
+
+/** Every chart of the explorer, built on the server from the same spec builders as the HTML reports. */
+export function charts(l: Loaded): Record<string, unknown> {
+  const hit = chartCache.get(l);
+  if (hit) return hit;
+  const report = l.model.report as { evaluation?: EvaluationReport; clusters?: ClusterReport; transitions?: { from: string; to: string; segments: TransitionMatrix; clusters: TransitionMatrix } };
+  const out: Record<string, unknown> = {};
+  if (report.clusters) {
+    const s = l.snapshot.columns;
+    const c = clusterCharts(
+      report.clusters,
+      { userIds: s.user_id as string[], assignments: Int32Array.from(s.cluster as Float64Array), labels: s.cluster_label as string[], pc1: s.pc1 as Float64Array, pc2: s.pc2 as Float64Array },
+      Number(l.model.manifest.seed ?? 0),
+      { pointsAsOf: modelDates(l).snapshot ?? undefined },
+    );
+    out.clusters = c;
+  }
+  const ev = report.evaluation;
+  if (ev) {
+    const base = ev.testChurnRate;
+    const e: Record<string, ChartSpec> = { roc: rocChartSpec(ev.curves), pr: prChartSpec(ev.curves, base), lift: liftChartSpec(ev.curves, base), gain: gainChartSpec(ev.curves) };
+    if (ev.calibration) e.reliability = reliabilityChartSpec(ev.calibration.before.reliability, ev.calibration.after.reliability);
+    if (ev.importance) e.importance = importanceChartSpec(ev.importance.importances);
+    out.evaluation = e;
+  }
+  if (report.transitions) {
+    const t = report.transitions;
+    out.transitions = {
+      segments: transitionSpec(`Behavioral segments ${t.from} -> ${t.to} (playbook 9.2, row shares)`, t.segments),
+      clusters: transitionSpec(`Clusters ${t.from} -> ${t.to} (row shares)`, t.clusters),
+    };
+  }
+  chartCache.set(l, out);
+  return out;
+}

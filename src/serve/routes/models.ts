@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { CohortlabError } from '../../shared/errors.js';
+import { openApiDocument, type RouteDoc } from '../openapi.js';
+import type { ModelProvider } from '../provider.js';
+import { errorResponses, healthResponseSchema, modelsResponseSchema, openApiResponseSchema, reloadResponseSchema } from '../schemas.js';
+import { modelInfo } from '../snapshot.js';
+
+/** GET /v1/health, GET /v1/models, POST /v1/models/reload and GET /v1/openapi.json. */
+export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: RouteDoc[] }> = async (app, { provider, routes }) => {
+  app.get('/v1/health', { schema: { summary: 'liveness and the loaded model', response: { 200: healthResponseSchema, 500: errorResponses()[500] } } }, async () => ({
+    status: 'ok',
+    model: modelInfo(provider.current()),
+  }));
+
+  app.get('/v1/models', { schema: { summary: 'the loaded and the promoted version, and the features the model needs', response: { 200: modelsResponseSchema, ...errorResponses() } } }, async () => {
+    const l = provider.current();
+    return {
+      loaded: { ...modelInfo(l), createdAt: l.model.manifest.createdAt, loadedAt: l.loadedAt, metrics: l.model.manifest.metrics, params: l.model.manifest.params },
+      production: (await provider.production()) ?? null,
+      reference: provider.ref,
+      features: l.model.featureNames,
+    };
+  });
+
+  app.post('/v1/models/reload', {
+    schema: { summary: 'load the reference again (e.g. a newly promoted version) and switch atomically; on failure the loaded version stays', response: { 200: reloadResponseSchema, ...errorResponses(404, 422, 503) } },
+  }, async (req) => {
+    // No body or {}: the reference is the one the server started with. A "ref" sent here is refused, not ignored
+    // (nor followed: a ref from a request never reaches the registry).
+    const b = req.body as unknown;
+    if (b !== undefined && b !== null && !(typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0)) {
+      const key = typeof b === 'object' && !Array.isArray(b) ? Object.keys(b)[0] : undefined;
+      throw new CohortlabError('INVALID_REQUEST', `${key ? `body/${key} is not allowed here` : 'the body must be empty or {}'}: reload loads again the reference the server was started with (serve --model); to serve another version, promote it first (cohortlab models promote NAME@VERSION)`, { path: key ? `/${key}` : 'body' });
+    }
+    return provider.reload();
+  });
+
+  app.get('/v1/openapi.json', { schema: { summary: 'this document', response: { 200: openApiResponseSchema, ...errorResponses() } } }, async () =>
+    openApiDocument(routes, { title: 'cohortlab API', version: '1', description: 'Churn probability, playbook rule scores and segments, and discovered clusters for users; the explorer is served at /, Prometheus metrics at /metrics.' }),
+  );
+};
