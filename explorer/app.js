@@ -211,6 +211,19 @@ async function main() {
     );
     for (const row of $('dashboard-table').querySelectorAll('tr.pickable')) row.addEventListener('click', () => pickSegment('behavioral_segment', row.dataset.pick));
   }
+  // §9.1 "LTV" per segment, lifecycle stage and cluster (GET /v1/segments ltv; docs/ltv.md).
+  const ltv = segments.ltv;
+  if (ltv) {
+    $('ltv-note').textContent = `Users of the test cutoff ${ltv.asOf}: expected purchases over the ${ltv.horizonDays} days after it` + (ltv.note ? ` (${ltv.note}).` : `, CLV over ${ltv.clvMonths} months (monthly discount ${ltv.monthlyDiscount}).`);
+    $('ltv-tables').innerHTML = ltv.tables
+      .map((t) => table(
+        [t.by, 'users', 'customers', 'exp. purchases sum', 'mean', ...(ltv.note ? [] : ['CLV sum', 'CLV mean'])],
+        t.rows.map((r) => [r.group, r.users, r.customers, num(r.expectedPurchasesSum, 1), num(r.expectedPurchasesMean, 3), ...(ltv.note ? [] : [num(r.clvSum, 2), num(r.clvMean, 2)])]),
+      ))
+      .join('');
+  } else {
+    $('ltv-note').textContent = 'No LTV model in this version: its log has no purchases (docs/ltv.md, "Which events are purchases").';
+  }
   $('warnings').innerHTML = ((d && d.warnings) || []).map((w) => `<li class="warn">${esc(w.message || w)}</li>`).join('');
 
   await showRetentionPanel(report, charts.retention || {});

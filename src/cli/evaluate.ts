@@ -4,7 +4,7 @@ import { resolveConfig } from '../ingest/index.js';
 import { openEventSource } from '../engine/index.js';
 import { applyRules } from '../rules/index.js';
 import { evaluateChurn, labelWindowOverlaps, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
-import { propensityBaselines, rfmRisk } from '../pipeline/index.js';
+import { ltvBaseline, propensityBaselines, rfmRisk } from '../pipeline/index.js';
 import { scorerLine } from './train.js';
 import { formatSetSizes } from '../churn/index.js';
 import { loadScoringModel } from '../pipeline/index.js';
@@ -45,10 +45,13 @@ export const evaluateCommand: Command = {
     const target: TargetSpec = saved && saved.kind !== 'churn' ? { kind: saved.kind, event: saved.event, events: saved.events ?? [] } : CHURN_TARGET;
     const store = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });
     let table: FeatureTable;
+    let ltv: Awaited<ReturnType<typeof ltvBaseline>>;
     try {
       table = await computeFeatures(store, { asOf, horizonDays: horizon, logger: ctx.logger });
       // a `train --target` version is evaluated on its own target (pipeline/target.ts), not on churn
       if (target.kind !== 'churn') table = withTargetLabels(table, await computeTargetLabels(store, table, target));
+      // The "bgnbd" baseline (churn only) refitted on the purchases before this cutoff (unsupervised: nothing after it is read).
+      ltv = target.kind === 'churn' ? await ltvBaseline(store, table, { horizonDays: horizon, logger: ctx.logger }) : { baseline: null, warnings: [] };
     } finally {
       await store.close();
     }
@@ -61,7 +64,8 @@ export const evaluateCommand: Command = {
     const baselines = target.kind === 'churn' ? { rule: rules.columns.churn_risk_score as Float64Array, rfm: rfmRisk(rules) } : propensityBaselines(rules);
     const report = evaluateChurn(model.parts.churn, table, {
       ruleScore: baselines.rule,
-      otherRules: { rfm: baselines.rfm },
+      otherRules: { rfm: baselines.rfm, ...(ltv.baseline ? { bgnbd: ltv.baseline.score } : {}) },
+      warnings: ltv.warnings,
       target,
       inSample,
       seed,

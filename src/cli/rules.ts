@@ -1,5 +1,7 @@
 import { computeFeatures, readFeatureTable, type FeatureTable } from '../features/index.js';
 import { openEventSource } from '../engine/index.js';
+import { ltvBaseline, ltvDashboardOf, type LtvBaseline } from '../pipeline/index.js';
+import { defaultHorizonDays, formatLtvDashboard } from '../ltv/index.js';
 import { resolveConfig } from '../ingest/index.js';
 import { SYNTHETIC_PRESET } from '../ingest/index.js';
 import {
@@ -9,16 +11,17 @@ import {
 import { CohortlabError } from '../shared/errors.js';
 import { writeTable, type Column } from '../shared/table-io.js';
 import { loadRuleReference, openModelStore, resolveModelsDir } from '../registry/index.js';
-import { bool, date, str, MODELS_DIR_OPTION } from './args.js';
+import { bool, date, list, str, MODELS_DIR_OPTION } from './args.js';
 import type { Command } from './command.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 export const rulesCommand: Command = {
   name: 'rules',
   summary: 'playbook scores, tiers and segments (and the §6.1 rule-file segments) for every user of a features file',
-  usage: 'rules (--features FILE | --engine clickhouse --table NAME --as-of DATE) [--reference MODEL] [--rules DIR] [--config F | --preset NAME] --out FILE',
+  usage: 'rules (--features FILE | --events FILE... --as-of DATE | --engine clickhouse --table NAME --as-of DATE) [--reference MODEL] [--rules DIR] [--config F | --preset NAME] --out FILE',
   options: [
     { name: 'features', type: 'string', description: 'features file written by "cohortlab features" (.parquet or .csv)', placeholder: 'FILE' },
+    { name: 'events', type: 'list', description: 'event files instead of --features (with --as-of and --config/--preset): features computed as of --as-of, and on a purchase log the §9.1 LTV tables (BG/NBD, docs/ltv.md)', placeholder: 'FILE...' },
     { name: 'rules', type: 'string', description: 'folder of *.segment rule files (playbook §6.1 language)', placeholder: 'DIR', default: 'the shipped rules/ folder' },
     { name: 'config', type: 'string', description: 'mapping + taxonomy JSON (activation milestones, plans, cadence)', placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'built-in config: synthetic, sparkify, cdnow', placeholder: 'NAME', default: "the features file's config, else synthetic" },
@@ -29,7 +32,7 @@ export const rulesCommand: Command = {
     MODELS_DIR_OPTION,
     ...ENGINE_OPTIONS,
     { name: 'table', type: 'string', description: 'with --engine clickhouse: the events table, or NAME=TABLE[,NAME=TABLE] binding the {placeholders} of the config\'s source SELECT; features are computed there as of --as-of', placeholder: 'NAME' },
-    { name: 'as-of', type: 'string', description: 'with --engine clickhouse: the cutoff date of the features', placeholder: 'YYYY-MM-DD' },
+    { name: 'as-of', type: 'string', description: 'with --events or --engine clickhouse: the cutoff date of the features', placeholder: 'YYYY-MM-DD' },
   ],
   help: [
     'Output columns: user_id, engagement_score, engagement_tier, activation_score, activation_tier, expansion_readiness_score,',
@@ -42,6 +45,8 @@ export const rulesCommand: Command = {
     'by spend) are fitted on the users of --features itself, unless --reference MODEL gives the ones fitted when that model was',
     'trained; then a user gets the same rule columns here as from score and /v1/predict, whoever else is in the file.',
     'Prints the §9.1 dashboard by behavioral segment (already-churned users counted apart) and the §10 anti-pattern warnings.',
+    'From --events (or a ClickHouse table) of a purchase log it also prints the §9.1 LTV tables: BG/NBD expected purchases over the',
+    'inactivity threshold and 12-month CLV (with a value column), sum and mean per group and per lifecycle stage (docs/ltv.md).',
     'Thresholds and choices: docs/rules.md.',
     'Example: cohortlab rules --features data/sample/features.parquet --out data/sample/rules.csv',
     'Example: cohortlab rules --features new-users.parquet --reference default --out new-users-rules.csv',
@@ -54,19 +59,25 @@ export const rulesCommand: Command = {
     if (configPath && preset) throw new CohortlabError('BAD_ARGUMENT', 'give --config or --preset, not both.');
     let config = configPath || preset ? await resolveConfig({ config: configPath, preset }) : undefined;
     let table: FeatureTable;
+    // From events (files or a ClickHouse table), the LTV tables of §9.1 too: BG/NBD on the purchases before the cutoff.
+    let ltv: LtvBaseline | null = null;
+    let ltvNote: string | null = null;
     if (featuresPath) {
       table = await readFeatureTable(featuresPath);
       config ??= table.config;
     } else {
       // Features computed where the events are (a ClickHouse table): only per-user rows come back.
-      if (!config) throw new CohortlabError('BAD_ARGUMENT', 'give --features FILE, or --engine clickhouse --table NAME --as-of DATE with --config F or --preset NAME.');
-      const spec = eventSourceSpec(args, ctx.env, config, [], str(args, 'table'));
+      if (!config) throw new CohortlabError('BAD_ARGUMENT', 'give --features FILE, or --events FILE... / --engine clickhouse --table NAME with --as-of DATE and --config F or --preset NAME.');
+      const spec = eventSourceSpec(args, ctx.env, config, list(args, 'events'), str(args, 'table'));
       const asOf = date(args, 'as-of');
-      if (!spec || spec.engine !== 'clickhouse') throw new CohortlabError('BAD_ARGUMENT', 'give --features FILE, or --engine clickhouse --table NAME --as-of DATE (see "cohortlab rules --help").');
-      if (!asOf) throw new CohortlabError('BAD_ARGUMENT', 'give --as-of YYYY-MM-DD with --engine clickhouse.');
+      if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --features FILE, --events FILE... --as-of DATE, or --engine clickhouse --table NAME --as-of DATE (see "cohortlab rules --help").');
+      if (!asOf) throw new CohortlabError('BAD_ARGUMENT', `give --as-of YYYY-MM-DD with ${spec.engine === 'clickhouse' ? '--engine clickhouse' : '--events'}.`);
       const source = await openEventSource(spec, config, { logger: ctx.logger });
       try {
         table = await computeFeatures(source, { asOf, logger: ctx.logger });
+        const b = await ltvBaseline(source, table, { horizonDays: defaultHorizonDays(config), logger: ctx.logger });
+        ltv = b.baseline;
+        if (!ltv) ltvNote = b.warnings.map((w) => `${w.code}: ${w.message}`).join(' ');
       } finally {
         await source.close();
       }
@@ -104,6 +115,11 @@ export const rulesCommand: Command = {
 
     const dashboard = segmentDashboard(table, result, { segments, by: str(args, 'by') ?? 'behavioral_segment' });
     ctx.out(formatDashboard(dashboard));
+    // §9.1 "LTV": by the dashboard's column and by lifecycle stage (expected purchases over the config's inactivity threshold).
+    const by = str(args, 'by') ?? 'behavioral_segment';
+    const groups = Object.fromEntries([...new Set([by, 'lifecycle_stage'])].filter((c) => Array.isArray(result.columns[c])).map((c) => [c, result.columns[c] as string[]]));
+    if (ltv) ctx.out(`\n${formatLtvDashboard(ltvDashboardOf(ltv, groups, defaultHorizonDays(config)))}`);
+    else ctx.out(`\nLTV (playbook §9.1): ${ltvNote ?? 'needs the purchase events (BG/NBD reads purchase days, which a features file does not carry): give --events FILE... --as-of DATE, or see the LTV tables train prints.'}`);
     if (bool(args, 'icp')) ctx.out(`\n${formatIcp(icpRefinement(table, result))}`);
     for (const w of antiPatternWarnings(dashboard, segments)) ctx.logger.warn(w.message);
     ctx.logger.info(

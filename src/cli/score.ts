@@ -7,7 +7,7 @@ import { modelScoreSql } from '../pipeline/index.js';
 import { cutoffOf } from '../features/index.js';
 import type { EventConfig } from '../ingest/index.js';
 import { modelSource, openModelStore, resolveModelsDir, type ModelStore } from '../registry/index.js';
-import { loadScoringModel, loadTableScoringModel, type LoadedModel } from '../pipeline/index.js';
+import { loadScoringModel, loadTableScoringModel, ltvScorerAt, readLtvArtifact, withLtvColumns, type LoadedModel } from '../pipeline/index.js';
 import { encodeTableForScoring, predictChurn, readPerUserTable, reasonCodes } from '../churn/index.js';
 import { formatReasons, scoreResultTable } from '../pipeline/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -93,7 +93,7 @@ export const scoreCommand: Command = {
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
   ],
-  help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}).',
+  help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}), then p_alive, expected_purchases, clv (BG/NBD + Gamma-Gamma of the version\'s ltv.json, from the purchases before the cutoff; empty without one, for --table features files and for users without a purchase; not in --emit-sql / --into; docs/ltv.md).',
   async run(args, ctx) {
     const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
     const out = str(args, 'out');
@@ -133,6 +133,9 @@ export const scoreCommand: Command = {
     // Users stream through in blocks: features (from the file, or computed where the events are), rules, model, write.
     const blocks = store ? computeFeatureBlocks(store, { asOf: asOf as string, blockRows: chunk }) : readFeatureTableBlocks(featureFile as string, chunk);
     const total = store ? store.report.users : 0;
+    // p_alive, expected_purchases, clv from the version's ltv.json (purchases before the cutoff); empty without one or without events.
+    const ltvStored = store ? await readLtvArtifact(models, model) : null;
+    const ltv = store && ltvStored ? await ltvScorerAt(store, ltvStored, asOf as string) : null;
     let writer: TableWriter | null = null;
     let n = 0;
     let churned = 0;
@@ -140,7 +143,7 @@ export const scoreCommand: Command = {
     const t0 = performance.now();
     try {
       for await (const part of blocks) {
-        const scored = scoreResultTable(await model.score(part, { reasons }));
+        const scored = withLtvColumns(scoreResultTable(await model.score(part, { reasons })), ltv ? ltv(part.userIds) : null);
         writer ??= await openTableWriter(out as string, scored.names);
         await writer.append(scored);
         n += part.userIds.length;

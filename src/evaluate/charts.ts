@@ -15,6 +15,7 @@ export const SCORER_LABELS: Record<string, string> = {
   rule: 'rule churn-risk score (§4.4)',
   rfm: 'RFM score (§6.3, 15 - R - F - M)',
   recency: 'recency baseline',
+  bgnbd: 'BG/NBD P(no purchase in the horizon)',
   truth: 'true probability (ceiling)',
   majority: 'majority class',
 };

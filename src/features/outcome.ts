@@ -29,8 +29,9 @@ export const CHURN_OUTCOME: OutcomeNames = {
     rfm: 'RFM (playbook §6.3)',
     recency: 'recency (days since last activity)',
     majority: 'the majority class (the training churn rate for everyone)',
+    bgnbd: 'BG/NBD (the probability of no purchase within the horizon)',
   },
-  short: { model: 'model', rule: 'rule churn-risk (4.4)', rfm: 'RFM (6.3)', recency: 'recency', majority: 'majority' },
+  short: { model: 'model', rule: 'rule churn-risk (4.4)', rfm: 'RFM (6.3)', recency: 'recency', majority: 'majority', bgnbd: 'BG/NBD P(no purchase)' },
   topTier: 70, // playbook §4.4: 70-100 = High risk
 };
 

@@ -23,6 +23,7 @@ export { customerLifetimeValue, DAYS_PER_MONTH, type ClvOptions } from './clv.js
 export { summarizePurchaseDays, type PurchaseDays, type RfmSummary } from './rfm-summary.js';
 export { minimizeBfgs, type MinimizeResult } from './optimize.js';
 export { logGamma, digamma, hyp2f1 } from './special.js';
+export { ltvByGroup, formatLtvDashboard, type LtvDashboard, type LtvDashboardRow, type LtvDashboardTable } from './dashboard.js';
 export { simulateBgNbd, sampleGamma, type SimulatedPurchases } from './simulate.js';
 
 const DAY_MS = 86_400_000;

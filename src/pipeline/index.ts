@@ -10,3 +10,7 @@ export { loadScoringModel, loadTableScoringModel, type LoadedModel, type LoadedT
 export {
   modelScoreSql, scoreSql, warehouseScoreColumns, WAREHOUSE_SCORE_COLUMNS, type ScoreSqlOptions, type WarehouseModelParts,
 } from './score-sql.js';
+export {
+  ltvBaseline, ltvDashboardOf, ltvScorerAt, ltvScorerFor, readLtvArtifact, withLtvColumns, LTV_FILE, LTV_COLUMNS,
+  type LtvBaseline, type StoredLtv, type LtvColumns, type LtvScorer,
+} from './ltv-baseline.js';

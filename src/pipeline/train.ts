@@ -23,6 +23,8 @@ import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { writeTable, type ColumnTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
+import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
+import { formatLtvDashboard } from '../ltv/index.js';
 import { labelForTarget, probabilityColumn, propensityBaselines, resolveTarget } from './target.js';
 import { targetTitle } from '../features/index.js';
 
@@ -235,6 +237,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       ...plan.train.map((cutoff) => ({ role: 'train' as const, cutoff, horizonDays: horizon })),
       { role: 'validation' as const, cutoff: plan.valid, horizonDays: horizon },
     ]);
+    // Issue 20 part 3: BG/NBD fitted on the purchases before the test cutoff, P(no purchase in the horizon) as the "bgnbd" baseline.
+    const ltv = await ltvBaseline(store, test, { horizonDays: horizon, logger });
     // a propensity target: the same users and features, its own labels (prior doers left out) and baselines
     const [trainT, validT, testT] = target.kind === 'churn'
       ? [train, valid, test]
@@ -251,7 +255,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     });
     const churn = evaluateChurnFit(fitted, testT, {
       ruleScoreTest: baselines.rule,
-      otherRulesTest: { rfm: baselines.rfm },
+      // the "bgnbd" baseline is a churn score: only beside a churn model
+      otherRulesTest: { rfm: baselines.rfm, ...(ltv.baseline && target.kind === 'churn' ? { bgnbd: ltv.baseline.score } : {}) },
       truthTest,
       target,
       inSample,
@@ -262,6 +267,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       logger,
     });
 
+    churn.report.warnings.push(...ltv.warnings);
     const probability = probabilityColumn(target);
     const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model, reference, probabilityColumn: probability };
     const scored = await scoreWithParts(parts, snapshot);
@@ -281,12 +287,28 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     };
     // playbook §9.1 on the test cutoff's users (their retention over the horizon is known), §10 warnings.
     const dashboard = segmentDashboard(test, testRules, { segments });
+    // playbook §9.1 "LTV" per rule segment, lifecycle stage and cluster (issue 20 part 4), from the test cutoff's BG/NBD.
+    const ltvDashboard = ltv.baseline
+      ? ltvDashboardOf(ltv.baseline, {
+        behavioral_segment: testRules.columns.behavioral_segment as string[],
+        lifecycle_stage: testRules.columns.lifecycle_stage as string[],
+        cluster_label: assignClusters(clusters.model, test).labels,
+      }, horizon)
+      : null;
+    if (ltvDashboard) logger.info(formatLtvDashboard(ltvDashboard));
+    // The BG/NBD stored for score and /v1/predict: fitted on every purchase up to the snapshot.
+    const ltvSnapshot = ltv.baseline ? await fitLtvAt(store, snapshot.asOf) : null;
+    const ltvStored = ltvSnapshot && 'model' in ltvSnapshot ? ltvArtifact(ltvSnapshot, horizon) : null;
+    // The stored snapshot carries the LTV columns of `score` (empty without a model), scored with that fit.
+    const ltvColumns = ltvStored && ltvSnapshot && 'model' in ltvSnapshot ? ltvScorerFor({ artifact: ltvStored, model: ltvSnapshot.model }, ltvSnapshot.summary)(scored.userIds) : null;
     const report = {
       target: { kind: target.kind, event: target.event },
       verdict: churn.report.verdict,
       evidence: churn.report.evidence,
       evaluation: churn.report,
       dashboard,
+      ltvDashboard,
+      ltv: ltv.baseline ? { test: ltvArtifact(ltv.baseline.fit, horizon), usersWithoutPurchase: ltv.baseline.withoutPurchase, stored: ltvStored ? { as_of: ltvStored.as_of, file: 'ltv.json' } : null } : null,
       warnings: [...dataProfile.warnings, ...backtestWarnings, ...churn.report.warnings, ...antiPatternWarnings(dashboard, segments), ...clusters.report.warnings],
       rulesReference: reference,
       clusters: clusters.report,
@@ -301,6 +323,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const version = await opts.models.writeVersion(opts.name, async (dir): Promise<ManifestFields> => {
       await writeFile(join(dir, RETENTION_FILE), `${JSON.stringify(retention)}\n`);
       await writeChurn(dir, churn);
+      if (ltvStored) await writeLtvArtifact(dir, ltvStored);
       await writeFile(join(dir, CLUSTERS_FILE), `${JSON.stringify(clusters.model)}\n`);
       await writeFile(join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
       await writeFile(join(dir, RULES_REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
@@ -309,7 +332,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeFile(join(dir, 'features.json'), `${JSON.stringify(featureDictionary(config), null, 2)}\n`);
       await writeFile(join(dir, REPORT_FILE), `${JSON.stringify(report)}\n`);
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
-      await writeTable(join(dir, SCORES_FILE), memberTable(scoreResultTable(scored), members));
+      await writeTable(join(dir, SCORES_FILE), memberTable(withLtvColumns(scoreResultTable(scored), ltvColumns), members));
       await writeTable(join(dir, PREVIOUS_SCORES_FILE), memberTable(scoreResultTable(previous), members));
       await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
       return {

@@ -3,6 +3,8 @@ import { loadEventRecords } from '../ingest/index.js';
 import { CohortlabError, isCohortlabError } from '../shared/errors.js';
 import type { ScoreResult } from '../pipeline/index.js';
 import type { Loaded } from './provider.js';
+import { asSource } from '../engine/source.js';
+import { ltvScorerAt, type LtvColumns } from '../pipeline/ltv-baseline.js';
 
 /**
  * POST /v1/predict: users given as features are scored directly (a table built from the JSON, no
@@ -48,6 +50,10 @@ export interface Prediction {
   cluster_label: string;
   reasons: ScoreResult['reasons'][number];
   as_of?: string;
+  /** BG/NBD / Gamma-Gamma (docs/ltv.md): null without an LTV model, for users given as features, or without a purchase before the cutoff. */
+  p_alive: number | null;
+  expected_purchases: number | null;
+  clv: number | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -86,7 +92,9 @@ export function featureTableFromJson(users: PredictUser[], indices: number[], fe
   };
 }
 
-function predictionsOf(r: ScoreResult, asOf?: string): Prediction[] {
+const ltvValue = (col: Float64Array | null | undefined, i: number): number | null => (col && Number.isFinite(col[i]) ? col[i] : null);
+
+function predictionsOf(r: ScoreResult, asOf?: string, ltv?: LtvColumns | null): Prediction[] {
   const c = r.columns;
   const num = (k: string, i: number) => (c[k] as Float64Array)[i];
   const str = (k: string, i: number) => (c[k] as string[])[i];
@@ -110,6 +118,9 @@ function predictionsOf(r: ScoreResult, asOf?: string): Prediction[] {
     cluster_label: c.cluster_label ? str('cluster_label', i) : '',
     reasons: r.reasons[i],
     ...(asOf ? { as_of: asOf } : {}),
+    p_alive: ltvValue(ltv?.p_alive, i),
+    expected_purchases: ltvValue(ltv?.expected_purchases, i),
+    clv: ltvValue(ltv?.clv, i),
   }));
 }
 
@@ -152,7 +163,9 @@ async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: 
     const day = asOf ?? new Date(store.report.lastEventMs - (store.report.lastEventMs % DAY_MS)).toISOString().slice(0, 10);
     const table = await computeFeatures(store, { asOf: day });
     const result = await loaded.model.score(table, { reasons });
-    const byId = new Map(predictionsOf(result, day).map((p) => [p.user_id, p]));
+    // The LTV columns from the purchases among these events before the cutoff, with the version's stored BG/NBD.
+    const ltv = loaded.ltv ? (await ltvScorerAt(asSource(store), loaded.ltv, day))(result.userIds) : null;
+    const byId = new Map(predictionsOf(result, day, ltv).map((p) => [p.user_id, p]));
     const out = new Map<number, Prediction>();
     for (const u of indices) {
       const p = byId.get(users[u].user_id);

@@ -1,4 +1,4 @@
-import { loadScoringModel, type LoadedModel } from '../pipeline/index.js';
+import { loadScoringModel, readLtvArtifact, type LoadedModel, type StoredLtv } from '../pipeline/index.js';
 import { readVersionTable, SCORES_FILE, type ModelStore } from '../registry/index.js';
 import type { Logger } from '../shared/log.js';
 import { SALT_ENV, saltFingerprint, type MemberIds } from '../shared/pseudonym.js';
@@ -20,6 +20,8 @@ export interface Loaded {
   /** How the model stores member ids (train --keep-user-ids / --pseudonymize; none by default). */
   memberIds: MemberIds;
   loadedAt: string;
+  /** The version's BG/NBD (+ Gamma-Gamma) from ltv.json; null when it has none. */
+  ltv?: StoredLtv | null;
 }
 
 export interface ModelProvider {
@@ -43,7 +45,7 @@ export async function loadServing(ref: string, store: ModelStore, logger?: Logge
   if (memberIds === 'pseudonymized' && salt && saltFingerprint(salt) !== model.manifest.saltFingerprint) {
     logger?.warn(`${SALT_ENV} is not the salt ${model.name}@${model.version} was trained with (fingerprints differ): raw user ids will not be found, pseudonyms still are`);
   }
-  return { model, store, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString() };
+  return { model, store, snapshot, rowOf, memberIds, loadedAt: new Date().toISOString(), ltv: await readLtvArtifact(store, model) };
 }
 
 export async function createProvider(ref: string, store: ModelStore, logger?: Logger): Promise<ModelProvider> {

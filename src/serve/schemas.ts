@@ -57,6 +57,9 @@ export const predictionSchema = {
     cluster_label: { type: 'string' },
     reasons: { type: 'array', items: reasonSchema },
     as_of: { type: 'string', description: 'the cutoff date the features were computed at (users given as events; users given as features when their row has as_of)' },
+    p_alive: { type: ['number', 'null'], description: 'BG/NBD probability that the customer is still alive at the cutoff (docs/ltv.md); null when the model version has no LTV model (ltv.json: a log without purchases), for users given as features (BG/NBD needs the purchase days), or for a user without a purchase before the cutoff' },
+    expected_purchases: { type: ['number', 'null'], description: 'BG/NBD expected purchase days in the model horizon after the cutoff; null as p_alive' },
+    clv: { type: ['number', 'null'], description: 'customer lifetime value over 12 months (monthly discount 0.01) from BG/NBD and Gamma-Gamma spend; null as p_alive, and when the log has no value column' },
   },
   // `train --target event:NAME` models: NAME in snake_case + _probability (e.g. add_friend_probability)
   patternProperties: { '^[a-z0-9_]+_probability$': { type: 'number' } },
@@ -221,6 +224,17 @@ export const segmentsResponseSchema = {
         users: { type: 'integer' },
         rows: { type: 'array', items: anyObject },
         warnings: { type: 'array', items: anyObject },
+      }),
+      type: ['object', 'null'],
+    },
+    ltv: {
+      ...openObject('playbook §9.1 "LTV" on the users of the test cutoff: per behavioral_segment, lifecycle_stage and cluster_label, users, customers, sum and mean of BG/NBD expected purchases over horizonDays and of 12-month CLV (null without a value column, then `note` says so); null for a version without a purchase log (docs/ltv.md)', ['asOf', 'horizonDays', 'tables'], {
+        asOf: asOf('the LTV tables (the test cutoff)'),
+        horizonDays: { type: 'integer' },
+        clvMonths: { type: 'integer' },
+        monthlyDiscount: { type: 'number' },
+        note: { type: ['string', 'null'] },
+        tables: { type: 'array', items: anyObject },
       }),
       type: ['object', 'null'],
     },

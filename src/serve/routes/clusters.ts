@@ -73,6 +73,8 @@ export const clusterRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = as
       snapshot: { as_of: dates.snapshot, users: l.snapshot.rows, already_churned: snapshotAlreadyChurned(l), sizes },
       // §10 warnings from the stored dashboard itself, so they are counted on the same users as its rows.
       dashboard: d ? { as_of: dates.testCutoff, horizon_days: d.retentionHorizonDays ?? dates.horizonDays, ...d, warnings: antiPatternWarnings(d, l.model.parts.segments) } : null,
+      // §9.1 "LTV" per segment, lifecycle stage and cluster at the test cutoff (docs/ltv.md); null without a purchase log.
+      ltv: (l.model.report as { ltvDashboard?: unknown }).ltvDashboard ?? null,
     };
   });
 
