@@ -1,10 +1,9 @@
 import { computeFeatures, type FeatureTable } from '../features/index.js';
 import { loadEventRecords } from '../ingest/index.js';
 import { CohortlabError, isCohortlabError } from '../shared/errors.js';
-import type { ScoreResult } from '../pipeline/index.js';
+import { ltvScorerAt, type LtvColumns, type ScoreResult } from '../pipeline/index.js';
 import type { Loaded } from './provider.js';
-import { asSource } from '../engine/source.js';
-import { ltvScorerAt, type LtvColumns } from '../pipeline/ltv-baseline.js';
+import { asSource } from '../engine/index.js';
 
 /**
  * POST /v1/predict: users given as features are scored directly (a table built from the JSON, no

@@ -208,7 +208,7 @@ describe('GradientBoostedTrees contract', () => {
 
 // sklearn HistGradientBoostingClassifier ROC-AUCs on the same encoded designs (80/20 stratified split, seed 0),
 // recorded by test/fixtures/sklearn/gbdt_reference.py (output in gbdt-reference.json), settings as below.
-const SKLEARN = { telco: 0.826049, synthetic: 0.935414 };
+const SKLEARN = { telco: 0.831069, synthetic: 0.92812 };
 const MATCHING = { maxIter: 100, learningRate: 0.1, maxLeafNodes: 31, minSamplesLeaf: 20, l2Regularization: 0 };
 
 describe('GradientBoostedTrees against sklearn HistGradientBoosting on real data', () => {

@@ -30,10 +30,18 @@ describe('parseManifest', () => {
 
   it('keeps fields it does not read as written (a later writer of this format may add some)', async () => {
     const json = await fixture('manifest-v1-before-verdicts.json');
-    const withMore = { ...json, params: { ...(json.params as object), target: { kind: 'upgrade', event: null } }, notes: ['x'] };
+    const withMore = { ...json, params: { ...(json.params as object), window: { kind: 'sliding', days: 7 } }, notes: ['x'] };
     const m = parseManifest(withMore, WHERE);
     expect(JSON.stringify(m)).toBe(JSON.stringify(withMore));
-    expect((m.params as unknown as { target: unknown }).target).toEqual({ kind: 'upgrade', event: null });
+    expect((m.params as unknown as { window: unknown }).window).toEqual({ kind: 'sliding', days: 7 });
+  });
+
+  it('reads the propensity target of a train --target version, and names a malformed one', async () => {
+    const json = await fixture('manifest-v1-before-verdicts.json');
+    const target = { kind: 'upgrade', event: 'upgraded_plan', events: ['upgraded_plan'], probabilityColumn: 'upgrade_probability' };
+    const m = parseManifest({ ...json, params: { ...(json.params as object), target } }, WHERE);
+    expect(m.params.source === 'events' ? m.params.target : null).toEqual(target);
+    expect(() => parseManifest({ ...json, params: { ...(json.params as object), target: { ...target, kind: 'downgrade' } } }, WHERE)).toThrow(/params\.target\.kind/);
   });
 
   it('round-trips what the store writes', () => {

@@ -96,7 +96,10 @@ describe('dated answers', () => {
       const row = dashboard.rows.find((x: { segment: string }) => x.segment === w.segment);
       expect(w.message).toContain(row.alreadyChurned > 0 ? `has ${row.users - row.alreadyChurned} live users (and ${row.alreadyChurned} already churned)` : `has ${row.users} users`);
     }
-    expect(Object.keys(r.json).sort()).toEqual(['dashboard', 'model', 'snapshot']);
+    // §9.1 LTV per segment: dated at the test cutoff like the dashboard, or null when the log has no purchases
+    const ltv = r.json.ltv as { asOf: string; horizonDays: number } | null;
+    if (ltv !== null) expect([ltv.asOf, ltv.horizonDays]).toEqual([params.asOf, params.horizonDays]);
+    expect(Object.keys(r.json).sort()).toEqual(['dashboard', 'ltv', 'model', 'snapshot']);
   });
 
   it('a user, a page of members, the CSV export, the map points and the report say their date', async () => {
