@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NOTEBOOKS = join(ROOT, 'notebooks');
-const REQUIRED = ['01-quickstart.ipynb', '02-real-data.ipynb', '03-model-comparison.ipynb'];
+const REQUIRED = ['01-quickstart.ipynb', '02-real-data.ipynb', '03-model-comparison.ipynb', '04-retention-and-value.ipynb'];
 
 interface Cell {
   cell_type: string;
@@ -60,7 +60,7 @@ function apiImports(source: string): string[][] {
 }
 
 describe('notebooks/', () => {
-  it('holds the three notebooks of issue 9', () => {
+  it('holds the notebooks of issues 9 and 20', () => {
     expect(REQUIRED.filter((f) => !files.includes(f))).toEqual([]);
   });
 
