@@ -2,7 +2,8 @@
  * The pipeline: train and score across the stages (train.ts, score.ts) and the warehouse scoring statement
  * assembled from each stage's SQL (score-sql.ts). The CLI, the server and notebooks import from here only.
  */
-export { trainPipeline, codeVersion, rfmRisk, type TrainOptions, type TrainResult } from './train.js';
+export { trainPipeline, rfmRisk, type TrainOptions, type TrainResult } from './train.js';
+export { codeVersion } from './version-files.js';
 export { probabilityColumn, nearEventNames, resolveTarget, labelForTarget, propensityBaselines } from './target.js';
 export { scoreWithParts, missingFeatures, formatReasons, scoreResultTable, type ModelParts, type ScoreOptions } from './score.js';
 export type { Reason, ScoreResult } from './types.js';

@@ -17,7 +17,7 @@
  * included, the next midnight UTC excluded), so the baseline sees exactly the events the model's test-cutoff
  * features see, and nothing of the label horizon.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventSource } from '../engine/index.js';
 import type { ModelStore, VersionId } from '../registry/index.js';

@@ -1,28 +1,27 @@
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { computeFeatures, featureDictionary, isoDate, latestCoveredAsOf, profileEvents, type FeatureTable } from '../features/index.js';
-import { inactivityDays, type EventConfig, type IngestReport } from '../ingest/index.js';
+import { inactivityDays, type EventConfig } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/index.js';
 import {
   antiPatternWarnings, applyRules, defaultRulesDir, describeRuleReference, fitRuleReference, loadSegmentRules, segmentDashboard, transitionMatrix,
 } from '../rules/index.js';
 import { assignClusters, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { RETENTION_FILE, storedRetention } from '../retention/index.js';
-import { planBacktest, readChurnTable, serializeModel, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
-import { evaluateChurnFit, labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning, type TrainChurnResult } from '../evaluate/index.js';
+import { planBacktest, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
+import { evaluateChurnFit, labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
 import {
-  CHURN_MODEL_FILE, CHURN_WEIGHTS_FILE, CLUSTERS_FILE, CONFIG_FILE, MANIFEST_FORMAT_VERSION, MANIFEST_KIND, PREVIOUS_SCORES_FILE, REPORT_FILE, RULES_FOLDER, RULES_REFERENCE_FILE,
-  SCORES_FILE, sha256File, TEST_PREDICTIONS_FILE, type ManifestFields, type ManifestInput, type ManifestMetrics, type ModelStore, type WrittenVersion,
+  CLUSTERS_FILE, CONFIG_FILE, MANIFEST_FORMAT_VERSION, MANIFEST_KIND, PREVIOUS_SCORES_FILE, REPORT_FILE, RULES_FOLDER, RULES_REFERENCE_FILE,
+  SCORES_FILE, TEST_PREDICTIONS_FILE, type ManifestFields, type ModelStore, type WrittenVersion,
 } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTruthCsv } from '../synth/index.js';
-import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
+import { saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import { writeTable, type ColumnTable } from '../shared/table-io.js';
+import { writeTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
+import { trainFromTable } from './train-table.js';
+import { codeVersion, fingerprint, MEMBER_NOTE, memberMode, memberTable, packageVersion, summaryMetrics, testPredictions, writeChurn } from './version-files.js';
 import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
 import { labelForTarget, probabilityColumn, propensityBaselines, resolveTarget } from './target.js';
@@ -89,33 +88,6 @@ export interface TrainResult {
 }
 
 const DAY_MS = 86_400_000;
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export function codeVersion(): string | null {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-async function packageVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-async function fingerprint(files: string[], report?: IngestReport, location?: string): Promise<ManifestInput> {
-  const out = [];
-  for (const f of files) out.push({ path: f, bytes: (await stat(f)).size, sha256: await sha256File(f) });
-  // undefined fields are left out of manifest.json (JSON.stringify), as a table model has no ingest report
-  return {
-    files: out,
-    location,
-    rows: report ? { read: report.rowsRead, used: report.rowsUsed, rejected: report.rejected } : undefined,
-    users: report?.users,
-    timeSpan: report ? { first: new Date(report.firstEventMs).toISOString(), last: new Date(report.lastEventMs).toISOString() } : undefined,
-  };
-}
 
 /**
  * Truth of the synthetic generator beside the events (truth.csv + truth.json): the latent type of
@@ -363,122 +335,3 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   }
 }
 
-const MEMBER_NOTE: Record<Members['mode'], string> = {
-  none: 'user ids: not stored (the default): the server answers profiles and sizes, not members; train with --keep-user-ids, or --pseudonymize, to serve members',
-  raw: 'user ids: stored as given (--keep-user-ids), for /v1/users/:id, member lists and exports',
-  pseudonymized: 'user ids: stored as keyed hashes (--pseudonymize); keep the salt to look users up by their raw id',
-};
-
-type Members = { mode: 'none' } | { mode: 'raw' } | { mode: 'pseudonymized'; salt: string };
-
-function memberMode(opts: TrainOptions): Members {
-  if (opts.keepUserIds && opts.pseudonymizeSalt) throw new CohortlabError('BAD_ARGUMENT', 'give --keep-user-ids or --pseudonymize, not both.');
-  if (opts.pseudonymizeSalt) return { mode: 'pseudonymized', salt: opts.pseudonymizeSalt };
-  return opts.keepUserIds ? { mode: 'raw' } : { mode: 'none' };
-}
-
-/**
- * The scored snapshot as stored in the model folder (source article 001: data minimization). Without a
- * choice no user id is stored, so the folder holds aggregates and per-user scores without identities.
- */
-function memberTable(t: ColumnTable, m: Members): ColumnTable {
-  if (m.mode === 'raw') return t;
-  if (m.mode === 'pseudonymized') return { ...t, columns: { ...t.columns, user_id: (t.columns.user_id as string[]).map((id) => pseudonym(id, m.salt)) } };
-  const { user_id: _dropped, ...rest } = t.columns;
-  return { rows: t.rows, names: t.names.filter((n) => n !== 'user_id'), columns: rest };
-}
-
-function summaryMetrics(r: EvaluationReport, k: number | null, users: number, testSet: string): ManifestMetrics {
-  return {
-    aucModel: r.metrics.model?.rocAuc?.value ?? null,
-    aucModelInterval: r.metrics.model?.rocAuc ?? null,
-    aucRule: r.metrics.rule?.rocAuc?.value ?? null,
-    modelBeatsRule: r.verdict.model_beats_rule,
-    verdictKind: r.verdict.kind,
-    strongestBaseline: r.verdict.strongest_baseline,
-    testUsers: r.testUsers,
-    testChurners: r.testChurners,
-    /** sha256 of the sorted test user ids and the test cutoff: versions with the same one were tested on the same users (models compare pairs them). */
-    testSet,
-    k,
-    users,
-  };
-}
-
-/**
- * The test users' labels and probabilities in user-id order (no ids), and the sha256 of those sorted ids and `what`
- * (the test cutoff or the table's label): versions with equal digests were tested on the same users.
- */
-function testPredictions(churn: TrainChurnResult, what: string): { table: ColumnTable; digest: string } {
-  const ids = churn.test.userIds;
-  const order = Array.from(ids, (_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-  const h = createHash('sha256');
-  h.update(`${what}\n`);
-  for (const i of order) h.update(`${ids[i]}\n`);
-  return {
-    table: {
-      rows: order.length,
-      names: ['churned', 'churn_probability'],
-      columns: { churned: Float64Array.from(order, (i) => churn.test.label[i]), churn_probability: Float64Array.from(order, (i) => churn.test.probability[i]) },
-    },
-    digest: h.digest('hex'),
-  };
-}
-
-async function writeChurn(dir: string, churn: TrainChurnResult): Promise<void> {
-  const s = await serializeModel(churn.model);
-  await writeFile(join(dir, CHURN_MODEL_FILE), `${JSON.stringify(s.json)}\n`);
-  // only the MLP has a weights file; logistic and gbdt are JSON only (churn-model.json)
-  if (s.weights) await writeFile(join(dir, CHURN_WEIGHTS_FILE), Buffer.from(s.weights));
-}
-
-async function trainFromTable(opts: TrainOptions, logger: Logger, started: number): Promise<TrainResult> {
-  if (!opts.label) throw new CohortlabError('BAD_ARGUMENT', 'train --table FILE needs --label COLUMN (the churn column, e.g. Churn).');
-  const tablePath = opts.table as string;
-  const labelColumn = opts.label;
-  if (memberMode(opts).mode !== 'none') logger.warn('a --table model keeps no per-user snapshot, so it stores no user id either way (--keep-user-ids / --pseudonymize have nothing to apply to).');
-  const split = await readChurnTable(opts.table as string, {
-    label: opts.label, idColumn: opts.idColumn, positive: opts.positive, drop: opts.drop, keepLeaky: opts.keepLeaky, seed: opts.seed, logger,
-  });
-  const fitted = await fitChurn({
-    train: [split.train], valid: split.valid, test: split.test, features: split.features,
-    params: { kind: opts.kind ?? 'auto', seed: opts.seed },
-    source: 'table', encoding: split.encoding, notes: split.notes,
-    logger,
-  });
-  const churn = evaluateChurnFit(fitted, split.test, { resamples: opts.resamples, title: `Churn model on ${opts.table} (stratified held-out 20%)`, logger });
-  const seconds = (performance.now() - started) / 1000;
-  const r = split.report;
-  const table = { columns: r.columns, duplicates: r.duplicates, idColumn: split.encoding.idColumn };
-  // The table checks' warnings join the evaluation's, so report.json `warnings` and `train --json` carry both (codes in docs/errors.md, "Warnings").
-  churn.report.warnings.unshift(...split.warnings);
-  const warnings = churn.report.warnings;
-  const tested = testPredictions(churn, `table ${opts.label}`);
-  const version = await opts.models.writeVersion(opts.name, async (dir): Promise<ManifestFields> => {
-    await writeChurn(dir, churn);
-    const tableReport = {
-      path: opts.table, label: opts.label, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky),
-      columns: r.columns, duplicates: r.duplicates, labelCounts: r.labelCounts, notes: split.notes,
-    };
-    await writeFile(join(dir, REPORT_FILE), `${JSON.stringify({ verdict: churn.report.verdict, evidence: churn.report.evidence, warnings, evaluation: churn.report, clusters: null, table: tableReport })}\n`);
-    await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
-    await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
-    return {
-      kind: MANIFEST_KIND,
-      formatVersion: MANIFEST_FORMAT_VERSION,
-      createdAt: new Date().toISOString(),
-      seed: opts.seed,
-      params: { source: 'table', table: tablePath, label: labelColumn, positive: split.encoding.positive ?? null, id: split.encoding.idColumn, drop: opts.drop ?? [], keepLeaky: Boolean(opts.keepLeaky), churnKind: churn.model.kind },
-      memberIds: 'none',
-      features: split.features,
-      codeVersion: codeVersion(),
-      packageVersion: await packageVersion(),
-      input: await fingerprint([tablePath]),
-      backend: churn.model.backend,
-      trainingSeconds: seconds,
-      metrics: summaryMetrics(churn.report, null, split.train.userIds.length + split.valid.userIds.length + split.test.userIds.length, tested.digest),
-    };
-  });
-  logger.info(`registered ${version.name}@${version.version} in ${version.dir} (${seconds.toFixed(1)} s)`);
-  return { version, evaluation: churn.report, clusters: null, seconds, table, warnings };
-}
