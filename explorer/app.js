@@ -157,6 +157,42 @@ async function showRetentionPanel(report, specs) {
   await loadRetention($('retention-by').value, specs);
 }
 
+// The upgrade model of serve --propensity-model (GET /v1/propensity; docs/propensity.md): shown only when the
+// server has one (GET /v1/models names it; asked first, so a server without one logs no 404 in the browser).
+// DOM nodes and textContent only.
+const UPGRADE_SCORERS = [['model', 'model'], ['rule', '§4.3 expansion readiness'], ['recency', 'recency (recent = likely)'], ['rfm', 'RFM value (§6.3)'], ['majority', 'majority']];
+async function showUpgradePanel() {
+  if (!(await json('/v1/models')).propensity) return;
+  const p = await json('/v1/propensity');
+  $('upgrade').hidden = false;
+  $('nav-upgrade').hidden = false;
+  const what = p.target.kind === 'upgrade' ? `upgrade (${p.target.event})` : `event ${p.target.event}`;
+  $('upgrade-date').textContent = `Model ${p.model.name}@${p.model.version}: ${what} within ${p.horizon_days ?? '-'} days of the test cutoff ${p.as_of ?? '-'}, among users who had not done it and were not churned.`;
+  $('upgrade-kind').textContent = p.verdict.kind.replace('_', ' ');
+  $('upgrade-kind').className = `badge ${p.verdict.kind === 'better' ? 'ok' : 'warn'}`;
+  $('upgrade-verdict').textContent = p.verdict.text;
+  const e = p.evidence;
+  $('upgrade-evidence').textContent = e ? `${e.test_users.toLocaleString('en-US')} test users: ${e.test_churners.toLocaleString('en-US')} did it, ${e.test_stayers.toLocaleString('en-US')} did not; a verdict needs at least ${e.minimum} of each.` : '';
+  const rows = UPGRADE_SCORERS.filter(([k]) => p.metrics[k]).map(([k, label]) => [label, `${p.metrics[k].value.toFixed(3)} [${p.metrics[k].lo.toFixed(3)}, ${p.metrics[k].hi.toFixed(3)}]`]);
+  for (const [k, m] of Object.entries(p.metrics)) if (!UPGRADE_SCORERS.some(([s]) => s === k)) rows.push([k, `${m.value.toFixed(3)} [${m.lo.toFixed(3)}, ${m.hi.toFixed(3)}]`]);
+  if (p.ceiling !== null) rows.push(['truth (the ceiling)', p.ceiling.toFixed(3)]);
+  const t = document.createElement('table');
+  const head = t.createTHead().insertRow();
+  for (const h of ['scorer', 'ROC-AUC [95% CI]']) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = h;
+    head.appendChild(th);
+  }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    for (const c of r) tr.insertCell().textContent = c;
+  }
+  $('upgrade-table').replaceChildren(t);
+  await embed('chart-upgrade-roc', p.charts.roc);
+}
+
 async function main() {
   const [report, charts, segments, clusters] = await Promise.all([json('/v1/report'), json('/v1/charts'), json('/v1/segments'), json('/v1/clusters').catch(() => null)]);
   // Two dates, said everywhere: the scored snapshot (users, members, segment sizes, the map) and the test cutoff
@@ -262,6 +298,7 @@ async function main() {
   await embed('chart-lift', e.lift);
   await embed('chart-gain', e.gain);
   await embed('chart-imp', e.importance);
+  await showUpgradePanel();
 
   for (const row of $('cluster-table').querySelectorAll('tr.pickable')) {
     row.addEventListener('click', () => pickCluster(Number(row.dataset.pick)));

@@ -22,10 +22,10 @@ export const SCORER_LABELS: Record<string, string> = {
 
 const label = (k: string) => SCORER_LABELS[k] ?? k;
 
-function curveRows(curves: Record<string, CurvePoint[]>, pick: (p: CurvePoint) => Record<string, number>): Record<string, unknown>[] {
+function curveRows(curves: Record<string, CurvePoint[]>, pick: (p: CurvePoint) => Record<string, number>, labels?: Record<string, string>): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   for (const [name, pts] of Object.entries(curves)) {
-    pts.forEach((p, order) => rows.push({ scorer: label(name), order, ...pick(p) }));
+    pts.forEach((p, order) => rows.push({ scorer: labels?.[name] ?? label(name), order, ...pick(p) }));
   }
   return rows;
 }
@@ -63,11 +63,12 @@ function curvesChart(opts: { title: string; reference: 'diagonal' | { y: number 
   } as ChartSpec;
 }
 
-export function rocChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
+/** `labels` names scorers other than SCORER_LABELS does (a propensity target's §4.3 rule and value RFM). */
+export function rocChartSpec(curves: Record<string, CurvePoint[]>, labels?: Record<string, string>): ChartSpec {
   return curvesChart({
     title: 'ROC curve (test users)',
     reference: 'diagonal',
-    rows: curveRows(curves, (p) => ({ fpr: p.fpr, tpr: p.tpr })),
+    rows: curveRows(curves, (p) => ({ fpr: p.fpr, tpr: p.tpr }), labels),
     x: { field: 'fpr', title: 'false positive rate', domain01: true },
     y: { field: 'tpr', title: 'true positive rate (recall)', domain01: true },
     legend: 'bottom-right',

@@ -7,12 +7,14 @@ import { errorsPlugin } from './plugins/errors.js';
 import { Metrics, metricsPlugin } from './plugins/metrics.js';
 import { loggerOptions, requestLogPlugin, type LogOptions } from './plugins/request-log.js';
 import { staticPlugin } from './plugins/static.js';
+import type { PropensityAnswer } from './propensity.js';
 import type { ModelProvider } from './provider.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { exportRoutes } from './routes/export.js';
 import { modelRoutes } from './routes/models.js';
 import { predictRoutes } from './routes/predict.js';
+import { propensityRoutes } from './routes/propensity.js';
 import { retentionRoutes } from './routes/retention.js';
 import { userRoutes } from './routes/users.js';
 import { BODY_LIMIT_BYTES } from './schemas.js';
@@ -37,6 +39,8 @@ export interface AppOptions {
   corsOrigins?: string[];
   /** The JSON-lines log: where it goes and whether every request gets a line (errors are always logged). */
   log?: LogOptions;
+  /** The upgrade model of serve --propensity-model (GET /v1/propensity, the explorer's "Upgrade model"); none by default. */
+  propensity?: PropensityAnswer | null;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -64,13 +68,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics, provider });
   await app.register(staticPlugin);
 
-  await app.register(modelRoutes, { provider, routes });
+  await app.register(modelRoutes, { provider, routes, propensity: opts.propensity ?? null });
   await app.register(predictRoutes, { provider, metrics });
   await app.register(userRoutes, { provider });
   await app.register(exportRoutes, { provider });
   await app.register(clusterRoutes, { provider });
   await app.register(retentionRoutes, { provider });
   await app.register(explorerRoutes, { provider });
+  await app.register(propensityRoutes, { propensity: opts.propensity ?? null });
   await app.ready();
   return app;
 }

@@ -47,6 +47,15 @@ export async function retentionCharts(l: Loaded): Promise<Record<string, ChartSp
   return out;
 }
 
+/** The charts of one evaluation report (the churn panel). */
+function evaluationCharts(ev: EvaluationReport): Record<string, ChartSpec> {
+  const base = ev.testChurnRate;
+  const e: Record<string, ChartSpec> = { roc: rocChartSpec(ev.curves), pr: prChartSpec(ev.curves, base), lift: liftChartSpec(ev.curves, base), gain: gainChartSpec(ev.curves) };
+  if (ev.calibration) e.reliability = reliabilityChartSpec(ev.calibration.before.reliability, ev.calibration.after.reliability);
+  if (ev.importance) e.importance = importanceChartSpec(ev.importance.importances);
+  return e;
+}
+
 /** Every chart of the explorer, built on the server from the same spec builders as the HTML reports. */
 export function charts(l: Loaded): Record<string, unknown> {
   const hit = chartCache.get(l);
@@ -63,14 +72,7 @@ export function charts(l: Loaded): Record<string, unknown> {
     );
     out.clusters = c;
   }
-  const ev = report.evaluation;
-  if (ev) {
-    const base = ev.testChurnRate;
-    const e: Record<string, ChartSpec> = { roc: rocChartSpec(ev.curves), pr: prChartSpec(ev.curves, base), lift: liftChartSpec(ev.curves, base), gain: gainChartSpec(ev.curves) };
-    if (ev.calibration) e.reliability = reliabilityChartSpec(ev.calibration.before.reliability, ev.calibration.after.reliability);
-    if (ev.importance) e.importance = importanceChartSpec(ev.importance.importances);
-    out.evaluation = e;
-  }
+  if (report.evaluation) out.evaluation = evaluationCharts(report.evaluation);
   if (report.transitions) {
     const t = report.transitions;
     out.transitions = {

@@ -337,6 +337,7 @@ export const modelsResponseSchema = {
     production: { type: ['integer', 'null'], description: 'the promoted version of this model name (null: none promoted)' },
     reference: { type: 'string', description: 'the REF the server was started with (serve --model)' },
     features: { type: 'array', items: { type: 'string' }, description: 'the features POST /v1/predict needs' },
+    propensity: { type: ['object', 'null'], required: ['name', 'version'], additionalProperties: false, properties: { name: { type: 'string' }, version: { type: 'integer' } }, description: 'the upgrade model of serve --propensity-model (GET /v1/propensity); null without one' },
   },
 } as const;
 
@@ -405,5 +406,36 @@ export const openApiResponseSchema = {
     info: { type: 'object', required: ['title', 'version'], additionalProperties: false, properties: { title: { type: 'string' }, version: { type: 'string' }, description: { type: 'string' } } },
     paths: anyObject,
     components: anyObject,
+  },
+} as const;
+
+const rocInterval = { type: 'object', required: ['value', 'lo', 'hi'], additionalProperties: false, properties: { value: { type: 'number' }, lo: { type: 'number' }, hi: { type: 'number' } } } as const;
+
+/** GET /v1/propensity: the upgrade (or event) model of serve --propensity-model, from its stored report (docs/propensity.md). */
+export const propensityResponseSchema = {
+  type: 'object',
+  required: ['model', 'target', 'as_of', 'horizon_days', 'verdict', 'evidence', 'metrics', 'ceiling', 'charts'],
+  additionalProperties: false,
+  properties: {
+    model: modelRefSchema,
+    target: { type: 'object', required: ['kind', 'event'], additionalProperties: false, properties: { kind: { type: 'string', enum: ['upgrade', 'event'] }, event: { type: ['string', 'null'] } } },
+    as_of: asOf('the test cutoff the report is counted at'),
+    horizon_days: { type: ['integer', 'null'], description: 'label window after the test cutoff, days' },
+    verdict: {
+      type: 'object',
+      required: ['kind', 'text', 'strongest_baseline'],
+      additionalProperties: false,
+      properties: { kind: { type: 'string', enum: ['better', 'not_better', 'insufficient_evidence', 'in_sample'] }, text: { type: 'string' }, strongest_baseline: { type: ['string', 'null'] } },
+    },
+    evidence: {
+      type: ['object', 'null'],
+      required: ['test_users', 'test_churners', 'test_stayers', 'minimum'],
+      additionalProperties: false,
+      description: 'test users, those who did the target (test_churners) and those who did not (test_stayers); the per-class minimum',
+      properties: { test_users: { type: 'integer' }, test_churners: { type: 'integer' }, test_stayers: { type: 'integer' }, minimum: { type: 'integer' } },
+    },
+    metrics: { type: 'object', additionalProperties: rocInterval, description: 'ROC-AUC [95% bootstrap CI] by scorer on the same test users: model, rule (§4.3 expansion readiness), recency, rfm, majority' },
+    ceiling: { type: ['number', 'null'], description: 'ROC-AUC of the true probability (synthetic data); null otherwise' },
+    charts: { type: 'object', required: ['roc'], additionalProperties: false, properties: { roc: anyObject } },
   },
 } as const;

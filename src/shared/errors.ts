@@ -203,6 +203,12 @@ const CATALOGUE = {
     fix: 'train a version with clusters',
     template: 'this model has no clusters',
   },
+  NO_PROPENSITY_MODEL: {
+    status: 404,
+    meaning: '(server) `GET /v1/propensity` and the server was started without `--propensity-model`',
+    fix: 'start it with `serve --model REF --propensity-model UPGRADE_REF` (a version trained with `train --target upgrade`)',
+    template: 'no propensity model is loaded; start the server with serve --propensity-model REF',
+  },
   UNKNOWN_CLUSTER: {
     status: 404,
     meaning: '(server) `cluster=K` beyond the clusters of the loaded version (the message gives the range)',

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createProvider } from '../../src/serve/index.js';
-import { trainedFixture } from './helper.js';
+import { buildApp, createProvider, loadPropensity } from '../../src/serve/index.js';
+import { trainedFixture, trainedUpgradeFixture } from './helper.js';
 import { openModelStore } from '../../src/registry/index.js';
 
 /**
@@ -107,5 +107,52 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     expect(csv.trim().split('\n').length - 1).toBe(size);
     expect(problems).toEqual([]);
     await context.close();
+  }, 120_000);
+
+  // The "Upgrade model" panel (serve --propensity-model): hidden without it, its verdict, table and ROC chart with it.
+  it('shows the Upgrade model panel only when the server has a propensity model', async () => {
+    const fx = await trainedFixture();
+    const up = await trainedUpgradeFixture();
+    const withPanel = await buildApp({ provider: await createProvider('default@1', openModelStore(fx.modelsDir)), propensity: await loadPropensity('upgrade@1', openModelStore(up.modelsDir)) });
+    await withPanel.listen({ port: 0, host: '127.0.0.1' });
+    const base2 = `http://127.0.0.1:${(withPanel.server.address() as { port: number }).port}`;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const problems: string[] = [];
+      const open = async (url: string) => {
+        const page = await context.newPage();
+        page.on('console', (m) => {
+          if (m.type() === 'error') problems.push(m.text());
+        });
+        page.on('pageerror', (e) => problems.push(String(e)));
+        await page.goto(url);
+        await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+        expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
+        return page;
+      };
+      // without --propensity-model: the section and its nav link stay hidden, and /v1/propensity is not asked (no 404 logged)
+      const plain = await open(`${base}/`);
+      expect(await plain.locator('#upgrade').isVisible()).toBe(false);
+      expect(await plain.locator('#nav-upgrade').isVisible()).toBe(false);
+      expect(problems).toEqual([]);
+
+      const page = await open(`${base2}/`);
+      const p = await (await fetch(`${base2}/v1/propensity`)).json() as { verdict: { kind: string; text: string }; metrics: Record<string, { value: number }>; ceiling: number };
+      expect(await page.locator('#nav-upgrade').isVisible()).toBe(true);
+      await page.locator('#nav-upgrade').click();
+      expect(await page.locator('#upgrade').isVisible()).toBe(true);
+      expect(await page.locator('#upgrade-verdict').innerText()).toBe(p.verdict.text);
+      expect(await page.locator('#upgrade-kind').innerText()).toBe(p.verdict.kind.replace('_', ' ').toUpperCase());
+      const rows = await page.locator('#upgrade-table tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, tr.children[1].textContent]));
+      expect(rows[0]).toEqual(['model', expect.stringMatching(new RegExp(`^${p.metrics.model.value.toFixed(3)} \\[`))]);
+      expect(rows.map((r) => r[0])).toEqual(expect.arrayContaining(['§4.3 expansion readiness', 'recency (recent = likely)', 'RFM value (§6.3)', 'majority', 'truth (the ceiling)']));
+      expect(rows.at(-1)).toEqual(['truth (the ceiling)', p.ceiling.toFixed(3)]);
+      expect(await page.locator('#chart-upgrade-roc svg .mark-line path').count()).toBeGreaterThan(0);
+      expect(problems).toEqual([]);
+      await page.locator('#upgrade').screenshot({ path: join(OUT, 'explorer-upgrade.png') });
+    } finally {
+      await context.close();
+      await withPanel.close();
+    }
   }, 120_000);
 });

@@ -39,3 +39,16 @@ export function trainedGbdtFixture(): Promise<Fixture> {
   })();
   return cachedGbdt;
 }
+
+let cachedUpgrade: Promise<Fixture> | null = null;
+
+/** The same events with an upgrade model (`train --target upgrade --name upgrade`), in a registry of its own. */
+export function trainedUpgradeFixture(): Promise<Fixture> {
+  cachedUpgrade ??= (async () => {
+    const base = await trainedFixture();
+    const modelsDir = join(base.dir, 'models-upgrade');
+    await trainPipeline({ events: [base.events], config: SYNTHETIC_PRESET, seed: 4, name: 'upgrade', models: openModelStore(modelsDir), kind: 'logistic', k: 4, resamples: 50, target: 'upgrade' });
+    return { dir: base.dir, modelsDir, events: base.events };
+  })();
+  return cachedUpgrade;
+}

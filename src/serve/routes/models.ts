@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { CohortlabError } from '../../shared/errors.js';
 import { openApiDocument, type RouteDoc } from '../openapi.js';
+import type { PropensityAnswer } from '../propensity.js';
 import type { ModelProvider } from '../provider.js';
 import { errorResponses, healthResponseSchema, modelsResponseSchema, openApiResponseSchema, reloadResponseSchema } from '../schemas.js';
 import { modelInfo } from '../snapshot.js';
 
 /** GET /v1/health, GET /v1/models, POST /v1/models/reload and GET /v1/openapi.json. */
-export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: RouteDoc[] }> = async (app, { provider, routes }) => {
+export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: RouteDoc[]; propensity: PropensityAnswer | null }> = async (app, { provider, routes, propensity }) => {
   app.get('/v1/health', { schema: { summary: 'liveness and the loaded model', response: { 200: healthResponseSchema, 500: errorResponses()[500] } } }, async () => ({
     status: 'ok',
     model: modelInfo(provider.current()),
@@ -19,6 +20,7 @@ export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: 
       production: (await provider.production()) ?? null,
       reference: provider.ref,
       features: l.model.featureNames,
+      propensity: propensity ? propensity.model : null,
     };
   });
 
