@@ -67,6 +67,14 @@ function rowsOf<T>(full: ArrayLike<T> | null | undefined, rows: Uint32Array, wha
   return Array.from(rows, (i) => full[i]);
 }
 
+/** The recency baseline of `rows`, higher = more likely: days since last activity for churn, its negative for a propensity target. */
+function recencyBaseline(table: FeatureTable, rows: Uint32Array, target: TargetSpec | null | undefined): number[] | null {
+  const col = table.columns.days_since_last_activity;
+  if (!col) return null;
+  const sign = target && target.kind !== 'churn' ? -1 : 1;
+  return Array.from(rows, (i) => sign * col[i]);
+}
+
 /** The evaluation of a fit on its test users (`test`, the table fitChurn predicted): the report and every candidate's metrics. */
 export function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: ChurnEvaluationInput = {}): TrainChurnResult {
   const logger = opts.logger ?? silentLogger;
@@ -84,10 +92,7 @@ export function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: ChurnE
   const rule = rowsOf(opts.ruleScoreTest, rows, 'ruleScoreTest', test);
   const truth = rowsOf(opts.truthTest, rows, 'truthTest', test);
   const otherRules = Object.fromEntries(Object.entries(opts.otherRulesTest ?? {}).map(([k, v]) => [k, rowsOf(v, rows, `otherRulesTest.${k}`, test) as number[]]));
-  const recencyCol = test.columns.days_since_last_activity;
-  // higher = more likely: days since last activity for churn, its negative for a propensity target
-  const recencySign = opts.target && opts.target.kind !== 'churn' ? -1 : 1;
-  const recency = recencyCol ? Array.from(rows, (i) => recencySign * recencyCol[i]) : null;
+  const recency = recencyBaseline(test, rows, opts.target);
   const importance = permutationImportance((x) => applyCalibrator(calibrator, estimatorRaw(model, x as Matrix, params.predictBatchSize)), estimatorInput(model, fit.test.design), y, model.features, {
     seed: params.seed,
     repeats: opts.importanceRepeats ?? 3,
@@ -173,7 +178,6 @@ export function evaluateChurn(
   const input = estimatorInput(model, x);
   const raw = estimatorRaw(model, input, model.params.predictBatchSize);
   const prob = applyCalibrator(model.calibrator, raw);
-  const rec = table.columns.days_since_last_activity;
   let pos = 0;
   for (let i = 0; i < te.y.length; i++) pos += te.y[i];
   const importance = permutationImportance((m) => applyCalibrator(model.calibrator, estimatorRaw(model, m as Matrix, model.params.predictBatchSize)), input, te.y, model.features, { seed: opts.seed });
@@ -186,7 +190,7 @@ export function evaluateChurn(
     otherRules: Object.fromEntries(Object.entries(opts.otherRules ?? {}).map(([k, v]) => [k, rowsOf(v, el.rows, `otherRules.${k}`, table) as number[]])),
     inSample: opts.inSample,
     warnings: opts.warnings,
-    recency: rec ? Array.from(el.rows, (i) => (opts.target && opts.target.kind !== 'churn' ? -rec[i] : rec[i])) : null,
+    recency: recencyBaseline(table, el.rows, opts.target),
     target: opts.target,
     // The majority baseline should use the training rate; without it, the best constant is this set's own rate (optimistic).
     trainChurnRate: opts.trainChurnRate ?? pos / Math.max(1, te.y.length),

@@ -96,9 +96,8 @@ describe('dated answers', () => {
       const row = dashboard.rows.find((x: { segment: string }) => x.segment === w.segment);
       expect(w.message).toContain(row.alreadyChurned > 0 ? `has ${row.users - row.alreadyChurned} live users (and ${row.alreadyChurned} already churned)` : `has ${row.users} users`);
     }
-    // §9.1 LTV per segment: dated at the test cutoff like the dashboard, or null when the log has no purchases
-    const ltv = r.json.ltv as { asOf: string; horizonDays: number } | null;
-    if (ltv !== null) expect([ltv.asOf, ltv.horizonDays]).toEqual([params.asOf, params.horizonDays]);
+    // §9.1 LTV per segment: null here, the synthetic product has no purchases (test/pipeline/ltv-baseline.test.ts checks the CDNOW tables)
+    expect(r.json.ltv).toBeNull();
     expect(Object.keys(r.json).sort()).toEqual(['dashboard', 'ltv', 'model', 'snapshot']);
   });
 
