@@ -13,3 +13,7 @@ export { labelWindowOverlaps } from './in-sample.js';
 export {
   trainChurn, evaluateChurnFit, evaluateChurn, type TrainChurnInput, type TrainChurnResult, type ChurnEvaluationInput,
 } from './churn.js';
+export {
+  MIN_DRIFT_SAMPLE, PSI_WATCH, PSI_ACT, DRIFT_BINS, type DriftStatus, type DriftBins, type KsResult, type DriftResult,
+  fitDriftBins, psiFromCounts, psiNoiseBound, ksTwoSampleSorted, measureDrift,
+} from './drift.js';
