@@ -65,7 +65,7 @@ export interface DriftResult {
 function sortedCopy(values: ArrayLike<number>, what: string): Float64Array {
   const out = Float64Array.from(values as ArrayLike<number>);
   for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i])) throw new CohortlabError('BAD_INPUT', `${what}: value ${i} is ${out[i]}; drift needs finite numbers.`);
+    if (!Number.isFinite(out[i])) throw new CohortlabError('BAD_ARGUMENT', `${what}: value ${i} is ${out[i]}; drift needs finite numbers.`);
   }
   return out.sort();
 }
@@ -95,9 +95,9 @@ function countBins(edges: number[], values: ArrayLike<number>): number[] {
 
 /** Bins from the reference sample: the interior quantiles 1/B .. (B-1)/B, duplicates removed. */
 export function fitDriftBins(reference: ArrayLike<number>, bins = DRIFT_BINS, what = 'reference'): DriftBins {
-  if (!Number.isInteger(bins) || bins < 2) throw new CohortlabError('BAD_INPUT', `${what}: bins must be an integer >= 2, got ${bins}.`);
+  if (!Number.isInteger(bins) || bins < 2) throw new CohortlabError('BAD_ARGUMENT', `${what}: bins must be an integer >= 2, got ${bins}.`);
   const sorted = sortedCopy(reference, what);
-  if (sorted.length === 0) throw new CohortlabError('BAD_INPUT', `${what}: the reference sample is empty.`);
+  if (sorted.length === 0) throw new CohortlabError('BAD_ARGUMENT', `${what}: the reference sample is empty.`);
   const edges: number[] = [];
   for (let b = 1; b < bins; b++) {
     const e = lowerQuantileSorted(sorted, b / bins);
@@ -110,7 +110,7 @@ export function fitDriftBins(reference: ArrayLike<number>, bins = DRIFT_BINS, wh
 
 /** PSI between two count vectors over the same bins, shares smoothed by (count + 0.5) / (n + 0.5 B). */
 export function psiFromCounts(reference: number[], current: number[]): number {
-  if (reference.length !== current.length) throw new CohortlabError('BAD_INPUT', `PSI: ${reference.length} reference bins but ${current.length} current bins.`);
+  if (reference.length !== current.length) throw new CohortlabError('BAD_ARGUMENT', `PSI: ${reference.length} reference bins but ${current.length} current bins.`);
   const B = reference.length;
   const n = reference.reduce((s, c) => s + c, 0);
   const m = current.reduce((s, c) => s + c, 0);
@@ -184,7 +184,7 @@ export function measureDrift(reference: ArrayLike<number>, current: ArrayLike<nu
   const what = opts.what ?? 'variable';
   const ref = sortedCopy(reference, `${what} (reference)`);
   const cur = sortedCopy(current, `${what} (current)`);
-  if (cur.length === 0) throw new CohortlabError('BAD_INPUT', `${what}: the current sample is empty.`);
+  if (cur.length === 0) throw new CohortlabError('BAD_ARGUMENT', `${what}: the current sample is empty.`);
   const bins = opts.fixed ?? fitDriftBins(ref, opts.bins ?? DRIFT_BINS, what);
   const refCounts = opts.fixed ? countBins(bins.edges, ref) : bins.counts;
   const curCounts = countBins(bins.edges, cur);
