@@ -31,3 +31,4 @@ export { renderRulesDoc } from './docs.js';
 export { compileCondition, ruleColumnsSql, RULE_EXTRA_COLUMNS, type RuleColumnsSql } from './sql.js';
 export { ladderColumns, ladderLabels, ladderSql, type Ladder, type LadderParam, type LadderParams, type LadderRung, type LadderTest } from './ladder.js';
 export { SEGMENT_LADDERS } from './tables/ladders.js';
+export { segmentChanges, type Snapshot, type SegmentChange } from './changes.js';
