@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEventSource, type EventSource } from '../../src/engine/index.js';
+import { openEventSource, warehouseConfig, type EventSource } from '../../src/engine/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import {
   historySizes, historyTransitions, monthlyPairs, publishRefresh, refreshModel, trainPipeline, DRIFT_REFERENCE_FILE, defaultRefreshAsOf,
@@ -12,6 +12,7 @@ import { openModelStore, type ModelStore } from '../../src/registry/index.js';
 import { signBody } from '../../src/shared/webhook.js';
 import { readTable } from '../../src/shared/table-io.js';
 import { writeSynthetic } from '../../src/synth/index.js';
+import { clickhouseUrls, loadEventsIntoClickHouse } from '../engine/clickhouse-helper.js';
 
 /**
  * Issue 21 parts 1-4 on a real (small, seeded) registry: refresh writes dated snapshots that replace their date,
@@ -129,6 +130,32 @@ describe('refresh', () => {
     expect(defaultRefreshAsOf(source, last + 400 * 86_400_000)).toBe(new Date(last).toISOString().slice(0, 10));
     expect(defaultRefreshAsOf(source, Date.parse('2026-03-10T12:00:00Z'))).toBe('2026-03-09');
   });
+});
+
+describe('refresh from the warehouse', () => {
+  it('ClickHouse (single node and 2 shards) gives the snapshot DuckDB gives', async () => {
+    const urls = await clickhouseUrls();
+    if (!urls) return;
+    const loaded = await loadEventsIntoClickHouse(urls, 'refresh_events', events);
+    await loaded.store.close();
+    const duck = await refreshModel({ models: raw, source, asOf: '2026-05-28' });
+    for (const url of [urls.single, urls.shards[0]]) {
+      const ch = await openEventSource({ engine: 'clickhouse', url, table: 'refresh_events' }, warehouseConfig(SYNTHETIC_PRESET));
+      try {
+        const r = await refreshModel({ models: raw, source: ch, asOf: '2026-05-28' });
+        expect(r.replaced).toBe(true);
+        expect(r.record.sizes).toEqual(duck.record.sizes);
+        const order = (t: typeof r.table) => new Map((t.columns.user_id as string[]).map((id, i) => [id, (t.columns.churn_probability as Float64Array)[i]]));
+        const a = order(duck.table);
+        const b = order(r.table);
+        expect(b.size).toBe(a.size);
+        for (const [id, p] of a) expect(Math.abs(b.get(id)! - p)).toBeLessThan(1e-9);
+        expect(r.record.drift!.prediction!.psi).toBeCloseTo(duck.record.drift!.prediction!.psi, 9);
+      } finally {
+        await ch.close();
+      }
+    }
+  }, 120_000);
 });
 
 describe('publishing changes', () => {
