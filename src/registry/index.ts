@@ -19,6 +19,11 @@ export {
   type ModelStore, type VersionId, type WrittenVersion, type VersionWriter, resolveModelsDir, sha256File, sha256Bytes, stagedFiles, versionLabel,
   resolveVersion, verifyFiles, promote, removeVersion,
 } from './store.js';
+export {
+  AUDIT_FILE, parseAuditText, parseAuditRecord, formatAuditLine, productionPeriods, skippedAuditWarnings,
+  type AuditAction, type AuditRecord, type RegisterRecord, type PromoteRecord, type RemoveRecord, type AuditTrail, type SkippedAuditLine,
+  type ProductionPeriod, type ProductionHistory, type CurrentProduction,
+} from './audit.js';
 export { openModelStore } from './disk-store.js';
 export { createMemoryStore } from './memory-store.js';
 export {

@@ -4,6 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { syncPath } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
+import type { AuditRecord, AuditTrail } from './audit.js';
 import type { Manifest, ManifestFields, ManifestFile } from './manifest.js';
 import { formatRef, parseRef } from './names.js';
 
@@ -58,6 +59,16 @@ export interface ModelStore {
   setProduction(id: VersionId): Promise<void>;
   /** Removes a version; its number is never handed out again. */
   removeVersion(id: VersionId): Promise<void>;
+
+  // --- audit trail (issue 21 part 5, src/registry/audit.ts) ---
+  // writeVersion records `register` itself; `promote` and `removeVersion` below record theirs.
+  /** Appends one record to the name's trail (disk: a line of `NAME/audit.jsonl`, fsynced; the file is never rewritten). */
+  appendAudit(name: string, record: AuditRecord): Promise<void>;
+  /** The name's trail in written order; torn or unreadable lines are skipped and listed, never silently. */
+  readAudit(name: string): Promise<AuditTrail>;
+  /** When the production alias was last set (disk: the `production` file's mtime), ISO 8601 UTC; undefined when none is. */
+  productionSince(name: string): Promise<string | undefined>;
+  // --- end audit trail ---
 }
 
 export function resolveModelsDir(cwd: string, env: NodeJS.ProcessEnv, flag?: string): string {
@@ -143,7 +154,11 @@ export async function promote(store: ModelStore, ref: string, opts: { force?: bo
     throw new CohortlabError('NEEDS_FORCE', `${versionLabel(v)} has the verdict ${kind} (${UNPROVEN_VERDICTS[kind]}), so nothing shows it works; pass --force to promote it anyway.`);
   }
   const previous = await store.productionVersion(v.name);
+  // A version promoted before the trail existed: keep the pointer's mtime (its best known start) before the switch replaces it.
+  const previousSince = previous !== undefined && !(await store.readAudit(v.name)).records.some((r) => r.action === 'promote') ? await store.productionSince(v.name) : undefined;
   await store.setProduction(v);
+  // recorded after the switch: a crash in between loses the record, never invents one (productionPeriods infers the gap from the pointer)
+  await store.appendAudit(v.name, { at: new Date().toISOString(), action: 'promote', version: v.version, previous: previous ?? null, ...(previousSince ? { previousSince } : {}) });
   return { name: v.name, version: v.version, previous };
 }
 
@@ -155,5 +170,6 @@ export async function removeVersion(store: ModelStore, ref: string): Promise<Ver
     throw new CohortlabError('BAD_ARGUMENT', `${versionLabel(v)} is the production version; promote another version first.`);
   }
   await store.removeVersion(v);
+  await store.appendAudit(v.name, { at: new Date().toISOString(), action: 'remove', version: v.version });
   return { name: v.name, version: v.version };
 }
