@@ -17,7 +17,7 @@ export {
 } from './manifest.js';
 export {
   type ModelStore, type VersionId, type WrittenVersion, type VersionWriter, resolveModelsDir, sha256File, sha256Bytes, stagedFiles, versionLabel,
-  resolveVersion, verifyFiles, promote, removeVersion,
+  resolveVersion, verifyFiles, promote, removeVersion, readProductionHistory, type NameProductionHistory,
 } from './store.js';
 export {
   AUDIT_FILE, parseAuditText, parseAuditRecord, formatAuditLine, productionPeriods, skippedAuditWarnings,

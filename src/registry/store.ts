@@ -4,7 +4,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { syncPath } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
-import type { AuditRecord, AuditTrail } from './audit.js';
+import { AUDIT_FILE, productionPeriods, skippedAuditWarnings, type AuditRecord, type AuditTrail, type ProductionPeriod } from './audit.js';
+import type { ReportWarning } from '../evaluate/index.js';
 import type { Manifest, ManifestFields, ManifestFile } from './manifest.js';
 import { formatRef, parseRef } from './names.js';
 
@@ -172,4 +173,26 @@ export async function removeVersion(store: ModelStore, ref: string): Promise<Ver
   await store.removeVersion(v);
   await store.appendAudit(v.name, { at: new Date().toISOString(), action: 'remove', version: v.version });
   return { name: v.name, version: v.version };
+}
+
+/** What `models show` and `GET /v1/models` say about a name's production over time. */
+export interface NameProductionHistory {
+  /** Which version was in production over which dates (to = null: still is). */
+  periods: ProductionPeriod[];
+  /** The readable records of the trail, in written order. */
+  trail: AuditRecord[];
+  /** Where the trail is, for messages (disk: models/NAME/audit.jsonl). */
+  trailLocation: string;
+  /** Skipped lines (AUDIT_LINES_SKIPPED), contradictions (AUDIT_INCONSISTENT), inferred starts (PRODUCTION_START_INFERRED). */
+  warnings: ReportWarning[];
+}
+
+/** The production periods of a name from its audit trail and the production pointer (read-only: safe on a read-only registry). */
+export async function readProductionHistory(store: ModelStore, name: string): Promise<NameProductionHistory> {
+  const trail = await store.readAudit(name);
+  const version = await store.productionVersion(name);
+  const current = version === undefined ? null : { version, since: (await store.productionSince(name)) ?? null };
+  const h = productionPeriods(name, trail.records, current);
+  const trailLocation = `${store.location}/${name}/${AUDIT_FILE}`;
+  return { periods: h.periods, trail: trail.records, trailLocation, warnings: [...skippedAuditWarnings(name, trailLocation, trail.skipped), ...h.warnings] };
 }
