@@ -5,6 +5,7 @@ import { removeStaleTemps, syncDir, syncPath, writeError, writeFileAtomic } from
 import { CohortlabError } from '../shared/errors.js';
 import { AUDIT_FILE, formatAuditLine, parseAuditText, type AuditRecord, type AuditTrail } from './audit.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
+import { diskHistory, HISTORY_FOLDER, type HistoryStore } from './history.js';
 import { validateName } from './names.js';
 import { versionLabel, sha256File, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
 
@@ -29,6 +30,10 @@ class DiskModelStore implements ModelStore {
 
   versionLocation(id: VersionId): string {
     return join(this.location, id.name, String(id.version));
+  }
+
+  history(name: string): HistoryStore {
+    return diskHistory(join(this.location, validateName(name), HISTORY_FOLDER));
   }
 
   async listNames(): Promise<string[]> {

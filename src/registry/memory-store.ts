@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { CohortlabError } from '../shared/errors.js';
 import type { AuditRecord, AuditTrail } from './audit.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
+import { memoryHistory, type HistoryStore } from './history.js';
 import { validateName } from './names.js';
 import { versionLabel, sha256Bytes, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
 
@@ -32,11 +33,19 @@ interface MemoryAudit {
 class MemoryModelStore implements ModelStore {
   private readonly models = new Map<string, MemoryModel>();
   private readonly audits = new Map<string, MemoryAudit>();
+  private readonly histories = new Map<string, HistoryStore>();
 
   constructor(readonly location: string) {}
 
   versionLocation(id: VersionId): string {
     return `${this.location}/${id.name}/${id.version}`;
+  }
+
+  history(name: string): HistoryStore {
+    validateName(name);
+    let h = this.histories.get(name);
+    if (!h) this.histories.set(name, (h = memoryHistory(`${this.location}/${name}/history`)));
+    return h;
   }
 
   async listNames(): Promise<string[]> {

@@ -6,6 +6,7 @@ import { syncPath } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
 import { AUDIT_FILE, productionPeriods, skippedAuditWarnings, type AuditRecord, type AuditTrail, type ProductionPeriod } from './audit.js';
 import type { ReportWarning } from '../evaluate/index.js';
+import type { HistoryStore } from './history.js';
 import type { Manifest, ManifestFields, ManifestFile } from './manifest.js';
 import { formatRef, parseRef } from './names.js';
 
@@ -70,6 +71,8 @@ export interface ModelStore {
   /** When the production alias was last set (disk: the `production` file's mtime), ISO 8601 UTC; undefined when none is. */
   productionSince(name: string): Promise<string | undefined>;
   // --- end audit trail ---
+  /** The dated snapshots of `name` written by `cohortlab refresh` (history.ts); kept apart from its versions. */
+  history(name: string): HistoryStore;
 }
 
 export function resolveModelsDir(cwd: string, env: NodeJS.ProcessEnv, flag?: string): string {
