@@ -62,6 +62,16 @@ describe('cohortlab refresh / history / drift / transitions --model', () => {
     expect(d.thresholds).toMatchObject({ watch: 0.1, act: 0.25, min_sample: 100 });
   }, 120_000);
 
+  it('evaluate on new data carries the drift section, in report.json and the HTML', async () => {
+    const out = join(dir, 'eval');
+    const r = await cli(['evaluate', '--events', events, '--as-of', '2026-04-20', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.drift.current.as_of).toBe('2026-04-20');
+    expect(report.drift.prediction.name).toBe('churn_probability');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(/Drift against the training snapshot[\s\S]*<svg/);
+  }, 120_000);
+
   it('says what is missing, in one sentence', async () => {
     const none = await cli(['drift', '--as-of', '2020-01-01']);
     expect(none.code).toBe(2);

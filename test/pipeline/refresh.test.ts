@@ -34,7 +34,7 @@ beforeAll(async () => {
   const common = { events: [events], config: SYNTHETIC_PRESET, seed: 21, name: 'default', kind: 'logistic' as const, k: 4, resamples: 30 };
   await trainPipeline({ ...common, models: raw, keepUserIds: true });
   await trainPipeline({ ...common, models: none });
-  snapshotAsOf = (await raw.readManifest({ name: 'default', version: 1 })).params.snapshotAsOf as string;
+  snapshotAsOf = ((await raw.readManifest({ name: 'default', version: 1 })).params as { snapshotAsOf: string }).snapshotAsOf;
   source = await openEventSource({ engine: 'duckdb', events: [events] }, SYNTHETIC_PRESET);
 }, 240_000);
 
