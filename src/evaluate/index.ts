@@ -17,3 +17,6 @@ export {
   MIN_DRIFT_SAMPLE, PSI_WATCH, PSI_ACT, DRIFT_BINS, type DriftStatus, type DriftBins, type KsResult, type DriftResult,
   fitDriftBins, psiFromCounts, psiNoiseBound, ksTwoSampleSorted, measureDrift,
 } from './drift.js';
+export {
+  driftReport, driftLine, type DriftReport, type DriftVariable, type DriftKind, type DriftSide, type DriftSpec,
+} from './drift-report.js';

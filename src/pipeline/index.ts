@@ -15,3 +15,9 @@ export {
   ltvBaseline, ltvDashboardOf, ltvScorerAt, ltvScorerFor, readLtvArtifact, withLtvColumns, LTV_FILE, LTV_COLUMNS,
   type LtvBaseline, type StoredLtv, type LtvColumns, type LtvScorer,
 } from './ltv-baseline.js';
+export { DRIFT_REFERENCE_FILE, DRIFT_REFERENCE_ROWS, RULE_SCORE_COLUMNS, driftReferenceTable, readDriftReference, sampleRows } from './drift-reference.js';
+export {
+  refreshModel, driftOf, labelsOf, trackedColumns, columnSizes, snapshotOf, TRACKED_COLUMNS, SIZE_COLUMNS, IN_SEGMENT, OUT_OF_SEGMENT,
+  type RefreshOptions, type RefreshResult,
+} from './refresh.js';
+export { historySizes, historyPoint, historyTransitions, monthlyPairs, monthlyTransitions, type HistoryPoint } from './history.js';

@@ -21,6 +21,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import { writeTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
 import { trainFromTable } from './train-table.js';
+import { driftReferenceTable, DRIFT_REFERENCE_FILE } from './drift-reference.js';
 import { codeVersion, fingerprint, MEMBER_NOTE, memberMode, memberTable, packageVersion, summaryMetrics, testPredictions, writeChurn } from './version-files.js';
 import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
@@ -307,6 +308,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeTable(join(dir, SCORES_FILE), memberTable(withLtvColumns(scoreResultTable(scored), ltvColumns), members));
       await writeTable(join(dir, PREVIOUS_SCORES_FILE), memberTable(scoreResultTable(previous), members));
       await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
+      // the training snapshot drift is measured against (refresh, drift): model and cluster features, prediction, rule scores
+      await writeTable(join(dir, DRIFT_REFERENCE_FILE), driftReferenceTable(snapshot, scored, [...new Set([...churn.model.features, ...clusters.model.features])], probability, opts.seed));
       return {
         kind: MANIFEST_KIND,
         formatVersion: MANIFEST_FORMAT_VERSION,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { removeStaleTemps, syncDir, syncPath, writeError, writeFileAtomic } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
+import { diskHistory, HISTORY_FOLDER, type HistoryStore } from './history.js';
 import { validateName } from './names.js';
 import { versionLabel, sha256File, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
 
@@ -28,6 +29,10 @@ class DiskModelStore implements ModelStore {
 
   versionLocation(id: VersionId): string {
     return join(this.location, id.name, String(id.version));
+  }
+
+  history(name: string): HistoryStore {
+    return diskHistory(join(this.location, validateName(name), HISTORY_FOLDER));
   }
 
   async listNames(): Promise<string[]> {

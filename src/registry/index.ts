@@ -20,6 +20,9 @@ export {
   resolveVersion, verifyFiles, promote, removeVersion,
 } from './store.js';
 export { openModelStore } from './disk-store.js';
+export {
+  HISTORY_FOLDER, SNAPSHOT_FORMAT, type SnapshotRecord, type SnapshotMemberIds, type HistoryStore, pruneHistory, previousSnapshot,
+} from './history.js';
 export { createMemoryStore } from './memory-store.js';
 export {
   type MetricComparison, compareMetrics, type TestPredictions, type PairedComparison, pairedComparison,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CohortlabError } from '../shared/errors.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
+import { memoryHistory, type HistoryStore } from './history.js';
 import { validateName } from './names.js';
 import { versionLabel, sha256Bytes, stagedFiles, type ModelStore, type VersionId, type VersionWriter, type WrittenVersion } from './store.js';
 
@@ -24,11 +25,19 @@ interface MemoryModel {
 
 class MemoryModelStore implements ModelStore {
   private readonly models = new Map<string, MemoryModel>();
+  private readonly histories = new Map<string, HistoryStore>();
 
   constructor(readonly location: string) {}
 
   versionLocation(id: VersionId): string {
     return `${this.location}/${id.name}/${id.version}`;
+  }
+
+  history(name: string): HistoryStore {
+    validateName(name);
+    let h = this.histories.get(name);
+    if (!h) this.histories.set(name, (h = memoryHistory(`${this.location}/${name}/history`)));
+    return h;
   }
 
   async listNames(): Promise<string[]> {

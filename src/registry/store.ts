@@ -4,6 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { syncPath } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
+import type { HistoryStore } from './history.js';
 import type { Manifest, ManifestFields, ManifestFile } from './manifest.js';
 import { formatRef, parseRef } from './names.js';
 
@@ -58,6 +59,8 @@ export interface ModelStore {
   setProduction(id: VersionId): Promise<void>;
   /** Removes a version; its number is never handed out again. */
   removeVersion(id: VersionId): Promise<void>;
+  /** The dated snapshots of `name` written by `cohortlab refresh` (history.ts); kept apart from its versions. */
+  history(name: string): HistoryStore;
 }
 
 export function resolveModelsDir(cwd: string, env: NodeJS.ProcessEnv, flag?: string): string {

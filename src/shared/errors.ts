@@ -120,6 +120,11 @@ const CATALOGUE = {
     meaning: "no such model name or version in the registry (the versions that exist are listed)",
     fix: "`cohortlab models list`; train one, or pass `--models-dir`",
   },
+  SNAPSHOT_NOT_FOUND: {
+    status: 404,
+    meaning: "no refresh snapshot of the model at that date (the dates the history holds are listed), or the history is empty",
+    fix: "run `cohortlab refresh --model NAME --as-of DATE ...` first; `cohortlab history --model NAME` lists the dates",
+  },
   MODEL_INCOMPATIBLE: {
     status: 422,
     meaning: "the model was trained on other features or another kind of input, or by another format version (a manifest `kind`/`formatVersion` this release does not read); or it has no `rules-reference.json` (trained before the rule reference thresholds were saved); or its reference thresholds hold no §6.3 spend quintiles and the config values users by spend",

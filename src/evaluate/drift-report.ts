@@ -1,0 +1,126 @@
+/**
+ * The drift report of one refresh (issue 21 part 3): every model feature, the model's prediction and the
+ * playbook rule scores, measured against the training snapshot with `measureDrift` (PSI over bins fixed on
+ * the training sample, KS for continuous variables, the chi-square noise bound so a small refresh does not
+ * cry drift). Pure: the caller reads the reference sample (drift-reference.parquet of the version) and the
+ * refresh's columns.
+ *
+ * Verdict: retraining is advised when the prediction or any model feature reaches "act" (PSI >= 0.25 and above
+ * the noise bound); "watch" variables are listed. Rule scores are reported but advise nothing about the model
+ * (the playbook's thresholds do not move with the population; a shift there says the population changed).
+ */
+import { DRIFT_BINS, measureDrift, MIN_DRIFT_SAMPLE, PSI_ACT, PSI_WATCH, type DriftResult, type DriftStatus } from './drift.js';
+
+export type DriftKind = 'feature' | 'prediction' | 'rule_score';
+
+export interface DriftVariable {
+  name: string;
+  kind: DriftKind;
+  psi: number;
+  noise_bound: number;
+  status: DriftStatus;
+  reference_n: number;
+  current_n: number;
+  /** Values left out because they were not finite (NaN: a score undefined for a user), per side. */
+  missing: { reference: number; current: number };
+  ks: { statistic: number; p_value: number } | null;
+  bins: { edges: number[]; reference_shares: number[]; current_shares: number[] };
+}
+
+export interface DriftReport {
+  reference: { as_of: string; users: number; sample: number; source: string };
+  current: { as_of: string; users: number };
+  thresholds: { watch: number; act: number; min_sample: number; bins: number; noise_quantile: number };
+  features: DriftVariable[];
+  prediction: DriftVariable | null;
+  rule_scores: DriftVariable[];
+  summary: { act: string[]; watch: string[]; too_few: string[]; retrain_advised: boolean; text: string };
+}
+
+export interface DriftSide {
+  asOf: string;
+  users: number;
+  columns: Record<string, ArrayLike<number>>;
+}
+
+export interface DriftSpec {
+  features: readonly string[];
+  /** The model's output column (churn_probability, upgrade_probability, ...), when both sides carry it. */
+  prediction: string | null;
+  ruleScores: readonly string[];
+}
+
+function finite(values: ArrayLike<number>): { values: Float64Array; missing: number } {
+  const out = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (Number.isFinite(v)) out[n++] = v;
+  }
+  return { values: out.subarray(0, n), missing: values.length - n };
+}
+
+const round = (x: number, d = 6) => Number(x.toFixed(d));
+
+function variable(name: string, kind: DriftKind, ref: ArrayLike<number>, cur: ArrayLike<number>): DriftVariable | null {
+  const r = finite(ref);
+  const c = finite(cur);
+  if (r.values.length === 0 || c.values.length === 0) return null;
+  const d: DriftResult = measureDrift(r.values, c.values, { what: name });
+  return {
+    name,
+    kind,
+    psi: round(d.psi),
+    noise_bound: round(d.noiseBound),
+    status: d.status,
+    reference_n: d.referenceN,
+    current_n: d.currentN,
+    missing: { reference: r.missing, current: c.missing },
+    ks: d.ks ? { statistic: round(d.ks.statistic), p_value: d.ks.pValue } : null,
+    bins: { edges: d.edges, reference_shares: d.referenceShares.map((x) => round(x)), current_shares: d.currentShares.map((x) => round(x)) },
+  };
+}
+
+/** Drift of every variable of `spec` present on both sides; the source names where the reference came from. */
+export function driftReport(reference: DriftSide & { source: string }, current: DriftSide, spec: DriftSpec): DriftReport {
+  const pick = (names: readonly string[], kind: DriftKind) =>
+    names.filter((n) => reference.columns[n] && current.columns[n]).map((n) => variable(n, kind, reference.columns[n], current.columns[n])).filter((v): v is DriftVariable => v !== null);
+  const features = pick(spec.features, 'feature').sort((a, b) => b.psi - a.psi);
+  const prediction = spec.prediction ? (pick([spec.prediction], 'prediction')[0] ?? null) : null;
+  const ruleScores = pick(spec.ruleScores, 'rule_score');
+  const modelSide = [...(prediction ? [prediction] : []), ...features];
+  const act = modelSide.filter((v) => v.status === 'act').map((v) => v.name);
+  const watch = [...modelSide, ...ruleScores].filter((v) => v.status === 'watch').map((v) => v.name);
+  const tooFew = [...modelSide, ...ruleScores].filter((v) => v.status === 'too_few').map((v) => v.name);
+  const sample = Math.max(0, ...Object.values(reference.columns).map((c) => c.length));
+  const report: DriftReport = {
+    reference: { as_of: reference.asOf, users: reference.users, sample, source: reference.source },
+    current: { as_of: current.asOf, users: current.users },
+    thresholds: { watch: PSI_WATCH, act: PSI_ACT, min_sample: MIN_DRIFT_SAMPLE, bins: DRIFT_BINS, noise_quantile: 0.99 },
+    features,
+    prediction,
+    rule_scores: ruleScores,
+    summary: { act, watch, too_few: tooFew, retrain_advised: act.length > 0, text: '' },
+  };
+  report.summary.text = driftLine(report);
+  return report;
+}
+
+const fmt = (v: DriftVariable) => `${v.name} PSI ${v.psi.toFixed(3)} (noise bound ${v.noise_bound.toFixed(3)})`;
+
+/** One line: what was compared with what (dates, users), the worst shifts, and whether retraining is advised. */
+export function driftLine(r: DriftReport): string {
+  const all = [...(r.prediction ? [r.prediction] : []), ...r.features, ...r.rule_scores];
+  const head = `drift ${r.current.as_of} (${r.current.users.toLocaleString('en-US')} users) vs the training snapshot ${r.reference.as_of} (sample of ${r.reference.sample.toLocaleString('en-US')})`;
+  if (all.length && all.every((v) => v.status === 'too_few')) {
+    return `${head}: too few users for a verdict (fewer than ${r.thresholds.min_sample} on a side); nothing is claimed`;
+  }
+  const worst = [...all].sort((a, b) => b.psi - a.psi)[0];
+  const pred = r.prediction ? `prediction ${r.prediction.status} (PSI ${r.prediction.psi.toFixed(3)})` : 'no prediction column';
+  const byName = new Map(all.map((v) => [v.name, v]));
+  const listed = (names: string[]) => names.slice(0, 3).map((n) => fmt(byName.get(n)!)).join('; ') + (names.length > 3 ? `; +${names.length - 3} more` : '');
+  const acts = r.summary.act.length ? `act: ${listed(r.summary.act)}` : 'nothing at act (PSI >= 0.25)';
+  const watches = r.summary.watch.length ? `; watch: ${listed(r.summary.watch)}` : '';
+  const advice = r.summary.retrain_advised ? 'retraining advised' : r.summary.watch.length ? 'no retraining advised yet; watch the listed variables' : 'stable: no retraining advised';
+  return `${head}: ${pred}; ${acts}${watches}; largest ${worst ? fmt(worst) : 'none'}. ${advice}`;
+}
