@@ -7,7 +7,7 @@ import { inactivityDays, validateConfig, type EventStore } from '../ingest/index
 import type { EventConfig } from '../ingest/index.js';
 import { deriveFeatures, deriveLabel } from './compute.js';
 import { BASE_FEATURES, featureDictionary } from './dictionary.js';
-import { featureQuery, labelQuery } from './sql.js';
+import { featureQuery, labelQuery, multiFeatureQuery, type CutoffWindow } from './sql.js';
 import { asSource, type EventSource } from '../engine/index.js';
 import type { FeatureDefinition, FeatureTable } from './types.js';
 import type { DataWarning } from './profile.js';
@@ -18,7 +18,7 @@ export type { FeatureTable, FeatureDefinition } from './types.js';
 export { CHURN_TARGET, computeTargetLabels, targetLabelQuery, targetTitle, withTargetLabels, type TargetKind, type TargetLabels, type TargetSpec } from './target.js';
 export { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from './outcome.js';
 export { BASE_FEATURES, featureDictionary, featureNames, cumulativeFeatures, MILESTONE_PREFIX, RECENCY_FEATURE } from './dictionary.js';
-export { featureQuery, featureRelationSql, labelQuery, FLAG_COLUMNS } from './sql.js';
+export { featureQuery, featureRelationSql, labelQuery, multiFeatureQuery, FLAG_COLUMNS, type CutoffWindow } from './sql.js';
 export { latestCoveredAsOf, horizonCoverage, horizonToleranceMs, HORIZON_TOLERANCE_SHARE } from './horizon.js';
 export { profileEvents, formatProfile, featureWindowDays, PROFILE_LIMITS, type DataProfile, type DataWarning, type DataWarningCode, type ProfileOptions } from './profile.js';
 
@@ -56,40 +56,104 @@ export async function computeFeatures(events: EventStore | EventSource, opts: Fe
   const store = asSource(events);
   const { config } = store;
   const cutoffMs = cutoffOf(opts.asOf);
-  const inactivity = inactivityDays(config);
-  if (opts.horizonDays !== undefined) {
-    if (!Number.isInteger(opts.horizonDays) || opts.horizonDays < 1) throw new CohortlabError('BAD_ARGUMENT', `--horizon-days must be a positive integer, got ${opts.horizonDays}.`);
-    const endMs = cutoffMs + opts.horizonDays * DAY_MS;
-    // The data must reach the horizon's end instant, not only its last day: a log ending at 02:17 on that day
-    // leaves almost all of it unobserved, and "no activity" would only mean "no data" (horizon.ts, issue 17 part 4).
-    if (!horizonCoverage(opts.asOf, opts.horizonDays, store.report.lastEventMs, inactivity).covered) {
-      const latest = latestCoveredAsOf(store.report.lastEventMs, opts.horizonDays, inactivity);
-      throw new CohortlabError(
-        'HORIZON_NOT_COVERED',
-        `a ${opts.horizonDays}-day horizon after ${opts.asOf} ends at ${isoInstant(endMs)}, but the last event is at ${isoInstant(store.report.lastEventMs)}; pick --as-of ${latest} or earlier, or a shorter --horizon-days.`,
-      );
-    }
-  }
+  const window = labelWindow(store, opts);
   const res = await store.query(featureQuery(config, store.dialect, { cutoffMs, source: store.relation }));
-  if (res.rows === 0) {
-    throw new CohortlabError('EMPTY_INPUT', `no events before the cutoff ${opts.asOf} (events span ${isoDate(store.report.firstEventMs)} .. ${isoDate(store.report.lastEventMs)}); pick a later --as-of.`);
-  }
+  if (res.rows === 0) throw noEventsBefore(store, opts.asOf);
   const table = tableFromAggregates(res, config, opts.asOf, cutoffMs);
-  const { userIds, columns, alreadyChurned } = table;
-  if (opts.horizonDays !== undefined) {
-    const endMs = cutoffMs + opts.horizonDays * DAY_MS;
-    const quietFrom = endMs - Math.min(inactivity, opts.horizonDays) * DAY_MS;
-    const lab = await store.query(labelQuery(config, store.dialect, { cutoffMs, endMs, quietFromMs: quietFrom, source: store.relation }));
+  if (window) {
+    const lab = await store.query(labelQuery(config, store.dialect, { cutoffMs, ...window, source: store.relation }));
     const labelUsers = lab.columns[0] as string[];
-    if (labelUsers.length !== userIds.length || labelUsers.some((u, i) => u !== userIds[i])) throw internalError('label users do not line up with feature users');
+    if (labelUsers.length !== table.userIds.length || labelUsers.some((u, i) => u !== table.userIds[i])) throw internalError('label users do not line up with feature users');
     table.label = deriveLabel(lab.columns[1] as Float64Array, lab.columns[2] as Float64Array);
     table.horizonDays = opts.horizonDays;
   }
-  const secs = (performance.now() - started) / 1000;
-  const churnedBefore = alreadyChurned.reduce((s, v) => s + v, 0);
-  const labelled = table.label ? `; churned within ${table.horizonDays} days: ${table.label.reduce((s, v) => s + v, 0).toLocaleString('en-US')}` : '';
-  logger.info(`features: ${userIds.length.toLocaleString('en-US')} users as of ${opts.asOf} (events before ${new Date(cutoffMs).toISOString()}), ${Object.keys(columns).length} features; already churned at the cutoff: ${churnedBefore.toLocaleString('en-US')}${labelled}; ${secs.toFixed(2)} s`);
+  logFeatureTable(logger, table, (performance.now() - started) / 1000);
   return table;
+}
+
+/**
+ * computeFeatures at several cutoffs, reading the events in one statement (sql.ts multiFeatureQuery) instead of
+ * once per cutoff: the tables in the order asked, each equal to computeFeatures' at its cutoff (label included).
+ * A cutoff asked twice with different horizons is computed on its own the second time.
+ */
+export async function computeFeaturesAtCutoffs(events: EventStore | EventSource, cutoffs: FeatureOptions[], opts: { logger?: Logger } = {}): Promise<FeatureTable[]> {
+  const logger = opts.logger ?? silentLogger;
+  const started = performance.now();
+  const store = asSource(events);
+  const { config } = store;
+  const byCut = new Map<number, { asOf: string; horizonDays?: number; window: CutoffWindow['label'] }>();
+  for (const c of cutoffs) {
+    const cutoffMs = cutoffOf(c.asOf);
+    const window = labelWindow(store, c);
+    if (!byCut.has(cutoffMs)) byCut.set(cutoffMs, { asOf: c.asOf, horizonDays: c.horizonDays, window });
+  }
+  const windows: CutoffWindow[] = [...byCut].map(([cutoffMs, c]) => ({ cutoffMs, ...(c.window ? { label: c.window } : {}) }));
+  const res = await store.query(multiFeatureQuery(config, store.dialect, { cutoffs: windows, source: store.relation }));
+  const cutColumn = res.columns[res.names.indexOf('cut')] as Float64Array;
+  const tables = new Map<number, FeatureTable>();
+  const seconds = (performance.now() - started) / 1000;
+  for (let start = 0; start < res.rows;) {
+    let end = start;
+    while (end < res.rows && cutColumn[end] === cutColumn[start]) end++;
+    const cutoffMs = cutColumn[start] * 1000;
+    const c = byCut.get(cutoffMs);
+    if (!c) throw internalError(`multi-cutoff features returned an unknown cutoff ${cutoffMs}`);
+    const rows: ColumnResult = { names: res.names, columns: res.columns.map((col) => col.slice(start, end)), rows: end - start };
+    const table = tableFromAggregates(rows, config, c.asOf, cutoffMs);
+    if (c.window) {
+      const at = (name: string) => rows.columns[rows.names.indexOf(name)] as Float64Array;
+      table.label = deriveLabel(at('explicit_churn'), at('recent_events'));
+      table.horizonDays = c.horizonDays;
+    }
+    tables.set(cutoffMs, table);
+    start = end;
+  }
+  const out: FeatureTable[] = [];
+  for (const c of cutoffs) {
+    const cutoffMs = cutoffOf(c.asOf);
+    const first = byCut.get(cutoffMs)!;
+    if (first.horizonDays !== c.horizonDays) {
+      out.push(await computeFeatures(store, { ...c, logger }));
+      continue;
+    }
+    const table = tables.get(cutoffMs);
+    if (!table) throw noEventsBefore(store, c.asOf);
+    out.push(table);
+  }
+  for (const t of new Set(out)) if (tables.has(t.cutoffMs)) logFeatureTable(logger, t, null);
+  logger.info(`features: ${byCut.size} cutoffs in one pass over the events; ${seconds.toFixed(2)} s`);
+  return out;
+}
+
+/** The label window of a cutoff when a horizon is asked for, after checking the data covers it. */
+function labelWindow(store: EventSource, opts: FeatureOptions): CutoffWindow['label'] {
+  if (opts.horizonDays === undefined) return undefined;
+  const cutoffMs = cutoffOf(opts.asOf);
+  const inactivity = inactivityDays(store.config);
+  if (!Number.isInteger(opts.horizonDays) || opts.horizonDays < 1) throw new CohortlabError('BAD_ARGUMENT', `--horizon-days must be a positive integer, got ${opts.horizonDays}.`);
+  const endMs = cutoffMs + opts.horizonDays * DAY_MS;
+  // The data must reach the horizon's end instant, not only its last day: a log ending at 02:17 on that day
+  // leaves almost all of it unobserved, and "no activity" would only mean "no data" (horizon.ts, issue 17 part 4).
+  if (!horizonCoverage(opts.asOf, opts.horizonDays, store.report.lastEventMs, inactivity).covered) {
+    const latest = latestCoveredAsOf(store.report.lastEventMs, opts.horizonDays, inactivity);
+    throw new CohortlabError(
+      'HORIZON_NOT_COVERED',
+      `a ${opts.horizonDays}-day horizon after ${opts.asOf} ends at ${isoInstant(endMs)}, but the last event is at ${isoInstant(store.report.lastEventMs)}; pick --as-of ${latest} or earlier, or a shorter --horizon-days.`,
+    );
+  }
+  return { endMs, quietFromMs: endMs - Math.min(inactivity, opts.horizonDays) * DAY_MS };
+}
+
+function noEventsBefore(store: EventSource, asOf: string): CohortlabError {
+  return new CohortlabError('EMPTY_INPUT', `no events before the cutoff ${asOf} (events span ${isoDate(store.report.firstEventMs)} .. ${isoDate(store.report.lastEventMs)}); pick a later --as-of.`);
+}
+
+/** The one-line summary of a feature table; `seconds` null when it was computed with others. */
+function logFeatureTable(logger: Logger, table: FeatureTable, seconds: number | null): void {
+  const churnedBefore = table.alreadyChurned.reduce((s, v) => s + v, 0);
+  const labelled = table.label ? `; churned within ${table.horizonDays} days: ${table.label.reduce((s, v) => s + v, 0).toLocaleString('en-US')}` : '';
+  const time = seconds === null ? '' : `; ${seconds.toFixed(2)} s`;
+  logger.info(`features: ${table.userIds.length.toLocaleString('en-US')} users as of ${table.asOf} (events before ${new Date(table.cutoffMs).toISOString()}), ${Object.keys(table.columns).length} features; already churned at the cutoff: ${churnedBefore.toLocaleString('en-US')}${labelled}${time}`);
 }
 
 function tableFromAggregates(res: ColumnResult, config: EventConfig, asOf: string, cutoffMs: number): FeatureTable {

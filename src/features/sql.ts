@@ -1,6 +1,7 @@
 import { sqlNumber as num, type Dialect } from '../engine/index.js';
 import { inactivityDays, type EventConfig, type Taxonomy } from '../ingest/index.js';
 import { MILESTONE_PREFIX } from './dictionary.js';
+import { internalError } from '../shared/errors.js';
 
 /**
  * Point-in-time feature SQL, defined once and compiled to each engine's dialect (src/engine/dialect.ts).
@@ -81,13 +82,32 @@ function aggregate(d: Dialect, a: Aggregate): string {
 }
 
 /**
+ * The columns `deriveFeatures` (compute.ts) reads, from the aggregates: `a(name)` is the aggregate `a_<name>`
+ * (as it is, or with a fallback where a multi-cutoff join leaves it empty).
+ */
+function featureColumns(config: EventConfig, d: Dialect, a: (name: string) => string): string[] {
+  const num = (c: string) => `${d.double(a(c))} AS ${c}`;
+  return [
+    'user_id', `${a('plan')} AS plan`,
+    num('sessions_7d'), num('sessions_prev_7d'), `${d.double(a('sessions_28d'))} / 4 AS avg_weekly_sessions_28d`, num('total_sessions'),
+    ...EVENT_AGGREGATES.slice(0, 6).map((x) => num(x.name)),
+    `${d.double(`ifNull(${a('peak_week_features')}, 0)`)} AS peak_week_features`,
+    `${d.double(a('session_seconds_30d'))} / 60 AS avg_session_minutes_30d`, num('actions_per_session_30d'),
+    num('days_since_last_activity'), `${d.medianOfSorted(a('gaps'))} AS typical_gap`, num('tenure_days'),
+    ...EVENT_AGGREGATES.slice(6).map((x) => num(x.name)),
+    num('total_value'), num('ever_paid_plan'), num('ended_by_churn_event'), num('limit_uses'),
+    ...config.activation.milestones.map((_, i) => num(`m${i}`)),
+  ];
+}
+
+/**
  * The per-user aggregation: one row per user with an event before the cutoff, ordered by user_id,
  * with the columns `deriveFeatures` (compute.ts) reads. `source` is a relation of normalized events.
  */
 export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: number; source: string }): string {
   const t = String(opts.cutoffMs / 1000);
   const daysBefore = (ts: string) => d.int(`floor((${t} - ${d.epoch(ts)}) / 86400)`);
-  const flags = (Object.keys(FLAG_COLUMNS) as (keyof typeof FLAG_COLUMNS)[]).map((k) => `${d.inList('event', config.taxonomy[k])} AS ${FLAG_COLUMNS[k]}`);
+  const flags = flagColumns(config, d);
   const paid = d.anyIf(d.inList('plan', config.plans.paid));
   const limit = config.usage_limit
     ? d.countIf(`event = ${d.quoteString(config.usage_limit.event)} AND di < ${Math.floor(config.usage_limit.window_days)}`)
@@ -129,21 +149,136 @@ export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: 
         ${d.latestOfFirstSetNotBefore('ts', 'is_churn', 'NOT is_churn')} AS a_ended_by_churn_event,
         ${limit} AS a_limit_uses${milestones.map((m) => `,\n        ${m}`).join('')}
         FROM ${ref('ev')} AS e3 GROUP BY user_id`;
-      const num = (c: string) => `${d.double(`a_${c}`)} AS ${c}`;
-      const select = [
-        'user_id', 'a_plan AS plan',
-        num('sessions_7d'), num('sessions_prev_7d'), `${d.double('a_sessions_28d')} / 4 AS avg_weekly_sessions_28d`, num('total_sessions'),
-        ...EVENT_AGGREGATES.slice(0, 6).map((a) => num(a.name)),
-        `${d.double('ifNull(a_peak_week_features, 0)')} AS peak_week_features`,
-        `${d.double('a_session_seconds_30d')} / 60 AS avg_session_minutes_30d`, num('actions_per_session_30d'),
-        num('days_since_last_activity'), `${d.medianOfSorted('a_gaps')} AS typical_gap`, num('tenure_days'),
-        ...EVENT_AGGREGATES.slice(6).map((a) => num(a.name)),
-        num('total_value'), num('ever_paid_plan'), num('ended_by_churn_event'), num('limit_uses'),
-        ...config.activation.milestones.map((_, i) => num(`m${i}`)),
-      ];
+      const select = featureColumns(config, d, (c) => `a_${c}`);
       return `SELECT ${select.join(', ')}
 FROM ${d.leftJoinAll(events, [sessions, weeks], 'user_id')}
 ORDER BY user_id`;
+    },
+  );
+}
+
+/** The taxonomy flags of an event row (`is_core`, `is_invite`, ...). */
+function flagColumns(config: EventConfig, d: Dialect): string[] {
+  return (Object.keys(FLAG_COLUMNS) as (keyof typeof FLAG_COLUMNS)[]).map((k) => `${d.inList('event', config.taxonomy[k])} AS ${FLAG_COLUMNS[k]}`);
+}
+
+/** One cutoff of `multiFeatureQuery`, with its label window when it is labelled. */
+export interface CutoffWindow {
+  cutoffMs: number;
+  /** Explicit churn events are read in [cutoff, endMs), events are counted in [quietFromMs, endMs) (labelQuery). */
+  label?: { endMs: number; quietFromMs: number };
+}
+
+/** The days before a cutoff the windowed aggregates read (every one a `di < N` window). */
+const EVENT_WINDOW_DAYS = 30;
+const PEAK_WEEK_DAYS = 84;
+const GAP_DAYS = 90;
+const DAY_S = 86_400;
+
+/**
+ * featureQuery (and labelQuery) at several cutoffs in one statement: the rows of every cutoff, ordered by
+ * `cut` (the cutoff in epoch seconds) then user_id, each cutoff's rows equal to featureQuery's at it, with
+ * `explicit_churn` and `recent_events` after the features when any cutoff is labelled. Instead of reading every
+ * event once per cutoff (three times, plus the labels), it reads them in four passes:
+ * - lifetime aggregates (counts, first and last event, latest plan, value, milestones, churn events) per user and
+ *   bucket (the events between two consecutive cutoffs), combined over the buckets before each cutoff;
+ * - sessions (first and last event, event count) per user, session and bucket, combined the same way, so a
+ *   session cut by a cutoff keeps only its events before it, as in featureQuery;
+ * - the windows (7 to 30 days, the usage limit's, 12 weeks of peak breadth) from event counts per user, UTC day
+ *   and event name, each joined to the cutoffs within the longest window after it. Cutoffs fall at 00:00 UTC, so
+ *   an event on day D is `di` = C - D - 1 days before the cutoff of day C (C - D at exactly 00:00), the same
+ *   integer as featureQuery's floor((cutoff - ts) / 1 day);
+ * - the labels: each event joined to the cutoffs whose horizon holds it.
+ * Counts, minima, maxima and distinct counts combine exactly; sums of values only up to their summation order.
+ * Users come from the first pass (an event before the cutoff); the others are left-joined with their fallbacks.
+ */
+export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutoffs: CutoffWindow[]; source: string }): string {
+  const cuts = [...opts.cutoffs].sort((a, b) => a.cutoffMs - b.cutoffMs);
+  if (!cuts.length || cuts.some((c, i) => i > 0 && c.cutoffMs === cuts[i - 1].cutoffMs)) throw internalError('multiFeatureQuery needs distinct cutoffs');
+  if (cuts.some((c) => c.cutoffMs % (DAY_S * 1000) !== 0)) throw internalError('multiFeatureQuery needs cutoffs at 00:00 UTC');
+  const seconds = cuts.map((c) => c.cutoffMs / 1000);
+  const lastCut = d.timestamp(cuts[cuts.length - 1].cutoffMs);
+  const epoch = d.epoch('ts');
+  const flags = flagColumns(config, d);
+  const milestones = config.activation.milestones;
+  const limitDays = config.usage_limit ? Math.floor(config.usage_limit.window_days) : 0;
+  const windowDays = Math.max(EVENT_WINDOW_DAYS, PEAK_WEEK_DAYS, limitDays);
+  const daysBefore = (x: string) => d.int(`floor((cut - ${x}) / ${DAY_S})`);
+  const bucket = seconds.map((t) => d.int(`${epoch} >= ${num(t)}`)).join(' + ');
+  const beforeCut = (mn: string) => (col: (n: string) => string) => `${d.epoch(mn)} < ${col('cut')}`;
+
+  // pass 1: lifetime aggregates per user and bucket (bucket b: the events between the b-th and (b+1)-th cutoff)
+  const lifetime = `SELECT user_id, b,
+    min(ts) AS q_mn, max(ts) AS q_mx, count(*) AS q_n, ${d.countIf('is_invite')} AS q_inv, min(signup_ts) AS q_msu,
+    ${d.argMaxTextIf('plan', 'ts', 'plan IS NOT NULL')} AS q_pl, ${d.maxIf('ts', 'plan IS NOT NULL')} AS q_plts, ${d.countIf('plan IS NOT NULL')} AS q_npl,
+    ${d.sumIf('value', 'value IS NOT NULL')} AS q_val, ${d.anyIf(d.inList('plan', config.plans.paid))} AS q_paid,
+    ${d.countIf('is_churn')} AS q_nch, ${d.maxIf('ts', 'is_churn')} AS q_chts, ${d.maxIf('ts', 'NOT is_churn')} AS q_nchts${milestones.map((m, i) => `,
+    ${d.anyIf(`event = ${d.quoteString(m.event)}`)} AS q_m${i}`).join('')}
+    FROM (SELECT *, ${bucket} AS b, ${d.inList('event', config.taxonomy.churn)} AS is_churn, ${d.inList('event', config.taxonomy.invite)} AS is_invite
+          FROM ${opts.source} AS src WHERE ts < ${lastCut}) AS e0
+    GROUP BY user_id, b`;
+  // the buckets before each cutoff, combined (prefix r: a ClickHouse alias equal to a column name would shadow it)
+  const history = (rel: string) => `SELECT cut, user_id,
+    min(q_mn) AS r_mn, max(q_mx) AS r_mx, sum(q_n) AS r_n, sum(q_inv) AS r_inv, min(q_msu) AS r_msu,
+    ${d.argMaxTextIf('q_pl', 'q_plts', 'q_npl > 0')} AS r_pl, sum(q_val) AS r_val, max(q_paid) AS r_paid, sum(q_nch) AS r_nch,
+    ${d.maxIf('q_chts', 'q_nch > 0')} AS r_chts, ${d.maxIf('q_nchts', 'q_n - q_nch > 0')} AS r_nchts${milestones.map((_, i) => `, max(q_m${i}) AS r_m${i}`).join('')}
+    FROM (${d.expandRows(rel, { cut: seconds }, beforeCut('q_mn'))}) AS q0 GROUP BY cut, user_id`;
+  // pass 2: sessions per user, session and bucket
+  const sessionParts = `SELECT user_id, session_id, b, min(ts) AS p_mn, max(ts) AS p_mx, count(*) AS p_n
+    FROM (SELECT user_id, session_id, ts, ${bucket} AS b FROM ${opts.source} AS src WHERE ts < ${lastCut}) AS e1 GROUP BY user_id, session_id, b`;
+  // pass 3: events per user, UTC day (and whether at exactly 00:00) and name
+  const daily = `SELECT *, ${flags.join(', ')} FROM (SELECT user_id, day, midnight, event, count(*) AS n
+    FROM (SELECT user_id, event, ${d.int(`floor(${epoch} / ${DAY_S})`)} AS day, ${d.int(`${epoch} = floor(${epoch} / ${DAY_S}) * ${DAY_S}`)} AS midnight
+          FROM ${opts.source} AS src WHERE ts < ${lastCut}) AS e2 GROUP BY user_id, day, midnight, event) AS e3`;
+  const recentDays = (rel: string) => `SELECT *, ${d.intDiv('di', '7')} AS wb
+    FROM (SELECT *, ${d.int(`cut_day - day - 1 + midnight`)} AS di
+          FROM (${d.expandRows(rel, { cut: seconds, cut_day: seconds.map((t) => t / DAY_S) }, (col) => `day < ${col('cut_day')} AND day >= ${col('cut_day')} - ${windowDays}`)}) AS r0) AS r1`;
+  // pass 4: events joined to the cutoffs whose label horizon holds them
+  const labelled = cuts.filter((c) => c.label);
+  const horizonEvents = labelled.length
+    ? d.expandRows(
+      `SELECT user_id, ${epoch} AS e_s, ${d.inList('event', config.taxonomy.churn)} AS is_churn FROM ${opts.source} AS src WHERE ts < ${d.timestamp(Math.max(...labelled.map((c) => c.label!.endMs)))}`,
+      { cut: labelled.map((c) => c.cutoffMs / 1000), cut_end: labelled.map((c) => c.label!.endMs / 1000), cut_quiet: labelled.map((c) => c.label!.quietFromMs / 1000) },
+      (col) => `e_s >= ${col('cut')} AND e_s < ${col('cut_end')}`,
+    )
+    : '';
+  // over day rows: a count is a sum of the rows' counts; distinct days, weeks and names are distinct as they were
+  const dayAggregate = (a: Aggregate) => (a.fn === 'count' ? `${d.sumIf('n', a.where)} AS a_${a.name}` : aggregate(d, a));
+  const limit = config.usage_limit ? d.sumIf('n', `event = ${d.quoteString(config.usage_limit.event)} AND di < ${limitDays}`) : '0';
+
+  return d.withQueries(
+    [
+      { name: 'lifetime', sql: () => lifetime },
+      { name: 'session_parts', sql: () => sessionParts },
+      { name: 'daily', sql: () => daily },
+      { name: 'recent', materialize: false, sql: (ref) => recentDays(`SELECT * FROM ${ref('daily')} AS d0`) },
+    ],
+    (ref) => {
+      const base = `SELECT cut, user_id, r_pl AS a_plan, r_inv AS a_invites_total,
+        ${d.double(`floor((cut - ${d.epoch('r_mx')}) / ${DAY_S})`)} AS a_days_since_last_activity,
+        ${d.double(`floor((cut - least(${d.epoch('r_mn')}, coalesce(${d.epoch('r_msu')}, ${d.epoch('r_mn')}))) / ${DAY_S})`)} AS a_tenure_days,
+        r_val AS a_total_value, r_paid AS a_ever_paid_plan,
+        ${d.int(`r_nch > 0 AND r_n - r_nch > 0 AND r_chts >= r_nchts`)} AS a_ended_by_churn_event${milestones.map((_, i) => `, r_m${i} AS a_m${i}`).join('')}
+        FROM (${history(`SELECT * FROM ${ref('lifetime')} AS l0`)}) AS h0`;
+      const sess = `SELECT cut, user_id, s_epoch, s_seconds, n_events, ${daysBefore('s_epoch')} AS di
+        FROM (SELECT cut, user_id, session_id, ${d.epoch('min(p_mn)')} AS s_epoch, ${d.epoch('max(p_mx)')} - ${d.epoch('min(p_mn)')} AS s_seconds, sum(p_n) AS n_events
+              FROM (${d.expandRows(`SELECT * FROM ${ref('session_parts')} AS p1`, { cut: seconds }, beforeCut('p_mn'))}) AS s0 GROUP BY cut, user_id, session_id) AS s1`;
+      const sessAgg = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => aggregate(d, a)).join(', ')}, ${d.sortedList('s_epoch')} AS starts
+        FROM (${sess}) AS s2 GROUP BY cut, user_id`;
+      const sessions = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => `a_${a.name}`).join(', ')}, ${d.sortedGapDaysSince('starts', `(cut - ${GAP_DAYS * DAY_S})`)} AS a_gaps FROM (${sessAgg}) AS s3`;
+      const windowed = EVENT_AGGREGATES.filter((a) => a.name !== 'invites_total');
+      const events = `SELECT cut, user_id, ${windowed.map(dayAggregate).join(', ')}, ${limit} AS a_limit_uses
+        FROM ${ref('recent')} AS r2 WHERE di < ${Math.max(EVENT_WINDOW_DAYS, limitDays)} GROUP BY cut, user_id`;
+      // the peak week counts core events only: a week without one counts 0, as a user without such a week
+      const weeks = `SELECT cut, user_id, max(nf) AS a_peak_week_features
+        FROM (SELECT cut, user_id, wb, count(DISTINCT event) AS nf FROM ${ref('recent')} AS r3 WHERE is_core AND di < ${PEAK_WEEK_DAYS} GROUP BY cut, user_id, wb) AS w0
+        GROUP BY cut, user_id`;
+      const labels = `SELECT cut, user_id, ${d.anyIf('is_churn')} AS l_explicit, ${d.countIf('e_s >= cut_quiet')} AS l_recent FROM (${horizonEvents}) AS l0 GROUP BY cut, user_id`;
+      const a = (c: string) => (c === 'plan' || c === 'gaps' ? `a_${c}` : `ifNull(a_${c}, 0)`);
+      const labelColumns = labelled.length ? `, ${d.double('ifNull(l_explicit, 0)')} AS explicit_churn, ${d.double('ifNull(l_recent, 0)')} AS recent_events` : '';
+      return `SELECT cut, ${featureColumns(config, d, a).join(', ')}${labelColumns}
+FROM ${d.leftJoinAll(base, [events, sessions, weeks, ...(labelled.length ? [labels] : [])], 'cut, user_id')}
+ORDER BY cut, user_id`;
     },
   );
 }

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { computeFeatures, featureDictionary, isoDate, latestCoveredAsOf, profileEvents, type FeatureTable } from '../features/index.js';
+import { computeFeaturesAtCutoffs, featureDictionary, isoDate, latestCoveredAsOf, profileEvents, type FeatureTable } from '../features/index.js';
 import { inactivityDays, type EventConfig } from '../ingest/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/index.js';
 import {
@@ -173,9 +173,9 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const plan = planBacktest(cutoffs, horizon, { allowLabelOverlap: overlapNote !== null });
     logger.info(`backtest: train ${plan.train.join(', ')} | valid ${plan.valid} | test ${plan.test} (horizon ${horizon} days); snapshot as of ${lastDay}`);
 
-    const tables: FeatureTable[] = [];
-    for (const asOf of [...plan.train, plan.valid, plan.test]) tables.push(await computeFeatures(store, { asOf, horizonDays: horizon, logger }));
-    const snapshot = await computeFeatures(store, { asOf: lastDay, logger });
+    // every backtest cutoff (labelled) and the snapshot from one pass over the events (issue 23 part 1)
+    const tables = await computeFeaturesAtCutoffs(store, [...[...plan.train, plan.valid, plan.test].map((asOf) => ({ asOf, horizonDays: horizon })), { asOf: lastDay }], { logger });
+    const snapshot = tables.pop()!;
     const [train, valid, test] = [tables.slice(0, -2), tables[tables.length - 2], tables[tables.length - 1]];
     // The data checks of `cohortlab profile` at the test cutoff, printed and kept in report.json warnings.
     const dataProfile = await profileEvents(store, { asOf: test.asOf, horizonDays: horizon, atCutoff: { users: test.userIds.length, alreadyChurned: test.alreadyChurned.reduce((s, v) => s + v, 0) }, logger });
