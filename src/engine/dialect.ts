@@ -50,6 +50,13 @@ export interface Dialect {
   countIf(cond: string): string;
   countDistinctIf(x: string, cond: string): string;
   sumIf(x: string, cond: string): string;
+  /** Bitwise OR of the integers x over the rows where cond holds; 0 when there are none. */
+  bitOrIf(x: string, cond: string): string;
+  /** The number of set bits among the lowest `width` (at most 63) of a non-negative integer. */
+  bitCount(x: string, width: number): string;
+  /** 2^i as a 64-bit integer (i from 0 to 62). */
+  bit(i: string): string;
+  bitAnd(a: string, b: string): string;
   /** Largest x over the rows where cond holds; unspecified when there are none (callers guard with a count). */
   maxIf(x: string, cond: string): string;
   /** Mean of x over the rows where cond holds; 0 when there are none. */
@@ -80,11 +87,11 @@ export interface Dialect {
   /** `base` left-joined to each of `others` on `key` (their other columns must not collide). */
   leftJoinAll(base: string, others: string[], key: string): string;
   /**
-   * Every row of `rel` once per row of a small constant table (`table`: equal-length columns of numbers, read
-   * as doubles) where `cond` holds; `cond` and the result read the constant columns by name. The multi-cutoff
-   * features (features/sql.ts) read the events once this way instead of once per cutoff.
+   * Every row of `rel` once per row of a small table (`table`: equal-length columns of SQL expressions, constants or
+   * expressions of `rel`'s columns) where `cond` holds; `cond` and the result read the table's columns by name. The
+   * multi-cutoff features (features/sql.ts) read the events once this way instead of once per cutoff.
    */
-  expandRows(rel: string, table: Record<string, number[]>, cond: (column: (name: string) => string) => string): string;
+  expandRows(rel: string, table: Record<string, string[]>, cond: (column: (name: string) => string) => string): string;
 }
 
 /** The white space of JavaScript's String.prototype.trim, as an RE2 class (both engines use RE2 over UTF-8). */
@@ -118,6 +125,10 @@ export const DUCKDB: Dialect = {
   countDistinctIf: (x, c) => `count(DISTINCT ${x}) FILTER (WHERE ${c})`,
   sumIf: (x, c) => `coalesce(sum(${x}) FILTER (WHERE ${c}), 0)`,
   maxIf: (x, c) => `max(${x}) FILTER (WHERE ${c})`,
+  bitOrIf: (x, c) => `coalesce(bit_or(${x}) FILTER (WHERE ${c}), 0)`,
+  bitCount: (x) => `bit_count(${x})`,
+  bit: (i) => `(CAST(1 AS BIGINT) << ${i})`,
+  bitAnd: (a, b) => `(${a} & ${b})`,
   avgIfOrZero: (x, c) => `coalesce(avg(${x}) FILTER (WHERE ${c}), 0)`,
   anyIf: (c) => `CAST(coalesce(bool_or(${c}), false) AS INTEGER)`,
   argMaxTextIf: (x, by, c) => `coalesce(arg_max(${x}, ${by}) FILTER (WHERE ${c}), '')`,
@@ -139,7 +150,7 @@ export const DUCKDB: Dialect = {
   expandRows: (rel, table, cond) => {
     const names = Object.keys(table);
     return table[names[0]]
-      .map((_, i) => `SELECT *, ${names.map((n) => `${sqlNumber(table[n][i])} AS ${n}`).join(', ')} FROM (${rel}) AS xr WHERE ${cond((n) => sqlNumber(table[n][i]))}`)
+      .map((_, i) => `SELECT *, ${names.map((n) => `${table[n][i]} AS ${n}`).join(', ')} FROM (${rel}) AS xr WHERE ${cond((n) => table[n][i])}`)
       .join('\nUNION ALL\n');
   },
 };
@@ -165,6 +176,11 @@ export const CLICKHOUSE: Dialect = {
   countDistinctIf: (x, c) => `uniqExactIf(${x}, ${c})`,
   sumIf: (x, c) => `ifNull(sumIf(${x}, ${c}), 0)`,
   maxIf: (x, c) => `maxIf(${x}, ${c})`,
+  bitOrIf: (x, c) => `groupBitOrIf(${x}, ${c})`,
+  // no bitCount before ClickHouse 20: the bits one by one (not in a lambda: 18.16 drops a subquery column read only there)
+  bitCount: (x, width) => `(${Array.from({ length: width }, (_, i) => `bitAnd(bitShiftRight(${x}, ${i}), 1)`).join(' + ')})`,
+  bit: (i) => `toUInt64(bitShiftLeft(toUInt64(1), ${i}))`,
+  bitAnd: (a, b) => `bitAnd(${a}, ${b})`,
   avgIfOrZero: (x, c) => `if(countIf(${c}) = 0, 0, sumIf(${x}, ${c}) / countIf(${c}))`,
   anyIf: (c) => `toInt32(countIf(ifNull(${c}, 0)) > 0)`,
   argMaxTextIf: (x, by, c) => `ifNull(argMaxIf(${x}, ${by}, ${c}), '')`,
@@ -193,7 +209,7 @@ export const CLICKHOUSE: Dialect = {
   // No inequality joins: each row carries the indices of the constant rows it matches, and ARRAY JOIN unrolls them.
   expandRows: (rel, table, cond) => {
     const names = Object.keys(table);
-    const at = (n: string, i: string) => `arrayElement([${table[n].map(sqlNumber).join(', ')}], ${i})`;
+    const at = (n: string, i: string) => `arrayElement([${table[n].join(', ')}], ${i})`;
     const indices = table[names[0]].map((_, i) => String(i + 1)).join(', ');
     return `SELECT *, ${names.map((n) => `${at(n, 'xk')} AS ${n}`).join(', ')}
       FROM (SELECT *, xk FROM (${rel}) AS xr ARRAY JOIN arrayFilter(xi -> ${cond((n) => at(n, 'xi'))}, [${indices}]) AS xk) AS xe`;

@@ -179,35 +179,33 @@ const DAY_S = 86_400;
  * featureQuery (and labelQuery) at several cutoffs in one statement: the rows of every cutoff, ordered by
  * `cut` (the cutoff in epoch seconds) then user_id, each cutoff's rows equal to featureQuery's at it, with
  * `explicit_churn` and `recent_events` after the features when any cutoff is labelled. Instead of reading every
- * event once per cutoff (three times, plus the labels), it reads them in four passes:
+ * event three times per cutoff (plus once for its labels), it reads:
  * - lifetime aggregates (counts, first and last event, latest plan, value, milestones, churn events) per user and
  *   bucket (the events between two consecutive cutoffs), combined over the buckets before each cutoff;
- * - sessions (first and last event, event count) per user, session and bucket, combined the same way, so a
+ * - sessions once, with the last event and the event count before each cutoff beside their first event, so a
  *   session cut by a cutoff keeps only its events before it, as in featureQuery;
- * - the windows (7 to 30 days, the usage limit's, 12 weeks of peak breadth) from event counts per user, UTC day
- *   and event name, each joined to the cutoffs within the longest window after it. Cutoffs fall at 00:00 UTC, so
- *   an event on day D is `di` = C - D - 1 days before the cutoff of day C (C - D at exactly 00:00), the same
- *   integer as featureQuery's floor((cutoff - ts) / 1 day);
- * - the labels: each event joined to the cutoffs whose horizon holds it.
+ * - for the windows (7 to 30 days, the usage limit's, 12 weeks of peak breadth), each event joined to the cutoffs
+ *   within the longest window after it, so only the recent events of each cutoff are read again;
+ * - for the labels, each event joined to the cutoffs whose horizon holds it.
  * Counts, minima, maxima and distinct counts combine exactly; sums of values only up to their summation order.
  * Users come from the first pass (an event before the cutoff); the others are left-joined with their fallbacks.
  */
 export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutoffs: CutoffWindow[]; source: string }): string {
   const cuts = [...opts.cutoffs].sort((a, b) => a.cutoffMs - b.cutoffMs);
   if (!cuts.length || cuts.some((c, i) => i > 0 && c.cutoffMs === cuts[i - 1].cutoffMs)) throw internalError('multiFeatureQuery needs distinct cutoffs');
-  if (cuts.some((c) => c.cutoffMs % (DAY_S * 1000) !== 0)) throw internalError('multiFeatureQuery needs cutoffs at 00:00 UTC');
   const seconds = cuts.map((c) => c.cutoffMs / 1000);
+  const cutColumn = { cut: seconds.map(num) };
   const lastCut = d.timestamp(cuts[cuts.length - 1].cutoffMs);
   const epoch = d.epoch('ts');
   const flags = flagColumns(config, d);
   const milestones = config.activation.milestones;
   const limitDays = config.usage_limit ? Math.floor(config.usage_limit.window_days) : 0;
-  const windowDays = Math.max(EVENT_WINDOW_DAYS, PEAK_WEEK_DAYS, limitDays);
+  const eventDays = Math.max(EVENT_WINDOW_DAYS, limitDays);
   const daysBefore = (x: string) => d.int(`floor((cut - ${x}) / ${DAY_S})`);
-  const bucket = seconds.map((t) => d.int(`${epoch} >= ${num(t)}`)).join(' + ');
   const beforeCut = (mn: string) => (col: (n: string) => string) => `${d.epoch(mn)} < ${col('cut')}`;
 
-  // pass 1: lifetime aggregates per user and bucket (bucket b: the events between the b-th and (b+1)-th cutoff)
+  // lifetime aggregates per user and bucket (bucket b: the events between the b-th and (b+1)-th cutoff)
+  const bucket = seconds.map((t) => d.int(`${epoch} >= ${num(t)}`)).join(' + ');
   const lifetime = `SELECT user_id, b,
     min(ts) AS q_mn, max(ts) AS q_mx, count(*) AS q_n, ${d.countIf('is_invite')} AS q_inv, min(signup_ts) AS q_msu,
     ${d.argMaxTextIf('plan', 'ts', 'plan IS NOT NULL')} AS q_pl, ${d.maxIf('ts', 'plan IS NOT NULL')} AS q_plts, ${d.countIf('plan IS NOT NULL')} AS q_npl,
@@ -218,70 +216,97 @@ export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutof
           FROM ${opts.source} AS src WHERE ts < ${lastCut}) AS e0
     GROUP BY user_id, b`;
   // the buckets before each cutoff, combined (prefix r: a ClickHouse alias equal to a column name would shadow it)
-  const history = (rel: string) => `SELECT cut, user_id,
+  const history = `SELECT cut, user_id,
     min(q_mn) AS r_mn, max(q_mx) AS r_mx, sum(q_n) AS r_n, sum(q_inv) AS r_inv, min(q_msu) AS r_msu,
     ${d.argMaxTextIf('q_pl', 'q_plts', 'q_npl > 0')} AS r_pl, sum(q_val) AS r_val, max(q_paid) AS r_paid, sum(q_nch) AS r_nch,
     ${d.maxIf('q_chts', 'q_nch > 0')} AS r_chts, ${d.maxIf('q_nchts', 'q_n - q_nch > 0')} AS r_nchts${milestones.map((_, i) => `, max(q_m${i}) AS r_m${i}`).join('')}
-    FROM (${d.expandRows(rel, { cut: seconds }, beforeCut('q_mn'))}) AS q0 GROUP BY cut, user_id`;
-  // pass 2: sessions per user, session and bucket
-  const sessionParts = `SELECT user_id, session_id, b, min(ts) AS p_mn, max(ts) AS p_mx, count(*) AS p_n
-    FROM (SELECT user_id, session_id, ts, ${bucket} AS b FROM ${opts.source} AS src WHERE ts < ${lastCut}) AS e1 GROUP BY user_id, session_id, b`;
-  // pass 3: events per user, UTC day (and whether at exactly 00:00) and name
-  const daily = `SELECT *, ${flags.join(', ')} FROM (SELECT user_id, day, midnight, event, count(*) AS n
-    FROM (SELECT user_id, event, ${d.int(`floor(${epoch} / ${DAY_S})`)} AS day, ${d.int(`${epoch} = floor(${epoch} / ${DAY_S}) * ${DAY_S}`)} AS midnight
-          FROM ${opts.source} AS src WHERE ts < ${lastCut}) AS e2 GROUP BY user_id, day, midnight, event) AS e3`;
-  const recentDays = (rel: string) => `SELECT *, ${d.intDiv('di', '7')} AS wb
-    FROM (SELECT *, ${d.int(`cut_day - day - 1 + midnight`)} AS di
-          FROM (${d.expandRows(rel, { cut: seconds, cut_day: seconds.map((t) => t / DAY_S) }, (col) => `day < ${col('cut_day')} AND day >= ${col('cut_day')} - ${windowDays}`)}) AS r0) AS r1`;
-  // pass 4: events joined to the cutoffs whose label horizon holds them
+    FROM (${d.expandRows(`SELECT * FROM ${LIFETIME} AS l0`, cutColumn, beforeCut('q_mn'))}) AS q0 GROUP BY cut, user_id`;
+  const base = `SELECT cut, user_id, r_pl AS a_plan, r_inv AS a_invites_total,
+    ${d.double(`floor((cut - ${d.epoch('r_mx')}) / ${DAY_S})`)} AS a_days_since_last_activity,
+    ${d.double(`floor((cut - least(${d.epoch('r_mn')}, coalesce(${d.epoch('r_msu')}, ${d.epoch('r_mn')}))) / ${DAY_S})`)} AS a_tenure_days,
+    r_val AS a_total_value, r_paid AS a_ever_paid_plan,
+    ${d.int(`r_nch > 0 AND r_n - r_nch > 0 AND r_chts >= r_nchts`)} AS a_ended_by_churn_event${milestones.map((_, i) => `, r_m${i} AS a_m${i}`).join('')}
+    FROM (${history}) AS h0`;
+
+  // sessions: the first event, and the last event and event count before each cutoff (a session exists at a
+  // cutoff when its first event is before it; then its count there is at least 1 and its last event defined)
+  const before = seconds.map((t) => `${epoch} < ${num(t)}`);
+  const sessionWide = `SELECT user_id, session_id, min(ts) AS p_mn,
+    ${before.map((c, k) => `${d.maxIf('ts', c)} AS p_mx${k}, ${d.countIf(c)} AS p_n${k}`).join(', ')}
+    FROM ${opts.source} AS src WHERE ts < ${lastCut} GROUP BY user_id, session_id`;
+  const sessionRows = d.expandRows(`SELECT * FROM ${SESSION_WIDE} AS w1`, { ...cutColumn, p_mx: seconds.map((_, k) => `p_mx${k}`), p_n: seconds.map((_, k) => `p_n${k}`) }, beforeCut('p_mn'));
+  const sess = `SELECT cut, user_id, s_epoch, s_seconds, n_events, ${daysBefore('s_epoch')} AS di
+    FROM (SELECT cut, user_id, ${d.epoch('p_mn')} AS s_epoch, ${d.epoch('p_mx')} - ${d.epoch('p_mn')} AS s_seconds, p_n AS n_events FROM (${sessionRows}) AS s0) AS s1`;
+  const sessAgg = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => aggregate(d, a)).join(', ')}, ${d.sortedList('s_epoch')} AS starts
+    FROM (${sess}) AS s2 GROUP BY cut, user_id`;
+  const sessions = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => `a_${a.name}`).join(', ')}, ${d.sortedGapDaysSince('starts', `(cut - ${GAP_DAYS * DAY_S})`)} AS a_gaps FROM (${sessAgg}) AS s3`;
+
+  // the windows: events joined to the cutoffs within `days` days after them (the aggregates filter their own
+  // `di < N`; one day more than the window keeps the boundary to their exact test)
+  const recent = (where: string, days: number) => {
+    const rows = d.expandRows(
+      `SELECT user_id, event, ${epoch} AS e_s, ${flags.join(', ')} FROM ${opts.source} AS src WHERE ts < ${lastCut}${where}`,
+      cutColumn,
+      (col) => `e_s < ${col('cut')} AND e_s > ${col('cut')} - ${(days + 1) * DAY_S}`,
+    );
+    return `SELECT *, ${d.intDiv('di', '7')} AS wb FROM (SELECT *, ${daysBefore('e_s')} AS di FROM (${rows}) AS r0) AS r1 WHERE di < ${days}`;
+  };
+  // Distinct days, weeks and core events as bit sets (a day is bit di of 30, a core event its bit in the taxonomy's
+  // list), counted after the aggregation: the same integers as count(DISTINCT ...), without a hash set per user.
+  const core = config.taxonomy.core_features;
+  const bitSets = core.length <= 62;
+  const coreBit = core.length ? d.bit(`CASE ${core.map((e, i) => `WHEN event = ${d.quoteString(e)} THEN ${i}`).join(' ')} ELSE 0 END`) : '0';
+  const setColumns = ['active_days_7d', 'active_days_30d', 'active_weeks_4', 'features_used_30d', 'features_used_7d'];
+  const windowed = EVENT_AGGREGATES.filter((a) => a.name !== 'invites_total' && !(bitSets && setColumns.includes(a.name)));
+  const sets = bitSets
+    ? [
+      `${d.bitOrIf(d.bit('di'), 'di < 30')} AS x_days`,
+      `${d.bitOrIf(coreBit, 'is_core AND di < 30')} AS x_core30`,
+      `${d.bitOrIf(coreBit, 'is_core AND di < 7')} AS x_core7`,
+    ]
+    : [];
+  const fromSets = bitSets
+    ? [
+      `${d.bitCount(d.bitAnd('x_days', '127'), 7)} AS a_active_days_7d`,
+      `${d.bitCount('x_days', 30)} AS a_active_days_30d`,
+      `${[0, 1, 2, 3].map((w) => d.int(`${d.bitAnd('x_days', String(127 * 2 ** (7 * w)))} != 0`)).join(' + ')} AS a_active_weeks_4`,
+      `${d.bitCount('x_core30', core.length)} AS a_features_used_30d`,
+      `${d.bitCount('x_core7', core.length)} AS a_features_used_7d`,
+    ]
+    : [];
+  const limit = config.usage_limit ? d.countIf(`event = ${d.quoteString(config.usage_limit.event)} AND di < ${limitDays}`) : '0';
+  const events = `SELECT cut, user_id, ${[...windowed.map((a) => `a_${a.name}`), 'a_limit_uses', ...fromSets].join(', ')}
+    FROM (SELECT cut, user_id, ${[...windowed.map((a) => aggregate(d, a)), `${limit} AS a_limit_uses`, ...sets].join(', ')}
+          FROM (${recent('', eventDays)}) AS r2 GROUP BY cut, user_id) AS r4`;
+  // the peak week counts core events only: a week without one counts 0, as a user without such a week
+  const weeks = `SELECT cut, user_id, max(nf) AS a_peak_week_features
+    FROM (SELECT cut, user_id, wb, count(DISTINCT event) AS nf FROM (${recent(` AND ${d.inList('event', config.taxonomy.core_features)}`, PEAK_WEEK_DAYS)}) AS r3 GROUP BY cut, user_id, wb) AS w0
+    GROUP BY cut, user_id`;
+
+  // the labels: events joined to the cutoffs whose horizon holds them
   const labelled = cuts.filter((c) => c.label);
   const horizonEvents = labelled.length
     ? d.expandRows(
       `SELECT user_id, ${epoch} AS e_s, ${d.inList('event', config.taxonomy.churn)} AS is_churn FROM ${opts.source} AS src WHERE ts < ${d.timestamp(Math.max(...labelled.map((c) => c.label!.endMs)))}`,
-      { cut: labelled.map((c) => c.cutoffMs / 1000), cut_end: labelled.map((c) => c.label!.endMs / 1000), cut_quiet: labelled.map((c) => c.label!.quietFromMs / 1000) },
+      { cut: labelled.map((c) => num(c.cutoffMs / 1000)), cut_end: labelled.map((c) => num(c.label!.endMs / 1000)), cut_quiet: labelled.map((c) => num(c.label!.quietFromMs / 1000)) },
       (col) => `e_s >= ${col('cut')} AND e_s < ${col('cut_end')}`,
     )
     : '';
-  // over day rows: a count is a sum of the rows' counts; distinct days, weeks and names are distinct as they were
-  const dayAggregate = (a: Aggregate) => (a.fn === 'count' ? `${d.sumIf('n', a.where)} AS a_${a.name}` : aggregate(d, a));
-  const limit = config.usage_limit ? d.sumIf('n', `event = ${d.quoteString(config.usage_limit.event)} AND di < ${limitDays}`) : '0';
-
+  const labels = `SELECT cut, user_id, ${d.anyIf('is_churn')} AS l_explicit, ${d.countIf('e_s >= cut_quiet')} AS l_recent FROM (${horizonEvents}) AS l0 GROUP BY cut, user_id`;
+  const a = (c: string) => (c === 'plan' || c === 'gaps' ? `a_${c}` : `ifNull(a_${c}, 0)`);
+  const labelColumns = labelled.length ? `, ${d.double('ifNull(l_explicit, 0)')} AS explicit_churn, ${d.double('ifNull(l_recent, 0)')} AS recent_events` : '';
+  // DuckDB reads an expanded relation once per cutoff: the two aggregates are computed once, as named queries
   return d.withQueries(
-    [
-      { name: 'lifetime', sql: () => lifetime },
-      { name: 'session_parts', sql: () => sessionParts },
-      { name: 'daily', sql: () => daily },
-      { name: 'recent', materialize: false, sql: (ref) => recentDays(`SELECT * FROM ${ref('daily')} AS d0`) },
-    ],
-    (ref) => {
-      const base = `SELECT cut, user_id, r_pl AS a_plan, r_inv AS a_invites_total,
-        ${d.double(`floor((cut - ${d.epoch('r_mx')}) / ${DAY_S})`)} AS a_days_since_last_activity,
-        ${d.double(`floor((cut - least(${d.epoch('r_mn')}, coalesce(${d.epoch('r_msu')}, ${d.epoch('r_mn')}))) / ${DAY_S})`)} AS a_tenure_days,
-        r_val AS a_total_value, r_paid AS a_ever_paid_plan,
-        ${d.int(`r_nch > 0 AND r_n - r_nch > 0 AND r_chts >= r_nchts`)} AS a_ended_by_churn_event${milestones.map((_, i) => `, r_m${i} AS a_m${i}`).join('')}
-        FROM (${history(`SELECT * FROM ${ref('lifetime')} AS l0`)}) AS h0`;
-      const sess = `SELECT cut, user_id, s_epoch, s_seconds, n_events, ${daysBefore('s_epoch')} AS di
-        FROM (SELECT cut, user_id, session_id, ${d.epoch('min(p_mn)')} AS s_epoch, ${d.epoch('max(p_mx)')} - ${d.epoch('min(p_mn)')} AS s_seconds, sum(p_n) AS n_events
-              FROM (${d.expandRows(`SELECT * FROM ${ref('session_parts')} AS p1`, { cut: seconds }, beforeCut('p_mn'))}) AS s0 GROUP BY cut, user_id, session_id) AS s1`;
-      const sessAgg = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => aggregate(d, a)).join(', ')}, ${d.sortedList('s_epoch')} AS starts
-        FROM (${sess}) AS s2 GROUP BY cut, user_id`;
-      const sessions = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => `a_${a.name}`).join(', ')}, ${d.sortedGapDaysSince('starts', `(cut - ${GAP_DAYS * DAY_S})`)} AS a_gaps FROM (${sessAgg}) AS s3`;
-      const windowed = EVENT_AGGREGATES.filter((a) => a.name !== 'invites_total');
-      const events = `SELECT cut, user_id, ${windowed.map(dayAggregate).join(', ')}, ${limit} AS a_limit_uses
-        FROM ${ref('recent')} AS r2 WHERE di < ${Math.max(EVENT_WINDOW_DAYS, limitDays)} GROUP BY cut, user_id`;
-      // the peak week counts core events only: a week without one counts 0, as a user without such a week
-      const weeks = `SELECT cut, user_id, max(nf) AS a_peak_week_features
-        FROM (SELECT cut, user_id, wb, count(DISTINCT event) AS nf FROM ${ref('recent')} AS r3 WHERE is_core AND di < ${PEAK_WEEK_DAYS} GROUP BY cut, user_id, wb) AS w0
-        GROUP BY cut, user_id`;
-      const labels = `SELECT cut, user_id, ${d.anyIf('is_churn')} AS l_explicit, ${d.countIf('e_s >= cut_quiet')} AS l_recent FROM (${horizonEvents}) AS l0 GROUP BY cut, user_id`;
-      const a = (c: string) => (c === 'plan' || c === 'gaps' ? `a_${c}` : `ifNull(a_${c}, 0)`);
-      const labelColumns = labelled.length ? `, ${d.double('ifNull(l_explicit, 0)')} AS explicit_churn, ${d.double('ifNull(l_recent, 0)')} AS recent_events` : '';
-      return `SELECT cut, ${featureColumns(config, d, a).join(', ')}${labelColumns}
-FROM ${d.leftJoinAll(base, [events, sessions, weeks, ...(labelled.length ? [labels] : [])], 'cut, user_id')}
-ORDER BY cut, user_id`;
-    },
+    [{ name: 'lifetime', sql: () => lifetime }, { name: 'session_wide', sql: () => sessionWide }],
+    (ref) => `SELECT cut, ${featureColumns(config, d, a).join(', ')}${labelColumns}
+FROM ${d.leftJoinAll(base.replaceAll(LIFETIME, ref('lifetime')), [events, sessions.replaceAll(SESSION_WIDE, ref('session_wide')), weeks, ...(labelled.length ? [labels] : [])], 'cut, user_id')}
+ORDER BY cut, user_id`,
   );
 }
+
+/** Placeholders of multiFeatureQuery's named queries, replaced by their references. */
+const LIFETIME = '/*lifetime*/';
+const SESSION_WIDE = '/*session_wide*/';
 
 /**
  * The label query: per user with an event before the cutoff, whether an explicit churn event falls in

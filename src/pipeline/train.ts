@@ -290,7 +290,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       backtest: plan,
     };
     // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
-    const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, logger });
+    const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, features: [snapshot, test], logger });
     const seconds = (performance.now() - started) / 1000;
     const tested = testPredictions(churn, `${plan.test}+${horizon}${target.kind === 'churn' ? '' : ` target ${target.kind}:${target.events.join(',')}`}`);
     const version = await opts.models.writeVersion(opts.name, async (dir): Promise<ManifestFields> => {

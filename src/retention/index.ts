@@ -41,6 +41,8 @@ export interface RetentionOptions {
   cohortPeriod?: CohortPeriod;
   /** The cohort table (DuckDB only); default true. */
   withCohorts?: boolean;
+  /** Feature tables already computed at the as-of date or the landmark (train's), used instead of computing them again. */
+  features?: FeatureTable[];
   logger?: Logger;
 }
 
@@ -126,8 +128,9 @@ export async function computeRetention(events: EventStore | EventSource, opts: R
 export async function computeRetentionViews(events: EventStore | EventSource, opts: Omit<RetentionOptions, 'by'> & { bys: RetentionBy[] }): Promise<RetentionResult[]> {
   const logger = opts.logger ?? silentLogger;
   const store = asSource(events);
-  const atAsOf = await computeFeatures(store, { asOf: opts.asOf, logger });
-  const atLandmark = opts.landmark ? await computeFeatures(store, { asOf: opts.landmark, logger }) : null;
+  const at = async (asOf: string) => opts.features?.find((t) => t.asOf === asOf) ?? (await computeFeatures(store, { asOf, logger }));
+  const atAsOf = await at(opts.asOf);
+  const atLandmark = opts.landmark ? await at(opts.landmark) : null;
   const base = atLandmark ? landmarkDurations(atLandmark, atAsOf) : { ...durationsFromFeatures(atAsOf, { logStartMs: store.report.firstEventMs }), rowAtLandmark: null };
   if (base.userIds.length === 0) throw new CohortlabError('EMPTY_INPUT', `no user is live (not already churned) at the landmark ${opts.landmark}; pick a later --landmark.`);
   const { userIds, durationDays, churned, entryDays } = base;

@@ -45,7 +45,7 @@ function view(r: RetentionResult): Record<string, unknown> & { curves: { group: 
 
 export async function storedRetention(
   events: EventStore | EventSource,
-  opts: { asOf: string; landmark?: string; clusterLabels?: (t: FeatureTable) => Promise<string[]>; logger?: Logger },
+  opts: { asOf: string; landmark?: string; clusterLabels?: (t: FeatureTable) => Promise<string[]>; features?: FeatureTable[]; logger?: Logger },
 ): Promise<StoredRetention> {
   const landmark = opts.landmark && opts.landmark < opts.asOf ? opts.landmark : undefined;
   const bys: [RetentionView, RetentionBy][] = [
@@ -54,7 +54,7 @@ export async function storedRetention(
     ['lifecycle', { kind: 'lifecycle' }],
   ];
   if (opts.clusterLabels) bys.push(['cluster', { kind: 'labels', name: 'cluster', labels: opts.clusterLabels }]);
-  const results = await computeRetentionViews(events, { asOf: opts.asOf, landmark, bys: bys.map((b) => b[1]), withCohorts: false, logger: opts.logger });
+  const results = await computeRetentionViews(events, { asOf: opts.asOf, landmark, bys: bys.map((b) => b[1]), withCohorts: false, features: opts.features, logger: opts.logger });
   const views: StoredRetention['views'] = {};
   bys.forEach(([name], i) => (views[name] = view(results[i])));
   return { format: 1, as_of: opts.asOf, landmark: landmark ?? null, views };
