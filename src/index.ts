@@ -38,7 +38,7 @@ export { queryColumns, openDuckDB } from './shared/duckdb.js';
 
 // features
 export {
-  computeFeatures, computeFeatureBlocks, readFeatureTable, writeFeatureTable, featureDictionary, featureNames, profileEvents, formatProfile,
+  computeFeatures, computeFeaturesAtCutoffs, computeFeatureBlocks, readFeatureTable, writeFeatureTable, featureDictionary, featureNames, profileEvents, formatProfile,
   cutoffOf, BASE_FEATURES, MILESTONE_PREFIX,
   type FeatureTable, type FeatureDefinition, type FeatureOptions, type DataProfile, type DataWarning,
 } from './features/index.js';
