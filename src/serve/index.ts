@@ -2,14 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { createProvider } from './provider.js';
 import { loadPropensity } from './propensity.js';
+import { createRefresher, parseCadence, type Refresher, type RefresherOptions } from './refresh.js';
 import type { Logger } from '../shared/log.js';
 import { openModelStore } from '../registry/index.js';
+import { openEventSource, type EventSourceSpec } from '../engine/index.js';
+import type { EventConfig } from '../ingest/index.js';
+import type { LoadedModel } from '../pipeline/index.js';
 
 export { buildApp, type AppOptions } from './app.js';
 export { loadPropensity, type PropensityAnswer } from './propensity.js';
 export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
 export { MAX_USERS_PER_REQUEST, BODY_LIMIT_BYTES } from './schemas.js';
 export { Metrics } from './plugins/metrics.js';
+export { createRefresher, parseCadence, refreshAsOf, type Cadence, type Refresher, type RefresherOptions, type RefreshRun, type RefreshState } from './refresh.js';
 export type { LogOptions } from './plugins/request-log.js';
 
 export interface ServeOptions {
@@ -27,18 +32,36 @@ export interface ServeOptions {
   corsOrigins?: string[];
   /** An upgrade (or event) model to show beside the served one (GET /v1/propensity); a churn model is refused. */
   propensityRef?: string;
+  /** serve --refresh: re-score on a schedule from this event source and serve the newest snapshot (src/serve/refresh.ts). */
+  refresh?: {
+    cadence: string;
+    /**
+     * Where the events are, given the loaded version's config: files through DuckDB or the warehouse. Called at
+     * startup (a bad source is refused before listening) and for each run (the source is opened anew each time).
+     */
+    source: (modelConfig: EventConfig) => { spec: EventSourceSpec; config: EventConfig };
+  } & Pick<RefresherOptions, 'keep' | 'salt' | 'clock' | 'publish'>;
 }
 
 /** Loads the model and listens; returns the app and the explorer URL. */
-export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string }> {
+export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string; refresher: Refresher | null }> {
   const store = openModelStore(opts.modelsDir);
   // the propensity version first: a wrong --propensity-model is refused before the churn model is loaded
   const propensity = opts.propensityRef ? await loadPropensity(opts.propensityRef, store) : null;
   const provider = await createProvider(opts.ref, store, opts.logger);
-  const app = await buildApp({ provider, propensity, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
+  const r = opts.refresh;
+  // a cadence the model cannot follow (rules without refresh:) is refused before listening
+  if (r) r.source(provider.current().model.config);
+  const openSource = (m: LoadedModel) => {
+    const { spec, config } = (r as NonNullable<typeof r>).source(m.config);
+    return openEventSource(spec, config, { logger: opts.logger });
+  };
+  const refresher = r ? createRefresher({ provider, cadence: parseCadence(r.cadence, provider.current().model.segments), logger: opts.logger, openSource, keep: r.keep, salt: r.salt, clock: r.clock, publish: r.publish }) : null;
+  const app = await buildApp({ provider, propensity, refresher, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  return { app, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/` };
+  refresher?.start();
+  return { app, refresher, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/` };
 }

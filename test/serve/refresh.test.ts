@@ -1,0 +1,248 @@
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEventSource } from '../../src/engine/index.js';
+import { refreshModel, type LoadedModel } from '../../src/pipeline/index.js';
+import { openModelStore, type ModelStore } from '../../src/registry/index.js';
+import type { SegmentRule } from '../../src/rules/index.js';
+import { buildApp, createProvider, createRefresher, loadServing, parseCadence, refreshAsOf, startServer, type ModelProvider } from '../../src/serve/index.js';
+import { collectingLogger, silentLogger } from '../../src/shared/log.js';
+import { trainedFixture, type Fixture } from './helper.js';
+
+/**
+ * serve --refresh (issue 21 part 1): a server that re-scores every second from a small synthetic log while
+ * clients hammer it. Each run steps the clock one day, so each snapshot has its own date and its own rows:
+ * every answer must name a date and hold exactly that date's values (never a mix), and no request may fail.
+ */
+let fx: Fixture;
+let modelsDir: string;
+let trainedAsOf: string;
+
+const addDays = (d: string, n: number) => new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
+/** A private copy of the trained registry (each test writes its own history). */
+async function registryCopy(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cl-refresh-'));
+  await cp(fx.modelsDir, join(dir, 'models'), { recursive: true });
+  return join(dir, 'models');
+}
+
+const source = (m: LoadedModel) => openEventSource({ engine: 'duckdb', events: [fx.events] }, m.config);
+
+beforeAll(async () => {
+  fx = await trainedFixture();
+  modelsDir = await registryCopy();
+  trainedAsOf = (await loadServing('default@1', openModelStore(modelsDir))).model.params.snapshotAsOf;
+}, 240_000);
+
+describe('parseCadence and refreshAsOf', () => {
+  const rule = (refresh?: SegmentRule['refresh']) => ({ name: 'x', refresh }) as SegmentRule;
+  it('reads the named cadences, every:N and the shortest refresh: of the rule files', () => {
+    expect(parseCadence('daily', []).intervalMs).toBe(86_400_000);
+    expect(parseCadence('every:20s', []).intervalMs).toBe(20_000);
+    expect(parseCadence('every:5m', []).intervalMs).toBe(300_000);
+    expect(parseCadence('rules', [rule('weekly'), rule('daily'), rule('manual')])).toEqual({ label: 'rules (daily)', intervalMs: 86_400_000 });
+    expect(() => parseCadence('rules', [rule('manual'), rule()])).toThrow(/none of the model's 2 rule-file segment\(s\) sets a "refresh:" cadence/);
+    expect(() => parseCadence('every:0s', [])).toThrow(/between 1s and 366 days/);
+    expect(() => parseCadence('fortnightly', [])).toThrow(/"fortnightly" is not a cadence/);
+  });
+  it('picks the last complete UTC day, never past the last event day', () => {
+    expect(refreshAsOf(new Date('2026-03-10T00:30:00Z'), Date.parse('2026-05-01T00:00:00Z'), 'f')).toBe('2026-03-09');
+    expect(refreshAsOf(new Date('2026-03-10T23:59:00Z'), Date.parse('2026-01-05T18:00:00Z'), 'f')).toBe('2026-01-05');
+    expect(() => refreshAsOf(new Date(), Number.NaN, 'events.csv')).toThrow(/events.csv holds no usable events/);
+  });
+});
+
+describe('serve --refresh every:1s under load', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let store: ModelStore;
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const dir = await registryCopy();
+    store = openModelStore(dir);
+    // the clock steps one day per run, starting 12 days before the training snapshot (the log covers them)
+    let run = 0;
+    const clock = () => new Date(`${addDays(trainedAsOf, -12 + run++)}T06:00:00Z`);
+    const started = await startServer({
+      ref: 'default', modelsDir: dir, port: 0, host: '127.0.0.1', logger: silentLogger,
+      refresh: { cadence: 'every:1s', source: (config) => ({ spec: { engine: 'duckdb', events: [fx.events] }, config }), clock },
+    });
+    app = started.app;
+    base = started.url.replace(/\/$/, '');
+    stop = () => started.refresher!.stop();
+  }, 120_000);
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('switches snapshots while clients hammer users, segments and predict: zero failures, every answer dated and whole', async () => {
+    const snap = await loadServing('default@1', store);
+    // users already there at the earliest date the runs score (later sign-ups are rightly unknown before)
+    const early = openModelStore(await registryCopy());
+    const src = await source(snap.model);
+    const first = await refreshModel({ models: early, model: snap.model, source: src, asOf: addDays(trainedAsOf, -13) }).finally(() => src.close());
+    const ids = (first.table.columns.user_id as string[]).filter((_, i) => i % 7 === 0).slice(0, 40);
+    const features = Object.fromEntries(snap.model.featureNames.map((n, i) => [n, (i % 4) + 1]));
+    const predictBody = JSON.stringify({ users: [{ user_id: 'u-x', features }] });
+    const failures: string[] = [];
+    const userAnswers: { id: string; as_of: string; p: number; segment: string }[] = [];
+    const segmentAnswers: { as_of: string; sizes: Record<string, number>; users: number }[] = [];
+    const predictions = new Set<string>();
+    let running = true;
+    let n = 0;
+    const client = async (k: number) => {
+      while (running) {
+        const i = n++;
+        const kind = (i + k) % 3;
+        const url = kind === 0 ? `${base}/v1/users/${encodeURIComponent(ids[i % ids.length])}` : kind === 1 ? `${base}/v1/segments` : `${base}/v1/predict`;
+        const r = kind === 2 ? await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: predictBody }) : await fetch(url);
+        const text = await r.text();
+        if (r.status !== 200) {
+          failures.push(`${r.status} ${url}: ${text.slice(0, 200)}`);
+          continue;
+        }
+        const j = JSON.parse(text);
+        if (kind === 0) userAnswers.push({ id: ids[i % ids.length], as_of: j.as_of, p: j.churn_probability, segment: j.behavioral_segment });
+        else if (kind === 1) segmentAnswers.push({ as_of: j.snapshot.as_of, sizes: j.snapshot.sizes.behavioral_segment, users: j.snapshot.users });
+        else predictions.add(JSON.stringify(j.predictions[0].churn_probability));
+      }
+    };
+    const clients = Array.from({ length: 4 }, (_, k) => client(k));
+    // until four refreshed snapshots have been served
+    const t0 = Date.now();
+    let dates: string[] = [];
+    while (Date.now() - t0 < 60_000) {
+      dates = await store.history('default').list();
+      const served = new Set(userAnswers.map((a) => a.as_of));
+      if (dates.length >= 4 && dates.filter((d) => served.has(d)).length >= 3) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    running = false;
+    await Promise.all(clients);
+    await stop();
+    expect(failures.slice(0, 3)).toEqual([]);
+    dates = await store.history('default').list();
+    expect(dates.length).toBeGreaterThanOrEqual(4);
+    expect(dates[0]).toBe(addDays(trainedAsOf, -13));
+    // every answer is dated, by the training snapshot or a stored refresh, and holds exactly that date's values
+    const history = store.history('default');
+    const tables = new Map<string, { p: Map<string, number>; seg: Map<string, string> }>();
+    for (const d of dates) {
+      const t = await history.readTable(d);
+      const uid = t.columns.user_id as string[];
+      tables.set(d, { p: new Map(uid.map((u, i) => [u, (t.columns.churn_probability as Float64Array)[i]])), seg: new Map(uid.map((u, i) => [u, (t.columns.behavioral_segment as string[])[i]])) });
+    }
+    const trainedP = new Map((snap.snapshot.columns.user_id as string[]).map((u, i) => [u, (snap.snapshot.columns.churn_probability as Float64Array)[i]]));
+    let checked = 0;
+    for (const a of userAnswers) {
+      expect(a.as_of).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      const want = a.as_of === trainedAsOf ? trainedP.get(a.id) : tables.get(a.as_of)?.p.get(a.id);
+      if (a.as_of !== trainedAsOf) expect(tables.get(a.as_of)?.seg.get(a.id), `segment of ${a.id} at ${a.as_of}`).toBe(a.segment);
+      expect(a.p, `${a.id} at ${a.as_of}`).toBeCloseTo(want as number, 12);
+      checked++;
+    }
+    for (const s of segmentAnswers) {
+      if (s.as_of === trainedAsOf) continue;
+      const rec = await history.read(s.as_of);
+      expect(s.sizes, `sizes at ${s.as_of}`).toEqual(rec.sizes.behavioral_segment);
+      expect(s.users).toBe(rec.users);
+    }
+    // the snapshots differ (a mix would show) and several were served while the clients ran
+    const served = [...new Set(userAnswers.map((a) => a.as_of))].filter((d) => d !== trainedAsOf);
+    expect(served.length).toBeGreaterThanOrEqual(3);
+    const sizesOf = await Promise.all(served.map(async (d) => JSON.stringify((await history.read(d)).sizes.behavioral_segment)));
+    expect(new Set(sizesOf).size).toBeGreaterThan(1);
+    // predictions do not depend on the snapshot: one answer throughout
+    expect(predictions.size).toBe(1);
+    expect(checked).toBeGreaterThan(50);
+    // health tells the served snapshot and the schedule
+    const h = await (await fetch(`${base}/v1/health`)).json();
+    expect(h.snapshot.source).toBe('refresh');
+    expect(dates).toContain(h.snapshot.as_of);
+    expect(h.refresh.cadence).toBe('every:1s');
+    expect(h.refresh.last.status).toBe('ok');
+    expect(h.refresh.last.as_of).toBe(dates[dates.length - 1]);
+    expect(h.refresh.next_at).toBeNull(); // stopped
+  }, 120_000);
+});
+
+describe('refresh runs', () => {
+  it('a failed run logs one line with the reason and keeps serving; runs never overlap', async () => {
+    const dir = await registryCopy();
+    const store = openModelStore(dir);
+    const provider = await createProvider('default', store);
+    const logger = collectingLogger();
+    let missing = false;
+    const refresher = createRefresher({
+      provider,
+      cadence: parseCadence('daily', []),
+      logger,
+      clock: () => new Date(`${addDays(trainedAsOf, -3)}T12:00:00Z`),
+      openSource: (m) => openEventSource({ engine: 'duckdb', events: [missing ? join(dir, 'gone.parquet') : fx.events] }, m.config),
+    });
+    const app = await buildApp({ provider, refresher });
+    try {
+      const [first, second] = await Promise.all([refresher.runOnce(), refresher.runOnce()]);
+      expect(second).toBeNull();
+      expect(first?.status).toBe('ok');
+      expect(first?.as_of).toBe(addDays(trainedAsOf, -4));
+      expect(refresher.state().skipped).toBe(1);
+      expect(logger.lines.some((l) => /skipped: the run started at .* is still going/.test(l))).toBe(true);
+      expect(provider.current().refreshed?.as_of).toBe(addDays(trainedAsOf, -4));
+      missing = true;
+      const failed = await refresher.runOnce();
+      expect(failed?.status).toBe('error');
+      expect(failed?.error).toMatch(/gone\.parquet/);
+      expect(logger.lines.filter((l) => /failed, still serving the snapshot of/.test(l))).toHaveLength(1);
+      expect(provider.current().refreshed?.as_of).toBe(addDays(trainedAsOf, -4));
+      const h = (await app.inject('/v1/health')).json();
+      expect(h.refresh.last).toMatchObject({ status: 'error', served: false });
+      expect(h.snapshot).toEqual({ as_of: addDays(trainedAsOf, -4), source: 'refresh', users: provider.current().snapshot.rows });
+      const m = (await app.inject('/v1/models')).json();
+      expect(m.snapshot.as_of).toBe(addDays(trainedAsOf, -4));
+      expect(m.refresh.cadence).toBe('daily');
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+
+  it('at startup, serves the newest snapshot scored by the loaded version after its training snapshot', async () => {
+    const dir = await registryCopy();
+    const store = openModelStore(dir);
+    const model = (await loadServing('default', store)).model;
+    const later = addDays(trainedAsOf, 5);
+    for (const asOf of [addDays(trainedAsOf, -2), later]) {
+      const src = await source(model);
+      try {
+        await refreshModel({ models: store, model, source: src, asOf });
+      } finally {
+        await src.close();
+      }
+    }
+    const app = await buildApp({ provider: await createProvider('default', store) });
+    try {
+      const h = (await app.inject('/v1/health')).json();
+      expect(h.snapshot.as_of).toBe(later);
+      expect(h.snapshot.source).toBe('refresh');
+      expect(h.refresh).toBeNull();
+      const rec = await store.history('default').read(later);
+      const seg = (await app.inject('/v1/segments')).json();
+      expect(seg.snapshot.as_of).toBe(later);
+      expect(seg.snapshot.sizes.behavioral_segment).toEqual(rec.sizes.behavioral_segment);
+      const cl = (await app.inject('/v1/clusters')).json();
+      expect(cl.snapshot.as_of).toBe(later);
+      expect(Object.fromEntries(cl.snapshot.clusters.map((c: { label: string; users: number }) => [c.label, c.users]))).toEqual(rec.sizes.cluster_label);
+      const members = (await app.inject('/v1/members?by=behavioral_segment&segment=' + encodeURIComponent(Object.keys(rec.sizes.behavioral_segment)[0]))).json();
+      expect(members.as_of).toBe(later);
+      expect(members.total).toBe(Object.values(rec.sizes.behavioral_segment)[0]);
+      const csv = (await app.inject('/v1/export?cluster=0')).body.trim().split('\n');
+      expect(csv[1].endsWith(`,${later}`)).toBe(true);
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+});
