@@ -9,7 +9,7 @@
  *   churn             trainChurn, predictChurn             -> churn model measured against the rule score
  *   evaluate          evaluatePredictions, rocAuc          -> EvaluationReport
  *   registry          openModelStore, promote              -> versioned models/ folders (a ModelStore)
- *   pipeline          trainPipeline                        -> all of the above, registered as one version
+ *   pipeline          trainPipeline, refreshModel          -> all of the above, registered as one version; dated snapshots
  *   serve             buildApp, startServer                -> fastify API + explorer
  *   retention, ltv    computeRetention, fitLtv             -> survival curves, BG/NBD + Gamma-Gamma
  *
@@ -75,6 +75,7 @@ export {
   trainChurn, evaluateChurnFit, evaluateChurn, type TrainChurnInput, type TrainChurnResult,
   evaluatePredictions, decideVerdict, bootstrapMetrics, permutationImportance, renderEvaluationHtml,
   rocAuc, averagePrecision, logLoss, brierScore, topShare, reliabilityCurve, rocChartSpec, prChartSpec, gainChartSpec, liftChartSpec,
+  measureDrift, driftReport, driftChartSpec, type DriftResult, type DriftReport, type DriftVariable,
   type EvaluationReport, type Verdict, type VerdictKind, type MetricInterval, type BootstrapResult, type FeatureImportance,
 } from './evaluate/index.js';
 
@@ -85,11 +86,14 @@ export {
   compareMetrics, pairedComparison, clusterMovement, parseRef, formatRef, DEFAULT_MODEL_NAME,
   type ModelStore, type VersionId, type Manifest, type ManifestFields, type ModelParams, type EventsModelData, type TableModelData,
   type MetricComparison, type PairedComparison, type ClusterMovement, type ModelRef,
+  type HistoryStore, type SnapshotRecord,
 } from './registry/index.js';
 
 // pipelines: train (features -> rules -> clusters -> churn -> evaluate -> register) and score
 export {
   trainPipeline, scoreWithParts, scoreResultTable, modelScoreSql, scoreSql, loadScoringModel, loadTableScoringModel,
+  refreshModel, publishRefresh, refreshDestinations, historySizes, historyTransitions, monthlyTransitions,
+  type RefreshOptions, type RefreshResult, type HistoryPoint,
   type TrainOptions, type TrainResult, type ModelParts, type ScoreOptions, type ScoreResult, type LoadedModel, type LoadedTableModel, type Reason,
 } from './pipeline/index.js';
 

@@ -12,6 +12,8 @@ import { scoreCommand } from './score.js';
 import { modelsCommand } from './models.js';
 import { serveCommand } from './serve.js';
 import { retentionCommand } from './retention.js';
+import { refreshCommand } from './refresh.js';
+import { driftCommand, historyCommand } from './history.js';
 
 /** Every command of the CLI, in the order `cohortlab --help` lists them. */
-export const COMMANDS: Command[] = [generateCommand, profileCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, retentionCommand, ltvCommand, modelsCommand, serveCommand];
+export const COMMANDS: Command[] = [generateCommand, profileCommand, featuresCommand, rulesCommand, transitionsCommand, clusterCommand, trainCommand, evaluateCommand, scoreCommand, refreshCommand, historyCommand, driftCommand, retentionCommand, ltvCommand, modelsCommand, serveCommand];

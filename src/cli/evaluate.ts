@@ -4,7 +4,7 @@ import { resolveConfig } from '../ingest/index.js';
 import { openEventSource } from '../engine/index.js';
 import { applyRules } from '../rules/index.js';
 import { evaluateChurn, labelWindowOverlaps, renderEvaluationHtml, type InSampleOverlap } from '../evaluate/index.js';
-import { ltvBaseline, propensityBaselines, rfmRisk } from '../pipeline/index.js';
+import { driftOf, ltvBaseline, propensityBaselines, rfmRisk, scoreResultTable } from '../pipeline/index.js';
 import { scorerLine } from './train.js';
 import { formatSetSizes } from '../churn/index.js';
 import { loadScoringModel } from '../pipeline/index.js';
@@ -35,7 +35,8 @@ export const evaluateCommand: Command = {
     { name: 'json', type: 'boolean', description: 'print the report (verdict, evidence, warnings, metrics) as one JSON document on stdout' },
   ],
   async run(args, ctx) {
-    const model = await loadScoringModel(openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir'))), str(args, 'model'), { logger: ctx.logger });
+    const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
+    const model = await loadScoringModel(models, str(args, 'model'), { logger: ctx.logger });
     const asOf = date(args, 'as-of') as string;
     const horizon = int(args, 'horizon-days', model.params.horizonDays, 1, 3650);
     const config = str(args, 'config') || str(args, 'preset') ? await resolveConfig({ config: str(args, 'config'), preset: str(args, 'preset') }) : model.config;
@@ -72,6 +73,9 @@ export const evaluateCommand: Command = {
       title: `${model.name}@${model.version} on events as of ${asOf} (${horizon}-day horizon)`,
       logger: ctx.logger,
     });
+    // issue 21: how far these users have moved from the training snapshot (live users, the version's reference sample)
+    report.drift = await driftOf(model, models, { asOf, table: scoreResultTable(await model.score(table, { reasons: 0 })), features: table.columns });
+    if (report.drift) (report.drift.summary.retrain_advised ? ctx.logger.warn : ctx.logger.info).call(ctx.logger, report.drift.summary.text);
     const out = str(args, 'out') ?? join(ctx.cwd, 'evaluations', `${model.name}@${model.version}-${asOf}`);
     await makeDir(out);
     await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report)}\n`);

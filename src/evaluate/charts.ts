@@ -3,6 +3,7 @@
  * the HTML report renders them to SVG and the explorer embeds the same specs live.
  */
 import type { ChartSpec } from '../shared/charts.js';
+import type { DriftReport } from './drift-report.js';
 import type { FeatureImportance } from './importance.js';
 import type { CurvePoint, ReliabilityBin } from './metrics.js';
 
@@ -182,5 +183,46 @@ export function trainingChartSpec(history: { epoch: number; trainLoss: number; v
       y: { field: 'loss', type: 'quantitative', scale: { zero: false } },
       color: { field: 'set', type: 'nominal', title: null },
     },
+  } as ChartSpec;
+}
+
+/**
+ * Drift (issue 21 part 3): PSI per variable as bars colored by status, the 99% noise bound of each as a tick,
+ * and the 0.1 (watch) and 0.25 (act) rules. PSI is drawn on a square-root scale so a 9.6 next to 0.02 stays readable.
+ */
+export function driftChartSpec(drift: DriftReport, top = 25): ChartSpec {
+  const vars = [...(drift.prediction ? [drift.prediction] : []), ...drift.features, ...drift.rule_scores]
+    .sort((a, b) => b.psi - a.psi)
+    .slice(0, top)
+    .map((v) => ({ variable: v.kind === 'feature' ? v.name : `${v.name} (${v.kind === 'prediction' ? 'prediction' : 'rule score'})`, psi: v.psi, noise: v.noise_bound, status: v.status }));
+  const order = vars.map((v) => v.variable);
+  const x = { type: 'quantitative', scale: { type: 'sqrt' } } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `PSI ${drift.current.as_of} vs the training snapshot ${drift.reference.as_of}`,
+    width: WIDTH + 120,
+    layer: [
+      {
+        data: { values: vars },
+        mark: { type: 'bar' },
+        encoding: {
+          y: { field: 'variable', type: 'nominal', sort: order, title: null },
+          x: { field: 'psi', ...x, title: 'PSI (square-root scale)' },
+          color: { field: 'status', type: 'nominal', scale: { domain: ['stable', 'watch', 'act', 'too_few'], range: ['#4c78a8', '#f58518', '#e45756', '#bab0ac'] } },
+          tooltip: [{ field: 'variable' }, { field: 'psi', format: '.4f' }, { field: 'noise', title: '99% noise bound', format: '.4f' }, { field: 'status' }],
+        },
+      },
+      {
+        data: { values: vars },
+        mark: { type: 'tick', color: '#333', thickness: 2 },
+        encoding: { y: { field: 'variable', type: 'nominal', sort: order }, x: { field: 'noise', ...x } },
+      },
+      {
+        data: { values: [{ at: drift.thresholds.watch, rule: 'watch 0.1' }, { at: drift.thresholds.act, rule: 'act 0.25' }] },
+        mark: { type: 'rule', strokeDash: [4, 3] },
+        encoding: { x: { field: 'at', ...x }, color: { field: 'rule', type: 'nominal', scale: { range: ['#f58518', '#e45756'] }, legend: null } },
+      },
+    ],
+    resolve: { scale: { color: 'independent' } },
   } as ChartSpec;
 }

@@ -111,7 +111,8 @@ const fmt = (v: DriftVariable) => `${v.name} PSI ${v.psi.toFixed(3)} (noise boun
 /** One line: what was compared with what (dates, users), the worst shifts, and whether retraining is advised. */
 export function driftLine(r: DriftReport): string {
   const all = [...(r.prediction ? [r.prediction] : []), ...r.features, ...r.rule_scores];
-  const head = `drift ${r.current.as_of} (${r.current.users.toLocaleString('en-US')} users) vs the training snapshot ${r.reference.as_of} (sample of ${r.reference.sample.toLocaleString('en-US')})`;
+  const when = r.current.as_of < r.reference.as_of ? ', a date before it' : '';
+  const head = `drift ${r.current.as_of} (${r.current.users.toLocaleString('en-US')} live users) vs the training snapshot ${r.reference.as_of} (${r.reference.sample.toLocaleString('en-US')} live users${when})`;
   if (all.length && all.every((v) => v.status === 'too_few')) {
     return `${head}: too few users for a verdict (fewer than ${r.thresholds.min_sample} on a side); nothing is claimed`;
   }

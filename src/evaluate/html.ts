@@ -1,7 +1,7 @@
 /** The evaluation report as one self-contained HTML page (charts inlined as SVG by shared/charts). */
 import { escapeHtml, htmlTable, renderHtmlReport, type ReportSection } from '../shared/charts.js';
 import { METRIC_NAMES, type MetricName } from './bootstrap.js';
-import { SCORER_LABELS, gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, trainingChartSpec } from './charts.js';
+import { SCORER_LABELS, driftChartSpec, gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, trainingChartSpec } from './charts.js';
 import { formatSetSizes } from '../churn/index.js';
 import type { EvaluationReport } from './report.js';
 
@@ -102,6 +102,16 @@ export async function renderEvaluationHtml(report: EvaluationReport): Promise<st
   } else if (report.context.training) {
     const t = report.context.training;
     sections.push({ title: 'Training', html: `<p>${t.epochs} epochs in ${t.seconds.toFixed(1)} s; weights of epoch ${t.bestEpoch} kept${t.stoppedEarly ? ' (early stopping on the validation loss)' : ''}.</p>`, charts: [trainingChartSpec(t.history)] });
+  }
+  if (report.drift) {
+    const d = report.drift;
+    const vars = [...(d.prediction ? [d.prediction] : []), ...d.features, ...d.rule_scores].sort((a, b) => b.psi - a.psi);
+    sections.push({
+      title: 'Drift against the training snapshot',
+      html: `<p class="${d.summary.retrain_advised ? 'warn' : ''}">${escapeHtml(d.summary.text)}</p><p class="note">PSI over ${d.thresholds.bins} bins fixed on the training sample (${d.reference.sample} live users); below ${d.thresholds.watch} stable, ${d.thresholds.watch}-${d.thresholds.act} watch, ${d.thresholds.act}+ act, and only above the 99% noise bound for these sample sizes (ticks); no verdict under ${d.thresholds.min_sample} users.</p>` +
+        htmlTable(['variable', 'kind', 'PSI', '99% noise bound', 'status', 'KS D (p)'], vars.map((v) => [v.name, v.kind, v.psi.toFixed(4), v.noise_bound.toFixed(4), v.status, v.ks ? `${v.ks.statistic.toFixed(3)} (${v.ks.p_value.toExponential(1)})` : '—'])),
+      charts: [driftChartSpec(d)],
+    });
   }
   return renderHtmlReport(report.title, sections);
 }

@@ -7,7 +7,7 @@ export {
   type ReportWarning, EVIDENCE_MINIMUM, type VerdictKind, type Verdict, type InSampleOverlap, decideVerdict,
   evaluatePredictions, calibrationSummary,
 } from './report.js';
-export { SCORER_LABELS, rocChartSpec, prChartSpec, gainChartSpec, liftChartSpec, reliabilityChartSpec, importanceChartSpec } from './charts.js';
+export { SCORER_LABELS, driftChartSpec, rocChartSpec, prChartSpec, gainChartSpec, liftChartSpec, reliabilityChartSpec, importanceChartSpec } from './charts.js';
 export { renderEvaluationHtml } from './html.js';
 export { labelWindowOverlaps } from './in-sample.js';
 export {

@@ -8,6 +8,7 @@
  *     -> curves, reliability before/after calibration, permutation importance (given)
  *     -> EvaluationReport (JSON) -> renderEvaluationHtml (html.ts)
  */
+import type { DriftReport } from './drift-report.js';
 import type { DataSetSize } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { bootstrapMetrics, type BootstrapResult, type MetricDifference, type ScorerInput, type ScorerMetrics } from './bootstrap.js';
@@ -81,6 +82,8 @@ export interface EvaluationReport {
   candidates?: ModelCandidate[];
   /** What the label is (issue 20 part 5); absent = churn. report.json `target: { kind, event }`. */
   target?: { kind: TargetSpec['kind']; event: string | null };
+  /** evaluate on new data: the evaluated users' drift against the version's training snapshot (issue 21); null when it has no reference. */
+  drift?: DriftReport | null;
   context: EvaluationContext;
 }
 

@@ -1,4 +1,4 @@
-import type { ActivationMilestone, ColumnMapping, EventConfig, PlanConfig, SqlSource, Taxonomy, UsageLimit } from './types.js';
+import type { ActivationMilestone, ColumnMapping, EventConfig, PlanConfig, RefreshConfig, SqlSource, Taxonomy, UsageLimit, WebhookConfig } from './types.js';
 
 /**
  * The JSON Schema (draft 2020-12) of `cohortlab.config.json`: the single source of the config's
@@ -106,6 +106,23 @@ const SOURCE_PROPS = {
   },
 } as const satisfies Record<keyof SqlSource, SchemaNode>;
 
+const WEBHOOK_PROPS = {
+  url: { type: 'string', minLength: 1, description: 'the receiver (https in production); each batch is POSTed as {"records": [...]}', examples: ['https://hooks.example.com/cohortlab'] },
+  secret_env: { type: 'string', minLength: 1, description: 'environment variable holding the HMAC-SHA256 signing secret (the secret never goes in this file)', examples: ['COHORTLAB_WEBHOOK_SECRET'] },
+  batch_size: { type: 'integer', minimum: 1, description: 'records per POST', default: 500, examples: [500] },
+} as const satisfies Record<keyof WebhookConfig, SchemaNode>;
+
+const REFRESH_PROPS = {
+  keep: { type: 'integer', minimum: 1, description: 'snapshots kept in the model\'s history (models/NAME/history); older ones are removed after each refresh (default: all)', examples: [90, 24] },
+  track: names('columns whose changes become records (--changes, webhooks); default: behavioral_segment, lifecycle_stage, cluster_label and every segment_* column', [['behavioral_segment', 'lifecycle_stage', 'cluster_label'], ['churn_risk_tier']]),
+  webhooks: {
+    type: 'array',
+    description: 'receivers of the changes of each refresh: signed (X-Cohortlab-Signature), batched, retried with backoff, an Idempotency-Key per batch, a dead-letter file for what fails',
+    examples: [[{ url: 'https://hooks.example.com/cohortlab', secret_env: 'COHORTLAB_WEBHOOK_SECRET' }]],
+    items: { type: 'object', required: ['url', 'secret_env'], additionalProperties: false, properties: WEBHOOK_PROPS },
+  },
+} as const satisfies Record<keyof RefreshConfig, SchemaNode>;
+
 const CONFIG_PROPS = {
   name: { type: 'string', description: 'a name for this mapping (shown in messages and feature dictionaries)', examples: ['synthetic', 'online-retail'] },
   format: { enum: ['auto', 'csv', 'ndjson', 'parquet', 'whitespace'], description: 'event file format; auto = by extension (.csv, .json/.ndjson/.jsonl, .parquet, optionally .gz)', default: 'auto', examples: ['auto', 'whitespace'] },
@@ -172,6 +189,13 @@ const CONFIG_PROPS = {
     description: 'events defined as one SELECT over named files (DuckDB) or warehouse tables (ClickHouse), for logs that need a join or a computed column (docs/event-sources.md)',
     examples: [{ files: { lines: 'onlineretail.csv*' }, sql: "SELECT CAST(CustomerID AS VARCHAR) AS customer_id, InvoiceDate AS ts, 'order' AS event FROM {lines}" }],
     properties: SOURCE_PROPS,
+  },
+  refresh: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'what cohortlab refresh and serve --refresh do with each dated snapshot: history retention, tracked columns, webhooks (docs/refresh.md)',
+    examples: [{ keep: 90, webhooks: [{ url: 'https://hooks.example.com/cohortlab', secret_env: 'COHORTLAB_WEBHOOK_SECRET' }] }],
+    properties: REFRESH_PROPS,
   },
 } as const satisfies Record<keyof EventConfig, SchemaNode>;
 

@@ -99,6 +99,7 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
     monetary: c.monetary ?? (c.columns.value ? 'sum_value' : 'plan'),
     usage_limit: c.usage_limit ?? null,
     ...(c.source ? { source: c.source } : {}),
+    ...(c.refresh ? { refresh: c.refresh } : {}),
   };
   if (c.engine) {
     config.engine = c.engine;
@@ -128,6 +129,10 @@ export function validateConfig(raw: unknown, where: string): EventConfig {
       if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(table)) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.tables.${name} "${table}" is not a ClickHouse table name; use letters, digits and "_", optionally "database.table".`, { path: where });
     }
     if (Object.keys(config.source.files).length === 0) throw new CohortlabError('BAD_CONFIG', `config ${where}: source.files declares no file; name each file the SELECT reads, e.g. { "lines": "orders.csv*" }.`, { path: where });
+  }
+  for (const [i, w] of (config.refresh?.webhooks ?? []).entries()) {
+    if (!/^https?:\/\/[^\s]+$/.test(w.url)) throw new CohortlabError('BAD_CONFIG', `config ${where}: refresh.webhooks[${i}].url "${w.url}" must be an http(s) URL.`, { path: where });
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(w.secret_env)) throw new CohortlabError('BAD_CONFIG', `config ${where}: refresh.webhooks[${i}].secret_env must name an environment variable (e.g. COHORTLAB_WEBHOOK_SECRET), not hold the secret.`, { path: where });
   }
   const names = new Set<string>();
   for (const m of config.activation.milestones) {

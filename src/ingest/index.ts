@@ -12,7 +12,7 @@ import { readSqlSourceIntoRaw, splitBinding } from './sql-source.js';
 import type { EventConfig } from './types.js';
 
 export type {
-  ActivationMilestone, Cadence, ColumnMapping, EventConfig, EventFormat, PlanConfig, SqlSource, Taxonomy, TimestampFormat, UsageLimit,
+  ActivationMilestone, Cadence, ColumnMapping, EventConfig, EventFormat, PlanConfig, RefreshConfig, SqlSource, Taxonomy, TimestampFormat, UsageLimit, WebhookConfig,
 } from './types.js';
 export { resolveConfig, resolveConfigFor, validateConfig, inactivityDays, EVENT_CONFIG_SCHEMA, INACTIVITY_DAYS_BY_CADENCE } from './config.js';
 export { PRESETS, SYNTHETIC_PRESET, SPARKIFY_PRESET, CDNOW_PRESET, SYNTHETIC_CORE_FEATURES } from './presets.js';

@@ -106,4 +106,23 @@ export interface EventConfig {
   usage_limit?: UsageLimit | null;
   /** The events as one SELECT over named files; `columns` then names the SELECT's output columns. */
   source?: SqlSource;
+  /** What `cohortlab refresh` and `serve --refresh` do with each snapshot (issue 21): history retention, tracked columns, webhooks. */
+  refresh?: RefreshConfig;
+}
+
+/** A webhook the segment changes of each refresh are POSTed to (signed batches, docs/refresh.md). */
+export interface WebhookConfig {
+  url: string;
+  /** The environment variable holding the HMAC-SHA256 signing secret (never the secret itself). */
+  secret_env: string;
+  /** Records per POST (default 500). */
+  batch_size?: number;
+}
+
+export interface RefreshConfig {
+  /** Snapshots kept in the model's history; the oldest go first (default: all). */
+  keep?: number;
+  /** Columns whose changes are records (default: behavioral_segment, lifecycle_stage, cluster_label and every segment_* column). */
+  track?: string[];
+  webhooks?: WebhookConfig[];
 }

@@ -17,7 +17,8 @@ export {
 } from './ltv-baseline.js';
 export { DRIFT_REFERENCE_FILE, DRIFT_REFERENCE_ROWS, RULE_SCORE_COLUMNS, driftReferenceTable, readDriftReference, sampleRows } from './drift-reference.js';
 export {
-  refreshModel, driftOf, labelsOf, trackedColumns, columnSizes, snapshotOf, TRACKED_COLUMNS, SIZE_COLUMNS, IN_SEGMENT, OUT_OF_SEGMENT,
+  refreshModel, defaultRefreshAsOf, driftOf, labelsOf, trackedColumns, columnSizes, snapshotOf, TRACKED_COLUMNS, SIZE_COLUMNS, IN_SEGMENT, OUT_OF_SEGMENT,
   type RefreshOptions, type RefreshResult,
 } from './refresh.js';
 export { historySizes, historyPoint, historyTransitions, monthlyPairs, monthlyTransitions, type HistoryPoint } from './history.js';
+export { publishRefresh, refreshDestinations, checkDestinations, type RefreshDestinations, type PublishReport } from './publish.js';

@@ -159,21 +159,44 @@ async function scorePopulation(model: LoadedModel, models: ModelStore, source: E
   return { table: concat(parts), features: flat, alreadyChurned };
 }
 
-/** Drift of a scored population against the version's training snapshot; null when the version stored no reference. */
+/**
+ * Drift of a scored population against the version's training snapshot, over the users live at each date (not
+ * already churned: the model's population; drift-reference.ts); null when the version stored no reference.
+ */
 export async function driftOf(model: LoadedModel, models: ModelStore, current: { asOf: string; table: ColumnTable; features: Record<string, ArrayLike<number>> }): Promise<DriftReport | null> {
   const reference = await readDriftReference(models, model);
   if (!reference) return null;
   const probability = model.parts.probabilityColumn ?? 'churn_probability';
-  const currentColumns: Record<string, ArrayLike<number>> = { ...current.features };
+  const churned = current.table.columns.already_churned as ArrayLike<number> | undefined;
+  const live: number[] = [];
+  for (let i = 0; i < current.table.rows; i++) if (!churned || churned[i] !== 1) live.push(i);
+  const pick = (c: ArrayLike<number>) => Float64Array.from(live, (i) => c[i]);
+  const currentColumns: Record<string, ArrayLike<number>> = {};
+  for (const [f, c] of Object.entries(current.features)) currentColumns[f] = pick(c);
   for (const c of [probability, ...RULE_SCORE_COLUMNS]) {
     const col = current.table.columns[c];
-    if (col && !Array.isArray(col)) currentColumns[c] = col;
+    if (col && !Array.isArray(col)) currentColumns[c] = pick(col);
   }
   return driftReport(
-    { asOf: reference.asOf, users: reference.users, columns: reference.table.columns as Record<string, ArrayLike<number>>, source: `${model.label} training snapshot` },
-    { asOf: current.asOf, users: current.table.rows, columns: currentColumns },
+    { asOf: reference.asOf, users: reference.table.rows, columns: reference.table.columns as Record<string, ArrayLike<number>>, source: `${model.label} training snapshot, live users` },
+    { asOf: current.asOf, users: live.length, columns: currentColumns },
     { features: model.featureNames, prediction: probability, ruleScores: RULE_SCORE_COLUMNS },
   );
+}
+
+const DAY_MS = 86_400_000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The as-of a refresh without a date scores: the last complete UTC day before `nowMs`, but never past the
+ * source's last event day (a static file keeps its date instead of making everyone look gone).
+ */
+export function defaultRefreshAsOf(source: EventSource, nowMs = Date.now()): string {
+  const yesterday = isoDay(Math.floor(nowMs / DAY_MS) * DAY_MS - DAY_MS);
+  const last = source.report.lastEventMs;
+  if (!Number.isFinite(last)) return yesterday;
+  const lastDay = isoDay(last);
+  return lastDay < yesterday ? lastDay : yesterday;
 }
 
 export async function refreshModel(opts: RefreshOptions): Promise<RefreshResult> {
