@@ -8,7 +8,7 @@ import type { Command, CommandContext } from './command.js';
 import { ENGINE_OPTIONS, eventSourceSpec } from './engine.js';
 
 /** Options that only mean something with --refresh (given without it, they are refused rather than ignored). */
-const REFRESH_ONLY = ['events', 'config', 'preset', 'table', 'keep', 'engine', 'clickhouse-url', 'clickhouse-user'];
+const REFRESH_ONLY = ['events', 'config', 'preset', 'table', 'keep', 'changes', 'dead-letter', 'engine', 'clickhouse-url', 'clickhouse-user'];
 
 /**
  * --refresh CADENCE: the event source of each run, like `score` reads it (--events files with the model's config
@@ -26,8 +26,11 @@ async function refreshOptions(args: ParsedArgs, ctx: CommandContext) {
   const table = str(args, 'table');
   return {
     cadence,
-    keep: args.flags.keep === undefined ? undefined : int(args, 'keep', 1, 1, 100_000),
+    keep: args.flags.keep === undefined ? undefined : int(args, 'keep', 1, 1, 1_000_000),
     salt: ctx.env[SALT_ENV] || undefined,
+    changesFile: str(args, 'changes'),
+    deadLetterFile: str(args, 'dead-letter'),
+    env: ctx.env,
     source: (modelConfig: EventConfig) => {
       const config = chosen ?? modelConfig;
       const spec = eventSourceSpec(args, ctx.env, config, events, table);
@@ -49,7 +52,7 @@ export function corsOrigins(flag: string[], env: string | undefined): string[] {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'the prediction API for services and the explorer for analysts',
-  usage: 'serve --model REF [--propensity-model REF] [--port P] [--host H] [--models-dir DIR] [--refresh CADENCE (--events FILE... [--config F | --preset NAME] | --engine clickhouse --table NAME) [--keep N]]',
+  usage: 'serve --model REF [--propensity-model REF] [--port P] [--host H] [--models-dir DIR] [--refresh CADENCE (--events FILE... [--config F | --preset NAME] | --engine clickhouse --table NAME) [--keep N] [--changes FILE]]',
   options: [
     MODEL_REF_OPTION,
     { name: 'propensity-model', type: 'string', description: 'also show this upgrade (or event) model of the registry: GET /v1/propensity and the explorer\'s "Upgrade model" panel (a churn model is refused; /v1/models/reload leaves it)', placeholder: 'REF' },
@@ -63,7 +66,9 @@ export const serveCommand: Command = {
     { name: 'config', type: 'string', description: 'with --refresh: mapping + taxonomy JSON', default: "the model's own", placeholder: 'FILE' },
     { name: 'preset', type: 'string', description: 'with --refresh: built-in mapping', placeholder: 'NAME' },
     { name: 'table', type: 'string', description: 'with --refresh --engine clickhouse: the events table (or NAME=TABLE[,NAME=TABLE] for a config source SELECT)', placeholder: 'NAME' },
-    { name: 'keep', type: 'string', description: 'with --refresh: keep the newest N snapshots of the history', default: 'all', placeholder: 'N' },
+    { name: 'keep', type: 'string', description: 'with --refresh: keep the newest N snapshots of the history', default: "the config's refresh.keep, else all", placeholder: 'N' },
+    { name: 'changes', type: 'string', description: 'with --refresh: write each run\'s segment changes here (NDJSON: user_id, segment, from, to, as_of; replaced by every run); the config\'s refresh.webhooks receive them too', placeholder: 'FILE' },
+    { name: 'dead-letter', type: 'string', description: 'with --refresh: where webhook batches that still fail after the retries are appended', default: 'models/NAME/history/dead-letter.ndjson', placeholder: 'FILE' },
     ...ENGINE_OPTIONS,
   ],
   help: 'Set COHORTLAB_API_KEY=<secret> to require "Authorization: Bearer <secret>" on every /v1 route but /v1/health.\nRoutes: GET / (explorer), GET /v1/health, POST /v1/predict, GET /v1/users/:id, GET /v1/models, POST /v1/models/reload, GET /v1/clusters, GET /v1/segments, GET /v1/members, GET /v1/export, GET /v1/propensity (with --propensity-model), GET /v1/history, GET /v1/transitions, GET /v1/drift, GET /v1/openapi.json, GET /metrics (Prometheus text, no key).\nRefresh: with --refresh, /v1/users/:id, members, exports and the sizes of /v1/clusters and /v1/segments answer from the newest snapshot (its date in each answer); a failed run logs one line and the previous snapshot stays; /v1/health and /v1/models tell the last and next run. Set COHORTLAB_PSEUDONYM_SALT for a --pseudonymize model.\nLogs: JSON lines on stdout (level, time, request_id, route, status, ms); every answer echoes x-request-id.',

@@ -1,20 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { createProvider } from './provider.js';
+import { createProvider, type ModelProvider } from './provider.js';
 import { loadPropensity } from './propensity.js';
 import { createRefresher, parseCadence, type Refresher, type RefresherOptions } from './refresh.js';
 import type { Logger } from '../shared/log.js';
-import { openModelStore } from '../registry/index.js';
+import { join } from 'node:path';
+import { HISTORY_FOLDER, openModelStore } from '../registry/index.js';
 import { openEventSource, type EventSourceSpec } from '../engine/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import type { LoadedModel } from '../pipeline/index.js';
+import { checkDestinations, publishRefresh, refreshDestinations, type LoadedModel } from '../pipeline/index.js';
 
 export { buildApp, type AppOptions } from './app.js';
 export { loadPropensity, type PropensityAnswer } from './propensity.js';
 export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
 export { MAX_USERS_PER_REQUEST, BODY_LIMIT_BYTES } from './schemas.js';
 export { Metrics } from './plugins/metrics.js';
-export { createRefresher, parseCadence, refreshAsOf, type Cadence, type Refresher, type RefresherOptions, type RefreshRun, type RefreshState } from './refresh.js';
+export { createRefresher, parseCadence, type Cadence, type Refresher, type RefresherOptions, type RefreshRun, type RefreshState } from './refresh.js';
 export type { LogOptions } from './plugins/request-log.js';
 
 export interface ServeOptions {
@@ -40,7 +41,13 @@ export interface ServeOptions {
      * startup (a bad source is refused before listening) and for each run (the source is opened anew each time).
      */
     source: (modelConfig: EventConfig) => { spec: EventSourceSpec; config: EventConfig };
-  } & Pick<RefresherOptions, 'keep' | 'salt' | 'clock' | 'publish'>;
+    /** Where each run's segment changes go besides the config's refresh.webhooks (NDJSON, replaced each run). */
+    changesFile?: string;
+    /** Webhook batches that still fail (default models/NAME/history/dead-letter.ndjson). */
+    deadLetterFile?: string;
+    /** Where the webhook secrets are read (default process.env). */
+    env?: NodeJS.ProcessEnv;
+  } & Pick<RefresherOptions, 'keep' | 'track' | 'salt' | 'clock'>;
 }
 
 /** Loads the model and listens; returns the app and the explorer URL. */
@@ -49,14 +56,8 @@ export async function startServer(opts: ServeOptions): Promise<{ app: FastifyIns
   // the propensity version first: a wrong --propensity-model is refused before the churn model is loaded
   const propensity = opts.propensityRef ? await loadPropensity(opts.propensityRef, store) : null;
   const provider = await createProvider(opts.ref, store, opts.logger);
-  const r = opts.refresh;
-  // a cadence the model cannot follow (rules without refresh:) is refused before listening
-  if (r) r.source(provider.current().model.config);
-  const openSource = (m: LoadedModel) => {
-    const { spec, config } = (r as NonNullable<typeof r>).source(m.config);
-    return openEventSource(spec, config, { logger: opts.logger });
-  };
-  const refresher = r ? createRefresher({ provider, cadence: parseCadence(r.cadence, provider.current().model.segments), logger: opts.logger, openSource, keep: r.keep, salt: r.salt, clock: r.clock, publish: r.publish }) : null;
+  // the schedule, its source and its destinations are checked before the server listens
+  const refresher = opts.refresh ? scheduleRefresh(opts, provider, opts.refresh) : null;
   const app = await buildApp({ provider, propensity, refresher, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
@@ -64,4 +65,35 @@ export async function startServer(opts: ServeOptions): Promise<{ app: FastifyIns
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   refresher?.start();
   return { app, refresher, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/` };
+}
+
+/**
+ * The schedule of serve --refresh: its source, retention, tracked columns (flags, else the config's refresh
+ * block) and destinations (the config's refresh.webhooks, --changes), all checked before the server listens.
+ */
+function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNullable<ServeOptions['refresh']>): Refresher {
+  const model = provider.current().model;
+  const { config } = r.source(model.config); // a bad source or config is refused now, not at the first run
+  const dest = refreshDestinations(config, r.env ?? process.env, { changesFile: r.changesFile, deadLetterFile: r.deadLetterFile ?? join(opts.modelsDir, model.name, HISTORY_FOLDER, 'dead-letter.ndjson') });
+  checkDestinations(model.manifest.memberIds ?? 'none', dest, model.label);
+  const sends = Boolean(dest.changesFile || dest.webhooks.length);
+  return createRefresher({
+    provider,
+    cadence: parseCadence(r.cadence, model.segments),
+    logger: opts.logger,
+    openSource: (m: LoadedModel) => {
+      const { spec, config: c } = r.source(m.config);
+      return openEventSource(spec, c, { logger: opts.logger });
+    },
+    keep: r.keep ?? config.refresh?.keep,
+    track: r.track ?? config.refresh?.track,
+    salt: r.salt,
+    clock: r.clock,
+    publish: sends
+      ? async (result) => {
+          const published = await publishRefresh(result, dest, { logger: opts.logger });
+          if (published.written !== null) opts.logger.info(`changes of ${result.record.as_of}: ${published.written.toLocaleString('en-US')} records -> ${dest.changesFile}`);
+        }
+      : undefined,
+  });
 }

@@ -1,5 +1,5 @@
 import type { EventSource } from '../engine/index.js';
-import { refreshModel, type LoadedModel, type RefreshResult } from '../pipeline/index.js';
+import { defaultRefreshAsOf, refreshModel, type LoadedModel, type RefreshResult } from '../pipeline/index.js';
 import type { Refresh, SegmentRule } from '../rules/index.js';
 import { CohortlabError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -9,8 +9,8 @@ import { servingSnapshot, type Loaded, type ModelProvider } from './provider.js'
  * `serve --refresh CADENCE` (issue 21 part 1): on a schedule, score the current population from the configured
  * event source (`refreshModel`, the same as `cohortlab refresh`), store it in the model's history, and serve it.
  * Each run, in order:
- *   1. open the event source (files through DuckDB, or the warehouse), pick the as-of: the last complete UTC day
- *      before now, never past the source's last event day (a static file keeps its date);
+ *   1. open the event source (files through DuckDB, or the warehouse), pick the as-of (defaultRefreshAsOf): the
+ *      last complete UTC day before now, never past the source's last event day (a static file keeps its date);
  *   2. refresh with the provider's current LoadedModel (the snapshot is written to the history atomically);
  *   3. build the whole serving state of the new snapshot, then swap one reference (provider.swap): a request
  *      holds the `Loaded` it started with, so none fails or sees a mix;
@@ -57,16 +57,6 @@ export function parseCadence(text: string, segments: readonly SegmentRule[], fla
   throw new CohortlabError('BAD_ARGUMENT', `${flag} "${text}" is not a cadence: use hourly, daily, weekly, rules (the rule files' refresh:) or every:N(s|m|h), e.g. every:30m.`);
 }
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
-/** The as-of of a run at `now`: the last complete UTC day, but never after the source's last event day. */
-export function refreshAsOf(now: Date, lastEventMs: number, location: string): string {
-  if (!Number.isFinite(lastEventMs)) throw new CohortlabError('EMPTY_INPUT', `the event source ${location} holds no usable events: nothing to refresh.`);
-  const yesterday = day(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - DAY_MS);
-  const last = day(lastEventMs);
-  return last < yesterday ? last : yesterday;
-}
-
 /** One scheduled run as /v1/health and /v1/models tell it. */
 export interface RefreshRun {
   started_at: string;
@@ -103,6 +93,8 @@ export interface RefresherOptions {
   salt?: string;
   /** Keep the newest N snapshots of the history. */
   keep?: number;
+  /** Columns whose changes are records (default: refreshModel's). */
+  track?: string[];
   /** What "now" is (tests step it a day per run; the server uses the wall clock). */
   clock?: () => Date;
   /** Sends the run's changes where teams act (changes file, webhooks); absent when the server has no destinations. */
@@ -146,8 +138,10 @@ export function createRefresher(opts: RefresherOptions): Refresher {
       const source = await opts.openSource(basis.model);
       let result: RefreshResult;
       try {
-        asOf = refreshAsOf(clock(), source.report.lastEventMs, source.location);
-        result = await refreshModel({ models: opts.provider.store, model: basis.model, source, asOf, logger: opts.logger, salt: opts.salt, keep: opts.keep });
+        if (source.report.users === 0) throw new CohortlabError('EMPTY_INPUT', `the event source ${source.location} holds no usable events: nothing to refresh.`);
+        // the last complete UTC day, never past the source's last event day (a static file keeps its date)
+        asOf = defaultRefreshAsOf(source, clock().getTime());
+        result = await refreshModel({ models: opts.provider.store, model: basis.model, source, asOf, logger: opts.logger, salt: opts.salt, keep: opts.keep, track: opts.track });
       } finally {
         await source.close();
       }
@@ -157,7 +151,15 @@ export function createRefresher(opts: RefresherOptions): Refresher {
       served = opts.provider.swap(basis, next);
       const drift = result.record.drift ? `; ${result.record.drift.summary.text}` : '';
       opts.logger.info(`refresh ${basis.model.name}@${basis.model.version} as of ${asOf}: ${users.toLocaleString('en-US')} users, ${result.record.changes ?? 0} changes since ${result.record.previous ?? '(first snapshot)'}${served ? '; now served' : `; stored, not served (the loaded version is now ${label()})`}${drift}`);
-      if (opts.publish) await opts.publish(result);
+      if (opts.publish) {
+        try {
+          await opts.publish(result);
+        } catch (e) {
+          // the snapshot is stored and served; only the sending failed (publishRefresh dead-letters what it can)
+          opts.logger.warn(`refresh ${basis.model.name}@${basis.model.version} as of ${asOf}: the changes were not sent: ${e instanceof Error ? e.message : String(e)}`);
+          return finish('error', `the snapshot of ${asOf} is stored${served ? ' and served' : ''}, but its changes were not sent: ${reasonOf(e)}`);
+        }
+      }
       return finish('ok', null);
     } catch (e) {
       opts.logger.warn(`refresh of ${basis.model.name}@${basis.model.version}${asOf ? ` as of ${asOf}` : ''} failed, still serving the snapshot of ${basis.refreshed?.as_of ?? basis.model.params.snapshotAsOf}: ${e instanceof Error ? e.message : String(e)}`);

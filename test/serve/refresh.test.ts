@@ -1,4 +1,4 @@
-import { cp, mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -7,7 +7,7 @@ import { openEventSource } from '../../src/engine/index.js';
 import { refreshModel, type LoadedModel } from '../../src/pipeline/index.js';
 import { openModelStore, type ModelStore } from '../../src/registry/index.js';
 import type { SegmentRule } from '../../src/rules/index.js';
-import { buildApp, createProvider, createRefresher, loadServing, parseCadence, refreshAsOf, startServer, type ModelProvider } from '../../src/serve/index.js';
+import { buildApp, createProvider, createRefresher, loadServing, parseCadence, startServer } from '../../src/serve/index.js';
 import { collectingLogger, silentLogger } from '../../src/shared/log.js';
 import { trainedFixture, type Fixture } from './helper.js';
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
   trainedAsOf = (await loadServing('default@1', openModelStore(modelsDir))).model.params.snapshotAsOf;
 }, 240_000);
 
-describe('parseCadence and refreshAsOf', () => {
+describe('parseCadence', () => {
   const rule = (refresh?: SegmentRule['refresh']) => ({ name: 'x', refresh }) as SegmentRule;
   it('reads the named cadences, every:N and the shortest refresh: of the rule files', () => {
     expect(parseCadence('daily', []).intervalMs).toBe(86_400_000);
@@ -47,11 +47,6 @@ describe('parseCadence and refreshAsOf', () => {
     expect(() => parseCadence('rules', [rule('manual'), rule()])).toThrow(/none of the model's 2 rule-file segment\(s\) sets a "refresh:" cadence/);
     expect(() => parseCadence('every:0s', [])).toThrow(/between 1s and 366 days/);
     expect(() => parseCadence('fortnightly', [])).toThrow(/"fortnightly" is not a cadence/);
-  });
-  it('picks the last complete UTC day, never past the last event day', () => {
-    expect(refreshAsOf(new Date('2026-03-10T00:30:00Z'), Date.parse('2026-05-01T00:00:00Z'), 'f')).toBe('2026-03-09');
-    expect(refreshAsOf(new Date('2026-03-10T23:59:00Z'), Date.parse('2026-01-05T18:00:00Z'), 'f')).toBe('2026-01-05');
-    expect(() => refreshAsOf(new Date(), Number.NaN, 'events.csv')).toThrow(/events.csv holds no usable events/);
   });
 });
 
@@ -177,11 +172,12 @@ describe('refresh runs', () => {
     const provider = await createProvider('default', store);
     const logger = collectingLogger();
     let missing = false;
+    let now = `${addDays(trainedAsOf, -3)}T12:00:00Z`;
     const refresher = createRefresher({
       provider,
       cadence: parseCadence('daily', []),
       logger,
-      clock: () => new Date(`${addDays(trainedAsOf, -3)}T12:00:00Z`),
+      clock: () => new Date(now),
       openSource: (m) => openEventSource({ engine: 'duckdb', events: [missing ? join(dir, 'gone.parquet') : fx.events] }, m.config),
     });
     const app = await buildApp({ provider, refresher });
@@ -193,20 +189,46 @@ describe('refresh runs', () => {
       expect(refresher.state().skipped).toBe(1);
       expect(logger.lines.some((l) => /skipped: the run started at .* is still going/.test(l))).toBe(true);
       expect(provider.current().refreshed?.as_of).toBe(addDays(trainedAsOf, -4));
+      // a clock past the log: the as-of stays at the last event day (a static file keeps its date)
+      now = `${addDays(trainedAsOf, 40)}T12:00:00Z`;
+      expect((await refresher.runOnce())?.as_of).toBe(trainedAsOf);
       missing = true;
       const failed = await refresher.runOnce();
       expect(failed?.status).toBe('error');
       expect(failed?.error).toMatch(/gone\.parquet/);
       expect(logger.lines.filter((l) => /failed, still serving the snapshot of/.test(l))).toHaveLength(1);
-      expect(provider.current().refreshed?.as_of).toBe(addDays(trainedAsOf, -4));
+      expect(provider.current().refreshed?.as_of).toBe(trainedAsOf);
       const h = (await app.inject('/v1/health')).json();
       expect(h.refresh.last).toMatchObject({ status: 'error', served: false });
-      expect(h.snapshot).toEqual({ as_of: addDays(trainedAsOf, -4), source: 'refresh', users: provider.current().snapshot.rows });
+      expect(h.snapshot).toEqual({ as_of: trainedAsOf, source: 'refresh', users: provider.current().snapshot.rows });
       const m = (await app.inject('/v1/models')).json();
-      expect(m.snapshot.as_of).toBe(addDays(trainedAsOf, -4));
+      expect(m.snapshot.as_of).toBe(trainedAsOf);
       expect(m.refresh.cadence).toBe('daily');
     } finally {
       await app.close();
+    }
+  }, 120_000);
+
+  it('writes each run\'s segment changes (--changes): the records of the newest snapshot, as many as it counted', async () => {
+    const dir = await registryCopy();
+    const changes = join(dir, '..', 'changes.ndjson');
+    let run = 0;
+    const started = await startServer({
+      ref: 'default', modelsDir: dir, port: 0, host: '127.0.0.1', logger: silentLogger,
+      refresh: { cadence: 'every:1s', source: (config) => ({ spec: { engine: 'duckdb', events: [fx.events] }, config }), clock: () => new Date(`${addDays(trainedAsOf, -30 + 29 * Math.min(run++, 1))}T06:00:00Z`), changesFile: changes },
+    });
+    try {
+      const t0 = Date.now();
+      while (Date.now() - t0 < 30_000 && (started.refresher!.state().last?.as_of !== addDays(trainedAsOf, -2) || started.refresher!.state().running)) await new Promise((res) => setTimeout(res, 100));
+      await started.refresher!.stop();
+      const rec = await openModelStore(dir).history('default').read(addDays(trainedAsOf, -2));
+      expect(rec.previous).toBe(addDays(trainedAsOf, -31));
+      const lines = (await readFile(changes, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(rec.changes as number);
+      expect(new Set(lines.map((l) => l.as_of))).toEqual(new Set([rec.as_of]));
+      expect(Object.keys(lines[0]).sort()).toEqual(['as_of', 'from', 'segment', 'to', 'user_id']);
+    } finally {
+      await started.app.close();
     }
   }, 120_000);
 
