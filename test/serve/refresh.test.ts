@@ -209,6 +209,26 @@ describe('refresh runs', () => {
     }
   }, 120_000);
 
+  it('a reload during a run wins: the snapshot is stored, not served by the reloaded state, and the next run serves', async () => {
+    const dir = await registryCopy();
+    const store = openModelStore(dir);
+    const provider = await createProvider('default', store);
+    // the run's source opens only once the reload is done: the run's basis is then no longer the loaded state
+    let reloadDone = () => {};
+    const gate = new Promise<void>((r) => (reloadDone = r));
+    const refresher = createRefresher({ provider, cadence: parseCadence('daily', []), logger: silentLogger, clock: () => new Date(`${addDays(trainedAsOf, -6)}T12:00:00Z`), openSource: async (m) => (await gate, source(m)) });
+    const running = refresher.runOnce();
+    await provider.reload();
+    reloadDone();
+    const reloaded = provider.current();
+    const run = await running;
+    expect(run).toMatchObject({ status: 'ok', as_of: addDays(trainedAsOf, -7), served: false });
+    expect(provider.current()).toBe(reloaded);
+    expect(await store.history('default').list()).toEqual([addDays(trainedAsOf, -7)]);
+    expect((await refresher.runOnce())?.served).toBe(true);
+    expect(provider.current().refreshed?.as_of).toBe(addDays(trainedAsOf, -7));
+  }, 120_000);
+
   it('writes each run\'s segment changes (--changes): the records of the newest snapshot, as many as it counted', async () => {
     const dir = await registryCopy();
     const changes = join(dir, '..', 'changes.ndjson');
