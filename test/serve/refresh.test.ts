@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEventSource } from '../../src/engine/index.js';
+import { openEventSource, warehouseConfig } from '../../src/engine/index.js';
+import { clickhouseUrls, loadEventsIntoClickHouse } from '../engine/clickhouse-helper.js';
 import { refreshModel, type LoadedModel } from '../../src/pipeline/index.js';
 import { openModelStore, type ModelStore } from '../../src/registry/index.js';
 import type { SegmentRule } from '../../src/rules/index.js';
@@ -251,6 +252,37 @@ describe('refresh runs', () => {
       await started.app.close();
     }
   }, 120_000);
+
+  it('reads the warehouse (ClickHouse single node and 2 shards): the served snapshot is the one DuckDB gives', async () => {
+    const urls = await clickhouseUrls();
+    if (!urls) return;
+    const loaded = await loadEventsIntoClickHouse(urls, 'serve_refresh_events', fx.events);
+    await loaded.store.close();
+    const asOf = addDays(trainedAsOf, -10);
+    const model = (await loadServing('default', openModelStore(modelsDir))).model;
+    const files = await source(model);
+    const duck = await refreshModel({ models: openModelStore(await registryCopy()), model, source: files, asOf }).finally(() => files.close());
+    for (const url of [urls.single, urls.shards[0]]) {
+      const dir = await registryCopy();
+      const started = await startServer({
+        ref: 'default', modelsDir: dir, port: 0, host: '127.0.0.1', logger: silentLogger,
+        refresh: { cadence: 'daily', source: (config) => ({ spec: { engine: 'clickhouse', url, table: 'serve_refresh_events' }, config: warehouseConfig(config) }), clock: () => new Date(`${addDays(asOf, 1)}T03:00:00Z`) },
+      });
+      try {
+        const t0 = Date.now();
+        while (Date.now() - t0 < 60_000 && !started.refresher!.state().last) await new Promise((r) => setTimeout(r, 100));
+        expect(started.refresher!.state().last).toMatchObject({ status: 'ok', as_of: asOf, served: true });
+        const seg = await (await fetch(`${started.url}v1/segments`)).json();
+        expect(seg.snapshot.as_of).toBe(asOf);
+        expect(seg.snapshot.sizes.behavioral_segment).toEqual(duck.record.sizes.behavioral_segment);
+        const id = (duck.table.columns.user_id as string[])[5];
+        const u = await (await fetch(`${started.url}v1/users/${id}`)).json();
+        expect(u.churn_probability).toBeCloseTo((duck.table.columns.churn_probability as Float64Array)[5], 9);
+      } finally {
+        await started.app.close();
+      }
+    }
+  }, 180_000);
 
   it('at startup, serves the newest snapshot scored by the loaded version after its training snapshot', async () => {
     const dir = await registryCopy();
