@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider, loadPropensity } from '../../src/serve/index.js';
 import { trainedFixture, trainedUpgradeFixture } from './helper.js';
@@ -38,6 +38,19 @@ beforeAll(async () => {
   });
   await mkdir(OUT, { recursive: true });
 }, 180_000);
+
+/** Opens the explorer in a new page, collecting console errors and page errors into `problems`, once it is ready. */
+async function openExplorer(context: BrowserContext, url: string, problems: string[]) {
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+  expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
+  return page;
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -123,17 +136,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const problems: string[] = [];
-      const open = async (url: string) => {
-        const page = await context.newPage();
-        page.on('console', (m) => {
-          if (m.type() === 'error') problems.push(m.text());
-        });
-        page.on('pageerror', (e) => problems.push(String(e)));
-        await page.goto(url);
-        await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
-        expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
-        return page;
-      };
+      const open = (url: string) => openExplorer(context, url, problems);
       // without --propensity-model: the section and its nav link stay hidden, and /v1/propensity is not asked (no 404 logged)
       const plain = await open(`${base}/`);
       expect(await plain.locator('#upgrade').isVisible()).toBe(false);
@@ -179,17 +182,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     const base3 = `http://127.0.0.1:${(hist.server.address() as { port: number }).port}`;
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const problems: string[] = [];
-    const open = async (url: string) => {
-      const page = await context.newPage();
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(m.text());
-      });
-      page.on('pageerror', (e) => problems.push(String(e)));
-      await page.goto(url);
-      await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
-      expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
-      return page;
-    };
+    const open = (url: string) => openExplorer(context, url, problems);
     try {
       // the fixture's own registry has no history: both panels say so and name the command
       const empty = await open(`${base}/`);
