@@ -1,5 +1,6 @@
 import {
-  clusterMovement, compareInputs, compareMetrics, formatRef, openModelStore, pairedComparison, promote, removeVersion, REPORT_FILE, resolveModelsDir, resolveVersion, type ModelStore,
+  clusterMovement, compareInputs, compareMetrics, formatRef, openModelStore, pairedComparison, promote, readProductionHistory, removeVersion, REPORT_FILE, resolveModelsDir, resolveVersion,
+  type ModelStore, type NameProductionHistory,
 } from '../registry/index.js';
 import type { MetricInterval, ReportWarning } from '../evaluate/index.js';
 import { CohortlabError } from '../shared/errors.js';
@@ -60,6 +61,32 @@ async function list(store: ModelStore, only: string | undefined, ctx: CommandCon
   ctx.out('* = production');
 }
 
+/** "2026-12-06 18:03:00" from an ISO time (UTC, to the second). */
+const when = (iso: string | null) => (iso === null ? '?' : iso.replace('T', ' ').slice(0, 19));
+
+/** A table with every column left-aligned (times and names; `table` right-aligns numbers). */
+function leftTable(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  return [line(header), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** `models show`: which version was in production over which dates, then the trail it comes from. */
+function historyText(name: string, h: NameProductionHistory): string {
+  const out: string[] = [];
+  if (h.periods.length === 0) out.push(`\nproduction history of "${name}": no version has been promoted.`);
+  else {
+    out.push(`\nproduction history of "${name}" (UTC):`);
+    out.push(leftTable(['version', 'from', 'to', 'start'], h.periods.map((p) => [formatRef(name, p.version), when(p.from), p.to === null ? 'now' : when(p.to), p.inferred ? 'inferred: not in the audit trail (production file mtime)' : 'recorded'])));
+  }
+  if (h.trail.length === 0) out.push(`\naudit trail (${h.trailLocation}): empty (this release records every register, promote and remove).`);
+  else {
+    out.push(`\naudit trail (${h.trailLocation}):`);
+    out.push(leftTable(['when (UTC)', 'action', 'version', 'previous production'], h.trail.map((r) => [when(r.at), r.action, formatRef(name, r.version), r.action === 'promote' ? (r.previous === null ? 'none' : formatRef(name, r.previous)) : '-'])));
+  }
+  return out.join('\n');
+}
+
 export const modelsCommand: Command = {
   name: 'models',
   summary: 'the registry: list, show, promote, compare and remove versions',
@@ -70,7 +97,7 @@ export const modelsCommand: Command = {
     { name: 'json', type: 'boolean', description: 'list, show, compare: one JSON document on stdout' },
   ],
   positionals: { max: 3, what: 'a subcommand (list, show, promote, compare, rm) and at most two model references' },
-  help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, verdict kind, ROC-AUC of the model (95% CI) and of the rule, test users and churners, k (* = production)\n  show REF      the manifest and summary metrics\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side, a paired bootstrap test of the ROC-AUC difference when both were tested on the same users (with the evidence minimum), and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
+  help: 'REF is NAME (production, or the latest), NAME@VERSION or NAME@production.\n  list          versions with created time, verdict kind, ROC-AUC of the model (95% CI) and of the rule, test users and churners, k (* = production)\n  show REF      the manifest and summary metrics, then which version of the name was in production over which dates and the audit trail it comes from (models/NAME/audit.jsonl: every register, promote and remove, in UTC; a version promoted before the trail existed starts at the production file\'s mtime, marked inferred)\n  promote REF   make REF the production version (atomic switch)\n  compare A B   metrics side by side, a paired bootstrap test of the ROC-AUC difference when both were tested on the same users (with the evidence minimum), and the cluster transition matrix of the users both scored\n  rm REF        delete a version (never the production one)',
   async run(args, ctx) {
     const store = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
     const [sub, ...refs] = args.positionals;
@@ -91,8 +118,16 @@ export const modelsCommand: Command = {
         const report = bool(args, 'json')
           ? await store.readArtifact(v, REPORT_FILE).then((b) => (b ? (JSON.parse(Buffer.from(b).toString('utf8')) as { warnings?: ReportWarning[] }) : null), () => null)
           : null;
-        const show = { ...rest, dir: v.dir, production: (await store.productionVersion(v.name)) === v.version, files: Object.keys(files), ...(report ? { warnings: report.warnings ?? [] } : {}) };
-        ctx.out(bool(args, 'json') ? JSON.stringify(show) : JSON.stringify(show, null, 2));
+        const history = await readProductionHistory(store, v.name);
+        const base = { ...rest, dir: v.dir, production: (await store.productionVersion(v.name)) === v.version, files: Object.keys(files) };
+        if (bool(args, 'json')) {
+          // the name's production history and trail (whatever version REF names); its warnings after the report's
+          ctx.out(JSON.stringify({ ...base, production_history: history.periods, audit_trail: history.trail, warnings: [...(report?.warnings ?? []), ...history.warnings] }));
+          return 0;
+        }
+        for (const w of history.warnings) ctx.logger.warn(`${w.code}: ${w.message}`);
+        ctx.out(JSON.stringify(base, null, 2));
+        ctx.out(historyText(v.name, history));
         return 0;
       }
       case 'promote': {

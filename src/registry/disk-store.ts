@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeStaleTemps, syncDir, syncPath, writeError, writeFileAtomic } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
+import { AUDIT_FILE, formatAuditLine, parseAuditText, type AuditRecord, type AuditTrail } from './audit.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
 import { diskHistory, HISTORY_FOLDER, type HistoryStore } from './history.js';
 import { validateName } from './names.js';
@@ -96,6 +97,17 @@ class DiskModelStore implements ModelStore {
    * to the next version number. The highest number handed out is kept in `.highest`.
    */
   async writeVersion(name: string, write: VersionWriter): Promise<WrittenVersion> {
+    const w = await this.writeWhole(name, write);
+    try {
+      await this.appendAudit(name, { at: new Date().toISOString(), action: 'register', version: w.version });
+    } catch (e) {
+      // the version is whole and listed; say so, so nobody trains it again
+      throw new CohortlabError('WRITE_FAILED', `${versionLabel(w)} was written to ${w.dir}, but its audit record could not be appended: ${(e as Error).message}`, { path: join(this.location, name, AUDIT_FILE), cause: e });
+    }
+    return w;
+  }
+
+  private async writeWhole(name: string, write: VersionWriter): Promise<WrittenVersion> {
     validateName(name);
     const base = join(this.location, name);
     await mkdir(base, { recursive: true });
@@ -148,6 +160,54 @@ class DiskModelStore implements ModelStore {
     await rename(this.versionLocation(id), trash);
     await rm(trash, { recursive: true, force: true });
   }
+
+  // --- audit trail (issue 21 part 5) ---
+
+  /**
+   * One line appended to `NAME/audit.jsonl` (O_APPEND, one write, fsync; the file is never rewritten). A line
+   * torn by a crash has no end of line: the next record starts on a new line, so it is not glued to the torn one.
+   */
+  async appendAudit(name: string, record: AuditRecord): Promise<void> {
+    const base = join(this.location, validateName(name));
+    const path = join(base, AUDIT_FILE);
+    try {
+      await mkdir(base, { recursive: true });
+      const fh = await open(path, 'a+');
+      let created = false;
+      try {
+        const { size } = await fh.stat();
+        created = size === 0;
+        const last = Buffer.alloc(1);
+        if (size > 0) await fh.read(last, 0, 1, size - 1);
+        await fh.write(`${size > 0 && last[0] !== 0x0a ? '\n' : ''}${formatAuditLine(record)}`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (created) await syncDir(base);
+    } catch (e) {
+      throw writeError(path, e);
+    }
+  }
+
+  async readAudit(name: string): Promise<AuditTrail> {
+    const path = join(this.location, validateName(name), AUDIT_FILE);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], skipped: [] };
+      throw new CohortlabError('MODEL_CORRUPT', `the audit trail ${path} cannot be read (${(e as Error).message}).`, { path, cause: e });
+    }
+    return parseAuditText(text);
+  }
+
+  async productionSince(name: string): Promise<string | undefined> {
+    const info = await stat(join(this.location, validateName(name), PRODUCTION_FILE)).catch(() => null);
+    return info ? info.mtime.toISOString() : undefined;
+  }
+
+  // --- end audit trail ---
 
   /** The highest version number ever handed out for `name`: the larger of `.highest` and the folders on disk. */
   private async highestVersion(name: string): Promise<number> {

@@ -17,8 +17,13 @@ export {
 } from './manifest.js';
 export {
   type ModelStore, type VersionId, type WrittenVersion, type VersionWriter, resolveModelsDir, sha256File, sha256Bytes, stagedFiles, versionLabel,
-  resolveVersion, verifyFiles, promote, removeVersion,
+  resolveVersion, verifyFiles, promote, removeVersion, readProductionHistory, type NameProductionHistory,
 } from './store.js';
+export {
+  AUDIT_FILE, parseAuditText, parseAuditRecord, formatAuditLine, productionPeriods, skippedAuditWarnings,
+  type AuditAction, type AuditRecord, type RegisterRecord, type PromoteRecord, type RemoveRecord, type AuditTrail, type SkippedAuditLine,
+  type ProductionPeriod, type ProductionHistory, type CurrentProduction,
+} from './audit.js';
 export { openModelStore } from './disk-store.js';
 export {
   HISTORY_FOLDER, SNAPSHOT_FORMAT, type SnapshotRecord, type SnapshotMemberIds, type HistoryStore, pruneHistory, previousSnapshot,

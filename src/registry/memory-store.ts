@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CohortlabError } from '../shared/errors.js';
+import type { AuditRecord, AuditTrail } from './audit.js';
 import { formatManifest, MANIFEST_FILE, parseManifestText, type Manifest } from './manifest.js';
 import { memoryHistory, type HistoryStore } from './history.js';
 import { validateName } from './names.js';
@@ -23,8 +24,15 @@ interface MemoryModel {
   highest: number;
 }
 
+/** The audit trail of a name (kept apart from its versions: it outlives them) and when its production alias was last set. */
+interface MemoryAudit {
+  records: AuditRecord[];
+  productionSince?: string;
+}
+
 class MemoryModelStore implements ModelStore {
   private readonly models = new Map<string, MemoryModel>();
+  private readonly audits = new Map<string, MemoryAudit>();
   private readonly histories = new Map<string, HistoryStore>();
 
   constructor(readonly location: string) {}
@@ -105,6 +113,7 @@ class MemoryModelStore implements ModelStore {
       model.versions.set(version, contents);
       model.highest = version;
       this.models.set(name, model);
+      this.audit(name).records.push({ at: new Date().toISOString(), action: 'register', version });
       return { name, version, dir: this.versionLocation({ name, version }) };
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -115,9 +124,33 @@ class MemoryModelStore implements ModelStore {
     const model = this.models.get(id.name);
     if (!model?.versions.has(id.version)) throw new CohortlabError('MODEL_NOT_FOUND', `model ${versionLabel(id)} does not exist in ${this.location}.`);
     model.production = id.version;
+    this.audit(id.name).productionSince = new Date().toISOString();
   }
 
   async removeVersion(id: VersionId): Promise<void> {
     this.models.get(id.name)?.versions.delete(id.version);
   }
+
+  // --- audit trail (issue 21 part 5) ---
+
+  private audit(name: string): MemoryAudit {
+    let a = this.audits.get(name);
+    if (!a) this.audits.set(name, (a = { records: [] }));
+    return a;
+  }
+
+  async appendAudit(name: string, record: AuditRecord): Promise<void> {
+    // a copy: a caller that changes its object does not change the trail
+    this.audit(validateName(name)).records.push({ ...record });
+  }
+
+  async readAudit(name: string): Promise<AuditTrail> {
+    return { records: (this.audits.get(validateName(name))?.records ?? []).map((r) => ({ ...r })), skipped: [] };
+  }
+
+  async productionSince(name: string): Promise<string | undefined> {
+    return this.audits.get(validateName(name))?.productionSince;
+  }
+
+  // --- end audit trail ---
 }

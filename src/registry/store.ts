@@ -4,6 +4,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { syncPath } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
+import { AUDIT_FILE, productionPeriods, skippedAuditWarnings, type AuditRecord, type AuditTrail, type ProductionPeriod } from './audit.js';
+import type { ReportWarning } from '../evaluate/index.js';
 import type { HistoryStore } from './history.js';
 import type { Manifest, ManifestFields, ManifestFile } from './manifest.js';
 import { formatRef, parseRef } from './names.js';
@@ -59,6 +61,16 @@ export interface ModelStore {
   setProduction(id: VersionId): Promise<void>;
   /** Removes a version; its number is never handed out again. */
   removeVersion(id: VersionId): Promise<void>;
+
+  // --- audit trail (issue 21 part 5, src/registry/audit.ts) ---
+  // writeVersion records `register` itself; `promote` and `removeVersion` below record theirs.
+  /** Appends one record to the name's trail (disk: a line of `NAME/audit.jsonl`, fsynced; the file is never rewritten). */
+  appendAudit(name: string, record: AuditRecord): Promise<void>;
+  /** The name's trail in written order; torn or unreadable lines are skipped and listed, never silently. */
+  readAudit(name: string): Promise<AuditTrail>;
+  /** When the production alias was last set (disk: the `production` file's mtime), ISO 8601 UTC; undefined when none is. */
+  productionSince(name: string): Promise<string | undefined>;
+  // --- end audit trail ---
   /** The dated snapshots of `name` written by `cohortlab refresh` (history.ts); kept apart from its versions. */
   history(name: string): HistoryStore;
 }
@@ -146,7 +158,11 @@ export async function promote(store: ModelStore, ref: string, opts: { force?: bo
     throw new CohortlabError('NEEDS_FORCE', `${versionLabel(v)} has the verdict ${kind} (${UNPROVEN_VERDICTS[kind]}), so nothing shows it works; pass --force to promote it anyway.`);
   }
   const previous = await store.productionVersion(v.name);
+  // A version promoted before the trail existed: keep the pointer's mtime (its best known start) before the switch replaces it.
+  const previousSince = previous !== undefined && !(await store.readAudit(v.name)).records.some((r) => r.action === 'promote') ? await store.productionSince(v.name) : undefined;
   await store.setProduction(v);
+  // recorded after the switch: a crash in between loses the record, never invents one (productionPeriods infers the gap from the pointer)
+  await store.appendAudit(v.name, { at: new Date().toISOString(), action: 'promote', version: v.version, previous: previous ?? null, ...(previousSince ? { previousSince } : {}) });
   return { name: v.name, version: v.version, previous };
 }
 
@@ -158,5 +174,28 @@ export async function removeVersion(store: ModelStore, ref: string): Promise<Ver
     throw new CohortlabError('BAD_ARGUMENT', `${versionLabel(v)} is the production version; promote another version first.`);
   }
   await store.removeVersion(v);
+  await store.appendAudit(v.name, { at: new Date().toISOString(), action: 'remove', version: v.version });
   return { name: v.name, version: v.version };
+}
+
+/** What `models show` and `GET /v1/models` say about a name's production over time. */
+export interface NameProductionHistory {
+  /** Which version was in production over which dates (to = null: still is). */
+  periods: ProductionPeriod[];
+  /** The readable records of the trail, in written order. */
+  trail: AuditRecord[];
+  /** Where the trail is, for messages (disk: models/NAME/audit.jsonl). */
+  trailLocation: string;
+  /** Skipped lines (AUDIT_LINES_SKIPPED), contradictions (AUDIT_INCONSISTENT), inferred starts (PRODUCTION_START_INFERRED). */
+  warnings: ReportWarning[];
+}
+
+/** The production periods of a name from its audit trail and the production pointer (read-only: safe on a read-only registry). */
+export async function readProductionHistory(store: ModelStore, name: string): Promise<NameProductionHistory> {
+  const trail = await store.readAudit(name);
+  const version = await store.productionVersion(name);
+  const current = version === undefined ? null : { version, since: (await store.productionSince(name)) ?? null };
+  const h = productionPeriods(name, trail.records, current);
+  const trailLocation = `${store.location}/${name}/${AUDIT_FILE}`;
+  return { periods: h.periods, trail: trail.records, trailLocation, warnings: [...skippedAuditWarnings(name, trailLocation, trail.skipped), ...h.warnings] };
 }

@@ -360,10 +360,23 @@ export const healthResponseSchema = {
   properties: { status: { type: 'string', enum: ['ok'] }, model: modelRefSchema, snapshot: servedSnapshotSchema, refresh: refreshStateSchema },
 } as const;
 
-/** GET /v1/models: the loaded version (its manifest's metrics and params), the promoted one and the features. */
+/** One span of a version in production, from the registry's audit trail (ProductionPeriod in src/registry/audit.ts). */
+const productionPeriodSchema = {
+  type: 'object',
+  required: ['version', 'from', 'to', 'inferred'],
+  additionalProperties: false,
+  properties: {
+    version: { type: 'integer' },
+    from: { type: ['string', 'null'], description: 'when the version became production (ISO 8601 UTC); null when not even an inferred start is known' },
+    to: { type: ['string', 'null'], description: 'when another version replaced it (ISO 8601 UTC); null: still in production' },
+    inferred: { type: 'boolean', description: 'true: the promotion is not in the audit trail (made before the trail existed), so `from` is the production file\'s mtime, not a recorded time' },
+  },
+} as const;
+
+/** GET /v1/models: the loaded version (its manifest's metrics and params), the promoted one, the features and the production history. */
 export const modelsResponseSchema = {
   type: 'object',
-  required: ['loaded', 'production', 'reference', 'features'],
+  required: ['loaded', 'production', 'reference', 'features', 'production_history', 'warnings'],
   additionalProperties: false,
   properties: {
     loaded: {
@@ -385,6 +398,12 @@ export const modelsResponseSchema = {
     propensity: { type: ['object', 'null'], required: ['name', 'version'], additionalProperties: false, properties: { name: { type: 'string' }, version: { type: 'integer' } }, description: 'the upgrade model of serve --propensity-model (GET /v1/propensity); null without one' },
     snapshot: servedSnapshotSchema,
     refresh: refreshStateSchema,
+    production_history: { type: 'array', items: productionPeriodSchema, description: 'which version of the loaded model name was in production over which dates, oldest first, from the registry audit trail (models/NAME/audit.jsonl; docs/registry.md)' },
+    warnings: {
+      type: 'array',
+      description: 'about the production history: AUDIT_LINES_SKIPPED, AUDIT_INCONSISTENT, PRODUCTION_START_INFERRED (docs/errors.md)',
+      items: { type: 'object', required: ['code', 'message'], additionalProperties: false, properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 } as const;
 

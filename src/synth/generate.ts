@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import { createRng } from '../shared/rng.js';
 import { createSimContext, createSimScratch, EVENTS_CSV_HEADER, simulateUser } from './simulate.js';
 import { churnProbability } from './truth.js';
+import { drawMovementPlan, expectOverMoves, MOVE_TO, MOVEMENT_PERIOD_DAYS, movementSeed, scheduledMoveDay, withMove, type MovementRecord } from './movement.js';
 import { drawUpgradeState, upgradeProbability, upgradeSeed } from './upgrade.js';
 import { DEFAULT_SYNTH_PARAMS, LATENT_TYPES, type LatentType, type SynthParams, type SynthResult, type SynthTruth } from './types.js';
 import { drawUser, type World } from './user.js';
@@ -16,11 +17,15 @@ import { drawUser, type World } from './user.js';
  *       churnProbability  exact P(label) for [T, T+H) from those rates   (truth.ts)
  *       simulateUser CSV lines day by day, realized cancellation/label   (simulate.ts)
  *       upgrades     own stream per user, exact P(upgrade in window)     (upgrade.ts)
+ *       movement     opt-in, own stream per user: regular/power -> declining, truths mixed over move days (movement.ts)
+ *   shift (opt-in): from a date, every user's expected sessions per day x F (user.ts dayState)
  *
  * Same params and seed give byte-identical text.
  */
 
 const DAY_MS = 86_400_000;
+/** Factor of `--shift-after` without `--shift-factor`: activity halves. */
+export const DEFAULT_SHIFT_FACTOR = 0.5;
 
 export function validateSynthParams(p: Partial<SynthParams> & Pick<SynthParams, 'users' | 'days' | 'seed'>): SynthParams {
   const params: SynthParams = { ...DEFAULT_SYNTH_PARAMS, ...p };
@@ -35,6 +40,22 @@ export function validateSynthParams(p: Partial<SynthParams> & Pick<SynthParams, 
   check('inactivity days', params.inactivityDays, Number.isInteger(params.inactivityDays) && params.inactivityDays >= 1, 'give a positive integer');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(params.start) || Number.isNaN(Date.parse(`${params.start}T00:00:00Z`))) {
     throw new CohortlabError('BAD_ARGUMENT', `synthetic start date "${params.start}" is not a date YYYY-MM-DD; give e.g. 2026-01-01.`);
+  }
+  if (params.movementRate !== undefined) {
+    check('movement rate', params.movementRate, Number.isFinite(params.movementRate) && params.movementRate >= 0 && params.movementRate <= 1, 'give a probability per 30 days from 0 to 1, e.g. 0.1');
+  }
+  if (params.shiftFactor !== undefined && params.shiftAfter === undefined) {
+    throw new CohortlabError('BAD_ARGUMENT', `synthetic shift factor ${params.shiftFactor} needs a shift date: give --shift-after YYYY-MM-DD too.`);
+  }
+  if (params.shiftAfter !== undefined) {
+    const startMs = Date.parse(`${params.start}T00:00:00Z`);
+    const lastDay = new Date(startMs + (params.days - 1) * DAY_MS).toISOString().slice(0, 10);
+    const at = Date.parse(`${params.shiftAfter}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(params.shiftAfter) || Number.isNaN(at) || at <= startMs || at > startMs + (params.days - 1) * DAY_MS) {
+      throw new CohortlabError('BAD_ARGUMENT', `synthetic shift date "${params.shiftAfter}" is not a day after the first day of data (${params.start}) and at most its last (${lastDay}); give a date YYYY-MM-DD in that range.`);
+    }
+    params.shiftFactor ??= DEFAULT_SHIFT_FACTOR;
+    check('shift factor', params.shiftFactor, Number.isFinite(params.shiftFactor) && params.shiftFactor > 0 && params.shiftFactor <= 3, 'give a number above 0 and at most 3, e.g. 0.5 to halve activity');
   }
   return params;
 }
@@ -66,6 +87,12 @@ export function generateSynthetic(
   const cutDay = days - horizonDays;
   const cutoffMs = startMs + cutDay * DAY_MS;
   const world: World = { days, cutDay, startDow: new Date(startMs).getUTCDay() };
+  if (params.shiftAfter !== undefined) {
+    world.shiftDay = Math.round((Date.parse(`${params.shiftAfter}T00:00:00Z`) - startMs) / DAY_MS);
+    world.shiftFactor = params.shiftFactor;
+  }
+  const rate = params.movementRate;
+  const moves: MovementRecord[] = [];
   const window = { cutDay, endDay: days, inactivityDays };
   const ctx = createSimContext(startMs, days, Math.max(cutDay, days - inactivityDays));
   const scratch = createSimScratch();
@@ -101,7 +128,13 @@ export function generateSynthetic(
     const uid = userId(i, users);
     const signupMs = startMs + u.signupDay * DAY_MS + u.signupSec * 1000;
     const up = drawUpgradeState(upgradeSeed(seedI));
-    const outcome = simulateUser(u, uid, isoSeconds(signupMs), ctx, scratch, rng, sink, up);
+    // Movement: the user as it is lived (moved on its scheduled day, if any); truths below mix over what is unknown at T.
+    const plan = rate === undefined ? undefined : drawMovementPlan(movementSeed(seedI), u, days, rate);
+    const lived = plan === undefined ? u : withMove(u, scheduledMoveDay(u, plan), plan);
+    const outcome = simulateUser(lived, uid, isoSeconds(signupMs), ctx, scratch, rng, sink, up);
+    if (lived.moveDay < days && (outcome.churnDay < 0 || outcome.churnDay >= lived.moveDay)) {
+      moves.push({ userId: uid, fromType: u.type, toType: MOVE_TO, movedAtMs: startMs + lived.moveDay * DAY_MS });
+    }
     events += outcome.events;
     const churnedBefore = outcome.churnDay >= 0 && outcome.churnDay < cutDay;
     truth.userIds[i] = uid;
@@ -115,12 +148,13 @@ export function generateSynthetic(
     // Users who cancelled before the cutoff: probability 1 and label 1 (cohortlab marks them
     // already churned and leaves them out of training). Users who sign up after the cutoff get the
     // same formula with zero rates before their signup.
-    truth.churnProbability[i] = churnedBefore ? 1 : churnProbability(u, window);
+    truth.churnProbability[i] = churnedBefore ? 1 : plan === undefined ? churnProbability(u, window) : expectOverMoves(u, plan, rate!, window, (v) => churnProbability(v, window));
     truth.churned[i] = churnedBefore || outcome.churnDay >= cutDay || !outcome.activeInLabelWindow ? 1 : 0;
     const upgradedBefore = up.day >= 0 && up.day < cutDay;
     truth.upgradeMs[i] = up.day >= 0 ? startMs + up.day * DAY_MS + up.sec * 1000 : NaN;
     truth.upgraded[i] = up.day >= 0 ? 1 : 0;
-    truth.upgradeProbability[i] = upgradedBefore ? 1 : churnedBefore ? 0 : upgradeProbability(u, up.affinity, window);
+    truth.upgradeProbability[i] = upgradedBefore ? 1 : churnedBefore ? 0
+      : plan === undefined ? upgradeProbability(u, up.affinity, window) : expectOverMoves(u, plan, rate!, window, (v) => upgradeProbability(v, up.affinity, window));
     if ((i + 1) % 2000 === 0 || i + 1 === users) logger.progress('generate users', i + 1, users);
   }
   if (buf.length > 0) write(buf);
@@ -154,6 +188,8 @@ export function generateSynthetic(
     meanChurnProbability: alive > 0 ? probAlive / alive : 0,
     aliveAtCutoff: alive,
     upgradeRate: upgradeEligible > 0 ? upgradedInWindow / upgradeEligible : 0,
+    ...(rate === undefined ? {} : { movement: { rate, periodDays: MOVEMENT_PERIOD_DAYS, records: moves } }),
+    ...(params.shiftAfter === undefined ? {} : { shift: { after: params.shiftAfter, factor: params.shiftFactor! } }),
   };
 }
 

@@ -3,6 +3,7 @@
  * model of a project-management SaaS: every user has a hidden type, hidden rates and hazards that
  * are piecewise constant per UTC day, and the ground truth is computed from those rates.
  */
+import type { MovementRecord } from './movement.js';
 
 /** The latent user types; the order is the code stored in `SynthTruth.typeCode`. */
 export const LATENT_TYPES = ['power', 'regular', 'casual', 'declining', 'dormant', 'evaluator', 'team_champion'] as const;
@@ -20,6 +21,15 @@ export interface SynthParams {
   horizonDays: number;
   /** Inactivity threshold of the label (playbook §3.4, weekly cadence: 21 days). */
   inactivityDays: number;
+  /**
+   * Movement (movement.ts): per 30-day period, the probability that a regular or power user becomes declining.
+   * Absent: no movement (and output byte-identical to a run before movement existed).
+   */
+  movementRate?: number;
+  /** Behaviour shift: from this day (YYYY-MM-DD, UTC, inclusive) every user's expected sessions per day x `shiftFactor`. */
+  shiftAfter?: string;
+  /** Factor of the shift, default 0.5 (> 0, at most 3). */
+  shiftFactor?: number;
 }
 
 export const DEFAULT_SYNTH_PARAMS: Omit<SynthParams, 'users' | 'days' | 'seed'> = {
@@ -77,4 +87,8 @@ export interface SynthResult {
   aliveAtCutoff: number;
   /** Realized upgrade rate in the truth window among users alive and not yet upgraded at the cutoff. */
   upgradeRate: number;
+  /** With `movementRate`: the rate and every realized move (user order); absent without it. */
+  movement?: { rate: number; periodDays: number; records: MovementRecord[] };
+  /** With `shiftAfter`: the shift as applied. */
+  shift?: { after: string; factor: number };
 }

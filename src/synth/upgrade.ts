@@ -70,9 +70,11 @@ export function upgradeRate(u: UserSpec, d: number, affinity: number): number {
   const plan = d >= u.planChangeDay ? u.planAfter : u.plan0;
   if (plan === 'enterprise') return 0;
   const interest = Math.pow((u.pricingP + u.lockedP) / (p.pricingP + p.lockedP), 0.7);
-  let base = UPGRADE_RATE[u.type];
-  if (u.type === 'evaluator' && d >= u.phaseStart) base = UPGRADE_RATE_AFTER_TRIAL;
-  if (u.type === 'declining') base *= 1 - Math.min(1, Math.max(0, (d + 0.5 - u.phaseStart) / u.phaseDays));
+  // A user who moved (movement.ts) upgrades as a declining user from its move day; its interest stays its own.
+  const type = d >= u.moveDay ? 'declining' : u.type;
+  let base = UPGRADE_RATE[type];
+  if (type === 'evaluator' && d >= u.phaseStart) base = UPGRADE_RATE_AFTER_TRIAL;
+  if (type === 'declining') base *= 1 - Math.min(1, Math.max(0, (d + 0.5 - u.phaseStart) / u.phaseDays));
   return Math.min(0.5, base * affinity * interest);
 }
 

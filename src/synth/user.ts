@@ -56,6 +56,14 @@ export interface UserSpec {
   cardTo: number;
   /** First day of data this user's weekday pattern starts from (0 = Sunday) is global; kept here for speed. */
   startDow: number;
+  /**
+   * Movement (movement.ts, `generate --movement`): from this day on the user behaves as the declining type, its
+   * decline starting that day (`phaseStart`, `phaseDays` are then the decline's); Infinity when the user never moves.
+   */
+  moveDay: number;
+  /** Behaviour shift (`generate --shift-after`), the world's, kept here for speed: from `shiftDay` on activity x `shiftFactor`. */
+  shiftDay: number;
+  shiftFactor: number;
 }
 
 /** What the user does on one day; filled in place (no allocation per day). */
@@ -117,9 +125,15 @@ export interface World {
   cutDay: number;
   /** Day of week of day 0 (0 = Sunday). */
   startDow: number;
+  /** Behaviour shift: from this day index on, every user's expected sessions per day x `shiftFactor`. Absent: none. */
+  shiftDay?: number;
+  shiftFactor?: number;
 }
 
 const PAID = new Set(['basic', 'pro', 'enterprise']);
+/** Share of a declining user's support tickets rated negatively before its decline progresses. */
+const DECLINING_NEGATIVE_P = 0.4;
+const DECLINING = TYPE_PROFILES.declining;
 
 /**
  * Draws user `index`: the type (profile share), then everything else. Signups arrive at a steady rate from
@@ -222,11 +236,14 @@ function drawParams(index: number, typeCode: number, world: World, rng: Rng): Us
     ticketP: p.ticketP,
     cancelViewP: p.cancelViewP,
     // Declining users are unhappy from the start: their tickets are often rated negatively.
-    negativeP: type === 'declining' ? 0.4 : 0.1,
+    negativeP: type === 'declining' ? DECLINING_NEGATIVE_P : 0.1,
     hazardBase: BASE_HAZARD_PER_DAY * p.hazardMult,
     peakSec: uniform(rng, 8 * 3600, 16 * 3600),
     phaseStart, phaseDays, cardFrom, cardTo,
     startDow: world.startDow,
+    moveDay: Infinity,
+    shiftDay: world.shiftDay ?? Infinity,
+    shiftFactor: world.shiftFactor ?? 1,
   };
 }
 
@@ -255,8 +272,16 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
   let pricingP = u.pricingP;
   let extraHazard = 0;
   const tenure = d - u.signupDay;
-  switch (u.type) {
+  // A user who moved (movement.ts) is a declining user from its move day: the decline is timed from that day.
+  const moved = d >= u.moveDay;
+  switch (moved ? 'declining' : u.type) {
     case 'declining': {
+      if (moved) {
+        // The move is when the unhappiness starts: the declining type's baseline tickets and cancel-page views.
+        ticketP = DECLINING.ticketP;
+        cancelViewP = DECLINING.cancelViewP;
+        negativeP = DECLINING_NEGATIVE_P;
+      }
       // Playbook §2.1 decline signals and §3.3: fewer sessions, fewer features, shorter sessions,
       // more support tickets and cancel-page views as the decline progresses.
       const p = Math.min(1, Math.max(0, (d + 0.5 - u.phaseStart) / u.phaseDays));
@@ -301,14 +326,22 @@ export function dayState(u: UserSpec, d: number, s: DayState): DayState {
     const planMult = PLAN_HAZARD[plan] ?? 1;
     const tenureMult = 1 + 1.5 * Math.exp(-tenure / 90);
     const breadthMult = Math.exp(-1.2 * (breadth / CORE_FEATURES.length - 0.5));
-    hazard = u.hazardBase * planMult * tenureMult * breadthMult + extraHazard;
+    const hazardBase = moved ? BASE_HAZARD_PER_DAY * DECLINING.hazardMult : u.hazardBase;
+    hazard = hazardBase * planMult * tenureMult * breadthMult + extraHazard;
   }
   // Card problem: payments fail from cardFrom; the hazard starts only after the grace period of retries.
   const card = d >= u.cardFrom && d < u.cardTo && PAID.has(plan);
   if (card && d >= u.cardFrom + CARD_GRACE_DAYS) hazard += CARD_PROBLEM_HAZARD;
   if (d === u.signupDay) hazard = 0; // the signup day always has its onboarding session
+  let sessionsPerActiveDay = u.sessionsPerActiveDay;
+  if (d >= u.shiftDay) {
+    // A product-wide change: expected sessions per day x F. Below 1 through fewer active days (the sessions of an
+    // active day stay >= 1); above 1 through more sessions per active day (a probability cannot exceed 1).
+    if (u.shiftFactor <= 1) activeP *= u.shiftFactor;
+    else sessionsPerActiveDay *= u.shiftFactor;
+  }
   s.activeP = activeP;
-  s.sessionsPerActiveDay = u.sessionsPerActiveDay;
+  s.sessionsPerActiveDay = sessionsPerActiveDay;
   s.hazard = hazard;
   s.breadth = breadth;
   s.minutes = minutes;

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { SYNTHETIC_PRESET } from '../ingest/index.js';
@@ -6,7 +6,8 @@ import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { readTable, type ColumnTable } from '../shared/table-io.js';
 import { generateSynthetic, writeTruthCsv } from './generate.js';
-import type { SynthParams, SynthResult } from './types.js';
+import { MOVABLE_TYPES, MOVE_TO, type MovementRecord } from './movement.js';
+import { LATENT_TYPES, type LatentType, type SynthParams, type SynthResult } from './types.js';
 
 /** The only I/O of the generator: files of `cohortlab generate` (../shared/CONTRACT.md). */
 export interface SynthFiles {
@@ -15,6 +16,8 @@ export interface SynthFiles {
   truthCsv: string;
   truthJson: string;
   config: string;
+  /** With movement only: truth-movement.csv. */
+  truthMovement?: string;
 }
 
 export interface WriteSyntheticReport extends SynthResult {
@@ -99,7 +102,18 @@ export async function writeSynthetic(
   } finally {
     truth.close();
   }
-  writeFileSync(files.truthJson, `${JSON.stringify({ as_of: result.asOf, horizon_days: result.horizonDays }, null, 2)}\n`);
+  if (result.movement !== undefined) {
+    files.truthMovement = join(dir, 'truth-movement.csv');
+    writeFileSync(files.truthMovement, movementCsv(result.movement.records));
+  }
+  // Movement and shift keys only when asked for: without them truth.json stays what it always was.
+  const truthJson = {
+    as_of: result.asOf,
+    horizon_days: result.horizonDays,
+    ...(result.movement === undefined ? {} : { movement: { rate: result.movement.rate, period_days: result.movement.periodDays, from: MOVABLE_TYPES, to: MOVE_TO } }),
+    ...(result.shift === undefined ? {} : { shift: { after: result.shift.after, factor: result.shift.factor } }),
+  };
+  writeFileSync(files.truthJson, `${JSON.stringify(truthJson, null, 2)}\n`);
   writeFileSync(files.config, `${JSON.stringify(SYNTHETIC_PRESET, null, 2)}\n`);
   let tParquet = performance.now();
   if (opts.parquet !== false) {
@@ -121,4 +135,39 @@ export async function readTruthCsv(path: string): Promise<{ table: ColumnTable; 
     throw new CohortlabError('MISSING_COLUMN', `truth file "${path}" needs user_id and latent_type columns (the truth.csv of "cohortlab generate"); it has: ${table.names.join(', ')}.`, { path });
   }
   return { table, ids, types: new Map(ids.map((u, i) => [u, types[i]])) };
+}
+
+export const MOVEMENT_CSV_HEADER = 'user_id,from_type,to_type,moved_at\n';
+
+/** truth-movement.csv text: one row per realized move, in user order; `moved_at` is 00:00 UTC of the move day. */
+export function movementCsv(records: readonly MovementRecord[]): string {
+  let text = MOVEMENT_CSV_HEADER;
+  for (const r of records) text += `${r.userId},${r.fromType},${r.toType},${new Date(r.movedAtMs).toISOString().slice(0, 19)}Z\n`;
+  return text;
+}
+
+/** truth-movement.csv of `cohortlab generate --movement` read back (the argument of `latentTypesAt`). */
+export function readMovementCsv(path: string): MovementRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CohortlabError('BAD_ARGUMENT', `cannot read movement truth "${path}": ${(e as Error).message}; give the truth-movement.csv of "cohortlab generate --movement".`, { path, cause: e });
+  }
+  const lines = text.split('\n');
+  if (`${lines[0]}\n` !== MOVEMENT_CSV_HEADER) {
+    throw new CohortlabError('MISSING_COLUMN', `movement truth "${path}" has header "${lines[0]}", not "${MOVEMENT_CSV_HEADER.trim()}"; give the truth-movement.csv of "cohortlab generate --movement".`, { path });
+  }
+  const isType = (t: string): t is LatentType => (LATENT_TYPES as readonly string[]).includes(t);
+  const out: MovementRecord[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    if (lines[i] === '') continue;
+    const [userId, fromType, toType, movedAt] = lines[i].split(',');
+    const movedAtMs = Date.parse(movedAt ?? '');
+    if (!userId || !isType(fromType) || !isType(toType) || Number.isNaN(movedAtMs)) {
+      throw new CohortlabError('BAD_ARGUMENT', `movement truth "${path}" line ${i + 1} ("${lines[i]}") is not user_id, a latent type twice and an ISO time; regenerate the file.`, { path });
+    }
+    out.push({ userId, fromType, toType, movedAtMs });
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openModelStore, promote, removeVersion, verifyFiles } from '../../src/registry/index.js';
+import { openModelStore, productionPeriods, promote, removeVersion, verifyFiles } from '../../src/registry/index.js';
 import { fixtureManifestFields } from './fixture-manifest.js';
 import { writeFileAtomic } from '../../src/shared/atomic.js';
 import { createRng } from '../../src/shared/rng.js';
@@ -170,6 +170,16 @@ describe('faults mid-run (child processes, SIGKILL)', () => {
       await expectWholeRegistry(modelsDir, 'm');
     }
     expect(seen.size).toBeGreaterThan(1); // the loop really ran between kills
+    // the audit trail: a kill mid-append leaves at most a torn line per kill, skipped and counted; every promotion it
+    // records names a whole version, and its history ends with the version the pointer names
+    const trail = await openModelStore(modelsDir).readAudit('m');
+    expect(trail.skipped.length).toBeLessThanOrEqual(10);
+    for (const s of trail.skipped) expect(s.reason).toMatch(/^(cut short|not valid JSON)/);
+    const promotions = trail.records.filter((r) => r.action === 'promote');
+    expect(promotions.length).toBeGreaterThan(10);
+    for (const r of promotions) expect(versions).toContain(r.version);
+    const pointer = { version: (await openModelStore(modelsDir).productionVersion('m'))!, since: (await openModelStore(modelsDir).productionSince('m')) ?? null };
+    expect(productionPeriods('m', trail.records, pointer).periods.at(-1)).toMatchObject({ version: pointer.version, to: null });
     // the CLI's promote clears temporary pointer files of killed promotes
     expect((await cli(['models', 'promote', `m@${versions[1]}`, '--models-dir', modelsDir, '--force'])).code).toBe(0);
     expect(await tempsIn(join(modelsDir, 'm'))).toEqual([]);

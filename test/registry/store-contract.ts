@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  compareInputs, promote, readVersionTable, removeVersion, resolveVersion, verifyFiles, type ManifestFields, type ModelStore, type VersionId,
+  compareInputs, productionPeriods, promote, readVersionTable, removeVersion, resolveVersion, verifyFiles, type ManifestFields, type ModelStore, type VersionId,
 } from '../../src/registry/index.js';
 import { writeTable } from '../../src/shared/table-io.js';
 import { fixtureManifestFields } from './fixture-manifest.js';
@@ -14,6 +14,8 @@ import { fixtureManifestFields } from './fixture-manifest.js';
 export interface StoreUnderTest {
   store: ModelStore;
   tamper?: (id: VersionId, file: string, text: string) => Promise<void>;
+  /** Another handle on the same registry (disk: a new store on the folder), or the same store when it lives in memory. */
+  reopen?: () => ModelStore;
 }
 
 const put = (text: string, over: Partial<ManifestFields> = {}) => async (dir: string) => {
@@ -142,6 +144,79 @@ export function modelStoreContract(kind: string, make: () => Promise<StoreUnderT
       await tamper(v, 'model.json', 'abd');
       await expect(verifyFiles(store, v, m)).rejects.toThrow(/model m@1: file model\.json does not match its sha256/);
       await expect(verifyFiles(store, v, m, ['other.json'])).resolves.toBeUndefined();
+    });
+
+    // --- audit trail (issue 21 part 5) ---
+    it('records register, promote (with the previous version) and remove in order, with ISO UTC times, and reads them back', async () => {
+      const { store, reopen } = await make();
+      const proven = { metrics: { ...fixtureManifestFields().metrics, verdictKind: 'better' } };
+      const t0 = new Date().toISOString();
+      await store.writeVersion('m', put('a', proven));
+      await store.writeVersion('m', put('b', proven));
+      await store.writeVersion('other', put('x', proven));
+      expect(await store.productionSince('m')).toBeUndefined();
+      await promote(store, 'm@1');
+      const since1 = await store.productionSince('m');
+      await promote(store, 'm@2');
+      await removeVersion(store, 'm@1');
+      const t1 = new Date().toISOString();
+      for (const s of [store, reopen?.() ?? store]) {
+        const trail = await s.readAudit('m');
+        expect(trail.skipped).toEqual([]);
+        expect(trail.records.map(({ at: _, ...r }) => r)).toEqual([
+          { action: 'register', version: 1 },
+          { action: 'register', version: 2 },
+          { action: 'promote', version: 1, previous: null },
+          { action: 'promote', version: 2, previous: 1 },
+          { action: 'remove', version: 1 },
+        ]);
+        const times = trail.records.map((r) => r.at);
+        for (const t of times) expect(t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect([...times].sort()).toEqual(times);
+        expect(times[0] >= t0 && times[4] <= t1).toBe(true);
+        // the pointer was written just before its record
+        expect(since1 !== undefined && since1 >= times[1] && since1 <= times[2]).toBe(true);
+        expect((await s.readAudit('other')).records.map((r) => [r.action, r.version])).toEqual([['register', 1]]);
+        const current = { version: (await s.productionVersion('m'))!, since: (await s.productionSince('m')) ?? null };
+        expect(productionPeriods('m', trail.records, current)).toEqual({
+          periods: [
+            { version: 1, from: times[2], to: times[3], inferred: false },
+            { version: 2, from: times[3], to: null, inferred: false },
+          ],
+          warnings: [],
+        });
+      }
+      expect((await store.readAudit('never-trained')).records).toEqual([]);
+    });
+
+    it('a failed write, a refused promote and a refused remove record nothing', async () => {
+      const { store } = await make();
+      await store.writeVersion('m', put('a'));
+      await expect(store.writeVersion('m', async () => {
+        throw new Error('disk full');
+      })).rejects.toThrow('disk full');
+      await expect(promote(store, 'm@1')).rejects.toThrow(/needs|--force/);
+      await promote(store, 'm@1', { force: true });
+      await expect(removeVersion(store, 'm@1')).rejects.toThrow(/is the production version/);
+      await expect(promote(store, 'm@9', { force: true })).rejects.toThrow(/does not exist/);
+      expect((await store.readAudit('m')).records.map((r) => r.action)).toEqual(['register', 'promote']);
+    });
+
+    it('the trail outlives the versions it names, and appendAudit keeps a record as given', async () => {
+      const { store, reopen } = await make();
+      const proven = { metrics: { ...fixtureManifestFields().metrics, verdictKind: 'better' } };
+      await store.writeVersion('m', put('a', proven));
+      await store.writeVersion('m', put('b', proven));
+      await promote(store, 'm@2');
+      await removeVersion(store, 'm@1');
+      const rec = { at: '2026-01-02T03:04:05.678Z', action: 'promote' as const, version: 2, previous: 7, previousSince: '2025-12-31T00:00:00.000Z' };
+      await store.appendAudit('m', rec);
+      rec.version = 99; // a caller changing its object afterwards changes nothing stored
+      const trail = await (reopen?.() ?? store).readAudit('m');
+      expect(trail.records.map((r) => r.version)).toEqual([1, 2, 2, 1, 2]);
+      expect(trail.records[4]).toEqual({ at: '2026-01-02T03:04:05.678Z', action: 'promote', version: 2, previous: 7, previousSince: '2025-12-31T00:00:00.000Z' });
+      await expect(store.appendAudit('../x', rec)).rejects.toThrow(/is not allowed/);
+      await expect(store.readAudit('a/b')).rejects.toThrow(/is not allowed/);
     });
   });
 }

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, openModelStore, parseRef } from '../../src/registry/index.js';
+import { createMemoryStore, openModelStore, parseRef, productionPeriods, promote, removeVersion } from '../../src/registry/index.js';
 import { fixtureManifestFields } from './fixture-manifest.js';
 import { modelStoreContract } from './store-contract.js';
 
@@ -11,10 +11,13 @@ const fresh = () => mkdtemp(join(tmpdir(), 'cl-reg-'));
 modelStoreContract('disk', async () => {
   const root = await fresh();
   const store = openModelStore(root);
-  return { store, tamper: (id, file, text) => writeFile(join(root, id.name, String(id.version), file), text) };
+  return { store, tamper: (id, file, text) => writeFile(join(root, id.name, String(id.version), file), text), reopen: () => openModelStore(root) };
 });
 
-modelStoreContract('memory', async () => ({ store: createMemoryStore() }));
+modelStoreContract('memory', async () => {
+  const store = createMemoryStore();
+  return { store, reopen: () => store };
+});
 
 describe('disk store layout (models/NAME/VERSION, unchanged)', () => {
   it('writes NAME/VERSION/manifest.json with the fields in order, and NAME/production', async () => {
@@ -78,5 +81,76 @@ describe('model references', () => {
       await expect(store.listVersions('../x')).rejects.toThrow(/model name "\.\.\/x" is not allowed/);
       await expect(store.writeVersion('a/b', async () => fixtureManifestFields())).rejects.toThrow(/is not allowed/);
     }
+  });
+});
+
+describe('disk audit trail (models/NAME/audit.jsonl)', () => {
+  const proven = () => fixtureManifestFields({ metrics: { ...fixtureManifestFields().metrics, verdictKind: 'better' } });
+  const version = (text: string) => async (dir: string) => {
+    await writeFile(join(dir, 'model.json'), text);
+    return proven();
+  };
+
+  it('is one JSON object per line, appended, with the fields in a stable order', async () => {
+    const root = await fresh();
+    const store = openModelStore(root);
+    await store.writeVersion('m', version('a'));
+    await store.writeVersion('m', version('b'));
+    await promote(store, 'm@2');
+    await removeVersion(store, 'm@1');
+    const lines = (await readFile(join(root, 'm', 'audit.jsonl'), 'utf8')).split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((l) => l.replace(/"at":"[^"]+"/, '"at":T'))).toEqual([
+      '{"at":T,"action":"register","version":1}',
+      '{"at":T,"action":"register","version":2}',
+      '{"at":T,"action":"promote","version":2,"previous":null}',
+      '{"at":T,"action":"remove","version":1}',
+    ]);
+    // nothing else in the model folder changed name: versions, production, .highest and the trail
+    expect((await readdir(join(root, 'm'))).sort()).toEqual(['.highest', '2', 'audit.jsonl', 'production']);
+  });
+
+  it('a torn last line (a crash mid-append) is skipped and counted, and the next record starts on its own line', async () => {
+    const root = await fresh();
+    const store = openModelStore(root);
+    await store.writeVersion('m', version('a'));
+    await appendFile(join(root, 'm', 'audit.jsonl'), '{"at":"2026-12-06T10:00:00.000Z","action":"prom');
+    const torn = await store.readAudit('m');
+    expect(torn.records.map((r) => r.action)).toEqual(['register']);
+    expect(torn.skipped).toEqual([{ line: 2, reason: 'cut short (no end of line: a write interrupted by a crash)' }]);
+    await promote(store, 'm@1');
+    const after = await store.readAudit('m');
+    expect(after.records.map((r) => r.action)).toEqual(['register', 'promote']);
+    // no longer the last line, it is still skipped and counted (as not JSON), not glued to the record after it
+    expect(after.skipped).toEqual([{ line: 2, reason: 'not valid JSON' }]);
+    expect((await readFile(join(root, 'm', 'audit.jsonl'), 'utf8')).split('\n')[1]).toBe('{"at":"2026-12-06T10:00:00.000Z","action":"prom');
+  });
+
+  it('a model promoted before the trail existed: its period starts at the production file\'s mtime, marked inferred', async () => {
+    const root = await fresh();
+    const store = openModelStore(root);
+    await store.writeVersion('m', version('a'));
+    await store.writeVersion('m', version('b'));
+    // the registry of an older cohortlab: a production pointer, no trail
+    await store.setProduction({ name: 'm', version: 1 });
+    await writeFile(join(root, 'm', 'audit.jsonl'), '');
+    const then = new Date('2026-03-04T05:06:07.000Z');
+    await utimes(join(root, 'm', 'production'), then, then);
+    expect(await store.productionSince('m')).toBe('2026-03-04T05:06:07.000Z');
+    const before = productionPeriods('m', (await store.readAudit('m')).records, { version: 1, since: '2026-03-04T05:06:07.000Z' });
+    expect(before.periods).toEqual([{ version: 1, from: '2026-03-04T05:06:07.000Z', to: null, inferred: true }]);
+    expect(before.warnings.map((w) => w.code)).toEqual(['PRODUCTION_START_INFERRED']);
+    // the first recorded promotion keeps that mtime, which the switch itself overwrites
+    await promote(store, 'm@2');
+    const [rec] = (await store.readAudit('m')).records;
+    expect(rec).toMatchObject({ action: 'promote', version: 2, previous: 1, previousSince: '2026-03-04T05:06:07.000Z' });
+    const after = productionPeriods('m', [rec], { version: 2, since: (await store.productionSince('m')) ?? null });
+    expect(after.periods).toEqual([
+      { version: 1, from: '2026-03-04T05:06:07.000Z', to: rec.at, inferred: true },
+      { version: 2, from: rec.at, to: null, inferred: false },
+    ]);
+    // later promotions carry no previousSince: the trail knows the start
+    await promote(store, 'm@1');
+    expect((await store.readAudit('m')).records[1]).not.toHaveProperty('previousSince');
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { readProductionHistory } from '../../registry/index.js';
 import { CohortlabError } from '../../shared/errors.js';
 import { openApiDocument, type RouteDoc } from '../openapi.js';
 import type { PropensityAnswer } from '../propensity.js';
@@ -19,14 +20,18 @@ export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: 
     return { status: 'ok', model: modelInfo(l), snapshot: servedSnapshot(l), refresh: refresher ? refresher.state() : null };
   });
 
-  app.get('/v1/models', { schema: { summary: 'the loaded and the promoted version, and the features the model needs', response: { 200: modelsResponseSchema, ...errorResponses() } } }, async () => {
+  app.get('/v1/models', { schema: { summary: 'the loaded and the promoted version, the features the model needs, and which version was in production over which dates', response: { 200: modelsResponseSchema, ...errorResponses() } } }, async () => {
     const l = provider.current();
+    // read-only (the trail and the pointer's mtime): a read-only registry mount still answers
+    const history = await readProductionHistory(provider.store, l.model.name);
     return {
       loaded: { ...modelInfo(l), createdAt: l.model.manifest.createdAt, loadedAt: l.loadedAt, metrics: l.model.manifest.metrics, params: l.model.manifest.params },
       production: (await provider.production()) ?? null,
       reference: provider.ref,
       features: l.model.featureNames,
       propensity: propensity ? propensity.model : null,
+      production_history: history.periods,
+      warnings: history.warnings,
       snapshot: servedSnapshot(l),
       refresh: refresher ? refresher.state() : null,
     };
