@@ -6,16 +6,17 @@ import { createRefresher, parseCadence, type Refresher, type RefresherOptions } 
 import type { Logger } from '../shared/log.js';
 import { join } from 'node:path';
 import { HISTORY_FOLDER, openModelStore } from '../registry/index.js';
-import { openEventSource, type EventSourceSpec } from '../engine/index.js';
+import type { EventSourceSpec } from '../engine/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import { checkDestinations, publishRefresh, refreshDestinations, type LoadedModel } from '../pipeline/index.js';
+import { checkDestinations, refreshDestinations } from '../pipeline/index.js';
+import { workerRunner } from './refresh-job.js';
 
 export { buildApp, type AppOptions } from './app.js';
 export { loadPropensity, type PropensityAnswer } from './propensity.js';
 export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
 export { MAX_USERS_PER_REQUEST, BODY_LIMIT_BYTES } from './schemas.js';
 export { Metrics } from './plugins/metrics.js';
-export { createRefresher, parseCadence, type Cadence, type Refresher, type RefresherOptions, type RefreshRun, type RefreshState } from './refresh.js';
+export { createRefresher, inProcessRunner, parseCadence, RefreshRunFailure, type Cadence, type RefreshRunner, type Refresher, type RefresherOptions, type RefreshRun, type RefreshState } from './refresh.js';
 export type { LogOptions } from './plugins/request-log.js';
 
 export interface ServeOptions {
@@ -77,23 +78,15 @@ function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNull
   const dest = refreshDestinations(config, r.env ?? process.env, { changesFile: r.changesFile, deadLetterFile: r.deadLetterFile ?? join(opts.modelsDir, model.name, HISTORY_FOLDER, 'dead-letter.ndjson') });
   checkDestinations(model.manifest.memberIds ?? 'none', dest, model.label);
   const sends = Boolean(dest.changesFile || dest.webhooks.length);
-  return createRefresher({
-    provider,
-    cadence: parseCadence(r.cadence, model.segments),
-    logger: opts.logger,
-    openSource: (m: LoadedModel) => {
-      const { spec, config: c } = r.source(m.config);
-      return openEventSource(spec, c, { logger: opts.logger });
-    },
+  // each run in a worker thread (refresh-job.ts): the event loop keeps answering while it ingests and scores
+  const runner = workerRunner({
+    modelsDir: opts.modelsDir,
+    source: r.source,
+    destinations: sends ? dest : null,
     keep: r.keep ?? config.refresh?.keep,
     track: r.track ?? config.refresh?.track,
     salt: r.salt,
-    clock: r.clock,
-    publish: sends
-      ? async (result) => {
-          const published = await publishRefresh(result, dest, { logger: opts.logger });
-          if (published.written !== null) opts.logger.info(`changes of ${result.record.as_of}: ${published.written.toLocaleString('en-US')} records -> ${dest.changesFile}`);
-        }
-      : undefined,
+    logger: opts.logger,
   });
+  return createRefresher({ provider, cadence: parseCadence(r.cadence, model.segments), logger: opts.logger, runner, clock: r.clock });
 }

@@ -4,6 +4,9 @@ import type { Refresh, SegmentRule } from '../rules/index.js';
 import { CohortlabError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { servingSnapshot, type Loaded, type ModelProvider } from './provider.js';
+import { modelDates } from './snapshot.js';
+import type { SnapshotRecord } from '../registry/index.js';
+import type { ColumnTable } from '../shared/table-io.js';
 
 /**
  * `serve --refresh CADENCE` (issue 21 part 1): on a schedule, score the current population from the configured
@@ -86,8 +89,10 @@ export interface RefreshState {
 export interface RefresherOptions {
   provider: ModelProvider;
   cadence: Cadence;
+  /** How a run is done (the server: a worker thread, refresh-job.ts); default: inProcessRunner over openSource. */
+  runner?: RefreshRunner;
   /** Opens the event source anew for each run (closed after it): a file rewritten between runs is read again. */
-  openSource: (model: LoadedModel) => Promise<EventSource>;
+  openSource?: (model: LoadedModel) => Promise<EventSource>;
   logger: Logger;
   /** The pseudonymization salt of a `--pseudonymize` model (COHORTLAB_PSEUDONYM_SALT). */
   salt?: string;
@@ -117,8 +122,59 @@ function reasonOf(e: unknown): string {
   return e instanceof CohortlabError ? e.message : errorMessage('INTERNAL');
 }
 
+/** A run that failed, with the as-of it had chosen (null: it failed before choosing one). */
+export class RefreshRunFailure extends Error {
+  constructor(
+    readonly asOf: string | null,
+    readonly failure: unknown,
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure));
+    this.name = 'RefreshRunFailure';
+  }
+}
+
+/**
+ * One run's work: choose the as-of, score, store the snapshot in the history, call `stored` with it (the
+ * refresher builds the serving state and swaps it in), then send the changes. Resolves with the sending's error
+ * (null: sent, or nothing to send); throws a RefreshRunFailure when no snapshot was stored. In this thread
+ * (inProcessRunner) or in a worker thread (refresh-job.ts, what the server uses).
+ */
+export type RefreshRunner = (basis: Loaded, nowMs: number, stored: (record: SnapshotRecord, table: ColumnTable) => void) => Promise<{ publishError: unknown }>;
+
+/** The run in this thread, from an event source the caller opens (tests and notebooks). */
+export function inProcessRunner(opts: Pick<RefresherOptions, 'openSource' | 'logger' | 'salt' | 'keep' | 'track' | 'publish'> & { openSource: NonNullable<RefresherOptions['openSource']> }): RefreshRunner {
+  return async (basis, nowMs, stored) => {
+    let asOf: string | null = null;
+    try {
+      const source = await opts.openSource(basis.model);
+      let result: RefreshResult;
+      try {
+        if (source.report.users === 0) throw new CohortlabError('EMPTY_INPUT', `the event source ${source.location} holds no usable events: nothing to refresh.`);
+        // the last complete UTC day, never past the source's last event day (a static file keeps its date)
+        asOf = defaultRefreshAsOf(source, nowMs);
+        result = await refreshModel({ models: basis.store, model: basis.model, source, asOf, logger: opts.logger, salt: opts.salt, keep: opts.keep, track: opts.track });
+      } finally {
+        await source.close();
+      }
+      stored(result.record, result.table);
+      if (opts.publish) {
+        try {
+          await opts.publish(result);
+        } catch (e) {
+          return { publishError: e };
+        }
+      }
+      return { publishError: null };
+    } catch (e) {
+      throw new RefreshRunFailure(asOf, e);
+    }
+  };
+}
+
 export function createRefresher(opts: RefresherOptions): Refresher {
   const clock = opts.clock ?? (() => new Date());
+  if (!opts.runner && !opts.openSource) throw new Error('createRefresher needs a runner or openSource');
+  const runner = opts.runner ?? inProcessRunner({ ...opts, openSource: opts.openSource as NonNullable<RefresherOptions['openSource']> });
   let running: Promise<RefreshRun> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let nextAt: number | null = null;
@@ -131,39 +187,32 @@ export function createRefresher(opts: RefresherOptions): Refresher {
     const started = new Date();
     const t0 = performance.now();
     const basis: Loaded = opts.provider.current();
+    const what = `${basis.model.name}@${basis.model.version}`;
     let asOf: string | null = null;
     let users: number | null = null;
     let served = false;
-    try {
-      const source = await opts.openSource(basis.model);
-      let result: RefreshResult;
-      try {
-        if (source.report.users === 0) throw new CohortlabError('EMPTY_INPUT', `the event source ${source.location} holds no usable events: nothing to refresh.`);
-        // the last complete UTC day, never past the source's last event day (a static file keeps its date)
-        asOf = defaultRefreshAsOf(source, clock().getTime());
-        result = await refreshModel({ models: opts.provider.store, model: basis.model, source, asOf, logger: opts.logger, salt: opts.salt, keep: opts.keep, track: opts.track });
-      } finally {
-        await source.close();
-      }
-      users = result.record.users;
+    const onStored = (record: SnapshotRecord, table: ColumnTable) => {
+      asOf = record.as_of;
+      users = record.users;
       // the whole state is built before the one swap (no request sees a half-built snapshot)
-      const next = servingSnapshot(basis, result.record, result.table);
-      served = opts.provider.swap(basis, next);
-      const drift = result.record.drift ? `; ${result.record.drift.summary.text}` : '';
-      opts.logger.info(`refresh ${basis.model.name}@${basis.model.version} as of ${asOf}: ${users.toLocaleString('en-US')} users, ${result.record.changes ?? 0} changes since ${result.record.previous ?? '(first snapshot)'}${served ? '; now served' : `; stored, not served (the loaded version is now ${label()})`}${drift}`);
-      if (opts.publish) {
-        try {
-          await opts.publish(result);
-        } catch (e) {
-          // the snapshot is stored and served; only the sending failed (publishRefresh dead-letters what it can)
-          opts.logger.warn(`refresh ${basis.model.name}@${basis.model.version} as of ${asOf}: the changes were not sent: ${e instanceof Error ? e.message : String(e)}`);
-          return finish('error', `the snapshot of ${asOf} is stored${served ? ' and served' : ''}, but its changes were not sent: ${reasonOf(e)}`);
-        }
+      served = opts.provider.swap(basis, servingSnapshot(basis, record, table));
+      const drift = record.drift ? `; ${record.drift.summary.text}` : '';
+      opts.logger.info(`refresh ${what} as of ${asOf}: ${users.toLocaleString('en-US')} users, ${record.changes ?? 0} changes since ${record.previous ?? '(first snapshot)'}${served ? '; now served' : `; stored, not served (the loaded version is now ${label()})`}${drift}`);
+    };
+    try {
+      const { publishError } = await runner(basis, clock().getTime(), onStored);
+      if (publishError) {
+        // the snapshot is stored (and served); only the sending failed (publishRefresh dead-letters what it can)
+        opts.logger.warn(`refresh ${what} as of ${asOf}: the changes were not sent: ${publishError instanceof Error ? publishError.message : String(publishError)}`);
+        return finish('error', `the snapshot of ${asOf} is stored${served ? ' and served' : ''}, but its changes were not sent: ${reasonOf(publishError)}`);
       }
       return finish('ok', null);
     } catch (e) {
-      opts.logger.warn(`refresh of ${basis.model.name}@${basis.model.version}${asOf ? ` as of ${asOf}` : ''} failed, still serving the snapshot of ${basis.refreshed?.as_of ?? basis.model.params.snapshotAsOf}: ${e instanceof Error ? e.message : String(e)}`);
-      return finish('error', reasonOf(e));
+      const failure = e instanceof RefreshRunFailure ? e : new RefreshRunFailure(null, e);
+      asOf ??= failure.asOf;
+      const cause = failure.failure;
+      opts.logger.warn(`refresh of ${what}${asOf ? ` as of ${asOf}` : ''} failed, still serving the snapshot of ${modelDates(opts.provider.current()).snapshot}: ${cause instanceof Error ? cause.message : String(cause)}`);
+      return finish('error', reasonOf(cause));
     }
 
     function finish(status: 'ok' | 'error', error: string | null): RefreshRun {
@@ -185,27 +234,31 @@ export function createRefresher(opts: RefresherOptions): Refresher {
     return running;
   }
 
-  function tick() {
-    nextAt = Date.now() + opts.cadence.intervalMs;
-    timer = setTimeout(tick, opts.cadence.intervalMs);
+  // Node's timers hold at most 2^31-1 ms (24.8 days; a longer delay fires at once): a monthly or every:900h
+  // schedule waits in steps of at most a day until its due time.
+  function wait(dueAt: number) {
+    nextAt = dueAt;
+    timer = setTimeout(() => (Date.now() >= dueAt ? tick() : wait(dueAt)), Math.max(0, Math.min(dueAt - Date.now(), DAY_MS)));
     timer.unref?.();
+  }
+
+  function tick() {
+    wait(Date.now() + opts.cadence.intervalMs);
     void runOnce();
   }
 
   return {
     start() {
       if (timer) return;
-      if (opts.runAtStart === false) {
-        nextAt = Date.now() + opts.cadence.intervalMs;
-        timer = setTimeout(tick, opts.cadence.intervalMs);
-        timer.unref?.();
-      } else tick();
+      if (opts.runAtStart === false) wait(Date.now() + opts.cadence.intervalMs);
+      else tick();
     },
     async stop() {
       if (timer) clearTimeout(timer);
       timer = null;
       nextAt = null;
       await running;
+      await (runner as { close?: () => Promise<void> }).close?.();
     },
     runOnce,
     state: () => ({
