@@ -5,6 +5,7 @@ import type { EventSourceSpec } from '../engine/index.js';
 import type { EventConfig } from '../ingest/index.js';
 import type { RefreshDestinations } from '../pipeline/index.js';
 import type { SnapshotRecord } from '../registry/index.js';
+import type { ColumnTable } from '../shared/table-io.js';
 import { CohortlabError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { RefreshRunFailure, type RefreshRunner } from './refresh.js';
@@ -12,8 +13,8 @@ import { RefreshRunFailure, type RefreshRunner } from './refresh.js';
 /**
  * A scheduled refresh in a worker thread (refresh-worker.ts), so the server's event loop keeps answering while
  * a run ingests, scores and writes. The job is plain data (where the registry is, which version, the event
- * source, the destinations); the worker stores the snapshot in the history and says so, then sends the changes.
- * This thread then reads the stored table back (one parquet read) and builds the serving state.
+ * source, the destinations); the worker stores the snapshot in the history and hands the table over (numeric
+ * buffers moved), then sends the changes. This thread builds the serving state from it and swaps it in.
  */
 export interface RefreshJob {
   id: number;
@@ -31,7 +32,7 @@ export interface RefreshJob {
 
 export type RefreshJobMessage =
   | { type: 'log'; level: 'info' | 'warn'; message: string }
-  | { type: 'stored'; id: number; record: SnapshotRecord }
+  | { type: 'stored'; id: number; record: SnapshotRecord; table: ColumnTable }
   | { type: 'done'; id: number }
   | { type: 'failed'; id: number; stage: 'refresh' | 'publish'; asOf: string | null; error: { code: string | null; message: string } };
 
@@ -77,15 +78,16 @@ export function workerRunner(opts: WorkerRunnerOptions): RefreshRunner & { close
   let worker: Worker | null = null;
   let nextId = 1;
   const runner = (async (basis, nowMs, stored) => {
-    const { spec, config } = opts.source(basis.model.config);
+    const { spec: given, config } = opts.source(basis.model.config);
+    // one DuckDB thread for a refresh unless --threads (or the environment, or the config) says otherwise: the
+    // cores are left to the requests the server answers meanwhile
+    const spec: EventSourceSpec = given.engine === 'duckdb' ? { ...given, limits: { ...given.limits, threads: given.limits?.threads ?? 1 } } : given;
     const job: RefreshJob = {
       id: nextId++, modelsDir: opts.modelsDir, ref: `${basis.model.name}@${basis.model.version}`, spec, config, nowMs,
       keep: opts.keep, track: opts.track, salt: opts.salt, destinations: opts.destinations,
     };
     const w = (worker ??= startWorker());
     let asOf: string | null = null;
-    // the serving state is swapped in once the table is read back; the run ends after that (and the sending)
-    let swapped: Promise<void> = Promise.resolve();
     return new Promise<{ publishError: unknown }>((resolve, reject) => {
       const fail = (e: unknown) => {
         cleanup();
@@ -103,15 +105,18 @@ export function workerRunner(opts: WorkerRunnerOptions): RefreshRunner & { close
         if (m.id !== job.id) return;
         if (m.type === 'stored') {
           asOf = m.record.as_of;
-          // the table as stored, read back here: the serving state is built in the server's thread
-          swapped = basis.store.history(m.record.model.name).readTable(m.record.as_of).then((table) => stored(m.record, table));
-          swapped.catch(fail);
+          // the table as stored, moved over from the worker: the serving state is built in the server's thread
+          try {
+            stored(m.record, m.table);
+          } catch (e) {
+            fail(e);
+          }
         } else if (m.type === 'done') {
           cleanup();
-          swapped.then(() => resolve({ publishError: null }), () => {});
+          resolve({ publishError: null });
         } else if (m.stage === 'publish') {
           cleanup();
-          swapped.then(() => resolve({ publishError: errorFrom(m.error) }), () => {});
+          resolve({ publishError: errorFrom(m.error) });
         } else {
           asOf = m.asOf;
           fail(errorFrom(m.error));

@@ -1,4 +1,4 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { openEventSource } from '../engine/index.js';
 import { defaultRefreshAsOf, loadScoringModel, publishRefresh, refreshModel, type LoadedModel } from '../pipeline/index.js';
 import { openModelStore } from '../registry/index.js';
@@ -12,8 +12,8 @@ import type { RefreshJob, RefreshJobMessage } from './refresh-job.js';
  * bench timed requests out while a refresh ran in the server's own thread). One job at a time; the loaded version
  * is kept between jobs (same name@version, same files).
  */
-const port = parentPort;
-if (!port) throw new Error('refresh-worker.ts runs as a worker thread');
+if (!parentPort) throw new Error('refresh-worker.ts runs as a worker thread');
+const port: MessagePort = parentPort;
 
 let cached: { ref: string; modelsDir: string; model: LoadedModel } | null = null;
 
@@ -39,7 +39,10 @@ async function run(job: RefreshJob): Promise<void> {
     } finally {
       await source.close();
     }
-    post({ type: 'stored', id: job.id, record: result.record });
+    // the table goes over as it is (numeric columns' buffers moved, not copied): the server's thread reads no file
+    const table = result.table;
+    const moved = table.names.map((n) => table.columns[n]).filter((c): c is Float64Array => c instanceof Float64Array).map((c) => c.buffer as ArrayBuffer);
+    port.postMessage({ type: 'stored', id: job.id, record: result.record, table } satisfies RefreshJobMessage, [...new Set(moved)]);
     if (job.destinations) {
       try {
         const published = await publishRefresh(result, job.destinations, { logger });

@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEventSource, warehouseConfig } from '../../src/engine/index.js';
 import { clickhouseUrls, loadEventsIntoClickHouse } from '../engine/clickhouse-helper.js';
 import { refreshModel, type LoadedModel } from '../../src/pipeline/index.js';
@@ -49,6 +49,36 @@ describe('parseCadence', () => {
     expect(() => parseCadence('every:0s', [])).toThrow(/between 1s and 366 days/);
     expect(() => parseCadence('fortnightly', [])).toThrow(/"fortnightly" is not a cadence/);
   });
+});
+
+describe('the schedule', () => {
+  it('a monthly cadence waits its 30 days (past the 24.8 days a Node timer holds), then runs', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
+    try {
+      const provider = await createProvider('default', openModelStore(modelsDir));
+      let opened = 0;
+      const refresher = createRefresher({
+        provider,
+        cadence: parseCadence('rules', [{ name: 'x', refresh: 'monthly' } as SegmentRule]),
+        logger: silentLogger,
+        runAtStart: false,
+        openSource: async () => {
+          opened++;
+          throw new Error('no source in this test');
+        },
+      });
+      refresher.start();
+      expect(refresher.state().next_at).toBe('2026-01-31T00:00:00.000Z');
+      await vi.advanceTimersByTimeAsync(29 * 86_400_000);
+      expect(opened).toBe(0);
+      await vi.advanceTimersByTimeAsync(86_400_000 + 1000);
+      expect(opened).toBe(1);
+      expect(refresher.state().next_at).toBe('2026-03-02T00:00:00.000Z');
+      await refresher.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  }, 60_000);
 });
 
 describe('serve --refresh every:1s under load', () => {
@@ -248,6 +278,25 @@ describe('refresh runs', () => {
       expect(lines).toHaveLength(rec.changes as number);
       expect(new Set(lines.map((l) => l.as_of))).toEqual(new Set([rec.as_of]));
       expect(Object.keys(lines[0]).sort()).toEqual(['as_of', 'from', 'segment', 'to', 'user_id']);
+    } finally {
+      await started.app.close();
+    }
+  }, 120_000);
+
+  it('in the worker thread too, a failed run says why and the training snapshot stays served', async () => {
+    const dir = await registryCopy();
+    const started = await startServer({
+      ref: 'default', modelsDir: dir, port: 0, host: '127.0.0.1', logger: silentLogger,
+      refresh: { cadence: 'daily', source: (config) => ({ spec: { engine: 'duckdb', events: [join(dir, 'missing.parquet')] }, config }) },
+    });
+    try {
+      const t0 = Date.now();
+      while (Date.now() - t0 < 60_000 && !started.refresher!.state().last) await new Promise((r) => setTimeout(r, 100));
+      const h = await (await fetch(`${started.url}v1/health`)).json();
+      expect(h.refresh.last).toMatchObject({ status: 'error', as_of: null, served: false });
+      expect(h.refresh.last.error).toMatch(/missing\.parquet/);
+      expect(h.snapshot).toMatchObject({ as_of: trainedAsOf, source: 'training' });
+      expect((await fetch(`${started.url}v1/segments`)).status).toBe(200);
     } finally {
       await started.app.close();
     }
