@@ -23,7 +23,7 @@ function table(rows: string[][]): string {
   return rows.map((r, i) => r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join('  ') + (i === 0 ? `\n${w.map((x) => '-'.repeat(x)).join('  ')}` : '')).join('\n');
 }
 
-const row = (v: DriftVariable) => [v.name, v.kind, v.psi.toFixed(4), v.noise_bound.toFixed(4), v.status, v.ks ? v.ks.statistic.toFixed(3) : '', v.ks ? v.ks.p_value.toExponential(1) : '', `${v.current_n}`];
+const row = (v: DriftVariable) => [v.name, v.kind, v.psi.toFixed(4), v.noise_bound.toFixed(4), v.not_advice ? `${v.status} (${v.not_advice})` : v.status, v.ks ? v.ks.statistic.toFixed(3) : '', v.ks ? v.ks.p_value.toExponential(1) : '', `${v.current_n}`];
 
 export const driftCommand: Command = {
   name: 'drift',

@@ -109,7 +109,7 @@ export async function renderEvaluationHtml(report: EvaluationReport): Promise<st
     sections.push({
       title: 'Drift against the training snapshot',
       html: `<p class="${d.summary.retrain_advised ? 'warn' : ''}">${escapeHtml(d.summary.text)}</p><p class="note">PSI over ${d.thresholds.bins} bins fixed on the training sample (${d.reference.sample} live users); below ${d.thresholds.watch} stable, ${d.thresholds.watch}-${d.thresholds.act} watch, ${d.thresholds.act}+ act, and only above the 99% noise bound for these sample sizes (ticks); no verdict under ${d.thresholds.min_sample} users.</p>` +
-        htmlTable(['variable', 'kind', 'PSI', '99% noise bound', 'status', 'KS D (p)'], vars.map((v) => [v.name, v.kind, v.psi.toFixed(4), v.noise_bound.toFixed(4), v.status, v.ks ? `${v.ks.statistic.toFixed(3)} (${v.ks.p_value.toExponential(1)})` : '—'])),
+        htmlTable(['variable', 'kind', 'PSI', '99% noise bound', 'status', 'KS D (p)'], vars.map((v) => [v.name, v.kind, v.psi.toFixed(4), v.noise_bound.toFixed(4), v.not_advice ? `${v.status} (${v.not_advice}: not advice)` : v.status, v.ks ? `${v.ks.statistic.toFixed(3)} (${v.ks.p_value.toExponential(1)})` : '—'])),
       charts: [driftChartSpec(d)],
     });
   }

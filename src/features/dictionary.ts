@@ -61,6 +61,18 @@ export function featureDictionary(config: EventConfig): FeatureDefinition[] {
   return [...BASE_FEATURES, ...milestones];
 }
 
+/**
+ * Features that grow with a user's age or the log's length while behaviour holds still (lifetime counts and
+ * sums, tenure, ever-flags, milestones): their distribution drifts as a cohort ages or the log gets longer, so
+ * drift reports them apart from the behaviour the model reads (issue 21). Recency is not one of them.
+ */
+export function cumulativeFeatures(config: EventConfig): string[] {
+  return featureDictionary(config).filter((f) => f.window === 'all history' && f.name !== RECENCY_FEATURE).map((f) => f.name);
+}
+
+/** The feature whose value follows the weekday of the as-of date (a Monday cutoff sees the weekend's gap). */
+export const RECENCY_FEATURE = 'days_since_last_activity';
+
 export function featureNames(config: EventConfig): string[] {
   return featureDictionary(config).map((f) => f.name);
 }

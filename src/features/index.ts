@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../shared/atomic.js';
 export type { FeatureTable, FeatureDefinition } from './types.js';
 export { CHURN_TARGET, computeTargetLabels, targetLabelQuery, targetTitle, withTargetLabels, type TargetKind, type TargetLabels, type TargetSpec } from './target.js';
 export { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from './outcome.js';
-export { BASE_FEATURES, featureDictionary, featureNames, MILESTONE_PREFIX } from './dictionary.js';
+export { BASE_FEATURES, featureDictionary, featureNames, cumulativeFeatures, MILESTONE_PREFIX, RECENCY_FEATURE } from './dictionary.js';
 export { featureQuery, featureRelationSql, labelQuery, FLAG_COLUMNS } from './sql.js';
 export { latestCoveredAsOf, horizonCoverage, horizonToleranceMs, HORIZON_TOLERANCE_SHARE } from './horizon.js';
 export { profileEvents, formatProfile, featureWindowDays, PROFILE_LIMITS, type DataProfile, type DataWarning, type DataWarningCode, type ProfileOptions } from './profile.js';

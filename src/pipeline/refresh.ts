@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { computeFeatureBlocks } from '../features/index.js';
+import { computeFeatureBlocks, cumulativeFeatures, RECENCY_FEATURE } from '../features/index.js';
 import type { EventSource } from '../engine/index.js';
 import { driftReport, type DriftReport } from '../evaluate/index.js';
 import { segmentChanges, SEGMENT_COLUMN_PREFIX, type SegmentChange, type Snapshot } from '../rules/index.js';
@@ -180,7 +180,7 @@ export async function driftOf(model: LoadedModel, models: ModelStore, current: {
   return driftReport(
     { asOf: reference.asOf, users: reference.table.rows, columns: reference.table.columns as Record<string, ArrayLike<number>>, source: `${model.label} training snapshot, live users` },
     { asOf: current.asOf, users: live.length, columns: currentColumns },
-    { features: model.featureNames, prediction: probability, ruleScores: RULE_SCORE_COLUMNS },
+    { features: model.featureNames, prediction: probability, ruleScores: RULE_SCORE_COLUMNS, cumulative: cumulativeFeatures(model.config), calendar: [RECENCY_FEATURE] },
   );
 }
 

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventSource } from '../../src/engine/source.js';
-import { computeFeatures, featureDictionary, type FeatureTable } from '../../src/features/index.js';
-import { measureDrift, PSI_WATCH } from '../../src/evaluate/index.js';
+import { PSI_WATCH } from '../../src/evaluate/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { monthlyTransitions, refreshModel, trainPipeline, type RefreshResult } from '../../src/pipeline/index.js';
 import { createMemoryStore, type ModelStore } from '../../src/registry/index.js';
@@ -34,8 +33,6 @@ let models: ModelStore;
 let truth: SynthTruth;
 let moves: MovementRecord[];
 const snapshots: RefreshResult[] = [];
-/** The features at each month end (the same point-in-time computation the refresh runs). */
-const featureTables: FeatureTable[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cl-history-synth-'));
@@ -54,7 +51,6 @@ beforeAll(async () => {
   try {
     for (const asOf of MONTH_ENDS) {
       snapshots.push(await refreshModel({ models, ref: 'synth', source, asOf }));
-      featureTables.push(await computeFeatures(source, { asOf }));
     }
   } finally {
     await source.close();
@@ -153,44 +149,25 @@ describe('history of the synthetic product against its known movement', () => {
     expect(pooled.observed, figures).toBeLessThanOrEqual(1.2 * pooled.moves14);
   });
 
-  // Features over a window of at most 30 days: the ones a month between refreshes renews. Lifetime and long windows
-  // (total_sessions, tenure_days, days_since_last_activity, typical_gap_days 90d, peak_week_features 84d) grow with
-  // the data window (it starts on 2026-01-01) even when nothing changes; docs/synthetic.md gives their figures.
-  const windowed = () => new Set(featureDictionary(SYNTHETIC_PRESET).filter((f) => /^(7|14|28|30)d/.test(f.window)).map((f) => f.name));
-
-  it('keeps the refresh report under the watch threshold for the 7-30 day features in the months before the shift, and past act after it', () => {
-    const names = windowed();
+  it('keeps the prediction and every behaviour feature under the watch threshold before the shift, and advises retraining after it', () => {
+    // The report compares the users live at each date (not already churned) with the live users of the training
+    // snapshot. Cumulative features (total_sessions grows with the log: PSI 0.18-0.55 here) and recency on another
+    // weekday (a Tuesday or Monday cutoff after a Sunday one: PSI ~1.8) are shown but advise nothing.
     const [training, ...after] = snapshots.map((s) => s.record.drift!);
     expect(training.reference.as_of).toBe('2026-05-31');
     expect(Math.max(...training.features.map((v) => v.psi))).toBeLessThan(1e-9); // the training date itself: nothing moved
-    const worst = (d: typeof training) => d.features.filter((v) => names.has(v.name)).sort((x, y) => y.psi - x.psi)[0];
-    expect(names.size).toBeGreaterThan(15);
-    // One and two months after training. The report scores every user seen so far, the already churned included;
-    // their stock grows (47% of the users at 05-31, 59% at 08-31) and their zero 30-day activity alone moves a
-    // feature past 0.1 by the third month (actions_per_session_30d PSI 0.11 at 08-31), so that month is checked
-    // on the live population below.
-    for (const d of after.slice(0, 2)) {
-      const w = worst(d);
-      expect(w.psi, `${d.current.as_of}: ${w.name} PSI ${w.psi}`).toBeLessThan(PSI_WATCH);
+    for (const d of after.slice(0, 3)) {
+      const advice = [d.prediction!, ...d.features.filter((v) => !v.not_advice)].sort((x, y) => y.psi - x.psi);
+      expect(advice.length).toBeGreaterThan(20);
+      expect(advice[0].psi, `${d.current.as_of}: ${advice[0].name} PSI ${advice[0].psi}`).toBeLessThan(PSI_WATCH);
+      expect(d.summary.retrain_advised).toBe(false);
+      expect(d.features.find((v) => v.name === 'total_sessions')?.not_advice).toBe('cumulative');
     }
     const shifted = after[3];
     expect(shifted.current.as_of).toBe('2026-09-30');
-    const moved = shifted.features.filter((v) => names.has(v.name) && v.psi >= 0.25).map((v) => v.name);
+    const moved = shifted.features.filter((v) => !v.not_advice && v.psi >= 0.25).map((v) => v.name);
     expect(moved).toEqual(expect.arrayContaining(['active_days_30d', 'avg_weekly_sessions_28d']));
     expect(shifted.summary.retrain_advised).toBe(true);
-  });
-
-  it('keeps drift of the live population under the watch threshold every month before the shift and crosses it after', () => {
-    // The users cohortlab trains on (not already churned), bins fitted on the training date's: the generator is
-    // stationary there, movement included (regular and power users leave at 5% a month, declining ones replace them).
-    const live = (t: FeatureTable, f: string) => Float64Array.from(t.columns[f].filter((_, i) => !t.alreadyChurned[i]));
-    const names = [...windowed()].filter((f) => featureTables[0].columns[f]);
-    const worst = (k: number) => names.map((f) => ({ f, psi: measureDrift(live(featureTables[0], f), live(featureTables[k], f), { what: f }).psi })).sort((a, b) => b.psi - a.psi)[0];
-    for (const k of [1, 2, 3]) {
-      const w = worst(k);
-      expect(w.psi, `${MONTH_ENDS[k]}: ${w.f} PSI ${w.psi}`).toBeLessThan(PSI_WATCH);
-    }
-    const w = worst(4);
-    expect(w.psi, `${MONTH_ENDS[4]}: ${w.f} PSI ${w.psi}`).toBeGreaterThan(0.25);
+    expect(shifted.summary.text).toMatch(/retraining advised$/);
   });
 });
