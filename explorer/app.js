@@ -278,7 +278,7 @@ async function loadDrift(asOf) {
     return;
   }
   const d = r.report;
-  $('drift-note').textContent = `Refresh of ${d.current.as_of} (${d.current.users.toLocaleString('en-US')} users, scored by ${r.scored_by.name}@${r.scored_by.version}) against its training snapshot ${d.reference.as_of} (sample of ${d.reference.sample.toLocaleString('en-US')}). PSI over ${d.thresholds.bins} bins fixed at training: watch from ${d.thresholds.watch}, act from ${d.thresholds.act}, and only above the noise bound (the ${d.thresholds.noise_quantile} quantile of PSI between two samples of these sizes); fewer than ${d.thresholds.min_sample} users on a side: no verdict.`;
+  $('drift-note').textContent = `Refresh of ${d.current.as_of} (${d.current.users.toLocaleString('en-US')} users, scored by ${r.scored_by.name}@${r.scored_by.version}) against its training snapshot ${d.reference.as_of} (sample of ${d.reference.sample.toLocaleString('en-US')}). PSI over ${d.thresholds.bins} bins fixed at training: watch from ${d.thresholds.watch}, act from ${d.thresholds.act}, and only above the noise bound (the ${d.thresholds.noise_quantile} quantile of PSI between two samples of these sizes); fewer than ${d.thresholds.min_sample} users on a side: no verdict. The chart draws the 25 largest shifts; the table lists every variable.`;
   const kind = d.summary.retrain_advised ? 'retrain' : d.summary.watch.length ? 'watch' : 'stable';
   $('drift-kind').hidden = false;
   $('drift-kind').textContent = kind;
@@ -288,7 +288,8 @@ async function loadDrift(asOf) {
   const vars = [...(d.prediction ? [d.prediction] : []), ...d.features, ...d.rule_scores];
   $('drift-table').innerHTML = table(
     ['variable', 'kind', 'PSI', 'noise bound', 'KS', 'status', 'users (training / now)'],
-    vars.map((v) => [v.name, v.kind.replace('_', ' '), num(v.psi, 4), num(v.noise_bound, 4), v.ks ? num(v.ks.statistic, 3) : '-', v.status.replace('_', ' '), `${v.reference_n} / ${v.current_n}`]),
+    // a cumulative or calendar feature moves with the date itself: its shift is shown but advises nothing
+    vars.map((v) => [v.name, v.kind.replace('_', ' '), num(v.psi, 4), num(v.noise_bound, 4), v.ks ? num(v.ks.statistic, 3) : '-', `${v.status.replace('_', ' ')}${v.not_advice ? ` (${v.not_advice}: not advice)` : ''}`, `${v.reference_n} / ${v.current_n}`]),
   );
 }
 

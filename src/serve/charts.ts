@@ -1,6 +1,6 @@
 import { clusterCharts, type ClusterReport } from '../cluster/index.js';
 import type { HistoryPoint } from '../pipeline/index.js';
-import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type DriftReport, type EvaluationReport } from '../evaluate/index.js';
+import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
 import type { TransitionMatrix } from '../rules/index.js';
 import type { ChartSpec } from '../shared/charts.js';
 import { RETENTION_FILE, survivalChartOf, type StoredRetention } from '../retention/index.js';
@@ -119,33 +119,6 @@ export function transitionCountsSpec(m: TransitionMatrix & { from_as_of: string;
     layer: [
       { mark: 'rect', encoding: { color: { field: 'share', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, title: 'row share' }, tooltip: [{ field: 'from', type: 'nominal' }, { field: 'to', type: 'nominal' }, { field: 'users', type: 'quantitative' }, { field: 'share', type: 'quantitative', format: '.1%' }] } },
       { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'text' }, color: { condition: { test: 'datum.share > 0.6', value: 'white' }, value: 'black' } } },
-    ],
-  } as ChartSpec;
-}
-
-/** PSI per variable (prediction, features, rule scores) as bars, with the watch/act rules and each bar's noise bound. */
-export function driftSpec(r: DriftReport): ChartSpec {
-  const vars = [...(r.prediction ? [r.prediction] : []), ...r.features, ...r.rule_scores];
-  const kindLabel = { prediction: 'prediction', feature: 'feature', rule_score: 'rule score' } as const;
-  const values = vars.map((v) => ({ variable: `${v.name} (${kindLabel[v.kind]})`, kind: kindLabel[v.kind], psi: v.psi, noise_bound: v.noise_bound, status: v.status, ks: v.ks ? v.ks.statistic : null, reference_n: v.reference_n, current_n: v.current_n }));
-  const t = r.thresholds;
-  return {
-    title: `PSI per variable, ${r.current.as_of} vs the training snapshot ${r.reference.as_of} (watch ${t.watch}, act ${t.act}; ticks: noise bound)`,
-    width: 520,
-    height: { step: 16 },
-    layer: [
-      {
-        data: { values },
-        mark: 'bar',
-        encoding: {
-          y: { field: 'variable', type: 'nominal', sort: null, title: null, axis: { labelLimit: 260 } },
-          x: { field: 'psi', type: 'quantitative', title: 'PSI' },
-          color: { field: 'status', type: 'nominal', scale: { domain: ['stable', 'watch', 'act', 'too_few'], range: ['#4c78a8', '#f2a93b', '#d62728', '#bbbbbb'] }, title: 'status' },
-          tooltip: [{ field: 'variable', type: 'nominal' }, { field: 'psi', type: 'quantitative', format: '.4f' }, { field: 'noise_bound', type: 'quantitative', format: '.4f' }, { field: 'ks', type: 'quantitative', format: '.3f' }, { field: 'status', type: 'nominal' }, { field: 'current_n', type: 'quantitative' }],
-        },
-      },
-      { data: { values }, mark: { type: 'tick', color: 'black', thickness: 2 }, encoding: { y: { field: 'variable', type: 'nominal', sort: null }, x: { field: 'noise_bound', type: 'quantitative' } } },
-      { data: { values: [{ x: t.watch, rule: `watch ${t.watch}` }, { x: t.act, rule: `act ${t.act}` }] }, mark: { type: 'rule', strokeDash: [4, 3] }, encoding: { x: { field: 'x', type: 'quantitative' }, color: { value: '#555' }, tooltip: [{ field: 'rule', type: 'nominal' }] } },
     ],
   } as ChartSpec;
 }

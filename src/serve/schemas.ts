@@ -504,7 +504,7 @@ export const driftResponseSchema = {
     scored_by: { ...modelRefSchema, description: 'the version that scored that snapshot (the reference is its training snapshot)' },
     dates: { type: 'array', items: { type: 'string' } },
     report: { ...anyObject, description: 'reference, current, thresholds (watch 0.1, act 0.25, min_sample, bins), features, prediction, rule_scores (each: psi, noise_bound, status, ks, bins), summary (act, watch, too_few, retrain_advised, text)' },
-    chart: { ...anyObject, description: 'vega-lite: PSI per variable as bars with the 0.1 / 0.25 rules and each bar\'s noise bound' },
+    chart: { ...anyObject, description: 'vega-lite (the report\'s own chart, evaluate driftChartSpec): PSI of the 25 largest variables as bars on a square-root scale with the 0.1 / 0.25 rules and each bar\'s noise bound' },
   },
 } as const;
 

@@ -154,10 +154,11 @@ describe('GET /v1/drift', () => {
     expect(j.report).toEqual(JSON.parse(JSON.stringify(rec.drift)));
     expect(j.report.thresholds).toMatchObject({ watch: 0.1, act: 0.25 });
     expect(j.report.summary.text).toMatch(/^drift \d{4}-\d{2}-\d{2} \(/);
-    const bars = j.chart.layer[0].data.values as { variable: string; psi: number; noise_bound: number }[];
-    expect(bars.length).toBe(j.report.features.length + (j.report.prediction ? 1 : 0) + j.report.rule_scores.length);
-    expect(bars.find((b) => b.variable.startsWith(`${j.report.features[0].name} (`))?.psi).toBe(j.report.features[0].psi);
-    expect(j.chart.layer[2].data.values.map((v: { x: number }) => v.x)).toEqual([0.1, 0.25]);
+    // the report's own chart: the 25 largest PSIs, the two rules
+    const bars = j.chart.layer[0].data.values as { variable: string; psi: number; noise: number }[];
+    expect(bars.length).toBe(Math.min(25, j.report.features.length + (j.report.prediction ? 1 : 0) + j.report.rule_scores.length));
+    expect(bars.find((b) => b.variable === j.report.features[0].name)?.psi).toBe(j.report.features[0].psi);
+    expect(j.chart.layer[2].data.values.map((v: { at: number }) => v.at)).toEqual([0.1, 0.25]);
     const old = (await app.inject(`/v1/drift?as_of=${dates[0]}`)).json();
     expect(old.report.current.as_of).toBe(dates[0]);
     const none = await app.inject('/v1/drift?as_of=2001-01-01');

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { historySizes, historyTransitions, monthlyPairs } from '../../pipeline/index.js';
 import type { HistoryStore, SnapshotRecord } from '../../registry/index.js';
 import { CohortlabError } from '../../shared/errors.js';
-import { driftSpec, sizesOverTimeSpec, transitionCountsSpec } from '../charts.js';
+import { driftChartSpec } from '../../evaluate/index.js';
+import { sizesOverTimeSpec, transitionCountsSpec } from '../charts.js';
 import type { Loaded, ModelProvider } from '../provider.js';
 import { driftQuerySchema, driftResponseSchema, errorResponses, historyQuerySchema, historyResponseSchema, transitionsQuerySchema, transitionsResponseSchema } from '../schemas.js';
 import { modelDates, modelInfo } from '../snapshot.js';
@@ -84,6 +85,6 @@ export const historyRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = as
     if (!record.drift) {
       throw new CohortlabError('MODEL_INCOMPATIBLE', `the snapshot of ${record.as_of} has no drift report: ${record.model.name}@${record.model.version}, which scored it, stores no training sample (drift-reference.parquet; versions trained before drift was measured). Retrain, then refresh`, { path: 'querystring:as_of' });
     }
-    return { model: modelInfo(l), as_of: record.as_of, scored_by: record.model, dates, report: record.drift, chart: driftSpec(record.drift) };
+    return { model: modelInfo(l), as_of: record.as_of, scored_by: record.model, dates, report: record.drift, chart: driftChartSpec(record.drift) };
   });
 };
