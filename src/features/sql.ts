@@ -234,7 +234,7 @@ export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutof
   const sessionWide = `SELECT user_id, session_id, min(ts) AS p_mn,
     ${before.map((c, k) => `${d.maxIf('ts', c)} AS p_mx${k}, ${d.countIf(c)} AS p_n${k}`).join(', ')}
     FROM ${opts.source} AS src WHERE ts < ${lastCut} GROUP BY user_id, session_id`;
-  const sessionRows = d.expandRows(`SELECT * FROM ${SESSION_WIDE} AS w1`, { ...cutColumn, p_mx: seconds.map((_, k) => `p_mx${k}`), p_n: seconds.map((_, k) => `p_n${k}`) }, beforeCut('p_mn'));
+  const sessionRows = d.expandRows(sessionWide, { ...cutColumn, p_mx: seconds.map((_, k) => `p_mx${k}`), p_n: seconds.map((_, k) => `p_n${k}`) }, beforeCut('p_mn'));
   const sess = `SELECT cut, user_id, s_epoch, s_seconds, n_events, ${daysBefore('s_epoch')} AS di
     FROM (SELECT cut, user_id, ${d.epoch('p_mn')} AS s_epoch, ${d.epoch('p_mx')} - ${d.epoch('p_mn')} AS s_seconds, p_n AS n_events FROM (${sessionRows}) AS s0) AS s1`;
   const sessAgg = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => aggregate(d, a)).join(', ')}, ${d.sortedList('s_epoch')} AS starts
@@ -295,18 +295,17 @@ export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutof
   const labels = `SELECT cut, user_id, ${d.anyIf('is_churn')} AS l_explicit, ${d.countIf('e_s >= cut_quiet')} AS l_recent FROM (${horizonEvents}) AS l0 GROUP BY cut, user_id`;
   const a = (c: string) => (c === 'plan' || c === 'gaps' ? `a_${c}` : `ifNull(a_${c}, 0)`);
   const labelColumns = labelled.length ? `, ${d.double('ifNull(l_explicit, 0)')} AS explicit_churn, ${d.double('ifNull(l_recent, 0)')} AS recent_events` : '';
-  // DuckDB reads an expanded relation once per cutoff: the two aggregates are computed once, as named queries
+  // DuckDB reads an expansion by constants once per cutoff: the lifetime aggregates are computed once, as a named query
   return d.withQueries(
-    [{ name: 'lifetime', sql: () => lifetime }, { name: 'session_wide', sql: () => sessionWide }],
+    [{ name: 'lifetime', sql: () => lifetime }],
     (ref) => `SELECT cut, ${featureColumns(config, d, a).join(', ')}${labelColumns}
-FROM ${d.leftJoinAll(base.replaceAll(LIFETIME, ref('lifetime')), [events, sessions.replaceAll(SESSION_WIDE, ref('session_wide')), weeks, ...(labelled.length ? [labels] : [])], 'cut, user_id')}
+FROM ${d.leftJoinAll(base.replaceAll(LIFETIME, ref('lifetime')), [events, sessions, weeks, ...(labelled.length ? [labels] : [])], 'cut, user_id')}
 ORDER BY cut, user_id`,
   );
 }
 
-/** Placeholders of multiFeatureQuery's named queries, replaced by their references. */
+/** Placeholder of multiFeatureQuery's named query, replaced by its reference. */
 const LIFETIME = '/*lifetime*/';
-const SESSION_WIDE = '/*session_wide*/';
 
 /**
  * The label query: per user with an event before the cutoff, whether an explicit churn event falls in
