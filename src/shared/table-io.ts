@@ -4,13 +4,14 @@ import { dirname, extname } from 'node:path';
 import { syncDir, syncPath, tempPathFor, writeError } from './atomic.js';
 import { csvTextCell } from './csv.js';
 import { CohortlabError, internalError } from './errors.js';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, INTEGER, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
 import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
 
 /**
  * Column tables on disk: `.csv` (header row, RFC 4180 quoting, text cells starting with = + - @ tab or CR
  * prefixed with an apostrophe against formula injection: csv.ts) or `.parquet`, by the extension.
- * Parquet goes through a temporary CSV and DuckDB's COPY with explicit types, so ids stay text.
+ * Parquet is written by DuckDB from typed columns (text stays VARCHAR, so ids keep their zeros) and can carry
+ * key-value metadata (model, version, as-of) inside the file.
  */
 export type Column = Float64Array | Int32Array | Uint8Array | string[];
 export interface ColumnTable {
@@ -28,32 +29,14 @@ export function tableFormat(path: string): TableFormat {
   throw new CohortlabError('UNKNOWN_FORMAT', `cannot tell the format of "${path}" from its extension "${ext || '(none)'}"; use .csv or .parquet.`, { path });
 }
 
-/** RFC 4180 quoting only: the temporary CSV a Parquet file is converted from keeps its text as it is. */
-function quotedCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function cell(col: Column, i: number, text: (s: string) => string): string {
-  if (Array.isArray(col)) return text(col[i]);
-  const v = col[i];
-  return Number.isNaN(v) ? '' : String(v);
-}
-
-function duckType(col: Column): string {
-  if (Array.isArray(col)) return 'VARCHAR';
-  if (col instanceof Int32Array) return 'INTEGER';
-  if (col instanceof Uint8Array) return 'UTINYINT';
-  return 'DOUBLE';
-}
-
 /** Writes atomically: a temporary file is renamed into place, so readers never see half a table. */
-export async function writeTable(path: string, table: ColumnTable): Promise<void> {
+export async function writeTable(path: string, table: ColumnTable, opts: TableWriteOptions = {}): Promise<void> {
   for (const n of table.names) {
     const c = table.columns[n];
     if (!c) throw internalError(`table has no column "${n}"`);
     if (c.length !== table.rows) throw internalError(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
   }
-  const writer = await openTableWriter(path, table.names);
+  const writer = await openTableWriter(path, table.names, opts);
   try {
     await writer.append(table);
     await writer.close();
@@ -116,8 +99,9 @@ export async function* readTableBlocks(path: string, blockRows: number, opts: { 
 }
 
 /**
- * Appends tables chunk by chunk (batch scoring of millions of users with bounded memory). CSV is
- * streamed to a temporary file; Parquet is converted from it on close; the result is renamed into place.
+ * Appends tables chunk by chunk (batch scoring of millions of users with bounded memory in Node). CSV is
+ * streamed to a temporary file; Parquet rows go through DuckDB's appender into an in-memory table, copied to
+ * a temporary Parquet file on close; either is fsynced and renamed into place.
  */
 export interface TableWriter {
   append(chunk: ColumnTable): Promise<void>;
@@ -125,33 +109,64 @@ export interface TableWriter {
   abort(): Promise<void>;
 }
 
-export async function openTableWriter(path: string, names: string[]): Promise<TableWriter> {
+/** Options of `writeTable` and `openTableWriter`. */
+export interface TableWriteOptions {
+  /**
+   * Key-value pairs stored inside a Parquet file (its footer's key-value metadata, read back by
+   * `readTableMetadata`), e.g. `{ model: 'default@3', as_of: '2026-05-30' }`. A CSV has no place for them:
+   * ignored there.
+   */
+  metadata?: Record<string, string>;
+}
+
+export async function openTableWriter(path: string, names: string[], opts: TableWriteOptions = {}): Promise<TableWriter> {
   const format = tableFormat(path);
   await mkdir(dirname(path) || '.', { recursive: true }).catch((e: unknown) => {
     throw writeError(path, e);
   });
+  return format === 'csv' ? openCsvWriter(path, names) : openParquetWriter(path, names, opts.metadata ?? {});
+}
+
+function chunkColumns(chunk: ColumnTable, names: string[]): Column[] {
+  return names.map((n) => {
+    const c = chunk.columns[n];
+    if (!c) throw internalError(`chunk has no column "${n}"`);
+    if (c.length !== chunk.rows) throw internalError(`column "${n}" has ${c.length} values, the chunk ${chunk.rows} rows`);
+    return c;
+  });
+}
+
+/** The temporary name is fsynced and renamed over `path`: after a crash the name holds the whole table or the old file, never a torn one. */
+async function publish(tmp: string, path: string): Promise<void> {
+  try {
+    await syncPath(tmp);
+    await rename(tmp, path);
+  } catch (e) {
+    throw writeError(path, e);
+  }
+  await syncDir(dirname(path) || '.');
+}
+
+function openCsvWriter(path: string, names: string[]): TableWriter {
   const tmp = tempPathFor(path);
-  const csv = format === 'csv' ? tmp : `${tmp}.csv`;
-  const out = createWriteStream(csv);
+  const out = createWriteStream(tmp);
   const failed = new Promise<never>((_, reject) => out.on('error', (e) => reject(writeError(path, e))));
   failed.catch(() => {});
   // A .csv output is for people and spreadsheets: its text cells are neutralized against formula injection.
-  const text = format === 'csv' ? csvTextCell : quotedCell;
-  out.write(`${names.map(text).join(',')}\n`);
-  let types: string[] | null = null;
+  out.write(`${names.map(csvTextCell).join(',')}\n`);
+  const cell = (col: Column, i: number): string => {
+    if (Array.isArray(col)) return csvTextCell(col[i]);
+    const v = col[i];
+    return Number.isNaN(v) ? '' : String(v);
+  };
   return {
     async append(chunk) {
-      const cols = names.map((n) => {
-        const c = chunk.columns[n];
-        if (!c) throw internalError(`chunk has no column "${n}"`);
-        return c;
-      });
-      types ??= cols.map(duckType);
+      const cols = chunkColumns(chunk, names);
       let buf = '';
       // Lines are batched into ~1 MB writes; the stream's back-pressure is honoured.
       for (let i = 0; i < chunk.rows; i++) {
-        let line = cell(cols[0], i, text);
-        for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i, text)}`;
+        let line = cell(cols[0], i);
+        for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i)}`;
         buf += `${line}\n`;
         if (buf.length > 1 << 20) {
           if (!out.write(buf)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
@@ -162,33 +177,136 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
     },
     async close() {
       await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(writeError(path, err)) : resolve())));
-      if (format === 'parquet') {
-        const t = names.map((n, i) => `${quoteLiteral(n)}: ${quoteLiteral(types?.[i] ?? 'VARCHAR')}`).join(', ');
-        try {
-          await withDuckDB(async (conn) => {
-            await conn.run(
-              `COPY (SELECT * FROM read_csv(${quoteLiteral(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${t}})) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-            );
-          });
-        } catch (e) {
-          throw writeError(path, e);
-        } finally {
-          await rm(csv, { force: true });
-        }
-      }
-      // fsync before the rename: after a crash the name holds the whole table or the old file, never a torn one
-      try {
-        await syncPath(tmp);
-        await rename(tmp, path);
-      } catch (e) {
-        throw writeError(path, e);
-      }
-      await syncDir(dirname(path) || '.');
+      await publish(tmp, path);
     },
     async abort() {
       out.destroy();
       await rm(tmp, { force: true }).catch(() => {});
-      await rm(csv, { force: true }).catch(() => {});
     },
   };
+}
+
+/** Parquet column types by the JS array: ids and labels stay text, flags UTINYINT, counts INTEGER, measures DOUBLE. */
+/** DuckDB's standard vector size: a data chunk holds at most this many rows. */
+const VECTOR_SIZE = 2048;
+
+const PARQUET_TYPES = { VARCHAR, DOUBLE, INTEGER, UTINYINT } as const;
+type ParquetType = keyof typeof PARQUET_TYPES;
+
+function parquetType(col: Column): ParquetType {
+  if (Array.isArray(col)) return 'VARCHAR';
+  if (col instanceof Int32Array) return 'INTEGER';
+  if (col instanceof Uint8Array) return 'UTINYINT';
+  return 'DOUBLE';
+}
+
+/**
+ * Copies rows [from, from + n) of `col` into a fresh chunk vector. NULL where the files converted from CSV had
+ * an empty cell: NaN and the empty string (so readTable gives NaN and '' back, as before); -0 is written as 0
+ * (String(-0) is "0"). Valid values are set before the NULLs: a fresh vector has no validity mask, and setting
+ * a value valid is free until the first NULL creates one.
+ */
+function fillVector(vec: DuckDBVector, col: Column, from: number, n: number): void {
+  const nulls: number[] = [];
+  if (Array.isArray(col)) {
+    for (let i = 0; i < n; i++) {
+      const s = col[from + i];
+      if (s === '') nulls.push(i);
+      else vec.setItem(i, s);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = col[from + i];
+      if (Number.isNaN(v)) nulls.push(i);
+      else vec.setItem(i, v === 0 ? 0 : v);
+    }
+  }
+  for (const i of nulls) vec.setItem(i, null);
+  vec.flush();
+}
+
+/** `{"key": 'value', ...}` for COPY's KV_METADATA. */
+function kvMetadataSql(metadata: Record<string, string>): string {
+  return `{${Object.entries(metadata).map(([k, v]) => `${quoteIdent(k)}: ${quoteLiteral(v)}`).join(', ')}}`;
+}
+
+async function openParquetWriter(path: string, names: string[], metadata: Record<string, string>): Promise<TableWriter> {
+  for (const [k, v] of Object.entries(metadata)) {
+    if (k === '' || typeof v !== 'string') throw internalError(`Parquet metadata needs non-empty keys and text values, got ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  }
+  const tmp = tempPathFor(path);
+  const db = await openDuckDB();
+  let types: ParquetType[] | null = null;
+  let appender: DuckDBAppender | null = null;
+  let open = true;
+  const createTable = async (t: ParquetType[]): Promise<DuckDBAppender> => {
+    await db.conn.run(`CREATE TABLE out_rows (${names.map((n, i) => `${quoteIdent(n)} ${t[i]}`).join(', ')})`);
+    return db.conn.createAppender('out_rows');
+  };
+  const release = (): void => {
+    if (!open) return;
+    open = false;
+    db.close();
+  };
+  return {
+    async append(chunk) {
+      const cols = chunkColumns(chunk, names);
+      // The first chunk fixes the types (as the first chunk's arrays fixed the CSV's column types before).
+      if (!types) {
+        types = cols.map(parquetType);
+        appender = await createTable(types);
+      }
+      const t = types;
+      cols.forEach((c, i) => {
+        if ((parquetType(c) === 'VARCHAR') !== (t[i] === 'VARCHAR')) throw internalError(`column "${names[i]}" was ${t[i]} in the first chunk, ${parquetType(c)} in a later one`);
+      });
+      const vectorTypes = t.map((x) => PARQUET_TYPES[x]);
+      const step = VECTOR_SIZE;
+      try {
+        for (let from = 0; from < chunk.rows; from += step) {
+          const n = Math.min(step, chunk.rows - from);
+          const data = DuckDBDataChunk.create(vectorTypes, n);
+          for (let c = 0; c < cols.length; c++) fillVector(data.getColumnVector(c), cols[c], from, n);
+          (appender as DuckDBAppender).appendDataChunk(data);
+        }
+      } catch (e) {
+        throw writeError(path, e);
+      }
+    },
+    async close() {
+      try {
+        // No chunk at all: a header-only table of text columns, as the CSV conversion made it.
+        if (!appender) appender = await createTable(names.map(() => 'VARCHAR'));
+        appender.closeSync();
+        const kv = Object.keys(metadata).length ? `, KV_METADATA ${kvMetadataSql(metadata)}` : '';
+        await db.conn.run(`COPY out_rows TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd${kv})`);
+      } catch (e) {
+        await rm(tmp, { force: true }).catch(() => {});
+        throw writeError(path, e);
+      } finally {
+        release();
+      }
+      await publish(tmp, path).catch(async (e: unknown) => {
+        await rm(tmp, { force: true }).catch(() => {});
+        throw e;
+      });
+    },
+    async abort() {
+      release();
+      await rm(tmp, { force: true }).catch(() => {});
+    },
+  };
+}
+
+/** The key-value metadata inside a Parquet file (`TableWriteOptions.metadata`); a CSV has none: {}. */
+export async function readTableMetadata(path: string): Promise<Record<string, string>> {
+  if (tableFormat(path) === 'csv') return {};
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new CohortlabError('FILE_NOT_FOUND', `file "${path}" does not exist.`, { path });
+  return withDuckDB(async (conn) => {
+    const kv = await queryColumns(conn, `SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${quoteLiteral(path)})`);
+    const out: Record<string, string> = {};
+    (kv.columns[0] as string[]).forEach((k, i) => (out[k] = (kv.columns[1] as string[])[i]));
+    return out;
+  });
 }
