@@ -193,6 +193,7 @@ const VECTOR_SIZE = 2048;
 const PARQUET_TYPES = { VARCHAR, DOUBLE, INTEGER, UTINYINT } as const;
 type ParquetType = keyof typeof PARQUET_TYPES;
 
+/** Parquet column types by the JS array: ids and labels stay text, flags UTINYINT, counts INTEGER, measures DOUBLE. */
 function parquetType(col: Column): ParquetType {
   if (Array.isArray(col)) return 'VARCHAR';
   if (col instanceof Int32Array) return 'INTEGER';
@@ -201,12 +202,65 @@ function parquetType(col: Column): ParquetType {
 }
 
 /**
- * Copies rows [from, from + n) of `col` into a fresh chunk vector. NULL where the files converted from CSV had
- * an empty cell: NaN and the empty string (so readTable gives NaN and '' back, as before); -0 is written as 0
- * (String(-0) is "0"). Valid values are set before the NULLs: a fresh vector has no validity mask, and setting
- * a value valid is free until the first NULL creates one.
+ * Label columns (tiers, segments, cluster names: a few distinct values) travel as integer codes into a list of
+ * their values, turned back into text by the COPY: one string per distinct value crosses into DuckDB instead of one
+ * per row (a third of the time of a score table). A column is coded when the first chunk holds at most
+ * `DICT_MAX` distinct values and each repeats 4 times on average; past `DICT_MAX` it is turned back into text.
  */
-function fillVector(vec: DuckDBVector, col: Column, from: number, n: number): void {
+const DICT_MAX = 4096;
+
+interface ColumnPlan {
+  type: ParquetType;
+  /** value -> code (1-based list index) while the column is coded; null for a plain column. */
+  dict: Map<string, number> | null;
+  values: string[];
+}
+
+function planColumn(col: Column): ColumnPlan {
+  const type = parquetType(col);
+  if (!Array.isArray(col)) return { type, dict: null, values: [] };
+  const seen = new Set<string>();
+  for (const s of col) {
+    seen.add(s);
+    if (seen.size > DICT_MAX) break;
+  }
+  const coded = seen.size <= DICT_MAX && seen.size * 4 <= col.length;
+  return { type, dict: coded ? new Map() : null, values: [] };
+}
+
+/**
+ * The codes of a chunk of a coded column (0 for '', NULL), growing its dictionary; null when the chunk would take
+ * it past DICT_MAX values (the dictionary is then left as it was, holding only the codes already stored).
+ */
+function codesOf(plan: ColumnPlan, col: string[]): Int32Array | null {
+  const dict = plan.dict as Map<string, number>;
+  const before = plan.values.length;
+  const codes = new Int32Array(col.length);
+  for (let i = 0; i < col.length; i++) {
+    const s = col[i];
+    if (s === '') continue;
+    let code = dict.get(s);
+    if (code === undefined) {
+      if (plan.values.length === DICT_MAX) {
+        for (const v of plan.values.splice(before)) dict.delete(v);
+        return null;
+      }
+      plan.values.push(s);
+      code = plan.values.length;
+      dict.set(s, code);
+    }
+    codes[i] = code;
+  }
+  return codes;
+}
+
+/**
+ * Copies rows [from, from + n) of `col` into a fresh chunk vector. NULL where the files converted from CSV had
+ * an empty cell: NaN and the empty string (so readTable gives NaN and '' back, as before), and code 0 of a coded
+ * column; -0 is written as 0 (String(-0) is "0"). Valid values are set before the NULLs: a fresh vector has no
+ * validity mask, and setting a value valid is free until the first NULL creates one.
+ */
+function fillVector(vec: DuckDBVector, col: Column, from: number, n: number, nullCode: boolean): void {
   const nulls: number[] = [];
   if (Array.isArray(col)) {
     for (let i = 0; i < n; i++) {
@@ -217,12 +271,17 @@ function fillVector(vec: DuckDBVector, col: Column, from: number, n: number): vo
   } else {
     for (let i = 0; i < n; i++) {
       const v = col[from + i];
-      if (Number.isNaN(v)) nulls.push(i);
+      if (Number.isNaN(v) || (nullCode && v === 0)) nulls.push(i);
       else vec.setItem(i, v === 0 ? 0 : v);
     }
   }
   for (const i of nulls) vec.setItem(i, null);
   vec.flush();
+}
+
+/** `CAST(['a', 'b'] AS VARCHAR[])`: a coded column's values, indexed by its codes. */
+function valuesListSql(values: string[]): string {
+  return `CAST([${values.map(quoteLiteral).join(', ')}] AS VARCHAR[])`;
 }
 
 /** `{"key": 'value', ...}` for COPY's KV_METADATA. */
@@ -236,12 +295,24 @@ async function openParquetWriter(path: string, names: string[], metadata: Record
   }
   const tmp = tempPathFor(path);
   const db = await openDuckDB();
-  let types: ParquetType[] | null = null;
+  // Columns are c0, c1, ... in the table (no quoting of odd names there); the COPY names them.
+  const stored = (i: number): string => `c${i}`;
+  let plans: ColumnPlan[] | null = null;
   let appender: DuckDBAppender | null = null;
   let open = true;
-  const createTable = async (t: ParquetType[]): Promise<DuckDBAppender> => {
-    await db.conn.run(`CREATE TABLE out_rows (${names.map((n, i) => `${quoteIdent(n)} ${t[i]}`).join(', ')})`);
+  const storedType = (p: ColumnPlan): ParquetType => (p.dict ? 'INTEGER' : p.type);
+  const createTable = async (ps: ColumnPlan[]): Promise<DuckDBAppender> => {
+    await db.conn.run(`CREATE TABLE out_rows (${ps.map((p, i) => `${stored(i)} ${storedType(p)}`).join(', ')})`);
     return db.conn.createAppender('out_rows');
+  };
+  /** A coded column past DICT_MAX values becomes text: the rows so far are decoded in place, then the appender reopens on the new type. */
+  const uncode = async (i: number): Promise<void> => {
+    const p = (plans as ColumnPlan[])[i];
+    (appender as DuckDBAppender).closeSync();
+    await db.conn.run(`ALTER TABLE out_rows ALTER ${stored(i)} SET DATA TYPE VARCHAR USING ${valuesListSql(p.values)}[${stored(i)}]`);
+    p.dict = null;
+    p.values = [];
+    appender = await db.conn.createAppender('out_rows');
   };
   const release = (): void => {
     if (!open) return;
@@ -252,21 +323,32 @@ async function openParquetWriter(path: string, names: string[], metadata: Record
     async append(chunk) {
       const cols = chunkColumns(chunk, names);
       // The first chunk fixes the types (as the first chunk's arrays fixed the CSV's column types before).
-      if (!types) {
-        types = cols.map(parquetType);
-        appender = await createTable(types);
+      if (!plans) {
+        plans = cols.map(planColumn);
+        appender = await createTable(plans);
       }
-      const t = types;
+      const ps = plans;
       cols.forEach((c, i) => {
-        if ((parquetType(c) === 'VARCHAR') !== (t[i] === 'VARCHAR')) throw internalError(`column "${names[i]}" was ${t[i]} in the first chunk, ${parquetType(c)} in a later one`);
+        if ((parquetType(c) === 'VARCHAR') !== (ps[i].type === 'VARCHAR')) throw internalError(`column "${names[i]}" was ${ps[i].type} in the first chunk, ${parquetType(c)} in a later one`);
       });
-      const vectorTypes = t.map((x) => PARQUET_TYPES[x]);
-      const step = VECTOR_SIZE;
       try {
-        for (let from = 0; from < chunk.rows; from += step) {
-          const n = Math.min(step, chunk.rows - from);
+        const values: Column[] = [];
+        for (let i = 0; i < cols.length; i++) {
+          if (ps[i].dict) {
+            const codes = codesOf(ps[i], cols[i] as string[]);
+            if (codes) {
+              values.push(codes);
+              continue;
+            }
+            await uncode(i);
+          }
+          values.push(cols[i]);
+        }
+        const vectorTypes = ps.map((p) => PARQUET_TYPES[storedType(p)]);
+        for (let from = 0; from < chunk.rows; from += VECTOR_SIZE) {
+          const n = Math.min(VECTOR_SIZE, chunk.rows - from);
           const data = DuckDBDataChunk.create(vectorTypes, n);
-          for (let c = 0; c < cols.length; c++) fillVector(data.getColumnVector(c), cols[c], from, n);
+          for (let c = 0; c < values.length; c++) fillVector(data.getColumnVector(c), values[c], from, n, ps[c].dict !== null);
           (appender as DuckDBAppender).appendDataChunk(data);
         }
       } catch (e) {
@@ -276,10 +358,14 @@ async function openParquetWriter(path: string, names: string[], metadata: Record
     async close() {
       try {
         // No chunk at all: a header-only table of text columns, as the CSV conversion made it.
-        if (!appender) appender = await createTable(names.map(() => 'VARCHAR'));
-        appender.closeSync();
+        if (!plans) {
+          plans = names.map(() => ({ type: 'VARCHAR' as const, dict: null, values: [] }));
+          appender = await createTable(plans);
+        }
+        (appender as DuckDBAppender).closeSync();
+        const select = plans.map((p, i) => `${p.dict ? `${valuesListSql(p.values)}[${stored(i)}]` : stored(i)} AS ${quoteIdent(names[i])}`).join(', ');
         const kv = Object.keys(metadata).length ? `, KV_METADATA ${kvMetadataSql(metadata)}` : '';
-        await db.conn.run(`COPY out_rows TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd${kv})`);
+        await db.conn.run(`COPY (SELECT ${select} FROM out_rows) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd${kv})`);
       } catch (e) {
         await rm(tmp, { force: true }).catch(() => {});
         throw writeError(path, e);

@@ -89,9 +89,9 @@ describe('Parquet through the appender', () => {
     const before = join(dir, 'before.parquet');
     const after = join(dir, 'after.parquet');
     await writeParquetViaCsv(before, t);
-    // uneven chunks: one row, a partial vector, several vectors, the rest
+    // uneven chunks: a partial vector (the label columns are coded from it), none, one row, several vectors, the rest
     const w = await openTableWriter(after, t.names);
-    for (const [a, b] of [[0, 1], [1, 1500], [1500, 1500], [1500, 4500], [4500, 5000]]) await w.append(slice(t, a, b));
+    for (const [a, b] of [[0, 1500], [1500, 1500], [1500, 1501], [1501, 4500], [4500, 5000]]) await w.append(slice(t, a, b));
     await w.close();
     const [x, y] = [await rawParquet(before), await rawParquet(after)];
     expect(y.names).toEqual(t.names);
@@ -112,6 +112,30 @@ describe('Parquet through the appender', () => {
     const [rx, ry] = [await readTable(before), await readTable(after)];
     expect(ry).toEqual(rx);
     expect(await readdir(dir)).toEqual(['after.parquet', 'before.parquet']);
+  });
+
+  it('turns a label column back into text when a later chunk brings thousands of new values', async () => {
+    const rows = 100 + 6000 + 50;
+    const t: ColumnTable = {
+      rows,
+      names: ['user_id', 'tier', 'p'],
+      columns: {
+        user_id: Array.from({ length: rows }, (_, i) => `u${i}`),
+        // 2 values (and empties) in the first chunk: coded; 6,000 new ones in the second; old and new in the third
+        tier: Array.from({ length: rows }, (_, i) => (i < 100 ? ['low', 'high', ''][i % 3] : i < 6100 ? `tier ${i}, "q"` : ['low', `tier ${i - 5000}, "q"`, '', 'new'][i % 4])),
+        p: Float64Array.from({ length: rows }, (_, i) => i / 7),
+      },
+    };
+    const before = join(dir, 'grow-before.parquet');
+    const after = join(dir, 'grow-after.parquet');
+    await writeParquetViaCsv(before, t);
+    const w = await openTableWriter(after, t.names);
+    for (const [a, b] of [[0, 100], [100, 6100], [6100, rows]]) await w.append(slice(t, a, b));
+    await w.close();
+    const [x, y] = [await rawParquet(before), await rawParquet(after)];
+    expect(y.types).toEqual(['VARCHAR', 'VARCHAR', 'DOUBLE']);
+    expect(y.cells).toEqual(x.cells);
+    expect((y.cells[1] as unknown[]).slice(0, 3)).toEqual(['low', 'high', null]);
   });
 
   it('writes a real table (the Online Retail fixture) as the CSV conversion did', async () => {
