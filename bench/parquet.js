@@ -4,8 +4,8 @@
 // a temporary CSV, then DuckDB's COPY (no pyarrow-free Python peer writes Parquet here: pandas needs pyarrow or
 // fastparquet, neither installed). Both files must hold the same types and cells in the same order (checked
 // below by DuckDB). The rows are real `score` output: a model trained on a seeded synthetic product scores its
-// users with 3 reasons, resampled with a seeded generator to --rows.
-// Usage (after npm run build): node bench/parquet.js [--rows 300000] [--repeats 2]
+// users with 3 reasons (see below).
+// Usage (after npm run build): node bench/parquet.js [--rows 300000] [--distinct 20000] [--repeats 2]
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ const arg = (name, def) => {
 };
 const rows = Number(arg('rows', '300000'));
 const repeats = Number(arg('repeats', '2'));
+const distinct = Number(arg('distinct', '20000'));
 const lit = (s) => `'${s.replace(/'/g, "''")}'`;
 
 /**
@@ -82,21 +83,36 @@ try {
   const store = await loadEvents([join(data, 'events.parquet')], SYNTHETIC_PRESET);
   const snap = await computeFeatures(store, { asOf: gen.asOf });
   store.close();
+  // --distinct users (20,000) whose features are each drawn from a different real user (seeded), so
+  // probabilities, principal components and reasons vary per user as in a real scoring run; their score rows are
+  // then resampled to --rows users with ids of their own (scoring 300k with reasons would take minutes here)
+  const rng = createRng(5);
+  const columns = {};
+  for (const [k, v] of Object.entries(snap.columns)) columns[k] = Float64Array.from({ length: distinct }, () => v[rng.int(snap.userIds.length)]);
+  const from = Uint32Array.from({ length: distinct }, () => rng.int(snap.userIds.length));
+  const users = {
+    ...snap,
+    userIds: Array.from(from, (_, j) => `d${j}`),
+    columns,
+    plan: Array.from(from, (i) => snap.plan[i]),
+    alreadyChurned: Uint8Array.from(from, (i) => snap.alreadyChurned[i]),
+    label: undefined,
+  };
   const model = await loadScoringModel(models, 'bench');
-  const scored = scoreResultTable(await model.score(snap, { reasons: 3 }));
+  const t0 = performance.now();
+  const scored = scoreResultTable(await model.score(users, { reasons: 3 }));
+  console.log(`scored ${distinct.toLocaleString('en-US')} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // the LTV columns `score` adds (empty without events' purchases: all NULL)
   for (const n of ['p_alive', 'expected_purchases', 'clv']) {
     scored.names.push(n);
     scored.columns[n] = new Float64Array(scored.rows).fill(NaN);
   }
-  const rng = createRng(5);
-  const pick = Uint32Array.from({ length: rows }, () => rng.int(scored.rows));
-  const columns = {};
+  const pick = Uint32Array.from({ length: rows }, () => rng.int(distinct));
+  const table = { rows, names: scored.names, columns: {} };
   for (const n of scored.names) {
     const c = scored.columns[n];
-    columns[n] = n === 'user_id' ? Array.from(pick, (_, j) => `u${String(j).padStart(7, '0')}`) : Array.isArray(c) ? Array.from(pick, (i) => c[i]) : c.constructor.from(pick, (i) => c[i]);
+    table.columns[n] = n === 'user_id' ? Array.from(pick, (_, j) => `u${String(j).padStart(7, '0')}`) : Array.isArray(c) ? Array.from(pick, (i) => c[i]) : c.constructor.from(pick, (i) => c[i]);
   }
-  const table = { rows, names: scored.names, columns };
   const kinds = {};
   for (const n of table.names) {
     const c = table.columns[n];

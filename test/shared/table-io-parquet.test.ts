@@ -111,7 +111,13 @@ describe('Parquet through the appender', () => {
     expect(score.filter((v) => v === Infinity).length).toBeGreaterThan(0);
     const [rx, ry] = [await readTable(before), await readTable(after)];
     expect(ry).toEqual(rx);
-    expect(await readdir(dir)).toEqual(['after.parquet', 'before.parquet']);
+    // in parts of 1,000 staged rows (not a multiple of the chunks or of DuckDB's vectors), joined on close
+    const inParts = join(dir, 'parts.parquet');
+    const wp = await openTableWriter(inParts, t.names, { partRows: 1000 });
+    for (const [a, b] of [[0, 1500], [1500, 1501], [1501, 4500], [4500, 5000]]) await wp.append(slice(t, a, b));
+    await wp.close();
+    expect(await rawParquet(inParts)).toEqual(x);
+    expect((await readdir(dir)).sort()).toEqual(['after.parquet', 'before.parquet', 'parts.parquet']);
   });
 
   it('turns a label column back into text when a later chunk brings thousands of new values', async () => {
@@ -129,13 +135,17 @@ describe('Parquet through the appender', () => {
     const before = join(dir, 'grow-before.parquet');
     const after = join(dir, 'grow-after.parquet');
     await writeParquetViaCsv(before, t);
-    const w = await openTableWriter(after, t.names);
-    for (const [a, b] of [[0, 100], [100, 6100], [6100, rows]]) await w.append(slice(t, a, b));
-    await w.close();
-    const [x, y] = [await rawParquet(before), await rawParquet(after)];
-    expect(y.types).toEqual(['VARCHAR', 'VARCHAR', 'DOUBLE']);
-    expect(y.cells).toEqual(x.cells);
-    expect((y.cells[1] as unknown[]).slice(0, 3)).toEqual(['low', 'high', null]);
+    const x = await rawParquet(before);
+    // in one part, and in parts of 64 rows: the first parts written while the column is coded, the later ones as text
+    for (const partRows of [undefined, 64]) {
+      const w = await openTableWriter(after, t.names, { partRows });
+      for (const [a, b] of [[0, 100], [100, 6100], [6100, rows]]) await w.append(slice(t, a, b));
+      await w.close();
+      const y = await rawParquet(after);
+      expect(y.types).toEqual(['VARCHAR', 'VARCHAR', 'DOUBLE']);
+      expect(y.cells).toEqual(x.cells);
+      expect((y.cells[1] as unknown[]).slice(0, 3)).toEqual(['low', 'high', null]);
+    }
   });
 
   it('writes a real table (the Online Retail fixture) as the CSV conversion did', async () => {
@@ -183,9 +193,10 @@ describe('Parquet through the appender', () => {
 
   it('leaves nothing behind on abort or on a chunk whose column changes kind', async () => {
     const sub = await mkdtemp(join(dir, 'abort-'));
-    const t = hardTable(100, 3);
-    const w = await openTableWriter(join(sub, 'x.parquet'), t.names);
+    const t = hardTable(5000, 3);
+    const w = await openTableWriter(join(sub, 'x.parquet'), t.names, { partRows: 2048 });
     await w.append(t);
+    expect((await readdir(sub)).length).toBe(2); // two parts of 2,048 rows written, 904 rows staged
     await w.abort();
     expect(await readdir(sub)).toEqual([]);
     const w2 = await openTableWriter(join(sub, 'y.parquet'), t.names);
