@@ -206,7 +206,7 @@ export function driftChartSpec(drift: DriftReport, top = 25): ChartSpec {
         data: { values: vars },
         mark: { type: 'bar' },
         encoding: {
-          y: { field: 'variable', type: 'nominal', sort: order, title: null },
+          y: { field: 'variable', type: 'nominal', sort: order, title: null, axis: { labelLimit: 300 } },
           x: { field: 'psi', ...x, title: 'PSI (square-root scale)' },
           color: {
             field: 'status', type: 'nominal',
@@ -214,6 +214,7 @@ export function driftChartSpec(drift: DriftReport, top = 25): ChartSpec {
               domain: ['stable', 'watch', 'act', 'too_few', 'watch, cumulative (not advice)', 'act, cumulative (not advice)', 'watch, weekday (not advice)', 'act, weekday (not advice)'],
               range: ['#4c78a8', '#f58518', '#e45756', '#bab0ac', '#d8b5a5', '#d8b5a5', '#c7c7c7', '#c7c7c7'],
             },
+            legend: { labelLimit: 300 },
           },
           tooltip: [{ field: 'variable' }, { field: 'psi', format: '.4f' }, { field: 'noise', title: '99% noise bound', format: '.4f' }, { field: 'status' }],
         },
@@ -226,7 +227,7 @@ export function driftChartSpec(drift: DriftReport, top = 25): ChartSpec {
       {
         data: { values: [{ at: drift.thresholds.watch, rule: 'watch 0.1' }, { at: drift.thresholds.act, rule: 'act 0.25' }] },
         mark: { type: 'rule', strokeDash: [4, 3] },
-        encoding: { x: { field: 'at', ...x }, color: { field: 'rule', type: 'nominal', scale: { range: ['#f58518', '#e45756'] }, legend: null } },
+        encoding: { x: { field: 'at', ...x }, color: { field: 'rule', type: 'nominal', scale: { domain: ['watch 0.1', 'act 0.25'], range: ['#f58518', '#e45756'] }, legend: null } },
       },
     ],
     resolve: { scale: { color: 'independent' } },

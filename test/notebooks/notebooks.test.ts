@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NOTEBOOKS = join(ROOT, 'notebooks');
-const REQUIRED = ['01-quickstart.ipynb', '02-real-data.ipynb', '03-model-comparison.ipynb', '04-retention-and-value.ipynb'];
+const REQUIRED = ['01-quickstart.ipynb', '02-real-data.ipynb', '03-model-comparison.ipynb', '04-retention-and-value.ipynb', '05-history-and-drift.ipynb'];
 
 interface Cell {
   cell_type: string;
