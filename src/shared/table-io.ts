@@ -333,7 +333,8 @@ async function openParquetWriter(path: string, names: string[], metadata: Record
   /** Writes the staged rows out as the next part and starts an empty table (dropping the table frees its memory). */
   const flushPart = async (ps: ColumnPlan[]): Promise<void> => {
     (appender as DuckDBAppender).closeSync();
-    const part = `${tmp}.part${parts.length}`;
+    // a temporary name of its own, so removeStaleTemps clears the parts of a killed writer too
+    const part = tempPathFor(path);
     parts.push(part);
     await db.conn.run(`COPY (${selectSql(ps)}) TO ${quoteLiteral(part)} (FORMAT parquet, COMPRESSION zstd)`);
     await db.conn.run('DROP TABLE out_rows');
@@ -346,6 +347,13 @@ async function openParquetWriter(path: string, names: string[], metadata: Record
   const release = (): void => {
     if (!open) return;
     open = false;
+    // an appender still open (abort, or a failed close) drops its buffered rows before its connection closes
+    try {
+      appender?.clear();
+      appender?.closeSync();
+    } catch {
+      // closing is all that is left to do; the database closes next either way
+    }
     db.close();
   };
   return {
@@ -404,11 +412,13 @@ async function openParquetWriter(path: string, names: string[], metadata: Record
         let source: string;
         if (parts.length === 0) {
           (appender as DuckDBAppender).closeSync();
+          appender = null;
           source = selectSql(plans);
         } else {
           // the parts in order (DuckDB keeps the files' order and their rows' order)
           if (staged > 0) await flushPart(plans);
-          else (appender as DuckDBAppender).closeSync();
+          (appender as DuckDBAppender).closeSync();
+          appender = null;
           source = `SELECT * FROM read_parquet([${parts.map(quoteLiteral).join(', ')}])`;
         }
         await db.conn.run(`COPY (${source}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd${kv})`);

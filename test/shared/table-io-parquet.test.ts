@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempOwner } from '../../src/shared/atomic.js';
 import { createRng } from '../../src/shared/rng.js';
 import { openTableWriter, readTable, readTableMetadata, writeTable, type Column, type ColumnTable } from '../../src/shared/table-io.js';
 
@@ -196,7 +197,8 @@ describe('Parquet through the appender', () => {
     const t = hardTable(5000, 3);
     const w = await openTableWriter(join(sub, 'x.parquet'), t.names, { partRows: 2048 });
     await w.append(t);
-    expect((await readdir(sub)).length).toBe(2); // two parts of 2,048 rows written, 904 rows staged
+    // two parts of 2,048 rows written (904 rows staged), under temporary names removeStaleTemps knows after a kill
+    expect((await readdir(sub)).map(tempOwner)).toEqual([process.pid, process.pid]);
     await w.abort();
     expect(await readdir(sub)).toEqual([]);
     const w2 = await openTableWriter(join(sub, 'y.parquet'), t.names);
