@@ -3,7 +3,10 @@
 // mixing single-user predictions, 100-user batches and /v1/users/:id lookups. Prints requests, errors,
 // p50/p99/max latency and the server's RSS at start and end; PASS when there is no error and RSS grows
 // less than 10% (exit code 1 otherwise). Without --model it trains a small model into a temporary registry.
-// Usage: node bench/load.js [--seconds 300] [--rate 500] [--connections 64] [--model REF --models-dir DIR --events FILE --as-of DATE]
+// With --refresh, the server runs `serve --refresh every:20s --events FILE` (issue 21): it re-scores the events and
+// swaps its snapshot every 20 s during the run, /v1/segments joins the mix, and the bench reports the refresh runs
+// (served, failed, skipped) beside the failed requests; PASS needs at least one served refresh as well.
+// Usage: node bench/load.js [--seconds 300] [--rate 500] [--connections 64] [--refresh [--refresh-every every:20s]] [--model REF --models-dir DIR --events FILE --as-of DATE]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,8 @@ const rate = Number(arg('rate', '500'));
 // Enough connections to hold the rate through latency spikes on a shared machine (each carries one request at a time).
 const connections = Number(arg('connections', '64'));
 const givenModel = arg('model', undefined);
+const refresh = process.argv.includes('--refresh');
+const refreshEvery = arg('refresh-every', 'every:20s');
 const root = mkdtempSync(join(tmpdir(), 'cohortlab-bench-load-'));
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const run = (opts) => new Promise((resolve, reject) => autocannon(opts, (err, res) => (err ? reject(err) : resolve(res))));
@@ -53,7 +58,22 @@ try {
   const ids = snap.columns.user_id;
 
   const port = 20000 + Math.floor(Math.random() * 20000);
-  server = spawn(process.execPath, [join(here, '..', 'bin', 'cohortlab.js'), 'serve', '--model', ref, '--models-dir', modelsDir, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const refreshArgs = refresh ? ['--refresh', refreshEvery, '--events', events] : [];
+  server = spawn(process.execPath, [join(here, '..', 'bin', 'cohortlab.js'), 'serve', '--model', ref, '--models-dir', modelsDir, '--port', String(port), ...refreshArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // the server's log lines about its refresh runs (one per run: served, failed or skipped)
+  const refreshLog = { served: 0, failed: 0, skipped: 0, lines: [] };
+  let stderrTail = '';
+  server.stderr.on('data', (d) => {
+    const lines = (stderrTail + String(d)).split('\n');
+    stderrTail = lines.pop();
+    for (const l of lines) {
+      if (/refresh \S+ as of .*; now served/.test(l)) refreshLog.served++;
+      else if (/refresh of .* failed/.test(l)) refreshLog.failed++;
+      else if (/refresh of .* skipped/.test(l)) refreshLog.skipped++;
+      else continue;
+      refreshLog.lines.push(l);
+    }
+  });
   await new Promise((resolve, reject) => {
     server.stderr.on('data', (d) => String(d).includes('cohortlab explorer:') && resolve());
     server.on('exit', (c) => reject(new Error(`server exited with ${c}`)));
@@ -67,6 +87,8 @@ try {
     ids
       ? { method: 'GET', path: `/v1/users/${encodeURIComponent(String(ids[3]))}` }
       : { method: 'POST', path: '/v1/predict', headers, body: JSON.stringify({ users: Array.from({ length: 100 }, (_, i) => userAt(i + 100)) }) },
+    // with --refresh: the sizes answered from the snapshot being swapped
+    ...(refresh ? [{ method: 'GET', path: '/v1/segments' }] : []),
   ];
   const serverPid = server.pid;
   console.log(`model ${model.name}@${model.version} (${model.featureNames.length} features; request bodies from ${t.userIds.length.toLocaleString('en-US')} users); server pid ${serverPid} on 127.0.0.1:${port}`);
@@ -79,13 +101,20 @@ try {
   clearInterval(timer);
   const rssEnd = rssMb(serverPid);
   const peak = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${serverPid}/status`, 'utf8'))[1]) / 1024;
-  const errors = r.errors + r.timeouts + r.non2xx;
+  // autocannon counts a timeout among its errors too (errors >= timeouts): add them once
+  const errors = r.errors + r.non2xx;
   const growth = (rssEnd - rssStart) / rssStart;
-  console.log(`${seconds} s at ${rate} req/s over ${connections} connections (8 single-user predictions : 1 100-user batch : 1 ${ids ? 'user lookup' : 'more batch'}): ${r.requests.total.toLocaleString('en-US')} requests, ${r.requests.average.toFixed(0)} req/s achieved`);
+  console.log(`${seconds} s at ${rate} req/s over ${connections} connections (8 single-user predictions : 1 100-user batch : 1 ${ids ? 'user lookup' : 'more batch'}${refresh ? ' : 1 /v1/segments' : ''}): ${r.requests.total.toLocaleString('en-US')} requests, ${r.requests.average.toFixed(0)} req/s achieved`);
   console.log(`  errors ${r.errors}, timeouts ${r.timeouts}, non-2xx ${r.non2xx}; latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms`);
   console.log(`  server RSS ${rssStart.toFixed(0)} MB at start, ${rssEnd.toFixed(0)} MB at end (${growth >= 0 ? '+' : ''}${(100 * growth).toFixed(1)}%); every 30 s: ${samples.map((x) => x.toFixed(0)).join(' ')} MB; peak ${peak.toFixed(0)} MB`);
-  const ok = errors === 0 && growth < 0.1;
-  console.log(`  ${ok ? 'PASS' : 'FAIL'}: ${errors} errors (want 0), RSS growth ${(100 * growth).toFixed(1)}% (want < 10%)`);
+  let refreshOk = true;
+  if (refresh) {
+    const h = await (await fetch(`${base}/v1/health`)).json();
+    refreshOk = refreshLog.served > 0 && refreshLog.failed === 0;
+    console.log(`  serve --refresh ${refreshEvery}: ${refreshLog.served} refresh run(s) served a new snapshot, ${refreshLog.failed} failed, ${refreshLog.skipped} skipped (overlap); serving the snapshot of ${h.snapshot.as_of} (${h.snapshot.source}); last run ${h.refresh.last ? `${h.refresh.last.status} in ${h.refresh.last.seconds} s` : 'none'}`);
+  }
+  const ok = errors === 0 && growth < 0.1 && refreshOk;
+  console.log(`  ${ok ? 'PASS' : 'FAIL'}: ${errors} errors (want 0), RSS growth ${(100 * growth).toFixed(1)}% (want < 10%)${refresh ? `, ${refreshLog.served} served refreshes (want > 0) and ${refreshLog.failed} failed (want 0)` : ''}`);
   process.exitCode = ok ? 0 : 1;
 } finally {
   server?.kill('SIGTERM');

@@ -193,6 +193,114 @@ async function showUpgradePanel() {
   await embed('chart-upgrade-roc', p.charts.roc);
 }
 
+// Over time and Drift (issue 21): the model's history of refresh snapshots (cohortlab refresh, serve --refresh).
+// Sizes per snapshot date as stacked areas, the 9.2 matrix of a chosen pair of dates (month over month by
+// default), and the drift report of a refresh. An empty history says how to fill it.
+const options = (values, selected) => values.map((v) => `<option${v === selected ? ' selected' : ''}>${esc(v)}</option>`).join('');
+
+async function loadHistoryChart(column) {
+  const h = await json(`/v1/history?column=${encodeURIComponent(column)}`);
+  await embed('chart-history', h.chart);
+}
+
+async function loadHistoryTransitions(query) {
+  let r;
+  try {
+    r = await json(`/v1/transitions?${query}`);
+  } catch (e) {
+    // e.g. one snapshot only, or a pair in the wrong order: said where the matrix would be
+    $('history-trans-note').textContent = e.message;
+    $('chart-history-trans').innerHTML = '';
+    return null;
+  }
+  const m = r.matrices[0];
+  $('history-trans-note').textContent = `${m.matched.toLocaleString('en-US')} users in both snapshots, ${m.onlyInTo.toLocaleString('en-US')} new, ${m.onlyInFrom.toLocaleString('en-US')} gone; each cell: users (row share).`;
+  await embed('chart-history-trans', m.chart);
+  return m;
+}
+
+async function showHistoryPanel() {
+  const h = await json('/v1/history');
+  if (!h.points.length) {
+    $('history-note').textContent = `No refresh snapshot yet: ${h.note}`;
+    $('drift-note').textContent = `No drift to show: ${h.note}`;
+    return [];
+  }
+  const dates = h.points.map((p) => p.as_of);
+  const last = h.points[h.points.length - 1];
+  $('history-note').textContent = `${dates.length} snapshot(s) of ${h.model.name}, ${dates[0]} .. ${dates[dates.length - 1]} (the server answers from ${h.served_as_of}); the newest counts ${last.users.toLocaleString('en-US')} users, ${last.changes === null ? 'the first snapshot' : `${last.changes.toLocaleString('en-US')} changes since the one before`}.`;
+  const trackable = h.columns.filter((c) => c === 'behavioral_segment' || c === 'lifecycle_stage' || c === 'cluster_label' || c.startsWith('segment_'));
+  const columns = [...trackable, ...h.columns.filter((c) => !trackable.includes(c))];
+  $('history-pick').hidden = false;
+  $('history-column').innerHTML = options(columns, 'behavioral_segment');
+  $('history-column').addEventListener('change', () => loadHistoryChart($('history-column').value).catch(showError));
+  await embed('chart-history', h.chart);
+
+  $('history-trans-by').innerHTML = options(trackable, 'behavioral_segment');
+  $('history-trans-from').innerHTML = options(dates.slice(0, -1));
+  $('history-trans-to').innerHTML = options(dates.slice(1), dates[dates.length - 1]);
+  if (dates.length < 2) {
+    $('history-trans-note').textContent = `One snapshot (${dates[0]}): a transition needs two; refresh a later date.`;
+  } else {
+    $('history-trans-pick').hidden = false;
+    // month over month by default (the server picks the latest monthly pair, else the last two snapshots)
+    const m = await loadHistoryTransitions('by=behavioral_segment');
+    if (m) {
+      $('history-trans-from').value = m.from_as_of;
+      $('history-trans-to').value = m.to_as_of;
+    }
+    const pick = () => {
+      const [from, to] = [$('history-trans-from').value, $('history-trans-to').value];
+      if (from >= to) {
+        $('history-trans-note').textContent = `The first date (${from}) must be before the second (${to}).`;
+        $('chart-history-trans').innerHTML = '';
+        return;
+      }
+      const q = `from=${encodeURIComponent($('history-trans-from').value)}&to=${encodeURIComponent($('history-trans-to').value)}&by=${encodeURIComponent($('history-trans-by').value)}`;
+      loadHistoryTransitions(q).catch(showError);
+    };
+    for (const id of ['history-trans-by', 'history-trans-from', 'history-trans-to']) $(id).addEventListener('change', pick);
+  }
+  return dates;
+}
+
+async function loadDrift(asOf) {
+  let r;
+  try {
+    r = await json(`/v1/drift?as_of=${encodeURIComponent(asOf)}`);
+  } catch (e) {
+    // a snapshot scored by a version without a training sample has no report: say so in the panel
+    $('drift-note').textContent = e.message;
+    $('drift-kind').hidden = true;
+    $('drift-verdict').textContent = '';
+    $('chart-drift').innerHTML = '';
+    $('drift-table').innerHTML = '';
+    return;
+  }
+  const d = r.report;
+  $('drift-note').textContent = `Refresh of ${d.current.as_of} (${d.current.users.toLocaleString('en-US')} users, scored by ${r.scored_by.name}@${r.scored_by.version}) against its training snapshot ${d.reference.as_of} (sample of ${d.reference.sample.toLocaleString('en-US')}). PSI over ${d.thresholds.bins} bins fixed at training: watch from ${d.thresholds.watch}, act from ${d.thresholds.act}, and only above the noise bound (the ${d.thresholds.noise_quantile} quantile of PSI between two samples of these sizes); fewer than ${d.thresholds.min_sample} users on a side: no verdict. The chart draws the 25 largest shifts; the table lists every variable.`;
+  const kind = d.summary.retrain_advised ? 'retrain' : d.summary.watch.length ? 'watch' : 'stable';
+  $('drift-kind').hidden = false;
+  $('drift-kind').textContent = kind;
+  $('drift-kind').className = `badge ${kind === 'stable' ? 'ok' : 'warn'}`;
+  $('drift-verdict').textContent = d.summary.text;
+  await embed('chart-drift', r.chart);
+  const vars = [...(d.prediction ? [d.prediction] : []), ...d.features, ...d.rule_scores];
+  $('drift-table').innerHTML = table(
+    ['variable', 'kind', 'PSI', 'noise bound', 'KS', 'status', 'users (training / now)'],
+    // a cumulative or calendar feature moves with the date itself: its shift is shown but advises nothing
+    vars.map((v) => [v.name, v.kind.replace('_', ' '), num(v.psi, 4), num(v.noise_bound, 4), v.ks ? num(v.ks.statistic, 3) : '-', `${v.status.replace('_', ' ')}${v.not_advice ? ` (${v.not_advice}: not advice)` : ''}`, `${v.reference_n} / ${v.current_n}`]),
+  );
+}
+
+async function showDriftPanel(dates) {
+  if (!dates.length) return;
+  $('drift-pick').hidden = false;
+  $('drift-date').innerHTML = options([...dates].reverse(), dates[dates.length - 1]);
+  $('drift-date').addEventListener('change', () => loadDrift($('drift-date').value).catch(showError));
+  await loadDrift(dates[dates.length - 1]);
+}
+
 async function main() {
   const [report, charts, segments, clusters] = await Promise.all([json('/v1/report'), json('/v1/charts'), json('/v1/segments'), json('/v1/clusters').catch(() => null)]);
   // Two dates, said everywhere: the scored snapshot (users, members, segment sizes, the map) and the test cutoff
@@ -267,6 +375,8 @@ async function main() {
   const t = charts.transitions || {};
   await embed('chart-trans-seg', t.segments);
   await embed('chart-trans-cl', t.clusters);
+
+  await showDriftPanel(await showHistoryPanel());
 
   const ev = report.evaluation;
   if (ev) {

@@ -9,9 +9,11 @@ import { loggerOptions, requestLogPlugin, type LogOptions } from './plugins/requ
 import { staticPlugin } from './plugins/static.js';
 import type { PropensityAnswer } from './propensity.js';
 import type { ModelProvider } from './provider.js';
+import type { Refresher } from './refresh.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { exportRoutes } from './routes/export.js';
+import { historyRoutes } from './routes/history.js';
 import { modelRoutes } from './routes/models.js';
 import { predictRoutes } from './routes/predict.js';
 import { propensityRoutes } from './routes/propensity.js';
@@ -41,6 +43,8 @@ export interface AppOptions {
   log?: LogOptions;
   /** The upgrade model of serve --propensity-model (GET /v1/propensity, the explorer's "Upgrade model"); none by default. */
   propensity?: PropensityAnswer | null;
+  /** The schedule of serve --refresh (its state in /v1/health and /v1/models; stopped when the app closes); none by default. */
+  refresher?: Refresher | null;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -68,14 +72,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics, provider });
   await app.register(staticPlugin);
 
-  await app.register(modelRoutes, { provider, routes, propensity: opts.propensity ?? null });
+  await app.register(modelRoutes, { provider, routes, propensity: opts.propensity ?? null, refresher: opts.refresher ?? null });
   await app.register(predictRoutes, { provider, metrics });
   await app.register(userRoutes, { provider });
   await app.register(exportRoutes, { provider });
   await app.register(clusterRoutes, { provider });
   await app.register(retentionRoutes, { provider });
   await app.register(explorerRoutes, { provider });
+  await app.register(historyRoutes, { provider });
   await app.register(propensityRoutes, { propensity: opts.propensity ?? null });
+  // a run in progress finishes (and its source is closed) before the server is gone
+  if (opts.refresher) app.addHook('onClose', async () => opts.refresher?.stop());
   await app.ready();
   return app;
 }

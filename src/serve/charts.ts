@@ -1,4 +1,5 @@
 import { clusterCharts, type ClusterReport } from '../cluster/index.js';
+import type { HistoryPoint } from '../pipeline/index.js';
 import { gainChartSpec, importanceChartSpec, liftChartSpec, prChartSpec, reliabilityChartSpec, rocChartSpec, type EvaluationReport } from '../evaluate/index.js';
 import type { TransitionMatrix } from '../rules/index.js';
 import type { ChartSpec } from '../shared/charts.js';
@@ -82,4 +83,42 @@ export function charts(l: Loaded): Record<string, unknown> {
   }
   chartCache.set(l, out);
   return out;
+}
+
+/** Sizes of one column over the snapshot dates as stacked areas (the explorer's "Over time" panel). */
+export function sizesOverTimeSpec(points: readonly HistoryPoint[], column: string): ChartSpec | null {
+  const values = points.flatMap((p) => Object.entries(p.sizes[column] ?? {}).map(([value, users]) => ({ as_of: p.as_of, value, users, share: p.users ? users / p.users : 0 })));
+  if (!values.length) return null;
+  const first = points[0].as_of;
+  const last = points[points.length - 1].as_of;
+  return {
+    title: `${column}: users per value over ${points.length} snapshot(s) (${first} .. ${last})`,
+    data: { values },
+    width: 560,
+    height: 260,
+    // one snapshot draws no area: the points show it
+    mark: { type: 'area', line: true, point: true, opacity: 0.85 },
+    encoding: {
+      x: { field: 'as_of', type: 'temporal', title: 'snapshot (as of)', axis: { format: '%Y-%m-%d', labelAngle: -30 } },
+      y: { field: 'users', type: 'quantitative', stack: 'zero', title: 'users' },
+      color: { field: 'value', type: 'nominal', title: column, legend: { labelLimit: 220 } },
+      tooltip: [{ field: 'as_of', type: 'nominal' }, { field: 'value', type: 'nominal' }, { field: 'users', type: 'quantitative' }, { field: 'share', type: 'quantitative', format: '.1%' }],
+    },
+  } as ChartSpec;
+}
+
+/** The §9.2 matrix as a heatmap: each cell says its users and its row share. */
+export function transitionCountsSpec(m: TransitionMatrix & { from_as_of: string; to_as_of: string }): ChartSpec {
+  const values = m.from.flatMap((f, i) => m.to.map((t, j) => ({ from: f, to: t, share: m.shares[i][j], users: m.counts[i][j], text: m.counts[i][j] ? `${m.counts[i][j]} (${(100 * m.shares[i][j]).toFixed(0)}%)` : '' })));
+  return {
+    title: `${m.by}: ${m.from_as_of} -> ${m.to_as_of} (playbook 9.2; users and row shares)`,
+    data: { values },
+    width: { step: 78 },
+    height: { step: 26 },
+    encoding: { x: { field: 'to', type: 'nominal', sort: null, title: `to (${m.to_as_of})`, axis: { labelAngle: -30, labelLimit: 160 } }, y: { field: 'from', type: 'nominal', sort: null, title: `from (${m.from_as_of})`, axis: { labelLimit: 220 } } },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'share', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, title: 'row share' }, tooltip: [{ field: 'from', type: 'nominal' }, { field: 'to', type: 'nominal' }, { field: 'users', type: 'quantitative' }, { field: 'share', type: 'quantitative', format: '.1%' }] } },
+      { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'text' }, color: { condition: { test: 'datum.share > 0.6', value: 'white' }, value: 'black' } } },
+    ],
+  } as ChartSpec;
 }

@@ -1,15 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { createProvider } from './provider.js';
+import { createProvider, type ModelProvider } from './provider.js';
 import { loadPropensity } from './propensity.js';
+import { createRefresher, parseCadence, type Refresher, type RefresherOptions } from './refresh.js';
 import type { Logger } from '../shared/log.js';
-import { openModelStore } from '../registry/index.js';
+import { join } from 'node:path';
+import { HISTORY_FOLDER, openModelStore } from '../registry/index.js';
+import type { EventSourceSpec } from '../engine/index.js';
+import type { EventConfig } from '../ingest/index.js';
+import { checkDestinations, refreshDestinations } from '../pipeline/index.js';
+import { workerRunner } from './refresh-job.js';
 
 export { buildApp, type AppOptions } from './app.js';
 export { loadPropensity, type PropensityAnswer } from './propensity.js';
 export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
 export { MAX_USERS_PER_REQUEST, BODY_LIMIT_BYTES } from './schemas.js';
 export { Metrics } from './plugins/metrics.js';
+export { createRefresher, inProcessRunner, parseCadence, RefreshRunFailure, type Cadence, type RefreshRunner, type Refresher, type RefresherOptions, type RefreshRun, type RefreshState } from './refresh.js';
 export type { LogOptions } from './plugins/request-log.js';
 
 export interface ServeOptions {
@@ -27,18 +34,59 @@ export interface ServeOptions {
   corsOrigins?: string[];
   /** An upgrade (or event) model to show beside the served one (GET /v1/propensity); a churn model is refused. */
   propensityRef?: string;
+  /** serve --refresh: re-score on a schedule from this event source and serve the newest snapshot (src/serve/refresh.ts). */
+  refresh?: {
+    cadence: string;
+    /**
+     * Where the events are, given the loaded version's config: files through DuckDB or the warehouse. Called at
+     * startup (a bad source is refused before listening) and for each run (the source is opened anew each time).
+     */
+    source: (modelConfig: EventConfig) => { spec: EventSourceSpec; config: EventConfig };
+    /** Where each run's segment changes go besides the config's refresh.webhooks (NDJSON, replaced each run). */
+    changesFile?: string;
+    /** Webhook batches that still fail (default models/NAME/history/dead-letter.ndjson). */
+    deadLetterFile?: string;
+    /** Where the webhook secrets are read (default process.env). */
+    env?: NodeJS.ProcessEnv;
+  } & Pick<RefresherOptions, 'keep' | 'track' | 'salt' | 'clock'>;
 }
 
 /** Loads the model and listens; returns the app and the explorer URL. */
-export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string }> {
+export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string; refresher: Refresher | null }> {
   const store = openModelStore(opts.modelsDir);
   // the propensity version first: a wrong --propensity-model is refused before the churn model is loaded
   const propensity = opts.propensityRef ? await loadPropensity(opts.propensityRef, store) : null;
   const provider = await createProvider(opts.ref, store, opts.logger);
-  const app = await buildApp({ provider, propensity, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
+  // the schedule, its source and its destinations are checked before the server listens
+  const refresher = opts.refresh ? scheduleRefresh(opts, provider, opts.refresh) : null;
+  const app = await buildApp({ provider, propensity, refresher, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  return { app, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/` };
+  refresher?.start();
+  return { app, refresher, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/` };
+}
+
+/**
+ * The schedule of serve --refresh: its source, retention, tracked columns (flags, else the config's refresh
+ * block) and destinations (the config's refresh.webhooks, --changes), all checked before the server listens.
+ */
+function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNullable<ServeOptions['refresh']>): Refresher {
+  const model = provider.current().model;
+  const { config } = r.source(model.config); // a bad source or config is refused now, not at the first run
+  const dest = refreshDestinations(config, r.env ?? process.env, { changesFile: r.changesFile, deadLetterFile: r.deadLetterFile ?? join(opts.modelsDir, model.name, HISTORY_FOLDER, 'dead-letter.ndjson') });
+  checkDestinations(model.manifest.memberIds ?? 'none', dest, model.label);
+  const sends = Boolean(dest.changesFile || dest.webhooks.length);
+  // each run in a worker thread (refresh-job.ts): the event loop keeps answering while it ingests and scores
+  const runner = workerRunner({
+    modelsDir: opts.modelsDir,
+    source: r.source,
+    destinations: sends ? dest : null,
+    keep: r.keep ?? config.refresh?.keep,
+    track: r.track ?? config.refresh?.track,
+    salt: r.salt,
+    logger: opts.logger,
+  });
+  return createRefresher({ provider, cadence: parseCadence(r.cadence, model.segments), logger: opts.logger, runner, clock: r.clock });
 }

@@ -308,11 +308,56 @@ export function errorResponses(...statuses: number[]): Record<number, typeof err
   return Object.fromEntries([400, 401, ...statuses, 500].sort((a, b) => a - b).map((s) => [s, errorSchema]));
 }
 
+/** One scheduled refresh run (serve --refresh; src/serve/refresh.ts). */
+const refreshRunSchema = {
+  type: ['object', 'null'],
+  required: ['started_at', 'finished_at', 'as_of', 'status', 'error', 'seconds', 'users', 'served'],
+  additionalProperties: false,
+  properties: {
+    started_at: { type: 'string', description: 'ISO 8601' },
+    finished_at: { type: 'string', description: 'ISO 8601' },
+    as_of: asOf('the snapshot the run scored (null: it failed before choosing one)'),
+    status: { type: 'string', enum: ['ok', 'error'] },
+    error: { type: ['string', 'null'], description: 'why the run failed (the previous snapshot is still served); null when ok' },
+    seconds: { type: 'number' },
+    users: { type: ['integer', 'null'] },
+    served: { type: 'boolean', description: 'the new snapshot is the one served (false: the run failed, or the loaded version changed during it)' },
+  },
+} as const;
+
+/** The schedule of serve --refresh, or null when the server does not refresh. */
+export const refreshStateSchema = {
+  type: ['object', 'null'],
+  required: ['cadence', 'interval_seconds', 'running', 'last', 'next_at', 'skipped'],
+  additionalProperties: false,
+  description: 'serve --refresh: the cadence, the last run (time, as-of, ok/error) and the next one; null when the server does not refresh',
+  properties: {
+    cadence: { type: 'string' },
+    interval_seconds: { type: 'number' },
+    running: { type: 'boolean' },
+    last: refreshRunSchema,
+    next_at: { type: ['string', 'null'], description: 'when the next run is due (ISO 8601)' },
+    skipped: { type: 'integer', description: 'ticks skipped because the previous run was still going' },
+  },
+} as const;
+
+/** The snapshot the server answers users, members, exports and sizes from. */
+export const servedSnapshotSchema = {
+  type: 'object',
+  required: ['as_of', 'source'],
+  additionalProperties: false,
+  properties: {
+    as_of: asOf('the served snapshot'),
+    source: { type: 'string', enum: ['training', 'refresh'], description: "training: the version's scored snapshot; refresh: the newest snapshot of the model's history (cohortlab refresh, serve --refresh)" },
+    users: { type: 'integer' },
+  },
+} as const;
+
 export const healthResponseSchema = {
   type: 'object',
   required: ['status', 'model'],
   additionalProperties: false,
-  properties: { status: { type: 'string', enum: ['ok'] }, model: modelRefSchema },
+  properties: { status: { type: 'string', enum: ['ok'] }, model: modelRefSchema, snapshot: servedSnapshotSchema, refresh: refreshStateSchema },
 } as const;
 
 /** One span of a version in production, from the registry's audit trail (ProductionPeriod in src/registry/audit.ts). */
@@ -351,12 +396,115 @@ export const modelsResponseSchema = {
     reference: { type: 'string', description: 'the REF the server was started with (serve --model)' },
     features: { type: 'array', items: { type: 'string' }, description: 'the features POST /v1/predict needs' },
     propensity: { type: ['object', 'null'], required: ['name', 'version'], additionalProperties: false, properties: { name: { type: 'string' }, version: { type: 'integer' } }, description: 'the upgrade model of serve --propensity-model (GET /v1/propensity); null without one' },
+    snapshot: servedSnapshotSchema,
+    refresh: refreshStateSchema,
     production_history: { type: 'array', items: productionPeriodSchema, description: 'which version of the loaded model name was in production over which dates, oldest first, from the registry audit trail (models/NAME/audit.jsonl; docs/registry.md)' },
     warnings: {
       type: 'array',
       description: 'about the production history: AUDIT_LINES_SKIPPED, AUDIT_INCONSISTENT, PRODUCTION_START_INFERRED (docs/errors.md)',
       items: { type: 'object', required: ['code', 'message'], additionalProperties: false, properties: { code: { type: 'string' }, message: { type: 'string' } } },
     },
+  },
+} as const;
+
+const historyPointSchema = {
+  type: 'object',
+  required: ['as_of', 'model', 'users', 'already_churned', 'sizes', 'changes', 'drift'],
+  additionalProperties: false,
+  properties: {
+    as_of: asOf('the snapshot'),
+    model: modelRefSchema,
+    users: { type: 'integer' },
+    already_churned: { type: 'integer' },
+    sizes: { type: 'object', description: 'column -> value -> users (rule segments, segment_* as in/out, lifecycle stage, cluster label, tiers)', additionalProperties: { type: 'object', additionalProperties: { type: 'integer' } } },
+    changes: { type: ['integer', 'null'], description: 'users x tracked columns that changed since the previous snapshot (null for the first)' },
+    drift: { type: ['object', 'null'], additionalProperties: false, required: ['text', 'retrain_advised', 'act', 'watch'], properties: { text: { type: 'string' }, retrain_advised: { type: 'boolean' }, act: { type: 'array', items: { type: 'string' } }, watch: { type: 'array', items: { type: 'string' } } } },
+  },
+} as const;
+
+export const historyQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { column: { type: 'string', default: 'behavioral_segment', description: 'the column drawn in `chart` (any key of a point\'s sizes)' } },
+} as const;
+
+/** GET /v1/history: sizes of every tracked column over the snapshot dates (src/pipeline/history.ts historySizes). */
+export const historyResponseSchema = {
+  type: 'object',
+  required: ['model', 'served_as_of', 'points', 'columns', 'column', 'chart', 'note'],
+  additionalProperties: false,
+  properties: {
+    model: modelRefSchema,
+    served_as_of: asOf('the snapshot the server answers from'),
+    points: { type: 'array', items: historyPointSchema, description: 'one per snapshot, oldest first' },
+    columns: { type: 'array', items: { type: 'string' }, description: 'the columns whose sizes the history holds' },
+    column: { type: 'string' },
+    chart: { type: ['object', 'null'], additionalProperties: true, description: 'vega-lite: sizes of `column` as stacked areas over the snapshot dates; null when the history is empty' },
+    note: { type: ['string', 'null'], description: 'when the history is empty: how to fill it' },
+  },
+} as const;
+
+export const transitionsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    from: { type: 'string', pattern: DATE_PATTERN, description: 'snapshot date (with `to`)' },
+    to: { type: 'string', pattern: DATE_PATTERN, description: 'a later snapshot date (with `from`)' },
+    by: { type: 'string', default: 'behavioral_segment', description: 'behavioral_segment, lifecycle_stage, cluster_label, a segment_* column, ...' },
+    monthly: { type: 'boolean', default: false, description: 'every month-over-month matrix (the last snapshot of each month against the month before\'s)' },
+  },
+} as const;
+
+const transitionSchema = {
+  type: 'object',
+  required: ['from_as_of', 'to_as_of', 'by', 'from', 'to', 'counts', 'shares', 'matched', 'onlyInFrom', 'onlyInTo', 'chart'],
+  additionalProperties: false,
+  properties: {
+    from_as_of: { type: 'string' },
+    to_as_of: { type: 'string' },
+    by: { type: 'string' },
+    from: { type: 'array', items: { type: 'string' }, description: 'row labels; "(new)" for users only in the later snapshot' },
+    to: { type: 'array', items: { type: 'string' }, description: 'column labels; "(gone)" for users only in the earlier snapshot' },
+    counts: { type: 'array', items: { type: 'array', items: { type: 'integer' } } },
+    shares: { type: 'array', items: { type: 'array', items: { type: 'number' } }, description: 'row shares (0-1)' },
+    matched: { type: 'integer' },
+    onlyInFrom: { type: 'integer' },
+    onlyInTo: { type: 'integer' },
+    chart: { ...anyObject, description: 'vega-lite heatmap: counts and row shares' },
+  },
+} as const;
+
+/** GET /v1/transitions: the §9.2 matrix between two snapshots, or month over month. */
+export const transitionsResponseSchema = {
+  type: 'object',
+  required: ['model', 'by', 'dates', 'matrices'],
+  additionalProperties: false,
+  properties: {
+    model: modelRefSchema,
+    by: { type: 'string' },
+    dates: { type: 'array', items: { type: 'string' }, description: 'every snapshot date of the history' },
+    matrices: { type: 'array', items: transitionSchema, description: 'from/to: that pair; monthly=true: every month-over-month pair; neither: the latest month-over-month pair (else the last two snapshots)' },
+  },
+} as const;
+
+export const driftQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { as_of: { type: 'string', pattern: DATE_PATTERN, description: 'a snapshot date (default: the newest)' } },
+} as const;
+
+/** GET /v1/drift: the stored DriftReport of a refresh (src/evaluate/drift-report.ts). */
+export const driftResponseSchema = {
+  type: 'object',
+  required: ['model', 'as_of', 'scored_by', 'report', 'chart'],
+  additionalProperties: false,
+  properties: {
+    model: modelRefSchema,
+    as_of: { type: 'string', description: 'the refresh the report belongs to' },
+    scored_by: { ...modelRefSchema, description: 'the version that scored that snapshot (the reference is its training snapshot)' },
+    dates: { type: 'array', items: { type: 'string' } },
+    report: { ...anyObject, description: 'reference, current, thresholds (watch 0.1, act 0.25, min_sample, bins), features, prediction, rule_scores (each: psi, noise_bound, status, ks, bins), summary (act, watch, too_few, retrain_advised, text)' },
+    chart: { ...anyObject, description: 'vega-lite (the report\'s own chart, evaluate driftChartSpec): PSI of the 25 largest variables as bars on a square-root scale with the 0.1 / 0.25 rules and each bar\'s noise bound' },
   },
 } as const;
 

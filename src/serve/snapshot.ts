@@ -19,7 +19,8 @@ export interface ModelDates {
 
 export function modelDates(l: Loaded): ModelDates {
   const p = l.model.params;
-  return { snapshot: p.snapshotAsOf, testCutoff: p.asOf, horizonDays: p.horizonDays };
+  // a refresh snapshot (issue 21) is dated by its as-of; the test cutoff stays the version's
+  return { snapshot: l.refreshed?.as_of ?? p.snapshotAsOf, testCutoff: p.asOf, horizonDays: p.horizonDays };
 }
 
 export function modelInfo(l: Loaded): { name: string; version: number } {

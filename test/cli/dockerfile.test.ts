@@ -143,7 +143,8 @@ describe('Dockerfile: the CMD and the HEALTHCHECK, run', () => {
 
     const res = await fetch(`http://127.0.0.1:${port}${healthUrl.pathname}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', model: { name: 'default', version: 1 } });
+    // health also names the served snapshot and the refresh schedule (none: the image's CMD has no --refresh)
+    expect(await res.json()).toMatchObject({ status: 'ok', model: { name: 'default', version: 1 }, snapshot: { source: 'training' }, refresh: null });
 
     // the HEALTHCHECK command, pointed at this server's port; it needs no API key
     const check = () => spawnSync(healthArgv[0] === 'node' ? process.execPath : healthArgv[0], healthArgv.slice(1).map((a) => a.replace(healthUrl.host, `127.0.0.1:${port}`)), { encoding: 'utf8', timeout: 20_000 });

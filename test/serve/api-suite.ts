@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createProvider } from '../../src/serve/index.js';
+import { buildApp, createProvider, loadServing } from '../../src/serve/index.js';
 import { loadEvents, SYNTHETIC_PRESET } from '../../src/ingest/index.js';
 import { computeFeatures } from '../../src/features/index.js';
 import { promote, openModelStore } from '../../src/registry/index.js';
@@ -50,10 +50,11 @@ export function apiSuite(fixture: () => Promise<Fixture>): void {
   });
 
   describe('prediction API over a real port', () => {
-    it('health names the loaded model', async () => {
+    it('health names the loaded model, the served snapshot and (without serve --refresh) no schedule', async () => {
       const r = await call('GET', '/v1/health');
       expect(r.status).toBe(200);
-      expect(r.json).toEqual({ status: 'ok', model: { name: 'default', version: 1 } });
+      const l = await loadServing('default', openModelStore(fx.modelsDir));
+      expect(r.json).toEqual({ status: 'ok', model: { name: 'default', version: 1 }, snapshot: { as_of: l.model.params.snapshotAsOf, source: 'training', users: l.snapshot.rows }, refresh: null });
     });
 
     it('features given or raw events given: the same features and the same prediction', async () => {

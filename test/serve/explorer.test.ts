@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createProvider, loadPropensity } from '../../src/serve/index.js';
 import { trainedFixture, trainedUpgradeFixture } from './helper.js';
 import { openModelStore } from '../../src/registry/index.js';
+import { openEventSource } from '../../src/engine/index.js';
+import { refreshModel } from '../../src/pipeline/index.js';
+import { loadServing } from '../../src/serve/index.js';
 
 /**
  * The explorer as an analyst uses it, in a real headless Chromium (Debian's /usr/bin/chromium,
@@ -34,6 +38,19 @@ beforeAll(async () => {
   });
   await mkdir(OUT, { recursive: true });
 }, 180_000);
+
+/** Opens the explorer in a new page, collecting console errors and page errors into `problems`, once it is ready. */
+async function openExplorer(context: BrowserContext, url: string, problems: string[]) {
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+  expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
+  return page;
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -119,17 +136,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const problems: string[] = [];
-      const open = async (url: string) => {
-        const page = await context.newPage();
-        page.on('console', (m) => {
-          if (m.type() === 'error') problems.push(m.text());
-        });
-        page.on('pageerror', (e) => problems.push(String(e)));
-        await page.goto(url);
-        await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
-        expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
-        return page;
-      };
+      const open = (url: string) => openExplorer(context, url, problems);
       // without --propensity-model: the section and its nav link stay hidden, and /v1/propensity is not asked (no 404 logged)
       const plain = await open(`${base}/`);
       expect(await plain.locator('#upgrade').isVisible()).toBe(false);
@@ -155,4 +162,77 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
       await withPanel.close();
     }
   }, 120_000);
+
+  // The "Over time" and "Drift" panels (issue 21) over a history of three refreshes a month apart, and what an
+  // empty history says.
+  it('draws sizes over time, the transition matrix of a chosen pair and the drift report; an empty history says how to fill it', async () => {
+    const fx = await trainedFixture();
+    const dir = join(await mkdtemp(join(tmpdir(), 'cl-explorer-hist-')), 'models');
+    await cp(fx.modelsDir, dir, { recursive: true });
+    const store = openModelStore(dir);
+    const model = (await loadServing('default', store)).model;
+    const day = (n: number) => new Date(Date.parse(`${model.params.snapshotAsOf}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+    const dates = [day(-62), day(-31), day(0)];
+    for (const d of dates) {
+      const src = await openEventSource({ engine: 'duckdb', events: [fx.events] }, model.config);
+      await refreshModel({ models: store, model, source: src, asOf: d }).finally(() => src.close());
+    }
+    const hist = await buildApp({ provider: await createProvider('default', store) });
+    await hist.listen({ port: 0, host: '127.0.0.1' });
+    const base3 = `http://127.0.0.1:${(hist.server.address() as { port: number }).port}`;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const problems: string[] = [];
+    const open = (url: string) => openExplorer(context, url, problems);
+    try {
+      // the fixture's own registry has no history: both panels say so and name the command
+      const empty = await open(`${base}/`);
+      expect(await empty.locator('#history-note').innerText()).toMatch(/^No refresh snapshot yet: the history of default is empty: run "cohortlab refresh --model default/);
+      expect(await empty.locator('#drift-note').innerText()).toMatch(/^No drift to show: .*serve --refresh/);
+      expect(await empty.locator('#chart-drift svg').count()).toBe(0);
+
+      const page = await open(`${base3}/`);
+      expect(await page.locator('#history-note').innerText()).toMatch(new RegExp(`^3 snapshot\\(s\\) of default, ${dates[0]} \\.\\. ${dates[2]}`));
+      const h = await (await fetch(`${base3}/v1/history`)).json() as { points: { sizes: Record<string, Record<string, number>> }[] };
+      // one area per behavioral segment present in some snapshot
+      const segs = new Set(h.points.flatMap((p) => Object.keys(p.sizes.behavioral_segment)));
+      expect(await page.locator('#chart-history svg .mark-area path').count()).toBe(segs.size);
+      await page.locator('#history-column').selectOption('lifecycle_stage');
+      const stages = new Set(h.points.flatMap((p) => Object.keys(p.sizes.lifecycle_stage)));
+      await page.waitForFunction((n) => document.querySelectorAll('#chart-history svg .mark-area path').length === n, stages.size);
+      // the transition matrix: month over month by default (the latest pair), cells labelled with users and row share
+      expect(await page.locator('#history-trans-from').inputValue()).toBe(dates[1]);
+      expect(await page.locator('#history-trans-to').inputValue()).toBe(dates[2]);
+      const t = await (await fetch(`${base3}/v1/transitions?from=${dates[0]}&to=${dates[2]}&by=lifecycle_stage`)).json() as { matrices: { from: string[]; to: string[]; counts: number[][]; shares: number[][] }[] };
+      await page.locator('#history-trans-by').selectOption('lifecycle_stage');
+      await page.locator('#history-trans-from').selectOption(dates[0]);
+      const m = t.matrices[0];
+      // the matrix of the chosen pair: its first cell's label, then one cell per (from, to) (role-mark: not the legend's gradient)
+      const first = `${m.counts[0][0]} (${(100 * m.shares[0][0]).toFixed(0)}%)`;
+      await page.waitForFunction((want) => document.querySelector('#chart-history-trans svg .role-title-text')?.textContent?.includes(want), `lifecycle_stage: ${dates[0]} -> ${dates[2]}`);
+      expect(await page.locator('#chart-history-trans svg .mark-text text').allTextContents()).toContain(first);
+      expect(await page.locator('#chart-history-trans svg .mark-rect.role-mark path').count()).toBe(m.from.length * m.to.length);
+      // a reversed pair is explained where the matrix would be
+      await page.locator('#history-trans-from').selectOption(dates[1]);
+      await page.locator('#history-trans-to').selectOption(dates[1]);
+      await page.waitForFunction(() => /must be before/.test(document.getElementById('history-trans-note')?.textContent ?? ''));
+      // the drift panel: the newest refresh, its verdict sentence, one bar per variable, the 0.1 / 0.25 rules
+      const d = await (await fetch(`${base3}/v1/drift`)).json() as { report: { summary: { text: string }; features: unknown[]; rule_scores: unknown[]; prediction: unknown } };
+      expect(await page.locator('#drift-date').inputValue()).toBe(dates[2]);
+      expect(await page.locator('#drift-verdict').innerText()).toBe(d.report.summary.text);
+      const nVars = d.report.features.length + d.report.rule_scores.length + (d.report.prediction ? 1 : 0);
+      // the bars (layer 0) and the noise-bound ticks (layer 1) of the 25 largest, every variable in the table
+      expect(await page.locator('#chart-drift svg .layer_0_marks path').count()).toBe(Math.min(25, nVars));
+      expect(await page.locator('#chart-drift svg .layer_1_marks path').count()).toBe(Math.min(25, nVars));
+      expect(await page.locator('#chart-drift svg .layer_2_marks line').count()).toBe(2);
+      expect(await page.locator('#drift-table tbody tr').count()).toBe(nVars);
+      await page.locator('#drift-date').selectOption(dates[0]);
+      await page.waitForFunction((dd) => document.getElementById('drift-note')?.textContent?.startsWith(`Refresh of ${dd}`), dates[0]);
+      expect(problems).toEqual([]);
+      await page.locator('#over-time').screenshot({ path: join(OUT, 'explorer-over-time.png') });
+      await page.locator('#drift').screenshot({ path: join(OUT, 'explorer-drift.png') });
+    } finally {
+      await context.close();
+      await hist.close();
+    }
+  }, 180_000);
 });

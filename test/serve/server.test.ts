@@ -219,7 +219,7 @@ describe('the OpenAPI document', () => {
   it('serializes answers by their schema: a field the schema does not declare is not sent', async () => {
     const { app: a } = await app();
     const models = (await a.inject({ url: '/v1/models' })).json();
-    expect(Object.keys(models).sort()).toEqual(['features', 'loaded', 'production', 'production_history', 'propensity', 'reference', 'warnings']);
+    expect(Object.keys(models).sort()).toEqual(['features', 'loaded', 'production', 'production_history', 'propensity', 'reference', 'refresh', 'snapshot', 'warnings']);
     expect(Object.keys(models.loaded).sort()).toEqual(['createdAt', 'loadedAt', 'metrics', 'name', 'params', 'version']);
   });
 });

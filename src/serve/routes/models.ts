@@ -3,16 +3,22 @@ import { readProductionHistory } from '../../registry/index.js';
 import { CohortlabError } from '../../shared/errors.js';
 import { openApiDocument, type RouteDoc } from '../openapi.js';
 import type { PropensityAnswer } from '../propensity.js';
-import type { ModelProvider } from '../provider.js';
+import type { Loaded, ModelProvider } from '../provider.js';
+import type { Refresher } from '../refresh.js';
 import { errorResponses, healthResponseSchema, modelsResponseSchema, openApiResponseSchema, reloadResponseSchema } from '../schemas.js';
-import { modelInfo } from '../snapshot.js';
+import { modelDates, modelInfo } from '../snapshot.js';
+
+/** The snapshot answers are counted on: the version's training one, or the newest refresh (issue 21). */
+function servedSnapshot(l: Loaded) {
+  return { as_of: modelDates(l).snapshot, source: l.refreshed ? ('refresh' as const) : ('training' as const), users: l.snapshot.rows };
+}
 
 /** GET /v1/health, GET /v1/models, POST /v1/models/reload and GET /v1/openapi.json. */
-export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: RouteDoc[]; propensity: PropensityAnswer | null }> = async (app, { provider, routes, propensity }) => {
-  app.get('/v1/health', { schema: { summary: 'liveness and the loaded model', response: { 200: healthResponseSchema, 500: errorResponses()[500] } } }, async () => ({
-    status: 'ok',
-    model: modelInfo(provider.current()),
-  }));
+export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: RouteDoc[]; propensity: PropensityAnswer | null; refresher: Refresher | null }> = async (app, { provider, routes, propensity, refresher }) => {
+  app.get('/v1/health', { schema: { summary: 'liveness, the loaded model, the served snapshot date and the refresh schedule (serve --refresh)', response: { 200: healthResponseSchema, 500: errorResponses()[500] } } }, async () => {
+    const l = provider.current();
+    return { status: 'ok', model: modelInfo(l), snapshot: servedSnapshot(l), refresh: refresher ? refresher.state() : null };
+  });
 
   app.get('/v1/models', { schema: { summary: 'the loaded and the promoted version, the features the model needs, and which version was in production over which dates', response: { 200: modelsResponseSchema, ...errorResponses() } } }, async () => {
     const l = provider.current();
@@ -26,6 +32,8 @@ export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: 
       propensity: propensity ? propensity.model : null,
       production_history: history.periods,
       warnings: history.warnings,
+      snapshot: servedSnapshot(l),
+      refresh: refresher ? refresher.state() : null,
     };
   });
 
