@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const order = ['synth', 'ingest', 'rules', 'cluster', 'churn', 'tables', 'retention', 'score', 'serve', 'engines', 'warehouse-score', 'scale', 'load'];
+const order = ['synth', 'ingest', 'rules', 'cluster', 'churn', 'tables', 'retention', 'score', 'parquet', 'serve', 'engines', 'warehouse-score', 'scale', 'load'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const pass = process.argv.slice(2).filter((a) => a.startsWith('--'));
 let failed = 0;

@@ -31,7 +31,7 @@ async function scoreRawTable(ref: string | undefined, models: ModelStore, path: 
   }
   const probability = predictChurn(model.churn, columns);
   const codes = reasons > 0 ? reasonCodes(model.churn, columns, { top: reasons }) : userIds.map(() => []);
-  await writeTable(out, { rows: userIds.length, names: ['user_id', 'churn_probability', 'reasons'], columns: { user_id: userIds, churn_probability: probability, reasons: codes.map(formatReasons) } });
+  await writeTable(out, { rows: userIds.length, names: ['user_id', 'churn_probability', 'reasons'], columns: { user_id: userIds, churn_probability: probability, reasons: codes.map(formatReasons) } }, { metadata: { model: model.name, version: String(model.version) } });
   const secs = (performance.now() - t0) / 1000;
   ctx.logger.info(`scored ${userIds.length.toLocaleString('en-US')} users with ${model.name}@${model.version} (a per-user table model: churn probability and reasons only, no rule or cluster columns; user_id = ${enc.idColumn ? `column ${enc.idColumn}` : 'row1, row2, ... (the model has no id column)'}) in ${secs.toFixed(2)} s -> ${out}`);
   return 0;
@@ -144,7 +144,8 @@ export const scoreCommand: Command = {
     try {
       for await (const part of blocks) {
         const scored = withLtvColumns(scoreResultTable(await model.score(part, { reasons })), ltv ? ltv(part.userIds) : null);
-        writer ??= await openTableWriter(out as string, scored.names);
+        // a Parquet output names its model, version and cutoff inside the file (readTableMetadata)
+        writer ??= await openTableWriter(out as string, scored.names, { metadata: { model: model.name, version: String(model.version), ...(asOf ? { as_of: asOf } : {}) } });
         await writer.append(scored);
         n += part.userIds.length;
         churned += part.alreadyChurned.reduce((s, v) => s + v, 0);

@@ -118,7 +118,7 @@ export function diskHistory(dir: string): HistoryStore {
       if (!DATE.test(record.as_of)) throw new CohortlabError('BAD_ARGUMENT', `a snapshot date must be YYYY-MM-DD, got "${record.as_of}".`);
       await mkdir(dir, { recursive: true });
       const file = `${record.as_of}-${randomBytes(4).toString('hex')}.parquet`;
-      await writeTable(join(dir, file), table);
+      await writeTable(join(dir, file), table, { metadata: { model: record.model.name, version: String(record.model.version), as_of: record.as_of } });
       const replaced = (await list()).includes(record.as_of);
       await writeFileAtomic(recordPath(record.as_of), `${JSON.stringify({ ...record, file })}\n`);
       // tables of this date the record no longer names (the replaced one, or leftovers of a killed refresh)

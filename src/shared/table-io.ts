@@ -4,13 +4,14 @@ import { dirname, extname } from 'node:path';
 import { syncDir, syncPath, tempPathFor, writeError } from './atomic.js';
 import { csvTextCell } from './csv.js';
 import { CohortlabError, internalError } from './errors.js';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, INTEGER, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
 import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
 
 /**
  * Column tables on disk: `.csv` (header row, RFC 4180 quoting, text cells starting with = + - @ tab or CR
  * prefixed with an apostrophe against formula injection: csv.ts) or `.parquet`, by the extension.
- * Parquet goes through a temporary CSV and DuckDB's COPY with explicit types, so ids stay text.
+ * Parquet is written by DuckDB from typed columns (text stays VARCHAR, so ids keep their zeros) and can carry
+ * key-value metadata (model, version, as-of) inside the file.
  */
 export type Column = Float64Array | Int32Array | Uint8Array | string[];
 export interface ColumnTable {
@@ -28,32 +29,14 @@ export function tableFormat(path: string): TableFormat {
   throw new CohortlabError('UNKNOWN_FORMAT', `cannot tell the format of "${path}" from its extension "${ext || '(none)'}"; use .csv or .parquet.`, { path });
 }
 
-/** RFC 4180 quoting only: the temporary CSV a Parquet file is converted from keeps its text as it is. */
-function quotedCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function cell(col: Column, i: number, text: (s: string) => string): string {
-  if (Array.isArray(col)) return text(col[i]);
-  const v = col[i];
-  return Number.isNaN(v) ? '' : String(v);
-}
-
-function duckType(col: Column): string {
-  if (Array.isArray(col)) return 'VARCHAR';
-  if (col instanceof Int32Array) return 'INTEGER';
-  if (col instanceof Uint8Array) return 'UTINYINT';
-  return 'DOUBLE';
-}
-
 /** Writes atomically: a temporary file is renamed into place, so readers never see half a table. */
-export async function writeTable(path: string, table: ColumnTable): Promise<void> {
+export async function writeTable(path: string, table: ColumnTable, opts: TableWriteOptions = {}): Promise<void> {
   for (const n of table.names) {
     const c = table.columns[n];
     if (!c) throw internalError(`table has no column "${n}"`);
     if (c.length !== table.rows) throw internalError(`column "${n}" has ${c.length} values, the table ${table.rows} rows`);
   }
-  const writer = await openTableWriter(path, table.names);
+  const writer = await openTableWriter(path, table.names, opts);
   try {
     await writer.append(table);
     await writer.close();
@@ -116,8 +99,9 @@ export async function* readTableBlocks(path: string, blockRows: number, opts: { 
 }
 
 /**
- * Appends tables chunk by chunk (batch scoring of millions of users with bounded memory). CSV is
- * streamed to a temporary file; Parquet is converted from it on close; the result is renamed into place.
+ * Appends tables chunk by chunk (batch scoring of millions of users with bounded memory in Node). CSV is
+ * streamed to a temporary file; Parquet rows go through DuckDB's appender into an in-memory table, copied to
+ * a temporary Parquet file on close; either is fsynced and renamed into place.
  */
 export interface TableWriter {
   append(chunk: ColumnTable): Promise<void>;
@@ -125,33 +109,70 @@ export interface TableWriter {
   abort(): Promise<void>;
 }
 
-export async function openTableWriter(path: string, names: string[]): Promise<TableWriter> {
+/** Options of `writeTable` and `openTableWriter`. */
+export interface TableWriteOptions {
+  /**
+   * Key-value pairs stored inside a Parquet file (its footer's key-value metadata, read back by
+   * `readTableMetadata`), e.g. `{ model: 'default@3', as_of: '2026-05-30' }`. A CSV has no place for them:
+   * ignored there.
+   */
+  metadata?: Record<string, string>;
+  /**
+   * Parquet: rows held in DuckDB's memory (checked every 2,048 rows) before they are written out as one part of the file (default 491,520,
+   * four row groups: about 500 MB for a score table with reasons). Bigger outputs are written in parts, joined on
+   * close, so memory stays bounded at some extra time (about a third more at 1M rows).
+   */
+  partRows?: number;
+}
+
+export async function openTableWriter(path: string, names: string[], opts: TableWriteOptions = {}): Promise<TableWriter> {
   const format = tableFormat(path);
   await mkdir(dirname(path) || '.', { recursive: true }).catch((e: unknown) => {
     throw writeError(path, e);
   });
+  return format === 'csv' ? openCsvWriter(path, names) : openParquetWriter(path, names, opts.metadata ?? {}, opts.partRows ?? PART_ROWS);
+}
+
+function chunkColumns(chunk: ColumnTable, names: string[]): Column[] {
+  return names.map((n) => {
+    const c = chunk.columns[n];
+    if (!c) throw internalError(`chunk has no column "${n}"`);
+    if (c.length !== chunk.rows) throw internalError(`column "${n}" has ${c.length} values, the chunk ${chunk.rows} rows`);
+    return c;
+  });
+}
+
+/** The temporary name is fsynced and renamed over `path`: after a crash the name holds the whole table or the old file, never a torn one. */
+async function publish(tmp: string, path: string): Promise<void> {
+  try {
+    await syncPath(tmp);
+    await rename(tmp, path);
+  } catch (e) {
+    throw writeError(path, e);
+  }
+  await syncDir(dirname(path) || '.');
+}
+
+function openCsvWriter(path: string, names: string[]): TableWriter {
   const tmp = tempPathFor(path);
-  const csv = format === 'csv' ? tmp : `${tmp}.csv`;
-  const out = createWriteStream(csv);
+  const out = createWriteStream(tmp);
   const failed = new Promise<never>((_, reject) => out.on('error', (e) => reject(writeError(path, e))));
   failed.catch(() => {});
   // A .csv output is for people and spreadsheets: its text cells are neutralized against formula injection.
-  const text = format === 'csv' ? csvTextCell : quotedCell;
-  out.write(`${names.map(text).join(',')}\n`);
-  let types: string[] | null = null;
+  out.write(`${names.map(csvTextCell).join(',')}\n`);
+  const cell = (col: Column, i: number): string => {
+    if (Array.isArray(col)) return csvTextCell(col[i]);
+    const v = col[i];
+    return Number.isNaN(v) ? '' : String(v);
+  };
   return {
     async append(chunk) {
-      const cols = names.map((n) => {
-        const c = chunk.columns[n];
-        if (!c) throw internalError(`chunk has no column "${n}"`);
-        return c;
-      });
-      types ??= cols.map(duckType);
+      const cols = chunkColumns(chunk, names);
       let buf = '';
       // Lines are batched into ~1 MB writes; the stream's back-pressure is honoured.
       for (let i = 0; i < chunk.rows; i++) {
-        let line = cell(cols[0], i, text);
-        for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i, text)}`;
+        let line = cell(cols[0], i);
+        for (let c = 1; c < cols.length; c++) line += `,${cell(cols[c], i)}`;
         buf += `${line}\n`;
         if (buf.length > 1 << 20) {
           if (!out.write(buf)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
@@ -162,33 +183,274 @@ export async function openTableWriter(path: string, names: string[]): Promise<Ta
     },
     async close() {
       await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(writeError(path, err)) : resolve())));
-      if (format === 'parquet') {
-        const t = names.map((n, i) => `${quoteLiteral(n)}: ${quoteLiteral(types?.[i] ?? 'VARCHAR')}`).join(', ');
-        try {
-          await withDuckDB(async (conn) => {
-            await conn.run(
-              `COPY (SELECT * FROM read_csv(${quoteLiteral(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${t}})) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-            );
-          });
-        } catch (e) {
-          throw writeError(path, e);
-        } finally {
-          await rm(csv, { force: true });
-        }
-      }
-      // fsync before the rename: after a crash the name holds the whole table or the old file, never a torn one
-      try {
-        await syncPath(tmp);
-        await rename(tmp, path);
-      } catch (e) {
-        throw writeError(path, e);
-      }
-      await syncDir(dirname(path) || '.');
+      await publish(tmp, path);
     },
     async abort() {
       out.destroy();
       await rm(tmp, { force: true }).catch(() => {});
-      await rm(csv, { force: true }).catch(() => {});
     },
   };
+}
+
+/** Parquet column types by the JS array: ids and labels stay text, flags UTINYINT, counts INTEGER, measures DOUBLE. */
+/** DuckDB's standard vector size: a data chunk holds at most this many rows. */
+const VECTOR_SIZE = 2048;
+
+const PARQUET_TYPES = { VARCHAR, DOUBLE, INTEGER, UTINYINT } as const;
+type ParquetType = keyof typeof PARQUET_TYPES;
+
+/** Parquet column types by the JS array: ids and labels stay text, flags UTINYINT, counts INTEGER, measures DOUBLE. */
+function parquetType(col: Column): ParquetType {
+  if (Array.isArray(col)) return 'VARCHAR';
+  if (col instanceof Int32Array) return 'INTEGER';
+  if (col instanceof Uint8Array) return 'UTINYINT';
+  return 'DOUBLE';
+}
+
+/**
+ * Label columns (tiers, segments, cluster names: a few distinct values) travel as integer codes into a list of
+ * their values, turned back into text by the COPY: one string per distinct value crosses into DuckDB instead of one
+ * per row (a third of the time of a score table). A column is coded when the first chunk holds at most
+ * `DICT_MAX` distinct values and each repeats 4 times on average; past `DICT_MAX` it is turned back into text.
+ */
+const DICT_MAX = 4096;
+
+interface ColumnPlan {
+  type: ParquetType;
+  /** value -> code (1-based list index) while the column is coded; null for a plain column. */
+  dict: Map<string, number> | null;
+  values: string[];
+}
+
+function planColumn(col: Column): ColumnPlan {
+  const type = parquetType(col);
+  if (!Array.isArray(col)) return { type, dict: null, values: [] };
+  const seen = new Set<string>();
+  for (const s of col) {
+    seen.add(s);
+    if (seen.size > DICT_MAX) break;
+  }
+  const coded = seen.size <= DICT_MAX && seen.size * 4 <= col.length;
+  return { type, dict: coded ? new Map() : null, values: [] };
+}
+
+/**
+ * The codes of a chunk of a coded column (0 for '', NULL), growing its dictionary; null when the chunk would take
+ * it past DICT_MAX values (the dictionary is then left as it was, holding only the codes already stored).
+ */
+function codesOf(plan: ColumnPlan, col: string[]): Int32Array | null {
+  const dict = plan.dict as Map<string, number>;
+  const before = plan.values.length;
+  const codes = new Int32Array(col.length);
+  for (let i = 0; i < col.length; i++) {
+    const s = col[i];
+    if (s === '') continue;
+    let code = dict.get(s);
+    if (code === undefined) {
+      if (plan.values.length === DICT_MAX) {
+        for (const v of plan.values.splice(before)) dict.delete(v);
+        return null;
+      }
+      plan.values.push(s);
+      code = plan.values.length;
+      dict.set(s, code);
+    }
+    codes[i] = code;
+  }
+  return codes;
+}
+
+/**
+ * Copies rows [from, from + n) of `col` into a fresh chunk vector. NULL where the files converted from CSV had
+ * an empty cell: NaN and the empty string (so readTable gives NaN and '' back, as before), and code 0 of a coded
+ * column; -0 is written as 0 (String(-0) is "0"). Valid values are set before the NULLs: a fresh vector has no
+ * validity mask, and setting a value valid is free until the first NULL creates one.
+ */
+function fillVector(vec: DuckDBVector, col: Column, from: number, n: number, nullCode: boolean): void {
+  const nulls: number[] = [];
+  if (Array.isArray(col)) {
+    for (let i = 0; i < n; i++) {
+      const s = col[from + i];
+      if (s === '') nulls.push(i);
+      else vec.setItem(i, s);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = col[from + i];
+      if (Number.isNaN(v) || (nullCode && v === 0)) nulls.push(i);
+      else vec.setItem(i, v === 0 ? 0 : v);
+    }
+  }
+  for (const i of nulls) vec.setItem(i, null);
+  vec.flush();
+}
+
+const PART_ROWS = 4 * 122_880;
+
+/** `CAST(['a', 'b'] AS VARCHAR[])`: a coded column's values, indexed by its codes. */
+function valuesListSql(values: string[]): string {
+  return `CAST([${values.map(quoteLiteral).join(', ')}] AS VARCHAR[])`;
+}
+
+/** `{"key": 'value', ...}` for COPY's KV_METADATA. */
+function kvMetadataSql(metadata: Record<string, string>): string {
+  return `{${Object.entries(metadata).map(([k, v]) => `${quoteIdent(k)}: ${quoteLiteral(v)}`).join(', ')}}`;
+}
+
+async function openParquetWriter(path: string, names: string[], metadata: Record<string, string>, partRows: number): Promise<TableWriter> {
+  for (const [k, v] of Object.entries(metadata)) {
+    if (k === '' || typeof v !== 'string') throw internalError(`Parquet metadata needs non-empty keys and text values, got ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  }
+  if (!Number.isInteger(partRows) || partRows < 1) throw internalError(`partRows must be a positive whole number, got ${partRows}`);
+  const tmp = tempPathFor(path);
+  const db = await openDuckDB();
+  // Columns are c0, c1, ... in the table (no quoting of odd names there); the COPY names them.
+  const stored = (i: number): string => `c${i}`;
+  let plans: ColumnPlan[] | null = null;
+  let appender: DuckDBAppender | null = null;
+  let data: DuckDBDataChunk | null = null;
+  let dataKinds = '';
+  let open = true;
+  let staged = 0;
+  const parts: string[] = [];
+  const storedType = (p: ColumnPlan): ParquetType => (p.dict ? 'INTEGER' : p.type);
+  const createTable = async (ps: ColumnPlan[]): Promise<DuckDBAppender> => {
+    await db.conn.run(`CREATE TABLE out_rows (${ps.map((p, i) => `${stored(i)} ${storedType(p)}`).join(', ')})`);
+    return db.conn.createAppender('out_rows');
+  };
+  /** A coded column past DICT_MAX values becomes text: the rows so far are decoded in place, then the appender reopens on the new type. */
+  const uncode = async (i: number): Promise<void> => {
+    const p = (plans as ColumnPlan[])[i];
+    (appender as DuckDBAppender).closeSync();
+    await db.conn.run(`ALTER TABLE out_rows ALTER ${stored(i)} SET DATA TYPE VARCHAR USING ${valuesListSql(p.values)}[${stored(i)}]`);
+    p.dict = null;
+    p.values = [];
+    appender = await db.conn.createAppender('out_rows');
+  };
+  /** The staged rows as the file's columns: coded columns decoded, stored names replaced by the table's. */
+  const selectSql = (ps: ColumnPlan[]): string =>
+    `SELECT ${ps.map((p, i) => `${p.dict ? `${valuesListSql(p.values)}[${stored(i)}]` : stored(i)} AS ${quoteIdent(names[i])}`).join(', ')} FROM out_rows`;
+  /** Writes the staged rows out as the next part and starts an empty table (dropping the table frees its memory). */
+  const flushPart = async (ps: ColumnPlan[]): Promise<void> => {
+    (appender as DuckDBAppender).closeSync();
+    // a temporary name of its own, so removeStaleTemps clears the parts of a killed writer too
+    const part = tempPathFor(path);
+    parts.push(part);
+    await db.conn.run(`COPY (${selectSql(ps)}) TO ${quoteLiteral(part)} (FORMAT parquet, COMPRESSION zstd)`);
+    await db.conn.run('DROP TABLE out_rows');
+    appender = await createTable(ps);
+    staged = 0;
+  };
+  const removeParts = async (): Promise<void> => {
+    await Promise.all(parts.map((p) => rm(p, { force: true }).catch(() => {})));
+  };
+  const release = (): void => {
+    if (!open) return;
+    open = false;
+    // an appender still open (abort, or a failed close) drops its buffered rows before its connection closes
+    try {
+      appender?.clear();
+      appender?.closeSync();
+    } catch {
+      // closing is all that is left to do; the database closes next either way
+    }
+    db.close();
+  };
+  return {
+    async append(chunk) {
+      const cols = chunkColumns(chunk, names);
+      // The first chunk fixes the types (as the first chunk's arrays fixed the CSV's column types before).
+      if (!plans) {
+        plans = cols.map(planColumn);
+        appender = await createTable(plans);
+      }
+      const ps = plans;
+      cols.forEach((c, i) => {
+        if ((parquetType(c) === 'VARCHAR') !== (ps[i].type === 'VARCHAR')) throw internalError(`column "${names[i]}" was ${ps[i].type} in the first chunk, ${parquetType(c)} in a later one`);
+      });
+      try {
+        const values: Column[] = [];
+        for (let i = 0; i < cols.length; i++) {
+          if (ps[i].dict) {
+            const codes = codesOf(ps[i], cols[i] as string[]);
+            if (codes) {
+              values.push(codes);
+              continue;
+            }
+            await uncode(i);
+          }
+          values.push(cols[i]);
+        }
+        // One data chunk is reused (reset clears its validity masks and strings): a chunk per 2,048 rows would hold
+        // its native memory until the garbage collector finalizes it, hundreds of MB for 300k rows.
+        const kinds = ps.map(storedType).join();
+        if (!data || dataKinds !== kinds) {
+          data = DuckDBDataChunk.create(ps.map((p) => PARQUET_TYPES[storedType(p)]));
+          dataKinds = kinds;
+        }
+        for (let from = 0; from < chunk.rows; from += VECTOR_SIZE) {
+          const n = Math.min(VECTOR_SIZE, chunk.rows - from);
+          data.reset();
+          data.rowCount = n;
+          for (let c = 0; c < values.length; c++) fillVector(data.getColumnVector(c), values[c], from, n, ps[c].dict !== null);
+          (appender as DuckDBAppender).appendDataChunk(data);
+          staged += n;
+          if (staged >= partRows) await flushPart(ps);
+        }
+      } catch (e) {
+        throw writeError(path, e);
+      }
+    },
+    async close() {
+      try {
+        // No chunk at all: a header-only table of text columns, as the CSV conversion made it.
+        if (!plans) {
+          plans = names.map(() => ({ type: 'VARCHAR' as const, dict: null, values: [] }));
+          appender = await createTable(plans);
+        }
+        const kv = Object.keys(metadata).length ? `, KV_METADATA ${kvMetadataSql(metadata)}` : '';
+        let source: string;
+        if (parts.length === 0) {
+          (appender as DuckDBAppender).closeSync();
+          appender = null;
+          source = selectSql(plans);
+        } else {
+          // the parts in order (DuckDB keeps the files' order and their rows' order)
+          if (staged > 0) await flushPart(plans);
+          (appender as DuckDBAppender).closeSync();
+          appender = null;
+          source = `SELECT * FROM read_parquet([${parts.map(quoteLiteral).join(', ')}])`;
+        }
+        await db.conn.run(`COPY (${source}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd${kv})`);
+      } catch (e) {
+        await rm(tmp, { force: true }).catch(() => {});
+        throw writeError(path, e);
+      } finally {
+        release();
+        await removeParts();
+      }
+      await publish(tmp, path).catch(async (e: unknown) => {
+        await rm(tmp, { force: true }).catch(() => {});
+        throw e;
+      });
+    },
+    async abort() {
+      release();
+      await removeParts();
+      await rm(tmp, { force: true }).catch(() => {});
+    },
+  };
+}
+
+/** The key-value metadata inside a Parquet file (`TableWriteOptions.metadata`); a CSV has none: {}. */
+export async function readTableMetadata(path: string): Promise<Record<string, string>> {
+  if (tableFormat(path) === 'csv') return {};
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new CohortlabError('FILE_NOT_FOUND', `file "${path}" does not exist.`, { path });
+  return withDuckDB(async (conn) => {
+    const kv = await queryColumns(conn, `SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${quoteLiteral(path)})`);
+    const out: Record<string, string> = {};
+    (kv.columns[0] as string[]).forEach((k, i) => (out[k] = (kv.columns[1] as string[])[i]));
+    return out;
+  });
 }

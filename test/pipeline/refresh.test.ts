@@ -10,7 +10,7 @@ import {
 } from '../../src/pipeline/index.js';
 import { openModelStore, type ModelStore } from '../../src/registry/index.js';
 import { signBody } from '../../src/shared/webhook.js';
-import { readTable } from '../../src/shared/table-io.js';
+import { readTable, readTableMetadata } from '../../src/shared/table-io.js';
 import { writeSynthetic } from '../../src/synth/index.js';
 import { clickhouseUrls, loadEventsIntoClickHouse } from '../engine/clickhouse-helper.js';
 
@@ -66,6 +66,8 @@ describe('refresh', () => {
     expect(again.record.sizes).toEqual(a.record.sizes);
     const files = (await readdir(join(dir, 'models-raw', 'default', 'history'))).filter((f) => f.startsWith('2026-04-30'));
     expect(files.sort()).toEqual(['2026-04-30.json', again.record.file].sort());
+    // the table names its model and date inside the Parquet file
+    expect(await readTableMetadata(join(dir, 'models-raw', 'default', 'history', again.record.file))).toEqual({ model: 'default', version: String(again.record.model.version), as_of: '2026-04-30' });
     // sizes count every user once per column
     for (const counts of Object.values(a.record.sizes)) expect(Object.values(counts).reduce((s, v) => s + v, 0)).toBe(a.record.users);
   }, 60_000);

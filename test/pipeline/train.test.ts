@@ -8,7 +8,7 @@ import { trainPipeline } from '../../src/pipeline/train.js';
 import { createMemoryStore, openModelStore, readVersionTable } from '../../src/registry/index.js';
 import { computeFeatures } from '../../src/features/index.js';
 import { openEventSource } from '../../src/engine/source.js';
-import { readTable } from '../../src/shared/table-io.js';
+import { readTable, readTableMetadata } from '../../src/shared/table-io.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { runCli } from '../cli/run.js';
@@ -51,7 +51,8 @@ describe('train -> registry -> score', () => {
   it('a loaded version scores users exactly as the training run did', async () => {
     const model = await loadScoringModel(openModelStore(modelsDir), 'default@1');
     const snap = await readTable(join(model.dir, 'scores.parquet'));
-    const out = join(dir, 'scored.csv');
+    // Parquet: the chunks of 137 users stream through the appender into one file naming the model and cutoff
+    const out = join(dir, 'scored.parquet');
     const logger = collectingLogger();
     const code = await main(['score', '--model', 'default@1', '--models-dir', modelsDir, '--events', join(dir, 'data', 'events.parquet'), '--as-of', String((model.manifest.params as { snapshotAsOf: string }).snapshotAsOf), '--out', out, '--chunk', '137'], { logger, out: () => {} });
     expect(code).toBe(0);
@@ -63,6 +64,7 @@ describe('train -> registry -> score', () => {
     expect(scored.columns.cluster_label).toEqual(snap.columns.cluster_label);
     expect(scored.names).toEqual(expect.arrayContaining(['engagement_score', 'churn_risk_tier', 'behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'cluster', 'reasons']));
     expect(logger.lines.some((l) => /scored \d+ users with default@1 .* users\/s/.test(l))).toBe(true);
+    expect(await readTableMetadata(out)).toEqual({ model: 'default', version: '1', as_of: String((model.manifest.params as { snapshotAsOf: string }).snapshotAsOf) });
   }, 120_000);
 
   it('a memory store holds the same version: it loads and scores exactly as the one on disk', async () => {
