@@ -203,16 +203,22 @@ async function loadHistoryChart(column) {
   await embed('chart-history', h.chart);
 }
 
+/** Bumped by every pick: an answer to an older pick (still in flight when the user picked again) is dropped. */
+let transitionsPick = 0;
+
 async function loadHistoryTransitions(query) {
+  const pick = ++transitionsPick;
   let r;
   try {
     r = await json(`/v1/transitions?${query}`);
   } catch (e) {
+    if (pick !== transitionsPick) return null;
     // e.g. one snapshot only, or a pair in the wrong order: said where the matrix would be
     $('history-trans-note').textContent = e.message;
     $('chart-history-trans').innerHTML = '';
     return null;
   }
+  if (pick !== transitionsPick) return null;
   const m = r.matrices[0];
   $('history-trans-note').textContent = `${m.matched.toLocaleString('en-US')} users in both snapshots, ${m.onlyInTo.toLocaleString('en-US')} new, ${m.onlyInFrom.toLocaleString('en-US')} gone; each cell: users (row share).`;
   await embed('chart-history-trans', m.chart);
@@ -252,6 +258,7 @@ async function showHistoryPanel() {
     const pick = () => {
       const [from, to] = [$('history-trans-from').value, $('history-trans-to').value];
       if (from >= to) {
+        transitionsPick++; // a matrix still loading for an earlier pick must not replace this note
         $('history-trans-note').textContent = `The first date (${from}) must be before the second (${to}).`;
         $('chart-history-trans').innerHTML = '';
         return;

@@ -24,14 +24,25 @@ const CAUSES: Record<string, string> = {
   EIO: 'an input/output error',
 };
 
+/** The OS's words for the causes above, as DuckDB quotes them in its messages. */
+const OS_MESSAGES: Record<string, string> = {
+  'No space left on device': 'ENOSPC',
+  'Disk quota exceeded': 'EDQUOT',
+  'Permission denied': 'EACCES',
+  'Read-only file system': 'EROFS',
+  'Not a directory': 'ENOTDIR',
+  'File too large': 'EFBIG',
+};
+
 /** The one-sentence error for a failed write of `path`; other errors pass through unchanged. */
 export function writeError(path: string, e: unknown): unknown {
   if (e instanceof CohortlabError) return e;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code && CAUSES[code]) return new CohortlabError('WRITE_FAILED', `cannot write "${path}": ${CAUSES[code]} (${code}); nothing was left behind.`, { path, cause: e });
-  // DuckDB (a Parquet COPY) reports the OS error in its message, without a code.
-  const m = /(No space left on device|Permission denied|Read-only file system|Not a directory|File too large)/i.exec(e instanceof Error ? e.message : '');
-  if (m) return new CohortlabError('WRITE_FAILED', `cannot write "${path}": ${m[1].toLowerCase()}; nothing was left behind.`, { path, cause: e });
+  // DuckDB (a Parquet COPY) reports the OS error in its message, without a code: the same sentence as the code's.
+  const message = e instanceof Error ? e.message : '';
+  const found = Object.entries(OS_MESSAGES).find(([text]) => message.toLowerCase().includes(text.toLowerCase()));
+  if (found) return new CohortlabError('WRITE_FAILED', `cannot write "${path}": ${CAUSES[found[1]]} (${found[1]}); nothing was left behind.`, { path, cause: e });
   return e;
 }
 

@@ -77,7 +77,10 @@ describe('writeError', () => {
 
   it('reads DuckDB messages (no errno code), and passes other errors and CohortlabErrors through', () => {
     const duck = new Error('IO Error: Could not write file "/x/.a.parquet.tmp-1-ab": No space left on device');
-    expect((writeError('/x/a.parquet', duck) as Error).message).toBe('cannot write "/x/a.parquet": no space left on device; nothing was left behind.');
+    // the same sentence as the errno code's, whichever layer failed
+    expect((writeError('/x/a.parquet', duck) as Error).message).toBe('cannot write "/x/a.parquet": the disk is full (ENOSPC); nothing was left behind.');
+    const ro = new Error('IO Error: Cannot open file "/x/.a.parquet.tmp-1-ab": Read-only file system');
+    expect((writeError('/x/a.parquet', ro) as Error).message).toBe('cannot write "/x/a.parquet": the file system is read-only (EROFS); nothing was left behind.');
     const other = new Error('Binder Error: column "x" not found');
     expect(writeError('/x/a.parquet', other)).toBe(other);
     const own = new CohortlabError('BAD_ARGUMENT', 'give --out');
