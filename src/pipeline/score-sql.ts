@@ -29,9 +29,11 @@ export const WAREHOUSE_SCORE_COLUMNS = ['user_id', 'churn_probability', ...CONTR
  * Every output column, in the order of `score --out`: user_id, churn_probability, the CONTRACT rule columns,
  * segment_<slug>..., the extra rule columns, the cluster columns; then already_churned. No reasons.
  */
-export function warehouseScoreColumns(segments: readonly SegmentRule[], clusters: boolean): string[] {
+export function warehouseScoreColumns(segments: readonly SegmentRule[], clusters: boolean, probabilityColumn = 'churn_probability'): string[] {
   return [
-    ...WAREHOUSE_SCORE_COLUMNS,
+    'user_id',
+    probabilityColumn,
+    ...CONTRACT_RULE_COLUMNS,
     ...segments.map((r) => SEGMENT_COLUMN_PREFIX + r.slug),
     ...RULE_EXTRA_COLUMNS,
     ...(clusters ? ['cluster', 'cluster_label', 'pc1', 'pc2'] : []),
@@ -51,6 +53,8 @@ export interface ScoreSqlOptions {
   clusters?: ClusterModel | null;
   /** The model's reference thresholds (§2.3 top 10%, §6.3 spend quintiles), fitted at train. */
   reference: RuleReference;
+  /** The output column of the probability: churn_probability, or upgrade_probability / <event>_probability for a `train --target` model (as `score` names it). */
+  probabilityColumn?: string;
 }
 
 /** The parts of a registry model the statement needs (`loadModel(...).parts`). */
@@ -60,13 +64,14 @@ export interface WarehouseModelParts {
   segments: readonly SegmentRule[];
   clusters: ClusterModel | null;
   reference: RuleReference;
+  probabilityColumn?: string;
 }
 
 /** The statement for a loaded registry model: its churn model, rule-file segments and clusters. */
 export function modelScoreSql(parts: WarehouseModelParts, d: Dialect, opts: { cutoffMs: number; source: string; config?: EventConfig }): string {
   assertWarehouseChurnModel(parts.churn);
   return scoreSql(opts.config ?? parts.config, parts.churn, d, {
-    cutoffMs: opts.cutoffMs, source: opts.source, segments: parts.segments, clusters: parts.clusters, reference: parts.reference,
+    cutoffMs: opts.cutoffMs, source: opts.source, segments: parts.segments, clusters: parts.clusters, reference: parts.reference, probabilityColumn: parts.probabilityColumn,
   });
 }
 
@@ -85,6 +90,7 @@ export function scoreSql(config: EventConfig, model: ChurnModel, d: Dialect, opt
     const pass3 = `SELECT *,\n  ${list([...rules.derived, `${calibrationSql(model.calibrator, 'cl_raw', d)} AS cl_p`, ...(cl?.distances ?? [])])}\nFROM (${pass2}) AS s`;
     const pass4 = `SELECT *, ${rules.segments.join(', ')}\nFROM (${pass3}) AS t`;
     const clusterCols = cl ? [`${cl.nearest} AS cluster`, `${cl.label} AS cluster_label`, 'cl_pc1 AS pc1', 'cl_pc2 AS pc2'] : [];
-    return `SELECT user_id, cl_p AS churn_probability,\n  ${list([...rules.contract, ...rules.extra, ...clusterCols, 'already_churned'])}\nFROM (${pass4}) AS u\nORDER BY user_id`;
+    const probability = opts.probabilityColumn ?? 'churn_probability';
+    return `SELECT user_id, cl_p AS ${/^[a-z_][a-z0-9_]*$/.test(probability) ? probability : d.quoteIdent(probability)},\n  ${list([...rules.contract, ...rules.extra, ...clusterCols, 'already_churned'])}\nFROM (${pass4}) AS u\nORDER BY user_id`;
   });
 }

@@ -11,7 +11,7 @@ import { predictChurn, type ChurnModel } from '../../src/churn/index.js';
 import { applyCalibrator, fitIsotonic, fitPlatt, type Calibrator } from '../../src/churn/calibrate.js';
 import { queryColumns } from '../../src/shared/duckdb.js';
 import { agreement } from './compare.js';
-import { trainedFixture, trainedGbdtFixture, type Fixture } from '../serve/helper.js';
+import { trainedFixture, trainedGbdtFixture, trainedUpgradeFixture, type Fixture } from '../serve/helper.js';
 import { main } from '../../src/cli/index.js';
 import { collectingLogger } from '../../src/shared/log.js';
 import { openClickHouse } from '../../src/engine/clickhouse.js';
@@ -64,6 +64,24 @@ describe('scoring inside the engine', () => {
       for (const c of ['behavioral_segment', 'lifecycle_stage', 'rfm_segment', 'churn_risk_tier', 'cluster_label', 'intent_segment', 'plan_segment', 'dormant_subsegment', 'sales_tier', 'campaign']) expect(new Set(r.columns[r.names.indexOf(c)] as string[]).size, c).toBeGreaterThan(1);
     }, 60_000);
   }
+
+  it('names an upgrade model\'s probability as score does (upgrade_probability), with the same value', async () => {
+    const up = await trainedUpgradeFixture();
+    const upgrade = await loadScoringModel(openModelStore(up.modelsDir), 'upgrade');
+    const asOf = '2026-05-20';
+    const table = await computeFeatures(store, { asOf });
+    const inProcess = await upgrade.score(table, { reasons: 0 });
+    const r = await queryColumns(store.conn, modelScoreSql(upgrade.parts, DUCKDB, { cutoffMs: cutoffOf(asOf), source: 'events' }));
+    expect(r.names[1]).toBe('upgrade_probability');
+    expect(r.names).toEqual(warehouseScoreColumns(upgrade.parts.segments, true, 'upgrade_probability'));
+    expect(r.names).toEqual(scoreResultTable(inProcess).names.filter((n) => n !== 'reasons'));
+    const sqlP = r.columns[1] as Float64Array;
+    const ids = r.columns[0] as string[];
+    const at = new Map(inProcess.userIds.map((u, i) => [u, i]));
+    let worst = 0;
+    ids.forEach((u, i) => (worst = Math.max(worst, Math.abs(sqlP[i] - (inProcess.columns.upgrade_probability as Float64Array)[at.get(u)!]))));
+    expect(worst).toBeLessThan(1e-6);
+  }, 120_000);
 
   it('reproduces each saved calibration on the in-process raw outputs (to 1e-15) in DuckDB and ClickHouse, and scores with it', async () => {
     const asOf = '2026-05-20';
