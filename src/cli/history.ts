@@ -6,7 +6,7 @@ import { bool, date, str, MODEL_REF_OPTION, MODELS_DIR_OPTION } from './args.js'
 import type { Command, CommandContext } from './command.js';
 
 /** The history of the model REF names (histories are kept per name; a snapshot names the version that scored it). */
-async function historyOf(args: Parameters<Command['run']>[0], ctx: CommandContext): Promise<{ name: string; history: HistoryStore }> {
+export async function historyOf(args: Parameters<Command['run']>[0], ctx: CommandContext): Promise<{ name: string; history: HistoryStore }> {
   const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
   const v = await openVersion(models, str(args, 'model'), { verify: false });
   return { name: v.name, history: models.history(v.name) };

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { resolveConfig } from '../ingest/index.js';
 import { openEventSource } from '../engine/index.js';
-import { checkDestinations, defaultRefreshAsOf, loadScoringModel, publishRefresh, refreshDestinations, refreshModel } from '../pipeline/index.js';
-import { openModelStore, resolveModelsDir, HISTORY_FOLDER } from '../registry/index.js';
+import { defaultRefreshAsOf, loadScoringModel, publishRefresh, refreshModel, refreshSettings } from '../pipeline/index.js';
+import { openModelStore, resolveModelsDir } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { SALT_ENV } from '../shared/pseudonym.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
@@ -47,10 +46,13 @@ export const refreshCommand: Command = {
     const events = list(args, 'events');
     const spec = eventSourceSpec(args, ctx.env, config, events, str(args, 'table'));
     if (!spec) throw new CohortlabError('BAD_ARGUMENT', 'give --events FILE... (or --engine clickhouse --table NAME): refresh scores the population from its events.');
-    const keep = str(args, 'keep') !== undefined ? int(args, 'keep', 0, 1, 1_000_000) : config.refresh?.keep;
-    const track = list(args, 'track').length ? list(args, 'track') : config.refresh?.track;
-    const dest = refreshDestinations(config, ctx.env, { changesFile: str(args, 'changes'), deadLetterFile: str(args, 'dead-letter') ?? join(modelsDir, model.name, HISTORY_FOLDER, 'dead-letter.ndjson') });
-    checkDestinations(model.manifest.memberIds ?? 'none', dest, model.label);
+    const { keep, track, dest } = refreshSettings(config, ctx.env, model, {
+      modelsDir,
+      keep: str(args, 'keep') !== undefined ? int(args, 'keep', 0, 1, 1_000_000) : undefined,
+      track: list(args, 'track').length ? list(args, 'track') : undefined,
+      changesFile: str(args, 'changes'),
+      deadLetterFile: str(args, 'dead-letter'),
+    });
     const source = await openEventSource(spec, config, { strict: bool(args, 'strict'), logger: ctx.logger });
     try {
       const asOf = date(args, 'as-of') ?? defaultRefreshAsOf(source);

@@ -1,10 +1,10 @@
 import { historyTransitions, monthlyTransitions } from '../pipeline/index.js';
-import { openModelStore, openVersion, resolveModelsDir } from '../registry/index.js';
 import { formatTransitions, transitionMatrix, type TransitionMatrix } from '../rules/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { readTable, writeTable, type ColumnTable } from '../shared/table-io.js';
 import { bool, date, str, MODELS_DIR_OPTION } from './args.js';
 import type { Command } from './command.js';
+import { historyOf } from './history.js';
 
 function snapshot(t: ColumnTable, path: string, by: string): { userIds: string[]; labels: string[] } {
   const ids = t.columns.user_id;
@@ -38,8 +38,7 @@ function longForm(ms: (TransitionMatrix & { from_as_of?: string; to_as_of?: stri
 
 /** --model REF: between two stored snapshots of its history (or month over month with --monthly). */
 async function fromHistory(args: Parameters<Command['run']>[0], ctx: Parameters<Command['run']>[1], by: string): Promise<(TransitionMatrix & { from_as_of: string; to_as_of: string })[]> {
-  const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
-  const history = models.history((await openVersion(models, str(args, 'model'), { verify: false })).name);
+  const { history } = await historyOf(args, ctx);
   if (bool(args, 'monthly')) {
     const ms = await monthlyTransitions(history, by);
     if (!ms.length) throw new CohortlabError('SNAPSHOT_NOT_FOUND', `month over month needs snapshots in at least two months; the history ${history.location} has ${(await history.list()).join(', ') || 'none'}.`);

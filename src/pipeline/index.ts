@@ -21,4 +21,4 @@ export {
   type RefreshOptions, type RefreshResult,
 } from './refresh.js';
 export { historySizes, historyPoint, historyTransitions, monthlyPairs, monthlyTransitions, type HistoryPoint } from './history.js';
-export { publishRefresh, refreshDestinations, checkDestinations, type RefreshDestinations, type PublishReport } from './publish.js';
+export { publishRefresh, refreshDestinations, refreshSettings, checkDestinations, type RefreshDestinations, type PublishReport } from './publish.js';

@@ -1,6 +1,7 @@
 import type { EventConfig } from '../ingest/index.js';
 import type { SegmentChange } from '../rules/index.js';
-import type { SnapshotMemberIds } from '../registry/index.js';
+import { join } from 'node:path';
+import { HISTORY_FOLDER, type Manifest, type SnapshotMemberIds } from '../registry/index.js';
 import { writeFileAtomic } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
@@ -47,6 +48,25 @@ export function checkDestinations(memberIds: SnapshotMemberIds | 'none', dest: R
     const where = [dest.changesFile ? `--changes ${dest.changesFile}` : '', dest.webhooks.length ? `${dest.webhooks.length} webhook(s) of the config` : ''].filter(Boolean).join(' and ');
     throw new CohortlabError('NO_MEMBER_IDS', `${label} stores no user ids (the privacy default), so its segment changes cannot name users for ${where}; train with --keep-user-ids, or --pseudonymize to send keyed hashes. The history still counts changes and transitions.`);
   }
+}
+
+/**
+ * What a refresh of a version does with its snapshot, for `cohortlab refresh` and `serve --refresh` alike: flags
+ * first, else the config's refresh block (keep, track), the destinations (--changes, the config's webhooks, the
+ * dead-letter file, default models/NAME/history/dead-letter.ndjson), refused now when the model keeps no ids.
+ */
+export function refreshSettings(
+  config: EventConfig,
+  env: NodeJS.ProcessEnv,
+  model: { name: string; label: string; manifest: Pick<Manifest, 'memberIds'> },
+  opts: { modelsDir: string; keep?: number; track?: string[]; changesFile?: string; deadLetterFile?: string },
+): { keep: number | undefined; track: string[] | undefined; dest: RefreshDestinations } {
+  const dest = refreshDestinations(config, env, {
+    changesFile: opts.changesFile,
+    deadLetterFile: opts.deadLetterFile ?? join(opts.modelsDir, model.name, HISTORY_FOLDER, 'dead-letter.ndjson'),
+  });
+  checkDestinations(model.manifest.memberIds ?? 'none', dest, model.label);
+  return { keep: opts.keep ?? config.refresh?.keep, track: opts.track ?? config.refresh?.track, dest };
 }
 
 function ndjson(changes: readonly SegmentChange[]): string {

@@ -136,27 +136,16 @@ async function historyIds(model: LoadedModel, models: ModelStore, ids: string[],
 async function scorePopulation(model: LoadedModel, models: ModelStore, source: EventSource, asOf: string, opts: { blockRows: number; reasons: number; logger: Logger }) {
   const ltvStored = await readLtvArtifact(models, model);
   const ltv = ltvStored ? await ltvScorerAt(source, ltvStored, asOf) : null;
-  const parts: ColumnTable[] = [];
-  const features: Record<string, Float64Array[]> = Object.fromEntries(model.featureNames.map((f) => [f, []]));
-  let alreadyChurned = 0;
+  const scored: ColumnTable[] = [];
+  const features: ColumnTable[] = [];
   let n = 0;
   for await (const block of computeFeatureBlocks(source, { asOf, blockRows: opts.blockRows })) {
-    parts.push(withLtvColumns(scoreResultTable(await model.score(block, { reasons: opts.reasons })), ltv ? ltv(block.userIds) : null));
-    for (const f of model.featureNames) features[f].push(block.columns[f]);
-    alreadyChurned += block.alreadyChurned.reduce((s, v) => s + v, 0);
+    scored.push(withLtvColumns(scoreResultTable(await model.score(block, { reasons: opts.reasons })), ltv ? ltv(block.userIds) : null));
+    features.push({ rows: block.userIds.length, names: model.featureNames, columns: block.columns });
     n += block.userIds.length;
     opts.logger.progress('refresh: scoring users', n, source.report.users);
   }
-  const flat = Object.fromEntries(Object.entries(features).map(([f, cs]) => {
-    const out = new Float64Array(n);
-    let at = 0;
-    for (const c of cs) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return [f, out];
-  }));
-  return { table: concat(parts), features: flat, alreadyChurned };
+  return { table: concat(scored), features: concat(features).columns as Record<string, Float64Array> };
 }
 
 /**
@@ -225,7 +214,7 @@ export async function refreshModel(opts: RefreshOptions): Promise<RefreshResult>
     created_at: new Date().toISOString(),
     model: { name: model.name, version: model.version },
     users: table.rows,
-    already_churned: scored.alreadyChurned,
+    already_churned: (table.columns.already_churned as Float64Array).reduce((s, v) => s + (v === 1 ? 1 : 0), 0),
     member_ids: members.mode,
     source: opts.source.location,
     previous,

@@ -4,11 +4,10 @@ import { createProvider, type ModelProvider } from './provider.js';
 import { loadPropensity } from './propensity.js';
 import { createRefresher, parseCadence, type Refresher, type RefresherOptions } from './refresh.js';
 import type { Logger } from '../shared/log.js';
-import { join } from 'node:path';
-import { HISTORY_FOLDER, openModelStore } from '../registry/index.js';
+import { openModelStore } from '../registry/index.js';
 import type { EventSourceSpec } from '../engine/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import { checkDestinations, refreshDestinations } from '../pipeline/index.js';
+import { refreshSettings } from '../pipeline/index.js';
 import { workerRunner } from './refresh-job.js';
 
 export { buildApp, type AppOptions } from './app.js';
@@ -75,16 +74,15 @@ export async function startServer(opts: ServeOptions): Promise<{ app: FastifyIns
 function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNullable<ServeOptions['refresh']>): Refresher {
   const model = provider.current().model;
   const { config } = r.source(model.config); // a bad source or config is refused now, not at the first run
-  const dest = refreshDestinations(config, r.env ?? process.env, { changesFile: r.changesFile, deadLetterFile: r.deadLetterFile ?? join(opts.modelsDir, model.name, HISTORY_FOLDER, 'dead-letter.ndjson') });
-  checkDestinations(model.manifest.memberIds ?? 'none', dest, model.label);
+  const { keep, track, dest } = refreshSettings(config, r.env ?? process.env, model, { modelsDir: opts.modelsDir, keep: r.keep, track: r.track, changesFile: r.changesFile, deadLetterFile: r.deadLetterFile });
   const sends = Boolean(dest.changesFile || dest.webhooks.length);
   // each run in a worker thread (refresh-job.ts): the event loop keeps answering while it ingests and scores
   const runner = workerRunner({
     modelsDir: opts.modelsDir,
     source: r.source,
     destinations: sends ? dest : null,
-    keep: r.keep ?? config.refresh?.keep,
-    track: r.track ?? config.refresh?.track,
+    keep,
+    track,
     salt: r.salt,
     logger: opts.logger,
   });
