@@ -317,13 +317,13 @@ const clusterDetailSchema = {
         properties: {
           feature: { type: 'string' },
           z: { type: 'number', description: 'profile difference from the population in standard deviations (log1p scale for heavy-tailed counts)' },
-          scale: { type: 'string', enum: ['linear', 'symlog'], description: 'symlog when the population has no negative value and p95 > 10 x median' },
+          scale: { type: 'string', enum: ['linear', 'symlog'], description: 'symlog when the population has no negative value and p95 > 10 x median or max > 10 x p95 (a long right tail)' },
           cluster: distributionSchema,
           population: distributionSchema,
         },
       },
     },
-    mix: { type: 'object', required: [], additionalProperties: mixRowsSchema, description: 'behavioral_segment and lifecycle_stage of the members in the snapshot' },
+    mix: { type: 'object', additionalProperties: mixRowsSchema, description: 'behavioral_segment and lifecycle_stage of the members in the snapshot' },
     reasons: {
       type: ['array', 'null'],
       description: 'the 8 reason codes (feature, direction) most members carry among their top reasons, in the snapshot; null when the snapshot has no reasons column',

@@ -40,11 +40,15 @@ describe('wilsonInterval', () => {
 });
 
 describe('featureScale', () => {
-  it('is symlog for a non-negative population with p95 > 10 x median, linear otherwise', () => {
-    const d = (min: number, median: number, p95: number) => ({ n: 9, mean: 0, min, p05: min, q1: min, median, q3: p95, p95, max: p95 });
+  it('is symlog for a non-negative population with p95 > 10 x median or max > 10 x p95, linear otherwise', () => {
+    const d = (min: number, median: number, p95: number, max = p95) => ({ n: 9, mean: 0, min, p05: min, q1: min, median, q3: p95, p95, max });
     expect(featureScale(d(0, 2, 155))).toBe('symlog');
     expect(featureScale(d(0, 0, 1))).toBe('symlog');
     expect(featureScale(d(0, 2, 20))).toBe('linear');
+    // CDNOW at 1998-06-30: revenue (monetary_value) and purchase days (total_sessions) of all 23,570 customers
+    expect(featureScale(d(0, 43.395, 380.92, 13990.93))).toBe('symlog');
+    expect(featureScale(d(1, 1, 9, 171))).toBe('symlog');
+    expect(featureScale(d(0, 472, 536, 546))).toBe('linear');
     expect(featureScale(d(-1, 0, 50))).toBe('linear');
     expect(featureScale(d(0, 0, 0))).toBe('linear');
   });
