@@ -277,7 +277,10 @@ const distributionSchema = {
   required: ['n', 'mean', 'min', 'p05', 'q1', 'median', 'q3', 'p95', 'max'],
   additionalProperties: false,
   description: 'non-missing values, their mean and quantiles (linear interpolation, NumPy default); null when n = 0',
-  properties: Object.fromEntries([['n', { type: 'integer' }], ...['mean', 'min', 'p05', 'q1', 'median', 'q3', 'p95', 'max'].map((k) => [k, { type: ['number', 'null'] }])]),
+  properties: {
+    n: { type: 'integer' }, mean: { type: ['number', 'null'] }, min: { type: ['number', 'null'] }, p05: { type: ['number', 'null'] }, q1: { type: ['number', 'null'] },
+    median: { type: ['number', 'null'] }, q3: { type: ['number', 'null'] }, p95: { type: ['number', 'null'] }, max: { type: ['number', 'null'] },
+  },
 } as const;
 
 const mixRowsSchema = {
