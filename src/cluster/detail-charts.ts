@@ -50,7 +50,9 @@ export function clusterDistributionsSpec(d: ClusterDetail, compare: ClusterDetai
       title: { text: `${f.feature} (z ${f.z >= 0 ? '+' : ''}${f.z.toFixed(2)}${compare && other ? ` vs ${other.z >= 0 ? '+' : ''}${other.z.toFixed(2)}` : ''})`, anchor: 'start', fontSize: 12 },
       data: { values },
       encoding: {
-        y: { field: 'group', type: 'nominal', sort: g.domain, title: null, axis: { labelLimit: 200 } },
+        // no y labels: the legend on top names the groups (same order and colors in every row), so a row is as
+        // wide as its plot and fits its panel at any width
+        y: { field: 'group', type: 'nominal', sort: g.domain, title: null, axis: null },
         tooltip: [{ field: 'group' }, { field: 'n', title: 'users' }, ...['mean', 'min', 'p05', 'q1', 'median', 'q3', 'p95', 'max'].map((q) => ({ field: q, type: 'quantitative', format: '.4~g' }))],
       },
       layer: [
