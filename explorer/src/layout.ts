@@ -98,8 +98,12 @@ export function capLabelLimits(value: unknown, cap: number): unknown {
   return out;
 }
 
-/** The longest label a chart `width` pixels wide keeps whole: a third of it, and never under 80 px. */
-export const labelCap = (width: number): number => Math.max(80, Math.floor(width / 3));
+/**
+ * The longest label a chart `width` pixels wide keeps whole: a third of it, never under 80 px, and never over
+ * 180 px, vega's default: vega places an axis title as if its labels were at most that wide, so a longer limit
+ * puts the title on top of the labels (measured on the profile heat map: 200 px overlaps, 180 px does not).
+ */
+export const labelCap = (width: number): number => Math.min(180, Math.max(80, Math.floor(width / 3)));
 
 /** The spec drawn in a container `width` pixels wide. */
 export function fitSpec(spec: Spec, width: number): Spec {
@@ -116,7 +120,8 @@ export function fitSpec(spec: Spec, width: number): Spec {
 export function viewConfig(width: number): Spec {
   const narrow = width < 560;
   return {
-    axis: { labelLimit: Math.min(labelCap(width), 170), titleLimit: Math.max(120, width - 80), labelOverlap: true },
+    // band axes keep every label (vega-lite's default): hiding every other feature name loses information
+    axis: { labelLimit: Math.min(labelCap(width), 170), titleLimit: Math.max(120, width - 80) },
     // only x: the names of a y band axis read across already
     axisXDiscrete: narrow ? { labelAngle: -45, labelAlign: 'right' } : {},
     axisQuantitative: { labelOverlap: 'greedy', tickCount: narrow ? 4 : 8 },

@@ -36,10 +36,11 @@ describe('fitting specs to their panel', () => {
     expect((f.spec as { width: number }).width).toBe(410);
   });
 
-  it('caps the label limits a spec sets at a third of the width, leaving its data alone', () => {
+  it('caps the label limits a spec sets at a third of the width (180 px at most), leaving its data alone', () => {
     const spec = { data: { values: [{ labelLimit: 999 }] }, encoding: { y: { axis: { labelLimit: 400 } }, color: { legend: { labelLimit: 50 } } } };
-    const out = capLabelLimits(spec, labelCap(600)) as typeof spec;
-    expect(out.encoding.y.axis.labelLimit).toBe(200);
+    const out = capLabelLimits(spec, labelCap(450)) as typeof spec;
+    expect(out.encoding.y.axis.labelLimit).toBe(150);
+    expect(labelCap(2000)).toBe(180);
     expect(out.encoding.color.legend.labelLimit).toBe(50);
     expect(out.data).toBe(spec.data);
     expect(labelCap(150)).toBe(80);

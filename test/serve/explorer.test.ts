@@ -116,15 +116,25 @@ async function layoutProblems(page: Page): Promise<string[]> {
         const b = t.getBoundingClientRect();
         if (b.width && (b.left < r.left - 1 || b.right > r.right + 1)) out.push(`#${fig.id}: "${t.textContent}" cut at the chart's edge`);
       }
-      for (const axis of drawn.querySelectorAll('g.role-axis-label')) {
-        const boxes = [...axis.querySelectorAll('text')].filter(visible).map((t) => ({ text: t.textContent, b: t.getBoundingClientRect() }));
+      // within one axis: no two labels on top of each other, and the title clear of every label
+      for (const axis of drawn.querySelectorAll('g.role-axis')) {
+        const texts = [...axis.querySelectorAll('.role-axis-label text, .role-axis-title text')].filter(visible);
+        const boxes = texts.map((t) => ({ text: t.textContent, b: t.getBoundingClientRect(), turn: /rotate\((-?[\d.]+)\)/.exec(t.getAttribute('transform') ?? '') }));
+        // turned labels: their boxes overlap by nature; the lines of two neighbours must be a font's height apart
+        const turned = boxes.filter((x) => x.turn && x.turn[1] !== '0' && axis.querySelector('.role-axis-label')?.contains(texts[boxes.indexOf(x)]));
+        for (let i = 1; i < turned.length; i++) {
+          const angle = (Number(turned[i].turn![1]) * Math.PI) / 180; // vega writes -40 as 320
+          const apart = Math.abs((turned[i].b.right - turned[i - 1].b.right) * Math.sin(angle));
+          if (apart < 9) out.push(`#${fig.id}: turned axis labels "${turned[i - 1].text}" and "${turned[i].text}" are ${apart.toFixed(1)} px apart`);
+        }
         for (let i = 0; i < boxes.length; i++) {
           for (let j = i + 1; j < boxes.length; j++) {
+            if (turned.includes(boxes[i]) && turned.includes(boxes[j])) continue;
             const a = boxes[i].b;
             const c = boxes[j].b;
             const w = Math.min(a.right, c.right) - Math.max(a.left, c.left);
             const h = Math.min(a.bottom, c.bottom) - Math.max(a.top, c.top);
-            if (w > 1 && h > 1) out.push(`#${fig.id}: axis labels "${boxes[i].text}" and "${boxes[j].text}" overlap`);
+            if (w > 1 && h > 1) out.push(`#${fig.id}: axis texts "${boxes[i].text}" and "${boxes[j].text}" overlap`);
           }
         }
       }
