@@ -1,9 +1,13 @@
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { openEventSource } from '../../src/engine/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterReport } from '../../src/cluster/index.js';
-import { readSnapshotFeatures } from '../../src/pipeline/index.js';
+import { readSnapshotFeatures, refreshModel } from '../../src/pipeline/index.js';
 import { openModelStore } from '../../src/registry/index.js';
-import { buildApp, createProvider, type Loaded } from '../../src/serve/index.js';
+import { buildApp, createProvider, loadServing, type Loaded } from '../../src/serve/index.js';
 import { renderSvg } from '../../src/shared/charts.js';
 import type { ColumnTable } from '../../src/shared/table-io.js';
 import { trainedFixture } from './helper.js';
@@ -139,4 +143,35 @@ describe('GET /v1/clusters/:cluster', () => {
     expect((await app.inject('/v1/clusters/x')).statusCode).toBe(400);
     expect((await app.inject('/v1/clusters/0?other=1')).statusCode).toBe(400);
   });
+});
+
+describe('GET /v1/clusters/:cluster while a refresh snapshot is served', () => {
+  it('counts members, mix and reasons on the served snapshot and dates the feature quantiles by the training snapshot', async () => {
+    const fx = await trainedFixture();
+    const dir = join(await mkdtemp(join(tmpdir(), 'cl-detail-')), 'models');
+    await cp(fx.modelsDir, dir, { recursive: true });
+    const store = openModelStore(dir);
+    const model = (await loadServing('default', store)).model;
+    const later = new Date(Date.parse(`${model.params.snapshotAsOf}T00:00:00Z`) + 5 * 86_400_000).toISOString().slice(0, 10);
+    const src = await openEventSource({ engine: 'duckdb', events: [fx.events] }, model.config);
+    try {
+      await refreshModel({ models: store, model, source: src, asOf: later });
+    } finally {
+      await src.close();
+    }
+    const served = await buildApp({ provider: await createProvider('default', store) });
+    try {
+      const rec = await store.history('default').read(later);
+      const j = (await served.inject('/v1/clusters/1')).json();
+      expect(j).toMatchObject({ as_of: later, features_as_of: model.params.snapshotAsOf, population: { users: rec.users } });
+      expect(j.cluster.users).toBe(rec.sizes.cluster_label[report.profiles[1].label]);
+      const mixUsers = (j.cluster.mix.lifecycle_stage as { users: number }[]).reduce((a, m) => a + m.users, 0);
+      expect(mixUsers).toBe(j.cluster.users);
+      // the quantiles stay those of the training snapshot's members (the stored features)
+      const trained = (await app.inject('/v1/clusters/1')).json();
+      expect(j.cluster.features).toEqual(trained.cluster.features);
+    } finally {
+      await served.close();
+    }
+  }, 180_000);
 });
