@@ -142,6 +142,27 @@ export function selectMembers(l: Loaded, q: MemberQuery): MemberSelection {
   return { rows, filter: { cluster: q.cluster ?? null, by: q.segment !== undefined ? by : null, segment: q.segment ?? null, q: needle === null ? null : q.q! }, sort: q.sort ?? null, order, sortable };
 }
 
+/** Selections kept per loaded version: paging through a sorted million rows, or exporting the list just shown, sorts once. */
+const SELECTIONS_KEPT = 4;
+const selectionCache = new WeakMap<Loaded, Map<string, MemberSelection>>();
+
+/** selectMembers, remembering the last SELECTIONS_KEPT answers of a loaded version (least recently used dropped). */
+export function selectMembersCached(l: Loaded, q: MemberQuery): MemberSelection {
+  const key = JSON.stringify([q.cluster ?? null, q.segment ?? null, q.by ?? null, q.q ?? null, q.sort ?? null, q.order ?? 'desc']);
+  const kept = selectionCache.get(l) ?? new Map<string, MemberSelection>();
+  selectionCache.set(l, kept);
+  const hit = kept.get(key);
+  if (hit) {
+    kept.delete(key);
+    kept.set(key, hit);
+    return hit;
+  }
+  const fresh = selectMembers(l, q);
+  kept.set(key, fresh);
+  if (kept.size > SELECTIONS_KEPT) kept.delete(kept.keys().next().value as string);
+  return fresh;
+}
+
 /**
  * Sorts row indices by one column in place: stable (ties by their position in `rows`, which callers keep in row
  * order), NaN / null / undefined last whatever the order. An argsort without a comparator: each row gets the rank of

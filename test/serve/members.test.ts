@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelStore } from '../../src/registry/index.js';
 import { buildApp, createProvider, type Loaded } from '../../src/serve/index.js';
-import { sortRows } from '../../src/serve/snapshot.js';
+import { selectMembersCached, sortRows } from '../../src/serve/snapshot.js';
 import { trainedFixture } from './helper.js';
 
 /**
@@ -177,5 +177,17 @@ describe('sortRows', () => {
     const t = Uint32Array.from([0, 1, 2, 3]);
     sortRows(t, ['b', null, 'a', 'b'], 'desc');
     expect([...t]).toEqual([0, 3, 2, 1]);
+  });
+});
+
+describe('selectMembersCached', () => {
+  it('answers a repeated query (the next page, the export of the list) from the kept selection, at most 4 kept', () => {
+    const a = selectMembersCached(l, { sort: 'churn_probability', order: 'asc' });
+    expect(selectMembersCached(l, { sort: 'churn_probability', order: 'asc' })).toBe(a);
+    expect(selectMembersCached(l, { sort: 'churn_probability', order: 'desc' })).not.toBe(a);
+    for (const sort of ['user_id', 'cluster', 'churn_risk_score', 'lifecycle_stage']) selectMembersCached(l, { sort });
+    const again = selectMembersCached(l, { sort: 'churn_probability', order: 'asc' });
+    expect(again).not.toBe(a);
+    expect([...again.rows]).toEqual([...a.rows]);
   });
 });

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { csvCell, csvTextCell } from '../../shared/csv.js';
 import type { Loaded, ModelProvider } from '../provider.js';
 import { errorResponses, selectionQuerySchema } from '../schemas.js';
-import { modelDates, requireMembers, selectMembers, type MemberQuery, type MemberSelection } from '../snapshot.js';
+import { modelDates, requireMembers, selectMembersCached, type MemberQuery, type MemberSelection } from '../snapshot.js';
 
 /** Rows per chunk of the CSV stream: a few hundred kB, so memory stays flat however large the segment. */
 const ROWS_PER_CHUNK = 2000;
@@ -48,7 +48,7 @@ export const exportRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = asy
   }, async (req, reply) => {
     const l = provider.current();
     requireMembers(l, 'querystring');
-    const s = selectMembers(l, req.query as MemberQuery);
+    const s = selectMembersCached(l, req.query as MemberQuery);
     const day = modelDates(l).snapshot;
     return reply
       .type('text/csv; charset=utf-8')

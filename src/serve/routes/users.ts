@@ -3,7 +3,7 @@ import { pseudonym, SALT_ENV } from '../../shared/pseudonym.js';
 import { CohortlabError } from '../../shared/errors.js';
 import type { ModelProvider } from '../provider.js';
 import { errorResponses, membersQuerySchema, membersResponseSchema, userResponseSchema } from '../schemas.js';
-import { modelDates, requireMembers, rowObject, selectMembers, type MemberQuery } from '../snapshot.js';
+import { modelDates, requireMembers, rowObject, selectMembersCached, type MemberQuery } from '../snapshot.js';
 
 /** GET /v1/users/:id and GET /v1/members: rows of the scored snapshot (they need stored ids). */
 export const userRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = async (app, { provider }) => {
@@ -27,7 +27,7 @@ export const userRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = async
     const l = provider.current();
     requireMembers(l, 'querystring');
     const q = req.query as MemberQuery & { page: number; page_size: number };
-    const s = selectMembers(l, q);
+    const s = selectMembersCached(l, q);
     const start = (q.page - 1) * q.page_size;
     const page = Array.from(s.rows.subarray(Math.min(start, s.rows.length), Math.min(start + q.page_size, s.rows.length)), (r) => rowObject(l, r));
     return {
