@@ -32,7 +32,7 @@ function groups(d: ClusterDetail, compare: ClusterDetail | null): { domain: stri
 
 /**
  * One row per feature (vconcat, x scales independent): p05-p95 as a whisker rule, q1-q3 as a bar, the median as a
- * white tick, for the cluster, the compared cluster and all users; symlog x where the feature's `scale` says so.
+ * ringed dot, for the cluster, the compared cluster and all users; symlog x where the feature's `scale` says so.
  * Null when no feature is known (a version stored without its snapshot features).
  */
 export function clusterDistributionsSpec(d: ClusterDetail, compare: ClusterDetail | null, populationUsers: number): ChartSpec | null {
@@ -43,7 +43,7 @@ export function clusterDistributionsSpec(d: ClusterDetail, compare: ClusterDetai
     const other = compare?.features.find((x) => x.feature === f.feature);
     const boxes: [string, Distribution][] = [[clusterName(d), f.cluster], ...(compare && other ? [[clusterName(compare), other.cluster] as [string, Distribution]] : []), [POPULATION_GROUP, f.population]];
     const values = boxes.filter(([, s]) => s.n > 0).map(([group, s]) => ({ group, ...s }));
-    const x = (field: string, title: string | null) => ({ field, type: 'quantitative', title, ...(f.scale === 'symlog' ? { scale: { type: 'symlog' } } : { scale: { zero: false } }) });
+    const x = (field: string, title: string | null) => ({ field, type: 'quantitative', title, scale: f.scale === 'symlog' ? { type: 'symlog', padding: 8 } : { zero: false, padding: 8 } });
     return {
       width: DETAIL_CHART_WIDTH,
       height: { step: 20 },
@@ -58,14 +58,16 @@ export function clusterDistributionsSpec(d: ClusterDetail, compare: ClusterDetai
       layer: [
         { mark: { type: 'rule' }, encoding: { x: x('p05', `${f.feature}${f.scale === 'symlog' ? ' (symlog scale)' : ''}: p05-p95, quartiles, median`), x2: { field: 'p95' }, color } },
         { mark: { type: 'bar', size: 12 }, encoding: { x: x('q1', null), x2: { field: 'q3' }, color } },
-        { mark: { type: 'tick', color: 'white', thickness: 2, size: 12 }, encoding: { x: x('median', null) } },
+        // the median as a dot in the group's color with a dark ring: still visible when q1 = q3 (a zero-width box,
+        // common for counts and flags) or when every value is the same
+        { mark: { type: 'point', filled: true, size: 60, stroke: '#1d2433', strokeWidth: 1, opacity: 1 }, encoding: { x: x('median', null), color } },
       ],
     };
   });
   const said = d.features.slice(0, 3).map((f) => `${f.feature} median ${shortNumber(f.cluster.median)} (p95 ${shortNumber(f.cluster.p95)}) vs ${shortNumber(f.population.median)} (p95 ${shortNumber(f.population.p95)}) for all users`);
   return {
     title: `Cluster ${clusterName(d)}${compare ? ` vs ${clusterName(compare)}` : ''}: distributions of the features that set it apart`,
-    description: `Box plots (5th-95th percentile whiskers, quartile boxes, median ticks) of ${d.features.length} features for cluster ${d.cluster} (${d.users.toLocaleString('en-US')} users)${compare ? `, cluster ${compare.cluster} (${compare.users.toLocaleString('en-US')} users)` : ''} and all ${populationUsers.toLocaleString('en-US')} users: ${said.join('; ')}.`,
+    description: `Box plots (5th-95th percentile whiskers, quartile boxes, median dots) of ${d.features.length} features for cluster ${d.cluster} (${d.users.toLocaleString('en-US')} users)${compare ? `, cluster ${compare.cluster} (${compare.users.toLocaleString('en-US')} users)` : ''} and all ${populationUsers.toLocaleString('en-US')} users: ${said.join('; ')}.`,
     vconcat: rows,
     resolve: { scale: { x: 'independent' } },
     spacing: 8,

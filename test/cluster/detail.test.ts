@@ -109,11 +109,11 @@ describe('cluster detail charts', () => {
     const b = detail(2, [0, 1, 2]);
     const dist = clusterDistributionsSpec(a, b, 8) as any;
     expect(dist.vconcat).toHaveLength(2);
-    expect(dist.vconcat[0].layer[0].encoding.x.scale).toEqual({ type: 'symlog' });
-    expect(dist.vconcat[1].layer[0].encoding.x.scale).toEqual({ zero: false });
+    expect(dist.vconcat[0].layer[0].encoding.x.scale).toEqual({ type: 'symlog', padding: 8 });
+    expect(dist.vconcat[1].layer[0].encoding.x.scale).toEqual({ zero: false, padding: 8 });
     expect(dist.resolve).toEqual({ scale: { x: 'independent' } });
     expect(dist.vconcat[0].data.values.map((v: { group: string }) => v.group)).toEqual(['1: c1', '2: c2', 'all users']);
-    expect(dist.description).toMatch(/^Box plots .* 2 features for cluster 1 \(2 users\), cluster 2 \(3 users\) and all 8 users: e median 650 \(p95 875\) vs 1.5 \(p95 725\) for all users; b median 5 \(p95 5\) vs 5 \(p95 6\)/);
+    expect(dist.description).toMatch(/^Box plots \(5th-95th percentile whiskers, quartile boxes, median dots\) of 2 features for cluster 1 \(2 users\), cluster 2 \(3 users\) and all 8 users: e median 650 \(p95 875\) vs 1.5 \(p95 725\) for all users; b median 5 \(p95 5\) vs 5 \(p95 6\)/);
     const mix = clusterMixSpec(a, b) as any;
     expect(mix.data.values.filter((v: { group: string }) => v.group === 'all users').map((v: { share: number }) => v.share)).toEqual([5 / 8, 3 / 8]);
     expect(mix.description).toMatch(/behavioral_segment mostly "A" \(50.0% of the cluster vs 62.5% of all users\)/);
