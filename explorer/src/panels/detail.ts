@@ -1,31 +1,12 @@
+import type { ClusterDetailResponse } from '../../../src/serve/response-types.js';
 import { chartBox, draw } from '../charts.js';
 import { json } from '../api.js';
 import { clusterName, profilesOf, type Ctx, type PanelView } from '../context.js';
 import { byId, count, fill, h, num, options, pct, table } from '../dom.js';
 import type { Spec } from '../layout.js';
 
-interface Quantiles { n: number; mean: number; min: number; p05: number; q1: number; median: number; q3: number; p95: number; max: number }
-interface Detail {
-  cluster: number;
-  label: string;
-  users: number;
-  share: number;
-  churn: { as_of: string | null; users: number; churned: number; rate: number; lo: number; hi: number } | null;
-  mean_churn_probability: number | null;
-  features: { feature: string; z: number; scale: 'linear' | 'symlog'; cluster: Quantiles; population: Quantiles }[];
-  mix: Record<string, { value: string; users: number; share: number; population_share: number }[]>;
-  reasons: { feature: string; direction: string; users: number; share: number }[] | null;
-}
-/** GET /v1/clusters/:cluster (src/serve/routes/clusters.ts). */
-export interface ClusterDetailResponse {
-  as_of: string | null;
-  test_cutoff: string | null;
-  horizon_days: number | null;
-  population: { users: number };
-  cluster: Detail;
-  compare: Detail | null;
-  charts: { distributions: Spec; mix: Spec; reasons: Spec | null };
-}
+type Detail = ClusterDetailResponse['cluster'];
+type Quantiles = Detail['features'][number]['cluster'];
 
 /** Cluster detail: what sets one cluster apart, its rule-segment and lifecycle mix, churn with its interval, reasons, compared with another. */
 export function detailPanel(ctx: Ctx): PanelView {
