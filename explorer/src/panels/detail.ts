@@ -47,7 +47,11 @@ export function detailPanel(ctx: Ctx): PanelView {
       const q = s.compare !== null && s.compare !== k ? `?compare=${s.compare}` : '';
       const r = await json<ClusterDetailResponse>(`/v1/clusters/${k}${q}`);
       const both = r.compare ? [r.cluster, r.compare] : [r.cluster];
-      fill(byId('detail-note'), `Sizes, mixes, features and reasons: the scored snapshot of ${r.as_of} (${count(r.population.users)} users). Churn: users of the test cutoff ${r.test_cutoff ?? '-'} churned within ${r.horizon_days ?? '-'} days, with a 95% Wilson interval.`);
+      const same = r.cluster.features.length > 0 && r.features_as_of === r.as_of;
+      const features = !r.cluster.features.length
+        ? '; this version stored no feature values, so no distributions (train it again to have them)'
+        : same ? '' : `; features: the training snapshot of ${r.features_as_of}`;
+      fill(byId('detail-note'), `Sizes, mixes${same ? ', reasons and features' : ' and reasons'}: the scored snapshot of ${r.as_of} (${count(r.population.users)} users)${features}. Churn: users of the test cutoff ${r.test_cutoff ?? '-'} churned within ${r.horizon_days ?? '-'} days, with a 95% Wilson interval.`);
       const churn = (d: Detail) => (d.churn ? `${pct(d.churn.rate)} [${pct(d.churn.lo)}, ${pct(d.churn.hi)}] of ${count(d.churn.users)}` : '-');
       fill(byId('detail-stats'), table(
         ['', ...both.map((d) => clusterName(d))],
