@@ -1,7 +1,7 @@
 import type { EventConfig, TimestampFormat } from './types.js';
 
 /**
- * SQL of the normalisation step, from the `raw` staging table (text) to the typed `events` table.
+ * SQL of the normalisation step, from raw records (text) through the `stage` table to the typed `events` table.
  * Kept apart from the I/O so the server's per-request events go through exactly the same text.
  */
 export function timestampExpr(col: string, format: TimestampFormat): string {
@@ -39,27 +39,52 @@ export function rejectReasonExpr(config: EventConfig): string {
   return `CASE ${checks.join(' ')} END`;
 }
 
-/** `parsed`: every raw row with its reject reason (a view: the reason is cheap, the timestamps are already parsed). */
-export function parsedSql(config: EventConfig): string {
-  return `CREATE OR REPLACE VIEW parsed AS SELECT *, ${rejectReasonExpr(config)} AS reason FROM raw`;
+/** The text columns of a raw record, in the order `selectList` (read.ts) produces them after file_idx, rn, line. */
+export const RAW_NAMES = ['file_idx', 'rn', 'line', 'uid', 'ts_text', 'event', 'session', 'plan', 'value_text', 'signup_text', 'excluded', 'ts', 'signup_ts'] as const;
+
+/**
+ * `stage`: every record read, typed once, with its reject reason. Its last seven columns are the `events` table,
+ * so when the events keep their mapped session ids the table becomes `events` by dropping the other columns
+ * (no copy); CSV files are parsed straight into it (one pass, no text staging table). The raw texts of a record
+ * (id, time, event, value) are kept only when it is rejected: they are the report's examples.
+ */
+export const STAGE_COLUMNS =
+  'file_idx INTEGER, rn BIGINT, line BIGINT, reason VARCHAR, signup_bad BOOLEAN, uid VARCHAR, ts_text VARCHAR, raw_event VARCHAR, value_text VARCHAR, ' +
+  'user_id VARCHAR, ts TIMESTAMP, event VARCHAR, session_id VARCHAR, plan VARCHAR, value DOUBLE, signup_ts TIMESTAMP';
+const STAGE_ONLY = ['file_idx', 'rn', 'line', 'reason', 'signup_bad', 'uid', 'ts_text', 'raw_event', 'value_text'];
+
+/** SELECT of `stage` rows from `rawSelect`, a SELECT whose columns are RAW_NAMES in that order (names not needed). */
+export function stageSelect(config: EventConfig, rawSelect: string): string {
+  const kept = (c: string) => `CASE WHEN reason IS NOT NULL THEN ${c} END`;
+  return `SELECT file_idx, rn, line, reason,
+            signup_text IS NOT NULL AND signup_ts IS NULL AND trim(signup_text) <> '' AS signup_bad,
+            ${kept('uid')}, ${kept('ts_text')}, ${kept('event')}, ${kept('value_text')},
+            trim(uid), ts, trim(event), coalesce(session, ''), NULLIF(trim(plan), ''), TRY_CAST(value_text AS DOUBLE), signup_ts
+          FROM (SELECT *, ${rejectReasonExpr(config)} AS reason FROM (${rawSelect}) AS r(${RAW_NAMES.join(', ')}))`;
 }
 
 /**
- * The typed `events` table. Sessions (identified by user_id + session_id): the mapped session id, or a new session after
- * `session_gap_minutes` of inactivity (default 30) when the log has none.
+ * Turns `stage` into the typed `events` table, without the rejected rows (SQL statements, in order). Sessions
+ * (identified by user_id + session_id): the mapped session id, or a new session after `session_gap_minutes` of
+ * inactivity (default 30) when the log has none. `anyRejected`: some stage row has a reason (they are deleted first).
  */
-export function eventsSql(config: EventConfig): string {
-  const base = `SELECT trim(uid) AS user_id, ts, trim(event) AS event, session, NULLIF(trim(plan), '') AS plan,
-                       TRY_CAST(value_text AS DOUBLE) AS value, signup_ts
-                FROM parsed WHERE reason IS NULL`;
+export function eventsFromStageSql(config: EventConfig, anyRejected: boolean): string[] {
   if (config.columns.session_id) {
-    return `CREATE OR REPLACE TABLE events AS
-      SELECT user_id, ts, event, coalesce(session, '') AS session_id, plan, value, signup_ts FROM (${base})`;
+    return [
+      'DROP TABLE IF EXISTS events',
+      ...(anyRejected ? ['DELETE FROM stage WHERE reason IS NOT NULL'] : []),
+      ...STAGE_ONLY.map((c) => `ALTER TABLE stage DROP COLUMN ${c}`),
+      'ALTER TABLE stage RENAME TO events',
+    ];
   }
   const gapSeconds = Math.round(config.session_gap_minutes * 60);
-  return `CREATE OR REPLACE TABLE events AS
+  return [
+    `CREATE OR REPLACE TABLE events AS
     SELECT user_id, ts, event, CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts, event ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_id,
            plan, value, signup_ts
     FROM (SELECT *, CASE WHEN prev_ts IS NULL OR epoch(ts) - epoch(prev_ts) > ${gapSeconds} THEN 1 ELSE 0 END AS new_session
-          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event) AS prev_ts FROM (${base})))`;
+          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event) AS prev_ts
+                FROM (SELECT user_id, ts, event, plan, value, signup_ts FROM stage WHERE reason IS NULL)))`,
+    'DROP TABLE stage',
+  ];
 }
