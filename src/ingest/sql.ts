@@ -78,13 +78,16 @@ export function eventsFromStageSql(config: EventConfig, anyRejected: boolean): s
     ];
   }
   const gapSeconds = Math.round(config.session_gap_minutes * 60);
+  // Both windows order rows the same way, ties included (the stage's rowid, in file order, breaks them): with
+  // `ts, event` alone two events at the same instant (CDNOW's same-day purchases) could be ordered one way by
+  // lag and the other by the running sum, and one of them land in the previous session, from run to run.
   return [
     `CREATE OR REPLACE TABLE events AS
-    SELECT user_id, ts, event, CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts, event ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_id,
+    SELECT user_id, ts, event, CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts, event, rid ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_id,
            plan, value, signup_ts
     FROM (SELECT *, CASE WHEN prev_ts IS NULL OR epoch(ts) - epoch(prev_ts) > ${gapSeconds} THEN 1 ELSE 0 END AS new_session
-          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event) AS prev_ts
-                FROM (SELECT user_id, ts, event, plan, value, signup_ts FROM stage WHERE reason IS NULL)))`,
+          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event, rid) AS prev_ts
+                FROM (SELECT user_id, ts, event, plan, value, signup_ts, rowid AS rid FROM stage WHERE reason IS NULL)))`,
     'DROP TABLE stage',
   ];
 }
