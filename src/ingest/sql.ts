@@ -26,16 +26,20 @@ export function timestampExpr(col: string, format: TimestampFormat): string {
   }
 }
 
-/** Why a raw row is rejected, or NULL when it is used. The first matching reason wins. */
+/**
+ * Why a record is rejected, or NULL when it is used. The first matching reason wins. It reads the record's
+ * `user_id` and `event_name` already trimmed and `value` already cast (computed once per record, in `stageSelect`),
+ * the raw `excluded`, `ts` and `value_text`.
+ */
 export function rejectReasonExpr(config: EventConfig): string {
   const checks = [
     `WHEN excluded IS NOT NULL THEN 'excluded by config (' || excluded || ')'`,
-    `WHEN uid IS NULL OR trim(uid) = '' THEN 'empty user id'`,
+    `WHEN user_id IS NULL OR user_id = '' THEN 'empty user id'`,
     `WHEN ts IS NULL THEN 'unparsable timestamp'`,
-    `WHEN event IS NULL OR trim(event) = '' THEN 'empty event name'`,
+    `WHEN event_name IS NULL OR event_name = '' THEN 'empty event name'`,
   ];
-  if (config.columns.value) checks.push(`WHEN value_text IS NOT NULL AND trim(value_text) <> '' AND TRY_CAST(value_text AS DOUBLE) IS NULL THEN 'non-numeric value'`);
-  if (config.columns.value) checks.push(`WHEN TRY_CAST(value_text AS DOUBLE) IS NOT NULL AND NOT isfinite(TRY_CAST(value_text AS DOUBLE)) THEN 'non-finite value (NaN or infinity)'`);
+  if (config.columns.value) checks.push(`WHEN value_text IS NOT NULL AND trim(value_text) <> '' AND value IS NULL THEN 'non-numeric value'`);
+  if (config.columns.value) checks.push(`WHEN value IS NOT NULL AND NOT isfinite(value) THEN 'non-finite value (NaN or infinity)'`);
   return `CASE ${checks.join(' ')} END`;
 }
 
@@ -59,8 +63,10 @@ export function stageSelect(config: EventConfig, rawSelect: string): string {
   return `SELECT file_idx, rn, line, reason,
             signup_text IS NOT NULL AND signup_ts IS NULL AND trim(signup_text) <> '' AS signup_bad,
             ${kept('uid')}, ${kept('ts_text')}, ${kept('event')}, ${kept('value_text')},
-            trim(uid), ts, trim(event), coalesce(session, ''), NULLIF(trim(plan), ''), TRY_CAST(value_text AS DOUBLE), signup_ts
-          FROM (SELECT *, ${rejectReasonExpr(config)} AS reason FROM (${rawSelect}) AS r(${RAW_NAMES.join(', ')}))`;
+            user_id, ts, event_name, coalesce(session, ''), NULLIF(trim(plan), ''), value, signup_ts
+          FROM (SELECT *, ${rejectReasonExpr(config)} AS reason
+                FROM (SELECT *, trim(uid) AS user_id, trim(event) AS event_name, TRY_CAST(value_text AS DOUBLE) AS value
+                      FROM (${rawSelect}) AS r(${RAW_NAMES.join(', ')})))`;
 }
 
 /**
