@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CDNOW_PRESET, loadEvents, SYNTHETIC_PRESET, type EventStore } from '../../src/ingest/index.js';
-import { queryRows } from '../../src/shared/duckdb.js';
+import { openDuckDB, queryRows } from '../../src/shared/duckdb.js';
+import { trimmed } from '../../src/ingest/sql.js';
 
 /**
  * The one-pass CSV ingest (issue 23 part 3): records are parsed straight into `stage`, which becomes `events` by
@@ -84,5 +85,25 @@ describe('one-pass CSV ingest (stage -> events)', () => {
     }
     expect(runs[0].startsWith('69659 ')).toBe(true);
     expect(new Set(runs).size).toBe(1);
+  });
+
+  it('trimmed() equals DuckDB trim() on every kind of edge: spaces, Unicode space separators, tabs, non-ASCII, empty, NULL', async () => {
+    const db = await openDuckDB();
+    try {
+      // Every code point 1..12,400 (past U+3000, the last space separator) after and before an "x", and literal edge cases.
+      const rows = await queryRows(
+        db.conn,
+        `WITH v AS (SELECT x FROM (VALUES (' a '), ('a '), (' a'), ('  '), (''), (NULL), (chr(9) || 'a' || chr(9)), ('é '), (' é'), ('é'), (chr(160) || 'a'), ('a' || chr(12288)), ('a' || chr(8239) || ' '), ('a b')) t(x)
+                   UNION ALL SELECT chr(c::INTEGER) || 'x' FROM range(1, 12400) r(c) WHERE c < 55296 OR c > 57343
+                   UNION ALL SELECT 'x' || chr(c::INTEGER) FROM range(1, 12400) r(c) WHERE c < 55296 OR c > 57343)
+         SELECT count(*)::DOUBLE AS n, count(*) FILTER (WHERE trim(x) IS DISTINCT FROM (${trimmed('x')}))::DOUBLE AS differ,
+                count(*) FILTER (WHERE trim(x) IS DISTINCT FROM x)::DOUBLE AS trimmed_by_trim FROM v`,
+      );
+      expect(rows[0].differ).toBe(0);
+      // the cases trim changes are there: " a ", "a ", " a", "  ", "é ", " é", NBSP, U+3000, U+202F+" ", and the 17 Zs code points at either end
+      expect(rows[0].trimmed_by_trim).toBeGreaterThan(40);
+    } finally {
+      db.close();
+    }
   });
 });
