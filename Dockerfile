@@ -3,12 +3,14 @@
 #   docker run --rm -p 8080:8080 -v "$PWD/models:/models:ro" cohortlab
 # test/cli/dockerfile.test.ts checks what this file promises (Docker itself is not needed to run it).
 
-# Build stage: dev dependencies (TypeScript) compile src/ into dist/. Install scripts are skipped: the build needs none,
+# Build stage: dev dependencies (TypeScript, esbuild) compile src/ and the explorer into dist/. Install scripts are skipped: the build needs none,
 # and the optional @tensorflow/tfjs-node would download libtensorflow here.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# the explorer's TypeScript (explorer/src) is type-checked and bundled into dist/explorer by the build
+COPY explorer ./explorer
 RUN npm ci --ignore-scripts && npm run build
 
 # Run stage: production dependencies only, the compiled dist/, the launcher, the explorer's files and the shipped rules.

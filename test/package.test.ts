@@ -67,7 +67,7 @@ describe('the packed package', () => {
   }, 180_000);
 
   it('ships dist, bin, the explorer and the rule files, and nothing of test/, bench/, .ci/, notebooks/ or data/', () => {
-    for (const need of ['package.json', 'README.md', 'LICENSE', 'bin/cohortlab.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', 'explorer/index.html', 'explorer/app.js', 'rules/at-risk.segment']) {
+    for (const need of ['package.json', 'README.md', 'LICENSE', 'bin/cohortlab.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', 'explorer/index.html', 'dist/explorer/app.js', 'rules/at-risk.segment']) {
       expect(files, need).toContain(need);
     }
     const stray = files.filter((f) => /^(test|bench|\.ci|notebooks|data|docs|scripts|src|models)\//.test(f) || f.endsWith('.tsbuildinfo'));

@@ -62,15 +62,16 @@ const dated = (asOf: string | undefined): string => (asOf ? ` (as of ${asOf})` :
  * table the clusters were fitted on (`r.asOf`); the PCA map draws `pts`, which may be another snapshot
  * (the server draws the scored snapshot): `pointsAsOf` dates it (default `r.asOf`).
  */
-export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number, opts: { pointsAsOf?: string } = {}): Record<string, ChartSpec[]> {
+export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number, opts: { pointsAsOf?: string; mapPoints?: number } = {}): Record<string, ChartSpec[]> {
   const at = dated(r.asOf);
   const kData = r.kSelection.candidates.map((c) => ({ k: c.k, inertia: c.inertia, silhouette: c.silhouette, admissible: c.admissible ? 'yes' : 'no' }));
   const kCharts: ChartSpec[] = [
     { width: 300, height: 180, title: 'Inertia by k (elbow)', data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'inertia', type: 'quantitative', scale: { zero: false } } } },
     { width: 300, height: 180, title: `Silhouette by k (${r.kSelection.silhouetteSample} sampled users)`, data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'silhouette', type: 'quantitative', scale: { zero: false } }, color: { value: '#4c78a8' } } },
   ];
-  // PCA map: at most 3000 users drawn with the seed, so the SVG stays small
-  const idx = sampleIndices(pts.assignments.length, 3000, createRng(seed ^ 0x9a));
+  // PCA map: at most `mapPoints` users drawn with the seed (3000 by default, so an SVG report stays small;
+  // the explorer draws 20,000 on a canvas)
+  const idx = sampleIndices(pts.assignments.length, opts.mapPoints ?? 3000, createRng(seed ^ 0x9a));
   const map = Array.from(idx, (i) => ({ pc1: pts.pc1[i], pc2: pts.pc2[i], cluster: name(r, pts.assignments[i]) }));
   const ev = r.pca.explainedVariance.map((v) => `${(100 * v).toFixed(1)}%`);
   const pcaChart: ChartSpec = {

@@ -24,6 +24,9 @@ function transitionSpec(title: string, m: TransitionMatrix): ChartSpec {
   } as ChartSpec;
 }
 
+/** Users on the explorer's PCA map (drawn on a canvas there). */
+export const EXPLORER_MAP_POINTS = 20_000;
+
 const chartCache = new WeakMap<Loaded, Record<string, unknown>>();
 
 // The curves the version stored when it was written (src/retention/stored.ts, docs/retention.md): read once per loaded version.
@@ -69,7 +72,7 @@ export function charts(l: Loaded): Record<string, unknown> {
       report.clusters,
       { userIds: s.user_id as string[], assignments: Int32Array.from(s.cluster as Float64Array), labels: s.cluster_label as string[], pc1: s.pc1 as Float64Array, pc2: s.pc2 as Float64Array },
       l.model.manifest.seed,
-      { pointsAsOf: modelDates(l).snapshot ?? undefined },
+      { pointsAsOf: modelDates(l).snapshot ?? undefined, mapPoints: EXPLORER_MAP_POINTS },
     );
     out.clusters = c;
   }

@@ -164,7 +164,8 @@ export const anyObject = { type: 'object', additionalProperties: true } as const
 
 // null only for a version saved without the date (trained before snapshots were dated).
 const asOf = (what: string) => ({ type: ['string', 'null'], pattern: DATE_PATTERN, description: `as-of date (cutoff, inclusive) of ${what}` }) as const;
-const openObject = (description: string, required: string[], properties: Record<string, unknown>) => ({ type: 'object', description, required, additionalProperties: true, properties }) as const;
+// const type parameters: the required names and properties stay literal, so src/serve/response-types.ts derives exact types
+const openObject = <const R extends readonly string[], const P extends Record<string, unknown>>(description: string, required: R, properties: P) => ({ type: 'object', description, required, additionalProperties: true, properties }) as const;
 
 /**
  * GET /v1/clusters: two dated blocks, each counted on one table. `fit`: the users the clusters were fitted

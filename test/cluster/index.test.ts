@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adjustedRandIndex, assignClusters, fitClusters, truthAgreement, type ClusterModel } from '../../src/cluster/index.js';
+import { adjustedRandIndex, assignClusters, clusterCharts, fitClusters, truthAgreement, type ClusterModel } from '../../src/cluster/index.js';
 import type { FeatureTable } from '../../src/features/types.js';
 import type { RuleOutput } from '../../src/rules/types.js';
 import { collectingLogger } from '../../src/shared/log.js';
@@ -154,5 +154,21 @@ describe('fitClusters', () => {
     expect(t.ari).toBe(1);
     expect(t.matched).toBe(4);
     expect(t.counts).toEqual([[2, 0], [0, 2]]);
+  });
+});
+
+describe('clusterCharts', () => {
+  it('draws a seeded sample of at most 3000 users on the PCA map by default, and as many as asked (the explorer: 20,000 on a canvas)', () => {
+    const { table } = plantedTable(3);
+    const { report } = fitClusters(table, { features: FEATURES, kMin: 4, kMax: 4, seed: 5, stabilityBootstraps: 0, stabilitySeeds: 0 });
+    const n = 25_000;
+    const pts = { userIds: Array.from({ length: n }, (_, i) => `u${i}`), assignments: Int32Array.from({ length: n }, (_, i) => i % 4), labels: Array.from({ length: n }, (_, i) => report.profiles[i % 4].label), pc1: Float64Array.from({ length: n }, (_, i) => i), pc2: new Float64Array(n) };
+    const values = (c: ReturnType<typeof clusterCharts>) => (c.pca[0].data as { values: { pc1: number }[] }).values;
+    expect(values(clusterCharts(report, pts, 1))).toHaveLength(3000);
+    const big = values(clusterCharts(report, pts, 1, { mapPoints: 20_000 }));
+    expect(big).toHaveLength(20_000);
+    expect(new Set(big.map((v) => v.pc1)).size).toBe(20_000);
+    expect(values(clusterCharts(report, pts, 1, { mapPoints: 20_000 }))).toEqual(big);
+    expect(values(clusterCharts(report, pts, 1, { mapPoints: 50_000 }))).toHaveLength(n);
   });
 });

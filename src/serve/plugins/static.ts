@@ -14,6 +14,8 @@ import { appWide } from './plugin.js';
  */
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const EXPLORER_DIR = join(PACKAGE_ROOT, 'explorer');
+// explorer/src bundled by `npm run build` (explorer/build.js)
+const EXPLORER_BUILD = join(PACKAGE_ROOT, 'dist', 'explorer');
 const require = createRequire(import.meta.url);
 
 /** The folder of an installed package (works whether it is hoisted or not). */
@@ -23,7 +25,7 @@ function packageDir(name: string): string {
   return main.slice(0, main.lastIndexOf(marker) + marker.length);
 }
 
-const EXPLORER_FILES = new Set(['index.html', 'app.js', 'style.css']);
+const EXPLORER_FILES = new Set(['index.html', 'style.css', 'app.js', 'app.js.map']);
 const VENDOR_FILES = new Set(['vega.min.js', 'vega-lite.min.js', 'vega-embed.min.js']);
 // Only these files, whatever else the folders hold (vega's build folder has sources and maps).
 const only = (files: Set<string>) => (path: string) => files.has(path.replace(/^\//, ''));
@@ -32,7 +34,8 @@ export const staticPlugin = appWide(async (app) => {
   // Answers under 1 kB are sent as they are (the compressed form would not be smaller).
   await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ['br', 'gzip'] });
   await app.register(fastifyStatic, {
-    root: EXPLORER_DIR,
+    // index.html and style.css as written; app.js as built
+    root: [EXPLORER_DIR, EXPLORER_BUILD],
     prefix: '/explorer/',
     allowedPath: only(EXPLORER_FILES),
     cacheControl: false,
