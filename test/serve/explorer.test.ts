@@ -274,7 +274,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
       const query = `cluster=${k}&segment=${encodeURIComponent(segments[0]).replace(/%20/g, '+')}&by=behavioral_segment&sort=churn_probability&order=desc`;
       const api = await (await fetch(`${base}/v1/members?${query}&page=1&page_size=50`)).json() as { total: number; pages: number; rows: { user_id: string; churn_probability: number }[] };
       expect(new URL(page.url()).searchParams.get('mcluster')).toBe(k);
-      expect(await page.locator('#members-summary').innerText()).toBe(`${api.total.toLocaleString('en-US')} users: cluster ${(await page.locator('#pick-cluster option:checked').innerText())} and behavioral_segment = ${segments[0]} (scored snapshot as of ${seg.snapshot.as_of}), sorted by churn_probability highest first.`);
+      expect(await page.locator('#members-summary').innerText()).toBe(`${api.total.toLocaleString('en-US')} ${api.total === 1 ? 'user' : 'users'}: cluster ${(await page.locator('#pick-cluster option:checked').innerText())} and behavioral_segment = ${segments[0]} (scored snapshot as of ${seg.snapshot.as_of}), sorted by churn_probability highest first.`);
       const ids = await page.locator('#members-table tbody tr td:first-child').allTextContents();
       expect(ids).toEqual(api.rows.map((r) => r.user_id));
       const probs = api.rows.map((r) => r.churn_probability);

@@ -86,7 +86,7 @@ export function membersPanel(ctx: Ctx): PanelView {
       }
       sortable = r.sortable;
       options(byId<HTMLSelectElement>('pick-sort'), [['', 'snapshot order'], ...sortable.map((c): [string, string] => [c, c])], s.sort ?? '');
-      fill(byId('members-summary'), `${count(r.total)} users: ${filterWords(s, labelOf)}${r.as_of ? ` (scored snapshot as of ${r.as_of})` : ''}${s.sort ? `, sorted by ${s.sort} ${s.order === 'asc' ? 'lowest' : 'highest'} first` : ''}.`);
+      fill(byId('members-summary'), `${count(r.total)} ${r.total === 1 ? 'user' : 'users'}: ${filterWords(s, labelOf)}${r.as_of ? ` (scored snapshot as of ${r.as_of})` : ''}${s.sort ? `, sorted by ${s.sort} ${s.order === 'asc' ? 'lowest' : 'highest'} first` : ''}.`);
       const present = r.rows.length ? SHOWN.filter((c) => c in r.rows[0]) : SHOWN.filter((c) => c !== 'upgrade_probability');
       const cols = s.sort && !present.includes(s.sort) ? [...present, s.sort] : present;
       const cell = (c: string, v: unknown) => (typeof v === 'number' && c !== 'cluster' ? Number(v.toFixed(3)) : v === null || v === undefined ? null : String(v));
