@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { DenseMatrix } from '../shared/matrix.js';
 import { internalError } from '../shared/errors.js';
+import { chunkCount, elkanChunk } from './kmeans-kernels.js';
 import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
 
 /**
@@ -54,76 +54,67 @@ function workers(count: number): Worker[] {
 }
 
 
-/** Control words: [0] command sequence, [1] command, [2] done sequence, [3] rows that changed, [4] ready, [5] error. */
+/** Control words per worker: [0] command sequence, [1] command, [2] done sequence, [4] ready, [5] error. */
 const SEQ = 0;
 const CMD = 1;
 const DONE = 2;
-const CHANGED = 3;
 const READY = 4;
 const ERROR = 5;
+/** Command that ends a fit: the worker leaves its loop and waits for the next fit's state. */
+const STOP = 9;
 
-export function parallelRunner(x: DenseMatrix, k: number, threads: number | undefined, st: SharedKMeansState): ParallelRunner | undefined {
-  const { rows: n, cols: d } = x;
-  const T = threadCount(n, threads);
+export function parallelRunner(st: SharedKMeansState, threads: number | undefined): ParallelRunner | undefined {
+  const T = threadCount(st.n, threads);
   if (T < 2 || !resolveWorker()) return undefined;
-  if (!(st.labels.buffer instanceof SharedArrayBuffer)) throw internalError('parallel k-means needs its state in shared memory');
-  let data = x.data;
-  if (!(data.buffer instanceof SharedArrayBuffer)) {
-    data = new Float64Array(new SharedArrayBuffer(x.data.length * 8));
-    data.set(x.data);
-  }
-  const cuts = Array.from({ length: T + 1 }, (_, t) => Math.floor((t * n) / T));
-  const ws = workers(T - 1);
-  const slots = ws.map((w, j) => {
+  if (!(st.labels.buffer instanceof SharedArrayBuffer) || !(st.data.buffer instanceof SharedArrayBuffer)) throw internalError('parallel k-means needs its state in shared memory');
+  const chunks = chunkCount(st);
+  // the next chunk to claim (shared by every thread of this fit) and the pass's cumMax
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const params = new Float64Array(new SharedArrayBuffer(8));
+  const slots = workers(T - 1).map((w) => {
     const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
-    const params = new Float64Array(new SharedArrayBuffer(8));
-    const wsums = new Float64Array(new SharedArrayBuffer(k * d * 8));
-    const wcounts = new Float64Array(new SharedArrayBuffer(k * 8));
-    w.postMessage({ ...st, data, d, k, ctrl, params, wsums, wcounts, r0: cuts[j + 1], r1: cuts[j + 2] });
-    return { w, ctrl, params, wsums, wcounts, r0: cuts[j + 1], r1: cuts[j + 2] };
+    w.postMessage({ st, ctrl, next, params, chunks });
+    return { w, ctrl, live: true };
   });
-  let broken = false;
+  const signal = (s: (typeof slots)[number], cmd: number) => {
+    Atomics.store(s.ctrl, CMD, cmd);
+    Atomics.add(s.ctrl, SEQ, 1);
+    Atomics.notify(s.ctrl, SEQ);
+  };
+  const release = () => {
+    for (const s of slots) if (s.live) signal(s, STOP);
+  };
   return {
-    run(cmd, cumMax, own, sums, counts) {
-      if (broken) return own(0, n);
+    run(cmd, cumMax) {
+      params[0] = cumMax;
+      Atomics.store(next, 0, 0);
+      for (const s of slots) if (s.live) signal(s, cmd);
+      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j, cumMax);
       for (const s of slots) {
-        s.params[0] = cumMax;
-        Atomics.store(s.ctrl, CMD, cmd);
-        Atomics.add(s.ctrl, SEQ, 1);
-        Atomics.notify(s.ctrl, SEQ);
-      }
-      let changed = own(cuts[0], cuts[1]);
-      for (const s of slots) {
+        if (!s.live) continue;
         const seq = Atomics.load(s.ctrl, SEQ);
-        // a worker that never starts (its module failed to load) would block us: after 10 s without a
-        // ready flag, do its rows here and stop using the workers
+        // a worker that never starts (its module failed to load) claims no chunk, so this thread has done
+        // them all; after 10 s without its ready flag, stop using it (it reads STOP first if it ever starts)
         if (Atomics.load(s.ctrl, READY) === 0) {
           const started = Date.now();
           while (Atomics.load(s.ctrl, READY) === 0 && Date.now() - started < 10_000) Atomics.wait(s.ctrl, READY, 0, 50);
           if (Atomics.load(s.ctrl, READY) === 0) {
-            broken = true;
+            s.live = false;
+            signal(s, STOP);
             const at = pool.indexOf(s.w);
             if (at >= 0) pool.splice(at, 1);
             void s.w.terminate();
-            changed += own(s.r0, s.r1);
             continue;
           }
         }
         for (let v = Atomics.load(s.ctrl, DONE); v !== seq; v = Atomics.load(s.ctrl, DONE)) Atomics.wait(s.ctrl, DONE, v);
-        if (Atomics.load(s.ctrl, ERROR) !== 0) throw internalError('a k-means worker thread failed; rerun with threads: 1');
-        changed += Atomics.load(s.ctrl, CHANGED);
-        for (let i = 0; i < s.wsums.length; i++) sums[i] += s.wsums[i];
-        for (let c = 0; c < k; c++) counts[c] += s.wcounts[c];
-      }
-      return changed;
-    },
-    release() {
-      for (const s of slots) {
-        Atomics.store(s.ctrl, CMD, 9);
-        Atomics.add(s.ctrl, SEQ, 1);
-        Atomics.notify(s.ctrl, SEQ);
+        if (Atomics.load(s.ctrl, ERROR) !== 0) {
+          release();
+          throw internalError('a k-means worker thread failed; rerun with threads: 1');
+        }
       }
     },
+    release,
   };
 }
 
