@@ -16,7 +16,12 @@ interface Setup {
   chunks: number;
 }
 
-parentPort?.on('message', (m: Setup) => {
+parentPort?.on('message', (m: Setup | { ping: true }) => {
+  // parallel.ts startWorkers: answer once loaded
+  if ('ping' in m) {
+    parentPort?.postMessage({ pong: true });
+    return;
+  }
   const { ctrl, next, st, chunks } = m;
   let seen = 0; // commands are numbered from 1 on a fresh control block; one may already be waiting
   Atomics.store(ctrl, 4, 1);

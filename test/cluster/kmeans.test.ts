@@ -3,7 +3,7 @@ import { kmeans as mlKmeans } from 'ml-kmeans';
 import { KMeans, MiniBatchKMeans, assignNearest, kmeansPlusPlus, lloyd } from '../../src/cluster/kmeans.js';
 import { candidateDistances, elkanChunkRows, sqDist } from '../../src/cluster/kmeans-kernels.js';
 import { adjustedRandIndex } from '../../src/cluster/metrics.js';
-import { workerThreads } from '../../src/cluster/parallel.js';
+import { startWorkers, workerThreads } from '../../src/cluster/parallel.js';
 import { createRng } from '../../src/shared/rng.js';
 import { plantedBlobs, rowsOf } from './helpers.js';
 
@@ -67,15 +67,18 @@ describe('lloyd (Elkan and Hamerly bounds)', () => {
     expect(b.inertia).toBeCloseTo(a.inertia, 8);
   }, 60_000);
 
-  it('gives the same bits on 1, 2 and 3 threads and without the pool: chunks claimed by any thread are added in chunk order', () => {
+  it('gives the same bits on 1, 2 and 3 threads and without the pool: chunks claimed by any thread are added in chunk order', async () => {
     // 2,000 rows = 8 chunks of 256 (elkanChunkRows), so the threads share the passes; not in shared memory (lloyd copies)
     const { x } = plantedBlobs(CENTERS, 500, 2.5, 17);
     expect(elkanChunkRows(x.rows)).toBe(256);
+    // a fit does not wait for workers that are still starting; wait here so that every thread takes part
+    await startWorkers(3, x.rows);
     const init = kmeansPlusPlus(x, 4, createRng(12));
     const plain = lloyd(x, init, 4, { maxIter: 300, tol: 1e-4 });
     expect(plain.iterations).toBeGreaterThan(3);
     for (const threads of [1, 2, 3]) {
       const run = lloyd(x, init, 4, { maxIter: 300, tol: 1e-4, threads, workers: workerThreads });
+      expect(run.threads).toBe(threads);
       expect(run.iterations).toBe(plain.iterations);
       expect(Array.from(run.labels)).toEqual(Array.from(plain.labels));
       expect(Array.from(run.centroids)).toEqual(Array.from(plain.centroids));
