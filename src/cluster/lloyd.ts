@@ -36,8 +36,8 @@ export interface LloydOptions {
   bounds?: 'auto' | 'elkan' | 'hamerly';
   /**
    * Threads for the Elkan passes when `workers` is given: 1 = this thread only; 2+ = rows split over
-   * worker threads. Default: 2 from MIN_ROWS_FOR_THREADS rows when the machine has 2+ cores. Labels and
-   * inertia do not depend on it.
+   * worker threads. Default: 2 from MIN_ROWS_FOR_THREADS rows when the machine has 2+ cores. Labels,
+   * centroids and inertia do not depend on it (the same bits: chunk sums are added in chunk order).
    */
   threads?: number;
   /** The thread pool (parallel.ts `workerThreads`); without it every pass runs on this thread. */
