@@ -391,4 +391,9 @@ export { evaluateKRange, pickK, type KCandidate, type KSelection } from './selec
 export { clusterStability, type StabilityReport } from './stability.js';
 export { profileClusters, crosstab, featureWord, FEATURE_WORDS, type ClusterProfile, type Crosstab } from './explain.js';
 export type { DenseMatrix, ScalerKind, ScalerState } from './types.js';
+export {
+  describeCluster, wilsonInterval, distributionOf, featureScale, topFeatures, mixOf, reasonSharesOf, churnIntervalOf, DETAIL_TOP_FEATURES, DETAIL_TOP_REASONS, SKEW_RATIO,
+  type ClusterDetail, type Distribution, type FeatureDistribution, type MixRow, type ReasonShare, type ChurnInterval, type DetailInput,
+} from './detail.js';
+export { clusterDistributionsSpec, clusterMixSpec, clusterReasonsSpec, shortNumber } from './detail-charts.js';
 export { kTableText, clusterSummaryText, clusterCharts, clusterReportHtml, type ReportPoints } from './report.js';

@@ -66,8 +66,8 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number,
   const at = dated(r.asOf);
   const kData = r.kSelection.candidates.map((c) => ({ k: c.k, inertia: c.inertia, silhouette: c.silhouette, admissible: c.admissible ? 'yes' : 'no' }));
   const kCharts: ChartSpec[] = [
-    { width: 300, height: 180, title: 'Inertia by k (elbow)', data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'inertia', type: 'quantitative', scale: { zero: false } } } },
-    { width: 300, height: 180, title: `Silhouette by k (${r.kSelection.silhouetteSample} sampled users)`, data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'silhouette', type: 'quantitative', scale: { zero: false } }, color: { value: '#4c78a8' } } },
+    { width: 300, height: 180, title: 'Inertia by k (elbow)', description: `k-means inertia (within-cluster sum of squares) for k = ${kData.map((c) => c.k).join(', ') || 'none'}; k = ${r.k} was chosen.`, data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'inertia', type: 'quantitative', scale: { zero: false } } } },
+    { width: 300, height: 180, title: `Silhouette by k (${r.kSelection.silhouetteSample} sampled users)`, description: `Mean silhouette of ${r.kSelection.silhouetteSample} sampled users by k: ${kData.map((c) => `k ${c.k} ${c.silhouette.toFixed(3)}`).join(', ') || 'none'}; k = ${r.k} was chosen.`, data: { values: kData }, mark: { type: 'line', point: true }, encoding: { x: { field: 'k', type: 'ordinal' }, y: { field: 'silhouette', type: 'quantitative', scale: { zero: false } }, color: { value: '#4c78a8' } } },
   ];
   // PCA map: at most `mapPoints` users drawn with the seed (3000 by default, so an SVG report stays small;
   // the explorer draws 20,000 on a canvas)
@@ -78,6 +78,7 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number,
     width: 560,
     height: 380,
     title: `PCA of the scaled features (${map.length} of ${pts.assignments.length} users${opts.pointsAsOf ?? r.asOf ? `, as of ${opts.pointsAsOf ?? r.asOf}` : ''})`,
+    description: `${map.length} users on the first two principal components of the scaled features (${ev[0]} and ${ev[1] ?? '-'} of the variance), colored by their cluster among ${r.k}.`,
     data: { values: map },
     mark: { type: 'circle', size: 14, opacity: 0.6 },
     encoding: {
@@ -87,10 +88,11 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number,
     },
   };
   const sizes = r.profiles.map((p) => ({ cluster: name(r, p.cluster), users: p.size, share: p.share }));
-  const sizeChart: ChartSpec = { width: 420, height: { step: 22 }, title: `Users per cluster${at}`, data: { values: sizes }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'users', type: 'quantitative' } } };
+  const sizeChart: ChartSpec = { width: 420, height: { step: 22 }, title: `Users per cluster${at}`, description: `Users in each of the ${r.k} clusters${at}: ${r.profiles.map((p) => `cluster ${p.cluster} ${p.size.toLocaleString('en-US')} (${pct(p.share)})`).join(', ')}.`, data: { values: sizes }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'users', type: 'quantitative' } } };
   const heat = r.profiles.flatMap((p) => r.features.map((f) => ({ cluster: name(r, p.cluster), feature: f, z: Math.max(-2.5, Math.min(2.5, p.z[f])), zText: p.z[f].toFixed(1) })));
   const heatChart: ChartSpec = {
     title: `Profile: difference from the average user, in standard deviations (clipped at +-2.5)${at}`,
+    description: `Heat map of each cluster's mean of ${r.features.length} features against the average user in standard deviations (red above, blue below)${at}; strongest: ${r.profiles.map((p) => (p.top[0] ? `cluster ${p.cluster} ${p.top[0].feature} ${p.top[0].z >= 0 ? '+' : ''}${p.top[0].z.toFixed(1)}` : `cluster ${p.cluster} none`)).join(', ')}.`,
     data: { values: heat },
     width: { step: 34 },
     height: { step: 24 },
@@ -101,10 +103,10 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number,
   };
   const churnCharts: ChartSpec[] = [];
   if (r.profiles.some((p) => p.churnRate !== null)) {
-    churnCharts.push({ width: 420, height: { step: 22 }, title: `Churn rate within the horizon (label)${at}`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), churn: p.churnRate })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'churn', type: 'quantitative', axis: { format: '%' } }, color: { value: '#e45756' } } });
+    churnCharts.push({ width: 420, height: { step: 22 }, title: `Churn rate within the horizon (label)${at}`, description: `Share of each cluster's users who churned within the label horizon${at}: ${r.profiles.map((p) => `cluster ${p.cluster} ${pct(p.churnRate)}`).join(', ')}.`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), churn: p.churnRate })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'churn', type: 'quantitative', axis: { format: '%' } }, color: { value: '#e45756' } } });
   }
   if (r.profiles.some((p) => p.meanChurnRisk !== null)) {
-    churnCharts.push({ width: 420, height: { step: 22 }, title: `Mean rule churn-risk score (playbook §4.4)${at}`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), risk: p.meanChurnRisk })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'risk', type: 'quantitative' }, color: { value: '#f58518' } } });
+    churnCharts.push({ width: 420, height: { step: 22 }, title: `Mean rule churn-risk score (playbook §4.4)${at}`, description: `Mean playbook §4.4 churn-risk score (0-100) of each cluster's users${at}: ${r.profiles.map((p) => `cluster ${p.cluster} ${num(p.meanChurnRisk)}`).join(', ')}.`, data: { values: r.profiles.map((p) => ({ cluster: name(r, p.cluster), risk: p.meanChurnRisk })) }, mark: 'bar', encoding: { y: { field: 'cluster', type: 'nominal', sort: null, axis: { labelLimit: 400 } }, x: { field: 'risk', type: 'quantitative' }, color: { value: '#f58518' } } });
   }
   const crossCharts: ChartSpec[] = r.crosstabs.map((t) => {
     const values = t.counts.flatMap((row, c) => {
@@ -113,6 +115,9 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number,
     });
     return {
       title: `${t.column}: share of each cluster (ARI with the clusters ${t.ari.toFixed(2)})${at}`,
+      description: `Share of each cluster's users in each value of the rule column ${t.column} (${t.values.length} values)${at}; adjusted Rand index between the clusters and ${t.column}: ${t.ari.toFixed(2)} (1 = the same partition, 0 = unrelated).`,
+      // the crosstab this chart draws, for a picker "rule column (ARI x.xx)" (same order as fit.crosstabs of GET /v1/clusters)
+      usermeta: { column: t.column, ari: t.ari },
       data: { values },
       width: { step: 30 },
       height: { step: 22 },
@@ -132,7 +137,7 @@ export function clusterCharts(r: ClusterReport, pts: ReportPoints, seed: number,
       const total = t.counts[a].reduce((x, y) => x + y, 0);
       return t.counts[a].map((v, c) => ({ latent_type: type, cluster: name(r, c), share: total > 0 ? v / total : 0 }));
     });
-    truthCharts.push({ title: `Latent types across clusters (ARI ${t.ari.toFixed(3)})${at}`, data: { values }, width: { step: 30 }, height: { step: 22 }, mark: 'rect', encoding: { x: { field: 'cluster', type: 'nominal', sort: null, axis: { labelAngle: -40, labelLimit: 200 } }, y: { field: 'latent_type', type: 'nominal' }, color: { field: 'share', type: 'quantitative', scale: { scheme: 'greens', domain: [0, 1] } } } } as ChartSpec);
+    truthCharts.push({ title: `Latent types across clusters (ARI ${t.ari.toFixed(3)})${at}`, description: `Share of each synthetic latent type's users in each cluster${at}; adjusted Rand index with the clusters ${t.ari.toFixed(3)} over ${t.matched} users.`, data: { values }, width: { step: 30 }, height: { step: 22 }, mark: 'rect', encoding: { x: { field: 'cluster', type: 'nominal', sort: null, axis: { labelAngle: -40, labelLimit: 200 } }, y: { field: 'latent_type', type: 'nominal' }, color: { field: 'share', type: 'quantitative', scale: { scheme: 'greens', domain: [0, 1] } } } } as ChartSpec);
   }
   return { k: kCharts, pca: [pcaChart], sizes: [sizeChart], heat: [heatChart], churn: churnCharts, cross: crossCharts, truth: truthCharts };
 }

@@ -33,11 +33,38 @@ function curveRows(curves: Record<string, CurvePoint[]>, pick: (p: CurvePoint) =
 
 type Axis = { field: string; title: string; domain01?: boolean; percent?: boolean };
 
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+/** Area under a ROC curve by the trapezoid rule over its points (for the chart's description). */
+function curveAuc(pts: CurvePoint[]): number {
+  const s = [...pts].sort((a, b) => a.fpr - b.fpr || a.tpr - b.tpr);
+  let area = 0;
+  for (let i = 1; i < s.length; i++) area += ((s[i].fpr - s[i - 1].fpr) * (s[i].tpr + s[i - 1].tpr)) / 2;
+  return area;
+}
+
+/** The point of a curve where the flagged share first reaches `share` (null for an empty curve). */
+function atShare(pts: CurvePoint[], share: number): CurvePoint | null {
+  let best: CurvePoint | null = null;
+  for (const p of pts) if (p.share >= share && (best === null || p.share < best.share)) best = p;
+  return best;
+}
+
+/** "model 0.72, rule churn-risk score (§4.4) 0.40": one number per scorer, for a description. */
+function perScorer(curves: Record<string, CurvePoint[]>, value: (pts: CurvePoint[]) => string | null, labels?: Record<string, string>): string {
+  return Object.entries(curves)
+    .flatMap(([name, pts]) => {
+      const v = value(pts);
+      return v === null ? [] : [`${labels?.[name] ?? label(name)} ${v}`];
+    })
+    .join(', ');
+}
+
 /**
  * One chart of scorer curves over a dashed reference (the diagonal, or a horizontal line at `y`):
  * ROC, precision-recall, gain and lift differ only in their data, axes and reference.
  */
-function curvesChart(opts: { title: string; reference: 'diagonal' | { y: number }; rows: Record<string, unknown>[]; x: Axis; y: Axis; legend: 'top-right' | 'bottom-right' }): ChartSpec {
+function curvesChart(opts: { title: string; description: string; reference: 'diagonal' | { y: number }; rows: Record<string, unknown>[]; x: Axis; y: Axis; legend: 'top-right' | 'bottom-right' }): ChartSpec {
   const axis = (a: Axis) => ({ field: a.field, type: 'quantitative', title: a.title, ...(a.domain01 ? { scale: { domain: [0, 1] } } : {}), ...(a.percent ? { axis: { format: '%' } } : {}) });
   const reference =
     opts.reference === 'diagonal'
@@ -46,6 +73,7 @@ function curvesChart(opts: { title: string; reference: 'diagonal' | { y: number 
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: opts.title,
+    description: opts.description,
     width: WIDTH,
     height: HEIGHT,
     layer: [
@@ -68,6 +96,7 @@ function curvesChart(opts: { title: string; reference: 'diagonal' | { y: number 
 export function rocChartSpec(curves: Record<string, CurvePoint[]>, labels?: Record<string, string>): ChartSpec {
   return curvesChart({
     title: 'ROC curve (test users)',
+    description: `True against false positive rate on the test users for each scorer (area under the curve: ${perScorer(curves, (p) => (p.length ? curveAuc(p).toFixed(3) : null), labels)}); the dashed diagonal is a random ranking.`,
     reference: 'diagonal',
     rows: curveRows(curves, (p) => ({ fpr: p.fpr, tpr: p.tpr }), labels),
     x: { field: 'fpr', title: 'false positive rate', domain01: true },
@@ -79,6 +108,7 @@ export function rocChartSpec(curves: Record<string, CurvePoint[]>, labels?: Reco
 export function prChartSpec(curves: Record<string, CurvePoint[]>, baseRate: number): ChartSpec {
   return curvesChart({
     title: 'Precision-recall curve (test users)',
+    description: `Precision against recall on the test users for each scorer (precision when the top 10% are flagged: ${perScorer(curves, (p) => { const at = atShare(p, 0.1); return at ? pct(at.precision) : null; })}); the dashed line is the churn rate ${pct(baseRate)}, the precision of a random ranking.`,
     reference: { y: baseRate },
     rows: curveRows(curves, (p) => ({ recall: p.recall, precision: p.precision })).filter((r) => (r.order as number) > 0),
     x: { field: 'recall', title: 'recall (churners caught)', domain01: true },
@@ -91,6 +121,7 @@ export function prChartSpec(curves: Record<string, CurvePoint[]>, baseRate: numb
 export function gainChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
   return curvesChart({
     title: 'Cumulative gain (capture rate)',
+    description: `Share of churners captured when the highest-scored share of users is contacted (top 20%: ${perScorer(curves, (p) => { const at = atShare(p, 0.2); return at ? pct(at.recall) : null; })}); the dashed diagonal is a random ranking.`,
     reference: 'diagonal',
     rows: curveRows(curves, (p) => ({ share: p.share, capture: p.recall })),
     x: { field: 'share', title: 'share of users targeted (highest score first)', percent: true },
@@ -103,12 +134,24 @@ export function gainChartSpec(curves: Record<string, CurvePoint[]>): ChartSpec {
 export function liftChartSpec(curves: Record<string, CurvePoint[]>, baseRate: number): ChartSpec {
   return curvesChart({
     title: 'Lift by share targeted',
+    description: `Churn rate among the targeted share of users divided by the overall rate ${pct(baseRate)} (lift at the top 10%: ${perScorer(curves, (p) => { const at = atShare(p, 0.1); return at && baseRate > 0 ? (at.precision / baseRate).toFixed(2) : null; })}); the dashed line is lift 1, a random ranking.`,
     reference: { y: 1 },
     rows: curveRows(curves, (p) => ({ share: p.share, lift: baseRate > 0 ? p.precision / baseRate : 0 })).filter((r) => (r.share as number) >= 0.01),
     x: { field: 'share', title: 'share of users targeted', percent: true },
     y: { field: 'lift', title: 'lift' },
     legend: 'top-right',
   });
+}
+
+/** Users-weighted mean |predicted - observed| over the non-empty bins, as a sentence fragment. */
+function calibrationGap(bins: ReliabilityBin[]): string {
+  let n = 0;
+  let gap = 0;
+  for (const b of bins) if (b.count > 0 && Number.isFinite(b.meanPredicted) && Number.isFinite(b.observedRate)) {
+    n += b.count;
+    gap += b.count * Math.abs(b.meanPredicted - b.observedRate);
+  }
+  return n ? (gap / n).toFixed(3) : '-';
 }
 
 /** Reliability curve: mean predicted probability vs observed churn rate per bin, before and after calibration. */
@@ -120,6 +163,7 @@ export function reliabilityChartSpec(before: ReliabilityBin[], after: Reliabilit
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Reliability (test users, 10 bins)',
+    description: `Observed churn rate against the mean predicted probability in 10 bins of test users, raw and calibrated; mean absolute gap weighted by users: raw ${calibrationGap(before)}, calibrated ${calibrationGap(after)} (0 = on the dashed diagonal).`,
     width: WIDTH,
     height: HEIGHT,
     layer: [
@@ -148,6 +192,7 @@ export function importanceChartSpec(importances: FeatureImportance[], top = 20):
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Permutation importance (ROC-AUC drop on test users)',
+    description: `Drop of the test ROC-AUC when each feature is shuffled (bars; lines: +-1 standard deviation over repeats), ${rows.length} features: ${rows.slice(0, 3).map((r) => `${r.feature} ${r.drop.toFixed(3)}`).join(', ') || 'none'}.`,
     width: WIDTH + 120,
     data: { values: rows },
     layer: [
@@ -174,6 +219,7 @@ export function trainingChartSpec(history: { epoch: number; trainLoss: number; v
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Weighted log loss by epoch',
+    description: `Training and validation log loss over ${history.length} epochs${history.length ? ` (last: training ${history[history.length - 1].trainLoss.toFixed(4)}, validation ${history[history.length - 1].validLoss.toFixed(4)})` : ''}.`,
     width: WIDTH,
     height: 200,
     data: { values: rows },
@@ -200,6 +246,7 @@ export function driftChartSpec(drift: DriftReport, top = 25): ChartSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `PSI ${drift.current.as_of} vs the training snapshot ${drift.reference.as_of}`,
+    description: `Population stability index of the ${vars.length} most shifted variables between the training snapshot ${drift.reference.as_of} and ${drift.current.as_of}, with each variable's 99% noise bound and the 0.1 (watch) and 0.25 (act) rules: ${vars.filter((v) => v.psi >= drift.thresholds.act).length} at or above 0.25, ${vars.filter((v) => v.psi >= drift.thresholds.watch && v.psi < drift.thresholds.act).length} between 0.1 and 0.25; largest ${vars[0] ? `${vars[0].variable} ${vars[0].psi.toFixed(3)}` : 'none'}.`,
     width: WIDTH + 120,
     layer: [
       {

@@ -15,6 +15,7 @@ export {
   ltvBaseline, ltvDashboardOf, ltvScorerAt, ltvScorerFor, readLtvArtifact, withLtvColumns, LTV_FILE, LTV_COLUMNS,
   type LtvBaseline, type StoredLtv, type LtvColumns, type LtvScorer,
 } from './ltv-baseline.js';
+export { SNAPSHOT_FEATURES_FILE, snapshotFeaturesTable, readSnapshotFeatures } from './snapshot-features.js';
 export { DRIFT_REFERENCE_FILE, DRIFT_REFERENCE_ROWS, RULE_SCORE_COLUMNS, driftReferenceTable, readDriftReference, sampleRows } from './drift-reference.js';
 export {
   refreshModel, defaultRefreshAsOf, driftOf, labelsOf, trackedColumns, columnSizes, snapshotOf, TRACKED_COLUMNS, SIZE_COLUMNS, IN_SEGMENT, OUT_OF_SEGMENT,

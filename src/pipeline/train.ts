@@ -22,6 +22,7 @@ import { writeTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
 import { trainFromTable } from './train-table.js';
 import { driftReferenceTable, DRIFT_REFERENCE_FILE } from './drift-reference.js';
+import { snapshotFeaturesTable, SNAPSHOT_FEATURES_FILE } from './snapshot-features.js';
 import { codeVersion, fingerprint, MEMBER_NOTE, memberMode, memberTable, packageVersion, summaryMetrics, testPredictions, writeChurn } from './version-files.js';
 import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
@@ -309,6 +310,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeTable(join(dir, PREVIOUS_SCORES_FILE), memberTable(scoreResultTable(previous), members));
       await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
       // the training snapshot drift is measured against (refresh, drift): model and cluster features, prediction, rule scores
+      // the cluster and model features of the scored snapshot, row for row (the server's cluster detail draws their distributions)
+      if (scored.columns.cluster) await writeTable(join(dir, SNAPSHOT_FEATURES_FILE), snapshotFeaturesTable(snapshot, scored.columns.cluster as Float64Array, [...new Set([...clusters.model.features, ...churn.model.features])]));
       await writeTable(join(dir, DRIFT_REFERENCE_FILE), driftReferenceTable(snapshot, scored, [...new Set([...churn.model.features, ...clusters.model.features])], probability, opts.seed));
       return {
         kind: MANIFEST_KIND,

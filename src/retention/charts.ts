@@ -23,6 +23,7 @@ export function survivalChartOf(curves: { group: string; steps: { t_days: number
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
+    description: `Kaplan-Meier share of users not yet churned over time with 95% bands, ${curves.length} group(s); last value: ${curves.map(({ group, steps }) => `${group} ${steps.length ? `${(100 * steps[steps.length - 1].survival).toFixed(1)}% at day ${steps[steps.length - 1].t_days}` : '100%'}`).join(', ') || 'none'}.`,
     width: 640,
     height: 320,
     data: { values },

@@ -9,10 +9,21 @@ import { modelDates } from './snapshot.js';
 
 /** The explorer's charts and the version's stored retention curves, built once per loaded version. */
 
+/** "At-Risk stays 82%, Casual stays 40%": the diagonal of a transition matrix, for a chart's description. */
+function staySentence(m: TransitionMatrix): string {
+  const stays = m.from.flatMap((f, i) => {
+    const j = m.to.indexOf(f);
+    return j >= 0 ? [`${f} ${(100 * m.shares[i][j]).toFixed(0)}%`] : [];
+  });
+  const users = m.counts.reduce((a, row) => a + row.reduce((x, y) => x + y, 0), 0);
+  return `${users.toLocaleString('en-US')} users; share staying in the same row value: ${stays.join(', ') || 'none'}`;
+}
+
 function transitionSpec(title: string, m: TransitionMatrix): ChartSpec {
   const values = m.from.flatMap((f, i) => m.to.map((t, j) => ({ from: f, to: t, share: m.shares[i][j], users: m.counts[i][j], pct: `${(100 * m.shares[i][j]).toFixed(0)}%` })));
   return {
     title,
+    description: `Transition matrix: for each earlier value (rows), the share of its users in each later value (columns); ${staySentence(m)}.`,
     data: { values },
     width: { step: 58 },
     height: { step: 26 },
@@ -96,6 +107,7 @@ export function sizesOverTimeSpec(points: readonly HistoryPoint[], column: strin
   const last = points[points.length - 1].as_of;
   return {
     title: `${column}: users per value over ${points.length} snapshot(s) (${first} .. ${last})`,
+    description: `Users in each value of ${column} at each of ${points.length} snapshot date(s) from ${first} to ${last}, stacked; at ${last}: ${Object.entries(points[points.length - 1].sizes[column] ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([v, u]) => `${v} ${u.toLocaleString('en-US')}`).join(', ') || 'none'}.`,
     data: { values },
     width: 560,
     height: 260,
@@ -115,6 +127,7 @@ export function transitionCountsSpec(m: TransitionMatrix & { from_as_of: string;
   const values = m.from.flatMap((f, i) => m.to.map((t, j) => ({ from: f, to: t, share: m.shares[i][j], users: m.counts[i][j], text: m.counts[i][j] ? `${m.counts[i][j]} (${(100 * m.shares[i][j]).toFixed(0)}%)` : '' })));
   return {
     title: `${m.by}: ${m.from_as_of} -> ${m.to_as_of} (playbook 9.2; users and row shares)`,
+    description: `Users of each ${m.by} value at ${m.from_as_of} (rows) by their value at ${m.to_as_of} (columns), with row shares; ${staySentence(m)}.`,
     data: { values },
     width: { step: 78 },
     height: { step: 26 },

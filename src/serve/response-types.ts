@@ -1,5 +1,6 @@
 import type {
   chartsResponseSchema,
+  clusterDetailResponseSchema,
   clustersResponseSchema,
   driftResponseSchema,
   historyResponseSchema,
@@ -59,6 +60,7 @@ type ObjectOf<S> = Flat<
 type Flat<T> = { [K in keyof T]: T[K] };
 
 export type ClustersResponse = FromSchema<typeof clustersResponseSchema>;
+export type ClusterDetailResponse = FromSchema<typeof clusterDetailResponseSchema>;
 export type SegmentsResponse = FromSchema<typeof segmentsResponseSchema>;
 export type MembersResponse = FromSchema<typeof membersResponseSchema>;
 export type ReportResponse = FromSchema<typeof reportResponseSchema>;

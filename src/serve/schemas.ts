@@ -140,13 +140,17 @@ export const predictResponseSchema = {
   properties: { model: modelRefSchema, predictions: { type: 'array', items: predictionSchema } },
 } as const;
 
+/** GET /v1/members and GET /v1/export select with the same query (src/serve/snapshot.ts selectMembers). */
 export const selectionQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    cluster: { type: 'integer', minimum: 0, description: 'a cluster id' },
+    cluster: { type: 'integer', minimum: 0, description: 'a cluster id (combines with segment and q: all must hold)' },
     segment: { type: 'string', minLength: 1, description: 'a value of the `by` column, e.g. "At-Risk Users"' },
-    by: { type: 'string', default: 'behavioral_segment', description: 'the rule column `segment` refers to' },
+    by: { type: 'string', minLength: 1, description: 'the rule column `segment` refers to (default behavioral_segment)' },
+    q: { type: 'string', maxLength: 200, description: 'a case-insensitive substring of user_id' },
+    sort: { type: 'string', minLength: 1, description: 'any column of the snapshot but reasons (GET /v1/members lists them as `sortable`): numbers numerically, text by code points, NaN and null last; ties keep snapshot order. Absent: snapshot order' },
+    order: { type: 'string', enum: ['asc', 'desc'], default: 'desc', description: 'the order of `sort`' },
   },
 } as const;
 
@@ -248,15 +252,132 @@ export const userResponseSchema = openObject("the user's row of the scored snaps
   as_of: asOf('the scored snapshot this row belongs to'),
 });
 
-/** GET /v1/members: a page of the scored snapshot's members, with the snapshot's date. */
-export const membersResponseSchema = openObject('a page of members of the scored snapshot', ['as_of', 'total', 'page', 'page_size', 'pages', 'rows'], {
+/** GET /v1/members: a page of the scored snapshot's members, with the snapshot's date and the selection as applied. */
+export const membersResponseSchema = openObject('a page of members of the scored snapshot', ['as_of', 'total', 'page', 'page_size', 'pages', 'rows', 'filter', 'sort', 'order', 'sortable'], {
   as_of: asOf('the scored snapshot the rows belong to'),
-  total: { type: 'integer' },
+  total: { type: 'integer', description: 'members over all pages (0 when the combination matches nobody)' },
   page: { type: 'integer' },
   page_size: { type: 'integer' },
-  pages: { type: 'integer' },
+  pages: { type: 'integer', description: 'at least 1' },
   rows: { type: 'array', items: openObject("a row of the scored snapshot (every column of `cohortlab score` output)", ['user_id'], { user_id: { type: 'string' } }) },
+  filter: {
+    type: 'object',
+    required: ['cluster', 'by', 'segment', 'q'],
+    additionalProperties: false,
+    description: 'the filters applied (null: not given); `by` is null unless `segment` was given',
+    properties: { cluster: { type: ['integer', 'null'] }, by: { type: ['string', 'null'] }, segment: { type: ['string', 'null'] }, q: { type: ['string', 'null'] } },
+  },
+  sort: { type: ['string', 'null'], description: 'the sort column (null: snapshot order)' },
+  order: { type: 'string', enum: ['asc', 'desc'] },
+  sortable: { type: 'array', items: { type: 'string' }, description: 'every column `sort` accepts' },
 });
+
+const distributionSchema = {
+  type: 'object',
+  required: ['n', 'mean', 'min', 'p05', 'q1', 'median', 'q3', 'p95', 'max'],
+  additionalProperties: false,
+  description: 'non-missing values, their mean and quantiles (linear interpolation, NumPy default); null when n = 0',
+  properties: {
+    n: { type: 'integer' }, mean: { type: ['number', 'null'] }, min: { type: ['number', 'null'] }, p05: { type: ['number', 'null'] }, q1: { type: ['number', 'null'] },
+    median: { type: ['number', 'null'] }, q3: { type: ['number', 'null'] }, p95: { type: ['number', 'null'] }, max: { type: ['number', 'null'] },
+  },
+} as const;
+
+const mixRowsSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['value', 'users', 'share', 'population_share'],
+    additionalProperties: false,
+    properties: { value: { type: 'string' }, users: { type: 'integer' }, share: { type: 'number', description: "of the cluster's users" }, population_share: { type: 'number', description: 'of all users of the snapshot' } },
+  },
+  description: 'every value of the column in the snapshot (users 0 included), most common in the population first',
+} as const;
+
+const clusterDetailSchema = {
+  type: 'object',
+  required: ['cluster', 'label', 'users', 'share', 'churn', 'mean_churn_probability', 'features', 'mix', 'reasons'],
+  additionalProperties: false,
+  properties: {
+    cluster: { type: 'integer' },
+    label: { type: 'string' },
+    users: { type: 'integer', description: 'members in the scored snapshot' },
+    share: { type: 'number', description: 'of the scored snapshot' },
+    churn: {
+      type: ['object', 'null'],
+      required: ['as_of', 'users', 'churned', 'rate', 'lo', 'hi'],
+      additionalProperties: false,
+      description: "churn within the horizon after the test cutoff, from the fit profile: every user of the test cutoff's table assigned to the cluster, already churned ones included (as the profile counts); lo-hi is the 95% Wilson interval. Null for an unlabelled fit",
+      properties: { as_of: asOf('the test cutoff'), users: { type: 'integer' }, churned: { type: 'integer' }, rate: { type: 'number' }, lo: { type: 'number' }, hi: { type: 'number' } },
+    },
+    mean_churn_probability: { type: ['number', 'null'], description: "mean churn_probability of the members in the snapshot (null for a version without that column)" },
+    features: {
+      type: 'array',
+      description: "the clustered features with the largest |z| in the profile (6; with compare, the union of both clusters' top 6 in the same order for both), then those asked with `features=`; quantiles over the rows of the snapshot features (features_as_of). Empty for a version stored without them",
+      items: {
+        type: 'object',
+        required: ['feature', 'z', 'scale', 'cluster', 'population'],
+        additionalProperties: false,
+        properties: {
+          feature: { type: 'string' },
+          z: { type: 'number', description: 'profile difference from the population in standard deviations (log1p scale for heavy-tailed counts)' },
+          scale: { type: 'string', enum: ['linear', 'symlog'], description: 'symlog when the population has no negative value and p95 > 10 x median or max > 10 x p95 (a long right tail)' },
+          cluster: distributionSchema,
+          population: distributionSchema,
+        },
+      },
+    },
+    mix: { type: 'object', additionalProperties: mixRowsSchema, description: 'behavioral_segment and lifecycle_stage of the members in the snapshot' },
+    reasons: {
+      type: ['array', 'null'],
+      description: 'the 8 reason codes (feature, direction) most members carry among their top reasons, in the snapshot; null when the snapshot has no reasons column',
+      items: { type: 'object', required: ['feature', 'direction', 'users', 'share'], additionalProperties: false, properties: { feature: { type: 'string' }, direction: { type: 'string' }, users: { type: 'integer' }, share: { type: 'number' } } },
+    },
+  },
+} as const;
+
+export const clusterParamsSchema = {
+  type: 'object',
+  required: ['cluster'],
+  additionalProperties: false,
+  properties: { cluster: { type: 'integer', minimum: 0, description: 'a cluster id (GET /v1/clusters)' } },
+} as const;
+
+export const clusterDetailQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    compare: { type: 'integer', minimum: 0, description: 'another cluster to show side by side' },
+    features: { type: 'string', minLength: 1, maxLength: 2000, description: 'comma-separated features to show after the top ones (any feature of the version\'s stored snapshot features, e.g. total_sessions,monetary_value)' },
+  },
+} as const;
+
+/** GET /v1/clusters/:cluster: one cluster (and `compare`) in detail, with three vega-lite charts. */
+export const clusterDetailResponseSchema = {
+  type: 'object',
+  required: ['model', 'as_of', 'features_as_of', 'test_cutoff', 'horizon_days', 'population', 'cluster', 'compare', 'charts'],
+  additionalProperties: false,
+  properties: {
+    model: modelRefSchema,
+    as_of: asOf('the scored snapshot (users, shares, mix, reasons, mean churn probability)'),
+    features_as_of: asOf('the snapshot the feature quantiles are counted on: the training snapshot, which is as_of unless a refresh snapshot is served'),
+    test_cutoff: asOf('the test cutoff (churn)'),
+    horizon_days: { type: ['integer', 'null'], description: 'churn = churned within this many days after test_cutoff' },
+    population: { type: 'object', required: ['users'], additionalProperties: false, properties: { users: { type: 'integer', description: 'users of the scored snapshot' } } },
+    cluster: clusterDetailSchema,
+    compare: { ...clusterDetailSchema, type: ['object', 'null'] },
+    charts: {
+      type: 'object',
+      required: ['distributions', 'mix', 'reasons'],
+      additionalProperties: false,
+      properties: {
+        distributions: { type: ['object', 'null'], additionalProperties: true, description: 'vega-lite vconcat, one row per feature: box plots (p05-p95, q1-q3, median) of the cluster, the compared one and all users; null without features' },
+        mix: { ...anyObject, description: 'vega-lite: segment and lifecycle shares against the population' },
+        reasons: { type: ['object', 'null'], additionalProperties: true, description: 'vega-lite: top reason codes by share of members, colored by direction; null without reasons' },
+      },
+    },
+  },
+} as const;
 
 /** GET /v1/points: a sample of the scored snapshot on the PCA map, with its date. */
 export const pointsResponseSchema = openObject('a seeded sample of the scored snapshot on the PCA map', ['as_of', 'users', 'points'], {

@@ -181,13 +181,12 @@ const CATALOGUE = {
   },
   BAD_QUERY: {
     status: 400,
-    meaning: '(server) `/v1/members` or `/v1/export` without exactly one of `cluster=K` and `segment=NAME`',
-    fix: 'give exactly one of them',
-    template: 'give exactly one of cluster=K or segment=NAME',
+    meaning: '(server) query parameters that do not go together: `/v1/transitions` with half a date pair, a reversed pair, or a pair and `monthly=true`',
+    fix: 'give both `from` and `to` (from before to), or `monthly=true`, or neither',
   },
   UNKNOWN_COLUMN: {
     status: 400,
-    meaning: '(server) `by=` names no segment column of the scored snapshot (the message lists them)',
+    meaning: '(server) `by=` names no segment column of the scored snapshot, `sort=` no column of it (`/v1/members`, `/v1/export`), `column=` none of the history (`/v1/history`), or `features=` no stored feature (`/v1/clusters/:cluster`); the message lists the valid ones',
     fix: 'use one of the listed columns',
   },
   UNAUTHORIZED: {
@@ -216,7 +215,7 @@ const CATALOGUE = {
   },
   UNKNOWN_CLUSTER: {
     status: 404,
-    meaning: '(server) `cluster=K` beyond the clusters of the loaded version (the message gives the range)',
+    meaning: '(server) `cluster=K`, `/v1/clusters/K` or `compare=K` beyond the clusters of the loaded version (the message gives the range)',
     fix: 'pick a cluster of `GET /v1/clusters`',
   },
   UNKNOWN_SEGMENT: {

@@ -223,8 +223,14 @@ export function apiSuite(fixture: () => Promise<Fixture>): void {
       const none = await call('GET', '/v1/members?segment=Nobody');
       expect(none.status).toBe(404);
       expect(none.json.message).toMatch(/no users in behavioral_segment = "Nobody"; values: /);
-      const both = await call('GET', '/v1/export?cluster=0&segment=x');
-      expect(both.status).toBe(400);
+      // cluster and segment combine (AND); a value nobody has in the column is still refused
+      const both = await call('GET', `/v1/members?cluster=${biggest.cluster}&segment=${encodeURIComponent(name)}&page_size=500`);
+      expect(both.status).toBe(200);
+      expect(both.json.rows.every((r: { cluster: number; behavioral_segment: string }) => r.cluster === biggest.cluster && r.behavioral_segment === name)).toBe(true);
+      expect(both.json.total).toBeLessThanOrEqual(Math.min(size, page1.json.total));
+      const unknown = await call('GET', '/v1/export?cluster=0&segment=x');
+      expect(unknown.status).toBe(404);
+      expect(unknown.json.code).toBe('UNKNOWN_SEGMENT');
     });
 
     it('reload switches to the promoted version atomically; in-flight requests finish on the old model', async () => {

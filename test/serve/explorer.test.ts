@@ -260,18 +260,20 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
       const page = await open(context, `${base}/?panel=members`, problems);
       const all = await (await fetch(`${base}/v1/members?page=1&page_size=50`)).json() as { total: number };
       expect(await page.locator('#members-summary').innerText()).toMatch(new RegExp(`^${all.total.toLocaleString('en-US')} users: all users`));
-      // the largest behavioral segment within cluster 0
+      // the largest behavioral segment, within the cluster of its first member
       const seg = await (await fetch(`${base}/v1/segments`)).json() as { snapshot: { as_of: string; sizes: Record<string, Record<string, number>> } };
       const segments = Object.entries(seg.snapshot.sizes.behavioral_segment).sort((a, b) => b[1] - a[1]).map(([s]) => s);
-      await page.locator('#pick-cluster').selectOption('0');
+      const first = await (await fetch(`${base}/v1/members?segment=${encodeURIComponent(segments[0])}&page_size=1`)).json() as { rows: { cluster: number }[] };
+      const k = String(first.rows[0].cluster);
+      await page.locator('#pick-cluster').selectOption(k);
       await settled(page);
       await page.locator('#pick-segment').selectOption(segments[0]);
       await settled(page);
       await page.locator('#pick-sort').selectOption('churn_probability');
       await settled(page);
-      const query = `cluster=0&segment=${encodeURIComponent(segments[0]).replace(/%20/g, '+')}&by=behavioral_segment&sort=churn_probability&order=desc`;
+      const query = `cluster=${k}&segment=${encodeURIComponent(segments[0]).replace(/%20/g, '+')}&by=behavioral_segment&sort=churn_probability&order=desc`;
       const api = await (await fetch(`${base}/v1/members?${query}&page=1&page_size=50`)).json() as { total: number; pages: number; rows: { user_id: string; churn_probability: number }[] };
-      expect(new URL(page.url()).searchParams.get('mcluster')).toBe('0');
+      expect(new URL(page.url()).searchParams.get('mcluster')).toBe(k);
       expect(await page.locator('#members-summary').innerText()).toBe(`${api.total.toLocaleString('en-US')} users: cluster ${(await page.locator('#pick-cluster option:checked').innerText())} and behavioral_segment = ${segments[0]} (scored snapshot as of ${seg.snapshot.as_of}), sorted by churn_probability highest first.`);
       const ids = await page.locator('#members-table tbody tr td:first-child').allTextContents();
       expect(ids).toEqual(api.rows.map((r) => r.user_id));
@@ -292,7 +294,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
       for (const id of shown) expect(id.toLowerCase()).toContain(part.toLowerCase());
       // export these: the download is the API's export of the same filter and order
       const state = new URL(page.url()).searchParams;
-      const exportQuery = new URLSearchParams({ cluster: '0', segment: segments[0], by: 'behavioral_segment', q: part, sort: 'churn_probability', order: 'asc' });
+      const exportQuery = new URLSearchParams({ cluster: k, segment: segments[0], by: 'behavioral_segment', q: part, sort: 'churn_probability', order: 'asc' });
       expect(state.get('q')).toBe(part);
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()]);
       const csv = await readFile(await download.path(), 'utf8');
@@ -334,7 +336,7 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
       await settled(page);
       expect(new URL(page.url()).search).toBe(`?panel=time&hcol=lifecycle_stage&tby=lifecycle_stage&from=${dates[0]}&to=${dates[2]}`);
       const m = t.matrices[0];
-      expect(await page.locator('#chart-history-trans svg .role-title-text').innerText()).toContain(`lifecycle_stage: ${dates[0]} -> ${dates[2]}`);
+      expect(await page.locator('#chart-history-trans svg .role-title-text').textContent()).toContain(`lifecycle_stage: ${dates[0]} -> ${dates[2]}`);
       expect(await page.locator('#chart-history-trans svg .mark-text text').allTextContents()).toContain(`${m.counts[0][0]} (${(100 * m.shares[0][0]).toFixed(0)}%)`);
       expect(await page.locator('#chart-history-trans svg .mark-rect.role-mark path').count()).toBe(m.from.length * m.to.length);
       // a reversed pair is explained where the matrix would be

@@ -1,31 +1,12 @@
+import type { ClusterDetailResponse } from '../../../src/serve/response-types.js';
 import { chartBox, draw } from '../charts.js';
 import { json } from '../api.js';
 import { clusterName, profilesOf, type Ctx, type PanelView } from '../context.js';
 import { byId, count, fill, h, num, options, pct, table } from '../dom.js';
 import type { Spec } from '../layout.js';
 
-interface Quantiles { n: number; mean: number; min: number; p05: number; q1: number; median: number; q3: number; p95: number; max: number }
-interface Detail {
-  cluster: number;
-  label: string;
-  users: number;
-  share: number;
-  churn: { as_of: string | null; users: number; churned: number; rate: number; lo: number; hi: number } | null;
-  mean_churn_probability: number | null;
-  features: { feature: string; z: number; scale: 'linear' | 'symlog'; cluster: Quantiles; population: Quantiles }[];
-  mix: Record<string, { value: string; users: number; share: number; population_share: number }[]>;
-  reasons: { feature: string; direction: string; users: number; share: number }[] | null;
-}
-/** GET /v1/clusters/:cluster (src/serve/routes/clusters.ts). */
-export interface ClusterDetailResponse {
-  as_of: string | null;
-  test_cutoff: string | null;
-  horizon_days: number | null;
-  population: { users: number };
-  cluster: Detail;
-  compare: Detail | null;
-  charts: { distributions: Spec; mix: Spec; reasons: Spec | null };
-}
+type Detail = ClusterDetailResponse['cluster'];
+type Quantiles = Detail['features'][number]['cluster'];
 
 /** Cluster detail: what sets one cluster apart, its rule-segment and lifecycle mix, churn with its interval, reasons, compared with another. */
 export function detailPanel(ctx: Ctx): PanelView {
@@ -66,7 +47,11 @@ export function detailPanel(ctx: Ctx): PanelView {
       const q = s.compare !== null && s.compare !== k ? `?compare=${s.compare}` : '';
       const r = await json<ClusterDetailResponse>(`/v1/clusters/${k}${q}`);
       const both = r.compare ? [r.cluster, r.compare] : [r.cluster];
-      fill(byId('detail-note'), `Sizes, mixes, features and reasons: the scored snapshot of ${r.as_of} (${count(r.population.users)} users). Churn: users of the test cutoff ${r.test_cutoff ?? '-'} churned within ${r.horizon_days ?? '-'} days, with a 95% Wilson interval.`);
+      const same = r.cluster.features.length > 0 && r.features_as_of === r.as_of;
+      const features = !r.cluster.features.length
+        ? '; this version stored no feature values, so no distributions (train it again to have them)'
+        : same ? '' : `; features: the training snapshot of ${r.features_as_of}`;
+      fill(byId('detail-note'), `Sizes, mixes${same ? ', reasons and features' : ' and reasons'}: the scored snapshot of ${r.as_of} (${count(r.population.users)} users)${features}. Churn: users of the test cutoff ${r.test_cutoff ?? '-'} churned within ${r.horizon_days ?? '-'} days, with a 95% Wilson interval.`);
       const churn = (d: Detail) => (d.churn ? `${pct(d.churn.rate)} [${pct(d.churn.lo)}, ${pct(d.churn.hi)}] of ${count(d.churn.users)}` : '-');
       fill(byId('detail-stats'), table(
         ['', ...both.map((d) => clusterName(d))],

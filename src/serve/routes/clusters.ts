@@ -1,12 +1,95 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ClusterReport } from '../../cluster/index.js';
+import { clusterDistributionsSpec, clusterMixSpec, clusterReasonsSpec, describeCluster, distributionOf, topFeatures, type ClusterDetail, type ClusterReport, type Distribution } from '../../cluster/index.js';
+import { readSnapshotFeatures } from '../../pipeline/index.js';
+import type { ColumnTable } from '../../shared/table-io.js';
 import { antiPatternWarnings, type Dashboard } from '../../rules/index.js';
 import { CohortlabError, errorMessage } from '../../shared/errors.js';
-import type { ModelProvider } from '../provider.js';
-import { clustersResponseSchema, errorResponses, pointsQuerySchema, pointsResponseSchema, segmentsResponseSchema } from '../schemas.js';
+import type { Loaded, ModelProvider } from '../provider.js';
+import { clusterDetailQuerySchema, clusterDetailResponseSchema, clusterParamsSchema, clustersResponseSchema, errorResponses, pointsQuerySchema, pointsResponseSchema, segmentsResponseSchema } from '../schemas.js';
 import { modelDates, modelInfo, snapshotAlreadyChurned } from '../snapshot.js';
 
-/** GET /v1/clusters, GET /v1/segments and GET /v1/points: profiles, sizes and the PCA map, each dated. */
+/** The snapshot features of a loaded version (read once), with the population summary of each feature (computed once). */
+interface FeatureState {
+  asOf: string | null;
+  table: ColumnTable;
+  population: Map<string, Distribution>;
+}
+const featureCache = new WeakMap<Loaded, Promise<FeatureState | null>>();
+function snapshotFeaturesOf(l: Loaded): Promise<FeatureState | null> {
+  let hit = featureCache.get(l);
+  if (!hit) {
+    hit = readSnapshotFeatures(l.store, l.model).then((f) => (f ? { ...f, population: new Map() } : null));
+    featureCache.set(l, hit);
+  }
+  return hit;
+}
+
+/** Answers of GET /v1/clusters/:cluster per loaded version and (cluster, compare) pair: the work is done once. */
+const detailCache = new WeakMap<Loaded, Map<string, Promise<unknown>>>();
+
+/** The columns whose mix a cluster detail reports (playbook §2.1 segments, §2.3 lifecycle). */
+const MIX_COLUMNS = ['behavioral_segment', 'lifecycle_stage'] as const;
+
+async function clusterDetailAnswer(l: Loaded, report: ClusterReport, c: number, j: number | null, asked: string[]) {
+  const dates = modelDates(l);
+  const s = l.snapshot.columns;
+  const col = s.cluster as ArrayLike<number>;
+  const n = l.snapshot.rows;
+  const membersOf = (k: number) => {
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (col[i] === k) rows.push(i);
+    return rows;
+  };
+  const f = await snapshotFeaturesOf(l);
+  // the clusters' top features by |z| in the profile; with a comparison the union, in the same order for both
+  const stored = f ? f.table.names.filter((x) => x !== 'cluster') : [];
+  const unknown = asked.filter((x) => !stored.includes(x));
+  if (unknown.length) {
+    throw new CohortlabError('UNKNOWN_COLUMN', f ? `features=${unknown.join(',')}: not among the stored snapshot features of ${l.model.name}@${l.model.version}; use any of ${stored.join(', ')}` : `features=${unknown.join(',')}: ${l.model.name}@${l.model.version} stores no snapshot features (trained before they were stored); train a new version`, { path: 'querystring:features' });
+  }
+  const names = [...new Set([...topFeatures(report.profiles[c], report.features), ...(j === null ? [] : topFeatures(report.profiles[j], report.features)), ...asked])].filter((x) => f?.table.columns[x]);
+  const population = (name: string): Distribution => {
+    let d = f!.population.get(name);
+    if (!d) {
+      d = distributionOf(f!.table.columns[name] as ArrayLike<number>);
+      f!.population.set(name, d);
+    }
+    return d;
+  };
+  const mixColumns: Record<string, readonly string[]> = {};
+  for (const m of MIX_COLUMNS) if (Array.isArray(s[m])) mixColumns[m] = s[m] as string[];
+  const prob = s.churn_probability;
+  const detail = (k: number): ClusterDetail => {
+    const fc = f?.table.columns.cluster as ArrayLike<number> | undefined;
+    const featureRows: number[] = [];
+    if (fc) for (let i = 0; i < fc.length; i++) if (fc[i] === k) featureRows.push(i);
+    return describeCluster({
+      profile: report.profiles[k],
+      testCutoff: report.asOf || dates.testCutoff,
+      rows: membersOf(k),
+      populationUsers: n,
+      mixColumns,
+      reasons: Array.isArray(s.reasons) ? (s.reasons as string[]) : null,
+      probability: prob && !Array.isArray(prob) ? prob : null,
+      features: f ? { names, columns: f.table.columns as Record<string, ArrayLike<number>>, featureRows, population } : null,
+    });
+  };
+  const cluster = detail(c);
+  const compare = j === null ? null : detail(j);
+  return {
+    model: modelInfo(l),
+    as_of: dates.snapshot,
+    features_as_of: f?.asOf ?? null,
+    test_cutoff: report.asOf || dates.testCutoff,
+    horizon_days: dates.horizonDays,
+    population: { users: n },
+    cluster,
+    compare,
+    charts: { distributions: clusterDistributionsSpec(cluster, compare, f?.table.rows ?? n), mix: clusterMixSpec(cluster, compare), reasons: clusterReasonsSpec(cluster, compare) },
+  };
+}
+
+/** GET /v1/clusters, GET /v1/clusters/:cluster, GET /v1/segments and GET /v1/points: profiles, one cluster in detail, sizes and the PCA map, each dated. */
 export const clusterRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = async (app, { provider }) => {
   app.get('/v1/clusters', { schema: { summary: 'clusters in two dated blocks: profiles of the users they were fitted on (fit.as_of) and sizes in the scored snapshot (snapshot.as_of)', response: { 200: clustersResponseSchema, ...errorResponses(404) } } }, async () => {
     const l = provider.current();
@@ -54,6 +137,38 @@ export const clusterRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = as
       },
       snapshot: { as_of: dates.snapshot, users: n, already_churned: snapshotAlreadyChurned(l), clusters },
     };
+  });
+
+  app.get('/v1/clusters/:cluster', {
+    schema: {
+      summary: 'one cluster in detail (and ?compare=J side by side): distributions of the features that set it apart against all users, its rule-segment and lifecycle mix, its churn rate with a 95% Wilson interval, the reason codes of its members, with three vega-lite charts',
+      params: clusterParamsSchema,
+      querystring: clusterDetailQuerySchema,
+      response: { 200: clusterDetailResponseSchema, ...errorResponses(404) },
+    },
+  }, async (req) => {
+    const l = provider.current();
+    const r = l.model.report as { clusters?: ClusterReport };
+    if (!r.clusters || !l.snapshot.columns.cluster) throw new CohortlabError('NO_CLUSTERS', errorMessage('NO_CLUSTERS'), { path: 'params:cluster' });
+    const { cluster } = req.params as { cluster: number };
+    const { compare, features } = req.query as { compare?: number; features?: string };
+    const asked = [...new Set((features ?? '').split(',').map((x) => x.trim()).filter(Boolean))];
+    const k = r.clusters.k;
+    for (const [v, where] of [[cluster, 'params:cluster'], [compare, 'querystring:compare']] as const) {
+      if (v !== undefined && v >= k) throw new CohortlabError('UNKNOWN_CLUSTER', `cluster ${v} does not exist; clusters are 0..${k - 1}`, { path: where });
+    }
+    // answers are cached per (cluster, compare); one with features= asked is computed each time (any list could be asked)
+    if (asked.length) return clusterDetailAnswer(l, r.clusters, cluster, compare ?? null, asked);
+    const answers = detailCache.get(l) ?? new Map<string, Promise<unknown>>();
+    detailCache.set(l, answers);
+    const key = `${cluster}:${compare ?? ''}`;
+    let hit = answers.get(key);
+    if (!hit) {
+      hit = clusterDetailAnswer(l, r.clusters, cluster, compare ?? null, asked);
+      answers.set(key, hit);
+      hit.catch(() => answers.delete(key));
+    }
+    return hit;
   });
 
   app.get('/v1/segments', { schema: { summary: 'rule segment sizes of the scored snapshot (snapshot.as_of) and the 9.1 dashboard with the section 10 warnings of the test cutoff (dashboard.as_of)', response: { 200: segmentsResponseSchema, ...errorResponses(404) } } }, async () => {

@@ -1,14 +1,32 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { EvaluationReport } from '../../evaluate/index.js';
 import { charts, retentionCharts, storedRetentionOf } from '../charts.js';
-import type { ModelProvider } from '../provider.js';
+import type { Loaded, ModelProvider } from '../provider.js';
 import { chartsResponseSchema, errorResponses, reportResponseSchema } from '../schemas.js';
 import { modelDates, modelInfo } from '../snapshot.js';
 
+const PROCESS_TAG = Date.now().toString(36);
+const tags = new WeakMap<Loaded, string>();
+let tagged = 0;
+
+/** The charts' ETag: one per loaded version and served snapshot (the charts are built once for each), new at every start. */
+function chartsTag(l: Loaded): string {
+  let tag = tags.get(l);
+  if (!tag) {
+    tag = `"charts-${PROCESS_TAG}-${++tagged}"`;
+    tags.set(l, tag);
+  }
+  return tag;
+}
+
 /** GET /v1/charts and GET /v1/report: what the explorer draws and the version's evaluation. */
 export const explorerRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = async (app, { provider }) => {
-  app.get('/v1/charts', { schema: { summary: 'the vega-lite specs of the explorer', response: { 200: chartsResponseSchema, ...errorResponses() } } }, async () => {
+  app.get('/v1/charts', { schema: { summary: 'the vega-lite specs of the explorer (ETag: a revalidation answers 304 until another version or snapshot is loaded)', response: { 200: chartsResponseSchema, 304: { type: 'null', description: 'not modified: the If-None-Match ETag is current' }, ...errorResponses() } } }, async (req, reply) => {
     const l = provider.current();
+    // The largest answer the explorer loads (the PCA map of up to 20,000 users): a warm visit revalidates it.
+    const tag = chartsTag(l);
+    reply.header('etag', tag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === tag) return reply.code(304).send();
     return { ...charts(l), retention: await retentionCharts(l) };
   });
 

@@ -3,7 +3,7 @@ import { pseudonym, SALT_ENV } from '../../shared/pseudonym.js';
 import { CohortlabError } from '../../shared/errors.js';
 import type { ModelProvider } from '../provider.js';
 import { errorResponses, membersQuerySchema, membersResponseSchema, userResponseSchema } from '../schemas.js';
-import { modelDates, requireMembers, rowObject, selectRows } from '../snapshot.js';
+import { modelDates, requireMembers, rowObject, selectMembersCached, type MemberQuery } from '../snapshot.js';
 
 /** GET /v1/users/:id and GET /v1/members: rows of the scored snapshot (they need stored ids). */
 export const userRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = async (app, { provider }) => {
@@ -22,13 +22,25 @@ export const userRoutes: FastifyPluginAsync<{ provider: ModelProvider }> = async
   });
 
   app.get('/v1/members', {
-    schema: { summary: 'members of a cluster or segment in the scored snapshot, paged, with its as_of date', querystring: membersQuerySchema, response: { 200: membersResponseSchema, ...errorResponses(404, 409) } },
+    schema: { summary: 'members of the scored snapshot, filtered by cluster AND segment AND a user id substring (each optional), sorted by any column, paged, with its as_of date', querystring: membersQuerySchema, response: { 200: membersResponseSchema, ...errorResponses(404, 409) } },
   }, async (req) => {
     const l = provider.current();
     requireMembers(l, 'querystring');
-    const q = req.query as { cluster?: number; segment?: string; by?: string; page: number; page_size: number };
-    const rows = selectRows(l, q);
+    const q = req.query as MemberQuery & { page: number; page_size: number };
+    const s = selectMembersCached(l, q);
     const start = (q.page - 1) * q.page_size;
-    return { as_of: modelDates(l).snapshot, total: rows.length, page: q.page, page_size: q.page_size, pages: Math.max(1, Math.ceil(rows.length / q.page_size)), rows: rows.slice(start, start + q.page_size).map((r) => rowObject(l, r)) };
+    const page = Array.from(s.rows.subarray(Math.min(start, s.rows.length), Math.min(start + q.page_size, s.rows.length)), (r) => rowObject(l, r));
+    return {
+      as_of: modelDates(l).snapshot,
+      total: s.rows.length,
+      page: q.page,
+      page_size: q.page_size,
+      pages: Math.max(1, Math.ceil(s.rows.length / q.page_size)),
+      rows: page,
+      filter: s.filter,
+      sort: s.sort,
+      order: s.order,
+      sortable: s.sortable,
+    };
   });
 };
