@@ -294,7 +294,7 @@ export function elkanFirstPass(
  */
 export function elkanAssign(
   data: Float64Array, d: number, k: number, cent: Float64Array, labels: Int32Array, upper: Float64Array,
-  lower: Float64Array, cum: Float64Array, second: Float64Array, cumMax: number, half: Float64Array, halfCC: Float64Array,
+  lower: Float64Array, cum: Float64Array, second: Float64Array, cumOther: Float64Array, half: Float64Array, halfCC: Float64Array,
   sums: Float64Array, counts: Float64Array, updateSums: boolean, r0: number, r1: number,
 ): number {
   const cand = new Int32Array(k);
@@ -304,8 +304,9 @@ export function elkanAssign(
     const a0 = labels[i];
     let u = upper[i] + cum[a0];
     // Hamerly's test first: no other centre is nearer than half the gap to the nearest one, nor than the
-    // point's bound on its second-closest centre (which every centre moved away from by at most cumMax)
-    if (u <= half[a0] || u <= second[i] - cumMax) continue;
+    // point's bound on its second-closest centre (which every other centre moved away from by at most
+    // cumOther[a0], the running sum of the largest shift of a centre other than a0)
+    if (u <= half[a0] || u <= second[i] - cumOther[a0]) continue;
     const lo = i * k;
     const ao = a0 * k;
     let m = 0;
@@ -364,7 +365,7 @@ export function elkanAssign(
       const l = lower[lo + c] - cum[c];
       if (l < l2) l2 = l;
     }
-    second[i] = l2 + cumMax;
+    second[i] = l2 + cumOther[a];
     if (a !== a0) {
       changed++;
       labels[i] = a;
@@ -391,10 +392,13 @@ export interface ElkanState {
   upper: Float64Array;
   /** Per row and centre: lower bound on the distance plus cum[centre]. */
   lower: Float64Array;
-  /** Per row: lower bound on the distance to the second-closest centre plus cumMax. */
+  /** Per row: lower bound on the distance to the second-closest centre plus cumOther[label]. */
   second: Float64Array;
   cent: Float64Array;
+  /** Per centre: the sum of its shifts so far. */
   cum: Float64Array;
+  /** Per centre a: the sum over iterations of the largest shift of a centre other than a. */
+  cumOther: Float64Array;
   half: Float64Array;
   halfCC: Float64Array;
   chunkRows: number;
@@ -417,7 +421,7 @@ export function chunkCount(st: ElkanState): number {
  * Chunk j of a pass: command 1 = first assignment (elkanFirstPass), 2 = assignment moving rows between
  * cluster sums, 3 = assignment only (the final E-step). Writes the chunk's sums, counts and changed rows.
  */
-export function elkanChunk(st: ElkanState, cmd: number, j: number, cumMax: number): void {
+export function elkanChunk(st: ElkanState, cmd: number, j: number): void {
   const { data, d, k } = st;
   const r0 = j * st.chunkRows;
   const r1 = Math.min(st.n, r0 + st.chunkRows);
@@ -430,7 +434,7 @@ export function elkanChunk(st: ElkanState, cmd: number, j: number, cumMax: numbe
     elkanFirstPass(data, d, k, st.cent, st.labels, st.upper, st.lower, st.second, sums, counts, r0, r1);
     st.chunkChanged[j] = r1 - r0;
   } else {
-    st.chunkChanged[j] = elkanAssign(data, d, k, st.cent, st.labels, st.upper, st.lower, st.cum, st.second, cumMax, st.half, st.halfCC, sums, counts, cmd === 2, r0, r1);
+    st.chunkChanged[j] = elkanAssign(data, d, k, st.cent, st.labels, st.upper, st.lower, st.cum, st.second, st.cumOther, st.half, st.halfCC, sums, counts, cmd === 2, r0, r1);
   }
 }
 

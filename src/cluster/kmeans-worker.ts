@@ -11,8 +11,6 @@ interface Setup {
   /** [0] command sequence, [1] command, [2] done sequence, [4] ready, [5] error. */
   ctrl: Int32Array;
   next: Int32Array;
-  /** [0] cumMax of the pass. */
-  params: Float64Array;
   chunks: number;
 }
 
@@ -34,8 +32,7 @@ parentPort?.on('message', (m: Setup | { ping: true }) => {
     const cmd = Atomics.load(ctrl, 1);
     if (cmd === 9) break;
     try {
-      const cumMax = m.params[0];
-      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j, cumMax);
+      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j);
     } catch {
       Atomics.store(ctrl, 5, 1);
     }

@@ -61,7 +61,7 @@ export interface ParallelRunner {
    * thread and the workers claim chunks from a shared counter until none is left, so a thread slowed
    * by other work on the machine takes fewer chunks. Returns when every chunk is done.
    */
-  run(cmd: 1 | 2 | 3, cumMax: number): number;
+  run(cmd: 1 | 2 | 3): number;
   release(): void;
 }
 
@@ -97,7 +97,7 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   const lower = f64(elkan ? n * k : n);
   const shift = new Float64Array(k);
   const cum = f64(k); // Elkan: every centre's total shift so far (bounds are stored against it)
-  let cumMax = 0; // running sum of the largest shift of each iteration
+  const cumOther = f64(k); // Elkan: per centre a, running sum of the largest shift of a centre other than a
   const half = f64(k);
   const halfCC = f64(k * k);
   let emptyClusters = 0;
@@ -113,7 +113,7 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     const chunkRows = elkanChunkRows(n);
     const chunks = Math.ceil(n / chunkRows);
     st = {
-      data: shData, n, d, k, labels, upper, lower, second: f64(n), cent, cum, half, halfCC, chunkRows,
+      data: shData, n, d, k, labels, upper, lower, second: f64(n), cent, cum, cumOther, half, halfCC, chunkRows,
       chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks),
     };
     pool = shared ? opts.workers?.runner(st, opts.threads) : undefined;
@@ -121,8 +121,8 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   let threads = 1;
   /** One Elkan pass over every chunk (on the pool when there is one); cluster sums and counts follow. */
   const elkanPass = (s: ElkanState, cmd: 1 | 2 | 3): number => {
-    if (pool) threads = pool.run(cmd, cumMax);
-    else for (let j = 0, m = chunkCount(s); j < m; j++) elkanChunk(s, cmd, j, cumMax);
+    if (pool) threads = pool.run(cmd);
+    else for (let j = 0, m = chunkCount(s); j < m; j++) elkanChunk(s, cmd, j);
     return addChunks(s, sums, counts);
   };
 
@@ -161,6 +161,8 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     // Update step: centres to the means of their points; an empty cluster keeps its centre.
     let shiftTotal = 0;
     let iterMax = 0;
+    let iterMaxAt = -1;
+    let iterSecond = 0;
     for (let c = 0; c < k; c++) {
       const co = c * d;
       const m = counts[c];
@@ -176,9 +178,13 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
       shiftTotal += s;
       shift[c] = Math.sqrt(s);
       cum[c] += shift[c];
-      if (shift[c] > iterMax) iterMax = shift[c];
+      if (shift[c] > iterMax) {
+        iterSecond = iterMax;
+        iterMax = shift[c];
+        iterMaxAt = c;
+      } else if (shift[c] > iterSecond) iterSecond = shift[c];
     }
-    cumMax += iterMax;
+    for (let c = 0; c < k; c++) cumOther[c] += c === iterMaxAt ? iterSecond : iterMax;
     if (changed === 0) {
       converged = true; // a fixed point: the centres did not move, labels agree with them
       break;

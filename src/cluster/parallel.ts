@@ -107,12 +107,11 @@ export function parallelRunner(st: SharedKMeansState, threads: number | undefine
   if (T < 2 || !resolveWorker()) return undefined;
   if (!(st.labels.buffer instanceof SharedArrayBuffer) || !(st.data.buffer instanceof SharedArrayBuffer)) throw internalError('parallel k-means needs its state in shared memory');
   const chunks = chunkCount(st);
-  // the next chunk to claim (shared by every thread of this fit) and the pass's cumMax
+  // the next chunk to claim (shared by every thread of this fit)
   const next = new Int32Array(new SharedArrayBuffer(4));
-  const params = new Float64Array(new SharedArrayBuffer(8));
   const slots = workers(T - 1).map((w) => {
     const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
-    w.postMessage({ st, ctrl, next, params, chunks });
+    w.postMessage({ st, ctrl, next, chunks });
     return { w, ctrl, joined: false, waitMs: loaded.has(w) ? 1000 : 0 };
   });
   const signal = (s: (typeof slots)[number], cmd: number) => {
@@ -125,8 +124,7 @@ export function parallelRunner(st: SharedKMeansState, threads: number | undefine
     for (const s of slots) signal(s, STOP);
   };
   return {
-    run(cmd, cumMax) {
-      params[0] = cumMax;
+    run(cmd) {
       Atomics.store(next, 0, 0);
       // a worker joins at the first pass after it is ready: one that has loaded before is idle and reads
       // this fit's state at once (waited for, at most 1 s); one still starting (the first fit of a process)
@@ -143,7 +141,7 @@ export function parallelRunner(st: SharedKMeansState, threads: number | undefine
         signal(s, cmd);
         told.push({ s, seq: Atomics.load(s.ctrl, SEQ) });
       }
-      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j, cumMax);
+      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j);
       for (const { s, seq } of told) {
         for (let v = Atomics.load(s.ctrl, DONE); v !== seq; v = Atomics.load(s.ctrl, DONE)) Atomics.wait(s.ctrl, DONE, v);
         if (Atomics.load(s.ctrl, ERROR) !== 0) {
