@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Ingest + features bench (issue 3): synthetic events at 1M and 10M rows, ingest + point-in-time features
 // from Parquet and from CSV, against pandas doing the same per-user aggregation on the same CSV in the same run.
-// Usage: node bench/ingest.js [--events 10000000] [--keep DIR]
+// Usage: node bench/ingest.js [--events 10000000] [--sizes 1000000,10000000] [--formats parquet,csv] [--keep DIR]
+// The CSV row of issue 23 alone (10.4M events, pandas beside it; the log is generated once into DIR and reused):
+//   npm run build && node bench/ingest.js --sizes 10000000 --formats csv --keep /tmp/cohortlab-bench-ingest
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,24 +17,31 @@ const arg = (name, def) => {
   return i >= 0 ? process.argv[i + 1] : def;
 };
 const big = Number(arg('events', '10000000'));
+const sizes = arg('sizes', `1000000,${big}`).split(',').map(Number);
+const formats = new Set(arg('formats', 'parquet,csv').split(','));
 const python = '/usr/bin/python3';
 const havePandas = existsSync(python) && spawnSync(python, ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0;
 const mb = (kb) => (kb / 1024).toFixed(0);
 
 async function ours(files, asOf) {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const store = await loadEvents(files, SYNTHETIC_PRESET);
   const t1 = performance.now();
+  const c1 = process.cpuUsage(c0);
   const table = await computeFeatures(store, { asOf });
   const t2 = performance.now();
+  const c2 = process.cpuUsage(c0);
+  const cpu = (c) => (c.user + c.system) / 1e6;
   const rows = store.report.rowsUsed;
   store.close();
-  return { ingest: (t1 - t0) / 1000, features: (t2 - t1) / 1000, total: (t2 - t0) / 1000, rows, users: table.userIds.length };
+  // CPU seconds beside the wall time: on a shared machine the wall time depends on the neighbours, the CPU time much less.
+  return { ingest: (t1 - t0) / 1000, features: (t2 - t1) / 1000, total: (t2 - t0) / 1000, cpuIngest: cpu(c1), cpuTotal: cpu(c2), rows, users: table.userIds.length };
 }
 
 const root = arg('keep', mkdtempSync(join(tmpdir(), 'cohortlab-bench-ingest-')));
 try {
-  for (const target of [...new Set([1_000_000, big])]) {
+  for (const target of [...new Set(sizes)]) {
     // Users sized by a pilot run of the generator so the log has about `target` events.
     const dir = join(root, `e${target}`);
     let gen = null;
@@ -42,21 +51,23 @@ try {
     }
     const truth = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'truth.json'), 'utf8')));
     const asOf = truth.as_of;
-    const fromParquet = await ours([join(dir, 'events.parquet')], asOf);
-    const fromCsv = await ours([join(dir, 'events.csv')], asOf);
+    const fromParquet = formats.has('parquet') ? await ours([join(dir, 'events.parquet')], asOf) : null;
+    const fromCsv = formats.has('csv') ? await ours([join(dir, 'events.csv')], asOf) : null;
     const csvMb = statSync(join(dir, 'events.csv')).size / 1e6;
+    const some = fromParquet ?? fromCsv;
     console.log(
-      `${fromParquet.rows.toLocaleString('en-US')} events, ${fromParquet.users.toLocaleString('en-US')} users${gen ? ` (generated in ${(gen.timingsMs.total / 1000).toFixed(1)} s)` : ''}; CSV ${csvMb.toFixed(0)} MB`,
+      `${some.rows.toLocaleString('en-US')} events, ${some.users.toLocaleString('en-US')} users${gen ? ` (generated in ${(gen.timingsMs.total / 1000).toFixed(1)} s)` : ''}; CSV ${csvMb.toFixed(0)} MB`,
     );
-    console.log(`  cohortlab parquet: ingest ${fromParquet.ingest.toFixed(2)} s + features ${fromParquet.features.toFixed(2)} s = ${fromParquet.total.toFixed(2)} s (${Math.round(fromParquet.rows / fromParquet.total).toLocaleString('en-US')} events/s)`);
-    console.log(`  cohortlab csv:     ingest ${fromCsv.ingest.toFixed(2)} s + features ${fromCsv.features.toFixed(2)} s = ${fromCsv.total.toFixed(2)} s (${Math.round(fromCsv.rows / fromCsv.total).toLocaleString('en-US')} events/s)`);
+    if (fromParquet) console.log(`  cohortlab parquet: ingest ${fromParquet.ingest.toFixed(2)} s + features ${fromParquet.features.toFixed(2)} s = ${fromParquet.total.toFixed(2)} s (${Math.round(fromParquet.rows / fromParquet.total).toLocaleString('en-US')} events/s)`);
+    if (fromCsv) console.log(`  cohortlab csv:     ingest ${fromCsv.ingest.toFixed(2)} s (${(csvMb / fromCsv.ingest).toFixed(0)} MB/s) + features ${fromCsv.features.toFixed(2)} s = ${fromCsv.total.toFixed(2)} s (${Math.round(fromCsv.rows / fromCsv.total).toLocaleString('en-US')} events/s); CPU ingest ${fromCsv.cpuIngest.toFixed(1)} s, total ${fromCsv.cpuTotal.toFixed(1)} s`);
     if (havePandas) {
       const r = spawnSync(python, [join(here, 'peers', 'features_pandas.py'), join(dir, 'events.csv'), asOf], { encoding: 'utf8' });
       if (r.status !== 0) console.log(`  pandas failed: ${r.stderr.trim().split('\n').pop()}`);
       else {
         const p = JSON.parse(r.stdout.trim().split('\n').pop());
-        console.log(`  pandas csv:        read ${p.read.toFixed(2)} s + aggregate ${p.aggregate.toFixed(2)} s = ${p.total.toFixed(2)} s, ${p.users.toLocaleString('en-US')} users, peak RSS ${mb(p.maxrss_kb)} MB`);
-        console.log(`  ratio pandas/cohortlab (csv): ${(p.total / fromCsv.total).toFixed(1)}x; (cohortlab parquet vs pandas csv): ${(p.total / fromParquet.total).toFixed(1)}x  [target >= 5x]`);
+        console.log(`  pandas csv:        read ${p.read.toFixed(2)} s + aggregate ${p.aggregate.toFixed(2)} s = ${p.total.toFixed(2)} s (CPU ${p.cpu.toFixed(1)} s), ${p.users.toLocaleString('en-US')} users, peak RSS ${mb(p.maxrss_kb)} MB`);
+        const ratios = [fromCsv && `(csv): ${(p.total / fromCsv.total).toFixed(1)}x, CPU seconds ${(p.cpu / fromCsv.cpuTotal).toFixed(1)}x`, fromParquet && `(cohortlab parquet vs pandas csv): ${(p.total / fromParquet.total).toFixed(1)}x`].filter(Boolean);
+        console.log(`  ratio pandas/cohortlab ${ratios.join('; ')}  [target >= 5x]`);
       }
     } else console.log('  pandas peer skipped: /usr/bin/python3 with pandas not found (apt-get install python3-pandas)');
   }

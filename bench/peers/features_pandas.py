@@ -46,4 +46,4 @@ out["tenure_days"] = ((cutoff - out[["first", "signup"]].min(axis=1)).dt.total_s
 out["plan"] = ev.sort_values("ts").groupby("user_id")["plan"].last()
 out = out.fillna(0)
 t2 = time.perf_counter()
-print(json.dumps({"read": t1 - t0, "aggregate": t2 - t1, "total": t2 - t0, "users": int(len(out)), "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"read": t1 - t0, "aggregate": t2 - t1, "total": t2 - t0, "cpu": time.process_time(), "users": int(len(out)), "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))

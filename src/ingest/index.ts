@@ -7,7 +7,7 @@ import { duckdbLimits, openDuckDB, queryColumns, queryRows, type DuckDBLimits } 
 import { silentLogger, type Logger } from '../shared/log.js';
 import { csvPhysicalLines } from './csv-lines.js';
 import { csvLineOfRow, createRawTable, detectFormat, dropRaw, finishRawView, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
-import { eventsSql, parsedSql } from './sql.js';
+import { eventsFromStageSql } from './sql.js';
 import { readSqlSourceIntoRaw, splitBinding } from './sql-source.js';
 import type { EventConfig } from './types.js';
 
@@ -131,22 +131,23 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
       logger.progress('reading events', doneBytes, totalBytes);
     }
   }
-  await finishRawView(conn, parquetViews);
+  // Records of NDJSON, whitespace, Parquet files and SQL sources go to `stage` in one INSERT (CSV records are there already).
+  await finishRawView(conn, parquetViews, config);
+  await dropRaw(conn, parquetViews);
   // A SQL source's records are the rows its SELECT produced (each file's own count is in `files`).
   const rowsRead = sqlRows ?? fileReports.reduce((s, f) => s + f.records, 0);
   if (rowsRead === 0) throw new CohortlabError('EMPTY_INPUT', `no records in ${config.source ? 'the rows of the config\'s source.sql over ' : ''}${files.map((f) => `"${f.path}"`).join(', ')}.`);
 
-  await conn.run(parsedSql(config));
-  const reasons = await queryRows(conn, `SELECT reason, CAST(count(*) AS DOUBLE) AS n FROM parsed WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason`);
+  const reasons = await queryRows(conn, `SELECT reason, CAST(count(*) AS DOUBLE) AS n FROM stage WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason`);
   const rejected: Record<string, number> = {};
   for (const r of reasons) rejected[String(r.reason)] = Number(r.n);
   if (malformed.length) rejected['malformed row'] = malformed.length;
 
-  // CSV rows were read without numbers (in parallel); files with rejected rows are read again, numbered.
-  const filesWithRejects = await queryRows(conn, `SELECT DISTINCT file_idx FROM parsed WHERE reason IS NOT NULL AND rn IS NULL`);
+  // CSV rows were read without numbers (in parallel); only files with rejected rows are read again, numbered.
+  const filesWithRejects = reasons.length ? await queryRows(conn, `SELECT DISTINCT file_idx FROM stage WHERE reason IS NOT NULL AND rn IS NULL`) : [];
   for (const r of filesWithRejects) {
     const idx = Number(r.file_idx);
-    await conn.run(`DELETE FROM raw_rows WHERE file_idx = ${idx}`);
+    await conn.run(`DELETE FROM stage WHERE file_idx = ${idx}`);
     await readFileIntoRaw(conn, files[idx], idx, config, true);
   }
 
@@ -160,10 +161,10 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     if (!badLinesByFile.has(idx)) badLinesByFile.set(idx, []);
     badLinesByFile.get(idx)!.push(m.line);
   }
-  const exRows = await queryRows(
+  const exRows = reasons.length === 0 ? [] : await queryRows(
     conn,
-    `SELECT reason, file_idx, CAST(rn AS DOUBLE) AS rn, CAST(line AS DOUBLE) AS line, uid, ts_text, event, value_text FROM (
-       SELECT *, row_number() OVER (PARTITION BY reason ORDER BY file_idx, rn) AS k FROM parsed WHERE reason IS NOT NULL) WHERE k <= ${nExamples} ORDER BY reason, file_idx, rn`,
+    `SELECT reason, file_idx, CAST(rn AS DOUBLE) AS rn, CAST(line AS DOUBLE) AS line, uid, ts_text, raw_event AS event, value_text FROM (
+       SELECT *, row_number() OVER (PARTITION BY reason ORDER BY file_idx, rn) AS k FROM stage WHERE reason IS NOT NULL) WHERE k <= ${nExamples} ORDER BY reason, file_idx, rn`,
   );
   // CSV records may span lines (quoted line breaks) and blank lines are skipped: find the line each shown one starts on.
   const csvLines = new Map<number, Awaited<ReturnType<typeof csvPhysicalLines>>>();
@@ -209,10 +210,8 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     );
   }
 
-  await conn.run(eventsSql(config));
-  const signups = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM parsed WHERE reason IS NULL AND signup_text IS NOT NULL AND trim(signup_text) <> '' AND signup_ts IS NULL`);
-  await conn.run('DROP VIEW parsed');
-  await dropRaw(conn, parquetViews);
+  const signups = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM stage WHERE reason IS NULL AND signup_bad`);
+  for (const sql of eventsFromStageSql(config, reasons.length > 0)) await conn.run(sql);
   const stats = await queryColumns(
     conn,
     `SELECT CAST(count(*) AS DOUBLE), CAST(count(DISTINCT user_id) AS DOUBLE), epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, CAST(count(DISTINCT (user_id, session_id)) AS DOUBLE) FROM events`,

@@ -4,13 +4,15 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
 import { queryColumns, queryRows, quoteIdent, quoteLiteral } from '../shared/duckdb.js';
 import { firstLine } from './csv-lines.js';
-import { timestampExpr } from './sql.js';
+import { STAGE_COLUMNS, stageSelect, timestampExpr } from './sql.js';
 import type { EventConfig, EventFormat, TimestampFormat } from './types.js';
 
 /**
- * Reading event files into the `raw` staging table: every mapped field as text, one row per
- * parsed record with its file and line (or row) number. Malformed records never reach `raw`;
- * they are returned with their line numbers so the ingest report counts and shows them.
+ * Reading event files: CSV records are parsed by DuckDB straight into the typed `stage` table (sql.ts), one
+ * parallel pass; NDJSON and whitespace lines go to the `raw_rows` text table with their line numbers, and Parquet
+ * files are read in place through a view each; both reach `stage` through one INSERT once every file is read.
+ * Malformed records never reach either; they are returned with their line numbers so the ingest report counts
+ * and shows them.
  */
 export interface InputFile {
   path: string;
@@ -31,18 +33,20 @@ const RAW_COLUMNS =
   'file_idx INTEGER, rn BIGINT, line BIGINT, uid VARCHAR, ts_text VARCHAR, event VARCHAR, session VARCHAR, plan VARCHAR, value_text VARCHAR, signup_text VARCHAR, excluded VARCHAR, ts TIMESTAMP, signup_ts TIMESTAMP';
 
 /**
- * `raw` is a view: rows of text files are copied into `raw_rows` (their parser reports malformed
- * lines while scanning), Parquet files are read in place through one view each (typed, columnar:
- * scanning them again for the report is cheaper than copying millions of rows).
+ * `raw` is a view: rows of line-oriented text files are copied into `raw_rows` (their parser reports malformed
+ * lines while scanning), Parquet files are read in place through one view each (typed, columnar). `stage` is
+ * where every record ends up, typed, with its reject reason.
  */
 export async function createRawTable(conn: DuckDBConnection): Promise<void> {
   await conn.run(`CREATE OR REPLACE TABLE raw_rows (${RAW_COLUMNS})`);
   await conn.run('CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_rows');
+  await conn.run(`CREATE OR REPLACE TABLE stage (${STAGE_COLUMNS})`);
 }
 
-/** Redefines `raw` over the copied rows and the Parquet views once every file is read. */
-export async function finishRawView(conn: DuckDBConnection, parquetViews: string[]): Promise<void> {
+/** Redefines `raw` over the copied rows and the Parquet views once every file is read, and moves its records to `stage`. */
+export async function finishRawView(conn: DuckDBConnection, parquetViews: string[], config: EventConfig): Promise<void> {
   await conn.run(`CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_rows${parquetViews.map((v) => ` UNION ALL SELECT * FROM ${v}`).join('')}`);
+  await conn.run(`INSERT INTO stage ${stageSelect(config, 'SELECT * FROM raw')}`);
 }
 
 export async function dropRaw(conn: DuckDBConnection, parquetViews: string[]): Promise<void> {
@@ -166,7 +170,7 @@ export function selectList(config: EventConfig, expr: (col: string) => string, n
 }
 
 /**
- * Reads one file into `raw`; returns its malformed records and the number of records seen.
+ * Reads one file into `stage` (CSV) or `raw`; returns its malformed records and the number of records seen.
  * CSV rows are numbered only when `numbered` is set: numbering forces DuckDB to read the file in
  * one thread, so the first pass reads in parallel and a file with rejected rows is read again,
  * numbered, to show their line numbers.
@@ -188,13 +192,17 @@ export async function readFileIntoRaw(
       const head = { names };
       requireColumns(file.path, head.names, config);
       const rej = `rejects_${idx}${numbered ? '_numbered' : ''}`;
+      // One DuckDB pass: parsed, typed and given its reject reason on the way into `stage`; DuckDB keeps the malformed lines.
       await conn.run(
-        `INSERT INTO raw_rows SELECT ${idx}, ${numbered ? 'row_number() OVER ()' : 'NULL'}, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
-         FROM read_csv(${path}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
+        `INSERT INTO stage ${stageSelect(
+          config,
+          `SELECT ${idx}, ${numbered ? 'row_number() OVER ()' : 'NULL'}, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
+           FROM read_csv(${path}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
+        )}`,
       );
       const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type, min(csv_line) AS csv_line FROM ${rej} GROUP BY line ORDER BY line`);
       const malformed = rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: describeCsvError(String(r.error_type)) }));
-      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM raw_rows WHERE file_idx = ${idx}`);
+      const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM stage WHERE file_idx = ${idx}`);
       return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed, delim };
     }
     case 'parquet': {

@@ -253,8 +253,8 @@ describe.skipIf(!existsSync('/usr/bin/chromium'))('the explorer shows the LTV ta
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
     try {
       const page = await browser.newPage();
-      await page.goto(`${base}/`);
-      await page.waitForFunction(() => (window as unknown as { cohortlab?: { ready?: boolean; errors: string[] } }).cohortlab?.ready === true || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+      await page.goto(`${base}/?panel=segments`);
+      await page.waitForFunction(() => ((window as unknown as { cohortlab?: { ready?: boolean; pending: number } }).cohortlab?.ready === true && (window as unknown as { cohortlab: { pending: number } }).cohortlab.pending === 0) || ((window as unknown as { cohortlab?: { errors: string[] } }).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
       expect(await page.evaluate(() => (window as unknown as { cohortlab: { errors: string[] } }).cohortlab.errors)).toEqual([]);
       const ltv = (await (await fetch(`${base}/v1/segments`)).json()).ltv;
       expect(await page.locator('#ltv-note').innerText()).toBe(`Users of the test cutoff ${TEST_CUTOFF}: expected purchases over the ${HORIZON} days after it, CLV over 12 months (monthly discount 0.01).`);

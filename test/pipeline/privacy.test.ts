@@ -175,13 +175,19 @@ describe('members through the server', () => {
       const page = await browser.newPage();
       const problems: string[] = [];
       page.on('pageerror', (e) => problems.push(String(e)));
-      await page.goto(`${base}/`);
-      type W = { cohortlab?: { ready?: boolean; errors: string[] } };
-      await page.waitForFunction(() => (window as unknown as W).cohortlab?.ready === true || ((window as unknown as W).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
-      expect(await page.evaluate(() => (window as unknown as W).cohortlab?.errors)).toEqual([]);
-      expect(await page.locator('#chart-pca svg .mark-symbol path').count()).toBeGreaterThan(0);
+      type W = { cohortlab?: { ready?: boolean; pending: number; errors: string[]; marks(id: string): number } };
+      const open = async (query: string) => {
+        await page.goto(`${base}/${query}`);
+        await page.waitForFunction(() => ((window as unknown as W).cohortlab?.ready === true && (window as unknown as W).cohortlab?.pending === 0) || ((window as unknown as W).cohortlab?.errors.length ?? 0) > 0, null, { timeout: 60_000 });
+        expect(await page.evaluate(() => (window as unknown as W).cohortlab?.errors)).toEqual([]);
+      };
+      await open('');
+      expect(await page.evaluate(() => (window as unknown as W).cohortlab!.marks('chart-pca'))).toBeGreaterThan(0);
+      // a cluster's detail is served without ids; its member list says why it is empty
       await page.locator('#cluster-table tr.pickable').first().click();
-      await page.waitForFunction(() => (document.getElementById('members-summary')?.textContent ?? '').length > 0);
+      await page.waitForFunction(() => new URL(location.href).searchParams.get('panel') === 'detail' && (window as unknown as W).cohortlab?.pending === 0);
+      expect(await page.locator('#detail-stats tbody tr').count()).toBeGreaterThan(0);
+      await open('?panel=members&mcluster=0');
       expect(await page.locator('#members-summary').innerText()).toContain('was trained without storing user ids (privacy default): profiles and sizes are served, members are not. Train with --keep-user-ids');
       expect(await page.locator('#members-table tr').count()).toBe(0);
       expect(await page.locator('#export').isDisabled()).toBe(true);
