@@ -114,7 +114,7 @@ export {
 export { generateSynthetic, writeSynthetic, usersForEvents, type SynthParams, type SynthResult } from './synth/index.js';
 
 // building blocks the benchmarks time one by one (bench/): lower level than the stages above, may change between minor versions
-export { kmeansPlusPlus, lloyd, threadCount, workerThreads, sampleIndices, takeLabels } from './cluster/index.js';
+export { kmeansPlusPlus, lloyd, startWorkers, threadCount, workerThreads, sampleIndices, takeLabels } from './cluster/index.js';
 export { fitCandidate, estimatorInput, estimatorRaw } from './churn/index.js';
 // one matrix type ({ data, rows, cols }) and one preprocessing module, shared by cluster and churn
 export { takeRows, checkMatrix, type Matrix } from './shared/matrix.js';

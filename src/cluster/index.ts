@@ -385,7 +385,7 @@ export { assignClusters, checkModel, type AssignResult } from './assign.js';
 export { truthAgreement, type TruthAgreement } from './truth.js';
 export { checkK, K_MAX } from './select-k.js';
 export { sampleIndices, takeLabels } from './sample.js';
-export { threadCount, workerThreads } from './parallel.js';
+export { startWorkers, threadCount, workerThreads } from './parallel.js';
 export { fitPca, projectPca, type PcaState } from './pca.js';
 export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
 export { clusterStability, type StabilityReport } from './stability.js';

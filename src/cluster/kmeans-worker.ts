@@ -1,25 +1,26 @@
 import { parentPort } from 'node:worker_threads';
-import { elkanAssign, elkanFirstPass } from './kmeans-kernels.js';
-import type { SharedKMeansState } from './lloyd.js';
+import { elkanChunk, type ElkanState } from './kmeans-kernels.js';
 
 /**
- * Worker thread of parallel.ts: receives the shared k-means state once per fit, then runs the passes it
- * is told to over its row range until told to stop (command 9). See parallel.ts for the protocol.
+ * Worker thread of parallel.ts: receives the shared k-means state once per fit, then, per command,
+ * claims chunks from the shared counter `next` and runs them (kmeans-kernels.ts `elkanChunk`) until
+ * none is left, until told to stop (command 9). See parallel.ts for the protocol.
  */
-interface Setup extends SharedKMeansState {
-  data: Float64Array;
-  d: number;
-  k: number;
+interface Setup {
+  st: ElkanState;
+  /** [0] command sequence, [1] command, [2] done sequence, [4] ready, [5] error. */
   ctrl: Int32Array;
-  params: Float64Array;
-  wsums: Float64Array;
-  wcounts: Float64Array;
-  r0: number;
-  r1: number;
+  next: Int32Array;
+  chunks: number;
 }
 
-parentPort?.on('message', (m: Setup) => {
-  const { ctrl } = m;
+parentPort?.on('message', (m: Setup | { ping: true }) => {
+  // parallel.ts startWorkers: answer once loaded
+  if ('ping' in m) {
+    parentPort?.postMessage({ pong: true });
+    return;
+  }
+  const { ctrl, next, st, chunks } = m;
   let seen = 0; // commands are numbered from 1 on a fresh control block; one may already be waiting
   Atomics.store(ctrl, 4, 1);
   Atomics.notify(ctrl, 4);
@@ -31,12 +32,7 @@ parentPort?.on('message', (m: Setup) => {
     const cmd = Atomics.load(ctrl, 1);
     if (cmd === 9) break;
     try {
-      m.wsums.fill(0);
-      m.wcounts.fill(0);
-      let changed = 0;
-      if (cmd === 1) elkanFirstPass(m.data, m.d, m.k, m.cent, m.labels, m.upper, m.lower, m.second, m.halfCC, m.wsums, m.wcounts, m.r0, m.r1);
-      else changed = elkanAssign(m.data, m.d, m.k, m.cent, m.labels, m.upper, m.lower, m.cum, m.second, m.params[0], m.half, m.halfCC, m.wsums, m.wcounts, cmd === 2, m.r0, m.r1);
-      Atomics.store(ctrl, 3, changed);
+      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j);
     } catch {
       Atomics.store(ctrl, 5, 1);
     }

@@ -24,6 +24,9 @@ export interface KMeansParams {
   seed: number;
 }
 
+/** Relative inertia difference under which two restarts count as equal (the first is kept). */
+export const RESTART_TIE = 1e-9;
+
 export const DEFAULT_KMEANS_PARAMS: KMeansParams = { k: 5, nInit: 4, maxIter: 300, tol: 1e-4, seed: DEFAULT_SEED };
 
 export interface KMeansState extends JsonObject {
@@ -158,7 +161,10 @@ export class KMeans extends CentroidEstimator<KMeansParams, 'kmeans'> {
       const init = opts.init ?? kmeansPlusPlus(x, k, rng.fork());
       const run = lloyd(x, init, k, { maxIter, tol, workers: opts.workers, threads: opts.threads });
       inertias.push(run.inertia);
-      if (!best || run.inertia < best.inertia) best = run;
+      // a later restart wins only when its inertia is lower by more than 1e-9 relative: restarts that reach
+      // the same partition (numbered differently) differ in the last bits of their sums, which depend on the
+      // order of the additions; the first of them keeps the numbering, whatever that order
+      if (!best || run.inertia < best.inertia * (1 - RESTART_TIE)) best = run;
     }
     const b = best as KMeansRun;
     this.labels = b.labels;

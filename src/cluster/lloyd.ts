@@ -1,6 +1,8 @@
 import { CohortlabError } from '../shared/errors.js';
 import type { DenseMatrix } from '../shared/matrix.js';
-import { boundedAssign, centreHalfDistances, checkKMeansInput, elkanAssign, elkanFirstPass, inertiaOf, meanColumnVariance, sqDist } from './kmeans-kernels.js';
+import {
+  addChunks, boundedAssign, centreHalfDistances, checkKMeansInput, chunkCount, elkanChunk, elkanChunkRows, inertiaOf, meanColumnVariance, sqDist, type ElkanState,
+} from './kmeans-kernels.js';
 import type { KMeansRun } from './types.js';
 
 /**
@@ -34,35 +36,32 @@ export interface LloydOptions {
   bounds?: 'auto' | 'elkan' | 'hamerly';
   /**
    * Threads for the Elkan passes when `workers` is given: 1 = this thread only; 2+ = rows split over
-   * worker threads. Default: 2 from MIN_ROWS_FOR_THREADS rows when the machine has 2+ cores. Labels and
-   * inertia do not depend on it.
+   * worker threads. Default: 2 from MIN_ROWS_FOR_THREADS rows when the machine has 2+ cores. Labels,
+   * centroids and inertia do not depend on it (the same bits: chunk sums are added in chunk order).
    */
   threads?: number;
   /** The thread pool (parallel.ts `workerThreads`); without it every pass runs on this thread. */
   workers?: KMeansWorkers;
 }
 
-/** From this many rows the default is to split the Elkan passes (and scale.ts puts the matrix in shared memory). */
-export const MIN_ROWS_FOR_THREADS = 200_000;
+/**
+ * From this many rows the default is to split the Elkan passes over 2 threads (and scale.ts puts the
+ * matrix in shared memory). Measured with a warm pool (bench/cluster.js): 2 threads 1.5x faster than 1 at
+ * 10,000 rows x 20, 1.8x at 100,000, when the second core is free.
+ */
+export const MIN_ROWS_FOR_THREADS = 10_000;
 
 /** The k-means state the worker threads read and write (every array in a SharedArrayBuffer). */
-export interface SharedKMeansState {
-  labels: Int32Array;
-  upper: Float64Array;
-  lower: Float64Array;
-  second: Float64Array;
-  cent: Float64Array;
-  cum: Float64Array;
-  half: Float64Array;
-  halfCC: Float64Array;
-}
+export type SharedKMeansState = ElkanState;
 
 export interface ParallelRunner {
   /**
-   * One pass: command 1 = first assignment, 2 = assignment updating sums, 3 = assignment without sums
-   * (final E-step). `own(r0, r1)` runs this thread's share. Returns the rows that changed.
+   * One Elkan pass over every chunk of `st` (kmeans-kernels.ts `elkanChunk`; command 1 = first
+   * assignment, 2 = assignment updating sums, 3 = assignment without sums, the final E-step). This
+   * thread and the workers claim chunks from a shared counter until none is left, so a thread slowed
+   * by other work on the machine takes fewer chunks. Returns when every chunk is done.
    */
-  run(cmd: 1 | 2 | 3, cumMax: number, own: (r0: number, r1: number) => number, sums: Float64Array, counts: Float64Array): number;
+  run(cmd: 1 | 2 | 3): number;
   release(): void;
 }
 
@@ -70,8 +69,8 @@ export interface ParallelRunner {
 export interface KMeansWorkers {
   /** Whether `rows` rows with the requested `threads` would be split (so the state must be shared). */
   wants(rows: number, threads?: number): boolean;
-  /** A runner over `st`, or undefined when this fit runs on one thread. */
-  runner(x: DenseMatrix, k: number, threads: number | undefined, st: SharedKMeansState): ParallelRunner | undefined;
+  /** A runner over `st` (its arrays in shared memory), or undefined when this fit runs on one thread. */
+  runner(st: SharedKMeansState, threads: number | undefined): ParallelRunner | undefined;
 }
 
 /** Lloyd iterations with Hamerly bounds from the given initial centroids (k x d, not modified). */
@@ -84,31 +83,53 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   const tolAbs = opts.tol > 0 ? opts.tol * meanColumnVariance(x) : 0;
   const mode = opts.bounds ?? 'auto';
   const elkan = mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20);
-  // arrays a worker thread also writes live in shared memory when the pass is split (parallel.ts)
+  // arrays a worker thread also reads or writes live in shared memory when the pass is split (parallel.ts)
   const shared = elkan && opts.workers !== undefined && opts.workers.wants(n, opts.threads);
   const f64 = (len: number) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
+  const i32 = (len: number) => (shared ? new Int32Array(new SharedArrayBuffer(len * 4)) : new Int32Array(len));
   const cent = f64(k * d);
   cent.set(initCentroids);
   const sums = new Float64Array(k * d);
   const counts = new Float64Array(k);
-  const labels = shared ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n);
+  const labels = i32(n);
   const upper = f64(n);
   // Hamerly: lower[i] bounds the distance to the second-closest centre; Elkan: lower[i * k + c] to centre c
   const lower = f64(elkan ? n * k : n);
   const shift = new Float64Array(k);
   const cum = f64(k); // Elkan: every centre's total shift so far (bounds are stored against it)
-  const second = f64(elkan ? n : 0); // Elkan: bound on the second-closest centre + cumMax
-  let cumMax = 0; // running sum of the largest shift of each iteration
+  const cumOther = f64(k); // Elkan: per centre a, running sum of the largest shift of a centre other than a
   const half = f64(k);
   const halfCC = f64(k * k);
   let emptyClusters = 0;
 
-  // Iteration 1, assignment. Hamerly: full scan, both bounds exact. Elkan: see elkanFirstPass.
-  const pool = shared ? opts.workers?.runner(x, k, opts.threads, { labels, upper, lower, second, cent, cum, half, halfCC }) : undefined;
+  let st: ElkanState | undefined;
+  let pool: ParallelRunner | undefined;
   if (elkan) {
+    let shData = data;
+    if (shared && !(data.buffer instanceof SharedArrayBuffer)) {
+      shData = new Float64Array(new SharedArrayBuffer(data.length * 8));
+      shData.set(data);
+    }
+    const chunkRows = elkanChunkRows(n);
+    const chunks = Math.ceil(n / chunkRows);
+    st = {
+      data: shData, n, d, k, labels, upper, lower, second: f64(n), cent, cum, cumOther, half, halfCC, chunkRows,
+      chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks),
+    };
+    pool = shared ? opts.workers?.runner(st, opts.threads) : undefined;
+  }
+  let threads = 1;
+  /** One Elkan pass over every chunk (on the pool when there is one); cluster sums and counts follow. */
+  const elkanPass = (s: ElkanState, cmd: 1 | 2 | 3): number => {
+    if (pool) threads = pool.run(cmd);
+    else for (let j = 0, m = chunkCount(s); j < m; j++) elkanChunk(s, cmd, j);
+    return addChunks(s, sums, counts);
+  };
+
+  // Iteration 1, assignment. Hamerly: full scan, both bounds exact. Elkan: see elkanFirstPass.
+  if (st) {
     centreHalfDistances(cent, k, d, half, halfCC);
-    if (pool) pool.run(1, 0, (r0, r1) => (elkanFirstPass(data, d, k, cent, labels, upper, lower, second, halfCC, sums, counts, r0, r1), 0), sums, counts);
-    else elkanFirstPass(data, d, k, cent, labels, upper, lower, second, halfCC, sums, counts, 0, n);
+    elkanPass(st, 1);
   } else {
     for (let i = 0; i < n; i++) {
       let a = 0;
@@ -140,6 +161,8 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     // Update step: centres to the means of their points; an empty cluster keeps its centre.
     let shiftTotal = 0;
     let iterMax = 0;
+    let iterMaxAt = -1;
+    let iterSecond = 0;
     for (let c = 0; c < k; c++) {
       const co = c * d;
       const m = counts[c];
@@ -155,9 +178,13 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
       shiftTotal += s;
       shift[c] = Math.sqrt(s);
       cum[c] += shift[c];
-      if (shift[c] > iterMax) iterMax = shift[c];
+      if (shift[c] > iterMax) {
+        iterSecond = iterMax;
+        iterMax = shift[c];
+        iterMaxAt = c;
+      } else if (shift[c] > iterSecond) iterSecond = shift[c];
     }
-    cumMax += iterMax;
+    for (let c = 0; c < k; c++) cumOther[c] += c === iterMaxAt ? iterSecond : iterMax;
     if (changed === 0) {
       converged = true; // a fixed point: the centres did not move, labels agree with them
       break;
@@ -165,11 +192,9 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     const last = shiftTotal <= tolAbs || iterations >= opts.maxIter;
     if (shiftTotal <= tolAbs) converged = true;
     // Next assignment (or, after the last update, sklearn's final E-step without a centre update).
-    if (elkan) {
+    if (st) {
       centreHalfDistances(cent, k, d, half, halfCC);
-      changed = pool
-        ? pool.run(last ? 3 : 2, cumMax, (r0, r1) => elkanAssign(data, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last, r0, r1), sums, counts)
-        : elkanAssign(data, d, k, cent, labels, upper, lower, cum, second, cumMax, half, halfCC, sums, counts, !last, 0, n);
+      changed = elkanPass(st, last ? 3 : 2);
     } else changed = boundedAssign(data, n, d, k, cent, labels, upper, lower, shift, half, halfCC, sums, counts, !last);
     // an emptied cluster must read exactly 0, not the rounding left by the incremental updates
     if (!last) for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
@@ -177,5 +202,5 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   }
   pool?.release();
   const inertia = inertiaOf(x, cent, labels);
-  return { labels: shared ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters };
+  return { labels: shared ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters, threads };
 }

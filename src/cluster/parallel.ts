@@ -2,21 +2,24 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { DenseMatrix } from '../shared/matrix.js';
 import { internalError } from '../shared/errors.js';
+import { chunkCount, elkanChunk } from './kmeans-kernels.js';
 import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
 
 /**
  * Splitting the Elkan passes of k-means over threads (sklearn runs its passes on every core; so do we).
- * Rows are cut into T contiguous ranges: this thread takes the first, T - 1 worker threads
- * (kmeans-worker.ts) the others. Every array a worker writes is a SharedArrayBuffer; each range writes
- * only its own rows, and each worker accumulates its cluster sums and counts in its own buffer, which
- * this thread adds in after the pass. Commands go through a small Int32Array with Atomics.wait/notify,
- * so `lloyd` stays synchronous. `lloyd` never imports this file: a caller passes `workerThreads` in
- * (`KMeans.fit(x, { workers })`). Labels do not depend on T (each row's label is computed by the same
- * code); centroids differ only by the order of the per-range sums (~1e-16 relative).
+ * Rows are cut into chunks (kmeans-kernels.ts `elkanChunkRows`, about 64 of them); this thread and T - 1
+ * worker threads (kmeans-worker.ts) claim chunks from a shared counter until none is left, so a thread
+ * that the machine's other work slows down simply takes fewer chunks. Every array a worker reads or
+ * writes is a SharedArrayBuffer; each chunk writes only its own rows and its own slot of cluster sums
+ * and counts, which `lloyd` adds in chunk order after the pass. So labels, centroids and inertia are the
+ * same bits whatever T is and whichever thread ran which chunk (tested). Commands go through a small
+ * Int32Array per worker with Atomics.wait/notify, so `lloyd` stays synchronous. `lloyd` never imports
+ * this file: a caller passes `workerThreads` in (`KMeans.fit(x, { workers })`).
  *
- * Workers are created once and kept (unref'd, they never keep the process alive) for later fits.
+ * Workers are created once per process and kept (unref'd, they never keep the process alive) for later
+ * fits; a fit never waits for one that is still starting (it joins at a later pass or fit), so the first
+ * fit of a process pays no start-up. `startWorkers` starts them ahead and reports how long that took.
  */
 let workerSource: { url: URL; ts: boolean } | null | undefined;
 function resolveWorker(): { url: URL; ts: boolean } | null {
@@ -40,6 +43,8 @@ export function wantsThreads(n: number, threads?: number): boolean {
 }
 
 const pool: Worker[] = [];
+/** Workers known to have loaded (answered startWorkers or joined a fit): a fit waits for these to join. */
+const loaded = new WeakSet<Worker>();
 function workers(count: number): Worker[] {
   const src = resolveWorker();
   if (!src) return [];
@@ -48,82 +53,105 @@ function workers(count: number): Worker[] {
       ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true })
       : new Worker(src.url);
     w.unref();
+    // a worker whose module fails to load never joins a pass; drop it so the next fit starts another
+    w.on('error', () => {
+      const at = pool.indexOf(w);
+      if (at >= 0) pool.splice(at, 1);
+    });
     pool.push(w);
   }
   return pool.slice(0, count);
 }
 
 
-/** Control words: [0] command sequence, [1] command, [2] done sequence, [3] rows that changed, [4] ready, [5] error. */
+/**
+ * Starts the pool for `threads` threads (default: as many as a fit of `rows` rows would use) and
+ * resolves when every worker has loaded and answered, with the milliseconds that took. Optional: a fit
+ * never waits for the pool (workers join the passes once ready); the bench and the tests call it so that
+ * a timed or checked fit runs with every thread, and the bench prints the start-up, paid once per process.
+ */
+export async function startWorkers(threads?: number, rows = MIN_ROWS_FOR_THREADS): Promise<number> {
+  const t0 = performance.now();
+  const ws = workers(threadCount(Math.max(rows, 2 * (threads ?? 1)), threads) - 1);
+  await Promise.all(
+    ws.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          const onMessage = (m: unknown) => {
+            if ((m as { pong?: boolean }).pong !== true) return;
+            w.off('message', onMessage);
+            w.off('error', reject);
+            loaded.add(w);
+            resolve();
+          };
+          w.on('message', onMessage);
+          w.once('error', reject);
+          w.postMessage({ ping: true });
+        }),
+    ),
+  );
+  return performance.now() - t0;
+}
+
+/** Control words per worker: [0] command sequence, [1] command, [2] done sequence, [4] ready, [5] error. */
 const SEQ = 0;
 const CMD = 1;
 const DONE = 2;
-const CHANGED = 3;
 const READY = 4;
 const ERROR = 5;
+/** Command that ends a fit: the worker leaves its loop and waits for the next fit's state. */
+const STOP = 9;
 
-export function parallelRunner(x: DenseMatrix, k: number, threads: number | undefined, st: SharedKMeansState): ParallelRunner | undefined {
-  const { rows: n, cols: d } = x;
-  const T = threadCount(n, threads);
+export function parallelRunner(st: SharedKMeansState, threads: number | undefined): ParallelRunner | undefined {
+  const T = threadCount(st.n, threads);
   if (T < 2 || !resolveWorker()) return undefined;
-  if (!(st.labels.buffer instanceof SharedArrayBuffer)) throw internalError('parallel k-means needs its state in shared memory');
-  let data = x.data;
-  if (!(data.buffer instanceof SharedArrayBuffer)) {
-    data = new Float64Array(new SharedArrayBuffer(x.data.length * 8));
-    data.set(x.data);
-  }
-  const cuts = Array.from({ length: T + 1 }, (_, t) => Math.floor((t * n) / T));
-  const ws = workers(T - 1);
-  const slots = ws.map((w, j) => {
+  if (!(st.labels.buffer instanceof SharedArrayBuffer) || !(st.data.buffer instanceof SharedArrayBuffer)) throw internalError('parallel k-means needs its state in shared memory');
+  const chunks = chunkCount(st);
+  // the next chunk to claim (shared by every thread of this fit)
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const slots = workers(T - 1).map((w) => {
     const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
-    const params = new Float64Array(new SharedArrayBuffer(8));
-    const wsums = new Float64Array(new SharedArrayBuffer(k * d * 8));
-    const wcounts = new Float64Array(new SharedArrayBuffer(k * 8));
-    w.postMessage({ ...st, data, d, k, ctrl, params, wsums, wcounts, r0: cuts[j + 1], r1: cuts[j + 2] });
-    return { w, ctrl, params, wsums, wcounts, r0: cuts[j + 1], r1: cuts[j + 2] };
+    w.postMessage({ st, ctrl, next, chunks });
+    return { w, ctrl, joined: false, waitMs: loaded.has(w) ? 1000 : 0 };
   });
-  let broken = false;
+  const signal = (s: (typeof slots)[number], cmd: number) => {
+    Atomics.store(s.ctrl, CMD, cmd);
+    Atomics.add(s.ctrl, SEQ, 1);
+    Atomics.notify(s.ctrl, SEQ);
+  };
+  // every worker, joined or not: one that is still starting reads STOP first and goes back to waiting
+  const release = () => {
+    for (const s of slots) signal(s, STOP);
+  };
   return {
-    run(cmd, cumMax, own, sums, counts) {
-      if (broken) return own(0, n);
+    run(cmd) {
+      Atomics.store(next, 0, 0);
+      // a worker joins at the first pass after it is ready: one that has loaded before is idle and reads
+      // this fit's state at once (waited for, at most 1 s); one still starting (the first fit of a process)
+      // is not waited for. Only joined workers are told to run a pass, so no other claims a chunk.
+      const told = [];
       for (const s of slots) {
-        s.params[0] = cumMax;
-        Atomics.store(s.ctrl, CMD, cmd);
-        Atomics.add(s.ctrl, SEQ, 1);
-        Atomics.notify(s.ctrl, SEQ);
-      }
-      let changed = own(cuts[0], cuts[1]);
-      for (const s of slots) {
-        const seq = Atomics.load(s.ctrl, SEQ);
-        // a worker that never starts (its module failed to load) would block us: after 10 s without a
-        // ready flag, do its rows here and stop using the workers
-        if (Atomics.load(s.ctrl, READY) === 0) {
-          const started = Date.now();
-          while (Atomics.load(s.ctrl, READY) === 0 && Date.now() - started < 10_000) Atomics.wait(s.ctrl, READY, 0, 50);
-          if (Atomics.load(s.ctrl, READY) === 0) {
-            broken = true;
-            const at = pool.indexOf(s.w);
-            if (at >= 0) pool.splice(at, 1);
-            void s.w.terminate();
-            changed += own(s.r0, s.r1);
-            continue;
-          }
+        if (!s.joined && s.waitMs > 0) Atomics.wait(s.ctrl, READY, 0, s.waitMs);
+        s.waitMs = 0;
+        if (!s.joined && Atomics.load(s.ctrl, READY) === 1) {
+          s.joined = true;
+          loaded.add(s.w);
         }
+        if (!s.joined) continue;
+        signal(s, cmd);
+        told.push({ s, seq: Atomics.load(s.ctrl, SEQ) });
+      }
+      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j);
+      for (const { s, seq } of told) {
         for (let v = Atomics.load(s.ctrl, DONE); v !== seq; v = Atomics.load(s.ctrl, DONE)) Atomics.wait(s.ctrl, DONE, v);
-        if (Atomics.load(s.ctrl, ERROR) !== 0) throw internalError('a k-means worker thread failed; rerun with threads: 1');
-        changed += Atomics.load(s.ctrl, CHANGED);
-        for (let i = 0; i < s.wsums.length; i++) sums[i] += s.wsums[i];
-        for (let c = 0; c < k; c++) counts[c] += s.wcounts[c];
+        if (Atomics.load(s.ctrl, ERROR) !== 0) {
+          release();
+          throw internalError('a k-means worker thread failed; rerun with threads: 1');
+        }
       }
-      return changed;
+      return told.length + 1;
     },
-    release() {
-      for (const s of slots) {
-        Atomics.store(s.ctrl, CMD, 9);
-        Atomics.add(s.ctrl, SEQ, 1);
-        Atomics.notify(s.ctrl, SEQ);
-      }
-    },
+    release,
   };
 }
 

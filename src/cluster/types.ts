@@ -37,4 +37,6 @@ export interface KMeansRun {
   tolAbs: number;
   /** Clusters that were empty in some iteration (their centroid was kept). */
   emptyClusters: number;
+  /** Threads that ran the last assignment pass (1 without a pool; a worker still starting joins later). */
+  threads: number;
 }

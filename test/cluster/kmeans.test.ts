@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { kmeans as mlKmeans } from 'ml-kmeans';
-import { KMeans, MiniBatchKMeans, assignNearest, kmeansPlusPlus, lloyd } from '../../src/cluster/kmeans.js';
+import { KMeans, MiniBatchKMeans, RESTART_TIE, assignNearest, kmeansPlusPlus, lloyd } from '../../src/cluster/kmeans.js';
+import { candidateDistances, elkanChunkRows, sqDist } from '../../src/cluster/kmeans-kernels.js';
 import { adjustedRandIndex } from '../../src/cluster/metrics.js';
-import { workerThreads } from '../../src/cluster/parallel.js';
+import { startWorkers, workerThreads } from '../../src/cluster/parallel.js';
 import { createRng } from '../../src/shared/rng.js';
 import { plantedBlobs, rowsOf } from './helpers.js';
 
@@ -66,6 +67,36 @@ describe('lloyd (Elkan and Hamerly bounds)', () => {
     expect(b.inertia).toBeCloseTo(a.inertia, 8);
   }, 60_000);
 
+  it('gives the same bits on 1, 2 and 3 threads and without the pool: chunks claimed by any thread are added in chunk order', async () => {
+    // 2,000 rows = 8 chunks of 256 (elkanChunkRows), so the threads share the passes; not in shared memory (lloyd copies)
+    const { x } = plantedBlobs(CENTERS, 500, 2.5, 17);
+    expect(elkanChunkRows(x.rows)).toBe(256);
+    // a fit does not wait for workers that are still starting; wait here so that every thread takes part
+    await startWorkers(3, x.rows);
+    const init = kmeansPlusPlus(x, 4, createRng(12));
+    const plain = lloyd(x, init, 4, { maxIter: 300, tol: 1e-4 });
+    expect(plain.iterations).toBeGreaterThan(3);
+    for (const threads of [1, 2, 3]) {
+      const run = lloyd(x, init, 4, { maxIter: 300, tol: 1e-4, threads, workers: workerThreads });
+      expect(run.threads).toBe(threads);
+      expect(run.iterations).toBe(plain.iterations);
+      expect(Array.from(run.labels)).toEqual(Array.from(plain.labels));
+      expect(Array.from(run.centroids)).toEqual(Array.from(plain.centroids));
+      expect(run.inertia).toBe(plain.inertia);
+    }
+  }, 60_000);
+
+  it('candidateDistances gives the same bits as sqDist, four, two and one centre at a time', () => {
+    const { x } = plantedBlobs(CENTERS, 5, 2, 3);
+    const cent = x.data.slice(0, 7 * 3); // 7 rows as centres: one block of 4, one of 2, one single
+    const cand = Int32Array.from([6, 0, 3, 5, 1, 2, 4]);
+    const out = new Float64Array(7);
+    for (let i = 0; i < x.rows; i++) {
+      candidateDistances(x.data, i * 3, 3, cent, cand, 7, out);
+      for (let q = 0; q < 7; q++) expect(out[q]).toBe(sqDist(x.data, i, cent, cand[q], 3));
+    }
+  });
+
   it('gives the plain-Lloyd inertia of its own labels and centroids', () => {
     const { x } = plantedBlobs(CENTERS, 100, 1.5, 2);
     const run = lloyd(x, kmeansPlusPlus(x, 4, createRng(1)), 4, { maxIter: 300, tol: 1e-4 });
@@ -86,6 +117,18 @@ describe('KMeans', () => {
     expect(Array.from(b.labels as Int32Array)).toEqual(Array.from(a.labels as Int32Array));
     expect(a.state?.restartInertias.length).toBe(3);
     expect(a.state?.inertia).toBe(Math.min(...(a.state?.restartInertias ?? [])));
+  });
+
+  it('KMeans.fit keeps the first of restarts whose inertias differ only in the last bits (the same partition)', () => {
+    // seed 10: all 4 restarts find the planted partition; restart 2's sums round 3e-13 lower than restart 1's
+    const { x } = plantedBlobs(CENTERS, 150, 0.8, 10);
+    const m = new KMeans({ k: 4, seed: 10, nInit: 4 }).fit(x);
+    const r = m.state?.restartInertias ?? [];
+    expect(Math.min(...r)).toBeLessThan(r[0]);
+    expect((r[0] - Math.min(...r)) / r[0]).toBeLessThan(RESTART_TIE);
+    expect(m.state?.inertia).toBe(r[0]);
+    const first = lloyd(x, kmeansPlusPlus(x, 4, createRng(10).fork()), 4, { maxIter: 300, tol: 1e-4 });
+    expect(Array.from(m.labels as Int32Array)).toEqual(Array.from(first.labels));
   });
 
   it('fit is idempotent and fromJSON(toJSON()) predicts the training labels', () => {
