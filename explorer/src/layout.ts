@@ -82,18 +82,24 @@ function fitComposite(spec: Spec, width: number): Spec {
 }
 
 /**
- * Every `labelLimit` the spec sets (axes, legends) at most `cap` pixels: a builder's 400 px for long cluster
- * labels would leave no room for the plot in a narrow panel (vega ends a cut label with an ellipsis and
- * shows the whole label in the tooltip). Data is not walked.
+ * Every `labelLimit` the spec sets at most `cap` pixels on axes (a builder's 400 px for long cluster labels would
+ * leave no room for the plot in a narrow panel; vega ends a cut label with an ellipsis and shows the whole label in
+ * the tooltip), and on legends at most their share of the width (`legendCap` over the legend's columns). Data is
+ * not walked.
  */
-export function capLabelLimits(value: unknown, cap: number): unknown {
-  if (Array.isArray(value)) return value.map((v) => capLabelLimits(v, cap));
+export function capLabelLimits(value: unknown, cap: number, legendCap = cap): unknown {
+  if (Array.isArray(value)) return value.map((v) => capLabelLimits(v, cap, legendCap));
   if (!value || typeof value !== 'object') return value;
   const out: Spec = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === 'data' || k === 'datasets') out[k] = v;
     else if (k === 'labelLimit' && typeof v === 'number') out[k] = Math.min(v, cap);
-    else out[k] = capLabelLimits(v, cap);
+    else if (k === 'legend' && v && typeof v === 'object') {
+      const columns = typeof (v as Spec).columns === 'number' ? ((v as Spec).columns as number) : 1;
+      // a column holds the symbol and some space besides its label
+      const share = Math.max(60, Math.floor(legendCap / columns) - 40);
+      out[k] = capLabelLimits(v, share, share);
+    } else out[k] = capLabelLimits(v, cap, legendCap);
   }
   return out;
 }
@@ -107,7 +113,7 @@ export const labelCap = (width: number): number => Math.min(180, Math.max(80, Ma
 
 /** The spec drawn in a container `width` pixels wide. */
 export function fitSpec(spec: Spec, width: number): Spec {
-  const capped = capLabelLimits(spec, labelCap(width)) as Spec;
+  const capped = capLabelLimits(spec, labelCap(width), width - 120) as Spec;
   const out: Spec = isComposite(capped) ? fitComposite(capped, width) : { ...capped, width: 'container', autosize: { type: 'fit', contains: 'padding', resize: true } };
   if ('title' in spec) out.title = wrapped(spec.title, width);
   // vega's bounds of rotated axis labels fall ~5 px short on the left, where the first label (and a title

@@ -45,6 +45,10 @@ describe('fitting specs to their panel', () => {
     expect(out.data).toBe(spec.data);
     expect(labelCap(150)).toBe(80);
     expect((fitSpec(spec, 300) as typeof spec).encoding.y.axis.labelLimit).toBe(100);
+    // a legend below the plot: its columns share the width, beyond the axes' 180 px
+    const legend = { encoding: { color: { legend: { orient: 'bottom', columns: 2, labelLimit: 400 } } } };
+    expect((capLabelLimits(legend, 180, 700) as typeof legend).encoding.color.legend.labelLimit).toBe(310);
+    expect((capLabelLimits(legend, 180, 300) as typeof legend).encoding.color.legend.labelLimit).toBe(110);
   });
 
   it('chooses label limits, angles and legend placement by the width', () => {
