@@ -364,6 +364,37 @@ describe.skipIf(!haveChromium)('explorer in headless Chromium', () => {
     }
   }, 180_000);
 
+  it('asks for the API key a server requires, then works with it, the member export included', async () => {
+    const fx = await trainedFixture();
+    const keyed = await buildApp({ provider: await createProvider('default@1', openModelStore(fx.modelsDir)), apiKey: 'k3y-for-test' });
+    const keyedBase = await listen(keyed);
+    const context = await browser.newContext({ viewport: { width: 1024, height: 900 }, acceptDownloads: true });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${keyedBase}/?panel=members`);
+      await page.waitForFunction(() => (window as unknown as Win).cohortlab?.ready === true);
+      expect(await page.locator('#keyform').isVisible()).toBe(true);
+      expect(await page.locator('#error').innerText()).toBe('an API key is required');
+      await page.locator('#apikey').fill('k3y-for-test');
+      await Promise.all([page.waitForNavigation(), page.locator('#keyform button').click()]);
+      await settled(page);
+      expect(await page.locator('#keyform').isVisible()).toBe(false);
+      const auth = { authorization: 'Bearer k3y-for-test' };
+      const all = await (await fetch(`${keyedBase}/v1/members?page=1&page_size=50`, { headers: auth })).json() as { total: number };
+      expect(await page.locator('#members-summary').innerText()).toMatch(new RegExp(`^${all.total.toLocaleString('en-US')} users: all users`));
+      // with a key the export is fetched with it (a plain link could not send the header)
+      await page.locator('#pick-cluster').selectOption('1');
+      await settled(page);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()]);
+      const csv = await readFile(await download.path(), 'utf8');
+      expect(csv).toBe(await (await fetch(`${keyedBase}/v1/export?cluster=1`, { headers: auth })).text());
+      expect(download.suggestedFilename()).toMatch(/^default-1-cluster-1/);
+    } finally {
+      await context.close();
+      await keyed.close();
+    }
+  }, 120_000);
+
   it('shows the Upgrade model panel with its verdict, table and ROC chart when the server has one', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
