@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// bench million (issue 23 part 6): the whole pipeline on one machine at --users users (1,000,000 by default).
+// The synthetic log is generated once and kept in --dir (reused while its users, days and seed match); then each
+// phase runs as the CLI in its own process, timed with its peak RSS (GNU time): `features` at the truth cutoff,
+// `train --memory-limit 2GB`, `score` of every user with 3 reason codes, and `serve` answering 1,000-user batches
+// of POST /v1/predict for --seconds (autocannon: predictions/s, p50/p99, the server's RSS).
+// Usage: npm run bench -- million [--users=1000000] [--days=120] [--dir=DIR] [--seconds=30]  (default DIR: data/bench-million-USERS-DAYS)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { readTable } from 'cohortlab';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'bin', 'cohortlab.js');
+const arg = (name, def) => {
+  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
+  if (a) return a.slice(name.length + 3);
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const users = Number(arg('users', '1000000'));
+const days = Number(arg('days', '120'));
+const seconds = Number(arg('seconds', '30'));
+const seed = 7;
+const dir = resolve(arg('dir', join(here, '..', 'data', `bench-million-${users}-${days}`)));
+const data = join(dir, 'data');
+const modelsDir = join(dir, 'models');
+const rows = [];
+
+/** Runs the CLI under GNU time: wall seconds and peak RSS of the process (its worker threads included). */
+function phase(name, args) {
+  const timing = join(dir, `${name}.time`);
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timing, process.execPath, cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TZ: 'UTC' } });
+  if (r.status !== 0) throw new Error(`${name} exited with ${r.status}: node bin/cohortlab.js ${args.join(' ')}`);
+  const [, kb] = readFileSync(timing, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+  const row = { phase: name, seconds: (performance.now() - t0) / 1000, peak_rss_mb: kb / 1024 };
+  rows.push(row);
+  console.log(`${name}: ${row.seconds.toFixed(1)} s, peak RSS ${row.peak_rss_mb.toFixed(0)} MB`);
+  return row;
+}
+
+mkdirSync(dir, { recursive: true });
+const stamp = join(dir, 'bench-million.json');
+const want = JSON.stringify({ users, days, seed });
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want || !existsSync(join(data, 'events.parquet'))) {
+  rmSync(data, { recursive: true, force: true });
+  phase('generate', ['generate', '--users', String(users), '--days', String(days), '--seed', String(seed), '--out', data]);
+  writeFileSync(stamp, want);
+} else console.log(`generate: reusing the log in ${data}`);
+const asOf = JSON.parse(readFileSync(join(data, 'truth.json'), 'utf8')).as_of;
+const events = join(data, 'events.parquet');
+const config = join(data, 'cohortlab.config.json');
+const features = join(dir, 'features.parquet');
+
+rmSync(modelsDir, { recursive: true, force: true });
+phase('features', ['features', '--events', events, '--config', config, '--as-of', asOf, '--out', features, '-q']);
+phase('train', ['train', '--events', events, '--config', config, '--seed', String(seed), '--memory-limit', '2GB', '--models-dir', modelsDir, '--name', 'million', '-q']);
+phase('score', ['score', '--model', 'million', '--models-dir', modelsDir, '--table', features, '--reasons', '3', '--out', join(dir, 'scores.parquet'), '-q']);
+
+// The server on the trained version, 1,000-user batches of feature rows as fast as they go.
+const table = await readTable(features);
+const names = table.names.filter((n) => n !== 'user_id' && typeof table.columns[n][0] === 'number');
+const batch = Array.from({ length: 1000 }, (_, i) => ({ user_id: String(table.columns.user_id[i]), features: Object.fromEntries(names.map((n) => [n, table.columns[n][i]])) }));
+const port = 20000 + Math.floor(Math.random() * 20000);
+const server = spawn(process.execPath, [cli, 'serve', '--model', 'million', '--models-dir', modelsDir, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+try {
+  await new Promise((ok, fail) => {
+    server.stderr.on('data', (d) => String(d).includes('cohortlab explorer:') && ok());
+    server.on('exit', (c) => fail(new Error(`serve exited with ${c}`)));
+  });
+  const run = (opts) => new Promise((ok, fail) => autocannon(opts, (e, r) => (e ? fail(e) : ok(r))));
+  const opts = { url: `http://127.0.0.1:${port}/v1/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, connections: 4 };
+  const rss = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024;
+  for (const reasons of [3, 0]) {
+    const body = JSON.stringify({ users: batch, top_reasons: reasons });
+    await run({ ...opts, body, duration: 3 }); // warm-up
+    const r = await run({ ...opts, body, duration: seconds });
+    const row = { phase: `serve batches (${reasons} reasons)`, seconds, predictions_per_s: (r.requests.total * batch.length) / seconds, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors + r.non2xx, peak_rss_mb: rss() };
+    rows.push(row);
+    console.log(`${row.phase}: ${Math.round(row.predictions_per_s).toLocaleString('en-US')} predictions/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors, server peak RSS ${row.peak_rss_mb.toFixed(0)} MB`);
+  }
+} finally {
+  server.kill();
+}
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(`\nbench million: ${users.toLocaleString('en-US')} users, ${days} days, load average ${load}`);
+console.table(rows.map((r) => ({ ...r, seconds: Number(r.seconds.toFixed(1)), peak_rss_mb: Math.round(r.peak_rss_mb) })));
+writeFileSync(join(dir, 'bench-million-result.json'), `${JSON.stringify({ users, days, load, rows }, null, 2)}\n`);
