@@ -180,6 +180,74 @@ function recurse(f: Flat, x: Float64Array | Float32Array, xo: number, phi: Float
   recurse(f, x, xo, phi, po, p, o, cold, d + 1, (f.cover[cold] / c) * inZero, 0, split);
 }
 
+/**
+ * One tree's contributions depend on a row only through the side it takes at each inner node (the recursion
+ * visits every node, hot and cold, and reads x only in those tests). Rows with the same sides share them:
+ * each distinct pattern is computed once into a scratch row and kept with the model, then added to every row
+ * that has it. A tree's sum is always formed in the scratch row first, so a row's result does not depend on which
+ * other rows came before it. On 1,000-user batches of a 20,000-user synthetic product, 465 patterns per tree
+ * on average; on 20,000 users, 2,845.
+ */
+interface TreePatterns {
+  inner: Int32Array;
+  /** The features the tree splits on: the only ones it contributes to. */
+  features: Int32Array;
+  seen: Map<number, Float64Array>;
+}
+
+/** Inner nodes up to this many: a pattern fits a double exactly (2^53); beyond, the tree is computed row by row. */
+const MAX_PATTERN_BITS = 52;
+/**
+ * Patterns kept per tree of a model (memory bound, ~10 features x 8 bytes each: at most a few tens of MB for 50
+ * trees); a new pattern past it is computed in the scratch row every time, not kept.
+ */
+const MAX_PATTERNS_PER_TREE = 4096;
+
+function patternsOf(f: Flat): TreePatterns | null {
+  const inner: number[] = [];
+  for (let i = 0; i < f.feature.length; i++) if (f.feature[i] >= 0) inner.push(i);
+  if (inner.length > MAX_PATTERN_BITS) return null;
+  return { inner: Int32Array.from(inner), features: Int32Array.from(new Set(inner.map((i) => f.feature[i]))), seen: new Map() };
+}
+
+function patternKey(f: Flat, t: TreePatterns, x: Float64Array | Float32Array, xo: number): number {
+  let key = 0;
+  for (let k = 0; k < t.inner.length; k++) {
+    const node = t.inner[k];
+    const xv = x[xo + f.feature[node]];
+    key = key * 2 + (xv <= f.threshold[node] || (xv !== xv && f.missLeft[node] === 1) ? 1 : 0);
+  }
+  return key;
+}
+
+interface Prepared {
+  trees: Flat[];
+  patterns: (TreePatterns | null)[];
+  base: number;
+  path: Path;
+}
+
+// Per model and cover: the flattened trees and the patterns seen so far, kept while the model is (a server
+// answers batch after batch with the same trees; a pattern's values never change, so results stay the same bits).
+const prepared = new WeakMap<GbdtState, Partial<Record<ShapCover, Prepared>>>();
+
+function preparedOf(model: GbdtState, cover: ShapCover): Prepared {
+  let byCover = prepared.get(model);
+  if (!byCover) prepared.set(model, (byCover = {}));
+  let p = byCover[cover];
+  if (!p) {
+    const trees = model.trees.map((t, k) => flatten(t, cover, k));
+    let base = model.baseline;
+    for (const f of trees) base += expectedValue(f);
+    let maxDepth = 0;
+    for (const f of trees) maxDepth = Math.max(maxDepth, f.maxDepth);
+    // level L's slab starts at L (L + 1) / 2 and holds L + 1 entries
+    p = { trees, patterns: trees.map(patternsOf), base, path: new Path(((maxDepth + 2) * (maxDepth + 3)) / 2 + 1) };
+    byCover[cover] = p;
+  }
+  return p;
+}
+
 /** Exact path-dependent TreeSHAP contributions of every row of `x` (see the file comment). */
 export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover } = {}): TreeShapResult {
   const cover = opts.cover ?? 'count';
@@ -187,17 +255,27 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
   checkMatrix(x, 'treeShap', { cols: model.nFeatures });
   const d = x.cols;
   const phi = new Float64Array(x.rows * d);
-  const trees = model.trees.map((t, k) => flatten(t, cover, k));
-  let base = model.baseline;
-  for (const f of trees) base += expectedValue(f);
-  let maxDepth = 0;
-  for (const f of trees) maxDepth = Math.max(maxDepth, f.maxDepth);
-  // level L's slab starts at L (L + 1) / 2 and holds L + 1 entries
-  const path = new Path(((maxDepth + 2) * (maxDepth + 3)) / 2 + 1);
+  const { trees, patterns, base, path } = preparedOf(model, cover);
+  const scratch = new Float64Array(d);
   for (let r = 0; r < x.rows; r++) {
-    for (const f of trees) {
+    for (let k = 0; k < trees.length; k++) {
+      const f = trees[k];
       if (f.feature[0] < 0) continue; // a single leaf explains nothing (its value is in the base)
-      recurse(f, x.data, r * d, phi, r * d, path, 0, 0, 0, 1, 1, -1);
+      const t = patterns[k];
+      if (!t) {
+        recurse(f, x.data, r * d, phi, r * d, path, 0, 0, 0, 1, 1, -1);
+        continue;
+      }
+      const key = patternKey(f, t, x.data, r * d);
+      let values = t.seen.get(key);
+      if (!values) {
+        for (let j = 0; j < t.features.length; j++) scratch[t.features[j]] = 0;
+        recurse(f, x.data, r * d, scratch, 0, path, 0, 0, 0, 1, 1, -1);
+        values = new Float64Array(t.features.length);
+        for (let j = 0; j < t.features.length; j++) values[j] = scratch[t.features[j]];
+        if (t.seen.size < MAX_PATTERNS_PER_TREE) t.seen.set(key, values);
+      }
+      for (let j = 0; j < t.features.length; j++) phi[r * d + t.features[j]] += values[j];
     }
   }
   return { contributions: phi, rows: x.rows, cols: d, baseValue: base };

@@ -82,6 +82,27 @@ describe('treeShap (exact, path-dependent)', () => {
     }
   });
 
+  it('rows that take the same sides share one computation, and a row gets the same bits alone or in any batch', () => {
+    const { x, y } = randomData(5, 2000, 8, 0.1);
+    const m = new GradientBoostedTrees({ maxIter: 30, maxLeafNodes: 31, minSamplesLeaf: 5, seed: 5 }).fit(x, y);
+    // 400 rows: 200 drawn, then each repeated with a tiny move that keeps most of its sides
+    const drawn = randomData(6, 200, 8, 0.1).x;
+    const data = new Float64Array(400 * 8);
+    data.set(drawn.data);
+    for (let k = 0; k < 200 * 8; k++) data[200 * 8 + k] = drawn.data[k] + 1e-9;
+    const batch = { data, rows: 400, cols: 8 };
+    const all = treeShap(m.fitted, batch).contributions;
+    for (const i of [0, 7, 199, 200, 207, 399]) {
+      const alone = treeShap(m.fitted, { data: data.slice(i * 8, i * 8 + 8), rows: 1, cols: 8 }).contributions;
+      expect(Array.from(all.subarray(i * 8, i * 8 + 8))).toEqual(Array.from(alone));
+    }
+    // and the reversed batch gives every row the same bits
+    const reversed = new Float64Array(400 * 8);
+    for (let i = 0; i < 400; i++) reversed.set(data.subarray((399 - i) * 8, (400 - i) * 8), i * 8);
+    const back = treeShap(m.fitted, { data: reversed, rows: 400, cols: 8 }).contributions;
+    for (let i = 0; i < 400; i++) expect(Array.from(back.subarray((399 - i) * 8, (400 - i) * 8))).toEqual(Array.from(all.subarray(i * 8, i * 8 + 8)));
+  });
+
   it('contributions + base value = raw margin to 1e-9 on random data (deep trees, missing values, repeated features)', () => {
     for (const seed of [1, 2, 3]) {
       const { x, y } = randomData(seed, 2000, 8, 0.15);
