@@ -11,9 +11,8 @@ declare global {
   }
 }
 
-/** What the browser test reads: views by chart id, errors shown, readiness. */
+/** What the browser test reads: errors shown, readiness, marks drawn. */
 export interface Explorer {
-  views: Record<string, Result['view']>;
   errors: string[];
   ready: boolean;
   /** Renders in flight (a pick, back/forward); 0 when the page shows the state in the URL. */
@@ -40,7 +39,6 @@ function countMarks(node: SceneNode | undefined): number {
 const results = new Map<string, Result>();
 
 window.cohortlab = {
-  views: {},
   errors: [],
   ready: false,
   pending: 0,
@@ -73,7 +71,6 @@ export async function draw(box: HTMLElement, spec: Spec | null | undefined, opts
   const caption = box.querySelector('figcaption');
   results.get(box.id)?.finalize();
   results.delete(box.id);
-  delete window.cohortlab.views[box.id];
   if (!spec) {
     view.replaceChildren(h('p', { class: 'note' }, 'Not available for this model.'));
     if (caption) caption.textContent = '';
@@ -91,7 +88,6 @@ export async function draw(box: HTMLElement, spec: Spec | null | undefined, opts
   // vega-embed's export menu opens from an icon: give it a name screen readers say
   view.querySelector('details > summary')?.setAttribute('aria-label', 'Save this chart as SVG or PNG');
   results.set(box.id, result);
-  window.cohortlab.views[box.id] = result.view;
   if (opts.onPick) {
     const pick = opts.onPick;
     result.view.addEventListener('click', (_event, item) => {

@@ -82,7 +82,7 @@ describe('treeShap (exact, path-dependent)', () => {
     }
   });
 
-  it('rows that take the same sides share one computation, and a row gets the same bits alone or in any batch', () => {
+  it('a row gets the same bits alone, in a batch with near-duplicate rows (most sides shared), or in reversed order', () => {
     const { x, y } = randomData(5, 2000, 8, 0.1);
     const m = new GradientBoostedTrees({ maxIter: 30, maxLeafNodes: 31, minSamplesLeaf: 5, seed: 5 }).fit(x, y);
     // 400 rows: 200 drawn, then each repeated with a tiny move that keeps most of its sides

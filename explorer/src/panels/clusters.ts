@@ -4,7 +4,6 @@ import { count, fill, h, num, pct, table } from '../dom.js';
 
 /** Clusters: the discovered clusters on the PCA map, their sizes and churn, why this k, the profiles heat map. */
 export function clustersPanel(ctx: Ctx): PanelView {
-  let drawn = false;
   return {
     id: 'clusters',
     label: 'Clusters',
@@ -24,8 +23,6 @@ export function clustersPanel(ctx: Ctx): PanelView {
       );
     },
     async render() {
-      if (drawn) return;
-      drawn = true;
       const c = ctx.clusters;
       if (!c) {
         fill(document.getElementById('clusters-date')!, 'This model version has no clusters.');

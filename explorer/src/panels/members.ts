@@ -23,7 +23,6 @@ export function filterWords(s: ViewState, clusterLabel: (k: number) => string): 
  * streamed by the server).
  */
 export function membersPanel(ctx: Ctx): PanelView {
-  let sortable: string[] = [];
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
   const labelOf = (k: number) => {
     const p = ctx.clusters ? profilesOf(ctx.clusters)[k] : undefined;
@@ -84,7 +83,7 @@ export function membersPanel(ctx: Ctx): PanelView {
         for (const b of ['prev', 'next', 'export']) byId<HTMLButtonElement>(b).disabled = true;
         return;
       }
-      sortable = r.sortable;
+      const sortable = r.sortable;
       options(byId<HTMLSelectElement>('pick-sort'), [['', 'snapshot order'], ...sortable.map((c): [string, string] => [c, c])], s.sort ?? '');
       fill(byId('members-summary'), `${count(r.total)} ${r.total === 1 ? 'user' : 'users'}: ${filterWords(s, labelOf)}${r.as_of ? ` (scored snapshot as of ${r.as_of})` : ''}${s.sort ? `, sorted by ${s.sort} ${s.order === 'asc' ? 'lowest' : 'highest'} first` : ''}.`);
       const present = r.rows.length ? SHOWN.filter((c) => c in r.rows[0]) : SHOWN.filter((c) => c !== 'upgrade_probability');

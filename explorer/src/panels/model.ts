@@ -9,7 +9,6 @@ const METRICS = ['rocAuc', 'prAuc', 'liftTop10', 'captureTop10', 'liftTop20', 'c
 
 /** Model vs rule: the churn model against the §4.4 rule score and the other baselines on the same test users. */
 export function modelPanel(ctx: Ctx): PanelView {
-  let drawn = false;
   return {
     id: 'model',
     label: 'Model vs rule',
@@ -25,8 +24,6 @@ export function modelPanel(ctx: Ctx): PanelView {
       );
     },
     async render() {
-      if (drawn) return;
-      drawn = true;
       const ev = ctx.report.evaluation;
       if (!ev) {
         fill(byId('evaluation-date'), 'This model version has no evaluation.');

@@ -6,7 +6,6 @@ interface LtvTable { by: string; rows: { group: string; users: number; customers
 
 /** Segments: the playbook §9.1 dashboard of the rule segments, §9.1 LTV, the §10 warnings. */
 export function segmentsPanel(ctx: Ctx): PanelView {
-  let drawn = false;
   return {
     id: 'segments',
     label: 'Segments',
@@ -22,8 +21,6 @@ export function segmentsPanel(ctx: Ctx): PanelView {
       );
     },
     async render() {
-      if (drawn) return;
-      drawn = true;
       const d = ctx.segments.dashboard;
       const snap = ctx.segments.snapshot;
       if (d) {

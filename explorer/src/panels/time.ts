@@ -17,7 +17,8 @@ export function trackable(columns: readonly string[]): string[] {
  * between the test cutoff and the scored snapshot. An empty history says how to fill it.
  */
 export function timePanel(ctx: Ctx): PanelView {
-  let history: HistoryResponse | null = null;
+  /** The version's own matrices (test cutoff -> snapshot) never change: drawn at the first render. */
+  let ownDrawn = false;
   /** Bumped by every render: an answer to an older pick still in flight is dropped. */
   let generation = 0;
   async function drawHistory(h0: HistoryResponse, s: ViewState, gen: number): Promise<void> {
@@ -93,8 +94,8 @@ export function timePanel(ctx: Ctx): PanelView {
     },
     async render(s) {
       const gen = ++generation;
-      const first = history === null;
-      if (first) {
+      if (!ownDrawn) {
+        ownDrawn = true;
         const t = (ctx.charts.transitions ?? {}) as Record<string, Spec>;
         await draw(byId('chart-trans-seg'), t.segments);
         await draw(byId('chart-trans-cl'), t.clusters);
@@ -102,7 +103,6 @@ export function timePanel(ctx: Ctx): PanelView {
       const column = s.hcol ?? 'behavioral_segment';
       const h0 = await json<HistoryResponse>(`/v1/history?column=${encodeURIComponent(column)}`);
       if (gen !== generation) return;
-      history = h0;
       if (!h0.points.length) {
         fill(byId('history-note'), `No refresh snapshot yet: ${h0.note ?? ''}`);
         return;

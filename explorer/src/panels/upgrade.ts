@@ -9,7 +9,6 @@ const SCORERS: [string, string][] = [['model', 'model'], ['rule', '§4.3 expansi
 
 /** The upgrade model of serve --propensity-model (GET /v1/propensity; docs/propensity.md). */
 export function upgradePanel(ctx: Ctx): PanelView {
-  let drawn = false;
   return {
     id: 'upgrade',
     label: 'Upgrade model',
@@ -24,8 +23,6 @@ export function upgradePanel(ctx: Ctx): PanelView {
       );
     },
     async render() {
-      if (drawn) return;
-      drawn = true;
       const p = await json<PropensityResponse>('/v1/propensity');
       const what = p.target.kind === 'upgrade' ? `upgrade (${p.target.event})` : `event ${p.target.event}`;
       fill(byId('upgrade-date'), `Model ${p.model.name}@${p.model.version}: ${what} within ${p.horizon_days ?? '-'} days of the test cutoff ${p.as_of ?? '-'}, among users who had not done it and were not churned.`);

@@ -24,6 +24,13 @@ function snapshotFeaturesOf(l: Loaded): Promise<FeatureState | null> {
   return hit;
 }
 
+/** The rows of a cluster column (the snapshot's, or the snapshot features') that hold cluster k. */
+function rowsOf(col: ArrayLike<number>, k: number): number[] {
+  const rows: number[] = [];
+  for (let i = 0; i < col.length; i++) if (col[i] === k) rows.push(i);
+  return rows;
+}
+
 /** Answers of GET /v1/clusters/:cluster per loaded version and (cluster, compare) pair: the work is done once. */
 const detailCache = new WeakMap<Loaded, Map<string, Promise<unknown>>>();
 
@@ -35,11 +42,6 @@ async function clusterDetailAnswer(l: Loaded, report: ClusterReport, c: number, 
   const s = l.snapshot.columns;
   const col = s.cluster as ArrayLike<number>;
   const n = l.snapshot.rows;
-  const membersOf = (k: number) => {
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) if (col[i] === k) rows.push(i);
-    return rows;
-  };
   const f = await snapshotFeaturesOf(l);
   // the clusters' top features by |z| in the profile; with a comparison the union, in the same order for both
   const stored = f ? f.table.names.filter((x) => x !== 'cluster') : [];
@@ -60,13 +62,11 @@ async function clusterDetailAnswer(l: Loaded, report: ClusterReport, c: number, 
   for (const m of MIX_COLUMNS) if (Array.isArray(s[m])) mixColumns[m] = s[m] as string[];
   const prob = s.churn_probability;
   const detail = (k: number): ClusterDetail => {
-    const fc = f?.table.columns.cluster as ArrayLike<number> | undefined;
-    const featureRows: number[] = [];
-    if (fc) for (let i = 0; i < fc.length; i++) if (fc[i] === k) featureRows.push(i);
+    const featureRows = f ? rowsOf(f.table.columns.cluster as ArrayLike<number>, k) : [];
     return describeCluster({
       profile: report.profiles[k],
       testCutoff: report.asOf || dates.testCutoff,
-      rows: membersOf(k),
+      rows: rowsOf(col, k),
       populationUsers: n,
       mixColumns,
       reasons: Array.isArray(s.reasons) ? (s.reasons as string[]) : null,
