@@ -6,6 +6,7 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import { checkMatrix, type DenseMatrix } from '../shared/matrix.js';
+import type { WasmPass } from './kmeans-wasm.js';
 
 /** Shape check shared by the k-means entry points: a row-major Float64 matrix with rows and columns. */
 export function checkKMeansInput(x: DenseMatrix, k: number, where: string): void {
@@ -360,13 +361,16 @@ export function elkanAssign(
 }
 
 /**
- * Everything an Elkan pass reads and writes. When threads split the passes (parallel.ts) every array is
- * in a SharedArrayBuffer. Rows are cut into chunks of `chunkRows` (a function of n only, never of the
- * thread count); each chunk adds the sums and counts of the rows it assigns or moves into its own slot
- * of `chunkSums`/`chunkCounts`, and `addChunks` adds the slots in chunk order. So whichever thread runs
- * a chunk, and however many threads there are, the centroids are the same bits.
+ * Everything a chunked pass reads and writes: the JavaScript Elkan kernel's (`elkanChunk`) or, when
+ * `wasm` is set, the WebAssembly SIMD kernel's (kmeans-wasm.ts; every array is then a view of its
+ * memory, `lower` is empty: that kernel keeps Hamerly's two bounds per row). When threads split the
+ * passes (parallel.ts) every array is in a SharedArrayBuffer. Rows are cut into chunks of `chunkRows` (a
+ * function of n only, never of the thread count); each chunk adds the sums and counts of the rows it
+ * assigns or moves into its own slot of `chunkSums`/`chunkCounts`, and `addChunks` adds the slots in
+ * chunk order. So whichever thread runs a chunk, and however many threads there are, the centroids are
+ * the same bits.
  */
-export interface ElkanState {
+export interface PassState {
   data: Float64Array;
   n: number;
   d: number;
@@ -390,6 +394,8 @@ export interface ElkanState {
   chunkSums: Float64Array;
   chunkCounts: Float64Array;
   chunkChanged: Int32Array;
+  /** Set when the passes run in the WebAssembly SIMD kernel (kmeans-wasm.ts `wasmPassState`). */
+  wasm?: WasmPass;
 }
 
 /** Rows per chunk of an Elkan pass: about 64 chunks (so 2+ threads balance), 256 to 8,192 rows each. */
@@ -397,7 +403,7 @@ export function elkanChunkRows(n: number): number {
   return Math.max(256, Math.min(8192, Math.ceil(n / 64)));
 }
 
-export function chunkCount(st: ElkanState): number {
+export function chunkCount(st: PassState): number {
   return Math.ceil(st.n / st.chunkRows);
 }
 
@@ -405,7 +411,7 @@ export function chunkCount(st: ElkanState): number {
  * Chunk j of a pass: command 1 = first assignment (elkanFirstPass), 2 = assignment moving rows between
  * cluster sums, 3 = assignment only (the final E-step). Writes the chunk's sums, counts and changed rows.
  */
-export function elkanChunk(st: ElkanState, cmd: number, j: number): void {
+export function elkanChunk(st: PassState, cmd: number, j: number): void {
   const { data, d, k } = st;
   const r0 = j * st.chunkRows;
   const r1 = Math.min(st.n, r0 + st.chunkRows);
@@ -423,7 +429,7 @@ export function elkanChunk(st: ElkanState, cmd: number, j: number): void {
 }
 
 /** Adds every chunk's sums and counts into `sums`/`counts`, in chunk order; returns the rows that changed. */
-export function addChunks(st: ElkanState, sums: Float64Array, counts: Float64Array): number {
+export function addChunks(st: PassState, sums: Float64Array, counts: Float64Array): number {
   const { k, d, chunkSums, chunkCounts } = st;
   const kd = k * d;
   let changed = 0;

@@ -1,9 +1,10 @@
 import { CohortlabError } from '../shared/errors.js';
 import type { DenseMatrix } from '../shared/matrix.js';
 import {
-  addChunks, boundedAssign, centreHalfDistances, checkKMeansInput, chunkCount, elkanChunk, elkanChunkRows, inertiaOf, meanColumnVariance, sqDist, type ElkanState,
+  addChunks, boundedAssign, centreHalfDistances, checkKMeansInput, chunkCount, elkanChunkRows, inertiaOf, meanColumnVariance, sqDist, type PassState,
 } from './kmeans-kernels.js';
-import type { KMeansRun } from './types.js';
+import { chunkRunner, transposeCentres, WASM_MAX_BYTES, wasmBytes, wasmMeanColumnVariance, wasmPassState } from './kmeans-wasm.js';
+import type { KMeansKernel, KMeansRun } from './types.js';
 
 /**
  * Lloyd iterations on a row-major Float64Array. Pure: numbers in, numbers out; the inner loops are in
@@ -40,8 +41,14 @@ export interface LloydOptions {
    * centroids and inertia do not depend on it (the same bits: chunk sums are added in chunk order).
    */
   threads?: number;
-  /** The thread pool (parallel.ts `workerThreads`); without it every pass runs on this thread. */
+  /** The thread pool and the WebAssembly kernel (parallel.ts `workerThreads`); without it every pass runs on this thread, in JavaScript. */
   workers?: KMeansWorkers;
+  /**
+   * 'auto' (default): the WebAssembly SIMD kernel (kmeans-wasm.ts) when `workers` provides it and `bounds`
+   * is 'auto', else the JavaScript kernel with `bounds`; 'js': the JavaScript kernel. Every kernel gives
+   * the same bits (tested); the run says which ran (`KMeansRun.kernel`).
+   */
+  kernel?: 'auto' | 'js';
 }
 
 /**
@@ -52,7 +59,7 @@ export interface LloydOptions {
 export const MIN_ROWS_FOR_THREADS = 10_000;
 
 /** The k-means state the worker threads read and write (every array in a SharedArrayBuffer). */
-export type SharedKMeansState = ElkanState;
+export type SharedKMeansState = PassState;
 
 export interface ParallelRunner {
   /**
@@ -65,8 +72,10 @@ export interface ParallelRunner {
   release(): void;
 }
 
-/** A thread pool for the Elkan passes, passed in by the caller (parallel.ts implements it). */
+/** A thread pool for the chunked passes and the WebAssembly kernel, passed in by the caller (parallel.ts implements it). */
 export interface KMeansWorkers {
+  /** The compiled WebAssembly SIMD kernel, or undefined when it cannot run here (the JavaScript kernel runs instead). */
+  wasm(): WebAssembly.Module | undefined;
   /** Whether `rows` rows with the requested `threads` would be split (so the state must be shared). */
   wants(rows: number, threads?: number): boolean;
   /** A runner over `st` (its arrays in shared memory), or undefined when this fit runs on one thread. */
@@ -80,49 +89,61 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   if (initCentroids.length !== k * d) {
     throw new CohortlabError('BAD_ARGUMENT', `k-means: ${initCentroids.length} initial centroid values for k = ${k} and d = ${d}; expected k * d = ${k * d}.`);
   }
-  const tolAbs = opts.tol > 0 ? opts.tol * meanColumnVariance(x) : 0;
   const mode = opts.bounds ?? 'auto';
-  const elkan = mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20);
-  // arrays a worker thread also reads or writes live in shared memory when the pass is split (parallel.ts)
-  const shared = elkan && opts.workers !== undefined && opts.workers.wants(n, opts.threads);
-  const f64 = (len: number) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
-  const i32 = (len: number) => (shared ? new Int32Array(new SharedArrayBuffer(len * 4)) : new Int32Array(len));
-  const cent = f64(k * d);
-  cent.set(initCentroids);
-  const sums = new Float64Array(k * d);
-  const counts = new Float64Array(k);
-  const labels = i32(n);
-  const upper = f64(n);
-  // Hamerly: lower[i] bounds the distance to the second-closest centre; Elkan: lower[i * k + c] to centre c
-  const lower = f64(elkan ? n * k : n);
-  const shift = new Float64Array(k);
-  const cum = f64(k); // Elkan: every centre's total shift so far (bounds are stored against it)
-  const cumOther = f64(k); // Elkan: per centre a, running sum of the largest shift of a centre other than a
-  const half = f64(k);
-  const halfCC = f64(k * k);
-  let emptyClusters = 0;
-
-  let st: ElkanState | undefined;
-  let pool: ParallelRunner | undefined;
-  if (elkan) {
+  const chunkRows = elkanChunkRows(n);
+  const chunks = Math.ceil(n / chunkRows);
+  // the WebAssembly kernel when the caller provides it and the fit fits in a wasm32 memory (4 GiB)
+  const module = mode === 'auto' && opts.kernel !== 'js' ? opts.workers?.wasm() : undefined;
+  let st: PassState | undefined;
+  if (module && wasmBytes(n, d, k, chunks) <= WASM_MAX_BYTES) {
+    try {
+      st = wasmPassState(module, x, k, chunkRows);
+    } catch (e) {
+      // a memory this process cannot reserve: the JavaScript kernel runs (and the run says so)
+      if (!(e instanceof RangeError)) throw e;
+    }
+  }
+  const kernel: KMeansKernel = st ? 'wasm-simd' : mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20) ? 'js-elkan' : 'js-hamerly';
+  const tolAbs = opts.tol > 0 ? opts.tol * (st ? wasmMeanColumnVariance(st) : meanColumnVariance(x)) : 0;
+  // arrays a worker thread also reads or writes live in shared memory when the pass is split (parallel.ts);
+  // the WebAssembly kernel's memory is shared anyway
+  const split = kernel !== 'js-hamerly' && opts.workers !== undefined && opts.workers.wants(n, opts.threads);
+  if (kernel === 'js-elkan') {
+    const f64 = (len: number) => (split ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
+    const i32 = (len: number) => (split ? new Int32Array(new SharedArrayBuffer(len * 4)) : new Int32Array(len));
     let shData = data;
-    if (shared && !(data.buffer instanceof SharedArrayBuffer)) {
+    if (split && !(data.buffer instanceof SharedArrayBuffer)) {
       shData = new Float64Array(new SharedArrayBuffer(data.length * 8));
       shData.set(data);
     }
-    const chunkRows = elkanChunkRows(n);
-    const chunks = Math.ceil(n / chunkRows);
     st = {
-      data: shData, n, d, k, labels, upper, lower, second: f64(n), cent, cum, cumOther, half, halfCC, chunkRows,
-      chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks),
+      data: shData, n, d, k, labels: i32(n), upper: f64(n), lower: f64(n * k), second: f64(n), cent: f64(k * d), cum: f64(k), cumOther: f64(k), half: f64(k), halfCC: f64(k * k),
+      chunkRows, chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks),
     };
-    pool = shared ? opts.workers?.runner(st, opts.threads) : undefined;
   }
+  const cent = st ? st.cent : new Float64Array(k * d);
+  cent.set(initCentroids);
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  const labels = st ? st.labels : new Int32Array(n);
+  const upper = st ? st.upper : new Float64Array(n);
+  // Hamerly: lower[i] bounds the distance to the second-closest centre (the chunked kernels keep theirs in st)
+  const lower = st ? st.lower : new Float64Array(n);
+  const shift = new Float64Array(k);
+  const cum = st ? st.cum : new Float64Array(k); // chunked: every centre's total shift so far (bounds are stored against it)
+  const cumOther = st ? st.cumOther : new Float64Array(k); // chunked: per centre a, running sum of the largest shift of a centre other than a
+  const half = st ? st.half : new Float64Array(k);
+  const halfCC = st ? st.halfCC : new Float64Array(k * k);
+  let emptyClusters = 0;
+
+  const pool: ParallelRunner | undefined = st && split ? opts.workers?.runner(st, opts.threads) : undefined;
+  const runChunk = st && !pool ? chunkRunner(st) : undefined;
   let threads = 1;
-  /** One Elkan pass over every chunk (on the pool when there is one); cluster sums and counts follow. */
-  const elkanPass = (s: ElkanState, cmd: 1 | 2 | 3): number => {
+  /** One chunked pass over every chunk (on the pool when there is one); cluster sums and counts follow. */
+  const elkanPass = (s: PassState, cmd: 1 | 2 | 3): number => {
+    if (s.wasm) transposeCentres(cent, k, d, s.wasm.centT);
     if (pool) threads = pool.run(cmd);
-    else for (let j = 0, m = chunkCount(s); j < m; j++) elkanChunk(s, cmd, j);
+    else if (runChunk) for (let j = 0, m = chunkCount(s); j < m; j++) runChunk(cmd, j);
     return addChunks(s, sums, counts);
   };
 
@@ -202,5 +223,6 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   }
   pool?.release();
   const inertia = inertiaOf(x, cent, labels);
-  return { labels: shared ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters, threads };
+  // copied out of shared (or WebAssembly) memory, so that the fit's memory can go
+  return { labels: split || kernel === 'wasm-simd' ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters, threads, kernel };
 }

@@ -1,0 +1,257 @@
+// AssemblyScript (not TypeScript): the WebAssembly SIMD kernel of k-means, compiled by `npm run build`
+// (asc, the `assemblyscript` devDependency) into dist/cluster/wasm/kmeans-simd.wasm. The root tsconfig
+// excludes this folder; its own tsconfig.json gives editors AssemblyScript's types.
+//
+// Every array lives in one shared WebAssembly.Memory that the caller (src/cluster/kmeans-wasm.ts) lays
+// out once per fit and imports into one instance per thread; `header` points at the layout (H_* word
+// offsets below, mirrored in kmeans-wasm.ts). Nothing here allocates: module globals are per instance,
+// so per thread.
+//
+// Same bits as the JavaScript kernel (src/cluster/kmeans-kernels.ts): a distance is the sum over the
+// columns t = 0..d-1, in that order, of (x_t - c_t)^2, each product rounded before it is added (no fused
+// multiply-add in WebAssembly SIMD). The two lanes of an f64x2 are two centres, never two columns, so
+// each lane adds exactly the terms of plain Lloyd's `sqDist` in its order. Cluster sums are added per
+// column (lanes = two columns), an element-wise operation, so they too are the scalar kernel's bits.
+
+// header words (i32), mirrored in src/cluster/kmeans-wasm.ts
+const H_N = 0;
+const H_D = 1;
+const H_K = 2;
+const H_CHUNK_ROWS = 3;
+const H_DATA = 4;
+const H_LABELS = 5;
+const H_UPPER = 6;
+const H_SECOND = 7;
+const H_CENT_T = 8;
+const H_CUM = 9;
+const H_CUM_OTHER = 10;
+const H_HALF = 11;
+const H_CHUNK_SUMS = 12;
+const H_CHUNK_COUNTS = 13;
+const H_CHUNK_CHANGED = 14;
+
+// the nearest centre of the last `nearest` call, its squared distance, and the second smallest one
+let bestC: i32 = 0;
+let best1: f64 = Infinity;
+let best2: f64 = Infinity;
+
+@inline function word(h: usize, at: i32): i32 {
+  return load<i32>(h + (<usize>at << 2));
+}
+
+@inline function consider(c: i32, v: f64): void {
+  // ascending c: the first centre wins a tie (plain Lloyd); best2 is the second smallest value
+  if (v < best1) {
+    best2 = best1;
+    best1 = v;
+    bestC = c;
+  } else if (v < best2) best2 = v;
+}
+
+/**
+ * Squared distances from the row at `xp` to every centre, into bestC / best1 / best2. `centT` holds the
+ * centres in groups (8 at a time, then one group of 8, 4 or 2 for the rest, padded with zeros): per group
+ * and column t, the group's values side by side, so one v128 load gives two centres' column t.
+ */
+function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
+  best1 = Infinity;
+  best2 = Infinity;
+  bestC = 0;
+  let cp = centT;
+  let c = 0;
+  while (c < k) {
+    const rest = k - c;
+    if (rest > 4) {
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      let s2 = f64x2.splat(0);
+      let s3 = f64x2.splat(0);
+      for (let t = 0; t < d; t++) {
+        const x = v128.load64_splat(xp + (<usize>t << 3));
+        const p = cp + (<usize>t << 6);
+        const v0 = f64x2.sub(x, v128.load(p));
+        const v1 = f64x2.sub(x, v128.load(p, 16));
+        const v2 = f64x2.sub(x, v128.load(p, 32));
+        const v3 = f64x2.sub(x, v128.load(p, 48));
+        s0 = f64x2.add(s0, f64x2.mul(v0, v0));
+        s1 = f64x2.add(s1, f64x2.mul(v1, v1));
+        s2 = f64x2.add(s2, f64x2.mul(v2, v2));
+        s3 = f64x2.add(s3, f64x2.mul(v3, v3));
+      }
+      consider(c, f64x2.extract_lane(s0, 0));
+      consider(c + 1, f64x2.extract_lane(s0, 1));
+      consider(c + 2, f64x2.extract_lane(s1, 0));
+      consider(c + 3, f64x2.extract_lane(s1, 1));
+      consider(c + 4, f64x2.extract_lane(s2, 0));
+      if (rest > 5) consider(c + 5, f64x2.extract_lane(s2, 1));
+      if (rest > 6) consider(c + 6, f64x2.extract_lane(s3, 0));
+      if (rest > 7) consider(c + 7, f64x2.extract_lane(s3, 1));
+      cp += <usize>d << 6;
+      c += 8;
+    } else if (rest > 2) {
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      for (let t = 0; t < d; t++) {
+        const x = v128.load64_splat(xp + (<usize>t << 3));
+        const p = cp + (<usize>t << 5);
+        const v0 = f64x2.sub(x, v128.load(p));
+        const v1 = f64x2.sub(x, v128.load(p, 16));
+        s0 = f64x2.add(s0, f64x2.mul(v0, v0));
+        s1 = f64x2.add(s1, f64x2.mul(v1, v1));
+      }
+      consider(c, f64x2.extract_lane(s0, 0));
+      consider(c + 1, f64x2.extract_lane(s0, 1));
+      consider(c + 2, f64x2.extract_lane(s1, 0));
+      if (rest > 3) consider(c + 3, f64x2.extract_lane(s1, 1));
+      cp += <usize>d << 5;
+      c += 4;
+    } else {
+      let s0 = f64x2.splat(0);
+      for (let t = 0; t < d; t++) {
+        const x = v128.load64_splat(xp + (<usize>t << 3));
+        const v0 = f64x2.sub(x, v128.load(cp + (<usize>t << 4)));
+        s0 = f64x2.add(s0, f64x2.mul(v0, v0));
+      }
+      consider(c, f64x2.extract_lane(s0, 0));
+      if (rest > 1) consider(c + 1, f64x2.extract_lane(s0, 1));
+      cp += <usize>d << 4;
+      c += 2;
+    }
+  }
+}
+
+/** sums[0..d) += sign * row, two columns at a time (element-wise: the scalar kernel's bits). */
+@inline function addRow(sp: usize, xp: usize, d: i32): void {
+  let t = 0;
+  for (; t + 2 <= d; t += 2) {
+    const o = <usize>t << 3;
+    v128.store(sp + o, f64x2.add(v128.load(sp + o), v128.load(xp + o)));
+  }
+  if (t < d) {
+    const o = <usize>t << 3;
+    store<f64>(sp + o, load<f64>(sp + o) + load<f64>(xp + o));
+  }
+}
+
+@inline function subRow(sp: usize, xp: usize, d: i32): void {
+  let t = 0;
+  for (; t + 2 <= d; t += 2) {
+    const o = <usize>t << 3;
+    v128.store(sp + o, f64x2.sub(v128.load(sp + o), v128.load(xp + o)));
+  }
+  if (t < d) {
+    const o = <usize>t << 3;
+    store<f64>(sp + o, load<f64>(sp + o) - load<f64>(xp + o));
+  }
+}
+
+/**
+ * Chunk j of a pass (rows j * chunkRows up to the next chunk), as kmeans-kernels.ts `elkanChunk`:
+ * cmd 1 = first assignment (every distance; every row goes into its cluster's sums), 2 = assignment
+ * moving rows between cluster sums, 3 = assignment only (the final E-step). The chunk's own slot of
+ * sums and counts is cleared first; the rows that changed are written to chunkChanged[j].
+ *
+ * Bounds (Hamerly, "Making k-means even faster", SDM 2010), stored lazily as in the JavaScript kernel:
+ * upper[i] = d(x, a) - cum[a] and second[i] = (lower bound on the second-closest distance) + cumOther[a],
+ * where cum[c] sums centre c's shifts and cumOther[a] the largest shift of a centre other than a, per
+ * iteration. A row whose upper bound is below half the distance from its centre to the nearest other
+ * one, or below its second-closest bound, keeps its label without a distance. Any other row gets all k
+ * distances at once (8 centres cost about what one sequential distance costs: 4 independent f64x2 sums
+ * instead of one chain of d additions), which makes both its bounds exact.
+ */
+export function chunk(h: usize, cmd: i32, j: i32): void {
+  const n = word(h, H_N);
+  const d = word(h, H_D);
+  const k = word(h, H_K);
+  const chunkRows = word(h, H_CHUNK_ROWS);
+  const data = <usize>word(h, H_DATA);
+  const labels = <usize>word(h, H_LABELS);
+  const upper = <usize>word(h, H_UPPER);
+  const second = <usize>word(h, H_SECOND);
+  const centT = <usize>word(h, H_CENT_T);
+  const cum = <usize>word(h, H_CUM);
+  const cumOther = <usize>word(h, H_CUM_OTHER);
+  const half = <usize>word(h, H_HALF);
+  const kd = k * d;
+  const sums = <usize>word(h, H_CHUNK_SUMS) + ((<usize>j * <usize>kd) << 3);
+  const counts = <usize>word(h, H_CHUNK_COUNTS) + ((<usize>j * <usize>k) << 3);
+  memory.fill(sums, 0, <usize>kd << 3);
+  memory.fill(counts, 0, <usize>k << 3);
+  const r0 = j * chunkRows;
+  const r1 = min(n, r0 + chunkRows);
+  const rowBytes = <usize>d << 3;
+  let changed = 0;
+  for (let i = r0; i < r1; i++) {
+    const xp = data + <usize>i * rowBytes;
+    const lp = labels + (<usize>i << 2);
+    const up = upper + (<usize>i << 3);
+    const sp = second + (<usize>i << 3);
+    if (cmd === 1) {
+      nearest(xp, centT, d, k);
+      const a = bestC;
+      store<i32>(lp, a);
+      store<f64>(up, sqrt<f64>(best1) - load<f64>(cum + (<usize>a << 3)));
+      store<f64>(sp, sqrt<f64>(best2) + load<f64>(cumOther + (<usize>a << 3)));
+      const cp = counts + (<usize>a << 3);
+      store<f64>(cp, load<f64>(cp) + 1);
+      addRow(sums + <usize>a * rowBytes, xp, d);
+      changed++;
+      continue;
+    }
+    const a0 = load<i32>(lp);
+    const u = load<f64>(up) + load<f64>(cum + (<usize>a0 << 3));
+    if (u <= load<f64>(half + (<usize>a0 << 3)) || u <= load<f64>(sp) - load<f64>(cumOther + (<usize>a0 << 3))) continue;
+    nearest(xp, centT, d, k);
+    const a = bestC;
+    store<f64>(up, sqrt<f64>(best1) - load<f64>(cum + (<usize>a << 3)));
+    store<f64>(sp, sqrt<f64>(best2) + load<f64>(cumOther + (<usize>a << 3)));
+    if (a !== a0) {
+      changed++;
+      store<i32>(lp, a);
+      if (cmd === 2) {
+        const cf = counts + (<usize>a0 << 3);
+        const ct = counts + (<usize>a << 3);
+        store<f64>(cf, load<f64>(cf) - 1);
+        store<f64>(ct, load<f64>(ct) + 1);
+        subRow(sums + <usize>a0 * rowBytes, xp, d);
+        addRow(sums + <usize>a * rowBytes, xp, d);
+      }
+    }
+  }
+  store<i32>(<usize>word(h, H_CHUNK_CHANGED) + (<usize>j << 2), changed);
+}
+
+/**
+ * Mean of the per-column population variances of the n x d matrix at `data` (kmeans-kernels.ts
+ * `meanColumnVariance`, the same bits: per column the same sequential sums, two columns per f64x2).
+ * `scratch` is 2 x d doubles.
+ */
+export function meanColumnVariance(data: usize, n: i32, d: i32, scratch: usize): f64 {
+  const mean = scratch;
+  const sq = scratch + (<usize>d << 3);
+  memory.fill(scratch, 0, <usize>d << 4);
+  const rowBytes = <usize>d << 3;
+  for (let i = 0; i < n; i++) addRow(mean, data + <usize>i * rowBytes, d);
+  const nf = <f64>n;
+  for (let t = 0; t < d; t++) {
+    const p = mean + (<usize>t << 3);
+    store<f64>(p, load<f64>(p) / nf);
+  }
+  for (let i = 0; i < n; i++) {
+    const xp = data + <usize>i * rowBytes;
+    let t = 0;
+    for (; t + 2 <= d; t += 2) {
+      const o = <usize>t << 3;
+      const v = f64x2.sub(v128.load(xp + o), v128.load(mean + o));
+      v128.store(sq + o, f64x2.add(v128.load(sq + o), f64x2.mul(v, v)));
+    }
+    if (t < d) {
+      const o = <usize>t << 3;
+      const v = load<f64>(xp + o) - load<f64>(mean + o);
+      store<f64>(sq + o, load<f64>(sq + o) + v * v);
+    }
+  }
+  let s: f64 = 0;
+  for (let t = 0; t < d; t++) s += load<f64>(sq + (<usize>t << 3)) / nf;
+  return s / <f64>d;
+}
