@@ -85,10 +85,21 @@ export function moveRow(data: Float64Array, i: number, d: number, from: number, 
   }
 }
 
-/** Sum of squared distances of each row to the centre of its label. */
-export function inertiaOf(x: DenseMatrix, centroids: Float64Array, labels: Int32Array): number {
+/** Sum of squared distances of rows [r0, r1) to the centres of their labels, in row order. */
+export function inertiaOf(data: Float64Array, d: number, centroids: Float64Array, labels: Int32Array, r0: number, r1: number): number {
   let s = 0;
-  for (let i = 0; i < x.rows; i++) s += sqDist(x.data, i, centroids, labels[i], x.cols);
+  for (let i = r0; i < r1; i++) s += sqDist(data, i, centroids, labels[i], d);
+  return s;
+}
+
+/**
+ * The inertia of a fit as every kernel computes it: per chunk of `chunkRows` rows (`elkanChunkRows`) the
+ * rows' squared distances in row order, then the chunks' sums in chunk order. So the threads can share
+ * the chunks and the result is the same bits on any thread count and in JavaScript or WebAssembly.
+ */
+export function chunkedInertia(x: DenseMatrix, centroids: Float64Array, labels: Int32Array, chunkRows: number): number {
+  let s = 0;
+  for (let r0 = 0; r0 < x.rows; r0 += chunkRows) s += inertiaOf(x.data, x.cols, centroids, labels, r0, Math.min(x.rows, r0 + chunkRows));
   return s;
 }
 
@@ -394,6 +405,8 @@ export interface PassState {
   chunkSums: Float64Array;
   chunkCounts: Float64Array;
   chunkChanged: Int32Array;
+  /** Per chunk: the inertia of its rows (command 4). */
+  chunkInertia: Float64Array;
   /** Set when the passes run in the WebAssembly SIMD kernel (kmeans-wasm.ts `wasmPassState`). */
   wasm?: WasmPass;
 }
@@ -407,14 +420,22 @@ export function chunkCount(st: PassState): number {
   return Math.ceil(st.n / st.chunkRows);
 }
 
+/** What a chunked pass does: 1 first assignment, 2 assignment moving rows between cluster sums, 3 assignment only (the final E-step), 4 inertia. */
+export type PassCommand = 1 | 2 | 3 | 4;
+
 /**
  * Chunk j of a pass: command 1 = first assignment (elkanFirstPass), 2 = assignment moving rows between
- * cluster sums, 3 = assignment only (the final E-step). Writes the chunk's sums, counts and changed rows.
+ * cluster sums, 3 = assignment only (the final E-step): writes the chunk's sums, counts and changed rows;
+ * 4 = the chunk's inertia into chunkInertia[j] (as `chunkedInertia`).
  */
-export function elkanChunk(st: PassState, cmd: number, j: number): void {
+export function elkanChunk(st: PassState, cmd: PassCommand, j: number): void {
   const { data, d, k } = st;
   const r0 = j * st.chunkRows;
   const r1 = Math.min(st.n, r0 + st.chunkRows);
+  if (cmd === 4) {
+    st.chunkInertia[j] = inertiaOf(data, d, st.cent, st.labels, r0, r1);
+    return;
+  }
   const kd = k * d;
   const sums = st.chunkSums.subarray(j * kd, j * kd + kd);
   const counts = st.chunkCounts.subarray(j * k, j * k + k);

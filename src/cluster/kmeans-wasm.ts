@@ -4,21 +4,38 @@
  * `WebAssembly.Module` (parallel.ts reads the .wasm file and passes it in through `workerThreads`) and
  * never touches the file system.
  *
- * One shared `WebAssembly.Memory` per fit holds the rows (copied in once per fit, never per iteration),
+ * One shared `WebAssembly.Memory` holds the rows of a fit (copied in once per fit, never per iteration),
  * labels, both bounds, the centres (transposed for the SIMD loads), the per-centre shift sums and every
  * chunk's slot of cluster sums and counts. Its `buffer` is a SharedArrayBuffer, so the `PassState` views
  * below are what parallel.ts posts to its worker threads, exactly as for the JavaScript kernel; each
- * thread instantiates the module on that memory once per fit. The memory is dropped with the fit (a
- * later fit of other rows does not keep a million rows alive).
+ * thread instantiates the module on that memory once per fit. The caller provides the memory
+ * (`KMeansWasm.memory`); parallel.ts keeps one for the process, as it keeps its worker threads.
  */
 import { internalError } from '../shared/errors.js';
 import type { DenseMatrix } from '../shared/matrix.js';
-import { elkanChunk, type PassState } from './kmeans-kernels.js';
+import { elkanChunk, type PassCommand, type PassState } from './kmeans-kernels.js';
 
 /** What the .wasm exports (src/cluster/wasm/kmeans-simd.ts). */
 interface KMeansSimdExports {
   chunk(header: number, cmd: number, j: number): void;
   meanColumnVariance(data: number, n: number, d: number, scratch: number): number;
+}
+
+/** The kernel as a caller provides it (parallel.ts `workerThreads.wasm()`): the compiled module and memory. */
+export interface KMeansWasm {
+  module: WebAssembly.Module;
+  /**
+   * A shared memory of at least `bytes` for one fit, or undefined when this process cannot reserve one.
+   * parallel.ts keeps one between fits (growing it for a larger fit), so a fit copies its rows into pages
+   * that are already mapped.
+   */
+  memory(bytes: number): WebAssembly.Memory | undefined;
+}
+
+/** A fresh shared memory of at least `bytes` that can grow to `maxBytes` (the wasm32 limit by default). */
+export function newWasmMemory(bytes: number, maxBytes = WASM_MAX_BYTES): WebAssembly.Memory {
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  return new WebAssembly.Memory({ initial: pages, maximum: Math.max(pages, Math.floor(maxBytes / 65536)), shared: true });
 }
 
 /** The WebAssembly side of a `PassState`: posted to the worker threads with it. */
@@ -34,8 +51,11 @@ export interface WasmPass {
 }
 
 // header words, mirrored in src/cluster/wasm/kmeans-simd.ts (H_*)
-const HEADER_WORDS = 16;
-const H = { n: 0, d: 1, k: 2, chunkRows: 3, data: 4, labels: 5, upper: 6, second: 7, centT: 8, cum: 9, cumOther: 10, half: 11, chunkSums: 12, chunkCounts: 13, chunkChanged: 14 } as const;
+const HEADER_WORDS = 20;
+const H = {
+  n: 0, d: 1, k: 2, chunkRows: 3, data: 4, labels: 5, upper: 6, second: 7, centT: 8, cum: 9, cumOther: 10, half: 11, chunkSums: 12, chunkCounts: 13, chunkChanged: 14, cent: 15,
+  chunkInertia: 16,
+} as const;
 
 /** The largest memory a wasm32 module can address (65,536 pages of 64 KiB). */
 export const WASM_MAX_BYTES = 2 ** 32;
@@ -67,19 +87,21 @@ export function transposeCentres(cent: Float64Array, k: number, d: number, out: 
 /** Bytes the kernel's memory needs for n rows, d columns, k centres in `chunks` chunks. */
 export function wasmBytes(n: number, d: number, k: number, chunks: number): number {
   const a = (b: number) => Math.ceil(b / 16) * 16;
-  return a(HEADER_WORDS * 4) + a(n * d * 8) + a(n * 4) + 2 * a(n * 8) + a(transposedLength(k, d) * 8) + 4 * a(k * 8) + a(k * d * 8) + a(k * k * 8) + a(chunks * k * d * 8) + a(chunks * k * 8) + a(chunks * 4) + a(2 * d * 8);
+  return a(HEADER_WORDS * 4) + a(n * d * 8) + a(n * 4) + 2 * a(n * 8) + a(transposedLength(k, d) * 8) + 4 * a(k * 8) + a(k * d * 8) + a(k * k * 8) + a(chunks * k * d * 8) + a(chunks * k * 8) + a(chunks * 4) + a(chunks * 8) + a(2 * d * 8);
 }
 
 /**
- * A `PassState` whose arrays all live in a fresh shared memory for `module`, with the rows of `x` copied
- * in (the only copy of the fit). The bounds start at zero and are set by the first pass (command 1).
+ * A `PassState` whose arrays all live in the kernel's shared memory, with the rows of `x` copied in (the
+ * only copy of the fit), or undefined when the fit does not fit in a wasm32 memory or none can be had.
+ * Everything the first pass (command 1) does not write is set here: the memory may hold a previous fit.
  */
-export function wasmPassState(module: WebAssembly.Module, x: DenseMatrix, k: number, chunkRows: number): PassState {
+export function wasmPassState(kernel: KMeansWasm, x: DenseMatrix, k: number, chunkRows: number): PassState | undefined {
   const { rows: n, cols: d } = x;
   const chunks = Math.ceil(n / chunkRows);
   const bytes = wasmBytes(n, d, k, chunks);
-  const pages = Math.ceil(bytes / 65536);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const memory = bytes <= WASM_MAX_BYTES ? kernel.memory(bytes) : undefined;
+  if (!memory) return undefined;
+  const { module } = kernel;
   const buf = memory.buffer;
   let at = 0;
   const take = (b: number) => {
@@ -104,21 +126,24 @@ export function wasmPassState(module: WebAssembly.Module, x: DenseMatrix, k: num
   const [centT, pCentT] = f64(transposedLength(k, d));
   const [cum, pCum] = f64(k);
   const [cumOther, pCumOther] = f64(k);
+  cum.fill(0);
+  cumOther.fill(0);
   const [half, pHalf] = f64(k);
-  const [cent] = f64(k * d);
+  const [cent, pCent] = f64(k * d);
   const [halfCC] = f64(k * k);
   const [chunkSums, pChunkSums] = f64(chunks * k * d);
   const [chunkCounts, pChunkCounts] = f64(chunks * k);
   const [chunkChanged, pChunkChanged] = i32(chunks);
+  const [chunkInertia, pChunkInertia] = f64(chunks);
   const [, scratch] = f64(2 * d);
   const words: Record<keyof typeof H, number> = {
     n, d, k, chunkRows, data: pData, labels: pLabels, upper: pUpper, second: pSecond, centT: pCentT, cum: pCum, cumOther: pCumOther, half: pHalf,
-    chunkSums: pChunkSums, chunkCounts: pChunkCounts, chunkChanged: pChunkChanged,
+    chunkSums: pChunkSums, chunkCounts: pChunkCounts, chunkChanged: pChunkChanged, cent: pCent, chunkInertia: pChunkInertia,
   };
   for (const [name, w] of Object.entries(H)) hw[w] = words[name as keyof typeof H];
   return {
     data, n, d, k, labels, upper, lower: new Float64Array(0), second, cent, cum, cumOther, half, halfCC, chunkRows, chunkSums, chunkCounts, chunkChanged,
-    wasm: { module, memory, header, centT, scratch },
+    chunkInertia, wasm: { module, memory, header, centT, scratch },
   };
 }
 
@@ -131,7 +156,7 @@ function instantiate(w: WasmPass): KMeansSimdExports {
  * Runs chunk j of a pass on this thread: the WebAssembly kernel when the state lives in its memory (one
  * instance per call of `chunkRunner`, so per thread and fit), else kmeans-kernels.ts `elkanChunk`.
  */
-export function chunkRunner(st: PassState): (cmd: 1 | 2 | 3, j: number) => void {
+export function chunkRunner(st: PassState): (cmd: PassCommand, j: number) => void {
   if (!st.wasm) return (cmd, j) => elkanChunk(st, cmd, j);
   const ex = instantiate(st.wasm);
   const header = st.wasm.header;

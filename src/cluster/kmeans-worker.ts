@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import type { PassState } from './kmeans-kernels.js';
+import type { PassCommand, PassState } from './kmeans-kernels.js';
 import { chunkRunner } from './kmeans-wasm.js';
 
 /**
@@ -23,7 +23,7 @@ parentPort?.on('message', (m: Setup | { ping: true }) => {
     return;
   }
   const { ctrl, next, st, chunks } = m;
-  let runChunk: (cmd: 1 | 2 | 3, j: number) => void;
+  let runChunk: (cmd: PassCommand, j: number) => void;
   try {
     runChunk = chunkRunner(st);
   } catch {
@@ -40,7 +40,7 @@ parentPort?.on('message', (m: Setup | { ping: true }) => {
     const cmd = Atomics.load(ctrl, 1);
     if (cmd === 9) break;
     try {
-      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) runChunk(cmd as 1 | 2 | 3, j);
+      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) runChunk(cmd as PassCommand, j);
     } catch {
       Atomics.store(ctrl, 5, 1);
     }

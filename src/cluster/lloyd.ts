@@ -1,9 +1,9 @@
 import { CohortlabError } from '../shared/errors.js';
 import type { DenseMatrix } from '../shared/matrix.js';
 import {
-  addChunks, boundedAssign, centreHalfDistances, checkKMeansInput, chunkCount, elkanChunkRows, inertiaOf, meanColumnVariance, sqDist, type PassState,
+  addChunks, boundedAssign, centreHalfDistances, checkKMeansInput, chunkCount, chunkedInertia, elkanChunkRows, meanColumnVariance, sqDist, type PassCommand, type PassState,
 } from './kmeans-kernels.js';
-import { chunkRunner, transposeCentres, WASM_MAX_BYTES, wasmBytes, wasmMeanColumnVariance, wasmPassState } from './kmeans-wasm.js';
+import { chunkRunner, transposeCentres, wasmMeanColumnVariance, wasmPassState, type KMeansWasm } from './kmeans-wasm.js';
 import type { KMeansKernel, KMeansRun } from './types.js';
 
 /**
@@ -64,18 +64,18 @@ export type SharedKMeansState = PassState;
 export interface ParallelRunner {
   /**
    * One Elkan pass over every chunk of `st` (kmeans-kernels.ts `elkanChunk`; command 1 = first
-   * assignment, 2 = assignment updating sums, 3 = assignment without sums, the final E-step). This
+   * assignment, 2 = assignment updating sums, 3 = assignment without sums, the final E-step; 4 = inertia). This
    * thread and the workers claim chunks from a shared counter until none is left, so a thread slowed
    * by other work on the machine takes fewer chunks. Returns when every chunk is done.
    */
-  run(cmd: 1 | 2 | 3): number;
+  run(cmd: PassCommand): number;
   release(): void;
 }
 
 /** A thread pool for the chunked passes and the WebAssembly kernel, passed in by the caller (parallel.ts implements it). */
 export interface KMeansWorkers {
-  /** The compiled WebAssembly SIMD kernel, or undefined when it cannot run here (the JavaScript kernel runs instead). */
-  wasm(): WebAssembly.Module | undefined;
+  /** The WebAssembly SIMD kernel (kmeans-wasm.ts), or undefined when it cannot run here (the JavaScript kernel runs instead). */
+  wasm(): KMeansWasm | undefined;
   /** Whether `rows` rows with the requested `threads` would be split (so the state must be shared). */
   wants(rows: number, threads?: number): boolean;
   /** A runner over `st` (its arrays in shared memory), or undefined when this fit runs on one thread. */
@@ -92,17 +92,10 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   const mode = opts.bounds ?? 'auto';
   const chunkRows = elkanChunkRows(n);
   const chunks = Math.ceil(n / chunkRows);
-  // the WebAssembly kernel when the caller provides it and the fit fits in a wasm32 memory (4 GiB)
-  const module = mode === 'auto' && opts.kernel !== 'js' ? opts.workers?.wasm() : undefined;
-  let st: PassState | undefined;
-  if (module && wasmBytes(n, d, k, chunks) <= WASM_MAX_BYTES) {
-    try {
-      st = wasmPassState(module, x, k, chunkRows);
-    } catch (e) {
-      // a memory this process cannot reserve: the JavaScript kernel runs (and the run says so)
-      if (!(e instanceof RangeError)) throw e;
-    }
-  }
+  // the WebAssembly kernel when the caller provides it
+  const wasm = mode === 'auto' && opts.kernel !== 'js' ? opts.workers?.wasm() : undefined;
+  // without a memory for this fit (over 4 GiB, or none to be had) the JavaScript kernel runs, and the run says so
+  let st: PassState | undefined = wasm ? wasmPassState(wasm, x, k, chunkRows) : undefined;
   const kernel: KMeansKernel = st ? 'wasm-simd' : mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20) ? 'js-elkan' : 'js-hamerly';
   const tolAbs = opts.tol > 0 ? opts.tol * (st ? wasmMeanColumnVariance(st) : meanColumnVariance(x)) : 0;
   // arrays a worker thread also reads or writes live in shared memory when the pass is split (parallel.ts);
@@ -118,7 +111,7 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     }
     st = {
       data: shData, n, d, k, labels: i32(n), upper: f64(n), lower: f64(n * k), second: f64(n), cent: f64(k * d), cum: f64(k), cumOther: f64(k), half: f64(k), halfCC: f64(k * k),
-      chunkRows, chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks),
+      chunkRows, chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks), chunkInertia: f64(chunks),
     };
   }
   const cent = st ? st.cent : new Float64Array(k * d);
@@ -221,8 +214,14 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     if (!last) for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
     if (last) break;
   }
+  let inertia = 0;
+  if (st) {
+    // chunk by chunk on the threads, added in chunk order: chunkedInertia's bits
+    if (pool) pool.run(4);
+    else if (runChunk) for (let j = 0; j < chunks; j++) runChunk(4, j);
+    for (let j = 0; j < chunks; j++) inertia += st.chunkInertia[j];
+  } else inertia = chunkedInertia(x, cent, labels, chunkRows);
   pool?.release();
-  const inertia = inertiaOf(x, cent, labels);
   // copied out of shared (or WebAssembly) memory, so that the fit's memory can go
   return { labels: split || kernel === 'wasm-simd' ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters, threads, kernel };
 }

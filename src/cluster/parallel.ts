@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { internalError } from '../shared/errors.js';
 import { chunkCount } from './kmeans-kernels.js';
-import { chunkRunner } from './kmeans-wasm.js';
+import { chunkRunner, newWasmMemory, type KMeansWasm } from './kmeans-wasm.js';
 import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
 
 /**
@@ -162,13 +162,32 @@ const WASM_FILES = ['./wasm/kmeans-simd.wasm', '../../dist/cluster/wasm/kmeans-s
 
 let wasmModule: WebAssembly.Module | null | undefined;
 let wasmNote = '';
+/** The memory of the last fit, kept for the next (as the worker threads are): its pages are mapped already. */
+let keptMemory: WebAssembly.Memory | undefined;
+
+function fitMemory(bytes: number): WebAssembly.Memory | undefined {
+  try {
+    if (keptMemory && keptMemory.buffer.byteLength < bytes) keptMemory.grow(Math.ceil((bytes - keptMemory.buffer.byteLength) / 65536));
+    keptMemory ??= newWasmMemory(bytes);
+  } catch (e) {
+    // a memory that cannot grow or be reserved: this fit runs in JavaScript; a later, smaller one may get one
+    if (!(e instanceof RangeError)) throw e;
+    keptMemory = undefined;
+  }
+  return keptMemory;
+}
 
 /**
  * The compiled WebAssembly SIMD kernel of k-means (src/cluster/wasm/kmeans-simd.ts, built by `npm run
  * build`), read and compiled once per process; undefined when it cannot run here (not built, no SIMD or
  * no shared memory in this runtime, or COHORTLAB_KMEANS_KERNEL=js), and `kmeansKernel()` says why.
  */
-export function kmeansWasm(): WebAssembly.Module | undefined {
+export function kmeansWasm(): KMeansWasm | undefined {
+  const module = kmeansWasmModule();
+  return module ? { module, memory: fitMemory } : undefined;
+}
+
+function kmeansWasmModule(): WebAssembly.Module | undefined {
   if (wasmModule === undefined) {
     wasmModule = null;
     const url = WASM_FILES.map((f) => new URL(f, import.meta.url)).find((u) => existsSync(fileURLToPath(u)));
@@ -190,7 +209,7 @@ export function kmeansWasm(): WebAssembly.Module | undefined {
 
 /** Which k-means kernel fits with `workerThreads` run, and why not WebAssembly when they cannot (for the log). */
 export function kmeansKernel(): string {
-  return kmeansWasm() ? 'wasm-simd (WebAssembly SIMD, f64x2)' : `js (${wasmNote})`;
+  return kmeansWasmModule() ? 'wasm-simd (WebAssembly SIMD, f64x2)' : `js (${wasmNote})`;
 }
 
 /** The worker-thread pool and the WebAssembly kernel for `lloyd` / `KMeans.fit` (`{ workers: workerThreads }`). */

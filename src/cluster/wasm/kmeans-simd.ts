@@ -29,6 +29,8 @@ const H_HALF = 11;
 const H_CHUNK_SUMS = 12;
 const H_CHUNK_COUNTS = 13;
 const H_CHUNK_CHANGED = 14;
+const H_CENT = 15;
+const H_CHUNK_INERTIA = 16;
 
 // the nearest centre of the last `nearest` call, its squared distance, and the second smallest one
 let bestC: i32 = 0;
@@ -148,7 +150,8 @@ function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
 /**
  * Chunk j of a pass (rows j * chunkRows up to the next chunk), as kmeans-kernels.ts `elkanChunk`:
  * cmd 1 = first assignment (every distance; every row goes into its cluster's sums), 2 = assignment
- * moving rows between cluster sums, 3 = assignment only (the final E-step). The chunk's own slot of
+ * moving rows between cluster sums, 3 = assignment only (the final E-step), 4 = the chunk's inertia
+ * (`chunkInertia`). For 1 to 3 the chunk's own slot of
  * sums and counts is cleared first; the rows that changed are written to chunkChanged[j].
  *
  * Bounds (Hamerly, "Making k-means even faster", SDM 2010), stored lazily as in the JavaScript kernel:
@@ -166,6 +169,10 @@ export function chunk(h: usize, cmd: i32, j: i32): void {
   const chunkRows = word(h, H_CHUNK_ROWS);
   const data = <usize>word(h, H_DATA);
   const labels = <usize>word(h, H_LABELS);
+  if (cmd === 4) {
+    chunkInertia(h, j, n, d, chunkRows, data, labels);
+    return;
+  }
   const upper = <usize>word(h, H_UPPER);
   const second = <usize>word(h, H_SECOND);
   const centT = <usize>word(h, H_CENT_T);
@@ -219,6 +226,30 @@ export function chunk(h: usize, cmd: i32, j: i32): void {
     }
   }
   store<i32>(<usize>word(h, H_CHUNK_CHANGED) + (<usize>j << 2), changed);
+}
+
+/**
+ * Command 4: the squared distances of the chunk's rows to their centres (row-major `cent`), added in row
+ * order into chunkInertia[j]; each distance is `sqDist`'s sequential sum (kmeans-kernels.ts
+ * `chunkedInertia`, the same bits).
+ */
+function chunkInertia(h: usize, j: i32, n: i32, d: i32, chunkRows: i32, data: usize, labels: usize): void {
+  const cent = <usize>word(h, H_CENT);
+  const r0 = j * chunkRows;
+  const r1 = min(n, r0 + chunkRows);
+  const rowBytes = <usize>d << 3;
+  let s: f64 = 0;
+  for (let i = r0; i < r1; i++) {
+    const xp = data + <usize>i * rowBytes;
+    const cp = cent + <usize>load<i32>(labels + (<usize>i << 2)) * rowBytes;
+    let r: f64 = 0;
+    for (let t = 0; t < d; t++) {
+      const v = load<f64>(xp + (<usize>t << 3)) - load<f64>(cp + (<usize>t << 3));
+      r += v * v;
+    }
+    s += r;
+  }
+  store<f64>(<usize>word(h, H_CHUNK_INERTIA) + (<usize>j << 3), s);
 }
 
 /**
