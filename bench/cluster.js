@@ -113,7 +113,7 @@ try {
     const sk1 = py1.status === 0 ? JSON.parse(py1.stdout).lloyd : undefined;
     console.log(`\n${n.toLocaleString('en-US')} users x ${d} features, k = ${k}, 1 restart, tol ${tol}, max_iter ${maxIter}, best of ${repeats} (scikit-learn ${sk.sklearn}, numpy ${sk.numpy}, its default threads); load average ${loadavg().map((v) => v.toFixed(2)).join(', ')}`);
     // CPU seconds beside the wall time: on the shared cores a wall time also measures the other work
-    const row = (name, sec, cpu, inertia, iters) => `  ${name.padEnd(34)} ${sec.toFixed(3).padStart(8)} s (cpu ${cpu.toFixed(2)} s)   inertia ${inertia.toPrecision(12).padStart(16)}   iterations ${String(iters).padStart(3)}`;
+    const row = (name, sec, cpu, inertia, iters) => `  ${name.padEnd(34)} ${sec.toFixed(3).padStart(8)} s (cpu ${cpu.toFixed(3)} s)   inertia ${inertia.toPrecision(12).padStart(16)}   iterations ${String(iters).padStart(3)}`;
     console.log(`${row(`cohortlab ${ours.kernel}, ${ours.threads} thread(s)`, oursSec, oursCpu, ours.inertia, ours.iterations)}   first fit of the process ${firstSec.toFixed(3)} s`);
     console.log(row(`cohortlab ${one.kernel}, 1 thread`, oneSec, oneCpu, one.inertia, one.iterations));
     console.log(`${row(`cohortlab ${js.kernel}, ${js.threads} thread(s)`, jsSec, jsCpu, js.inertia, js.iterations)}   (the JavaScript kernel; WebAssembly ${(jsSec / oursSec).toFixed(2)}x faster, ${(jsCpu / oursCpu).toFixed(2)}x less CPU)`);
