@@ -78,7 +78,7 @@ export function transposeCentres(cent: Float64Array, k: number, d: number, out: 
     const rest = k - c;
     const w = rest > 4 ? 8 : rest > 2 ? 4 : 2;
     for (let t = 0; t < d; t++) {
-      for (let q = 0; q < w; q++) out[o++] = c + q < k ? cent[(c + q) * d + t] : 0;
+      for (let q = 0; q < w; q++) out[o++] = c + q < k ? cent[(c + q) * d + t] : Infinity;
     }
     c += w;
   }

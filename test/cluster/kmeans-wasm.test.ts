@@ -25,16 +25,16 @@ describe('WebAssembly SIMD k-means kernel', () => {
     expect(kmeansWasm()?.module).toBeInstanceOf(WebAssembly.Module);
   });
 
-  it('transposeCentres(k = 3, d = 2) puts column t of the centres side by side, padded to a group of 4', () => {
+  it('transposeCentres(k = 3, d = 2) puts column t of the centres side by side, padded to a group of 4 with an infinitely far centre', () => {
     const out = new Float64Array(transposedLength(3, 2));
     transposeCentres(Float64Array.from([1, 2, 3, 4, 5, 6]), 3, 2, out);
-    expect(Array.from(out)).toEqual([1, 3, 5, 0, 2, 4, 6, 0]);
+    expect(Array.from(out)).toEqual([1, 3, 5, Infinity, 2, 4, 6, Infinity]);
   });
 
   it('transposeCentres(k = 11, d = 1) makes a group of 8, then one of 4', () => {
     const out = new Float64Array(transposedLength(11, 1));
     transposeCentres(Float64Array.from({ length: 11 }, (_, c) => c + 1), 11, 1, out);
-    expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]);
+    expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, Infinity]);
   });
 
   // k = 1..17 covers every group shape of the kernel (8 + 8 + 2, 8 + 4, 8 with padding, 4, 2, ...); d = 1 and 3
@@ -53,6 +53,20 @@ describe('WebAssembly SIMD k-means kernel', () => {
       expect(wasm.inertia).toBe(js.inertia);
       expect(wasm.tolAbs).toBe(js.tolAbs);
     }
+  });
+
+  it('gives a tie to the first centre, within a group of 8 and across groups (identical initial centres 1 = 6 and 2 = 9 of k = 10)', () => {
+    const x = overlapping(10, 3, 40, 31);
+    const init = kmeansPlusPlus(x, 10, createRng(31));
+    init.copyWithin(6 * 3, 1 * 3, 2 * 3);
+    init.copyWithin(9 * 3, 2 * 3, 3 * 3);
+    const js = lloyd(x, init, 10, { maxIter: 1, tol: 0 });
+    const wasm = lloyd(x, init, 10, { maxIter: 1, tol: 0, workers: workerThreads });
+    expect(wasm.kernel).toBe('wasm-simd');
+    // after one update the duplicates sit where their twins are and keep no row: every tie went to 1 and 2
+    expect(wasm.emptyClusters).toBe(2);
+    expect(Array.from(wasm.labels)).toEqual(Array.from(js.labels));
+    expect(Array.from(wasm.centroids)).toEqual(Array.from(js.centroids));
   });
 
   it('computes the mean column variance with the same bits as the JavaScript loop', () => {

@@ -41,24 +41,46 @@ let best2: f64 = Infinity;
   return load<i32>(h + (<usize>at << 2));
 }
 
-@inline function consider(c: i32, v: f64): void {
-  // ascending c: the first centre wins a tie (plain Lloyd); best2 is the second smallest value
-  if (v < best1) {
-    best2 = best1;
-    best1 = v;
-    bestC = c;
-  } else if (v < best2) best2 = v;
+/**
+ * Folds the distances of one group of up to 8 centres (first centre `c`; lanes in centre order s0 lane 0,
+ * s0 lane 1, s1 lane 0, ...; a padding lane is +Infinity) into bestC / best1 / best2, without a branch per
+ * centre: per lane position the two smallest of the 4 vectors (a min/max network), then of the 2 lanes;
+ * the group's nearest centre is the first lane equal to its smallest distance (the first centre wins a
+ * tie, as in plain Lloyd), and an earlier group wins a tie with a later one. best2 is the second smallest
+ * value (equal to best1 on a tie). pmin/pmax (b < a ? b : a) are single instructions; distances are never
+ * NaN for finite rows.
+ */
+@inline function foldGroup(c: i32, s0: v128, s1: v128, s2: v128, s3: v128): void {
+  const lo1 = f64x2.pmin(s0, s1);
+  const hi1 = f64x2.pmax(s0, s1);
+  const lo2 = f64x2.pmin(s2, s3);
+  const hi2 = f64x2.pmax(s2, s3);
+  const m1 = f64x2.pmin(lo1, lo2);
+  const m2 = f64x2.pmin(f64x2.pmax(lo1, lo2), f64x2.pmin(hi1, hi2));
+  const e = f64x2.extract_lane(m1, 0);
+  const o = f64x2.extract_lane(m1, 1);
+  const g1 = min<f64>(e, o);
+  const g2 = min<f64>(max<f64>(e, o), min<f64>(f64x2.extract_lane(m2, 0), f64x2.extract_lane(m2, 1)));
+  if (g1 < best1) {
+    const t = f64x2.splat(g1);
+    const mask = i64x2.bitmask(f64x2.eq(s0, t)) | (i64x2.bitmask(f64x2.eq(s1, t)) << 2) | (i64x2.bitmask(f64x2.eq(s2, t)) << 4) | (i64x2.bitmask(f64x2.eq(s3, t)) << 6);
+    best2 = min<f64>(best1, g2);
+    best1 = g1;
+    bestC = c + ctz<i32>(mask);
+  } else best2 = min<f64>(best2, g1);
 }
 
 /**
  * Squared distances from the row at `xp` to every centre, into bestC / best1 / best2. `centT` holds the
- * centres in groups (8 at a time, then one group of 8, 4 or 2 for the rest, padded with zeros): per group
+ * centres in groups (8 at a time, then one group of 8, 4 or 2 for the rest, padded with +Infinity, so a
+ * padding lane's distance is +Infinity and never the nearest): per group
  * and column t, the group's values side by side, so one v128 load gives two centres' column t.
  */
 function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
   best1 = Infinity;
   best2 = Infinity;
   bestC = 0;
+  const inf = f64x2.splat(Infinity);
   let cp = centT;
   let c = 0;
   while (c < k) {
@@ -80,14 +102,7 @@ function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
         s2 = f64x2.add(s2, f64x2.mul(v2, v2));
         s3 = f64x2.add(s3, f64x2.mul(v3, v3));
       }
-      consider(c, f64x2.extract_lane(s0, 0));
-      consider(c + 1, f64x2.extract_lane(s0, 1));
-      consider(c + 2, f64x2.extract_lane(s1, 0));
-      consider(c + 3, f64x2.extract_lane(s1, 1));
-      consider(c + 4, f64x2.extract_lane(s2, 0));
-      if (rest > 5) consider(c + 5, f64x2.extract_lane(s2, 1));
-      if (rest > 6) consider(c + 6, f64x2.extract_lane(s3, 0));
-      if (rest > 7) consider(c + 7, f64x2.extract_lane(s3, 1));
+      foldGroup(c, s0, s1, s2, s3);
       cp += <usize>d << 6;
       c += 8;
     } else if (rest > 2) {
@@ -101,10 +116,7 @@ function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
         s0 = f64x2.add(s0, f64x2.mul(v0, v0));
         s1 = f64x2.add(s1, f64x2.mul(v1, v1));
       }
-      consider(c, f64x2.extract_lane(s0, 0));
-      consider(c + 1, f64x2.extract_lane(s0, 1));
-      consider(c + 2, f64x2.extract_lane(s1, 0));
-      if (rest > 3) consider(c + 3, f64x2.extract_lane(s1, 1));
+      foldGroup(c, s0, s1, inf, inf);
       cp += <usize>d << 5;
       c += 4;
     } else {
@@ -114,8 +126,7 @@ function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
         const v0 = f64x2.sub(x, v128.load(cp + (<usize>t << 4)));
         s0 = f64x2.add(s0, f64x2.mul(v0, v0));
       }
-      consider(c, f64x2.extract_lane(s0, 0));
-      if (rest > 1) consider(c + 1, f64x2.extract_lane(s0, 1));
+      foldGroup(c, s0, inf, inf, inf);
       cp += <usize>d << 4;
       c += 2;
     }
