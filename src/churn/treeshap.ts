@@ -236,22 +236,31 @@ function patternsOf(f: Flat): TreePatterns | null {
   };
 }
 
-/** The row's side at each inner node as bits (1 = left), in two halves; `out` gets [lo, hi]. */
-function patternKey(t: TreePatterns, x: Float64Array | Float32Array, xo: number, out: Int32Array): void {
+/** Rows per block of the column-wise pattern keys (treeShap). */
+const KEY_BLOCK_ROWS = 2048;
+
+/**
+ * Each row's side at every inner node as bits (1 = left), in two halves (lo: the first 26 nodes), for the first
+ * `rows` rows of the transposed block `xt` (feature j's values at xt[j * stride ...]).
+ */
+function patternKeys(t: TreePatterns, xt: Float64Array, stride: number, rows: number, lo: Int32Array, hi: Int32Array): void {
   const n = t.feature.length;
   const split = n < HALF_BITS ? n : HALF_BITS;
-  let lo = 0;
-  for (let k = 0; k < split; k++) {
-    const xv = x[xo + t.feature[k]];
-    lo = (lo << 1) | (xv <= t.threshold[k] || (xv !== xv && t.missLeft[k] === 1) ? 1 : 0);
+  lo.fill(0, 0, rows);
+  hi.fill(0, 0, rows);
+  for (let k = 0; k < n; k++) {
+    const out = k < split ? lo : hi;
+    const o = t.feature[k] * stride;
+    const thr = t.threshold[k];
+    if (t.missLeft[k] === 1) {
+      for (let r = 0; r < rows; r++) {
+        const v = xt[o + r];
+        out[r] = (out[r] << 1) | (v <= thr || v !== v ? 1 : 0);
+      }
+    } else {
+      for (let r = 0; r < rows; r++) out[r] = (out[r] << 1) | (xt[o + r] <= thr ? 1 : 0);
+    }
   }
-  let hi = 0;
-  for (let k = split; k < n; k++) {
-    const xv = x[xo + t.feature[k]];
-    hi = (hi << 1) | (xv <= t.threshold[k] || (xv !== xv && t.missLeft[k] === 1) ? 1 : 0);
-  }
-  out[0] = lo;
-  out[1] = hi;
 }
 
 /** The slot of pattern (lo, hi): the one holding it, or the empty one where it would go. */
@@ -318,32 +327,41 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
   const phi = new Float64Array(x.rows * d);
   const { trees, patterns, base, path } = preparedOf(model, cover);
   const scratch = new Float64Array(d);
-  const key = new Int32Array(2);
-  // tree by tree (one tree's pattern table stays in cache across the rows); every row still adds its trees in order
-  for (let k = 0; k < trees.length; k++) {
-    const f = trees[k];
-    if (f.feature[0] < 0) continue; // a single leaf explains nothing (its value is in the base)
-    const t = patterns[k];
-    for (let r = 0; r < x.rows; r++) {
+  // Rows in blocks, each transposed once so a node's test runs down one feature's column; within a block, tree by
+  // tree (one tree's pattern table stays in cache). Every row still adds its trees in order: the same bits.
+  const block = Math.min(x.rows, KEY_BLOCK_ROWS);
+  const xt = new Float64Array(block * d);
+  const lo = new Int32Array(block);
+  const hi = new Int32Array(block);
+  for (let r0 = 0; r0 < x.rows; r0 += block) {
+    const rows = Math.min(block, x.rows - r0);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) xt[j * block + r] = x.data[(r0 + r) * d + j];
+    for (let k = 0; k < trees.length; k++) {
+      const f = trees[k];
+      if (f.feature[0] < 0) continue; // a single leaf explains nothing (its value is in the base)
+      const t = patterns[k];
       if (!t) {
-        recurse(f, x.data, r * d, phi, r * d, path, 0, 0, 0, 1, 1, -1);
+        for (let r = r0; r < r0 + rows; r++) recurse(f, x.data, r * d, phi, r * d, path, 0, 0, 0, 1, 1, -1);
         continue;
       }
-      patternKey(t, x.data, r * d, key);
-      const s = findSlot(t, key[0], key[1]);
+      patternKeys(t, xt, block, rows, lo, hi);
       const m = t.features.length;
-      let i = t.slot[s] - 1;
-      if (i < 0) {
-        for (let j = 0; j < m; j++) scratch[t.features[j]] = 0;
-        recurse(f, x.data, r * d, scratch, 0, path, 0, 0, 0, 1, 1, -1);
-        i = keepPattern(t, s, key[0], key[1], scratch);
+      for (let q = 0; q < rows; q++) {
+        const r = r0 + q;
+        const s = findSlot(t, lo[q], hi[q]);
+        let i = t.slot[s] - 1;
         if (i < 0) {
-          for (let j = 0; j < m; j++) phi[r * d + t.features[j]] += scratch[t.features[j]];
-          continue;
+          for (let j = 0; j < m; j++) scratch[t.features[j]] = 0;
+          recurse(f, x.data, r * d, scratch, 0, path, 0, 0, 0, 1, 1, -1);
+          i = keepPattern(t, s, lo[q], hi[q], scratch);
+          if (i < 0) {
+            for (let j = 0; j < m; j++) phi[r * d + t.features[j]] += scratch[t.features[j]];
+            continue;
+          }
         }
+        const v = t.values;
+        for (let j = 0; j < m; j++) phi[r * d + t.features[j]] += v[i * m + j];
       }
-      const v = t.values;
-      for (let j = 0; j < m; j++) phi[r * d + t.features[j]] += v[i * m + j];
     }
   }
   return { contributions: phi, rows: x.rows, cols: d, baseValue: base };
