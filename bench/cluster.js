@@ -132,11 +132,12 @@ try {
       console.log(`${row(`scikit-learn ${alg}`, s.seconds, s.cpu_seconds, s.inertia, s.iterations)}   ratio sklearn/cohortlab ${(s.seconds / oursSec).toFixed(2)}x   inertia rel diff ${rel.toExponential(2)} ${rel <= 1e-6 ? 'OK' : 'MISMATCH'}   ARI(first 1000) ${agree.toFixed(4)}`);
       if (rel > 1e-6) process.exitCode = 1;
     }
-    const fastest = Math.min(sk.lloyd.seconds, sk.elkan.seconds);
-    console.log(`  target (not slower than the faster scikit-learn): ${oursSec <= fastest ? "met" : "NOT met"} (${(fastest / oursSec).toFixed(2)}x)`);
+    // the fastest scikit-learn of the run, its one-thread lloyd included (on busy cores OpenMP's 2 threads can lose to 1)
+    const fastest = Math.min(sk.lloyd.seconds, sk.elkan.seconds, sk1?.seconds ?? Infinity);
+    console.log(`  target (not slower than the fastest scikit-learn): ${oursSec <= fastest ? "met" : "NOT met"} (${(fastest / oursSec).toFixed(2)}x)`);
     // on shared cores the CPU seconds of a fit are the steadier figure
     const cpuFewest = Math.min(sk.lloyd.cpu_seconds, sk.elkan.cpu_seconds);
-    console.log(`  CPU seconds per fit: cohortlab ${oursCpu.toFixed(2)} s vs scikit-learn ${cpuFewest.toFixed(2)} s (${(cpuFewest / oursCpu).toFixed(2)}x)${sk1 ? `; one thread each: cohortlab ${oneCpu.toFixed(2)} s vs ${sk1.cpu_seconds.toFixed(2)} s (${(sk1.cpu_seconds / oneCpu).toFixed(2)}x)` : ''}`);
+    console.log(`  CPU seconds per fit: cohortlab ${oursCpu.toFixed(3)} s vs scikit-learn ${cpuFewest.toFixed(3)} s (${(cpuFewest / oursCpu).toFixed(2)}x)${sk1 ? `; one thread each: cohortlab ${oneCpu.toFixed(3)} s vs ${sk1.cpu_seconds.toFixed(3)} s (${(sk1.cpu_seconds / oneCpu).toFixed(2)}x)` : ''}`);
     console.log(`  silhouette on ${silSample} sampled users: cohortlab ${silSec.toFixed(3)} s (${sil.toFixed(4)}), scikit-learn ${sk.silhouette.seconds.toFixed(3)} s (${sk.silhouette.value.toFixed(4)}, its own sample)`);
     console.log(`  PCA to 2 components (fit${n > 100000 ? ' on 100k sampled rows' : ''} + project all): cohortlab ${pcaSec.toFixed(3)} s (explained ${pca.explainedVariance.map((v) => v.toFixed(4)).join(', ')}), scikit-learn ${sk.pca.seconds.toFixed(3)} s (${sk.pca.explained.map((v) => v.toFixed(4)).join(', ')})`);
   }

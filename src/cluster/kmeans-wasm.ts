@@ -54,7 +54,7 @@ export interface WasmPass {
 const HEADER_WORDS = 20;
 const H = {
   n: 0, d: 1, k: 2, chunkRows: 3, data: 4, labels: 5, upper: 6, second: 7, centT: 8, cum: 9, cumOther: 10, half: 11, chunkSums: 12, chunkCounts: 13, chunkChanged: 14, cent: 15,
-  chunkInertia: 16,
+  chunkInertia: 16, failed: 17,
 } as const;
 
 /** The largest memory a wasm32 module can address (65,536 pages of 64 KiB). */
@@ -87,7 +87,7 @@ export function transposeCentres(cent: Float64Array, k: number, d: number, out: 
 /** Bytes the kernel's memory needs for n rows, d columns, k centres in `chunks` chunks. */
 export function wasmBytes(n: number, d: number, k: number, chunks: number): number {
   const a = (b: number) => Math.ceil(b / 16) * 16;
-  return a(HEADER_WORDS * 4) + a(n * d * 8) + a(n * 4) + 2 * a(n * 8) + a(transposedLength(k, d) * 8) + 4 * a(k * 8) + a(k * d * 8) + a(k * k * 8) + a(chunks * k * d * 8) + a(chunks * k * 8) + a(chunks * 4) + a(chunks * 8) + a(2 * d * 8);
+  return a(HEADER_WORDS * 4) + a(n * d * 8) + a(n * 4) + 2 * a(n * 8) + a(transposedLength(k, d) * 8) + 4 * a(k * 8) + a(k * d * 8) + a(k * k * 8) + a(chunks * k * d * 8) + a(chunks * k * 8) + a(chunks * 4) + a(chunks * 8) + a(n * 4) + a(2 * d * 8);
 }
 
 /**
@@ -135,10 +135,12 @@ export function wasmPassState(kernel: KMeansWasm, x: DenseMatrix, k: number, chu
   const [chunkCounts, pChunkCounts] = f64(chunks * k);
   const [chunkChanged, pChunkChanged] = i32(chunks);
   const [chunkInertia, pChunkInertia] = f64(chunks);
+  // per row, for the kernel: the rows of a chunk that fail the bound test in a pass
+  const [, pFailed] = i32(n);
   const [, scratch] = f64(2 * d);
   const words: Record<keyof typeof H, number> = {
     n, d, k, chunkRows, data: pData, labels: pLabels, upper: pUpper, second: pSecond, centT: pCentT, cum: pCum, cumOther: pCumOther, half: pHalf,
-    chunkSums: pChunkSums, chunkCounts: pChunkCounts, chunkChanged: pChunkChanged, cent: pCent, chunkInertia: pChunkInertia,
+    chunkSums: pChunkSums, chunkCounts: pChunkCounts, chunkChanged: pChunkChanged, cent: pCent, chunkInertia: pChunkInertia, failed: pFailed,
   };
   for (const [name, w] of Object.entries(H)) hw[w] = words[name as keyof typeof H];
   return {

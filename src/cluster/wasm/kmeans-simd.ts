@@ -31,11 +31,17 @@ const H_CHUNK_COUNTS = 13;
 const H_CHUNK_CHANGED = 14;
 const H_CENT = 15;
 const H_CHUNK_INERTIA = 16;
+const H_FAILED = 17;
+
+/** Rows whose data rows are brought into the cache together before their distances (see `chunk`). */
+const BATCH = 8;
 
 // the nearest centre of the last `nearest` call, its squared distance, and the second smallest one
 let bestC: i32 = 0;
 let best1: f64 = Infinity;
 let best2: f64 = Infinity;
+// where the touched values go, so that the loads bringing rows into the cache are not optimised away
+let sink: f64 = 0;
 
 @inline function word(h: usize, at: i32): i32 {
   return load<i32>(h + (<usize>at << 2));
@@ -199,43 +205,69 @@ export function chunk(h: usize, cmd: i32, j: i32): void {
   const r1 = min(n, r0 + chunkRows);
   const rowBytes = <usize>d << 3;
   let changed = 0;
-  for (let i = r0; i < r1; i++) {
-    const xp = data + <usize>i * rowBytes;
-    const lp = labels + (<usize>i << 2);
-    const up = upper + (<usize>i << 3);
-    const sp = second + (<usize>i << 3);
-    if (cmd === 1) {
+  if (cmd === 1) {
+    for (let i = r0; i < r1; i++) {
+      const xp = data + <usize>i * rowBytes;
       nearest(xp, centT, d, k);
       const a = bestC;
-      store<i32>(lp, a);
-      store<f64>(up, sqrt<f64>(best1) - load<f64>(cum + (<usize>a << 3)));
-      store<f64>(sp, sqrt<f64>(best2) + load<f64>(cumOther + (<usize>a << 3)));
+      store<i32>(labels + (<usize>i << 2), a);
+      store<f64>(upper + (<usize>i << 3), sqrt<f64>(best1) - load<f64>(cum + (<usize>a << 3)));
+      store<f64>(second + (<usize>i << 3), sqrt<f64>(best2) + load<f64>(cumOther + (<usize>a << 3)));
       const cp = counts + (<usize>a << 3);
       store<f64>(cp, load<f64>(cp) + 1);
       addRow(sums + <usize>a * rowBytes, xp, d);
       changed++;
-      continue;
     }
-    const a0 = load<i32>(lp);
-    const u = load<f64>(up) + load<f64>(cum + (<usize>a0 << 3));
-    if (u <= load<f64>(half + (<usize>a0 << 3)) || u <= load<f64>(sp) - load<f64>(cumOther + (<usize>a0 << 3))) continue;
-    nearest(xp, centT, d, k);
-    const a = bestC;
-    store<f64>(up, sqrt<f64>(best1) - load<f64>(cum + (<usize>a << 3)));
-    store<f64>(sp, sqrt<f64>(best2) + load<f64>(cumOther + (<usize>a << 3)));
-    if (a !== a0) {
-      changed++;
-      store<i32>(lp, a);
-      if (cmd === 2) {
-        const cf = counts + (<usize>a0 << 3);
-        const ct = counts + (<usize>a << 3);
-        store<f64>(cf, load<f64>(cf) - 1);
-        store<f64>(ct, load<f64>(ct) + 1);
-        subRow(sums + <usize>a0 * rowBytes, xp, d);
-        addRow(sums + <usize>a * rowBytes, xp, d);
+    store<i32>(<usize>word(h, H_CHUNK_CHANGED) + (<usize>j << 2), changed);
+    return;
+  }
+  // 1. the bound test over the chunk, in row order; the rows that fail it are listed (in the chunk's own
+  // part of `failed`, one i32 per row)
+  const failed = <usize>word(h, H_FAILED) + (<usize>r0 << 2);
+  let m = 0;
+  for (let i = r0; i < r1; i++) {
+    const a0 = load<i32>(labels + (<usize>i << 2));
+    const u = load<f64>(upper + (<usize>i << 3)) + load<f64>(cum + (<usize>a0 << 3));
+    if (u <= load<f64>(half + (<usize>a0 << 3)) || u <= load<f64>(second + (<usize>i << 3)) - load<f64>(cumOther + (<usize>a0 << 3))) continue;
+    store<i32>(failed + (<usize>m << 2), i);
+    m++;
+  }
+  // 2. the listed rows, in row order (so cluster sums add in the same order), BATCH at a time: first one
+  // load per cache line of each of their data rows, independent loads the processor keeps in flight together,
+  // then their distances from the cache. The failing rows are scattered, so the hardware prefetcher does not
+  // fetch them, and each row read on its own costs a full memory latency.
+  let touched: f64 = 0;
+  for (let b = 0; b < m; b += BATCH) {
+    const e = min(m, b + BATCH);
+    for (let q = b; q < e; q++) {
+      const xp = data + <usize>load<i32>(failed + (<usize>q << 2)) * rowBytes;
+      for (let o: usize = 0; o < rowBytes; o += 64) touched += load<f64>(xp + o);
+      touched += load<f64>(xp + rowBytes - 8);
+    }
+    for (let q = b; q < e; q++) {
+      const i = load<i32>(failed + (<usize>q << 2));
+      const xp = data + <usize>i * rowBytes;
+      const lp = labels + (<usize>i << 2);
+      const a0 = load<i32>(lp);
+      nearest(xp, centT, d, k);
+      const a = bestC;
+      store<f64>(upper + (<usize>i << 3), sqrt<f64>(best1) - load<f64>(cum + (<usize>a << 3)));
+      store<f64>(second + (<usize>i << 3), sqrt<f64>(best2) + load<f64>(cumOther + (<usize>a << 3)));
+      if (a !== a0) {
+        changed++;
+        store<i32>(lp, a);
+        if (cmd === 2) {
+          const cf = counts + (<usize>a0 << 3);
+          const ct = counts + (<usize>a << 3);
+          store<f64>(cf, load<f64>(cf) - 1);
+          store<f64>(ct, load<f64>(ct) + 1);
+          subRow(sums + <usize>a0 * rowBytes, xp, d);
+          addRow(sums + <usize>a * rowBytes, xp, d);
+        }
       }
     }
   }
+  sink = touched;
   store<i32>(<usize>word(h, H_CHUNK_CHANGED) + (<usize>j << 2), changed);
 }
 
