@@ -8,7 +8,7 @@ import { newWasmMemory, transposeCentres, transposedLength, wasmMeanColumnVarian
 import { kmeansKernel, kmeansWasm, startWorkers, workerThreads } from '../../src/cluster/parallel.js';
 import { createRng } from '../../src/shared/rng.js';
 import { sparkifyColumns } from '../fixtures/load.js';
-import { plantedBlobs, rowsOf } from './helpers.js';
+import { expectSameRun, plantedBlobs, rowsOf } from './helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -47,10 +47,7 @@ describe('WebAssembly SIMD k-means kernel', () => {
       const wasm = lloyd(x, init, k, { maxIter: 300, tol: 1e-4, threads: 1, workers: workerThreads });
       expect(js.kernel).toBe('js-elkan');
       expect(wasm.kernel).toBe('wasm-simd');
-      expect(wasm.iterations).toBe(js.iterations);
-      expect(Array.from(wasm.labels)).toEqual(Array.from(js.labels));
-      expect(Array.from(wasm.centroids)).toEqual(Array.from(js.centroids));
-      expect(wasm.inertia).toBe(js.inertia);
+      expectSameRun(wasm, js);
       expect(wasm.tolAbs).toBe(js.tolAbs);
     }
   });
@@ -112,12 +109,7 @@ describe('WebAssembly SIMD k-means kernel', () => {
     const two = lloyd(x, init, 8, { maxIter: 300, tol: 1e-4, threads: 2, workers: workerThreads });
     expect([one.kernel, one.threads, two.kernel, two.threads]).toEqual(['wasm-simd', 1, 'wasm-simd', 2]);
     expect(js.iterations).toBeGreaterThan(5);
-    for (const run of [one, two]) {
-      expect(run.iterations).toBe(js.iterations);
-      expect(Array.from(run.labels)).toEqual(Array.from(js.labels));
-      expect(Array.from(run.centroids)).toEqual(Array.from(js.centroids));
-      expect(run.inertia).toBe(js.inertia);
-    }
+    for (const run of [one, two]) expectSameRun(run, js);
   }, 60_000);
 
   it('runs the JavaScript kernel when asked (kernel: js) or when the bounds are chosen, and says which ran', () => {

@@ -139,7 +139,7 @@ function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
   }
 }
 
-/** sums[0..d) += sign * row, two columns at a time (element-wise: the scalar kernel's bits). */
+/** sums[0..d) += row, two columns at a time (element-wise: the scalar kernel's bits). */
 @inline function addRow(sp: usize, xp: usize, d: i32): void {
   let t = 0;
   for (; t + 2 <= d; t += 2) {
@@ -152,15 +152,20 @@ function nearest(xp: usize, centT: usize, d: i32, k: i32): void {
   }
 }
 
-@inline function subRow(sp: usize, xp: usize, d: i32): void {
+/** A row leaves the sums at `from` for those at `to` (kmeans-kernels.ts `moveRow`, element-wise: the same bits). */
+@inline function moveRow(from: usize, to: usize, xp: usize, d: i32): void {
   let t = 0;
   for (; t + 2 <= d; t += 2) {
     const o = <usize>t << 3;
-    v128.store(sp + o, f64x2.sub(v128.load(sp + o), v128.load(xp + o)));
+    const x = v128.load(xp + o);
+    v128.store(from + o, f64x2.sub(v128.load(from + o), x));
+    v128.store(to + o, f64x2.add(v128.load(to + o), x));
   }
   if (t < d) {
     const o = <usize>t << 3;
-    store<f64>(sp + o, load<f64>(sp + o) - load<f64>(xp + o));
+    const x = load<f64>(xp + o);
+    store<f64>(from + o, load<f64>(from + o) - x);
+    store<f64>(to + o, load<f64>(to + o) + x);
   }
 }
 
@@ -261,8 +266,7 @@ export function chunk(h: usize, cmd: i32, j: i32): void {
           const ct = counts + (<usize>a << 3);
           store<f64>(cf, load<f64>(cf) - 1);
           store<f64>(ct, load<f64>(ct) + 1);
-          subRow(sums + <usize>a0 * rowBytes, xp, d);
-          addRow(sums + <usize>a * rowBytes, xp, d);
+          moveRow(sums + <usize>a0 * rowBytes, sums + <usize>a * rowBytes, xp, d);
         }
       }
     }
