@@ -8,8 +8,10 @@ import type { KMeansKernel, KMeansRun } from './types.js';
 
 /**
  * Lloyd iterations on a row-major Float64Array. Pure: numbers in, numbers out; the inner loops are in
- * kmeans-kernels.ts. Worker threads are not pulled in here: a caller that wants the Elkan passes split
- * over threads passes a `KMeansWorkers` (parallel.ts provides one, `workerThreads`).
+ * kmeans-kernels.ts (JavaScript) and in the WebAssembly SIMD kernel (kmeans-wasm.ts, src/cluster/wasm/).
+ * Worker threads and the .wasm file are not pulled in here: a caller that wants the passes in WebAssembly
+ * and split over threads passes a `KMeansWorkers` (parallel.ts provides one, `workerThreads`). Both
+ * kernels give the same bits (tested).
  *
  * `lloyd` is Lloyd's algorithm with Hamerly's bounds (G. Hamerly, "Making k-means even faster",
  * SDM 2010): per point an upper bound on the distance to its centre and a lower bound on the distance
@@ -63,7 +65,8 @@ export type SharedKMeansState = PassState;
 
 export interface ParallelRunner {
   /**
-   * One Elkan pass over every chunk of `st` (kmeans-kernels.ts `elkanChunk`; command 1 = first
+   * One pass over every chunk of `st` (kmeans-wasm.ts `chunkRunner`: the WebAssembly kernel or
+   * kmeans-kernels.ts `elkanChunk`; command 1 = first
    * assignment, 2 = assignment updating sums, 3 = assignment without sums, the final E-step; 4 = inertia). This
    * thread and the workers claim chunks from a shared counter until none is left, so a thread slowed
    * by other work on the machine takes fewer chunks. Returns when every chunk is done.

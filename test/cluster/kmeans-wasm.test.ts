@@ -120,6 +120,16 @@ describe('WebAssembly SIMD k-means kernel', () => {
     expect(lloyd(x, init, 4, { maxIter: 300, tol: 1e-4 }).kernel).toBe('js-elkan');
   });
 
+  it('falls back to the JavaScript kernel, with the same bits, when no memory can be had for the fit (e.g. over 4 GiB)', () => {
+    const x = overlapping(5, 4, 80, 12);
+    const init = kmeansPlusPlus(x, 5, createRng(12));
+    const module = kmeansWasm()?.module as WebAssembly.Module;
+    const noMemory = { ...workerThreads, wasm: () => ({ module, memory: () => undefined }) };
+    const run = lloyd(x, init, 5, { maxIter: 300, tol: 1e-4, workers: noMemory });
+    expect(run.kernel).toBe('js-elkan');
+    expectSameRun(run, lloyd(x, init, 5, { maxIter: 300, tol: 1e-4, workers: workerThreads }));
+  });
+
   it('COHORTLAB_KMEANS_KERNEL=js falls back to the JavaScript kernel, and kmeansKernel() says why', () => {
     const code = "const m = await import('./dist/cluster/parallel.js'); console.log(m.kmeansKernel());";
     const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
