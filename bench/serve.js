@@ -73,6 +73,11 @@ try {
       const b = await run({ url, method: 'POST', headers, body: JSON.stringify(batch), duration: Math.max(10, Math.round(seconds / 3)), connections: label === 'one process' ? 2 : 2 * workers });
       const perSec = b.requests.average * 1000;
       console.log(`1,000-user batches, top_reasons ${topReasons}, ${label}: ${b.requests.average.toFixed(1)} req/s = ${Math.round(perSec).toLocaleString('en-US')} predictions/s (target >= ${topReasons ? '100,000' : '200,000'}: ${perSec >= (topReasons ? 100_000 : 200_000) ? 'met' : 'NOT met'}), p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms, errors ${b.errors + b.non2xx}; RSS ${treeRss(server.pid).toFixed(0)} MB`);
+      // the same users as feature columns (POST /v1/predict/columns): no object per user
+      const columns = { user_id: batch.users.map((u) => u.user_id), columns: Object.fromEntries(Object.keys(batch.users[0].features).map((f) => [f, batch.users.map((u) => u.features[f])])), top_reasons: topReasons };
+      const c = await run({ url: `${url}/columns`, method: 'POST', headers, body: JSON.stringify(columns), duration: Math.max(10, Math.round(seconds / 3)), connections: label === 'one process' ? 2 : 2 * workers });
+      const cPerSec = c.requests.average * 1000;
+      console.log(`1,000-user batches as columns (/v1/predict/columns), top_reasons ${topReasons}, ${label}: ${Math.round(cPerSec).toLocaleString('en-US')} predictions/s (target >= ${topReasons ? '100,000' : '200,000'}: ${cPerSec >= (topReasons ? 100_000 : 200_000) ? 'met' : 'NOT met'}), p50 ${c.latency.p50} ms, p99 ${c.latency.p99} ms, errors ${c.errors + c.non2xx}`);
     }
   };
   await batches('one process');

@@ -94,6 +94,53 @@ export function featureTableFromJson(users: PredictUser[], indices: number[], fe
   };
 }
 
+/** The body of POST /v1/predict/columns (schemas.ts predictColumnsBodySchema). */
+export interface PredictColumns {
+  user_id: string[];
+  columns: Record<string, (number | string | boolean | null)[]>;
+}
+
+/** Feature rows sent as columns: every column as long as user_id, every feature a finite number. */
+export function featureTableFromColumns(body: PredictColumns, featureNames: string[]): { table: FeatureTable; asOf: (string | undefined)[] } {
+  const n = body.user_id.length;
+  for (const [name, values] of Object.entries(body.columns)) {
+    if (values.length !== n) throw new CohortlabError('BAD_FEATURE', `column "${name}" has ${values.length} values for ${n} users; every column needs one value per user_id, in its order.`, { path: `/columns/${name}` });
+  }
+  const columns: Record<string, Float64Array> = {};
+  for (const f of featureNames) {
+    const values = body.columns[f];
+    const col = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new CohortlabError('BAD_FEATURE', `feature "${f}" of user ${i} must be a finite number, got ${JSON.stringify(v)}.`, { path: `/columns/${f}/${i}` });
+      col[i] = v;
+    }
+    columns[f] = col;
+  }
+  const plan = body.columns.plan;
+  const churned = body.columns.already_churned;
+  const asOf = body.columns.as_of;
+  return {
+    table: {
+      asOf: '',
+      cutoffMs: NaN,
+      userIds: body.user_id,
+      columns,
+      plan: Array.from({ length: n }, (_, i) => String(plan?.[i] ?? '')),
+      // as in a feature row: already_churned 1 (or true) is used, without it the user counts as live
+      alreadyChurned: Uint8Array.from({ length: n }, (_, i) => (churned?.[i] === 1 || churned?.[i] === true ? 1 : 0)),
+    },
+    asOf: Array.from({ length: n }, (_, i) => (typeof asOf?.[i] === 'string' ? (asOf[i] as string) : undefined)),
+  };
+}
+
+/** Scores the users of POST /v1/predict/columns: one block, rows in request order. */
+export async function predictColumnRows(loaded: Loaded, body: PredictColumns, reasons = 3): Promise<PredictionRows> {
+  const { table, asOf } = featureTableFromColumns(body, loaded.model.featureNames);
+  const n = table.userIds.length;
+  return { blocks: [scoredBlock(await loaded.model.score(table, { reasons }))], block: new Uint32Array(n), row: Uint32Array.from({ length: n }, (_, i) => i), asOf };
+}
+
 const ltvValue = (col: Float64Array | null | undefined, i: number): number | null => (col && Number.isFinite(col[i]) ? col[i] : null);
 
 /** A scored block of users: the model's columns, and the LTV columns and cutoff when they were computed from events. */
