@@ -8,13 +8,16 @@ import { chunkRunner, newWasmMemory, type KMeansWasm } from './kmeans-wasm.js';
 import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
 
 /**
- * Splitting the Elkan passes of k-means over threads (sklearn runs its passes on every core; so do we).
+ * The fast path of k-means, handed to `lloyd` as `workerThreads`: the WebAssembly SIMD kernel (read from
+ * the .wasm that `npm run build` writes, with one shared memory kept between fits; see kmeans-wasm.ts) and
+ * the passes split over threads (sklearn runs its passes on every core; so do we).
  * Rows are cut into chunks (kmeans-kernels.ts `elkanChunkRows`, about 64 of them); this thread and T - 1
  * worker threads (kmeans-worker.ts) claim chunks from a shared counter until none is left, so a thread
  * that the machine's other work slows down simply takes fewer chunks. Every array a worker reads or
  * writes is a SharedArrayBuffer; each chunk writes only its own rows and its own slot of cluster sums
  * and counts, which `lloyd` adds in chunk order after the pass. So labels, centroids and inertia are the
- * same bits whatever T is and whichever thread ran which chunk (tested). Commands go through a small
+ * same bits whatever T is and whichever thread ran which chunk (tested); the WebAssembly kernel's arrays
+ * are views of its shared memory, which each worker instantiates the module on once per fit. Commands go through a small
  * Int32Array per worker with Atomics.wait/notify, so `lloyd` stays synchronous. `lloyd` never imports
  * this file: a caller passes `workerThreads` in (`KMeans.fit(x, { workers })`).
  *
@@ -192,7 +195,7 @@ function kmeansWasmModule(): WebAssembly.Module | undefined {
     wasmModule = null;
     const url = WASM_FILES.map((f) => new URL(f, import.meta.url)).find((u) => existsSync(fileURLToPath(u)));
     if (process.env.COHORTLAB_KMEANS_KERNEL === 'js') wasmNote = 'COHORTLAB_KMEANS_KERNEL=js';
-    else if (!url) wasmNote = 'src/cluster/wasm/kmeans-simd.wasm is not built (npm run build)';
+    else if (!url) wasmNote = 'dist/cluster/wasm/kmeans-simd.wasm is not built (npm run build)';
     else {
       try {
         // compiling checks SIMD; the shared memory is checked by making one
