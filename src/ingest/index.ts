@@ -120,7 +120,8 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
   let sqlRows: number | null = null;
-  const lean = !config.source && opts.leanCsv !== false && files.every((f) => f.format === 'csv') ? await readCsvFilesLean(conn, files, config, logger) : null;
+  const leanPass = !config.source && opts.leanCsv !== false && files.every((f) => f.format === 'csv') ? await readCsvFilesLean(conn, files, config, logger) : null;
+  const lean = leanPass?.clean ? leanPass : null;
   if (lean) {
     malformed.push(...lean.malformed);
     for (const [i, d] of lean.delims) csvDelims.set(i, d);
@@ -133,7 +134,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   } else {
     for (let i = 0; i < files.length; i++) {
       const f = files[i];
-      const r = await readFileIntoRaw(conn, f, i, config);
+      const r = await readFileIntoRaw(conn, f, i, config, leanPass?.clean === false && leanPass.rejecting.has(i));
       malformed.push(...r.malformed);
       if (r.delim) csvDelims.set(i, r.delim);
       if (r.view) parquetViews.push(r.view);
@@ -252,13 +253,15 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
  * The lean pass over CSV files (sql.ts): every file parsed once into `lean`; then one scan of its rows and one of
  * its distinct ids, events and plans decide whether the full `stage` pass would have rejected or changed anything.
  * Clean: `lean` is the events (returned with its check columns and the counts the report needs). Not clean: `lean`
- * and its rejects tables are dropped and null is returned, so the files are read through `stage` as before.
+ * and its rejects tables are dropped and the files are read through `stage` as before, those with rows to reject
+ * (`rejecting`) numbered at once: before the lean pass they were read twice too, unnumbered, then numbered.
  */
 async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig, logger: Logger) {
   const extra = await createLeanTable(conn, config);
   const malformed: MalformedRecord[] = [];
   const delims = new Map<number, string>();
   const fileReports: IngestReport['files'] = [];
+  const ends: number[] = [];
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
   for (let i = 0; i < files.length; i++) {
@@ -267,24 +270,27 @@ async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], conf
     malformed.push(...r.malformed);
     delims.set(i, r.delim);
     fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
+    ends.push((ends.at(-1) ?? 0) + r.records - r.malformed.length);
     doneBytes += f.bytes;
     logger.progress('reading events', doneBytes, totalBytes);
   }
-  const check = await queryColumns(conn, leanCheckSql(config));
-  const [unclean, nullSessions, signupsUnparsable] = check.columns.map((c) => (c as Float64Array)[0]);
-  if (unclean === 0) {
+  const check = await queryRows(conn, leanCheckSql(config, ends));
+  const sum = (k: string) => check.reduce((t, r) => t + Number(r[k]), 0);
+  // Files with rows to reject are read again numbered straight away (numbering is what shows their lines).
+  const rejecting = new Set(check.filter((r) => Number(r.unclean) > 0).map((r) => Number(r.file)));
+  if (rejecting.size === 0) {
     // `stage` writes '' for a missing session id.
-    if (nullSessions > 0) await conn.run(`UPDATE lean SET session_id = '' WHERE session_id IS NULL`);
+    if (sum('null_sessions') > 0) await conn.run(`UPDATE lean SET session_id = '' WHERE session_id IS NULL`);
     // The per-user counts are the report's, and the user ids to check, one per user.
     await conn.run(`CREATE OR REPLACE TEMP TABLE lean_users AS ${userStatsSql('lean')}`);
     let clean = true;
     for (const sql of leanTrimCheckSql('lean_users')) if (clean) clean = Number((await queryRows(conn, sql))[0].n) === 0;
-    if (clean) return { malformed, delims, fileReports, extra, signupsUnparsable };
+    if (clean) return { clean: true as const, malformed, delims, fileReports, extra, signupsUnparsable: sum('signups_unparsable') };
     await conn.run('DROP TABLE lean_users');
   }
   await conn.run('DROP TABLE lean');
   for (let i = 0; i < files.length; i++) await conn.run(`DROP TABLE IF EXISTS rejects_${i}_lean`);
-  return null;
+  return { clean: false as const, rejecting };
 }
 
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-');

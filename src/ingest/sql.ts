@@ -119,12 +119,12 @@ export function leanSelect(config: EventConfig, rawSelect: string): string {
 }
 
 /**
- * One row over `lean`: `unclean` counts the rows `stageSelect` would give a reject reason (or a value other than
- * the one read) that the distinct-value check cannot see: a missing id, event or time, an excluded value, a value
- * text that is not a finite number. `null_sessions` rows need the '' that `stageSelect` puts for a missing session
- * id; `signups_unparsable` is the count `stage` keeps in `signup_bad`.
+ * One row per file over `lean` (`ends`: the row count after each file; rows keep their file's order, rowid by rowid):
+ * `unclean` counts the rows `stageSelect` would give a reject reason that the distinct-value check cannot see: a
+ * missing id, event or time, an excluded value, a value text that is not a finite number. `null_sessions` rows need
+ * the '' that `stageSelect` puts for a missing session id; `signups_unparsable` is the count `stage` keeps in `signup_bad`.
  */
-export function leanCheckSql(config: EventConfig): string {
+export function leanCheckSql(config: EventConfig, ends: number[]): string {
   const shape = leanShape(config);
   const unclean = [
     'user_id IS NULL',
@@ -133,10 +133,12 @@ export function leanCheckSql(config: EventConfig): string {
     ...(shape.excluded ? ['excluded IS NOT NULL'] : []),
     ...(shape.value ? ["(value_text IS NOT NULL AND trim(value_text) <> '')"] : []),
   ];
-  return `SELECT CAST(count(*) FILTER (WHERE ${unclean.join(' OR ')}) AS DOUBLE) AS unclean,
+  const file = ends.length <= 1 ? '0' : `CASE ${ends.slice(0, -1).map((e, i) => `WHEN rowid < ${e} THEN ${i}`).join(' ')} ELSE ${ends.length - 1} END`;
+  return `SELECT CAST(${file} AS DOUBLE) AS file,
+                 CAST(count(*) FILTER (WHERE ${unclean.join(' OR ')}) AS DOUBLE) AS unclean,
                  CAST(count(*) FILTER (WHERE session_id IS NULL) AS DOUBLE) AS null_sessions,
                  CAST(${shape.signup ? "count(*) FILTER (WHERE signup_text IS NOT NULL AND trim(signup_text) <> '')" : '0'} AS DOUBLE) AS signups_unparsable
-          FROM lean`;
+          FROM lean GROUP BY ALL`;
 }
 
 /**

@@ -105,6 +105,22 @@ describe('lean CSV pass: the same report and events as the stage pass', () => {
     expect(r.pass).toBe('stage');
   });
 
+  it('several files: one with a row to reject sends them all through stage, the rejected row at its file and line', async () => {
+    const files = [await write(rows.slice(0, 10)), await write(edit(rows.slice(10), 4, 'user_id', '')), await write(rows.slice(0, 3))];
+    const lean = await loadEvents(files, SYNTHETIC_PRESET);
+    const stage = await loadEvents(files, SYNTHETIC_PRESET, { leanCsv: false });
+    try {
+      expect(report(lean.report)).toEqual(report(stage.report));
+      expect(await events(lean)).toEqual(await events(stage));
+      expect(lean.report.examples['empty user id']).toEqual([{ file: files[1], where: 'line 6', value: 'user id ""' }]);
+      expect(lean.report.files.map((f) => f.records)).toEqual([10, 19, 3]);
+    } finally {
+      lean.close();
+      stage.close();
+    }
+    expect((await both(await write(rows.slice(0, 10)))).pass).toBe('lean');
+  });
+
   it('values: finite numbers stay lean; a non-numeric or infinite value is read again', async () => {
     const valued: EventConfig = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, value: 'amount' } };
     const withValues = (v: (i: number) => string) => rows.map((l, i) => `${l},${v(i)}`);
