@@ -15,7 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { usersForEvents, writeSynthetic, loadEvents, SYNTHETIC_PRESET, computeFeatures } from 'cohortlab';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// --name value, or --name=value (the form `npm run bench -- ingest --sizes=10000000` passes on).
 const arg = (name, def) => {
+  const eq = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (eq) return eq.slice(name.length + 3);
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : def;
 };
@@ -72,7 +75,8 @@ function featureDifference(a, b) {
   return null;
 }
 
-const root = arg('keep', mkdtempSync(join(tmpdir(), 'cohortlab-bench-ingest-')));
+// A kept folder is reused as it is; otherwise a temporary one (made only then) is removed at the end.
+const root = arg('keep', null) ?? mkdtempSync(join(tmpdir(), 'cohortlab-bench-ingest-'));
 try {
   for (const target of [...new Set(sizes)]) {
     // Users sized by a pilot run of the generator so the log has about `target` events.
@@ -86,7 +90,7 @@ try {
     const asOf = truth.as_of;
     const fromParquet = formats.has('parquet') ? await ours([join(dir, 'events.parquet')], asOf) : null;
     const fromCsv = formats.has('csv') ? await ours([join(dir, 'events.csv')], asOf) : null;
-    const fromStage = formats.has('csv') && process.argv.includes('--stage') ? await ours([join(dir, 'events.csv')], asOf, { leanCsv: false }) : null;
+    const fromStage = formats.has('csv') && process.argv.some((a) => a === '--stage' || a === '--stage=true') ? await ours([join(dir, 'events.csv')], asOf, { leanCsv: false }) : null;
     const csvMb = statSync(join(dir, 'events.csv')).size / 1e6;
     const some = fromParquet ?? fromCsv;
     console.log(
@@ -118,5 +122,5 @@ try {
   }
   console.log(`peak RSS cohortlab process: ${mb(process.resourceUsage().maxRSS)} MB`);
 } finally {
-  if (!process.argv.includes('--keep')) rmSync(root, { recursive: true, force: true });
+  if (arg('keep', null) === null) rmSync(root, { recursive: true, force: true });
 }
