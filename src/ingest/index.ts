@@ -279,8 +279,8 @@ async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], conf
   // Files with rows to reject are read again numbered straight away (numbering is what shows their lines).
   const rejecting = new Set(check.filter((r) => Number(r.unclean) > 0).map((r) => Number(r.file)));
   if (rejecting.size === 0) {
-    // `stage` writes '' for a missing session id.
-    if (sum('null_sessions') > 0) await conn.run(`UPDATE lean SET session_id = '' WHERE session_id IS NULL`);
+    // `stage` writes '' for a missing session id (without a mapped one, the gap rule numbers the sessions anyway).
+    if (config.columns.session_id && sum('null_sessions') > 0) await conn.run(`UPDATE lean SET session_id = '' WHERE session_id IS NULL`);
     // The per-user counts are the report's, and the user ids to check, one per user.
     await conn.run(`CREATE OR REPLACE TEMP TABLE lean_users AS ${userStatsSql('lean')}`);
     let clean = true;

@@ -160,7 +160,7 @@ export function statsTotalsSql(userStats: string): string {
  * Queries counting the user ids (of the per-user table `users`), events and plans (distinct values of `lean`) that
  * `stageSelect` would change or reject: text `trim` changes (so `trimmed()` would), or empty text (an empty id or
  * event is rejected, an empty plan becomes NULL). All empty: every row's trimmed value is the value read, so `lean`
- * holds exactly the rows and values `stage` would. Run one by one (a UNION ALL of them cost 6x as much).
+ * holds exactly the rows and values `stage` would.
  */
 export function leanTrimCheckSql(users: string): string[] {
   // The distinct values are filtered as a list: a WHERE on them is pushed below the DISTINCT by DuckDB, which then
