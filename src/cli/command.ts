@@ -8,6 +8,8 @@ export interface CommandContext {
   out: (text: string) => void;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The command line as given (command name first): what `serve --workers` starts its workers with. */
+  argv?: string[];
 }
 
 export interface Command {

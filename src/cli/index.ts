@@ -25,6 +25,7 @@ export async function main(argv: string[], ctx: Partial<CommandContext> = {}): P
     out: ctx.out ?? ((t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`)),
     cwd: ctx.cwd ?? process.cwd(),
     env: ctx.env ?? process.env,
+    argv,
   };
   const [name, ...rest] = argv;
   // bare `cohortlab` prints the usage on stdout and exits 0, like `--help` (git, npm and docker do the same)

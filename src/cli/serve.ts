@@ -65,7 +65,7 @@ export const serveCommand: Command = {
     MODEL_REF_OPTION,
     { name: 'propensity-model', type: 'string', description: 'also show this upgrade (or event) model of the registry: GET /v1/propensity and the explorer\'s "Upgrade model" panel (a churn model is refused; /v1/models/reload leaves it)', placeholder: 'REF' },
     { name: 'port', type: 'string', description: 'TCP port (0 = any free port)', default: '8080', placeholder: 'P' },
-    { name: 'workers', type: 'string', description: 'server processes sharing the port (auto = one per core): predictions use every core; a reload reaches every worker and /metrics sums them; not with --refresh', default: '1', placeholder: 'N|auto' },
+    { name: 'workers', type: 'string', description: 'server processes sharing the port (auto = one per core): predictions use every core; a reload reaches every worker and /metrics sums them; with --refresh the schedule runs in one worker and the others serve each new snapshot', default: '1', placeholder: 'N|auto' },
     { name: 'host', type: 'string', description: 'interface to listen on', default: '127.0.0.1', placeholder: 'H' },
     MODELS_DIR_OPTION,
     { name: 'cors-origin', type: 'list', description: 'browser origins allowed to call the API (CORS is off without it)', default: '$COHORTLAB_CORS_ORIGIN (comma-separated), else none', placeholder: 'ORIGIN...' },
@@ -84,11 +84,13 @@ export const serveCommand: Command = {
   async run(args, ctx) {
     const refresh = await refreshOptions(args, ctx);
     const workers = workerCount(args);
-    if (workers > 1 && refresh) throw new CohortlabError('BAD_ARGUMENT', `--refresh keeps its schedule and the snapshot it serves in one process: use it with --workers 1, or run "cohortlab refresh" on a schedule and POST /v1/models/reload (which reaches all ${workers} workers).`);
     const banner = (url: string, note = '') => `cohortlab explorer: ${url}  (API: ${url}v1/openapi.json${ctx.env.COHORTLAB_API_KEY ? '; API key required' : ''}${note}); Ctrl-C to stop`;
     // the primary of serve --workers N only starts, watches and stops the N servers (src/serve/workers.ts)
-    if (workers > 1 && cluster.isPrimary) return runPrimary({ workers, logger: ctx.logger, announce: (url) => ctx.logger.info(banner(url, `; ${workers} worker processes`)) });
-    const { app, url, refresher, link } = await startServer({
+    if (workers > 1 && cluster.isPrimary) {
+      if (!ctx.argv) throw new CohortlabError('BAD_ARGUMENT', 'serve --workers starts the workers with the command line: call main(argv) with it.');
+      return runPrimary({ workers, logger: ctx.logger, argv: ctx.argv, cwd: ctx.cwd, env: ctx.env, announce: (url) => ctx.logger.info(banner(url, `; ${workers} worker processes`)) });
+    }
+    const started = startServer({
       ref: str(args, 'model') ?? 'default',
       modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')),
       port: int(args, 'port', 8080, 0, 65535),
@@ -100,7 +102,13 @@ export const serveCommand: Command = {
       propensityRef: str(args, 'propensity-model'),
       refresh,
     });
-    if (refresher) ctx.logger.info(`refreshing ${refresher.state().cadence} (every ${refresher.state().interval_seconds} s; first run now)`);
+    // a serve --workers worker that cannot start lets go of the primary's channel, or it would never exit
+    const { app, url, refresher, link } = await started.catch((e: unknown) => {
+      // (after the error is reported: the command's exit code stays the worker's)
+      if (cluster.isWorker) setImmediate(() => cluster.worker?.disconnect());
+      throw e;
+    });
+    if (refresher && (!link || link.id === 1)) ctx.logger.info(`refreshing ${refresher.state().cadence} (every ${refresher.state().interval_seconds} s; first run now)`);
     if (!link) ctx.logger.info(banner(url));
     await new Promise<void>((resolve) => {
       const stop = () => {

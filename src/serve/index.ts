@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { createProvider, type ModelProvider } from './provider.js';
+import { createProvider, servingSnapshot, type ModelProvider } from './provider.js';
 import { loadPropensity } from './propensity.js';
-import { createRefresher, parseCadence, type Refresher, type RefresherOptions } from './refresh.js';
+import { createRefresher, followingRefresher, parseCadence, type Refresher, type RefresherOptions } from './refresh.js';
 import type { Logger } from '../shared/log.js';
 import { openModelStore } from '../registry/index.js';
 import type { EventSourceSpec } from '../engine/index.js';
@@ -59,8 +59,8 @@ export async function startServer(opts: ServeOptions): Promise<{ app: FastifyIns
   const propensity = opts.propensityRef ? await loadPropensity(opts.propensityRef, store) : null;
   const provider = await createProvider(opts.ref, store, opts.logger);
   // the schedule, its source and its destinations are checked before the server listens
-  const refresher = opts.refresh ? scheduleRefresh(opts, provider, opts.refresh) : null;
   const link = workerLink();
+  const refresher = opts.refresh ? refresherOf(opts, provider, opts.refresh, link) : null;
   const app = await buildApp({ provider, propensity, refresher, link, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
@@ -73,10 +73,32 @@ export async function startServer(opts: ServeOptions): Promise<{ app: FastifyIns
 }
 
 /**
+ * serve --refresh: the schedule itself, or with --workers, in worker 1 only; every other worker loads the newest
+ * snapshot after each of its runs and shows its state (src/serve/workers.ts).
+ */
+function refresherOf(opts: ServeOptions, provider: ModelProvider, r: NonNullable<ServeOptions['refresh']>, link: WorkerLink | null): Refresher {
+  if (!link || link.id === 1) return scheduleRefresh(opts, provider, r, link);
+  const follower = followingRefresher(parseCadence(r.cadence, provider.current().model.segments));
+  link.onRefreshed(async (state) => {
+    // the snapshot worker 1 now serves, read from the history it was stored in (the same rows, the same swap)
+    const asOf = state.last?.served ? state.last.as_of : null;
+    if (asOf) {
+      const basis = provider.current();
+      const history = basis.store.history(basis.model.name);
+      const record = await history.read(asOf);
+      if (record.model.version === basis.model.version) provider.swap(basis, servingSnapshot(basis, record, await history.readTable(asOf)));
+      else await provider.reload(); // worker 1 had loaded another version (a reload raced the run): load it too
+    }
+    follower.follow(state);
+  });
+  return follower;
+}
+
+/**
  * The schedule of serve --refresh: its source, retention, tracked columns (flags, else the config's refresh
  * block) and destinations (the config's refresh.webhooks, --changes), all checked before the server listens.
  */
-function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNullable<ServeOptions['refresh']>): Refresher {
+function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNullable<ServeOptions['refresh']>, link: WorkerLink | null): Refresher {
   const model = provider.current().model;
   const { config } = r.source(model.config); // a bad source or config is refused now, not at the first run
   const { keep, track, dest } = refreshSettings(config, r.env ?? process.env, model, { modelsDir: opts.modelsDir, keep: r.keep, track: r.track, changesFile: r.changesFile, deadLetterFile: r.deadLetterFile });
@@ -91,5 +113,5 @@ function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNull
     salt: r.salt,
     logger: opts.logger,
   });
-  return createRefresher({ provider, cadence: parseCadence(r.cadence, model.segments), logger: opts.logger, runner, clock: r.clock });
+  return createRefresher({ provider, cadence: parseCadence(r.cadence, model.segments), logger: opts.logger, runner, clock: r.clock, onRun: link ? (_, state) => link.refreshed(state) : undefined });
 }

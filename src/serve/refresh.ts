@@ -100,6 +100,8 @@ export interface RefresherOptions {
   keep?: number;
   /** Columns whose changes are records (default: refreshModel's). */
   track?: string[];
+  /** Called after every run, with the run and the schedule's state (serve --workers: the other workers follow it). */
+  onRun?: (run: RefreshRun, state: RefreshState) => void;
   /** What "now" is (tests step it a day per run; the server uses the wall clock). */
   clock?: () => Date;
   /** Sends the run's changes where teams act (changes file, webhooks); absent when the server has no destinations. */
@@ -231,6 +233,7 @@ export function createRefresher(opts: RefresherOptions): Refresher {
     running = run().finally(() => {
       running = null;
     });
+    if (opts.onRun) void running.then((r) => opts.onRun?.(r, state()));
     return running;
   }
 
@@ -261,13 +264,34 @@ export function createRefresher(opts: RefresherOptions): Refresher {
       await (runner as { close?: () => Promise<void> }).close?.();
     },
     runOnce,
-    state: () => ({
+    state,
+  };
+
+  function state(): RefreshState {
+    return {
       cadence: opts.cadence.label,
       interval_seconds: opts.cadence.intervalMs / 1000,
       running: running !== null,
       last,
       next_at: nextAt === null ? null : new Date(nextAt).toISOString(),
       skipped,
-    }),
+    };
+  }
+}
+
+/**
+ * serve --workers with --refresh: the schedule runs in worker 1; every other worker answers with this, which holds
+ * the state worker 1 last sent (after each run, when that worker has also loaded the new snapshot) and runs nothing.
+ */
+export function followingRefresher(cadence: Cadence): Refresher & { follow(state: RefreshState): void } {
+  let current: RefreshState = { cadence: cadence.label, interval_seconds: cadence.intervalMs / 1000, running: true, last: null, next_at: null, skipped: 0 };
+  return {
+    start() {},
+    async stop() {},
+    runOnce: async () => null,
+    state: () => current,
+    follow(s) {
+      current = s;
+    },
   };
 }

@@ -1,6 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../shared/log.js';
 import type { MetricsData } from './plugins/metrics.js';
+import type { RefreshState } from './refresh.js';
 
 /**
  * serve --workers N: N processes answer on one port (node:cluster hands each new connection to the next worker),
@@ -8,7 +10,8 @@ import type { MetricsData } from './plugins/metrics.js';
  * across them goes through the primary process:
  *   - POST /v1/models/reload in one worker makes every other worker reload too (each loads the registry itself);
  *   - GET /metrics sums the counters and histograms of every worker (a scrape sees the whole server).
- * --refresh keeps its schedule and served snapshot in one process, so it runs with one worker (cli/serve.ts).
+ *   - serve --refresh: the schedule runs in worker 1; after each run the others load the newest snapshot (a reload)
+ *     and answer /v1/health and /v1/models with worker 1's schedule state.
  */
 
 /** Messages between the primary and its workers (process.send). */
@@ -17,7 +20,8 @@ type Message =
   | { t: 'reload' }
   | { t: 'metrics?'; req: number }
   | { t: 'metrics'; req: number; data: MetricsData }
-  | { t: 'metrics!'; req: number; all: MetricsData[] };
+  | { t: 'metrics!'; req: number; all: MetricsData[] }
+  | { t: 'refreshed'; state: RefreshState };
 
 /** A worker's side: what the app calls to reach the other workers. */
 export interface WorkerLink {
@@ -28,6 +32,10 @@ export interface WorkerLink {
   reloadOthers(): void;
   /** What to do when another worker reloaded. */
   onReload(reload: () => Promise<unknown>): void;
+  /** Worker 1 ran the refresh schedule (serve --refresh): the others follow. */
+  refreshed(state: RefreshState): void;
+  /** What to do when worker 1 ran the schedule. */
+  onRefreshed(follow: (state: RefreshState) => Promise<unknown>): void;
   /** How this worker's own metrics are read when another one gathers them. */
   onMetrics(own: () => MetricsData): void;
   /** Every worker's metrics (this one's included), for one GET /metrics. */
@@ -46,11 +54,13 @@ export function workerLink(env: NodeJS.ProcessEnv = process.env): WorkerLink | n
   if (!cluster.isWorker || !env[WORKER_ENV]) return null;
   const send = (m: Message) => process.send?.(m);
   let reload: () => Promise<unknown> = async () => {};
+  let follow: (state: RefreshState) => Promise<unknown> = async () => {};
   let own: () => MetricsData = () => ({ series: [], predictions: 0 });
   let next = 0;
   const waiting = new Map<number, (all: MetricsData[]) => void>();
   process.on('message', (m: Message) => {
     if (m.t === 'reload') void reload().catch(() => {}); // a failed reload keeps the loaded version (and logs it)
+    else if (m.t === 'refreshed') void follow(m.state).catch(() => {});
     else if (m.t === 'metrics?') send({ t: 'metrics', req: m.req, data: own() });
     else if (m.t === 'metrics!') {
       waiting.get(m.req)?.(m.all);
@@ -62,6 +72,8 @@ export function workerLink(env: NodeJS.ProcessEnv = process.env): WorkerLink | n
     workers: Number(env[WORKERS_ENV]),
     reloadOthers: () => send({ t: 'reload' }),
     onReload: (f) => (reload = f),
+    refreshed: (state) => send({ t: 'refreshed', state }),
+    onRefreshed: (f) => (follow = f),
     onMetrics: (f) => (own = f),
     metricsOfAll: () =>
       new Promise((resolve) => {
@@ -70,9 +82,13 @@ export function workerLink(env: NodeJS.ProcessEnv = process.env): WorkerLink | n
         send({ t: 'metrics?', req });
       }),
     listening: (url) => send({ t: 'listening', url }),
-    close: () => process.disconnect?.(),
+    // cluster's own disconnect: marked as intended, so the worker ends with its exit code (not a forced 0)
+    close: () => cluster.worker?.disconnect(),
   };
 }
+
+/** The command line's launcher (bin/cohortlab.js), from dist/serve/workers.js or src/serve/workers.ts. */
+const CLI = fileURLToPath(new URL('../../bin/cohortlab.js', import.meta.url));
 
 /** How long the primary waits for a worker's metrics before answering with the others'. */
 const METRICS_WAIT_MS = 2000;
@@ -80,11 +96,13 @@ const METRICS_WAIT_MS = 2000;
 /**
  * The primary: forks `workers` copies of this same command (each a full server on the shared port), relays
  * reloads and metrics, replaces a worker that dies while serving, and stops them all on SIGINT/SIGTERM. Resolves
- * with the exit code: 0 after a stop, 1 when a worker could not start (its own error is on stderr). `announce` gets
+ * with the exit code: 0 after a stop, a worker's own code (else 1) when it could not start (its error is on stderr). `announce` gets
  * the URL once every worker listens.
  */
-export function runPrimary(opts: { workers: number; logger: Logger; announce: (url: string) => void }): Promise<number> {
+export function runPrimary(opts: { workers: number; logger: Logger; announce: (url: string) => void; argv: string[]; cwd: string; env: NodeJS.ProcessEnv }): Promise<number> {
   const { workers, logger } = opts;
+  // the workers run the CLI itself with the same command line (also when serve was called as a library function)
+  cluster.setupPrimary({ exec: CLI, args: opts.argv, cwd: opts.cwd });
   return new Promise((resolve) => {
     const ids = new Map<Worker, number>();
     const started = new Set<number>();
@@ -116,7 +134,7 @@ export function runPrimary(opts: { workers: number; logger: Logger; announce: (u
     };
 
     const fork = (id: number) => {
-      const w = cluster.fork({ [WORKER_ENV]: String(id), [WORKERS_ENV]: String(workers) });
+      const w = cluster.fork({ ...opts.env, [WORKER_ENV]: String(id), [WORKERS_ENV]: String(workers) });
       ids.set(w, id);
       w.on('message', (m: Message) => {
         if (m.t === 'listening') {
@@ -127,8 +145,8 @@ export function runPrimary(opts: { workers: number; logger: Logger; announce: (u
             announced = true;
             opts.announce(url);
           }
-        } else if (m.t === 'reload') {
-          for (const other of ids.keys()) if (other !== w && other.isConnected()) other.send({ t: 'reload' } satisfies Message);
+        } else if (m.t === 'reload' || m.t === 'refreshed') {
+          for (const other of ids.keys()) if (other !== w && other.isConnected()) other.send(m);
         } else if (m.t === 'metrics?') {
           const req = ++nextReq;
           const askers = [...ids.keys()].filter((x) => x.isConnected());
@@ -152,7 +170,7 @@ export function runPrimary(opts: { workers: number; logger: Logger; announce: (u
         if (!started.has(id)) {
           // a worker that cannot start (a bad model, a port in use) will not start on a second try either
           logger.warn(`serve worker ${id} exited before listening (${signal ?? `code ${code}`}); stopping the others`);
-          stopAll(1);
+          stopAll(code || 1);
           return;
         }
         logger.warn(`serve worker ${id} died (${signal ?? `code ${code}`}); starting a new one`);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,14 +49,47 @@ const childrenOf = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/child
 const loadedAtOf = async (url: string) => (JSON.parse((await get(`${url}v1/models`)).body) as { loaded: { loadedAt: string } }).loaded.loadedAt;
 
 describe('serve --workers', () => {
-  it('refuses --refresh with more than one worker, and a worker count that is not one', async () => {
-    const r = await runCli(['serve', '--models-dir', fx.modelsDir, '--port', '0', '--workers', '2', '--refresh', 'daily', '--events', fx.events]);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--refresh keeps its schedule and the snapshot it serves in one process: use it with --workers 1/);
+  it('refuses a worker count below one, and a worker that cannot start stops the server with its exit code', async () => {
     const zero = await runCli(['serve', '--models-dir', fx.modelsDir, '--port', '0', '--workers', '0']);
     expect(zero.code).toBe(2);
     expect(zero.err).toMatch(/--workers/);
+    // the event source of --refresh is checked in the worker that runs the schedule, before it listens
+    const none = spawnCli(['serve', '--models-dir', fx.modelsDir, '--port', '0', '--workers', '2', '--refresh', 'daily']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--refresh needs an event source: --events FILE/);
+    expect(none.stderr).toMatch(/serve worker 1 exited before listening \(code 2\); stopping the others/);
   });
+
+  it('--refresh with two workers: worker 1 runs the schedule, both serve the refreshed snapshot and tell its state', async () => {
+    const modelsDir = join(await mkdtemp(join(tmpdir(), 'cl-workers-refresh-')), 'models');
+    await cp(fx.modelsDir, modelsDir, { recursive: true });
+    const refreshing = spawn(process.execPath, [join(ROOT, 'bin', 'cohortlab.js'), 'serve', '--models-dir', modelsDir, '--port', '0', '--workers', '2', '--refresh', 'every:2s', '--events', fx.events], { env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let err = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        refreshing.stderr!.on('data', (d) => {
+          err += String(d);
+          const m = /cohortlab explorer: (http:\/\/\S+\/) .*2 worker processes/.exec(err);
+          if (m) resolve(m[1]);
+        });
+        refreshing.on('exit', (c) => reject(new Error(`serve exited with ${c}: ${err}`)));
+      });
+      // the schedule is announced and run once (worker 1), not once per worker
+      const t0 = Date.now();
+      let healths: { snapshot: { source: string }; refresh: { last: { status: string } | null } }[] = [];
+      while (Date.now() - t0 < 60_000) {
+        healths = [];
+        for (let i = 0; i < 6; i++) healths.push(JSON.parse((await get(`${url}v1/health`)).body));
+        if (healths.every((h) => h.snapshot.source === 'refresh' && h.refresh.last?.status === 'ok')) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      for (const h of healths) expect(h).toMatchObject({ snapshot: { source: 'refresh' }, refresh: { cadence: 'every:2s', last: { status: 'ok' } } });
+      expect(err.match(/refreshing every:2s/g)).toHaveLength(1);
+    } finally {
+      refreshing.kill('SIGTERM');
+      await new Promise((r) => refreshing.once('exit', r));
+    }
+  }, 120_000);
 
   it('two workers: metrics summed, a reload reaches both, a dead worker replaced, SIGTERM stops all', async () => {
     expect(spawnCli(['--version']).code).toBe(0); // rebuilds dist/ when a source is newer
