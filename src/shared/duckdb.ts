@@ -1,4 +1,4 @@
-import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBArrayValue, DuckDBInstance, DuckDBListValue, DuckDBStructValue, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,7 +114,10 @@ export type SqlParams = Record<string, DuckDBValue>;
 
 export interface ColumnResult {
   names: string[];
-  /** DOUBLE/FLOAT/INTEGER/BOOLEAN columns as Float64Array (NULL -> NaN); everything else as string[] (NULL -> ''). */
+  /**
+   * DOUBLE/FLOAT/INTEGER/BOOLEAN columns as Float64Array (NULL -> NaN); LIST/ARRAY/STRUCT columns as JSON text
+   * (jsonText); everything else as string[] (NULL -> '').
+   */
   columns: (Float64Array | string[])[];
   rows: number;
 }
@@ -123,6 +126,30 @@ const NUMERIC_TYPES = new Set<DuckDBTypeId>([
   DuckDBTypeId.DOUBLE, DuckDBTypeId.FLOAT, DuckDBTypeId.INTEGER, DuckDBTypeId.SMALLINT, DuckDBTypeId.TINYINT,
   DuckDBTypeId.UINTEGER, DuckDBTypeId.USMALLINT, DuckDBTypeId.UTINYINT, DuckDBTypeId.BOOLEAN,
 ]);
+
+const NESTED_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.LIST, DuckDBTypeId.ARRAY, DuckDBTypeId.STRUCT]);
+
+/** A nested value as plain JSON data: lists as arrays, structs as objects (fields in order), NaN and infinities as null, BIGINTs as numbers. */
+function plainValue(v: DuckDBValue): unknown {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof DuckDBListValue || v instanceof DuckDBArrayValue) return v.items.map(plainValue);
+  if (v instanceof DuckDBStructValue) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v.entries)) o[k] = plainValue(x);
+    return o;
+  }
+  return String(v);
+}
+
+/**
+ * A LIST/STRUCT cell as JSON text, as JSON.stringify writes it (`[{"feature":"x","value":546}]`: the text a CSV and
+ * an older Parquet file hold in the same column, e.g. the score table's `reasons`); NULL as ''.
+ */
+function jsonText(v: DuckDBValue): string {
+  return v === null ? '' : JSON.stringify(plainValue(v));
+}
 
 function toColumns(names: string[], types: DuckDBTypeId[], chunks: DuckDBDataChunk[], rows: number): ColumnResult {
   const columns = names.map((_, c) => {
@@ -141,9 +168,12 @@ function toColumns(names: string[], types: DuckDBTypeId[], chunks: DuckDBDataChu
         }
       } else {
         const arr = out as string[];
-        for (let i = 0; i < n; i++) {
-          const v = vec.getItem(i);
-          arr[at + i] = v === null ? '' : String(v);
+        if (NESTED_TYPES.has(types[c])) for (let i = 0; i < n; i++) arr[at + i] = jsonText(vec.getItem(i));
+        else {
+          for (let i = 0; i < n; i++) {
+            const v = vec.getItem(i);
+            arr[at + i] = v === null ? '' : String(v);
+          }
         }
       }
       at += n;
