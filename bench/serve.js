@@ -2,7 +2,8 @@
 // Server load bench (issue 8): autocannon on loopback against `cohortlab serve` in its own process.
 // Single-user predictions at a fixed 1,000 req/s, then 1,000-user batches as fast as they go.
 // Prints requests/s, predictions/s, p50/p99 latency, errors, and the server's RSS over the run.
-// Usage: node bench/serve.js [--seconds 60]
+// Then the 1,000-user batches again against `serve --workers N` (N = --workers, default 2: one process per core).
+// Usage: node bench/serve.js [--seconds 60] [--workers 2]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ const arg = (name, def) => {
   return i >= 0 ? process.argv[i + 1] : def;
 };
 const seconds = Number(arg('seconds', '60'));
+const workers = Number(arg('workers', '2'));
 const root = mkdtempSync(join(tmpdir(), 'cohortlab-bench-serve-'));
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
@@ -35,13 +37,19 @@ try {
   store.close();
   const userAt = (i) => ({ user_id: t.userIds[i], features: Object.fromEntries(Object.entries(t.columns).map(([k, v]) => [k, v[i]])) });
 
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  server = spawn(process.execPath, [join(here, '..', 'bin', 'cohortlab.js'), 'serve', '--model', 'bench', '--models-dir', modelsDir, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise((resolve, reject) => {
-    server.stderr.on('data', (d) => String(d).includes('cohortlab explorer:') && resolve());
-    server.on('exit', (c) => reject(new Error(`server exited with ${c}`)));
-  });
-  const url = `http://127.0.0.1:${port}/v1/predict`;
+  const start = async (extra) => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, [join(here, '..', 'bin', 'cohortlab.js'), 'serve', '--model', 'bench', '--models-dir', modelsDir, '--port', String(port), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise((resolve, reject) => {
+      child.stderr.on('data', (d) => String(d).includes('cohortlab explorer:') && resolve());
+      child.on('exit', (c) => reject(new Error(`server exited with ${c}`)));
+    });
+    return { child, url: `http://127.0.0.1:${port}/v1/predict` };
+  };
+  // the RSS of the server and its workers (serve --workers N: the primary's children)
+  const treeRss = (pid) => rssMb(pid) + readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).reduce((s, c) => s + rssMb(Number(c)), 0);
+  let url;
+  ({ child: server, url } = await start([]));
   const headers = { 'content-type': 'application/json' };
   // Warm-up (JIT, tfjs kernels).
   await run({ url, method: 'POST', headers, body: JSON.stringify({ users: [userAt(0)] }), duration: 3, connections: 4 });
@@ -55,11 +63,22 @@ try {
   console.log(`single-user predict at 1,000 req/s for ${seconds} s: ${single.requests.average.toFixed(0)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms (target < 10 ms: ${s.p99 < 10 ? 'met' : 'NOT met'}), errors ${single.errors + single.non2xx}`);
   console.log(`server RSS: ${rssBefore.toFixed(0)} MB before, ${rssAfter.toFixed(0)} MB after; samples every 5 s: ${samples.map((x) => x.toFixed(0)).join(' ')} MB`);
 
-  for (const topReasons of [3, 0]) {
-    const batch = { users: Array.from({ length: 1000 }, (_, i) => userAt(i % t.userIds.length)), top_reasons: topReasons };
-    const b = await run({ url, method: 'POST', headers, body: JSON.stringify(batch), duration: Math.max(10, Math.round(seconds / 3)), connections: 2 });
-    const perSec = b.requests.average * 1000;
-    console.log(`1,000-user batches, top_reasons ${topReasons}: ${b.requests.average.toFixed(1)} req/s = ${Math.round(perSec).toLocaleString('en-US')} predictions/s (target >= 100,000: ${perSec >= 100_000 ? 'met' : 'NOT met'}), p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms, errors ${b.errors + b.non2xx}; RSS ${rssMb(server.pid).toFixed(0)} MB`);
+  const batches = async (label) => {
+    for (const topReasons of [3, 0]) {
+      const batch = { users: Array.from({ length: 1000 }, (_, i) => userAt(i % t.userIds.length)), top_reasons: topReasons };
+      // warm: the first batches compile the paths and fill the model's TreeSHAP patterns
+      await run({ url, method: 'POST', headers, body: JSON.stringify(batch), duration: 2, connections: 2 * Math.max(1, workers) });
+      const b = await run({ url, method: 'POST', headers, body: JSON.stringify(batch), duration: Math.max(10, Math.round(seconds / 3)), connections: label === 'one process' ? 2 : 2 * workers });
+      const perSec = b.requests.average * 1000;
+      console.log(`1,000-user batches, top_reasons ${topReasons}, ${label}: ${b.requests.average.toFixed(1)} req/s = ${Math.round(perSec).toLocaleString('en-US')} predictions/s (target >= ${topReasons ? '100,000' : '200,000'}: ${perSec >= (topReasons ? 100_000 : 200_000) ? 'met' : 'NOT met'}), p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms, errors ${b.errors + b.non2xx}; RSS ${treeRss(server.pid).toFixed(0)} MB`);
+    }
+  };
+  await batches('one process');
+  if (workers > 1) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    ({ child: server, url } = await start(['--workers', String(workers)]));
+    await batches(`serve --workers ${workers}`);
   }
 } finally {
   server?.kill('SIGTERM');

@@ -189,35 +189,105 @@ function recurse(f: Flat, x: Float64Array | Float32Array, xo: number, phi: Float
  * on average; on 20,000 users, 2,845.
  */
 interface TreePatterns {
-  inner: Int32Array;
+  /** The inner nodes' tests, in node order: feature, threshold, missing-goes-left. */
+  feature: Int32Array;
+  threshold: Float64Array;
+  missLeft: Uint8Array;
   /** The features the tree splits on: the only ones it contributes to. */
   features: Int32Array;
-  seen: Map<number, Float64Array>;
+  /**
+   * Patterns seen, an open-addressing table keyed by the pattern's two halves (`loBits` bits each at most, so each
+   * half is a small integer): slot s holds 1 + the pattern's index, or 0 when empty. Pattern i's contributions
+   * (one per entry of `features`) are values[i * features.length ...].
+   */
+  keyLo: Int32Array;
+  keyHi: Int32Array;
+  slot: Int32Array;
+  values: Float64Array;
+  size: number;
 }
 
-/** Inner nodes up to this many: a pattern fits a double exactly (2^53); beyond, the tree is computed row by row. */
+/** Inner nodes up to this many: a pattern is two 26-bit halves; beyond, the tree is computed row by row. */
 const MAX_PATTERN_BITS = 52;
+const HALF_BITS = 26;
 /**
  * Patterns kept per tree of a model (memory bound, ~10 features x 8 bytes each: at most a few tens of MB for 50
  * trees); a new pattern past it is computed in the scratch row every time, not kept.
  */
 const MAX_PATTERNS_PER_TREE = 4096;
+/** Twice the most patterns kept: probes stay short. */
+const SLOTS = 2 * MAX_PATTERNS_PER_TREE;
 
 function patternsOf(f: Flat): TreePatterns | null {
   const inner: number[] = [];
   for (let i = 0; i < f.feature.length; i++) if (f.feature[i] >= 0) inner.push(i);
   if (inner.length > MAX_PATTERN_BITS) return null;
-  return { inner: Int32Array.from(inner), features: Int32Array.from(new Set(inner.map((i) => f.feature[i]))), seen: new Map() };
+  const features = Int32Array.from(new Set(inner.map((i) => f.feature[i])));
+  return {
+    feature: Int32Array.from(inner, (i) => f.feature[i]),
+    threshold: Float64Array.from(inner, (i) => f.threshold[i]),
+    missLeft: Uint8Array.from(inner, (i) => f.missLeft[i]),
+    features,
+    keyLo: new Int32Array(MAX_PATTERNS_PER_TREE),
+    keyHi: new Int32Array(MAX_PATTERNS_PER_TREE),
+    slot: new Int32Array(SLOTS),
+    values: new Float64Array(16 * features.length),
+    size: 0,
+  };
 }
 
-function patternKey(f: Flat, t: TreePatterns, x: Float64Array | Float32Array, xo: number): number {
-  let key = 0;
-  for (let k = 0; k < t.inner.length; k++) {
-    const node = t.inner[k];
-    const xv = x[xo + f.feature[node]];
-    key = key * 2 + (xv <= f.threshold[node] || (xv !== xv && f.missLeft[node] === 1) ? 1 : 0);
+/** Rows per block of the column-wise pattern keys (treeShap). */
+const KEY_BLOCK_ROWS = 2048;
+
+/**
+ * Each row's side at every inner node as bits (1 = left), in two halves (lo: the first 26 nodes), for the first
+ * `rows` rows of the transposed block `xt` (feature j's values at xt[j * stride ...]).
+ */
+function patternKeys(t: TreePatterns, xt: Float64Array, stride: number, rows: number, lo: Int32Array, hi: Int32Array): void {
+  const n = t.feature.length;
+  const split = n < HALF_BITS ? n : HALF_BITS;
+  lo.fill(0, 0, rows);
+  hi.fill(0, 0, rows);
+  for (let k = 0; k < n; k++) {
+    const out = k < split ? lo : hi;
+    const o = t.feature[k] * stride;
+    const thr = t.threshold[k];
+    if (t.missLeft[k] === 1) {
+      for (let r = 0; r < rows; r++) {
+        const v = xt[o + r];
+        out[r] = (out[r] << 1) | (v <= thr || v !== v ? 1 : 0);
+      }
+    } else {
+      for (let r = 0; r < rows; r++) out[r] = (out[r] << 1) | (xt[o + r] <= thr ? 1 : 0);
+    }
   }
-  return key;
+}
+
+/** The slot of pattern (lo, hi): the one holding it, or the empty one where it would go. */
+function findSlot(t: TreePatterns, lo: number, hi: number): number {
+  let s = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca6b)) >>> 19; // 13 bits: SLOTS = 8192
+  for (;;) {
+    const e = t.slot[s];
+    if (e === 0 || (t.keyLo[e - 1] === lo && t.keyHi[e - 1] === hi)) return s;
+    s = (s + 1) & (SLOTS - 1);
+  }
+}
+
+/** Keeps a new pattern's contributions (from the scratch row) in slot s, or returns -1 when the tree keeps no more. */
+function keepPattern(t: TreePatterns, s: number, lo: number, hi: number, scratch: Float64Array): number {
+  if (t.size >= MAX_PATTERNS_PER_TREE) return -1;
+  const m = t.features.length;
+  const i = t.size++;
+  if ((i + 1) * m > t.values.length) {
+    const grown = new Float64Array(Math.min(2 * t.values.length, MAX_PATTERNS_PER_TREE * m));
+    grown.set(t.values);
+    t.values = grown;
+  }
+  for (let j = 0; j < m; j++) t.values[i * m + j] = scratch[t.features[j]];
+  t.keyLo[i] = lo;
+  t.keyHi[i] = hi;
+  t.slot[s] = i + 1;
+  return i;
 }
 
 interface Prepared {
@@ -257,25 +327,41 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
   const phi = new Float64Array(x.rows * d);
   const { trees, patterns, base, path } = preparedOf(model, cover);
   const scratch = new Float64Array(d);
-  for (let r = 0; r < x.rows; r++) {
+  // Rows in blocks, each transposed once so a node's test runs down one feature's column; within a block, tree by
+  // tree (one tree's pattern table stays in cache). Every row still adds its trees in order: the same bits.
+  const block = Math.min(x.rows, KEY_BLOCK_ROWS);
+  const xt = new Float64Array(block * d);
+  const lo = new Int32Array(block);
+  const hi = new Int32Array(block);
+  for (let r0 = 0; r0 < x.rows; r0 += block) {
+    const rows = Math.min(block, x.rows - r0);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) xt[j * block + r] = x.data[(r0 + r) * d + j];
     for (let k = 0; k < trees.length; k++) {
       const f = trees[k];
       if (f.feature[0] < 0) continue; // a single leaf explains nothing (its value is in the base)
       const t = patterns[k];
       if (!t) {
-        recurse(f, x.data, r * d, phi, r * d, path, 0, 0, 0, 1, 1, -1);
+        for (let r = r0; r < r0 + rows; r++) recurse(f, x.data, r * d, phi, r * d, path, 0, 0, 0, 1, 1, -1);
         continue;
       }
-      const key = patternKey(f, t, x.data, r * d);
-      let values = t.seen.get(key);
-      if (!values) {
-        for (let j = 0; j < t.features.length; j++) scratch[t.features[j]] = 0;
-        recurse(f, x.data, r * d, scratch, 0, path, 0, 0, 0, 1, 1, -1);
-        values = new Float64Array(t.features.length);
-        for (let j = 0; j < t.features.length; j++) values[j] = scratch[t.features[j]];
-        if (t.seen.size < MAX_PATTERNS_PER_TREE) t.seen.set(key, values);
+      patternKeys(t, xt, block, rows, lo, hi);
+      const m = t.features.length;
+      for (let q = 0; q < rows; q++) {
+        const r = r0 + q;
+        const s = findSlot(t, lo[q], hi[q]);
+        let i = t.slot[s] - 1;
+        if (i < 0) {
+          for (let j = 0; j < m; j++) scratch[t.features[j]] = 0;
+          recurse(f, x.data, r * d, scratch, 0, path, 0, 0, 0, 1, 1, -1);
+          i = keepPattern(t, s, lo[q], hi[q], scratch);
+          if (i < 0) {
+            for (let j = 0; j < m; j++) phi[r * d + t.features[j]] += scratch[t.features[j]];
+            continue;
+          }
+        }
+        const v = t.values;
+        for (let j = 0; j < m; j++) phi[r * d + t.features[j]] += v[i * m + j];
       }
-      for (let j = 0; j < t.features.length; j++) phi[r * d + t.features[j]] += values[j];
     }
   }
   return { contributions: phi, rows: x.rows, cols: d, baseValue: base };

@@ -1,5 +1,7 @@
 import { resolveModelsDir } from '../registry/index.js';
-import { startServer } from '../serve/index.js';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { runPrimary, startServer } from '../serve/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { resolveConfig, type EventConfig } from '../ingest/index.js';
 import { SALT_ENV } from '../shared/pseudonym.js';
@@ -49,6 +51,12 @@ export function corsOrigins(flag: string[], env: string | undefined): string[] {
   return given;
 }
 
+/** --workers N or auto (one per core). */
+function workerCount(args: ParsedArgs): number {
+  if (str(args, 'workers') === 'auto') return availableParallelism();
+  return int(args, 'workers', 1, 1, 256);
+}
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'the prediction API for services and the explorer for analysts',
@@ -57,6 +65,7 @@ export const serveCommand: Command = {
     MODEL_REF_OPTION,
     { name: 'propensity-model', type: 'string', description: 'also show this upgrade (or event) model of the registry: GET /v1/propensity and the explorer\'s "Upgrade model" panel (a churn model is refused; /v1/models/reload leaves it)', placeholder: 'REF' },
     { name: 'port', type: 'string', description: 'TCP port (0 = any free port)', default: '8080', placeholder: 'P' },
+    { name: 'workers', type: 'string', description: 'server processes sharing the port (auto = one per core): predictions use every core; a reload reaches every worker and /metrics sums them; not with --refresh', default: '1', placeholder: 'N|auto' },
     { name: 'host', type: 'string', description: 'interface to listen on', default: '127.0.0.1', placeholder: 'H' },
     MODELS_DIR_OPTION,
     { name: 'cors-origin', type: 'list', description: 'browser origins allowed to call the API (CORS is off without it)', default: '$COHORTLAB_CORS_ORIGIN (comma-separated), else none', placeholder: 'ORIGIN...' },
@@ -74,7 +83,12 @@ export const serveCommand: Command = {
   help: 'Set COHORTLAB_API_KEY=<secret> to require "Authorization: Bearer <secret>" on every /v1 route but /v1/health.\nRoutes: GET / (explorer), GET /v1/health, POST /v1/predict, GET /v1/users/:id, GET /v1/models, POST /v1/models/reload, GET /v1/clusters, GET /v1/segments, GET /v1/members, GET /v1/export, GET /v1/propensity (with --propensity-model), GET /v1/history, GET /v1/transitions, GET /v1/drift, GET /v1/openapi.json, GET /metrics (Prometheus text, no key).\nRefresh: with --refresh, /v1/users/:id, members, exports and the sizes of /v1/clusters and /v1/segments answer from the newest snapshot (its date in each answer); a failed run logs one line and the previous snapshot stays; /v1/health and /v1/models tell the last and next run. Set COHORTLAB_PSEUDONYM_SALT for a --pseudonymize model.\nLogs: JSON lines on stdout (level, time, request_id, route, status, ms); every answer echoes x-request-id.',
   async run(args, ctx) {
     const refresh = await refreshOptions(args, ctx);
-    const { app, url, refresher } = await startServer({
+    const workers = workerCount(args);
+    if (workers > 1 && refresh) throw new CohortlabError('BAD_ARGUMENT', `--refresh keeps its schedule and the snapshot it serves in one process: use it with --workers 1, or run "cohortlab refresh" on a schedule and POST /v1/models/reload (which reaches all ${workers} workers).`);
+    const banner = (url: string, note = '') => `cohortlab explorer: ${url}  (API: ${url}v1/openapi.json${ctx.env.COHORTLAB_API_KEY ? '; API key required' : ''}${note}); Ctrl-C to stop`;
+    // the primary of serve --workers N only starts, watches and stops the N servers (src/serve/workers.ts)
+    if (workers > 1 && cluster.isPrimary) return runPrimary({ workers, logger: ctx.logger, announce: (url) => ctx.logger.info(banner(url, `; ${workers} worker processes`)) });
+    const { app, url, refresher, link } = await startServer({
       ref: str(args, 'model') ?? 'default',
       modelsDir: resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')),
       port: int(args, 'port', 8080, 0, 65535),
@@ -87,10 +101,13 @@ export const serveCommand: Command = {
       refresh,
     });
     if (refresher) ctx.logger.info(`refreshing ${refresher.state().cadence} (every ${refresher.state().interval_seconds} s; first run now)`);
-    ctx.logger.info(`cohortlab explorer: ${url}  (API: ${url}v1/openapi.json${ctx.env.COHORTLAB_API_KEY ? '; API key required' : ''}); Ctrl-C to stop`);
+    if (!link) ctx.logger.info(banner(url));
     await new Promise<void>((resolve) => {
       const stop = () => {
-        void app.close().then(() => resolve());
+        void app.close().then(() => {
+          link?.close();
+          resolve();
+        });
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

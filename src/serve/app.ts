@@ -5,6 +5,7 @@ import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { Metrics, metricsPlugin } from './plugins/metrics.js';
+import type { WorkerLink } from './workers.js';
 import { loggerOptions, requestLogPlugin, type LogOptions } from './plugins/request-log.js';
 import { staticPlugin } from './plugins/static.js';
 import type { PropensityAnswer } from './propensity.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
   propensity?: PropensityAnswer | null;
   /** The schedule of serve --refresh (its state in /v1/health and /v1/models; stopped when the app closes); none by default. */
   refresher?: Refresher | null;
+  /** serve --workers: this worker's link to the others (reloads and /metrics span every worker); none in one process. */
+  link?: WorkerLink | null;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -69,10 +72,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(requestLogPlugin);
   await app.register(corsPlugin, { origins: opts.corsOrigins });
   await app.register(authPlugin, { apiKey: opts.apiKey });
-  await app.register(metricsPlugin, { metrics, provider });
+  await app.register(metricsPlugin, { metrics, provider, link: opts.link ?? null });
   await app.register(staticPlugin);
 
-  await app.register(modelRoutes, { provider, routes, propensity: opts.propensity ?? null, refresher: opts.refresher ?? null });
+  await app.register(modelRoutes, { provider, routes, propensity: opts.propensity ?? null, refresher: opts.refresher ?? null, link: opts.link ?? null });
   await app.register(predictRoutes, { provider, metrics });
   await app.register(userRoutes, { provider });
   await app.register(exportRoutes, { provider });

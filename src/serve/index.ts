@@ -9,12 +9,14 @@ import type { EventSourceSpec } from '../engine/index.js';
 import type { EventConfig } from '../ingest/index.js';
 import { refreshSettings } from '../pipeline/index.js';
 import { workerRunner } from './refresh-job.js';
+import { workerLink, type WorkerLink } from './workers.js';
 
 export { buildApp, type AppOptions } from './app.js';
 export { loadPropensity, type PropensityAnswer } from './propensity.js';
 export { createProvider, loadServing, type Loaded, type ModelProvider } from './provider.js';
 export { MAX_USERS_PER_REQUEST, BODY_LIMIT_BYTES } from './schemas.js';
 export { Metrics } from './plugins/metrics.js';
+export { runPrimary, workerLink, type WorkerLink } from './workers.js';
 export { createRefresher, inProcessRunner, parseCadence, RefreshRunFailure, type Cadence, type RefreshRunner, type Refresher, type RefresherOptions, type RefreshRun, type RefreshState } from './refresh.js';
 export type { LogOptions } from './plugins/request-log.js';
 
@@ -51,20 +53,23 @@ export interface ServeOptions {
 }
 
 /** Loads the model and listens; returns the app and the explorer URL. */
-export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string; refresher: Refresher | null }> {
+export async function startServer(opts: ServeOptions): Promise<{ app: FastifyInstance; url: string; refresher: Refresher | null; link: WorkerLink | null }> {
   const store = openModelStore(opts.modelsDir);
   // the propensity version first: a wrong --propensity-model is refused before the churn model is loaded
   const propensity = opts.propensityRef ? await loadPropensity(opts.propensityRef, store) : null;
   const provider = await createProvider(opts.ref, store, opts.logger);
   // the schedule, its source and its destinations are checked before the server listens
   const refresher = opts.refresh ? scheduleRefresh(opts, provider, opts.refresh) : null;
-  const app = await buildApp({ provider, propensity, refresher, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
+  const link = workerLink();
+  const app = await buildApp({ provider, propensity, refresher, link, apiKey: opts.apiKey, corsOrigins: opts.corsOrigins, log: { requests: opts.logRequests, stream: opts.logStream } });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   refresher?.start();
-  return { app, refresher, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/` };
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/`;
+  link?.listening(url);
+  return { app, refresher, url, link };
 }
 
 /**

@@ -93,37 +93,115 @@ export function featureTableFromJson(users: PredictUser[], indices: number[], fe
 
 const ltvValue = (col: Float64Array | null | undefined, i: number): number | null => (col && Number.isFinite(col[i]) ? col[i] : null);
 
-function predictionsOf(r: ScoreResult, asOf?: string, ltv?: LtvColumns | null): Prediction[] {
-  const c = r.columns;
-  const num = (k: string, i: number) => (c[k] as Float64Array)[i];
-  const str = (k: string, i: number) => (c[k] as string[])[i];
-  // the model's output column: churn_probability, or <target>_probability of a `train --target` version (pipeline/score.ts)
+/** A scored block of users: the model's columns, and the LTV columns and cutoff when they were computed from events. */
+interface ScoredBlock {
+  result: ScoreResult;
+  /** The model's output column: churn_probability, or <target>_probability of a `train --target` version (pipeline/score.ts). */
+  probability: string;
+  asOf?: string;
+  ltv?: LtvColumns | null;
+}
+
+/** Every requested user's row in a scored block, in request order; the row's own as_of when its features said one. */
+export interface PredictionRows {
+  blocks: ScoredBlock[];
+  block: Uint32Array;
+  row: Uint32Array;
+  asOf: (string | undefined)[];
+}
+
+function scoredBlock(result: ScoreResult, asOf?: string, ltv?: LtvColumns | null): ScoredBlock {
+  const c = result.columns;
   const probability = 'churn_probability' in c ? 'churn_probability' : (Object.keys(c).find((k) => k.endsWith('_probability')) as string);
-  return r.userIds.map((user_id, i) => ({
-    user_id,
-    [probability]: num(probability, i),
-    churn_risk_score: num('churn_risk_score', i),
-    churn_risk_tier: str('churn_risk_tier', i),
-    engagement_score: num('engagement_score', i),
-    engagement_tier: str('engagement_tier', i),
-    activation_score: num('activation_score', i),
-    activation_tier: str('activation_tier', i),
-    expansion_readiness_score: num('expansion_readiness_score', i),
-    expansion_readiness_tier: str('expansion_readiness_tier', i),
-    behavioral_segment: str('behavioral_segment', i),
-    lifecycle_stage: str('lifecycle_stage', i),
-    already_churned: num('already_churned', i),
-    cluster: c.cluster ? num('cluster', i) : -1,
-    cluster_label: c.cluster_label ? str('cluster_label', i) : '',
+  return { result, probability, asOf, ltv };
+}
+
+function predictionOf(rows: PredictionRows, u: number): Prediction {
+  const { result: r, probability, ltv } = rows.blocks[rows.block[u]];
+  const i = rows.row[u];
+  const c = r.columns;
+  const num = (k: string) => (c[k] as Float64Array)[i];
+  const str = (k: string) => (c[k] as string[])[i];
+  const asOf = rows.asOf[u];
+  return {
+    user_id: r.userIds[i],
+    [probability]: num(probability),
+    churn_risk_score: num('churn_risk_score'),
+    churn_risk_tier: str('churn_risk_tier'),
+    engagement_score: num('engagement_score'),
+    engagement_tier: str('engagement_tier'),
+    activation_score: num('activation_score'),
+    activation_tier: str('activation_tier'),
+    expansion_readiness_score: num('expansion_readiness_score'),
+    expansion_readiness_tier: str('expansion_readiness_tier'),
+    behavioral_segment: str('behavioral_segment'),
+    lifecycle_stage: str('lifecycle_stage'),
+    already_churned: num('already_churned'),
+    cluster: c.cluster ? num('cluster') : -1,
+    cluster_label: c.cluster_label ? str('cluster_label') : '',
     reasons: r.reasons[i],
     ...(asOf ? { as_of: asOf } : {}),
     p_alive: ltvValue(ltv?.p_alive, i),
     expected_purchases: ltvValue(ltv?.expected_purchases, i),
     clv: ltvValue(ltv?.clv, i),
-  }));
+  };
 }
 
-async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: number[], asOf: string | undefined, reasons: number): Promise<Map<number, Prediction>> {
+/** The predictions as objects (the library's answer). */
+export function predictionObjects(rows: PredictionRows): Prediction[] {
+  return Array.from(rows.row, (_, u) => predictionOf(rows, u));
+}
+
+const jsonNumber = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
+// the labels repeat across users: each is escaped once
+const escaped = new Map<string, string>();
+function jsonLabel(s: string): string {
+  let e = escaped.get(s);
+  if (e === undefined) {
+    e = JSON.stringify(s);
+    if (escaped.size < 10_000) escaped.set(s, e);
+  }
+  return e;
+}
+// the order fastify's schema serializer writes predictionSchema (schemas.ts) in: its required fields, then the other
+// properties (a churn or upgrade probability first), then an <event>_probability (a pattern property) last
+const SCHEMA_PROBABILITIES = new Set(['churn_probability', 'upgrade_probability']);
+
+/**
+ * The predictions as the JSON text of POST /v1/predict's `predictions` array, written straight from the scored
+ * columns (no object per user): the same JSON value as the schema serializer makes of predictionObjects
+ * (test/serve/predict-json.test.ts), at a fraction of the time and garbage for 1,000-user batches.
+ */
+export function predictionsJson(rows: PredictionRows): string {
+  const parts: string[] = new Array(rows.row.length);
+  for (let u = 0; u < rows.row.length; u++) {
+    const { result: r, probability, ltv } = rows.blocks[rows.block[u]];
+    const i = rows.row[u];
+    const c = r.columns;
+    const num = (k: string) => jsonNumber((c[k] as Float64Array)[i]);
+    const text = (k: string) => jsonLabel((c[k] as string[])[i]);
+    const pKey = jsonLabel(probability);
+    let o = `{"user_id":${JSON.stringify(r.userIds[i])},"churn_risk_score":${num('churn_risk_score')},"churn_risk_tier":${text('churn_risk_tier')},"engagement_score":${num('engagement_score')},"engagement_tier":${text('engagement_tier')},"activation_score":${num('activation_score')},"expansion_readiness_score":${num('expansion_readiness_score')},"behavioral_segment":${text('behavioral_segment')},"lifecycle_stage":${text('lifecycle_stage')},"already_churned":${num('already_churned')},"cluster":${c.cluster ? num('cluster') : '-1'},"cluster_label":${c.cluster_label ? text('cluster_label') : '""'},"reasons":[`;
+    const reasons = r.reasons[i];
+    for (let k = 0; k < reasons.length; k++) {
+      const x = reasons[k];
+      o += `${k ? ',' : ''}{"feature":${jsonLabel(x.feature)},"direction":${jsonLabel(x.direction)},"contribution":${jsonNumber(x.contribution)},"value":${jsonNumber(x.value)}}`;
+    }
+    o += ']';
+    if (SCHEMA_PROBABILITIES.has(probability)) o += `,${pKey}:${num(probability)}`;
+    o += `,"activation_tier":${text('activation_tier')},"expansion_readiness_tier":${text('expansion_readiness_tier')}`;
+    const asOf = rows.asOf[u];
+    if (asOf) o += `,"as_of":${JSON.stringify(asOf)}`;
+    const l = (col: Float64Array | null | undefined) => (col && Number.isFinite(col[i]) ? String(col[i]) : 'null');
+    o += `,"p_alive":${l(ltv?.p_alive)},"expected_purchases":${l(ltv?.expected_purchases)},"clv":${l(ltv?.clv)}`;
+    if (!SCHEMA_PROBABILITIES.has(probability)) o += `,${pKey}:${num(probability)}`;
+    parts[u] = `${o}}`;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** Users given as events: their block, and each user's row in it (by the user's index in the request). */
+async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: number[], asOf: string | undefined, reasons: number): Promise<{ block: ScoredBlock; rowOf: Map<number, number> }> {
   const base = loaded.model.config;
   // Sessions come from session_id when every event has one, else from the inactivity gap, as in training.
   const allSessions = indices.every((u) => users[u].events!.every((e) => e.session_id !== undefined));
@@ -164,30 +242,33 @@ async function predictFromEvents(loaded: Loaded, users: PredictUser[], indices: 
     const result = await loaded.model.score(table, { reasons });
     // The LTV columns from the purchases among these events before the cutoff, with the version's stored BG/NBD.
     const ltv = loaded.ltv ? (await ltvScorerAt(asSource(store), loaded.ltv, day))(result.userIds) : null;
-    const byId = new Map(predictionsOf(result, day, ltv).map((p) => [p.user_id, p]));
-    const out = new Map<number, Prediction>();
+    const rowById = new Map(result.userIds.map((id, i) => [id, i]));
+    const rowOf = new Map<number, number>();
     for (const u of indices) {
-      const p = byId.get(users[u].user_id);
-      if (!p) throw new CohortlabError('BAD_ARGUMENT', `user ${u} (${users[u].user_id}) has no event before the cutoff ${day}.`, { path: `/users/${u}/events` });
-      out.set(u, p);
+      const i = rowById.get(users[u].user_id);
+      if (i === undefined) throw new CohortlabError('BAD_ARGUMENT', `user ${u} (${users[u].user_id}) has no event before the cutoff ${day}.`, { path: `/users/${u}/events` });
+      rowOf.set(u, i);
     }
-    return out;
+    return { block: scoredBlock(result, day, ltv), rowOf };
   } finally {
     store.close();
   }
 }
 
-export async function predictUsers(loaded: Loaded, users: PredictUser[], asOf?: string, reasons = 3): Promise<Prediction[]> {
+/** Scores the users of a request: those given as features in one block, those given as events in another. */
+export async function predictRows(loaded: Loaded, users: PredictUser[], asOf?: string, reasons = 3): Promise<PredictionRows> {
   const byFeatures: number[] = [];
   const byEvents: number[] = [];
   users.forEach((u, i) => (u.features ? byFeatures : byEvents).push(i));
-  const out: Prediction[] = new Array(users.length);
+  const rows: PredictionRows = { blocks: [], block: new Uint32Array(users.length), row: new Uint32Array(users.length), asOf: new Array(users.length) };
   if (byFeatures.length) {
     const table = featureTableFromJson(users, byFeatures, loaded.model.featureNames);
-    predictionsOf(await loaded.model.score(table, { reasons })).forEach((p, i) => {
+    rows.blocks.push(scoredBlock(await loaded.model.score(table, { reasons })));
+    byFeatures.forEach((u, i) => {
+      rows.row[u] = i;
       // A features row dated with as_of: the prediction says which day it belongs to.
-      const asOfRow = users[byFeatures[i]].features?.as_of;
-      out[byFeatures[i]] = typeof asOfRow === 'string' ? { ...p, as_of: asOfRow } : p;
+      const asOfRow = users[u].features?.as_of;
+      rows.asOf[u] = typeof asOfRow === 'string' ? asOfRow : undefined;
     });
   }
   if (byEvents.length) {
@@ -196,7 +277,17 @@ export async function predictUsers(loaded: Loaded, users: PredictUser[], asOf?: 
       if (ids.has(users[u].user_id)) throw new CohortlabError('BAD_ARGUMENT', `user_id "${users[u].user_id}" appears twice among users given as events; send all of a user's events together.`, { path: `/users/${u}/user_id` });
       ids.add(users[u].user_id);
     }
-    for (const [u, p] of await predictFromEvents(loaded, users, byEvents, asOf, reasons)) out[u] = p;
+    const { block, rowOf } = await predictFromEvents(loaded, users, byEvents, asOf, reasons);
+    const b = rows.blocks.push(block) - 1;
+    for (const [u, i] of rowOf) {
+      rows.block[u] = b;
+      rows.row[u] = i;
+      rows.asOf[u] = block.asOf;
+    }
   }
-  return out;
+  return rows;
+}
+
+export async function predictUsers(loaded: Loaded, users: PredictUser[], asOf?: string, reasons = 3): Promise<Prediction[]> {
+  return predictionObjects(await predictRows(loaded, users, asOf, reasons));
 }

@@ -93,8 +93,19 @@ export function rfmNearest<T extends { r: number; f: number; m: number }>(listed
   return best;
 }
 
-/** Segment of every code 111..555 (index r*25 + f*5 + m with 0-based scores), exact and nearest. */
-export function rfmSegmentTables(): { exact: string[]; nearest: string[]; codes: string[] } {
+type RfmSegmentTables = { readonly exact: readonly string[]; readonly nearest: readonly string[]; readonly codes: readonly string[] };
+let rfmTables: RfmSegmentTables | undefined;
+
+/**
+ * Segment of every code 111..555 (index r*25 + f*5 + m with 0-based scores), exact and nearest. Built once (the
+ * tables are constants; every scored batch, down to one user from POST /v1/predict, reads them).
+ */
+export function rfmSegmentTables(): RfmSegmentTables {
+  rfmTables ??= buildRfmSegmentTables();
+  return rfmTables;
+}
+
+function buildRfmSegmentTables(): RfmSegmentTables {
   const exact: string[] = [];
   const nearest: string[] = [];
   const codes: string[] = [];
@@ -108,5 +119,5 @@ export function rfmSegmentTables(): { exact: string[]; nearest: string[]; codes:
         exact.push(hit ? hit.name : RFM_OTHER);
         nearest.push(rfmNearest(listed, r, f, m).name);
       }
-  return { exact, nearest, codes };
+  return Object.freeze({ exact: Object.freeze(exact), nearest: Object.freeze(nearest), codes: Object.freeze(codes) });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ModelProvider } from '../provider.js';
 import { appWide } from './plugin.js';
+import type { WorkerLink } from '../workers.js';
 
 /**
  * GET /metrics in the Prometheus text exposition format (version 0.0.4): requests and a latency
@@ -17,9 +18,37 @@ interface Series {
   buckets: number[];
 }
 
+/** A copy of the counters, as plain data (what a serve --workers worker sends for the sum of all). */
+export interface MetricsData {
+  series: Series[];
+  predictions: number;
+}
+
 export class Metrics {
   private readonly series = new Map<string, Series>();
   private predictions = 0;
+
+  data(): MetricsData {
+    return { series: [...this.series.values()].map((s) => ({ ...s, buckets: [...s.buckets] })), predictions: this.predictions };
+  }
+
+  /** The sum of several workers' counters (each series by its labels). */
+  static merged(all: MetricsData[]): Metrics {
+    const m = new Metrics();
+    for (const d of all) {
+      m.predictions += d.predictions;
+      for (const s of d.series) {
+        const t = m.series.get(s.labels);
+        if (!t) m.series.set(s.labels, { ...s, buckets: [...s.buckets] });
+        else {
+          t.count += s.count;
+          t.sum += s.sum;
+          s.buckets.forEach((b, i) => (t.buckets[i] += b));
+        }
+      }
+    }
+    return m;
+  }
 
   observe(method: string, route: string, status: number, seconds: number): void {
     const labels = `method="${esc(method)}",route="${esc(route)}",status="${status}"`;
@@ -70,13 +99,16 @@ function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-export const metricsPlugin = appWide<{ metrics: Metrics; provider: ModelProvider }>(async (app: FastifyInstance, opts) => {
-  const { metrics, provider } = opts;
+export const metricsPlugin = appWide<{ metrics: Metrics; provider: ModelProvider; link: WorkerLink | null }>(async (app: FastifyInstance, opts) => {
+  const { metrics, provider, link } = opts;
+  link?.onMetrics(() => metrics.data());
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.method, req.routeOptions.url ?? '(no route)', reply.statusCode, reply.elapsedTime / 1000);
   });
   app.get('/metrics', async (_req, reply) => {
     const l = provider.current();
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(metrics.render({ name: l.model.name, version: l.model.version, loadedAt: l.loadedAt }));
+    // serve --workers: the sum over every worker, so a scrape sees the whole server whichever worker answers
+    const shown = link ? Metrics.merged(await link.metricsOfAll()) : metrics;
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(shown.render({ name: l.model.name, version: l.model.version, loadedAt: l.loadedAt }));
   });
 });

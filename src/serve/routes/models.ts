@@ -5,6 +5,7 @@ import { openApiDocument, type RouteDoc } from '../openapi.js';
 import type { PropensityAnswer } from '../propensity.js';
 import type { Loaded, ModelProvider } from '../provider.js';
 import type { Refresher } from '../refresh.js';
+import type { WorkerLink } from '../workers.js';
 import { errorResponses, healthResponseSchema, modelsResponseSchema, openApiResponseSchema, reloadResponseSchema } from '../schemas.js';
 import { modelDates, modelInfo } from '../snapshot.js';
 
@@ -14,7 +15,9 @@ function servedSnapshot(l: Loaded) {
 }
 
 /** GET /v1/health, GET /v1/models, POST /v1/models/reload and GET /v1/openapi.json. */
-export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: RouteDoc[]; propensity: PropensityAnswer | null; refresher: Refresher | null }> = async (app, { provider, routes, propensity, refresher }) => {
+export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: RouteDoc[]; propensity: PropensityAnswer | null; refresher: Refresher | null; link: WorkerLink | null }> = async (app, { provider, routes, propensity, refresher, link }) => {
+  // serve --workers: another worker reloaded, so this one loads the reference again too
+  link?.onReload(() => provider.reload());
   app.get('/v1/health', { schema: { summary: 'liveness, the loaded model, the served snapshot date and the refresh schedule (serve --refresh)', response: { 200: healthResponseSchema, 500: errorResponses()[500] } } }, async () => {
     const l = provider.current();
     return { status: 'ok', model: modelInfo(l), snapshot: servedSnapshot(l), refresh: refresher ? refresher.state() : null };
@@ -47,7 +50,9 @@ export const modelRoutes: FastifyPluginAsync<{ provider: ModelProvider; routes: 
       const key = typeof b === 'object' && !Array.isArray(b) ? Object.keys(b)[0] : undefined;
       throw new CohortlabError('INVALID_REQUEST', `${key ? `body/${key} is not allowed here` : 'the body must be empty or {}'}: reload loads again the reference the server was started with (serve --model); to serve another version, promote it first (cohortlab models promote NAME@VERSION)`, { path: key ? `/${key}` : 'body' });
     }
-    return provider.reload();
+    const answer = await provider.reload();
+    link?.reloadOthers(); // serve --workers: every other worker loads the same reference
+    return answer;
   });
 
   app.get('/v1/openapi.json', { schema: { summary: 'this document', response: { 200: openApiResponseSchema, ...errorResponses() } } }, async () =>
