@@ -5,7 +5,7 @@ import { syncDir, syncPath, tempPathFor, writeError } from './atomic.js';
 import { csvTextCell } from './csv.js';
 import { CohortlabError, internalError } from './errors.js';
 import { BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, UTINYINT, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
-import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, withDuckDB, type ColumnResult } from './duckdb.js';
+import { openDuckDB, queryColumns, quoteIdent, quoteLiteral, streamColumns, vectorItems, withDuckDB, type ColumnResult } from './duckdb.js';
 
 /**
  * Column tables on disk: `.csv` (header row, RFC 4180 quoting, text cells starting with = + - @ tab or CR
@@ -455,10 +455,21 @@ function fillVector(vec: DuckDBVector, col: Column, from: number, n: number, nul
     for (let i = 0; i < n; i++) vec.setItem(i, b[from + i] !== 0);
   } else {
     const x = col as Float64Array | Int32Array | Uint8Array;
-    for (let i = 0; i < n; i++) {
-      const v = x[from + i];
-      if (Number.isNaN(v) || (nullCode && v === 0)) nulls.push(i);
-      else vec.setItem(i, v === 0 ? 0 : v);
+    // straight into the vector's typed array when it has one (a fresh vector: no mask, every value valid until a NULL)
+    const raw = vectorItems(vec, n);
+    if (raw) {
+      const items = raw.items;
+      for (let i = 0; i < n; i++) {
+        const v = x[from + i];
+        if (Number.isNaN(v) || (nullCode && v === 0)) nulls.push(i);
+        else items[i] = v === 0 ? 0 : v;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = x[from + i];
+        if (Number.isNaN(v) || (nullCode && v === 0)) nulls.push(i);
+        else vec.setItem(i, v === 0 ? 0 : v);
+      }
     }
   }
   for (const i of nulls) vec.setItem(i, null);

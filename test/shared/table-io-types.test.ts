@@ -137,3 +137,17 @@ describe('native Parquet types', () => {
     expect(asReadTable(joined)).toEqual(await readTable(path));
   });
 });
+
+describe('vectorItems', () => {
+  it('reaches the typed array behind DOUBLE, INTEGER and UTINYINT vectors (the bulk path of readTable and the writer)', async () => {
+    const { DuckDBDataChunk, DOUBLE, INTEGER, UTINYINT, VARCHAR } = await import('@duckdb/node-api');
+    const { vectorItems } = await import('../../src/shared/duckdb.js');
+    const chunk = DuckDBDataChunk.create([DOUBLE, INTEGER, UTINYINT, VARCHAR]);
+    chunk.rowCount = 10;
+    expect(vectorItems(chunk.getColumnVector(0), 10)?.items).toBeInstanceOf(Float64Array);
+    expect(vectorItems(chunk.getColumnVector(1), 10)?.items).toBeInstanceOf(Int32Array);
+    expect(vectorItems(chunk.getColumnVector(2), 10)?.items).toBeInstanceOf(Uint8Array);
+    expect(vectorItems(chunk.getColumnVector(3), 10)).toBeNull();
+    expect(vectorItems(chunk.getColumnVector(0), 11)).toBeNull();
+  });
+});
