@@ -93,7 +93,7 @@ export const scoreCommand: Command = {
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
   ],
-  help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}), then p_alive, expected_purchases, clv (BG/NBD + Gamma-Gamma of the version\'s ltv.json, from the purchases before the cutoff; empty without one, for --table features files and for users without a purchase; not in --emit-sql / --into; docs/ltv.md).',
+  help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, already_churned, reasons (a list of {feature, direction, contribution, value}: LIST<STRUCT> in a .parquet, JSON text in a .csv), then p_alive, expected_purchases, clv (BG/NBD + Gamma-Gamma of the version\'s ltv.json, from the purchases before the cutoff; empty without one, for --table features files and for users without a purchase; not in --emit-sql / --into; docs/ltv.md). A .parquet output has native types (scores, RFM digits and cluster INTEGER, segment flags BOOLEAN, already_churned UTINYINT) and the model, version and as-of as key-value metadata; a .csv has the same cells as text (docs/scaling.md, "Parquet outputs").',
   async run(args, ctx) {
     const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
     const out = str(args, 'out');

@@ -61,20 +61,45 @@ export function isListColumn(c: WritableColumn): c is ListColumn {
 
 /** Row i of a list column as JSON text (what the CSV cell and readTable hold). */
 export function listItemJson(c: ListColumn, i: number): string {
-  let s = '[';
-  const keys = c.fields.map((f) => `${JSON.stringify(f.name)}:`);
-  for (let p = 0; p < c.counts[i]; p++) {
-    s += p === 0 ? '{' : ',{';
-    const slot = c.slots[p];
-    for (let f = 0; f < keys.length; f++) {
-      const v = slot[f][i];
-      // JSON.stringify's text of a value: a finite number as String(v) (-0 as 0), NaN and infinities as null, and
-      // empty text as null (the file's NULL, as in a flat column)
-      s += `${f === 0 ? '' : ','}${keys[f]}${typeof v === 'string' ? (v === '' ? 'null' : JSON.stringify(v)) : Number.isFinite(v) ? String(v) : 'null'}`;
+  return listJsonWriter(c)(i);
+}
+
+/**
+ * A function giving row i of a list column as JSON text: JSON.stringify's text of each value (a finite number as
+ * String(v), -0 as 0; NaN and infinities as null; empty text as null, the file's NULL as in a flat column), the
+ * fields in order. Text values repeat (a reason's feature and direction): their JSON is kept per distinct value.
+ */
+export function listJsonWriter(c: ListColumn): (i: number) => string {
+  const keys = c.fields.map((f, k) => `${k === 0 ? '{' : ','}${JSON.stringify(f.name)}:`);
+  const text = c.fields.map((f) => f.type === 'VARCHAR');
+  const quoted = new Map<string, string>([['', 'null']]);
+  const quote = (v: string): string => {
+    let q = quoted.get(v);
+    if (q === undefined) {
+      q = JSON.stringify(v);
+      if (quoted.size < 10_000) quoted.set(v, q);
     }
-    s += '}';
-  }
-  return `${s}]`;
+    return q;
+  };
+  return (i) => {
+    const n = c.counts[i];
+    if (n === 0) return '[]';
+    let s = '[';
+    for (let p = 0; p < n; p++) {
+      if (p > 0) s += ',';
+      const slot = c.slots[p];
+      for (let f = 0; f < keys.length; f++) {
+        s += keys[f];
+        if (text[f]) s += quote((slot[f] as string[])[i]);
+        else {
+          const v = (slot[f] as Float64Array)[i];
+          s += Number.isFinite(v) ? String(v) : 'null';
+        }
+      }
+      s += '}';
+    }
+    return s + ']';
+  };
 }
 
 /** Rows [from, to) of a column (a copy). */
@@ -135,7 +160,10 @@ export function asReadTable(t: WritableTable): ColumnTable {
   for (const n of t.names) {
     const c = t.columns[n];
     if (Array.isArray(c) || c instanceof Float64Array) columns[n] = c;
-    else if (isListColumn(c)) columns[n] = Array.from({ length: c.length }, (_, i) => listItemJson(c, i));
+    else if (isListColumn(c)) {
+      const json = listJsonWriter(c);
+      columns[n] = Array.from({ length: c.length }, (_, i) => json(i));
+    }
     else columns[n] = Float64Array.from(c);
   }
   return { rows: t.rows, names: t.names, columns };
@@ -300,15 +328,22 @@ function openCsvWriter(path: string, names: string[]): TableWriter {
   failed.catch(() => {});
   // A .csv output is for people and spreadsheets: its text cells are neutralized against formula injection.
   out.write(`${names.map(csvTextCell).join(',')}\n`);
-  const cell = (col: WritableColumn, i: number): string => {
-    if (Array.isArray(col)) return csvTextCell(col[i]);
-    if (isListColumn(col)) return csvTextCell(listItemJson(col, i));
-    const v = col[i];
-    return Number.isNaN(v) ? '' : String(v);
+  /** A column's cells: text neutralized and quoted, NaN empty, a list as its JSON text. */
+  const cellsOf = (col: WritableColumn): ((i: number) => string) => {
+    if (Array.isArray(col)) return (i) => csvTextCell(col[i]);
+    if (isListColumn(col)) {
+      const json = listJsonWriter(col);
+      return (i) => csvTextCell(json(i));
+    }
+    return (i) => {
+      const v = col[i];
+      return Number.isNaN(v) ? '' : String(v);
+    };
   };
   return {
     async append(chunk) {
-      const cols = chunkColumns(chunk, names);
+      const cols = chunkColumns(chunk, names).map(cellsOf);
+      const cell = (f: (i: number) => string, i: number): string => f(i);
       let buf = '';
       // Lines are batched into ~1 MB writes; the stream's back-pressure is honoured.
       for (let i = 0; i < chunk.rows; i++) {
