@@ -4,7 +4,7 @@
 // phase runs as the CLI in its own process, timed with its peak RSS (GNU time): `features` at the truth cutoff,
 // `train --memory-limit 2GB`, `score` of every user with 3 reason codes, and `serve` answering 1,000-user batches
 // of POST /v1/predict for --seconds (autocannon: predictions/s, p50/p99, the server's RSS).
-// Usage: npm run bench -- million [--users=1000000] [--days=120] [--dir=DIR] [--seconds=30]  (default DIR: data/bench-million-USERS-DAYS)
+// Usage: npm run bench -- million [--users=1000000] [--days=120] [--dir=DIR] [--seconds=30] [--workers=auto]  (default DIR: data/bench-million-USERS-DAYS)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,6 +23,8 @@ const arg = (name, def) => {
 const users = Number(arg('users', '1000000'));
 const days = Number(arg('days', '120'));
 const seconds = Number(arg('seconds', '30'));
+// server processes (serve --workers): auto = one per core
+const workers = arg('workers', 'auto');
 const seed = 7;
 const dir = resolve(arg('dir', join(here, '..', 'data', `bench-million-${users}-${days}`)));
 const data = join(dir, 'data');
@@ -72,7 +74,7 @@ const batchAt = (b) => Array.from({ length: 1000 }, (_, k) => {
 });
 const batches = Array.from({ length: nBatches }, (_, b) => batchAt(b));
 const port = 20000 + Math.floor(Math.random() * 20000);
-const server = spawn(process.execPath, [cli, 'serve', '--model', 'million', '--models-dir', modelsDir, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(process.execPath, [cli, 'serve', '--model', 'million', '--models-dir', modelsDir, '--port', String(port), '--workers', workers], { stdio: ['ignore', 'ignore', 'pipe'] });
 try {
   await new Promise((ok, fail) => {
     server.stderr.on('data', (d) => String(d).includes('cohortlab explorer:') && ok());
@@ -80,12 +82,14 @@ try {
   });
   const run = (opts) => new Promise((ok, fail) => autocannon(opts, (e, r) => (e ? fail(e) : ok(r))));
   const opts = { url: `http://127.0.0.1:${port}/v1/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, connections: 4 };
-  const rss = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024;
+  const hwm = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+  // the primary and its workers (serve --workers)
+  const rss = () => hwm(server.pid) + readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).reduce((a, c) => a + hwm(Number(c)), 0);
   for (const reasons of [3, 0]) {
     const requests = batches.map((users) => ({ method: 'POST', body: JSON.stringify({ users, top_reasons: reasons }) }));
     await run({ ...opts, requests: requests.slice(0, 1), duration: 2 }); // warm-up (JIT) on the first batch only
     const r = await run({ ...opts, requests, duration: seconds });
-    const row = { phase: `serve batches (${reasons} reasons, ${nBatches} distinct batches cycled)`, seconds, predictions_per_s: (r.requests.total * 1000) / seconds, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors + r.non2xx, peak_rss_mb: rss() };
+    const row = { phase: `serve --workers ${workers} batches (${reasons} reasons, ${nBatches} distinct batches cycled)`, seconds, predictions_per_s: (r.requests.total * 1000) / seconds, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors + r.non2xx, peak_rss_mb: rss() };
     rows.push(row);
     console.log(`${row.phase}: ${Math.round(row.predictions_per_s).toLocaleString('en-US')} predictions/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors, server peak RSS ${row.peak_rss_mb.toFixed(0)} MB`);
   }

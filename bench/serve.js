@@ -2,7 +2,8 @@
 // Server load bench (issue 8): autocannon on loopback against `cohortlab serve` in its own process.
 // Single-user predictions at a fixed 1,000 req/s, then 1,000-user batches as fast as they go.
 // Prints requests/s, predictions/s, p50/p99 latency, errors, and the server's RSS over the run.
-// Then the 1,000-user batches again against `serve --workers N` (N = --workers, default 2: one process per core).
+// Then both again against `serve --workers N` (N = --workers, default 2: one process per core). The batch repeats
+// the same 1,000 users (a gbdt model's TreeSHAP patterns are warm; bench million cycles distinct users).
 // Usage: node bench/serve.js [--seconds 60] [--workers 2]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -51,18 +52,19 @@ try {
   let url;
   ({ child: server, url } = await start([]));
   const headers = { 'content-type': 'application/json' };
-  // Warm-up (JIT, tfjs kernels).
-  await run({ url, method: 'POST', headers, body: JSON.stringify({ users: [userAt(0)] }), duration: 3, connections: 4 });
-  const rssBefore = rssMb(server.pid);
-  const samples = [];
-  const timer = setInterval(() => samples.push(rssMb(server.pid)), 5000);
-  const single = await run({ url, method: 'POST', headers, body: JSON.stringify({ users: [userAt(1)] }), duration: seconds, connections: 20, overallRate: 1000 });
-  clearInterval(timer);
-  const rssAfter = rssMb(server.pid);
-  const s = single.latency;
-  console.log(`single-user predict at 1,000 req/s for ${seconds} s: ${single.requests.average.toFixed(0)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms (target < 10 ms: ${s.p99 < 10 ? 'met' : 'NOT met'}), errors ${single.errors + single.non2xx}`);
-  console.log(`server RSS: ${rssBefore.toFixed(0)} MB before, ${rssAfter.toFixed(0)} MB after; samples every 5 s: ${samples.map((x) => x.toFixed(0)).join(' ')} MB`);
-
+  const singles = async (label) => {
+    // Warm-up (JIT, tfjs kernels).
+    await run({ url, method: 'POST', headers, body: JSON.stringify({ users: [userAt(0)] }), duration: 3, connections: 4 });
+    const rssBefore = treeRss(server.pid);
+    const samples = [];
+    const timer = setInterval(() => samples.push(treeRss(server.pid)), 5000);
+    const single = await run({ url, method: 'POST', headers, body: JSON.stringify({ users: [userAt(1)] }), duration: seconds, connections: 20, overallRate: 1000 });
+    clearInterval(timer);
+    const s = single.latency;
+    console.log(`single-user predict at 1,000 req/s for ${seconds} s, ${label}: ${single.requests.average.toFixed(0)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms (target < 5 ms: ${s.p99 < 5 ? 'met' : 'NOT met'}), errors ${single.errors + single.non2xx}`);
+    console.log(`server RSS, ${label}: ${rssBefore.toFixed(0)} MB before, ${treeRss(server.pid).toFixed(0)} MB after; samples every 5 s: ${samples.map((x) => x.toFixed(0)).join(' ')} MB`);
+  };
+  await singles('one process');
   const batches = async (label) => {
     for (const topReasons of [3, 0]) {
       const batch = { users: Array.from({ length: 1000 }, (_, i) => userAt(i % t.userIds.length)), top_reasons: topReasons };
@@ -71,6 +73,11 @@ try {
       const b = await run({ url, method: 'POST', headers, body: JSON.stringify(batch), duration: Math.max(10, Math.round(seconds / 3)), connections: label === 'one process' ? 2 : 2 * workers });
       const perSec = b.requests.average * 1000;
       console.log(`1,000-user batches, top_reasons ${topReasons}, ${label}: ${b.requests.average.toFixed(1)} req/s = ${Math.round(perSec).toLocaleString('en-US')} predictions/s (target >= ${topReasons ? '100,000' : '200,000'}: ${perSec >= (topReasons ? 100_000 : 200_000) ? 'met' : 'NOT met'}), p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms, errors ${b.errors + b.non2xx}; RSS ${treeRss(server.pid).toFixed(0)} MB`);
+      // the same users as feature columns (POST /v1/predict/columns): no object per user
+      const columns = { user_id: batch.users.map((u) => u.user_id), columns: Object.fromEntries(Object.keys(batch.users[0].features).map((f) => [f, batch.users.map((u) => u.features[f])])), top_reasons: topReasons };
+      const c = await run({ url: `${url}/columns`, method: 'POST', headers, body: JSON.stringify(columns), duration: Math.max(10, Math.round(seconds / 3)), connections: label === 'one process' ? 2 : 2 * workers });
+      const cPerSec = c.requests.average * 1000;
+      console.log(`1,000-user batches as columns (/v1/predict/columns), top_reasons ${topReasons}, ${label}: ${Math.round(cPerSec).toLocaleString('en-US')} predictions/s (target >= ${topReasons ? '100,000' : '200,000'}: ${cPerSec >= (topReasons ? 100_000 : 200_000) ? 'met' : 'NOT met'}), p50 ${c.latency.p50} ms, p99 ${c.latency.p99} ms, errors ${c.errors + c.non2xx}`);
     }
   };
   await batches('one process');
@@ -78,6 +85,7 @@ try {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
     ({ child: server, url } = await start(['--workers', String(workers)]));
+    await singles(`serve --workers ${workers}`);
     await batches(`serve --workers ${workers}`);
   }
 } finally {

@@ -62,6 +62,15 @@ export function estimatorRaw(e: ChurnEstimator, input: Matrix, predictBatchSize?
 }
 
 /**
+ * For permutation importance: estimatorRaw of matrices that differ from `input` in one column only, computed from
+ * what does not change (the trees that do not split on the column keep their leaves), with estimatorRaw's bits;
+ * null when the estimator has no such shortcut (the logistic model and the MLP are re-run whole).
+ */
+export function estimatorColumnChange(e: ChurnEstimator, input: Matrix): ((changed: Matrix, column: number) => Float64Array) | null {
+  return e.kind === 'gbdt' ? e.gbdt.columnChangeProba(input) : null;
+}
+
+/**
  * Per-row, per-feature contributions to the log-odds (rows x features, row-major): occlusion against
  * the training mean for the MLP, coefficient x standardized value for the logistic model (the same
  * thing, exactly), exact TreeSHAP (training-row cover) for the trees.

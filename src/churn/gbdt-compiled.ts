@@ -1,4 +1,5 @@
 import type { Matrix } from '../shared/matrix.js';
+import { internalError } from '../shared/errors.js';
 import type { GbdtNode } from './gbdt.js';
 
 /**
@@ -86,4 +87,54 @@ export function addTrees(c: Compiled, from: number, to: number, x: Matrix, out: 
       }
     }
   }
+}
+
+/**
+ * Predictions of rows that differ from `x` in one column only (permutation importance shuffles one feature at a
+ * time): each tree's leaf for every row of `x` is kept (one small integer per tree and row), and for a changed
+ * column only the trees that split on it are walked again; the others add their kept leaf. Every row still adds
+ * its trees in order from the same start, so the margins are addTrees' bits exactly.
+ */
+export function columnChangePredictor(c: Compiled, trees: number, x: Matrix, start: number): (changed: Matrix, column: number) => Float64Array {
+  const n = x.rows;
+  const leaves = c.leafValue.length;
+  const leafOf = leaves <= 0xff ? new Uint8Array(trees * n) : leaves <= 0xffff ? new Uint16Array(trees * n) : new Uint32Array(trees * n);
+  const uses: Set<number>[] = [];
+  for (let t = 0; t < trees; t++) {
+    const root = c.roots[t];
+    const used = new Set<number>();
+    // the tree's inner nodes (a root < 0 is a lone leaf)
+    const stack = root >= 0 ? [root] : [];
+    while (stack.length) {
+      const nd = stack.pop()!;
+      used.add(c.feature[nd]);
+      for (const ch of [c.child[2 * nd], c.child[2 * nd + 1]]) if (ch >= 0) stack.push(ch);
+    }
+    uses.push(used);
+    for (let i = 0; i < n; i++) leafOf[t * n + i] = leafOfRow(c, root, x.data, i * x.cols);
+  }
+  return (changed, column) => {
+    if (changed.rows !== n || changed.cols !== x.cols) throw internalError(`columnChangePredictor: the changed matrix is ${changed.rows} x ${changed.cols}, not ${n} x ${x.cols}`);
+    const out = new Float64Array(n).fill(start);
+    for (let t = 0; t < trees; t++) {
+      if (uses[t].has(column)) {
+        const root = c.roots[t];
+        for (let i = 0; i < n; i++) out[i] += c.leafValue[leafOfRow(c, root, changed.data, i * changed.cols)];
+      } else {
+        for (let i = 0; i < n; i++) out[i] += c.leafValue[leafOf[t * n + i]];
+      }
+    }
+    return out;
+  };
+}
+
+/** The leaf (index into leafValue) a row reaches in the tree at `root`. */
+function leafOfRow(c: Compiled, root: number, data: Matrix['data'], o: number): number {
+  if (root < 0) return ~root;
+  let nd = root;
+  do {
+    const v = data[o + c.feature[nd]];
+    nd = c.child[2 * nd + (v <= c.threshold[nd] ? 0 : v === v ? 1 : c.nanRight[nd])];
+  } while (nd >= 0);
+  return ~nd;
 }

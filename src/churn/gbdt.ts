@@ -33,7 +33,7 @@
 import { CohortlabError } from '../shared/errors.js';
 import { createRng, sampleWithoutReplacement, type Rng } from '../shared/rng.js';
 import { checkMatrix, type Matrix } from '../shared/matrix.js';
-import { addTrees, compile, type Compiled } from './gbdt-compiled.js';
+import { addTrees, columnChangePredictor, compile, type Compiled } from './gbdt-compiled.js';
 import { TreeGrower, binOf, findBinEdges } from './gbdt-grow.js';
 import { checkSavedModel, logLossFromMargins, sigmoid, sigmoidArray } from './link.js';
 
@@ -288,6 +288,15 @@ export class GradientBoostedTrees {
 
   predictProba(x: Matrix): Float64Array {
     return sigmoidArray(this.predictRaw(x));
+  }
+
+  /** predictProba of matrices that differ from `x` in one column only, each the same bits as predictProba (gbdt-compiled.ts). */
+  columnChangeProba(x: Matrix): (changed: Matrix, column: number) => Float64Array {
+    const s = this.fitted;
+    checkMatrix(x, 'GradientBoostedTrees.columnChangeProba', { cols: s.nFeatures });
+    this.compiled ??= compile(s.trees);
+    const raw = columnChangePredictor(this.compiled, s.trees.length, x, s.baseline);
+    return (changed, column) => sigmoidArray(raw(changed, column));
   }
 
   toJSON(): GbdtJson {

@@ -19,7 +19,7 @@ import { loadNetwork, saveNetwork, type ChurnModelKind, type ChurnModelParams, t
 export { initBackend } from './backend.js';
 export { applyCalibrator } from './calibrate.js';
 export { selectCalibration } from './calibrate-select.js';
-export { estimatorInput, estimatorRaw, fitCandidate } from './candidates.js';
+export { estimatorColumnChange, estimatorInput, estimatorRaw, fitCandidate } from './candidates.js';
 export { designMatrix, planBacktest, suggestCutoffs } from './dataset.js';
 export { type TableColumnReport, type DuplicateReport, inspectTable, fitTableEncoding, applyTableEncoding } from './encode.js';
 export { LEAK_AUC, LEAK_MIN_CLASS, NEAR_UNIQUE_SHARE, columnAuc, looksLikeKeyName, parseLabel, readLabel } from './encode-columns.js';

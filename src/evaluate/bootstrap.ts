@@ -14,6 +14,7 @@ import {
   checkScores,
   groupCounts,
   logLoss,
+  LOG_LOSS_EPS,
   rankScores,
   rocAucFromCounts,
   topShareFromCounts,
@@ -83,16 +84,54 @@ export interface BootstrapOptions {
   differences?: [string, string][];
 }
 
-function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare: number, w?: Float64Array): Record<MetricName, number> {
+/**
+ * A probability scorer's per-user log-loss and squared-error terms, computed once: every resample only weights
+ * them (the same terms in the same order as logLoss and brierScore, so the same bits).
+ */
+interface ProbabilityTerms {
+  loss: Float64Array;
+  /** p - y (squared in the sum as brierScore does: w * d * d). */
+  diff: Float64Array;
+}
+
+function probabilityTerms(p: ArrayLike<number>, y: Labels): ProbabilityTerms {
+  const loss = new Float64Array(p.length);
+  const diff = new Float64Array(p.length);
+  for (let i = 0; i < p.length; i++) {
+    const q = Math.min(1 - LOG_LOSS_EPS, Math.max(LOG_LOSS_EPS, p[i]));
+    loss[i] = y[i] === 1 ? Math.log(q) : Math.log(1 - q);
+    diff[i] = p[i] - y[i];
+  }
+  return { loss, diff };
+}
+
+/** logLoss and brierScore of a resample from the terms (users with weight 0 left out, as there). */
+function weightedTerms(t: ProbabilityTerms, w: Float64Array): { logLoss: number; brier: number } {
+  let s = 0;
+  let b = 0;
+  let n = 0;
+  for (let i = 0; i < w.length; i++) {
+    const wi = w[i];
+    if (wi === 0) continue;
+    s -= wi * t.loss[i];
+    const d = t.diff[i];
+    b += wi * d * d;
+    n += wi;
+  }
+  return n > 0 ? { logLoss: s / n, brier: b / n } : { logLoss: NaN, brier: NaN };
+}
+
+function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare: number, w?: Float64Array, terms?: ProbabilityTerms | null): Record<MetricName, number> {
   const c = groupCounts(r, y, w);
+  const probability = s.isProbability ? (w && terms ? weightedTerms(terms, w) : { logLoss: logLoss(s.scores, y, w), brier: brierScore(s.scores, y, w) }) : null;
   const t10 = topShareFromCounts(c, 0.1);
   const t20 = topShareFromCounts(c, 0.2);
   const hr = topShareFromCounts(c, highRiskShare);
   return {
     rocAuc: rocAucFromCounts(c),
     prAuc: averagePrecisionFromCounts(c),
-    logLoss: s.isProbability ? logLoss(s.scores, y, w) : NaN,
-    brier: s.isProbability ? brierScore(s.scores, y, w) : NaN,
+    logLoss: probability ? probability.logLoss : NaN,
+    brier: probability ? probability.brier : NaN,
     liftTop10: t10.lift,
     captureTop10: t10.recall,
     liftTop20: t20.lift,
@@ -124,6 +163,7 @@ export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: Bootst
   const resamples = opts.resamples ?? 1000;
   if (!Number.isInteger(resamples) || resamples < 0) throw new CohortlabError('BAD_ARGUMENT', `bootstrapMetrics: resamples must be a non-negative integer, got ${resamples}.`);
   const ranked = scorers.map((s) => rankScores(s.scores));
+  const terms = scorers.map((s) => (s.isProbability ? probabilityTerms(s.scores, y) : null));
   const point = scorers.map((s, k) => pointMetrics(ranked[k], s, y, opts.highRiskShare));
   const draws = scorers.map(() => Object.fromEntries(METRIC_NAMES.map((m) => [m, [] as number[]])) as Record<MetricName, number[]>);
   const diffDraws = diffs.map(() => ({ rocAuc: [] as number[], prAuc: [] as number[] }));
@@ -142,7 +182,7 @@ export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: Bootst
       skipped++;
       continue;
     }
-    const ms = scorers.map((s, k) => pointMetrics(ranked[k], s, y, opts.highRiskShare, w));
+    const ms = scorers.map((s, k) => pointMetrics(ranked[k], s, y, opts.highRiskShare, w, terms[k]));
     ms.forEach((m, k) => {
       for (const name of METRIC_NAMES) draws[k][name].push(m[name]);
     });

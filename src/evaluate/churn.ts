@@ -1,5 +1,5 @@
 import {
-  applyCalibrator, applyScaler, calibrationWarnings, eligibleRows, estimatorInput, estimatorRaw, fitChurn, formatSetSizes, labelledRows, setSize,
+  applyCalibrator, applyScaler, calibrationWarnings, eligibleRows, estimatorColumnChange, estimatorInput, estimatorRaw, fitChurn, formatSetSizes, labelledRows, setSize,
   type Calibrator, type ChurnFit, type ChurnModel, type DesignPair, type FitChurnInput, type FitHistory, type Matrix, type ScalerState,
 } from '../churn/index.js';
 import { outcomeNames, type FeatureTable, type TargetSpec } from '../features/index.js';
@@ -93,9 +93,12 @@ export function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: ChurnE
   const truth = rowsOf(opts.truthTest, rows, 'truthTest', test);
   const otherRules = Object.fromEntries(Object.entries(opts.otherRulesTest ?? {}).map(([k, v]) => [k, rowsOf(v, rows, `otherRulesTest.${k}`, test) as number[]]));
   const recency = recencyBaseline(test, rows, opts.target);
-  const importance = permutationImportance((x) => applyCalibrator(calibrator, estimatorRaw(model, x as Matrix, params.predictBatchSize)), estimatorInput(model, fit.test.design), y, model.features, {
+  const importanceInput = estimatorInput(model, fit.test.design);
+  const changedRaw = estimatorColumnChange(model, importanceInput);
+  const importance = permutationImportance((x) => applyCalibrator(calibrator, estimatorRaw(model, x as Matrix, params.predictBatchSize)), importanceInput, y, model.features, {
     seed: params.seed,
     repeats: opts.importanceRepeats ?? 3,
+    predictChanged: changedRaw ? (x, j) => applyCalibrator(calibrator, changedRaw(x as Matrix, j)) : null,
   });
   const chosen = fit.candidates.find((c) => c.chosen)!;
   const source = fit.source;
@@ -180,7 +183,11 @@ export function evaluateChurn(
   const prob = applyCalibrator(model.calibrator, raw);
   let pos = 0;
   for (let i = 0; i < te.y.length; i++) pos += te.y[i];
-  const importance = permutationImportance((m) => applyCalibrator(model.calibrator, estimatorRaw(model, m as Matrix, model.params.predictBatchSize)), input, te.y, model.features, { seed: opts.seed });
+  const changedRaw = estimatorColumnChange(model, input);
+  const importance = permutationImportance((m) => applyCalibrator(model.calibrator, estimatorRaw(model, m as Matrix, model.params.predictBatchSize)), input, te.y, model.features, {
+    seed: opts.seed,
+    predictChanged: changedRaw ? (m, j) => applyCalibrator(model.calibrator, changedRaw(m as Matrix, j)) : null,
+  });
   const report = evaluatePredictions({
     title: opts.title ?? `Churn model on new data as of ${table.asOf}`,
     y: te.y,

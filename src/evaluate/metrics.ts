@@ -154,7 +154,9 @@ export function topShareFromCounts(c: GroupCounts, share: number): TopShareStats
   return { share, precision, recall: c.totalPos > 0 ? tp / c.totalPos : NaN, lift: precision / base };
 }
 
-const EPS = 1e-15;
+/** Probabilities are clipped to [LOG_LOSS_EPS, 1 - LOG_LOSS_EPS] in the log loss. */
+export const LOG_LOSS_EPS = 1e-15;
+const EPS = LOG_LOSS_EPS;
 
 /** Mean negative log-likelihood of probabilities p (clipped to [1e-15, 1 - 1e-15]). */
 export function logLoss(p: ArrayLike<number>, y: Labels, w?: ArrayLike<number>): number {

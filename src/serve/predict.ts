@@ -59,20 +59,23 @@ const DAY_MS = 86_400_000;
 
 export function featureTableFromJson(users: PredictUser[], indices: number[], featureNames: string[]): FeatureTable {
   const n = indices.length;
-  const columns: Record<string, Float64Array> = {};
-  for (const f of featureNames) {
-    const col = new Float64Array(n);
-    indices.forEach((u, i) => {
-      const v = users[u].features?.[f];
+  const cols = featureNames.map(() => new Float64Array(n));
+  // row by row: each user's features object is read once, every feature from it
+  for (let i = 0; i < n; i++) {
+    const u = indices[i];
+    const row = users[u].features;
+    for (let k = 0; k < featureNames.length; k++) {
+      const v = row?.[featureNames[k]];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
+        const f = featureNames[k];
         throw new CohortlabError('BAD_FEATURE', v === undefined ? `user ${u} lacks the feature "${f}".` : `feature "${f}" of user ${u} must be a finite number, got ${JSON.stringify(v)}.`, {
           path: `/users/${u}/features/${f}`,
         });
       }
-      col[i] = v;
-    });
-    columns[f] = col;
+      cols[k][i] = v;
+    }
   }
+  const columns: Record<string, Float64Array> = Object.fromEntries(featureNames.map((f, k) => [f, cols[k]]));
   // A row of `cohortlab features` output carries its user_id: it must be the user's.
   for (const u of indices) {
     const rowId = users[u].features?.user_id;
@@ -89,6 +92,53 @@ export function featureTableFromJson(users: PredictUser[], indices: number[], fe
     // already_churned of a features row is used (lifecycle "Churned"); without it the user counts as live.
     alreadyChurned: Uint8Array.from(indices, (u) => (users[u].features?.already_churned === 1 || users[u].features?.already_churned === true ? 1 : 0)),
   };
+}
+
+/** The body of POST /v1/predict/columns (schemas.ts predictColumnsBodySchema). */
+export interface PredictColumns {
+  user_id: string[];
+  columns: Record<string, (number | string | boolean | null)[]>;
+}
+
+/** Feature rows sent as columns: every column as long as user_id, every feature a finite number. */
+export function featureTableFromColumns(body: PredictColumns, featureNames: string[]): { table: FeatureTable; asOf: (string | undefined)[] } {
+  const n = body.user_id.length;
+  for (const [name, values] of Object.entries(body.columns)) {
+    if (values.length !== n) throw new CohortlabError('BAD_FEATURE', `column "${name}" has ${values.length} values for ${n} users; every column needs one value per user_id, in its order.`, { path: `/columns/${name}` });
+  }
+  const columns: Record<string, Float64Array> = {};
+  for (const f of featureNames) {
+    const values = body.columns[f];
+    const col = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new CohortlabError('BAD_FEATURE', `feature "${f}" of user ${i} must be a finite number, got ${JSON.stringify(v)}.`, { path: `/columns/${f}/${i}` });
+      col[i] = v;
+    }
+    columns[f] = col;
+  }
+  const plan = body.columns.plan;
+  const churned = body.columns.already_churned;
+  const asOf = body.columns.as_of;
+  return {
+    table: {
+      asOf: '',
+      cutoffMs: NaN,
+      userIds: body.user_id,
+      columns,
+      plan: Array.from({ length: n }, (_, i) => String(plan?.[i] ?? '')),
+      // as in a feature row: already_churned 1 (or true) is used, without it the user counts as live
+      alreadyChurned: Uint8Array.from({ length: n }, (_, i) => (churned?.[i] === 1 || churned?.[i] === true ? 1 : 0)),
+    },
+    asOf: Array.from({ length: n }, (_, i) => (typeof asOf?.[i] === 'string' ? (asOf[i] as string) : undefined)),
+  };
+}
+
+/** Scores the users of POST /v1/predict/columns: one block, rows in request order. */
+export async function predictColumnRows(loaded: Loaded, body: PredictColumns, reasons = 3): Promise<PredictionRows> {
+  const { table, asOf } = featureTableFromColumns(body, loaded.model.featureNames);
+  const n = table.userIds.length;
+  return { blocks: [scoredBlock(await loaded.model.score(table, { reasons }))], block: new Uint32Array(n), row: Uint32Array.from({ length: n }, (_, i) => i), asOf };
 }
 
 const ltvValue = (col: Float64Array | null | undefined, i: number): number | null => (col && Number.isFinite(col[i]) ? col[i] : null);
@@ -173,31 +223,40 @@ const SCHEMA_PROBABILITIES = new Set(['churn_probability', 'upgrade_probability'
  * (test/serve/predict-json.test.ts), at a fraction of the time and garbage for 1,000-user batches.
  */
 export function predictionsJson(rows: PredictionRows): string {
+  const writers = rows.blocks.map(rowWriter);
   const parts: string[] = new Array(rows.row.length);
-  for (let u = 0; u < rows.row.length; u++) {
-    const { result: r, probability, ltv } = rows.blocks[rows.block[u]];
-    const i = rows.row[u];
-    const c = r.columns;
-    const num = (k: string) => jsonNumber((c[k] as Float64Array)[i]);
-    const text = (k: string) => jsonLabel((c[k] as string[])[i]);
-    const pKey = jsonLabel(probability);
-    let o = `{"user_id":${JSON.stringify(r.userIds[i])},"churn_risk_score":${num('churn_risk_score')},"churn_risk_tier":${text('churn_risk_tier')},"engagement_score":${num('engagement_score')},"engagement_tier":${text('engagement_tier')},"activation_score":${num('activation_score')},"expansion_readiness_score":${num('expansion_readiness_score')},"behavioral_segment":${text('behavioral_segment')},"lifecycle_stage":${text('lifecycle_stage')},"already_churned":${num('already_churned')},"cluster":${c.cluster ? num('cluster') : '-1'},"cluster_label":${c.cluster_label ? text('cluster_label') : '""'},"reasons":[`;
+  for (let u = 0; u < rows.row.length; u++) parts[u] = writers[rows.block[u]](rows.row[u], rows.asOf[u]);
+  return `[${parts.join(',')}]`;
+}
+
+/** One block's row as JSON text: the block's columns are looked up once, then each row is read by index. */
+function rowWriter(b: ScoredBlock): (i: number, asOf: string | undefined) => string {
+  const { result: r, probability, ltv } = b;
+  const c = r.columns;
+  const n = (k: string) => c[k] as Float64Array;
+  const t = (k: string) => c[k] as string[];
+  const [riskScore, engagementScore, activationScore, expansionScore, churned, prob] = ['churn_risk_score', 'engagement_score', 'activation_score', 'expansion_readiness_score', 'already_churned', probability].map(n);
+  const [riskTier, engagementTier, activationTier, expansionTier, behavioral, lifecycle] = ['churn_risk_tier', 'engagement_tier', 'activation_tier', 'expansion_readiness_tier', 'behavioral_segment', 'lifecycle_stage'].map(t);
+  const cluster = c.cluster ? n('cluster') : null;
+  const clusterLabel = c.cluster_label ? t('cluster_label') : null;
+  const pKey = jsonLabel(probability);
+  const first = SCHEMA_PROBABILITIES.has(probability);
+  const ltvText = (col: Float64Array | null | undefined, i: number) => (col && Number.isFinite(col[i]) ? String(col[i]) : 'null');
+  return (i, asOf) => {
+    let o = `{"user_id":${JSON.stringify(r.userIds[i])},"churn_risk_score":${jsonNumber(riskScore[i])},"churn_risk_tier":${jsonLabel(riskTier[i])},"engagement_score":${jsonNumber(engagementScore[i])},"engagement_tier":${jsonLabel(engagementTier[i])},"activation_score":${jsonNumber(activationScore[i])},"expansion_readiness_score":${jsonNumber(expansionScore[i])},"behavioral_segment":${jsonLabel(behavioral[i])},"lifecycle_stage":${jsonLabel(lifecycle[i])},"already_churned":${jsonNumber(churned[i])},"cluster":${cluster ? jsonNumber(cluster[i]) : '-1'},"cluster_label":${clusterLabel ? jsonLabel(clusterLabel[i]) : '""'},"reasons":[`;
     const reasons = r.reasons[i];
     for (let k = 0; k < reasons.length; k++) {
       const x = reasons[k];
       o += `${k ? ',' : ''}{"feature":${jsonLabel(x.feature)},"direction":${jsonLabel(x.direction)},"contribution":${jsonNumber(x.contribution)},"value":${jsonNumber(x.value)}}`;
     }
     o += ']';
-    if (SCHEMA_PROBABILITIES.has(probability)) o += `,${pKey}:${num(probability)}`;
-    o += `,"activation_tier":${text('activation_tier')},"expansion_readiness_tier":${text('expansion_readiness_tier')}`;
-    const asOf = rows.asOf[u];
+    if (first) o += `,${pKey}:${jsonNumber(prob[i])}`;
+    o += `,"activation_tier":${jsonLabel(activationTier[i])},"expansion_readiness_tier":${jsonLabel(expansionTier[i])}`;
     if (asOf) o += `,"as_of":${JSON.stringify(asOf)}`;
-    const l = (col: Float64Array | null | undefined) => (col && Number.isFinite(col[i]) ? String(col[i]) : 'null');
-    o += `,"p_alive":${l(ltv?.p_alive)},"expected_purchases":${l(ltv?.expected_purchases)},"clv":${l(ltv?.clv)}`;
-    if (!SCHEMA_PROBABILITIES.has(probability)) o += `,${pKey}:${num(probability)}`;
-    parts[u] = `${o}}`;
-  }
-  return `[${parts.join(',')}]`;
+    o += `,"p_alive":${ltvText(ltv?.p_alive, i)},"expected_purchases":${ltvText(ltv?.expected_purchases, i)},"clv":${ltvText(ltv?.clv, i)}`;
+    if (!first) o += `,${pKey}:${jsonNumber(prob[i])}`;
+    return `${o}}`;
+  };
 }
 
 /** Users given as events: their block, and each user's row in it (by the user's index in the request). */

@@ -96,6 +96,35 @@ export const FEATURE_ROW_EXTRAS = {
   as_of: { type: 'string', pattern: DATE_PATTERN, description: "the cutoff date the features were computed at: echoed as the prediction's as_of" },
 } as const;
 
+/**
+ * The body of POST /v1/predict/columns: the same users as feature rows, sent column by column (one array per
+ * feature, each as long as user_id): no object per user to build or parse, for services that score in batches.
+ */
+export function predictColumnsBodySchema(featureNames: string[]) {
+  const column = (items: object, description: string) => ({ type: 'array', maxItems: MAX_USERS_PER_REQUEST, items, description });
+  const extras = {
+    plan: column({ type: ['string', 'null'] }, FEATURE_ROW_EXTRAS.plan.description),
+    already_churned: column(flag, FEATURE_ROW_EXTRAS.already_churned.description),
+    as_of: column({ type: 'string', pattern: DATE_PATTERN }, FEATURE_ROW_EXTRAS.as_of.description),
+  };
+  return {
+    type: 'object',
+    required: ['user_id', 'columns'],
+    additionalProperties: false,
+    properties: {
+      top_reasons: { type: 'integer', minimum: 0, maximum: 20, default: 3, description: 'reason codes per user (0 skips them: faster for large batches)' },
+      user_id: { type: 'array', minItems: 1, maxItems: MAX_USERS_PER_REQUEST, items: { type: 'string', minLength: 1 }, description: 'the users, in the order of every column' },
+      columns: {
+        type: 'object',
+        description: `one array per feature of the model (GET /v1/models lists them), each with one value per user_id; also accepted: ${Object.keys(extras).filter((k) => !featureNames.includes(k)).join(', ')}`,
+        required: featureNames,
+        additionalProperties: false,
+        properties: { ...Object.fromEntries(Object.entries(extras).filter(([k]) => !featureNames.includes(k))), ...Object.fromEntries(featureNames.map((f) => [f, column({ type: 'number' }, `feature ${f}`)])) },
+      },
+    },
+  } as const;
+}
+
 /** The body of POST /v1/predict for a model with these features. */
 export function predictBodySchema(featureNames: string[]) {
   // A feature named like an extra column keeps its numeric schema (the model's features win).

@@ -235,3 +235,26 @@ describe('GradientBoostedTrees against sklearn HistGradientBoosting on real data
     expect(Math.abs(auc - SKLEARN.synthetic)).toBeLessThan(0.005);
   }, 300_000);
 });
+
+describe('columnChangeProba (permutation importance)', () => {
+  it('a matrix changed in one column gets predictProba\'s bits, whichever column (missing values too)', () => {
+    const rng = createRng(12);
+    const n = 1500;
+    const d = 6;
+    const data = new Float64Array(n * d);
+    const yy = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) data[i * d + j] = rng.next() < 0.05 ? NaN : rng.normal();
+      yy[i] = rng.next() < 1 / (1 + Math.exp(-(data[i * d] || 0) + 0.5 * (data[i * d + 3] || 0))) ? 1 : 0;
+    }
+    const x = { data, rows: n, cols: d };
+    const m = new GradientBoostedTrees({ maxIter: 25, maxLeafNodes: 15, colsampleByNode: 0.5, seed: 3 }).fit(x, yy);
+    const changed = m.columnChangeProba(x);
+    for (let j = 0; j < d; j++) {
+      const work = new Float64Array(data);
+      for (let i = 0; i < n; i++) work[i * d + j] = data[((i * 7919) % n) * d + j]; // a fixed shuffle of column j
+      const w = { data: work, rows: n, cols: d };
+      expect(Array.from(changed(w, j))).toEqual(Array.from(m.predictProba(w)));
+    }
+  });
+});

@@ -29,11 +29,12 @@ function validationMessage(err: FastifyError): { message: string; path: string }
   const where = err.validationContext ?? 'body';
   if (!v) return { message: err.message, path: where };
   const path = ajvPath(v);
-  const isFeature = /\/features(\/|$)/.test(path);
+  // the features of a user (POST /v1/predict) or the feature columns (POST /v1/predict/columns)
+  const isFeature = /\/features(\/|$)/.test(path) || /^\/columns(\/[^/]*)?$/.test(path);
   let message: string;
   if (v.keyword === 'required') message = isFeature ? `missing feature "${v.params?.missingProperty}" at ${where}${v.instancePath}` : `${where}${path} is required`;
   else if (v.keyword === 'additionalProperties') message = isFeature ? `unknown feature "${v.params?.additionalProperty}" at ${where}${v.instancePath}; GET /v1/models lists the model's features` : `${where}${path} is not allowed here`;
-  else if (v.keyword === 'maxItems' && path === '/users') message = `too many users: at most ${MAX_USERS_PER_REQUEST} per request; split the batch`;
+  else if (v.keyword === 'maxItems' && (path === '/users' || path.startsWith('/columns/') || path === '/user_id')) message = `too many users: at most ${MAX_USERS_PER_REQUEST} per request; split the batch`;
   else if (v.keyword === 'oneOf') message = `${where}${path} must have either "features" or "events", not both or neither`;
   else message = `${where}${path} ${v.message ?? 'is invalid'}`;
   return { message, path: `${where === 'body' ? '' : `${where}:`}${path}` };
