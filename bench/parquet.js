@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Parquet outputs bench (issue 23, part 5): writing a `cohortlab score` table of 300k users x 41 columns through
+// Parquet outputs bench (issue 23, part 5): writing a `cohortlab score` table of 300k users x 39-41 columns through
 // DuckDB's appender with native types (writeTable, today's path: INTEGER scores and cluster, BOOLEAN segment flags,
-// UTINYINT already_churned, reasons as LIST<STRUCT>) against the conversion it replaced in the same run: the table as
-// the old writer got it (every number a double, reasons JSON text) written as a temporary CSV, then DuckDB's COPY
-// (no pyarrow-free Python peer writes Parquet here: pandas needs pyarrow or fastparquet, neither installed). Both
-// files must read back as the same table (readTable: numbers as doubles, reasons as the same JSON text), checked
-// below, and the new one's column types are printed. The rows are real `score` output: a model trained on a seeded
-// synthetic product scores its users with 3 reasons (see below).
+// UTINYINT already_churned, reasons as LIST<STRUCT>) against, in the same run, the same rows as the writers before got
+// them (every number a double, reasons JSON text) through the appender as it was and through the conversion it
+// replaced (a temporary CSV, then DuckDB's COPY; no pyarrow-free Python peer writes Parquet here: pandas needs pyarrow
+// or fastparquet, neither installed). All three files must read back as the same table (readTable: numbers as
+// doubles, reasons as the same JSON text), checked below, and the new one's column types are printed. The rows are
+// real `score` output: a model trained on a seeded synthetic product scores its users with 3 reasons (see below).
 // Usage (after npm run build): node bench/parquet.js [--rows 300000] [--distinct 20000] [--repeats 2]
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
