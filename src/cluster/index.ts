@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import { createRng, DEFAULT_SEED } from '../shared/rng.js';
 import { crosstab, profileClusters, type ClusterProfile, type Crosstab } from './explain.js';
 import { KMeans, MiniBatchKMeans, assignNearest, fromRows, type KMeansParams, type KMeansState, type MiniBatchKMeansParams } from './kmeans.js';
-import { workerThreads } from './parallel.js';
+import { kmeansKernel, workerThreads } from './parallel.js';
 import { fitPca, projectPca, type PcaState } from './pca.js';
 import { FeatureScaler, scaleColumns, selectFeatures } from './scale.js';
 import { checkK, evaluateKRange, type KCandidate } from './select-k.js';
@@ -204,6 +204,7 @@ export function fitClusters(table: FeatureTable, params: Partial<ClusterParams> 
   const x = scaler.transform(fitColumns);
   const scalerState = scaler.state as ScalerState;
   log.info(`cluster: ${x.rows.toLocaleString('en-US')} users${fitRows ? ` (not churned before the cutoff; ${n - x.rows} more are assigned afterwards)` : ''} x ${features.length} features, ${p.scaler} scaling, log1p on ${scalerState.log1p.filter((v) => v).length}`);
+  log.info(`cluster: k-means kernel ${kmeansKernel()}`);
   for (const [f, c] of Object.entries(x.imputed)) warn('CLUSTER_IMPUTED', `feature "${f}": ${c} missing values replaced by the training median ${scalerState.impute[features.indexOf(f)]}.`);
 
   // 3. choose k
@@ -385,7 +386,7 @@ export { assignClusters, checkModel, type AssignResult } from './assign.js';
 export { truthAgreement, type TruthAgreement } from './truth.js';
 export { checkK, K_MAX } from './select-k.js';
 export { sampleIndices, takeLabels } from './sample.js';
-export { startWorkers, threadCount, workerThreads } from './parallel.js';
+export { kmeansKernel, startWorkers, threadCount, workerThreads } from './parallel.js';
 export { fitPca, projectPca, type PcaState } from './pca.js';
 export { evaluateKRange, pickK, type KCandidate, type KSelection } from './select-k.js';
 export { clusterStability, type StabilityReport } from './stability.js';

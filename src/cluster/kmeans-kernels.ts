@@ -6,6 +6,7 @@
  */
 import { CohortlabError } from '../shared/errors.js';
 import { checkMatrix, type DenseMatrix } from '../shared/matrix.js';
+import type { WasmPass } from './kmeans-wasm.js';
 
 /** Shape check shared by the k-means entry points: a row-major Float64 matrix with rows and columns. */
 export function checkKMeansInput(x: DenseMatrix, k: number, where: string): void {
@@ -84,10 +85,21 @@ export function moveRow(data: Float64Array, i: number, d: number, from: number, 
   }
 }
 
-/** Sum of squared distances of each row to the centre of its label. */
-export function inertiaOf(x: DenseMatrix, centroids: Float64Array, labels: Int32Array): number {
+/** Sum of squared distances of rows [r0, r1) to the centres of their labels, in row order. */
+export function inertiaOf(data: Float64Array, d: number, centroids: Float64Array, labels: Int32Array, r0: number, r1: number): number {
   let s = 0;
-  for (let i = 0; i < x.rows; i++) s += sqDist(x.data, i, centroids, labels[i], x.cols);
+  for (let i = r0; i < r1; i++) s += sqDist(data, i, centroids, labels[i], d);
+  return s;
+}
+
+/**
+ * The inertia of a fit as every kernel computes it: per chunk of `chunkRows` rows (`elkanChunkRows`) the
+ * rows' squared distances in row order, then the chunks' sums in chunk order. So the threads can share
+ * the chunks and the result is the same bits on any thread count and in JavaScript or WebAssembly.
+ */
+export function chunkedInertia(x: DenseMatrix, centroids: Float64Array, labels: Int32Array, chunkRows: number): number {
+  let s = 0;
+  for (let r0 = 0; r0 < x.rows; r0 += chunkRows) s += inertiaOf(x.data, x.cols, centroids, labels, r0, Math.min(x.rows, r0 + chunkRows));
   return s;
 }
 
@@ -360,13 +372,16 @@ export function elkanAssign(
 }
 
 /**
- * Everything an Elkan pass reads and writes. When threads split the passes (parallel.ts) every array is
- * in a SharedArrayBuffer. Rows are cut into chunks of `chunkRows` (a function of n only, never of the
- * thread count); each chunk adds the sums and counts of the rows it assigns or moves into its own slot
- * of `chunkSums`/`chunkCounts`, and `addChunks` adds the slots in chunk order. So whichever thread runs
- * a chunk, and however many threads there are, the centroids are the same bits.
+ * Everything a chunked pass reads and writes: the JavaScript Elkan kernel's (`elkanChunk`) or, when
+ * `wasm` is set, the WebAssembly SIMD kernel's (kmeans-wasm.ts; every array is then a view of its
+ * memory, `lower` is empty: that kernel keeps Hamerly's two bounds per row). When threads split the
+ * passes (parallel.ts) every array is in a SharedArrayBuffer. Rows are cut into chunks of `chunkRows` (a
+ * function of n only, never of the thread count); each chunk adds the sums and counts of the rows it
+ * assigns or moves into its own slot of `chunkSums`/`chunkCounts`, and `addChunks` adds the slots in
+ * chunk order. So whichever thread runs a chunk, and however many threads there are, the centroids are
+ * the same bits.
  */
-export interface ElkanState {
+export interface PassState {
   data: Float64Array;
   n: number;
   d: number;
@@ -390,6 +405,10 @@ export interface ElkanState {
   chunkSums: Float64Array;
   chunkCounts: Float64Array;
   chunkChanged: Int32Array;
+  /** Per chunk: the inertia of its rows (command 4). */
+  chunkInertia: Float64Array;
+  /** Set when the passes run in the WebAssembly SIMD kernel (kmeans-wasm.ts `wasmPassState`). */
+  wasm?: WasmPass;
 }
 
 /** Rows per chunk of an Elkan pass: about 64 chunks (so 2+ threads balance), 256 to 8,192 rows each. */
@@ -397,18 +416,26 @@ export function elkanChunkRows(n: number): number {
   return Math.max(256, Math.min(8192, Math.ceil(n / 64)));
 }
 
-export function chunkCount(st: ElkanState): number {
+export function chunkCount(st: PassState): number {
   return Math.ceil(st.n / st.chunkRows);
 }
 
+/** What a chunked pass does: 1 first assignment, 2 assignment moving rows between cluster sums, 3 assignment only (the final E-step), 4 inertia. */
+export type PassCommand = 1 | 2 | 3 | 4;
+
 /**
  * Chunk j of a pass: command 1 = first assignment (elkanFirstPass), 2 = assignment moving rows between
- * cluster sums, 3 = assignment only (the final E-step). Writes the chunk's sums, counts and changed rows.
+ * cluster sums, 3 = assignment only (the final E-step): writes the chunk's sums, counts and changed rows;
+ * 4 = the chunk's inertia into chunkInertia[j] (as `chunkedInertia`).
  */
-export function elkanChunk(st: ElkanState, cmd: number, j: number): void {
+export function elkanChunk(st: PassState, cmd: PassCommand, j: number): void {
   const { data, d, k } = st;
   const r0 = j * st.chunkRows;
   const r1 = Math.min(st.n, r0 + st.chunkRows);
+  if (cmd === 4) {
+    st.chunkInertia[j] = inertiaOf(data, d, st.cent, st.labels, r0, r1);
+    return;
+  }
   const kd = k * d;
   const sums = st.chunkSums.subarray(j * kd, j * kd + kd);
   const counts = st.chunkCounts.subarray(j * k, j * k + k);
@@ -423,7 +450,7 @@ export function elkanChunk(st: ElkanState, cmd: number, j: number): void {
 }
 
 /** Adds every chunk's sums and counts into `sums`/`counts`, in chunk order; returns the rows that changed. */
-export function addChunks(st: ElkanState, sums: Float64Array, counts: Float64Array): number {
+export function addChunks(st: PassState, sums: Float64Array, counts: Float64Array): number {
   const { k, d, chunkSums, chunkCounts } = st;
   const kd = k * d;
   let changed = 0;

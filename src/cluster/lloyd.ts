@@ -1,14 +1,17 @@
 import { CohortlabError } from '../shared/errors.js';
 import type { DenseMatrix } from '../shared/matrix.js';
 import {
-  addChunks, boundedAssign, centreHalfDistances, checkKMeansInput, chunkCount, elkanChunk, elkanChunkRows, inertiaOf, meanColumnVariance, sqDist, type ElkanState,
+  addChunks, boundedAssign, centreHalfDistances, checkKMeansInput, chunkCount, chunkedInertia, elkanChunkRows, meanColumnVariance, sqDist, type PassCommand, type PassState,
 } from './kmeans-kernels.js';
-import type { KMeansRun } from './types.js';
+import { chunkRunner, transposeCentres, wasmMeanColumnVariance, wasmPassState, type KMeansWasm } from './kmeans-wasm.js';
+import type { KMeansKernel, KMeansRun } from './types.js';
 
 /**
  * Lloyd iterations on a row-major Float64Array. Pure: numbers in, numbers out; the inner loops are in
- * kmeans-kernels.ts. Worker threads are not pulled in here: a caller that wants the Elkan passes split
- * over threads passes a `KMeansWorkers` (parallel.ts provides one, `workerThreads`).
+ * kmeans-kernels.ts (JavaScript) and in the WebAssembly SIMD kernel (kmeans-wasm.ts, src/cluster/wasm/).
+ * Worker threads and the .wasm file are not pulled in here: a caller that wants the passes in WebAssembly
+ * and split over threads passes a `KMeansWorkers` (parallel.ts provides one, `workerThreads`). Both
+ * kernels give the same bits (tested).
  *
  * `lloyd` is Lloyd's algorithm with Hamerly's bounds (G. Hamerly, "Making k-means even faster",
  * SDM 2010): per point an upper bound on the distance to its centre and a lower bound on the distance
@@ -40,8 +43,14 @@ export interface LloydOptions {
    * centroids and inertia do not depend on it (the same bits: chunk sums are added in chunk order).
    */
   threads?: number;
-  /** The thread pool (parallel.ts `workerThreads`); without it every pass runs on this thread. */
+  /** The thread pool and the WebAssembly kernel (parallel.ts `workerThreads`); without it every pass runs on this thread, in JavaScript. */
   workers?: KMeansWorkers;
+  /**
+   * 'auto' (default): the WebAssembly SIMD kernel (kmeans-wasm.ts) when `workers` provides it and `bounds`
+   * is 'auto', else the JavaScript kernel with `bounds`; 'js': the JavaScript kernel. Every kernel gives
+   * the same bits (tested); the run says which ran (`KMeansRun.kernel`).
+   */
+  kernel?: 'auto' | 'js';
 }
 
 /**
@@ -52,21 +61,24 @@ export interface LloydOptions {
 export const MIN_ROWS_FOR_THREADS = 10_000;
 
 /** The k-means state the worker threads read and write (every array in a SharedArrayBuffer). */
-export type SharedKMeansState = ElkanState;
+export type SharedKMeansState = PassState;
 
 export interface ParallelRunner {
   /**
-   * One Elkan pass over every chunk of `st` (kmeans-kernels.ts `elkanChunk`; command 1 = first
-   * assignment, 2 = assignment updating sums, 3 = assignment without sums, the final E-step). This
+   * One pass over every chunk of `st` (kmeans-wasm.ts `chunkRunner`: the WebAssembly kernel or
+   * kmeans-kernels.ts `elkanChunk`; command 1 = first
+   * assignment, 2 = assignment updating sums, 3 = assignment without sums, the final E-step; 4 = inertia). This
    * thread and the workers claim chunks from a shared counter until none is left, so a thread slowed
    * by other work on the machine takes fewer chunks. Returns when every chunk is done.
    */
-  run(cmd: 1 | 2 | 3): number;
+  run(cmd: PassCommand): number;
   release(): void;
 }
 
-/** A thread pool for the Elkan passes, passed in by the caller (parallel.ts implements it). */
+/** A thread pool for the chunked passes and the WebAssembly kernel, passed in by the caller (parallel.ts implements it). */
 export interface KMeansWorkers {
+  /** The WebAssembly SIMD kernel (kmeans-wasm.ts), or undefined when it cannot run here (the JavaScript kernel runs instead). */
+  wasm(): KMeansWasm | undefined;
   /** Whether `rows` rows with the requested `threads` would be split (so the state must be shared). */
   wants(rows: number, threads?: number): boolean;
   /** A runner over `st` (its arrays in shared memory), or undefined when this fit runs on one thread. */
@@ -80,49 +92,54 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
   if (initCentroids.length !== k * d) {
     throw new CohortlabError('BAD_ARGUMENT', `k-means: ${initCentroids.length} initial centroid values for k = ${k} and d = ${d}; expected k * d = ${k * d}.`);
   }
-  const tolAbs = opts.tol > 0 ? opts.tol * meanColumnVariance(x) : 0;
   const mode = opts.bounds ?? 'auto';
-  const elkan = mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20);
-  // arrays a worker thread also reads or writes live in shared memory when the pass is split (parallel.ts)
-  const shared = elkan && opts.workers !== undefined && opts.workers.wants(n, opts.threads);
-  const f64 = (len: number) => (shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
-  const i32 = (len: number) => (shared ? new Int32Array(new SharedArrayBuffer(len * 4)) : new Int32Array(len));
-  const cent = f64(k * d);
-  cent.set(initCentroids);
-  const sums = new Float64Array(k * d);
-  const counts = new Float64Array(k);
-  const labels = i32(n);
-  const upper = f64(n);
-  // Hamerly: lower[i] bounds the distance to the second-closest centre; Elkan: lower[i * k + c] to centre c
-  const lower = f64(elkan ? n * k : n);
-  const shift = new Float64Array(k);
-  const cum = f64(k); // Elkan: every centre's total shift so far (bounds are stored against it)
-  const cumOther = f64(k); // Elkan: per centre a, running sum of the largest shift of a centre other than a
-  const half = f64(k);
-  const halfCC = f64(k * k);
-  let emptyClusters = 0;
-
-  let st: ElkanState | undefined;
-  let pool: ParallelRunner | undefined;
-  if (elkan) {
+  const chunkRows = elkanChunkRows(n);
+  const chunks = Math.ceil(n / chunkRows);
+  // the WebAssembly kernel when the caller provides it
+  const wasm = mode === 'auto' && opts.kernel !== 'js' ? opts.workers?.wasm() : undefined;
+  // without a memory for this fit (over 4 GiB, or none to be had) the JavaScript kernel runs, and the run says so
+  let st: PassState | undefined = wasm ? wasmPassState(wasm, x, k, chunkRows) : undefined;
+  const kernel: KMeansKernel = st ? 'wasm-simd' : mode === 'elkan' || (mode === 'auto' && n * k * 8 <= 512 * 2 ** 20) ? 'js-elkan' : 'js-hamerly';
+  const tolAbs = opts.tol > 0 ? opts.tol * (st ? wasmMeanColumnVariance(st) : meanColumnVariance(x)) : 0;
+  // arrays a worker thread also reads or writes live in shared memory when the pass is split (parallel.ts);
+  // the WebAssembly kernel's memory is shared anyway
+  const split = kernel !== 'js-hamerly' && opts.workers !== undefined && opts.workers.wants(n, opts.threads);
+  if (kernel === 'js-elkan') {
+    const f64 = (len: number) => (split ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len));
+    const i32 = (len: number) => (split ? new Int32Array(new SharedArrayBuffer(len * 4)) : new Int32Array(len));
     let shData = data;
-    if (shared && !(data.buffer instanceof SharedArrayBuffer)) {
+    if (split && !(data.buffer instanceof SharedArrayBuffer)) {
       shData = new Float64Array(new SharedArrayBuffer(data.length * 8));
       shData.set(data);
     }
-    const chunkRows = elkanChunkRows(n);
-    const chunks = Math.ceil(n / chunkRows);
     st = {
-      data: shData, n, d, k, labels, upper, lower, second: f64(n), cent, cum, cumOther, half, halfCC, chunkRows,
-      chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks),
+      data: shData, n, d, k, labels: i32(n), upper: f64(n), lower: f64(n * k), second: f64(n), cent: f64(k * d), cum: f64(k), cumOther: f64(k), half: f64(k), halfCC: f64(k * k),
+      chunkRows, chunkSums: f64(chunks * k * d), chunkCounts: f64(chunks * k), chunkChanged: i32(chunks), chunkInertia: f64(chunks),
     };
-    pool = shared ? opts.workers?.runner(st, opts.threads) : undefined;
   }
+  const cent = st ? st.cent : new Float64Array(k * d);
+  cent.set(initCentroids);
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  const labels = st ? st.labels : new Int32Array(n);
+  const upper = st ? st.upper : new Float64Array(n);
+  // Hamerly: lower[i] bounds the distance to the second-closest centre (the chunked kernels keep theirs in st)
+  const lower = st ? st.lower : new Float64Array(n);
+  const shift = new Float64Array(k);
+  const cum = st ? st.cum : new Float64Array(k); // chunked: every centre's total shift so far (bounds are stored against it)
+  const cumOther = st ? st.cumOther : new Float64Array(k); // chunked: per centre a, running sum of the largest shift of a centre other than a
+  const half = st ? st.half : new Float64Array(k);
+  const halfCC = st ? st.halfCC : new Float64Array(k * k);
+  let emptyClusters = 0;
+
+  const pool: ParallelRunner | undefined = st && split ? opts.workers?.runner(st, opts.threads) : undefined;
+  const runChunk = st && !pool ? chunkRunner(st) : undefined;
   let threads = 1;
-  /** One Elkan pass over every chunk (on the pool when there is one); cluster sums and counts follow. */
-  const elkanPass = (s: ElkanState, cmd: 1 | 2 | 3): number => {
+  /** One chunked pass over every chunk (on the pool when there is one); cluster sums and counts follow. */
+  const elkanPass = (s: PassState, cmd: 1 | 2 | 3): number => {
+    if (s.wasm) transposeCentres(cent, k, d, s.wasm.centT);
     if (pool) threads = pool.run(cmd);
-    else for (let j = 0, m = chunkCount(s); j < m; j++) elkanChunk(s, cmd, j);
+    else if (runChunk) for (let j = 0, m = chunkCount(s); j < m; j++) runChunk(cmd, j);
     return addChunks(s, sums, counts);
   };
 
@@ -200,7 +217,14 @@ export function lloyd(x: DenseMatrix, initCentroids: Float64Array, k: number, op
     if (!last) for (let c = 0; c < k; c++) if (counts[c] === 0) sums.fill(0, c * d, c * d + d);
     if (last) break;
   }
+  let inertia = 0;
+  if (st) {
+    // chunk by chunk on the threads, added in chunk order: chunkedInertia's bits
+    if (pool) pool.run(4);
+    else if (runChunk) for (let j = 0; j < chunks; j++) runChunk(4, j);
+    for (let j = 0; j < chunks; j++) inertia += st.chunkInertia[j];
+  } else inertia = chunkedInertia(x, cent, labels, chunkRows);
   pool?.release();
-  const inertia = inertiaOf(x, cent, labels);
-  return { labels: shared ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters, threads };
+  // copied out of shared (or WebAssembly) memory, so that the fit's memory can go
+  return { labels: split || kernel === 'wasm-simd' ? Int32Array.from(labels) : labels, centroids: Float64Array.from(cent), inertia, iterations, converged, tolAbs, emptyClusters, threads, kernel };
 }

@@ -1,19 +1,23 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { internalError } from '../shared/errors.js';
-import { chunkCount, elkanChunk } from './kmeans-kernels.js';
+import { chunkCount } from './kmeans-kernels.js';
+import { chunkRunner, newWasmMemory, type KMeansWasm } from './kmeans-wasm.js';
 import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
 
 /**
- * Splitting the Elkan passes of k-means over threads (sklearn runs its passes on every core; so do we).
+ * The fast path of k-means, handed to `lloyd` as `workerThreads`: the WebAssembly SIMD kernel (read from
+ * the .wasm that `npm run build` writes, with one shared memory kept between fits; see kmeans-wasm.ts) and
+ * the passes split over threads (sklearn runs its passes on every core; so do we).
  * Rows are cut into chunks (kmeans-kernels.ts `elkanChunkRows`, about 64 of them); this thread and T - 1
  * worker threads (kmeans-worker.ts) claim chunks from a shared counter until none is left, so a thread
  * that the machine's other work slows down simply takes fewer chunks. Every array a worker reads or
  * writes is a SharedArrayBuffer; each chunk writes only its own rows and its own slot of cluster sums
  * and counts, which `lloyd` adds in chunk order after the pass. So labels, centroids and inertia are the
- * same bits whatever T is and whichever thread ran which chunk (tested). Commands go through a small
+ * same bits whatever T is and whichever thread ran which chunk (tested); the WebAssembly kernel's arrays
+ * are views of its shared memory, which each worker instantiates the module on once per fit. Commands go through a small
  * Int32Array per worker with Atomics.wait/notify, so `lloyd` stays synchronous. `lloyd` never imports
  * this file: a caller passes `workerThreads` in (`KMeans.fit(x, { workers })`).
  *
@@ -107,6 +111,7 @@ export function parallelRunner(st: SharedKMeansState, threads: number | undefine
   if (T < 2 || !resolveWorker()) return undefined;
   if (!(st.labels.buffer instanceof SharedArrayBuffer) || !(st.data.buffer instanceof SharedArrayBuffer)) throw internalError('parallel k-means needs its state in shared memory');
   const chunks = chunkCount(st);
+  const runChunk = chunkRunner(st);
   // the next chunk to claim (shared by every thread of this fit)
   const next = new Int32Array(new SharedArrayBuffer(4));
   const slots = workers(T - 1).map((w) => {
@@ -141,7 +146,7 @@ export function parallelRunner(st: SharedKMeansState, threads: number | undefine
         signal(s, cmd);
         told.push({ s, seq: Atomics.load(s.ctrl, SEQ) });
       }
-      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) elkanChunk(st, cmd, j);
+      for (let j = Atomics.add(next, 0, 1); j < chunks; j = Atomics.add(next, 0, 1)) runChunk(cmd, j);
       for (const { s, seq } of told) {
         for (let v = Atomics.load(s.ctrl, DONE); v !== seq; v = Atomics.load(s.ctrl, DONE)) Atomics.wait(s.ctrl, DONE, v);
         if (Atomics.load(s.ctrl, ERROR) !== 0) {
@@ -155,5 +160,60 @@ export function parallelRunner(st: SharedKMeansState, threads: number | undefine
   };
 }
 
-/** The worker-thread pool for `lloyd` / `KMeans.fit` (`{ workers: workerThreads }`). */
-export const workerThreads: KMeansWorkers = { wants: wantsThreads, runner: parallelRunner };
+/** Where `npm run build` writes the WebAssembly kernel: next to this file in dist/, or dist/ seen from src/ (tests). */
+const WASM_FILES = ['./wasm/kmeans-simd.wasm', '../../dist/cluster/wasm/kmeans-simd.wasm'];
+
+let wasmModule: WebAssembly.Module | null | undefined;
+let wasmNote = '';
+/** The memory of the last fit, kept for the next (as the worker threads are): its pages are mapped already. */
+let keptMemory: WebAssembly.Memory | undefined;
+
+function fitMemory(bytes: number): WebAssembly.Memory | undefined {
+  try {
+    if (keptMemory && keptMemory.buffer.byteLength < bytes) keptMemory.grow(Math.ceil((bytes - keptMemory.buffer.byteLength) / 65536));
+    keptMemory ??= newWasmMemory(bytes);
+  } catch (e) {
+    // a memory that cannot grow or be reserved: this fit runs in JavaScript; a later, smaller one may get one
+    if (!(e instanceof RangeError)) throw e;
+    keptMemory = undefined;
+  }
+  return keptMemory;
+}
+
+/**
+ * The compiled WebAssembly SIMD kernel of k-means (src/cluster/wasm/kmeans-simd.ts, built by `npm run
+ * build`), read and compiled once per process; undefined when it cannot run here (not built, no SIMD or
+ * no shared memory in this runtime, or COHORTLAB_KMEANS_KERNEL=js), and `kmeansKernel()` says why.
+ */
+export function kmeansWasm(): KMeansWasm | undefined {
+  const module = kmeansWasmModule();
+  return module ? { module, memory: fitMemory } : undefined;
+}
+
+function kmeansWasmModule(): WebAssembly.Module | undefined {
+  if (wasmModule === undefined) {
+    wasmModule = null;
+    const url = WASM_FILES.map((f) => new URL(f, import.meta.url)).find((u) => existsSync(fileURLToPath(u)));
+    if (process.env.COHORTLAB_KMEANS_KERNEL === 'js') wasmNote = 'COHORTLAB_KMEANS_KERNEL=js';
+    else if (!url) wasmNote = 'dist/cluster/wasm/kmeans-simd.wasm is not built (npm run build)';
+    else {
+      try {
+        // compiling checks SIMD; the shared memory is checked by making one
+        const m = new WebAssembly.Module(readFileSync(url));
+        new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+        wasmModule = m;
+      } catch (e) {
+        wasmNote = `the WebAssembly kernel does not load here (${(e as Error).message})`;
+      }
+    }
+  }
+  return wasmModule ?? undefined;
+}
+
+/** Which k-means kernel fits with `workerThreads` run, and why not WebAssembly when they cannot (for the log). */
+export function kmeansKernel(): string {
+  return kmeansWasmModule() ? 'wasm-simd (WebAssembly SIMD, f64x2)' : `js (${wasmNote})`;
+}
+
+/** The worker-thread pool and the WebAssembly kernel for `lloyd` / `KMeans.fit` (`{ workers: workerThreads }`). */
+export const workerThreads: KMeansWorkers = { wants: wantsThreads, runner: parallelRunner, wasm: kmeansWasm };

@@ -25,6 +25,12 @@ export interface ScalerState extends JsonObject {
   scale: number[];
 }
 
+/**
+ * Which kernel ran a k-means fit: the WebAssembly SIMD kernel (kmeans-wasm.ts, Hamerly bounds) or the
+ * JavaScript one with Elkan's or Hamerly's bounds (kmeans-kernels.ts). Every kernel gives the same bits.
+ */
+export type KMeansKernel = 'wasm-simd' | 'js-elkan' | 'js-hamerly';
+
 /** Result of one k-means run (Lloyd iterations with Hamerly bounds, or mini-batch). */
 export interface KMeansRun {
   labels: Int32Array;
@@ -39,4 +45,5 @@ export interface KMeansRun {
   emptyClusters: number;
   /** Threads that ran the last assignment pass (1 without a pool; a worker still starting joins later). */
   threads: number;
+  kernel: KMeansKernel;
 }

@@ -6,8 +6,8 @@ import { CohortlabError } from '../shared/errors.js';
 import { duckdbLimits, openDuckDB, queryColumns, queryRows, type DuckDBLimits } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { csvPhysicalLines } from './csv-lines.js';
-import { csvLineOfRow, createRawTable, detectFormat, dropRaw, finishRawView, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
-import { eventsFromStageSql } from './sql.js';
+import { csvLineOfRow, createLeanTable, createRawTable, detectFormat, dropRaw, finishRawView, readCsvLean, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
+import { eventsFromLeanSql, eventsFromStageSql, leanCheckSql, leanTrimCheckSql, statsTotalsSql, userStatsSql } from './sql.js';
 import { readSqlSourceIntoRaw, splitBinding } from './sql-source.js';
 import type { EventConfig } from './types.js';
 
@@ -60,6 +60,11 @@ export interface LoadOptions {
   examples?: number;
   /** DuckDB memory limit and spill folder (default: COHORTLAB_DUCKDB_MEMORY_LIMIT / COHORTLAB_DUCKDB_TEMP_DIR, else DuckDB's). */
   limits?: DuckDBLimits;
+  /**
+   * CSV logs are first read by the lean pass (sql.ts `leanSelect`), and again through `stage` only when something
+   * would be rejected or trimmed. false: straight through `stage` (tests compare the two; same events, same report).
+   */
+  leanCsv?: boolean;
 }
 
 export async function loadEvents(patterns: string[], config: EventConfig, opts: LoadOptions = {}): Promise<EventStore> {
@@ -115,14 +120,21 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
   let sqlRows: number | null = null;
-  if (config.source) {
+  const leanPass = !config.source && opts.leanCsv !== false && files.every((f) => f.format === 'csv') ? await readCsvFilesLean(conn, files, config, logger) : null;
+  const lean = leanPass?.clean ? leanPass : null;
+  if (lean) {
+    malformed.push(...lean.malformed);
+    for (const [i, d] of lean.delims) csvDelims.set(i, d);
+    fileReports.push(...lean.fileReports);
+    await conn.run('DROP TABLE stage');
+  } else if (config.source) {
     const r = await readSqlSourceIntoRaw(conn, bindings, files, config, `"${config.name}"`);
     sqlRows = r.records;
     for (const f of files) fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.fileRecords.get(f.path) ?? 0 });
   } else {
     for (let i = 0; i < files.length; i++) {
       const f = files[i];
-      const r = await readFileIntoRaw(conn, f, i, config);
+      const r = await readFileIntoRaw(conn, f, i, config, leanPass?.clean === false && leanPass.rejecting.has(i));
       malformed.push(...r.malformed);
       if (r.delim) csvDelims.set(i, r.delim);
       if (r.view) parquetViews.push(r.view);
@@ -132,13 +144,13 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     }
   }
   // Records of NDJSON, whitespace, Parquet files and SQL sources go to `stage` in one INSERT (CSV records are there already).
-  await finishRawView(conn, parquetViews, config);
+  if (!lean) await finishRawView(conn, parquetViews, config);
   await dropRaw(conn, parquetViews);
   // A SQL source's records are the rows its SELECT produced (each file's own count is in `files`).
   const rowsRead = sqlRows ?? fileReports.reduce((s, f) => s + f.records, 0);
   if (rowsRead === 0) throw new CohortlabError('EMPTY_INPUT', `no records in ${config.source ? 'the rows of the config\'s source.sql over ' : ''}${files.map((f) => `"${f.path}"`).join(', ')}.`);
 
-  const reasons = await queryRows(conn, `SELECT reason, CAST(count(*) AS DOUBLE) AS n FROM stage WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason`);
+  const reasons = lean ? [] : await queryRows(conn, `SELECT reason, CAST(count(*) AS DOUBLE) AS n FROM stage WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason`);
   const rejected: Record<string, number> = {};
   for (const r of reasons) rejected[String(r.reason)] = Number(r.n);
   if (malformed.length) rejected['malformed row'] = malformed.length;
@@ -210,12 +222,11 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     );
   }
 
-  const signups = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM stage WHERE reason IS NULL AND signup_bad`);
-  for (const sql of eventsFromStageSql(config, reasons.length > 0)) await conn.run(sql);
-  const stats = await queryColumns(
-    conn,
-    `SELECT CAST(count(*) AS DOUBLE), CAST(count(DISTINCT user_id) AS DOUBLE), epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, CAST(count(DISTINCT (user_id, session_id)) AS DOUBLE) FROM events`,
-  );
+  const signupsUnparsable = lean ? lean.signupsUnparsable : (await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM stage WHERE reason IS NULL AND signup_bad`)).columns[0][0] as number;
+  for (const sql of lean ? eventsFromLeanSql(config, lean.extra) : eventsFromStageSql(config, reasons.length > 0)) await conn.run(sql);
+  // The lean pass counted the users on its way.
+  const stats = await queryColumns(conn, statsTotalsSql(lean ? 'SELECT * FROM lean_users' : userStatsSql('events')));
+  if (lean) await conn.run('DROP TABLE lean_users');
   const [used, users, first, last, sessions] = stats.columns.map((c) => (c as Float64Array)[0]);
   if (used === 0) {
     throw new CohortlabError('EMPTY_INPUT', `none of the ${rowsRead} records could be used: ${Object.entries(rejected).map(([k, v]) => `${v} ${k}`).join(', ')}.`);
@@ -231,11 +242,55 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     lastEventMs: last,
     sessions,
     sessionsInferred: !config.columns.session_id,
-    signupsUnparsable: (signups.columns[0] as Float64Array)[0],
+    signupsUnparsable,
     seconds: (performance.now() - started) / 1000,
   };
   for (const line of formatIngestReport(report)) logger.info(line);
   return report;
+}
+
+/**
+ * The lean pass over CSV files (sql.ts): every file parsed once into `lean`; then one scan of its rows and one of
+ * its distinct ids, events and plans decide whether the full `stage` pass would have rejected or changed anything.
+ * Clean: `lean` is the events (returned with its check columns and the counts the report needs). Not clean: `lean`
+ * and its rejects tables are dropped and the files are read through `stage` as before, those with rows to reject
+ * (`rejecting`) numbered at once: before the lean pass they were read twice too, unnumbered, then numbered.
+ */
+async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig, logger: Logger) {
+  const extra = await createLeanTable(conn, config);
+  const malformed: MalformedRecord[] = [];
+  const delims = new Map<number, string>();
+  const fileReports: IngestReport['files'] = [];
+  const ends: number[] = [];
+  const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
+  let doneBytes = 0;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    const r = await readCsvLean(conn, f, i, config);
+    malformed.push(...r.malformed);
+    delims.set(i, r.delim);
+    fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
+    ends.push((ends.at(-1) ?? 0) + r.records - r.malformed.length);
+    doneBytes += f.bytes;
+    logger.progress('reading events', doneBytes, totalBytes);
+  }
+  const check = await queryRows(conn, leanCheckSql(config, ends));
+  const sum = (k: string) => check.reduce((t, r) => t + Number(r[k]), 0);
+  // Files with rows to reject are read again numbered straight away (numbering is what shows their lines).
+  const rejecting = new Set(check.filter((r) => Number(r.unclean) > 0).map((r) => Number(r.file)));
+  if (rejecting.size === 0) {
+    // `stage` writes '' for a missing session id (without a mapped one, the gap rule numbers the sessions anyway).
+    if (config.columns.session_id && sum('null_sessions') > 0) await conn.run(`UPDATE lean SET session_id = '' WHERE session_id IS NULL`);
+    // The per-user counts are the report's, and the user ids to check, one per user.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE lean_users AS ${userStatsSql('lean')}`);
+    let clean = true;
+    for (const sql of leanTrimCheckSql('lean_users')) if (clean) clean = Number((await queryRows(conn, sql))[0].n) === 0;
+    if (clean) return { clean: true as const, malformed, delims, fileReports, extra, signupsUnparsable: sum('signups_unparsable') };
+    await conn.run('DROP TABLE lean_users');
+  }
+  await conn.run('DROP TABLE lean');
+  for (let i = 0; i < files.length; i++) await conn.run(`DROP TABLE IF EXISTS rejects_${i}_lean`);
+  return { clean: false as const, rejecting };
 }
 
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-');

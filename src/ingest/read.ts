@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
 import { queryColumns, queryRows, quoteIdent, quoteLiteral } from '../shared/duckdb.js';
 import { firstLine } from './csv-lines.js';
-import { STAGE_COLUMNS, stageSelect, timestampExpr } from './sql.js';
+import { leanColumns, leanShape, leanSelect, STAGE_COLUMNS, stageSelect, timestampExpr } from './sql.js';
 import type { EventConfig, EventFormat, TimestampFormat } from './types.js';
 
 /**
@@ -47,6 +47,13 @@ export async function createRawTable(conn: DuckDBConnection): Promise<void> {
 export async function finishRawView(conn: DuckDBConnection, parquetViews: string[], config: EventConfig): Promise<void> {
   await conn.run(`CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_rows${parquetViews.map((v) => ` UNION ALL SELECT * FROM ${v}`).join('')}`);
   await conn.run(`INSERT INTO stage ${stageSelect(config, 'SELECT * FROM raw')}`);
+}
+
+/** The `lean` table of the lean CSV pass (sql.ts); returns its check columns. */
+export async function createLeanTable(conn: DuckDBConnection, config: EventConfig): Promise<string[]> {
+  const { sql, extra } = leanColumns(leanShape(config));
+  await conn.run(`CREATE OR REPLACE TABLE lean (${sql})`);
+  return extra;
 }
 
 export async function dropRaw(conn: DuckDBConnection, parquetViews: string[]): Promise<void> {
@@ -181,16 +188,7 @@ export async function readFileIntoRaw(
   const path = quoteLiteral(file.path);
   switch (file.format) {
     case 'csv': {
-      // The delimiter comes from the header line (the sniffer can be thrown off by the very malformed rows we must count).
-      const headerLine =
-        (await firstLine(file.path)) ??
-        String((await queryRows(conn, `SELECT l FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false, ignore_errors = true) LIMIT 1`))[0]?.l ?? '');
-      const delim = [',', ';', '\t', '|'].map((d) => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
-      const names = uniqueNames(file.path, headerLine.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1').replace(/""/g, '"')), config);
-      const columns = names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ');
-      const opts = `header = true, auto_detect = false, columns = {${columns}}, delim = ${quoteLiteral(delim)}, quote = '"', escape = '"'`;
-      const head = { names };
-      requireColumns(file.path, head.names, config);
+      const { delim, opts } = await csvHead(conn, file, config);
       const rej = `rejects_${idx}${numbered ? '_numbered' : ''}`;
       // One DuckDB pass: parsed, typed and given its reject reason on the way into `stage`; DuckDB keeps the malformed lines.
       await conn.run(
@@ -200,8 +198,7 @@ export async function readFileIntoRaw(
            FROM read_csv(${path}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
         )}`,
       );
-      const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type, min(csv_line) AS csv_line FROM ${rej} GROUP BY line ORDER BY line`);
-      const malformed = rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: describeCsvError(String(r.error_type)) }));
+      const malformed = await csvRejects(conn, file, rej);
       const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM stage WHERE file_idx = ${idx}`);
       return { records: (n.columns[0] as Float64Array)[0] + malformed.length, malformed, delim };
     }
@@ -240,6 +237,45 @@ export async function readFileIntoRaw(
       return { records: r.records + skipped.length, malformed: [...skipped, ...r.malformed].sort((a, b) => a.line - b.line) };
     }
   }
+}
+
+/** The delimiter, header names and read_csv options of a CSV file; checks the mapped columns are there. */
+async function csvHead(conn: DuckDBConnection, file: InputFile, config: EventConfig): Promise<{ delim: string; opts: string }> {
+  const path = quoteLiteral(file.path);
+  // The delimiter comes from the header line (the sniffer can be thrown off by the very malformed rows we must count).
+  const headerLine =
+    (await firstLine(file.path)) ??
+    String((await queryRows(conn, `SELECT l FROM read_csv(${path}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false, ignore_errors = true) LIMIT 1`))[0]?.l ?? '');
+  const delim = [',', ';', '\t', '|'].map((d) => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
+  const names = uniqueNames(file.path, headerLine.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1').replace(/""/g, '"')), config);
+  requireColumns(file.path, names, config);
+  const columns = names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ');
+  return { delim, opts: `header = true, auto_detect = false, columns = {${columns}}, delim = ${quoteLiteral(delim)}, quote = '"', escape = '"'` };
+}
+
+/** The malformed records DuckDB kept in the rejects table `rej` (one per line, however many errors it had). */
+async function csvRejects(conn: DuckDBConnection, file: InputFile, rej: string): Promise<MalformedRecord[]> {
+  const rows = await queryRows(conn, `SELECT CAST(line AS DOUBLE) AS line, min(error_type) AS error_type FROM ${rej} GROUP BY line ORDER BY line`);
+  return rows.map((r) => ({ file: file.path, line: Number(r.line), reason: 'malformed row', text: describeCsvError(String(r.error_type)) }));
+}
+
+/**
+ * The lean pass over a CSV file (sql.ts `leanSelect`): its records go into `lean` as read, in parallel, with no
+ * reject reasons; malformed records are kept by DuckDB as in the full pass. The caller checks `lean` afterwards
+ * and reads the files again through `stage` when anything in them would be rejected or changed.
+ */
+export async function readCsvLean(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig): Promise<{ records: number; malformed: MalformedRecord[]; delim: string }> {
+  const { delim, opts } = await csvHead(conn, file, config);
+  const rej = `rejects_${idx}_lean`;
+  const inserted = await conn.run(
+    `INSERT INTO lean ${leanSelect(
+      config,
+      `SELECT ${idx}, NULL, NULL, ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`)}
+       FROM read_csv(${quoteLiteral(file.path)}, ${opts}, ignore_errors = true, store_rejects = true, rejects_table = '${rej}', rejects_scan = '${rej}_scan')`,
+    )}`,
+  );
+  const malformed = await csvRejects(conn, file, rej);
+  return { records: inserted.rowsChanged + malformed.length, malformed, delim };
 }
 
 async function readNdjsonLines(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig) {

@@ -1,4 +1,6 @@
+import { expect } from 'vitest';
 import { createRng } from '../../src/shared/rng.js';
+import type { KMeansRun } from '../../src/cluster/types.js';
 import type { DenseMatrix } from '../../src/cluster/types.js';
 
 /**
@@ -24,4 +26,12 @@ export function rowsOf(x: DenseMatrix): number[][] {
   const out: number[][] = [];
   for (let i = 0; i < x.rows; i++) out.push(Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)));
   return out;
+}
+
+/** `run` is `ref` to the bit: iterations, labels, centroids and inertia (kernels and thread counts must agree so). */
+export function expectSameRun(run: KMeansRun, ref: KMeansRun): void {
+  expect(run.iterations).toBe(ref.iterations);
+  expect(Array.from(run.labels)).toEqual(Array.from(ref.labels));
+  expect(Array.from(run.centroids)).toEqual(Array.from(ref.centroids));
+  expect(run.inertia).toBe(ref.inertia);
 }

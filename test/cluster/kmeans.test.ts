@@ -5,7 +5,7 @@ import { candidateDistances, elkanChunkRows, sqDist } from '../../src/cluster/km
 import { adjustedRandIndex } from '../../src/cluster/metrics.js';
 import { startWorkers, workerThreads } from '../../src/cluster/parallel.js';
 import { createRng } from '../../src/shared/rng.js';
-import { plantedBlobs, rowsOf } from './helpers.js';
+import { expectSameRun, plantedBlobs, rowsOf } from './helpers.js';
 
 const CENTERS = [
   [0, 0, 0],
@@ -79,10 +79,7 @@ describe('lloyd (Elkan and Hamerly bounds)', () => {
     for (const threads of [1, 2, 3]) {
       const run = lloyd(x, init, 4, { maxIter: 300, tol: 1e-4, threads, workers: workerThreads });
       expect(run.threads).toBe(threads);
-      expect(run.iterations).toBe(plain.iterations);
-      expect(Array.from(run.labels)).toEqual(Array.from(plain.labels));
-      expect(Array.from(run.centroids)).toEqual(Array.from(plain.centroids));
-      expect(run.inertia).toBe(plain.inertia);
+      expectSameRun(run, plain);
     }
   }, 60_000);
 
@@ -120,14 +117,14 @@ describe('KMeans', () => {
   });
 
   it('KMeans.fit keeps the first of restarts whose inertias differ only in the last bits (the same partition)', () => {
-    // seed 10: all 4 restarts find the planted partition; restart 2's sums round 3e-13 lower than restart 1's
-    const { x } = plantedBlobs(CENTERS, 150, 0.8, 10);
-    const m = new KMeans({ k: 4, seed: 10, nInit: 4 }).fit(x);
+    // seed 5: all 4 restarts find the planted partition; restarts 2-4's sums round 2e-13 lower than restart 1's
+    const { x } = plantedBlobs(CENTERS, 150, 0.8, 5);
+    const m = new KMeans({ k: 4, seed: 5, nInit: 4 }).fit(x);
     const r = m.state?.restartInertias ?? [];
     expect(Math.min(...r)).toBeLessThan(r[0]);
     expect((r[0] - Math.min(...r)) / r[0]).toBeLessThan(RESTART_TIE);
     expect(m.state?.inertia).toBe(r[0]);
-    const first = lloyd(x, kmeansPlusPlus(x, 4, createRng(10).fork()), 4, { maxIter: 300, tol: 1e-4 });
+    const first = lloyd(x, kmeansPlusPlus(x, 4, createRng(5).fork()), 4, { maxIter: 300, tol: 1e-4 });
     expect(Array.from(m.labels as Int32Array)).toEqual(Array.from(first.labels));
   });
 

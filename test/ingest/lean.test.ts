@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEvents, SYNTHETIC_PRESET, type EventConfig, type EventStore, type IngestReport } from '../../src/ingest/index.js';
+import { queryRows } from '../../src/shared/duckdb.js';
+
+/**
+ * The lean CSV pass (issue 23 part 3): a CSV log is parsed into `lean` without per-row trims and reject reasons,
+ * and read again through `stage` only when a check says something would be rejected or changed. Every case here
+ * loads the same file both ways (`leanCsv: false` is the `stage` pass alone) and asks for the same report and the
+ * same events, value for value; each case also says which pass must have produced them, so a check that let a
+ * dirty file through, or sent every clean file back to `stage`, fails.
+ * Files are the synthetic fixture (29 events of u000002, test/fixtures/synthetic-u2.csv) edited per case.
+ */
+const fixture = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'synthetic-u2.csv'), 'utf8');
+const [header, ...rows] = fixture.trimEnd().split('\n');
+let dir: string;
+let n = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cohortlab-lean-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The fixture with field `col` of data row `i` (0-based) set to `value` (no quoting: test values hold no comma). */
+function edit(lines: string[], i: number, col: string, value: string): string[] {
+  const k = header.split(',').indexOf(col);
+  return lines.map((l, j) => (j === i ? l.split(',').map((f, c) => (c === k ? value : f)).join(',') : l));
+}
+
+async function write(lines: string[], opts: { header?: string; gzip?: boolean } = {}): Promise<string> {
+  const text = `${[opts.header ?? header, ...lines].join('\n')}\n`;
+  const path = join(dir, `lean-${n++}.csv${opts.gzip ? '.gz' : ''}`);
+  await writeFile(path, opts.gzip ? gzipSync(text) : text);
+  return path;
+}
+
+const report = (r: IngestReport) => ({ ...r, seconds: 0 });
+const events = async (s: EventStore) => queryRows(s.conn, `SELECT user_id, CAST(epoch_ms(ts) AS DOUBLE) AS ts, event, session_id, plan, value, CAST(epoch_ms(signup_ts) AS DOUBLE) AS signup FROM events ORDER BY ALL`);
+/** Which pass read the file: the lean pass leaves its rejects table, `rejects_0_lean`. */
+const pass = async (s: EventStore) =>
+  (await queryRows(s.conn, `SELECT count(*)::DOUBLE AS n FROM information_schema.tables WHERE table_name = 'rejects_0_lean'`))[0].n === 1 ? 'lean' : 'stage';
+
+async function both(path: string, config: EventConfig = SYNTHETIC_PRESET) {
+  const lean = await loadEvents([path], config);
+  const stage = await loadEvents([path], config, { leanCsv: false });
+  try {
+    expect(report(lean.report)).toEqual(report(stage.report));
+    expect(await events(lean)).toEqual(await events(stage));
+    expect(await pass(stage)).toBe('stage');
+    return { pass: await pass(lean), report: lean.report, events: await events(lean) };
+  } finally {
+    lean.close();
+    stage.close();
+  }
+}
+
+describe('lean CSV pass: the same report and events as the stage pass', () => {
+  it('a clean file is read once, by the lean pass', async () => {
+    const r = await both(await write(rows));
+    expect(r.pass).toBe('lean');
+    expect(r.report.rowsUsed).toBe(29);
+    expect(r.report.sessions).toBe(new Set(r.events.map((e) => e.session_id)).size);
+  });
+
+  it('gzipped, and with a malformed line (kept by DuckDB, not a reason to read again)', async () => {
+    expect((await both(await write(rows, { gzip: true }))).pass).toBe('lean');
+    const r = await both(await write([...rows.slice(0, 5), 'u000002,2026-01-03T00:00:00Z', ...rows.slice(5)]));
+    expect(r.pass).toBe('lean');
+    expect(r.report.rejected).toEqual({ 'malformed row': 1 });
+    expect(r.report.examples['malformed row'][0].where).toBe('line 7');
+  });
+
+  it('missing session ids become "" and unparsable signup times are counted (rows kept), in the lean pass', async () => {
+    const r = await both(await write(edit(edit(edit(rows, 3, 'session_id', ''), 4, 'signup_at', 'soon'), 5, 'signup_at', '')));
+    expect(r.pass).toBe('lean');
+    expect(r.report.signupsUnparsable).toBe(1);
+    expect(r.events.filter((e) => e.session_id === '').length).toBe(1);
+  });
+
+  it('sessions by the gap rule (no session column mapped)', async () => {
+    const gap: EventConfig = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, session_id: null } };
+    const r = await both(await write(rows), gap);
+    expect(r.pass).toBe('lean');
+    expect(r.report.sessionsInferred).toBe(true);
+  });
+
+  it.each([
+    ['a user id to trim', edit(rows, 2, 'user_id', ' u000002')],
+    ['a user id ending in a no-break space (Unicode Zs)', edit(rows, 2, 'user_id', 'u000002\u00a0')],
+    ['an event to trim', edit(rows, 2, 'event', 'app_opened ')],
+    ['a plan to trim', edit(rows, 2, 'plan', 'pro ')],
+    ['a plan of spaces (NULL once trimmed)', edit(rows, 2, 'plan', '  ')],
+    ['an empty user id', edit(rows, 2, 'user_id', '')],
+    ['a user id of spaces', edit(rows, 2, 'user_id', '   ')],
+    ['an unparsable time', edit(rows, 2, 'timestamp', '2026-13-45T00:00:00Z')],
+    ['an empty event', edit(rows, 2, 'event', '')],
+  ])('%s: read again through stage', async (_what, lines) => {
+    const r = await both(await write(lines));
+    expect(r.pass).toBe('stage');
+  });
+
+  it('several files: one with a row to reject sends them all through stage, the rejected row at its file and line', async () => {
+    const files = [await write(rows.slice(0, 10)), await write(edit(rows.slice(10), 4, 'user_id', '')), await write(rows.slice(0, 3))];
+    const lean = await loadEvents(files, SYNTHETIC_PRESET);
+    const stage = await loadEvents(files, SYNTHETIC_PRESET, { leanCsv: false });
+    try {
+      expect(report(lean.report)).toEqual(report(stage.report));
+      expect(await events(lean)).toEqual(await events(stage));
+      expect(lean.report.examples['empty user id']).toEqual([{ file: files[1], where: 'line 6', value: 'user id ""' }]);
+      expect(lean.report.files.map((f) => f.records)).toEqual([10, 19, 3]);
+    } finally {
+      lean.close();
+      stage.close();
+    }
+    expect((await both(await write(rows.slice(0, 10)))).pass).toBe('lean');
+  });
+
+  it('values: finite numbers stay lean; a non-numeric or infinite value is read again', async () => {
+    const valued: EventConfig = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, value: 'amount' } };
+    const withValues = (v: (i: number) => string) => rows.map((l, i) => `${l},${v(i)}`);
+    const h = `${header},amount`;
+    const ok = await both(await write(withValues((i) => (i === 3 ? '' : i === 4 ? ' ' : String(i * 1.5))), { header: h }), valued);
+    expect(ok.pass).toBe('lean');
+    expect(ok.events.filter((e) => e.value === null).length).toBe(2);
+    for (const bad of ['abc', 'inf', 'NaN']) {
+      const r = await both(await write(withValues((i) => (i === 7 ? bad : '1')), { header: h }), valued);
+      expect(r.pass).toBe('stage');
+      expect(r.report.rowsUsed).toBe(28);
+    }
+  });
+
+  it('excluded values: none in the file stays lean; one is read again', async () => {
+    const excl: EventConfig = { ...SYNTHETIC_PRESET, exclude: [{ column: 'plan', values: ['enterprise'] }] };
+    expect((await both(await write(rows), excl)).pass).toBe('lean');
+    const r = await both(await write(edit(rows, 6, 'plan', 'enterprise')), excl);
+    expect(r.pass).toBe('stage');
+    expect(r.report.rejected).toEqual({ 'excluded by config (plan in excluded values)': 1 });
+  });
+});
