@@ -287,8 +287,8 @@ export interface TableWriteOptions {
   metadata?: Record<string, string>;
   /**
    * Parquet: rows held in DuckDB's memory (checked every 2,048 rows) before they are written out as one part of the file (default 245,760,
-   * two row groups: with native types and reasons by position, `score` of 910k users (3 reasons) peaks at 860-970 MB
-   * RSS against 1,080 MB with four). Bigger outputs are written in parts, joined on
+   * two row groups: with native types and reasons by position, `score` of 910k users (3 reasons) peaked at 860-970 MB
+   * RSS against 1,080 MB with four, before the writer ran on one thread). Bigger outputs are written in parts, joined on
    * close, so memory stays bounded at some extra time (about a third more at 1M rows).
    */
   partRows?: number;
