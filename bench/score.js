@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Batch scoring bench (issue 7): `cohortlab score` on 1M users from a features file, in chunks, with and
-// without reason codes. Prints users/second, wall time against the 60 s target, and the peak RSS of the
-// scoring process. The model is trained here on a small seeded synthetic product; the 1M users are
-// rows of its latest snapshot resampled with a seeded generator.
+// Batch scoring bench (issues 7 and 23): `cohortlab score` on 1M users from a features file, in chunks, with and
+// without reason codes. Prints users/second, wall time against issue 23's 15 s target, CPU seconds (user + system)
+// and the peak RSS of the scoring process (GNU time) against its 1 GB, and the load average beside them. The model is
+// trained here on a small seeded synthetic product; the 1M users are rows of its latest snapshot resampled with a
+// seeded generator.
 // Usage: node bench/score.js [--users 1000000]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +50,8 @@ try {
   for (const reasons of ['0', '3']) {
     const out = join(root, `scores-${reasons}.parquet`);
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(here, '..', 'bin', 'cohortlab.js'), 'score', '--model', 'bench', '--models-dir', modelsDir, '--table', features, '--out', out, '--reasons', reasons], { encoding: 'utf8' });
+    const timing = join(root, `score-${reasons}.time`);
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timing, process.execPath, join(here, '..', 'bin', 'cohortlab.js'), 'score', '--model', 'bench', '--models-dir', modelsDir, '--table', features, '--out', out, '--reasons', reasons], { encoding: 'utf8' });
     const secs = (performance.now() - t0) / 1000;
     if (r.status !== 0) {
       console.log(`score failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -57,7 +59,10 @@ try {
       continue;
     }
     const line = r.stderr.split('\n').find((l) => l.startsWith('scored ')) ?? '';
-    console.log(`reasons=${reasons}: ${secs.toFixed(1)} s wall (target < 60 s: ${secs < 60 ? 'met' : 'NOT met'}) | ${line}`);
+    const [, user, sys, kb] = readFileSync(timing, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+    const mb = kb / 1024;
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`reasons=${reasons}: ${secs.toFixed(1)} s wall (target <= 15 s: ${secs <= 15 ? 'met' : 'NOT met'}), ${(user + sys).toFixed(1)} CPU s, peak RSS ${mb.toFixed(0)} MB (target <= 1 GB: ${mb <= 1024 ? 'met' : 'NOT met'}), load average ${load} | ${line}`);
   }
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -20,7 +20,7 @@
 export { CohortlabError, isCohortlabError, type ErrorCode } from './shared/errors.js';
 export { silentLogger, stderrLogger, collectingLogger, type Logger } from './shared/log.js';
 export { createRng, permutation, DEFAULT_SEED, type Rng } from './shared/rng.js';
-export { readTable, writeTable, type ColumnTable } from './shared/table-io.js';
+export { readTable, readTableMetadata, writeTable, asReadTable, concatTables, type ColumnTable, type WritableTable, type ListColumn } from './shared/table-io.js';
 export { renderSvg, renderHtmlReport, type ChartSpec } from './shared/charts.js';
 
 // ingest and event sources

@@ -9,9 +9,9 @@ import type { EventConfig } from '../ingest/index.js';
 import { modelSource, openModelStore, resolveModelsDir, type ModelStore } from '../registry/index.js';
 import { loadScoringModel, loadTableScoringModel, ltvScorerAt, readLtvArtifact, withLtvColumns, type LoadedModel } from '../pipeline/index.js';
 import { encodeTableForScoring, predictChurn, readPerUserTable, reasonCodes } from '../churn/index.js';
-import { formatReasons, scoreResultTable } from '../pipeline/index.js';
+import { reasonsColumn, scoreResultTable } from '../pipeline/index.js';
 import { CohortlabError } from '../shared/errors.js';
-import { openTableWriter, readTable, writeTable, type TableWriter } from '../shared/table-io.js';
+import { openTableWriter, writeTable, type TableWriter } from '../shared/table-io.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { ENGINE_OPTIONS, eventSourceSpec, warehouseTarget } from './engine.js';
@@ -31,7 +31,7 @@ async function scoreRawTable(ref: string | undefined, models: ModelStore, path: 
   }
   const probability = predictChurn(model.churn, columns);
   const codes = reasons > 0 ? reasonCodes(model.churn, columns, { top: reasons }) : userIds.map(() => []);
-  await writeTable(out, { rows: userIds.length, names: ['user_id', 'churn_probability', 'reasons'], columns: { user_id: userIds, churn_probability: probability, reasons: codes.map(formatReasons) } }, { metadata: { model: model.name, version: String(model.version) } });
+  await writeTable(out, { rows: userIds.length, names: ['user_id', 'churn_probability', 'reasons'], columns: { user_id: userIds, churn_probability: probability, reasons: reasonsColumn(codes, reasons) } }, { metadata: { model: model.name, version: String(model.version) } });
   const secs = (performance.now() - t0) / 1000;
   ctx.logger.info(`scored ${userIds.length.toLocaleString('en-US')} users with ${model.name}@${model.version} (a per-user table model: churn probability and reasons only, no rule or cluster columns; user_id = ${enc.idColumn ? `column ${enc.idColumn}` : 'row1, row2, ... (the model has no id column)'}) in ${secs.toFixed(2)} s -> ${out}`);
   return 0;
@@ -93,7 +93,7 @@ export const scoreCommand: Command = {
     STRICT_OPTION,
     ...ENGINE_OPTIONS,
   ],
-  help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, reasons (JSON list of {feature, direction, contribution, value}), then p_alive, expected_purchases, clv (BG/NBD + Gamma-Gamma of the version\'s ltv.json, from the purchases before the cutoff; empty without one, for --table features files and for users without a purchase; not in --emit-sql / --into; docs/ltv.md).',
+  help: 'Output columns: user_id, churn_probability (upgrade_probability or <event>_probability for a train --target model, docs/propensity.md), the rules columns (engagement_score ... at_risk_signals, segment_*), cluster, cluster_label, pc1, pc2, already_churned, reasons (a list of {feature, direction, contribution, value}: LIST<STRUCT> in a .parquet, JSON text in a .csv), then p_alive, expected_purchases, clv (BG/NBD + Gamma-Gamma of the version\'s ltv.json, from the purchases before the cutoff; empty without one, for --table features files and for users without a purchase; not in --emit-sql / --into; docs/ltv.md). A .parquet output has native types (scores, RFM digits and cluster INTEGER, segment flags BOOLEAN, already_churned UTINYINT) and the model, version and as-of as key-value metadata; a .csv has the same cells as text (docs/scaling.md, "Parquet outputs").',
   async run(args, ctx) {
     const models = openModelStore(resolveModelsDir(ctx.cwd, ctx.env, str(args, 'models-dir')));
     const out = str(args, 'out');
@@ -143,7 +143,8 @@ export const scoreCommand: Command = {
     const t0 = performance.now();
     try {
       for await (const part of blocks) {
-        const scored = withLtvColumns(scoreResultTable(await model.score(part, { reasons })), ltv ? ltv(part.userIds) : null);
+        // every block's reasons column as wide as asked, so the file's LIST type is fixed by the first block
+        const scored = withLtvColumns(scoreResultTable(await model.score(part, { reasons }), { reasons }), ltv ? ltv(part.userIds) : null);
         // a Parquet output names its model, version and cutoff inside the file (readTableMetadata)
         writer ??= await openTableWriter(out as string, scored.names, { metadata: { model: model.name, version: String(model.version), ...(asOf ? { as_of: asOf } : {}) } });
         await writer.append(scored);

@@ -29,7 +29,7 @@ import {
 } from '../ltv/index.js';
 import { CohortlabError, isCohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
-import type { ColumnTable } from '../shared/table-io.js';
+import type { ColumnTable, WritableTable } from '../shared/table-io.js';
 
 /** The fitted BG/NBD (+ Gamma-Gamma) of a registry version, fitted on the purchases up to the snapshot. */
 export const LTV_FILE = 'ltv.json';
@@ -248,7 +248,7 @@ export function ltvScorerFor(stored: StoredLtv, summary: RfmSummary): LtvScorer 
 export const LTV_COLUMNS = ['p_alive', 'expected_purchases', 'clv'] as const;
 
 /** Appends p_alive, expected_purchases and clv to a scored table: NaN (an empty cell, null) where there is no value. */
-export function withLtvColumns(t: ColumnTable, cols: LtvColumns | null): ColumnTable {
+export function withLtvColumns(t: WritableTable, cols: LtvColumns | null): WritableTable {
   const nan = () => new Float64Array(t.rows).fill(NaN);
   return {
     rows: t.rows,

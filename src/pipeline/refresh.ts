@@ -7,7 +7,7 @@ import { previousSnapshot, pruneHistory, type ModelStore, type SnapshotMemberIds
 import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { pseudonym, saltFingerprint } from '../shared/pseudonym.js';
-import type { ColumnTable } from '../shared/table-io.js';
+import { asReadTable, concatTables, type ColumnTable, type WritableTable } from '../shared/table-io.js';
 import { readDriftReference, RULE_SCORE_COLUMNS } from './drift-reference.js';
 import { loadScoringModel, type LoadedModel } from './load.js';
 import { ltvScorerAt, readLtvArtifact, withLtvColumns } from './ltv-baseline.js';
@@ -63,26 +63,6 @@ export interface RefreshResult {
   seconds: number;
 }
 
-function concat(parts: ColumnTable[]): ColumnTable {
-  if (parts.length === 1) return parts[0];
-  const names = parts[0].names;
-  const rows = parts.reduce((s, p) => s + p.rows, 0);
-  const columns: ColumnTable['columns'] = {};
-  for (const n of names) {
-    const first = parts[0].columns[n];
-    if (Array.isArray(first)) columns[n] = parts.flatMap((p) => p.columns[n] as string[]);
-    else {
-      const out = new Float64Array(rows);
-      let at = 0;
-      for (const p of parts) {
-        out.set(p.columns[n] as ArrayLike<number>, at);
-        at += p.rows;
-      }
-      columns[n] = out;
-    }
-  }
-  return { rows, names, columns };
-}
 
 /** A column of a stored table as labels: text as is, a segment_* 0/1 column as in/out, other numbers as text. */
 export function labelsOf(t: ColumnTable, name: string): string[] {
@@ -136,23 +116,23 @@ async function historyIds(model: LoadedModel, models: ModelStore, ids: string[],
 async function scorePopulation(model: LoadedModel, models: ModelStore, source: EventSource, asOf: string, opts: { blockRows: number; reasons: number; logger: Logger }) {
   const ltvStored = await readLtvArtifact(models, model);
   const ltv = ltvStored ? await ltvScorerAt(source, ltvStored, asOf) : null;
-  const scored: ColumnTable[] = [];
+  const scored: WritableTable[] = [];
   const features: ColumnTable[] = [];
   let n = 0;
   for await (const block of computeFeatureBlocks(source, { asOf, blockRows: opts.blockRows })) {
-    scored.push(withLtvColumns(scoreResultTable(await model.score(block, { reasons: opts.reasons })), ltv ? ltv(block.userIds) : null));
+    scored.push(withLtvColumns(scoreResultTable(await model.score(block, { reasons: opts.reasons }), { reasons: opts.reasons }), ltv ? ltv(block.userIds) : null));
     features.push({ rows: block.userIds.length, names: model.featureNames, columns: block.columns });
     n += block.userIds.length;
     opts.logger.progress('refresh: scoring users', n, source.report.users);
   }
-  return { table: concat(scored), features: concat(features).columns as Record<string, Float64Array> };
+  return { table: concatTables(scored), features: concatTables(features).columns as Record<string, Float64Array> };
 }
 
 /**
  * Drift of a scored population against the version's training snapshot, over the users live at each date (not
  * already churned: the model's population; drift-reference.ts); null when the version stored no reference.
  */
-export async function driftOf(model: LoadedModel, models: ModelStore, current: { asOf: string; table: ColumnTable; features: Record<string, ArrayLike<number>> }): Promise<DriftReport | null> {
+export async function driftOf(model: LoadedModel, models: ModelStore, current: { asOf: string; table: WritableTable; features: Record<string, ArrayLike<number>> }): Promise<DriftReport | null> {
   const reference = await readDriftReference(models, model);
   if (!reference) return null;
   const probability = model.parts.probabilityColumn ?? 'churn_probability';
@@ -164,7 +144,7 @@ export async function driftOf(model: LoadedModel, models: ModelStore, current: {
   for (const [f, c] of Object.entries(current.features)) currentColumns[f] = pick(c);
   for (const c of [probability, ...RULE_SCORE_COLUMNS]) {
     const col = current.table.columns[c];
-    if (col && !Array.isArray(col)) currentColumns[c] = pick(col);
+    if (col && ArrayBuffer.isView(col)) currentColumns[c] = pick(col);
   }
   return driftReport(
     { asOf: reference.asOf, users: reference.table.rows, columns: reference.table.columns as Record<string, ArrayLike<number>>, source: `${model.label} training snapshot, live users` },
@@ -195,7 +175,9 @@ export async function refreshModel(opts: RefreshOptions): Promise<RefreshResult>
   const history = opts.models.history(model.name);
   const scored = await scorePopulation(model, opts.models, opts.source, opts.asOf, { blockRows: opts.blockRows ?? 50_000, reasons: opts.reasons ?? 3, logger });
   const members = await historyIds(model, opts.models, scored.table.columns.user_id as string[], opts.salt);
-  const table: ColumnTable = { ...scored.table, columns: { ...scored.table.columns, user_id: members.ids } };
+  // stored with its native types; compared, counted and returned as readTable gives it back (numbers, reasons as JSON text)
+  const stored: WritableTable = { ...scored.table, columns: { ...scored.table.columns, user_id: members.ids } };
+  const table = asReadTable(stored);
   const tracked = trackedColumns(table, opts.track);
   const previous = await previousSnapshot(history, opts.asOf);
   let changes: SegmentChange[] | null = null;
@@ -222,7 +204,7 @@ export async function refreshModel(opts: RefreshOptions): Promise<RefreshResult>
     sizes: columnSizes(table, [...tracked, ...SIZE_COLUMNS.filter((c) => !tracked.includes(c))]),
     drift,
   };
-  const { replaced } = await history.write(record, table);
+  const { replaced } = await history.write(record, stored);
   const written = await history.read(opts.asOf);
   const pruned = opts.keep ? await pruneHistory(history, opts.keep) : [];
   return {

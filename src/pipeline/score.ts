@@ -1,10 +1,11 @@
 import type { FeatureTable } from '../features/index.js';
 import type { EventConfig } from '../ingest/index.js';
-import { applyRules, type RuleReference, type SegmentRule } from '../rules/index.js';
+import { applyRules, SEGMENT_COLUMN_PREFIX, type RuleReference, type SegmentRule } from '../rules/index.js';
 import { assignClusters, type ClusterModel } from '../cluster/index.js';
 import { predictWithReasons, type ChurnModel } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
-import type { ColumnTable } from '../shared/table-io.js';
+import { internalError } from '../shared/errors.js';
+import { BooleanColumn, type ListColumn, type ListField, type WritableTable } from '../shared/table-io.js';
 import type { Reason, ScoreResult } from './types.js';
 
 /**
@@ -64,8 +65,85 @@ export function formatReasons(r: Reason[]): string {
   return JSON.stringify(r.map((x) => ({ feature: x.feature, direction: x.direction, contribution: Number(x.contribution.toPrecision(4)), value: x.value })));
 }
 
-/** The CONTRACT `score` table: user_id, churn_probability, the rule columns, cluster, cluster_label, reasons (JSON), pc1, pc2. */
-export function scoreResultTable(r: ScoreResult): ColumnTable {
+/** The fields of a reason code in the `reasons` column, in this order (Parquet: LIST<STRUCT(...)>; CSV: formatReasons's JSON). */
+export const REASON_FIELDS: readonly ListField[] = [
+  { name: 'feature', type: 'VARCHAR' },
+  { name: 'direction', type: 'VARCHAR' },
+  { name: 'contribution', type: 'DOUBLE' },
+  { name: 'value', type: 'DOUBLE' },
+];
+
+/**
+ * Reason codes as a list column, position by position (no JSON text per user): its CSV cell and readTable's text
+ * are formatReasons's, the contribution rounded to 4 significant digits as there. `width` fixes the positions (the
+ * requested number of reasons, so every block of a streamed file has the same); default the longest list.
+ */
+export function reasonsColumn(reasons: Reason[][], width?: number): ListColumn {
+  const n = reasons.length;
+  let w = width ?? 0;
+  for (const r of reasons) if (r.length > w) w = r.length;
+  if (w > 255) throw internalError(`${w} reason codes per user; the reasons column holds at most 255`);
+  const counts = new Uint8Array(n);
+  const slots = Array.from({ length: w }, () => {
+    const feature = new Array<string>(n).fill('');
+    const direction = new Array<string>(n).fill('');
+    return [feature, direction, new Float64Array(n).fill(NaN), new Float64Array(n).fill(NaN)] as [string[], string[], Float64Array, Float64Array];
+  });
+  for (let i = 0; i < n; i++) {
+    const r = reasons[i];
+    counts[i] = r.length;
+    for (let p = 0; p < r.length; p++) {
+      const x = r[p];
+      const slot = slots[p];
+      slot[0][i] = x.feature;
+      slot[1][i] = x.direction;
+      slot[2][i] = Number(x.contribution.toPrecision(4));
+      slot[3][i] = x.value;
+    }
+  }
+  return { kind: 'list', length: n, fields: REASON_FIELDS, counts, slots };
+}
+
+/**
+ * Score columns holding whole numbers by construction (playbook points, RFM quintiles, the cluster index): INTEGER
+ * in Parquet. 0/1 flags of a segment (CONTRACT: "one boolean column per rule-file segment", and the §3.2-§3.4
+ * extras): BOOLEAN. `already_churned` stays 1/0 (CONTRACT), UTINYINT as in the features file. CSV cells are unchanged.
+ */
+const INTEGER_COLUMNS = new Set(['engagement_score', 'activation_score', 'expansion_readiness_score', 'churn_risk_score', 'at_risk_signals', 'rfm_recency', 'rfm_frequency', 'rfm_monetary', 'cluster']);
+const FLAG_COLUMNS = new Set(['at_risk', 'champion', 'dormant']);
+const isFlag = (name: string): boolean => FLAG_COLUMNS.has(name) || name.startsWith(SEGMENT_COLUMN_PREFIX);
+
+/** A numeric score column in its stored type; a value outside the type (a bug upstream) is an internal error naming it. */
+function typedColumn(name: string, c: Float64Array): Float64Array | Int32Array | Uint8Array {
+  const wrong = (i: number, what: string) => internalError(`score column "${name}" holds ${c[i]} at row ${i + 1}; it is stored as ${what}`);
+  if (INTEGER_COLUMNS.has(name)) {
+    const out = new Int32Array(c.length);
+    for (let i = 0; i < c.length; i++) {
+      out[i] = c[i];
+      if (out[i] !== c[i]) throw wrong(i, 'a whole number (INTEGER)');
+    }
+    return out;
+  }
+  if (isFlag(name) || name === 'already_churned') {
+    const out = name === 'already_churned' ? new Uint8Array(c.length) : new BooleanColumn(c.length);
+    for (let i = 0; i < c.length; i++) {
+      if (c[i] !== 0 && c[i] !== 1) throw wrong(i, 'a 1/0 flag');
+      out[i] = c[i];
+    }
+    return out;
+  }
+  return c;
+}
+
+/**
+ * The CONTRACT `score` table: user_id, churn_probability, the rule columns, cluster, cluster_label, pc1, pc2,
+ * already_churned, reasons; integer and flag columns typed (INTEGER / BOOLEAN / UTINYINT in Parquet), reasons a list
+ * column. `reasons` (default: the longest list of the block) fixes the width of the reasons column.
+ */
+export function scoreResultTable(r: ScoreResult, opts: { reasons?: number } = {}): WritableTable {
   const names = ['user_id', ...Object.keys(r.columns), 'reasons'];
-  return { rows: r.userIds.length, names, columns: { user_id: r.userIds, ...r.columns, reasons: r.reasons.map(formatReasons) } };
+  const columns: WritableTable['columns'] = { user_id: r.userIds };
+  for (const [k, c] of Object.entries(r.columns)) columns[k] = Array.isArray(c) ? c : typedColumn(k, c);
+  columns.reasons = reasonsColumn(r.reasons, opts.reasons);
+  return { rows: r.userIds.length, names, columns };
 }

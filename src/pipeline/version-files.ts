@@ -9,7 +9,7 @@ import type { EvaluationReport, TrainChurnResult } from '../evaluate/index.js';
 import { CHURN_MODEL_FILE, CHURN_WEIGHTS_FILE, sha256File, type ManifestInput, type ManifestMetrics } from '../registry/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { pseudonym } from '../shared/pseudonym.js';
-import type { ColumnTable } from '../shared/table-io.js';
+import type { ColumnTable, WritableTable } from '../shared/table-io.js';
 
 /**
  * What `train` (events and tables) writes into a registry version besides the models themselves: the code and
@@ -62,7 +62,7 @@ export function memberMode(opts: { keepUserIds?: boolean; pseudonymizeSalt?: str
  * The scored snapshot as stored in the model folder (source article 001: data minimization). Without a
  * choice no user id is stored, so the folder holds aggregates and per-user scores without identities.
  */
-export function memberTable(t: ColumnTable, m: Members): ColumnTable {
+export function memberTable(t: WritableTable, m: Members): WritableTable {
   if (m.mode === 'raw') return t;
   if (m.mode === 'pseudonymized') return { ...t, columns: { ...t.columns, user_id: (t.columns.user_id as string[]).map((id) => pseudonym(id, m.salt)) } };
   const { user_id: _dropped, ...rest } = t.columns;

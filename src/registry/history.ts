@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DriftReport } from '../evaluate/index.js';
 import { syncDir, writeFileAtomic } from '../shared/atomic.js';
 import { CohortlabError } from '../shared/errors.js';
-import { readTable, writeTable, type ColumnTable } from '../shared/table-io.js';
+import { asReadTable, readTable, writeTable, type ColumnTable, type WritableTable } from '../shared/table-io.js';
 
 /**
  * A model's history (issue 21): the dated snapshots `cohortlab refresh` scores, kept per model name (not per
@@ -59,7 +59,7 @@ export interface HistoryStore {
   read(asOf: string): Promise<SnapshotRecord>;
   readTable(asOf: string): Promise<ColumnTable>;
   /** Writes (or replaces) the snapshot of `record.as_of`; `replaced` says a snapshot of that date existed. */
-  write(record: Omit<SnapshotRecord, 'file'>, table: ColumnTable): Promise<{ replaced: boolean }>;
+  write(record: Omit<SnapshotRecord, 'file'>, table: WritableTable): Promise<{ replaced: boolean }>;
   remove(asOf: string): Promise<void>;
   /** The history's own key for models that store no ids (created on first use, never leaves the folder). */
   joinKey(): Promise<string>;
@@ -172,7 +172,8 @@ export function memoryHistory(location: string): HistoryStore {
     async write(record, table) {
       if (!DATE.test(record.as_of)) throw new CohortlabError('BAD_ARGUMENT', `a snapshot date must be YYYY-MM-DD, got "${record.as_of}".`);
       const replaced = snapshots.has(record.as_of);
-      snapshots.set(record.as_of, { record: structuredClone({ ...record, file: `${record.as_of}.parquet` }), table });
+      // kept as the disk history's readTable gives it back (numbers, lists as JSON text)
+      snapshots.set(record.as_of, { record: structuredClone({ ...record, file: `${record.as_of}.parquet` }), table: asReadTable(table) });
       return { replaced };
     },
     async remove(asOf) {

@@ -1,4 +1,4 @@
-import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBArrayValue, DuckDBInstance, DuckDBListValue, DuckDBStructValue, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,7 +114,10 @@ export type SqlParams = Record<string, DuckDBValue>;
 
 export interface ColumnResult {
   names: string[];
-  /** DOUBLE/FLOAT/INTEGER/BOOLEAN columns as Float64Array (NULL -> NaN); everything else as string[] (NULL -> ''). */
+  /**
+   * DOUBLE/FLOAT/INTEGER/BOOLEAN columns as Float64Array (NULL -> NaN); LIST/ARRAY/STRUCT columns as JSON text
+   * (jsonText); everything else as string[] (NULL -> '').
+   */
   columns: (Float64Array | string[])[];
   rows: number;
 }
@@ -123,6 +126,50 @@ const NUMERIC_TYPES = new Set<DuckDBTypeId>([
   DuckDBTypeId.DOUBLE, DuckDBTypeId.FLOAT, DuckDBTypeId.INTEGER, DuckDBTypeId.SMALLINT, DuckDBTypeId.TINYINT,
   DuckDBTypeId.UINTEGER, DuckDBTypeId.USMALLINT, DuckDBTypeId.UTINYINT, DuckDBTypeId.BOOLEAN,
 ]);
+
+/** A fixed-width numeric vector's values and validity mask, as the vector classes hold them (not public API). */
+export interface VectorItems {
+  items: Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
+  /** null when every value is valid (no mask). */
+  validity: { itemValid(i: number): boolean } | null;
+}
+
+/**
+ * The typed array behind a numeric DuckDB vector of `n` rows, read or written in one go instead of an item call
+ * per value (millions of values per score run); null when the vector does not hold one as expected (another
+ * version of @duckdb/node-api), so callers fall back to getItem/setItem.
+ */
+export function vectorItems(vec: DuckDBVector, n: number): VectorItems | null {
+  const v = vec as unknown as { items?: unknown; validity?: { data?: unknown; itemValid?: unknown } };
+  const items = v.items;
+  const typed = items instanceof Float64Array || items instanceof Float32Array || items instanceof Int32Array || items instanceof Int16Array || items instanceof Int8Array || items instanceof Uint32Array || items instanceof Uint16Array || items instanceof Uint8Array;
+  if (!typed || items.length !== n || !v.validity || typeof v.validity.itemValid !== 'function') return null;
+  return { items, validity: v.validity.data ? (v.validity as VectorItems['validity']) : null };
+}
+
+const NESTED_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.LIST, DuckDBTypeId.ARRAY, DuckDBTypeId.STRUCT]);
+
+/** A nested value as plain JSON data: lists as arrays, structs as objects (fields in order), NaN and infinities as null, BIGINTs as numbers. */
+function plainValue(v: DuckDBValue): unknown {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof DuckDBListValue || v instanceof DuckDBArrayValue) return v.items.map(plainValue);
+  if (v instanceof DuckDBStructValue) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v.entries)) o[k] = plainValue(x);
+    return o;
+  }
+  return String(v);
+}
+
+/**
+ * A LIST/STRUCT cell as JSON text, as JSON.stringify writes it (`[{"feature":"x","value":546}]`: the text a CSV and
+ * an older Parquet file hold in the same column, e.g. the score table's `reasons`); NULL as ''.
+ */
+function jsonText(v: DuckDBValue): string {
+  return v === null ? '' : JSON.stringify(plainValue(v));
+}
 
 function toColumns(names: string[], types: DuckDBTypeId[], chunks: DuckDBDataChunk[], rows: number): ColumnResult {
   const columns = names.map((_, c) => {
@@ -133,7 +180,13 @@ function toColumns(names: string[], types: DuckDBTypeId[], chunks: DuckDBDataChu
     for (const chunk of chunks) {
       const vec = chunk.getColumnVector(c);
       const n = chunk.rowCount;
-      if (numeric) {
+      const raw = numeric && !isBool ? vectorItems(vec, n) : null;
+      if (raw) {
+        // a whole vector at once, NULLs (NaN) only where its validity mask says so
+        const arr = out as Float64Array;
+        arr.set(raw.items, at);
+        if (raw.validity) for (let i = 0; i < n; i++) if (!raw.validity.itemValid(i)) arr[at + i] = NaN;
+      } else if (numeric) {
         const arr = out as Float64Array;
         for (let i = 0; i < n; i++) {
           const v = vec.getItem(i) as number | boolean | null;
@@ -141,9 +194,12 @@ function toColumns(names: string[], types: DuckDBTypeId[], chunks: DuckDBDataChu
         }
       } else {
         const arr = out as string[];
-        for (let i = 0; i < n; i++) {
-          const v = vec.getItem(i);
-          arr[at + i] = v === null ? '' : String(v);
+        if (NESTED_TYPES.has(types[c])) for (let i = 0; i < n; i++) arr[at + i] = jsonText(vec.getItem(i));
+        else {
+          for (let i = 0; i < n; i++) {
+            const v = vec.getItem(i);
+            arr[at + i] = v === null ? '' : String(v);
+          }
         }
       }
       at += n;
