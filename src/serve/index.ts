@@ -73,8 +73,8 @@ export async function startServer(opts: ServeOptions): Promise<{ app: FastifyIns
 }
 
 /**
- * serve --refresh: the schedule itself, or with --workers, in worker 1 only; every other worker loads the newest
- * snapshot after each of its runs and shows its state (src/serve/workers.ts).
+ * serve --refresh: the schedule itself, or with --workers, in worker 1 only; after each of its runs every other
+ * worker serves the snapshot worker 1 stored and shows its state (src/serve/workers.ts).
  */
 function refresherOf(opts: ServeOptions, provider: ModelProvider, r: NonNullable<ServeOptions['refresh']>, link: WorkerLink | null): Refresher {
   if (!link || link.id === 1) return scheduleRefresh(opts, provider, r, link);
@@ -113,5 +113,5 @@ function scheduleRefresh(opts: ServeOptions, provider: ModelProvider, r: NonNull
     salt: r.salt,
     logger: opts.logger,
   });
-  return createRefresher({ provider, cadence: parseCadence(r.cadence, model.segments), logger: opts.logger, runner, clock: r.clock, onRun: link ? (_, state) => link.refreshed(state) : undefined });
+  return createRefresher({ provider, cadence: parseCadence(r.cadence, model.segments), logger: opts.logger, runner, clock: r.clock, onRun: link ? (state) => link.refreshed(state) : undefined });
 }

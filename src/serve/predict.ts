@@ -57,6 +57,9 @@ export interface Prediction {
 
 const DAY_MS = 86_400_000;
 
+/** A feature row's already_churned: 1 (or true) is used; anything else (or none) counts the user as live. */
+const churnedFlag = (v: unknown): number => (v === 1 || v === true ? 1 : 0);
+
 export function featureTableFromJson(users: PredictUser[], indices: number[], featureNames: string[]): FeatureTable {
   const n = indices.length;
   const cols = featureNames.map(() => new Float64Array(n));
@@ -90,7 +93,7 @@ export function featureTableFromJson(users: PredictUser[], indices: number[], fe
     columns,
     plan: indices.map((u) => String(users[u].features?.plan ?? '')),
     // already_churned of a features row is used (lifecycle "Churned"); without it the user counts as live.
-    alreadyChurned: Uint8Array.from(indices, (u) => (users[u].features?.already_churned === 1 || users[u].features?.already_churned === true ? 1 : 0)),
+    alreadyChurned: Uint8Array.from(indices, (u) => churnedFlag(users[u].features?.already_churned)),
   };
 }
 
@@ -127,8 +130,7 @@ export function featureTableFromColumns(body: PredictColumns, featureNames: stri
       userIds: body.user_id,
       columns,
       plan: Array.from({ length: n }, (_, i) => String(plan?.[i] ?? '')),
-      // as in a feature row: already_churned 1 (or true) is used, without it the user counts as live
-      alreadyChurned: Uint8Array.from({ length: n }, (_, i) => (churned?.[i] === 1 || churned?.[i] === true ? 1 : 0)),
+      alreadyChurned: Uint8Array.from({ length: n }, (_, i) => churnedFlag(churned?.[i])),
     },
     asOf: Array.from({ length: n }, (_, i) => (typeof asOf?.[i] === 'string' ? (asOf[i] as string) : undefined)),
   };
@@ -241,7 +243,7 @@ function rowWriter(b: ScoredBlock): (i: number, asOf: string | undefined) => str
   const clusterLabel = c.cluster_label ? t('cluster_label') : null;
   const pKey = jsonLabel(probability);
   const first = SCHEMA_PROBABILITIES.has(probability);
-  const ltvText = (col: Float64Array | null | undefined, i: number) => (col && Number.isFinite(col[i]) ? String(col[i]) : 'null');
+  const ltvText = (col: Float64Array | null | undefined, i: number) => jsonNumber(col ? col[i] : NaN);
   return (i, asOf) => {
     let o = `{"user_id":${JSON.stringify(r.userIds[i])},"churn_risk_score":${jsonNumber(riskScore[i])},"churn_risk_tier":${jsonLabel(riskTier[i])},"engagement_score":${jsonNumber(engagementScore[i])},"engagement_tier":${jsonLabel(engagementTier[i])},"activation_score":${jsonNumber(activationScore[i])},"expansion_readiness_score":${jsonNumber(expansionScore[i])},"behavioral_segment":${jsonLabel(behavioral[i])},"lifecycle_stage":${jsonLabel(lifecycle[i])},"already_churned":${jsonNumber(churned[i])},"cluster":${cluster ? jsonNumber(cluster[i]) : '-1'},"cluster_label":${clusterLabel ? jsonLabel(clusterLabel[i]) : '""'},"reasons":[`;
     const reasons = r.reasons[i];

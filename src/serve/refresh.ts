@@ -100,8 +100,8 @@ export interface RefresherOptions {
   keep?: number;
   /** Columns whose changes are records (default: refreshModel's). */
   track?: string[];
-  /** Called after every run, with the run and the schedule's state (serve --workers: the other workers follow it). */
-  onRun?: (run: RefreshRun, state: RefreshState) => void;
+  /** Called after every run with the schedule's state, that run included (serve --workers: the other workers follow it). */
+  onRun?: (state: RefreshState) => void;
   /** What "now" is (tests step it a day per run; the server uses the wall clock). */
   clock?: () => Date;
   /** Sends the run's changes where teams act (changes file, webhooks); absent when the server has no destinations. */
@@ -233,7 +233,7 @@ export function createRefresher(opts: RefresherOptions): Refresher {
     running = run().finally(() => {
       running = null;
     });
-    if (opts.onRun) void running.then((r) => opts.onRun?.(r, state()));
+    if (opts.onRun) void running.then(() => opts.onRun?.(state()));
     return running;
   }
 
