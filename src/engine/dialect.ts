@@ -212,12 +212,14 @@ export const CLICKHOUSE: Dialect = {
   // One JOIN per SELECT: nest them. ANY LEFT JOIN: every right side has one row per key.
   leftJoinAll: (base, others, key) => others.reduce((acc, o) => `(SELECT * FROM ${acc} ANY LEFT JOIN (${o}) USING ${key})`, `(${base})`),
   // No inequality joins: each row carries the indices of the constant rows it matches, and ARRAY JOIN unrolls them.
+  // The condition is tested again after the ARRAY JOIN (it holds there): 18.16 drops a column of `rel` read only in
+  // the lambda when nothing after the expansion reads it ("Unknown identifier").
   expandRows: (rel, table, cond) => {
     const names = Object.keys(table);
     const at = (n: string, i: string) => `arrayElement([${table[n].join(', ')}], ${i})`;
     const indices = table[names[0]].map((_, i) => String(i + 1)).join(', ');
     return `SELECT *, ${names.map((n) => `${at(n, 'xk')} AS ${n}`).join(', ')}
-      FROM (SELECT *, xk FROM (${rel}) AS xr ARRAY JOIN arrayFilter(xi -> ${cond((n) => at(n, 'xi'))}, [${indices}]) AS xk) AS xe`;
+      FROM (SELECT *, xk FROM (${rel}) AS xr ARRAY JOIN arrayFilter(xi -> ${cond((n) => at(n, 'xi'))}, [${indices}]) AS xk WHERE ${cond((n) => at(n, 'xk'))}) AS xe`;
   },
 };
 

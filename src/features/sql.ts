@@ -47,27 +47,41 @@ const SESSION_AGGREGATES: Aggregate[] = [
   { name: 'actions_per_session_30d', fn: 'avg', of: 'n_events', where: 'di < 30' },
 ];
 
-/** Over events. */
-const EVENT_AGGREGATES: Aggregate[] = [
-  { name: 'events_30d', fn: 'count', where: 'di < 30' },
-  { name: 'active_days_7d', fn: 'countDistinct', of: 'di', where: 'di < 7' },
-  { name: 'active_days_30d', fn: 'countDistinct', of: 'di', where: 'di < 30' },
-  { name: 'active_weeks_4', fn: 'countDistinct', of: 'wb', where: 'di < 28' },
-  { name: 'features_used_30d', fn: 'countDistinct', of: 'event', where: 'is_core AND di < 30' },
-  { name: 'features_used_7d', fn: 'countDistinct', of: 'event', where: 'is_core AND di < 7' },
-  { name: 'invites_14d', fn: 'count', where: 'is_invite AND di < 14' },
-  { name: 'invites_total', fn: 'count', where: 'is_invite' },
-  { name: 'shares_14d', fn: 'count', where: 'is_share AND di < 14' },
-  { name: 'pricing_views_14d', fn: 'count', where: 'is_pricing AND di < 14' },
-  { name: 'pricing_views_7d', fn: 'count', where: 'is_pricing AND di < 7' },
-  { name: 'locked_clicks_14d', fn: 'count', where: 'is_locked AND di < 14' },
-  { name: 'support_tickets_7d', fn: 'count', where: 'is_ticket AND di < 7' },
-  { name: 'support_tickets_30d', fn: 'count', where: 'is_ticket AND di < 30' },
-  { name: 'negative_support_30d', fn: 'count', where: 'is_negative AND di < 30' },
-  { name: 'failed_payments_30d', fn: 'count', where: 'is_failed_payment AND di < 30' },
-  { name: 'downgrades_30d', fn: 'count', where: 'is_downgrade AND di < 30' },
-  { name: 'cancel_page_views_30d', fn: 'count', where: 'is_cancel_view AND di < 30' },
+/** Over events: a count (or distinct count) of the events of a taxonomy flag (all events without one) in the last `days` days (all before the cutoff without). */
+interface EventAggregate {
+  name: string;
+  fn: 'count' | 'countDistinct';
+  of?: string;
+  flag?: string;
+  days?: number;
+}
+
+const EVENT_AGGREGATES: EventAggregate[] = [
+  { name: 'events_30d', fn: 'count', days: 30 },
+  { name: 'active_days_7d', fn: 'countDistinct', of: 'di', days: 7 },
+  { name: 'active_days_30d', fn: 'countDistinct', of: 'di', days: 30 },
+  { name: 'active_weeks_4', fn: 'countDistinct', of: 'wb', days: 28 },
+  { name: 'features_used_30d', fn: 'countDistinct', of: 'event', flag: 'is_core', days: 30 },
+  { name: 'features_used_7d', fn: 'countDistinct', of: 'event', flag: 'is_core', days: 7 },
+  { name: 'invites_14d', fn: 'count', flag: 'is_invite', days: 14 },
+  { name: 'invites_total', fn: 'count', flag: 'is_invite' },
+  { name: 'shares_14d', fn: 'count', flag: 'is_share', days: 14 },
+  { name: 'pricing_views_14d', fn: 'count', flag: 'is_pricing', days: 14 },
+  { name: 'pricing_views_7d', fn: 'count', flag: 'is_pricing', days: 7 },
+  { name: 'locked_clicks_14d', fn: 'count', flag: 'is_locked', days: 14 },
+  { name: 'support_tickets_7d', fn: 'count', flag: 'is_ticket', days: 7 },
+  { name: 'support_tickets_30d', fn: 'count', flag: 'is_ticket', days: 30 },
+  { name: 'negative_support_30d', fn: 'count', flag: 'is_negative', days: 30 },
+  { name: 'failed_payments_30d', fn: 'count', flag: 'is_failed_payment', days: 30 },
+  { name: 'downgrades_30d', fn: 'count', flag: 'is_downgrade', days: 30 },
+  { name: 'cancel_page_views_30d', fn: 'count', flag: 'is_cancel_view', days: 30 },
 ];
+
+/** An event aggregate as the portable Aggregate over event rows (`di` the days before the cutoff). */
+function overEvents(d: Dialect, a: EventAggregate): Aggregate {
+  const where = [a.flag, a.days === undefined ? undefined : `di < ${a.days}`].filter((x) => x !== undefined).join(' AND ');
+  return { name: a.name, fn: a.fn, of: a.of, where: where || d.true };
+}
 
 /** Aggregates are named `a_<name>` inside the subqueries: ClickHouse aliases are visible in the whole SELECT, so an alias equal to a column name would shadow it. */
 function aggregate(d: Dialect, a: Aggregate): string {
@@ -140,7 +154,7 @@ export function featureQuery(config: EventConfig, d: Dialect, opts: { cutoffMs: 
         FROM (SELECT user_id, wb, ${d.countDistinctIf('event', 'is_core')} AS nf FROM ${ref('ev')} AS e2 WHERE di < 84 GROUP BY user_id, wb) AS w0
         GROUP BY user_id`;
       const events = `SELECT user_id,
-        ${EVENT_AGGREGATES.map((a) => aggregate(d, a)).join(',\n        ')},
+        ${EVENT_AGGREGATES.map((a) => aggregate(d, overEvents(d, a))).join(',\n        ')},
         ${d.double(`floor((${t} - ${d.epoch('max(ts)')}) / 86400)`)} AS a_days_since_last_activity,
         ${d.double(`floor((${t} - least(${d.epoch('min(ts)')}, coalesce(${d.epoch('min(signup_ts)')}, ${d.epoch('min(ts)')}))) / 86400)`)} AS a_tenure_days,
         ${d.argMaxTextIf('plan', 'ts', 'plan IS NOT NULL')} AS a_plan,
@@ -179,14 +193,15 @@ const DAY_S = 86_400;
  * featureQuery (and labelQuery) at several cutoffs in one statement: the rows of every cutoff, ordered by
  * `cut` (the cutoff in epoch seconds) then user_id, each cutoff's rows equal to featureQuery's at it, with
  * `explicit_churn` and `recent_events` after the features when any cutoff is labelled. Instead of reading every
- * event three times per cutoff (plus once for its labels), it reads:
+ * event three times per cutoff (plus once for its labels), it reads the events twice:
  * - lifetime aggregates (counts, first and last event, latest plan, value, milestones, churn events) per user and
  *   bucket (the events between two consecutive cutoffs), combined over the buckets before each cutoff;
  * - sessions once, with the last event and the event count before each cutoff beside their first event, so a
  *   session cut by a cutoff keeps only its events before it, as in featureQuery;
- * - for the windows (7 to 30 days, the usage limit's, 12 weeks of peak breadth), each event joined to the cutoffs
- *   within the longest window after it, so only the recent events of each cutoff are read again;
- * - for the labels, each event joined to the cutoffs whose horizon holds it.
+ * and the windows (7 to 30 days, the usage limit's, 12 weeks of peak breadth) and labels from one table of the
+ * events per user and day (`daily`: counts per taxonomy flag, core events as bit sets), 6x fewer rows than events on
+ * the synthetic log, each day joined to the cutoffs whose window or horizon holds it. Every window is whole days
+ * before its cutoff, so the cutoffs (and horizons) must be whole days apart (cutoffOf's are).
  * Counts, minima, maxima and distinct counts combine exactly; sums of values only up to their summation order.
  * Users come from the first pass (an event before the cutoff); the others are left-joined with their fallbacks.
  */
@@ -197,7 +212,6 @@ export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutof
   const cutColumn = { cut: seconds.map(num) };
   const lastCut = d.timestamp(cuts[cuts.length - 1].cutoffMs);
   const epoch = d.epoch('ts');
-  const flags = flagColumns(config, d);
   const milestones = config.activation.milestones;
   const limitDays = config.usage_limit ? Math.floor(config.usage_limit.window_days) : 0;
   const eventDays = Math.max(EVENT_WINDOW_DAYS, limitDays);
@@ -216,17 +230,17 @@ export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutof
           FROM ${opts.source} AS src WHERE ts < ${lastCut}) AS e0
     GROUP BY user_id, b`;
   // the buckets before each cutoff, combined (prefix r: a ClickHouse alias equal to a column name would shadow it)
-  const history = `SELECT cut, user_id,
+  const history = (ref: (name: string) => string) => `SELECT cut, user_id,
     min(q_mn) AS r_mn, max(q_mx) AS r_mx, sum(q_n) AS r_n, sum(q_inv) AS r_inv, min(q_msu) AS r_msu,
     ${d.argMaxTextIf('q_pl', 'q_plts', 'q_npl > 0')} AS r_pl, sum(q_val) AS r_val, max(q_paid) AS r_paid, sum(q_nch) AS r_nch,
     ${d.maxIf('q_chts', 'q_nch > 0')} AS r_chts, ${d.maxIf('q_nchts', 'q_n - q_nch > 0')} AS r_nchts${milestones.map((_, i) => `, max(q_m${i}) AS r_m${i}`).join('')}
-    FROM (${d.expandRows(`SELECT * FROM ${LIFETIME} AS l0`, cutColumn, beforeCut('q_mn'))}) AS q0 GROUP BY cut, user_id`;
-  const base = `SELECT cut, user_id, r_pl AS a_plan, r_inv AS a_invites_total,
+    FROM (${d.expandRows(`SELECT * FROM ${ref('lifetime')} AS l0`, cutColumn, beforeCut('q_mn'))}) AS q0 GROUP BY cut, user_id`;
+  const base = (ref: (name: string) => string) => `SELECT cut, user_id, r_pl AS a_plan, r_inv AS a_invites_total,
     ${d.double(`floor((cut - ${d.epoch('r_mx')}) / ${DAY_S})`)} AS a_days_since_last_activity,
     ${d.double(`floor((cut - least(${d.epoch('r_mn')}, coalesce(${d.epoch('r_msu')}, ${d.epoch('r_mn')}))) / ${DAY_S})`)} AS a_tenure_days,
     r_val AS a_total_value, r_paid AS a_ever_paid_plan,
     ${d.int(`r_nch > 0 AND r_n - r_nch > 0 AND r_chts >= r_nchts`)} AS a_ended_by_churn_event${milestones.map((_, i) => `, r_m${i} AS a_m${i}`).join('')}
-    FROM (${history}) AS h0`;
+    FROM (${history(ref)}) AS h0`;
 
   // sessions: the first event, and the last event and event count before each cutoff (a session exists at a
   // cutoff when its first event is before it; then its count there is at least 1 and its last event defined)
@@ -241,71 +255,92 @@ export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutof
     FROM (${sess}) AS s2 GROUP BY cut, user_id`;
   const sessions = `SELECT cut, user_id, ${SESSION_AGGREGATES.map((a) => `a_${a.name}`).join(', ')}, ${d.sortedGapDaysSince('starts', `(cut - ${GAP_DAYS * DAY_S})`)} AS a_gaps FROM (${sessAgg}) AS s3`;
 
-  // the windows: events joined to the cutoffs within `days` days after them (the aggregates filter their own
-  // `di < N`; one day more than the window keeps the boundary to their exact test)
-  const recent = (where: string, days: number) => {
-    const rows = d.expandRows(
-      `SELECT user_id, event, ${epoch} AS e_s, ${flags.join(', ')} FROM ${opts.source} AS src WHERE ts < ${lastCut}${where}`,
-      cutColumn,
-      (col) => `e_s < ${col('cut')} AND e_s > ${col('cut')} - ${(days + 1) * DAY_S}`,
-    );
-    return `SELECT *, ${d.intDiv('di', '7')} AS wb FROM (SELECT *, ${daysBefore('e_s')} AS di FROM (${rows}) AS r0) AS r1 WHERE di < ${days}`;
+  // The windows and labels read `daily`: the events per user and day, a day counted from the first cutoff. For an
+  // event at e, k = floor((e - cut0) / 1 day) and m = floor((cut0 - e) / 1 day): at the cutoff D whole days after
+  // cut0 it is before the cutoff when k < D and its `di` (featureQuery's days before the cutoff) is D + m. (m is
+  // -k or -k - 1, -k only for an event at exactly a day's start, as every CDNOW purchase: it is grouped apart.)
+  const cut0 = seconds[0];
+  const dayOf = (ms: number, what: string) => {
+    const days = (ms / 1000 - cut0) / DAY_S;
+    if (!Number.isInteger(days)) throw internalError(`multiFeatureQuery needs cutoffs and horizons whole days apart, got ${what} ${new Date(ms).toISOString()} after ${new Date(cut0 * 1000).toISOString()}`);
+    return days;
   };
-  // Distinct days, weeks and core events as bit sets (a day is bit di of 30, a core event its bit in the taxonomy's
-  // list), counted after the aggregation: the same integers as count(DISTINCT ...), without a hash set per user.
+  const cutDays = cuts.map((c) => String(dayOf(c.cutoffMs, 'the cutoff')));
+  const labelled = cuts.filter((c) => c.label);
+  const readDays = Math.max(eventDays, PEAK_WEEK_DAYS) + 1;
+  const dailyEnd = Math.max(cuts[cuts.length - 1].cutoffMs, ...labelled.map((c) => c.label!.endMs));
+  // the counted flags of the windowed aggregates (each a sum of its daily counts), and the core events as bit sets
+  // of at most 62 events each (a distinct count of core events is the count of bits set in their union)
+  const counted = [...new Set(EVENT_AGGREGATES.filter((a) => a.fn === 'count' && a.days !== undefined && a.flag).map((a) => a.flag!))];
   const core = config.taxonomy.core_features;
-  const bitSets = core.length <= 62;
-  const coreBit = core.length ? d.bit(`CASE ${core.map((e, i) => `WHEN event = ${d.quoteString(e)} THEN ${i}`).join(' ')} ELSE 0 END`) : '0';
-  const setColumns = ['active_days_7d', 'active_days_30d', 'active_weeks_4', 'features_used_30d', 'features_used_7d'];
-  const windowed = EVENT_AGGREGATES.filter((a) => a.name !== 'invites_total' && !(bitSets && setColumns.includes(a.name)));
-  const sets = bitSets
-    ? [
-      `${d.bitOrIf(d.bit('di'), 'di < 30')} AS x_days`,
-      `${d.bitOrIf(coreBit, 'is_core AND di < 30')} AS x_core30`,
-      `${d.bitOrIf(coreBit, 'is_core AND di < 7')} AS x_core7`,
-    ]
-    : [];
-  const fromSets = bitSets
-    ? [
-      `${d.bitCount(d.bitAnd('x_days', '127'), 7)} AS a_active_days_7d`,
-      `${d.bitCount('x_days', 30)} AS a_active_days_30d`,
-      `${[0, 1, 2, 3].map((w) => d.int(`${d.bitAnd('x_days', String(127 * 2 ** (7 * w)))} != 0`)).join(' + ')} AS a_active_weeks_4`,
-      `${d.bitCount('x_core30', core.length)} AS a_features_used_30d`,
-      `${d.bitCount('x_core7', core.length)} AS a_features_used_7d`,
-    ]
-    : [];
-  const limit = config.usage_limit ? d.countIf(`event = ${d.quoteString(config.usage_limit.event)} AND di < ${limitDays}`) : '0';
-  const events = `SELECT cut, user_id, ${[...windowed.map((a) => `a_${a.name}`), 'a_limit_uses', ...fromSets].join(', ')}
-    FROM (SELECT cut, user_id, ${[...windowed.map((a) => aggregate(d, a)), `${limit} AS a_limit_uses`, ...sets].join(', ')}
-          FROM (${recent('', eventDays)}) AS r2 GROUP BY cut, user_id) AS r4`;
+  const coreWords = Array.from({ length: Math.ceil(core.length / CORE_BITS) }, (_, w) => core.slice(w * CORE_BITS, (w + 1) * CORE_BITS));
+  const coreSet = (w: number) => `x_core${w}`;
+  const limitEvent = config.usage_limit ? `event = ${d.quoteString(config.usage_limit.event)}` : d.false;
+  // k and m are read through an aggregate of the grouping keys: DuckDB pushes its readers' filters on a grouping key
+  // of a materialized query down into its scan, as an OR of them all that recomputes k per reader (4 CPU s of 23M events)
+  const daily = `SELECT user_id, min(kd) AS k, min(md) AS m, count(*) AS n, ${counted.map((f) => `${d.countIf(f)} AS c_${f}`).join(', ')},
+    ${d.countIf('is_churn')} AS c_is_churn, ${d.countIf(limitEvent)} AS c_limit${coreWords.map((word, w) => `,
+    ${d.bitOrIf(d.bit(`CASE ${word.map((e, i) => `WHEN event = ${d.quoteString(e)} THEN ${i}`).join(' ')} ELSE 0 END`), d.inList('event', word))} AS ${coreSet(w)}`).join('')}
+    FROM (SELECT user_id, event, ${d.int(`floor((e_s - ${num(cut0)}) / ${DAY_S})`)} AS kd, ${d.int(`floor((${num(cut0)} - e_s) / ${DAY_S})`)} AS md, ${flagColumns(config, d).join(', ')}
+          FROM (SELECT user_id, event, ${epoch} AS e_s FROM ${opts.source} AS src
+                WHERE ts >= ${d.timestamp((cut0 - readDays * DAY_S) * 1000)} AND ts < ${d.timestamp(dailyEnd)}) AS e1) AS e2
+    GROUP BY user_id, kd, md`;
+  // each day joined to the cutoffs within `days` days after it
+  const recentDays = (ref: (name: string) => string, where: string, days: number) => {
+    const rows = d.expandRows(`SELECT * FROM ${ref('daily')} AS dl${where}`, { ...cutColumn, dcut: cutDays }, (col) => `k < ${col('dcut')} AND m < ${days} - ${col('dcut')}`);
+    return `SELECT *, ${d.intDiv('di', '7')} AS wb FROM (SELECT *, dcut + m AS di FROM (${rows}) AS r0) AS r1`;
+  };
+  const bitCountAll = (x: (w: number) => string, width: (w: number) => number) => coreWords.length ? coreWords.map((_, w) => d.bitCount(x(w), width(w))).join(' + ') : '0';
+  const windowed = EVENT_AGGREGATES.filter((a) => a.fn === 'count' && a.days !== undefined).map((a) => `${d.sumIf(a.flag ? `c_${a.flag}` : 'n', `di < ${a.days}`)} AS a_${a.name}`);
+  const sets = [
+    `${d.bitOrIf(d.bit('di'), 'di < 30')} AS x_days`,
+    ...coreWords.flatMap((_, w) => [`${d.bitOrIf(coreSet(w), 'di < 30')} AS x_core30_${w}`, `${d.bitOrIf(coreSet(w), 'di < 7')} AS x_core7_${w}`]),
+  ];
+  const fromSets = [
+    `${d.bitCount(d.bitAnd('x_days', '127'), 7)} AS a_active_days_7d`,
+    `${d.bitCount('x_days', 30)} AS a_active_days_30d`,
+    `${[0, 1, 2, 3].map((w) => d.int(`${d.bitAnd('x_days', String(127 * 2 ** (7 * w)))} != 0`)).join(' + ')} AS a_active_weeks_4`,
+    `${bitCountAll((w) => `x_core30_${w}`, (w) => coreWords[w].length)} AS a_features_used_30d`,
+    `${bitCountAll((w) => `x_core7_${w}`, (w) => coreWords[w].length)} AS a_features_used_7d`,
+  ];
+  const windowNames = [...EVENT_AGGREGATES.filter((a) => a.fn === 'count' && a.days !== undefined).map((a) => `a_${a.name}`), 'a_limit_uses'];
+  const events = (ref: (name: string) => string) => `SELECT cut, user_id, ${[...windowNames, ...fromSets].join(', ')}
+    FROM (SELECT cut, user_id, ${[...windowed, `${d.sumIf('c_limit', `di < ${limitDays}`)} AS a_limit_uses`, ...sets].join(', ')}
+          FROM (${recentDays(ref, '', eventDays)}) AS r2 GROUP BY cut, user_id) AS r4`;
   // the peak week counts core events only: a week without one counts 0, as a user without such a week
-  const weeks = `SELECT cut, user_id, max(nf) AS a_peak_week_features
-    FROM (SELECT cut, user_id, wb, count(DISTINCT event) AS nf FROM (${recent(` AND ${d.inList('event', config.taxonomy.core_features)}`, PEAK_WEEK_DAYS)}) AS r3 GROUP BY cut, user_id, wb) AS w0
+  const anyCore = coreWords.length ? ` WHERE ${coreWords.map((_, w) => `${coreSet(w)} != 0`).join(' OR ')}` : ` WHERE ${d.false}`;
+  const weeks = (ref: (name: string) => string) => `SELECT cut, user_id, max(nf) AS a_peak_week_features
+    FROM (SELECT cut, user_id, wb, ${bitCountAll((w) => d.bitOrIf(coreSet(w), d.true), (w) => coreWords[w].length)} AS nf
+          FROM (${recentDays(ref, anyCore, PEAK_WEEK_DAYS)}) AS r3 GROUP BY cut, user_id, wb) AS w0
     GROUP BY cut, user_id`;
 
-  // the labels: events joined to the cutoffs whose horizon holds them
-  const labelled = cuts.filter((c) => c.label);
-  const horizonEvents = labelled.length
-    ? d.expandRows(
-      `SELECT user_id, ${epoch} AS e_s, ${d.inList('event', config.taxonomy.churn)} AS is_churn FROM ${opts.source} AS src WHERE ts < ${d.timestamp(Math.max(...labelled.map((c) => c.label!.endMs)))}`,
-      { cut: labelled.map((c) => num(c.cutoffMs / 1000)), cut_end: labelled.map((c) => num(c.label!.endMs / 1000)), cut_quiet: labelled.map((c) => num(c.label!.quietFromMs / 1000)) },
-      (col) => `e_s >= ${col('cut')} AND e_s < ${col('cut_end')}`,
-    )
-    : '';
-  const labels = `SELECT cut, user_id, ${d.anyIf('is_churn')} AS l_explicit, ${d.countIf('e_s >= cut_quiet')} AS l_recent FROM (${horizonEvents}) AS l0 GROUP BY cut, user_id`;
+  // the labels: the days in each cutoff's horizon [cut, end), the recent ones from its quiet start
+  const labels = (ref: (name: string) => string) => {
+    const rows = d.expandRows(
+      `SELECT user_id, k, n, c_is_churn FROM ${ref('daily')} AS dl`,
+      {
+        cut: labelled.map((c) => num(c.cutoffMs / 1000)),
+        dcut: labelled.map((c) => String(dayOf(c.cutoffMs, 'the cutoff'))),
+        dend: labelled.map((c) => String(dayOf(c.label!.endMs, 'the horizon end'))),
+        dquiet: labelled.map((c) => String(dayOf(c.label!.quietFromMs, 'the quiet start'))),
+      },
+      (col) => `k >= ${col('dcut')} AND k < ${col('dend')}`,
+    );
+    return `SELECT cut, user_id, ${d.anyIf('c_is_churn > 0')} AS l_explicit, ${d.sumIf('n', 'k >= dquiet')} AS l_recent FROM (${rows}) AS l0 GROUP BY cut, user_id`;
+  };
   const a = (c: string) => (c === 'plan' || c === 'gaps' ? `a_${c}` : `ifNull(a_${c}, 0)`);
   const labelColumns = labelled.length ? `, ${d.double('ifNull(l_explicit, 0)')} AS explicit_churn, ${d.double('ifNull(l_recent, 0)')} AS recent_events` : '';
-  // DuckDB reads an expansion by constants once per cutoff: the lifetime aggregates are computed once, as a named query
+  // DuckDB reads an expansion by constants once per cutoff: the lifetime aggregates and the days are computed once, as named queries
   return d.withQueries(
-    [{ name: 'lifetime', sql: () => lifetime }],
+    [{ name: 'lifetime', sql: () => lifetime }, { name: 'daily', sql: () => daily, materialize: true }],
     (ref) => `SELECT cut, ${featureColumns(config, d, a).join(', ')}${labelColumns}
-FROM ${d.leftJoinAll(base.replaceAll(LIFETIME, ref('lifetime')), [events, sessions, weeks, ...(labelled.length ? [labels] : [])], 'cut, user_id')}
+FROM ${d.leftJoinAll(base(ref), [events(ref), sessions, weeks(ref), ...(labelled.length ? [labels(ref)] : [])], 'cut, user_id')}
 ORDER BY cut, user_id`,
   );
 }
 
-/** Placeholder of multiFeatureQuery's named query, replaced by its reference. */
-const LIFETIME = '/*lifetime*/';
+/** Core events per bit set of `daily` (a 64-bit integer; the dialects' bitCount reads at most 63 bits). */
+const CORE_BITS = 62;
 
 /**
  * The label query: per user with an event before the cutoff, whether an explicit churn event falls in
