@@ -2,12 +2,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeFeatures, computeFeaturesAtCutoffs, type FeatureOptions, type FeatureTable } from '../../src/features/index.js';
+import { computeFeatures, computeFeaturesAtCutoffs, cutoffOf, multiFeatureQuery, type FeatureOptions, type FeatureTable } from '../../src/features/index.js';
 import { CDNOW_PRESET, loadEvents, type EventConfig, type EventStore } from '../../src/ingest/index.js';
-import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { SPARKIFY_PRESET, SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
+import { DUCKDB } from '../../src/engine/dialect.js';
 import { writeSynthetic } from '../../src/synth/index.js';
 import { loadEventsToClickHouse, openEventSource, warehouseConfig, type EventSource } from '../../src/engine/index.js';
-import { shippedDataset } from '../shared/datasets.js';
+import { sharedDataset, shippedDataset } from '../shared/datasets.js';
+import { queryColumns } from '../../src/shared/duckdb.js';
 import { clickhouseUrls } from '../engine/clickhouse-helper.js';
 
 /**
@@ -57,6 +59,17 @@ const CDNOW_CUTOFFS: FeatureOptions[] = [
   { asOf: '1997-12-15', horizonDays: 182 }, { asOf: '1998-06-29' },
 ];
 
+/**
+ * Three real Sparkify sessions that run past midnight (fixtures/sparkify-midnight.json): the cutoffs after 11-08,
+ * 11-15 and 11-25 each cut one of them (first event before the cutoff, last after it), which CDNOW and the demo
+ * sample never do; the features there count only the session's events before the cutoff.
+ */
+const MIDNIGHT_CUTOFFS: FeatureOptions[] = [
+  { asOf: '2018-11-08', horizonDays: 7 }, { asOf: '2018-11-15', horizonDays: 7 }, { asOf: '2018-11-18', horizonDays: 7 },
+  { asOf: '2018-11-25' }, { asOf: '2018-11-26' },
+];
+const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', name);
+
 let sampleDir: string;
 beforeAll(async () => {
   // the demo sample, smaller: a seeded synthetic product of 3,000 users over 180 days
@@ -67,7 +80,15 @@ beforeAll(async () => {
 const datasets: { name: string; events: () => string; config: EventConfig; cutoffs: FeatureOptions[] }[] = [
   { name: 'the demo sample (3,000 synthetic users, seed 7)', events: () => join(sampleDir, 'events.parquet'), config: SYNTHETIC_PRESET, cutoffs: SAMPLE_CUTOFFS },
   { name: 'CDNOW (23,570 customers)', events: () => shippedDataset('cdnow', 'CDNOW_master.txt.gz'), config: CDNOW_PRESET, cutoffs: CDNOW_CUTOFFS },
+  { name: 'Sparkify sessions past midnight (3 users, 60 events)', events: () => fixture('sparkify-midnight.json'), config: SPARKIFY_PRESET, cutoffs: MIDNIGHT_CUTOFFS },
 ];
+
+/** Sessions with their first event before a cutoff and their last at or after it. */
+async function sessionsCut(store: EventStore, cutoffs: FeatureOptions[]): Promise<number> {
+  const at = cutoffs.map((c) => `(mn < to_timestamp(${cutoffOf(c.asOf) / 1000}) AND mx >= to_timestamp(${cutoffOf(c.asOf) / 1000}))`);
+  const r = await queryColumns(store.conn, `SELECT CAST(count(*) AS DOUBLE) FROM (SELECT user_id, session_id, min(ts) AS mn, max(ts) AS mx FROM events GROUP BY ALL) WHERE ${at.join(' OR ')}`);
+  return (r.columns[0] as Float64Array)[0];
+}
 
 describe('computeFeaturesAtCutoffs (DuckDB)', () => {
   for (const ds of datasets) {
@@ -88,6 +109,40 @@ describe('computeFeaturesAtCutoffs (DuckDB)', () => {
       }
     }, 120_000);
   }
+
+  it('on Sparkify sessions past midnight, cut by three cutoffs: each cutoff counts only their events before it', async () => {
+    const store = await loadEvents([fixture('sparkify-midnight.json')], SPARKIFY_PRESET);
+    try {
+      expect(await sessionsCut(store, MIDNIGHT_CUTOFFS)).toBe(3);
+      const [at8] = await computeFeaturesAtCutoffs(store, MIDNIGHT_CUTOFFS);
+      // user 42's session 275 runs from 2018-11-08 23:59:36 to 11-09 02:13:56: at the cutoff 11-09 00:00 it holds 1 event
+      const u = at8.userIds.indexOf('42');
+      expect(at8.columns.total_sessions[u]).toBe(1);
+      expect(at8.columns.actions_per_session_30d[u]).toBe(1);
+      expect(at8.columns.avg_session_minutes_30d[u]).toBe(0);
+    } finally {
+      store.close();
+    }
+  });
+
+  const sparkify = sharedDataset('sparkify-dend-log-data');
+  it.skipIf(sparkify.missing)('on the whole Sparkify log (97 users, 11 sessions past midnight): 24 cutoffs a day apart equal computeFeatures at each', async () => {
+    const store = await loadEvents([join(sparkify.path, '*.json.gz')], SPARKIFY_PRESET);
+    try {
+      const days = Array.from({ length: 24 }, (_, i) => new Date(Date.UTC(2018, 10, 4 + i)).toISOString().slice(0, 10));
+      const cutoffs: FeatureOptions[] = days.map((asOf, i) => (i < 20 ? { asOf, horizonDays: 3 } : { asOf }));
+      expect(await sessionsCut(store, cutoffs)).toBeGreaterThanOrEqual(8);
+      expect(expectSameTables(await computeFeaturesAtCutoffs(store, cutoffs), await singleTables(store, cutoffs))).toBeLessThanOrEqual(1e-12);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('needs cutoffs whole days apart (every window counts whole days before its cutoff)', () => {
+    const cutoffMs = cutoffOf('2026-03-01');
+    expect(() => multiFeatureQuery(SYNTHETIC_PRESET, DUCKDB, { cutoffs: [{ cutoffMs }, { cutoffMs: cutoffMs + 3_600_000 }], source: 'events' })).toThrow(/whole days apart, got the cutoff 2026-03-02T01:00:00.000Z/);
+    expect(() => multiFeatureQuery(SYNTHETIC_PRESET, DUCKDB, { cutoffs: [{ cutoffMs, label: { endMs: cutoffMs + 86_400_000 * 7 + 1, quietFromMs: cutoffMs } }], source: 'events' })).toThrow(/the horizon end/);
+  });
 
   it('an as-of date asked with two horizons gets each its own label; an uncovered horizon is refused as by computeFeatures', async () => {
     const store = await loadEvents([shippedDataset('cdnow', 'CDNOW_master.txt.gz')], CDNOW_PRESET);
