@@ -248,3 +248,14 @@ export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: Bootst
   });
   return { scorers: out, differences, resamples, skipped, seed: opts.seed, highRiskShare: opts.highRiskShare };
 }
+
+/** The part of a bootstrap about `names`: their metrics, and the differences between two of them. */
+export function pickScorers(r: BootstrapResult, names: string[]): BootstrapResult {
+  const keep = new Set(names);
+  for (const name of names) if (!r.scorers[name]) throw new CohortlabError('BAD_ARGUMENT', `pickScorers: the bootstrap measured no scorer "${name}" (it has: ${Object.keys(r.scorers).join(', ')}).`);
+  return {
+    ...r,
+    scorers: Object.fromEntries(names.map((name) => [name, r.scorers[name]])),
+    differences: r.differences.filter((d) => keep.has(d.a) && keep.has(d.b)),
+  };
+}

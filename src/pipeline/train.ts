@@ -20,6 +20,7 @@ import { saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { writeTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
+import type { ScoreResult } from './types.js';
 import { trainFromTable } from './train-table.js';
 import { driftReferenceTable, DRIFT_REFERENCE_FILE } from './drift-reference.js';
 import { snapshotFeaturesTable, SNAPSHOT_FEATURES_FILE } from './snapshot-features.js';
@@ -227,7 +228,15 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       notes: overlapNote ? [overlapNote] : [],
       logger,
     });
-    const churn = evaluateChurnFit(fitted, testT, {
+    // the snapshot and the test cutoff scored with the fitted model while the evaluation's bootstrap runs in a worker
+    const probability = probabilityColumn(target);
+    const parts: ModelParts = { config, segments, churn: fitted.model, clusters: clusters.model, reference, probabilityColumn: probability };
+    const scoring: { both?: Promise<[ScoreResult, ScoreResult]> } = {};
+    const churn = await evaluateChurnFit(fitted, testT, {
+      meanwhile: async () => {
+        scoring.both = Promise.all([scoreWithParts(parts, snapshot), scoreWithParts(parts, test)]);
+        await scoring.both;
+      },
       ruleScoreTest: baselines.rule,
       // the "bgnbd" baseline is a churn score: only beside a churn model
       otherRulesTest: { rfm: baselines.rfm, ...(ltv.baseline && target.kind === 'churn' ? { bgnbd: ltv.baseline.score } : {}) },
@@ -242,10 +251,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     });
 
     churn.report.warnings.push(...ltv.warnings);
-    const probability = probabilityColumn(target);
-    const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model, reference, probabilityColumn: probability };
-    const scored = await scoreWithParts(parts, snapshot);
-    const previous = await scoreWithParts(parts, test);
+    const [scored, previous] = await (scoring.both ?? Promise.all([scoreWithParts(parts, snapshot), scoreWithParts(parts, test)]));
     const transitions = {
       from: test.asOf,
       to: snapshot.asOf,
