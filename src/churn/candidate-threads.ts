@@ -1,5 +1,5 @@
 /**
- * The candidates of `train --model auto` fitted side by side: logistic and gbdt (pure JavaScript) in one worker
+ * The candidates of `train --model auto` fitted side by side: logistic and gbdt (pure JavaScript) each in a worker
  * thread while the MLP trains on tfjs in this one. Each fit is deterministic and reads nothing the others write, so
  * the models, choices and calibrations are the same bits as fitted one after another; their log lines are kept and
  * written in kind order once all are done (progress of the MLP stays live).
@@ -94,7 +94,7 @@ export async function fitCandidates(kinds: ChurnModelKind[], job: CandidateJob, 
   const inWorker = kinds.filter((k) => WORKER_KINDS.includes(k));
   const here = kinds.filter((k) => !inWorker.includes(k));
   const src = workerSource();
-  const threads = process.env.COHORTLAB_CANDIDATE_THREADS !== '0' && availableParallelism() >= 2 && src !== null && inWorker.length > 0 && here.length > 0;
+  const threads = process.env.COHORTLAB_CANDIDATE_THREADS !== '0' && availableParallelism() >= 2 && src !== null && inWorker.length > 0 && kinds.length > 1;
   const out = new Map<ChurnModelKind, CalibratedCandidate>();
   if (!threads) {
     for (const kind of kinds) {
@@ -104,22 +104,26 @@ export async function fitCandidates(kinds: ChurnModelKind[], job: CandidateJob, 
     }
     return out;
   }
-  logger.info(`candidates: ${inWorker.join(' and ')} fitted in a worker thread while ${here.join(' and ')} trains here`);
-  const worker = src.ts
-    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData: { kinds: inWorker, job } })
-    : new Worker(src.url, { workerData: { kinds: inWorker, job } });
-  const results = new Promise<WorkerResult[]>((resolve, reject) => {
-    const got: WorkerResult[] = [];
+  logger.info(`candidates: ${inWorker.join(' and ')} fitted in worker threads${here.length ? ` while ${here.join(' and ')} trains here` : ''}`);
+  // one worker per kind: on two cores the three fits share them instead of gbdt waiting for logistic
+  const workers = inWorker.map((kind) => {
+    const workerData = { kinds: [kind], job };
+    return src.ts
+      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData })
+      : new Worker(src.url, { workerData });
+  });
+  const results = Promise.all(workers.map((worker, k) => new Promise<WorkerResult>((resolve, reject) => {
+    let answered = false;
     worker.on('message', (r: WorkerResult) => {
-      got.push(r);
-      if (got.length === inWorker.length || r.error) resolve(got);
+      answered = true;
+      resolve(r);
     });
     worker.on('error', reject);
     worker.on('exit', (code) => {
-      if (got.length < inWorker.length) reject(internalError(`the candidate worker exited with code ${code} before fitting ${inWorker.join(' and ')}`));
+      if (!answered) reject(internalError(`the candidate worker exited with code ${code} before fitting ${inWorker[k]}`));
     });
-  });
-  // a failure of the worker is reported after the main thread's own fits (a failure here first)
+  })));
+  // a failure in a worker is reported after the main thread's own fits (a failure here first)
   results.catch(() => {});
   const lines = new Map<ChurnModelKind, LogLine[]>();
   try {
@@ -134,7 +138,7 @@ export async function fitCandidates(kinds: ChurnModelKind[], job: CandidateJob, 
       lines.set(r.kind, r.lines);
     }
   } finally {
-    await worker.terminate();
+    await Promise.all(workers.map((w) => w.terminate()));
   }
   const ordered = new Map<ChurnModelKind, CalibratedCandidate>();
   for (const kind of kinds) {

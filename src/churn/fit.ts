@@ -23,7 +23,7 @@ import { CHURN_MODEL_KINDS, resolveChurnParams, type ChurnModelKind, type ChurnM
  *     4. fitCandidate for each kind asked for ('auto': logistic, mlp and gbdt on the same training users;
  *        candidates.ts): each makes its own choices on the validation users (C, trees, epochs), and
  *        logistic and gbdt are then refitted on training + validation users; with several kinds, logistic and
- *        gbdt are fitted in a worker thread while the MLP trains (candidate-threads.ts: the same bits)
+ *        gbdt are fitted each in a worker thread while the MLP trains (candidate-threads.ts: the same bits)
  *     5. per candidate, selectCalibration on the validation predictions of its TRAINING-ONLY fit:
  *        none / Platt / isotonic by cross-validated log loss inside the validation users ('auto', default)
  *     6. the choice ('auto'): the lowest validation log loss after calibration (the cross-validated log

@@ -56,7 +56,7 @@ describe('fitCandidates', () => {
     const j = job(1500, 21);
     const seq = await fitAll(j, false);
     const par = await fitAll(j, true);
-    expect(par.lines[0]).toBe('candidates: logistic and gbdt fitted in a worker thread while mlp trains here');
+    expect(par.lines[0]).toBe('candidates: logistic and gbdt fitted in worker threads while mlp trains here');
     // the same lines in the same order, each kind's after-hook right after its own lines
     expect(par.lines.slice(1)).toEqual(seq.lines);
     expect(par.order).toEqual(KINDS);
