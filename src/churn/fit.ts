@@ -177,7 +177,7 @@ export async function fitChurn(input: FitChurnInput): Promise<ChurnFit> {
   }
   for (const line of formatSetSizes(sets, outcome)) logger.info(line);
   const scaler = fitScaler(tr.x, input.features);
-  const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x) });
+  const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x, { shared: true }) });
   const xs = { train: design(tr.x), valid: design(va.x), test: design(te.x) };
   const requested = input.params.kind;
   const kinds: ChurnModelKind[] = requested === 'auto' ? [...CHURN_MODEL_KINDS] : [requested];
