@@ -24,7 +24,7 @@ import type { ScoreResult } from './types.js';
 import { trainFromTable } from './train-table.js';
 import { driftReferenceTable, DRIFT_REFERENCE_FILE } from './drift-reference.js';
 import { snapshotFeaturesTable, SNAPSHOT_FEATURES_FILE } from './snapshot-features.js';
-import { codeVersion, fingerprint, MEMBER_NOTE, memberMode, memberTable, packageVersion, summaryMetrics, testPredictions, writeChurn } from './version-files.js';
+import { codeVersion, fingerprint, hashFiles, MEMBER_NOTE, memberMode, memberTable, packageVersion, summaryMetrics, testPredictions, writeChurn } from './version-files.js';
 import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
 import { labelForTarget, probabilityColumn, propensityBaselines, resolveTarget } from './target.js';
@@ -136,6 +136,9 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   const horizon = opts.horizonDays ?? 30;
   const members = memberMode(opts);
   const store = await openEventSource(opts.source ?? { engine: 'duckdb', events: opts.events ?? [] }, config, { strict: opts.strict, logger });
+  // the input files' hashes for the manifest, read while the main thread waits on DuckDB (features)
+  const inputHashes = hashFiles(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : []);
+  inputHashes.catch(() => {});
   try {
     // issue 20 part 5: what the model predicts (checked against the log before any work)
     const target = await resolveTarget(opts.target, config, store);
@@ -333,7 +336,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
         features,
         codeVersion: codeVersion(),
         packageVersion: await packageVersion(),
-        input: await fingerprint(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : [], store.report, store.location),
+        input: await fingerprint(inputHashes, store.report, store.location),
         backend: churn.model.backend,
         trainingSeconds: seconds,
         metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length, tested.digest),
