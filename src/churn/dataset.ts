@@ -97,7 +97,8 @@ export function labelledRows(tables: FeatureTable[], features: string[]): Labell
     }
   }
   const total = parts.reduce((s, p) => s + p.rows, 0);
-  const data = new Float32Array(total * features.length);
+  // shared memory: the candidate and evaluation worker threads read it without a copy each (candidate-threads.ts)
+  const data = new Float32Array(new SharedArrayBuffer(total * features.length * 4));
   let at = 0;
   for (const p of parts) {
     data.set(p.data, at);

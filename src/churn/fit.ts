@@ -3,8 +3,9 @@ import { CohortlabError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
 import { applyCalibrator, type CalibrationChoice, type Calibrator } from './calibrate.js';
-import { selectCalibration, type CalibrationSelection } from './calibrate-select.js';
-import { estimatorInput, estimatorRaw, fitCandidate, type CandidateFit, type DesignPair } from './candidates.js';
+import type { CalibrationSelection } from './calibrate-select.js';
+import { fitCandidates, type CalibratedCandidate } from './candidate-threads.js';
+import { estimatorInput, estimatorRaw, type DesignPair } from './candidates.js';
 import { applyScaler, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
 import type { ChurnModel } from './index.js';
@@ -21,7 +22,8 @@ import { CHURN_MODEL_KINDS, resolveChurnParams, type ChurnModelKind, type ChurnM
  *     3. designMatrix + fitScaler on training rows only; applyScaler to all
  *     4. fitCandidate for each kind asked for ('auto': logistic, mlp and gbdt on the same training users;
  *        candidates.ts): each makes its own choices on the validation users (C, trees, epochs), and
- *        logistic and gbdt are then refitted on training + validation users
+ *        logistic and gbdt are then refitted on training + validation users; with several kinds, logistic and
+ *        gbdt are fitted each in a worker thread while the MLP trains (candidate-threads.ts: the same bits)
  *     5. per candidate, selectCalibration on the validation predictions of its TRAINING-ONLY fit:
  *        none / Platt / isotonic by cross-validated log loss inside the validation users ('auto', default)
  *     6. the choice ('auto'): the lowest validation log loss after calibration (the cross-validated log
@@ -175,20 +177,20 @@ export async function fitChurn(input: FitChurnInput): Promise<ChurnFit> {
   }
   for (const line of formatSetSizes(sets, outcome)) logger.info(line);
   const scaler = fitScaler(tr.x, input.features);
-  const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x) });
+  const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x, { shared: true }) });
   const xs = { train: design(tr.x), valid: design(va.x), test: design(te.x) };
   const requested = input.params.kind;
   const kinds: ChurnModelKind[] = requested === 'auto' ? [...CHURN_MODEL_KINDS] : [requested];
   for (const k of kinds) if (!CHURN_MODEL_KINDS.includes(k)) throw new CohortlabError('BAD_ARGUMENT', `churn model kind ${JSON.stringify(k)} is unknown; use auto, logistic, mlp or gbdt.`);
-  const fits = new Map<ChurnModelKind, CandidateFit & { calibrator: Calibrator; selection: CalibrationSelection; rawLoss: number; calLoss: number | null; choiceLoss: number }>();
-  for (const kind of kinds) {
-    const fit = fitCandidate(kind, { ...xs.train, y: tr.y }, { ...xs.valid, y: va.y }, { ...params, kind }, logger);
-    const { calibrator, selection } = selectCalibration(fit.validRaw, va.y, { requested: input.calibration ?? 'auto', seed: params.seed });
+  const fits = new Map<ChurnModelKind, CalibratedCandidate & { rawLoss: number; calLoss: number | null; choiceLoss: number }>();
+  const job = { train: { ...xs.train, y: tr.y }, valid: { ...xs.valid, y: va.y }, params, calibration: input.calibration ?? 'auto' };
+  await fitCandidates(kinds, job, logger, (kind, fit) => {
+    const { selection } = fit;
     const rawLoss = logLossFromMargins(logitsOf(fit.validRaw), va.y);
     const calLoss = selection.cvLogLoss ? selection.cvLogLoss[selection.chosen] : null;
-    fits.set(kind, { ...fit, calibrator, selection, rawLoss, calLoss, choiceLoss: calLoss ?? rawLoss });
+    fits.set(kind, { ...fit, rawLoss, calLoss, choiceLoss: calLoss ?? rawLoss });
     logger.info(`${kind}: validation log loss ${rawLoss.toFixed(4)} raw${calLoss === null ? '' : `, ${calLoss.toFixed(4)} after ${selection.chosen} calibration (cross-validated)`}; fitted in ${fit.seconds.toFixed(1)} s`);
-  }
+  });
   let chosenKind = kinds[0];
   // ties: the simpler model (CHURN_MODEL_KINDS order is logistic, mlp, gbdt; logistic first, then gbdt, then mlp)
   const tieOrder: ChurnModelKind[] = ['logistic', 'gbdt', 'mlp'];

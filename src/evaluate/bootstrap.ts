@@ -18,6 +18,7 @@ import {
   rankScores,
   rocAucFromCounts,
   topShareFromCounts,
+  type GroupCounts,
   type Labels,
   type RankedScores,
 } from './metrics.js';
@@ -121,8 +122,7 @@ function weightedTerms(t: ProbabilityTerms, w: Float64Array): { logLoss: number;
   return n > 0 ? { logLoss: s / n, brier: b / n } : { logLoss: NaN, brier: NaN };
 }
 
-function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare: number, w?: Float64Array, terms?: ProbabilityTerms | null): Record<MetricName, number> {
-  const c = groupCounts(r, y, w);
+function pointMetrics(c: GroupCounts, s: ScorerInput, y: Labels, highRiskShare: number, w?: Float64Array, terms?: ProbabilityTerms | null): Record<MetricName, number> {
   const probability = s.isProbability ? (w && terms ? weightedTerms(terms, w) : { logLoss: logLoss(s.scores, y, w), brier: brierScore(s.scores, y, w) }) : null;
   const t10 = topShareFromCounts(c, 0.1);
   const t20 = topShareFromCounts(c, 0.2);
@@ -141,9 +141,43 @@ function pointMetrics(r: RankedScores, s: ScorerInput, y: Labels, highRiskShare:
   };
 }
 
-function interval(value: number, draws: number[]): MetricInterval | null {
+/**
+ * A scorer's tie groups seen from the users: the group of each user, so a resample's counts are one pass over the
+ * users in their own order (the weights and labels read in sequence) instead of a walk through the ranking.
+ */
+interface UserGroups {
+  groupOf: Uint32Array;
+  /** Scratch counts, refilled by every resample. */
+  counts: GroupCounts;
+}
+
+function userGroups(r: RankedScores): UserGroups {
+  const groupOf = new Uint32Array(r.n);
+  const g = r.groupScores.length;
+  for (let k = 0; k < g; k++) for (let j = r.groupStarts[k]; j < r.groupStarts[k + 1]; j++) groupOf[r.order[j]] = k;
+  return { groupOf, counts: { pos: new Float64Array(g), neg: new Float64Array(g), totalPos: 0, totalNeg: 0 } };
+}
+
+/** groupCounts(r, y, w) for integer weights (resample counts): the same sums, as integers add exactly in any order. */
+function resampleCounts(u: UserGroups, y: Labels, w: Float64Array, totalPos: number, totalNeg: number): GroupCounts {
+  const { pos, neg } = u.counts;
+  const groupOf = u.groupOf;
+  pos.fill(0);
+  neg.fill(0);
+  for (let i = 0; i < w.length; i++) {
+    const wi = w[i];
+    if (wi === 0) continue;
+    if (y[i] === 1) pos[groupOf[i]] += wi;
+    else neg[groupOf[i]] += wi;
+  }
+  u.counts.totalPos = totalPos;
+  u.counts.totalNeg = totalNeg;
+  return u.counts;
+}
+
+function interval(value: number, draws: Float64Array): MetricInterval | null {
   if (!Number.isFinite(value)) return null;
-  const finite = Float64Array.from(draws.filter(Number.isFinite)).sort();
+  const finite = draws.filter(Number.isFinite).sort();
   return { value, lo: quantileSorted(finite, 0.025), hi: quantileSorted(finite, 0.975) };
 }
 
@@ -163,18 +197,24 @@ export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: Bootst
   const resamples = opts.resamples ?? 1000;
   if (!Number.isInteger(resamples) || resamples < 0) throw new CohortlabError('BAD_ARGUMENT', `bootstrapMetrics: resamples must be a non-negative integer, got ${resamples}.`);
   const ranked = scorers.map((s) => rankScores(s.scores));
+  const groups = ranked.map(userGroups);
   const terms = scorers.map((s) => (s.isProbability ? probabilityTerms(s.scores, y) : null));
-  const point = scorers.map((s, k) => pointMetrics(ranked[k], s, y, opts.highRiskShare));
-  const draws = scorers.map(() => Object.fromEntries(METRIC_NAMES.map((m) => [m, [] as number[]])) as Record<MetricName, number[]>);
-  const diffDraws = diffs.map(() => ({ rocAuc: [] as number[], prAuc: [] as number[] }));
+  const point = scorers.map((s, k) => pointMetrics(groupCounts(ranked[k], y), s, y, opts.highRiskShare));
+  // draws[k][m][b]: metric m of scorer k in the b-th kept resample
+  const draws = scorers.map(() => METRIC_NAMES.map(() => new Float64Array(resamples)));
+  const diffIndex = diffs.map(([a, b]) => [scorers.findIndex((s) => s.name === a), scorers.findIndex((s) => s.name === b)]);
+  const diffDraws = diffs.map(() => ({ rocAuc: new Float64Array(resamples), prAuc: new Float64Array(resamples) }));
+  const ms: Record<MetricName, number>[] = new Array(scorers.length);
   const rng = createRng(opts.seed);
   const w = new Float64Array(n);
+  const drawn = new Uint32Array(n);
   let skipped = 0;
   for (let b = 0; b < resamples; b++) {
     w.fill(0);
+    rng.ints(n, drawn);
     let pos = 0;
     for (let i = 0; i < n; i++) {
-      const j = rng.int(n);
+      const j = drawn[i];
       w[j] += 1;
       pos += y[j];
     }
@@ -182,29 +222,40 @@ export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: Bootst
       skipped++;
       continue;
     }
-    const ms = scorers.map((s, k) => pointMetrics(ranked[k], s, y, opts.highRiskShare, w, terms[k]));
-    ms.forEach((m, k) => {
-      for (const name of METRIC_NAMES) draws[k][name].push(m[name]);
-    });
-    diffs.forEach(([a, bName], d) => {
-      const ia = scorers.findIndex((s) => s.name === a);
-      const ib = scorers.findIndex((s) => s.name === bName);
-      diffDraws[d].rocAuc.push(ms[ia].rocAuc - ms[ib].rocAuc);
-      diffDraws[d].prAuc.push(ms[ia].prAuc - ms[ib].prAuc);
-    });
+    const kept = b - skipped;
+    for (let k = 0; k < scorers.length; k++) {
+      ms[k] = pointMetrics(resampleCounts(groups[k], y, w, pos, n - pos), scorers[k], y, opts.highRiskShare, w, terms[k]);
+      for (let m = 0; m < METRIC_NAMES.length; m++) draws[k][m][kept] = ms[k][METRIC_NAMES[m]];
+    }
+    for (let d = 0; d < diffs.length; d++) {
+      const [ia, ib] = diffIndex[d];
+      diffDraws[d].rocAuc[kept] = ms[ia].rocAuc - ms[ib].rocAuc;
+      diffDraws[d].prAuc[kept] = ms[ia].prAuc - ms[ib].prAuc;
+    }
   }
+  const kept = resamples - skipped;
   const out: Record<string, ScorerMetrics> = {};
   scorers.forEach((s, k) => {
-    out[s.name] = Object.fromEntries(METRIC_NAMES.map((m) => [m, interval(point[k][m], draws[k][m])])) as ScorerMetrics;
+    out[s.name] = Object.fromEntries(METRIC_NAMES.map((m, j) => [m, interval(point[k][m], draws[k][j].subarray(0, kept))])) as ScorerMetrics;
   });
   const differences: MetricDifference[] = [];
   diffs.forEach(([a, b], d) => {
-    const ia = scorers.findIndex((s) => s.name === a);
-    const ib = scorers.findIndex((s) => s.name === b);
+    const [ia, ib] = diffIndex[d];
     for (const metric of ['rocAuc', 'prAuc'] as const) {
-      const iv = interval(point[ia][metric] - point[ib][metric], diffDraws[d][metric]);
+      const iv = interval(point[ia][metric] - point[ib][metric], diffDraws[d][metric].subarray(0, kept));
       differences.push({ a, b, metric, value: iv?.value ?? NaN, lo: iv?.lo ?? NaN, hi: iv?.hi ?? NaN });
     }
   });
   return { scorers: out, differences, resamples, skipped, seed: opts.seed, highRiskShare: opts.highRiskShare };
+}
+
+/** The part of a bootstrap about `names`: their metrics, and the differences between two of them. */
+export function pickScorers(r: BootstrapResult, names: string[]): BootstrapResult {
+  const keep = new Set(names);
+  for (const name of names) if (!r.scorers[name]) throw new CohortlabError('BAD_ARGUMENT', `pickScorers: the bootstrap measured no scorer "${name}" (it has: ${Object.keys(r.scorers).join(', ')}).`);
+  return {
+    ...r,
+    scorers: Object.fromEntries(names.map((name) => [name, r.scorers[name]])),
+    differences: r.differences.filter((d) => keep.has(d.a) && keep.has(d.b)),
+  };
 }

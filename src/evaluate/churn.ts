@@ -5,9 +5,9 @@ import {
 import { outcomeNames, type FeatureTable, type TargetSpec } from '../features/index.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { CohortlabError } from '../shared/errors.js';
-import { bootstrapMetrics } from './bootstrap.js';
+import { bootstrapInThread } from './bootstrap-thread.js';
 import { permutationImportance } from './importance.js';
-import { calibrationSummary, evaluatePredictions, type EvaluationContext, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from './report.js';
+import { calibrationSummary, evaluatePredictions, evaluationPlan, type EvaluationContext, type EvaluationInput, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from './report.js';
 
 /**
  * The churn model's honest evaluation against the rule score, on held-out users: the evaluate stage's part of
@@ -36,6 +36,11 @@ export interface ChurnEvaluationInput {
    */
   target?: TargetSpec | null;
   logger?: Logger;
+  /**
+   * Work of the caller's that needs none of the evaluation (train: scoring the snapshot), run on this thread while
+   * the bootstrap runs in a worker one (bootstrap-thread.ts), after permutation importance.
+   */
+  meanwhile?: () => Promise<void>;
 }
 
 export type TrainChurnInput = FitChurnInput & ChurnEvaluationInput;
@@ -56,7 +61,7 @@ export interface TrainChurnResult {
 /** Fit (churn stage), then evaluate on the held-out test users (this stage) in one call: the entry point of `cohortlab train`. */
 export async function trainChurn(input: TrainChurnInput): Promise<TrainChurnResult> {
   const fit = await fitChurn(input);
-  return evaluateChurnFit(fit, input.test, input);
+  return await evaluateChurnFit(fit, input.test, input);
 }
 
 function rowsOf<T>(full: ArrayLike<T> | null | undefined, rows: Uint32Array, what: string, table: FeatureTable): T[] | null {
@@ -76,23 +81,37 @@ function recencyBaseline(table: FeatureTable, rows: Uint32Array, target: TargetS
 }
 
 /** The evaluation of a fit on its test users (`test`, the table fitChurn predicted): the report and every candidate's metrics. */
-export function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: ChurnEvaluationInput = {}): TrainChurnResult {
+export async function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: ChurnEvaluationInput = {}): Promise<TrainChurnResult> {
   const logger = opts.logger ?? silentLogger;
   const { model, calibrator, params } = fit;
   const y = fit.test.label;
-  const candidates: ModelCandidate[] = fit.candidates.map((c) => {
-    const boot = bootstrapMetrics(y, [{ name: c.kind, scores: c.testProbability, isProbability: true }], { seed: params.seed, resamples: opts.resamples, highRiskShare: 0 });
-    return {
-      kind: c.kind, chosen: c.chosen, validLogLoss: c.validLogLoss, choiceLogLoss: c.choiceLogLoss,
-      calibration: c.calibration, fitSeconds: c.fitSeconds, details: c.details, test: boot.scorers[c.kind],
-    };
-  });
-  for (const c of candidates) if (candidates.length > 1) logger.info(`  ${c.kind.padEnd(8)} test ROC-AUC ${c.test.rocAuc ? `${c.test.rocAuc.value.toFixed(3)} [${c.test.rocAuc.lo.toFixed(3)}, ${c.test.rocAuc.hi.toFixed(3)}]` : 'n/a'}${c.chosen ? ' (chosen)' : ''}`);
   const rows = fit.test.rows;
   const rule = rowsOf(opts.ruleScoreTest, rows, 'ruleScoreTest', test);
   const truth = rowsOf(opts.truthTest, rows, 'truthTest', test);
   const otherRules = Object.fromEntries(Object.entries(opts.otherRulesTest ?? {}).map(([k, v]) => [k, rowsOf(v, rows, `otherRulesTest.${k}`, test) as number[]]));
   const recency = recencyBaseline(test, rows, opts.target);
+  const base: EvaluationInput = {
+    title: opts.title,
+    y,
+    modelProbability: fit.test.probability,
+    ruleScore: rule,
+    recency,
+    truth,
+    otherRules,
+    trainChurnRate: fit.trainChurnRate,
+    seed: params.seed,
+    resamples: opts.resamples,
+    inSample: opts.inSample,
+    target: opts.target,
+  };
+  const plan = evaluationPlan(base);
+  // every candidate's test metrics and the report's bootstrap, in a worker thread while importance and `meanwhile` run here
+  const booted = bootstrapInThread([
+    ...fit.candidates.map((c) => ({ y, scorers: [{ name: c.kind, scores: c.testProbability, isProbability: true }], opts: { seed: params.seed, resamples: opts.resamples, highRiskShare: 0 } })),
+    { y, scorers: plan.scorers, opts: plan.options },
+  ]);
+  // settled below, after this thread's work (which may throw first)
+  booted.catch(() => {});
   const importanceInput = estimatorInput(model, fit.test.design);
   const changedRaw = estimatorColumnChange(model, importanceInput);
   const importance = permutationImportance((x) => applyCalibrator(calibrator, estimatorRaw(model, x as Matrix, params.predictBatchSize)), importanceInput, y, model.features, {
@@ -100,6 +119,13 @@ export function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: ChurnE
     repeats: opts.importanceRepeats ?? 3,
     predictChanged: changedRaw ? (x, j) => applyCalibrator(calibrator, changedRaw(x as Matrix, j)) : null,
   });
+  if (opts.meanwhile) await opts.meanwhile();
+  const boots = await booted;
+  const candidates: ModelCandidate[] = fit.candidates.map((c, k) => ({
+    kind: c.kind, chosen: c.chosen, validLogLoss: c.validLogLoss, choiceLogLoss: c.choiceLogLoss,
+    calibration: c.calibration, fitSeconds: c.fitSeconds, details: c.details, test: boots[k].scorers[c.kind],
+  }));
+  for (const c of candidates) if (candidates.length > 1) logger.info(`  ${c.kind.padEnd(8)} test ROC-AUC ${c.test.rocAuc ? `${c.test.rocAuc.value.toFixed(3)} [${c.test.rocAuc.lo.toFixed(3)}, ${c.test.rocAuc.hi.toFixed(3)}]` : 'n/a'}${c.chosen ? ' (chosen)' : ''}`);
   const chosen = fit.candidates.find((c) => c.chosen)!;
   const source = fit.source;
   const history = fit.history;
@@ -122,24 +148,13 @@ export function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: ChurnE
       : { epochs: 0, bestEpoch: 0, stoppedEarly: false, seconds: fit.fitSeconds, history: [] },
   };
   const report = evaluatePredictions({
-    title: opts.title,
-    y,
-    modelProbability: fit.test.probability,
-    ruleScore: rule,
-    recency,
-    truth,
-    otherRules,
-    trainChurnRate: fit.trainChurnRate,
-    seed: params.seed,
-    resamples: opts.resamples,
+    ...base,
     calibration: { ...calibrationSummary(calibrator.kind, y, fit.test.raw, fit.test.probability), selection: fit.calibrationSelection },
     importance,
     context,
-    inSample: opts.inSample,
     warnings: calibrationWarnings(fit.calibrationSelection),
     candidates,
-    target: opts.target,
-  });
+  }, boots[boots.length - 1]);
   logger.info(report.verdict.text);
   for (const w of report.warnings) logger.warn(`${w.code}: ${w.message}`);
   return {

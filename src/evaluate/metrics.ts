@@ -186,9 +186,45 @@ export function brierScore(p: ArrayLike<number>, y: Labels, w?: ArrayLike<number
   return n > 0 ? s / n : NaN;
 }
 
+/**
+ * rocAucRanked(rankScores(scores), y) without the index sort: churners' and stayers' scores sorted apart (numeric
+ * typed-array sorts), then walked from the top a tie group at a time, with the same sums in the same group order as
+ * rocAucFromCounts, so the same bits. Permutation importance measures it a few hundred times per model.
+ */
 export function rocAuc(scores: ArrayLike<number>, y: Labels): number {
   checkScores(scores, y, 'rocAuc');
-  return rocAucRanked(rankScores(scores), y);
+  let nPos = 0;
+  for (let i = 0; i < y.length; i++) nPos += y[i];
+  const pos = new Float64Array(nPos);
+  const neg = new Float64Array(y.length - nPos);
+  for (let i = 0, a = 0, b = 0; i < y.length; i++) {
+    if (y[i] === 1) pos[a++] = scores[i];
+    else neg[b++] = scores[i];
+  }
+  if (pos.length === 0 || neg.length === 0) return NaN;
+  pos.sort();
+  neg.sort();
+  let i = pos.length - 1;
+  let j = neg.length - 1;
+  let posAbove = 0;
+  let sum = 0;
+  while (i >= 0 || j >= 0) {
+    const v = i < 0 ? neg[j] : j < 0 ? pos[i] : Math.max(pos[i], neg[j]);
+    let p = 0;
+    let q = 0;
+    // === joins -0 and 0 into one group, as rankScores does
+    while (i >= 0 && pos[i] === v) {
+      p++;
+      i--;
+    }
+    while (j >= 0 && neg[j] === v) {
+      q++;
+      j--;
+    }
+    sum += q * posAbove + 0.5 * q * p;
+    posAbove += p;
+  }
+  return sum / (pos.length * neg.length);
 }
 
 export function averagePrecision(scores: ArrayLike<number>, y: Labels): number {

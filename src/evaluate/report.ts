@@ -11,7 +11,7 @@
 import type { DriftReport } from './drift-report.js';
 import type { DataSetSize } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
-import { bootstrapMetrics, type BootstrapResult, type MetricDifference, type ScorerInput, type ScorerMetrics } from './bootstrap.js';
+import { bootstrapMetrics, pickScorers, type BootstrapOptions, type BootstrapResult, type MetricDifference, type ScorerInput, type ScorerMetrics } from './bootstrap.js';
 import type { FeatureImportance } from './importance.js';
 import { brierScore, logLoss, reliabilityCurve, scoreCurve, type CurvePoint, type ReliabilityBin } from './metrics.js';
 import { CHURN_OUTCOME, outcomeNames, type OutcomeNames } from '../features/index.js';
@@ -282,7 +282,18 @@ export function decideVerdict(args: VerdictArgs): Verdict {
   };
 }
 
-export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
+/** What evaluatePredictions measures: its scorers (model, baselines, truth) and the bootstrap's options, checked. */
+export interface EvaluationPlan {
+  scorers: ScorerInput[];
+  options: BootstrapOptions;
+  churners: number;
+  threshold: number;
+  highRiskShare: number;
+  /** The scorers the model is compared with (every one but the model and the truth). */
+  baselineNames: string[];
+}
+
+export function evaluationPlan(input: EvaluationInput): EvaluationPlan {
   const { y } = input;
   const n = y.length;
   const check = (what: string, a: ArrayLike<number> | null | undefined) => {
@@ -313,29 +324,41 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
     throw new CohortlabError('ONE_CLASS', `the ${n} test users are all ${churners ? 'churners' : 'stayers'}: ROC-AUC is undefined and nothing can be concluded; pick a cutoff or horizon where both outcomes occur (cohortlab profile shows the churn share).`);
   }
   const baselineNames = scorers.map((s) => s.name).filter((k) => k !== 'model' && k !== 'truth');
-  const boot: BootstrapResult = bootstrapMetrics(y, scorers, {
+  const options: BootstrapOptions = {
     seed: input.seed,
     resamples: input.resamples,
     highRiskShare,
     differences: baselineNames.map((b) => ['model', b] as [string, string]),
-  });
-  const rocDiffs = Object.fromEntries(boot.differences.filter((d) => d.a === 'model' && d.metric === 'rocAuc').map((d) => [d.b, d]));
+  };
+  return { scorers, options, churners, threshold, highRiskShare, baselineNames };
+}
+
+/**
+ * The evaluation report of `input`. `boot` is bootstrapMetrics of evaluationPlan(input)'s scorers and options, when
+ * the caller measured it already (in a worker thread, possibly beside scorers of its own: only the plan's are read).
+ */
+export function evaluatePredictions(input: EvaluationInput, boot?: BootstrapResult): EvaluationReport {
+  const { y } = input;
+  const n = y.length;
+  const { scorers, churners, threshold, highRiskShare, baselineNames, options } = evaluationPlan(input);
+  const measured = pickScorers(boot ?? bootstrapMetrics(y, scorers, options), scorers.map((s) => s.name));
+  const rocDiffs = Object.fromEntries(measured.differences.filter((d) => d.a === 'model' && d.metric === 'rocAuc').map((d) => [d.b, d]));
   const evidence: Evidence = { test_users: n, test_churners: churners, test_stayers: n - churners, minimum: input.minimum ?? EVIDENCE_MINIMUM };
   const outcome = outcomeNames(input.target);
   const verdict = decideVerdict({
     outcome,
     evidence,
-    model: boot.scorers.model,
-    baselines: Object.fromEntries(baselineNames.map((b) => [b, boot.scorers[b]])),
+    model: measured.scorers.model,
+    baselines: Object.fromEntries(baselineNames.map((b) => [b, measured.scorers[b]])),
     differences: rocDiffs,
     inSample: input.inSample,
   });
   const warnings = [...(input.warnings ?? [])];
   if (verdict.kind === 'insufficient_evidence') warnings.push({ code: 'INSUFFICIENT_EVIDENCE', message: `${churners} test ${outcome.positive} and ${n - churners} test ${outcome.negative}; a verdict needs ${evidence.minimum} of each.` });
   if (verdict.kind === 'in_sample') warnings.push({ code: 'IN_SAMPLE', message: `the evaluated outcomes overlap the model's own training/validation outcomes (${(input.inSample ?? []).map((o) => `${o.role} cutoff ${o.cutoff}: ${o.days} day(s)`).join('; ')}).` });
-  for (const b of verdict.inverted) warnings.push({ code: 'INVERTED_BASELINE', message: `${baselineLabel(b, outcome)} ranks ${outcome.negative} above ${outcome.positive} on these users (ROC-AUC ${ci(boot.scorers[b].rocAuc!)}).` });
-  const truthAuc = boot.scorers.truth?.rocAuc?.value;
-  const ceiling = truthAuc !== undefined && boot.scorers.model.rocAuc ? { truthAuc, modelGap: truthAuc - boot.scorers.model.rocAuc.value } : null;
+  for (const b of verdict.inverted) warnings.push({ code: 'INVERTED_BASELINE', message: `${baselineLabel(b, outcome)} ranks ${outcome.negative} above ${outcome.positive} on these users (ROC-AUC ${ci(measured.scorers[b].rocAuc!)}).` });
+  const truthAuc = measured.scorers.truth?.rocAuc?.value;
+  const ceiling = truthAuc !== undefined && measured.scorers.model.rocAuc ? { truthAuc, modelGap: truthAuc - measured.scorers.model.rocAuc.value } : null;
   if (ceiling) verdict.text += ` The true ${outcome.target} probability reaches ROC-AUC ${f3(ceiling.truthAuc)} on these users (the ceiling); the model is ${f3(ceiling.modelGap)} below it.`;
   const curves: Record<string, CurvePoint[]> = {};
   for (const s of scorers) if (s.name !== 'majority' && churners > 0 && churners < n) curves[s.name] = scoreCurve(s.scores, y);
@@ -346,9 +369,9 @@ export function evaluatePredictions(input: EvaluationInput): EvaluationReport {
     testChurners: churners,
     testChurnRate: n > 0 ? churners / n : NaN,
     highRisk: input.ruleScore ? { threshold, share: highRiskShare } : null,
-    metrics: boot.scorers,
-    differences: boot.differences,
-    bootstrap: { resamples: boot.resamples, skipped: boot.skipped, seed: boot.seed },
+    metrics: measured.scorers,
+    differences: measured.differences,
+    bootstrap: { resamples: measured.resamples, skipped: measured.skipped, seed: measured.seed },
     verdict,
     evidence,
     inSample: input.inSample ?? [],

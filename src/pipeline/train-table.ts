@@ -24,7 +24,7 @@ export async function trainFromTable(opts: TrainOptions, logger: Logger, started
     source: 'table', encoding: split.encoding, notes: split.notes,
     logger,
   });
-  const churn = evaluateChurnFit(fitted, split.test, { resamples: opts.resamples, title: `Churn model on ${opts.table} (stratified held-out 20%)`, logger });
+  const churn = await evaluateChurnFit(fitted, split.test, { resamples: opts.resamples, title: `Churn model on ${opts.table} (stratified held-out 20%)`, logger });
   const seconds = (performance.now() - started) / 1000;
   const r = split.report;
   const table = { columns: r.columns, duplicates: r.duplicates, idColumn: split.encoding.idColumn };

@@ -20,10 +20,11 @@ import { saltFingerprint } from '../shared/pseudonym.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { writeTable } from '../shared/table-io.js';
 import { scoreWithParts, scoreResultTable, type ModelParts } from './score.js';
+import type { ScoreResult } from './types.js';
 import { trainFromTable } from './train-table.js';
 import { driftReferenceTable, DRIFT_REFERENCE_FILE } from './drift-reference.js';
 import { snapshotFeaturesTable, SNAPSHOT_FEATURES_FILE } from './snapshot-features.js';
-import { codeVersion, fingerprint, MEMBER_NOTE, memberMode, memberTable, packageVersion, summaryMetrics, testPredictions, writeChurn } from './version-files.js';
+import { codeVersion, fingerprint, hashFiles, MEMBER_NOTE, memberMode, memberTable, packageVersion, summaryMetrics, testPredictions, writeChurn } from './version-files.js';
 import { fitLtvAt, ltvArtifact, ltvBaseline, ltvDashboardOf, ltvScorerFor, withLtvColumns, writeLtvArtifact } from './ltv-baseline.js';
 import { formatLtvDashboard } from '../ltv/index.js';
 import { labelForTarget, probabilityColumn, propensityBaselines, resolveTarget } from './target.js';
@@ -135,6 +136,9 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   const horizon = opts.horizonDays ?? 30;
   const members = memberMode(opts);
   const store = await openEventSource(opts.source ?? { engine: 'duckdb', events: opts.events ?? [] }, config, { strict: opts.strict, logger });
+  // the input files' hashes for the manifest, read while the main thread waits on DuckDB (features)
+  const inputHashes = hashFiles(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : []);
+  inputHashes.catch(() => {});
   try {
     // issue 20 part 5: what the model predicts (checked against the log before any work)
     const target = await resolveTarget(opts.target, config, store);
@@ -227,7 +231,15 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       notes: overlapNote ? [overlapNote] : [],
       logger,
     });
-    const churn = evaluateChurnFit(fitted, testT, {
+    // the snapshot and the test cutoff scored with the fitted model while the evaluation's bootstrap runs in a worker
+    const probability = probabilityColumn(target);
+    const parts: ModelParts = { config, segments, churn: fitted.model, clusters: clusters.model, reference, probabilityColumn: probability };
+    const scoring: { both?: Promise<[ScoreResult, ScoreResult]> } = {};
+    const churn = await evaluateChurnFit(fitted, testT, {
+      meanwhile: async () => {
+        scoring.both = Promise.all([scoreWithParts(parts, snapshot), scoreWithParts(parts, test)]);
+        await scoring.both;
+      },
       ruleScoreTest: baselines.rule,
       // the "bgnbd" baseline is a churn score: only beside a churn model
       otherRulesTest: { rfm: baselines.rfm, ...(ltv.baseline && target.kind === 'churn' ? { bgnbd: ltv.baseline.score } : {}) },
@@ -242,10 +254,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     });
 
     churn.report.warnings.push(...ltv.warnings);
-    const probability = probabilityColumn(target);
-    const parts: ModelParts = { config, segments, churn: churn.model, clusters: clusters.model, reference, probabilityColumn: probability };
-    const scored = await scoreWithParts(parts, snapshot);
-    const previous = await scoreWithParts(parts, test);
+    const [scored, previous] = await (scoring.both ?? Promise.all([scoreWithParts(parts, snapshot), scoreWithParts(parts, test)]));
     const transitions = {
       from: test.asOf,
       to: snapshot.asOf,
@@ -327,7 +336,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
         features,
         codeVersion: codeVersion(),
         packageVersion: await packageVersion(),
-        input: await fingerprint(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : [], store.report, store.location),
+        input: await fingerprint(inputHashes, store.report, store.location),
         backend: churn.model.backend,
         trainingSeconds: seconds,
         metrics: summaryMetrics(churn.report, clusters.model.k, snapshot.userIds.length, tested.digest),

@@ -31,12 +31,17 @@ export async function packageVersion(): Promise<string> {
   return pkg.version;
 }
 
-export async function fingerprint(files: string[], report?: IngestReport, location?: string): Promise<ManifestInput> {
+/** Size and SHA-256 of each input file, in order (train starts it after ingest: the hashing overlaps DuckDB's work). */
+export async function hashFiles(files: string[]): Promise<ManifestInput['files']> {
   const out = [];
   for (const f of files) out.push({ path: f, bytes: (await stat(f)).size, sha256: await sha256File(f) });
+  return out;
+}
+
+export async function fingerprint(files: string[] | Promise<ManifestInput['files']>, report?: IngestReport, location?: string): Promise<ManifestInput> {
   // undefined fields are left out of manifest.json (JSON.stringify), as a table model has no ingest report
   return {
-    files: out,
+    files: await (Array.isArray(files) ? hashFiles(files) : files),
     location,
     rows: report ? { read: report.rowsRead, used: report.rowsUsed, rejected: report.rejected } : undefined,
     users: report?.users,

@@ -141,10 +141,11 @@ export function fitScaler(x: Matrix, features: string[]): SkewScalerState {
 }
 
 /** Applies the training transformation; negative inputs to a log1p feature are clipped at 0 (never seen in training). */
-export function applyScaler(s: SkewScalerState, x: Matrix): Matrix<Float32Array> {
+export function applyScaler(s: SkewScalerState, x: Matrix, opts: { shared?: boolean } = {}): Matrix<Float32Array> {
   if (x.cols !== s.features.length) throw new CohortlabError('BAD_ARGUMENT', `applyScaler: the scaler knows ${s.features.length} features, the matrix has ${x.cols} columns.`);
   const d = x.cols;
-  const out = new Float32Array(x.data.length);
+  // shared: in memory worker threads read without a copy (training); per-request scoring keeps a plain buffer
+  const out = opts.shared ? new Float32Array(new SharedArrayBuffer(x.data.length * 4)) : new Float32Array(x.data.length);
   for (let i = 0; i < x.rows; i++) {
     for (let j = 0; j < d; j++) {
       let v = x.data[i * d + j];

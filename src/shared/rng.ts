@@ -8,6 +8,8 @@ export interface Rng {
   next(): number;
   /** Uniform integer in [0, n). */
   int(n: number): number;
+  /** Fills `out` with `out.length` draws of `int(n)`: the same numbers, and the same stream afterwards, as that many calls. */
+  ints(n: number, out: Uint32Array): Uint32Array;
   /** Standard normal (Box-Muller, one value per call). */
   normal(): number;
   /** A new independent generator derived from this one (for sub-tasks that must not shift this stream). */
@@ -48,6 +50,27 @@ export function createRng(seed: number = DEFAULT_SEED): Rng {
   return {
     next,
     int: (n: number) => Math.floor(next() * n),
+    ints: (n: number, out: Uint32Array) => {
+      // u32 unrolled over local copies of the state (a bootstrap draws millions)
+      let sa = a;
+      let sb = b;
+      let sc = c;
+      let sd = d;
+      for (let i = 0; i < out.length; i++) {
+        const t = (((sa + sb) >>> 0) + sd) >>> 0;
+        sd = (sd + 1) >>> 0;
+        sa = sb ^ (sb >>> 9);
+        sb = (sc + (sc << 3)) >>> 0;
+        sc = (sc << 21) | (sc >>> 11);
+        sc = (sc + t) >>> 0;
+        out[i] = Math.floor((t / 4294967296) * n);
+      }
+      a = sa;
+      b = sb;
+      c = sc;
+      d = sd;
+      return out;
+    },
     normal: () => {
       let u = next();
       while (u <= 1e-300) u = next();

@@ -67,6 +67,40 @@ describe('treeShap (exact, path-dependent)', () => {
     expect(Array.from(treeShap(state, { data: Float64Array.from([9, 1]), rows: 1, cols: 2 }, { cover: 'hessian' }).contributions)).toEqual([0, 3]);
   });
 
+  it('equals brute-force Shapley values on a chain deeper than the leaf tables (16 features on one path, one repeated)', () => {
+    // inner node k splits feature k (k = 0..15) at 0: left is a leaf, right the next inner node; a 17th inner node
+    // splits feature 3 again. The deepest leaves see 16 unique features (more than a leaf table holds: computed
+    // from their bits each time), the shallow ones a few (tables).
+    const m = 16;
+    const nodes: GbdtNode[] = [];
+    const inner = (feature: number, count: number) => nodes.push({ feature, threshold: 0, missingGoesLeft: feature % 2 === 0, left: -1, right: -1, value: 0, count, cover: count / 4 }) - 1;
+    const leaf = (value: number, count: number) => nodes.push({ feature: -1, threshold: 0, missingGoesLeft: false, left: -1, right: -1, value, count, cover: count / 4 }) - 1;
+    let count = 2 ** 18;
+    let at = inner(0, count);
+    for (let k = 0; k <= m; k++) {
+      const leftCount = Math.round(count * (0.3 + 0.02 * k));
+      const l = leaf(((k * 7) % 5) - 2 + 0.1 * k, leftCount);
+      const rest = count - leftCount;
+      const r = k < m ? inner(k === m - 1 ? 3 : k + 1, rest) : leaf(1.5, rest);
+      nodes[at].left = l;
+      nodes[at].right = r;
+      at = r;
+      count = rest;
+    }
+    const state: GbdtState = { nFeatures: m, baseline: -0.4, binEdges: Array.from({ length: m }, () => []), validLoss: [], stoppedEarly: false, trees: [nodes] };
+    const rng = createRng(12);
+    const rows = 6;
+    const data = new Float64Array(rows * m);
+    // rows 0-1 reach the deepest leaves (every split goes right), then mixed ones with missing values
+    for (let i = 0; i < rows; i++) for (let j = 0; j < m; j++) data[i * m + j] = i < 2 ? 1 + (j === 3 && i === 1 ? -2 : 0) : rng.next() < 0.1 ? NaN : rng.normal() + 0.8;
+    const r = treeShap(state, { data, rows, cols: m });
+    for (let i = 0; i < rows; i++) {
+      const b = bruteShapley(state.trees, state.baseline, data.subarray(i * m, (i + 1) * m), m, 'count');
+      expect(r.baseValue).toBeCloseTo(b.base, 12);
+      for (let j = 0; j < m; j++) expect(Math.abs(r.contributions[i * m + j] - b.phi[j])).toBeLessThan(1e-12);
+    }
+  });
+
   it('equals brute-force Shapley values on a small ensemble of 4 features (count and hessian cover)', () => {
     const { x, y } = randomData(11, 400, 4, 0.1);
     const s = new GradientBoostedTrees({ maxIter: 4, maxLeafNodes: 8, minSamplesLeaf: 10, learningRate: 0.5 }).fit(x, y).fitted;

@@ -25,6 +25,17 @@ describe('rocAuc', () => {
     const lab = Array.from({ length: 300 }, (_, i) => (rng.next() < 0.2 + sc[i] / 30 ? 1 : 0));
     expect(rocAuc(sc, lab)).toBeCloseTo(bruteAuc(sc, lab), 12);
   });
+  it('rocAuc gives rocAucRanked(rankScores(...))\'s bits (ties, -0 beside 0, one-user groups)', () => {
+    const rng = createRng(11);
+    for (let t = 0; t < 20; t++) {
+      const n = 50 + rng.int(2000);
+      const sc = Array.from({ length: n }, () => (t % 2 ? rng.normal() : rng.int(5) - 2) * (rng.next() < 0.5 ? -1 : 1) * 0.1);
+      const lab = Array.from({ length: n }, () => (rng.next() < 0.3 ? 1 : 0));
+      expect(rocAuc(sc, lab)).toBe(rocAucRanked(rankScores(sc), lab));
+    }
+    expect(rocAuc([-0, 0, 0.5, -0], [1, 0, 1, 0])).toBe(rocAucRanked(rankScores([-0, 0, 0.5, -0]), [1, 0, 1, 0]));
+    expect(Number.isNaN(rocAuc([0.2, 0.4], [1, 1]))).toBe(true);
+  });
   it('rocAuc of a constant score is 0.5 and of a reversed score is 1 - auc', () => {
     expect(rocAuc([1, 1, 1, 1], y)).toBe(0.5);
     expect(rocAuc(s.map((v) => -v), y)).toBeCloseTo(0.125, 12);

@@ -1,0 +1,67 @@
+/**
+ * bootstrapMetrics in a worker thread, so the main thread does other work meanwhile (train: permutation importance
+ * and scoring the snapshot). The worker runs the same function on the same numbers: the same result, bit for bit.
+ * Runs here instead (the returned promise is then already settled) with one core, without the worker file (a
+ * build without dist/ and without tsx), or with COHORTLAB_EVALUATION_THREADS=0.
+ */
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CohortlabError, internalError, isErrorCode } from '../shared/errors.js';
+import { bootstrapMetrics, type BootstrapOptions, type BootstrapResult, type ScorerInput } from './bootstrap.js';
+import type { Labels } from './metrics.js';
+
+/** One bootstrapMetrics call. */
+export interface BootstrapJob {
+  y: Labels;
+  scorers: ScorerInput[];
+  opts: BootstrapOptions;
+}
+
+/** The worker's answer: every job's result in order, or the error one threw (code, message, path). */
+export type BootstrapReply = { results: BootstrapResult[] } | { error: { code: string; message: string; path?: string } };
+
+export function runJobs(jobs: BootstrapJob[]): BootstrapResult[] {
+  return jobs.map((j) => bootstrapMetrics(j.y, j.scorers, j.opts));
+}
+
+function workerSource(): { url: URL; ts: boolean } | null {
+  const js = new URL('./bootstrap-worker.js', import.meta.url);
+  const ts = new URL('./bootstrap-worker.ts', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { url: js, ts: false };
+  if (existsSync(fileURLToPath(ts))) return { url: ts, ts: true };
+  return null;
+}
+
+/** bootstrapMetrics of every job, in order, in one worker thread (see the file comment). */
+export function bootstrapInThread(jobs: BootstrapJob[]): Promise<BootstrapResult[]> {
+  const src = workerSource();
+  if (process.env.COHORTLAB_EVALUATION_THREADS === '0' || availableParallelism() < 2 || !src) {
+    try {
+      return Promise.resolve(runJobs(jobs));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  const workerData = { jobs };
+  const worker = src.ts
+    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData })
+    : new Worker(src.url, { workerData });
+  return new Promise<BootstrapResult[]>((resolve, reject) => {
+    let settled = false;
+    worker.on('message', (r: BootstrapReply) => {
+      settled = true;
+      if ('results' in r) resolve(r.results);
+      else reject(isErrorCode(r.error.code) ? new CohortlabError(r.error.code, r.error.message, { path: r.error.path }) : internalError(r.error.message));
+      void worker.terminate();
+    });
+    worker.on('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(internalError(`the bootstrap worker exited with code ${code} before answering`));
+    });
+  });
+}
