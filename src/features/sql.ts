@@ -291,8 +291,9 @@ export function multiFeatureQuery(config: EventConfig, d: Dialect, opts: { cutof
   const limitEvent = config.usage_limit ? `event = ${d.quoteString(config.usage_limit.event)}` : d.false;
   // k and m are read through an aggregate of the grouping keys: DuckDB pushes its readers' filters on a grouping key
   // of a materialized query down into its scan, as an OR of them all that recomputes k per reader (4 CPU s of 23M events)
-  const daily = `SELECT user_id, min(kd) AS k, min(md) AS m, count(*) AS n, ${counted.map((f) => `${d.countIf(f)} AS c_${f}`).join(', ')},
-    ${d.countIf('is_churn')} AS c_is_churn, ${d.countIf(limitEvent)} AS c_limit${coreWords.map((word, w) => `,
+  // (counts stored as 32-bit integers: the table is kept for its three readers, 3.6M rows on the 100k log)
+  const daily = `SELECT user_id, min(kd) AS k, min(md) AS m, ${d.int('count(*)')} AS n, ${counted.map((f) => `${d.int(d.countIf(f))} AS c_${f}`).join(', ')},
+    ${d.int(d.countIf('is_churn'))} AS c_is_churn, ${d.int(d.countIf(limitEvent))} AS c_limit${coreWords.map((word, w) => `,
     ${d.bitOrIf(d.bit(`CASE ${word.map((e, i) => `WHEN event = ${d.quoteString(e)} THEN ${i}`).join(' ')} ELSE 0 END`), d.inList('event', word))} AS ${coreSet(w)}`).join('')}
     FROM (SELECT user_id, event, ${d.int(`floor((e_s - ${num(cut0)}) / ${DAY_S})`)} AS kd, ${d.int(`floor((${num(cut0)} - e_s) / ${DAY_S})`)} AS md, ${flagColumns(config, d).join(', ')}
           FROM (SELECT user_id, event, ${epoch} AS e_s FROM ${opts.source} AS src
