@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // bench million (issue 23 part 6): the whole pipeline on one machine at --users users (1,000,000 by default).
 // The synthetic log is generated once and kept in --dir (reused while its users, days and seed match); then each
-// phase runs as the CLI in its own process, timed with its peak RSS (GNU time): `features` at the truth cutoff,
-// `train --memory-limit 2GB`, `score` of every user with 3 reason codes, and `serve` answering 1,000-user batches
+// phase runs as the CLI in its own process, timed with its peak RSS (GNU time): `features` at the truth cutoff and
+// `train`, both with `--memory-limit 2GB`, `score` of every user with 3 reason codes, and `serve` answering 1,000-user batches
 // of POST /v1/predict for --seconds (autocannon: predictions/s, p50/p99, the server's RSS).
 // Usage: npm run bench -- million [--users=1000000] [--days=120] [--dir=DIR] [--seconds=30] [--workers=auto]  (default DIR: data/bench-million-USERS-DAYS)
 import { spawn, spawnSync } from 'node:child_process';
@@ -58,7 +58,8 @@ const config = join(data, 'cohortlab.config.json');
 const features = join(dir, 'features.parquet');
 
 rmSync(modelsDir, { recursive: true, force: true });
-phase('features', ['features', '--events', events, '--config', config, '--as-of', asOf, '--out', features, '-q']);
+// the same DuckDB limit as train: without one, DuckDB may take 80% of RAM (the features of 1M users took 19 GB here)
+phase('features', ['features', '--events', events, '--config', config, '--as-of', asOf, '--out', features, '--memory-limit', '2GB', '-q']);
 phase('train', ['train', '--events', events, '--config', config, '--seed', String(seed), '--memory-limit', '2GB', '--models-dir', modelsDir, '--name', 'million', '-q']);
 phase('score', ['score', '--model', 'million', '--models-dir', modelsDir, '--table', features, '--reasons', '3', '--out', join(dir, 'scores.parquet'), '-q']);
 

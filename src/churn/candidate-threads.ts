@@ -8,10 +8,8 @@
  * otherwise, or with COHORTLAB_CANDIDATE_THREADS=0, the kinds are fitted here one after another.
  */
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { CohortlabError, internalError, isErrorCode } from '../shared/errors.js';
+import { startWorker, workerSource } from '../shared/worker.js';
 import type { Logger } from '../shared/log.js';
 import type { CalibrationChoice, Calibrator } from './calibrate.js';
 import { selectCalibration, type CalibrationSelection } from './calibrate-select.js';
@@ -78,13 +76,6 @@ function reviveEstimator(e: NonNullable<WorkerResult['estimator']>): ChurnEstima
 /** The kinds a worker may fit: the pure JavaScript ones. */
 const WORKER_KINDS: ChurnModelKind[] = ['logistic', 'gbdt'];
 
-function workerSource(): { url: URL; ts: boolean } | null {
-  const js = new URL('./candidate-worker.js', import.meta.url);
-  const ts = new URL('./candidate-worker.ts', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, ts: false };
-  if (existsSync(fileURLToPath(ts))) return { url: ts, ts: true };
-  return null;
-}
 
 /**
  * Fits every kind (in `kinds` order in the result), in a worker thread where it pays (see the file comment); each
@@ -93,7 +84,7 @@ function workerSource(): { url: URL; ts: boolean } | null {
 export async function fitCandidates(kinds: ChurnModelKind[], job: CandidateJob, logger: Logger, after: (kind: ChurnModelKind, fit: CalibratedCandidate) => void): Promise<Map<ChurnModelKind, CalibratedCandidate>> {
   const inWorker = kinds.filter((k) => WORKER_KINDS.includes(k));
   const here = kinds.filter((k) => !inWorker.includes(k));
-  const src = workerSource();
+  const src = workerSource(import.meta.url, 'candidate-worker');
   const threads = process.env.COHORTLAB_CANDIDATE_THREADS !== '0' && availableParallelism() >= 2 && src !== null && inWorker.length > 0 && kinds.length > 1;
   const out = new Map<ChurnModelKind, CalibratedCandidate>();
   if (!threads) {
@@ -106,12 +97,7 @@ export async function fitCandidates(kinds: ChurnModelKind[], job: CandidateJob, 
   }
   logger.info(`candidates: ${inWorker.join(' and ')} fitted in worker threads${here.length ? ` while ${here.join(' and ')} trains here` : ''}`);
   // one worker per kind: on two cores the three fits share them instead of gbdt waiting for logistic
-  const workers = inWorker.map((kind) => {
-    const workerData = { kinds: [kind], job };
-    return src.ts
-      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData })
-      : new Worker(src.url, { workerData });
-  });
+  const workers = inWorker.map((kind) => startWorker(src, { kinds: [kind], job }));
   const results = Promise.all(workers.map((worker, k) => new Promise<WorkerResult>((resolve, reject) => {
     let answered = false;
     worker.on('message', (r: WorkerResult) => {

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { internalError } from '../shared/errors.js';
+import { startWorker, workerSource, type WorkerSource } from '../shared/worker.js';
 import { chunkCount } from './kmeans-kernels.js';
 import { chunkRunner, newWasmMemory, type KMeansWasm } from './kmeans-wasm.js';
 import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type SharedKMeansState } from './lloyd.js';
@@ -25,16 +26,10 @@ import { MIN_ROWS_FOR_THREADS, type KMeansWorkers, type ParallelRunner, type Sha
  * fits; a fit never waits for one that is still starting (it joins at a later pass or fit), so the first
  * fit of a process pays no start-up. `startWorkers` starts them ahead and reports how long that took.
  */
-let workerSource: { url: URL; ts: boolean } | null | undefined;
-function resolveWorker(): { url: URL; ts: boolean } | null {
-  if (workerSource !== undefined) return workerSource;
-  const js = new URL('./kmeans-worker.js', import.meta.url);
-  const ts = new URL('./kmeans-worker.ts', import.meta.url);
-  // compiled (dist/) next to this file; from source (tests, tsx) tsx's loader compiles it in the worker
-  if (existsSync(fileURLToPath(js))) workerSource = { url: js, ts: false };
-  else if (existsSync(fileURLToPath(ts))) workerSource = { url: ts, ts: true };
-  else workerSource = null;
-  return workerSource;
+let source: WorkerSource | null | undefined;
+function resolveWorker(): WorkerSource | null {
+  if (source === undefined) source = workerSource(import.meta.url, 'kmeans-worker');
+  return source;
 }
 
 export function threadCount(n: number, threads?: number): number {
@@ -53,9 +48,7 @@ function workers(count: number): Worker[] {
   const src = resolveWorker();
   if (!src) return [];
   while (pool.length < count) {
-    const w = src.ts
-      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true })
-      : new Worker(src.url);
+    const w = startWorker(src);
     w.unref();
     // a worker whose module fails to load never joins a pass; drop it so the next fit starts another
     w.on('error', () => {

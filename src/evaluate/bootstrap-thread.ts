@@ -5,10 +5,8 @@
  * build without dist/ and without tsx), or with COHORTLAB_EVALUATION_THREADS=0.
  */
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { CohortlabError, internalError, isErrorCode } from '../shared/errors.js';
+import { startWorker, workerSource } from '../shared/worker.js';
 import { bootstrapMetrics, type BootstrapOptions, type BootstrapResult, type ScorerInput } from './bootstrap.js';
 import type { Labels } from './metrics.js';
 
@@ -26,17 +24,10 @@ export function runJobs(jobs: BootstrapJob[]): BootstrapResult[] {
   return jobs.map((j) => bootstrapMetrics(j.y, j.scorers, j.opts));
 }
 
-function workerSource(): { url: URL; ts: boolean } | null {
-  const js = new URL('./bootstrap-worker.js', import.meta.url);
-  const ts = new URL('./bootstrap-worker.ts', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, ts: false };
-  if (existsSync(fileURLToPath(ts))) return { url: ts, ts: true };
-  return null;
-}
 
 /** bootstrapMetrics of every job, in order, in one worker thread (see the file comment). */
 export function bootstrapInThread(jobs: BootstrapJob[]): Promise<BootstrapResult[]> {
-  const src = workerSource();
+  const src = workerSource(import.meta.url, 'bootstrap-worker');
   if (process.env.COHORTLAB_EVALUATION_THREADS === '0' || availableParallelism() < 2 || !src) {
     try {
       return Promise.resolve(runJobs(jobs));
@@ -45,9 +36,7 @@ export function bootstrapInThread(jobs: BootstrapJob[]): Promise<BootstrapResult
     }
   }
   const workerData = { jobs };
-  const worker = src.ts
-    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData })
-    : new Worker(src.url, { workerData });
+  const worker = startWorker(src, workerData);
   return new Promise<BootstrapResult[]>((resolve, reject) => {
     let settled = false;
     worker.on('message', (r: BootstrapReply) => {
