@@ -76,7 +76,67 @@ export async function computeFeatures(events: EventStore | EventSource, opts: Fe
  * once per cutoff: the tables in the order asked, each equal to computeFeatures' at its cutoff (label included).
  * A cutoff asked twice with different horizons is computed on its own the second time.
  */
-export async function computeFeaturesAtCutoffs(events: EventStore | EventSource, cutoffs: FeatureOptions[], opts: { logger?: Logger } = {}): Promise<FeatureTable[]> {
+/**
+ * Users per part of the multi-cutoff pass in DuckDB: past it, the users are cut into ranges of user_id and the pass
+ * runs once per range. Its per-user aggregates (session lists, distinct days, latest plans) are held in memory for
+ * every user at once otherwise: a million users under `--memory-limit 2GB` ran out of memory.
+ */
+export const PARTITION_USERS = 250_000;
+
+/**
+ * multiFeatureQuery's rows, ordered by cut then user_id: in one statement, or, in DuckDB with more than `partitionUsers`
+ * users, one statement per range of user_id (bounds at quantiles of the distinct ids), each range's rows of a cut
+ * following the previous range's, so the same rows in the same order.
+ */
+async function multiCutoffRows(store: EventSource, windows: CutoffWindow[], partitionUsers: number): Promise<ColumnResult> {
+  const query = (source: string) => store.query(multiFeatureQuery(store.config, store.dialect, { cutoffs: windows, source }));
+  const parts = store.engine === 'duckdb' ? Math.ceil(store.report.users / partitionUsers) : 1;
+  if (parts <= 1) return query(store.relation);
+  const probs = Array.from({ length: parts - 1 }, (_, k) => (k + 1) / parts);
+  const q = await store.query(`SELECT unnest(quantile_disc(user_id, [${probs.join(', ')}])) AS b FROM (SELECT DISTINCT user_id FROM ${store.relation} AS src) AS u`);
+  const bounds = [...new Set(q.columns[0] as string[])];
+  const ranges = [null, ...bounds].map((lo, k) => {
+    const hi = k < bounds.length ? bounds[k] : null;
+    const where = [lo === null ? null : `user_id >= ${store.dialect.quoteString(lo)}`, hi === null ? null : `user_id < ${store.dialect.quoteString(hi)}`].filter(Boolean).join(' AND ');
+    return `(SELECT * FROM ${store.relation} AS src WHERE ${where})`;
+  });
+  const results: ColumnResult[] = [];
+  for (const source of ranges) results.push(await query(source));
+  return concatByCut(results);
+}
+
+/** Rows of several results ordered by cut, interleaved: every result's rows of the first cut, then of the next. */
+function concatByCut(results: ColumnResult[]): ColumnResult {
+  const names = results[0].names;
+  const cutAt = names.indexOf('cut');
+  // the row ranges of each cut in each result
+  const spans: { r: number; start: number; end: number; cut: number }[] = [];
+  results.forEach((res, r) => {
+    const cut = res.columns[cutAt] as Float64Array;
+    for (let start = 0; start < res.rows;) {
+      let end = start;
+      while (end < res.rows && cut[end] === cut[start]) end++;
+      spans.push({ r, start, end, cut: cut[start] });
+      start = end;
+    }
+  });
+  spans.sort((a, b) => a.cut - b.cut || a.r - b.r);
+  const rows = spans.reduce((n, s) => n + s.end - s.start, 0);
+  const columns = names.map((_, j) => {
+    const first = results[0].columns[j];
+    if (Array.isArray(first)) return spans.flatMap((s) => (results[s.r].columns[j] as unknown[]).slice(s.start, s.end));
+    const out = new (first.constructor as Float64ArrayConstructor)(rows);
+    let at = 0;
+    for (const s of spans) {
+      out.set((results[s.r].columns[j] as Float64Array).subarray(s.start, s.end), at);
+      at += s.end - s.start;
+    }
+    return out;
+  });
+  return { names, columns, rows } as ColumnResult;
+}
+
+export async function computeFeaturesAtCutoffs(events: EventStore | EventSource, cutoffs: FeatureOptions[], opts: { logger?: Logger; partitionUsers?: number } = {}): Promise<FeatureTable[]> {
   const logger = opts.logger ?? silentLogger;
   const started = performance.now();
   const store = asSource(events);
@@ -88,7 +148,7 @@ export async function computeFeaturesAtCutoffs(events: EventStore | EventSource,
     if (!byCut.has(cutoffMs)) byCut.set(cutoffMs, { asOf: c.asOf, horizonDays: c.horizonDays, window });
   }
   const windows: CutoffWindow[] = [...byCut].map(([cutoffMs, c]) => ({ cutoffMs, ...(c.window ? { label: c.window } : {}) }));
-  const res = await store.query(multiFeatureQuery(config, store.dialect, { cutoffs: windows, source: store.relation }));
+  const res = await multiCutoffRows(store, windows, opts.partitionUsers ?? PARTITION_USERS);
   const cutColumn = res.columns[res.names.indexOf('cut')] as Float64Array;
   const tables = new Map<number, FeatureTable>();
   const seconds = (performance.now() - started) / 1000;
