@@ -1,6 +1,6 @@
 import { DuckDBArrayValue, DuckDBInstance, DuckDBListValue, DuckDBStructValue, DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CohortlabError, internalError } from './errors.js';
@@ -84,8 +84,26 @@ function spillFolder(base: string): string {
   return join(base, `cohortlab-spill-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+/**
+ * Spill folders of the databases still open. DuckDB removes a folder when its database closes; a process that exits
+ * without closing one (an error that ends the command) would leave it behind, gigabytes after a large run, so they are
+ * removed at exit.
+ */
+const openSpills = new Set<string>();
+let removeAtExit = false;
+
+function trackSpill(folder: string): void {
+  openSpills.add(folder);
+  if (removeAtExit) return;
+  removeAtExit = true;
+  process.once('exit', () => {
+    for (const f of openSpills) rmSync(f, { recursive: true, force: true });
+  });
+}
+
 export async function openDuckDB(limits: DuckDBLimits = duckdbLimits()): Promise<DuckDB> {
   const spill = spillFolder(limits.tempDir ?? tmpdir());
+  trackSpill(spill);
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   await conn.run("SET TimeZone = 'UTC'");
@@ -97,6 +115,7 @@ export async function openDuckDB(limits: DuckDBLimits = duckdbLimits()): Promise
     close: () => {
       conn.closeSync();
       instance.closeSync();
+      openSpills.delete(spill);
     },
   };
 }

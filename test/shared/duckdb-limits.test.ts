@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,27 @@ describe('DuckDB memory limit, spill folder and threads', () => {
     }
     expect(readdirSync(base)).toEqual([]);
   });
+
+  it('a process that exits without closing its database leaves no spill folder behind', () => {
+    // the built module (npm test builds dist/ first), in a child that spills and then exits with the database open
+    const base = join(dir, 'spill-exit');
+    const mod = new URL('../../dist/shared/duckdb.js', import.meta.url).href;
+    const code = `const { openDuckDB, queryColumns } = await import(${JSON.stringify(mod)});
+      const db = await openDuckDB({ memoryLimit: '32MB', tempDir: ${JSON.stringify(base)}, threads: 1 });
+      await db.conn.run("CREATE TABLE t AS SELECT range AS x, md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS s FROM range(1500000)");
+      const fs = await import('node:fs');
+      const folders = fs.readdirSync(${JSON.stringify(base)});
+      const files = folders.flatMap((f) => fs.readdirSync(${JSON.stringify(base)} + '/' + f));
+      console.log(JSON.stringify({ folders: folders.length, files: files.length }));
+      process.exit(3);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(3);
+    // it did spill (one folder with files in it), and the folder is gone after the exit
+    const seen = JSON.parse(r.stdout.trim()) as { folders: number; files: number };
+    expect(seen.folders).toBe(1);
+    expect(seen.files).toBeGreaterThan(0);
+    expect(readdirSync(base)).toEqual([]);
+  }, 60_000);
 
   it(`ingest and features under ${LIMIT} spill to the folder and equal the unlimited result`, async () => {
     const free = await loadEvents([events], SYNTHETIC_PRESET);
