@@ -234,11 +234,11 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // the snapshot and the test cutoff scored with the fitted model while the evaluation's bootstrap runs in a worker
     const probability = probabilityColumn(target);
     const parts: ModelParts = { config, segments, churn: fitted.model, clusters: clusters.model, reference, probabilityColumn: probability };
-    const scoring: { both?: Promise<[ScoreResult, ScoreResult]> } = {};
+    // set by the `meanwhile` step, which evaluateChurnFit always runs
+    let scoredBoth!: [ScoreResult, ScoreResult];
     const churn = await evaluateChurnFit(fitted, testT, {
       meanwhile: async () => {
-        scoring.both = Promise.all([scoreWithParts(parts, snapshot), scoreWithParts(parts, test)]);
-        await scoring.both;
+        scoredBoth = await Promise.all([scoreWithParts(parts, snapshot), scoreWithParts(parts, test)]);
       },
       ruleScoreTest: baselines.rule,
       // the "bgnbd" baseline is a churn score: only beside a churn model
@@ -254,7 +254,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     });
 
     churn.report.warnings.push(...ltv.warnings);
-    const [scored, previous] = await (scoring.both ?? Promise.all([scoreWithParts(parts, snapshot), scoreWithParts(parts, test)]));
+    const [scored, previous] = scoredBoth;
     const transitions = {
       from: test.asOf,
       to: snapshot.asOf,
