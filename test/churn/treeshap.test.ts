@@ -137,15 +137,16 @@ describe('treeShap (exact, path-dependent)', () => {
     for (let i = 0; i < 400; i++) expect(Array.from(back.subarray((399 - i) * 8, (400 - i) * 8))).toEqual(Array.from(all.subarray(i * 8, i * 8 + 8)));
   });
 
-  it('past the patterns a tree keeps (4,096), rows are computed one by one with the same bits', () => {
+  it('past the patterns a tree keeps (16,384 here) and across blocks of rows (32,768), rows keep the same bits', () => {
     const { x, y } = randomData(8, 3000, 30, 0);
     const m = new GradientBoostedTrees({ maxIter: 2, maxLeafNodes: 48, minSamplesLeaf: 2, seed: 8 }).fit(x, y);
-    // 8,000 fresh rows of 30 features against 47 splits: nearly every row has its own side pattern (checked while
-    // writing this test: both trees reach the 4,096 kept), so the later rows take the one-by-one path
-    const big = randomData(9, 8000, 30, 0).x;
+    // 40,000 fresh rows of 30 features against 47 splits: nearly every row has its own side pattern (checked while
+    // writing this test: both trees reach the 16,384 kept), so the later rows take the one-by-one path, and the rows
+    // span two blocks
+    const big = randomData(9, 40000, 30, 0).x;
     const all = treeShap(m.fitted, big).contributions;
     const fresh = structuredClone(m.fitted); // a copy of the model keeps its own (empty) patterns
-    for (const i of [0, 4095, 4096, 7999]) {
+    for (const i of [0, 16383, 16384, 32767, 32768, 39999]) {
       const alone = treeShap(fresh, { data: big.data.slice(i * 30, i * 30 + 30), rows: 1, cols: 30 }).contributions;
       expect(Array.from(all.subarray(i * 30, i * 30 + 30))).toEqual(Array.from(alone));
     }
