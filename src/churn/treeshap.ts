@@ -197,17 +197,19 @@ interface TreePatterns {
   features: Int32Array;
   /**
    * Patterns kept, 1 .. size (index 0 is a pattern of zeros: what a row whose pattern is not kept adds, its own
-   * values being added when they are made). Pattern i's key halves (26 bits each at most) are keyLo[i], keyHi[i];
-   * its contributions, one per entry j of `features`, are column-major: values[j * capacity + i].
+   * values being added when they are made). Pattern i's contributions, one per entry j of `features`, are
+   * column-major: values[j * capacity + i].
    */
-  keyLo: Int32Array;
-  keyHi: Int32Array;
   values: Float64Array;
   capacity: number;
   size: number;
   /** At most this many patterns are kept (patternLimit). */
   limit: number;
-  /** Open addressing over the keys, 2 x capacity slots (a power of two): slot s holds a pattern's index, or 0. */
+  /**
+   * Open addressing over the keys, slotsFor(capacity) slots of 4 integers: slot s holds a pattern's key halves (26
+   * bits each at most) at 4 s and 4 s + 1, and its index at 4 s + 2 (0: empty). Keys and index share a cache line:
+   * one memory read per lookup.
+   */
   slot: Int32Array;
   /** 32 - log2(slot.length): the hash's top bits pick the slot. */
   shift: number;
@@ -245,16 +247,21 @@ const MAX_TABLE_BITS = 14;
 const MAX_PATTERN_BITS = 52;
 const HALF_BITS = 26;
 /**
- * Patterns kept per tree: as many as a model's budget of PATTERN_BUDGET values allows (an even share per tree and
- * feature it splits on), within [MIN_PATTERNS, MAX_PATTERNS]. A new pattern past it is computed every time, not
- * kept. On 990,516 users of a 56-tree model (16 features per tree), 4,096 patterns per tree left 800,000 of them
- * made again (2.0 of 11.4 s); 16,384 leave 7,000 and take 40-60 MB.
+ * Patterns kept per tree: as many as a model's budget of PATTERN_BUDGET values (64 MB) allows, an even share per
+ * tree and feature it splits on, within [MIN_PATTERNS, MAX_PATTERNS]. A new pattern past it is computed every time,
+ * not kept. On 990,516 users of a 56-tree model (16 features per tree: 9,362 patterns each), 4,096 patterns per
+ * tree left 800,000 (row, tree) pairs to make again (2.0 of 11.4 s).
  */
-const PATTERN_BUDGET = 1 << 24;
+const PATTERN_BUDGET = 1 << 23;
 const MIN_PATTERNS = 4096;
 const MAX_PATTERNS = 16384;
 /** Room for patterns a tree's table starts with (index 0 included); it doubles as they come. */
 const INITIAL_CAPACITY = 16;
+
+/** Slots for a table with room for `capacity` indices (0 .. capacity - 1): a power of two, at most half full. */
+function slotsFor(capacity: number): number {
+  return 2 ** Math.ceil(Math.log2(2 * (capacity - 1)));
+}
 
 function patternLimit(trees: number, features: number): number {
   return Math.min(MAX_PATTERNS, Math.max(MIN_PATTERNS, Math.floor(PATTERN_BUDGET / (trees * features))));
@@ -271,14 +278,12 @@ function patternsOf(f: Flat, trees: number): TreePatterns | null {
     threshold: Float64Array.from(inner, (i) => f.threshold[i]),
     missLeft: Uint8Array.from(inner, (i) => f.missLeft[i]),
     features,
-    keyLo: new Int32Array(INITIAL_CAPACITY),
-    keyHi: new Int32Array(INITIAL_CAPACITY),
     values: new Float64Array(INITIAL_CAPACITY * features.length),
     capacity: INITIAL_CAPACITY,
     size: 0,
     limit: patternLimit(trees, features.length),
-    slot: new Int32Array(2 * INITIAL_CAPACITY),
-    shift: 32 - Math.log2(2 * INITIAL_CAPACITY),
+    slot: new Int32Array(4 * slotsFor(INITIAL_CAPACITY)),
+    shift: 32 - Math.log2(slotsFor(INITIAL_CAPACITY)),
   };
 }
 
@@ -424,27 +429,26 @@ function patternKeys(t: TreePatterns, xt: Float64Array, stride: number, from: nu
 
 /** The slot of pattern (lo, hi): the one holding it, or the empty one where it would go. */
 function findSlot(t: TreePatterns, lo: number, hi: number): number {
-  const mask = t.slot.length - 1;
+  const slot = t.slot;
+  const mask = (slot.length >> 2) - 1;
   let s = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca6b)) >>> t.shift;
   for (;;) {
-    const e = t.slot[s];
-    if (e === 0 || (t.keyLo[e] === lo && t.keyHi[e] === hi)) return s;
+    const o = s << 2;
+    if (slot[o + 2] === 0 || (slot[o] === lo && slot[o + 1] === hi)) return s;
     s = (s + 1) & mask;
   }
 }
 
-/** Doubles a tree's room for patterns: the values' columns moved apart, the keys kept, the slots made again. */
+/** Doubles a tree's room for patterns (up to its limit): the values' columns moved apart, the slots made again. */
 function grow(t: TreePatterns): void {
   const m = t.features.length;
-  const capacity = 2 * t.capacity;
+  const capacity = Math.min(2 * t.capacity, t.limit + 1);
   const values = new Float64Array(capacity * m);
   for (let j = 0; j < m; j++) values.set(t.values.subarray(j * t.capacity, (j + 1) * t.capacity), j * capacity);
-  const keyLo = new Int32Array(capacity);
-  const keyHi = new Int32Array(capacity);
-  keyLo.set(t.keyLo);
-  keyHi.set(t.keyHi);
-  Object.assign(t, { values, keyLo, keyHi, capacity, slot: new Int32Array(2 * capacity), shift: 32 - Math.log2(2 * capacity) });
-  for (let i = 1; i <= t.size; i++) t.slot[findSlot(t, keyLo[i], keyHi[i])] = i;
+  const old = t.slot;
+  const slots = slotsFor(capacity);
+  Object.assign(t, { values, capacity, slot: new Int32Array(4 * slots), shift: 32 - Math.log2(slots) });
+  for (let o = 0; o < old.length; o += 4) if (old[o + 2] !== 0) t.slot.set(old.subarray(o, o + 3), findSlot(t, old[o], old[o + 1]) << 2);
 }
 
 /** Keeps a new pattern's contributions (from the scratch row); returns its index, or 0 when the tree keeps no more. */
@@ -453,9 +457,10 @@ function keepPattern(t: TreePatterns, lo: number, hi: number, scratch: Float64Ar
   const i = t.size + 1;
   if (i >= t.capacity) grow(t);
   t.size = i;
-  t.keyLo[i] = lo;
-  t.keyHi[i] = hi;
-  t.slot[findSlot(t, lo, hi)] = i;
+  const o = findSlot(t, lo, hi) << 2;
+  t.slot[o] = lo;
+  t.slot[o + 1] = hi;
+  t.slot[o + 2] = i;
   const m = t.features.length;
   for (let j = 0; j < m; j++) t.values[j * t.capacity + i] = scratch[t.features[j]];
   return i;
@@ -475,6 +480,8 @@ interface Prepared {
   patterns: (TreePatterns | null)[];
   base: number;
   path: Path;
+  /** treeShap's block buffers, kept for the next call (scoring calls it block after block: 23 MB each time otherwise). */
+  work: { xt: Float64Array; phiT: Float64Array; lo: Int32Array; hi: Int32Array; index: Int32Array } | null;
 }
 
 // Per model and cover: the flattened trees and the patterns seen so far, kept while the model is (a server
@@ -492,7 +499,7 @@ function preparedOf(model: GbdtState, cover: ShapCover): Prepared {
     let maxDepth = 0;
     for (const f of trees) maxDepth = Math.max(maxDepth, f.maxDepth);
     // level L's slab starts at L (L + 1) / 2 and holds L + 1 entries
-    p = { trees, patterns: trees.map((f) => patternsOf(f, trees.length)), base, path: new Path(((maxDepth + 2) * (maxDepth + 3)) / 2 + 1) };
+    p = { trees, patterns: trees.map((f) => patternsOf(f, trees.length)), base, path: new Path(((maxDepth + 2) * (maxDepth + 3)) / 2 + 1), work: null };
     byCover[cover] = p;
   }
   return p;
@@ -505,7 +512,8 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
   checkMatrix(x, 'treeShap', { cols: model.nFeatures });
   const d = x.cols;
   const phi = new Float64Array(x.rows * d);
-  const { trees, patterns, base, path } = preparedOf(model, cover);
+  const prep = preparedOf(model, cover);
+  const { trees, patterns, base, path } = prep;
   const scratch = new Float64Array(d);
   // a leaf's one fractions and, past MAX_TABLE_BITS, its entry (a path has at most d unique features)
   const ones = new Uint8Array(d);
@@ -514,15 +522,14 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
   // tree: first each row's pattern (slice by slice), then the patterns' values added feature by feature into the
   // block's transposed contributions. Every row still adds its trees in order: the same bits.
   const block = Math.min(x.rows, BLOCK_ROWS);
-  const xt = new Float64Array(block * d);
-  const phiT = new Float64Array(block * d);
-  const lo = new Int32Array(block);
-  const hi = new Int32Array(block);
-  const index = new Int32Array(block);
+  if (!prep.work || prep.work.xt.length < block * d || prep.work.lo.length < block) {
+    prep.work = { xt: new Float64Array(block * d), phiT: new Float64Array(block * d), lo: new Int32Array(block), hi: new Int32Array(block), index: new Int32Array(block) };
+  }
+  const { xt, phiT, lo, hi, index } = prep.work;
   for (let r0 = 0; r0 < x.rows; r0 += block) {
     const rows = Math.min(block, x.rows - r0);
     for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) xt[j * block + r] = x.data[(r0 + r) * d + j];
-    phiT.fill(0);
+    phiT.fill(0, 0, block * d);
     for (let k = 0; k < trees.length; k++) {
       const f = trees[k];
       if (f.feature[0] < 0) continue; // a single leaf explains nothing (its value is in the base)
@@ -543,7 +550,7 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
         patternKeys(t, xt, block, from, to, lo, hi);
         for (let q = from; q < to; q++) {
           const s = findSlot(t, lo[q], hi[q]);
-          let i = t.slot[s];
+          let i = t.slot[(s << 2) + 2];
           if (i === 0) {
             for (let j = 0; j < m; j++) scratch[features[j]] = 0;
             patternFromLeaves(t.leaves, lo[q], hi[q], path, ones, entry, scratch);
