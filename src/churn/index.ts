@@ -4,7 +4,8 @@
  * is the evaluate stage's (evaluate/churn.ts `trainChurn`, `evaluateChurn`), which the pipeline calls.
  */
 import type { FeatureTable } from '../features/index.js';
-import { CohortlabError } from '../shared/errors.js';
+import { CohortlabError, internalError } from '../shared/errors.js';
+import type { Matrix } from '../shared/matrix.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
 import { applyCalibrator, type Calibrator } from './calibrate.js';
@@ -34,6 +35,7 @@ export { splitChurnTable, readPerUserTable, readChurnTable, encodeTableForScorin
 export { LogisticExact } from './logistic-exact.js';
 export { GradientBoostedTrees } from './gbdt.js';
 export { treeShap } from './treeshap.js';
+export { startShapThread, type ShapThread } from './shap-thread.js';
 export { applyScaler, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 export { calibrationWarnings, type CalibrationSelection } from './calibrate-select.js';
 export type { CalibrationChoice, Calibrator } from './calibrate.js';
@@ -88,12 +90,22 @@ export function reasonCodes(model: ChurnModel, columns: Record<string, Float64Ar
   return topReasons(estimatorContributions(model, x, model.params.predictBatchSize), x.raw, model.features, opts.top ?? 3);
 }
 
-/** Probabilities and reason codes from one design matrix (what scoring needs: the matrix is built and scaled once). */
-export function predictWithReasons(model: ChurnModel, columns: Record<string, Float64Array>, top: number): { probability: Float64Array; reasons: ReasonCode[][] } {
+/**
+ * Probabilities and reason codes from one design matrix (what scoring needs: the matrix is built and scaled once).
+ * `contributions`: the rows' contributions computed beforehand (a gbdt's TreeSHAP in a ShapThread, from shapInput's
+ * matrix of the same columns), instead of computing them here.
+ */
+export function predictWithReasons(model: ChurnModel, columns: Record<string, Float64Array>, top: number, contributions?: Float64Array): { probability: Float64Array; reasons: ReasonCode[][] } {
   const x = matrixFromColumns(model, columns);
   const probability = applyCalibrator(model.calibrator, predictChurnRaw(model, x));
-  const reasons = top > 0 ? topReasons(estimatorContributions(model, x, model.params.predictBatchSize), x.raw, model.features, top) : Array.from({ length: x.raw.rows }, () => []);
+  if (contributions && contributions.length !== x.raw.rows * x.raw.cols) throw internalError(`predictWithReasons: ${contributions.length} contributions given for ${x.raw.rows} rows x ${x.raw.cols} features`);
+  const reasons = top > 0 ? topReasons(contributions ?? estimatorContributions(model, x, model.params.predictBatchSize), x.raw, model.features, top) : Array.from({ length: x.raw.rows }, () => []);
   return { probability, reasons };
+}
+
+/** The matrix a gbdt model's TreeSHAP reads for `columns` (its unscaled design), for a ShapThread; null for the other kinds. */
+export function shapInput(model: ChurnModel, columns: Record<string, Float64Array>): Matrix | null {
+  return model.kind === 'gbdt' ? matrixFromColumns(model, columns).raw : null;
 }
 
 // ---------------------------------------------------------------------------------------------

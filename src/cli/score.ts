@@ -9,7 +9,7 @@ import type { EventConfig } from '../ingest/index.js';
 import { modelSource, openModelStore, resolveModelsDir, type ModelStore } from '../registry/index.js';
 import { loadScoringModel, loadTableScoringModel, ltvScorerAt, readLtvArtifact, withLtvColumns, type LoadedModel } from '../pipeline/index.js';
 import { encodeTableForScoring, predictChurn, readPerUserTable, reasonCodes } from '../churn/index.js';
-import { reasonsColumn, scoreResultTable } from '../pipeline/index.js';
+import { reasonsColumn, scoreResultTable, scoreStream } from '../pipeline/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { openTableWriter, writeTable, type TableWriter } from '../shared/table-io.js';
 import { bool, date, int, list, str, MODEL_REF_OPTION, MODELS_DIR_OPTION, STRICT_OPTION } from './args.js';
@@ -142,9 +142,10 @@ export const scoreCommand: Command = {
     let warnings: DataWarning[] = [];
     const t0 = performance.now();
     try {
-      for await (const part of blocks) {
+      // with a gbdt model and reasons, the next block is read and its TreeSHAP made in a worker meanwhile (scoreStream)
+      for await (const { part, result } of scoreStream(blocks, model, { reasons, logger: ctx.logger })) {
         // every block's reasons column as wide as asked, so the file's LIST type is fixed by the first block
-        const scored = withLtvColumns(scoreResultTable(await model.score(part, { reasons }), { reasons }), ltv ? ltv(part.userIds) : null);
+        const scored = withLtvColumns(scoreResultTable(result, { reasons }), ltv ? ltv(part.userIds) : null);
         // a Parquet output names its model, version and cutoff inside the file (readTableMetadata)
         writer ??= await openTableWriter(out as string, scored.names, { metadata: { model: model.name, version: String(model.version), ...(asOf ? { as_of: asOf } : {}) } });
         await writer.append(scored);

@@ -5,6 +5,7 @@
 export { trainPipeline, rfmRisk, type TrainOptions, type TrainResult } from './train.js';
 export { codeVersion } from './version-files.js';
 export { probabilityColumn, nearEventNames, resolveTarget, labelForTarget, propensityBaselines } from './target.js';
+export { scoreStream } from './score-stream.js';
 export { scoreWithParts, missingFeatures, formatReasons, reasonsColumn, REASON_FIELDS, scoreResultTable, type ModelParts, type ScoreOptions } from './score.js';
 export type { Reason, ScoreResult } from './types.js';
 export { loadScoringModel, loadTableScoringModel, type LoadedModel, type LoadedTableModel } from './load.js';

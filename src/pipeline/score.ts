@@ -27,6 +27,8 @@ export interface ModelParts {
 export interface ScoreOptions {
   /** Reason codes per user (default 3); 0 skips them (fastest). */
   reasons?: number;
+  /** The churn model's contributions for the table's rows, computed beforehand (score-stream.ts: TreeSHAP in a worker thread). */
+  contributions?: Float64Array;
   /** Name of the model, for error messages. */
   label?: string;
 }
@@ -46,7 +48,7 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
     );
   }
   const rules = applyRules(table, parts.config, { segments: parts.segments, reference: parts.reference });
-  const churn = predictWithReasons(parts.churn, table.columns, opts.reasons ?? 3);
+  const churn = predictWithReasons(parts.churn, table.columns, opts.reasons ?? 3, opts.contributions);
   const columns: Record<string, Float64Array | string[]> = { [parts.probabilityColumn ?? 'churn_probability']: churn.probability };
   for (const [k, v] of Object.entries(rules.columns)) columns[k] = v as Float64Array | string[];
   if (parts.clusters) {

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 export interface WorkerSource {
   url: URL;
@@ -20,8 +20,8 @@ export function workerSource(base: string, name: string): WorkerSource | null {
   return null;
 }
 
-export function startWorker(src: WorkerSource, workerData?: unknown): Worker {
+export function startWorker(src: WorkerSource, workerData?: unknown, opts: Pick<WorkerOptions, 'resourceLimits'> = {}): Worker {
   return src.ts
-    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData })
-    : new Worker(src.url, { workerData });
+    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData, ...opts })
+    : new Worker(src.url, { workerData, ...opts });
 }
