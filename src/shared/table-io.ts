@@ -253,7 +253,7 @@ function toTable(res: ColumnResult): ColumnTable {
  * `textColumns` (default: user_id and any *_id column) are always text, so ids such as "00001" keep their zeros.
  */
 export async function readTable(path: string, opts: { textColumns?: string[] } = {}): Promise<ColumnTable> {
-  return withDuckDB(async (conn) => toTable(await queryColumns(conn, await selectSql(conn, path, opts))));
+  return withDuckDB(async (conn) => toTable(await queryColumns(conn, await selectSql(conn, path, opts), undefined, { stream: true })));
 }
 
 /** Reads a table in blocks of about `blockRows` rows, in file order (bounded memory for millions of rows). */
