@@ -4,7 +4,9 @@
 // phase runs as the CLI in its own process, timed with its peak RSS (GNU time): `features` at the truth cutoff and
 // `train`, both with `--memory-limit 2GB`, `score` of every user with 3 reason codes, and `serve` answering 1,000-user batches
 // of POST /v1/predict for --seconds (autocannon: predictions/s, p50/p99, the server's RSS).
-// Usage: npm run bench -- million [--users=1000000] [--days=120] [--dir=DIR] [--seconds=30] [--workers=auto]  (default DIR: data/bench-million-USERS-DAYS)
+// Usage: npm run bench -- million [--users=1000000] [--days=120] [--dir=DIR] [--seconds=30] [--workers=auto] [--phases=features,train,score,serve]
+// (default DIR: data/bench-million-USERS-DAYS). --phases reruns some phases on what DIR holds from an earlier run
+// (score and serve need its features.parquet and the trained model).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +32,8 @@ const dir = resolve(arg('dir', join(here, '..', 'data', `bench-million-${users}-
 const data = join(dir, 'data');
 const modelsDir = join(dir, 'models');
 const rows = [];
+const phases = new Set(arg('phases', 'features,train,score,serve').split(','));
+for (const p of phases) if (!['features', 'train', 'score', 'serve'].includes(p)) throw new Error(`--phases: unknown phase ${p} (features, train, score, serve)`);
 
 /** Runs the CLI under GNU time: wall seconds and peak RSS of the process (its worker threads included). */
 function phase(name, args) {
@@ -57,46 +61,57 @@ const events = join(data, 'events.parquet');
 const config = join(data, 'cohortlab.config.json');
 const features = join(dir, 'features.parquet');
 
-rmSync(modelsDir, { recursive: true, force: true });
 // the same DuckDB limit as train: without one, DuckDB may take 80% of RAM (the features of 1M users took 19 GB here)
-phase('features', ['features', '--events', events, '--config', config, '--as-of', asOf, '--out', features, '--memory-limit', '2GB', '-q']);
-phase('train', ['train', '--events', events, '--config', config, '--seed', String(seed), '--memory-limit', '2GB', '--models-dir', modelsDir, '--name', 'million', '-q']);
-phase('score', ['score', '--model', 'million', '--models-dir', modelsDir, '--table', features, '--reasons', '3', '--out', join(dir, 'scores.parquet'), '-q']);
+if (phases.has('features')) phase('features', ['features', '--events', events, '--config', config, '--as-of', asOf, '--out', features, '--memory-limit', '2GB', '-q']);
+if (phases.has('train')) {
+  rmSync(modelsDir, { recursive: true, force: true });
+  phase('train', ['train', '--events', events, '--config', config, '--seed', String(seed), '--memory-limit', '2GB', '--models-dir', modelsDir, '--name', 'million', '-q']);
+}
+if ((phases.has('score') || phases.has('serve')) && !(existsSync(features) && existsSync(join(modelsDir, 'million')))) throw new Error(`score and serve need ${features} and the model in ${modelsDir}: run the features and train phases first`);
+if (phases.has('score')) phase('score', ['score', '--model', 'million', '--models-dir', modelsDir, '--table', features, '--reasons', '3', '--out', join(dir, 'scores.parquet'), '-q']);
 
-// The server on the trained version, 1,000-user batches of feature rows as fast as they go.
-const table = await readTable(features);
-const names = table.names.filter((n) => n !== 'user_id' && typeof table.columns[n][0] === 'number');
-// Distinct users in every batch, cycled (a server's TreeSHAP keeps the patterns it has seen: the same batch again
-// would measure a warm cache only)
-const nBatches = Math.max(1, Math.min(50, Math.floor(table.rows / 1000)));
-const batchAt = (b) => Array.from({ length: 1000 }, (_, k) => {
-  const i = (b * 1000 + k) % table.rows;
-  return { user_id: String(table.columns.user_id[i]), features: Object.fromEntries(names.map((n) => [n, table.columns[n][i]])) };
-});
-const batches = Array.from({ length: nBatches }, (_, b) => batchAt(b));
-const port = 20000 + Math.floor(Math.random() * 20000);
-const server = spawn(process.execPath, [cli, 'serve', '--model', 'million', '--models-dir', modelsDir, '--port', String(port), '--workers', workers], { stdio: ['ignore', 'ignore', 'pipe'] });
-try {
-  await new Promise((ok, fail) => {
-    server.stderr.on('data', (d) => String(d).includes('cohortlab explorer:') && ok());
-    server.on('exit', (c) => fail(new Error(`serve exited with ${c}`)));
+/** The server on the trained version, 1,000-user batches of feature rows as fast as they go. */
+async function serveBench() {
+  const table = await readTable(features);
+  const names = table.names.filter((n) => n !== 'user_id' && typeof table.columns[n][0] === 'number');
+  // Distinct users in every batch, cycled (a server's TreeSHAP keeps the patterns it has seen: the same batch again
+  // would measure a warm cache only)
+  const nBatches = Math.max(1, Math.min(50, Math.floor(table.rows / 1000)));
+  const batchAt = (b) => Array.from({ length: 1000 }, (_, k) => {
+    const i = (b * 1000 + k) % table.rows;
+    return { user_id: String(table.columns.user_id[i]), features: Object.fromEntries(names.map((n) => [n, table.columns[n][i]])) };
   });
-  const run = (opts) => new Promise((ok, fail) => autocannon(opts, (e, r) => (e ? fail(e) : ok(r))));
-  const opts = { url: `http://127.0.0.1:${port}/v1/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, connections: 4 };
+  const batches = Array.from({ length: nBatches }, (_, b) => batchAt(b));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started = performance.now();
+  const server = spawn(process.execPath, [cli, 'serve', '--model', 'million', '--models-dir', modelsDir, '--port', String(port), '--workers', workers], { stdio: ['ignore', 'ignore', 'pipe'] });
   const hwm = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
   // the primary and its workers (serve --workers)
   const rss = () => hwm(server.pid) + readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).reduce((a, c) => a + hwm(Number(c)), 0);
-  for (const reasons of [3, 0]) {
-    const requests = batches.map((users) => ({ method: 'POST', body: JSON.stringify({ users, top_reasons: reasons }) }));
-    await run({ ...opts, requests: requests.slice(0, 1), duration: 2 }); // warm-up (JIT) on the first batch only
-    const r = await run({ ...opts, requests, duration: seconds });
-    const row = { phase: `serve --workers ${workers} batches (${reasons} reasons, ${nBatches} distinct batches cycled)`, seconds, predictions_per_s: (r.requests.total * 1000) / seconds, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors + r.non2xx, peak_rss_mb: rss() };
-    rows.push(row);
-    console.log(`${row.phase}: ${Math.round(row.predictions_per_s).toLocaleString('en-US')} predictions/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors, server peak RSS ${row.peak_rss_mb.toFixed(0)} MB`);
+  try {
+    await new Promise((ok, fail) => {
+      server.stderr.on('data', (d) => String(d).includes('cohortlab explorer:') && ok());
+      server.on('exit', (c) => fail(new Error(`serve exited with ${c}`)));
+    });
+    // ready: every worker has loaded the version (its model, scored snapshot and member tables)
+    const startup = { phase: `serve --workers ${workers} start (load the version)`, seconds: (performance.now() - started) / 1000, peak_rss_mb: rss() };
+    rows.push(startup);
+    console.log(`${startup.phase}: ${startup.seconds.toFixed(1)} s, server peak RSS ${startup.peak_rss_mb.toFixed(0)} MB`);
+    const run = (opts) => new Promise((ok, fail) => autocannon(opts, (e, r) => (e ? fail(e) : ok(r))));
+    const opts = { url: `http://127.0.0.1:${port}/v1/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, connections: 4 };
+    for (const reasons of [3, 0]) {
+      const requests = batches.map((users) => ({ method: 'POST', body: JSON.stringify({ users, top_reasons: reasons }) }));
+      await run({ ...opts, requests: requests.slice(0, 1), duration: 2 }); // warm-up (JIT) on the first batch only
+      const r = await run({ ...opts, requests, duration: seconds });
+      const row = { phase: `serve --workers ${workers} batches (${reasons} reasons, ${nBatches} distinct batches cycled)`, seconds, predictions_per_s: (r.requests.total * 1000) / seconds, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors + r.non2xx, peak_rss_mb: rss() };
+      rows.push(row);
+      console.log(`${row.phase}: ${Math.round(row.predictions_per_s).toLocaleString('en-US')} predictions/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors, server peak RSS ${row.peak_rss_mb.toFixed(0)} MB`);
+    }
+  } finally {
+    server.kill();
   }
-} finally {
-  server.kill();
 }
+if (phases.has('serve')) await serveBench();
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`\nbench million: ${users.toLocaleString('en-US')} users, ${days} days, load average ${load}`);
 console.table(rows.map((r) => ({ ...r, seconds: Number(r.seconds.toFixed(1)), peak_rss_mb: Math.round(r.peak_rss_mb) })));
