@@ -8,8 +8,8 @@
  * otherwise, or with COHORTLAB_CANDIDATE_THREADS=0, the kinds are fitted here one after another.
  */
 import { availableParallelism } from 'node:os';
-import { CohortlabError, internalError, isErrorCode } from '../shared/errors.js';
-import { startWorker, workerSource } from '../shared/worker.js';
+import { internalError } from '../shared/errors.js';
+import { fromWorkerError, startWorker, workerSource, type WorkerError } from '../shared/worker.js';
 import type { Logger } from '../shared/log.js';
 import type { CalibrationChoice, Calibrator } from './calibrate.js';
 import { selectCalibration, type CalibrationSelection } from './calibrate-select.js';
@@ -44,7 +44,7 @@ export interface WorkerResult {
   estimator?: { kind: 'logistic'; json: LogisticExactJson } | { kind: 'gbdt'; json: GbdtJson };
   fit?: Omit<CalibratedCandidate, 'estimator'>;
   lines: LogLine[];
-  error?: { code: string; message: string; path?: string };
+  error?: WorkerError;
 }
 
 export interface LogLine {
@@ -119,7 +119,7 @@ export async function fitCandidates(kinds: ChurnModelKind[], job: CandidateJob, 
       lines.set(kind, kept.lines);
     }
     for (const r of await results) {
-      if (r.error) throw isErrorCode(r.error.code) ? new CohortlabError(r.error.code, r.error.message, { path: r.error.path }) : internalError(r.error.message);
+      if (r.error) throw fromWorkerError(r.error);
       out.set(r.kind, { ...r.fit!, estimator: reviveEstimator(r.estimator!) });
       lines.set(r.kind, r.lines);
     }

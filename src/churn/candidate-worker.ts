@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { CohortlabError } from '../shared/errors.js';
+import { workerError } from '../shared/worker.js';
 import { estimatorJson, fitCalibrated, keepingLogger, type CandidateJob, type WorkerResult } from './candidate-threads.js';
 import type { ChurnModelKind } from './model.js';
 
@@ -11,8 +11,7 @@ for (const kind of kinds) {
     const { estimator, ...fit } = fitCalibrated(kind, job, kept);
     parentPort!.postMessage({ kind, estimator: estimatorJson(estimator), fit, lines: kept.lines } satisfies WorkerResult);
   } catch (e) {
-    const error = e instanceof CohortlabError ? { code: e.code, message: e.message, path: e.path } : { code: 'INTERNAL', message: `${kind}: ${(e as Error).stack ?? String(e)}` };
-    parentPort!.postMessage({ kind, lines: kept.lines, error } satisfies WorkerResult);
+    parentPort!.postMessage({ kind, lines: kept.lines, error: workerError(e, kind) } satisfies WorkerResult);
     break;
   }
 }

@@ -9,8 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { CohortlabError, internalError, isErrorCode } from '../shared/errors.js';
-import { startWorker, workerSource } from '../shared/worker.js';
+import { internalError } from '../shared/errors.js';
+import { fromWorkerError, startWorker, workerSource, type WorkerError } from '../shared/worker.js';
 import type { Matrix } from '../shared/matrix.js';
 import type { GbdtState } from './gbdt.js';
 
@@ -26,7 +26,7 @@ export interface ShapRequest {
 export interface ShapAnswer {
   id: number;
   contributions?: Float64Array;
-  error?: { code: string; message: string; path?: string };
+  error?: WorkerError;
 }
 
 export interface ShapThread {
@@ -53,7 +53,7 @@ export function startShapThread(state: GbdtState): ShapThread | null {
     const w = waiting.get(a.id);
     if (!w) return;
     waiting.delete(a.id);
-    if (a.error) w.reject(isErrorCode(a.error.code) ? new CohortlabError(a.error.code, a.error.message, { path: a.error.path }) : internalError(a.error.message));
+    if (a.error) w.reject(fromWorkerError(a.error));
     else w.resolve(a.contributions!);
   });
   worker.on('error', failAll);

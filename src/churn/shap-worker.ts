@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { CohortlabError } from '../shared/errors.js';
+import { workerError } from '../shared/worker.js';
 import type { GbdtState } from './gbdt.js';
 import type { ShapAnswer, ShapRequest } from './shap-thread.js';
 import { treeShap } from './treeshap.js';
@@ -11,7 +11,6 @@ parentPort!.on('message', ({ id, data, rows, cols }: ShapRequest) => {
     const { contributions } = treeShap(state, { data, rows, cols });
     parentPort!.postMessage({ id, contributions } satisfies ShapAnswer, [contributions.buffer as ArrayBuffer]);
   } catch (e) {
-    const error = e instanceof CohortlabError ? { code: e.code, message: e.message, path: e.path } : { code: 'INTERNAL', message: `TreeSHAP: ${(e as Error).stack ?? String(e)}` };
-    parentPort!.postMessage({ id, error } satisfies ShapAnswer);
+    parentPort!.postMessage({ id, error: workerError(e, 'TreeSHAP') } satisfies ShapAnswer);
   }
 });

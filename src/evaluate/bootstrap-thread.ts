@@ -5,8 +5,8 @@
  * build without dist/ and without tsx), or with COHORTLAB_EVALUATION_THREADS=0.
  */
 import { availableParallelism } from 'node:os';
-import { CohortlabError, internalError, isErrorCode } from '../shared/errors.js';
-import { startWorker, workerSource } from '../shared/worker.js';
+import { internalError } from '../shared/errors.js';
+import { fromWorkerError, startWorker, workerSource, type WorkerError } from '../shared/worker.js';
 import { bootstrapMetrics, type BootstrapOptions, type BootstrapResult, type ScorerInput } from './bootstrap.js';
 import type { Labels } from './metrics.js';
 
@@ -18,7 +18,7 @@ export interface BootstrapJob {
 }
 
 /** The worker's answer: every job's result in order, or the error one threw (code, message, path). */
-export type BootstrapReply = { results: BootstrapResult[] } | { error: { code: string; message: string; path?: string } };
+export type BootstrapReply = { results: BootstrapResult[] } | { error: WorkerError };
 
 export function runJobs(jobs: BootstrapJob[]): BootstrapResult[] {
   return jobs.map((j) => bootstrapMetrics(j.y, j.scorers, j.opts));
@@ -42,7 +42,7 @@ export function bootstrapInThread(jobs: BootstrapJob[]): Promise<BootstrapResult
     worker.on('message', (r: BootstrapReply) => {
       settled = true;
       if ('results' in r) resolve(r.results);
-      else reject(isErrorCode(r.error.code) ? new CohortlabError(r.error.code, r.error.message, { path: r.error.path }) : internalError(r.error.message));
+      else reject(fromWorkerError(r.error));
       void worker.terminate();
     });
     worker.on('error', (e) => {

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { CohortlabError } from '../shared/errors.js';
+import { workerError } from '../shared/worker.js';
 import { runJobs, type BootstrapJob, type BootstrapReply } from './bootstrap-thread.js';
 
 /** Worker thread of bootstrap-thread.ts: the jobs' bootstrapMetrics, their results (or the error) posted back. */
@@ -8,6 +8,6 @@ let reply: BootstrapReply;
 try {
   reply = { results: runJobs(jobs) };
 } catch (e) {
-  reply = { error: e instanceof CohortlabError ? { code: e.code, message: e.message, path: e.path } : { code: 'INTERNAL', message: (e as Error).stack ?? String(e) } };
+  reply = { error: workerError(e) };
 }
 parentPort!.postMessage(reply);

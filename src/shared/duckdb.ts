@@ -279,9 +279,9 @@ async function wholeResult(result: DuckDBResult, names: string[], types: DuckDBT
     parts.push(toColumns(names, types, [chunk], chunk.rowCount, pool));
     rows += chunk.rowCount;
   }
+  if (parts.length === 0) return toColumns(names, types, [], 0);
   if (parts.length === 1) return parts[0];
   const columns = names.map((_, c) => {
-    if (!parts.length) return toColumns(names, types, [], 0).columns[c];
     if (parts[0].columns[c] instanceof Float64Array) {
       const out = new Float64Array(rows);
       let at = 0;

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { CohortlabError, internalError, isErrorCode } from './errors.js';
 
 export interface WorkerSource {
   url: URL;
@@ -24,4 +25,22 @@ export function startWorker(src: WorkerSource, workerData?: unknown, opts: Pick<
   return src.ts
     ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(src.url.href)}); });`, { eval: true, workerData, ...opts })
     : new Worker(src.url, { workerData, ...opts });
+}
+
+/** An error as a worker thread sends it back (a thrown Error does not cross threads with its class and code). */
+export interface WorkerError {
+  code: string;
+  message: string;
+  path?: string;
+}
+
+/** A CohortlabError's code, message and path; any other error as INTERNAL with its stack, after `context: ` when given. */
+export function workerError(e: unknown, context?: string): WorkerError {
+  if (e instanceof CohortlabError) return { code: e.code, message: e.message, path: e.path };
+  return { code: 'INTERNAL', message: `${context ? `${context}: ` : ''}${(e as Error).stack ?? String(e)}` };
+}
+
+/** The error a worker sent back, thrown again here: a CohortlabError with its code, or an internal error. */
+export function fromWorkerError(e: WorkerError): Error {
+  return isErrorCode(e.code) ? new CohortlabError(e.code, e.message, { path: e.path }) : internalError(e.message);
 }
