@@ -92,6 +92,18 @@ export function estimatorContributions(e: ChurnEstimator, x: DesignPair, predict
   }
 }
 
+/**
+ * estimatorRaw and estimatorContributions of one design together (scoring with reason codes): a gbdt's TreeSHAP
+ * names each row's leaves, so its margins come with the contributions and the trees are not walked again.
+ */
+export function estimatorExplained(e: ChurnEstimator, x: DesignPair, predictBatchSize?: number): { raw: Float64Array; contributions: Float64Array } {
+  if (e.kind === 'gbdt') {
+    const shap = treeShap(e.gbdt.fitted, x.raw);
+    return { raw: sigmoidArray(shap.margin), contributions: shap.contributions };
+  }
+  return { raw: estimatorRaw(e, estimatorInput(e, x), predictBatchSize), contributions: estimatorContributions(e, x, predictBatchSize) };
+}
+
 export interface CandidateFit {
   estimator: ChurnEstimator;
   /** Raw probabilities of the training-only fit on the validation users. */

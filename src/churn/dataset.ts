@@ -29,16 +29,16 @@ export interface LabelledRows {
   asOf: string[];
 }
 
-function checkFeatures(table: FeatureTable, features: string[], where: string): Float64Array[] {
+function checkFeatures(columns: Record<string, Float64Array>, n: number, asOf: string, features: string[], where: string): Float64Array[] {
   if (features.length === 0) throw new CohortlabError('BAD_ARGUMENT', `${where}: the feature list is empty; pass the names of the columns to train on.`);
-  const cols = Object.keys(table.columns);
+  const cols = Object.keys(columns);
   return features.map((f) => {
-    const c = table.columns[f];
+    const c = columns[f];
     if (!c) {
       const near = cols.find((k) => k.toLowerCase().includes(f.toLowerCase().slice(0, 6)));
-      throw new CohortlabError('BAD_FEATURE', `${where}: feature "${f}" is not a column of the feature table (as of ${table.asOf})${near ? `; did you mean "${near}"?` : `; it has: ${cols.slice(0, 12).join(', ')}${cols.length > 12 ? ', ...' : ''}`}.`);
+      throw new CohortlabError('BAD_FEATURE', `${where}: feature "${f}" is not a column of the feature table (as of ${asOf})${near ? `; did you mean "${near}"?` : `; it has: ${cols.slice(0, 12).join(', ')}${cols.length > 12 ? ', ...' : ''}`}.`);
     }
-    if (c.length !== table.userIds.length) throw new CohortlabError('BAD_FEATURE', `${where}: column "${f}" has ${c.length} values for ${table.userIds.length} users (as of ${table.asOf}).`);
+    if (c.length !== n) throw new CohortlabError('BAD_FEATURE', `${where}: column "${f}" has ${c.length} values for ${n} users (as of ${asOf}).`);
     return c;
   });
 }
@@ -59,21 +59,31 @@ export function eligibleRows(table: FeatureTable): { rows: Uint32Array; alreadyC
 
 /** Row-major float matrix of `features` for the given rows (all rows by default). Non-finite values are an error. */
 export function designMatrix(table: FeatureTable, features: string[], rows?: ArrayLike<number>): Matrix {
-  const cols = checkFeatures(table, features, 'designMatrix');
-  const n = rows ? rows.length : table.userIds.length;
+  return designFromColumns(table.columns, table.userIds.length, features, { asOf: table.asOf, rows, userId: (i) => table.userIds[i] });
+}
+
+/**
+ * designMatrix of `n` rows of feature columns without a table (scoring): `userId(i)` names row i in an error (by
+ * default "row i + 1"), so no id is made for rows that are fine.
+ */
+export function designFromColumns(columns: Record<string, Float64Array>, n: number, features: string[], opts: { asOf: string; rows?: ArrayLike<number>; userId?: (i: number) => string }): Matrix {
+  const cols = checkFeatures(columns, n, opts.asOf, features, 'designMatrix');
+  const { rows } = opts;
+  const userId = opts.userId ?? ((i: number) => `row ${i + 1}`);
+  const m = rows ? rows.length : n;
   const d = features.length;
-  const data = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) {
+  const data = new Float32Array(m * d);
+  for (let r = 0; r < m; r++) {
     const i = rows ? rows[r] : r;
     for (let j = 0; j < d; j++) {
       const v = cols[j][i];
       if (!Number.isFinite(v)) {
-        throw new CohortlabError('BAD_FEATURE', `designMatrix: feature "${features[j]}" of user "${table.userIds[i]}" (as of ${table.asOf}) is ${v}; feature tables must have no NaN (impute it when building the table).`);
+        throw new CohortlabError('BAD_FEATURE', `designMatrix: feature "${features[j]}" of user "${userId(i)}" (as of ${opts.asOf}) is ${v}; feature tables must have no NaN (impute it when building the table).`);
       }
       data[r * d + j] = v;
     }
   }
-  return { data, rows: n, cols: d };
+  return { data, rows: m, cols: d };
 }
 
 /** Matrix, labels and ids of the eligible (not already churned) users of one or more tables. */

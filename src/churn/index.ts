@@ -9,11 +9,13 @@ import type { Matrix } from '../shared/matrix.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { initBackend, type BackendName, type BackendPreference } from './backend.js';
 import { applyCalibrator, type Calibrator } from './calibrate.js';
-import { estimatorContributions, estimatorInput, estimatorRaw, type ChurnEstimator, type DesignPair } from './candidates.js';
-import { applyScaler, designMatrix, type ScalerState } from './dataset.js';
+import { estimatorContributions, estimatorExplained, estimatorInput, estimatorRaw, type ChurnEstimator, type DesignPair } from './candidates.js';
+import { applyScaler, designFromColumns, type ScalerState } from './dataset.js';
 import type { TableEncoding } from './encode.js';
 import { topReasons, type ReasonCode } from './explain.js';
 import { GradientBoostedTrees, type GbdtJson } from './gbdt.js';
+import { sigmoidArray } from './link.js';
+import type { PrecomputedShap } from './shap-thread.js';
 import { LogisticExact, type LogisticExactJson } from './logistic-exact.js';
 import { loadNetwork, saveNetwork, type ChurnModelKind, type ChurnModelParams, type NetworkArtifacts } from './model.js';
 
@@ -35,7 +37,7 @@ export { splitChurnTable, readPerUserTable, readChurnTable, encodeTableForScorin
 export { LogisticExact } from './logistic-exact.js';
 export { GradientBoostedTrees } from './gbdt.js';
 export { treeShap } from './treeshap.js';
-export { startShapThread, type ShapThread } from './shap-thread.js';
+export { startShapThread, type PrecomputedShap, type ShapShare, type ShapThread } from './shap-thread.js';
 export { applyScaler, eligibleRows, fitScaler, labelledRows, type Matrix, type ScalerState } from './dataset.js';
 export { calibrationWarnings, type CalibrationSelection } from './calibrate-select.js';
 export type { CalibrationChoice, Calibrator } from './calibrate.js';
@@ -64,9 +66,7 @@ export type ChurnModel = ChurnModelCommon & ChurnEstimator;
 
 function matrixFromColumns(model: ChurnModel, columns: Record<string, Float64Array>, rows?: ArrayLike<number>): DesignPair {
   const first = columns[model.features[0]];
-  const n = first ? first.length : 0;
-  const table: FeatureTable = { asOf: 'scoring', cutoffMs: NaN, userIds: Array.from({ length: n }, (_, i) => `row ${i + 1}`), columns, plan: [], alreadyChurned: new Uint8Array(n) };
-  const raw = designMatrix(table, model.features, rows);
+  const raw = designFromColumns(columns, first ? first.length : 0, model.features, { asOf: 'scoring', rows });
   // the trees read the unscaled design: skip the scaling pass for them
   return { raw, scaled: model.kind === 'gbdt' ? raw : applyScaler(model.scaler, raw) };
 }
@@ -91,15 +91,22 @@ export function reasonCodes(model: ChurnModel, columns: Record<string, Float64Ar
 }
 
 /**
- * Probabilities and reason codes from one design matrix (what scoring needs: the matrix is built and scaled once).
- * `contributions`: the rows' contributions computed beforehand (a gbdt's TreeSHAP in a ShapThread, from shapInput's
- * matrix of the same columns), instead of computing them here.
+ * Probabilities and reason codes from one design matrix (what scoring needs: the matrix is built and scaled once;
+ * a gbdt's trees are read once, by TreeSHAP, which gives the margins too). `shap`: a gbdt's TreeSHAP of these rows
+ * computed beforehand (in a ShapThread, from shapInput's matrix of the same columns), instead of computing it here.
  */
-export function predictWithReasons(model: ChurnModel, columns: Record<string, Float64Array>, top: number, contributions?: Float64Array): { probability: Float64Array; reasons: ReasonCode[][] } {
-  const x = matrixFromColumns(model, columns);
-  const probability = applyCalibrator(model.calibrator, predictChurnRaw(model, x));
-  if (contributions && contributions.length !== x.raw.rows * x.raw.cols) throw internalError(`predictWithReasons: ${contributions.length} contributions given for ${x.raw.rows} rows x ${x.raw.cols} features`);
-  const reasons = top > 0 ? topReasons(contributions ?? estimatorContributions(model, x, model.params.predictBatchSize), x.raw, model.features, top) : Array.from({ length: x.raw.rows }, () => []);
+export function predictWithReasons(model: ChurnModel, columns: Record<string, Float64Array>, top: number, shap?: PrecomputedShap): { probability: Float64Array; reasons: ReasonCode[][] } {
+  // a gbdt reads the unscaled design: the one TreeSHAP was computed from, when given
+  const given = shap?.x && model.kind === 'gbdt' && shap.x.data instanceof Float32Array ? { data: shap.x.data, rows: shap.x.rows, cols: shap.x.cols } : null;
+  const x = given ? { raw: given, scaled: given } : matrixFromColumns(model, columns);
+  const { rows, cols } = x.raw;
+  const n = columns[model.features[0]]?.length ?? 0;
+  if (shap && (model.kind !== 'gbdt' || rows !== n || cols !== model.features.length || shap.contributions.length !== rows * cols || shap.margin.length !== rows)) {
+    throw internalError(`predictWithReasons: TreeSHAP of ${shap.margin.length} rows (${shap.contributions.length} contributions, a ${rows} x ${cols} design) given for a ${model.kind} model of ${n} rows x ${model.features.length} features`);
+  }
+  const explained = shap ? { raw: sigmoidArray(shap.margin), contributions: shap.contributions } : top > 0 ? estimatorExplained(model, x, model.params.predictBatchSize) : null;
+  const probability = applyCalibrator(model.calibrator, explained ? explained.raw : predictChurnRaw(model, x));
+  const reasons = explained && top > 0 ? topReasons(explained.contributions, x.raw, model.features, top) : Array.from({ length: rows }, () => []);
   return { probability, reasons };
 }
 

@@ -30,6 +30,11 @@ export interface TreeShapResult {
   cols: number;
   /** The margin with no feature known: baseline + cover-weighted mean leaf value of every tree. */
   baseValue: number;
+  /**
+   * Each row's margin (log-odds): the baseline plus the leaf it reaches in every tree, added in tree order, the same
+   * bits as GradientBoostedTrees.predictRaw (the patterns name the leaves, so no tree is walked again).
+   */
+  margin: Float64Array;
 }
 
 interface Flat {
@@ -201,6 +206,8 @@ interface TreePatterns {
    * column-major: values[j * capacity + i].
    */
   values: Float64Array;
+  /** The value of the leaf pattern i reaches, at i (-0 at 0: adding it leaves any margin as it was). */
+  leaf: Float64Array;
   capacity: number;
   size: number;
   /** At most this many patterns are kept (patternLimit). */
@@ -272,6 +279,8 @@ function patternsOf(f: Flat, trees: number): TreePatterns | null {
   for (let i = 0; i < f.feature.length; i++) if (f.feature[i] >= 0) inner.push(i);
   if (inner.length > MAX_PATTERN_BITS) return null;
   const features = Int32Array.from(new Set(inner.map((i) => f.feature[i])));
+  const leaf = new Float64Array(INITIAL_CAPACITY);
+  leaf[0] = -0;
   return {
     leaves: leafPaths(f, inner),
     feature: Int32Array.from(inner, (i) => f.feature[i]),
@@ -279,6 +288,7 @@ function patternsOf(f: Flat, trees: number): TreePatterns | null {
     missLeft: Uint8Array.from(inner, (i) => f.missLeft[i]),
     features,
     values: new Float64Array(INITIAL_CAPACITY * features.length),
+    leaf,
     capacity: INITIAL_CAPACITY,
     size: 0,
     limit: patternLimit(trees, features.length),
@@ -445,14 +455,16 @@ function grow(t: TreePatterns): void {
   const capacity = Math.min(2 * t.capacity, t.limit + 1);
   const values = new Float64Array(capacity * m);
   for (let j = 0; j < m; j++) values.set(t.values.subarray(j * t.capacity, (j + 1) * t.capacity), j * capacity);
+  const leaf = new Float64Array(capacity);
+  leaf.set(t.leaf);
   const old = t.slot;
   const slots = slotsFor(capacity);
-  Object.assign(t, { values, capacity, slot: new Int32Array(4 * slots), shift: 32 - Math.log2(slots) });
+  Object.assign(t, { values, leaf, capacity, slot: new Int32Array(4 * slots), shift: 32 - Math.log2(slots) });
   for (let o = 0; o < old.length; o += 4) if (old[o + 2] !== 0) t.slot.set(old.subarray(o, o + 3), findSlot(t, old[o], old[o + 1]) << 2);
 }
 
-/** Keeps a new pattern's contributions (from the scratch row); returns its index, or 0 when the tree keeps no more. */
-function keepPattern(t: TreePatterns, lo: number, hi: number, scratch: Float64Array): number {
+/** Keeps a new pattern's contributions (from the scratch row) and leaf value; returns its index, or 0 when the tree keeps no more. */
+function keepPattern(t: TreePatterns, lo: number, hi: number, scratch: Float64Array, leaf: number): number {
   if (t.size >= t.limit) return 0;
   const i = t.size + 1;
   if (i >= t.capacity) grow(t);
@@ -461,9 +473,20 @@ function keepPattern(t: TreePatterns, lo: number, hi: number, scratch: Float64Ar
   t.slot[o] = lo;
   t.slot[o + 1] = hi;
   t.slot[o + 2] = i;
+  t.leaf[i] = leaf;
   const m = t.features.length;
   for (let j = 0; j < m; j++) t.values[j * t.capacity + i] = scratch[t.features[j]];
   return i;
+}
+
+/** The value of the leaf row q of the transposed block `xt` reaches (the test of addTrees and of the recursion). */
+function leafValue(f: Flat, xt: Float64Array, stride: number, q: number): number {
+  let node = 0;
+  while (f.feature[node] >= 0) {
+    const v = xt[f.feature[node] * stride + q];
+    node = v <= f.threshold[node] || (v !== v && f.missLeft[node] === 1) ? f.left[node] : f.right[node];
+  }
+  return f.value[node];
 }
 
 /** Adds each row's pattern values (pattern index[q] for row q) to the block's transposed contributions, feature by feature. */
@@ -477,11 +500,13 @@ function addPatterns(phiT: Float64Array, block: number, values: Float64Array, ca
 
 interface Prepared {
   trees: Flat[];
+  /** The model's baseline: where every margin starts. */
+  baseline: number;
   patterns: (TreePatterns | null)[];
   base: number;
   path: Path;
   /** treeShap's block buffers, kept for the next call (scoring calls it block after block: 23 MB each time otherwise). */
-  work: { xt: Float64Array; phiT: Float64Array; lo: Int32Array; hi: Int32Array; index: Int32Array } | null;
+  work: { xt: Float64Array; phiT: Float64Array; lo: Int32Array; hi: Int32Array; index: Int32Array; margin: Float64Array } | null;
 }
 
 // Per model and cover: the flattened trees and the patterns seen so far, kept while the model is (a server
@@ -499,21 +524,39 @@ function preparedOf(model: GbdtState, cover: ShapCover): Prepared {
     let maxDepth = 0;
     for (const f of trees) maxDepth = Math.max(maxDepth, f.maxDepth);
     // level L's slab starts at L (L + 1) / 2 and holds L + 1 entries
-    p = { trees, patterns: trees.map((f) => patternsOf(f, trees.length)), base, path: new Path(((maxDepth + 2) * (maxDepth + 3)) / 2 + 1), work: null };
+    p = { trees, baseline: model.baseline, patterns: trees.map((f) => patternsOf(f, trees.length)), base, path: new Path(((maxDepth + 2) * (maxDepth + 3)) / 2 + 1), work: null };
     byCover[cover] = p;
   }
   return p;
 }
 
+export interface TreeShapOptions {
+  cover?: ShapCover;
+  /**
+   * Only trees from .. to - 1, added to `after`: the result of trees 0 .. from - 1 for the same rows (its
+   * contributions and margins). Every row still adds its trees in order, so the result is the same bits as all the
+   * trees at once (two threads can share a block's trees: shap-thread.ts).
+   */
+  trees?: { from: number; to: number; after?: { contributions: Float64Array; margin: Float64Array } };
+}
+
 /** Exact path-dependent TreeSHAP contributions of every row of `x` (see the file comment). */
-export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover } = {}): TreeShapResult {
+export function treeShap(model: GbdtState, x: Matrix, opts: TreeShapOptions = {}): TreeShapResult {
   const cover = opts.cover ?? 'count';
   if (cover !== 'count' && cover !== 'hessian') throw new CohortlabError('BAD_ARGUMENT', `treeShap: cover = ${JSON.stringify(cover)} is invalid; it must be "count" or "hessian".`);
   checkMatrix(x, 'treeShap', { cols: model.nFeatures });
   const d = x.cols;
-  const phi = new Float64Array(x.rows * d);
   const prep = preparedOf(model, cover);
   const { trees, patterns, base, path } = prep;
+  const { from, to, after } = opts.trees ?? { from: 0, to: trees.length };
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= trees.length) || (from > 0) !== Boolean(after)) {
+    throw new CohortlabError('BAD_ARGUMENT', `treeShap: trees ${from} .. ${to} of ${trees.length} ${after ? 'after' : 'without'} the earlier trees' result; ask for a range within the model, with the result of trees 0 .. from - 1 when from > 0.`);
+  }
+  if (after && (after.contributions.length !== x.rows * d || after.margin.length !== x.rows)) {
+    throw new CohortlabError('BAD_ARGUMENT', `treeShap: the earlier trees' result has ${after.margin.length} margins and ${after.contributions.length} contributions for ${x.rows} rows x ${d} features.`);
+  }
+  const phi = new Float64Array(x.rows * d);
+  const margin = new Float64Array(x.rows);
   const scratch = new Float64Array(d);
   // a leaf's one fractions and, past MAX_TABLE_BITS, its entry (a path has at most d unique features)
   const ones = new Uint8Array(d);
@@ -523,16 +566,27 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
   // block's transposed contributions. Every row still adds its trees in order: the same bits.
   const block = Math.min(x.rows, BLOCK_ROWS);
   if (!prep.work || prep.work.xt.length < block * d || prep.work.lo.length < block) {
-    prep.work = { xt: new Float64Array(block * d), phiT: new Float64Array(block * d), lo: new Int32Array(block), hi: new Int32Array(block), index: new Int32Array(block) };
+    prep.work = { xt: new Float64Array(block * d), phiT: new Float64Array(block * d), lo: new Int32Array(block), hi: new Int32Array(block), index: new Int32Array(block), margin: new Float64Array(block) };
   }
   const { xt, phiT, lo, hi, index } = prep.work;
+  const blockMargin = prep.work.margin;
   for (let r0 = 0; r0 < x.rows; r0 += block) {
     const rows = Math.min(block, x.rows - r0);
     for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) xt[j * block + r] = x.data[(r0 + r) * d + j];
-    phiT.fill(0, 0, block * d);
-    for (let k = 0; k < trees.length; k++) {
+    if (after) {
+      for (let q = 0; q < rows; q++) for (let j = 0; j < d; j++) phiT[j * block + q] = after.contributions[(r0 + q) * d + j];
+      blockMargin.set(after.margin.subarray(r0, r0 + rows));
+    } else {
+      phiT.fill(0, 0, block * d);
+      blockMargin.fill(prep.baseline, 0, rows);
+    }
+    for (let k = from; k < to; k++) {
       const f = trees[k];
-      if (f.feature[0] < 0) continue; // a single leaf explains nothing (its value is in the base)
+      if (f.feature[0] < 0) {
+        // a single leaf explains nothing (its value is in the base), and adds its value to every margin
+        for (let q = 0; q < rows; q++) blockMargin[q] += f.value[0];
+        continue;
+      }
       const t = patterns[k];
       if (!t) {
         // the recursion adds leaf by leaf into the row's contributions: given them in a row, and put back
@@ -540,6 +594,7 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
           for (let j = 0; j < d; j++) scratch[j] = phiT[j * block + q];
           recurse(f, x.data, (r0 + q) * d, scratch, 0, path, 0, 0, 0, 1, 1, -1);
           for (let j = 0; j < d; j++) phiT[j * block + q] = scratch[j];
+          blockMargin[q] += leafValue(f, xt, block, q);
         }
         continue;
       }
@@ -554,16 +609,23 @@ export function treeShap(model: GbdtState, x: Matrix, opts: { cover?: ShapCover 
           if (i === 0) {
             for (let j = 0; j < m; j++) scratch[features[j]] = 0;
             patternFromLeaves(t.leaves, lo[q], hi[q], path, ones, entry, scratch);
-            i = keepPattern(t, lo[q], hi[q], scratch);
+            const v = leafValue(f, xt, block, q);
+            i = keepPattern(t, lo[q], hi[q], scratch, v);
             // not kept: its values are added now, and the zeros of pattern 0 below
-            if (i === 0) for (let j = 0; j < m; j++) phiT[features[j] * block + q] += scratch[features[j]];
+            if (i === 0) {
+              for (let j = 0; j < m; j++) phiT[features[j] * block + q] += scratch[features[j]];
+              blockMargin[q] += v;
+            }
           }
           index[q] = i;
         }
       }
       addPatterns(phiT, block, t.values, t.capacity, features, index, rows);
+      const leaf = t.leaf;
+      for (let q = 0; q < rows; q++) blockMargin[q] += leaf[index[q]];
     }
     for (let q = 0; q < rows; q++) for (let j = 0; j < d; j++) phi[(r0 + q) * d + j] = phiT[j * block + q];
+    margin.set(blockMargin.subarray(0, rows), r0);
   }
-  return { contributions: phi, rows: x.rows, cols: d, baseValue: base };
+  return { contributions: phi, rows: x.rows, cols: d, baseValue: base, margin };
 }

@@ -2,7 +2,7 @@ import type { FeatureTable } from '../features/index.js';
 import type { EventConfig } from '../ingest/index.js';
 import { applyRules, SEGMENT_COLUMN_PREFIX, type RuleReference, type SegmentRule } from '../rules/index.js';
 import { assignClusters, type ClusterModel } from '../cluster/index.js';
-import { predictWithReasons, type ChurnModel } from '../churn/index.js';
+import { predictWithReasons, type ChurnModel, type PrecomputedShap } from '../churn/index.js';
 import { CohortlabError } from '../shared/errors.js';
 import { internalError } from '../shared/errors.js';
 import { BooleanColumn, type ListColumn, type ListField, type WritableTable } from '../shared/table-io.js';
@@ -27,8 +27,8 @@ export interface ModelParts {
 export interface ScoreOptions {
   /** Reason codes per user (default 3); 0 skips them (fastest). */
   reasons?: number;
-  /** The churn model's contributions for the table's rows, computed beforehand (score-stream.ts: TreeSHAP in a worker thread). */
-  contributions?: Float64Array;
+  /** A gbdt churn model's TreeSHAP of the table's rows, computed beforehand (score-stream.ts: in a worker thread). */
+  shap?: PrecomputedShap;
   /** Name of the model, for error messages. */
   label?: string;
 }
@@ -48,7 +48,7 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
     );
   }
   const rules = applyRules(table, parts.config, { segments: parts.segments, reference: parts.reference });
-  const churn = predictWithReasons(parts.churn, table.columns, opts.reasons ?? 3, opts.contributions);
+  const churn = predictWithReasons(parts.churn, table.columns, opts.reasons ?? 3, opts.shap);
   const columns: Record<string, Float64Array | string[]> = { [parts.probabilityColumn ?? 'churn_probability']: churn.probability };
   for (const [k, v] of Object.entries(rules.columns)) columns[k] = v as Float64Array | string[];
   if (parts.clusters) {

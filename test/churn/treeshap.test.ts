@@ -154,6 +154,37 @@ describe('treeShap (exact, path-dependent)', () => {
     expect(Array.from(treeShap(m.fitted, big).contributions)).toEqual(Array.from(all));
   });
 
+  it("each row's margin is predictRaw's bits: kept patterns, patterns past the limit, a tree past 52 splits, a lone leaf, missing values", () => {
+    const { x, y } = randomData(11, 3000, 30, 0.05);
+    // 2 trees of 48 leaves (47 splits: patterns) and, below, a tree of 60 leaves (59 splits: the recursion)
+    const m = new GradientBoostedTrees({ maxIter: 2, maxLeafNodes: 48, minSamplesLeaf: 2, seed: 11 }).fit(x, y);
+    const deep = new GradientBoostedTrees({ maxIter: 1, maxLeafNodes: 60, minSamplesLeaf: 2, seed: 11 }).fit(x, y).fitted.trees[0];
+    expect(deep.filter((nd) => nd.feature >= 0).length).toBeGreaterThan(52);
+    const lone: GbdtNode = { ...deep.find((nd) => nd.feature < 0)!, value: 0.125 };
+    const state: GbdtState = { ...m.fitted, trees: [m.fitted.trees[0], [lone], deep, m.fitted.trees[1]] };
+    // 40,000 rows: past the 16,384 patterns the 48-leaf trees keep, across two blocks
+    const big = randomData(12, 40000, 30, 0.05).x;
+    const want = GradientBoostedTrees.fromJSON({ ...m.toJSON(), state }).predictRaw(big);
+    for (const pass of [1, 2]) expect(Array.from(treeShap(state, big).margin), `pass ${pass}`).toEqual(Array.from(want));
+  }, 60_000);
+
+  it('trees in two parts, the second after the first, give the bits of all the trees at once, wherever the split falls', () => {
+    const { x, y } = randomData(13, 2000, 8, 0.1);
+    const m = new GradientBoostedTrees({ maxIter: 12, maxLeafNodes: 31, minSamplesLeaf: 5, seed: 13 }).fit(x, y);
+    const T = m.fitted.trees.length;
+    const test = randomData(14, 500, 8, 0.1).x;
+    const all = treeShap(m.fitted, test);
+    for (const k of [1, 5, T - 1, T]) {
+      const fresh = structuredClone(m.fitted); // each side keeps its own patterns, as in two threads
+      const first = treeShap(fresh, test, { trees: { from: 0, to: k } });
+      const rest = treeShap(structuredClone(m.fitted), test, { trees: { from: k, to: T, after: first } });
+      expect(Array.from(rest.contributions), `split at ${k}`).toEqual(Array.from(all.contributions));
+      expect(Array.from(rest.margin), `split at ${k}`).toEqual(Array.from(all.margin));
+    }
+    expect(() => treeShap(m.fitted, test, { trees: { from: 2, to: T } })).toThrow(/result of trees 0 \.\. from - 1/);
+    expect(() => treeShap(m.fitted, test, { trees: { from: 0, to: T + 1 } })).toThrow(/within the model/);
+  });
+
   it('contributions + base value = raw margin to 1e-9 on random data (deep trees, missing values, repeated features)', () => {
     for (const seed of [1, 2, 3]) {
       const { x, y } = randomData(seed, 2000, 8, 0.15);
@@ -169,6 +200,7 @@ describe('treeShap (exact, path-dependent)', () => {
           worst = Math.max(worst, Math.abs(s - margin[i]));
         }
         expect(worst).toBeLessThan(1e-9);
+        expect(Array.from(r.margin)).toEqual(Array.from(margin));
       }
       // not a trivial decomposition: several features carry weight
       const r = treeShap(m.fitted, test);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { trainedGbdtFixture } from '../serve/helper.js';
 import { openModelStore } from '../../src/registry/index.js';
 import { loadScoringModel, readSnapshotFeatures, scoreStream, type LoadedModel } from '../../src/pipeline/index.js';
-import { startShapThread } from '../../src/churn/index.js';
+import { shapInput, startShapThread, treeShap } from '../../src/churn/index.js';
 import type { FeatureTable } from '../../src/features/index.js';
 import { CohortlabError } from '../../src/shared/errors.js';
 
@@ -45,7 +45,7 @@ describe('scoreStream', () => {
     const here = await scoreAll(model, table, false);
     const par = await scoreAll(model, table, true);
     expect(here.lines).toEqual([]);
-    expect(par.lines).toEqual(['reason codes: TreeSHAP in a worker thread, a block ahead of the scoring here']);
+    expect(par.lines).toEqual(['reason codes: TreeSHAP shared with a worker thread, a block ahead of the scoring here']);
     expect(par.out.length).toBe(Math.ceil(table.userIds.length / 97));
     expect(par.out.map((b) => b.ids)).toEqual(here.out.map((b) => b.ids));
     for (let b = 0; b < par.out.length; b++) {
@@ -54,6 +54,11 @@ describe('scoreStream', () => {
     }
     // reasons are there, three per user
     expect(par.out[0].result.reasons![0].length).toBe(3);
+    // the probabilities from TreeSHAP's margins are the bits of the trees walked without reasons
+    const plain = await model.score(table, { reasons: 0 });
+    const column = (b: { result: { columns: Record<string, unknown> } }[]) => b.flatMap((x) => Array.from(x.result.columns.churn_probability as Float64Array));
+    expect(column(par.out)).toEqual(Array.from(plain.columns.churn_probability as Float64Array));
+    expect(column(here.out)).toEqual(Array.from(plain.columns.churn_probability as Float64Array));
   }, 180_000);
 
   it("a block without the model's features fails with score's own error, the worker closed", async () => {
@@ -73,10 +78,38 @@ describe('scoreStream', () => {
     process.env.COHORTLAB_SCORE_THREADS = '1';
     const thread = startShapThread(churn.gbdt.fitted)!;
     try {
-      const err = await thread.contributions({ data: new Float32Array(3), rows: 1, cols: 3 }).catch((e: unknown) => e);
+      const err = await thread.explain({ data: new Float32Array(3), rows: 1, cols: 3 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CohortlabError);
       expect(err).toMatchObject({ code: 'BAD_ARGUMENT' });
       expect((err as Error).message).toMatch(/treeShap: x has 3 columns but the model was fitted on \d+/);
+    } finally {
+      await thread.close();
+    }
+  }, 180_000);
+
+  it('the worker takes the first trees and this thread the rest: the same bits as treeShap of all the trees', async () => {
+    const { model, table } = await snapshot();
+    const churn = model.parts.churn;
+    if (churn.kind !== 'gbdt') throw new Error('a gbdt model is needed');
+    process.env.COHORTLAB_SCORE_THREADS = '1';
+    const T = churn.gbdt.fitted.trees.length;
+    const x = shapInput(churn, table.columns)!;
+    const want = treeShap(churn.gbdt.fitted, x);
+    const thread = startShapThread(churn.gbdt.fitted)!;
+    try {
+      expect(thread.split).toBe(T); // nothing timed yet: every tree in the worker
+      const first = await thread.explain({ ...x, data: x.data.slice() });
+      expect(first.trees).toBe(T);
+      expect(thread.finish(first)).toEqual({ ...first.shap, x: first.x });
+      // no other work here: half the trees each (this thread's trees taken to cost the worker's until timed)
+      thread.otherWork(x.rows, 0);
+      expect(thread.split).toBe(Math.round(T / 2));
+      const second = await thread.explain({ ...x, data: x.data.slice() });
+      expect(second.trees).toBe(Math.round(T / 2));
+      const got = thread.finish(second);
+      expect(Array.from(got.contributions)).toEqual(Array.from(want.contributions));
+      expect(Array.from(got.margin)).toEqual(Array.from(want.margin));
+      expect(Array.from(second.x.data)).toEqual(Array.from(x.data)); // the matrix came back
     } finally {
       await thread.close();
     }
