@@ -11,6 +11,7 @@ import { tf, type tfl } from './tf.js';
 import type { Matrix } from './dataset.js';
 import { predictLogits } from './model.js';
 import { jsStack, occlusionJs, SMALL_BATCH_ROWS } from './dense-js.js';
+import { roundSignificant } from '../shared/precision.js';
 
 export interface ReasonCode {
   feature: string;
@@ -98,14 +99,6 @@ export function rescoredOcclusion(net: tfl.LayersModel, scaled: Matrix, batchSiz
   return out;
 }
 
-/**
- * Number(v.toPrecision(7)): a reason's value as shown. A whole number below 10^7 is its own 7 digits (counts, days,
- * flags: most values), without making the text; -0 shows as 0.
- */
-function sevenDigits(v: number): number {
-  return Number.isInteger(v) && v < 1e7 && v > -1e7 ? v + 0 : Number(v.toPrecision(7));
-}
-
 /** The `top` largest |contribution| features of each row, largest first (ties by feature name); zero contributions are left out. */
 export function topReasons(contrib: Float64Array, raw: Matrix, features: string[], top: number): ReasonCode[][] {
   const d = features.length;
@@ -141,7 +134,7 @@ export function topReasons(contrib: Float64Array, raw: Matrix, features: string[
     for (let k = 0; k < n; k++) {
       const j = best[k];
       const c = contrib[i * d + j];
-      row[k] = { feature: features[j], direction: c > 0 ? 'increases_risk' : 'decreases_risk', contribution: c, value: sevenDigits(raw.data[i * d + j]) };
+      row[k] = { feature: features[j], direction: c > 0 ? 'increases_risk' : 'decreases_risk', contribution: c, value: roundSignificant(raw.data[i * d + j], 7) };
     }
     out[i] = row;
   }

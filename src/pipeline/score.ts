@@ -7,6 +7,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { internalError } from '../shared/errors.js';
 import { BooleanColumn, type ListColumn, type ListField, type WritableTable } from '../shared/table-io.js';
 import type { Reason, ScoreResult } from './types.js';
+import { roundSignificant } from '../shared/precision.js';
 
 /**
  * Scoring a feature table with a trained model's parts: the playbook rules, the calibrated churn
@@ -64,7 +65,7 @@ export async function scoreWithParts(parts: ModelParts, table: FeatureTable, opt
 }
 
 export function formatReasons(r: Reason[]): string {
-  return JSON.stringify(r.map((x) => ({ feature: x.feature, direction: x.direction, contribution: Number(x.contribution.toPrecision(4)), value: x.value })));
+  return JSON.stringify(r.map((x) => ({ feature: x.feature, direction: x.direction, contribution: roundSignificant(x.contribution, 4), value: x.value })));
 }
 
 /** The fields of a reason code in the `reasons` column, in this order (Parquet: LIST<STRUCT(...)>; CSV: formatReasons's JSON). */
@@ -99,7 +100,7 @@ export function reasonsColumn(reasons: Reason[][], width?: number): ListColumn {
       const slot = slots[p];
       slot[0][i] = x.feature;
       slot[1][i] = x.direction;
-      slot[2][i] = Number(x.contribution.toPrecision(4));
+      slot[2][i] = roundSignificant(x.contribution, 4);
       slot[3][i] = x.value;
     }
   }
