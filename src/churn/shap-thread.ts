@@ -51,7 +51,6 @@ export interface ShapShare {
   x: Matrix;
   trees: number;
   shap: PrecomputedShap;
-  seconds: number;
 }
 
 export interface ShapThread {
@@ -86,16 +85,16 @@ export class TreeSplit {
 
   /** Seconds per row and tree of `trees` trees over `rows` rows, in the worker or here. */
   timed(where: 'worker' | 'here', rows: number, trees: number, seconds: number): void {
-    if (rows <= 0 || trees <= 0) return;
-    const v = seconds / (rows * trees);
-    this[where] = Number.isNaN(this[where]) ? v : (this[where] + v) / 2;
+    if (rows > 0 && trees > 0) this.learn(where, seconds / (rows * trees));
   }
 
   /** Seconds per row of this thread's other work. */
   timedOther(rows: number, seconds: number): void {
-    if (rows <= 0) return;
-    const v = seconds / rows;
-    this.other = Number.isNaN(this.other) ? v : (this.other + v) / 2;
+    if (rows > 0) this.learn('other', seconds / rows);
+  }
+
+  private learn(what: 'worker' | 'here' | 'other', v: number): void {
+    this[what] = Number.isNaN(this[what]) ? v : (this[what] + v) / 2;
   }
 }
 
@@ -122,7 +121,7 @@ export function startShapThread(state: GbdtState): ShapThread | null {
     if (a.error) return w.reject(fromWorkerError(a.error));
     const rows = a.shap!.margin.length;
     balance.timed('worker', rows, w.trees, a.seconds!);
-    w.resolve({ x: { data: a.data!, rows, cols: w.cols }, trees: w.trees, shap: a.shap!, seconds: a.seconds! });
+    w.resolve({ x: { data: a.data!, rows, cols: w.cols }, trees: w.trees, shap: a.shap! });
   });
   worker.on('error', failAll);
   worker.on('exit', (code) => failAll(internalError(`the TreeSHAP worker exited with code ${code}`)));
