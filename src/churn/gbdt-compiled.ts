@@ -91,44 +91,61 @@ export function addTrees(c: Compiled, from: number, to: number, x: Matrix, out: 
 
 /**
  * Predictions of rows that differ from `x` in one column only (permutation importance shuffles one feature at a
- * time): each tree's leaf for every row of `x` is kept (one small integer per tree and row), and for a changed
- * column only the trees that split on it are walked again; the others add their kept leaf. Every row still adds
- * its trees in order from the same start, so the margins are addTrees' bits exactly.
+ * time): each tree's leaf for every row of `x` is kept (one small integer per tree and row). For a changed column a
+ * row is walked again only when its kept leaf's path splits on that column, and only from the first node that
+ * does: the nodes above it test other columns, so the changed row reaches it too. Every other row adds its kept
+ * leaf. Every row still adds its trees in order from the same start, so the margins are addTrees' bits exactly.
  */
 export function columnChangePredictor(c: Compiled, trees: number, x: Matrix, start: number): (changed: Matrix, column: number) => Float64Array {
   const n = x.rows;
   const leaves = c.leafValue.length;
   const leafOf = leaves <= 0xff ? new Uint8Array(trees * n) : leaves <= 0xffff ? new Uint16Array(trees * n) : new Uint32Array(trees * n);
+  const d = x.cols;
   const uses: Set<number>[] = [];
+  // first[leaf * d + j]: the first inner node on the path to `leaf` that splits on column j, -1 when none does
+  const first = new Int32Array(leaves * d).fill(-1);
+  const onPath = new Int32Array(d).fill(-1);
+  const visit = (nd: number, used: Set<number>): void => {
+    if (nd < 0) {
+      first.set(onPath, ~nd * d);
+      return;
+    }
+    const j = c.feature[nd];
+    used.add(j);
+    const fresh = onPath[j] < 0;
+    if (fresh) onPath[j] = nd;
+    visit(c.child[2 * nd], used);
+    visit(c.child[2 * nd + 1], used);
+    if (fresh) onPath[j] = -1;
+  };
   for (let t = 0; t < trees; t++) {
     const root = c.roots[t];
     const used = new Set<number>();
-    // the tree's inner nodes (a root < 0 is a lone leaf)
-    const stack = root >= 0 ? [root] : [];
-    while (stack.length) {
-      const nd = stack.pop()!;
-      used.add(c.feature[nd]);
-      for (const ch of [c.child[2 * nd], c.child[2 * nd + 1]]) if (ch >= 0) stack.push(ch);
-    }
+    if (root >= 0) visit(root, used); // a root < 0 is a lone leaf
     uses.push(used);
-    for (let i = 0; i < n; i++) leafOf[t * n + i] = leafOfRow(c, root, x.data, i * x.cols);
+    for (let i = 0; i < n; i++) leafOf[t * n + i] = leafOfRow(c, root, x.data, i * d);
   }
   return (changed, column) => {
-    if (changed.rows !== n || changed.cols !== x.cols) throw internalError(`columnChangePredictor: the changed matrix is ${changed.rows} x ${changed.cols}, not ${n} x ${x.cols}`);
+    if (changed.rows !== n || changed.cols !== d) throw internalError(`columnChangePredictor: the changed matrix is ${changed.rows} x ${changed.cols}, not ${n} x ${d}`);
     const out = new Float64Array(n).fill(start);
+    const data = changed.data;
     for (let t = 0; t < trees; t++) {
+      const kept = t * n;
       if (uses[t].has(column)) {
-        const root = c.roots[t];
-        for (let i = 0; i < n; i++) out[i] += c.leafValue[leafOfRow(c, root, changed.data, i * changed.cols)];
+        for (let i = 0; i < n; i++) {
+          const leaf = leafOf[kept + i];
+          const from = first[leaf * d + column];
+          out[i] += c.leafValue[from < 0 ? leaf : leafOfRow(c, from, data, i * d)];
+        }
       } else {
-        for (let i = 0; i < n; i++) out[i] += c.leafValue[leafOf[t * n + i]];
+        for (let i = 0; i < n; i++) out[i] += c.leafValue[leafOf[kept + i]];
       }
     }
     return out;
   };
 }
 
-/** The leaf (index into leafValue) a row reaches in the tree at `root`. */
+/** The leaf (index into leafValue) a row reaches from node `root` (a lone leaf when < 0) down. */
 function leafOfRow(c: Compiled, root: number, data: Matrix['data'], o: number): number {
   if (root < 0) return ~root;
   let nd = root;

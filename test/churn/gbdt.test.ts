@@ -257,4 +257,30 @@ describe('columnChangeProba (permutation importance)', () => {
       expect(Array.from(changed(w, j))).toEqual(Array.from(m.predictProba(w)));
     }
   });
+
+  it('rows whose path splits on the changed column more than once, below other columns, get predictProba\'s bits', () => {
+    // three columns and 31 leaves: most paths test a column several times, and the first test of a column is often
+    // below others (the walk restarts there; a restart at the wrong node changes some rows' leaves)
+    const rng = createRng(4);
+    const n = 2000;
+    const d = 3;
+    const data = new Float64Array(n * d);
+    const yy = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) data[i * d + j] = rng.next() < 0.03 ? NaN : rng.normal();
+      const [a, b, c] = [data[i * d] || 0, data[i * d + 1] || 0, data[i * d + 2] || 0];
+      yy[i] = rng.next() < 1 / (1 + Math.exp(-Math.sin(2 * a) * b + c * c - 1)) ? 1 : 0;
+    }
+    const x = { data, rows: n, cols: d };
+    const m = new GradientBoostedTrees({ maxIter: 20, maxLeafNodes: 31, seed: 5 }).fit(x, yy);
+    const changed = m.columnChangeProba(x);
+    for (let j = 0; j < d; j++) {
+      for (const step of [7919, 31]) {
+        const work = new Float64Array(data);
+        for (let i = 0; i < n; i++) work[i * d + j] = data[((i * step + 11) % n) * d + j];
+        const w = { data: work, rows: n, cols: d };
+        expect(Array.from(changed(w, j))).toEqual(Array.from(m.predictProba(w)));
+      }
+    }
+  });
 });
