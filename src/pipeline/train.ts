@@ -139,6 +139,12 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
   // the input files' hashes for the manifest, read while the main thread waits on DuckDB (features)
   const inputHashes = hashFiles(store.engine === 'duckdb' ? store.report.files.map((f) => f.path) : []);
   inputHashes.catch(() => {});
+  let open = true;
+  const closeStore = async (): Promise<void> => {
+    if (!open) return;
+    open = false;
+    await store.close();
+  };
   try {
     // issue 20 part 5: what the model predicts (checked against the log before any work)
     const target = await resolveTarget(opts.target, config, store);
@@ -221,6 +227,13 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const [trainT, validT, testT] = target.kind === 'churn'
       ? [train, valid, test]
       : await labelForTarget(store, [...train, valid, test], target).then((t) => [t.slice(0, -2), t[t.length - 2], t[t.length - 1]] as const);
+    // The BG/NBD stored for score and /v1/predict: fitted on every purchase up to the snapshot.
+    const ltvSnapshot = ltv.baseline ? await fitLtvAt(store, snapshot.asOf) : null;
+    // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
+    const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, features: [snapshot, test], logger });
+    // Nothing below reads the events: DuckDB's tables and buffers (up to its memory limit) are let go before the
+    // models are fitted, so the process holds one or the other, not both (issue 23: train within 2 GB).
+    await closeStore();
     const baselines = target.kind === 'churn' ? { rule: testRules.columns.churn_risk_score as Float64Array, rfm: rfmRisk(testRules) } : propensityBaselines(testRules);
     // churn fits and predicts; evaluate measures the predictions on the held-out test users
     const fitted = await fitChurn({
@@ -279,8 +292,6 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       }, horizon)
       : null;
     if (ltvDashboard) logger.info(formatLtvDashboard(ltvDashboard));
-    // The BG/NBD stored for score and /v1/predict: fitted on every purchase up to the snapshot.
-    const ltvSnapshot = ltv.baseline ? await fitLtvAt(store, snapshot.asOf) : null;
     const ltvStored = ltvSnapshot && 'model' in ltvSnapshot ? ltvArtifact(ltvSnapshot, horizon) : null;
     // The stored snapshot carries the LTV columns of `score` (empty without a model), scored with that fit.
     const ltvColumns = ltvStored && ltvSnapshot && 'model' in ltvSnapshot ? ltvScorerFor({ artifact: ltvStored, model: ltvSnapshot.model }, ltvSnapshot.summary)(scored.userIds) : null;
@@ -299,8 +310,6 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       ingest: store.report,
       backtest: plan,
     };
-    // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
-    const retention = await storedRetention(store, { asOf: snapshot.asOf, landmark: plan.test, clusterLabels: async (t) => assignClusters(clusters.model, t).labels, features: [snapshot, test], logger });
     const seconds = (performance.now() - started) / 1000;
     const tested = testPredictions(churn, `${plan.test}+${horizon}${target.kind === 'churn' ? '' : ` target ${target.kind}:${target.events.join(',')}`}`);
     const version = await opts.models.writeVersion(opts.name, async (dir): Promise<ManifestFields> => {
@@ -346,7 +355,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     logger.info(MEMBER_NOTE[members.mode]);
     return { version, evaluation: churn.report, clusters: clusters.report, seconds, warnings: report.warnings };
   } finally {
-    await store.close();
+    await closeStore();
   }
 }
 
