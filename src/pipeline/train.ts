@@ -324,13 +324,17 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeFile(join(dir, 'features.json'), `${JSON.stringify(featureDictionary(config), null, 2)}\n`);
       await writeFile(join(dir, REPORT_FILE), `${JSON.stringify(report)}\n`);
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
-      await writeTable(join(dir, SCORES_FILE), memberTable(withLtvColumns(scoreResultTable(scored), ltvColumns), members));
-      await writeTable(join(dir, PREVIOUS_SCORES_FILE), memberTable(scoreResultTable(previous), members));
-      await writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table);
-      // the training snapshot drift is measured against (refresh, drift): model and cluster features, prediction, rule scores
-      // the cluster and model features of the scored snapshot, row for row (the server's cluster detail draws their distributions)
-      if (scored.columns.cluster) await writeTable(join(dir, SNAPSHOT_FEATURES_FILE), snapshotFeaturesTable(snapshot, scored.columns.cluster as Float64Array, [...new Set([...clusters.model.features, ...churn.model.features])]));
-      await writeTable(join(dir, DRIFT_REFERENCE_FILE), driftReferenceTable(snapshot, scored, [...new Set([...churn.model.features, ...clusters.model.features])], probability, opts.seed));
+      // The Parquet files are written side by side: while DuckDB encodes and syncs one, the next one's rows are
+      // appended here (one after another, the main thread waited on each file's COPY and fsync).
+      await Promise.all([
+        writeTable(join(dir, SCORES_FILE), memberTable(withLtvColumns(scoreResultTable(scored), ltvColumns), members)),
+        writeTable(join(dir, PREVIOUS_SCORES_FILE), memberTable(scoreResultTable(previous), members)),
+        writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table),
+        // the cluster and model features of the scored snapshot, row for row (the server's cluster detail draws their distributions)
+        scored.columns.cluster ? writeTable(join(dir, SNAPSHOT_FEATURES_FILE), snapshotFeaturesTable(snapshot, scored.columns.cluster as Float64Array, [...new Set([...clusters.model.features, ...churn.model.features])])) : null,
+        // the training snapshot drift is measured against (refresh, drift): model and cluster features, prediction, rule scores
+        writeTable(join(dir, DRIFT_REFERENCE_FILE), driftReferenceTable(snapshot, scored, [...new Set([...churn.model.features, ...clusters.model.features])], probability, opts.seed)),
+      ]);
       return {
         kind: MANIFEST_KIND,
         formatVersion: MANIFEST_FORMAT_VERSION,
