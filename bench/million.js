@@ -5,6 +5,8 @@
 // `train`, both with `--memory-limit 2GB`, `score` of every user with 3 reason codes, and `serve` answering 1,000-user batches
 // of POST /v1/predict for --seconds (autocannon: predictions/s, p50/p99, the server's RSS).
 // Usage: npm run bench -- million [--users=1000000] [--days=120] [--dir=DIR] [--seconds=30] [--workers=auto] [--phases=features,train,score,serve]
+//   [--memory-limit=2GB] (DuckDB's share in features and train; train lets DuckDB go before it fits the models, so at
+//   100k users --memory-limit=1500MB keeps the whole process within 2 GB)
 // (default DIR: data/bench-million-USERS-DAYS). --phases reruns some phases on what DIR holds from an earlier run
 // (score and serve need its features.parquet and the trained model).
 import { spawn, spawnSync } from 'node:child_process';
@@ -28,6 +30,7 @@ const seconds = Number(arg('seconds', '30'));
 // server processes (serve --workers): auto = one per core
 const workers = arg('workers', 'auto');
 const seed = 7;
+const memoryLimit = arg('memory-limit', '2GB');
 const dir = resolve(arg('dir', join(here, '..', 'data', `bench-million-${users}-${days}`)));
 const data = join(dir, 'data');
 const modelsDir = join(dir, 'models');
@@ -62,10 +65,10 @@ const config = join(data, 'cohortlab.config.json');
 const features = join(dir, 'features.parquet');
 
 // the same DuckDB limit as train: without one, DuckDB may take 80% of RAM (the features of 1M users took 19 GB here)
-if (phases.has('features')) phase('features', ['features', '--events', events, '--config', config, '--as-of', asOf, '--out', features, '--memory-limit', '2GB', '-q']);
+if (phases.has('features')) phase('features', ['features', '--events', events, '--config', config, '--as-of', asOf, '--out', features, '--memory-limit', memoryLimit, '-q']);
 if (phases.has('train')) {
   rmSync(modelsDir, { recursive: true, force: true });
-  phase('train', ['train', '--events', events, '--config', config, '--seed', String(seed), '--memory-limit', '2GB', '--models-dir', modelsDir, '--name', 'million', '-q']);
+  phase('train', ['train', '--events', events, '--config', config, '--seed', String(seed), '--memory-limit', memoryLimit, '--models-dir', modelsDir, '--name', 'million', '-q']);
 }
 if ((phases.has('score') || phases.has('serve')) && !(existsSync(features) && existsSync(join(modelsDir, 'million')))) throw new Error(`score and serve need ${features} and the model in ${modelsDir}: run the features and train phases first`);
 if (phases.has('score')) phase('score', ['score', '--model', 'million', '--models-dir', modelsDir, '--table', features, '--reasons', '3', '--out', join(dir, 'scores.parquet'), '-q']);
@@ -113,6 +116,6 @@ async function serveBench() {
 }
 if (phases.has('serve')) await serveBench();
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-console.log(`\nbench million: ${users.toLocaleString('en-US')} users, ${days} days, load average ${load}`);
+console.log(`\nbench million: ${users.toLocaleString('en-US')} users, ${days} days, DuckDB --memory-limit ${memoryLimit}, load average ${load}`);
 console.table(rows.map((r) => ({ ...r, seconds: Number(r.seconds.toFixed(1)), peak_rss_mb: Math.round(r.peak_rss_mb) })));
-writeFileSync(join(dir, 'bench-million-result.json'), `${JSON.stringify({ users, days, load, rows }, null, 2)}\n`);
+writeFileSync(join(dir, 'bench-million-result.json'), `${JSON.stringify({ users, days, memoryLimit, load, rows }, null, 2)}\n`);
