@@ -237,50 +237,43 @@ describe('GradientBoostedTrees against sklearn HistGradientBoosting on real data
 });
 
 describe('columnChangeProba (permutation importance)', () => {
-  it('a matrix changed in one column gets predictProba\'s bits, whichever column (missing values too)', () => {
-    const rng = createRng(12);
-    const n = 1500;
-    const d = 6;
+  /** Every column shuffled by each step (row i takes row (i * step + 11) mod n): columnChangeProba's bits are predictProba's. */
+  function expectPredictProbaBits(opts: { seed: number; n: number; d: number; nan: number; label: (row: number[]) => number; params: ConstructorParameters<typeof GradientBoostedTrees>[0]; steps: number[] }) {
+    const { n, d } = opts;
+    const rng = createRng(opts.seed);
     const data = new Float64Array(n * d);
     const yy = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) data[i * d + j] = rng.next() < 0.05 ? NaN : rng.normal();
-      yy[i] = rng.next() < 1 / (1 + Math.exp(-(data[i * d] || 0) + 0.5 * (data[i * d + 3] || 0))) ? 1 : 0;
+      for (let j = 0; j < d; j++) data[i * d + j] = rng.next() < opts.nan ? NaN : rng.normal();
+      const row = Array.from(data.subarray(i * d, i * d + d), (v) => v || 0);
+      yy[i] = rng.next() < 1 / (1 + Math.exp(-opts.label(row))) ? 1 : 0;
     }
     const x = { data, rows: n, cols: d };
-    const m = new GradientBoostedTrees({ maxIter: 25, maxLeafNodes: 15, colsampleByNode: 0.5, seed: 3 }).fit(x, yy);
+    const m = new GradientBoostedTrees(opts.params).fit(x, yy);
     const changed = m.columnChangeProba(x);
     for (let j = 0; j < d; j++) {
-      const work = new Float64Array(data);
-      for (let i = 0; i < n; i++) work[i * d + j] = data[((i * 7919) % n) * d + j]; // a fixed shuffle of column j
-      const w = { data: work, rows: n, cols: d };
-      expect(Array.from(changed(w, j))).toEqual(Array.from(m.predictProba(w)));
-    }
-  });
-
-  it('rows whose path splits on the changed column more than once, below other columns, get predictProba\'s bits', () => {
-    // three columns and 31 leaves: most paths test a column several times, and the first test of a column is often
-    // below others (the walk restarts there; a restart at the wrong node changes some rows' leaves)
-    const rng = createRng(4);
-    const n = 2000;
-    const d = 3;
-    const data = new Float64Array(n * d);
-    const yy = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) data[i * d + j] = rng.next() < 0.03 ? NaN : rng.normal();
-      const [a, b, c] = [data[i * d] || 0, data[i * d + 1] || 0, data[i * d + 2] || 0];
-      yy[i] = rng.next() < 1 / (1 + Math.exp(-Math.sin(2 * a) * b + c * c - 1)) ? 1 : 0;
-    }
-    const x = { data, rows: n, cols: d };
-    const m = new GradientBoostedTrees({ maxIter: 20, maxLeafNodes: 31, seed: 5 }).fit(x, yy);
-    const changed = m.columnChangeProba(x);
-    for (let j = 0; j < d; j++) {
-      for (const step of [7919, 31]) {
+      for (const step of opts.steps) {
         const work = new Float64Array(data);
         for (let i = 0; i < n; i++) work[i * d + j] = data[((i * step + 11) % n) * d + j];
         const w = { data: work, rows: n, cols: d };
         expect(Array.from(changed(w, j))).toEqual(Array.from(m.predictProba(w)));
       }
     }
+  }
+
+  it('a matrix changed in one column gets predictProba\'s bits, whichever column (missing values too)', () => {
+    expectPredictProbaBits({
+      seed: 12, n: 1500, d: 6, nan: 0.05, label: (r) => r[0] - 0.5 * r[3],
+      params: { maxIter: 25, maxLeafNodes: 15, colsampleByNode: 0.5, seed: 3 }, steps: [7919],
+    });
+  });
+
+  it('rows whose path splits on the changed column more than once, below other columns, get predictProba\'s bits', () => {
+    // three columns and 31 leaves: most paths test a column several times, and the first test of a column is often
+    // below others (the walk restarts there; a restart at the wrong node changes some rows' leaves)
+    expectPredictProbaBits({
+      seed: 4, n: 2000, d: 3, nan: 0.03, label: ([a, b, c]) => Math.sin(2 * a) * b - c * c + 1,
+      params: { maxIter: 20, maxLeafNodes: 31, seed: 5 }, steps: [7919, 31],
+    });
   });
 });
