@@ -43,7 +43,7 @@ export { calibrationWarnings, type CalibrationSelection } from './calibrate-sele
 export type { CalibrationChoice, Calibrator } from './calibrate.js';
 export type { DesignPair } from './candidates.js';
 export type { FitHistory } from './model.js';
-export { fitChurn, formatSetSizes, setSize, type ChurnFit, type DataSetSize, type FitChurnInput, type FittedCandidate } from './fit.js';
+export { checkBothOutcomes, fitChurn, formatSetSizes, setSize, type ChurnFit, type DataSetSize, type FitChurnInput, type FittedCandidate } from './fit.js';
 export { assertWarehouseChurnModel, calibrationSql, churnRawSql, gbdtInputColumns, gbdtRawProbabilityExpr, logisticWeights, type LogisticWeights } from './sql.js';
 
 interface ChurnModelCommon {

@@ -8,7 +8,7 @@ import {
 } from '../rules/index.js';
 import { assignClusters, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { RETENTION_FILE, storedRetention } from '../retention/index.js';
-import { planBacktest, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
+import { checkBothOutcomes, planBacktest, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
 import { evaluateChurnFit, labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
 import {
   CLUSTERS_FILE, CONFIG_FILE, MANIFEST_FORMAT_VERSION, MANIFEST_KIND, PREVIOUS_SCORES_FILE, REPORT_FILE, RULES_FOLDER, RULES_REFERENCE_FILE,
@@ -227,6 +227,8 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     const [trainT, validT, testT] = target.kind === 'churn'
       ? [train, valid, test]
       : await labelForTarget(store, [...train, valid, test], target).then((t) => [t.slice(0, -2), t[t.length - 2], t[t.length - 1]] as const);
+    // one outcome only is train's error before any more work (the retention curves below cannot be drawn without churns)
+    checkBothOutcomes(validT, testT, 'events', target);
     // The BG/NBD stored for score and /v1/predict: fitted on every purchase up to the snapshot.
     const ltvSnapshot = ltv.baseline ? await fitLtvAt(store, snapshot.asOf) : null;
     // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
