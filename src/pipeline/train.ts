@@ -327,8 +327,9 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       await writeFile(join(dir, REPORT_FILE), `${JSON.stringify(report)}\n`);
       await writeFile(join(dir, 'report.html'), await renderEvaluationHtml(churn.report));
       // The Parquet files are written side by side: while DuckDB encodes and syncs one, the next one's rows are
-      // appended here (one after another, the main thread waited on each file's COPY and fsync).
-      await Promise.all([
+      // appended here (one after another, the main thread waited on each file's COPY and fsync). Every writer has
+      // finished before a failure is thrown, so none is still writing when writeVersion removes the unfinished version.
+      const written = await Promise.allSettled([
         writeTable(join(dir, SCORES_FILE), memberTable(withLtvColumns(scoreResultTable(scored), ltvColumns), members)),
         writeTable(join(dir, PREVIOUS_SCORES_FILE), memberTable(scoreResultTable(previous), members)),
         writeTable(join(dir, TEST_PREDICTIONS_FILE), tested.table),
@@ -337,6 +338,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
         // the training snapshot drift is measured against (refresh, drift): model and cluster features, prediction, rule scores
         writeTable(join(dir, DRIFT_REFERENCE_FILE), driftReferenceTable(snapshot, scored, [...new Set([...churn.model.features, ...clusters.model.features])], probability, opts.seed)),
       ]);
+      for (const w of written) if (w.status === 'rejected') throw w.reason;
       return {
         kind: MANIFEST_KIND,
         formatVersion: MANIFEST_FORMAT_VERSION,
