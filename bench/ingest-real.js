@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The real logs read both ways (issue 23 part 3): each log loaded through the stage pass alone (`leanCsv: false`, the
+// The real logs read both ways (issue 23 part 3): each log loaded through the stage pass alone (`lean: false`, the
 // ingest before the lean CSV pass) and as it is read now, with the report of each, whether the reports and the events
 // (a hash of every column of every row) are identical, which pass produced them, and the CPU seconds of each.
 // Usage: npm run build && node bench/ingest-real.js [--datasets=DIR]   (DIR: ../shared/datasets, see its README)
@@ -47,9 +47,9 @@ try {
   ];
   for (const [name, files, config] of cases) {
     const runs = [];
-    for (const leanCsv of [false, true]) {
+    for (const leanPass of [false, true]) {
       const c0 = process.cpuUsage();
-      const s = await loadEvents(files, config, { leanCsv });
+      const s = await loadEvents(files, config, { lean: leanPass });
       const cpu = process.cpuUsage(c0);
       // The lean pass leaves its rejects table when its rows became the events.
       const lean = (await s.conn.runAndReadAll(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'rejects_0_lean'`)).getRows()[0][0] > 0n;

@@ -4,7 +4,7 @@
 // Usage: node bench/ingest.js [--events 10000000] [--sizes 1000000,10000000] [--formats parquet,csv] [--keep DIR] [--repeats N] [--stage]
 // The CSV row of issue 23 alone (10.4M events, pandas beside it; the log is generated once into DIR and reused):
 //   npm run build && node bench/ingest.js --sizes 10000000 --formats csv --keep /tmp/cohortlab-bench-ingest
-// --stage also times the CSV read straight through the stage pass (`leanCsv: false`, the ingest before the lean pass);
+// --stage also times the CSV read straight through the stage pass (`lean: false`, the ingest before the lean pass);
 // --repeats N keeps each row's best of N runs (a shared machine's neighbours only ever make a run slower). With both
 // formats, the CSV's feature table is checked equal, value for value, to the Parquet's (the same events).
 import { spawnSync } from 'node:child_process';
@@ -90,7 +90,7 @@ try {
     const asOf = truth.as_of;
     const fromParquet = formats.has('parquet') ? await ours([join(dir, 'events.parquet')], asOf) : null;
     const fromCsv = formats.has('csv') ? await ours([join(dir, 'events.csv')], asOf) : null;
-    const fromStage = formats.has('csv') && process.argv.some((a) => a === '--stage' || a === '--stage=true') ? await ours([join(dir, 'events.csv')], asOf, { leanCsv: false }) : null;
+    const fromStage = formats.has('csv') && process.argv.some((a) => a === '--stage' || a === '--stage=true') ? await ours([join(dir, 'events.csv')], asOf, { lean: false }) : null;
     const csvMb = statSync(join(dir, 'events.csv')).size / 1e6;
     const some = fromParquet ?? fromCsv;
     console.log(

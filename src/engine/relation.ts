@@ -7,7 +7,7 @@ export const SOURCE_COLUMNS = ['user_id', 'ts', 'event', 'session_id', 'plan', '
 /**
  * A warehouse table as the normalized events relation, through the config's column mapping and
  * exclusions. The timestamp and signup columns must be DateTime (UTC). Without a session column, sessions
- * are cut after `session_gap_minutes` of inactivity as in ingest (ordered by time, then event name): per
+ * are cut after `session_gap_minutes` of inactivity as in ingest (ordered by time; events at the same instant share one): per
  * user, the sorted events and a running count of gaps (differences of the sorted times: a lambda that indexed the
  * array itself would copy it per element), unrolled with ARRAY JOIN (18.16 has no window functions).
  */

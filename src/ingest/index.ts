@@ -6,7 +6,7 @@ import { CohortlabError } from '../shared/errors.js';
 import { duckdbLimits, openDuckDB, queryColumns, queryRows, type DuckDBLimits } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { csvPhysicalLines } from './csv-lines.js';
-import { csvLineOfRow, createLeanTable, createRawTable, detectFormat, dropRaw, finishRawView, readCsvLean, readFileIntoRaw, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
+import { csvLineOfRow, createLeanTable, createRawTable, detectFormat, dropRaw, finishRawView, readCsvLean, readFileIntoRaw, readParquetLean, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
 import { eventsFromLeanSql, eventsFromStageSql, leanCheckSql, leanTrimCheckSql, statsTotalsSql, userStatsSql } from './sql.js';
 import { readSqlSourceIntoRaw, splitBinding } from './sql-source.js';
 import type { EventConfig } from './types.js';
@@ -61,10 +61,11 @@ export interface LoadOptions {
   /** DuckDB memory limit and spill folder (default: COHORTLAB_DUCKDB_MEMORY_LIMIT / COHORTLAB_DUCKDB_TEMP_DIR, else DuckDB's). */
   limits?: DuckDBLimits;
   /**
-   * CSV logs are first read by the lean pass (sql.ts `leanSelect`), and again through `stage` only when something
-   * would be rejected or trimmed. false: straight through `stage` (tests compare the two; same events, same report).
+   * CSV and Parquet logs are first read by the lean pass (sql.ts `leanSelect`), and again through `stage` only when
+   * something would be rejected or trimmed. false: straight through `stage` (tests compare the two; same events,
+   * same report).
    */
-  leanCsv?: boolean;
+  lean?: boolean;
 }
 
 export async function loadEvents(patterns: string[], config: EventConfig, opts: LoadOptions = {}): Promise<EventStore> {
@@ -120,7 +121,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
   let sqlRows: number | null = null;
-  const leanPass = !config.source && opts.leanCsv !== false && files.every((f) => f.format === 'csv') ? await readCsvFilesLean(conn, files, config, logger) : null;
+  const leanPass = !config.source && opts.lean !== false && files.every((f) => f.format === 'csv' || f.format === 'parquet') ? await readFilesLean(conn, files, config, logger) : null;
   const lean = leanPass?.clean ? leanPass : null;
   if (lean) {
     malformed.push(...lean.malformed);
@@ -250,13 +251,14 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
 }
 
 /**
- * The lean pass over CSV files (sql.ts): every file parsed once into `lean`; then one scan of its rows and one of
- * its distinct ids, events and plans decide whether the full `stage` pass would have rejected or changed anything.
- * Clean: `lean` is the events (returned with its check columns and the counts the report needs). Not clean: `lean`
- * and its rejects tables are dropped and the files are read through `stage` as before, those with rows to reject
- * (`rejecting`) numbered at once: before the lean pass they were read twice too, unnumbered, then numbered.
+ * The lean pass over CSV and Parquet files (sql.ts): every file read once into `lean`; then one scan of its rows and
+ * one of its distinct ids, events and plans decide whether the full `stage` pass would have rejected or changed
+ * anything. Clean: `lean` is the events (returned with its check columns and the counts the report needs). Not clean:
+ * `lean` and its rejects tables are dropped and the files are read through `stage` as before (the log says why), those
+ * with rows to reject (`rejecting`) numbered at once: before the lean pass they were read twice too, unnumbered, then
+ * numbered.
  */
-async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig, logger: Logger) {
+async function readFilesLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig, logger: Logger) {
   const extra = await createLeanTable(conn, config);
   const malformed: MalformedRecord[] = [];
   const delims = new Map<number, string>();
@@ -266,9 +268,9 @@ async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], conf
   let doneBytes = 0;
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
-    const r = await readCsvLean(conn, f, i, config);
+    const r = f.format === 'csv' ? await readCsvLean(conn, f, i, config) : { ...(await readParquetLean(conn, f, i, config)), delim: null };
     malformed.push(...r.malformed);
-    delims.set(i, r.delim);
+    if (r.delim !== null) delims.set(i, r.delim);
     fileReports.push({ path: f.path, bytes: f.bytes, format: f.format, records: r.records });
     ends.push((ends.at(-1) ?? 0) + r.records - r.malformed.length);
     doneBytes += f.bytes;
@@ -278,7 +280,9 @@ async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], conf
   const sum = (k: string) => check.reduce((t, r) => t + Number(r[k]), 0);
   // Files with rows to reject are read again numbered straight away (numbering is what shows their lines).
   const rejecting = new Set(check.filter((r) => Number(r.unclean) > 0).map((r) => Number(r.file)));
-  if (rejecting.size === 0) {
+  const again = (why: string) => logger.info(`ingest: ${why}; reading again with every row checked, to report each at its line`);
+  if (rejecting.size > 0) again(`rows to reject or exclude in ${[...rejecting].map((i) => files[i].path).join(', ')}`);
+  else {
     // `stage` writes '' for a missing session id (without a mapped one, the gap rule numbers the sessions anyway).
     if (config.columns.session_id && sum('null_sessions') > 0) await conn.run(`UPDATE lean SET session_id = '' WHERE session_id IS NULL`);
     // The per-user counts are the report's, and the user ids to check, one per user.
@@ -286,6 +290,7 @@ async function readCsvFilesLean(conn: DuckDBConnection, files: InputFile[], conf
     let clean = true;
     for (const sql of leanTrimCheckSql('lean_users')) if (clean) clean = Number((await queryRows(conn, sql))[0].n) === 0;
     if (clean) return { clean: true as const, malformed, delims, fileReports, extra, signupsUnparsable: sum('signups_unparsable') };
+    again('user ids, events or plans with spaces to trim or empty');
     await conn.run('DROP TABLE lean_users');
   }
   await conn.run('DROP TABLE lean');

@@ -196,16 +196,17 @@ function eventsFromTableSql(config: EventConfig, t: { table: string; extra: stri
     ];
   }
   const gapSeconds = Math.round(config.session_gap_minutes * 60);
-  // Both windows order rows the same way, ties included (the table's rowid, in file order, breaks them): with
-  // `ts, event` alone two events at the same instant (CDNOW's same-day purchases) could be ordered one way by
-  // lag and the other by the running sum, and one of them land in the previous session, from run to run.
+  // Rows at the same instant (CDNOW's same-day purchases) are peers: only the first of them, whichever it is, can
+  // start a session (the others are 0 seconds after it), and the running sum counts every peer's flag (RANGE frame,
+  // the default with ORDER BY), so all of them get the same session whatever order they are in. The rows' order in
+  // the table is not used: the ingest INSERTs do not keep it.
   return [
     `CREATE OR REPLACE TABLE events AS
-    SELECT user_id, ts, event, CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts, event, rid ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_id,
+    SELECT user_id, ts, event, CAST(sum(new_session) OVER (PARTITION BY user_id ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS VARCHAR) AS session_id,
            plan, value, signup_ts
     FROM (SELECT *, CASE WHEN prev_ts IS NULL OR epoch(ts) - epoch(prev_ts) > ${gapSeconds} THEN 1 ELSE 0 END AS new_session
-          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts, event, rid) AS prev_ts
-                FROM (SELECT user_id, ts, event, plan, value, signup_ts, rowid AS rid FROM ${t.table} WHERE ${t.used})))`,
+          FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts) AS prev_ts
+                FROM (SELECT user_id, ts, event, plan, value, signup_ts FROM ${t.table} WHERE ${t.used})))`,
     `DROP TABLE ${t.table}`,
   ];
 }

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEvents, SYNTHETIC_PRESET, type EventConfig, type EventStore, type IngestReport } from '../../src/ingest/index.js';
-import { queryRows } from '../../src/shared/duckdb.js';
+import { openDuckDB, queryRows, quoteLiteral } from '../../src/shared/duckdb.js';
+import { collectingLogger } from '../../src/shared/log.js';
 
 /**
- * The lean CSV pass (issue 23 part 3): a CSV log is parsed into `lean` without per-row trims and reject reasons,
+ * The lean pass (issue 23 part 3): a CSV or Parquet log is read into `lean` without per-row trims and reject reasons,
  * and read again through `stage` only when a check says something would be rejected or changed. Every case here
- * loads the same file both ways (`leanCsv: false` is the `stage` pass alone) and asks for the same report and the
+ * loads the same file both ways (`lean: false` is the `stage` pass alone) and asks for the same report and the
  * same events, value for value; each case also says which pass must have produced them, so a check that let a
  * dirty file through, or sent every clean file back to `stage`, fails.
  * Files are the synthetic fixture (29 events of u000002, test/fixtures/synthetic-u2.csv) edited per case.
@@ -45,10 +46,12 @@ const events = async (s: EventStore) => queryRows(s.conn, `SELECT user_id, CAST(
 /** Which pass read the file: the lean pass leaves its rejects table, `rejects_0_lean`. */
 const pass = async (s: EventStore) =>
   (await queryRows(s.conn, `SELECT count(*)::DOUBLE AS n FROM information_schema.tables WHERE table_name = 'rejects_0_lean'`))[0].n === 1 ? 'lean' : 'stage';
+/** Which pass read a Parquet file (no rejects table): the lean pass says when it hands the files to `stage`. */
+const saidAgain = (lines: string[]) => lines.some((l) => l.includes('reading again with every row checked'));
 
 async function both(path: string, config: EventConfig = SYNTHETIC_PRESET) {
   const lean = await loadEvents([path], config);
-  const stage = await loadEvents([path], config, { leanCsv: false });
+  const stage = await loadEvents([path], config, { lean: false });
   try {
     expect(report(lean.report)).toEqual(report(stage.report));
     expect(await events(lean)).toEqual(await events(stage));
@@ -108,7 +111,7 @@ describe('lean CSV pass: the same report and events as the stage pass', () => {
   it('several files: one with a row to reject sends them all through stage, the rejected row at its file and line', async () => {
     const files = [await write(rows.slice(0, 10)), await write(edit(rows.slice(10), 4, 'user_id', '')), await write(rows.slice(0, 3))];
     const lean = await loadEvents(files, SYNTHETIC_PRESET);
-    const stage = await loadEvents(files, SYNTHETIC_PRESET, { leanCsv: false });
+    const stage = await loadEvents(files, SYNTHETIC_PRESET, { lean: false });
     try {
       expect(report(lean.report)).toEqual(report(stage.report));
       expect(await events(lean)).toEqual(await events(stage));
@@ -141,5 +144,65 @@ describe('lean CSV pass: the same report and events as the stage pass', () => {
     const r = await both(await write(edit(rows, 6, 'plan', 'enterprise')), excl);
     expect(r.pass).toBe('stage');
     expect(r.report.rejected).toEqual({ 'excluded by config (plan in excluded values)': 1 });
+  });
+});
+
+/**
+ * The same fixture as Parquet: written by DuckDB from the edited CSV, its timestamps typed (TIMESTAMP) or left as
+ * text (`textTimes`), and loaded both ways.
+ */
+async function writeParquet(lines: string[], opts: { textTimes?: boolean } = {}): Promise<string> {
+  const csv = await write(lines);
+  const path = csv.replace(/\.csv$/, '.parquet');
+  const db = await openDuckDB();
+  try {
+    const times = opts.textTimes ? '' : ' REPLACE (CAST("timestamp" AS TIMESTAMP) AS "timestamp", CAST(signup_at AS TIMESTAMP) AS signup_at)';
+    await db.conn.run(`COPY (SELECT *${times} FROM read_csv(${quoteLiteral(csv)}, header = true, all_varchar = true)) TO ${quoteLiteral(path)} (FORMAT parquet)`);
+  } finally {
+    db.close();
+  }
+  return path;
+}
+
+async function bothParquet(path: string, config: EventConfig = SYNTHETIC_PRESET) {
+  const log = collectingLogger();
+  const lean = await loadEvents([path], config, { logger: log });
+  const stage = await loadEvents([path], config, { lean: false });
+  try {
+    expect(report(lean.report)).toEqual(report(stage.report));
+    expect(await events(lean)).toEqual(await events(stage));
+    return { pass: saidAgain(log.lines) ? 'stage' : 'lean', report: lean.report, events: await events(lean) };
+  } finally {
+    lean.close();
+    stage.close();
+  }
+}
+
+describe('lean pass over Parquet: the same report and events as the stage pass', () => {
+  it('a clean file, typed or text times, is read once, by the lean pass', async () => {
+    for (const textTimes of [false, true]) {
+      const r = await bothParquet(await writeParquet(rows, { textTimes }));
+      expect(r.pass).toBe('lean');
+      expect(r.report.rowsUsed).toBe(29);
+    }
+  });
+
+  it('sessions by the gap rule, and missing session ids', async () => {
+    const gap: EventConfig = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, session_id: null } };
+    expect((await bothParquet(await writeParquet(rows), gap)).pass).toBe('lean');
+    const r = await bothParquet(await writeParquet(edit(rows, 3, 'session_id', '')));
+    expect(r.pass).toBe('lean');
+    expect(r.events.filter((e) => e.session_id === '').length).toBe(1);
+  });
+
+  it.each([
+    ['a user id to trim', edit(rows, 2, 'user_id', ' u000002'), {}, 0],
+    ['an empty user id', edit(rows, 2, 'user_id', ''), {}, 1],
+    ['an empty event', edit(rows, 2, 'event', ''), {}, 1],
+    ['an unparsable text time', edit(rows, 2, 'timestamp', '2026-13-45T00:00:00Z'), { textTimes: true }, 1],
+  ])('%s: read again through stage, a rejected row at its number', async (_what, lines, opts, rejected) => {
+    const r = await bothParquet(await writeParquet(lines, opts));
+    expect(r.pass).toBe('stage');
+    expect(Object.values(r.report.examples).flat().map((e) => e.where)).toEqual(rejected ? ['row 3'] : []);
   });
 });
