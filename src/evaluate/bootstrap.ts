@@ -86,16 +86,10 @@ export interface BootstrapOptions {
 }
 
 /**
- * A probability scorer's per-user log-loss and squared-error terms, computed once: every resample only weights
- * them (the same terms in the same order as logLoss and brierScore, so the same bits).
+ * A probability scorer's per-user log-loss term and p - y, computed once (the same terms in the same order as
+ * logLoss and brierScore, so the same bits): every resample only weights them.
  */
-interface ProbabilityTerms {
-  loss: Float64Array;
-  /** p - y (squared in the sum as brierScore does: w * d * d). */
-  diff: Float64Array;
-}
-
-function probabilityTerms(p: ArrayLike<number>, y: Labels): ProbabilityTerms {
+function probabilityTerms(p: ArrayLike<number>, y: Labels): { loss: Float64Array; diff: Float64Array } {
   const loss = new Float64Array(p.length);
   const diff = new Float64Array(p.length);
   for (let i = 0; i < p.length; i++) {
@@ -106,24 +100,7 @@ function probabilityTerms(p: ArrayLike<number>, y: Labels): ProbabilityTerms {
   return { loss, diff };
 }
 
-/** logLoss and brierScore of a resample from the terms (users with weight 0 left out, as there). */
-function weightedTerms(t: ProbabilityTerms, w: Float64Array): { logLoss: number; brier: number } {
-  let s = 0;
-  let b = 0;
-  let n = 0;
-  for (let i = 0; i < w.length; i++) {
-    const wi = w[i];
-    if (wi === 0) continue;
-    s -= wi * t.loss[i];
-    const d = t.diff[i];
-    b += wi * d * d;
-    n += wi;
-  }
-  return n > 0 ? { logLoss: s / n, brier: b / n } : { logLoss: NaN, brier: NaN };
-}
-
-function pointMetrics(c: GroupCounts, s: ScorerInput, y: Labels, highRiskShare: number, w?: Float64Array, terms?: ProbabilityTerms | null): Record<MetricName, number> {
-  const probability = s.isProbability ? (w && terms ? weightedTerms(terms, w) : { logLoss: logLoss(s.scores, y, w), brier: brierScore(s.scores, y, w) }) : null;
+function pointMetrics(c: GroupCounts, probability: { logLoss: number; brier: number } | null, highRiskShare: number): Record<MetricName, number> {
   const t10 = topShareFromCounts(c, 0.1);
   const t20 = topShareFromCounts(c, 0.2);
   const hr = topShareFromCounts(c, highRiskShare);
@@ -142,37 +119,86 @@ function pointMetrics(c: GroupCounts, s: ScorerInput, y: Labels, highRiskShare: 
 }
 
 /**
- * A scorer's tie groups seen from the users: the group of each user, so a resample's counts are one pass over the
- * users in their own order (the weights and labels read in sequence) instead of a walk through the ranking.
+ * What a resample needs of every scorer, laid out user by user so that one pass over the users fills all of them:
+ * each user's tie group in each scorer (an index into one array of counts for all scorers, `group[i * K + k]`), and
+ * each probability scorer's log-loss term and p - y (`loss[i * P + p]`). One pass reads a user's weight and label
+ * once instead of once per scorer (five scorers on 51,694 synthetic users, 1,000 resamples: 3.5 -> 1.7 s, the same bits).
  */
-interface UserGroups {
-  groupOf: Uint32Array;
-  /** Scratch counts, refilled by every resample. */
-  counts: GroupCounts;
+interface ResampleLayout {
+  scorers: number;
+  group: Uint32Array;
+  /** Counts of every scorer's groups, scorer after scorer; `counts[k]` views its part. */
+  pos: Float64Array;
+  neg: Float64Array;
+  counts: GroupCounts[];
+  /** Probability scorers: their indices among the scorers, and their terms user by user. */
+  probability: number[];
+  loss: Float64Array;
+  diff: Float64Array;
+  /** Scratch sums of one resample, per probability scorer. */
+  lossSum: Float64Array;
+  sqSum: Float64Array;
 }
 
-function userGroups(r: RankedScores): UserGroups {
-  const groupOf = new Uint32Array(r.n);
-  const g = r.groupScores.length;
-  for (let k = 0; k < g; k++) for (let j = r.groupStarts[k]; j < r.groupStarts[k + 1]; j++) groupOf[r.order[j]] = k;
-  return { groupOf, counts: { pos: new Float64Array(g), neg: new Float64Array(g), totalPos: 0, totalNeg: 0 } };
+function resampleLayout(ranked: RankedScores[], scorers: ScorerInput[], y: Labels): ResampleLayout {
+  const n = y.length;
+  const K = ranked.length;
+  const offsets = [0];
+  for (const r of ranked) offsets.push(offsets[offsets.length - 1] + r.groupScores.length);
+  const group = new Uint32Array(n * K);
+  ranked.forEach((r, k) => {
+    for (let g = 0; g < r.groupScores.length; g++) for (let j = r.groupStarts[g]; j < r.groupStarts[g + 1]; j++) group[r.order[j] * K + k] = offsets[k] + g;
+  });
+  const pos = new Float64Array(offsets[K]);
+  const neg = new Float64Array(offsets[K]);
+  const counts = ranked.map((_, k) => ({ pos: pos.subarray(offsets[k], offsets[k + 1]), neg: neg.subarray(offsets[k], offsets[k + 1]), totalPos: 0, totalNeg: 0 }));
+  const probability = scorers.flatMap((s, k) => (s.isProbability ? [k] : []));
+  const P = probability.length;
+  const loss = new Float64Array(n * P);
+  const diff = new Float64Array(n * P);
+  probability.forEach((k, p) => {
+    const t = probabilityTerms(scorers[k].scores, y);
+    for (let i = 0; i < n; i++) {
+      loss[i * P + p] = t.loss[i];
+      diff[i * P + p] = t.diff[i];
+    }
+  });
+  return { scorers: K, group, pos, neg, counts, probability, loss, diff, lossSum: new Float64Array(P), sqSum: new Float64Array(P) };
 }
 
-/** groupCounts(r, y, w) for integer weights (resample counts): the same sums, as integers add exactly in any order. */
-function resampleCounts(u: UserGroups, y: Labels, w: Float64Array, totalPos: number, totalNeg: number): GroupCounts {
-  const { pos, neg } = u.counts;
-  const groupOf = u.groupOf;
+/**
+ * One resample's group counts of every scorer (groupCounts(r, y, w) for integer weights: integers add exactly in any
+ * order) and the weighted log-loss and squared-error sums of every probability scorer (users with weight 0 left out,
+ * each sum over the users in their order, as logLoss and brierScore add them: the same bits). Returns the total weight.
+ */
+function resampleAll(L: ResampleLayout, y: Labels, w: Float64Array, totalPos: number, totalNeg: number): number {
+  const { group, pos, neg, loss, diff, lossSum, sqSum } = L;
+  const K = L.scorers;
+  const P = L.probability.length;
   pos.fill(0);
   neg.fill(0);
+  lossSum.fill(0);
+  sqSum.fill(0);
+  let total = 0;
   for (let i = 0; i < w.length; i++) {
     const wi = w[i];
     if (wi === 0) continue;
-    if (y[i] === 1) pos[groupOf[i]] += wi;
-    else neg[groupOf[i]] += wi;
+    const g = i * K;
+    const into = y[i] === 1 ? pos : neg;
+    for (let k = 0; k < K; k++) into[group[g + k]] += wi;
+    const t = i * P;
+    for (let p = 0; p < P; p++) {
+      lossSum[p] -= wi * loss[t + p];
+      const d = diff[t + p];
+      sqSum[p] += wi * d * d;
+    }
+    total += wi;
   }
-  u.counts.totalPos = totalPos;
-  u.counts.totalNeg = totalNeg;
-  return u.counts;
+  for (const c of L.counts) {
+    c.totalPos = totalPos;
+    c.totalNeg = totalNeg;
+  }
+  return total;
 }
 
 function interval(value: number, draws: Float64Array): MetricInterval | null {
@@ -197,9 +223,8 @@ export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: Bootst
   const resamples = opts.resamples ?? 1000;
   if (!Number.isInteger(resamples) || resamples < 0) throw new CohortlabError('BAD_ARGUMENT', `bootstrapMetrics: resamples must be a non-negative integer, got ${resamples}.`);
   const ranked = scorers.map((s) => rankScores(s.scores));
-  const groups = ranked.map(userGroups);
-  const terms = scorers.map((s) => (s.isProbability ? probabilityTerms(s.scores, y) : null));
-  const point = scorers.map((s, k) => pointMetrics(groupCounts(ranked[k], y), s, y, opts.highRiskShare));
+  const layout = resampleLayout(ranked, scorers, y);
+  const point = scorers.map((s, k) => pointMetrics(groupCounts(ranked[k], y), s.isProbability ? { logLoss: logLoss(s.scores, y), brier: brierScore(s.scores, y) } : null, opts.highRiskShare));
   // draws[k][m][b]: metric m of scorer k in the b-th kept resample
   const draws = scorers.map(() => METRIC_NAMES.map(() => new Float64Array(resamples)));
   const diffIndex = diffs.map(([a, b]) => [scorers.findIndex((s) => s.name === a), scorers.findIndex((s) => s.name === b)]);
@@ -223,8 +248,11 @@ export function bootstrapMetrics(y: Labels, scorers: ScorerInput[], opts: Bootst
       continue;
     }
     const kept = b - skipped;
+    const total = resampleAll(layout, y, w, pos, n - pos);
     for (let k = 0; k < scorers.length; k++) {
-      ms[k] = pointMetrics(resampleCounts(groups[k], y, w, pos, n - pos), scorers[k], y, opts.highRiskShare, w, terms[k]);
+      const p = layout.probability.indexOf(k);
+      const probability = p < 0 ? null : { logLoss: layout.lossSum[p] / total, brier: layout.sqSum[p] / total };
+      ms[k] = pointMetrics(layout.counts[k], probability, opts.highRiskShare);
       for (let m = 0; m < METRIC_NAMES.length; m++) draws[k][m][kept] = ms[k][METRIC_NAMES[m]];
     }
     for (let d = 0; d < diffs.length; d++) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { averagePrecision, averagePrecisionRanked, brierScore, logLoss, rankScores, rocAuc, rocAucRanked, scoreCurve, topShare } from '../../src/evaluate/metrics.js';
+import { averagePrecision, averagePrecisionRanked, brierScore, logLoss, rankScores, rocAuc, rocAucRanked, scoreCurve, topShare, topShareRanked } from '../../src/evaluate/metrics.js';
 import { bootstrapMetrics } from '../../src/evaluate/bootstrap.js';
 import { createRng } from '../../src/shared/rng.js';
 
@@ -94,6 +94,35 @@ describe('bootstrapMetrics', () => {
     const d = run(5).differences.find((x) => x.metric === 'rocAuc')!;
     expect(d.value).toBeCloseTo(rocAuc(good, lab) - rocAuc(weak, lab), 12);
     expect(d.lo).toBeGreaterThan(0);
+  });
+  it("a resample's metrics are those of the users drawn, weighted by their counts, for every scorer in one pass", () => {
+    // One resample: its interval is that resample's value. Its draws are the first n integers of the seeded stream.
+    const seed = 3;
+    const w = new Float64Array(n);
+    for (const j of createRng(seed).ints(n, new Uint32Array(n))) w[j] += 1;
+    const third = Float64Array.from(good, (p, i) => (i % 3 === 0 ? 1 - p : p));
+    const scorers = [
+      { name: 'model', scores: good, isProbability: true },
+      { name: 'rule', scores: weak, isProbability: false },
+      { name: 'flipped', scores: third, isProbability: true },
+    ];
+    const r = bootstrapMetrics(lab, scorers, { seed, resamples: 1, highRiskShare: 0.15 });
+    expect(r.skipped).toBe(0);
+    for (const sc of scorers) {
+      const m = r.scorers[sc.name];
+      const ranked = rankScores(sc.scores);
+      const expected = {
+        rocAuc: rocAucRanked(ranked, lab, w),
+        prAuc: averagePrecisionRanked(ranked, lab, w),
+        liftTop20: topShareRanked(ranked, lab, 0.2, w).lift,
+        recallAtHighRiskShare: topShareRanked(ranked, lab, 0.15, w).recall,
+        ...(sc.isProbability ? { logLoss: logLoss(sc.scores, lab, w), brier: brierScore(sc.scores, lab, w) } : {}),
+      };
+      for (const [metric, v] of Object.entries(expected)) {
+        const iv = m[metric as keyof typeof m]!;
+        expect([metric, iv.lo, iv.hi]).toEqual([metric, v, v]);
+      }
+    }
   });
   it('bootstrapMetrics of a score against itself gives a zero-width difference', () => {
     const r = bootstrapMetrics(lab, [
