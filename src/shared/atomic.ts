@@ -32,6 +32,7 @@ const OS_MESSAGES: Record<string, string> = {
   'Read-only file system': 'EROFS',
   'Not a directory': 'ENOTDIR',
   'File too large': 'EFBIG',
+  'No such file or directory': 'ENOENT',
 };
 
 /** The one-sentence error for a failed write of `path`; other errors pass through unchanged. */

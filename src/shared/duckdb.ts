@@ -12,6 +12,8 @@ import { CohortlabError, internalError } from './errors.js';
  */
 export interface DuckDB {
   conn: DuckDBConnection;
+  /** Another connection to the same database, for a statement that runs while `conn` does other work; closed with it. */
+  connect(): Promise<DuckDBConnection>;
   close(): void;
 }
 
@@ -110,9 +112,16 @@ export async function openDuckDB(limits: DuckDBLimits = duckdbLimits()): Promise
   if (limits.memoryLimit) await conn.run(`SET memory_limit = ${quoteLiteral(limits.memoryLimit)}`);
   await conn.run(`SET temp_directory = ${quoteLiteral(spill)}`);
   if (limits.threads !== undefined) await conn.run(`SET threads = ${Math.trunc(limits.threads)}`);
+  const others: DuckDBConnection[] = [];
   return {
     conn,
+    connect: async () => {
+      const c = await instance.connect();
+      others.push(c);
+      return c;
+    },
     close: () => {
+      for (const c of others) c.closeSync();
       conn.closeSync();
       instance.closeSync();
       openSpills.delete(spill);
