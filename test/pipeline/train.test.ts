@@ -48,6 +48,28 @@ describe('train -> registry -> score', () => {
     expect(manifest.metrics.k).toBe(4);
   }, 180_000);
 
+  it("a gbdt's snapshot and previous scores are the same bits with the reason codes in a worker and in place", async () => {
+    const gbdt = async (threads: boolean) => {
+      const before = process.env.COHORTLAB_SCORE_THREADS;
+      if (threads) delete process.env.COHORTLAB_SCORE_THREADS;
+      else process.env.COHORTLAB_SCORE_THREADS = '0';
+      try {
+        const models = createMemoryStore();
+        const r = await trainPipeline({ events: [join(dir, 'data', 'events.parquet')], config: SYNTHETIC_PRESET, seed: 5, name: 'gbdt', models, kind: 'gbdt', k: 4, resamples: 20, keepUserIds: true });
+        return (await Promise.all(['scores.parquet', 'scores-previous.parquet'].map((f) => readVersionTable(models, r.version, f)))).map((t) => t!);
+      } finally {
+        if (before === undefined) delete process.env.COHORTLAB_SCORE_THREADS;
+        else process.env.COHORTLAB_SCORE_THREADS = before;
+      }
+    };
+    const [inWorker, inPlace] = [await gbdt(true), await gbdt(false)];
+    for (let f = 0; f < 2; f++) {
+      expect(inWorker[f].columns.user_id.length).toBeGreaterThan(100);
+      expect(inWorker[f].columns).toEqual(inPlace[f].columns);
+    }
+    expect((inWorker[0].columns.reasons as unknown[]).some((r) => JSON.stringify(r).length > 2)).toBe(true);
+  }, 180_000);
+
   it('a loaded version scores users exactly as the training run did', async () => {
     const model = await loadScoringModel(openModelStore(modelsDir), 'default@1');
     const snap = await readTable(join(model.dir, 'scores.parquet'));
