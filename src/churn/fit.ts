@@ -127,13 +127,13 @@ export function setSize(role: DataSetSize['role'], t: FeatureTable, source: 'eve
 }
 
 /**
- * The validation and test users must hold both outcomes: a model cannot be calibrated, nor evaluated, on one
- * (ONE_CLASS). fitChurn checks its sets; train checks them before its other work on the events, so that is the
- * error a one-outcome log gets.
+ * The validation and test users (`sets`, their setSize) must hold both outcomes: a model cannot be calibrated, nor
+ * evaluated, on one (ONE_CLASS). fitChurn checks its sets; train checks them before its other work on the events, so
+ * that is the error a one-outcome log gets.
  */
-export function checkBothOutcomes(valid: FeatureTable, test: FeatureTable, source: 'events' | 'table', target?: TargetSpec | null): void {
+export function checkBothOutcomes(sets: DataSetSize[], source: 'events' | 'table', target?: TargetSpec | null): void {
   const outcome = outcomeNames(target);
-  for (const s of [setSize('validation', valid, source), setSize('test', test, source)]) {
+  for (const s of sets) {
     if (s.churners === 0 || s.churners === s.users) {
       throw new CohortlabError('ONE_CLASS', `the ${s.role} users ${source === 'events' ? `as of ${s.cutoff} ` : ''}(${s.users}) are all ${s.churners ? outcome.positive : outcome.negative}: ${outcome.target === 'churn' ? 'a churn' : `a propensity (${outcome.target})`} model cannot be ${s.role === 'test' ? 'evaluated' : 'calibrated'} on one outcome, and nothing was registered; pick a cutoff or horizon where both occur (cohortlab profile shows the churn share).`);
     }
@@ -184,7 +184,7 @@ export async function fitChurn(input: FitChurnInput): Promise<ChurnFit> {
     setSize('test', input.test, source),
   ];
   const outcome = outcomeNames(input.target);
-  checkBothOutcomes(input.valid, input.test, source, input.target);
+  checkBothOutcomes(sets.slice(-2), source, input.target);
   for (const line of formatSetSizes(sets, outcome)) logger.info(line);
   const scaler = fitScaler(tr.x, input.features);
   const design = (x: Matrix): DesignPair => ({ raw: x, scaled: applyScaler(scaler, x, { shared: true }) });

@@ -8,7 +8,7 @@ import {
 } from '../rules/index.js';
 import { assignClusters, fitClusters, truthAgreement, type ClusterFit } from '../cluster/index.js';
 import { RETENTION_FILE, storedRetention } from '../retention/index.js';
-import { checkBothOutcomes, planBacktest, shapInput, startShapThread, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
+import { checkBothOutcomes, planBacktest, setSize, shapInput, startShapThread, suggestCutoffs, fitChurn, type ChurnModelRequest, type DuplicateReport, type TableColumnReport } from '../churn/index.js';
 import { evaluateChurnFit, labelWindowOverlaps, renderEvaluationHtml, type EvaluationReport, type ReportWarning } from '../evaluate/index.js';
 import {
   CLUSTERS_FILE, CONFIG_FILE, MANIFEST_FORMAT_VERSION, MANIFEST_KIND, PREVIOUS_SCORES_FILE, REPORT_FILE, RULES_FOLDER, RULES_REFERENCE_FILE,
@@ -228,7 +228,7 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
       ? [train, valid, test]
       : await labelForTarget(store, [...train, valid, test], target).then((t) => [t.slice(0, -2), t[t.length - 2], t[t.length - 1]] as const);
     // one outcome only is train's error before any more work (the retention curves below cannot be drawn without churns)
-    checkBothOutcomes(validT, testT, 'events', target);
+    checkBothOutcomes([setSize('validation', validT, 'events'), setSize('test', testT, 'events')], 'events', target);
     // The BG/NBD stored for score and /v1/predict: fitted on every purchase up to the snapshot.
     const ltvSnapshot = ltv.baseline ? await fitLtvAt(store, snapshot.asOf) : null;
     // Kaplan-Meier curves by segment, lifecycle and cluster (groups at the test cutoff, time to the snapshot): /v1/retention and the explorer.
@@ -254,20 +254,20 @@ export async function trainPipeline(opts: TrainOptions): Promise<TrainResult> {
     // the last seconds of the evaluation. The same bits as in place (churn/shap-thread.ts).
     const shapThread = fitted.model.kind === 'gbdt' ? startShapThread(fitted.model.gbdt.fitted) : null;
     const shares = [snapshot, test].map((t) => {
-      const x = shapThread ? shapInput(fitted.model, t.columns) : null;
-      const share = x && shapThread ? shapThread.explain(x) : null;
+      const x = shapThread && shapInput(fitted.model, t.columns);
+      const share = x ? shapThread.explain(x) : null;
       share?.catch(() => {}); // awaited in `meanwhile`
       return share;
     });
+    const shapOf = async (k: number) => {
+      const share = shares[k];
+      return share && shapThread ? shapThread.finish(await share) : undefined;
+    };
     // set by the `meanwhile` step, which evaluateChurnFit always runs
     let scoredBoth!: [ScoreResult, ScoreResult];
     const churn = await evaluateChurnFit(fitted, testT, {
       meanwhile: async () => {
-        const shap = async (k: number) => {
-          const share = shares[k];
-          return share && shapThread ? shapThread.finish(await share) : undefined;
-        };
-        scoredBoth = await Promise.all([scoreWithParts(parts, snapshot, { shap: await shap(0) }), scoreWithParts(parts, test, { shap: await shap(1) })]);
+        scoredBoth = await Promise.all([scoreWithParts(parts, snapshot, { shap: await shapOf(0) }), scoreWithParts(parts, test, { shap: await shapOf(1) })]);
       },
       ruleScoreTest: baselines.rule,
       // the "bgnbd" baseline is a churn score: only beside a churn model
