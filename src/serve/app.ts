@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import { FeatureRowsBody } from './rows-body.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RouteDoc } from './openapi.js';
 import { authPlugin } from './plugins/auth.js';
@@ -56,7 +57,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // feature is an error). Query strings and path parameters are text by nature: numbers are coerced.
   const bodyAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allowUnionTypes: true, allErrors: false });
   const queryAjv = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allowUnionTypes: true, allErrors: false });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart !== 'body') return queryAjv.compile(schema);
+    const check = bodyAjv.compile(schema);
+    // POST /v1/predict's reader (rows-body.ts) takes only bodies this schema accepts: what it read is valid as read
+    const checkBody = (data: unknown): boolean => {
+      if (data instanceof FeatureRowsBody) return true;
+      const ok = check(data);
+      checkBody.errors = check.errors;
+      return ok;
+    };
+    checkBody.errors = check.errors;
+    return checkBody;
+  });
 
   const routes: RouteDoc[] = [];
   app.addHook('onRoute', (r) => {

@@ -139,6 +139,11 @@ export function featureTableFromColumns(body: PredictColumns, featureNames: stri
 /** Scores the users of POST /v1/predict/columns: one block, rows in request order. */
 export async function predictColumnRows(loaded: Loaded, body: PredictColumns, reasons = 3): Promise<PredictionRows> {
   const { table, asOf } = featureTableFromColumns(body, loaded.model.featureNames);
+  return predictFeatureRows(loaded, table, reasons, asOf);
+}
+
+/** Scores a table of feature rows (the model's features, in its users' order): one block, rows in that order. */
+export async function predictFeatureRows(loaded: Loaded, table: FeatureTable, reasons = 3, asOf: (string | undefined)[] = new Array(table.userIds.length)): Promise<PredictionRows> {
   const n = table.userIds.length;
   return { blocks: [scoredBlock(await loaded.model.score(table, { reasons }))], block: new Uint32Array(n), row: Uint32Array.from({ length: n }, (_, i) => i), asOf };
 }

@@ -6,6 +6,8 @@ import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
 import { openModelStore } from '../../src/registry/index.js';
 import { buildApp, createProvider } from '../../src/serve/index.js';
 import { trainedFixture } from './helper.js';
+import { readFeatureRows } from '../../src/serve/rows-body.js';
+import { MAX_USERS_PER_REQUEST } from '../../src/serve/schemas.js';
 
 /** POST /v1/predict/columns: feature rows sent column by column get POST /v1/predict's answer, byte for byte. */
 let app: FastifyInstance;
@@ -43,6 +45,25 @@ describe('POST /v1/predict/columns', () => {
     const b = await post('/v1/predict/columns', asColumns(dated, { already_churned: [0, 1, 0], as_of: ['2026-04-30', '2026-04-30', '2026-04-30'] }));
     expect(b.body).toBe(a.body);
     expect(b.json().predictions[1]).toMatchObject({ lifecycle_stage: 'Churned', as_of: '2026-04-30' });
+  });
+
+  it('POST /v1/predict reads plain feature rows in place (rows-body.ts): the answer of the parsed path, byte for byte', async () => {
+    const plain = rows.map((r) => ({ user_id: r.user_id, features: Object.fromEntries(names.map((n) => [n, r.features[n]])) }));
+    // plan "" is a key the reader leaves to JSON.parse and the schema, and means what no plan means
+    const parsed = plain.map((r) => ({ ...r, features: { ...r.features, plan: '' } }));
+    for (const top of [{ top_reasons: 3 }, { top_reasons: 0 }, {}]) {
+      const body = JSON.stringify({ users: plain, ...top }, null, 1);
+      expect(readFeatureRows(Buffer.from(body), names, MAX_USERS_PER_REQUEST)).not.toBeNull();
+      expect(readFeatureRows(Buffer.from(JSON.stringify({ users: parsed, ...top })), names, MAX_USERS_PER_REQUEST)).toBeNull();
+      const a = await post('/v1/predict', body);
+      const b = await post('/v1/predict', { users: parsed, ...top });
+      expect(a.statusCode).toBe(200);
+      expect(a.body).toBe(b.body);
+    }
+    // what the reader refuses still gets the schema's answer
+    const typo = await post('/v1/predict', { users: [{ user_id: 'u1', features: { ...plain[0].features, sesions_7d: 1 } }] });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json().message).toMatch(/^unknown feature "sesions_7d"/);
   });
 
   it('refuses columns of the wrong length, a missing or unknown column, and a non-number, naming where', async () => {
