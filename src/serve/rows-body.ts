@@ -33,13 +33,34 @@ const FEATURES = enc('features');
 /** Reads `body` when it has the shape above, else null (see FeatureRowsBody). */
 export function readFeatureRows(body: Uint8Array, featureNames: string[], maxUsers: number): FeatureRowsBody | null {
   if (featureNames.length === 0 || !isAscii(body)) return null;
-  return new Reader(body, featureNames, maxUsers).read();
+  let names = namesSeen.get(featureNames);
+  if (!names) namesSeen.set(featureNames, (names = featureKeys(featureNames)));
+  return new Reader(body, names, maxUsers).read();
 }
+
+/** The feature names as the reader matches them: their bytes, and each name's column. */
+interface FeatureKeys {
+  names: string[];
+  keys: Uint8Array[];
+  index: Map<string, number>;
+  /** The fewest bytes a user takes: its features' keys, quotes, colons and one digit each, and 20 bytes of {"user_id":"","features":{}} around them. */
+  minBytes: number;
+}
+
+function featureKeys(names: string[]): FeatureKeys {
+  const keys = names.map(enc);
+  return { names, keys, index: new Map(names.map((n, k) => [n, k])), minBytes: keys.reduce((sum, k) => sum + k.length + 4, 20) };
+}
+
+// a model's feature list is one array for as long as it is loaded: its keys are made once (a single user's request
+// would otherwise spend more on them than on reading its body)
+const namesSeen = new WeakMap<string[], FeatureKeys>();
 
 class Reader {
   private pos = 0;
   /** The end of the last key read (its closing quote). */
   private keyEnd = 0;
+  private readonly names: string[];
   private readonly keys: Uint8Array[];
   private readonly index: Map<string, number>;
   private readonly cols: Float64Array[];
@@ -51,17 +72,14 @@ class Reader {
 
   constructor(
     private readonly b: Uint8Array,
-    private readonly names: string[],
+    features: FeatureKeys,
     private readonly maxUsers: number,
   ) {
-    this.keys = names.map(enc);
-    this.index = new Map(names.map((n, k) => [n, k]));
-    // No more users than the body has room for: each takes at least its features' keys, quotes, colons and one
-    // digit each, and 20 bytes of {"user_id":"","features":{}} around them.
-    const minBytes = this.keys.reduce((sum, k) => sum + k.length + 4, 20);
-    this.capacity = Math.min(maxUsers, Math.ceil(b.length / minBytes));
-    this.cols = names.map(() => new Float64Array(this.capacity));
-    this.seen = new Int32Array(names.length);
+    ({ names: this.names, keys: this.keys, index: this.index } = features);
+    // no more users than the body has room for
+    this.capacity = Math.min(maxUsers, Math.ceil(b.length / features.minBytes));
+    this.cols = this.names.map(() => new Float64Array(this.capacity));
+    this.seen = new Int32Array(this.names.length);
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     this.latin1 = (start, end) => buf.toString('latin1', start, end);
   }

@@ -69,7 +69,9 @@ const body = fc.record({
   pad: fc.array(ws, { minLength: 8, maxLength: 8 }),
 });
 
-function bodyText(b: fc.RecordValue<typeof body>): string {
+type Body = typeof body extends fc.Arbitrary<infer T> ? T : never;
+
+function bodyText(b: Body): string {
   const [p0, p1, p2, p3, p4, p5, p6, p7] = b.pad;
   const users = b.users.map((u) => {
     const q = u.pad;
