@@ -230,10 +230,31 @@ const SCHEMA_PROBABILITIES = new Set(['churn_probability', 'upgrade_probability'
  * (test/serve/predict-json.test.ts), at a fraction of the time and garbage for 1,000-user batches.
  */
 export function predictionsJson(rows: PredictionRows): string {
+  return predictionsBytes(rows, '', '').toString('utf8');
+}
+
+/**
+ * `head`, predictionsJson's text, then `tail`, as UTF-8 bytes: what the routes send. Each row is encoded into one
+ * buffer as it is written: joined into one string first, the text was a rope of small pieces that the socket write
+ * flattened before encoding it, which took longer than writing the rows (837 KB for 1,000 users with 3 reasons).
+ */
+export function predictionsBytes(rows: PredictionRows, head: string, tail: string): Buffer {
   const writers = rows.blocks.map(rowWriter);
-  const parts: string[] = new Array(rows.row.length);
-  for (let u = 0; u < rows.row.length; u++) parts[u] = writers[rows.block[u]](rows.row[u], rows.asOf[u]);
-  return `[${parts.join(',')}]`;
+  let buf = Buffer.allocUnsafe(Math.max(4096, 3 * head.length + 1024 * rows.row.length));
+  let at = 0;
+  const put = (s: string): void => {
+    // a UTF-16 unit takes at most 3 bytes in UTF-8
+    if (at + 3 * s.length > buf.length) {
+      const wider = Buffer.allocUnsafe(Math.max(at + 3 * s.length, 2 * buf.length));
+      buf.copy(wider, 0, 0, at);
+      buf = wider;
+    }
+    at += buf.write(s, at, 'utf8');
+  };
+  put(`${head}[`);
+  for (let u = 0; u < rows.row.length; u++) put(u ? `,${writers[rows.block[u]](rows.row[u], rows.asOf[u])}` : writers[rows.block[u]](rows.row[u], rows.asOf[u]));
+  put(`]${tail}`);
+  return buf.subarray(0, at);
 }
 
 /** One block's row as JSON text: the block's columns are looked up once, then each row is read by index. */

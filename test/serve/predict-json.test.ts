@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { openModelStore } from '../../src/registry/index.js';
 import { loadServing } from '../../src/serve/index.js';
-import { predictionObjects, predictionsJson, predictRows, type PredictionRows } from '../../src/serve/predict.js';
+import { predictionObjects, predictionsBytes, predictionsJson, predictRows, type PredictionRows } from '../../src/serve/predict.js';
 import { predictResponseSchema } from '../../src/serve/schemas.js';
 import { loadEvents } from '../../src/ingest/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
@@ -63,6 +63,18 @@ describe('predictionsJson', () => {
       expect(direct(rows)).toBe(await schemaText(rows));
     });
   }
+
+  it('writes rows longer than its first buffer, and characters of two to four UTF-8 bytes, as the schema serializer does', async () => {
+    const rows = literalRows('churn_probability');
+    const long = (k: number) => `${'feature_'.repeat(40)}${k} ü € 😀`;
+    const r = rows.blocks[0].result;
+    const reasons = Array.from({ length: 20 }, (_, k) => ({ feature: long(k), direction: 'increases_risk' as const, contribution: k / 7, value: k }));
+    const wide: PredictionRows = { ...rows, blocks: rows.blocks.map((b) => ({ ...b, result: { ...r, reasons: [reasons, reasons, reasons] } })) };
+    // 20 reasons of 330 characters each: about 7,500 bytes per row, past the 1,024 per row the buffer starts with
+    expect(Buffer.byteLength(direct(wide))).toBeGreaterThan(4096 + 3 * 1024);
+    expect(direct(wide)).toBe(await schemaText(wide));
+    expect(predictionsBytes(wide, 'head ü', '😀 tail').toString('utf8')).toBe(`head ü${predictionsJson(wide)}😀 tail`);
+  });
 
   it('on a trained model, users given as features and as events in one request: the same text as the schema serializer', async () => {
     const fx = await trainedFixture();

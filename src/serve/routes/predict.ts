@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Metrics } from '../plugins/metrics.js';
-import { predictColumnRows, predictFeatureRows, predictionsJson, predictRows, type PredictColumns, type PredictionRows, type PredictUser } from '../predict.js';
+import { predictColumnRows, predictFeatureRows, predictionsBytes, predictRows, type PredictColumns, type PredictionRows, type PredictUser } from '../predict.js';
 import type { Loaded, ModelProvider } from '../provider.js';
 import { errorResponses, MAX_USERS_PER_REQUEST, predictBodySchema, predictColumnsBodySchema, predictResponseSchema } from '../schemas.js';
 import { modelInfo } from '../snapshot.js';
@@ -49,10 +49,10 @@ export const predictRoutes: FastifyPluginAsync<{ provider: ModelProvider; metric
     return answer(reply, l, await predictColumnRows(l, body, body.top_reasons));
   });
 
-  /** The answer's text written from the scored columns (predictionsJson), the same JSON the response schema describes. */
+  /** The answer written from the scored columns (predictionsBytes), the same JSON the response schema describes. */
   function answer(reply: FastifyReply, l: Loaded, rows: PredictionRows) {
     metrics.countPredictions(rows.row.length);
     const model = modelInfo(l);
-    return reply.type('application/json; charset=utf-8').send(`{"model":{"name":${JSON.stringify(model.name)},"version":${model.version}},"predictions":${predictionsJson(rows)}}`);
+    return reply.type('application/json; charset=utf-8').send(predictionsBytes(rows, `{"model":{"name":${JSON.stringify(model.name)},"version":${model.version}},"predictions":`, '}'));
   }
 };
