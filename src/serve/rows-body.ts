@@ -4,21 +4,24 @@ import type { FeatureTable } from '../features/index.js';
 /**
  * POST /v1/predict's usual body, users given as feature rows, read straight from its bytes into feature columns:
  *   {"users": [{"user_id": "u1", "features": {"<feature>": <number>, ...}}, ...], "top_reasons": 3}
- * JSON.parse would build an object per user and a boxed number per value, the schema check would walk them, and
- * the table would be copied out of them again: on 1,000 users x 44 features that is the utf-8 decoding (5.5 ms),
- * JSON.parse (3.9 ms), the schema check, the copy and the garbage they leave, about a third of the request.
+ * with, beside the features, the other columns of a `cohortlab features` row if present (plan, already_churned,
+ * churned, as_of, user_id). JSON.parse would build an object per user and a boxed number per value, the schema check
+ * would walk them, and the table would be copied out of them again: on 1,000 users x 44 features, the utf-8 decoding
+ * (5.5 ms), JSON.parse (3.9 ms), the schema check, the copy and the garbage they leave took about a third of the request.
  *
  * The reader takes only bodies that JSON.parse and the body schema (schemas.ts predictBodySchema) accept, and gives
- * the table featureTableFromJson makes of them. Anything else (an escape or a byte past ASCII in a string, a key it
- * does not expect such as plan, as_of or events, a duplicate key, a number outside the JSON grammar, a non-finite
- * value, too many users) makes it answer null, and the body goes through JSON.parse and the schema as before, with
- * their answers and errors.
+ * the table and dates featureTableFromJson and predictRows make of them. Anything else (an escape or a byte past
+ * ASCII in a string, a key it does not expect such as events or the body's as_of, a duplicate key, a number outside
+ * the JSON grammar, a non-finite value, a value the schema refuses, a row's user_id not its user's, too many users)
+ * makes it answer null, and the body goes through JSON.parse and the schema as before, with their answers and errors.
  */
 export class FeatureRowsBody {
   constructor(
     readonly table: FeatureTable,
     /** top_reasons (3 when the body does not say). */
     readonly topReasons: number,
+    /** Each user's as_of (a features row's own date), else undefined. */
+    readonly asOf: (string | undefined)[],
   ) {}
 }
 
@@ -29,6 +32,18 @@ const USERS = enc('users');
 const TOP_REASONS = enc('top_reasons');
 const USER_ID = enc('user_id');
 const FEATURES = enc('features');
+// the other columns of a `cohortlab features` row (schemas.ts FEATURE_ROW_EXTRAS), each a bit of Reader.extras
+const PLAN = enc('plan');
+const ALREADY_CHURNED = enc('already_churned');
+const CHURNED = enc('churned');
+const AS_OF = enc('as_of');
+const TRUE = enc('true');
+const FALSE = enc('false');
+const NULL = enc('null');
+// schemas.ts DATE_PATTERN, as ajv tests it
+const DATE = /^\d{4}-\d{2}-\d{2}$/u;
+/** lookup(): a key that is not a feature (-1 is no key at all). */
+const NOT_FEATURE = -2;
 
 /** Reads `body` when it has the shape above, else null (see FeatureRowsBody). */
 export function readFeatureRows(body: Uint8Array, featureNames: string[], maxUsers: number): FeatureRowsBody | null {
@@ -60,6 +75,8 @@ class Reader {
   private pos = 0;
   /** The end of the last key read (its closing quote). */
   private keyEnd = 0;
+  /** The start of the last key lookup() read. */
+  private keyStart = 0;
   private readonly names: string[];
   private readonly keys: Uint8Array[];
   private readonly index: Map<string, number>;
@@ -68,6 +85,13 @@ class Reader {
   private readonly ids: string[] = [];
   /** seen[k] = 1 + the user whose features had k last (a duplicate key is refused). */
   private readonly seen: Int32Array;
+  /** The features-row columns the current user's features had (bits: plan 1, already_churned 2, churned 4, as_of 8, user_id 16). */
+  private extras = 0;
+  private readonly plans: string[] = [];
+  private readonly churned: Uint8Array;
+  private readonly asOf: (string | undefined)[] = [];
+  /** A features row's own user_id, which must be its user's. */
+  private readonly rowIds: (string | undefined)[] = [];
   private readonly latin1: (start: number, end: number) => string;
 
   constructor(
@@ -80,6 +104,7 @@ class Reader {
     this.capacity = Math.min(maxUsers, Math.ceil(b.length / features.minBytes));
     this.cols = this.names.map(() => new Float64Array(this.capacity));
     this.seen = new Int32Array(this.names.length);
+    this.churned = new Uint8Array(this.capacity);
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     this.latin1 = (start, end) => buf.toString('latin1', start, end);
   }
@@ -114,10 +139,10 @@ class Reader {
       cutoffMs: NaN,
       userIds: this.ids,
       columns: Object.fromEntries(this.names.map((f, k) => [f, this.cols[k].slice(0, n)])),
-      plan: new Array<string>(n).fill(''),
-      alreadyChurned: new Uint8Array(n),
+      plan: Array.from({ length: n }, (_, i) => this.plans[i] ?? ''),
+      alreadyChurned: this.churned.slice(0, n),
     };
-    return new FeatureRowsBody(table, topReasons);
+    return new FeatureRowsBody(table, topReasons, Array.from({ length: n }, (_, i) => this.asOf[i]));
   }
 
   private readUsers(): boolean {
@@ -151,7 +176,7 @@ class Reader {
       } else return false;
       const next = this.after(0x7d);
       if (next < 0) return false;
-      if (next === 1) return id && features;
+      if (next === 1) return id && features && (this.rowIds[i] === undefined || this.rowIds[i] === this.ids[i]);
     }
   }
 
@@ -159,9 +184,17 @@ class Reader {
     if (i >= this.capacity || !this.open(0x7b)) return false;
     let count = 0;
     let guess = 0;
+    this.extras = 0;
     for (;;) {
       // rows usually list the features in one order: the next name is matched in place first, the map only on a miss
       const f = this.expected(guess) ? guess : this.lookup();
+      if (f === NOT_FEATURE) {
+        if (!this.extra(i)) return false;
+        const next = this.after(0x7d);
+        if (next < 0) return false;
+        if (next === 1) return count === this.names.length;
+        continue;
+      }
       if (f < 0 || this.seen[f] === i + 1) return false;
       this.seen[f] = i + 1;
       count++;
@@ -247,10 +280,70 @@ class Reader {
     return true;
   }
 
-  /** The next key's feature, or -1 (not a feature, or not a key). */
+  /** The next key's feature, NOT_FEATURE (the key starts at keyStart), or -1 when there is no key. */
   private lookup(): number {
     const k = this.key();
-    return k < 0 ? -1 : (this.index.get(this.latin1(k, this.keyEnd)) ?? -1);
+    if (k < 0) return -1;
+    this.keyStart = k;
+    return this.index.get(this.latin1(k, this.keyEnd)) ?? NOT_FEATURE;
+  }
+
+  /**
+   * A column of a `cohortlab features` row beside the features (the key just read is not one), with a value the
+   * schema allows, once per row: plan (text or null), already_churned (0, 1, true, false), churned (those or null;
+   * not used), as_of (a YYYY-MM-DD date), user_id (checked against the user's at the end of the user).
+   */
+  private extra(i: number): boolean {
+    const k = this.keyStart;
+    const bit = this.is(k, PLAN) ? 1 : this.is(k, ALREADY_CHURNED) ? 2 : this.is(k, CHURNED) ? 4 : this.is(k, AS_OF) ? 8 : this.is(k, USER_ID) ? 16 : 0;
+    if (bit === 0 || this.extras & bit) return false;
+    this.extras |= bit;
+    if (bit === 1) {
+      if (this.literal(NULL)) return true;
+      const text = this.text();
+      if (text === null) return false;
+      this.plans[i] = text;
+      return true;
+    }
+    if (bit === 2 || bit === 4) {
+      let on: boolean;
+      if (this.literal(TRUE)) on = true;
+      else if (this.literal(FALSE)) on = false;
+      else if (bit === 4 && this.literal(NULL)) on = false;
+      else {
+        const v = this.number();
+        if (v !== 0 && v !== 1) return false;
+        on = v === 1;
+      }
+      if (bit === 2 && on) this.churned[i] = 1;
+      return true;
+    }
+    const text = this.text();
+    if (text === null) return false;
+    if (bit === 8) {
+      if (!DATE.test(text)) return false;
+      this.asOf[i] = text;
+    } else {
+      if (text === '') return false;
+      this.rowIds[i] = text;
+    }
+    return true;
+  }
+
+  /** `word` (true, false, null) at pos: read when there. */
+  private literal(word: Uint8Array): boolean {
+    const b = this.b;
+    for (let j = 0; j < word.length; j++) if (b[this.pos + j] !== word[j]) return false;
+    this.pos += word.length;
+    return true;
+  }
+
+  /** A string at pos, or null (no string, or one the reader leaves to JSON.parse). */
+  private text(): string | null {
+    if (this.b[this.pos] !== 0x22) return null;
+    const start = this.pos + 1;
+    const end = this.string();
+    return end < 0 ? null : this.latin1(start, end);
   }
 
   /** Whether the key at `start` .. keyEnd is `name`. */

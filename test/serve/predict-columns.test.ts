@@ -47,21 +47,21 @@ describe('POST /v1/predict/columns', () => {
     expect(b.json().predictions[1]).toMatchObject({ lifecycle_stage: 'Churned', as_of: '2026-04-30' });
   });
 
-  it('POST /v1/predict reads plain feature rows in place (rows-body.ts): the answer of the parsed path, byte for byte', async () => {
-    const plain = rows.map((r) => ({ user_id: r.user_id, features: Object.fromEntries(names.map((n) => [n, r.features[n]])) }));
-    // plan "" is a key the reader leaves to JSON.parse and the schema, and means what no plan means
-    const parsed = plain.map((r) => ({ ...r, features: { ...r.features, plan: '' } }));
-    for (const top of [{ top_reasons: 3 }, { top_reasons: 0 }, {}]) {
-      const body = JSON.stringify({ users: plain, ...top }, null, 1);
+  it('POST /v1/predict reads feature rows in place (rows-body.ts): the answer of the parsed path, byte for byte', async () => {
+    const dated = rows.map((r, i) => ({ ...r, features: { ...r.features, already_churned: i % 3 === 1 ? 1 : 0, as_of: '2026-04-30' } }));
+    for (const [users, top] of [[rows, { top_reasons: 3 }], [rows, { top_reasons: 0 }], [dated, {}]] as const) {
+      const body = JSON.stringify({ users, ...top }, null, 1);
+      // "pl\u0061n" is "plan" to JSON.parse; the reader leaves escapes to it
+      const parsed = body.replaceAll('"plan":', '"pl\\u0061n":');
       expect(readFeatureRows(Buffer.from(body), names, MAX_USERS_PER_REQUEST)).not.toBeNull();
-      expect(readFeatureRows(Buffer.from(JSON.stringify({ users: parsed, ...top })), names, MAX_USERS_PER_REQUEST)).toBeNull();
+      expect(readFeatureRows(Buffer.from(parsed), names, MAX_USERS_PER_REQUEST)).toBeNull();
       const a = await post('/v1/predict', body);
-      const b = await post('/v1/predict', { users: parsed, ...top });
+      const b = await post('/v1/predict', parsed);
       expect(a.statusCode).toBe(200);
       expect(a.body).toBe(b.body);
     }
     // what the reader refuses still gets the schema's answer
-    const typo = await post('/v1/predict', { users: [{ user_id: 'u1', features: { ...plain[0].features, sesions_7d: 1 } }] });
+    const typo = await post('/v1/predict', { users: [{ user_id: 'u1', features: { ...rows[0].features, sesions_7d: 1 } }] });
     expect(typo.statusCode).toBe(400);
     expect(typo.json().message).toMatch(/^unknown feature "sesions_7d"/);
   });

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { featureTableFromJson, type PredictUser } from '../../src/serve/predict.js';
+import { featureTableFromJson, predictRows, type PredictUser } from '../../src/serve/predict.js';
 import { readFeatureRows } from '../../src/serve/rows-body.js';
 import { predictBodySchema } from '../../src/serve/schemas.js';
 
@@ -15,7 +15,7 @@ const MAX = 50;
 // the app's body checker (src/serve/app.ts)
 const check = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allowUnionTypes: true, allErrors: false }).compile(predictBodySchema(NAMES));
 
-/** What the standard path makes of `text`: null when JSON.parse or the schema refuses it. */
+/** What the standard path makes of `text`: null when JSON.parse, the schema or featureTableFromJson refuses it. */
 function standard(text: string) {
   let body: { users: PredictUser[]; top_reasons: number };
   try {
@@ -24,7 +24,14 @@ function standard(text: string) {
     return null;
   }
   if (!check(body)) return null;
-  return { table: featureTableFromJson(body.users, body.users.map((_, i) => i), NAMES), topReasons: body.top_reasons };
+  try {
+    const table = featureTableFromJson(body.users, body.users.map((_, i) => i), NAMES);
+    // a row's as_of, as predictRows dates its prediction
+    const asOf = body.users.map((u) => (typeof u.features?.as_of === 'string' ? u.features.as_of : undefined));
+    return { table, topReasons: body.top_reasons, asOf };
+  } catch {
+    return null;
+  }
 }
 
 function expectSame(text: string): void {
@@ -33,6 +40,7 @@ function expectSame(text: string): void {
   const ref = standard(text);
   expect(ref, text).not.toBeNull();
   expect(read.topReasons).toBe(ref!.topReasons);
+  expect(read.asOf).toEqual(ref!.asOf);
   expect(read.table.userIds).toEqual(ref!.table.userIds);
   expect(read.table.plan).toEqual(ref!.table.plan);
   expect(Array.from(read.table.alreadyChurned)).toEqual(Array.from(ref!.table.alreadyChurned));
@@ -55,9 +63,23 @@ const numberText = fc.oneof(
   fc.tuple(fc.nat(9), fc.string({ unit: fc.constantFrom('0', '1', '5', '9'), minLength: 1, maxLength: 20 })).map(([a, b]) => `-${a}.${b}`),
   fc.constantFrom('-0', '0', '0.0', '-0.0e5', '1e22', '1e23', '123456789012345', '1234567890123456', '0.1', '0.30000000000000004', '5e-324', '1.7976931348623157e308', '2.2250738585072014e-308'),
 );
+const idText = fc.string({ unit: fc.constantFrom('u', '0', '7', '-', '_', ' ', '.'), minLength: 1, maxLength: 8 });
+// the other columns of a features row, with values the schema allows (their own user_id is added as the user's)
+const extras = fc.record(
+  {
+    plan: fc.oneof(fc.constant('null'), fc.string({ unit: fc.constantFrom('p', 'r', 'o', ' ', '-'), maxLength: 6 }).map((t) => JSON.stringify(t))),
+    already_churned: fc.constantFrom('0', '1', 'true', 'false', '1.0', '-0', '1e0'),
+    churned: fc.constantFrom('0', '1', 'true', 'false', 'null'),
+    as_of: fc.constantFrom('"2026-01-31"', '"1998-06-30"'),
+    user_id: fc.constant(''),
+  },
+  { requiredKeys: [] },
+);
 const user = fc.record({
-  id: fc.string({ unit: fc.constantFrom('u', '0', '7', '-', '_', ' ', '.'), minLength: 1, maxLength: 8 }),
+  id: idText,
   values: fc.tuple(...NAMES.map(() => numberText)),
+  extras,
+  at: fc.array(fc.nat(), { minLength: 5, maxLength: 5 }),
   order: fc.shuffledSubarray(NAMES.map((_, k) => k), { minLength: NAMES.length, maxLength: NAMES.length }),
   idFirst: fc.boolean(),
   pad: fc.array(ws, { minLength: 12, maxLength: 12 }),
@@ -75,7 +97,9 @@ function bodyText(b: Body): string {
   const [p0, p1, p2, p3, p4, p5, p6, p7] = b.pad;
   const users = b.users.map((u) => {
     const q = u.pad;
-    const features = u.order.map((k) => `${q[k]}"${NAMES[k]}"${q[k + 4]}:${q[k + 8]}${u.values[k]}`).join(',');
+    const entries = u.order.map((k) => `${q[k]}"${NAMES[k]}"${q[k + 4]}:${q[k + 8]}${u.values[k]}`);
+    Object.entries(u.extras).forEach(([name, value], j) => entries.splice(u.at[j] % (entries.length + 1), 0, `"${name}":${name === 'user_id' ? JSON.stringify(u.id) : value}`));
+    const features = entries.join(',');
     const id = `"user_id"${q[0]}:${q[1]}${JSON.stringify(u.id)}`;
     const feats = `"features"${q[2]}:${q[3]}{${features}${q[4]}}`;
     return `${q[5]}{${q[6]}${u.idFirst ? `${id},${feats}` : `${feats},${id}`}${q[7]}}`;
@@ -110,12 +134,26 @@ describe('readFeatureRows', () => {
     );
   });
 
-  it('leaves to JSON.parse and the schema what it does not read: extras, escapes, non-ASCII, duplicates, events, bad values', () => {
+  it('reads the columns of a features row; leaves to JSON.parse and the schema escapes, non-ASCII, duplicates, events, values they refuse', () => {
     const row = (features: string, id = '"u1"') => `{"users":[{"user_id":${id},"features":{${features}}}]}`;
     const good = '"sessions_7d":1,"dau_mau":0.5,"typical_gap_days":2,"x":-3';
     expect(readFeatureRows(Buffer.from(row(good)), NAMES, MAX)?.table.columns.x[0]).toBe(-3);
+    const dated = readFeatureRows(Buffer.from(row(`"plan":"pro",${good},"already_churned":true,"churned":null,"as_of":"2026-01-31","user_id":"u1"`)), NAMES, MAX);
+    expect(dated?.table.plan).toEqual(['pro']);
+    expect(Array.from(dated?.table.alreadyChurned ?? [])).toEqual([1]);
+    expect(dated?.asOf).toEqual(['2026-01-31']);
     const refused = [
-      row(`${good},"plan":"pro"`), // a features-file extra: the standard path reads it
+      row(`${good},"plan":3`),
+      row(`${good},"plan":"a","plan":"b"`), // a duplicate
+      row(`${good},"already_churned":2`),
+      row(`${good},"already_churned":null`), // null is allowed for churned only
+      row(`${good},"already_churned":"1"`),
+      row(`${good},"churned":0.5`),
+      row(`${good},"as_of":"2026-1-31"`),
+      row(`${good},"as_of":null`),
+      row(`${good},"user_id":"u2"`), // not its user's: a 400 from featureTableFromJson
+      row(`${good},"user_id":""`),
+      row(`${good},"already_churned":tru`),
       row(good, '"u\\u0031"'), // an escape
       row(good, '"ü"'), // past ASCII
       row(good, '""'), // minLength 1

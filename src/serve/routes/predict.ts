@@ -31,7 +31,7 @@ export const predictRoutes: FastifyPluginAsync<{ provider: ModelProvider; metric
       },
     }, async (req, reply) => {
       const l = provider.current();
-      if (req.body instanceof FeatureRowsBody) return answer(reply, l, await predictFeatureRows(l, req.body.table, req.body.topReasons));
+      if (req.body instanceof FeatureRowsBody) return answer(reply, l, await predictFeatureRows(l, req.body.table, req.body.topReasons, req.body.asOf));
       const body = req.body as { users: PredictUser[]; as_of?: string; top_reasons: number };
       return answer(reply, l, await predictRows(l, body.users, body.as_of, body.top_reasons));
     });
