@@ -143,7 +143,7 @@ export async function predictColumnRows(loaded: Loaded, body: PredictColumns, re
 }
 
 /** Scores a table of feature rows (the model's features, in its users' order): one block, rows in that order. */
-export async function predictFeatureRows(loaded: Loaded, table: FeatureTable, reasons = 3, asOf: (string | undefined)[] = new Array(table.userIds.length)): Promise<PredictionRows> {
+export async function predictFeatureRows(loaded: Loaded, table: FeatureTable, reasons: number, asOf: (string | undefined)[]): Promise<PredictionRows> {
   const n = table.userIds.length;
   return { blocks: [scoredBlock(await loaded.model.score(table, { reasons }))], block: new Uint32Array(n), row: Uint32Array.from({ length: n }, (_, i) => i), asOf };
 }
@@ -225,18 +225,12 @@ function jsonLabel(s: string): string {
 const SCHEMA_PROBABILITIES = new Set(['churn_probability', 'upgrade_probability']);
 
 /**
- * The predictions as the JSON text of POST /v1/predict's `predictions` array, written straight from the scored
- * columns (no object per user): the same JSON value as the schema serializer makes of predictionObjects
- * (test/serve/predict-json.test.ts), at a fraction of the time and garbage for 1,000-user batches.
- */
-export function predictionsJson(rows: PredictionRows): string {
-  return predictionsBytes(rows, '', '').toString('utf8');
-}
-
-/**
- * `head`, predictionsJson's text, then `tail`, as UTF-8 bytes: what the routes send. Each row is encoded into one
- * buffer as it is written: joined into one string first, the text was a rope of small pieces that the socket write
- * flattened before encoding it, which took longer than writing the rows (837 KB for 1,000 users with 3 reasons).
+ * `head`, the JSON text of POST /v1/predict's `predictions` array, then `tail`, as UTF-8 bytes: what the routes send.
+ * Written straight from the scored columns (no object per user): the same JSON value as the schema serializer makes
+ * of predictionObjects (test/serve/predict-json.test.ts), at a fraction of the time and garbage for 1,000-user
+ * batches. Each row is encoded into one buffer as it is written: joined into one string first, the text was a rope
+ * of small pieces that the socket write flattened before encoding it, which took longer than writing the rows
+ * (837 KB for 1,000 users with 3 reasons).
  */
 export function predictionsBytes(rows: PredictionRows, head: string, tail: string): Buffer {
   const writers = rows.blocks.map(rowWriter);

@@ -97,10 +97,10 @@ class Reader {
   constructor(
     private readonly b: Uint8Array,
     features: FeatureKeys,
-    private readonly maxUsers: number,
+    maxUsers: number,
   ) {
     ({ names: this.names, keys: this.keys, index: this.index } = features);
-    // no more users than the body has room for
+    // no more users than the route takes or the body has room for (readFeatures refuses a user past them)
     this.capacity = Math.min(maxUsers, Math.ceil(b.length / features.minBytes));
     this.cols = this.names.map(() => new Float64Array(this.capacity));
     this.seen = new Int32Array(this.names.length);
@@ -148,7 +148,7 @@ class Reader {
   private readUsers(): boolean {
     if (!this.open(0x5b)) return false;
     for (let i = 0; ; i++) {
-      if (i >= this.maxUsers || !this.readUser(i)) return false;
+      if (!this.readUser(i)) return false;
       const next = this.after(0x5d);
       if (next < 0) return false;
       if (next === 1) return true;
@@ -163,12 +163,9 @@ class Reader {
       const k = this.key();
       if (k < 0) return false;
       if (this.is(k, USER_ID) && !id) {
-        this.ws();
-        if (this.b[this.pos] !== 0x22) return false;
-        const start = this.pos + 1;
-        const end = this.string();
-        if (end <= start) return false; // not a string, or "" (minLength 1)
-        this.ids[i] = this.latin1(start, end);
+        const text = this.text();
+        if (!text) return false; // not a string, or "" (minLength 1)
+        this.ids[i] = text;
         id = true;
       } else if (this.is(k, FEATURES) && !features) {
         if (!this.readFeatures(i)) return false;

@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { openModelStore } from '../../src/registry/index.js';
 import { loadServing } from '../../src/serve/index.js';
-import { predictionObjects, predictionsBytes, predictionsJson, predictRows, type PredictionRows } from '../../src/serve/predict.js';
+import { predictionObjects, predictionsBytes, predictRows, type PredictionRows } from '../../src/serve/predict.js';
 import { predictResponseSchema } from '../../src/serve/schemas.js';
 import { loadEvents } from '../../src/ingest/index.js';
 import { SYNTHETIC_PRESET } from '../../src/ingest/presets.js';
@@ -10,7 +10,7 @@ import { computeFeatures } from '../../src/features/index.js';
 import type { ScoreResult } from '../../src/pipeline/types.js';
 import { trainedFixture } from './helper.js';
 
-/** The text fastify's schema serializer makes of the objects: what POST /v1/predict answered before predictionsJson. */
+/** The text fastify's schema serializer makes of the objects: what POST /v1/predict answered before predictionsBytes (predictionsJson then). */
 async function schemaText(rows: PredictionRows): Promise<string> {
   const app = Fastify();
   app.get('/', { schema: { response: { 200: predictResponseSchema } } }, async () => ({ model: { name: 'm', version: 1 }, predictions: predictionObjects(rows) }));
@@ -18,7 +18,7 @@ async function schemaText(rows: PredictionRows): Promise<string> {
   await app.close();
   return r.body;
 }
-const direct = (rows: PredictionRows) => `{"model":{"name":"m","version":1},"predictions":${predictionsJson(rows)}}`;
+const direct = (rows: PredictionRows) => predictionsBytes(rows, '{"model":{"name":"m","version":1},"predictions":', '}').toString('utf8');
 
 function literalRows(probability: string): PredictionRows {
   const f = (...v: number[]) => Float64Array.from(v);
@@ -56,7 +56,7 @@ function literalRows(probability: string): PredictionRows {
   };
 }
 
-describe('predictionsJson', () => {
+describe('predictionsBytes', () => {
   for (const probability of ['churn_probability', 'upgrade_probability', 'add_friend_probability']) {
     it(`writes the same text as the schema serializer (${probability}, escapes, NaN LTV, dated rows, empty reasons)`, async () => {
       const rows = literalRows(probability);
@@ -73,7 +73,7 @@ describe('predictionsJson', () => {
     // 20 reasons of 330 characters each: about 7,500 bytes per row, past the 1,024 per row the buffer starts with
     expect(Buffer.byteLength(direct(wide))).toBeGreaterThan(4096 + 3 * 1024);
     expect(direct(wide)).toBe(await schemaText(wide));
-    expect(predictionsBytes(wide, 'head ü', '😀 tail').toString('utf8')).toBe(`head ü${predictionsJson(wide)}😀 tail`);
+    expect(predictionsBytes(wide, 'head ü', '😀 tail').toString('utf8')).toBe(`head ü${predictionsBytes(wide, '', '').toString('utf8')}😀 tail`);
   });
 
   it('on a trained model, users given as features and as events in one request: the same text as the schema serializer', async () => {
