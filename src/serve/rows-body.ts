@@ -27,6 +27,7 @@ export class FeatureRowsBody {
 
 /** Exact powers of ten: 10^0 .. 10^22 are doubles without rounding. */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+const TWO_53 = 2 ** 53;
 const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const USERS = enc('users');
 const TOP_REASONS = enc('top_reasons');
@@ -57,6 +58,8 @@ export function readFeatureRows(body: Uint8Array, featureNames: string[], maxUse
 interface FeatureKeys {
   names: string[];
   keys: Uint8Array[];
+  /** Each key with its closing quote, as little-endian 32-bit words (its last 0-3 bytes left over, in keys). */
+  words: Int32Array[];
   index: Map<string, number>;
   /** The fewest bytes a user takes: its features' keys, quotes, colons and one digit each, and 20 bytes of {"user_id":"","features":{}} around them. */
   minBytes: number;
@@ -64,7 +67,11 @@ interface FeatureKeys {
 
 function featureKeys(names: string[]): FeatureKeys {
   const keys = names.map(enc);
-  return { names, keys, index: new Map(names.map((n, k) => [n, k])), minBytes: keys.reduce((sum, k) => sum + k.length + 4, 20) };
+  const words = keys.map((k) => {
+    const quoted = Buffer.from([...k, 0x22]);
+    return Int32Array.from({ length: quoted.length >> 2 }, (_, w) => quoted.readInt32LE(4 * w));
+  });
+  return { names, keys, words, index: new Map(names.map((n, k) => [n, k])), minBytes: keys.reduce((sum, k) => sum + k.length + 4, 20) };
 }
 
 // a model's feature list is one array for as long as it is loaded: its keys are made once (a single user's request
@@ -79,6 +86,8 @@ class Reader {
   private keyStart = 0;
   private readonly names: string[];
   private readonly keys: Uint8Array[];
+  private readonly words: Int32Array[];
+  private readonly view: DataView;
   private readonly index: Map<string, number>;
   private readonly cols: Float64Array[];
   private readonly capacity: number;
@@ -99,7 +108,8 @@ class Reader {
     features: FeatureKeys,
     maxUsers: number,
   ) {
-    ({ names: this.names, keys: this.keys, index: this.index } = features);
+    ({ names: this.names, keys: this.keys, words: this.words, index: this.index } = features);
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     // no more users than the route takes or the body has room for (readFeatures refuses a user past them)
     this.capacity = Math.min(maxUsers, Math.ceil(b.length / features.minBytes));
     this.cols = this.names.map(() => new Float64Array(this.capacity));
@@ -258,18 +268,23 @@ class Reader {
     return -1;
   }
 
-  /** Whether the next key is names[f] (then read with its colon). */
+  /** Whether the next key is names[f] (then read with its colon). Its bytes and closing quote are compared 4 at a time. */
   private expected(f: number): boolean {
     if (f >= this.keys.length) return false;
     const b = this.b;
     const name = this.keys[f];
+    const words = this.words[f];
     this.ws();
     const start = this.pos + 1;
-    if (b[this.pos] !== 0x22) return false;
-    let j = 0;
-    while (j < name.length && b[start + j] === name[j]) j++;
-    if (j < name.length || b[start + j] !== 0x22) return false;
-    this.pos = start + j + 1;
+    // the key, its quote, and room for the colon
+    if (b[this.pos] !== 0x22 || start + name.length + 2 > b.length) return false;
+    const view = this.view;
+    let p = start;
+    for (let w = 0; w < words.length; w++, p += 4) if (view.getInt32(p, true) !== words[w]) return false;
+    // the bytes after the last whole word: the name's last ones, then its quote
+    for (; p < start + name.length; p++) if (b[p] !== name[p - start]) return false;
+    if (p === start + name.length && b[p++] !== 0x22) return false;
+    this.pos = p;
     this.ws();
     if (b[this.pos] !== 0x3a) return false;
     this.pos++;
@@ -352,10 +367,11 @@ class Reader {
   }
 
   /**
-   * A JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), or NaN when the text is not one. Up to 15
-   * significant digits and a power of ten within 10^22, both parts are exact doubles and one multiplication or
-   * division rounds once, to the double nearest the decimal (Clinger's fast path), as JSON.parse gives; other
-   * numbers are converted by Number(), which JSON.parse's conversion is.
+   * A JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), or NaN when the text is not one. With its digits
+   * an integer below 2^53 (every number of up to 15 significant digits, most of 16) and a power of ten within 10^22,
+   * both parts are exact doubles and one multiplication or division rounds once, to the double nearest the decimal
+   * (Clinger's fast path), as JSON.parse gives; other numbers are converted by Number(), which JSON.parse's
+   * conversion is. (m is exact while below 2^53: once past it, rounded, it never comes back below.)
    */
   private number(): number {
     const b = this.b;
@@ -364,7 +380,6 @@ class Reader {
     const neg = b[p] === 0x2d;
     if (neg) p++;
     let m = 0;
-    let digits = 0; // significant digits: from the first non-zero one
     let exp = 0;
     const first = b[p];
     if (first === 0x30) {
@@ -372,7 +387,6 @@ class Reader {
     } else if (first >= 0x31 && first <= 0x39) {
       for (; b[p] >= 0x30 && b[p] <= 0x39; p++) {
         m = m * 10 + (b[p] - 0x30);
-        digits++;
       }
     } else return NaN;
     if (b[p] === 0x2e) {
@@ -380,7 +394,6 @@ class Reader {
       if (!(b[p] >= 0x30 && b[p] <= 0x39)) return NaN;
       for (; b[p] >= 0x30 && b[p] <= 0x39; p++) {
         m = m * 10 + (b[p] - 0x30);
-        if (digits || m) digits++;
         exp--;
       }
     }
@@ -394,7 +407,7 @@ class Reader {
       exp += eneg ? -e : e;
     }
     this.pos = p;
-    if (digits > 15 || exp > 22 || exp < -22) return Number(this.latin1(start, p));
+    if (!(m < TWO_53) || exp > 22 || exp < -22) return Number(this.latin1(start, p));
     const v = exp >= 0 ? m * POW10[exp] : m / POW10[-exp];
     return neg ? -v : v;
   }
