@@ -4,6 +4,7 @@ import { CohortlabError, isCohortlabError } from '../shared/errors.js';
 import { ltvScorerAt, type LtvColumns, type ScoreResult } from '../pipeline/index.js';
 import type { Loaded } from './provider.js';
 import { asSource } from '../engine/index.js';
+import { JsonBytes, jsonLabel, utf8 } from './json-bytes.js';
 
 /**
  * POST /v1/predict: users given as features are scored directly (a table built from the JSON, no
@@ -209,17 +210,6 @@ export function predictionObjects(rows: PredictionRows): Prediction[] {
   return Array.from(rows.row, (_, u) => predictionOf(rows, u));
 }
 
-const jsonNumber = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
-// the labels repeat across users: each is escaped once
-const escaped = new Map<string, string>();
-function jsonLabel(s: string): string {
-  let e = escaped.get(s);
-  if (e === undefined) {
-    e = JSON.stringify(s);
-    if (escaped.size < 10_000) escaped.set(s, e);
-  }
-  return e;
-}
 // the order fastify's schema serializer writes predictionSchema (schemas.ts) in: its required fields, then the other
 // properties (a churn or upgrade probability first), then an <event>_probability (a pattern property) last
 const SCHEMA_PROBABILITIES = new Set(['churn_probability', 'upgrade_probability']);
@@ -228,31 +218,54 @@ const SCHEMA_PROBABILITIES = new Set(['churn_probability', 'upgrade_probability'
  * `head`, the JSON text of POST /v1/predict's `predictions` array, then `tail`, as UTF-8 bytes: what the routes send.
  * Written straight from the scored columns (no object per user): the same JSON value as the schema serializer makes
  * of predictionObjects (test/serve/predict-json.test.ts), at a fraction of the time and garbage for 1,000-user
- * batches. Each row is encoded into one buffer as it is written: joined into one string first, the text was a rope
- * of small pieces that the socket write flattened before encoding it, which took longer than writing the rows
- * (837 KB for 1,000 users with 3 reasons).
+ * batches: each piece of each row goes straight into the bytes (json-bytes.ts).
  */
 export function predictionsBytes(rows: PredictionRows, head: string, tail: string): Buffer {
   const writers = rows.blocks.map(rowWriter);
-  let buf = Buffer.allocUnsafe(Math.max(4096, 3 * head.length + 1024 * rows.row.length));
-  let at = 0;
-  const put = (s: string): void => {
-    // a UTF-16 unit takes at most 3 bytes in UTF-8
-    if (at + 3 * s.length > buf.length) {
-      const wider = Buffer.allocUnsafe(Math.max(at + 3 * s.length, 2 * buf.length));
-      buf.copy(wider, 0, 0, at);
-      buf = wider;
-    }
-    at += buf.write(s, at, 'utf8');
-  };
-  put(`${head}[`);
-  for (let u = 0; u < rows.row.length; u++) put(u ? `,${writers[rows.block[u]](rows.row[u], rows.asOf[u])}` : writers[rows.block[u]](rows.row[u], rows.asOf[u]));
-  put(`]${tail}`);
-  return buf.subarray(0, at);
+  const w = new JsonBytes(3 * head.length + 600 * rows.row.length + 64);
+  w.text(`${head}[`);
+  for (let u = 0; u < rows.row.length; u++) {
+    if (u) w.raw(COMMA);
+    writers[rows.block[u]](w, rows.row[u], rows.asOf[u]);
+  }
+  w.text(`]${tail}`);
+  return w.bytes();
 }
 
-/** One block's row as JSON text: the block's columns are looked up once, then each row is read by index. */
-function rowWriter(b: ScoredBlock): (i: number, asOf: string | undefined) => string {
+const COMMA = utf8(',');
+const K = {
+  userId: utf8('{"user_id":'),
+  riskScore: utf8(',"churn_risk_score":'),
+  riskTier: utf8(',"churn_risk_tier":'),
+  engagementScore: utf8(',"engagement_score":'),
+  engagementTier: utf8(',"engagement_tier":'),
+  activationScore: utf8(',"activation_score":'),
+  expansionScore: utf8(',"expansion_readiness_score":'),
+  behavioral: utf8(',"behavioral_segment":'),
+  lifecycle: utf8(',"lifecycle_stage":'),
+  churned: utf8(',"already_churned":'),
+  cluster: utf8(',"cluster":'),
+  clusterLabel: utf8(',"cluster_label":'),
+  reasons: utf8(',"reasons":['),
+  feature: utf8('{"feature":'),
+  direction: utf8(',"direction":'),
+  contribution: utf8(',"contribution":'),
+  value: utf8(',"value":'),
+  reasonEnd: utf8('}'),
+  reasonsEnd: utf8(']'),
+  activationTier: utf8(',"activation_tier":'),
+  expansionTier: utf8(',"expansion_readiness_tier":'),
+  asOf: utf8(',"as_of":'),
+  pAlive: utf8(',"p_alive":'),
+  expected: utf8(',"expected_purchases":'),
+  clv: utf8(',"clv":'),
+  rowEnd: utf8('}'),
+  noCluster: utf8('-1'),
+  noLabel: utf8('""'),
+};
+
+/** One block's row written as JSON: the block's columns are looked up once, then each row is read by index. */
+function rowWriter(b: ScoredBlock): (w: JsonBytes, i: number, asOf: string | undefined) => void {
   const { result: r, probability, ltv } = b;
   const c = r.columns;
   const n = (k: string) => c[k] as Float64Array;
@@ -261,23 +274,74 @@ function rowWriter(b: ScoredBlock): (i: number, asOf: string | undefined) => str
   const [riskTier, engagementTier, activationTier, expansionTier, behavioral, lifecycle] = ['churn_risk_tier', 'engagement_tier', 'activation_tier', 'expansion_readiness_tier', 'behavioral_segment', 'lifecycle_stage'].map(t);
   const cluster = c.cluster ? n('cluster') : null;
   const clusterLabel = c.cluster_label ? t('cluster_label') : null;
-  const pKey = jsonLabel(probability);
+  const pKey = utf8(`,${JSON.stringify(probability)}:`);
   const first = SCHEMA_PROBABILITIES.has(probability);
-  const ltvText = (col: Float64Array | null | undefined, i: number) => jsonNumber(col ? col[i] : NaN);
-  return (i, asOf) => {
-    let o = `{"user_id":${JSON.stringify(r.userIds[i])},"churn_risk_score":${jsonNumber(riskScore[i])},"churn_risk_tier":${jsonLabel(riskTier[i])},"engagement_score":${jsonNumber(engagementScore[i])},"engagement_tier":${jsonLabel(engagementTier[i])},"activation_score":${jsonNumber(activationScore[i])},"expansion_readiness_score":${jsonNumber(expansionScore[i])},"behavioral_segment":${jsonLabel(behavioral[i])},"lifecycle_stage":${jsonLabel(lifecycle[i])},"already_churned":${jsonNumber(churned[i])},"cluster":${cluster ? jsonNumber(cluster[i]) : '-1'},"cluster_label":${clusterLabel ? jsonLabel(clusterLabel[i]) : '""'},"reasons":[`;
+  const ltvNumber = (w: JsonBytes, col: Float64Array | null | undefined, i: number) => w.number(col ? col[i] : NaN);
+  return (w, i, asOf) => {
+    w.raw(K.userId);
+    w.string(r.userIds[i]);
+    w.raw(K.riskScore);
+    w.number(riskScore[i]);
+    w.raw(K.riskTier);
+    w.raw(jsonLabel(riskTier[i]));
+    w.raw(K.engagementScore);
+    w.number(engagementScore[i]);
+    w.raw(K.engagementTier);
+    w.raw(jsonLabel(engagementTier[i]));
+    w.raw(K.activationScore);
+    w.number(activationScore[i]);
+    w.raw(K.expansionScore);
+    w.number(expansionScore[i]);
+    w.raw(K.behavioral);
+    w.raw(jsonLabel(behavioral[i]));
+    w.raw(K.lifecycle);
+    w.raw(jsonLabel(lifecycle[i]));
+    w.raw(K.churned);
+    w.number(churned[i]);
+    w.raw(K.cluster);
+    if (cluster) w.number(cluster[i]);
+    else w.raw(K.noCluster);
+    w.raw(K.clusterLabel);
+    w.raw(clusterLabel ? jsonLabel(clusterLabel[i]) : K.noLabel);
+    w.raw(K.reasons);
     const reasons = r.reasons[i];
     for (let k = 0; k < reasons.length; k++) {
       const x = reasons[k];
-      o += `${k ? ',' : ''}{"feature":${jsonLabel(x.feature)},"direction":${jsonLabel(x.direction)},"contribution":${jsonNumber(x.contribution)},"value":${jsonNumber(x.value)}}`;
+      if (k) w.raw(COMMA);
+      w.raw(K.feature);
+      w.raw(jsonLabel(x.feature));
+      w.raw(K.direction);
+      w.raw(jsonLabel(x.direction));
+      w.raw(K.contribution);
+      w.number(x.contribution);
+      w.raw(K.value);
+      w.number(x.value);
+      w.raw(K.reasonEnd);
     }
-    o += ']';
-    if (first) o += `,${pKey}:${jsonNumber(prob[i])}`;
-    o += `,"activation_tier":${jsonLabel(activationTier[i])},"expansion_readiness_tier":${jsonLabel(expansionTier[i])}`;
-    if (asOf) o += `,"as_of":${JSON.stringify(asOf)}`;
-    o += `,"p_alive":${ltvText(ltv?.p_alive, i)},"expected_purchases":${ltvText(ltv?.expected_purchases, i)},"clv":${ltvText(ltv?.clv, i)}`;
-    if (!first) o += `,${pKey}:${jsonNumber(prob[i])}`;
-    return `${o}}`;
+    w.raw(K.reasonsEnd);
+    if (first) {
+      w.raw(pKey);
+      w.number(prob[i]);
+    }
+    w.raw(K.activationTier);
+    w.raw(jsonLabel(activationTier[i]));
+    w.raw(K.expansionTier);
+    w.raw(jsonLabel(expansionTier[i]));
+    if (asOf) {
+      w.raw(K.asOf);
+      w.string(asOf);
+    }
+    w.raw(K.pAlive);
+    ltvNumber(w, ltv?.p_alive, i);
+    w.raw(K.expected);
+    ltvNumber(w, ltv?.expected_purchases, i);
+    w.raw(K.clv);
+    ltvNumber(w, ltv?.clv, i);
+    if (!first) {
+      w.raw(pKey);
+      w.number(prob[i]);
+    }
+    w.raw(K.rowEnd);
   };
 }
 
