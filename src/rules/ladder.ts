@@ -45,39 +45,53 @@ const valueOf = (t: LadderTest, params: LadderParams): number | string => (typeo
 
 /**
  * The labels of `n` users. `column` returns a column by name (a number or a label per user); comparisons are
- * JavaScript's (a comparison with NaN is false).
+ * JavaScript's (a comparison with NaN is false). Evaluated a rung at a time over every user still without a label
+ * (a loop per test, not a call per test and user).
  */
 export function ladderLabels(ladder: Ladder, n: number, column: (name: string) => ArrayLike<number | string>, params: LadderParams): string[] {
   const cols = new Map(ladderColumns(ladder).map((c) => [c, column(c)]));
-  const test = (t: LadderTest): ((i: number) => boolean) => {
-    const x = cols.get(t.column)!;
-    const v = valueOf(t, params);
-    switch (t.op) {
-      case '>=':
-        return (i) => x[i] >= v;
-      case '>':
-        return (i) => x[i] > v;
-      case '<=':
-        return (i) => x[i] <= v;
-      case '<':
-        return (i) => x[i] < v;
-      case '=':
-        return (i) => x[i] === v;
+  const out = new Array<string>(n).fill(ladder.otherwise);
+  // open[i]: user i has no label yet; hit[i]: a conjunction of the current rung holds; ok[i]: the current conjunction holds so far
+  const open = new Uint8Array(n).fill(1);
+  const hit = new Uint8Array(n);
+  const ok = new Uint8Array(n);
+  for (const rung of ladder.rungs) {
+    hit.fill(0);
+    for (const all of rung.when) {
+      ok.set(open);
+      for (const t of all) keepWhere(ok, cols.get(t.column)!, t.op, valueOf(t, params));
+      for (let i = 0; i < n; i++) hit[i] |= ok[i];
     }
-  };
-  const rungs = ladder.rungs.map((r) => ({ label: r.label, any: r.when.map((all) => all.map(test)) }));
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    let label = ladder.otherwise;
-    for (const r of rungs) {
-      if (r.any.some((all) => all.every((t) => t(i)))) {
-        label = r.label;
-        break;
+    for (let i = 0; i < n; i++) {
+      if (hit[i] & open[i]) {
+        out[i] = rung.label;
+        open[i] = 0;
       }
     }
-    out[i] = label;
   }
   return out;
+}
+
+/** Clears ok[i] where `x[i] op v` does not hold. */
+function keepWhere(ok: Uint8Array, x: ArrayLike<number | string>, op: LadderTest['op'], v: number | string): void {
+  const n = ok.length;
+  switch (op) {
+    case '>=':
+      for (let i = 0; i < n; i++) if (ok[i] && !(x[i] >= v)) ok[i] = 0;
+      return;
+    case '>':
+      for (let i = 0; i < n; i++) if (ok[i] && !(x[i] > v)) ok[i] = 0;
+      return;
+    case '<=':
+      for (let i = 0; i < n; i++) if (ok[i] && !(x[i] <= v)) ok[i] = 0;
+      return;
+    case '<':
+      for (let i = 0; i < n; i++) if (ok[i] && !(x[i] < v)) ok[i] = 0;
+      return;
+    case '=':
+      for (let i = 0; i < n; i++) if (ok[i] && x[i] !== v) ok[i] = 0;
+      return;
+  }
 }
 
 /** A ladder as a SQL CASE. `column` maps a column name to its SQL expression; a non-finite threshold is the dialect's infinity. */
