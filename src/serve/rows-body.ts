@@ -61,6 +61,11 @@ interface FeatureKeys {
   /** Each key with its closing quote, as little-endian 32-bit words (its last 0-3 bytes left over, in keys). */
   words: Int32Array[];
   index: Map<string, number>;
+  /**
+   * Columns to read into, kept from one body to the next (a body is read at once, and its table is copied out of
+   * them): 350 KB of garbage less per 1,000-user body.
+   */
+  scratch: Float64Array[];
   /** The fewest bytes a user takes: its features' keys, quotes, colons and one digit each, and 20 bytes of {"user_id":"","features":{}} around them. */
   minBytes: number;
 }
@@ -71,7 +76,7 @@ function featureKeys(names: string[]): FeatureKeys {
     const quoted = Buffer.from([...k, 0x22]);
     return Int32Array.from({ length: quoted.length >> 2 }, (_, w) => quoted.readInt32LE(4 * w));
   });
-  return { names, keys, words, index: new Map(names.map((n, k) => [n, k])), minBytes: keys.reduce((sum, k) => sum + k.length + 4, 20) };
+  return { names, keys, words, index: new Map(names.map((n, k) => [n, k])), scratch: [], minBytes: keys.reduce((sum, k) => sum + k.length + 4, 20) };
 }
 
 // a model's feature list is one array for as long as it is loaded: its keys are made once (a single user's request
@@ -112,7 +117,8 @@ class Reader {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     // no more users than the route takes or the body has room for (readFeatures refuses a user past them)
     this.capacity = Math.min(maxUsers, Math.ceil(b.length / features.minBytes));
-    this.cols = this.names.map(() => new Float64Array(this.capacity));
+    if (!(features.scratch[0]?.length >= this.capacity)) features.scratch = this.names.map(() => new Float64Array(this.capacity));
+    this.cols = features.scratch;
     this.seen = new Int32Array(this.names.length);
     this.churned = new Uint8Array(this.capacity);
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
