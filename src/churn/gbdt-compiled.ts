@@ -92,9 +92,10 @@ export function addTrees(c: Compiled, from: number, to: number, x: Matrix, out: 
 /**
  * Predictions of rows that differ from `x` in one column only (permutation importance shuffles one feature at a
  * time): each tree's leaf for every row of `x` is kept (one small integer per tree and row). For a changed column a
- * row is walked again only when its kept leaf's path splits on that column, and only from the first node that
- * does: the nodes above it test other columns, so the changed row reaches it too. Every other row adds its kept
- * leaf. Every row still adds its trees in order from the same start, so the margins are addTrees' bits exactly.
+ * row keeps its leaf when its new value passes the tests of that column on the leaf's path (the interval they leave,
+ * and where a missing value goes); else it is walked again from the first node of its path that splits on that
+ * column: the nodes above it test other columns, so the changed row reaches it too. Every row still adds its trees
+ * in order from the same start, so the margins are addTrees' bits exactly.
  */
 export function columnChangePredictor(c: Compiled, trees: number, x: Matrix, start: number): (changed: Matrix, column: number) => Float64Array {
   const n = x.rows;
@@ -102,20 +103,40 @@ export function columnChangePredictor(c: Compiled, trees: number, x: Matrix, sta
   const leafOf = leaves <= 0xff ? new Uint8Array(trees * n) : leaves <= 0xffff ? new Uint16Array(trees * n) : new Uint32Array(trees * n);
   const d = x.cols;
   const uses: Set<number>[] = [];
-  // first[leaf * d + j]: the first inner node on the path to `leaf` that splits on column j, -1 when none does
+  // per leaf and column j (at leaf * d + j): the first inner node on the leaf's path that splits on j (-1 when none
+  // does), and what the path asks of j: a value v with lo < v <= hi, or a missing value when nanOk is 1
   const first = new Int32Array(leaves * d).fill(-1);
+  const lo = new Float64Array(leaves * d);
+  const hi = new Float64Array(leaves * d);
+  const nanOk = new Uint8Array(leaves * d);
   const onPath = new Int32Array(d).fill(-1);
+  const pathLo = new Float64Array(d).fill(-Infinity);
+  const pathHi = new Float64Array(d).fill(Infinity);
+  const pathNan = new Uint8Array(d).fill(1);
   const visit = (nd: number, used: Set<number>): void => {
     if (nd < 0) {
       first.set(onPath, ~nd * d);
+      lo.set(pathLo, ~nd * d);
+      hi.set(pathHi, ~nd * d);
+      nanOk.set(pathNan, ~nd * d);
       return;
     }
     const j = c.feature[nd];
     used.add(j);
     const fresh = onPath[j] < 0;
     if (fresh) onPath[j] = nd;
+    const [l0, h0, nan0] = [pathLo[j], pathHi[j], pathNan[j]];
+    const th = c.threshold[nd];
+    // left: v <= th, a missing value when it does not go right
+    pathHi[j] = Math.min(h0, th);
+    pathNan[j] = nan0 & (1 - c.nanRight[nd]);
     visit(c.child[2 * nd], used);
+    pathHi[j] = h0;
+    pathLo[j] = Math.max(l0, th);
+    pathNan[j] = nan0 & c.nanRight[nd];
     visit(c.child[2 * nd + 1], used);
+    pathLo[j] = l0;
+    pathNan[j] = nan0;
     if (fresh) onPath[j] = -1;
   };
   for (let t = 0; t < trees; t++) {
@@ -133,9 +154,14 @@ export function columnChangePredictor(c: Compiled, trees: number, x: Matrix, sta
       const kept = t * n;
       if (uses[t].has(column)) {
         for (let i = 0; i < n; i++) {
-          const leaf = leafOf[kept + i];
-          const from = first[leaf * d + column];
-          out[i] += c.leafValue[from < 0 ? leaf : leafOfRow(c, from, data, i * d)];
+          let leaf = leafOf[kept + i];
+          const k = leaf * d + column;
+          const from = first[k];
+          if (from >= 0) {
+            const v = data[i * d + column];
+            if (!(v === v ? lo[k] < v && v <= hi[k] : nanOk[k] === 1)) leaf = leafOfRow(c, from, data, i * d);
+          }
+          out[i] += c.leafValue[leaf];
         }
       } else {
         for (let i = 0; i < n; i++) out[i] += c.leafValue[leafOf[kept + i]];
