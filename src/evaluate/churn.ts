@@ -5,6 +5,7 @@ import {
 import { outcomeNames, type FeatureTable, type TargetSpec } from '../features/index.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { CohortlabError } from '../shared/errors.js';
+import { pickScorers } from './bootstrap.js';
 import { bootstrapInThread } from './bootstrap-thread.js';
 import { permutationImportance } from './importance.js';
 import { calibrationSummary, evaluatePredictions, evaluationPlan, type EvaluationContext, type EvaluationInput, type EvaluationReport, type InSampleOverlap, type ModelCandidate, type ReportWarning } from './report.js';
@@ -105,10 +106,13 @@ export async function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: 
     target: opts.target,
   };
   const plan = evaluationPlan(base);
-  // every candidate's test metrics and the report's bootstrap, in a worker thread while importance and `meanwhile` run here
+  // The report's bootstrap and every candidate's test metrics, in one bootstrap in a worker thread while importance
+  // and `meanwhile` run here. The candidates ride on the report's resamples (the same seed, users and count): each
+  // gets the intervals a bootstrap of its own gives, in one pass over the users per resample instead of one per
+  // candidate as well. Their share-at-high-risk metrics are not theirs (the rule tier's share): left out.
+  const candidateName = (kind: string) => `candidate ${kind}`;
   const booted = bootstrapInThread([
-    ...fit.candidates.map((c) => ({ y, scorers: [{ name: c.kind, scores: c.testProbability, isProbability: true }], opts: { seed: params.seed, resamples: opts.resamples, highRiskShare: 0 } })),
-    { y, scorers: plan.scorers, opts: plan.options },
+    { y, scorers: [...plan.scorers, ...fit.candidates.map((c) => ({ name: candidateName(c.kind), scores: c.testProbability, isProbability: true }))], opts: plan.options },
   ]);
   // settled below, after this thread's work (which may throw first)
   booted.catch(() => {});
@@ -120,10 +124,11 @@ export async function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: 
     predictChanged: changedRaw ? (x, j) => applyCalibrator(calibrator, changedRaw(x as Matrix, j)) : null,
   });
   if (opts.meanwhile) await opts.meanwhile();
-  const boots = await booted;
-  const candidates: ModelCandidate[] = fit.candidates.map((c, k) => ({
+  const [boot] = await booted;
+  const candidates: ModelCandidate[] = fit.candidates.map((c) => ({
     kind: c.kind, chosen: c.chosen, validLogLoss: c.validLogLoss, choiceLogLoss: c.choiceLogLoss,
-    calibration: c.calibration, fitSeconds: c.fitSeconds, details: c.details, test: boots[k].scorers[c.kind],
+    calibration: c.calibration, fitSeconds: c.fitSeconds, details: c.details,
+    test: { ...boot.scorers[candidateName(c.kind)], precisionAtHighRiskShare: null, recallAtHighRiskShare: null },
   }));
   for (const c of candidates) if (candidates.length > 1) logger.info(`  ${c.kind.padEnd(8)} test ROC-AUC ${c.test.rocAuc ? `${c.test.rocAuc.value.toFixed(3)} [${c.test.rocAuc.lo.toFixed(3)}, ${c.test.rocAuc.hi.toFixed(3)}]` : 'n/a'}${c.chosen ? ' (chosen)' : ''}`);
   const chosen = fit.candidates.find((c) => c.chosen)!;
@@ -154,7 +159,7 @@ export async function evaluateChurnFit(fit: ChurnFit, test: FeatureTable, opts: 
     context,
     warnings: calibrationWarnings(fit.calibrationSelection),
     candidates,
-  }, boots[boots.length - 1]);
+  }, pickScorers(boot, plan.scorers.map((x) => x.name)));
   logger.info(report.verdict.text);
   for (const w of report.warnings) logger.warn(`${w.code}: ${w.message}`);
   return {

@@ -124,6 +124,21 @@ describe('bootstrapMetrics', () => {
       }
     }
   });
+  it("a scorer's intervals do not depend on the scorers beside it (train measures every candidate in the report's bootstrap)", () => {
+    const other = Float64Array.from(good, (p, i) => (p + (i % 7) / 10) / 2);
+    const alone = bootstrapMetrics(lab, [{ name: 'gbdt', scores: other, isProbability: true }], { seed: 5, resamples: 200, highRiskShare: 0 });
+    const beside = bootstrapMetrics(lab, [
+      { name: 'model', scores: good, isProbability: true },
+      { name: 'rule', scores: weak, isProbability: false },
+      { name: 'gbdt', scores: other, isProbability: true },
+    ], { seed: 5, resamples: 200, highRiskShare: 0.15, differences: [['model', 'rule']] });
+    expect(beside.skipped).toBe(alone.skipped);
+    // all but the share-at-high-risk metrics, which take the high-risk share
+    const { precisionAtHighRiskShare, recallAtHighRiskShare, ...rest } = beside.scorers.gbdt;
+    expect(precisionAtHighRiskShare).not.toBeNull();
+    expect(recallAtHighRiskShare).not.toBeNull();
+    expect({ ...rest, precisionAtHighRiskShare: null, recallAtHighRiskShare: null }).toEqual(alone.scorers.gbdt);
+  });
   it('bootstrapMetrics of a score against itself gives a zero-width difference', () => {
     const r = bootstrapMetrics(lab, [
       { name: 'a', scores: weak, isProbability: false },
