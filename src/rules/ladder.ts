@@ -55,7 +55,9 @@ export function ladderLabels(ladder: Ladder, n: number, column: (name: string) =
   const open = new Uint8Array(n).fill(1);
   const hit = new Uint8Array(n);
   const ok = new Uint8Array(n);
+  let left = n;
   for (const rung of ladder.rungs) {
+    if (left === 0) break;
     hit.fill(0);
     for (const all of rung.when) {
       ok.set(open);
@@ -66,14 +68,41 @@ export function ladderLabels(ladder: Ladder, n: number, column: (name: string) =
       if (hit[i] & open[i]) {
         out[i] = rung.label;
         open[i] = 0;
+        left--;
       }
     }
   }
   return out;
 }
 
-/** Clears ok[i] where `x[i] op v` does not hold. */
+/** Clears ok[i] where `x[i] op v` does not hold: a number column against a number in a loop of its own (typed, not a generic comparison). */
 function keepWhere(ok: Uint8Array, x: ArrayLike<number | string>, op: LadderTest['op'], v: number | string): void {
+  if (x instanceof Float64Array && typeof v === 'number') keepWhereNumber(ok, x, op, v);
+  else keepWhereAny(ok, x, op, v);
+}
+
+function keepWhereNumber(ok: Uint8Array, x: Float64Array, op: LadderTest['op'], v: number): void {
+  const n = ok.length;
+  switch (op) {
+    case '>=':
+      for (let i = 0; i < n; i++) ok[i] &= +(x[i] >= v);
+      return;
+    case '>':
+      for (let i = 0; i < n; i++) ok[i] &= +(x[i] > v);
+      return;
+    case '<=':
+      for (let i = 0; i < n; i++) ok[i] &= +(x[i] <= v);
+      return;
+    case '<':
+      for (let i = 0; i < n; i++) ok[i] &= +(x[i] < v);
+      return;
+    case '=':
+      for (let i = 0; i < n; i++) ok[i] &= +(x[i] === v);
+      return;
+  }
+}
+
+function keepWhereAny(ok: Uint8Array, x: ArrayLike<number | string>, op: LadderTest['op'], v: number | string): void {
   const n = ok.length;
   switch (op) {
     case '>=':
