@@ -1,5 +1,6 @@
 import { isAscii } from 'node:buffer';
 import type { FeatureTable } from '../features/index.js';
+import { utf8, type Piece } from './json-bytes.js';
 
 /**
  * POST /v1/predict's usual body, users given as feature rows, read straight from its bytes into feature columns:
@@ -57,9 +58,8 @@ export function readFeatureRows(body: Uint8Array, featureNames: string[], maxUse
 /** The feature names as the reader matches them: their bytes, and each name's column. */
 interface FeatureKeys {
   names: string[];
-  keys: Uint8Array[];
-  /** Each key with its closing quote, as little-endian 32-bit words (its last 0-3 bytes left over, in keys). */
-  words: Int32Array[];
+  /** Each name with its closing quote, encoded as words to compare 4 bytes at a time. */
+  keys: Piece[];
   index: Map<string, number>;
   /**
    * Columns to read into, kept from one body to the next (a body is read at once, and its table is copied out of
@@ -71,12 +71,9 @@ interface FeatureKeys {
 }
 
 function featureKeys(names: string[]): FeatureKeys {
-  const keys = names.map(enc);
-  const words = keys.map((k) => {
-    const quoted = Buffer.from([...k, 0x22]);
-    return Int32Array.from({ length: quoted.length >> 2 }, (_, w) => quoted.readInt32LE(4 * w));
-  });
-  return { names, keys, words, index: new Map(names.map((n, k) => [n, k])), scratch: [], minBytes: keys.reduce((sum, k) => sum + k.length + 4, 20) };
+  const keys = names.map((n) => utf8(`${n}"`));
+  // a key's bytes and quote, its opening quote, a colon and a digit each
+  return { names, keys, index: new Map(names.map((n, k) => [n, k])), scratch: [], minBytes: keys.reduce((sum, k) => sum + k.length + 3, 20) };
 }
 
 // a model's feature list is one array for as long as it is loaded: its keys are made once (a single user's request
@@ -90,8 +87,7 @@ class Reader {
   /** The start of the last key lookup() read. */
   private keyStart = 0;
   private readonly names: string[];
-  private readonly keys: Uint8Array[];
-  private readonly words: Int32Array[];
+  private readonly keys: Piece[];
   private readonly view: DataView;
   private readonly index: Map<string, number>;
   private readonly cols: Float64Array[];
@@ -113,7 +109,7 @@ class Reader {
     features: FeatureKeys,
     maxUsers: number,
   ) {
-    ({ names: this.names, keys: this.keys, words: this.words, index: this.index } = features);
+    ({ names: this.names, keys: this.keys, index: this.index } = features);
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     // no more users than the route takes or the body has room for (readFeatures refuses a user past them)
     this.capacity = Math.min(maxUsers, Math.ceil(b.length / features.minBytes));
@@ -278,18 +274,15 @@ class Reader {
   private expected(f: number): boolean {
     if (f >= this.keys.length) return false;
     const b = this.b;
-    const name = this.keys[f];
-    const words = this.words[f];
+    const { length, words, tail } = this.keys[f];
     this.ws();
     const start = this.pos + 1;
-    // the key, its quote, and room for the colon
-    if (b[this.pos] !== 0x22 || start + name.length + 2 > b.length) return false;
+    // the key with its quote, and room for the colon
+    if (b[this.pos] !== 0x22 || start + length + 1 > b.length) return false;
     const view = this.view;
     let p = start;
     for (let w = 0; w < words.length; w++, p += 4) if (view.getInt32(p, true) !== words[w]) return false;
-    // the bytes after the last whole word: the name's last ones, then its quote
-    for (; p < start + name.length; p++) if (b[p] !== name[p - start]) return false;
-    if (p === start + name.length && b[p++] !== 0x22) return false;
+    for (let k = 0; k < tail.length; k++, p++) if (b[p] !== tail[k]) return false;
     this.pos = p;
     this.ws();
     if (b[this.pos] !== 0x3a) return false;
