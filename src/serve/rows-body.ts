@@ -366,6 +366,19 @@ class Reader {
   }
 
   /**
+   * The four bytes at p as a number when all are digits (their value, 0 to 9999), else -1. One 32-bit read: every
+   * byte's high nibble is 3, and adding 6 to each (no carry: each is at most 0x3f) keeps it 3 only for 0x30-0x39.
+   */
+  private fourDigits(p: number): number {
+    if (p + 4 > this.b.length) return -1;
+    const w = this.view.getUint32(p, true);
+    if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) return -1;
+    // the first character in the low byte
+    const d = w - 0x30303030;
+    return (d & 0xff) * 1000 + ((d >>> 8) & 0xff) * 100 + ((d >>> 16) & 0xff) * 10 + (d >>> 24);
+  }
+
+  /**
    * A JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), or NaN when the text is not one. With its digits
    * an integer below 2^53 (every number of up to 15 significant digits, most of 16) and a power of ten within 10^22,
    * both parts are exact doubles and one multiplication or division rounds once, to the double nearest the decimal
@@ -384,17 +397,14 @@ class Reader {
     if (first === 0x30) {
       p++;
     } else if (first >= 0x31 && first <= 0x39) {
-      for (; b[p] >= 0x30 && b[p] <= 0x39; p++) {
-        m = m * 10 + (b[p] - 0x30);
-      }
+      for (let v; (v = this.fourDigits(p)) >= 0; p += 4) m = m * 10000 + v;
+      for (; b[p] >= 0x30 && b[p] <= 0x39; p++) m = m * 10 + (b[p] - 0x30);
     } else return NaN;
     if (b[p] === 0x2e) {
       p++;
       if (!(b[p] >= 0x30 && b[p] <= 0x39)) return NaN;
-      for (; b[p] >= 0x30 && b[p] <= 0x39; p++) {
-        m = m * 10 + (b[p] - 0x30);
-        exp--;
-      }
+      for (let v; (v = this.fourDigits(p)) >= 0; p += 4, exp -= 4) m = m * 10000 + v;
+      for (; b[p] >= 0x30 && b[p] <= 0x39; p++, exp--) m = m * 10 + (b[p] - 0x30);
     }
     if (b[p] === 0x65 || b[p] === 0x45) {
       p++;
