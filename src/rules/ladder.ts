@@ -51,7 +51,8 @@ const valueOf = (t: LadderTest, params: LadderParams): number | string => (typeo
 export function ladderLabels(ladder: Ladder, n: number, column: (name: string) => ArrayLike<number | string>, params: LadderParams): string[] {
   const cols = new Map(ladderColumns(ladder).map((c) => [c, column(c)]));
   const out = new Array<string>(n).fill(ladder.otherwise);
-  // open[i]: user i has no label yet; hit[i]: a conjunction of the current rung holds; ok[i]: the current conjunction holds so far
+  // open[i]: user i has no label yet; hit[i]: a conjunction of the current rung holds for a user still open (ok starts
+  // as open); ok[i]: the current conjunction holds so far
   const open = new Uint8Array(n).fill(1);
   const hit = new Uint8Array(n);
   const ok = new Uint8Array(n);
@@ -65,7 +66,7 @@ export function ladderLabels(ladder: Ladder, n: number, column: (name: string) =
       for (let i = 0; i < n; i++) hit[i] |= ok[i];
     }
     for (let i = 0; i < n; i++) {
-      if (hit[i] & open[i]) {
+      if (hit[i]) {
         out[i] = rung.label;
         open[i] = 0;
         left--;

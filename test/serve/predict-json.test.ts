@@ -71,8 +71,8 @@ describe('predictionsBytes', () => {
     const r = rows.blocks[0].result;
     const reasons = Array.from({ length: 20 }, (_, k) => ({ feature: long(k), direction: 'increases_risk' as const, contribution: k / 7, value: k }));
     const wide: PredictionRows = { ...rows, blocks: rows.blocks.map((b) => ({ ...b, result: { ...r, reasons: [reasons, reasons, reasons] } })) };
-    // 20 reasons of 330 characters each: about 7,500 bytes per row, past the 600 per row the buffer starts with
-    expect(Buffer.byteLength(direct(wide))).toBeGreaterThan(4096 + 3 * 600);
+    // 20 reasons of 330 characters each: about 7,500 bytes per row, past the 600 + 128 per reason the buffer starts with
+    expect(Buffer.byteLength(direct(wide))).toBeGreaterThan(4096 + 3 * (600 + 128 * 20));
     expect(direct(wide)).toBe(await schemaText(wide));
     expect(predictionsBytes(wide, 'head ü', '😀 tail').toString('utf8')).toBe(`head ü${predictionsBytes(wide, '', '').toString('utf8')}😀 tail`);
   });
