@@ -10,8 +10,9 @@ import type { GbdtNode, GbdtParams } from './gbdt.js';
  */
 export function findBinEdges(values: Float64Array, maxBins: number): number[] {
   values.sort();
+  // the distinct values, as far as maxBins + 1 of them (past maxBins only the percentiles are read)
   const distinct: number[] = [];
-  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[i - 1]) distinct.push(values[i]);
+  for (let i = 0; i < values.length && distinct.length <= maxBins; i++) if (i === 0 || values[i] !== values[i - 1]) distinct.push(values[i]);
   if (distinct.length <= maxBins) {
     const edges: number[] = [];
     for (let i = 0; i + 1 < distinct.length; i++) edges.push((distinct[i] + distinct[i + 1]) / 2);
@@ -74,8 +75,11 @@ export class TreeGrower {
   /** Non-missing bins per feature (edges + 1); the missing bin of feature f is nBins[f]. */
   private readonly nBins: number[];
   private readonly featOff: Int32Array;
-  /** The same bins row-major (row i at [i d, (i + 1) d)), for building histograms. */
-  private readonly binnedRows: Uint8Array;
+  /**
+   * The same bins row-major (row i at [i d, (i + 1) d)) as histogram slots: feature f's bin b is slot
+   * featOff[f] / 3 + b, so building a histogram reads one index per value (16-bit while the slots fit).
+   */
+  private readonly slots: Uint16Array | Uint32Array;
   private readonly histSize: number;
 
   constructor(
@@ -87,11 +91,6 @@ export class TreeGrower {
     private readonly rng: Rng,
   ) {
     this.nBins = edges.map((e) => e.length + 1);
-    this.binnedRows = new Uint8Array(n * d);
-    for (let f = 0; f < d; f++) {
-      const col = f * n;
-      for (let i = 0; i < n; i++) this.binnedRows[i * d + f] = binned[col + i];
-    }
     // compact histograms: feature f owns (value bins + missing bin) x (sum g, sum h, count) from featOff[f]
     this.featOff = new Int32Array(d);
     let off = 0;
@@ -100,6 +99,12 @@ export class TreeGrower {
       off += (this.nBins[f] + 1) * 3;
     }
     this.histSize = off;
+    this.slots = off / 3 <= 65536 ? new Uint16Array(n * d) : new Uint32Array(n * d);
+    for (let f = 0; f < d; f++) {
+      const col = f * n;
+      const first = this.featOff[f] / 3;
+      for (let i = 0; i < n; i++) this.slots[i * d + f] = first + binned[col + i];
+    }
     this.indices = new Uint32Array(n);
     this.tmp = new Uint32Array(n);
     this.featOrder = new Int32Array(d);
@@ -117,18 +122,38 @@ export class TreeGrower {
   /**
    * Histogram of a node's rows. Row-major bins: one row's d bins share a cache line and its gradient
    * and hessian are read once (measured 1.6x faster than sklearn's column-by-column loop here, where a
-   * node's rows are scattered).
+   * node's rows are scattered). Four features at a time: their slots differ, so every slot still adds
+   * its rows in row order (the same sums); 1.5-1.7x the one-at-a-time loop on 98,000 x 44.
    */
   private buildHist(node: GrowNode, grad: Float64Array, hess: Float64Array): Float64Array {
     const hist = this.takeHist();
-    const { indices: idx, binnedRows, d, featOff } = this;
+    const { indices: idx, slots, d } = this;
     for (let k = node.start; k < node.end; k++) {
       const i = idx[k];
       const g = grad[i];
       const h = hess[i];
       const ro = i * d;
-      for (let f = 0; f < d; f++) {
-        const o = featOff[f] + binnedRows[ro + f] * 3;
+      let f = 0;
+      for (; f + 3 < d; f += 4) {
+        const o0 = slots[ro + f] * 3;
+        const o1 = slots[ro + f + 1] * 3;
+        const o2 = slots[ro + f + 2] * 3;
+        const o3 = slots[ro + f + 3] * 3;
+        hist[o0] += g;
+        hist[o0 + 1] += h;
+        hist[o0 + 2] += 1;
+        hist[o1] += g;
+        hist[o1 + 1] += h;
+        hist[o1 + 2] += 1;
+        hist[o2] += g;
+        hist[o2 + 1] += h;
+        hist[o2 + 2] += 1;
+        hist[o3] += g;
+        hist[o3 + 1] += h;
+        hist[o3 + 2] += 1;
+      }
+      for (; f < d; f++) {
+        const o = slots[ro + f] * 3;
         hist[o] += g;
         hist[o + 1] += h;
         hist[o + 2] += 1;

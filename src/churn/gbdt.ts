@@ -180,14 +180,16 @@ export class GradientBoostedTrees {
     const binEdges: number[][] = [];
     const edgesTyped: Float64Array[] = [];
     const binned = new Uint8Array(n * d); // column-major: feature f at [f * n, (f + 1) * n)
+    // the non-missing values of a column, into one reused buffer (a JS array's push cost 1.9 s of a 17 s fit)
+    const m = binRows ? binRows.length : n;
+    const vals = new Float64Array(m);
     for (let f = 0; f < d; f++) {
-      const vals: number[] = [];
-      const m = binRows ? binRows.length : n;
+      let nv = 0;
       for (let k = 0; k < m; k++) {
         const v = data[(binRows ? binRows[k] : k) * d + f];
-        if (v === v) vals.push(v);
+        if (v === v) vals[nv++] = v;
       }
-      const e = findBinEdges(Float64Array.from(vals), p.maxBins);
+      const e = findBinEdges(vals.subarray(0, nv), p.maxBins);
       binEdges.push(e);
       const et = Float64Array.from(e);
       edgesTyped.push(et);

@@ -9,7 +9,9 @@
  * (s_i = sample weight, 1 by default; the intercept b is not penalized). f is strictly convex in w
  * and convex in b, so Newton's method from w = 0, b = log-odds of the weighted rate converges to the
  * one minimum quadratically. Each step solves H d = -g with the Cholesky factor of the (d+1) x (d+1)
- * Hessian H = C X'ᵀ diag(s p (1-p)) X' + diag(1, ..., 1, 0); if H is not numerically positive
+ * Hessian H = C X'ᵀ diag(s p (1-p)) X' + diag(1, ..., 1, 0), the factor of an earlier iterate reused while the
+ * steps it gives cut the gradient tenfold or more (REUSE_CUT: a gradient costs 2 / (d+1) of a Hessian; the
+ * stopping rule below is the same, so is the solution); if H is not numerically positive
  * definite (perfectly separated classes, a constant column with the intercept), a damping
  * lambda I is added, growing x10 until the factorization succeeds. A backtracking line search on f
  * keeps every step a descent step.
@@ -133,6 +135,12 @@ function objective(pb: Problem, theta: Float64Array, margin: Float64Array): numb
   return C * loss + 0.5 * pen;
 }
 
+/**
+ * A Hessian factor is reused while each step it gives cuts the largest gradient entry at least this many times;
+ * else it is computed afresh (near the minimum a factor from a nearby iterate cuts it by orders of magnitude).
+ */
+const REUSE_CUT = 10;
+
 /** Rows of the design taken at a time by accumulateGradHess. */
 const BLOCK_ROWS = 64;
 
@@ -153,7 +161,7 @@ function newBlock(m: number): Block {
  * transposed, so each Hessian entry is one dot product over the block's rows held in a register (one store per
  * block instead of one per row).
  */
-function accumulateGradHess(pb: Problem, margin: Float64Array, grad: Float64Array, hess: Float64Array, block: Block): void {
+function accumulateGradHess(pb: Problem, margin: Float64Array, grad: Float64Array, hess: Float64Array | null, block: Block): void {
   const { x, y, w, C, fitIntercept } = pb;
   const d = x.cols;
   const m = fitIntercept ? d + 1 : d;
@@ -184,6 +192,7 @@ function accumulateGradHess(pb: Problem, margin: Float64Array, grad: Float64Arra
       let g = 0;
       for (let q = 0; q < len; q++) g += r[q] * xt[jo + q];
       grad[j] += g;
+      if (hess === null) continue;
       const row = j * m;
       let k = 0;
       for (; k + 1 <= j; k += 2) {
@@ -261,15 +270,17 @@ export class LogisticExact {
     let gmax = Infinity;
     let maxDamping = 0;
     let converged = false;
+    // The Cholesky factor of the Hessian at an earlier iterate, kept while the steps it gives cut max |g| at least
+    // REUSE_CUT-fold each: a gradient costs one pass over the rows, a Hessian m / 2 of them.
+    const lower = new Float64Array(m * m);
+    let factored = false;
+    let fresh = false;
+    let gmaxBefore = Infinity;
     for (;;) {
-      // gradient and Hessian at theta (margins are current)
+      // gradient at theta (margins are current)
       grad.fill(0);
-      hess.fill(0);
-      accumulateGradHess(pb, margin, grad, hess, block);
-      for (let j = 0; j < d; j++) {
-        grad[j] += theta[j];
-        hess[j * m + j] += 1;
-      }
+      accumulateGradHess(pb, margin, grad, null, block);
+      for (let j = 0; j < d; j++) grad[j] += theta[j];
       gmax = 0;
       for (let j = 0; j < m; j++) gmax = Math.max(gmax, Math.abs(grad[j]));
       gmax /= scale;
@@ -279,21 +290,32 @@ export class LogisticExact {
       }
       if (nIter >= p.maxIter) break;
       nIter++;
-      // Newton direction with damping when the Hessian is not numerically PD
-      let damping = 0;
-      const lower = new Float64Array(m * m);
-      for (;;) {
-        for (let j = 0; j < m; j++) {
-          for (let k = 0; k <= j; k++) lower[j * m + k] = hess[j * m + k];
-          lower[j * m + j] += damping;
+      fresh = !factored || !(gmax <= gmaxBefore / REUSE_CUT);
+      if (fresh) {
+        // the Hessian at theta (the gradient again, the same sums), damped when it is not numerically PD
+        grad.fill(0);
+        hess.fill(0);
+        accumulateGradHess(pb, margin, grad, hess, block);
+        for (let j = 0; j < d; j++) {
+          grad[j] += theta[j];
+          hess[j * m + j] += 1;
         }
-        if (choleskyInPlace(lower, m)) break;
-        let diagMax = 0;
-        for (let j = 0; j < m; j++) diagMax = Math.max(diagMax, Math.abs(hess[j * m + j]));
-        damping = damping === 0 ? 1e-10 * Math.max(1, diagMax) : damping * 10;
-        if (!Number.isFinite(damping)) throw new CohortlabError('BAD_ARGUMENT', 'LogisticExact.fit: the Hessian could not be made positive definite; check the design for infinite values.');
+        let damping = 0;
+        for (;;) {
+          for (let j = 0; j < m; j++) {
+            for (let k = 0; k <= j; k++) lower[j * m + k] = hess[j * m + k];
+            lower[j * m + j] += damping;
+          }
+          if (choleskyInPlace(lower, m)) break;
+          let diagMax = 0;
+          for (let j = 0; j < m; j++) diagMax = Math.max(diagMax, Math.abs(hess[j * m + j]));
+          damping = damping === 0 ? 1e-10 * Math.max(1, diagMax) : damping * 10;
+          if (!Number.isFinite(damping)) throw new CohortlabError('BAD_ARGUMENT', 'LogisticExact.fit: the Hessian could not be made positive definite; check the design for infinite values.');
+        }
+        maxDamping = Math.max(maxDamping, damping);
+        factored = true;
       }
-      maxDamping = Math.max(maxDamping, damping);
+      gmaxBefore = gmax;
       for (let j = 0; j < m; j++) step[j] = -grad[j];
       choleskySolveInPlace(lower, m, step);
       // backtracking (Armijo) line search on f
@@ -310,7 +332,14 @@ export class LogisticExact {
         if (!resolvable || fNew <= f + 1e-4 * t * slope) break;
         t *= 0.5;
       }
-      if (resolvable && !(fNew <= f)) break; // no decrease possible in floating point: we are at the numerical minimum
+      if (resolvable && !(fNew <= f)) {
+        // no decrease along a reused factor's direction: try again with the Hessian here
+        if (!fresh) {
+          factored = false;
+          continue;
+        }
+        break; // no decrease possible in floating point: we are at the numerical minimum
+      }
       theta.set(trial);
       margin.set(trialMargin);
       f = fNew;
