@@ -177,15 +177,10 @@ function accumulateGradHess(pb: Problem, margin: Float64Array, grad: Float64Arra
       const h = s === 0 ? 0 : C * s * pr * (1 - pr);
       r[q] = s === 0 ? 0 : C * s * (pr - y[i]);
       const o = i * d;
-      for (let j = 0; j < d; j++) {
-        const v = data[o + j];
-        xt[j * BLOCK_ROWS + q] = v;
-        hxt[j * BLOCK_ROWS + q] = h * v;
-      }
-      if (fitIntercept) {
-        xt[d * BLOCK_ROWS + q] = 1;
-        hxt[d * BLOCK_ROWS + q] = h;
-      }
+      for (let j = 0; j < d; j++) xt[j * BLOCK_ROWS + q] = data[o + j];
+      if (fitIntercept) xt[d * BLOCK_ROWS + q] = 1;
+      // the rows weighted by h, for the Hessian only
+      if (hess !== null) for (let j = 0; j < m; j++) hxt[j * BLOCK_ROWS + q] = h * xt[j * BLOCK_ROWS + q];
     }
     for (let j = 0; j < m; j++) {
       const jo = j * BLOCK_ROWS;
@@ -274,7 +269,6 @@ export class LogisticExact {
     // REUSE_CUT-fold each: a gradient costs one pass over the rows, a Hessian m / 2 of them.
     const lower = new Float64Array(m * m);
     let factored = false;
-    let fresh = false;
     let gmaxBefore = Infinity;
     for (;;) {
       // gradient at theta (margins are current)
@@ -290,7 +284,7 @@ export class LogisticExact {
       }
       if (nIter >= p.maxIter) break;
       nIter++;
-      fresh = !factored || !(gmax <= gmaxBefore / REUSE_CUT);
+      const fresh = !factored || !(gmax <= gmaxBefore / REUSE_CUT);
       if (fresh) {
         // the Hessian at theta (the gradient again, the same sums), damped when it is not numerically PD
         grad.fill(0);
