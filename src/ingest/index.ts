@@ -6,8 +6,8 @@ import { CohortlabError } from '../shared/errors.js';
 import { duckdbLimits, openDuckDB, queryColumns, queryRows, type DuckDBLimits } from '../shared/duckdb.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { csvPhysicalLines } from './csv-lines.js';
-import { csvLineOfRow, createLeanTable, createRawTable, detectFormat, dropRaw, finishRawView, readCsvLean, readFileIntoRaw, readParquetLean, resolveInputFiles, type InputFile, type MalformedRecord } from './read.js';
-import { eventsFromLeanSql, eventsFromStageSql, leanCheckSql, leanTrimCheckSql, statsTotalsSql, userStatsSql } from './sql.js';
+import { csvLineOfRow, createLeanTable, createRawTable, detectFormat, dropRaw, finishRawView, readCsvLean, readFileIntoRaw, readParquetLean, resolveInputFiles, viewParquetLean, type InputFile, type MalformedRecord } from './read.js';
+import { eventsFromLeanSql, eventsFromStageSql, leanCheckSql, leanColumns, leanShape, leanTrimCheckSql, statsTotalsSql, userStatsSql } from './sql.js';
 import { readSqlSourceIntoRaw, splitBinding } from './sql-source.js';
 import type { EventConfig } from './types.js';
 
@@ -66,6 +66,12 @@ export interface LoadOptions {
    * same report).
    */
   lean?: boolean;
+  /**
+   * Parquet logs whose event time is a typed column are read in place when the lean pass finds them clean: `events`
+   * is a view over the files, not a copy (the rows and values are the same). false: copied into the table as CSV
+   * logs are. The files must not change while the store is open.
+   */
+  inPlace?: boolean;
 }
 
 export async function loadEvents(patterns: string[], config: EventConfig, opts: LoadOptions = {}): Promise<EventStore> {
@@ -121,7 +127,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
   let sqlRows: number | null = null;
-  const leanPass = !config.source && opts.lean !== false && files.every((f) => f.format === 'csv' || f.format === 'parquet') ? await readFilesLean(conn, files, config, logger) : null;
+  const leanPass = !config.source && opts.lean !== false && files.every((f) => f.format === 'csv' || f.format === 'parquet') ? await readFilesLean(conn, files, config, logger, opts.inPlace !== false) : null;
   const lean = leanPass?.clean ? leanPass : null;
   if (lean) {
     malformed.push(...lean.malformed);
@@ -224,7 +230,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
   }
 
   const signupsUnparsable = lean ? lean.signupsUnparsable : (await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM stage WHERE reason IS NULL AND signup_bad`)).columns[0][0] as number;
-  for (const sql of lean ? eventsFromLeanSql(config, lean.extra) : eventsFromStageSql(config, reasons.length > 0)) await conn.run(sql);
+  for (const sql of lean ? eventsFromLeanSql(config, lean.extra, lean.inPlace) : eventsFromStageSql(config, reasons.length > 0)) await conn.run(sql);
   // The lean pass counted the users on its way.
   const stats = await queryColumns(conn, statsTotalsSql(lean ? 'SELECT * FROM lean_users' : userStatsSql('events')));
   if (lean) await conn.run('DROP TABLE lean_users');
@@ -258,15 +264,17 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
  * with rows to reject (`rejecting`) numbered at once: before the lean pass they were read twice too, unnumbered, then
  * numbered.
  */
-async function readFilesLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig, logger: Logger) {
-  const extra = await createLeanTable(conn, config);
+async function readFilesLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig, logger: Logger, inPlace: boolean) {
+  const view = inPlace && files.every((f) => f.format === 'parquet') ? await viewParquetLean(conn, files, config) : null;
+  const extra = view ? leanColumns(leanShape(config)).extra : await createLeanTable(conn, config);
   const malformed: MalformedRecord[] = [];
   const delims = new Map<number, string>();
   const fileReports: IngestReport['files'] = [];
   const ends: number[] = [];
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let doneBytes = 0;
-  for (let i = 0; i < files.length; i++) {
+  if (view) fileReports.push(...files.map((f, i) => ({ path: f.path, bytes: f.bytes, format: f.format, records: view.records[i] })));
+  for (let i = 0; i < files.length && !view; i++) {
     const f = files[i];
     const r = f.format === 'csv' ? await readCsvLean(conn, f, i, config) : { ...(await readParquetLean(conn, f, i, config)), delim: null };
     malformed.push(...r.malformed);
@@ -276,7 +284,7 @@ async function readFilesLean(conn: DuckDBConnection, files: InputFile[], config:
     doneBytes += f.bytes;
     logger.progress('reading events', doneBytes, totalBytes);
   }
-  const check = await queryRows(conn, leanCheckSql(config, ends));
+  const check = await queryRows(conn, leanCheckSql(config, view ? null : ends));
   const sum = (k: string) => check.reduce((t, r) => t + Number(r[k]), 0);
   // Files with rows to reject are read again numbered straight away (numbering is what shows their lines).
   const rejecting = new Set(check.filter((r) => Number(r.unclean) > 0).map((r) => Number(r.file)));
@@ -289,11 +297,15 @@ async function readFilesLean(conn: DuckDBConnection, files: InputFile[], config:
     await conn.run(`CREATE OR REPLACE TEMP TABLE lean_users AS ${userStatsSql('lean')}`);
     let clean = true;
     for (const sql of leanTrimCheckSql('lean_users')) if (clean) clean = Number((await queryRows(conn, sql))[0].n) === 0;
-    if (clean) return { clean: true as const, malformed, delims, fileReports, extra, signupsUnparsable: sum('signups_unparsable') };
+    if (clean && view) {
+      const how = config.columns.session_id ? 'a view, not a copy' : 'not copied: the gap rule numbers their sessions into the events table';
+      logger.info(`ingest: ${files.length === 1 ? 'the Parquet file is' : `the ${files.length} Parquet files are`} read in place (${how}); ${files.length === 1 ? 'it' : 'they'} must not change while this runs`);
+    }
+    if (clean) return { clean: true as const, malformed, delims, fileReports, extra, signupsUnparsable: sum('signups_unparsable'), inPlace: view?.events ?? null };
     again('user ids, events or plans with spaces to trim or empty');
     await conn.run('DROP TABLE lean_users');
   }
-  await conn.run('DROP TABLE lean');
+  await conn.run(`DROP ${view ? 'VIEW' : 'TABLE'} lean`);
   for (let i = 0; i < files.length; i++) await conn.run(`DROP TABLE IF EXISTS rejects_${i}_lean`);
   return { clean: false as const, rejecting };
 }

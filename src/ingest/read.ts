@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CohortlabError } from '../shared/errors.js';
 import { queryColumns, queryRows, quoteIdent, quoteLiteral } from '../shared/duckdb.js';
 import { firstLine } from './csv-lines.js';
-import { leanColumns, leanShape, leanSelect, STAGE_COLUMNS, stageSelect, timestampExpr } from './sql.js';
+import { LEAN_NAMES, leanColumns, leanShape, leanSelect, STAGE_COLUMNS, stageSelect, timestampExpr } from './sql.js';
 import type { EventConfig, EventFormat, TimestampFormat } from './types.js';
 
 /**
@@ -248,13 +248,19 @@ export async function readFileIntoRaw(
 
 /** A Parquet file's records as RAW_NAMES (sql.ts), read in place; its TIMESTAMP and DATE columns are kept typed. */
 async function parquetRawSelect(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig): Promise<string> {
+  return (await parquetRaw(conn, file, idx, config)).select;
+}
+
+/** `parquetRawSelect`, and whether the mapped event time is a typed column (TIMESTAMP or DATE) there. */
+async function parquetRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig): Promise<{ select: string; typedTime: boolean }> {
   const path = quoteLiteral(file.path);
   const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${path}))`);
   const names = desc.columns[0] as string[];
   requireColumns(file.path, names, config);
   const types = desc.columns[1] as string[];
   const nativeTime = new Set(names.filter((_, i) => /^(TIMESTAMP|DATE)/i.test(types[i])));
-  return `SELECT CAST(${idx} AS INTEGER), CAST(file_row_number + 1 AS BIGINT), CAST(NULL AS BIGINT), ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path}, file_row_number = true)`;
+  const select = `SELECT CAST(${idx} AS INTEGER), CAST(file_row_number + 1 AS BIGINT), CAST(NULL AS BIGINT), ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path}, file_row_number = true)`;
+  return { select, typedTime: nativeTime.has(config.columns.timestamp) };
 }
 
 /** The delimiter, header names and read_csv options of a CSV file; checks the mapped columns are there. */
@@ -294,6 +300,31 @@ export async function readCsvLean(conn: DuckDBConnection, file: InputFile, idx: 
   ));
   const malformed = await csvRejects(conn, file, rej);
   return { records: inserted.rowsChanged + malformed.length, malformed, delim };
+}
+
+/**
+ * The lean pass over Parquet files read in place: `lean` becomes a view over them, its rows the ones
+ * `readParquetLean` would insert (and a missing session id already the '' `stage` gives it), plus the file's index
+ * as `file_idx`; nothing is copied. `null` when a file's event time is text (then it is parsed once, into the
+ * table, rather than at every read). Returns the SELECT of `events` over the same files, and each file's records
+ * (from the Parquet metadata).
+ */
+export async function viewParquetLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig): Promise<{ events: string; records: number[] } | null> {
+  const { extra } = leanColumns(leanShape(config));
+  const names = [...LEAN_NAMES, ...extra];
+  const selects: string[] = [];
+  const records: number[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const raw = await parquetRaw(conn, files[i], i, config);
+    if (!raw.typedTime) return null;
+    const cols = names.map((n) => (n === 'session_id' ? "coalesce(session_id, '') AS session_id" : n));
+    selects.push(`SELECT CAST(${i} AS INTEGER) AS file_idx, ${cols.join(', ')} FROM (${leanSelect(config, raw.select)}) AS l(${names.join(', ')})`);
+    const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM read_parquet(${quoteLiteral(files[i].path)})`);
+    records.push((n.columns[0] as Float64Array)[0]);
+  }
+  const union = selects.join(' UNION ALL ');
+  await conn.run(`CREATE OR REPLACE VIEW lean AS ${union}`);
+  return { events: `SELECT ${LEAN_NAMES.join(', ')} FROM (${union})`, records };
 }
 
 /** The lean pass over one Parquet file: its records straight into `lean` (no file row numbers, nothing malformed). */

@@ -119,12 +119,13 @@ export function leanSelect(config: EventConfig, rawSelect: string): string {
 }
 
 /**
- * One row per file over `lean` (`ends`: the row count after each file; rows keep their file's order, rowid by rowid):
+ * One row per file over `lean` (`ends`: the row count after each file, whose rows take the next rowids together; null
+ * when `lean` is the view of Parquet files read in place, which has their index as `file_idx`):
  * `unclean` counts the rows `stageSelect` would give a reject reason that the distinct-value check cannot see: a
  * missing id, event or time, an excluded value, a value text that is not a finite number. `null_sessions` rows need
  * the '' that `stageSelect` puts for a missing session id; `signups_unparsable` is the count `stage` keeps in `signup_bad`.
  */
-export function leanCheckSql(config: EventConfig, ends: number[]): string {
+export function leanCheckSql(config: EventConfig, ends: number[] | null): string {
   const shape = leanShape(config);
   const unclean = [
     'user_id IS NULL',
@@ -133,7 +134,7 @@ export function leanCheckSql(config: EventConfig, ends: number[]): string {
     ...(shape.excluded ? ['excluded IS NOT NULL'] : []),
     ...(shape.value ? ["(value_text IS NOT NULL AND trim(value_text) <> '')"] : []),
   ];
-  const file = ends.length <= 1 ? '0' : `CASE ${ends.slice(0, -1).map((e, i) => `WHEN rowid < ${e} THEN ${i}`).join(' ')} ELSE ${ends.length - 1} END`;
+  const file = ends === null ? 'file_idx' : ends.length <= 1 ? '0' : `CASE ${ends.slice(0, -1).map((e, i) => `WHEN rowid < ${e} THEN ${i}`).join(' ')} ELSE ${ends.length - 1} END`;
   return `SELECT CAST(${file} AS DOUBLE) AS file,
                  CAST(count(*) FILTER (WHERE ${unclean.join(' OR ')}) AS DOUBLE) AS unclean,
                  CAST(count(*) FILTER (WHERE session_id IS NULL) AS DOUBLE) AS null_sessions,
@@ -172,6 +173,9 @@ export function leanTrimCheckSql(users: string): string[] {
 
 const EVENTS_COLUMNS = 'user_id VARCHAR, ts TIMESTAMP, event VARCHAR, session_id VARCHAR, plan VARCHAR, value DOUBLE, signup_ts TIMESTAMP';
 
+/** The names of the `events` columns, in order (the first columns of `lean` and `stage`'s last ones). */
+export const LEAN_NAMES = ['user_id', 'ts', 'event', 'session_id', 'plan', 'value', 'signup_ts'] as const;
+
 /**
  * Turns `stage` into the typed `events` table, without the rejected rows (SQL statements, in order). Sessions
  * (identified by user_id + session_id): the mapped session id, or a new session after `session_gap_minutes` of
@@ -181,12 +185,17 @@ export function eventsFromStageSql(config: EventConfig, anyRejected: boolean): s
   return eventsFromTableSql(config, { table: 'stage', extra: STAGE_ONLY, used: 'reason IS NULL', deleteRejected: anyRejected ? 'DELETE FROM stage WHERE reason IS NOT NULL' : null });
 }
 
-/** The same from `lean` (whose rows are all used), dropping its check columns `extra`. */
-export function eventsFromLeanSql(config: EventConfig, extra: string[]): string[] {
-  return eventsFromTableSql(config, { table: 'lean', extra, used: 'true', deleteRejected: null });
+/**
+ * The same from `lean` (whose rows are all used), dropping its check columns `extra`. `inPlace`: `lean` is the view of
+ * Parquet files read in place (read.ts `viewParquetLean`) and this is the SELECT of their events: with mapped session
+ * ids `events` becomes a view too, else the gap rule writes its table from them.
+ */
+export function eventsFromLeanSql(config: EventConfig, extra: string[], inPlace: string | null = null): string[] {
+  if (inPlace !== null && config.columns.session_id) return ['DROP VIEW lean', `CREATE VIEW events AS ${inPlace}`];
+  return eventsFromTableSql(config, { table: 'lean', extra, used: 'true', deleteRejected: null, view: inPlace !== null });
 }
 
-function eventsFromTableSql(config: EventConfig, t: { table: string; extra: string[]; used: string; deleteRejected: string | null }): string[] {
+function eventsFromTableSql(config: EventConfig, t: { table: string; extra: string[]; used: string; deleteRejected: string | null; view?: boolean }): string[] {
   if (config.columns.session_id) {
     return [
       'DROP TABLE IF EXISTS events',
@@ -207,6 +216,6 @@ function eventsFromTableSql(config: EventConfig, t: { table: string; extra: stri
     FROM (SELECT *, CASE WHEN prev_ts IS NULL OR epoch(ts) - epoch(prev_ts) > ${gapSeconds} THEN 1 ELSE 0 END AS new_session
           FROM (SELECT *, lag(ts) OVER (PARTITION BY user_id ORDER BY ts) AS prev_ts
                 FROM (SELECT user_id, ts, event, plan, value, signup_ts FROM ${t.table} WHERE ${t.used})))`,
-    `DROP TABLE ${t.table}`,
+    `DROP ${t.view ? 'VIEW' : 'TABLE'} ${t.table}`,
   ];
 }

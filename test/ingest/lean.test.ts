@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEvents, SYNTHETIC_PRESET, type EventConfig, type EventStore, type IngestReport } from '../../src/ingest/index.js';
+import { CDNOW_PRESET, loadEvents, SYNTHETIC_PRESET, type EventConfig, type EventStore, type IngestReport } from '../../src/ingest/index.js';
 import { openDuckDB, queryRows, quoteLiteral } from '../../src/shared/duckdb.js';
 import { collectingLogger } from '../../src/shared/log.js';
 
@@ -16,6 +16,7 @@ import { collectingLogger } from '../../src/shared/log.js';
  * dirty file through, or sent every clean file back to `stage`, fails.
  * Files are the synthetic fixture (29 events of u000002, test/fixtures/synthetic-u2.csv) edited per case.
  */
+const cdnowPath = join(import.meta.dirname, '..', '..', 'data', 'cdnow', 'CDNOW_master.txt.gz');
 const fixture = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'synthetic-u2.csv'), 'utf8');
 const [header, ...rows] = fixture.trimEnd().split('\n');
 let dir: string;
@@ -164,35 +165,80 @@ async function writeParquet(lines: string[], opts: { textTimes?: boolean } = {})
   return path;
 }
 
-async function bothParquet(path: string, config: EventConfig = SYNTHETIC_PRESET) {
+/** Whether `events` is a view over the Parquet files (read in place) or a table. */
+const storage = async (s: EventStore) =>
+  String((await queryRows(s.conn, `SELECT table_type AS t FROM information_schema.tables WHERE table_name = 'events'`))[0].t) === 'VIEW' ? 'view' : 'table';
+
+/**
+ * Loads Parquet files three ways, the lean pass (in place where it can be), the lean pass copying into the table
+ * (`inPlace: false`) and the stage pass alone, and asks for the same report and events from all three.
+ */
+async function bothParquet(paths: string | string[], config: EventConfig = SYNTHETIC_PRESET) {
+  const files = typeof paths === 'string' ? [paths] : paths;
   const log = collectingLogger();
-  const lean = await loadEvents([path], config, { logger: log });
-  const stage = await loadEvents([path], config, { lean: false });
+  const lean = await loadEvents(files, config, { logger: log });
+  const copied = await loadEvents(files, config, { inPlace: false });
+  const stage = await loadEvents(files, config, { lean: false });
   try {
     expect(report(lean.report)).toEqual(report(stage.report));
+    expect(report(copied.report)).toEqual(report(stage.report));
     expect(await events(lean)).toEqual(await events(stage));
-    return { pass: saidAgain(log.lines) ? 'stage' : 'lean', report: lean.report, events: await events(lean) };
+    expect(await events(copied)).toEqual(await events(stage));
+    expect(await storage(copied)).toBe('table');
+    const inPlace = log.lines.some((l) => l.includes('read in place'));
+    return { pass: saidAgain(log.lines) ? 'stage' : 'lean', inPlace, storage: await storage(lean), report: lean.report, events: await events(lean) };
   } finally {
     lean.close();
+    copied.close();
     stage.close();
   }
 }
 
 describe('lean pass over Parquet: the same report and events as the stage pass', () => {
-  it('a clean file, typed or text times, is read once, by the lean pass', async () => {
+  it('a clean file is read once, by the lean pass: in place (a view) with typed times, copied with text times', async () => {
     for (const textTimes of [false, true]) {
       const r = await bothParquet(await writeParquet(rows, { textTimes }));
       expect(r.pass).toBe('lean');
       expect(r.report.rowsUsed).toBe(29);
+      expect([r.inPlace, r.storage]).toEqual(textTimes ? [false, 'table'] : [true, 'view']);
     }
   });
 
-  it('sessions by the gap rule, and missing session ids', async () => {
+  it('sessions by the gap rule (numbered into a table from the files read in place), and missing session ids', async () => {
     const gap: EventConfig = { ...SYNTHETIC_PRESET, columns: { ...SYNTHETIC_PRESET.columns, session_id: null } };
-    expect((await bothParquet(await writeParquet(rows), gap)).pass).toBe('lean');
+    const g = await bothParquet(await writeParquet(rows), gap);
+    expect([g.pass, g.inPlace, g.storage]).toEqual(['lean', true, 'table']);
     const r = await bothParquet(await writeParquet(edit(rows, 3, 'session_id', '')));
-    expect(r.pass).toBe('lean');
+    expect([r.pass, r.inPlace, r.storage]).toEqual(['lean', true, 'view']);
     expect(r.events.filter((e) => e.session_id === '').length).toBe(1);
+  });
+
+  it('several files read in place keep their own record counts; one row to reject sends them all through stage, at its file and row', async () => {
+    const clean = await bothParquet([await writeParquet(rows.slice(0, 10)), await writeParquet(rows.slice(10))]);
+    expect([clean.pass, clean.storage]).toEqual(['lean', 'view']);
+    expect(clean.report.files.map((f) => f.records)).toEqual([10, 19]);
+    const second = await writeParquet(edit(rows.slice(10), 4, 'user_id', ''));
+    const dirty = await bothParquet([await writeParquet(rows.slice(0, 10)), second]);
+    expect([dirty.pass, dirty.inPlace, dirty.storage]).toEqual(['stage', false, 'table']);
+    expect(Object.values(dirty.report.examples).flat().map((e) => `${e.file} ${e.where}`)).toEqual([`${second} row 5`]);
+  });
+
+  it('real CDNOW as Parquet (typed dates, the gap rule): the same 69,659 events and sessions read in place as copied', async () => {
+    const path = join(dir, 'cdnow.parquet');
+    const db = await openDuckDB();
+    try {
+      await db.conn.run(
+        `COPY (SELECT f[1] AS customer_id, CAST(strptime(f[2], '%Y%m%d') AS DATE) AS date, CAST(f[3] AS INTEGER) AS number_of_cds, CAST(f[4] AS DOUBLE) AS dollar_value
+               FROM (SELECT regexp_split_to_array(trim(l), '\\s+') AS f FROM read_csv(${quoteLiteral(cdnowPath)}, columns = {'l': 'VARCHAR'}, header = false, delim = E'\\x01', quote = '', escape = '')) WHERE f[1] <> 'customer_id')
+         TO ${quoteLiteral(path)} (FORMAT parquet)`,
+      );
+    } finally {
+      db.close();
+    }
+    const r = await bothParquet(path, { ...CDNOW_PRESET, format: 'parquet' });
+    expect([r.pass, r.inPlace, r.storage]).toEqual(['lean', true, 'table']);
+    expect(r.report.rowsUsed).toBe(69659);
+    expect(r.report.sessions).toBe(67591);
   });
 
   it.each([

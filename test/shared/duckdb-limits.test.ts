@@ -11,9 +11,11 @@ import { checkMemoryLimit, duckdbLimits, openDuckDB, queryColumns } from '../../
 import { writeSynthetic } from '../../src/synth/index.js';
 import { runCli } from '../cli/run.js';
 
-// 1,500 synthetic users, 150 days. Under 64 MB with 2 threads the feature query cannot run without spilling
-// (checked below with the spill folder switched off), and does with one (measured: it spills from 56 to 80 MB and
-// runs without spilling from 96 MB).
+// 1,500 synthetic users, 150 days, copied into the events table (`inPlace: false`). Under 64 MB with 2 threads the
+// feature query cannot run without spilling (checked below with the spill folder switched off), and does with one
+// (measured: it spills from 56 to 80 MB and runs without spilling from 96 MB). Read in place (the default for a
+// Parquet log) the events take no memory of DuckDB's: the same query runs in 48 MB without spilling, and fails in
+// 32 MB with or without a spill folder.
 const LIMIT = '64MB';
 const THREADS = 2;
 let dir: string;
@@ -105,7 +107,7 @@ describe('DuckDB memory limit, spill folder and threads', () => {
   it(`ingest and features under ${LIMIT} spill to the folder and equal the unlimited result`, async () => {
     const free = await loadEvents([events], SYNTHETIC_PRESET);
     const base = join(dir, 'spill-run');
-    const tight = await loadEvents([events], SYNTHETIC_PRESET, { limits: { memoryLimit: LIMIT, tempDir: base, threads: THREADS } });
+    const tight = await loadEvents([events], SYNTHETIC_PRESET, { inPlace: false, limits: { memoryLimit: LIMIT, tempDir: base, threads: THREADS } });
     try {
       expect(tight.report.rowsUsed).toBe(free.report.rowsUsed);
       const a = await computeFeatures(free, { asOf, horizonDays: 14 });
@@ -121,13 +123,28 @@ describe('DuckDB memory limit, spill folder and threads', () => {
   }, 60_000);
 
   it(`the same feature query under ${LIMIT} without a spill folder runs out of memory (so the run above had to spill)`, async () => {
-    const store = await loadEvents([events], SYNTHETIC_PRESET, { limits: { threads: THREADS } });
+    const store = await loadEvents([events], SYNTHETIC_PRESET, { inPlace: false, limits: { threads: THREADS } });
     try {
       await store.conn.run(`SET memory_limit = '${LIMIT}'`);
       await store.conn.run("SET temp_directory = ''");
       await expect(computeFeatures(store, { asOf, horizonDays: 14 })).rejects.toThrow(/Out of Memory/);
     } finally {
       store.close();
+    }
+  }, 60_000);
+
+  it(`read in place, the same log needs no spill under ${LIMIT}, and gives the same features`, async () => {
+    const free = await loadEvents([events], SYNTHETIC_PRESET, { inPlace: false });
+    const base = join(dir, 'in-place-run');
+    const tight = await loadEvents([events], SYNTHETIC_PRESET, { limits: { memoryLimit: LIMIT, tempDir: base, threads: THREADS } });
+    try {
+      const kind = await queryColumns(tight.conn, `SELECT table_type FROM information_schema.tables WHERE table_name = 'events'`);
+      expect((kind.columns[0] as string[])[0]).toBe('VIEW');
+      expectSameFeatures(await computeFeatures(tight, { asOf, horizonDays: 14 }), await computeFeatures(free, { asOf, horizonDays: 14 }));
+      expect(readdirSync(base)).toEqual([]);
+    } finally {
+      free.close();
+      tight.close();
     }
   }, 60_000);
 
