@@ -310,14 +310,16 @@ export async function readCsvLean(conn: DuckDBConnection, file: InputFile, idx: 
  * (from the Parquet metadata).
  */
 export async function viewParquetLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig): Promise<{ events: string; records: number[] } | null> {
-  const { extra } = leanColumns(leanShape(config));
+  const { sql, extra } = leanColumns(leanShape(config));
   const names = [...LEAN_NAMES, ...extra];
+  // the columns typed as the table's (an unmapped signup time or value is an untyped NULL in the SELECT)
+  const types = sql.split(', ').map((c) => c.slice(c.indexOf(' ') + 1));
   const selects: string[] = [];
   const records: number[] = [];
   for (let i = 0; i < files.length; i++) {
     const raw = await parquetRaw(conn, files[i], i, config);
     if (!raw.typedTime) return null;
-    const cols = names.map((n) => (n === 'session_id' ? "coalesce(session_id, '') AS session_id" : n));
+    const cols = names.map((n, k) => `CAST(${n === 'session_id' ? "coalesce(session_id, '')" : n} AS ${types[k]}) AS ${n}`);
     selects.push(`SELECT CAST(${i} AS INTEGER) AS file_idx, ${cols.join(', ')} FROM (${leanSelect(config, raw.select)}) AS l(${names.join(', ')})`);
     const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM read_parquet(${quoteLiteral(files[i].path)})`);
     records.push((n.columns[0] as Float64Array)[0]);

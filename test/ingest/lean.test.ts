@@ -165,6 +165,9 @@ async function writeParquet(lines: string[], opts: { textTimes?: boolean } = {})
   return path;
 }
 
+/** The `events` columns and their types, as the readers of `events` see them (a view's too). */
+const columnTypes = async (s: EventStore) =>
+  (await queryRows(s.conn, `SELECT column_name || ' ' || data_type AS c FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position`)).map((r) => String(r.c));
 /** Whether `events` is a view over the Parquet files (read in place) or a table. */
 const storage = async (s: EventStore) =>
   String((await queryRows(s.conn, `SELECT table_type AS t FROM information_schema.tables WHERE table_name = 'events'`))[0].t) === 'VIEW' ? 'view' : 'table';
@@ -184,6 +187,7 @@ async function bothParquet(paths: string | string[], config: EventConfig = SYNTH
     expect(report(copied.report)).toEqual(report(stage.report));
     expect(await events(lean)).toEqual(await events(stage));
     expect(await events(copied)).toEqual(await events(stage));
+    expect(await columnTypes(lean)).toEqual(await columnTypes(stage));
     expect(await storage(copied)).toBe('table');
     const inPlace = log.lines.some((l) => l.includes('read in place'));
     return { pass: saidAgain(log.lines) ? 'stage' : 'lean', inPlace, storage: await storage(lean), report: lean.report, events: await events(lean) };
