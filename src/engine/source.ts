@@ -50,10 +50,21 @@ export function duckdbSource(store: EventStore): EventSource {
     report: store.report,
     relation: 'events',
     location: store.report.files.map((f) => f.path).join(', '),
-    query: (sql) => queryColumns(store.conn, sql),
-    stream: (sql, blockRows) => streamColumns(store.conn, sql, undefined, blockRows),
+    // a Parquet log read in place is checked after every read: a file rewritten meanwhile is an error, not a mix
+    query: async (sql) => {
+      const r = await queryColumns(store.conn, sql);
+      store.unchanged();
+      return r;
+    },
+    stream: async function* (sql, blockRows) {
+      for await (const block of streamColumns(store.conn, sql, undefined, blockRows)) {
+        store.unchanged();
+        yield block;
+      }
+    },
     command: async (sql) => {
       await store.conn.run(sql);
+      store.unchanged();
     },
     close: async () => store.close(),
   };

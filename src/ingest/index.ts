@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,12 @@ export interface EventStore {
   conn: DuckDBConnection;
   config: EventConfig;
   report: IngestReport;
+  /**
+   * Throws INPUT_CHANGED when a file the events are read from in place (LoadOptions.inPlace) no longer has the size
+   * and modification time it had when it was checked; nothing to check for a copied log. The event source calls it
+   * after every query (engine/source.ts).
+   */
+  unchanged(): void;
   close(): void;
 }
 
@@ -93,8 +100,8 @@ export async function loadEvents(patterns: string[], config: EventConfig, opts: 
   } else files.push(...(await resolveInputFiles(patterns, config)));
   const db = await openDuckDB(duckdbLimits(opts.limits));
   try {
-    const report = await ingestFiles(db.conn, files, config, opts, logger, bindings);
-    return { conn: db.conn, config, report, close: db.close };
+    const { report, inPlace } = await ingestFiles(db.conn, files, config, opts, logger, bindings);
+    return { conn: db.conn, config, report, unchanged: () => checkUnchanged(inPlace), close: db.close };
   } catch (e) {
     db.close();
     throw e;
@@ -117,7 +124,27 @@ export async function loadEventRecords(records: Record<string, unknown>[], confi
   }
 }
 
-async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: EventConfig, opts: LoadOptions, logger: Logger, bindings: string[] = []): Promise<IngestReport> {
+/** A file read in place, as it was when its rows were checked. */
+interface InPlaceFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+function checkUnchanged(files: InPlaceFile[]): void {
+  for (const f of files) {
+    const now = statSync(f.path, { throwIfNoEntry: false });
+    if (!now || now.size !== f.size || now.mtimeMs !== f.mtimeMs) {
+      throw new CohortlabError(
+        'INPUT_CHANGED',
+        `event file "${f.path}" ${now ? `changed (${f.size} -> ${now.size} bytes, modified ${new Date(now.mtimeMs).toISOString()})` : 'was removed'} while it was read in place; rerun once it is written, or copy it first.`,
+        { path: f.path },
+      );
+    }
+  }
+}
+
+async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: EventConfig, opts: LoadOptions, logger: Logger, bindings: string[] = []): Promise<{ report: IngestReport; inPlace: InPlaceFile[] }> {
   const started = performance.now();
   await createRawTable(conn);
   const malformed: MalformedRecord[] = [];
@@ -253,7 +280,7 @@ async function ingestFiles(conn: DuckDBConnection, files: InputFile[], config: E
     seconds: (performance.now() - started) / 1000,
   };
   for (const line of formatIngestReport(report)) logger.info(line);
-  return report;
+  return { report, inPlace: lean?.inPlace ? lean.files : [] };
 }
 
 /**
@@ -301,7 +328,7 @@ async function readFilesLean(conn: DuckDBConnection, files: InputFile[], config:
       const how = config.columns.session_id ? 'a view, not a copy' : 'not copied: the gap rule numbers their sessions into the events table';
       logger.info(`ingest: ${files.length === 1 ? 'the Parquet file is' : `the ${files.length} Parquet files are`} read in place (${how}); ${files.length === 1 ? 'it' : 'they'} must not change while this runs`);
     }
-    if (clean) return { clean: true as const, malformed, delims, fileReports, extra, signupsUnparsable: sum('signups_unparsable'), inPlace: view?.events ?? null };
+    if (clean) return { clean: true as const, malformed, delims, fileReports, extra, signupsUnparsable: sum('signups_unparsable'), inPlace: view?.events ?? null, files: view?.files ?? [] };
     again('user ids, events or plans with spaces to trim or empty');
     await conn.run('DROP TABLE lean_users');
   }

@@ -309,7 +309,11 @@ export async function readCsvLean(conn: DuckDBConnection, file: InputFile, idx: 
  * table, rather than at every read). Returns the SELECT of `events` over the same files, and each file's records
  * (from the Parquet metadata).
  */
-export async function viewParquetLean(conn: DuckDBConnection, files: InputFile[], config: EventConfig): Promise<{ events: string; records: number[] } | null> {
+export async function viewParquetLean(
+  conn: DuckDBConnection, files: InputFile[], config: EventConfig,
+): Promise<{ events: string; records: number[]; files: { path: string; size: number; mtimeMs: number }[] } | null> {
+  // each file as it is before its rows are read (EventStore.unchanged compares)
+  const seen = await Promise.all(files.map(async (f) => ({ path: f.path, ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(f.path)) })));
   const { sql, extra } = leanColumns(leanShape(config));
   const names = [...LEAN_NAMES, ...extra];
   // the columns typed as the table's (an unmapped signup time or value is an untyped NULL in the SELECT)
@@ -326,7 +330,7 @@ export async function viewParquetLean(conn: DuckDBConnection, files: InputFile[]
   }
   const union = selects.join(' UNION ALL ');
   await conn.run(`CREATE OR REPLACE VIEW lean AS ${union}`);
-  return { events: `SELECT ${LEAN_NAMES.join(', ')} FROM (${union})`, records };
+  return { events: `SELECT ${LEAN_NAMES.join(', ')} FROM (${union})`, records, files: seen };
 }
 
 /** The lean pass over one Parquet file: its records straight into `lean` (no file row numbers, nothing malformed). */

@@ -95,6 +95,11 @@ const CATALOGUE = {
     meaning: "`models promote` of a version whose verdict is `insufficient_evidence` or `in_sample`",
     fix: "retrain on more users / evaluate on a later period, or pass `--force` to promote anyway",
   },
+  INPUT_CHANGED: {
+    status: 409,
+    meaning: "an event file read in place (a Parquet log with typed times is a view over its files, not a copy) changed size or modification time while the command was reading it; what it computed would mix two versions of the log",
+    fix: "rerun once the file is written; for a file rewritten while commands run, copy it first, or load it with `loadEvents(files, config, { inPlace: false })`",
+  },
   NO_MEMBER_IDS: {
     status: 409,
     meaning: "`/v1/users/:id`, `/v1/members` or `/v1/export` on a model trained without storing user ids (the privacy default)",

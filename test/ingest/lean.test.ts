@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CDNOW_PRESET, loadEvents, SYNTHETIC_PRESET, type EventConfig, type EventStore, type IngestReport } from '../../src/ingest/index.js';
+import { asSource } from '../../src/engine/index.js';
 import { openDuckDB, queryRows, quoteLiteral } from '../../src/shared/duckdb.js';
 import { collectingLogger } from '../../src/shared/log.js';
 
@@ -225,6 +226,27 @@ describe('lean pass over Parquet: the same report and events as the stage pass',
     const dirty = await bothParquet([await writeParquet(rows.slice(0, 10)), second]);
     expect([dirty.pass, dirty.inPlace, dirty.storage]).toEqual(['stage', false, 'table']);
     expect(Object.values(dirty.report.examples).flat().map((e) => `${e.file} ${e.where}`)).toEqual([`${second} row 5`]);
+  });
+
+  it('a file read in place that changes while it is used is an error naming it; a copied one is not', async () => {
+    const path = await writeParquet(rows);
+    const inPlace = asSource(await loadEvents([path], SYNTHETIC_PRESET));
+    const copied = asSource(await loadEvents([path], SYNTHETIC_PRESET, { inPlace: false }));
+    try {
+      const count = 'SELECT CAST(count(*) AS DOUBLE) AS n FROM events';
+      expect((await inPlace.query(count)).columns[0][0]).toBe(29);
+      // the same rows written again (another size): the view would now read the new file
+      await writeFile(path, await readFile(await writeParquet(rows.slice(0, 20))));
+      const changed = inPlace.query(count);
+      await expect(changed).rejects.toThrow(new RegExp(`event file "${path}" changed \\(\\d+ -> \\d+ bytes, modified .*\\) while it was read in place`));
+      await expect(changed).rejects.toMatchObject({ code: 'INPUT_CHANGED', status: 409 });
+      expect((await copied.query(count)).columns[0][0]).toBe(29);
+      await rm(path);
+      await expect(inPlace.command(`CREATE TEMP TABLE t AS SELECT 1 AS x`)).rejects.toThrow(/was removed while it was read in place/);
+    } finally {
+      await inPlace.close();
+      await copied.close();
+    }
   });
 
   it('real CDNOW as Parquet (typed dates, the gap rule): the same 69,659 events and sessions read in place as copied', async () => {
