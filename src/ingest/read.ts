@@ -248,19 +248,30 @@ export async function readFileIntoRaw(
 
 /** A Parquet file's records as RAW_NAMES (sql.ts), read in place; its TIMESTAMP and DATE columns are kept typed. */
 async function parquetRawSelect(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig): Promise<string> {
-  return (await parquetRaw(conn, file, idx, config)).select;
+  return parquetSelect(config, [file], idx, await parquetColumns(conn, file, config));
 }
 
-/** `parquetRawSelect`, and whether the mapped event time is a typed column (TIMESTAMP or DATE) there. */
-async function parquetRaw(conn: DuckDBConnection, file: InputFile, idx: number, config: EventConfig): Promise<{ select: string; typedTime: boolean }> {
-  const path = quoteLiteral(file.path);
-  const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${path}))`);
+/** A Parquet file's columns (checked against the mapping), and its typed time columns (TIMESTAMP or DATE). */
+async function parquetColumns(conn: DuckDBConnection, file: InputFile, config: EventConfig): Promise<{ names: string[]; types: string[]; nativeTime: Set<string> }> {
+  const desc = await queryColumns(conn, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(file.path)}))`);
   const names = desc.columns[0] as string[];
   requireColumns(file.path, names, config);
   const types = desc.columns[1] as string[];
-  const nativeTime = new Set(names.filter((_, i) => /^(TIMESTAMP|DATE)/i.test(types[i])));
-  const select = `SELECT CAST(${idx} AS INTEGER), CAST(file_row_number + 1 AS BIGINT), CAST(NULL AS BIGINT), ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, nativeTime)} FROM read_parquet(${path}, file_row_number = true)`;
-  return { select, typedTime: nativeTime.has(config.columns.timestamp) };
+  return { names, types, nativeTime: new Set(names.filter((_, i) => /^(TIMESTAMP|DATE)/i.test(types[i]))) };
+}
+
+/** The column DuckDB names each row's file in when one read covers several Parquet files. */
+const FILE_COLUMN = '__cohortlab_file';
+
+/**
+ * The records of Parquet files of one schema as RAW_NAMES, read in place by one `read_parquet` (the files' order and
+ * their rows' order kept); the file index is `first` plus the file's position in `files`.
+ */
+function parquetSelect(config: EventConfig, files: InputFile[], first: number, cols: { nativeTime: Set<string> }): string {
+  const paths = files.map((f) => quoteLiteral(f.path));
+  const idx = files.length === 1 ? String(first) : `${first} + list_position([${paths.join(', ')}], ${FILE_COLUMN}) - 1`;
+  const from = files.length === 1 ? `read_parquet(${paths[0]}, file_row_number = true)` : `read_parquet([${paths.join(', ')}], file_row_number = true, filename = '${FILE_COLUMN}')`;
+  return `SELECT CAST(${idx} AS INTEGER), CAST(file_row_number + 1 AS BIGINT), CAST(NULL AS BIGINT), ${selectList(config, (c) => `CAST(${quoteIdent(c)} AS VARCHAR)`, cols.nativeTime)} FROM ${from}`;
 }
 
 /** The delimiter, header names and read_csv options of a CSV file; checks the mapped columns are there. */
@@ -318,17 +329,23 @@ export async function viewParquetLean(
   const names = [...LEAN_NAMES, ...extra];
   // the columns typed as the table's (an unmapped signup time or value is an untyped NULL in the SELECT)
   const types = sql.split(', ').map((c) => c.slice(c.indexOf(' ') + 1));
-  const selects: string[] = [];
+  const described: Awaited<ReturnType<typeof parquetColumns>>[] = [];
   const records: number[] = [];
-  for (let i = 0; i < files.length; i++) {
-    const raw = await parquetRaw(conn, files[i], i, config);
-    if (!raw.typedTime) return null;
-    const cols = names.map((n, k) => `CAST(${n === 'session_id' ? "coalesce(session_id, '')" : n} AS ${types[k]}) AS ${n}`);
-    selects.push(`SELECT CAST(${i} AS INTEGER) AS file_idx, ${cols.join(', ')} FROM (${leanSelect(config, raw.select)}) AS l(${names.join(', ')})`);
-    const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM read_parquet(${quoteLiteral(files[i].path)})`);
+  for (const f of files) {
+    const d = await parquetColumns(conn, f, config);
+    if (!d.nativeTime.has(config.columns.timestamp)) return null;
+    described.push(d);
+    const n = await queryColumns(conn, `SELECT CAST(count(*) AS DOUBLE) FROM read_parquet(${quoteLiteral(f.path)})`);
     records.push((n.columns[0] as Float64Array)[0]);
   }
-  const union = selects.join(' UNION ALL ');
+  // Files of one schema (names and types) are one read; otherwise one read per file, in a UNION ALL (the demo log
+  // as 100 files: the feature pass 2.7-2.9 s as one read, 5.3-5.8 s as 100, 2.5-2.9 s from the copied table).
+  const schema = (k: number) => JSON.stringify([described[k].names, described[k].types]);
+  const groups = described.every((_, k) => schema(k) === schema(0)) ? [{ first: 0, files }] : files.map((f, k) => ({ first: k, files: [f] }));
+  const cols = names.map((n, k) => `CAST(${n === 'session_id' ? "coalesce(session_id, '')" : n} AS ${types[k]}) AS ${n}`);
+  const union = groups
+    .map((g) => `SELECT CAST(file_idx AS INTEGER) AS file_idx, ${cols.join(', ')} FROM (${leanSelect(config, parquetSelect(config, g.files, g.first, described[g.first]), ['file_idx'])}) AS l(file_idx, ${names.join(', ')})`)
+    .join(' UNION ALL ');
   await conn.run(`CREATE OR REPLACE VIEW lean AS ${union}`);
   return { events: `SELECT ${LEAN_NAMES.join(', ')} FROM (${union})`, records, files: seen };
 }

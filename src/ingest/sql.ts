@@ -105,15 +105,18 @@ export function leanColumns(shape: LeanShape): { sql: string; extra: string[] } 
   return { sql: [EVENTS_COLUMNS, ...extra.map((c) => `${c} VARCHAR`)].join(', '), extra };
 }
 
-/** SELECT of `lean` rows from `rawSelect` (columns RAW_NAMES, as for `stageSelect`): values as read, nothing trimmed. */
-export function leanSelect(config: EventConfig, rawSelect: string): string {
+/**
+ * SELECT of `lean` rows from `rawSelect` (columns RAW_NAMES, as for `stageSelect`): values as read, nothing trimmed;
+ * `keep`: RAW_NAMES columns put first (the view of Parquet files read in place keeps `file_idx`).
+ */
+export function leanSelect(config: EventConfig, rawSelect: string, keep: readonly (typeof RAW_NAMES)[number][] = []): string {
   const shape = leanShape(config);
   const extra = [
     ...(shape.signup ? ['CASE WHEN signup_ts IS NULL THEN signup_text END'] : []),
     ...(shape.value ? ['CASE WHEN value IS NULL OR NOT isfinite(value) THEN value_text END'] : []),
     ...(shape.excluded ? ['excluded'] : []),
   ];
-  return `SELECT uid, ts, event, session, plan, value, signup_ts${extra.map((e) => `, ${e}`).join('')}
+  return `SELECT ${keep.map((k) => `${k}, `).join('')}uid, ts, event, session, plan, value, signup_ts${extra.map((e) => `, ${e}`).join('')}
           FROM (SELECT *, ${shape.value ? 'TRY_CAST(value_text AS DOUBLE)' : 'CAST(NULL AS DOUBLE)'} AS value
                 FROM (${rawSelect}) AS r(${RAW_NAMES.join(', ')}))`;
 }
