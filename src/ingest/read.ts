@@ -324,11 +324,15 @@ export async function viewParquetLean(
   conn: DuckDBConnection, files: InputFile[], config: EventConfig,
 ): Promise<{ events: string; records: number[]; files: { path: string; size: number; mtimeMs: number }[] } | null> {
   // each file as it is before its rows are read (EventStore.unchanged compares)
-  const seen = await Promise.all(files.map(async (f) => ({ path: f.path, ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(f.path)) })));
-  const { sql, extra } = leanColumns(leanShape(config));
-  const names = [...LEAN_NAMES, ...extra];
+  const seen = await Promise.all(
+    files.map(async (f) => {
+      const { size, mtimeMs } = await stat(f.path);
+      return { path: f.path, size, mtimeMs };
+    }),
+  );
   // the columns typed as the table's (an unmapped signup time or value is an untyped NULL in the SELECT)
-  const types = sql.split(', ').map((c) => c.slice(c.indexOf(' ') + 1));
+  const { columns } = leanColumns(leanShape(config));
+  const names = columns.map(([n]) => n);
   const described: Awaited<ReturnType<typeof parquetColumns>>[] = [];
   const records: number[] = [];
   for (const f of files) {
@@ -342,7 +346,7 @@ export async function viewParquetLean(
   // as 100 files: the feature pass 2.7-2.9 s as one read, 5.3-5.8 s as 100, 2.5-2.9 s from the copied table).
   const schema = (k: number) => JSON.stringify([described[k].names, described[k].types]);
   const groups = described.every((_, k) => schema(k) === schema(0)) ? [{ first: 0, files }] : files.map((f, k) => ({ first: k, files: [f] }));
-  const cols = names.map((n, k) => `CAST(${n === 'session_id' ? "coalesce(session_id, '')" : n} AS ${types[k]}) AS ${n}`);
+  const cols = columns.map(([n, t]) => `CAST(${n === 'session_id' ? "coalesce(session_id, '')" : n} AS ${t}) AS ${n}`);
   const union = groups
     .map((g) => `SELECT CAST(file_idx AS INTEGER) AS file_idx, ${cols.join(', ')} FROM (${leanSelect(config, parquetSelect(config, g.files, g.first, described[g.first]), ['file_idx'])}) AS l(file_idx, ${names.join(', ')})`)
     .join(' UNION ALL ');

@@ -100,9 +100,10 @@ export function leanShape(config: EventConfig): LeanShape {
 }
 
 /** Columns of `lean`: those of `events`, then the texts the checks read (dropped once the rows are known clean). */
-export function leanColumns(shape: LeanShape): { sql: string; extra: string[] } {
+export function leanColumns(shape: LeanShape): { sql: string; columns: [string, string][]; extra: string[] } {
   const extra = [...(shape.signup ? ['signup_text'] : []), ...(shape.value ? ['value_text'] : []), ...(shape.excluded ? ['excluded'] : [])];
-  return { sql: [EVENTS_COLUMNS, ...extra.map((c) => `${c} VARCHAR`)].join(', '), extra };
+  const columns: [string, string][] = [...EVENTS_COLUMNS, ...extra.map((c): [string, string] => [c, 'VARCHAR'])];
+  return { sql: columns.map(([n, t]) => `${n} ${t}`).join(', '), columns, extra };
 }
 
 /**
@@ -174,10 +175,12 @@ export function leanTrimCheckSql(users: string): string[] {
   return [dirty('user_id', users), dirty('event', 'lean'), dirty('plan', 'lean')];
 }
 
-const EVENTS_COLUMNS = 'user_id VARCHAR, ts TIMESTAMP, event VARCHAR, session_id VARCHAR, plan VARCHAR, value DOUBLE, signup_ts TIMESTAMP';
+/** The `events` columns and their types, in order (the first columns of `lean` and `stage`'s last ones). */
+const EVENTS_COLUMNS: [string, string][] = [
+  ['user_id', 'VARCHAR'], ['ts', 'TIMESTAMP'], ['event', 'VARCHAR'], ['session_id', 'VARCHAR'], ['plan', 'VARCHAR'], ['value', 'DOUBLE'], ['signup_ts', 'TIMESTAMP'],
+];
 
-/** The names of the `events` columns, in order (the first columns of `lean` and `stage`'s last ones). */
-export const LEAN_NAMES = ['user_id', 'ts', 'event', 'session_id', 'plan', 'value', 'signup_ts'] as const;
+export const LEAN_NAMES = EVENTS_COLUMNS.map(([n]) => n);
 
 /**
  * Turns `stage` into the typed `events` table, without the rejected rows (SQL statements, in order). Sessions
